@@ -1,0 +1,35 @@
+/**
+ * Errors are values with a stable code and the exit code the CLI should use. They are raised where the
+ * cause is known (with the input named and the fix said) and rendered once, as one line, by the CLI.
+ */
+export type ErrorCode =
+  | 'BAD_INPUT' // the user's reference, flag or file is wrong
+  | 'NOT_FOUND' // image, tag, blob or file does not exist
+  | 'DIGEST_MISMATCH' // bytes do not match the digest they were promised under
+  | 'SIZE_MISMATCH' // bytes do not match the size they were promised under
+  | 'UNSUPPORTED' // a format we recognise but do not handle
+  | 'MALFORMED' // JSON or tar that does not parse
+  | 'PLATFORM' // requested platform not present
+  | 'AUTH' // 401/403 from a registry
+  | 'NETWORK' // connection, timeout, retries exhausted
+  | 'REGISTRY' // other registry error response
+  | 'LIMIT'; // a safety guard tripped (oversized manifest, decompression bomb)
+
+export class ImgscopeError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  /** One short sentence telling the user what to do about it. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'ImgscopeError';
+    this.code = code;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 2;
+  }
+}
+
+export function isImgscopeError(error: unknown): error is ImgscopeError {
+  return error instanceof ImgscopeError;
+}

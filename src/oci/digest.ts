@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { ImgscopeError } from '../errors.js';
+
+/** `sha256:<64 lowercase hex>` — the only algorithm registries and layouts use in practice. */
+export type Digest = `sha256:${string}`;
+
+const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+
+export function isDigest(value: unknown): value is Digest {
+  return typeof value === 'string' && DIGEST_PATTERN.test(value);
+}
+
+/** Validates a digest string from untrusted input (manifests, references, file names). */
+export function parseDigest(value: unknown, where: string): Digest {
+  if (isDigest(value)) return value;
+  const shown = typeof value === 'string' ? value.slice(0, 80) : String(value);
+  throw new ImgscopeError('MALFORMED', `${where}: "${shown}" is not a sha256 digest`, {
+    hint: 'digests look like sha256: followed by 64 lowercase hex characters',
+  });
+}
+
+export function digestHex(digest: Digest): string {
+  return digest.slice('sha256:'.length);
+}
+
+export function sha256Digest(bytes: Uint8Array | string): Digest {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export interface VerifyExpectation {
+  digest: Digest;
+  /** Exact size in bytes when known (descriptors always carry it). */
+  size?: number;
+  /** Names the blob in errors: "layer 3 of alpine:3.20", a file path, … */
+  label: string;
+  /**
+   * Bytes already verified before this stream starts (a resumed download passes the hash state so the
+   * digest still covers the whole blob).
+   */
+  resumeFrom?: { hash: ReturnType<typeof createHash>; offset: number };
+}
+
+/**
+ * A pass-through stream that hashes what flows through it and fails — before signalling the end — when
+ * the bytes do not match the promised digest or size. Wrapping every blob in one makes verification
+ * something no caller can forget.
+ */
+export class VerifyingStream extends Transform {
+  readonly expectation: VerifyExpectation;
+  private readonly hash: ReturnType<typeof createHash>;
+  private seen: number;
+
+  constructor(expectation: VerifyExpectation) {
+    super();
+    this.expectation = expectation;
+    this.hash = expectation.resumeFrom?.hash ?? createHash('sha256');
+    this.seen = expectation.resumeFrom?.offset ?? 0;
+  }
+
+  /** Bytes verified so far: the offset a resumed download may continue from. */
+  get bytesSeen(): number {
+    return this.seen;
+  }
+
+  /** A copy of the running hash, for resuming after this stream breaks. */
+  snapshot(): { hash: ReturnType<typeof createHash>; offset: number } {
+    return { hash: this.hash.copy(), offset: this.seen };
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    const { size, label } = this.expectation;
+    if (size !== undefined && this.seen > size) {
+      callback(
+        new ImgscopeError('SIZE_MISMATCH', `${label}: more than the ${size} bytes its descriptor promises`, {
+          hint: 'the blob was altered or the manifest is wrong; re-push the image',
+        }),
+      );
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const { size, digest, label } = this.expectation;
+    if (size !== undefined && this.seen !== size) {
+      callback(
+        new ImgscopeError('SIZE_MISMATCH', `${label}: ${this.seen} bytes, but its descriptor promises ${size}`, {
+          hint: 'the blob is truncated or the manifest is wrong; re-push the image',
+        }),
+      );
+      return;
+    }
+    const actual: Digest = `sha256:${this.hash.digest('hex')}`;
+    if (actual !== digest) {
+      callback(
+        new ImgscopeError('DIGEST_MISMATCH', `${label}: content is ${actual}, expected ${digest}`, {
+          hint: 'the blob was altered in storage or transit; re-push the image',
+        }),
+      );
+      return;
+    }
+    callback();
+  }
+}

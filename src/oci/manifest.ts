@@ -1,0 +1,164 @@
+import { ImgscopeError } from '../errors.js';
+import { parseDigest } from './digest.js';
+import {
+  baseMediaType,
+  isImageManifestMediaType,
+  isIndexMediaType,
+  isSchema1MediaType,
+  MediaType,
+} from './media-types.js';
+import { formatPlatform, normalizePlatform, type Platform, platformMatches } from './platform.js';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from './types.js';
+
+/** Manifests and configs above this size are refused: real ones are a few KiB. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_JSON_DEPTH = 64;
+
+export type ParsedManifest =
+  | { kind: 'index'; mediaType: string; index: ImageIndex }
+  | { kind: 'manifest'; mediaType: string; manifest: ImageManifest }
+  | { kind: 'schema1'; mediaType: string; raw: Schema1Manifest };
+
+/** Docker image manifest v2 schema 1: recognised so it can be reported, never analysed. */
+export interface Schema1Manifest {
+  schemaVersion: 1;
+  name?: string;
+  tag?: string;
+  architecture?: string;
+  fsLayers?: { blobSum: string }[];
+  history?: { v1Compatibility: string }[];
+}
+
+function malformed(label: string, what: string): ImgscopeError {
+  return new ImgscopeError('MALFORMED', `${label}: ${what}`, {
+    hint: 'the image metadata is corrupt or not an OCI/Docker image; rebuild or re-push it',
+  });
+}
+
+/** JSON.parse with a size cap and a nesting cap, so hostile documents fail fast and clearly. */
+export function parseJsonDocument(bytes: Uint8Array | string, label: string, maxBytes = MAX_MANIFEST_BYTES): unknown {
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+  if (size > maxBytes) {
+    throw new ImgscopeError('LIMIT', `${label}: ${size} bytes is larger than the ${maxBytes}-byte limit`, {
+      hint: 'manifests and configs are a few KiB; this one is not an image document',
+    });
+  }
+  const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8');
+  let depth = 0;
+  let maxDepth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > maxDepth) maxDepth = depth;
+      if (maxDepth > MAX_JSON_DEPTH) throw malformed(label, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw malformed(label, `not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function parseDescriptor(value: unknown, label: string): Descriptor {
+  if (!isObject(value)) throw malformed(label, 'descriptor is not an object');
+  const { mediaType, digest, size, platform, annotations, urls } = value;
+  if (typeof mediaType !== 'string') throw malformed(label, 'descriptor has no mediaType');
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw malformed(label, 'descriptor size is not a non-negative integer');
+  }
+  const descriptor: Descriptor = { mediaType, digest: parseDigest(digest, label), size };
+  if (isObject(platform) && typeof platform.os === 'string' && typeof platform.architecture === 'string') {
+    descriptor.platform = normalizePlatform(platform as unknown as Platform);
+  }
+  if (isObject(annotations)) descriptor.annotations = annotations as Record<string, string>;
+  if (Array.isArray(urls)) descriptor.urls = urls.filter((u): u is string => typeof u === 'string');
+  return descriptor;
+}
+
+/**
+ * Classifies and validates a manifest-like document. The media type header (registry) wins over the
+ * document's own field; either may be absent in old layouts, so the shape decides last.
+ */
+export function parseManifest(bytes: Uint8Array, label: string, headerMediaType?: string): ParsedManifest {
+  const doc = parseJsonDocument(bytes, label);
+  if (!isObject(doc)) throw malformed(label, 'manifest is not a JSON object');
+  const declared = baseMediaType(
+    (headerMediaType && baseMediaType(headerMediaType) !== 'application/json' ? headerMediaType : undefined) ??
+      (typeof doc.mediaType === 'string' ? doc.mediaType : ''),
+  );
+
+  if (doc.schemaVersion === 1 || isSchema1MediaType(declared)) {
+    return {
+      kind: 'schema1',
+      mediaType: isSchema1MediaType(declared) ? declared : MediaType.DockerManifestSchema1,
+      raw: doc as unknown as Schema1Manifest,
+    };
+  }
+  if (doc.schemaVersion !== 2) throw malformed(label, `unsupported schemaVersion ${String(doc.schemaVersion)}`);
+
+  const looksLikeIndex = Array.isArray(doc.manifests);
+  if (isIndexMediaType(declared) || (!declared && looksLikeIndex)) {
+    if (!Array.isArray(doc.manifests)) throw malformed(label, 'index has no manifests array');
+    const manifests = doc.manifests.map((m, i) => parseDescriptor(m, `${label}: manifests[${i}]`));
+    const index: ImageIndex = { schemaVersion: 2, manifests };
+    index.mediaType = declared || MediaType.OciIndex;
+    if (isObject(doc.annotations)) index.annotations = doc.annotations as Record<string, string>;
+    return { kind: 'index', mediaType: index.mediaType, index };
+  }
+  if (isImageManifestMediaType(declared) || (!declared && doc.config !== undefined)) {
+    if (!Array.isArray(doc.layers)) throw malformed(label, 'manifest has no layers array');
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: declared || MediaType.OciManifest,
+      config: parseDescriptor(doc.config, `${label}: config`),
+      layers: doc.layers.map((l, i) => parseDescriptor(l, `${label}: layers[${i}]`)),
+    };
+    if (isObject(doc.annotations)) manifest.annotations = doc.annotations as Record<string, string>;
+    return { kind: 'manifest', mediaType: manifest.mediaType!, manifest };
+  }
+  throw new ImgscopeError('UNSUPPORTED', `${label}: media type "${declared || 'none'}" is not an image manifest`, {
+    hint: 'imgscope reads OCI v1 and Docker v2 schema 2 images (artifacts and other types are not images)',
+  });
+}
+
+/** Validates an image config (Docker image JSON or OCI config). */
+export function parseConfig(bytes: Uint8Array, label: string): ImageConfig {
+  const doc = parseJsonDocument(bytes, label);
+  if (!isObject(doc)) throw malformed(label, 'config is not a JSON object');
+  const rootfs = doc.rootfs;
+  if (!isObject(rootfs) || !Array.isArray(rootfs.diff_ids)) throw malformed(label, 'config has no rootfs.diff_ids');
+  const diffIds = rootfs.diff_ids.map((d, i) => parseDigest(d, `${label}: rootfs.diff_ids[${i}]`));
+  return {
+    ...(doc as object),
+    architecture: typeof doc.architecture === 'string' ? doc.architecture : 'unknown',
+    os: typeof doc.os === 'string' ? doc.os : 'unknown',
+    rootfs: { type: typeof rootfs.type === 'string' ? rootfs.type : 'layers', diff_ids: diffIds },
+    history: Array.isArray(doc.history) ? doc.history.filter(isObject) : undefined,
+  } as ImageConfig;
+}
+
+/** Picks the manifest for `wanted` from an index, or says which platforms exist. */
+export function selectPlatform(index: ImageIndex, wanted: Platform, label: string): Descriptor {
+  const images = index.manifests.filter((m) => isImageManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType));
+  // Attestation manifests (buildx) carry platform unknown/unknown; they are never candidates.
+  const candidates = images.filter((m) => m.platform && m.platform.os !== 'unknown');
+  const match = candidates.find((m) => m.platform && platformMatches(m.platform, wanted));
+  if (match) return match;
+  if (candidates.length === 0 && images.length === 1 && images[0]) return images[0];
+  const available = candidates.map((m) => formatPlatform(m.platform!)).join(', ') || 'none';
+  throw new ImgscopeError('PLATFORM', `${label}: no ${formatPlatform(wanted)} image; the index has ${available}`, {
+    hint: 'pick one with --platform os/arch[/variant], or build the image for the platform you deploy to',
+  });
+}
+

@@ -1,0 +1,82 @@
+/**
+ * The `Report`: everything `check` decided about one image, as the JSON output carries it. Renderers
+ * (table, markdown, github, the TUI's details pane) are pure functions of it. Bump REPORT_VERSION on any
+ * change a consumer could notice; the JSON Schema in `schema/report.schema.json` describes it.
+ */
+export const REPORT_VERSION = 1;
+
+export interface ReportLayer {
+  index: number;
+  digest: string;
+  mediaType: string;
+  compression: 'gzip' | 'zstd' | 'none';
+  compressedSize: number;
+  uncompressedSize: number;
+  contentSize: number;
+  createdBy: string;
+  fileCount: number;
+  added: number;
+  modified: number;
+  removed: number;
+  wastedBytes: number;
+}
+
+export interface ReportInefficientFile {
+  path: string;
+  count: number;
+  wastedBytes: number;
+  reclaimableBytes: number;
+  overwrittenBy: { layer: number; createdBy: string; change: 'added' | 'modified' | 'removed' }[];
+}
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  id: string;
+  status: CheckStatus;
+  actual?: string | number | boolean | null;
+  limit?: string | number | boolean | null;
+  message: string;
+  hint?: string;
+}
+
+export interface Report {
+  reportVersion: number;
+  tool: { name: 'imgscope'; version: string };
+  reference: string;
+  /** Manifest digest of the selected image. */
+  digest: string;
+  /** `name@sha256:…` for registry images: the line to deploy with. */
+  pinnedReference?: string;
+  mediaType: string;
+  schema: string;
+  platform: string;
+  /** Index the image was selected from, when the reference named one. */
+  index?: { digest: string; mediaType: string; platforms: string[] };
+  /** Config + layer blobs as stored. */
+  compressedSize: number;
+  /** Σ uncompressed layer tar streams. */
+  uncompressedSize: number;
+  layerCount: number;
+  layers: ReportLayer[];
+  /**
+   * False when layer contents were not streamed (`--no-layers`, or the manifest-level checks already
+   * failed): then the fields below are absent and per-layer content figures are 0.
+   */
+  layersAnalyzed: boolean;
+  /** Σ layer content sizes: dive's image size. */
+  contentSize?: number;
+  efficiency?: number;
+  /** dive's figure: every copy of a path touched by 2+ layers, the surviving one included. */
+  wastedBytes?: number;
+  userSize?: number;
+  userWastedPercent?: number;
+  /** What squashing would actually drop: Σ(cumulative − smallest). */
+  reclaimableBytes?: number;
+  inefficientFiles?: ReportInefficientFile[];
+  // Added by policy evaluation.
+  profile?: string;
+  tier?: { name: string; imageSize: number; recommendedMemory: string } | null;
+  checks?: CheckResult[];
+  verdict?: 'pass' | 'warn' | 'fail';
+}
