@@ -5,6 +5,6 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    globalSetup: [],
+    reporters: ['./test/helpers/summary-reporter.ts', 'default'],
   },
 });

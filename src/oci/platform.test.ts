@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from './platform.js';
+
+describe('platforms', () => {
+  it('normalises the aliases registries and build tools use', () => {
+    expect(normalizePlatform({ os: 'linux', architecture: 'aarch64' })).toEqual({
+      os: 'linux',
+      architecture: 'arm64',
+    });
+    expect(normalizePlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' })).toEqual({
+      os: 'linux',
+      architecture: 'arm64',
+    });
+    expect(normalizePlatform({ os: 'Linux', architecture: 'x86_64' })).toEqual({
+      os: 'linux',
+      architecture: 'amd64',
+    });
+    expect(normalizePlatform({ os: 'linux', architecture: 'armhf' })).toEqual({
+      os: 'linux',
+      architecture: 'arm',
+      variant: 'v7',
+    });
+  });
+
+  it('parses --platform values and rejects malformed ones with the fix', () => {
+    expect(formatPlatform(parsePlatform('linux/arm64/v8'))).toBe('linux/arm64');
+    expect(formatPlatform(parsePlatform('linux/arm/v6'))).toBe('linux/arm/v6');
+    expect(() => parsePlatform('amd64')).toThrow(/--platform "amd64" is not os\/arch/);
+    expect(() => parsePlatform('linux//v7')).toThrow(/not os\/arch/);
+  });
+
+  it('matches a variant only when one is asked for', () => {
+    expect(
+      platformMatches({ os: 'linux', architecture: 'arm', variant: 'v7' }, parsePlatform('linux/arm')),
+    ).toBe(true);
+    expect(
+      platformMatches({ os: 'linux', architecture: 'arm', variant: 'v6' }, parsePlatform('linux/arm/v7')),
+    ).toBe(false);
+    expect(
+      platformMatches({ os: 'linux', architecture: 'arm64', variant: 'v8' }, parsePlatform('linux/arm64')),
+    ).toBe(true);
+    expect(platformMatches({ os: 'windows', architecture: 'amd64' }, parsePlatform('linux/amd64'))).toBe(
+      false,
+    );
+  });
+});

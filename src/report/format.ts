@@ -1,0 +1,32 @@
+/** Human-readable sizes in binary units (KiB, MiB, GiB): exact bytes stay in the JSON report. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return String(bytes);
+  const sign = bytes < 0 ? '-' : '';
+  let value = Math.abs(bytes);
+  if (value < 1024) return `${sign}${value} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let unit = -1;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${sign}${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ${units[unit]}`;
+}
+
+export function formatPercent(ratio: number): string {
+  return `${(ratio * 100).toFixed(2)} %`;
+}
+
+/** Shortens a history command for one-line display: drops the shell prefix and `#(nop)` markers. */
+export function shortCommand(createdBy: string, width = 60): string {
+  const text = createdBy
+    .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+    .replace(/^\/bin\/sh -c /, 'RUN ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+export function shortDigest(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}

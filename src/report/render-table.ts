@@ -1,0 +1,107 @@
+import Table from 'cli-table3';
+import { formatBytes, formatPercent, shortCommand, shortDigest } from './format.js';
+import type { Report } from './report.js';
+
+export interface TableOptions {
+  /** Colour escapes allowed (a TTY and no NO_COLOR). */
+  color?: boolean;
+  /** How many inefficient files to list. */
+  topFiles?: number;
+}
+
+function table(head: string[], colAligns: ('left' | 'right')[], color: boolean): Table.Table {
+  return new Table({
+    head,
+    colAligns,
+    style: { head: color ? ['bold'] : [], border: color ? ['grey'] : [], compact: true, 'padding-left': 1 },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+}
+
+/** The human summary `imgscope check` prints: image facts, layers, efficiency and where the waste is. */
+export function renderTable(report: Report, options: TableOptions = {}): string {
+  const color = options.color ?? false;
+  const topFiles = options.topFiles ?? 10;
+  const lines: string[] = [];
+
+  lines.push(`Image      ${report.reference}`);
+  lines.push(`Digest     ${report.pinnedReference ?? report.digest}`);
+  lines.push(`Platform   ${report.platform}    Schema ${report.schema} (${report.mediaType})`);
+  if (report.index) lines.push(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`);
+  const uncompressed = report.layersAnalyzed ? ` · ${formatBytes(report.uncompressedSize)} uncompressed` : '';
+  lines.push(
+    `Size       ${formatBytes(report.compressedSize)} compressed${uncompressed} · ${report.layerCount} layers`,
+  );
+  lines.push('');
+
+  const layers = report.layersAnalyzed
+    ? table(
+        ['#', 'Compressed', 'Uncompressed', 'Files +/~/-', 'Wasted', 'Command'],
+        ['right', 'right', 'right', 'right', 'right', 'left'],
+        color,
+      )
+    : table(['#', 'Compressed', 'Digest', 'Command'], ['right', 'right', 'left', 'left'], color);
+  for (const layer of report.layers) {
+    const command = shortCommand(layer.createdBy, 56) || '—';
+    if (report.layersAnalyzed) {
+      layers.push([
+        String(layer.index),
+        formatBytes(layer.compressedSize),
+        formatBytes(layer.uncompressedSize),
+        `${layer.added}/${layer.modified}/${layer.removed}`,
+        layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
+        command,
+      ]);
+    } else {
+      layers.push([
+        String(layer.index),
+        formatBytes(layer.compressedSize),
+        shortDigest(layer.digest),
+        command,
+      ]);
+    }
+  }
+  lines.push(layers.toString());
+
+  if (report.layersAnalyzed && report.efficiency !== undefined) {
+    lines.push('');
+    lines.push(
+      `Efficiency ${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes ?? 0)} ` +
+        `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · a squash would reclaim ` +
+        `${formatBytes(report.reclaimableBytes ?? 0)}`,
+    );
+    const files = report.inefficientFiles ?? [];
+    if (files.length > 0) {
+      const waste = table(
+        ['Count', 'Wasted', 'Reclaimable', 'Path', 'Overwritten or removed by'],
+        ['right', 'right', 'right', 'left', 'left'],
+        color,
+      );
+      for (const file of files.slice(0, topFiles)) {
+        const by = file.overwrittenBy.map((o) => `#${o.layer} ${shortCommand(o.createdBy, 40)}`).join('; ');
+        waste.push([
+          String(file.count),
+          formatBytes(file.wastedBytes),
+          formatBytes(file.reclaimableBytes),
+          file.path,
+          by,
+        ]);
+      }
+      lines.push('');
+      lines.push(`Top inefficient files (${Math.min(files.length, topFiles)} of ${files.length}):`);
+      lines.push(waste.toString());
+    }
+  } else if (!report.layersAnalyzed) {
+    lines.push('');
+    lines.push('Layers were not analysed (manifest-only): run without --no-layers for efficiency and waste.');
+  }
+
+  for (const check of report.checks ?? []) {
+    const mark = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' }[check.status];
+    lines.push(
+      `${mark}  ${check.id}: ${check.message}${check.hint && check.status !== 'pass' ? ` — ${check.hint}` : ''}`,
+    );
+  }
+  if (report.verdict) lines.push(`Verdict: ${report.verdict.toUpperCase()}`);
+  return `${lines.join('\n')}\n`;
+}
