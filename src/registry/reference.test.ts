@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { isImgscopeError } from '../errors.js';
+import { isLoopbackHost, manifestIdentifier, parseReference, withDigest } from './reference.js';
+
+const DIGEST = `sha256:${'a'.repeat(64)}` as const;
+
+function parsed(text: string) {
+  const ref = parseReference(text);
+  return {
+    registry: ref.registry,
+    apiHost: ref.apiHost,
+    repository: ref.repository,
+    tag: ref.tag,
+    digest: ref.digest,
+  };
+}
+
+function rejection(text: string): string {
+  try {
+    parseReference(text);
+  } catch (error) {
+    if (isImgscopeError(error) && error.code === 'BAD_INPUT') return error.message;
+    throw error;
+  }
+  throw new Error(`${text} was accepted`);
+}
+
+describe('parseReference', () => {
+  it('normalises a Docker Hub short name to library/ and latest', () => {
+    expect(parsed('alpine')).toEqual({
+      registry: 'docker.io',
+      apiHost: 'registry-1.docker.io',
+      repository: 'library/alpine',
+      tag: 'latest',
+      digest: undefined,
+    });
+    expect(parseReference('alpine').toString()).toBe('docker.io/library/alpine:latest');
+  });
+
+  it('keeps a Docker Hub user namespace and treats the hub aliases as Docker Hub', () => {
+    expect(parseReference('bitnami/redis:7').toString()).toBe('docker.io/bitnami/redis:7');
+    expect(parseReference('index.docker.io/alpine').toString()).toBe('docker.io/library/alpine:latest');
+    expect(parsed('registry-1.docker.io/library/alpine:3.20')).toMatchObject({
+      registry: 'docker.io',
+      apiHost: 'registry-1.docker.io',
+      repository: 'library/alpine',
+    });
+  });
+
+  it('recognises registry hosts by a dot, a port or localhost', () => {
+    expect(parsed('ghcr.io/owner/app:v1')).toMatchObject({
+      registry: 'ghcr.io',
+      apiHost: 'ghcr.io',
+      tag: 'v1',
+    });
+    expect(parsed('localhost/app')).toMatchObject({
+      registry: 'localhost',
+      repository: 'app',
+      tag: 'latest',
+    });
+    expect(parsed('127.0.0.1:5000/a/b/c:1.0')).toMatchObject({
+      registry: '127.0.0.1:5000',
+      repository: 'a/b/c',
+      tag: '1.0',
+    });
+    expect(parsed('[::1]:5000/app')).toMatchObject({ registry: '[::1]:5000', repository: 'app' });
+  });
+
+  it('keeps both tag and digest, and the digest is what gets fetched', () => {
+    const ref = parseReference(`quay.io/org/app:1.2@${DIGEST}`);
+    expect(ref.tag).toBe('1.2');
+    expect(ref.digest).toBe(DIGEST);
+    expect(manifestIdentifier(ref)).toBe(DIGEST);
+    expect(ref.toString()).toBe(`quay.io/org/app:1.2@${DIGEST}`);
+    expect(parseReference(`alpine@${DIGEST}`).tag).toBeUndefined();
+    expect(withDigest(ref, DIGEST).toString()).toBe(`quay.io/org/app@${DIGEST}`);
+  });
+
+  it('accepts the docker:// transport prefix', () => {
+    expect(parseReference('docker://alpine:3.20').toString()).toBe('docker.io/library/alpine:3.20');
+  });
+
+  it('rejects uppercase repositories, naming the lowercase spelling', () => {
+    expect(rejection('MyApp')).toMatch(/"MyApp": repository names must be lowercase/);
+    expect(rejection('ghcr.io/Owner/app')).toMatch(/lowercase/);
+  });
+
+  it('rejects malformed references with a message naming the input', () => {
+    expect(rejection('')).toMatch(/is empty/);
+    expect(rejection('https://ghcr.io/app')).toMatch(/https:\/\/ scheme/);
+    expect(rejection('alpine:')).toMatch(/"" is not a valid tag/);
+    expect(rejection('alpine@sha256:abc')).toMatch(/not a sha256 digest/);
+    expect(rejection('alpine:-bad')).toMatch(/not a valid tag/);
+    expect(rejection('ghcr.io/')).toMatch(/names no repository/);
+    expect(rejection('a//b')).toMatch(/not a valid repository path component/);
+    expect(rejection('my app')).toMatch(/whitespace/);
+    expect(rejection('bad_host-.io:5000/app')).toMatch(/not a valid registry host/);
+    expect(rejection(`ghcr.io/${'a'.repeat(300)}`)).toMatch(/longer than 255/);
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it('accepts localhost, 127/8 and ::1 with or without a port, and nothing else', () => {
+    for (const host of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+    }
+    for (const host of ['ghcr.io', '10.0.0.1:5000', '127.example.com', 'localhost.evil.io']) {
+      expect(isLoopbackHost(host), host).toBe(false);
+    }
+  });
+});

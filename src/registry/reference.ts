@@ -1,0 +1,145 @@
+import { ImgscopeError } from '../errors.js';
+import { type Digest, isDigest } from '../oci/digest.js';
+
+/**
+ * A registry image reference, normalised the way Docker does it: `alpine` is
+ * `docker.io/library/alpine:latest`. `registry` is the name users and credential stores use; `apiHost`
+ * is where the HTTP API lives (they differ only for Docker Hub).
+ */
+export interface ImageReference {
+  readonly registry: string;
+  readonly apiHost: string;
+  readonly repository: string;
+  /** Set when the reference names a tag, or `latest` when it names neither tag nor digest. */
+  readonly tag?: string;
+  /** Set when the reference pins a digest; it wins over the tag when resolving. */
+  readonly digest?: Digest;
+  /** `registry/repository[:tag][@digest]` */
+  toString(): string;
+}
+
+export const DOCKER_HUB = 'docker.io';
+export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
+const DOCKER_HUB_ALIASES = new Set([DOCKER_HUB, 'index.docker.io', DOCKER_HUB_API_HOST]);
+
+// The grammar of github.com/distribution/reference, one piece at a time.
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = new RegExp(
+  `^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]{1,5})?$`,
+);
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const MAX_NAME_LENGTH = 255;
+
+function invalid(
+  text: string,
+  why: string,
+  hint = 'write it as [registry[:port]/]repository[:tag][@sha256:digest]',
+) {
+  return new ImgscopeError('BAD_INPUT', `image reference "${text}": ${why}`, { hint });
+}
+
+/** Whether the first path component names a registry host rather than a Docker Hub namespace. */
+function looksLikeRegistry(component: string): boolean {
+  return (
+    component.includes('.') || component.includes(':') || component === 'localhost' || /[A-Z]/.test(component)
+  );
+}
+
+/** Parses and normalises a Docker/OCI image reference; throws a BAD_INPUT ImgscopeError on bad input. */
+export function parseReference(text: string): ImageReference {
+  const input = text.trim();
+  let rest = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
+  if (rest === '') throw invalid(text, 'is empty');
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest);
+  if (scheme) throw invalid(text, `the ${scheme[1]}:// scheme is not part of an image reference`);
+  if (/\s/.test(rest)) throw invalid(text, 'contains whitespace');
+
+  let digest: Digest | undefined;
+  const at = rest.indexOf('@');
+  if (at !== -1) {
+    const digestText = rest.slice(at + 1);
+    if (!isDigest(digestText)) {
+      throw invalid(
+        text,
+        `"${digestText}" is not a sha256 digest`,
+        'digests look like sha256: and 64 lowercase hex',
+      );
+    }
+    digest = digestText;
+    rest = rest.slice(0, at);
+  }
+
+  let tag: string | undefined;
+  const lastSlash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  if (colon > lastSlash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) {
+      throw invalid(text, `"${tag}" is not a valid tag`, 'tags are up to 128 letters, digits, _, . and -');
+    }
+  }
+
+  const slash = rest.indexOf('/');
+  let registry = DOCKER_HUB;
+  let repository = rest;
+  if (slash !== -1 && looksLikeRegistry(rest.slice(0, slash))) {
+    registry = rest.slice(0, slash);
+    repository = rest.slice(slash + 1);
+    if (!DOMAIN.test(registry)) throw invalid(text, `"${registry}" is not a valid registry host`);
+  }
+  if (DOCKER_HUB_ALIASES.has(registry.toLowerCase())) {
+    registry = DOCKER_HUB;
+    if (!repository.includes('/')) repository = `library/${repository}`;
+  }
+
+  if (repository === '') throw invalid(text, 'names no repository');
+  if (repository !== repository.toLowerCase()) {
+    throw invalid(text, 'repository names must be lowercase', `use "${repository.toLowerCase()}"`);
+  }
+  for (const component of repository.split('/')) {
+    if (!PATH_COMPONENT.test(component)) {
+      throw invalid(
+        text,
+        `"${component}" is not a valid repository path component`,
+        'repository components are lowercase letters and digits, separated by ".", "_", "__" or "-"',
+      );
+    }
+  }
+  if (registry.length + 1 + repository.length > MAX_NAME_LENGTH) {
+    throw invalid(text, `the name is longer than ${MAX_NAME_LENGTH} characters`);
+  }
+
+  if (tag === undefined && digest === undefined) tag = 'latest';
+  return makeReference(registry, repository, tag, digest);
+}
+
+function makeReference(registry: string, repository: string, tag?: string, digest?: Digest): ImageReference {
+  const name = `${registry}/${repository}`;
+  const text = `${name}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
+  return {
+    registry,
+    apiHost: registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry,
+    repository,
+    ...(tag !== undefined ? { tag } : {}),
+    ...(digest !== undefined ? { digest } : {}),
+    toString: () => text,
+  };
+}
+
+/** The same repository pinned to `digest` (the line to deploy with: `name@sha256:…`). */
+export function withDigest(reference: ImageReference, digest: Digest): ImageReference {
+  return makeReference(reference.registry, reference.repository, undefined, digest);
+}
+
+/** What the distribution API calls the manifest to fetch: the digest when pinned, else the tag. */
+export function manifestIdentifier(reference: ImageReference): string {
+  return reference.digest ?? reference.tag ?? 'latest';
+}
+
+/** `localhost`, 127.0.0.0/8 and ::1: hosts where plain HTTP never leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const hostname = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return hostname === 'localhost' || hostname === '::1' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
