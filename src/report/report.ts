@@ -31,6 +31,18 @@ export interface ReportInefficientFile {
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
+/** One finding behind a check (a cache left in the image, a layer that deleted files, a large file). */
+export interface CheckDetail {
+  /** What was found: `apt-lists`, `pip-cache`, `vcs`, `deleted`, `overwritten`, `largest-file`, … */
+  kind: string;
+  message: string;
+  path?: string;
+  bytes?: number;
+  /** Layer the finding is attributed to, with its command. */
+  layer?: number;
+  createdBy?: string;
+}
+
 export interface CheckResult {
   id: string;
   status: CheckStatus;
@@ -38,6 +50,8 @@ export interface CheckResult {
   limit?: string | number | boolean | null;
   message: string;
   hint?: string;
+  /** Findings behind the result, largest first (the `hints` check lists them here). */
+  details?: CheckDetail[];
 }
 
 export interface Report {
