@@ -1,0 +1,187 @@
+import { pipeline, type Readable } from 'node:stream';
+import { ImgscopeError } from '../errors.js';
+import { type Digest, sha256Digest, VerifyingStream } from './digest.js';
+import { MAX_MANIFEST_BYTES, parseConfig, parseManifest } from './manifest.js';
+import { manifestSchemaOf } from './media-types.js';
+import { normalizePlatform, type Platform } from './platform.js';
+import type { ImageSource, ResolvedIndex } from './source.js';
+import type { Descriptor, ImageConfig, ImageManifest } from './types.js';
+
+/**
+ * The small core a transport implements — raw bytes of a blob by descriptor — from which
+ * `assembleImage` derives a whole `ImageSource`. Streams from here are unverified; nothing outside this
+ * module hands them to a caller without a `VerifyingStream` in front.
+ */
+export interface BlobReader {
+  /** Opens the stored bytes of a blob; throws an ImgscopeError NOT_FOUND when there are none. */
+  open(descriptor: Descriptor, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /** Releases files or connections; called once by `ImageSource.close()`. */
+  close?(): Promise<void>;
+}
+
+/** Opens a blob behind a `VerifyingStream`: the stream errors before it ends unless digest and size match. */
+export async function openVerifiedBlob(
+  reader: BlobReader,
+  descriptor: Descriptor,
+  label: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<Readable> {
+  const raw = await reader.open(descriptor, options);
+  const verifier = new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, label });
+  // pipeline forwards a read error to the verifier and destroys the file stream if the caller stops early.
+  pipeline(raw, verifier, () => {});
+  return verifier;
+}
+
+/** Reads a small document (manifest, index, config) through verification, refusing oversized ones. */
+export async function readVerifiedDocument(
+  reader: BlobReader,
+  descriptor: Descriptor,
+  label: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<Buffer> {
+  if (descriptor.size > MAX_MANIFEST_BYTES) {
+    throw new ImgscopeError(
+      'LIMIT',
+      `${label}: ${descriptor.size} bytes is larger than the ${MAX_MANIFEST_BYTES}-byte limit`,
+      {
+        hint: 'manifests and configs are a few KiB; this one is not an image document',
+      },
+    );
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of await openVerifiedBlob(reader, descriptor, label, options))
+    chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Checks bytes already in memory against what they were promised to be. */
+export function verifyBytes(
+  bytes: Uint8Array,
+  expected: { digest: Digest; size?: number },
+  label: string,
+): void {
+  if (expected.size !== undefined && bytes.byteLength !== expected.size) {
+    throw new ImgscopeError(
+      'SIZE_MISMATCH',
+      `${label}: ${bytes.byteLength} bytes, but ${expected.size} were promised`,
+      {
+        hint: 'the blob is truncated or the manifest is wrong; save or push the image again',
+      },
+    );
+  }
+  const actual = sha256Digest(bytes);
+  if (actual !== expected.digest) {
+    throw new ImgscopeError(
+      'DIGEST_MISMATCH',
+      `${label}: content is ${actual}, expected ${expected.digest}`,
+      {
+        hint: 'the blob was altered in storage or transit; save or push the image again',
+      },
+    );
+  }
+}
+
+export interface ImageParts {
+  reference: string;
+  kind: ImageSource['kind'];
+  /** Exact bytes of one platform's image manifest (an index must be resolved before this point). */
+  rawManifest: Uint8Array;
+  /** Media type the manifest was described or served under, when known. */
+  manifestMediaType?: string;
+  /** Set when the image was picked from an index. */
+  index?: ResolvedIndex;
+  /** Config bytes the transport already holds; verified against the manifest, else read through `blobs`. */
+  rawConfig?: Uint8Array;
+  blobs: BlobReader;
+  signal?: AbortSignal;
+}
+
+/** Turns a manifest and a blob reader into an `ImageSource`: parses, reads and verifies the config. */
+export async function assembleImage(parts: ImageParts): Promise<ImageSource> {
+  const { reference } = parts;
+  const parsed = parseManifest(parts.rawManifest, `${reference}: manifest`, parts.manifestMediaType);
+  if (parsed.kind === 'schema1') {
+    throw new ImgscopeError(
+      'UNSUPPORTED',
+      `${reference} uses Docker manifest schema 1, which has no image config`,
+      {
+        hint: 'rebuild or re-push the image with a current Docker or buildkit (schema 2 or OCI)',
+      },
+    );
+  }
+  if (parsed.kind === 'index') {
+    throw new ImgscopeError('UNSUPPORTED', `${reference}: an index reached the image reader unresolved`, {
+      hint: 'select a platform from the index before assembling the image',
+    });
+  }
+  const { manifest } = parsed;
+  const configLabel = `config of ${reference}`;
+  let rawConfig: Uint8Array;
+  if (parts.rawConfig) {
+    verifyBytes(parts.rawConfig, manifest.config, configLabel);
+    rawConfig = parts.rawConfig;
+  } else {
+    rawConfig = await readVerifiedDocument(parts.blobs, manifest.config, configLabel, {
+      signal: parts.signal,
+    });
+  }
+  const config = parseConfig(rawConfig, configLabel);
+  return new AssembledImage(parts, parsed.mediaType, manifest, config);
+}
+
+class AssembledImage implements ImageSource {
+  readonly reference: string;
+  readonly kind: ImageSource['kind'];
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly schema: ImageSource['schema'];
+  readonly platform: Platform;
+  readonly index: ResolvedIndex | undefined;
+  readonly manifest: ImageManifest;
+  readonly rawManifest: Uint8Array;
+  readonly config: ImageConfig;
+  readonly configDescriptor: Descriptor;
+  readonly layers: readonly Descriptor[];
+  private readonly blobs: BlobReader;
+  private closed = false;
+
+  constructor(parts: ImageParts, mediaType: string, manifest: ImageManifest, config: ImageConfig) {
+    this.reference = parts.reference;
+    this.kind = parts.kind;
+    this.digest = sha256Digest(parts.rawManifest);
+    this.mediaType = mediaType;
+    this.schema = manifestSchemaOf(mediaType);
+    this.platform = normalizePlatform({
+      os: config.os,
+      architecture: config.architecture,
+      ...(config.variant ? { variant: config.variant } : {}),
+    });
+    this.index = parts.index;
+    this.manifest = manifest;
+    this.rawManifest = parts.rawManifest;
+    this.config = config;
+    this.configDescriptor = manifest.config;
+    this.layers = manifest.layers;
+    this.blobs = parts.blobs;
+  }
+
+  openBlob(descriptor: Descriptor, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    return openVerifiedBlob(this.blobs, descriptor, this.describe(descriptor), options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.blobs.close?.();
+  }
+
+  /** "layer 3/14 (sha256:0123456789ab) of docker-archive:app.tar" */
+  private describe(descriptor: Descriptor): string {
+    const short = descriptor.digest.slice(0, 19);
+    const position = this.layers.findIndex((layer) => layer.digest === descriptor.digest);
+    if (position >= 0) return `layer ${position + 1}/${this.layers.length} (${short}) of ${this.reference}`;
+    if (descriptor.digest === this.configDescriptor.digest) return `config (${short}) of ${this.reference}`;
+    return `blob ${short} of ${this.reference}`;
+  }
+}

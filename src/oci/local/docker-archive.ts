@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { ImgscopeError } from '../../errors.js';
+import { type Digest, sha256Digest } from '../digest.js';
+import { assembleImage, type BlobReader, verifyBytes } from '../image.js';
+import { MAX_MANIFEST_BYTES, parseConfig, parseJsonDocument } from '../manifest.js';
+import { MediaType } from '../media-types.js';
+import type { ImageSource } from '../source.js';
+import type { Descriptor } from '../types.js';
+import { type LocalFiles, missingFile, normalizeMemberPath, notAnImage } from './files.js';
+import { detectCompression } from './magic.js';
+
+export interface DockerArchiveOptions {
+  reference: string;
+  /** `NAME:TAG` from the reference, matched against RepoTags. */
+  ref: string | undefined;
+  signal?: AbortSignal;
+}
+
+/** One image of manifest.json, as `docker save`, kaniko and crane write it. */
+interface ArchiveImage {
+  config: string;
+  layers: string[];
+  repoTags: string[];
+}
+
+const HEX_NAME = /^(?:sha256:)?([a-f0-9]{64})(?:\.json|\.tar|\.tar\.gz|\.tgz|\.tar\.zst)?$/;
+
+/** Whether the files hold a docker-archive (`manifest.json`). */
+export async function isDockerArchive(files: LocalFiles): Promise<boolean> {
+  return (await files.size('manifest.json')) !== undefined;
+}
+
+/**
+ * Opens one image of a `docker save`, kaniko or crane tarball. These carry no manifest, so one is
+ * synthesised (Docker v2 schema 2) from the stored files: each layer described by the digest and size
+ * of the file as stored and a media type from its magic bytes. The image digest is that manifest's.
+ */
+export async function openDockerArchive(
+  files: LocalFiles,
+  options: DockerArchiveOptions,
+): Promise<ImageSource> {
+  const { location } = files;
+  if (!(await isDockerArchive(files))) throw notAnImage(location, 'no manifest.json');
+  const images = parseArchiveManifest(await files.read('manifest.json', MAX_MANIFEST_BYTES), location);
+  const image = chooseImage(images, options.ref, location);
+
+  const configPath = normalizeMemberPath(image.config);
+  const rawConfig = await files.read(image.config, MAX_MANIFEST_BYTES);
+  const configLabel = `${location}: config ${configPath}`;
+  const namedConfigDigest = digestFromName(configPath);
+  if (namedConfigDigest) verifyBytes(rawConfig, { digest: namedConfigDigest }, configLabel);
+  const config = parseConfig(rawConfig, configLabel);
+  const configDescriptor: Descriptor = {
+    mediaType: MediaType.DockerConfig,
+    size: rawConfig.byteLength,
+    digest: namedConfigDigest ?? sha256Digest(rawConfig),
+  };
+
+  const members = new Map<Digest, string>([[configDescriptor.digest, image.config]]);
+  const layers: Descriptor[] = [];
+  // diff ids name the uncompressed layers; they only line up with Layers when the counts agree.
+  const diffIds = config.rootfs.diff_ids.length === image.layers.length ? config.rootfs.diff_ids : [];
+  for (const [position, path] of image.layers.entries()) {
+    const descriptor = await describeLayer(files, path, diffIds[position], options.signal);
+    layers.push(descriptor);
+    members.set(descriptor.digest, path);
+  }
+
+  // Key order is fixed by construction, so the same archive always yields the same manifest digest.
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.DockerManifest,
+    config: configDescriptor,
+    layers: layers.map(({ mediaType, size, digest }) => ({ mediaType, size, digest })),
+  };
+  const blobs: BlobReader = {
+    async open(descriptor, openOptions) {
+      const path = members.get(descriptor.digest);
+      if (path === undefined) {
+        throw new ImgscopeError('NOT_FOUND', `${location} has no blob ${descriptor.digest}`, {
+          hint: 'only the config and layers named in manifest.json can be read from a docker-archive',
+        });
+      }
+      return files.open(path, openOptions);
+    },
+  };
+  return assembleImage({
+    reference: options.reference,
+    kind: 'docker-archive',
+    rawManifest: Buffer.from(JSON.stringify(manifest)),
+    manifestMediaType: MediaType.DockerManifest,
+    rawConfig,
+    blobs,
+    signal: options.signal,
+  });
+}
+
+function malformedArchive(location: string, what: string): ImgscopeError {
+  return new ImgscopeError('MALFORMED', `${location}: ${what}`, {
+    hint: 'manifest.json is not what docker save writes; save the image again',
+  });
+}
+
+function parseArchiveManifest(bytes: Buffer, location: string): ArchiveImage[] {
+  const doc = parseJsonDocument(bytes, `${location}: manifest.json`);
+  if (!Array.isArray(doc) || doc.length === 0)
+    throw malformedArchive(location, 'manifest.json lists no images');
+  return doc.map((item: unknown, i): ArchiveImage => {
+    const entry = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    const { Config, Layers, RepoTags } = entry;
+    if (typeof Config !== 'string' || !Array.isArray(Layers) || !Layers.every((l) => typeof l === 'string')) {
+      throw malformedArchive(location, `manifest.json entry ${i} needs a Config string and a Layers list`);
+    }
+    const repoTags = Array.isArray(RepoTags)
+      ? RepoTags.filter((t): t is string => typeof t === 'string')
+      : [];
+    return { config: Config, layers: Layers as string[], repoTags };
+  });
+}
+
+/** `alpine` and `docker.io/library/alpine:latest` name the same image; RepoTags use the short form. */
+function shortDockerName(name: string): string {
+  let short = name.replace(/^(?:docker\.io|index\.docker\.io)\//, '').replace(/^library\//, '');
+  const lastPart = short.slice(short.lastIndexOf('/') + 1);
+  if (!lastPart.includes(':') && !lastPart.includes('@')) short += ':latest';
+  return short;
+}
+
+function chooseImage(images: ArchiveImage[], ref: string | undefined, location: string): ArchiveImage {
+  const tags = images.flatMap((image) => image.repoTags);
+  const listing = tags.length > 0 ? tags.join(', ') : 'no tags';
+  if (ref !== undefined) {
+    const wanted = shortDockerName(ref);
+    const found = images.find((image) => image.repoTags.some((tag) => shortDockerName(tag) === wanted));
+    if (found) return found;
+    throw new ImgscopeError('NOT_FOUND', `${location} has no image tagged "${ref}"; it has ${listing}`, {
+      hint: 'name one of its tags: docker-archive:FILE:NAME:TAG',
+    });
+  }
+  if (images.length === 1) return images[0]!;
+  throw new ImgscopeError('BAD_INPUT', `${location} holds ${images.length} images; name one of: ${listing}`, {
+    hint: 'add the tag to the reference: docker-archive:FILE:NAME:TAG',
+  });
+}
+
+/** The digest a member's name promises: `<hex>.tar.gz`, `sha256:<hex>`, `blobs/sha256/<hex>`, `<hex>.json`. */
+function digestFromName(path: string): Digest | undefined {
+  const base = posix.basename(path);
+  const inBlobs = posix.dirname(path) === 'blobs/sha256' && /^[a-f0-9]{64}$/.test(base);
+  const match = inBlobs ? [base, base] : HEX_NAME.exec(base);
+  return match ? `sha256:${match[1]}` : undefined;
+}
+
+function layerMediaType(head: Buffer): string {
+  const compression = detectCompression(head);
+  if (compression === 'gzip') return MediaType.DockerLayerGzip;
+  if (compression === 'zstd') return MediaType.OciLayerZstd;
+  return MediaType.DockerLayer;
+}
+
+async function describeLayer(
+  files: LocalFiles,
+  path: string,
+  diffId: Digest | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Descriptor> {
+  const size = await files.size(path);
+  if (size === undefined) throw missingFile(files.location, normalizeMemberPath(path));
+  const mediaType = layerMediaType(await files.head(path, 4));
+  // Legacy `<id>/layer.tar` is named by an image id, not a digest; as an uncompressed tar its digest is
+  // its diff id. Anything else unnamed is hashed once, here.
+  const uncompressedDiffId = mediaType === MediaType.DockerLayer ? diffId : undefined;
+  const digest =
+    digestFromName(normalizeMemberPath(path)) ??
+    uncompressedDiffId ??
+    (await hashMember(files, path, signal));
+  return { mediaType, size, digest };
+}
+
+async function hashMember(files: LocalFiles, path: string, signal: AbortSignal | undefined): Promise<Digest> {
+  const hash = createHash('sha256');
+  for await (const chunk of await files.open(path, { signal })) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}`;
+}

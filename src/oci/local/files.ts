@@ -1,0 +1,147 @@
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { posix, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ImgscopeError } from '../../errors.js';
+
+/**
+ * Read-only access to the named files of an image on disk — a directory or a tar archive — so the OCI
+ * layout and docker-archive readers need not know which. Paths are relative, `/`-separated and normalised
+ * with `normalizeMemberPath`.
+ */
+export interface LocalFiles {
+  /** What the user named (`oci-archive:image.tar`), for messages. */
+  readonly location: string;
+  /** Size in bytes of a regular file, or undefined when there is none at `path`. */
+  size(path: string): Promise<number | undefined>;
+  /** Up to `length` bytes from the start of a file (for magic-byte sniffing). */
+  head(path: string, length: number): Promise<Buffer>;
+  /** A whole small file; refuses files larger than `maxBytes`. */
+  read(path: string, maxBytes: number): Promise<Buffer>;
+  /** The file's bytes as a stream, unverified: callers wrap it (see `openVerifiedBlob`). */
+  open(path: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+}
+
+/** `./a//b/` and `/a/b` → `a/b`; `..` that would leave the root is kept so lookups of it fail. */
+export function normalizeMemberPath(path: string): string {
+  const normalized = posix.normalize(path.replace(/^\/+/, ''));
+  return normalized === '.' ? '' : normalized.replace(/\/+$/, '');
+}
+
+export function missingFile(location: string, path: string): ImgscopeError {
+  return new ImgscopeError('NOT_FOUND', `${location}: "${path}" is missing`, {
+    hint: 'the image is incomplete; save or copy it again',
+  });
+}
+
+export function tooLarge(location: string, path: string, size: number, maxBytes: number): ImgscopeError {
+  return new ImgscopeError(
+    'LIMIT',
+    `${location}: "${path}" is ${size} bytes, over the ${maxBytes}-byte limit`,
+    {
+      hint: 'image metadata files are a few KiB; this is not an image',
+    },
+  );
+}
+
+/** Reads exactly `length` bytes at `position`, or fewer at the end of the file. */
+export async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+/** The files of an image directory (an OCI layout, or an extracted `docker save`). */
+export class DirectoryFiles implements LocalFiles {
+  readonly location: string;
+  private readonly root: string;
+
+  constructor(root: string, location: string) {
+    this.root = resolve(root);
+    this.location = location;
+  }
+
+  async size(path: string): Promise<number | undefined> {
+    const full = this.resolve(path);
+    if (!full) return undefined;
+    try {
+      const info = await stat(full);
+      return info.isFile() ? info.size : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async head(path: string, length: number): Promise<Buffer> {
+    const handle = await this.openHandle(path);
+    try {
+      return await readAt(handle, 0, length);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async read(path: string, maxBytes: number): Promise<Buffer> {
+    const handle = await this.openHandle(path);
+    try {
+      const { size } = await handle.stat();
+      if (size > maxBytes) throw tooLarge(this.location, path, size, maxBytes);
+      return await readAt(handle, 0, size);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async open(path: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const handle = await this.openHandle(path);
+    return createReadStream('', { fd: handle, signal: options.signal });
+  }
+
+  /** The absolute path of a member, or undefined when it would escape the directory. */
+  private resolve(path: string): string | undefined {
+    const member = normalizeMemberPath(path);
+    if (member === '' || member === '..' || member.startsWith('../')) return undefined;
+    return resolve(this.root, member);
+  }
+
+  private async openHandle(path: string): Promise<FileHandle> {
+    const full = this.resolve(path);
+    if (!full) throw missingFile(this.location, path);
+    let handle: FileHandle;
+    try {
+      handle = await open(full, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw missingFile(this.location, path);
+      throw new ImgscopeError(
+        'BAD_INPUT',
+        `${this.location}: cannot read "${path}" (${code ?? String(error)})`,
+        {
+          hint: 'check the permissions of the image files',
+          cause: error,
+        },
+      );
+    }
+    const isFile = await handle.stat().then(
+      (info) => info.isFile(),
+      () => false,
+    );
+    if (isFile) return handle;
+    await handle.close();
+    throw missingFile(this.location, path);
+  }
+}
+
+/** The one-line answer to "this path holds no image", saying what would have been read. */
+export function notAnImage(location: string, why: string): ImgscopeError {
+  return new ImgscopeError(
+    'BAD_INPUT',
+    `${location} is not an image (${why}); imgscope reads OCI layout directories, OCI archives and docker save or kaniko tarballs`,
+    { hint: 'save the image with `docker save -o image.tar NAME` or `skopeo copy … oci-archive:image.tar`' },
+  );
+}

@@ -1,0 +1,76 @@
+import { stat } from 'node:fs/promises';
+import { ImgscopeError } from '../../errors.js';
+import type { ImageSource, OpenOptions } from '../source.js';
+import { isDockerArchive, openDockerArchive } from './docker-archive.js';
+import { DirectoryFiles, type LocalFiles, notAnImage } from './files.js';
+import { isLayout, openLayout } from './layout.js';
+import { formatLocalReference, type LocalTransport, parseLocalReference } from './reference.js';
+import { TarArchiveFiles } from './tar-index.js';
+
+export { isLocalReference, parseLocalReference } from './reference.js';
+
+/**
+ * Opens an image on disk: `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:NAME:TAG]`,
+ * or a bare path whose format is detected. Archives are indexed, never extracted.
+ */
+export async function openLocalImage(spec: string, options: OpenOptions = {}): Promise<ImageSource> {
+  const { transport: named, path, ref } = parseLocalReference(spec);
+  const given = named ? `${named}:${path}` : path;
+  const isDirectory = await statKind(path, given);
+  if (named) requireShape(named, isDirectory, given);
+  const files: LocalFiles = isDirectory
+    ? new DirectoryFiles(path, given)
+    : await TarArchiveFiles.open(path, given);
+  const transport = named ?? (await detectTransport(files, isDirectory));
+  options.signal?.throwIfAborted();
+
+  const reference = formatLocalReference(transport, path, ref);
+  if (transport === 'docker-archive')
+    return openDockerArchive(files, { reference, ref, signal: options.signal });
+  return openLayout(files, {
+    reference,
+    kind: transport === 'oci' ? 'oci-layout' : 'oci-archive',
+    ref,
+    platform: options.platform,
+    signal: options.signal,
+  });
+}
+
+/** True for a directory, false for a file; NOT_FOUND when there is nothing at the path. */
+async function statKind(path: string, given: string): Promise<boolean> {
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) return true;
+    if (info.isFile()) return false;
+    throw notAnImage(given, 'neither a file nor a directory');
+  } catch (error) {
+    if (error instanceof ImgscopeError) throw error;
+    throw new ImgscopeError('NOT_FOUND', `${given}: no such file or directory`, {
+      hint: 'check the path; images on disk are OCI layout directories or tar archives',
+      cause: error,
+    });
+  }
+}
+
+/** An OCI layout wins over manifest.json: modern `docker save` writes both, and the layout has real digests. */
+async function detectTransport(files: LocalFiles, isDirectory: boolean): Promise<LocalTransport> {
+  if (await isLayout(files)) return isDirectory ? 'oci' : 'oci-archive';
+  if (await isDockerArchive(files)) return 'docker-archive';
+  throw notAnImage(
+    files.location,
+    isDirectory ? 'no oci-layout or manifest.json in it' : 'no oci-layout or manifest.json inside',
+  );
+}
+
+function requireShape(transport: LocalTransport, isDirectory: boolean, given: string): void {
+  if (transport === 'oci' && !isDirectory) {
+    throw new ImgscopeError('BAD_INPUT', `${given} is a file, but oci: names a layout directory`, {
+      hint: 'for a tar file of an OCI layout use oci-archive:FILE',
+    });
+  }
+  if (transport === 'oci-archive' && isDirectory) {
+    throw new ImgscopeError('BAD_INPUT', `${given} is a directory, but oci-archive: names a tar file`, {
+      hint: 'for an OCI layout directory use oci:DIR',
+    });
+  }
+}

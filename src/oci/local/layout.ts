@@ -1,0 +1,184 @@
+import { ImgscopeError } from '../../errors.js';
+import { type Digest, digestHex } from '../digest.js';
+import { assembleImage, type BlobReader, readVerifiedDocument } from '../image.js';
+import { MAX_MANIFEST_BYTES, parseJsonDocument, parseManifest, selectPlatform } from '../manifest.js';
+import { MediaType } from '../media-types.js';
+import { DEFAULT_PLATFORM, formatPlatform, type Platform, platformMatches } from '../platform.js';
+import type { ImageSource, ResolvedIndex } from '../source.js';
+import type { Descriptor, ImageIndex } from '../types.js';
+import { type LocalFiles, missingFile, notAnImage } from './files.js';
+
+export interface LayoutOptions {
+  reference: string;
+  kind: 'oci-layout' | 'oci-archive';
+  /** `:REF` from the reference: an `org.opencontainers.image.ref.name` or `io.containerd.image.name`. */
+  ref: string | undefined;
+  platform?: Platform;
+  signal?: AbortSignal;
+}
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const CONTAINERD_NAME = 'io.containerd.image.name';
+/** Indexes nested deeper than this below index.json are refused (real images nest one level). */
+const MAX_INDEX_DEPTH = 4;
+
+export function blobPath(digest: Digest): string {
+  return `blobs/sha256/${digestHex(digest)}`;
+}
+
+/** Blobs of an OCI layout by digest, whether the layout is a directory or inside an archive. */
+export function layoutBlobs(files: LocalFiles): BlobReader {
+  return {
+    async open(descriptor, options) {
+      const path = blobPath(descriptor.digest);
+      if ((await files.size(path)) === undefined) {
+        throw new ImgscopeError(
+          'NOT_FOUND',
+          `${files.location}: blob ${descriptor.digest} is missing (${path})`,
+          {
+            hint: 'the layout is incomplete; copy the image again (skopeo copy copies every blob)',
+          },
+        );
+      }
+      return files.open(path, options);
+    },
+  };
+}
+
+/** Whether the files hold an OCI image layout (`oci-layout` and `index.json`). */
+export async function isLayout(files: LocalFiles): Promise<boolean> {
+  return (await files.size('oci-layout')) !== undefined && (await files.size('index.json')) !== undefined;
+}
+
+/**
+ * Opens one image of an OCI image layout. index.json lists the layout's images — it is not a platform
+ * choice — so an image is chosen by `ref`, or is the only one, or else by platform; an image that is
+ * itself an index (multi-platform) then selects the platform.
+ */
+export async function openLayout(files: LocalFiles, options: LayoutOptions): Promise<ImageSource> {
+  const { location } = files;
+  if ((await files.size('oci-layout')) === undefined) throw notAnImage(location, 'no oci-layout file');
+  parseJsonDocument(await files.read('oci-layout', MAX_MANIFEST_BYTES), `${location}: oci-layout`);
+  if ((await files.size('index.json')) === undefined) throw missingFile(location, 'index.json');
+  const parsed = parseManifest(
+    await files.read('index.json', MAX_MANIFEST_BYTES),
+    `${location}: index.json`,
+    MediaType.OciIndex,
+  );
+  if (parsed.kind !== 'index') throw notAnImage(location, 'index.json is not an image index');
+
+  const blobs = layoutBlobs(files);
+  const entry = chooseEntry(parsed.index, options, location);
+  const wanted = options.platform ?? DEFAULT_PLATFORM;
+  const seen = new Set<Digest>();
+  let descriptor = entry;
+  let index: ResolvedIndex | undefined;
+  for (let depth = 1; ; depth++) {
+    if (seen.has(descriptor.digest)) {
+      throw malformedLayout(location, `index ${descriptor.digest} refers back to itself`);
+    }
+    seen.add(descriptor.digest);
+    const label = `${location}: manifest ${descriptor.digest}`;
+    const raw = await readVerifiedDocument(blobs, descriptor, label, { signal: options.signal });
+    const document = parseManifest(raw, label, descriptor.mediaType);
+    if (document.kind !== 'index') {
+      return assembleImage({
+        reference: options.reference,
+        kind: options.kind,
+        rawManifest: raw,
+        manifestMediaType: descriptor.mediaType,
+        index,
+        blobs,
+        signal: options.signal,
+      });
+    }
+    if (depth > MAX_INDEX_DEPTH) {
+      throw malformedLayout(location, `indexes nest deeper than ${MAX_INDEX_DEPTH} levels`);
+    }
+    // The innermost index is the one whose entries name the platforms on offer.
+    index = { digest: descriptor.digest, mediaType: document.mediaType, manifests: document.index.manifests };
+    descriptor = selectPlatform(document.index, wanted, `${location}: index ${descriptor.digest}`);
+    await requirePresent(files, document.index, descriptor, wanted);
+  }
+}
+
+function malformedLayout(location: string, what: string): ImgscopeError {
+  return new ImgscopeError('MALFORMED', `${location}: ${what}`, {
+    hint: 'the layout is corrupt; copy the image again',
+  });
+}
+
+function matchesRef(descriptor: Descriptor, ref: string): boolean {
+  const names = [descriptor.annotations?.[REF_NAME], descriptor.annotations?.[CONTAINERD_NAME]];
+  return names.includes(ref) || names.includes(dockerCanonicalName(ref));
+}
+
+/** `alpine` → `docker.io/library/alpine:latest`, as containerd records image names. */
+function dockerCanonicalName(name: string): string {
+  const slash = name.indexOf('/');
+  const first = slash === -1 ? '' : name.slice(0, slash);
+  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
+  let canonical = hasRegistry ? name : slash === -1 ? `docker.io/library/${name}` : `docker.io/${name}`;
+  const lastPart = canonical.slice(canonical.lastIndexOf('/') + 1);
+  if (!lastPart.includes(':') && !lastPart.includes('@')) canonical += ':latest';
+  return canonical;
+}
+
+function describeEntry(descriptor: Descriptor): string {
+  const name = descriptor.annotations?.[REF_NAME] ?? descriptor.annotations?.[CONTAINERD_NAME];
+  const platform = descriptor.platform ? formatPlatform(descriptor.platform) : 'no platform';
+  return `${name ?? descriptor.digest.slice(0, 19)} (${platform})`;
+}
+
+function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string): Descriptor {
+  const entries = index.manifests;
+  if (entries.length === 0) throw notAnImage(location, 'index.json lists no images');
+  const listing = entries.map(describeEntry).join(', ');
+  const { ref } = options;
+  const candidates = ref === undefined ? entries : entries.filter((entry) => matchesRef(entry, ref));
+  if (candidates.length === 0) {
+    throw new ImgscopeError('NOT_FOUND', `${location} has no image named "${ref}"; it has ${listing}`, {
+      hint: `name one of them: ${options.kind === 'oci-archive' ? 'oci-archive' : 'oci'}:PATH:REF`,
+    });
+  }
+  const distinct = new Map(candidates.map((entry) => [entry.digest, entry]));
+  if (distinct.size === 1) return candidates[0]!;
+
+  const wanted = options.platform ?? DEFAULT_PLATFORM;
+  const matching = [...distinct.values()].filter(
+    (entry) => entry.platform && platformMatches(entry.platform, wanted),
+  );
+  if (matching.length === 1) return matching[0]!;
+  const what = ref === undefined ? `${distinct.size} images` : `${distinct.size} images named "${ref}"`;
+  throw new ImgscopeError(
+    matching.length === 0 ? 'PLATFORM' : 'BAD_INPUT',
+    `${location} holds ${what} and ${matching.length === 0 ? 'none' : 'several'} for ${formatPlatform(wanted)}: ${listing}`,
+    { hint: 'name one with PATH:REF, or choose with --platform os/arch[/variant]' },
+  );
+}
+
+/**
+ * `docker save` from a containerd store keeps the whole index but only the blobs of the platforms it
+ * pulled; say which platforms are actually there rather than reporting a bare missing blob.
+ */
+async function requirePresent(
+  files: LocalFiles,
+  index: ImageIndex,
+  chosen: Descriptor,
+  wanted: Platform,
+): Promise<void> {
+  if ((await files.size(blobPath(chosen.digest))) !== undefined) return;
+  const present: string[] = [];
+  for (const entry of index.manifests) {
+    if (entry.platform && (await files.size(blobPath(entry.digest))) !== undefined) {
+      present.push(formatPlatform(entry.platform));
+    }
+  }
+  throw new ImgscopeError(
+    'NOT_FOUND',
+    `${files.location}: the ${formatPlatform(wanted)} image (${chosen.digest}) is listed but its blobs are missing; present: ${present.join(', ') || 'none'}`,
+    {
+      hint: 'pick a present platform with --platform os/arch[/variant], or save the image for this platform',
+    },
+  );
+}

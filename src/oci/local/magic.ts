@@ -1,0 +1,23 @@
+export type Compression = 'gzip' | 'zstd' | 'bzip2' | 'xz';
+
+/** Compression named by a file's first bytes: media types lie or are absent, magic bytes do not. */
+export function detectCompression(head: Uint8Array): Compression | undefined {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2';
+  if (head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a)
+    return 'xz';
+  return undefined;
+}
+
+const DECOMPRESS_COMMAND: Record<Compression, string> = {
+  gzip: 'gunzip',
+  zstd: 'unzstd',
+  bzip2: 'bunzip2',
+  xz: 'unxz',
+};
+
+/** The command that undoes a compression, for hints. */
+export function decompressCommand(compression: Compression): string {
+  return DECOMPRESS_COMMAND[compression];
+}

@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+
+export type LocalTransport = 'oci' | 'oci-archive' | 'docker-archive';
+
+export const LOCAL_TRANSPORTS: readonly LocalTransport[] = ['oci', 'oci-archive', 'docker-archive'];
+
+/** A local image reference split into its parts; `transport` is undefined for a bare path. */
+export interface LocalReference {
+  transport: LocalTransport | undefined;
+  path: string;
+  /** `:REF` of oci/oci-archive, `:NAME:TAG` of docker-archive. */
+  ref: string | undefined;
+}
+
+function transportOf(spec: string): LocalTransport | undefined {
+  return LOCAL_TRANSPORTS.find((transport) => spec.startsWith(`${transport}:`));
+}
+
+/** Whether a spec names a local image: a transport prefix, or a path that exists. */
+export function isLocalReference(spec: string): boolean {
+  return transportOf(spec) !== undefined || (spec !== '' && existsSync(spec));
+}
+
+/**
+ * Splits `TRANSPORT:PATH[:REF]`. Paths may contain `:` and refs do too (`NAME:TAG`,
+ * `localhost:5000/app:1`), so the longest prefix that exists on disk is the path. When nothing exists
+ * the first `:` splits, so the error names the path the user most likely meant.
+ */
+export function parseLocalReference(
+  spec: string,
+  exists: (path: string) => boolean = existsSync,
+): LocalReference {
+  const transport = transportOf(spec);
+  if (!transport) return { transport: undefined, path: spec, ref: undefined };
+  const rest = spec.slice(transport.length + 1);
+  if (exists(rest)) return { transport, path: rest, ref: undefined };
+  for (let colon = rest.lastIndexOf(':'); colon > 0; colon = rest.lastIndexOf(':', colon - 1)) {
+    const path = rest.slice(0, colon);
+    if (exists(path)) return { transport, path, ref: rest.slice(colon + 1) || undefined };
+  }
+  const colon = rest.indexOf(':');
+  if (colon <= 0) return { transport, path: rest, ref: undefined };
+  return { transport, path: rest.slice(0, colon), ref: rest.slice(colon + 1) || undefined };
+}
+
+export function formatLocalReference(transport: LocalTransport, path: string, ref?: string): string {
+  return ref ? `${transport}:${path}:${ref}` : `${transport}:${path}`;
+}

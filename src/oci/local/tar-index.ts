@@ -1,0 +1,264 @@
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { ImgscopeError } from '../../errors.js';
+import { type LocalFiles, missingFile, normalizeMemberPath, notAnImage, readAt, tooLarge } from './files.js';
+import { decompressCommand, detectCompression } from './magic.js';
+
+/** Where a member's content lies in the archive file. */
+export interface TarMember {
+  offset: number;
+  size: number;
+}
+
+const BLOCK = 512;
+/** PAX headers and GNU long names are a few hundred bytes; anything far larger is hostile. */
+const MAX_METADATA_BYTES = 1024 * 1024;
+/** Typeflags whose size field never announces content (links, devices, directories, fifos). */
+const NO_CONTENT = new Set(['1', '2', '3', '4', '5', '6']);
+const MAX_LINK_HOPS = 16;
+
+type IndexedEntry = ({ kind: 'file' } & TarMember) | { kind: 'hardlink' | 'symlink'; target: string };
+
+function malformed(location: string, what: string): ImgscopeError {
+  return new ImgscopeError('MALFORMED', `${location}: ${what}`, {
+    hint: 'the archive is damaged or cut short; save the image again',
+  });
+}
+
+function cString(block: Buffer, start: number, length: number): string {
+  const end = block.indexOf(0, start);
+  return block.toString('utf8', start, end === -1 || end > start + length ? start + length : end);
+}
+
+/** Octal ASCII, or GNU base-256 when the high bit of the first byte is set (sizes ≥ 8 GiB). */
+function numeric(block: Buffer, start: number, length: number): number | undefined {
+  const first = block[start]!;
+  if (first & 0x80) {
+    if (first === 0xff) return undefined; // negative: never a valid size
+    let value = first & 0x7f;
+    for (let i = start + 1; i < start + length; i++) value = value * 256 + block[i]!;
+    return Number.isSafeInteger(value) ? value : undefined;
+  }
+  const text = cString(block, start, length).trim();
+  if (text === '') return 0;
+  return /^[0-7]+$/.test(text) ? Number.parseInt(text, 8) : undefined;
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+/** The header checksum treats its own field as spaces; old tars summed signed bytes. */
+function checksumMatches(block: Buffer): boolean {
+  const stored = numeric(block, 148, 8);
+  if (stored === undefined) return false;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+function headerPath(block: Buffer): string {
+  const name = cString(block, 0, 100);
+  // POSIX ustar splits long names into prefix/name; GNU ("ustar ") uses those bytes for other fields.
+  const isPosixUstar = block.toString('latin1', 257, 263) === 'ustar\0';
+  const prefix = isPosixUstar ? cString(block, 345, 155) : '';
+  return prefix ? `${prefix}/${name}` : name;
+}
+
+/** PAX records: `<length> <key>=<value>\n`, the length counting the whole record. */
+function parsePax(data: Buffer): Record<string, string> {
+  const records: Record<string, string> = {};
+  let at = 0;
+  while (at < data.length) {
+    const space = data.indexOf(0x20, at);
+    if (space === -1) break;
+    const length = Number.parseInt(data.toString('latin1', at, space), 10);
+    if (!Number.isSafeInteger(length) || length <= 0 || at + length > data.length) break;
+    const record = data.toString('utf8', space + 1, at + length - 1);
+    const equals = record.indexOf('=');
+    if (equals > 0) records[record.slice(0, equals)] = record.slice(equals + 1);
+    at += length;
+  }
+  return records;
+}
+
+/**
+ * Reads every header of a tar file once — skipping content by offset, never reading it — and returns
+ * where each regular file's bytes lie. PAX `path`/`linkpath`/`size` and GNU `././@LongLink` names are
+ * honoured; hard and symbolic links resolve to the member they name (docker save links legacy
+ * `<id>/layer.tar` to `blobs/sha256/…`). Compressed and non-tar files fail with a one-line BAD_INPUT.
+ */
+export async function indexTar(file: string, location: string): Promise<Map<string, TarMember>> {
+  const handle = await openArchive(file, location);
+  try {
+    const { size: fileSize } = await handle.stat();
+    const first = await readAt(handle, 0, BLOCK);
+    const compression = detectCompression(first);
+    if (compression) {
+      const command = decompressCommand(compression);
+      throw new ImgscopeError(
+        'BAD_INPUT',
+        `${location} is ${compression}-compressed; imgscope reads tar archives`,
+        {
+          hint: `decompress it first: ${command} -k ${file}`,
+        },
+      );
+    }
+    if (first.length < BLOCK || !checksumMatches(first)) throw notAnImage(location, 'not a tar archive');
+    return resolveLinks(await readEntries(handle, fileSize, location));
+  } finally {
+    await handle.close();
+  }
+}
+
+async function openArchive(file: string, location: string): Promise<FileHandle> {
+  try {
+    return await open(file, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new ImgscopeError('NOT_FOUND', `${location}: no such file`, {
+        hint: 'check the path',
+        cause: error,
+      });
+    }
+    throw new ImgscopeError('BAD_INPUT', `${location}: cannot read the archive (${code ?? String(error)})`, {
+      hint: 'check the file permissions',
+      cause: error,
+    });
+  }
+}
+
+async function readEntries(
+  handle: FileHandle,
+  fileSize: number,
+  location: string,
+): Promise<Map<string, IndexedEntry>> {
+  const entries = new Map<string, IndexedEntry>();
+  let pending: { path?: string; linkpath?: string; size?: number } = {};
+  let position = 0;
+  while (position + BLOCK <= fileSize) {
+    const block = await readAt(handle, position, BLOCK);
+    if (isZeroBlock(block)) break;
+    if (!checksumMatches(block)) throw malformed(location, `tar header at byte ${position} is corrupt`);
+    const type = block[156] === 0 ? '0' : String.fromCharCode(block[156]!);
+    const declaredSize = numeric(block, 124, 12);
+    if (declaredSize === undefined)
+      throw malformed(location, `tar header at byte ${position} has no valid size`);
+    const size = pending.size ?? declaredSize;
+    const contentSize = NO_CONTENT.has(type) ? 0 : size;
+    const contentOffset = position + BLOCK;
+    if (contentOffset + contentSize > fileSize) {
+      const name = pending.path ?? headerPath(block);
+      throw malformed(location, `archive is truncated: "${name}" runs past the end of the file`);
+    }
+    const readMetadata = async (): Promise<Buffer> => {
+      if (size > MAX_METADATA_BYTES)
+        throw malformed(location, `tar metadata entry of ${size} bytes at ${position}`);
+      return readAt(handle, contentOffset, size);
+    };
+
+    if (type === 'x') {
+      const pax = parsePax(await readMetadata());
+      if (pax.path !== undefined) pending.path = pax.path;
+      if (pax.linkpath !== undefined) pending.linkpath = pax.linkpath;
+      if (pax.size !== undefined && /^\d+$/.test(pax.size)) pending.size = Number(pax.size);
+    } else if (type === 'L') {
+      pending.path = cString(await readMetadata(), 0, size);
+    } else if (type === 'K') {
+      pending.linkpath = cString(await readMetadata(), 0, size);
+    } else if (type !== 'g') {
+      const path = normalizeMemberPath(pending.path ?? headerPath(block));
+      const target = pending.linkpath ?? cString(block, 157, 100);
+      if (type === '0' || type === '7') entries.set(path, { kind: 'file', offset: contentOffset, size });
+      else if (type === '1') entries.set(path, { kind: 'hardlink', target: normalizeMemberPath(target) });
+      else if (type === '2') entries.set(path, { kind: 'symlink', target: symlinkTarget(path, target) });
+      else entries.delete(path);
+      pending = {};
+    }
+    position = contentOffset + Math.ceil(contentSize / BLOCK) * BLOCK;
+  }
+  return entries;
+}
+
+function symlinkTarget(path: string, target: string): string {
+  return normalizeMemberPath(target.startsWith('/') ? target : posix.join(posix.dirname(path), target));
+}
+
+function resolveLinks(entries: Map<string, IndexedEntry>): Map<string, TarMember> {
+  const members = new Map<string, TarMember>();
+  for (const [path, entry] of entries) {
+    let current: IndexedEntry | undefined = entry;
+    for (let hops = 0; current && current.kind !== 'file' && hops < MAX_LINK_HOPS; hops++) {
+      current = entries.get(current.target);
+    }
+    if (current?.kind === 'file') members.set(path, { offset: current.offset, size: current.size });
+  }
+  return members;
+}
+
+/** Random access to the members of an uncompressed tar file, indexed once, never extracted. */
+export class TarArchiveFiles implements LocalFiles {
+  readonly location: string;
+  private readonly file: string;
+  private readonly members: Map<string, TarMember>;
+
+  private constructor(file: string, location: string, members: Map<string, TarMember>) {
+    this.file = file;
+    this.location = location;
+    this.members = members;
+  }
+
+  static async open(file: string, location: string): Promise<TarArchiveFiles> {
+    return new TarArchiveFiles(file, location, await indexTar(file, location));
+  }
+
+  /** Normalised paths of every regular file (links included), in archive order. */
+  paths(): string[] {
+    return [...this.members.keys()];
+  }
+
+  async size(path: string): Promise<number | undefined> {
+    return this.members.get(normalizeMemberPath(path))?.size;
+  }
+
+  async head(path: string, length: number): Promise<Buffer> {
+    const member = this.member(path);
+    return this.readRange(member.offset, Math.min(length, member.size));
+  }
+
+  async read(path: string, maxBytes: number): Promise<Buffer> {
+    const member = this.member(path);
+    if (member.size > maxBytes) throw tooLarge(this.location, path, member.size, maxBytes);
+    return this.readRange(member.offset, member.size);
+  }
+
+  async open(path: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const { offset, size } = this.member(path);
+    if (size === 0) return Readable.from([]);
+    return createReadStream(this.file, { start: offset, end: offset + size - 1, signal: options.signal });
+  }
+
+  private member(path: string): TarMember {
+    const member = this.members.get(normalizeMemberPath(path));
+    if (!member) throw missingFile(this.location, path);
+    return member;
+  }
+
+  private async readRange(offset: number, length: number): Promise<Buffer> {
+    const handle = await openArchive(this.file, this.location);
+    try {
+      return await readAt(handle, offset, length);
+    } finally {
+      await handle.close();
+    }
+  }
+}
