@@ -1,0 +1,34 @@
+import type { Analysis } from '../../analysis/types.js';
+import type { CheckResult, CheckStatus } from '../../report/report.js';
+import type { ImageFacts } from '../facts.js';
+import type { Policy } from '../policy.js';
+
+/** A check that needs only the manifest and config; undefined when it does not apply to the policy. */
+export type ManifestCheck = (facts: ImageFacts, policy: Policy) => CheckResult | undefined;
+
+/** A check that needs the streamed layers; undefined when it does not apply to the policy. */
+export type AnalysisCheck = (
+  facts: ImageFacts,
+  analysis: Analysis,
+  policy: Policy,
+) => CheckResult | undefined;
+
+/** Builds a result, leaving out the optional fields that are undefined (the JSON stays minimal). */
+export function checkResult(
+  id: string,
+  status: CheckStatus,
+  message: string,
+  extra: Pick<CheckResult, 'actual' | 'limit' | 'hint' | 'details'> = {},
+): CheckResult {
+  const result: CheckResult = { id, status, message };
+  if (extra.actual !== undefined) result.actual = extra.actual;
+  if (extra.limit !== undefined) result.limit = extra.limit;
+  if (extra.hint !== undefined) result.hint = extra.hint;
+  if (extra.details !== undefined) result.details = extra.details;
+  return result;
+}
+
+/** ` (from --max-layers)`: says where a user-configured limit came from. */
+export function fromOrigin(origin: string): string {
+  return ` (from ${origin})`;
+}

@@ -1,0 +1,32 @@
+import { formatSize } from '../sizes.js';
+import { checkResult, type ManifestCheck } from './check.js';
+
+/**
+ * The image before decompression (config + layer blobs as stored) must be smaller than the profile's
+ * limit (scf: 1 GiB, platform-limits.md "image size").
+ */
+export const compressedSize: ManifestCheck = (facts, policy) => {
+  const limit = policy.profile.compressedLimitBytes;
+  if (limit === undefined) return undefined;
+  if (facts.compressedSize === undefined) {
+    return checkResult('compressed-size', 'skip', 'the manifest states no blob sizes', { limit });
+  }
+  const size = facts.compressedSize;
+  const what = `${formatSize(size)} compressed (config + layers as stored)`;
+  if (size < limit) {
+    return checkResult('compressed-size', 'pass', `${what}, below ${formatSize(limit)}`, {
+      actual: size,
+      limit,
+    });
+  }
+  return checkResult(
+    'compressed-size',
+    'fail',
+    `${what}: ${policy.profile.title} need it smaller than ${formatSize(limit)} (before decompression)`,
+    {
+      actual: size,
+      limit,
+      hint: 'shrink the image (smaller base, multi-stage build, no package caches); raising the limit needs a support ticket',
+    },
+  );
+};

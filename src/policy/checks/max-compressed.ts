@@ -1,0 +1,20 @@
+import { formatSize } from '../sizes.js';
+import { checkResult, fromOrigin, type ManifestCheck } from './check.js';
+
+/** The user's budget for config + layer blobs as stored (`--max-compressed`): at most the budget passes. */
+export const maxCompressed: ManifestCheck = (facts, policy) => {
+  const budget = policy.budgets.maxCompressed;
+  if (!budget) return undefined;
+  const limit = budget.value;
+  if (facts.compressedSize === undefined) {
+    return checkResult('max-compressed', 'skip', 'the manifest states no blob sizes', { limit });
+  }
+  const actual = facts.compressedSize;
+  const message = `${formatSize(actual)} compressed, budget ${formatSize(limit)}${fromOrigin(budget.origin)}`;
+  if (actual <= limit) return checkResult('max-compressed', 'pass', message, { actual, limit });
+  return checkResult('max-compressed', 'fail', message, {
+    actual,
+    limit,
+    hint: `cut ${formatSize(actual - limit)}: a smaller base image, a multi-stage build, no package caches`,
+  });
+};

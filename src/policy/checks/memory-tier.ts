@@ -1,0 +1,66 @@
+import type { Report } from '../../report/report.js';
+import type { ImageFacts } from '../facts.js';
+import type { Policy } from '../policy.js';
+import { type MemoryTier, memoryAgainstTier, memoryTierOf } from '../profiles.js';
+import { formatSize } from '../sizes.js';
+import { checkResult, fromOrigin, type ManifestCheck } from './check.js';
+
+function tierLabel(tier: MemoryTier): string {
+  return `tier ${tier.level} (${tier.name})`;
+}
+
+/** The report's `tier`: undefined when the profile has no tiers, null when the image is in none. */
+export function tierOf(facts: ImageFacts, policy: Policy): Report['tier'] {
+  if (!policy.profile.memoryTiers || facts.compressedSize === undefined) return undefined;
+  const tier = memoryTierOf(policy.profile, facts.compressedSize);
+  if (!tier) return null;
+  return { name: tierLabel(tier), imageSize: facts.compressedSize, recommendedMemory: tier.recommended };
+}
+
+/**
+ * The memory the profile recommends for the image's (compressed) size (scf: platform-limits.md,
+ * "memory tiers"; bounds as read in profiles.ts). With the function's memory configured, memory at or
+ * below the tier's lower bound fails; above its upper bound is allowed.
+ */
+export const memoryTier: ManifestCheck = (facts, policy) => {
+  const tiers = policy.profile.memoryTiers;
+  if (!tiers) return undefined;
+  const memory = policy.memoryMiB;
+  const actual = memory ? memory.value : null;
+  if (facts.compressedSize === undefined) {
+    return checkResult('memory-tier', 'skip', 'the manifest states no blob sizes', { actual });
+  }
+  const image = formatSize(facts.compressedSize);
+  const tier = memoryTierOf(policy.profile, facts.compressedSize);
+  if (!tier) {
+    const top = tiers[tiers.length - 1]!;
+    return checkResult(
+      'memory-tier',
+      'skip',
+      `${image} image is in no tier: the largest ends below ${formatSize(top.maxImageBytes)} (see compressed-size)`,
+      { actual },
+    );
+  }
+  const recommendation = `${image} image is ${tierLabel(tier)}: ${tier.recommended}`;
+  if (!memory) {
+    return checkResult('memory-tier', 'pass', recommendation, {
+      actual,
+      limit: tier.recommended,
+      hint: 'pass --memory MiB (or "memory" in imgscope.config.json) to check the function memory',
+    });
+  }
+  const configured = `memory ${memory.value} MiB${fromOrigin(memory.origin)}`;
+  const standing = memoryAgainstTier(tier, memory.value);
+  if (standing === 'below') {
+    return checkResult('memory-tier', 'fail', `${recommendation}; ${configured} is too low`, {
+      actual,
+      limit: tier.recommended,
+      hint: `give the function more than ${tier.memoryAboveMiB} MiB, or shrink the image into a lower tier`,
+    });
+  }
+  const note = standing === 'above' ? ' is above the range (allowed; it costs more)' : ' fits';
+  return checkResult('memory-tier', 'pass', `${recommendation}; ${configured}${note}`, {
+    actual,
+    limit: tier.recommended,
+  });
+};

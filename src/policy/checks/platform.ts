@@ -1,0 +1,60 @@
+import { formatPlatform, normalizePlatform, type Platform } from '../../oci/platform.js';
+import type { Profile } from '../profiles.js';
+import { checkResult, type ManifestCheck } from './check.js';
+
+function fits(profile: Profile, platform: Platform): boolean {
+  const p = normalizePlatform(platform);
+  return (
+    (!profile.os || p.os === profile.os) && (!profile.architecture || p.architecture === profile.architecture)
+  );
+}
+
+function wantedOf(profile: Profile): string {
+  return profile.architecture ? `${profile.os ?? 'linux'}/${profile.architecture}` : (profile.os ?? 'any');
+}
+
+/**
+ * The platform the profile runs (scf: linux/amd64, platform-limits.md "architecture"; cloudbase: any
+ * Linux, "operating system"). Looks at the selected image and, when the reference named an index, at
+ * every platform the index offers, so the fix can say whether the right image is already there.
+ */
+export const platformCheck: ManifestCheck = (facts, policy) => {
+  const { profile } = policy;
+  if (!profile.os && !profile.architecture) return undefined;
+  const wanted = wantedOf(profile);
+  const offered = facts.indexPlatforms?.map(formatPlatform) ?? [];
+  const indexFits = facts.indexPlatforms?.some((p) => fits(profile, p)) ?? false;
+  const buildHint = profile.architecture
+    ? `build for ${wanted}: \`docker buildx build --platform ${wanted} …\` (Apple silicon and other ARM hosts build arm64 by default)`
+    : `build a ${wanted} image`;
+
+  if (!facts.platform) {
+    if (facts.indexPlatforms && !indexFits) {
+      return checkResult(
+        'platform',
+        'fail',
+        `the index has no ${wanted} image; it has ${offered.join(', ') || 'none'}`,
+        {
+          actual: offered.join(', ') || null,
+          limit: wanted,
+          hint: `${buildHint} and push it into the index`,
+        },
+      );
+    }
+    return checkResult('platform', 'skip', 'the manifest names no platform', { limit: wanted });
+  }
+
+  const actual = formatPlatform(facts.platform);
+  if (fits(profile, facts.platform)) {
+    const from = facts.indexPlatforms ? ` (selected from an index of ${offered.join(', ')})` : '';
+    return checkResult('platform', 'pass', `${actual}${from}`, { actual, limit: wanted });
+  }
+  const runs = profile.architecture ? `run ${wanted} only` : `run ${wanted} containers only`;
+  let message = `${actual} image: ${profile.title} ${runs}`;
+  let hint = buildHint;
+  if (facts.indexPlatforms) {
+    if (indexFits) hint = `the index also has ${wanted}: check that image with --platform ${wanted}`;
+    else message += `; the index has no ${wanted} image (it has ${offered.join(', ')})`;
+  }
+  return checkResult('platform', 'fail', message, { actual, limit: wanted, hint });
+};

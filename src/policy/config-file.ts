@@ -1,0 +1,214 @@
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ImgscopeError } from '../errors.js';
+import type { Platform } from '../oci/platform.js';
+import type { FailOn, RuleSetting, Setting } from './policy.js';
+import type { ProfileName } from './profiles.js';
+import {
+  DIVE_RULE_KEYS,
+  readCount,
+  readFailOn,
+  readMemory,
+  readPlatform,
+  readProfile,
+  readRule,
+  readSize,
+} from './values.js';
+
+export const CONFIG_FILE_NAME = 'imgscope.config.json';
+
+/** One layer of settings (a config file, an override, the flags), each value with its origin. */
+export interface PolicySettings {
+  profile?: Setting<ProfileName>;
+  failOn?: Setting<FailOn>;
+  platform?: Setting<Platform>;
+  memoryMiB?: Setting<number>;
+  maxCompressed?: Setting<number>;
+  maxUncompressed?: Setting<number>;
+  maxLayers?: Setting<number>;
+  lowestEfficiency?: RuleSetting;
+  highestWastedBytes?: RuleSetting;
+  highestUserWastedPercent?: RuleSetting;
+}
+
+/** Settings for the images whose reference matches one of `patterns`. */
+export interface ImageOverride {
+  patterns: string[];
+  settings: PolicySettings;
+}
+
+export interface ConfigFile {
+  path: string;
+  settings: PolicySettings;
+  overrides: ImageOverride[];
+}
+
+/**
+ * imgscope.config.json:
+ * ```json
+ * {
+ *   "profile": "scf", "failOn": "fail", "platform": "linux/amd64", "memory": 512,
+ *   "budgets": { "maxCompressed": "300MB", "maxUncompressed": "1GiB", "maxLayers": 20 },
+ *   "rules": { "lowestEfficiency": 0.9, "highestWastedBytes": "20MB", "highestUserWastedPercent": "disabled" },
+ *   "overrides": [{ "match": "registry.example.com/team/*", "memory": 1024, "budgets": { "maxLayers": 30 } }]
+ * }
+ * ```
+ * Unknown keys are errors, so a typo never silently turns a budget off.
+ */
+const TOP_KEYS = ['$schema', 'profile', 'failOn', 'platform', 'memory', 'budgets', 'rules', 'overrides'];
+const OVERRIDE_KEYS = ['match', 'profile', 'failOn', 'platform', 'memory', 'budgets', 'rules'];
+const BUDGET_KEYS = ['maxCompressed', 'maxUncompressed', 'maxLayers'];
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function badFile(file: string, message: string, hint: string): ImgscopeError {
+  return new ImgscopeError('BAD_INPUT', `${file}: ${message}`, { hint });
+}
+
+function checkKeys(object: Json, allowed: readonly string[], file: string, prefix: string): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) {
+      const shownKey = prefix ? `${prefix}.${key}` : key;
+      throw badFile(
+        file,
+        `unknown key "${shownKey}"`,
+        `allowed here: ${allowed.filter((k) => k !== '$schema').join(', ')}`,
+      );
+    }
+  }
+}
+
+function objectAt(value: unknown, file: string, key: string): Json {
+  if (!isObject(value)) throw badFile(file, `"${key}" must be an object`, `write "${key}": { … }`);
+  return value;
+}
+
+/** Reads the settings keys of the file's top level or of one override; `prefix` names where (`overrides[0]`). */
+function readSettings(object: Json, file: string, prefix: string): PolicySettings {
+  const at = (key: string) => (prefix ? `${prefix}.${key}` : key);
+  const where = (key: string) => `${file}: "${at(key)}"`;
+  const origin = prefix ? `${basename(file)} ${prefix}` : basename(file);
+  const settings: PolicySettings = {};
+  const set = <T>(value: T): Setting<T> => ({ value, origin });
+
+  if (object.profile !== undefined) settings.profile = set(readProfile(object.profile, where('profile')));
+  if (object.failOn !== undefined) settings.failOn = set(readFailOn(object.failOn, where('failOn')));
+  if (object.platform !== undefined)
+    settings.platform = set(readPlatform(object.platform, where('platform')));
+  if (object.memory !== undefined) settings.memoryMiB = set(readMemory(object.memory, where('memory')));
+  if (object.budgets !== undefined) {
+    const budgets = objectAt(object.budgets, file, at('budgets'));
+    checkKeys(budgets, BUDGET_KEYS, file, at('budgets'));
+    if (budgets.maxCompressed !== undefined) {
+      settings.maxCompressed = set(readSize(budgets.maxCompressed, where('budgets.maxCompressed')));
+    }
+    if (budgets.maxUncompressed !== undefined) {
+      settings.maxUncompressed = set(readSize(budgets.maxUncompressed, where('budgets.maxUncompressed')));
+    }
+    if (budgets.maxLayers !== undefined)
+      settings.maxLayers = set(readCount(budgets.maxLayers, where('budgets.maxLayers')));
+  }
+  if (object.rules !== undefined) {
+    const rules = objectAt(object.rules, file, at('rules'));
+    checkKeys(rules, DIVE_RULE_KEYS, file, at('rules'));
+    for (const key of DIVE_RULE_KEYS) {
+      if (rules[key] !== undefined) settings[key] = set(readRule(key, rules[key], where(`rules.${key}`)));
+    }
+  }
+  return settings;
+}
+
+function readOverrides(value: unknown, file: string): ImageOverride[] {
+  if (!Array.isArray(value)) {
+    throw badFile(
+      file,
+      '"overrides" must be an array',
+      'write "overrides": [{ "match": "registry/team/*", … }]',
+    );
+  }
+  return value.map((item, i) => {
+    const prefix = `overrides[${i}]`;
+    const object = objectAt(item, file, prefix);
+    checkKeys(object, OVERRIDE_KEYS, file, prefix);
+    const match = object.match;
+    const patterns = typeof match === 'string' ? [match] : match;
+    if (
+      !Array.isArray(patterns) ||
+      patterns.length === 0 ||
+      !patterns.every((p) => typeof p === 'string' && p !== '')
+    ) {
+      throw badFile(
+        file,
+        `"${prefix}.match" must be a reference pattern or a list of them`,
+        'write for example "match": "registry.example.com/team/*"',
+      );
+    }
+    return { patterns: patterns as string[], settings: readSettings(object, file, prefix) };
+  });
+}
+
+/** Parses and validates the text of an imgscope.config.json read from `file`. */
+export function parseConfigFile(text: string, file: string): ConfigFile {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    throw badFile(file, `not valid JSON (${(error as Error).message})`, 'fix the JSON syntax');
+  }
+  if (!isObject(doc)) throw badFile(file, 'must hold a JSON object', 'write { "profile": "scf", … }');
+  checkKeys(doc, TOP_KEYS, file, '');
+  return {
+    path: file,
+    settings: readSettings(doc, file, ''),
+    overrides: doc.overrides === undefined ? [] : readOverrides(doc.overrides, file),
+  };
+}
+
+async function readText(file: string, flag: string | undefined): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !flag) return undefined;
+    const what =
+      code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (error as Error).message})`;
+    throw new ImgscopeError(
+      code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT',
+      `${flag ?? 'config'} ${file}: ${what}`,
+      {
+        hint: flag ? `check the path given to ${flag}` : 'check the file permissions',
+      },
+    );
+  }
+}
+
+/** Reads a file the user named (`--config`, `--ci-config`): missing is an error. */
+export async function readNamedFile(file: string, flag: string): Promise<string> {
+  return (await readText(file, flag))!;
+}
+
+/** Reads a file found by convention: undefined when it is absent. */
+export async function readOptionalFile(file: string): Promise<string | undefined> {
+  return readText(file, undefined);
+}
+
+/** The nearest imgscope.config.json in `cwd` or a directory above it. */
+export async function findConfigFile(cwd: string): Promise<ConfigFile | undefined> {
+  let dir = resolve(cwd);
+  for (;;) {
+    const file = join(dir, CONFIG_FILE_NAME);
+    const text = await readOptionalFile(file);
+    if (text !== undefined) return parseConfigFile(text, file);
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export async function loadConfigFile(file: string, flag = '--config'): Promise<ConfigFile> {
+  return parseConfigFile(await readNamedFile(file, flag), file);
+}

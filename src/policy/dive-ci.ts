@@ -1,0 +1,104 @@
+import { ImgscopeError } from '../errors.js';
+import { DIVE_RULE_KEYS, type DiveRuleKey } from './values.js';
+
+/**
+ * dive's `.dive-ci`: YAML whose `rules:` mapping holds `lowestEfficiency`, `highestWastedBytes` and
+ * `highestUserWastedPercent`. This reads the subset such files use — block mappings, plain or quoted
+ * scalars, comments, `---`, and other top-level keys (dive's own example has `plugins:` with a list),
+ * which are skipped — and refuses anything else with the line named. Keys match case-insensitively, as
+ * viper (dive's config library) matches them; unknown rule keys are ignored, as dive ignores them.
+ *
+ * Values come back as the strings dive would read (viper's GetString); readRule validates them.
+ */
+export function parseDiveCi(text: string, file: string): Partial<Record<DiveRuleKey, string>> {
+  const rules: Partial<Record<DiveRuleKey, string>> = {};
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  let section: 'top' | 'rules' | 'other' = 'top';
+  let rulesIndent: number | undefined;
+  let skipDeeperThan: number | undefined;
+
+  const fail = (line: number, what: string) =>
+    new ImgscopeError('BAD_INPUT', `${file}:${line}: ${what}`, {
+      hint: 'write rules as in dive\'s README: "rules:" then indented "lowestEfficiency: 0.9" lines',
+    });
+
+  for (const [i, raw] of lines.entries()) {
+    const lineNo = i + 1;
+    const line = stripComment(raw).trimEnd();
+    if (line.trim() === '' || line === '---' || line === '...') continue;
+    const indentMatch = /^[ \t]*/.exec(line)![0];
+    if (indentMatch.includes('\t')) throw fail(lineNo, 'tabs are not allowed in YAML indentation');
+    const indent = indentMatch.length;
+    const content = line.slice(indent);
+
+    if (skipDeeperThan !== undefined) {
+      if (indent > skipDeeperThan) continue;
+      skipDeeperThan = undefined;
+    }
+    if (indent === 0) {
+      // A list item at column 0 continues the key above it (`plugins:` then `- plugin1`).
+      if (content.startsWith('- ') || content === '-') {
+        if (section === 'rules') throw fail(lineNo, '"rules" must be a mapping, not a list');
+        continue;
+      }
+      const entry = keyValue(content);
+      if (!entry) throw fail(lineNo, `expected "key: value", found "${content}"`);
+      if (entry.key.toLowerCase() === 'rules') {
+        if (entry.value !== '') throw fail(lineNo, '"rules:" must be followed by an indented block of rules');
+        section = 'rules';
+        rulesIndent = undefined;
+      } else {
+        section = 'other';
+      }
+      continue;
+    }
+    if (section !== 'rules') continue;
+    rulesIndent ??= indent;
+    if (indent > rulesIndent) throw fail(lineNo, 'unexpected indentation');
+    if (indent < rulesIndent) throw fail(lineNo, 'indentation does not match the rules above');
+    const entry = keyValue(content);
+    if (!entry) throw fail(lineNo, `expected "key: value", found "${content}"`);
+    const key = DIVE_RULE_KEYS.find((k) => k.toLowerCase() === entry.key.toLowerCase());
+    if (!key) {
+      // Unknown rules (dive's example has `plugin1/rule1: error`) are ignored, with anything nested under them.
+      skipDeeperThan = indent;
+      continue;
+    }
+    if (entry.value === '') throw fail(lineNo, `${key} has no value (use a threshold or "disabled")`);
+    if (key in rules) throw fail(lineNo, `${key} is set twice`);
+    rules[key] = scalar(entry.value, () => fail(lineNo, `${key}: unsupported YAML value "${entry.value}"`));
+  }
+  return rules;
+}
+
+/** Drops a `#` comment: at the line start or after whitespace, outside quotes. */
+function stripComment(line: string): string {
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) {
+      return line.slice(0, i);
+    }
+  }
+  return line;
+}
+
+function keyValue(content: string): { key: string; value: string } | undefined {
+  const match = /^("[^"]*"|'[^']*'|[^\s:][^:]*?)\s*:(?:\s+(.*))?$/.exec(content);
+  if (!match) return undefined;
+  const key = match[1]!.replace(/^(["'])(.*)\1$/, '$2');
+  return { key, value: (match[2] ?? '').trim() };
+}
+
+/** A plain or quoted YAML scalar as a string; flow collections, anchors and block scalars are refused. */
+function scalar(value: string, unsupported: () => ImgscopeError): string {
+  const quoted = /^(["'])(.*)\1$/.exec(value);
+  if (quoted) return quoted[1] === "'" ? quoted[2]!.replaceAll("''", "'") : quoted[2]!;
+  if (/^[[{&*!|>%@`]/.test(value)) throw unsupported();
+  if (value === '~' || value === 'null') return '';
+  return value;
+}

@@ -1,0 +1,121 @@
+import type { ManifestSchema } from '../oci/media-types.js';
+import { type Platform, platformMatches } from '../oci/platform.js';
+import type { ImageSource, ResolvedIndex } from '../oci/source.js';
+import type { ImageConfig } from '../oci/types.js';
+
+/**
+ * What is known about an image before any layer byte is read: all the manifest-level checks need.
+ * Built from an `ImageSource` (`imageFactsOf`), or from a document no source can open: a schema 1
+ * manifest (`schema1Facts`) or an index without the wanted platform (`indexOnlyFacts`).
+ */
+export interface ImageFacts {
+  /** The reference as the user gave it, normalised. */
+  reference: string;
+  /** Digest of the manifest (or of the index, when no image was selected). */
+  digest: string;
+  mediaType: string;
+  schema: ManifestSchema;
+  /** Platform of the selected image; undefined when none was selected. */
+  platform: Platform | undefined;
+  /** Every platform of the index the reference named; undefined when it named an image. */
+  indexPlatforms: Platform[] | undefined;
+  /** Undefined for schema 1 and when no image was selected. */
+  config: ImageConfig | undefined;
+  /** Config + layer blobs as stored; undefined when the manifest does not say (schema 1, no image). */
+  compressedSize: number | undefined;
+  layerCount: number;
+  /** The reference names a tag (not a digest) in a registry. */
+  referenceIsTag: boolean;
+  /** `name@sha256:…` to deploy with, for registry images. */
+  pinnedReference: string | undefined;
+}
+
+const DIGEST_SUFFIX = /@sha256:[a-f0-9]{64}$/;
+
+/** `name@digest` for a registry reference (tag and digest dropped from the name first). */
+export function pinnedReferenceFor(reference: string, digest: string): string {
+  const name = reference.replace(DIGEST_SUFFIX, '').replace(/:[^:/]+$/, '');
+  return `${name}@${digest}`;
+}
+
+function isRegistryTag(kind: ImageSource['kind'], reference: string): boolean {
+  return kind === 'registry' && !DIGEST_SUFFIX.test(reference);
+}
+
+/** Platforms an index offers, attestation manifests (`unknown/unknown`) left out. */
+export function indexPlatformsOf(index: Pick<ResolvedIndex, 'manifests'>): Platform[] {
+  return index.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [m.platform] : []));
+}
+
+export function imageFactsOf(source: ImageSource): ImageFacts {
+  const compressedSize =
+    source.configDescriptor.size + source.layers.reduce((sum, layer) => sum + layer.size, 0);
+  return {
+    reference: source.reference,
+    digest: source.digest,
+    mediaType: source.mediaType,
+    schema: source.schema,
+    platform: source.platform,
+    indexPlatforms: source.index ? indexPlatformsOf(source.index) : undefined,
+    config: source.config,
+    compressedSize,
+    layerCount: source.layers.length,
+    referenceIsTag: isRegistryTag(source.kind, source.reference),
+    pinnedReference:
+      source.kind === 'registry' ? pinnedReferenceFor(source.reference, source.digest) : undefined,
+  };
+}
+
+/** Facts of a Docker v2 schema 1 manifest: it names an architecture and layers, but no sizes. */
+export function schema1Facts(options: {
+  reference: string;
+  kind: ImageSource['kind'];
+  digest: string;
+  mediaType: string;
+  architecture?: string;
+  layerCount: number;
+}): ImageFacts {
+  return {
+    reference: options.reference,
+    digest: options.digest,
+    mediaType: options.mediaType,
+    schema: 'docker-v2s1',
+    platform: options.architecture ? { os: 'linux', architecture: options.architecture } : undefined,
+    indexPlatforms: undefined,
+    config: undefined,
+    compressedSize: undefined,
+    layerCount: options.layerCount,
+    referenceIsTag: isRegistryTag(options.kind, options.reference),
+    pinnedReference: undefined,
+  };
+}
+
+/**
+ * Facts of an index that has no image for the wanted platform: the `platform` check fails and lists
+ * what the index has; checks that need an image are skipped.
+ */
+export function indexOnlyFacts(options: {
+  reference: string;
+  kind: ImageSource['kind'];
+  index: ResolvedIndex;
+  schema: ManifestSchema;
+}): ImageFacts {
+  return {
+    reference: options.reference,
+    digest: options.index.digest,
+    mediaType: options.index.mediaType,
+    schema: options.schema,
+    platform: undefined,
+    indexPlatforms: indexPlatformsOf(options.index),
+    config: undefined,
+    compressedSize: undefined,
+    layerCount: 0,
+    referenceIsTag: isRegistryTag(options.kind, options.reference),
+    pinnedReference: undefined,
+  };
+}
+
+/** Whether the index offers `wanted` (always true when the reference named an image, not an index). */
+export function indexOffers(facts: ImageFacts, wanted: Platform): boolean {
+  return facts.indexPlatforms === undefined || facts.indexPlatforms.some((p) => platformMatches(p, wanted));
+}

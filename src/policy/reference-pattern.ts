@@ -1,0 +1,31 @@
+/**
+ * Reference patterns for per-image overrides. `*` matches within one path component, `**` across
+ * components, `?` one character. A pattern matches the whole reference or its trailing components,
+ * with or without the tag or digest, so `app:*`, `team/app` and `registry:5000/team/*` all match
+ * `registry:5000/team/app:1.2`.
+ */
+export function referenceMatches(pattern: string, reference: string): boolean {
+  const regexp = globToRegExp(pattern);
+  const bare = reference.replace(/@sha256:[a-f0-9]{64}$/, '').replace(/:[^:/]+$/, '');
+  for (const candidate of [reference, bare]) {
+    if (regexp.test(candidate)) return true;
+    for (let slash = candidate.indexOf('/'); slash !== -1; slash = candidate.indexOf('/', slash + 1)) {
+      if (regexp.test(candidate.slice(slash + 1))) return true;
+    }
+  }
+  return false;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      source += '.*';
+      i++;
+    } else if (c === '*') source += '[^/]*';
+    else if (c === '?') source += '[^/]';
+    else source += c.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}

@@ -1,0 +1,83 @@
+/**
+ * Byte sizes as people write them in flags, `imgscope.config.json` and dive's `.dive-ci`.
+ *
+ * Parsing follows dive, which reads `highestWastedBytes` with go-humanize's `ParseBytes`: a decimal
+ * number (commas allowed as thousands separators) then an optional, case-insensitive unit, optionally
+ * after spaces. `KB`/`MB`/`GB`… and the bare `K`/`M`/`G`… are SI (powers of 1000); `KiB`/`MiB`/`GiB`…
+ * and `Ki`/`Mi`/`Gi`… are IEC (powers of 1024); no unit or `B` means bytes. Fractions of a byte are
+ * dropped, as humanize does. So a `.dive-ci` that says `20MB` means 20,000,000 bytes here as in dive.
+ *
+ * The platform document's "MB" is a different matter, settled in `profiles.ts`.
+ */
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
+
+const UNIT_FACTORS: ReadonlyMap<string, number> = new Map([
+  ['', 1],
+  ['b', 1],
+  ['k', 1e3],
+  ['kb', 1e3],
+  ['ki', KiB],
+  ['kib', KiB],
+  ['m', 1e6],
+  ['mb', 1e6],
+  ['mi', MiB],
+  ['mib', MiB],
+  ['g', 1e9],
+  ['gb', 1e9],
+  ['gi', GiB],
+  ['gib', GiB],
+  ['t', 1e12],
+  ['tb', 1e12],
+  ['ti', 1024 * GiB],
+  ['tib', 1024 * GiB],
+]);
+
+const SIZE_PATTERN = /^([0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)$/i;
+
+/** Bytes for `300MB`, `300MiB`, `1GiB`, `1.5GB`, `20Mb`, `1,000`, `42`; undefined when it is not a size. */
+export function parseSize(text: string): number | undefined {
+  const match = SIZE_PATTERN.exec(text.trim());
+  if (!match) return undefined;
+  const [, number, unit] = match as unknown as [string, string, string];
+  const factor = UNIT_FACTORS.get(unit.toLowerCase());
+  if (factor === undefined) return undefined;
+  const value = Number(number.replaceAll(',', ''));
+  if (!Number.isFinite(value)) return undefined;
+  const bytes = Math.floor(value * factor);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** What a size should look like, for error messages. */
+export const SIZE_SYNTAX = 'a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes';
+
+/** `512 B`, `1.5 KiB`, `255 MiB`, `1023.9 MiB`, `1 GiB`: binary units, at most one decimal, no trailing `.0`. */
+export function formatSize(bytes: number): string {
+  if (!Number.isFinite(bytes)) return String(bytes);
+  const sign = bytes < 0 ? '-' : '';
+  let value = Math.abs(bytes);
+  if (value < KiB) return `${sign}${value} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let unit = -1;
+  while (value >= KiB && unit < units.length - 1) {
+    value /= KiB;
+    unit++;
+  }
+  // Round down so a size just under a limit never prints as the limit itself (1 GiB − 1 B is not "1 GiB").
+  const shown = Math.floor(value * 10) / 10;
+  return `${sign}${Number.isInteger(shown) ? shown.toFixed(0) : shown.toFixed(1)} ${units[unit]}`;
+}
+
+/** Function memory as SCF configures it, in MiB: `512`, `512MiB`, `1GiB`, `1024MB` (see profiles.ts). */
+export function parseMemoryMiB(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (/^[0-9]+$/.test(trimmed)) return Number(trimmed) > 0 ? Number(trimmed) : undefined;
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s*(mb|mib|m|mi|gb|gib|g|gi)$/i.exec(trimmed);
+  if (!match) return undefined;
+  const value = Number(match[1]);
+  // The platform names memory in "MB" meaning MiB (profiles.ts); a user echoing it means the same.
+  const mib = /^g/i.test(match[2]!) ? value * 1024 : value;
+  return Number.isSafeInteger(mib) && mib > 0 ? mib : undefined;
+}
