@@ -1,0 +1,281 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { gzipSync } from 'node:zlib';
+import { decompress } from 'fzstd';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  addOciImage,
+  blobOf,
+  gzipLayer,
+  hexOf,
+  ImageFiles,
+  makeTempDir,
+  OCI,
+  setLayoutIndex,
+  tarBytes,
+} from '../../../test/helpers/image-files.js';
+import { ImgscopeError } from '../../errors.js';
+import { sha256Digest } from '../digest.js';
+import { MediaType } from '../media-types.js';
+import type { ImageSource } from '../source.js';
+import { openLocalImage } from './index.js';
+
+let temp: { path: string; remove: () => Promise<void> };
+let counter = 0;
+beforeAll(async () => {
+  temp = await makeTempDir('docker-archive');
+});
+afterAll(() => temp.remove());
+
+function tempPath(name: string): string {
+  counter += 1;
+  return join(temp.path, `${counter}-${name}`);
+}
+
+async function failure(promise: Promise<unknown>): Promise<ImgscopeError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(ImgscopeError);
+  return error as ImgscopeError;
+}
+
+async function streamEveryBlob(source: ImageSource): Promise<void> {
+  for (const descriptor of [source.configDescriptor, ...source.layers])
+    await buffer(await source.openBlob(descriptor));
+}
+
+/** A zstd frame holding `content` as one raw block (≥ 256 bytes): real zstd, no encoder needed. */
+function zstdRaw(content: Buffer): Buffer {
+  const header = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x60, 0, 0]);
+  header.writeUInt16LE(content.length - 256, 5);
+  const block = 1 | (content.length << 3); // last block, raw
+  return Buffer.concat([
+    header,
+    Buffer.from([block & 0xff, (block >> 8) & 0xff, (block >> 16) & 0xff]),
+    content,
+  ]);
+}
+
+function dockerConfig(diffIds: string[], architecture = 'amd64') {
+  return {
+    architecture,
+    os: 'linux',
+    config: { Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    history: diffIds.map((_, i) => ({ created_by: `RUN step ${i}` })),
+  };
+}
+
+/** A legacy `docker save` image (`<id>/layer.tar`, `<id>/json`, `<hex>.json`) added to `files`. */
+async function addLegacyImage(files: ImageFiles, repoTags: string[], text: string) {
+  const layers = [
+    await tarBytes([{ name: 'a.txt', content: text }]),
+    await tarBytes([{ name: 'b.txt', content: text }]),
+  ];
+  const diffIds = layers.map((layer) => blobOf(layer).digest);
+  const config = blobOf(dockerConfig(diffIds));
+  const layerPaths = layers.map((layer, i) => {
+    const id = blobOf(`${text}-${i}`).digest.slice(7);
+    files.add(`${id}/layer.tar`, layer).add(`${id}/json`, { id }).add(`${id}/VERSION`, '1.0');
+    return `${id}/layer.tar`;
+  });
+  files.add(`${hexOf(config.digest)}.json`, config.bytes);
+  return { Config: `${hexOf(config.digest)}.json`, RepoTags: repoTags, Layers: layerPaths, diffIds, config };
+}
+
+describe('docker-archive: legacy docker save', () => {
+  async function twoImages() {
+    const files = new ImageFiles();
+    const first = await addLegacyImage(files, ['app:1'], 'one');
+    const second = await addLegacyImage(files, ['app:2', 'other:latest'], 'two');
+    files.add(
+      'manifest.json',
+      [first, second].map(({ Config, RepoTags, Layers }) => ({ Config, RepoTags, Layers })),
+    );
+    return { file: await files.writeTar(tempPath('legacy.tar')), first, second };
+  }
+
+  it('describes legacy layers by their diff ids and synthesises a deterministic Docker manifest', async () => {
+    const { file, second } = await twoImages();
+    const source = await openLocalImage(`docker-archive:${file}:app:2`);
+    expect(source.kind).toBe('docker-archive');
+    expect(source.reference).toBe(`docker-archive:${file}:app:2`);
+    expect(source.layers.map((layer) => layer.digest)).toEqual(second.diffIds);
+    expect(source.layers.every((layer) => layer.mediaType === MediaType.DockerLayer)).toBe(true);
+    expect(source.configDescriptor).toEqual({
+      mediaType: MediaType.DockerConfig,
+      size: second.config.size,
+      digest: second.config.digest,
+    });
+    expect(JSON.parse(Buffer.from(source.rawManifest).toString())).toEqual({
+      schemaVersion: 2,
+      mediaType: MediaType.DockerManifest,
+      config: { mediaType: MediaType.DockerConfig, size: second.config.size, digest: second.config.digest },
+      layers: source.layers.map(({ mediaType, size, digest }) => ({ mediaType, size, digest })),
+    });
+    expect(source.digest).toBe(sha256Digest(source.rawManifest));
+    const again = await openLocalImage(`docker-archive:${file}:other`);
+    expect(again.digest).toBe(source.digest);
+    await streamEveryBlob(source);
+  });
+
+  it('lists the tags when several images are present and none is named', async () => {
+    const { file } = await twoImages();
+    const error = await failure(openLocalImage(`docker-archive:${file}`));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toBe(
+      `docker-archive:${file} holds 2 images; name one of: app:1, app:2, other:latest`,
+    );
+    const unknown = await failure(openLocalImage(`docker-archive:${file}:app:3`));
+    expect(unknown.code).toBe('NOT_FOUND');
+    expect(unknown.message).toContain('no image tagged "app:3"; it has app:1, app:2, other:latest');
+  });
+
+  it('reports a layer missing from the archive as NOT_FOUND naming archive and member', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, ['app:1'], 'one');
+    files.files.delete(image.Layers[1]!);
+    files.add('manifest.json', [{ Config: image.Config, RepoTags: image.RepoTags, Layers: image.Layers }]);
+    const file = await files.writeTar(tempPath('missing-layer.tar'));
+    const error = await failure(openLocalImage(file));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toBe(`${file}: "${image.Layers[1]}" is missing`);
+  });
+
+  it('verifies config bytes against the digest in their name', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, ['app:1'], 'one');
+    files.add(image.Config, { ...image.config, tampered: true });
+    files.add('manifest.json', [{ Config: image.Config, RepoTags: image.RepoTags, Layers: image.Layers }]);
+    const error = await failure(openLocalImage(await files.writeTar(tempPath('bad-config.tar'))));
+    expect(error.code).toBe('DIGEST_MISMATCH');
+    expect(error.message).toContain(`expected ${image.config.digest}`);
+  });
+});
+
+describe('docker-archive: kaniko and crane tarballs', () => {
+  it('takes layer digests from <hex>.tar.gz names and media types from magic bytes', async () => {
+    const gzip = await gzipLayer('gz.txt', 'gzip layer');
+    const zstdTar = await tarBytes([{ name: 'zstd.txt', content: 'zstd layer' }]);
+    const zstd = zstdRaw(zstdTar);
+    expect(Buffer.from(decompress(zstd)).equals(zstdTar)).toBe(true);
+    const [gzipBlob, zstdBlob] = [blobOf(gzip.bytes), blobOf(zstd)];
+    const config = blobOf(dockerConfig([gzip.diffId, blobOf(zstdTar).digest]));
+    const files = new ImageFiles()
+      .add(`sha256:${hexOf(config.digest)}`, config.bytes)
+      .add(`${hexOf(gzipBlob.digest)}.tar.gz`, gzip.bytes)
+      .add(`${hexOf(zstdBlob.digest)}.tar.gz`, zstd)
+      .add('manifest.json', [
+        {
+          Config: `sha256:${hexOf(config.digest)}`,
+          RepoTags: ['kaniko:latest'],
+          Layers: [`${hexOf(gzipBlob.digest)}.tar.gz`, `${hexOf(zstdBlob.digest)}.tar.gz`],
+        },
+      ]);
+    const source = await openLocalImage(await files.writeTar(tempPath('kaniko.tar')));
+    expect(source.kind).toBe('docker-archive');
+    expect(source.layers).toEqual([
+      { mediaType: MediaType.DockerLayerGzip, size: gzipBlob.size, digest: gzipBlob.digest },
+      { mediaType: MediaType.OciLayerZstd, size: zstdBlob.size, digest: zstdBlob.digest },
+    ]);
+    expect(source.configDescriptor.digest).toBe(config.digest);
+    await streamEveryBlob(source);
+  });
+
+  it('hashes a layer once at open when neither its name nor the config gives its digest', async () => {
+    const gzip = await gzipLayer('x.txt', 'unnamed');
+    const config = blobOf(dockerConfig([gzip.diffId]));
+    const files = new ImageFiles()
+      .add('config.json', config.bytes)
+      .add('layer0.tar.gz', gzip.bytes)
+      .add('manifest.json', [{ Config: 'config.json', RepoTags: null, Layers: ['./layer0.tar.gz'] }]);
+    const source = await openLocalImage(await files.writeTar(tempPath('unnamed.tar')));
+    expect(source.layers[0]!.digest).toBe(blobOf(gzip.bytes).digest);
+    expect(source.configDescriptor.digest).toBe(config.digest);
+    await streamEveryBlob(source);
+  });
+});
+
+describe('docker-archive: modern docker save (manifest.json over an OCI layout)', () => {
+  async function modernArchive() {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, { os: 'linux', architecture: 'amd64' });
+    setLayoutIndex(files, [
+      {
+        ...image,
+        annotations: {
+          'io.containerd.image.name': 'docker.io/library/app:1',
+          'org.opencontainers.image.ref.name': '1',
+        },
+      },
+    ]);
+    const layerPath = `blobs/sha256/${hexOf(image.layer.digest)}`;
+    files.symlink('0123abcd/layer.tar', `../${layerPath}`);
+    files.add('manifest.json', [
+      {
+        Config: `blobs/sha256/${hexOf(image.config.digest)}`,
+        RepoTags: ['app:1'],
+        Layers: ['0123abcd/layer.tar'],
+      },
+    ]);
+    return { file: await files.writeTar(tempPath('modern.tar')), image };
+  }
+
+  it('auto-detects an oci-archive (real digests) and reads the same image as docker-archive on request', async () => {
+    const { file, image } = await modernArchive();
+    const asOci = await openLocalImage(file);
+    expect(asOci.kind).toBe('oci-archive');
+    expect(asOci.digest).toBe(image.digest);
+    expect(asOci.mediaType).toBe(OCI.manifest);
+
+    const asDocker = await openLocalImage(`docker-archive:${file}:app:1`);
+    expect(asDocker.kind).toBe('docker-archive');
+    expect(asDocker.mediaType).toBe(MediaType.DockerManifest);
+    expect(asDocker.configDescriptor.digest).toBe(image.config.digest);
+    // The legacy path is a symlink into blobs/; gzip magic gives the media type, the diff id is not used.
+    expect(asDocker.layers).toEqual([
+      { mediaType: MediaType.DockerLayerGzip, size: image.layer.size, digest: image.layer.digest },
+    ]);
+    await streamEveryBlob(asDocker);
+  });
+});
+
+describe('inputs that are not images', () => {
+  it('asks for a gunzip when the archive is gzip-compressed', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, ['app:1'], 'one');
+    files.add('manifest.json', [{ Config: image.Config, RepoTags: image.RepoTags, Layers: image.Layers }]);
+    const tarFile = await files.writeTar(tempPath('saved.tar'));
+    const gzFile = `${tarFile}.gz`;
+    writeFileSync(gzFile, gzipSync(readFileSync(tarFile)));
+    for (const spec of [gzFile, `docker-archive:${gzFile}`]) {
+      const error = await failure(openLocalImage(spec));
+      expect(error.code).toBe('BAD_INPUT');
+      expect(error.message).toContain('is gzip-compressed');
+      expect(error.hint).toContain('gunzip');
+    }
+  });
+
+  it('names the path and what imgscope reads for a plain file, a tar without an image, and nothing', async () => {
+    const text = tempPath('notes.txt');
+    writeFileSync(text, 'hello\n');
+    const plain = await failure(openLocalImage(text));
+    expect(plain.code).toBe('BAD_INPUT');
+    expect(plain.message).toContain(`${text} is not an image (not a tar archive); imgscope reads`);
+    expect(plain.message).not.toContain('\n');
+
+    const other = await new ImageFiles().add('README', 'hi').writeTar(tempPath('other.tar'));
+    const noImage = await failure(openLocalImage(other));
+    expect(noImage.code).toBe('BAD_INPUT');
+    expect(noImage.message).toContain(`${other} is not an image (no oci-layout or manifest.json inside)`);
+    const named = await failure(openLocalImage(`docker-archive:${other}`));
+    expect(named.message).toContain(`docker-archive:${other} is not an image (no manifest.json)`);
+
+    const absent = await failure(openLocalImage(`oci-archive:${tempPath('absent.tar')}:v1`));
+    expect(absent.code).toBe('NOT_FOUND');
+    expect(absent.message).toMatch(/absent\.tar: no such file or directory$/);
+  });
+});

@@ -1,0 +1,321 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  addOciImage,
+  type Descriptor,
+  hexOf,
+  ImageFiles,
+  makeTempDir,
+  OCI,
+  setLayoutIndex,
+} from '../../../test/helpers/image-files.js';
+import { ImgscopeError } from '../../errors.js';
+import type { ImageSource } from '../source.js';
+import { openLocalImage } from './index.js';
+
+let temp: { path: string; remove: () => Promise<void> };
+let counter = 0;
+beforeAll(async () => {
+  temp = await makeTempDir('layout');
+});
+afterAll(() => temp.remove());
+
+function tempPath(name: string): string {
+  counter += 1;
+  return join(temp.path, `${counter}-${name}`);
+}
+
+async function failure(promise: Promise<unknown>): Promise<ImgscopeError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(ImgscopeError);
+  return error as ImgscopeError;
+}
+
+async function readAll(source: ImageSource, descriptor: Descriptor): Promise<Buffer> {
+  return buffer(await source.openBlob(descriptor));
+}
+
+const amd64 = { os: 'linux', architecture: 'amd64' };
+const arm64 = { os: 'linux', architecture: 'arm64', variant: 'v8' };
+
+/** A layout whose one index.json entry is a multi-platform index (amd64, arm64, an attestation). */
+async function multiPlatformLayout() {
+  const files = new ImageFiles();
+  const amdImage = await addOciImage(files, amd64);
+  const armImage = await addOciImage(files, arm64);
+  const attestation = {
+    ...(await addOciImage(files, amd64)),
+    platform: { os: 'unknown', architecture: 'unknown' },
+  };
+  const manifests = [amdImage, armImage, attestation].map(({ mediaType, digest, size, platform }) => ({
+    mediaType,
+    digest,
+    size,
+    platform,
+  }));
+  const index = files.blob({ schemaVersion: 2, mediaType: OCI.index, manifests }, OCI.index);
+  setLayoutIndex(files, [{ ...index, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }]);
+  return { files, index, amdImage, armImage };
+}
+
+describe('OCI layout directories (oci:DIR)', () => {
+  it('selects linux/amd64 from a multi-platform index by default and fills the index', async () => {
+    const { files, index, amdImage } = await multiPlatformLayout();
+    const dir = await files.writeDirectory(tempPath('multi'));
+    const source = await openLocalImage(`oci:${dir}`);
+    expect(source.kind).toBe('oci-layout');
+    expect(source.reference).toBe(`oci:${dir}`);
+    expect(source.digest).toBe(amdImage.digest);
+    expect(source.platform).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(source.index?.digest).toBe(index.digest);
+    expect(source.index?.manifests.map((m) => m.platform?.architecture)).toEqual([
+      'amd64',
+      'arm64',
+      'unknown',
+    ]);
+    expect(source.layers).toEqual([amdImage.layer]);
+    expect((await readAll(source, source.layers[0]!)).length).toBe(amdImage.layer.size);
+    await source.close();
+    await source.close();
+  });
+
+  it('selects the platform asked for, normalising the config platform', async () => {
+    const { files, armImage } = await multiPlatformLayout();
+    const dir = await files.writeDirectory(tempPath('multi'));
+    const source = await openLocalImage(`oci:${dir}:v1`, {
+      platform: { os: 'linux', architecture: 'arm64' },
+    });
+    expect(source.reference).toBe(`oci:${dir}:v1`);
+    expect(source.digest).toBe(armImage.digest);
+    expect(source.platform).toEqual({ os: 'linux', architecture: 'arm64' });
+    expect(source.config.architecture).toBe('arm64');
+  });
+
+  it('names the platforms an index has when the wanted one is absent', async () => {
+    const { files } = await multiPlatformLayout();
+    const dir = await files.writeDirectory(tempPath('multi'));
+    const error = await failure(openLocalImage(dir, { platform: { os: 'linux', architecture: 's390x' } }));
+    expect(error.code).toBe('PLATFORM');
+    expect(error.message).toContain('no linux/s390x image; the index has linux/amd64, linux/arm64');
+  });
+
+  it('says which platforms are present when a saved index lacks the chosen platform blobs', async () => {
+    const { files, amdImage } = await multiPlatformLayout();
+    const dir = await files.writeDirectory(tempPath('partial'));
+    rmSync(join(dir, 'blobs/sha256', hexOf(amdImage.digest)));
+    const error = await failure(openLocalImage(`oci:${dir}`));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toContain('the linux/amd64 image');
+    expect(error.message).toContain('present: linux/arm64');
+  });
+
+  it('takes the single image of a layout whatever its platform; platform checks are policy', async () => {
+    const files = new ImageFiles();
+    setLayoutIndex(files, [await addOciImage(files, { os: 'linux', architecture: 'riscv64' })]);
+    const source = await openLocalImage(await files.writeDirectory(tempPath('single')));
+    expect(source.kind).toBe('oci-layout');
+    expect(source.platform.architecture).toBe('riscv64');
+    expect(source.index).toBeUndefined();
+  });
+
+  it('fails a tampered layer while streaming it, with DIGEST_MISMATCH', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    setLayoutIndex(files, [image]);
+    const dir = await files.writeDirectory(tempPath('tampered'));
+    const layerFile = join(dir, 'blobs/sha256', hexOf(image.layer.digest));
+    const bytes = readFileSync(layerFile);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    writeFileSync(layerFile, bytes);
+    const source = await openLocalImage(`oci:${dir}`);
+    const error = await failure(readAll(source, source.layers[0]!));
+    expect(error.code).toBe('DIGEST_MISMATCH');
+    expect(error.message).toContain(`layer 1/1 (${image.layer.digest.slice(0, 19)}) of oci:${dir}`);
+  });
+
+  it('fails a tampered config at open', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    setLayoutIndex(files, [image]);
+    const dir = await files.writeDirectory(tempPath('bad-config'));
+    const configFile = join(dir, 'blobs/sha256', hexOf(image.config.digest));
+    writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('amd64', 'arm64'));
+    const error = await failure(openLocalImage(`oci:${dir}`));
+    expect(error.code).toBe('DIGEST_MISMATCH');
+    expect(error.message).toContain('config of oci:');
+  });
+
+  it('reports a missing layer blob as NOT_FOUND naming the blob, when it is read', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    setLayoutIndex(files, [image]);
+    const dir = await files.writeDirectory(tempPath('missing'));
+    rmSync(join(dir, 'blobs/sha256', hexOf(image.layer.digest)));
+    const source = await openLocalImage(`oci:${dir}`);
+    const error = await failure(source.openBlob(source.layers[0]!));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toBe(
+      `oci:${dir}: blob ${image.layer.digest} is missing (blobs/sha256/${hexOf(image.layer.digest)})`,
+    );
+  });
+
+  it('accepts indexes nested four deep and refuses a fifth level', async () => {
+    const files = new ImageFiles();
+    let top: Descriptor = await addOciImage(files, amd64);
+    const wrap = (inner: Descriptor): Descriptor =>
+      files.blob(
+        { schemaVersion: 2, mediaType: OCI.index, manifests: [{ ...inner, platform: amd64 }] },
+        OCI.index,
+      );
+    for (let level = 0; level < 4; level++) top = wrap(top);
+    setLayoutIndex(files, [top]);
+    const four = await openLocalImage(await files.writeDirectory(tempPath('nested4')));
+    expect(four.index?.manifests).toHaveLength(1);
+    setLayoutIndex(files, [wrap(top)]);
+    const error = await failure(openLocalImage(await files.writeDirectory(tempPath('nested5'))));
+    expect(error.code).toBe('MALFORMED');
+    expect(error.message).toContain('indexes nest deeper than 4 levels');
+  });
+
+  it('stops at an index that points at itself: its bytes cannot hash to their own name', async () => {
+    const files = new ImageFiles();
+    const selfDigest = `sha256:${'e'.repeat(64)}` as const;
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI.index,
+        manifests: [{ mediaType: OCI.index, digest: selfDigest, size: 0, platform: amd64 }],
+      }),
+    );
+    // The size must match to reach the digest check; the digest names the index itself.
+    files.add(`blobs/sha256/${'e'.repeat(64)}`, body);
+    setLayoutIndex(files, [{ mediaType: OCI.index, digest: selfDigest, size: body.length }]);
+    const error = await failure(openLocalImage(await files.writeDirectory(tempPath('self'))));
+    expect(error.code).toBe('DIGEST_MISMATCH');
+  });
+
+  it('refuses a directory that is not a layout, naming the path and what imgscope reads', async () => {
+    const dir = await new ImageFiles().add('README', 'hello').writeDirectory(tempPath('not-layout'));
+    const error = await failure(openLocalImage(dir));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toBe(
+      `${dir} is not an image (no oci-layout or manifest.json in it); imgscope reads OCI layout directories, OCI archives and docker save or kaniko tarballs`,
+    );
+    const named = await failure(openLocalImage(`oci:${dir}`));
+    expect(named.code).toBe('BAD_INPUT');
+    expect(named.message).toContain(`oci:${dir} is not an image (no oci-layout file)`);
+  });
+});
+
+describe('OCI archives (oci-archive:FILE[:REF])', () => {
+  /** Two entries: v1 a multi-platform index, v2 a single arm64 image also named by containerd. */
+  async function twoImageArchive() {
+    const { files, index, amdImage } = await multiPlatformLayout();
+    const single = await addOciImage(files, arm64);
+    setLayoutIndex(files, [
+      { ...index, annotations: { 'org.opencontainers.image.ref.name': 'v1' } },
+      {
+        ...single,
+        annotations: {
+          'org.opencontainers.image.ref.name': 'v2',
+          'io.containerd.image.name': 'docker.io/library/app:v2',
+        },
+      },
+    ]);
+    return { file: await files.writeTar(tempPath('two.tar')), single, amdImage };
+  }
+
+  it('selects an image by its ref name or its containerd image name', async () => {
+    const { file, single, amdImage } = await twoImageArchive();
+    const byRef = await openLocalImage(`oci-archive:${file}:v2`);
+    expect(byRef.kind).toBe('oci-archive');
+    expect(byRef.digest).toBe(single.digest);
+    expect(byRef.index).toBeUndefined();
+    expect((await readAll(byRef, byRef.layers[0]!)).length).toBe(single.layer.size);
+    expect((await openLocalImage(`oci-archive:${file}:app:v2`)).digest).toBe(single.digest);
+    expect((await openLocalImage(`oci-archive:${file}:docker.io/library/app:v2`)).digest).toBe(single.digest);
+    const multi = await openLocalImage(`oci-archive:${file}:v1`);
+    expect(multi.digest).toBe(amdImage.digest);
+    expect(multi.index).toBeDefined();
+  });
+
+  it('lists the refs and platforms when the image is ambiguous or the ref unknown', async () => {
+    const { file } = await twoImageArchive();
+    const ambiguous = await failure(openLocalImage(file));
+    expect(ambiguous.code).toBe('PLATFORM');
+    expect(ambiguous.message).toContain(
+      'holds 2 images and none for linux/amd64: v1 (no platform), v2 (linux/arm64)',
+    );
+    const unknown = await failure(openLocalImage(`oci-archive:${file}:v3`));
+    expect(unknown.code).toBe('NOT_FOUND');
+    expect(unknown.message).toBe(
+      `oci-archive:${file} has no image named "v3"; it has v1 (no platform), v2 (linux/arm64)`,
+    );
+  });
+
+  it('picks among several images by platform when their index entries carry one', async () => {
+    const files = new ImageFiles();
+    const amdImage = await addOciImage(files, amd64);
+    const armImage = await addOciImage(files, arm64);
+    setLayoutIndex(files, [amdImage, armImage]);
+    const file = await files.writeTar(tempPath('by-platform.tar'));
+    expect((await openLocalImage(file)).digest).toBe(amdImage.digest);
+    const arm = await openLocalImage(file, { platform: { os: 'linux', architecture: 'arm64' } });
+    expect(arm.digest).toBe(armImage.digest);
+  });
+
+  it('fails a truncated blob while streaming it, with SIZE_MISMATCH', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    setLayoutIndex(files, [image]);
+    const path = `blobs/sha256/${hexOf(image.layer.digest)}`;
+    const stored = files.files.get(path) as Buffer;
+    files.files.set(path, stored.subarray(0, stored.length - 10));
+    const file = await files.writeTar(tempPath('truncated.tar'));
+    const source = await openLocalImage(`oci-archive:${file}`);
+    const error = await failure(readAll(source, source.layers[0]!));
+    expect(error.code).toBe('SIZE_MISMATCH');
+    expect(error.message).toContain(
+      `${stored.length - 10} bytes, but its descriptor promises ${stored.length}`,
+    );
+  });
+
+  it('releases the archive file when a reader stops early', async () => {
+    const files = new ImageFiles();
+    const layer = files.blob(randomBytes(4 * 1024 * 1024), OCI.layer);
+    const config = files.blob({ ...amd64, rootfs: { type: 'layers', diff_ids: [layer.digest] } }, OCI.config);
+    setLayoutIndex(files, [files.blob({ schemaVersion: 2, config, layers: [layer] }, OCI.manifest)]);
+    const archive = await files.writeTar(tempPath('early.tar'));
+    const source = await openLocalImage(archive);
+    const openHandles = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === archive;
+        } catch {
+          return false; // closed between listing and reading
+        }
+      }).length;
+    expect(openHandles()).toBe(0);
+    const stream = await source.openBlob(source.layers[0]!);
+    await new Promise((resolve) => stream.once('data', resolve));
+    expect(openHandles()).toBe(1);
+    stream.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(openHandles()).toBe(0);
+  });
+
+  it('refuses a directory given as oci-archive and a file given as oci', async () => {
+    const files = new ImageFiles();
+    setLayoutIndex(files, [await addOciImage(files, amd64)]);
+    const dir = await files.writeDirectory(tempPath('dir'));
+    const file = await files.writeTar(tempPath('file.tar'));
+    expect((await failure(openLocalImage(`oci-archive:${dir}`))).hint).toContain('oci:DIR');
+    expect((await failure(openLocalImage(`oci:${file}`))).hint).toContain('oci-archive:FILE');
+  });
+});

@@ -1,0 +1,87 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir } from '../../../test/helpers/image-files.js';
+import { isLocalReference, parseLocalReference } from './reference.js';
+
+let temp: { path: string; remove: () => Promise<void> };
+beforeAll(async () => {
+  temp = await makeTempDir('reference');
+  mkdirSync(join(temp.path, 'lay:out'));
+  mkdirSync(join(temp.path, 'lay'));
+  writeFileSync(join(temp.path, 'app.tar'), '');
+});
+afterAll(() => temp.remove());
+
+describe('parseLocalReference', () => {
+  it('leaves a bare path whole, without a ref', () => {
+    expect(parseLocalReference('images/app.tar')).toEqual({
+      transport: undefined,
+      path: 'images/app.tar',
+      ref: undefined,
+    });
+  });
+
+  it('splits TRANSPORT:PATH:REF at the longest existing path, so paths may contain colons', () => {
+    const dir = temp.path;
+    expect(parseLocalReference(`oci:${dir}/lay:out`)).toEqual({
+      transport: 'oci',
+      path: `${dir}/lay:out`,
+      ref: undefined,
+    });
+    expect(parseLocalReference(`oci:${dir}/lay:out:v1`)).toEqual({
+      transport: 'oci',
+      path: `${dir}/lay:out`,
+      ref: 'v1',
+    });
+    expect(parseLocalReference(`oci:${dir}/lay:v1`)).toEqual({
+      transport: 'oci',
+      path: `${dir}/lay`,
+      ref: 'v1',
+    });
+  });
+
+  it('keeps NAME:TAG (and a registry port) whole as the docker-archive ref', () => {
+    const file = join(temp.path, 'app.tar');
+    expect(parseLocalReference(`docker-archive:${file}:app:1.2`)).toEqual({
+      transport: 'docker-archive',
+      path: file,
+      ref: 'app:1.2',
+    });
+    expect(parseLocalReference(`docker-archive:${file}:localhost:5000/app:1`).ref).toBe(
+      'localhost:5000/app:1',
+    );
+  });
+
+  it('splits at the first colon when nothing exists, so the error names the likely path', () => {
+    const none = () => false;
+    expect(parseLocalReference('oci-archive:missing.tar:v1', none)).toEqual({
+      transport: 'oci-archive',
+      path: 'missing.tar',
+      ref: 'v1',
+    });
+    expect(parseLocalReference('oci:missing', none)).toEqual({
+      transport: 'oci',
+      path: 'missing',
+      ref: undefined,
+    });
+    expect(parseLocalReference('oci:dir:', (path) => path === 'dir').ref).toBeUndefined();
+  });
+});
+
+describe('isLocalReference', () => {
+  it('is true for the transport prefixes and for paths that exist', () => {
+    expect(isLocalReference('oci:anything')).toBe(true);
+    expect(isLocalReference('oci-archive:x.tar')).toBe(true);
+    expect(isLocalReference('docker-archive:x.tar:app:1')).toBe(true);
+    expect(isLocalReference(join(temp.path, 'app.tar'))).toBe(true);
+    expect(isLocalReference(join(temp.path, 'lay:out'))).toBe(true);
+  });
+
+  it('is false for registry references and paths that do not exist', () => {
+    expect(isLocalReference('alpine:3.20')).toBe(false);
+    expect(isLocalReference('ghcr.io/owner/app@sha256:abc')).toBe(false);
+    expect(isLocalReference(join(temp.path, 'absent.tar'))).toBe(false);
+    expect(isLocalReference('')).toBe(false);
+  });
+});

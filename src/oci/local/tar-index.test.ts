@@ -1,0 +1,136 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, writeTar } from '../../../test/helpers/image-files.js';
+import { ImgscopeError } from '../../errors.js';
+import { TarArchiveFiles } from './tar-index.js';
+
+let temp: { path: string; remove: () => Promise<void> };
+beforeAll(async () => {
+  temp = await makeTempDir('tar-index');
+});
+afterAll(() => temp.remove());
+
+async function read(files: TarArchiveFiles, path: string): Promise<string> {
+  return (await buffer(await files.open(path))).toString();
+}
+
+async function failure(promise: Promise<unknown>): Promise<ImgscopeError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(ImgscopeError);
+  return error as ImgscopeError;
+}
+
+describe('TarArchiveFiles', () => {
+  it('serves members by normalised path without extracting, skipping content it does not read', async () => {
+    const file = join(temp.path, 'plain.tar');
+    const big = Buffer.alloc(70_000, 7);
+    await writeTar(file, [
+      { name: 'dir', type: 'directory' },
+      { name: 'dir/big.bin', content: big },
+      { name: 'dir/small.txt', content: 'small' },
+      { name: 'empty', content: '' },
+    ]);
+    const files = await TarArchiveFiles.open(file, 'plain.tar');
+    expect(files.paths()).toEqual(['dir/big.bin', 'dir/small.txt', 'empty']);
+    expect(await files.size('./dir/big.bin')).toBe(70_000);
+    expect(await read(files, '/dir//small.txt')).toBe('small');
+    expect((await buffer(await files.open('dir/big.bin'))).equals(big)).toBe(true);
+    expect(await read(files, 'empty')).toBe('');
+    expect((await files.head('dir/small.txt', 3)).toString()).toBe('sma');
+    expect(await files.size('dir')).toBeUndefined();
+    const missing = await failure(files.open('nope'));
+    expect(missing.code).toBe('NOT_FOUND');
+    expect(missing.message).toContain('plain.tar');
+    expect(missing.message).toContain('nope');
+  });
+
+  it('reads PAX long paths and ustar prefixes', async () => {
+    const file = join(temp.path, 'pax.tar');
+    const ustarName = `${'p'.repeat(120)}/${'n'.repeat(90)}`; // split into prefix + name
+    const paxName = `${'a'.repeat(150)}/${'b'.repeat(150)}/file`; // > 255: tar-stream writes a PAX header
+    await writeTar(file, [
+      { name: ustarName, content: 'ustar' },
+      { name: paxName, content: 'pax' },
+    ]);
+    expect(readFileSync(file).includes(` path=${paxName}`)).toBe(true);
+    const files = await TarArchiveFiles.open(file, 'pax.tar');
+    expect(await read(files, ustarName)).toBe('ustar');
+    expect(await read(files, paxName)).toBe('pax');
+  });
+
+  it('reads GNU long names (././@LongLink) and ./ prefixes written by GNU tar', async () => {
+    const source = join(temp.path, 'gnu-src');
+    const longDir = 'd'.repeat(120);
+    mkdirSync(join(source, longDir), { recursive: true });
+    writeFileSync(join(source, longDir, 'f.txt'), 'gnu');
+    const file = join(temp.path, 'gnu.tar');
+    execFileSync('tar', ['--format=gnu', '-cf', file, '-C', source, '.']);
+    expect(readFileSync(file).includes('././@LongLink')).toBe(true);
+    const files = await TarArchiveFiles.open(file, 'gnu.tar');
+    expect(files.paths()).toEqual([`${longDir}/f.txt`]);
+    expect(await read(files, `./${longDir}/f.txt`)).toBe('gnu');
+  });
+
+  it('resolves hard links and symlinks to the member they name', async () => {
+    const file = join(temp.path, 'links.tar');
+    await writeTar(file, [
+      { name: 'blobs/sha256/abc', content: 'layer bytes' },
+      { name: 'legacy/layer.tar', type: 'symlink', linkname: '../blobs/sha256/abc' },
+      { name: 'hard', type: 'link', linkname: 'blobs/sha256/abc' },
+      { name: 'loop', type: 'symlink', linkname: 'loop' },
+    ]);
+    const files = await TarArchiveFiles.open(file, 'links.tar');
+    expect(await read(files, 'legacy/layer.tar')).toBe('layer bytes');
+    expect(await read(files, 'hard')).toBe('layer bytes');
+    expect(await files.size('loop')).toBeUndefined();
+  });
+
+  it('reads GNU base-256 sizes', async () => {
+    const file = join(temp.path, 'base256.tar');
+    await writeTar(file, [{ name: 'x', content: 'base-256' }]);
+    const bytes = readFileSync(file);
+    bytes.fill(0, 124, 136);
+    bytes[124] = 0x80;
+    bytes[135] = 8; // size 8, big-endian binary
+    bytes.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += bytes[i]!;
+    bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    writeFileSync(file, bytes);
+    expect(await read(await TarArchiveFiles.open(file, 'base256.tar'), 'x')).toBe('base-256');
+  });
+
+  it('tells the user to gunzip a compressed archive', async () => {
+    const file = join(temp.path, 'image.tar.gz');
+    await writeTar(join(temp.path, 'inner.tar'), [{ name: 'manifest.json', content: '[]' }]);
+    writeFileSync(file, gzipSync(readFileSync(join(temp.path, 'inner.tar'))));
+    const error = await failure(TarArchiveFiles.open(file, 'image.tar.gz'));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toBe('image.tar.gz is gzip-compressed; imgscope reads tar archives');
+    expect(error.hint).toContain(`gunzip -k ${file}`);
+  });
+
+  it('refuses a file that is not a tar archive, and a truncated one', async () => {
+    const text = join(temp.path, 'notes.txt');
+    writeFileSync(text, 'just some notes\n'.repeat(100));
+    const notTar = await failure(TarArchiveFiles.open(text, 'notes.txt'));
+    expect(notTar.code).toBe('BAD_INPUT');
+    expect(notTar.message).toMatch(/^notes\.txt is not an image \(not a tar archive\); imgscope reads /);
+
+    const whole = join(temp.path, 'whole.tar');
+    await writeTar(whole, [{ name: 'layer.tar', content: Buffer.alloc(4096, 1) }]);
+    const cut = join(temp.path, 'cut.tar');
+    writeFileSync(cut, readFileSync(whole).subarray(0, 2048));
+    const truncated = await failure(TarArchiveFiles.open(cut, 'cut.tar'));
+    expect(truncated.code).toBe('MALFORMED');
+    expect(truncated.message).toContain('truncated');
+    expect(truncated.message).toContain('layer.tar');
+  });
+});
