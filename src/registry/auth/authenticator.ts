@@ -1,0 +1,152 @@
+import { ImgscopeError } from '../../errors.js';
+import { readRegistryError, summarize } from '../registry-errors.js';
+import {
+  discard,
+  type Exchange,
+  type HttpRequest,
+  type HttpResponse,
+  isReplayable,
+  type Layer,
+} from '../transport/types.js';
+import { type Challenge, findChallenge, parseChallenges } from './challenge.js';
+import type { CredentialLookup } from './credentials.js';
+import { type BearerToken, fetchToken } from './token.js';
+
+export interface AuthContext {
+  /** The registry's name, for messages and credential stores. */
+  registry: string;
+  /** Origin of the registry API; requests to any other origin pass through untouched. */
+  origin: string;
+  insecure: boolean;
+  /** The transport below authentication, for the `/v2/` ping and token requests. */
+  exchange: Exchange;
+  lookupCredentials: () => Promise<CredentialLookup>;
+}
+
+/**
+ * The auth layer: pings `/v2/` once to learn the registry's challenge, then adds `Authorization` (a
+ * Bearer token cached per scope, or Basic credentials) to requests for the registry's own origin only.
+ * A 401 carrying a new challenge (another scope, an expired token) is answered once; a final 401/403
+ * becomes an AUTH error naming the registry, the repository and where credentials were looked for.
+ */
+export function authenticating(context: AuthContext): Layer {
+  let ping: Promise<Challenge[]> | undefined;
+  let lookup: Promise<CredentialLookup> | undefined;
+  const tokens = new Map<string, Promise<BearerToken>>();
+  const credentials = () => {
+    lookup ??= context.lookupCredentials();
+    return lookup;
+  };
+
+  async function pingRegistry(signal: AbortSignal | undefined): Promise<Challenge[]> {
+    const request: HttpRequest = { method: 'GET', url: new URL('/v2/', context.origin), headers: {} };
+    if (signal) request.signal = signal;
+    const response = await context.exchange(request);
+    discard(response);
+    return response.status === 401 ? parseChallenges(response.headers['www-authenticate']) : [];
+  }
+
+  async function token(
+    challenge: Challenge,
+    scopes: string[],
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const key = `${challenge.params.realm}|${challenge.params.service}|${scopes.join(' ')}`;
+    const cached = tokens.get(key);
+    if (cached) {
+      const existing = await cached.catch(() => undefined);
+      if (existing && existing.expiresAt > Date.now()) return existing.value;
+      if (tokens.get(key) === cached) tokens.delete(key);
+    }
+    let pending = tokens.get(key);
+    if (!pending) {
+      const { credential, source } = await credentials();
+      pending = fetchToken(context.exchange, challenge, scopes, {
+        registry: context.registry,
+        insecure: context.insecure,
+        credential,
+        credentialSource: source,
+        ...(signal ? { signal } : {}),
+      });
+      tokens.set(key, pending);
+      pending.catch(() => tokens.get(key) === pending && tokens.delete(key));
+    }
+    return (await pending).value;
+  }
+
+  async function authorization(
+    challenges: Challenge[],
+    scope: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    const bearer = findChallenge(challenges, 'bearer');
+    if (bearer) {
+      const scopes = [...new Set([bearer.params.scope, scope].filter((s): s is string => Boolean(s)))];
+      return `Bearer ${await token(bearer, scopes, signal)}`;
+    }
+    if (findChallenge(challenges, 'basic')) {
+      const { credential } = await credentials();
+      if (credential?.kind === 'basic') {
+        return `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+      }
+    }
+    return undefined;
+  }
+
+  function forget(challenges: Challenge[], scope: string | undefined): void {
+    const bearer = findChallenge(challenges, 'bearer');
+    if (!bearer) return;
+    for (const key of tokens.keys()) if (scope === undefined || key.includes(scope)) tokens.delete(key);
+  }
+
+  return (next) => async (request) => {
+    if (request.url.origin !== context.origin) return next(request);
+    ping ??= pingRegistry(request.signal);
+    ping.catch(() => {
+      ping = undefined; // a failed ping is retried by the next request
+    });
+    const challenges = await ping;
+    const send = (authorizationValue: string | undefined) =>
+      next(
+        authorizationValue
+          ? { ...request, headers: { ...request.headers, authorization: authorizationValue } }
+          : request,
+      );
+
+    const first = await authorization(challenges, request.scope, request.signal);
+    let response = await send(first);
+    if (response.status === 401 && response.url.origin === context.origin && isReplayable(request)) {
+      const renewed = parseChallenges(response.headers['www-authenticate']);
+      if (renewed.length > 0) {
+        forget(renewed, findChallenge(renewed, 'bearer')?.params.scope ?? request.scope);
+        const second = await authorization(renewed, request.scope, request.signal);
+        if (second !== undefined && second !== first) {
+          discard(response);
+          response = await send(second);
+        }
+      }
+    }
+    if ((response.status === 401 || response.status === 403) && response.url.origin === context.origin) {
+      throw await accessDenied(response, request, context, await credentials());
+    }
+    return response;
+  };
+}
+
+async function accessDenied(
+  response: HttpResponse,
+  request: HttpRequest,
+  context: AuthContext,
+  lookup: CredentialLookup,
+): Promise<ImgscopeError> {
+  const detail = summarize(await readRegistryError(response));
+  const [, repository, actions] = /^repository:(.+):([a-z,*]+)$/.exec(request.scope ?? '') ?? [];
+  const what = repository
+    ? `${actions?.includes('push') ? 'push' : 'pull'} access to repository ${repository}`
+    : 'access';
+  const message = `registry ${context.registry} refused ${what} (${response.status}${detail ? ` ${detail}` : ''})`;
+  const hint = lookup.source
+    ? `the credentials from ${lookup.source} were refused; check them, their permissions on ${repository ?? 'the repository'}, or log in again`
+    : `no credentials found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`;
+  return new ImgscopeError('AUTH', message, { hint });
+}

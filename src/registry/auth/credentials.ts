@@ -1,0 +1,233 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DOCKER_HUB } from '../reference.js';
+
+export type Credential =
+  | { kind: 'basic'; username: string; password: string }
+  /** An OAuth2 refresh token (Docker's `identitytoken`), exchanged at the token service. */
+  | { kind: 'identity-token'; username?: string; token: string };
+
+export interface CredentialLookup {
+  credential?: Credential;
+  /** Where the credential came from, for messages: `/home/me/.docker/config.json`. */
+  source?: string;
+  /** Every place looked at, in order, with what was found: the hint of an authentication error. */
+  searched: string[];
+}
+
+export interface CredentialOptions {
+  explicit?: { username: string; password: string };
+  env: NodeJS.ProcessEnv;
+  /** Overrides `$DOCKER_CONFIG/config.json` and `~/.docker/config.json`. */
+  dockerConfigPath?: string;
+}
+
+/** Docker Hub's key in credential stores, for historical reasons. */
+const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+const HELPER_TIMEOUT_MS = 10_000;
+
+/**
+ * Finds credentials for a registry the way `docker` and `podman` do, in this order: explicit options,
+ * `IMGSCOPE_USERNAME`/`IMGSCOPE_PASSWORD`, Docker's config.json (`auths`, `credHelpers`, `credsStore`),
+ * Podman's auth.json. Never throws for a missing or unreadable store: it notes it and goes on.
+ */
+export async function findCredentials(
+  registry: string,
+  repository: string,
+  options: CredentialOptions,
+): Promise<CredentialLookup> {
+  const searched: string[] = [];
+  const found = (credential: Credential, source: string): CredentialLookup => ({
+    credential,
+    source,
+    searched,
+  });
+
+  if (options.explicit) return found({ kind: 'basic', ...options.explicit }, '--username');
+  searched.push('--username (not given)');
+
+  const { IMGSCOPE_USERNAME: username, IMGSCOPE_PASSWORD: password } = options.env;
+  if (username && password !== undefined) {
+    return found({ kind: 'basic', username, password }, 'IMGSCOPE_USERNAME/IMGSCOPE_PASSWORD');
+  }
+  searched.push(username ? 'IMGSCOPE_USERNAME (IMGSCOPE_PASSWORD unset)' : 'IMGSCOPE_USERNAME (unset)');
+
+  const dockerConfig = dockerConfigPath(options);
+  const fromDocker = await fromDockerConfig(dockerConfig, registry, options.env, searched);
+  if (fromDocker) return found(fromDocker.credential, fromDocker.source);
+
+  for (const path of podmanAuthPaths(options.env)) {
+    const credential = await fromAuthFile(path, registry, repository, searched);
+    if (credential) return found(credential, path);
+  }
+  return { searched };
+}
+
+function dockerConfigPath(options: CredentialOptions): string {
+  if (options.dockerConfigPath) return options.dockerConfigPath;
+  const dir = options.env.DOCKER_CONFIG ?? join(options.env.HOME ?? homedir(), '.docker');
+  return join(dir, 'config.json');
+}
+
+function podmanAuthPaths(env: NodeJS.ProcessEnv): string[] {
+  const paths: string[] = [];
+  if (env.REGISTRY_AUTH_FILE) paths.push(env.REGISTRY_AUTH_FILE);
+  if (env.XDG_RUNTIME_DIR) paths.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  const configHome = env.XDG_CONFIG_HOME ?? join(env.HOME ?? homedir(), '.config');
+  paths.push(join(configHome, 'containers', 'auth.json'));
+  return [...new Set(paths)];
+}
+
+interface AuthEntry {
+  auth?: string;
+  username?: string;
+  password?: string;
+  identitytoken?: string;
+}
+
+interface DockerConfigFile {
+  auths?: Record<string, AuthEntry>;
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
+}
+
+async function readJsonFile(path: string, searched: string[]): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    searched.push(`${path} (missing)`);
+    return undefined;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {}
+  searched.push(`${path} (not valid JSON, ignored)`);
+  return undefined;
+}
+
+/** `https://index.docker.io/v1/`, `http://host:5000`, `host:5000/` → the registry host it names. */
+function registryOfKey(key: string): string {
+  const host = key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? DOCKER_HUB : host;
+}
+
+async function fromDockerConfig(
+  path: string,
+  registry: string,
+  env: NodeJS.ProcessEnv,
+  searched: string[],
+): Promise<{ credential: Credential; source: string } | undefined> {
+  const config = (await readJsonFile(path, searched)) as DockerConfigFile | undefined;
+  if (!config) return undefined;
+
+  const helper = Object.entries(config.credHelpers ?? {}).find(
+    ([key]) => registryOfKey(key) === registry,
+  )?.[1];
+  if (helper) return fromHelper(helper, registry, env, searched);
+
+  const entry = Object.entries(config.auths ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1];
+  const credential = entry && credentialOfEntry(entry);
+  if (credential) return { credential, source: path };
+
+  if (config.credsStore) return fromHelper(config.credsStore, registry, env, searched);
+  searched.push(`${path} (no entry for ${registry})`);
+  return undefined;
+}
+
+function credentialOfEntry(entry: AuthEntry): Credential | undefined {
+  if (entry.identitytoken) {
+    return {
+      kind: 'identity-token',
+      token: entry.identitytoken,
+      ...(entry.username ? { username: entry.username } : {}),
+    };
+  }
+  if (entry.auth) {
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0)
+      return { kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  if (entry.username && entry.password !== undefined) {
+    return { kind: 'basic', username: entry.username, password: entry.password };
+  }
+  return undefined;
+}
+
+function authFileScope(key: string): string {
+  const [host = '', ...path] = key
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/+$/, '')
+    .split('/');
+  const registry = registryOfKey(host);
+  return registry === DOCKER_HUB && path.join('/') === 'v1' ? registry : [registry, ...path].join('/');
+}
+
+/** Podman's auth.json may key entries by `registry/namespace/repo`: the longest matching key wins. */
+async function fromAuthFile(
+  path: string,
+  registry: string,
+  repository: string,
+  searched: string[],
+): Promise<Credential | undefined> {
+  const file = (await readJsonFile(path, searched)) as DockerConfigFile | undefined;
+  if (!file) return undefined;
+  const name = `${registry}/${repository}`;
+  const matches = Object.entries(file.auths ?? {})
+    .map(([key, entry]) => ({ scope: authFileScope(key), entry }))
+    .filter(({ scope }) => name === scope || name.startsWith(`${scope}/`))
+    .sort((a, b) => b.scope.length - a.scope.length);
+  for (const { entry } of matches) {
+    const credential = credentialOfEntry(entry);
+    if (credential) return credential;
+  }
+  searched.push(`${path} (no entry for ${registry})`);
+  return undefined;
+}
+
+/**
+ * The docker-credential-helpers protocol: `docker-credential-NAME get` with the server URL on stdin,
+ * JSON `{ServerURL, Username, Secret}` on stdout. A failing helper is noted without its output, which
+ * may contain secrets.
+ */
+async function fromHelper(
+  name: string,
+  registry: string,
+  env: NodeJS.ProcessEnv,
+  searched: string[],
+): Promise<{ credential: Credential; source: string } | undefined> {
+  const program = `docker-credential-${name}`;
+  const serverUrl = registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
+  const result = await new Promise<{ ok: boolean; stdout: string; why?: string }>((resolve) => {
+    const child = execFile(program, ['get'], { env, timeout: HELPER_TIMEOUT_MS }, (error, stdout) => {
+      if (!error) resolve({ ok: true, stdout });
+      else if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        resolve({ ok: false, stdout: '', why: 'not found on PATH' });
+      else if (error.killed) resolve({ ok: false, stdout: '', why: 'timed out' });
+      else resolve({ ok: false, stdout: '', why: 'no credentials or it failed' });
+    });
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(serverUrl);
+  });
+  if (!result.ok) {
+    searched.push(`${program} (${result.why})`);
+    return undefined;
+  }
+  try {
+    const reply = JSON.parse(result.stdout) as { Username?: unknown; Secret?: unknown };
+    if (typeof reply.Username === 'string' && typeof reply.Secret === 'string' && reply.Secret !== '') {
+      const credential: Credential =
+        reply.Username === '<token>'
+          ? { kind: 'identity-token', token: reply.Secret }
+          : { kind: 'basic', username: reply.Username, password: reply.Secret };
+      return { credential, source: program };
+    }
+  } catch {}
+  searched.push(`${program} (unusable reply)`);
+  return undefined;
+}

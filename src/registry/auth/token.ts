@@ -1,0 +1,132 @@
+import { ImgscopeError } from '../../errors.js';
+import { isLoopbackHost } from '../reference.js';
+import { readSmallBody } from '../transport/body.js';
+import { redactUrl } from '../transport/redact.js';
+import type { Exchange, HttpRequest } from '../transport/types.js';
+import type { Challenge } from './challenge.js';
+import type { Credential } from './credentials.js';
+
+export interface BearerToken {
+  value: string;
+  /** Epoch milliseconds after which a new token must be fetched. */
+  expiresAt: number;
+}
+
+export interface TokenContext {
+  registry: string;
+  /** The registry was marked insecure (or is loopback): a plain-HTTP realm is acceptable. */
+  insecure: boolean;
+  credential: Credential | undefined;
+  credentialSource: string | undefined;
+  signal?: AbortSignal;
+}
+
+const MAX_TOKEN_RESPONSE = 1024 * 1024;
+/** What the distribution token spec says to assume when `expires_in` is absent. */
+const DEFAULT_LIFETIME_S = 60;
+
+function authError(message: string, hint: string, cause?: unknown): ImgscopeError {
+  return new ImgscopeError('AUTH', message, { hint, cause });
+}
+
+/** Validates the realm a registry named: an http(s) URL, plain HTTP only for loopback or insecure registries. */
+export function tokenRealm(challenge: Challenge, context: Pick<TokenContext, 'registry' | 'insecure'>): URL {
+  const realm = challenge.params.realm;
+  let url: URL | undefined;
+  try {
+    url = realm ? new URL(realm) : undefined;
+  } catch {}
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw authError(
+      `registry ${context.registry} named an unusable token service "${realm ?? ''}"`,
+      'the registry is misconfigured; report it to its operator',
+    );
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.host) && !context.insecure) {
+    throw authError(
+      `registry ${context.registry} sent imgscope to a plain-HTTP token service (${url.host}); refusing to send credentials unencrypted`,
+      `if you trust this network, mark the registry insecure: --insecure-registry ${context.registry}`,
+    );
+  }
+  return url;
+}
+
+/**
+ * Gets a bearer token from the realm of a challenge: GET with Basic credentials (or anonymously), or
+ * the OAuth2 refresh-token POST for identity tokens. Accepts `token` or `access_token`.
+ */
+export async function fetchToken(
+  exchange: Exchange,
+  challenge: Challenge,
+  scopes: string[],
+  context: TokenContext,
+): Promise<BearerToken> {
+  const realm = tokenRealm(challenge, context);
+  const service = challenge.params.service;
+  const { credential } = context;
+  let request: HttpRequest;
+  if (credential?.kind === 'identity-token') {
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: credential.token,
+      client_id: 'imgscope',
+    });
+    if (service) form.set('service', service);
+    if (scopes.length) form.set('scope', scopes.join(' '));
+    request = {
+      method: 'POST',
+      url: realm,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from(form.toString()),
+    };
+  } else {
+    const url = new URL(realm.href);
+    if (service) url.searchParams.set('service', service);
+    for (const scope of scopes) url.searchParams.append('scope', scope);
+    const headers: Record<string, string> = {};
+    if (credential) {
+      headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+    }
+    request = { method: 'GET', url, headers };
+  }
+  if (context.signal) request.signal = context.signal;
+
+  const where = `token service ${redactUrl(realm)} of registry ${context.registry}`;
+  const response = await exchange(request);
+  const body = await readSmallBody(response.body, MAX_TOKEN_RESPONSE, where);
+  if (response.status === 401 || response.status === 403) {
+    throw authError(
+      `${where} rejected ${context.credentialSource ? `the credentials from ${context.credentialSource}` : 'anonymous access'} (${response.status})`,
+      context.credentialSource
+        ? 'check the username and password, or log in again'
+        : `log in with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`,
+    );
+  }
+  if (response.status !== 200) {
+    throw authError(
+      `${where} answered HTTP ${response.status}`,
+      'the token service is failing; try again later',
+    );
+  }
+  let reply: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
+  try {
+    reply = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw authError(
+      `${where} returned something that is not JSON`,
+      'the token service is failing; try again later',
+      error,
+    );
+  }
+  const value = typeof reply?.token === 'string' && reply.token ? reply.token : reply?.access_token;
+  if (typeof value !== 'string' || value === '') {
+    throw authError(`${where} returned no token`, 'the token service is failing; try again later');
+  }
+  const lifetimeS =
+    typeof reply.expires_in === 'number' && reply.expires_in > 0 ? reply.expires_in : DEFAULT_LIFETIME_S;
+  const issuedAt = typeof reply.issued_at === 'string' ? Date.parse(reply.issued_at) : Number.NaN;
+  const start = Number.isNaN(issuedAt) ? Date.now() : Math.min(issuedAt, Date.now());
+  // Renew a little early so a token does not expire between being chosen and being used.
+  const margin = Math.min(30, lifetimeS / 4) * 1000;
+  return { value, expiresAt: start + lifetimeS * 1000 - margin };
+}

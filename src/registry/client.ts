@@ -1,0 +1,392 @@
+import { pipeline, type Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ImgscopeError } from '../errors.js';
+import { type Digest, isDigest, VerifyingStream } from '../oci/digest.js';
+import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
+import { baseMediaType, MediaType } from '../oci/media-types.js';
+import type { Descriptor } from '../oci/types.js';
+import { authenticating } from './auth/authenticator.js';
+import { findCredentials } from './auth/credentials.js';
+import { type BodyAtOffset, resumableDownload } from './blob-reader.js';
+import {
+  isInsecureRegistry,
+  type RegistryOptions,
+  type ResolvedRegistryOptions,
+  resolveOptions,
+} from './options.js';
+import type { ImageReference } from './reference.js';
+import { registryFailure } from './registry-errors.js';
+import { manifestDigestOf } from './schema1.js';
+import { readSmallBody } from './transport/body.js';
+import { ConnectionPools } from './transport/http.js';
+import { logging } from './transport/logging.js';
+import { isTransientNetworkError } from './transport/network-errors.js';
+import { followingRedirects } from './transport/redirect.js';
+import { backoffDelay, retrying } from './transport/retry.js';
+import {
+  discard,
+  type Exchange,
+  type HttpRequest,
+  type HttpResponse,
+  headerValue,
+  stack,
+} from './transport/types.js';
+
+/** Every manifest format, so the registry never converts (and schema 1 can be recognised and reported). */
+export const MANIFEST_ACCEPT = [
+  MediaType.OciIndex,
+  MediaType.OciManifest,
+  MediaType.DockerManifestList,
+  MediaType.DockerManifest,
+  MediaType.DockerManifestSchema1Signed,
+  MediaType.DockerManifestSchema1,
+].join(', ');
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  /** From `Content-Type`, parameters stripped. */
+  mediaType: string;
+  /** Computed over the bytes and checked against `Docker-Content-Digest` and any requested digest. */
+  digest: Digest;
+}
+
+type Access = 'pull' | 'pull,push';
+
+/**
+ * The distribution API of one registry: manifests, verified blobs (resumed with `Range` when a download
+ * breaks) and uploads, over a layered transport (auth → redirects → retries → debug log → pools).
+ */
+export class RegistryClient {
+  readonly registry: string;
+  readonly origin: string;
+  private readonly options: ResolvedRegistryOptions;
+  private readonly pools: ConnectionPools;
+  private readonly exchange: Exchange;
+
+  constructor(reference: Pick<ImageReference, 'registry' | 'apiHost'>, options: RegistryOptions = {}) {
+    this.options = resolveOptions(options);
+    this.registry = reference.registry;
+    const insecure =
+      isInsecureRegistry(reference.apiHost, this.options) ||
+      isInsecureRegistry(reference.registry, this.options);
+    this.origin = `${insecure ? 'http' : 'https'}://${reference.apiHost}`;
+    this.pools = new ConnectionPools(this.options.timeouts);
+    const { debug } = this.options;
+    const unauthenticated = stack(
+      this.pools.exchange,
+      followingRedirects(),
+      retrying(this.options.retries),
+      ...(debug ? [logging(debug)] : []),
+    );
+    this.exchange = stack(
+      unauthenticated,
+      authenticating({
+        registry: reference.registry,
+        origin: this.origin,
+        insecure,
+        exchange: unauthenticated,
+        lookupCredentials: () =>
+          findCredentials(reference.registry, this.repositoryHint, {
+            ...(this.options.credentials ? { explicit: this.options.credentials } : {}),
+            env: this.options.env,
+            ...(this.options.dockerConfigPath ? { dockerConfigPath: this.options.dockerConfigPath } : {}),
+          }),
+      }),
+    );
+  }
+
+  /** Podman may key credentials by repository; the first repository this client touches decides. */
+  private repositoryHint = '';
+
+  private request(
+    method: HttpRequest['method'],
+    repository: string,
+    path: string,
+    access: Access,
+    extra: Partial<HttpRequest> = {},
+  ): Promise<HttpResponse> {
+    if (!this.repositoryHint) this.repositoryHint = repository;
+    const url = new URL(path.startsWith('http') ? path : `/v2/${repository}/${path}`, this.origin);
+    return this.exchange({ method, url, headers: {}, scope: `repository:${repository}:${access}`, ...extra });
+  }
+
+  private name(repository: string): string {
+    return `${this.registry}/${repository}`;
+  }
+
+  /** Re-runs `read` when a body breaks mid-way (the transport retries only until headers arrive). */
+  private async withBodyRetries<T>(read: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const { retries } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        if (attempt >= retries.attempts || signal?.aborted || !isTransientNetworkError(error)) throw error;
+        await sleep(backoffDelay(attempt, retries), undefined, signal ? { signal } : undefined);
+      }
+    }
+  }
+
+  /**
+   * GETs a manifest or index by tag or digest, capped at 4 MiB, and verifies its digest against
+   * `Docker-Content-Digest` and (for a digest reference) the digest asked for.
+   */
+  async getManifest(
+    repository: string,
+    identifier: string,
+    subject: string,
+    signal?: AbortSignal,
+  ): Promise<FetchedManifest> {
+    return this.withBodyRetries(async () => {
+      const response = await this.request('GET', repository, `manifests/${identifier}`, 'pull', {
+        headers: { accept: MANIFEST_ACCEPT },
+        ...(signal ? { signal } : {}),
+      });
+      if (response.status !== 200) {
+        throw await registryFailure(response, {
+          subject,
+          repositoryName: this.name(repository),
+          what: 'manifest',
+        });
+      }
+      const announced = Number(headerValue(response, 'content-length'));
+      if (announced > MAX_MANIFEST_BYTES) {
+        discard(response);
+        throw new ImgscopeError(
+          'LIMIT',
+          `${subject}: manifest of ${announced} bytes exceeds the ${MAX_MANIFEST_BYTES}-byte limit`,
+          {
+            hint: 'manifests are a few KiB; this is not an image manifest',
+          },
+        );
+      }
+      const bytes = await readSmallBody(response.body, MAX_MANIFEST_BYTES, `${subject}: manifest`);
+      if (
+        Number.isFinite(announced) &&
+        headerValue(response, 'content-length') &&
+        bytes.length !== announced
+      ) {
+        throw Object.assign(new Error(`manifest body of ${bytes.length} bytes, announced ${announced}`), {
+          code: 'PREMATURE_END',
+        });
+      }
+      const digest = manifestDigestOf(bytes);
+      const claimed = headerValue(response, 'docker-content-digest');
+      const requested = isDigest(identifier) ? identifier : undefined;
+      if (requested && digest !== requested) {
+        throw new ImgscopeError(
+          'DIGEST_MISMATCH',
+          `${subject}: the registry returned a manifest with digest ${digest}`,
+          {
+            hint: 'the manifest was altered in storage or transit; do not deploy it, and re-push the image',
+          },
+        );
+      }
+      if (claimed && isDigest(claimed) && claimed !== digest) {
+        throw new ImgscopeError(
+          'DIGEST_MISMATCH',
+          `${subject}: manifest content is ${digest} but the registry says ${claimed}`,
+          {
+            hint: 'the manifest was altered in storage or transit; re-push the image',
+          },
+        );
+      }
+      const contentType = headerValue(response, 'content-type');
+      return { bytes, mediaType: contentType ? baseMediaType(contentType) : '', digest };
+    }, signal);
+  }
+
+  /** A small blob (config) read whole, verified, capped like a manifest. */
+  async getSmallBlob(
+    repository: string,
+    descriptor: Descriptor,
+    label: string,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
+    if (descriptor.size > MAX_MANIFEST_BYTES) {
+      throw new ImgscopeError(
+        'LIMIT',
+        `${label}: ${descriptor.size} bytes exceeds the ${MAX_MANIFEST_BYTES}-byte limit`,
+        {
+          hint: 'image configs are a few KiB; this is not an image config',
+        },
+      );
+    }
+    const stream = this.openBlob(repository, descriptor, label, signal);
+    return readSmallBody(stream, MAX_MANIFEST_BYTES, label);
+  }
+
+  /** Size of a blob from a HEAD request, or undefined when the registry does not have it. */
+  async blobSize(repository: string, digest: Digest, signal?: AbortSignal): Promise<number | undefined> {
+    const response = await this.request(
+      'HEAD',
+      repository,
+      `blobs/${digest}`,
+      'pull',
+      signal ? { signal } : {},
+    );
+    discard(response);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) {
+      throw await registryFailure(response, {
+        subject: digest,
+        repositoryName: this.name(repository),
+        what: 'blob',
+      });
+    }
+    const size = Number(headerValue(response, 'content-length'));
+    return Number.isSafeInteger(size) ? size : undefined;
+  }
+
+  /** Streams a blob through a VerifyingStream: sha256 and size are checked as the bytes pass. */
+  openBlob(repository: string, descriptor: Descriptor, label: string, signal?: AbortSignal): Readable {
+    const verified = new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, label });
+    return pipeline(this.openRawBlob(repository, descriptor, label, signal), verified, () => {});
+  }
+
+  /**
+   * The blob's bytes, unverified — for `assembleImage`, which puts the VerifyingStream in front. A broken
+   * download resumes from the delivered offset with `Range`.
+   */
+  openRawBlob(repository: string, descriptor: Descriptor, label: string, signal?: AbortSignal): Readable {
+    const path = `blobs/${descriptor.digest}`;
+    const subject = label;
+    const open = async (offset: number): Promise<BodyAtOffset> => {
+      const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+      const response = await this.request('GET', repository, path, 'pull', {
+        headers,
+        ...(signal ? { signal } : {}),
+      });
+      if (response.status === 200) return { body: response.body, skip: offset };
+      if (response.status === 206 && offset > 0) {
+        const range = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(headerValue(response, 'content-range') ?? '');
+        if (range && Number(range[1]) === offset) return { body: response.body, skip: 0 };
+        discard(response);
+        throw new ImgscopeError(
+          'REGISTRY',
+          `${subject}: the registry answered a resume from byte ${offset} with the wrong range`,
+          {
+            hint: 'the registry mishandles Range requests; try again',
+          },
+        );
+      }
+      throw await registryFailure(response, { subject, repositoryName: this.name(repository), what: 'blob' });
+    };
+    return resumableDownload({
+      open,
+      size: descriptor.size,
+      maxResumes: this.options.retries.attempts - 1,
+      delayMs: (resume) => backoffDelay(resume, this.options.retries),
+      request: { method: 'GET', url: new URL(`/v2/${repository}/${path}`, this.origin) },
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** Whether the registry already has a blob (so a push can skip it). */
+  async hasBlob(repository: string, digest: Digest): Promise<boolean> {
+    const response = await this.request('HEAD', repository, `blobs/${digest}`, 'pull,push');
+    discard(response);
+    return response.status === 200;
+  }
+
+  /**
+   * Uploads one blob: POST to open an upload session, then one PUT with the whole stream (monolithic),
+   * or PATCHes of `chunkSize` bytes and a closing PUT (chunked).
+   */
+  async uploadBlob(
+    repository: string,
+    descriptor: Descriptor,
+    content: Readable | Uint8Array,
+    chunkSize?: number,
+  ) {
+    const subject = `blob ${descriptor.digest} of ${this.name(repository)}`;
+    const context = { subject, repositoryName: this.name(repository), what: 'upload' as const };
+    const start = await this.request('POST', repository, 'blobs/uploads/', 'pull,push', {
+      headers: { 'content-length': '0' },
+      body: new Uint8Array(0),
+    });
+    if (start.status !== 202) throw await registryFailure(start, context);
+    discard(start);
+    let location = this.uploadLocation(start, subject);
+
+    if (chunkSize && !(content instanceof Uint8Array)) {
+      let offset = 0;
+      for await (const chunk of chunked(content, chunkSize)) {
+        const response = await this.request('PATCH', repository, location.href, 'pull,push', {
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-range': `${offset}-${offset + chunk.length - 1}`,
+            'content-length': String(chunk.length),
+          },
+          body: chunk,
+        });
+        if (response.status !== 202) throw await registryFailure(response, context);
+        discard(response);
+        location = this.uploadLocation(response, subject);
+        offset += chunk.length;
+      }
+      content = new Uint8Array(0);
+    }
+    location.searchParams.set('digest', descriptor.digest);
+    const size = content instanceof Uint8Array ? content.byteLength : descriptor.size;
+    const done = await this.request('PUT', repository, location.href, 'pull,push', {
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: content,
+    });
+    if (done.status !== 201) throw await registryFailure(done, context);
+    discard(done);
+  }
+
+  private uploadLocation(response: HttpResponse, subject: string): URL {
+    const location = headerValue(response, 'location');
+    if (!location) {
+      throw new ImgscopeError('REGISTRY', `${subject}: the registry opened an upload without a Location`, {
+        hint: 'the registry does not follow the distribution spec',
+      });
+    }
+    return new URL(location, response.url);
+  }
+
+  /** PUTs a manifest or index under a tag or digest; returns the digest the registry stored it as. */
+  async putManifest(
+    repository: string,
+    identifier: string,
+    bytes: Uint8Array,
+    mediaType: string,
+  ): Promise<Digest> {
+    const subject = `${this.name(repository)}:${identifier}`;
+    const response = await this.request('PUT', repository, `manifests/${identifier}`, 'pull,push', {
+      headers: { 'content-type': mediaType, 'content-length': String(bytes.byteLength) },
+      body: bytes,
+    });
+    if (response.status !== 201)
+      throw await registryFailure(response, {
+        subject,
+        repositoryName: this.name(repository),
+        what: 'upload',
+      });
+    discard(response);
+    return manifestDigestOf(bytes);
+  }
+
+  async close(): Promise<void> {
+    await this.pools.close();
+  }
+}
+
+/** Re-slices a stream into buffers of exactly `size` bytes (the last may be shorter). */
+async function* chunked(stream: Readable, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    while (pendingBytes >= size) {
+      const all = Buffer.concat(pending, pendingBytes);
+      yield all.subarray(0, size);
+      pending = [all.subarray(size)];
+      pendingBytes -= size;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}

@@ -1,0 +1,182 @@
+import { Readable } from 'node:stream';
+import { ImgscopeError } from '../errors.js';
+import { type Digest, sha256Digest } from '../oci/digest.js';
+import { assembleImage, type BlobReader } from '../oci/image.js';
+import { parseManifest, type Schema1Manifest, selectPlatform } from '../oci/manifest.js';
+import { MediaType } from '../oci/media-types.js';
+import { DEFAULT_PLATFORM, formatPlatform, platformMatches } from '../oci/platform.js';
+import type { ImageSource, OpenOptions, ResolvedIndex } from '../oci/source.js';
+import type { Descriptor, ImageManifest } from '../oci/types.js';
+import { RegistryClient } from './client.js';
+import type { RegistryOptions } from './options.js';
+import { type ImageReference, manifestIdentifier, parseReference } from './reference.js';
+import { convertSchema1 } from './schema1.js';
+
+/** An index may point at another index (rare, legal); deeper nesting or a loop is refused. */
+const MAX_INDEX_DEPTH = 3;
+
+/**
+ * Opens an image in a registry: resolves the tag to a digest, verifies the manifest, selects a platform
+ * from an index, reads the config, and returns an ImageSource whose blobs stream verified.
+ */
+export async function openRegistryImage(
+  reference: string,
+  options: RegistryOptions & OpenOptions = {},
+): Promise<ImageSource> {
+  const ref = parseReference(reference);
+  const client = new RegistryClient(ref, options);
+  try {
+    return await resolve(ref, client, options);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}
+
+async function resolve(
+  ref: ImageReference,
+  client: RegistryClient,
+  options: OpenOptions,
+): Promise<ImageSource> {
+  const { signal } = options;
+  const label = ref.toString();
+  const blobs: BlobReader = {
+    open: async (descriptor) =>
+      client.openRawBlob(ref.repository, descriptor, `blob ${descriptor.digest} of ${label}`, signal),
+    close: () => client.close(),
+  };
+
+  let fetched = await client.getManifest(ref.repository, manifestIdentifier(ref), label, signal);
+  let parsed = parseManifest(fetched.bytes, `${label}: manifest`, fetched.mediaType);
+  let index: ResolvedIndex | undefined;
+  const seen = new Set<Digest>([fetched.digest]);
+  for (let depth = 0; parsed.kind === 'index'; depth++) {
+    if (depth >= MAX_INDEX_DEPTH) {
+      throw new ImgscopeError('MALFORMED', `${label}: indexes nested more than ${MAX_INDEX_DEPTH} deep`, {
+        hint: 'the image index is malformed; rebuild and re-push it',
+      });
+    }
+    index ??= { digest: fetched.digest, mediaType: parsed.mediaType, manifests: parsed.index.manifests };
+    const chosen = selectPlatform(parsed.index, options.platform ?? DEFAULT_PLATFORM, label);
+    if (seen.has(chosen.digest)) {
+      throw new ImgscopeError('MALFORMED', `${label}: the index refers to itself (${chosen.digest})`, {
+        hint: 'the image index is malformed; rebuild and re-push it',
+      });
+    }
+    seen.add(chosen.digest);
+    fetched = await client.getManifest(
+      ref.repository,
+      chosen.digest,
+      `${label} (${formatPlatform(chosen.platform ?? DEFAULT_PLATFORM)})`,
+      signal,
+    );
+    parsed = parseManifest(
+      fetched.bytes,
+      `${label}: manifest ${chosen.digest}`,
+      fetched.mediaType || chosen.mediaType,
+    );
+  }
+
+  let source: ImageSource;
+  if (parsed.kind === 'schema1') {
+    source = await openSchema1(
+      ref,
+      client,
+      parsed.raw,
+      fetched.bytes,
+      fetched.digest,
+      parsed.mediaType,
+      blobs,
+      signal,
+    );
+  } else {
+    source = await assembleImage({
+      reference: label,
+      kind: 'registry',
+      rawManifest: fetched.bytes,
+      manifestMediaType: parsed.mediaType,
+      ...(index ? { index } : {}),
+      blobs,
+      ...(signal ? { signal } : {}),
+    });
+  }
+  if (!index && options.platform && !platformMatches(source.platform, options.platform)) {
+    await source.close();
+    throw new ImgscopeError(
+      'PLATFORM',
+      `${label}: no ${formatPlatform(options.platform)} image; it is a single ${formatPlatform(source.platform)} image`,
+      { hint: 'drop --platform, or build the image for the platform you deploy to' },
+    );
+  }
+  return source;
+}
+
+/**
+ * Schema 1: layers from `fsLayers` (sizes from HEAD), a config synthesised from history, presented as an
+ * ImageSource whose schema is `docker-v2s1` so the policy can fail it by name.
+ */
+async function openSchema1(
+  ref: ImageReference,
+  client: RegistryClient,
+  raw: Schema1Manifest,
+  rawManifest: Uint8Array,
+  digest: Digest,
+  mediaType: string,
+  blobs: BlobReader,
+  signal: AbortSignal | undefined,
+): Promise<ImageSource> {
+  const label = ref.toString();
+  const converted = convertSchema1(raw, `${label}: manifest`);
+  const layers: Descriptor[] = await Promise.all(
+    converted.layerDigests.map(async (layerDigest) => ({
+      mediaType: MediaType.DockerLayerGzip,
+      digest: layerDigest,
+      size: (await client.blobSize(ref.repository, layerDigest, signal)) ?? 0,
+    })),
+  );
+  const configDescriptor: Descriptor = {
+    mediaType: MediaType.DockerConfig,
+    digest: sha256Digest(converted.configBytes),
+    size: converted.configBytes.byteLength,
+  };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.DockerManifest,
+    config: configDescriptor,
+    layers,
+  };
+  const assembled = await assembleImage({
+    reference: label,
+    kind: 'registry',
+    rawManifest: Buffer.from(JSON.stringify(manifest)),
+    manifestMediaType: MediaType.DockerManifest,
+    rawConfig: converted.configBytes,
+    blobs: {
+      open: async (descriptor, options) =>
+        descriptor.digest === configDescriptor.digest
+          ? bufferStream(converted.configBytes)
+          : blobs.open(descriptor, options),
+      close: () => client.close(),
+    },
+  });
+  return {
+    reference: assembled.reference,
+    kind: 'registry',
+    digest,
+    mediaType,
+    schema: 'docker-v2s1',
+    platform: assembled.platform,
+    index: undefined,
+    manifest: assembled.manifest,
+    rawManifest,
+    config: assembled.config,
+    configDescriptor: assembled.configDescriptor,
+    layers: assembled.layers,
+    openBlob: (descriptor, options) => assembled.openBlob(descriptor, options),
+    close: () => assembled.close(),
+  };
+}
+
+function bufferStream(bytes: Uint8Array): Readable {
+  return Readable.from([Buffer.from(bytes)]);
+}

@@ -1,0 +1,92 @@
+import { ImgscopeError } from '../errors.js';
+import { readSmallBody } from './transport/body.js';
+import { redactUrl } from './transport/redact.js';
+import type { HttpResponse } from './transport/types.js';
+
+/** The first entry of a distribution-spec error body: `{"errors":[{"code","message","detail"}]}`. */
+export interface RegistryErrorBody {
+  code: string;
+  message: string;
+}
+
+export async function readRegistryError(response: HttpResponse): Promise<RegistryErrorBody | undefined> {
+  let text: string;
+  try {
+    text = (await readSmallBody(response.body, 64 * 1024, 'error body')).toString('utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const doc = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] };
+    const first = doc.errors?.[0];
+    if (first && typeof first.code === 'string') {
+      // Messages are the registry's words, shown to the user: one line, bounded.
+      const message =
+        typeof first.message === 'string' ? first.message.replace(/\s+/g, ' ').slice(0, 200) : '';
+      return { code: first.code.slice(0, 64), message };
+    }
+  } catch {}
+  return undefined;
+}
+
+export function summarize(error: RegistryErrorBody | undefined): string {
+  if (!error) return '';
+  return error.message ? `${error.code}: ${error.message}` : error.code;
+}
+
+export interface FailureContext {
+  /** What was asked for, as the user would name it: `127.0.0.1:5000/app:v1`, `layer sha256:… of app`. */
+  subject: string;
+  /** `registry/repository`. */
+  repositoryName: string;
+  what: 'manifest' | 'blob' | 'upload';
+}
+
+/** Turns a registry's refusal into one readable line (exit 2). Consumes the response body. */
+export async function registryFailure(
+  response: HttpResponse,
+  context: FailureContext,
+): Promise<ImgscopeError> {
+  const body = await readRegistryError(response);
+  const code = body?.code ?? '';
+  const detail = `${response.status}${body ? ` ${summarize(body)}` : ''}`;
+  if (code === 'NAME_UNKNOWN') {
+    return new ImgscopeError(
+      'NOT_FOUND',
+      `${context.subject}: repository ${context.repositoryName} does not exist (${detail})`,
+      {
+        hint: 'check the repository name; a private repository can also look missing without credentials',
+      },
+    );
+  }
+  if (code === 'MANIFEST_UNKNOWN' || (response.status === 404 && context.what === 'manifest')) {
+    return new ImgscopeError(
+      'NOT_FOUND',
+      `${context.subject}: no such tag or digest in ${context.repositoryName} (${detail})`,
+      {
+        hint: 'check the tag; list the tags that exist with `skopeo list-tags docker://REPOSITORY`',
+      },
+    );
+  }
+  if (code === 'BLOB_UNKNOWN' || response.status === 404) {
+    return new ImgscopeError('NOT_FOUND', `${context.subject}: the registry does not have it (${detail})`, {
+      hint: 'the image is incomplete in the registry; re-push it',
+    });
+  }
+  if (code === 'UNAUTHORIZED' || code === 'DENIED' || response.status === 401 || response.status === 403) {
+    return new ImgscopeError('AUTH', `${context.subject}: access refused by the registry (${detail})`, {
+      hint: 'check your credentials and their permissions on the repository',
+    });
+  }
+  if (code === 'TOOMANYREQUESTS' || response.status === 429) {
+    return new ImgscopeError('REGISTRY', `${context.subject}: rate-limited by the registry (${detail})`, {
+      hint: 'wait and try again; logging in usually raises the limit',
+    });
+  }
+  return new ImgscopeError('REGISTRY', `${context.subject}: ${redactUrl(response.url)} answered ${detail}`, {
+    hint:
+      response.status >= 500
+        ? 'the registry is failing; try again later'
+        : 'the registry refused the request',
+  });
+}

@@ -1,0 +1,62 @@
+import { Pool } from 'undici';
+import { networkFailure } from './network-errors.js';
+import type { Exchange, HttpRequest, HttpResponse } from './types.js';
+
+export interface Timeouts {
+  /** TCP + TLS connect. */
+  connectMs: number;
+  /** From sending the request to the last response header. */
+  headersMs: number;
+  /** Longest silence between two body chunks. */
+  bodyIdleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, headersMs: 30_000, bodyIdleMs: 30_000 };
+
+/**
+ * The bottom of the transport: one keep-alive undici Pool per origin (registry, token service, blob
+ * storage), created on first use and closed together.
+ */
+export class ConnectionPools {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(private readonly timeouts: Timeouts) {}
+
+  readonly exchange: Exchange = async (request: HttpRequest): Promise<HttpResponse> => {
+    const { url } = request;
+    try {
+      const response = await this.pool(url.origin).request({
+        method: request.method,
+        path: `${url.pathname}${url.search}`,
+        headers: request.headers,
+        body: request.body ?? null,
+        signal: request.signal ?? null,
+        headersTimeout: this.timeouts.headersMs,
+        bodyTimeout: this.timeouts.bodyIdleMs,
+      });
+      return { status: response.statusCode, headers: response.headers, body: response.body, url };
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      throw networkFailure(request, error);
+    }
+  };
+
+  private pool(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: 8,
+        connect: { timeout: this.timeouts.connectMs },
+        keepAliveTimeout: 30_000,
+      });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));
+  }
+}

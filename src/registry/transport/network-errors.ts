@@ -1,0 +1,86 @@
+import { ImgscopeError } from '../../errors.js';
+import { redactUrl } from './redact.js';
+import type { HttpRequest } from './types.js';
+
+/** Failures worth another attempt: the connection or the server's timing, never the content. */
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'PREMATURE_END',
+]);
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isTransientNetworkError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ImgscopeError && e.code !== 'NETWORK') return false;
+    const code = codeOf(e);
+    if (code && TRANSIENT_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || codeOf(error) === 'UND_ERR_ABORTED');
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'the response body stalled',
+  UND_ERR_SOCKET: 'the connection closed early',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the body did not match its Content-Length',
+  PREMATURE_END: 'the body ended early',
+};
+
+export function describeNetworkError(error: unknown): string {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = codeOf(e);
+    if (code && DESCRIPTIONS[code]) return DESCRIPTIONS[code];
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The failure under a NETWORK ImgscopeError, so a final message can count the attempts. */
+export function underlyingFailure(error: unknown): unknown {
+  return error instanceof ImgscopeError && error.code === 'NETWORK' && error.cause ? error.cause : error;
+}
+
+/** The one-line error a user sees when the network gave up on a request. */
+export function networkFailure(request: Pick<HttpRequest, 'method' | 'url'>, error: unknown, attempts = 1) {
+  if (error instanceof ImgscopeError) return error;
+  const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
+  return new ImgscopeError(
+    'NETWORK',
+    `${request.method} ${redactUrl(request.url)}: ${describeNetworkError(error)}${tries}`,
+    {
+      hint: 'check that the registry is reachable; raise timeouts or retries if the network is slow',
+      cause: error,
+    },
+  );
+}
+
+/** A body that ended before the bytes it promised: retried or resumed like a reset. */
+export function prematureEnd(received: number, expected: number): Error {
+  return Object.assign(new Error(`body ended after ${received} of ${expected} bytes`), {
+    code: 'PREMATURE_END',
+  });
+}

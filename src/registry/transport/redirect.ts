@@ -1,0 +1,56 @@
+import { ImgscopeError } from '../../errors.js';
+import { isLoopbackHost } from '../reference.js';
+import { redactUrl } from './redact.js';
+import { discard, type HttpRequest, headerValue, type Layer } from './types.js';
+
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Follows redirects of GET and HEAD (registries send blobs to storage this way) by hand, so that the
+ * `Authorization` meant for the registry is never sent to another origin, and HTTPS is never downgraded
+ * to plain HTTP off this machine.
+ */
+export function followingRedirects(maxRedirects = 5): Layer {
+  return (next) => async (first) => {
+    let request = first;
+    for (let hops = 0; ; hops++) {
+      const response = await next(request);
+      if (!REDIRECT_STATUS.has(response.status) || (request.method !== 'GET' && request.method !== 'HEAD')) {
+        return response;
+      }
+      const location = headerValue(response, 'location');
+      if (!location) return response;
+      discard(response);
+      if (hops >= maxRedirects) {
+        throw new ImgscopeError(
+          'NETWORK',
+          `${request.method} ${redactUrl(first.url)}: more than ${maxRedirects} redirects`,
+          {
+            hint: 'the registry or its storage is misconfigured',
+          },
+        );
+      }
+      request = redirected(request, new URL(location, request.url));
+    }
+  };
+}
+
+function redirected(request: HttpRequest, target: URL): HttpRequest {
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+    throw new ImgscopeError('NETWORK', `${redactUrl(request.url)} redirected to a ${target.protocol} URL`, {
+      hint: 'the registry sent an unusable redirect; report it to the registry operator',
+    });
+  }
+  if (request.url.protocol === 'https:' && target.protocol === 'http:' && !isLoopbackHost(target.host)) {
+    throw new ImgscopeError(
+      'NETWORK',
+      `${redactUrl(request.url)} redirected from HTTPS to plain HTTP (${target.host})`,
+      {
+        hint: 'refusing to downgrade the connection; report it to the registry operator',
+      },
+    );
+  }
+  const headers = { ...request.headers };
+  if (target.origin !== request.url.origin) delete headers.authorization;
+  return { ...request, url: target, headers };
+}

@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  isAbortError,
+  isTransientNetworkError,
+  networkFailure,
+  underlyingFailure,
+} from './network-errors.js';
+import { discard, type HttpResponse, headerValue, isReplayable, type Layer } from './types.js';
+
+export interface RetryOptions {
+  /** Total attempts, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A `Retry-After` longer than this is not waited for: the error is reported instead. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRIES: RetryOptions = {
+  attempts: 4,
+  baseDelayMs: 200,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 60_000,
+};
+
+const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504]);
+
+/** Exponential backoff with jitter: between half and all of base·2^(attempt-1), capped. */
+export function backoffDelay(attempt: number, options: RetryOptions, random = Math.random): number {
+  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * Retries network failures and 408/429/502/503/504 with backoff, honouring `Retry-After` for every later
+ * request to the same host. Requests with a streamed body go through once.
+ */
+export function retrying(options: RetryOptions): Layer {
+  const notBefore = new Map<string, number>();
+  return (next) => async (request) => {
+    const origin = request.url.origin;
+    for (let attempt = 1; ; attempt++) {
+      const wait = (notBefore.get(origin) ?? 0) - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal: request.signal });
+      const canRetry = attempt < options.attempts && isReplayable(request);
+      let response: HttpResponse;
+      try {
+        response = await next({ ...request, attempt });
+      } catch (error) {
+        if (!canRetry || isAbortError(error) || !isTransientNetworkError(error)) {
+          throw attempt > 1 ? networkFailure(request, underlyingFailure(error), attempt) : error;
+        }
+        await sleep(backoffDelay(attempt, options), undefined, { signal: request.signal });
+        continue;
+      }
+      if (!RETRYABLE_STATUS.has(response.status) || !canRetry) return response;
+      const retryAfter = parseRetryAfter(headerValue(response, 'retry-after'));
+      if (retryAfter !== undefined && retryAfter > options.maxRetryAfterMs) return response;
+      const delay = retryAfter ?? backoffDelay(attempt, options);
+      if (retryAfter !== undefined) notBefore.set(origin, Date.now() + retryAfter);
+      discard(response);
+      await sleep(delay, undefined, { signal: request.signal });
+    }
+  };
+}

@@ -1,0 +1,51 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  url: URL;
+  /** Lowercase header names. */
+  headers: Record<string, string>;
+  /** Bytes can be sent again on retry; a stream cannot, so requests with one are never retried. */
+  body?: Uint8Array | Readable;
+  signal?: AbortSignal;
+  /** The registry access this request needs (`repository:library/alpine:pull`), for the auth layer. */
+  scope?: string;
+  /** 1-based attempt number, set by the retry layer for the log. */
+  attempt?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Must be consumed or destroyed. */
+  body: Readable;
+  /** The URL that answered, after redirects. */
+  url: URL;
+}
+
+/** One HTTP exchange. The transport is a stack of layers, each wrapping the next with one job. */
+export type Exchange = (request: HttpRequest) => Promise<HttpResponse>;
+export type Layer = (next: Exchange) => Exchange;
+
+export function stack(base: Exchange, ...outermostFirst: Layer[]): Exchange {
+  return outermostFirst.reduceRight((next, layer) => layer(next), base);
+}
+
+/** First value of a response header. */
+export function headerValue(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function isReplayable(request: HttpRequest): boolean {
+  return request.body === undefined || request.body instanceof Uint8Array;
+}
+
+/** Throws away a body we do not need, without letting its errors escape. */
+export function discard(response: HttpResponse): void {
+  response.body.on('error', () => {});
+  response.body.resume();
+}

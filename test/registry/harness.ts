@@ -1,0 +1,216 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
+
+/**
+ * Starts real CNCF Distribution registries (`docker-registry`, Debian's package) on loopback ports it
+ * picks, storage in a temp dir: anonymous, htpasswd (Basic) or token auth with the project's own token
+ * issuer. Every process started here is stopped by `stop()`, and killed when the test process exits.
+ */
+
+export const REGISTRY_BINARY = process.env.IMGSCOPE_TEST_REGISTRY ?? '/usr/bin/docker-registry';
+
+/** The one account of the test registries (htpasswd and token issuer alike). */
+export const TEST_USER = { username: 'imgscope', password: 'correct-horse-battery' } as const;
+/** An identity token (OAuth2 refresh token) the token issuer accepts for TEST_USER. */
+export const TEST_IDENTITY_TOKEN = 'imgscope-identity-token-0123456789';
+/**
+ * bcrypt (cost 4, the minimum, to keep logins fast) of TEST_USER.password. Distribution only accepts
+ * bcrypt in htpasswd files; a constant avoids a bcrypt dependency. Made with
+ * `python3 -c "import crypt; print(crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))"`;
+ * the basic-auth tests fail if it does not match.
+ */
+const TEST_USER_BCRYPT = '$2b$04$FKDUmWIBuqK0JHWL6xEzzOPdHM3ZE0ioAw.lnTux0QPYBqx1MRpKK';
+
+/** Why the registry tests are skipped, or undefined when the registry binary is there. */
+export const registryUnavailable: string | undefined = ensureRegistryBinary();
+if (registryUnavailable) console.warn(`skipping real-registry tests: ${registryUnavailable}`);
+
+function ensureRegistryBinary(): string | undefined {
+  if (existsSync(REGISTRY_BINARY)) return undefined;
+  if (process.getuid?.() !== 0) {
+    return `${REGISTRY_BINARY} is missing and this is not root (install it: apt-get install docker-registry)`;
+  }
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const lock = ['-o', 'DPkg::Lock::Timeout=300'];
+    execFileSync('apt-get', [...lock, 'update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
+    execFileSync('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', 'docker-registry'], {
+      stdio: 'ignore',
+      env,
+      timeout: 300_000,
+    });
+  } catch (error) {
+    return `installing docker-registry with apt-get failed (${(error as Error).message.split('\n')[0]})`;
+  }
+  return existsSync(REGISTRY_BINARY) ? undefined : `apt-get did not install ${REGISTRY_BINARY}`;
+}
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+export type RegistryAuth = 'none' | 'basic' | 'token';
+
+export interface TestRegistry {
+  auth: RegistryAuth;
+  /** `127.0.0.1:PORT`: the registry part of references. */
+  host: string;
+  url: string;
+  storageDir: string;
+  /** Present for token auth. */
+  issuer?: TokenIssuer;
+  /** The file Distribution keeps a blob's (or manifest's) bytes in: edit it to tamper with the image. */
+  blobDataPath(digest: string): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  auth?: RegistryAuth;
+  issuer?: Partial<Omit<TokenIssuerOptions, 'dir' | 'service' | 'issuer' | 'users' | 'identityTokens'>>;
+}
+
+export async function startRegistry(options: StartOptions = {}): Promise<TestRegistry> {
+  const auth = options.auth ?? 'none';
+  const dir = mkdtempSync(join(tmpdir(), 'imgscope-registry-'));
+  const storageDir = join(dir, 'storage');
+  let issuer: TokenIssuer | undefined;
+  try {
+    let authConfig = '';
+    if (auth === 'basic') {
+      writeFileSync(join(dir, 'htpasswd'), `${TEST_USER.username}:${TEST_USER_BCRYPT}\n`);
+      authConfig = `auth:\n  htpasswd:\n    realm: imgscope-test\n    path: ${join(dir, 'htpasswd')}\n`;
+    } else if (auth === 'token') {
+      issuer = new TokenIssuer({
+        dir,
+        service: 'imgscope-test-registry',
+        issuer: 'imgscope-test-issuer',
+        users: { [TEST_USER.username]: TEST_USER.password },
+        identityTokens: { [TEST_IDENTITY_TOKEN]: TEST_USER.username },
+        ...options.issuer,
+      });
+      const realm = await issuer.start();
+      authConfig = [
+        'auth:',
+        '  token:',
+        `    realm: ${realm}`,
+        '    service: imgscope-test-registry',
+        '    issuer: imgscope-test-issuer',
+        `    rootcertbundle: ${issuer.certPath}`,
+        '',
+      ].join('\n');
+    }
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const configPath = join(dir, 'config.yml');
+      writeFileSync(configPath, registryConfig(storageDir, port, authConfig));
+      const child = spawn(REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+      children.add(child);
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString()).slice(-4000);
+      });
+      const host = `127.0.0.1:${port}`;
+      const ready = await waitUntilServing(`http://${host}/v2/`, child);
+      if (!ready) {
+        await stopChild(child);
+        if (attempt < 3) continue;
+        throw new Error(
+          `docker-registry did not start on ${host}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        );
+      }
+      const started: TestRegistry = {
+        auth,
+        host,
+        url: `http://${host}`,
+        storageDir,
+        blobDataPath: (digest) => {
+          const hex = digest.replace(/^sha256:/, '');
+          return join(storageDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+        },
+        stop: async () => {
+          await stopChild(child);
+          await issuer?.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+      if (issuer) started.issuer = issuer;
+      return started;
+    }
+  } catch (error) {
+    await issuer?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function registryConfig(storageDir: string, port: number, authConfig: string): string {
+  return `version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${storageDir}
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:${port}
+  secret: ${randomBytes(16).toString('hex')}
+health:
+  storagedriver:
+    enabled: false
+compatibility:
+  schema1:
+    enabled: true
+${authConfig}`;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilServing(url: string, child: ChildProcess): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      if (response.status === 200 || response.status === 401) return true;
+    } catch {}
+    await sleep(50);
+  }
+  return false;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  children.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const killed = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+  if (!killed) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
