@@ -38,18 +38,21 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
 
 /** True for a directory, false for a file; NOT_FOUND when there is nothing at the path. */
 async function statKind(path: string, given: string): Promise<boolean> {
-  try {
-    const info = await stat(path);
-    if (info.isDirectory()) return true;
-    if (info.isFile()) return false;
-    throw notAnImage(given, 'neither a file nor a directory');
-  } catch (error) {
-    if (error instanceof ImgscopeError) throw error;
-    throw new ImgscopeError('NOT_FOUND', `${given}: no such file or directory`, {
-      hint: 'check the path; images on disk are OCI layout directories or tar archives',
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') {
+      throw new ImgscopeError('NOT_FOUND', `${given}: no such file or directory`, {
+        hint: 'check the path; images on disk are OCI layout directories or tar archives',
+        cause: error,
+      });
+    }
+    throw new ImgscopeError('BAD_INPUT', `${given}: cannot read it (${error.code ?? error.message})`, {
+      hint: 'check the permissions of the path',
       cause: error,
     });
-  }
+  });
+  if (info.isDirectory()) return true;
+  if (info.isFile()) return false;
+  throw notAnImage(given, 'neither a file nor a directory');
 }
 
 /** An OCI layout wins over manifest.json: modern `docker save` writes both, and the layout has real digests. */
