@@ -69,7 +69,8 @@ export class TokenIssuer {
   readonly certPath: string;
   url = '';
 
-  constructor(private readonly options: TokenIssuerOptions) {
+  /** Tests may change the response style (`tokenField`, `expiresIn`) between requests. */
+  constructor(readonly options: TokenIssuerOptions) {
     const { keyPath, certPath } = makeSigningCertificate(options.dir);
     this.certPath = certPath;
     this.key = createPrivateKey(readFileSync(keyPath));
