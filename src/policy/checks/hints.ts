@@ -91,7 +91,7 @@ interface Found {
 export function commandLine(createdBy: string, width = 80): string {
   const text = createdBy
     .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
-    .replace(/^\/bin\/sh -c /, 'RUN ')
+    .replace(/^(?:RUN )?\/bin\/sh -c /, 'RUN ')
     .replace(/\s*# buildkit$/, '')
     .replace(/\s+/g, ' ')
     .trim();

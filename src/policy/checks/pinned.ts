@@ -14,10 +14,10 @@ export const pinned: ManifestCheck = (facts, policy) => {
   return checkResult(
     'pinned',
     'pass',
-    `${facts.reference} is a tag; ${policy.profile.title} pull by digest: deploy ${facts.pinnedReference}`,
+    `${facts.reference} is a tag; ${policy.profile.title} pull by digest, and a tag can be pushed again`,
     {
       actual: facts.pinnedReference,
-      hint: `deploy ${facts.pinnedReference} so the function runs exactly the image checked`,
+      hint: `deploy ${facts.pinnedReference}, the image checked here`,
     },
   );
 };

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { fakeAnalysis, fakeFacts, fakeLayer } from '../../../test/policy/fakes.js';
+import type { InefficientFile } from '../../analysis/types.js';
+import { profilePolicy } from '../policy.js';
+import { KiB, MiB } from '../sizes.js';
+import { commandLine, hints } from './hints.js';
+
+const facts = fakeFacts();
+const policy = profilePolicy('scf');
+const layers = [
+  fakeLayer(0, { createdBy: '/bin/sh -c #(nop) ADD file:abc in / ' }),
+  fakeLayer(1, { createdBy: '/bin/sh -c apt-get update && apt-get install -y curl' }),
+  fakeLayer(2, { createdBy: 'RUN /bin/sh -c rm -rf /build # buildkit' }),
+];
+
+function deleted(path: string, bytes: number, layer = 2): InefficientFile {
+  return {
+    path,
+    count: 2,
+    wastedBytes: bytes,
+    reclaimableBytes: bytes,
+    overwrittenBy: [{ layer, createdBy: layers[layer]!.createdBy, change: 'removed' }],
+  };
+}
+
+describe('hints', () => {
+  it('finds package caches in the final image, with the layer that left them and the fix', () => {
+    const analysis = fakeAnalysis({
+      layers,
+      files: [
+        {
+          path: '/var/lib/apt/lists/deb.debian.org_dists_bookworm_main_Packages.lz4',
+          size: 9 * MiB,
+          layer: 1,
+        },
+        { path: '/var/lib/apt/lists/lock', size: 0, layer: 1 },
+        { path: '/var/cache/apt/archives/curl.deb', size: 2 * MiB, layer: 1 },
+        { path: '/root/.cache/pip/http/ab/cd', size: 3 * MiB, layer: 2 },
+        { path: '/root/.npm/_cacache/index', size: 1 * MiB, layer: 2 },
+        { path: '/usr/local/share/.cache/yarn/v6/pkg', size: 4 * MiB, layer: 2 },
+        { path: '/var/cache/apk/APKINDEX.tar.gz', size: 2.5 * MiB, layer: 1 },
+        { path: '/usr/bin/curl', size: 300 * KiB, layer: 1 },
+      ],
+    });
+    const result = hints(facts, analysis, policy)!;
+    expect(result.status).toBe('warn');
+    const kinds = result.details!.filter((d) => d.kind !== 'largest-file').map((d) => d.kind);
+    expect(kinds).toEqual(['apt-lists', 'yarn-cache', 'pip-cache', 'apk-cache', 'apt-cache', 'npm-cache']);
+    const apt = result.details![0]!;
+    expect(apt).toMatchObject({ path: '/var/lib/apt/lists', bytes: 9 * MiB, layer: 1 });
+    expect(apt.message).toContain('left by layer 1 (`RUN apt-get update && apt-get install -y curl`)');
+    expect(apt.message).toContain('rm -rf /var/lib/apt/lists/*');
+    expect(result.hint).toContain('rm -rf /var/lib/apt/lists/*');
+    expect(result.actual).toBe(21.5 * MiB);
+    expect(result.message).toBe('could save about 21.5 MiB: 6 package caches (21.5 MiB)');
+  });
+
+  it('finds VCS directories', () => {
+    const analysis = fakeAnalysis({
+      layers,
+      files: [
+        { path: '/app/.git/objects/pack/pack-1.pack', size: 5 * MiB, layer: 2 },
+        { path: '/app/vendor/lib/.hg/store/data', size: 2 * MiB, layer: 2 },
+        { path: '/app/index.js', size: 1 * KiB, layer: 2 },
+      ],
+    });
+    const result = hints(facts, analysis, policy)!;
+    expect(result.details!.filter((d) => d.kind === 'vcs').map((d) => d.path)).toEqual([
+      '/app/.git',
+      '/app/vendor/lib/.hg',
+    ]);
+    expect(result.message).toBe('could save about 7 MiB: 2 VCS directories (7 MiB)');
+    expect(result.hint).toContain('.dockerignore');
+  });
+
+  it('groups files deleted or overwritten by a later layer under that layer and its command', () => {
+    const analysis = fakeAnalysis({
+      layers,
+      waste: {
+        reclaimableBytes: 13 * MiB,
+        inefficientFiles: [
+          deleted('/build/a.o', 6 * MiB),
+          deleted('/build/b.o', 4 * MiB),
+          {
+            path: '/var/lib/dpkg/status',
+            count: 2,
+            wastedBytes: 2 * MiB,
+            reclaimableBytes: 3 * MiB,
+            overwrittenBy: [{ layer: 1, createdBy: layers[1]!.createdBy, change: 'modified' }],
+          },
+        ],
+      },
+    });
+    const result = hints(facts, analysis, policy)!;
+    expect(result.status).toBe('warn');
+    const [removal, overwrite] = result.details!;
+    expect(removal).toMatchObject({ kind: 'deleted', layer: 2, bytes: 10 * MiB });
+    expect(removal!.message).toContain('layer 2 (`RUN rm -rf /build`) deleted 2 files from earlier layers');
+    expect(removal!.message).toContain('/build/a.o, /build/b.o');
+    expect(overwrite).toMatchObject({ kind: 'overwritten', layer: 1, bytes: 3 * MiB });
+    expect(result.message).toBe(
+      'could save about 13 MiB: copies deleted or overwritten by later layers (13 MiB)',
+    );
+  });
+
+  it('only lists overwrites and small findings: they do not warn', () => {
+    const analysis = fakeAnalysis({
+      layers,
+      files: [{ path: '/var/lib/apt/lists/tiny', size: 10 * KiB, layer: 1 }],
+      waste: {
+        reclaimableBytes: 50 * MiB,
+        inefficientFiles: [
+          {
+            path: '/usr/lib/big.so',
+            count: 2,
+            wastedBytes: 100 * MiB,
+            reclaimableBytes: 50 * MiB,
+            overwrittenBy: [{ layer: 2, createdBy: 'chmod', change: 'modified' }],
+          },
+          deleted('/tmp/small', 100 * KiB),
+        ],
+      },
+    });
+    const result = hints(facts, analysis, policy)!;
+    expect(result.status).toBe('pass');
+    expect(result.details!.map((d) => d.kind)).toContain('apt-lists');
+    expect(result.hint).toBeUndefined();
+  });
+
+  it('lists the largest files, largest first, with their layers', () => {
+    const analysis = fakeAnalysis({
+      layers,
+      files: [1, 7, 3, 9, 5, 2, 8].map((n) => ({ path: `/data/f${n}`, size: n * MiB, layer: n % 3 })),
+    });
+    const largest = hints(facts, analysis, policy)!.details!.filter((d) => d.kind === 'largest-file');
+    expect(largest.map((d) => d.path)).toEqual(['/data/f9', '/data/f8', '/data/f7', '/data/f5', '/data/f3']);
+    expect(largest[0]).toMatchObject({ bytes: 9 * MiB, layer: 0 });
+  });
+
+  it('passes a clean image', () => {
+    const result = hints(
+      facts,
+      fakeAnalysis({ layers, files: [{ path: '/app/server', size: 5 * MiB }] }),
+      policy,
+    )!;
+    expect(result.status).toBe('pass');
+    expect(result.actual).toBe(0);
+    expect(result.message).toBe(
+      'no package caches, VCS directories, or files deleted or overwritten by later layers',
+    );
+  });
+});
+
+describe('commandLine', () => {
+  it('shows history commands as Dockerfile lines', () => {
+    expect(commandLine('/bin/sh -c #(nop)  CMD ["node"]')).toBe('CMD ["node"]');
+    expect(commandLine('/bin/sh -c apt-get   update')).toBe('RUN apt-get update');
+    expect(commandLine('RUN /bin/sh -c make # buildkit')).toBe('RUN make');
+    expect(commandLine('x'.repeat(100), 10)).toBe(`${'x'.repeat(9)}…`);
+  });
+});

@@ -1,0 +1,241 @@
+import { describe, expect, it } from 'vitest';
+import { fakeFacts } from '../../../test/policy/fakes.js';
+import { type Policy, profilePolicy } from '../policy.js';
+import { GiB, MiB } from '../sizes.js';
+import { compressedSize } from './compressed-size.js';
+import { manifestFormat } from './manifest-format.js';
+import { maxCompressed } from './max-compressed.js';
+import { maxLayers } from './max-layers.js';
+import { memoryTier, tierOf } from './memory-tier.js';
+import { pinned } from './pinned.js';
+import { platformCheck } from './platform.js';
+import { startup } from './startup.js';
+
+const scf = profilePolicy('scf');
+const cloudbase = profilePolicy('cloudbase');
+const none = profilePolicy('none');
+
+function withMemory(mib: number): Policy {
+  return { ...scf, memoryMiB: { value: mib, origin: '--memory' } };
+}
+
+describe('manifest-format', () => {
+  it('passes OCI v1 and Docker v2 schema 2', () => {
+    expect(manifestFormat(fakeFacts({ schema: 'oci-v1' }), scf)?.status).toBe('pass');
+    expect(manifestFormat(fakeFacts({ schema: 'docker-v2s2' }), scf)?.status).toBe('pass');
+  });
+
+  it('fails schema 1 for scf with the re-push fix', () => {
+    const result = manifestFormat(
+      fakeFacts({
+        schema: 'docker-v2s1',
+        mediaType: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+      }),
+      scf,
+    );
+    expect(result).toMatchObject({ status: 'fail', actual: 'docker-v2s1' });
+    expect(result?.message).toContain('Docker image manifest v2 schema 1');
+    expect(result?.hint).toContain('skopeo copy --format v2s2');
+  });
+
+  it('warns on schema 1 where the profile states no formats', () => {
+    expect(manifestFormat(fakeFacts({ schema: 'docker-v2s1' }), cloudbase)?.status).toBe('warn');
+    expect(manifestFormat(fakeFacts({ schema: 'docker-v2s1' }), none)?.status).toBe('warn');
+  });
+});
+
+describe('platform', () => {
+  it('passes linux/amd64 for scf', () => {
+    expect(platformCheck(fakeFacts(), scf)).toMatchObject({ status: 'pass', actual: 'linux/amd64' });
+  });
+
+  it('fails an arm64 image for scf and explains the --platform build fix', () => {
+    const result = platformCheck(fakeFacts({ platform: { os: 'linux', architecture: 'arm64' } }), scf);
+    expect(result).toMatchObject({ status: 'fail', actual: 'linux/arm64', limit: 'linux/amd64' });
+    expect(result?.hint).toContain('--platform linux/amd64');
+  });
+
+  it('fails an index without linux/amd64 and lists what it has', () => {
+    const result = platformCheck(
+      fakeFacts({
+        platform: undefined,
+        config: undefined,
+        indexPlatforms: [
+          { os: 'linux', architecture: 'arm64' },
+          { os: 'linux', architecture: 'arm', variant: 'v7' },
+        ],
+      }),
+      scf,
+    );
+    expect(result?.status).toBe('fail');
+    expect(result?.message).toBe('the index has no linux/amd64 image; it has linux/arm64, linux/arm/v7');
+  });
+
+  it('points at the amd64 image when the index has one but another was selected', () => {
+    const result = platformCheck(
+      fakeFacts({
+        platform: { os: 'linux', architecture: 'arm64' },
+        indexPlatforms: [
+          { os: 'linux', architecture: 'amd64' },
+          { os: 'linux', architecture: 'arm64' },
+        ],
+      }),
+      scf,
+    );
+    expect(result?.status).toBe('fail');
+    expect(result?.hint).toBe('the index also has linux/amd64: check that image with --platform linux/amd64');
+  });
+
+  it('lets cloudbase run any Linux architecture but not Windows', () => {
+    expect(
+      platformCheck(fakeFacts({ platform: { os: 'linux', architecture: 'arm64' } }), cloudbase)?.status,
+    ).toBe('pass');
+    expect(
+      platformCheck(fakeFacts({ platform: { os: 'windows', architecture: 'amd64' } }), cloudbase)?.status,
+    ).toBe('fail');
+  });
+
+  it('does not apply without a profile', () => {
+    expect(
+      platformCheck(fakeFacts({ platform: { os: 'linux', architecture: 'arm64' } }), none),
+    ).toBeUndefined();
+  });
+});
+
+describe('compressed-size', () => {
+  it('passes below 1 GiB and fails at 1 GiB exactly (the image must be smaller)', () => {
+    expect(compressedSize(fakeFacts({ compressedSize: 1023 * MiB }), scf)?.status).toBe('pass');
+    expect(compressedSize(fakeFacts({ compressedSize: GiB - 1 }), scf)?.status).toBe('pass');
+    const atLimit = compressedSize(fakeFacts({ compressedSize: 1024 * MiB }), scf);
+    expect(atLimit).toMatchObject({ status: 'fail', actual: GiB, limit: GiB });
+    expect(atLimit?.hint).toContain('support ticket');
+  });
+
+  it('skips when the manifest carries no sizes, and does not apply to cloudbase', () => {
+    expect(compressedSize(fakeFacts({ compressedSize: undefined }), scf)?.status).toBe('skip');
+    expect(compressedSize(fakeFacts({ compressedSize: 5 * GiB }), cloudbase)).toBeUndefined();
+  });
+});
+
+describe('memory-tier', () => {
+  it.each([
+    [255, 'tier 1 (image < 256 MiB)', '256 MiB < memory < 512 MiB'],
+    [256, 'tier 2 (256 MiB ≤ image < 512 MiB)', '512 MiB < memory < 1 GiB'],
+    [257, 'tier 2 (256 MiB ≤ image < 512 MiB)', '512 MiB < memory < 1 GiB'],
+    [511, 'tier 2 (256 MiB ≤ image < 512 MiB)', '512 MiB < memory < 1 GiB'],
+    [512, 'tier 3 (512 MiB ≤ image < 1 GiB)', 'memory > 1 GiB'],
+    [513, 'tier 3 (512 MiB ≤ image < 1 GiB)', 'memory > 1 GiB'],
+    [1023, 'tier 3 (512 MiB ≤ image < 1 GiB)', 'memory > 1 GiB'],
+  ])('a %d MiB image is %s: %s', (mib, name, recommended) => {
+    const facts = fakeFacts({ compressedSize: mib * MiB });
+    expect(tierOf(facts, scf)).toEqual({ name, imageSize: mib * MiB, recommendedMemory: recommended });
+    expect(memoryTier(facts, scf)).toMatchObject({ status: 'pass', limit: recommended });
+  });
+
+  it('a 1024 MiB image is in no tier', () => {
+    const facts = fakeFacts({ compressedSize: 1024 * MiB });
+    expect(tierOf(facts, scf)).toBeNull();
+    expect(memoryTier(facts, scf)?.status).toBe('skip');
+  });
+
+  it('fails memory at or below the tier range and passes memory within or above it', () => {
+    const tier2 = fakeFacts({ compressedSize: 300 * MiB });
+    expect(memoryTier(tier2, withMemory(256))).toMatchObject({ status: 'fail', actual: 256 });
+    expect(memoryTier(tier2, withMemory(512))?.status).toBe('fail');
+    expect(memoryTier(tier2, withMemory(768))?.status).toBe('pass');
+    const above = memoryTier(tier2, withMemory(2048));
+    expect(above?.status).toBe('pass');
+    expect(above?.message).toContain('above the range');
+  });
+
+  it('names where the memory came from', () => {
+    const result = memoryTier(fakeFacts({ compressedSize: 600 * MiB }), withMemory(512));
+    expect(result?.message).toContain('memory 512 MiB (from --memory) is too low');
+    expect(result?.hint).toContain('more than 1024 MiB');
+  });
+
+  it('has no tier outside scf', () => {
+    expect(memoryTier(fakeFacts(), cloudbase)).toBeUndefined();
+    expect(tierOf(fakeFacts(), none)).toBeUndefined();
+  });
+});
+
+describe('startup', () => {
+  it('passes a command with 9000/tcp exposed', () => {
+    expect(startup(fakeFacts(), scf)).toMatchObject({ status: 'pass', actual: 'node server.js' });
+  });
+
+  it('warns when there is neither Entrypoint nor Cmd', () => {
+    const facts = fakeFacts({
+      config: { ...fakeFacts().config!, config: { ExposedPorts: { '9000/tcp': {} } } },
+    });
+    const result = startup(facts, scf);
+    expect(result?.status).toBe('warn');
+    expect(result?.message).toContain('neither Entrypoint nor Cmd');
+  });
+
+  it('warns for scf when 9000/tcp is not exposed, naming what is', () => {
+    const facts = fakeFacts({
+      config: { ...fakeFacts().config!, config: { Entrypoint: ['/app'], ExposedPorts: { '8080/tcp': {} } } },
+    });
+    const result = startup(facts, scf);
+    expect(result?.status).toBe('warn');
+    expect(result?.message).toContain('9000/tcp is not exposed (it exposes 8080/tcp)');
+    expect(startup(facts, cloudbase)?.status).toBe('pass');
+  });
+
+  it('accepts a port exposed without protocol', () => {
+    const facts = fakeFacts({
+      config: { ...fakeFacts().config!, config: { Cmd: ['x'], ExposedPorts: { '9000': {} } } },
+    });
+    expect(startup(facts, scf)?.status).toBe('pass');
+  });
+});
+
+describe('pinned', () => {
+  it('reports the digest to deploy when the reference is a tag', () => {
+    const result = pinned(fakeFacts(), scf);
+    expect(result?.status).toBe('pass');
+    expect(result?.actual).toBe(`registry.test/team/app@sha256:${'a'.repeat(64)}`);
+    expect(result?.message).toContain('is a tag');
+  });
+
+  it('says so when the reference is already a digest', () => {
+    const result = pinned(fakeFacts({ referenceIsTag: false }), scf);
+    expect(result?.message).toMatch(/^pinned by digest/);
+  });
+
+  it('does not apply to local images or profiles that do not pull by digest', () => {
+    expect(pinned(fakeFacts({ pinnedReference: undefined, referenceIsTag: false }), scf)).toBeUndefined();
+    expect(pinned(fakeFacts(), cloudbase)).toBeUndefined();
+  });
+});
+
+describe('user budgets', () => {
+  const budget = (maxCompressedBytes: number, layers: number): Policy => ({
+    ...none,
+    budgets: {
+      maxCompressed: { value: maxCompressedBytes, origin: '--max-compressed' },
+      maxLayers: { value: layers, origin: 'imgscope.config.json' },
+    },
+  });
+
+  it('pass at the budget and fail above it', () => {
+    const facts = fakeFacts({ compressedSize: 300_000_000, layerCount: 5 });
+    expect(maxCompressed(facts, budget(300_000_000, 5))?.status).toBe('pass');
+    expect(maxLayers(facts, budget(300_000_000, 5))?.status).toBe('pass');
+    const over = budget(299_999_999, 4);
+    expect(maxCompressed(facts, over)).toMatchObject({
+      status: 'fail',
+      actual: 300_000_000,
+      limit: 299_999_999,
+    });
+    expect(maxLayers(facts, over)).toMatchObject({ status: 'fail', actual: 5, limit: 4 });
+    expect(maxLayers(facts, over)?.message).toBe('5 layers, budget 4 (from imgscope.config.json)');
+  });
+
+  it('are absent when not configured', () => {
+    expect(maxCompressed(fakeFacts(), scf)).toBeUndefined();
+    expect(maxLayers(fakeFacts(), scf)).toBeUndefined();
+  });
+});

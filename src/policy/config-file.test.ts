@@ -1,0 +1,142 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isImgscopeError } from '../errors.js';
+import { findConfigFile, loadConfigFile, parseConfigFile } from './config-file.js';
+
+const FILE = '/repo/imgscope.config.json';
+
+function parse(doc: unknown) {
+  return parseConfigFile(JSON.stringify(doc), FILE);
+}
+
+function errorOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    if (isImgscopeError(error) && error.code === 'BAD_INPUT') return error.message;
+    throw error;
+  }
+  throw new Error('expected an error');
+}
+
+describe('parseConfigFile', () => {
+  it('reads every setting with its origin', () => {
+    const config = parse({
+      $schema: './schema/config.json',
+      profile: 'cloudbase',
+      failOn: 'warn',
+      platform: 'linux/arm64/v8',
+      memory: '1GiB',
+      budgets: { maxCompressed: '300MB', maxUncompressed: 2_000_000_000, maxLayers: '20' },
+      rules: { lowestEfficiency: 0.9, highestWastedBytes: '20MB', highestUserWastedPercent: 'disabled' },
+    });
+    const origin = 'imgscope.config.json';
+    expect(config.settings).toEqual({
+      profile: { value: 'cloudbase', origin },
+      failOn: { value: 'warn', origin },
+      platform: { value: { os: 'linux', architecture: 'arm64' }, origin },
+      memoryMiB: { value: 1024, origin },
+      maxCompressed: { value: 300_000_000, origin },
+      maxUncompressed: { value: 2_000_000_000, origin },
+      maxLayers: { value: 20, origin },
+      lowestEfficiency: { value: 0.9, origin },
+      highestWastedBytes: { value: 20_000_000, origin },
+      highestUserWastedPercent: { value: 'disabled', origin },
+    });
+    expect(config.overrides).toEqual([]);
+  });
+
+  it('reads per-image overrides with one or several patterns', () => {
+    const config = parse({
+      overrides: [
+        { match: 'registry.test/team/*', memory: 2048 },
+        { match: ['a/*', 'b/*'], budgets: { maxLayers: 5 } },
+      ],
+    });
+    expect(config.overrides).toEqual([
+      {
+        patterns: ['registry.test/team/*'],
+        settings: { memoryMiB: { value: 2048, origin: 'imgscope.config.json overrides[0]' } },
+      },
+      {
+        patterns: ['a/*', 'b/*'],
+        settings: { maxLayers: { value: 5, origin: 'imgscope.config.json overrides[1]' } },
+      },
+    ]);
+  });
+
+  it.each([
+    [{ profil: 'scf' }, `${FILE}: unknown key "profil"`],
+    [{ budgets: { maxCompresed: 1 } }, `${FILE}: unknown key "budgets.maxCompresed"`],
+    [
+      { budgets: { maxCompressed: 'lots' } },
+      `${FILE}: "budgets.maxCompressed": "lots" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes`,
+    ],
+    [{ budgets: { maxLayers: 2.5 } }, `${FILE}: "budgets.maxLayers": 2.5 is not a whole number`],
+    [{ budgets: 3 }, `${FILE}: "budgets" must be an object`],
+    [{ profile: 'aws' }, `${FILE}: "profile": "aws" is not a profile`],
+    [{ failOn: 'error' }, `${FILE}: "failOn": "error" is not "fail" or "warn"`],
+    [{ platform: 'amd64' }, `${FILE}: "platform": "amd64" is not os/arch[/variant]`],
+    [{ memory: 0 }, `${FILE}: "memory": 0 is not a memory size in MiB`],
+    [
+      { rules: { lowestEfficiency: 1.5 } },
+      `${FILE}: "rules.lowestEfficiency": 1.5 is not a ratio from 0 to 1 or "disabled"`,
+    ],
+    [
+      { rules: { highestWastedBytes: 'much' } },
+      `${FILE}: "rules.highestWastedBytes": "much" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes, or "disabled"`,
+    ],
+    [{ rules: { lowestEfficency: 0.9 } }, `${FILE}: unknown key "rules.lowestEfficency"`],
+    [{ overrides: {} }, `${FILE}: "overrides" must be an array`],
+    [
+      { overrides: [{ memory: 512 }] },
+      `${FILE}: "overrides[0].match" must be a reference pattern or a list of them`,
+    ],
+    [{ overrides: [{ match: 'x', overrides: [] }] }, `${FILE}: unknown key "overrides[0].overrides"`],
+    [
+      { overrides: [{ match: 'x', budgets: { maxLayers: -1 } }] },
+      `${FILE}: "overrides[0].budgets.maxLayers": -1 is not a whole number`,
+    ],
+    [[], `${FILE}: must hold a JSON object`],
+  ])('refuses %j with a one-line error naming the file and key', (doc, message) => {
+    const error = errorOf(() => parse(doc));
+    expect(error).toBe(message);
+    expect(error).not.toContain('\n');
+  });
+
+  it('refuses invalid JSON naming the file', () => {
+    expect(errorOf(() => parseConfigFile('{ "profile": ', FILE))).toMatch(
+      /^\/repo\/imgscope\.config\.json: not valid JSON/,
+    );
+  });
+});
+
+describe('finding and loading the file', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'imgscope-config-'));
+    await mkdir(join(root, 'a', 'b', 'c'), { recursive: true });
+    await writeFile(join(root, 'a', 'imgscope.config.json'), JSON.stringify({ memory: 512 }));
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('finds the nearest imgscope.config.json upward from the working directory', async () => {
+    const found = await findConfigFile(join(root, 'a', 'b', 'c'));
+    expect(found?.path).toBe(join(root, 'a', 'imgscope.config.json'));
+    expect(found?.settings.memoryMiB?.value).toBe(512);
+  });
+
+  it('finds nothing when no directory above has one', async () => {
+    expect(await findConfigFile(root)).toBeUndefined();
+  });
+
+  it('fails with NOT_FOUND for a --config file that does not exist', async () => {
+    const missing = join(root, 'missing.json');
+    await expect(loadConfigFile(missing)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: `--config ${missing}: does not exist`,
+    });
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { referenceMatches } from './reference-pattern.js';
+
+const ref = 'registry.test:5000/team/app:1.2';
+
+describe('referenceMatches', () => {
+  it.each([
+    'registry.test:5000/team/app:1.2',
+    'registry.test:5000/team/*',
+    'registry.test:5000/**',
+    'team/app',
+    'team/app:*',
+    'app:1.?',
+    'app',
+    '**/app:1.2',
+  ])('%s matches %s', (pattern) => {
+    expect(referenceMatches(pattern, ref)).toBe(true);
+  });
+
+  it.each(['other/app', 'registry.test:5000/*', 'app:2.*', 'ap', 'team/app-*'])(
+    '%s does not match',
+    (pattern) => {
+      expect(referenceMatches(pattern, ref)).toBe(false);
+    },
+  );
+
+  it('matches digest references with or without the digest', () => {
+    const pinned = `docker.io/library/alpine@sha256:${'b'.repeat(64)}`;
+    expect(referenceMatches('library/alpine', pinned)).toBe(true);
+    expect(referenceMatches('alpine@sha256:*', pinned)).toBe(true);
+  });
+
+  it('treats regex characters literally', () => {
+    expect(referenceMatches('team/a.p', 'team/app')).toBe(false);
+    expect(referenceMatches('team/a+p', 'team/a+p')).toBe(true);
+  });
+});

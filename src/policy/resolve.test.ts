@@ -1,0 +1,122 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolvePolicy } from './resolve.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'imgscope-policy-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const write = (name: string, text: string) => writeFile(join(dir, name), text);
+const json = (doc: unknown) => write('imgscope.config.json', JSON.stringify(doc));
+
+describe('resolvePolicy', () => {
+  it('is the scf profile with nothing configured', async () => {
+    const policy = await resolvePolicy({ cwd: dir });
+    expect(policy).toEqual({
+      profile: expect.objectContaining({ name: 'scf' }),
+      failOn: 'fail',
+      budgets: {},
+      rules: {},
+      files: [],
+    });
+  });
+
+  it('lets flags override the config file, which overrides .dive-ci, which overrides dive defaults', async () => {
+    await write('.dive-ci', 'rules:\n  lowestEfficiency: 0.8\n  highestWastedBytes: 20MB\n');
+    await json({ memory: 512, budgets: { maxLayers: 10 }, rules: { lowestEfficiency: 0.85 } });
+    const policy = await resolvePolicy({ cwd: dir, flags: { maxLayers: '12', profile: 'cloudbase' } });
+    expect(policy.profile.name).toBe('cloudbase');
+    expect(policy.memoryMiB).toEqual({ value: 512, origin: 'imgscope.config.json' });
+    expect(policy.budgets.maxLayers).toEqual({ value: 12, origin: '--max-layers' });
+    expect(policy.rules).toEqual({
+      lowestEfficiency: { value: 0.85, origin: 'imgscope.config.json' },
+      highestWastedBytes: { value: 20_000_000, origin: '.dive-ci' },
+      highestUserWastedPercent: { value: 0.1, origin: "dive's default, as .dive-ci does not set it" },
+    });
+    expect(policy.files).toEqual([join(dir, '.dive-ci'), join(dir, 'imgscope.config.json')]);
+  });
+
+  it("applies dive's defaults (0.9, disabled, 0.1) to rules a .dive-ci leaves out, as dive does", async () => {
+    await write('.dive-ci', 'plugins:\n  - x\n');
+    const { rules } = await resolvePolicy({ cwd: dir });
+    expect([
+      rules.lowestEfficiency?.value,
+      rules.highestWastedBytes?.value,
+      rules.highestUserWastedPercent?.value,
+    ]).toEqual([0.9, 'disabled', 0.1]);
+  });
+
+  it('applies the overrides whose pattern matches the reference, later ones winning', async () => {
+    await json({
+      memory: 256,
+      failOn: 'fail',
+      overrides: [
+        { match: 'team/*', memory: 1024, failOn: 'warn' },
+        { match: 'team/api:*', memory: 2048 },
+        { match: 'other/*', memory: 4096 },
+      ],
+    });
+    const api = await resolvePolicy({ cwd: dir, reference: 'registry.test/team/api:1.0' });
+    expect(api.memoryMiB).toEqual({ value: 2048, origin: 'imgscope.config.json overrides[1]' });
+    expect(api.failOn).toBe('warn');
+    const web = await resolvePolicy({ cwd: dir, reference: 'registry.test/team/web:1.0' });
+    expect(web.memoryMiB?.value).toBe(1024);
+    const elsewhere = await resolvePolicy({ cwd: dir, reference: 'registry.test/x/y:1' });
+    expect(elsewhere.memoryMiB?.value).toBe(256);
+    const flagged = await resolvePolicy({
+      cwd: dir,
+      reference: 'registry.test/team/api:1.0',
+      flags: { memory: '3072' },
+    });
+    expect(flagged.memoryMiB).toEqual({ value: 3072, origin: '--memory' });
+  });
+
+  it('reads --config and --ci-config instead of the conventional files', async () => {
+    await json({ memory: 256 });
+    await write('.dive-ci', 'rules:\n  lowestEfficiency: 0.5\n');
+    await mkdir(join(dir, 'ci'));
+    await write('ci/policy.json', JSON.stringify({ memory: 768 }));
+    await write('ci/dive.yaml', 'rules:\n  lowestEfficiency: disabled\n');
+    const policy = await resolvePolicy({
+      cwd: dir,
+      flags: { config: 'ci/policy.json', ciConfig: 'ci/dive.yaml' },
+    });
+    expect(policy.memoryMiB?.value).toBe(768);
+    expect(policy.rules.lowestEfficiency).toEqual({ value: 'disabled', origin: 'dive.yaml' });
+  });
+
+  it('names the flag in flag errors', async () => {
+    await expect(resolvePolicy({ cwd: dir, flags: { maxCompressed: 'big' } })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message:
+        '--max-compressed: "big" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes',
+    });
+    await expect(resolvePolicy({ cwd: dir, flags: { failOn: 'never' } })).rejects.toMatchObject({
+      message: '--fail-on: "never" is not "fail" or "warn"',
+    });
+    await expect(
+      resolvePolicy({ cwd: dir, flags: { highestUserWastedPercent: '20' } }),
+    ).rejects.toMatchObject({
+      message: '--highest-user-wasted-percent: "20" is not a ratio from 0 to 1 or "disabled"',
+    });
+  });
+
+  it("names the file and key in .dive-ci errors, with dive's validation", async () => {
+    await write('.dive-ci', 'rules:\n  lowestEfficiency: 95\n');
+    await expect(resolvePolicy({ cwd: dir })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: `${join(dir, '.dive-ci')}: "rules.lowestEfficiency": "95" is not a ratio from 0 to 1 or "disabled"`,
+    });
+  });
+
+  it('fails with NOT_FOUND for a --ci-config file that does not exist', async () => {
+    await expect(resolvePolicy({ cwd: dir, flags: { ciConfig: 'nope.yaml' } })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: `--ci-config ${join(dir, 'nope.yaml')}: does not exist`,
+    });
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { formatSize, GiB, MiB, parseMemoryMiB, parseSize } from './sizes.js';
+
+describe('parseSize', () => {
+  it('reads SI units as powers of 1000 and IEC units as powers of 1024', () => {
+    expect(parseSize('300MB')).toBe(300_000_000);
+    expect(parseSize('300MiB')).toBe(300 * MiB);
+    expect(parseSize('1GiB')).toBe(GiB);
+    expect(parseSize('1.5GB')).toBe(1_500_000_000);
+    expect(parseSize('2KiB')).toBe(2048);
+  });
+
+  it('takes raw bytes, with or without B', () => {
+    expect(parseSize('1048576')).toBe(1048576);
+    expect(parseSize('42B')).toBe(42);
+    expect(parseSize('0')).toBe(0);
+  });
+
+  // go-humanize's ParseBytes table (what dive uses for highestWastedBytes).
+  it.each([
+    ['42MB', 42000000],
+    ['42MiB', 44040192],
+    ['42mb', 42000000],
+    ['42mib', 44040192],
+    ['42MIB', 44040192],
+    ['42 MB', 42000000],
+    ['42 MiB', 44040192],
+    ['42.5MB', 42500000],
+    ['42.5MiB', 44564480],
+    ['42M', 42000000],
+    ['42Mi', 44040192],
+    ['42 mi', 44040192],
+    ['42.5 Mi', 44564480],
+    ['20Mb', 20000000],
+    ['1,000', 1000],
+  ])('parses %s as humanize does (%d)', (text, bytes) => {
+    expect(parseSize(text)).toBe(bytes);
+  });
+
+  it('drops fractions of a byte, as humanize does', () => {
+    expect(parseSize('1.5')).toBe(1);
+    expect(parseSize('1.5KB')).toBe(1500);
+  });
+
+  it.each(['', 'MB', '84 JB', '-1MB', 'ten', '1e3', '1MB extra', 'disabled'])('refuses %j', (text) => {
+    expect(parseSize(text)).toBeUndefined();
+  });
+});
+
+describe('formatSize', () => {
+  it('uses binary units with at most one decimal', () => {
+    expect(formatSize(0)).toBe('0 B');
+    expect(formatSize(1023)).toBe('1023 B');
+    expect(formatSize(1536)).toBe('1.5 KiB');
+    expect(formatSize(255 * MiB)).toBe('255 MiB');
+    expect(formatSize(GiB)).toBe('1 GiB');
+  });
+
+  it('never rounds a size up to a limit it is below', () => {
+    expect(formatSize(GiB - 1)).toBe('1023.9 MiB');
+    expect(formatSize(256 * MiB - 1)).toBe('255.9 MiB');
+  });
+});
+
+describe('parseMemoryMiB', () => {
+  it('reads MiB, and the platform\'s "MB", which means MiB', () => {
+    expect(parseMemoryMiB('512')).toBe(512);
+    expect(parseMemoryMiB('512MiB')).toBe(512);
+    expect(parseMemoryMiB('512MB')).toBe(512);
+    expect(parseMemoryMiB('1GiB')).toBe(1024);
+    expect(parseMemoryMiB('1.5GB')).toBe(1536);
+  });
+
+  it.each(['0', '', 'lots', '0.5MiB', '512KB', '-256'])('refuses %j', (text) => {
+    expect(parseMemoryMiB(text)).toBeUndefined();
+  });
+});

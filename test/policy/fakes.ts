@@ -1,0 +1,135 @@
+import type {
+  Analysis,
+  EntryType,
+  FileModel,
+  FileTree,
+  LayerSummary,
+  TreeNode,
+  WasteSummary,
+} from '../../src/analysis/types.js';
+import type { ImageFacts } from '../../src/policy/facts.js';
+import { MiB } from '../../src/policy/sizes.js';
+
+/** Facts of a small, healthy linux/amd64 registry image; override what a test is about. */
+export function fakeFacts(overrides: Partial<ImageFacts> = {}): ImageFacts {
+  return {
+    reference: 'registry.test/team/app:1.0',
+    digest: `sha256:${'a'.repeat(64)}`,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    schema: 'oci-v1',
+    platform: { os: 'linux', architecture: 'amd64' },
+    indexPlatforms: undefined,
+    config: {
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['node', 'server.js'], ExposedPorts: { '9000/tcp': {} } },
+      rootfs: { type: 'layers', diff_ids: [] },
+    },
+    compressedSize: 100 * MiB,
+    layerCount: 3,
+    referenceIsTag: true,
+    pinnedReference: `registry.test/team/app@sha256:${'a'.repeat(64)}`,
+    ...overrides,
+  };
+}
+
+export interface FakeFile {
+  path: string;
+  size?: number;
+  layer?: number;
+  type?: EntryType;
+}
+
+/** A merged tree with the given leaves; directories are implied by their paths. */
+export function fakeTree(files: readonly FakeFile[]): FileTree {
+  let nextId = 0;
+  const node = (path: string, name: string, type: EntryType, size: number, layer: number): TreeNode => ({
+    id: nextId++,
+    name,
+    path,
+    entry: { path, type, mode: 0o755, uid: 0, gid: 0, size, layer },
+    change: 'unmodified',
+    totalSize: 0,
+    childCount: 0,
+  });
+  const root = node('/', '', 'dir', 0, 0);
+  const children = new Map<TreeNode, TreeNode[]>([[root, []]]);
+  const byPath = new Map<string, TreeNode>([['/', root]]);
+  for (const file of files) {
+    const parts = file.path.split('/').filter(Boolean);
+    let parent = root;
+    parts.forEach((name, i) => {
+      const path = `/${parts.slice(0, i + 1).join('/')}`;
+      let current = byPath.get(path);
+      if (!current) {
+        const leaf = i === parts.length - 1;
+        const type = leaf ? (file.type ?? 'file') : 'dir';
+        current = node(path, name, type, leaf && type === 'file' ? (file.size ?? 0) : 0, file.layer ?? 0);
+        byPath.set(path, current);
+        children.set(current, []);
+        children.get(parent)!.push(current);
+      }
+      parent = current;
+    });
+  }
+  const total = (n: TreeNode): number => {
+    const kids = children.get(n) ?? [];
+    n.childCount = kids.length;
+    n.totalSize = n.entry.size + kids.reduce((sum, k) => sum + total(k), 0);
+    return n.totalSize;
+  };
+  total(root);
+  return { root, children: (n) => children.get(n) ?? [], size: byPath.size - 1 };
+}
+
+export function fakeLayer(index: number, overrides: Partial<LayerSummary> = {}): LayerSummary {
+  return {
+    index,
+    digest: `sha256:${String(index).padStart(64, '0')}`,
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    compression: 'gzip',
+    compressedSize: 10 * MiB,
+    uncompressedSize: 30 * MiB,
+    contentSize: 29 * MiB,
+    createdBy: `/bin/sh -c step-${index}`,
+    fileCount: 10,
+    added: 10,
+    modified: 0,
+    removed: 0,
+    wastedBytes: 0,
+    ...overrides,
+  };
+}
+
+/** An analysis whose final tree holds `files`, with `layers` and waste figures as given. */
+export function fakeAnalysis(
+  options: { layers?: LayerSummary[]; files?: FakeFile[]; waste?: Partial<WasteSummary> } = {},
+): Analysis {
+  const layers = options.layers ?? [fakeLayer(0), fakeLayer(1), fakeLayer(2)];
+  const tree = fakeTree(options.files ?? []);
+  const model: FileModel = {
+    layerCount: layers.length,
+    pathCount: tree.size,
+    entryCount: tree.size,
+    layerChanges: () => [],
+    treeAt: (layer) => {
+      if (layer !== layers.length - 1)
+        throw new Error(`fake model only has the final tree, not layer ${layer}`);
+      return tree;
+    },
+    layerTree: () => {
+      throw new Error('fake model has no layer trees');
+    },
+  };
+  const waste: WasteSummary = {
+    contentSize: 87 * MiB,
+    userSize: 58 * MiB,
+    efficiency: 1,
+    wastedBytes: 0,
+    userWastedPercent: 0,
+    reclaimableBytes: 0,
+    inefficientFiles: [],
+    ...options.waste,
+  };
+  return { layers, waste, model };
+}
