@@ -1,0 +1,108 @@
+import { Box, Text, useApp, useInput } from 'ink';
+import { useCallback, useSyncExternalStore } from 'react';
+import { commandFor } from '../keymap.js';
+import { layoutOf } from '../state/reducer.js';
+import type { Action, TuiState } from '../state/state.js';
+import type { Store } from '../store.js';
+import type { Theme } from '../theme.js';
+import { footerLines, headerLine, helpLines } from '../view-model/chrome.js';
+import { detailLines } from '../view-model/details.js';
+import {
+  fileHeading,
+  fileLines,
+  filesPlaceholder,
+  filesTitle,
+  wasteHeading,
+  wasteLines,
+} from '../view-model/files.js';
+import { layerLines, layerTitle } from '../view-model/layers.js';
+import { type Line, line, seg } from '../view-model/lines.js';
+import { LineView } from './LineView.js';
+import { Pane } from './Pane.js';
+
+function filesPaneLines(state: TuiState, width: number, height: number): Line[] {
+  const { files } = state;
+  const body = files.wasteView ? wasteLines(files, height - 1) : fileLines(files, width, height - 1);
+  const heading = files.wasteView ? wasteHeading() : fileHeading(width);
+  return body.length > 0 ? [heading, ...body] : [heading, line(seg(filesPlaceholder(state), 'dim'))];
+}
+
+/** The whole screen: a thin layout over the view model, which does the work. */
+export function App({ store, theme }: { store: Store<TuiState, Action>; theme: Theme }) {
+  const state = useSyncExternalStore(store.subscribe, store.getState);
+  const { exit } = useApp();
+
+  const onKey = useCallback(
+    (input: string, key: Parameters<typeof commandFor>[1]) => {
+      const command = commandFor(input, key, store.getState());
+      if (!command) return;
+      if (command.type === 'quit') exit();
+      else store.dispatch(command);
+    },
+    [store, exit],
+  );
+  useInput(onKey);
+
+  const layout = layoutOf(state);
+  if (layout.tooSmall) {
+    return (
+      <Text wrap="truncate">
+        imgscope needs at least 60×12; this terminal is {state.viewport.columns}×{state.viewport.rows}. q
+        quits.
+      </Text>
+    );
+  }
+  const { leftWidth, rightWidth, columns } = layout;
+  const separator = `${'│\n'.repeat(layout.bodyHeight - 1)}│`;
+  const details = detailLines(state, leftWidth).slice(state.detailsScroll);
+
+  return (
+    <Box flexDirection="column" width={columns} height={layout.rows}>
+      <LineView line={headerLine(state, columns)} width={columns} theme={theme} />
+      {state.help ? (
+        <Pane
+          title="Help"
+          focused
+          width={columns}
+          height={layout.bodyHeight - 1}
+          lines={helpLines()}
+          theme={theme}
+        />
+      ) : (
+        <Box flexDirection="row" height={layout.bodyHeight}>
+          <Box flexDirection="column" width={leftWidth}>
+            <Pane
+              title={layerTitle(state)}
+              focused={state.focus === 'layers'}
+              width={leftWidth}
+              height={layout.layersHeight}
+              lines={layerLines(state, layout.layersHeight)}
+              theme={theme}
+            />
+            <Pane
+              title="Details"
+              focused={state.focus === 'details'}
+              width={leftWidth}
+              height={layout.detailsHeight}
+              lines={details}
+              theme={theme}
+            />
+          </Box>
+          <Text dimColor>{separator}</Text>
+          <Pane
+            title={filesTitle(state)}
+            focused={state.focus === 'files'}
+            width={rightWidth}
+            height={layout.bodyHeight - 1}
+            lines={filesPaneLines(state, rightWidth, layout.filesHeight + 1)}
+            theme={theme}
+          />
+        </Box>
+      )}
+      {footerLines(state).map((footer, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the footer has two fixed lines
+        <LineView key={i} line={footer} width={columns} theme={theme} />
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,67 @@
+import type { EntryType } from '../analysis/types.js';
+
+const TYPE_CHAR: Record<EntryType, string> = {
+  file: '-',
+  hardlink: '-',
+  dir: 'd',
+  symlink: 'l',
+  char: 'c',
+  block: 'b',
+  fifo: 'p',
+};
+
+/** `ls -l` style mode: `drwxr-xr-x`, with setuid/setgid/sticky as s/S and t/T. */
+export function formatMode(type: EntryType, mode: number): string {
+  const bit = (mask: number, char: string) => (mode & mask ? char : '-');
+  const special = (exec: number, flag: number, set: string, unset: string, plain: string) =>
+    mode & flag ? (mode & exec ? set : unset) : mode & exec ? plain : '-';
+  return (
+    TYPE_CHAR[type] +
+    bit(0o400, 'r') +
+    bit(0o200, 'w') +
+    special(0o100, 0o4000, 's', 'S', 'x') +
+    bit(0o040, 'r') +
+    bit(0o020, 'w') +
+    special(0o010, 0o2000, 's', 'S', 'x') +
+    bit(0o004, 'r') +
+    bit(0o002, 'w') +
+    special(0o001, 0o1000, 't', 'T', 'x')
+  );
+}
+
+/** Cuts `text` to `width` columns (ending in `…` when cut) or pads it with spaces to exactly `width`. */
+export function fitLeft(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (text.length > width) return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
+  return text.padEnd(width);
+}
+
+/** Like `fitLeft`, but right-aligned. */
+export function fitRight(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (text.length > width) return fitLeft(text, width);
+  return text.padStart(width);
+}
+
+/** Splits text into lines of at most `width` columns, breaking at spaces where it can. */
+export function wrapText(text: string, width: number): string[] {
+  if (width <= 0) return [];
+  const lines: string[] = [];
+  let rest = text.replace(/\s+/g, ' ').trim();
+  while (rest.length > width) {
+    const space = rest.lastIndexOf(' ', width);
+    const cut = space > width / 3 ? space : width;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest || lines.length === 0) lines.push(rest);
+  return lines;
+}
+
+/** A bar of `width` cells for `done / total`: `█████░░░░░`. */
+export function progressBar(done: number, total: number, width: number): string {
+  if (width <= 0) return '';
+  const ratio = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const filled = Math.round(ratio * width);
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}

@@ -1,0 +1,121 @@
+/**
+ * The interactive view of `imgscope IMAGE`. The CLI loads this module with a dynamic import() only when
+ * stdout is a TTY, so headless paths never load React or Ink.
+ */
+import type { Analysis, AnalysisEvent } from '../analysis/types.js';
+import { ImgscopeError } from '../errors.js';
+import { formatPlatform } from '../oci/platform.js';
+import type { ImageSource } from '../oci/source.js';
+import { buildReport, layerCommands } from '../report/build-report.js';
+import type { Report } from '../report/report.js';
+import { pumpEvents } from './events.js';
+import { loadInk } from './ink-loader.js';
+import { reduce } from './state/reducer.js';
+import { type Action, initialState, type TuiState } from './state/state.js';
+import { createStore, type Store } from './store.js';
+import { takeScreen } from './terminal.js';
+import { themeFor } from './theme.js';
+
+export interface TuiInput {
+  source: ImageSource;
+  events: AsyncIterable<AnalysisEvent>;
+  /** The policy's report for what is known so far (undefined: the manifest only). */
+  evaluate?: (analysis: Analysis | undefined) => Report;
+}
+
+export interface TuiIO {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Redraws at most this often; the first frame after a quiet spell is drawn at once. */
+const MAX_FPS = 60;
+
+function viewportOf(stdout: NodeJS.WriteStream) {
+  return { columns: stdout.columns || 80, rows: stdout.rows || 24 };
+}
+
+/** The store for a source, with the first report (manifest-level checks) already in it. */
+export function createTuiStore(
+  source: ImageSource,
+  evaluate: (analysis: Analysis | undefined) => Report,
+  viewport: { columns: number; rows: number },
+): Store<TuiState, Action> {
+  const commands = layerCommands(source);
+  return createStore(
+    reduce,
+    initialState({
+      image: {
+        reference: source.reference,
+        digest: source.digest,
+        platform: formatPlatform(source.platform),
+        schema: source.schema,
+      },
+      layers: source.layers.map((layer, i) => ({
+        digest: layer.digest,
+        size: layer.size,
+        command: commands[i] ?? '',
+      })),
+      report: evaluate(undefined),
+      viewport,
+    }),
+  );
+}
+
+/**
+ * Shows the image and its analysis as it streams, until the user quits. Resolves with the exit code (0);
+ * if the analysis failed, the failure is shown and, once the terminal is restored, rethrown for the CLI to
+ * report.
+ */
+export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
+  if (!io.stdin.isTTY) {
+    throw new ImgscopeError('BAD_INPUT', 'the interactive view needs a terminal on stdin', {
+      hint: `run it from a terminal, or use \`imgscope check ${input.source.reference}\` for a summary`,
+    });
+  }
+  const evaluate =
+    input.evaluate ?? ((analysis: Analysis | undefined) => buildReport(input.source, analysis));
+  const store = createTuiStore(input.source, evaluate, viewportOf(io.stdout));
+  const theme = themeFor(io.env);
+  const { render, App } = await loadInk();
+
+  const screen = takeScreen(io.stdout);
+  const onResize = () => store.dispatch({ type: 'resized', viewport: viewportOf(io.stdout) });
+  io.stdout.on('resize', onResize);
+  let failure: unknown;
+  const iterator = input.events[Symbol.asyncIterator]();
+  const events = { [Symbol.asyncIterator]: () => iterator };
+  try {
+    const instance = render(<App store={store} theme={theme} />, {
+      stdin: io.stdin,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      exitOnCtrlC: false,
+      patchConsole: false,
+      maxFps: MAX_FPS,
+    });
+    pumpEvents(events, {
+      dispatch: store.dispatch,
+      onDone: (analysis) =>
+        store.dispatch({ type: 'report-updated', report: evaluate(analysis), final: true }),
+    }).catch((error: unknown) => {
+      failure = error;
+      const hint = error instanceof ImgscopeError ? error.hint : undefined;
+      store.dispatch({
+        type: 'analysis-failed',
+        message: error instanceof Error ? error.message : String(error),
+        hint,
+      });
+    });
+    await instance.waitUntilExit();
+  } finally {
+    io.stdout.off('resize', onResize);
+    screen.restore();
+    // Quitting mid-stream stops the analysis; its own cleanup closes the streams.
+    iterator.return?.().catch(() => {});
+  }
+  if (failure !== undefined) throw failure;
+  return 0;
+}

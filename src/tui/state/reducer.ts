@@ -1,0 +1,242 @@
+import type { FileModel, FileTree } from '../../analysis/types.js';
+import { detailLineCount } from '../view-model/details.js';
+import {
+  type FileRows,
+  filterTree,
+  flattenTree,
+  indexOfPath,
+  toggleCollapseAll,
+  toggleCollapseAt,
+} from '../view-model/file-rows.js';
+import { type Layout, layoutFor } from '../view-model/layout.js';
+import {
+  clampCursor,
+  cursorTo,
+  type ListCursor,
+  moveCursor,
+  pageCursor,
+  TOP,
+} from '../view-model/list-cursor.js';
+import {
+  type Action,
+  type FilesState,
+  type LayerState,
+  PANES,
+  type TreeMode,
+  type TuiState,
+} from './state.js';
+
+export function layoutOf(state: TuiState): Layout {
+  return layoutFor(state.viewport, state.layers.length);
+}
+
+export function selectedLayer(state: TuiState): number {
+  return state.layerCursor.index;
+}
+
+// Trees are immutable once the analysis is done; keep the last few so stepping back and forth between
+// layers does not ask the model to build them again.
+const treeCache = new WeakMap<FileModel, Map<string, FileTree>>();
+const TREES_KEPT = 4;
+
+function treeFor(model: FileModel, mode: TreeMode, layer: number): FileTree {
+  const trees = treeCache.get(model) ?? new Map<string, FileTree>();
+  treeCache.set(model, trees);
+  const key = `${mode}:${layer}`;
+  let tree = trees.get(key);
+  if (tree) {
+    trees.delete(key);
+  } else {
+    tree = mode === 'layer' ? model.layerTree(layer) : model.treeAt(layer);
+    if (trees.size >= TREES_KEPT) trees.delete(trees.keys().next().value!);
+  }
+  trees.set(key, tree);
+  return tree;
+}
+
+function matchesText(path: string, text: string): boolean {
+  if (text === '') return true;
+  return text === text.toLowerCase() ? path.toLowerCase().includes(text) : path.includes(text);
+}
+
+/**
+ * Rebuilds the Files rows (and the waste list) after the tree or the filter changed. With `keepPath` the
+ * cursor stays on the same path when it is still shown; otherwise it goes to the top.
+ */
+function rebuildFiles(state: TuiState, keepPath: boolean): TuiState {
+  const { analysis, files } = state;
+  if (!analysis || analysis.layers.length === 0) return state;
+  const layer = Math.min(selectedLayer(state), analysis.layers.length - 1);
+  const tree = treeFor(analysis.model, files.mode, layer);
+  const filter = { text: files.filterText, changes: files.changes };
+  const rows = flattenTree(filterTree(tree, filter), files.collapse);
+  const layout = layoutOf(state);
+  const previousPath = keepPath ? files.rows?.rows[files.cursor.index]?.node.path : undefined;
+  const found = previousPath === undefined ? -1 : indexOfPath(rows.rows, previousPath);
+  const cursor = found >= 0 ? cursorTo(found, rows.rows.length, layout.filesHeight, files.cursor) : TOP;
+  const waste = analysis.waste.inefficientFiles.filter((file) => matchesText(file.path, files.filterText));
+  const wasteCursor = clampCursor(keepPath ? files.wasteCursor : TOP, waste.length, layout.filesHeight);
+  return { ...state, files: { ...files, rows, cursor, waste, wasteCursor } };
+}
+
+function withFiles(state: TuiState, files: Partial<FilesState>): TuiState {
+  return { ...state, files: { ...state.files, ...files } };
+}
+
+function updateLayer(state: TuiState, index: number, update: (layer: LayerState) => LayerState): TuiState {
+  const layer = state.layers[index];
+  if (!layer) return state;
+  const layers = state.layers.slice();
+  layers[index] = update(layer);
+  return { ...state, layers };
+}
+
+function fileCount(files: FilesState): number {
+  return files.wasteView ? files.waste.length : (files.rows?.rows.length ?? 0);
+}
+
+/** How a key moves the focused pane's cursor. */
+type Motion = { by: number } | { pages: number } | { to: 'start' | 'end' };
+
+function applyMotion(cursor: ListCursor, motion: Motion, count: number, height: number): ListCursor {
+  if ('by' in motion) return moveCursor(cursor, motion.by, count, height);
+  if ('pages' in motion) return pageCursor(cursor, motion.pages, count, height);
+  return cursorTo(motion.to === 'start' ? 0 : count - 1, count, height, cursor);
+}
+
+function moveFocused(state: TuiState, motion: Motion): TuiState {
+  const layout = layoutOf(state);
+  switch (state.focus) {
+    case 'layers': {
+      const layerCursor = applyMotion(state.layerCursor, motion, state.layers.length, layout.layersHeight);
+      if (layerCursor === state.layerCursor) return state;
+      const moved = { ...state, layerCursor, detailsScroll: 0 };
+      return layerCursor.index === state.layerCursor.index ? moved : rebuildFiles(moved, true);
+    }
+    case 'details': {
+      // The Details pane scrolls as a whole: its "cursor" is the top line.
+      const height = Math.max(1, layout.detailsHeight);
+      const positions = Math.max(1, detailLineCount(state, layout.leftWidth) - height + 1);
+      const top = { index: state.detailsScroll, offset: state.detailsScroll };
+      const stepped = 'pages' in motion ? { by: motion.pages * Math.max(1, height - 1) } : motion;
+      const scrolled = applyMotion(top, stepped, positions, 1);
+      return scrolled.index === state.detailsScroll ? state : { ...state, detailsScroll: scrolled.index };
+    }
+    case 'files': {
+      const { files } = state;
+      const key = files.wasteView ? 'wasteCursor' : 'cursor';
+      const cursor = applyMotion(files[key], motion, fileCount(files), layout.filesHeight);
+      return cursor === files[key] ? state : withFiles(state, { [key]: cursor });
+    }
+  }
+}
+
+function clampAll(state: TuiState): TuiState {
+  const layout = layoutOf(state);
+  const { files } = state;
+  return {
+    ...state,
+    layerCursor: clampCursor(state.layerCursor, state.layers.length, layout.layersHeight),
+    files: {
+      ...files,
+      cursor: clampCursor(files.cursor, files.rows?.rows.length ?? 0, layout.filesHeight),
+      wasteCursor: clampCursor(files.wasteCursor, files.waste.length, layout.filesHeight),
+    },
+  };
+}
+
+function setRows(state: TuiState, rows: FileRows): TuiState {
+  const cursor = clampCursor(state.files.cursor, rows.rows.length, layoutOf(state).filesHeight);
+  return withFiles(state, { rows, collapse: rows.collapse, cursor });
+}
+
+export function reduce(state: TuiState, action: Action): TuiState {
+  switch (action.type) {
+    case 'layer-started':
+      return updateLayer(state, action.layer, (layer) => ({ ...layer, status: 'streaming' }));
+    case 'layers-progressed':
+      return action.progress.reduce(
+        (next, { layer, bytesRead }) =>
+          updateLayer(next, layer, (current) =>
+            current.status === 'done' ? current : { ...current, status: 'streaming', bytesRead },
+          ),
+        state,
+      );
+    case 'layer-finished':
+      return updateLayer(state, action.summary.index, (layer) => ({
+        ...layer,
+        status: 'done',
+        bytesRead: layer.compressedSize,
+        summary: action.summary,
+      }));
+    case 'analysis-finished': {
+      const summaries = action.analysis.layers;
+      const layers = state.layers.map((layer) => {
+        const summary = summaries[layer.index] ?? layer.summary;
+        return { ...layer, status: 'done' as const, bytesRead: layer.compressedSize, summary };
+      });
+      return rebuildFiles({ ...state, layers, analysis: action.analysis }, false);
+    }
+    case 'analysis-failed':
+      return { ...state, failure: { message: action.message, hint: action.hint } };
+    case 'report-updated':
+      return { ...state, report: action.report, reportFinal: action.final };
+    case 'resized':
+      return clampAll({ ...state, viewport: action.viewport });
+    case 'focus-cycled': {
+      const at = PANES.indexOf(state.focus);
+      return { ...state, focus: PANES[(at + action.step + PANES.length) % PANES.length]! };
+    }
+    case 'cursor-moved':
+      return moveFocused(state, { by: action.delta });
+    case 'cursor-paged':
+      return moveFocused(state, { pages: action.pages });
+    case 'cursor-jumped':
+      return moveFocused(state, { to: action.to });
+    case 'directory-toggled': {
+      const { rows, cursor, wasteView } = state.files;
+      if (!rows || wasteView) return state;
+      const next = toggleCollapseAt(rows, cursor.index);
+      return next === rows ? state : setRows(state, next);
+    }
+    case 'all-directories-toggled': {
+      const { rows, wasteView } = state.files;
+      if (!rows || wasteView) return state;
+      const path = rows.rows[state.files.cursor.index]?.node.path;
+      const next = toggleCollapseAll(rows);
+      // Stay on the same directory if it is still shown, else on its nearest shown ancestor.
+      let index = -1;
+      for (let p = path; p && index < 0; p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) {
+        index = indexOfPath(next.rows, p);
+      }
+      const layout = layoutOf(state);
+      return withFiles(state, {
+        rows: next,
+        collapse: next.collapse,
+        cursor: cursorTo(Math.max(0, index), next.rows.length, layout.filesHeight, state.files.cursor),
+      });
+    }
+    case 'change-toggled': {
+      const changes = { ...state.files.changes, [action.change]: !state.files.changes[action.change] };
+      return rebuildFiles(withFiles(state, { changes }), true);
+    }
+    case 'tree-mode-toggled':
+      return rebuildFiles(withFiles(state, { mode: state.files.mode === 'layer' ? 'image' : 'layer' }), true);
+    case 'waste-view-toggled':
+      return withFiles(state, { wasteView: !state.files.wasteView });
+    case 'filter-opened':
+      return { ...state, focus: 'files', files: { ...state.files, editingFilter: true } };
+    case 'filter-typed':
+      return rebuildFiles(withFiles(state, { filterText: state.files.filterText + action.text }), false);
+    case 'filter-erased':
+      if (state.files.filterText === '') return state;
+      return rebuildFiles(withFiles(state, { filterText: state.files.filterText.slice(0, -1) }), false);
+    case 'filter-closed': {
+      const closed = withFiles(state, { editingFilter: false });
+      if (action.keep || state.files.filterText === '') return closed;
+      return rebuildFiles(withFiles(closed, { filterText: '' }), true);
+    }
+    case 'help-toggled':
+      return { ...state, help: !state.help };
+  }
+}

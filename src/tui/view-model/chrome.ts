@@ -1,0 +1,89 @@
+import { KEY_HELP } from '../keymap.js';
+import type { TuiState } from '../state/state.js';
+import { CHANGE_MARKS } from './file-rows.js';
+import { CHANGE_SYMBOL } from './files.js';
+import { type Line, line, type Role, type Segment, seg } from './lines.js';
+
+function verdictSegments(state: TuiState): Segment[] {
+  if (state.failure) return [seg('analysis failed', 'error')];
+  const verdict = state.report?.verdict;
+  const done = state.layers.filter((layer) => layer.status === 'done').length;
+  const streaming = !state.analysis
+    ? [seg(`reading layers ${done}/${state.layers.length}  `, 'progress')]
+    : [];
+  if (!verdict) return streaming;
+  const label = state.reportFinal ? verdict.toUpperCase() : `${verdict.toUpperCase()} so far`;
+  return [...streaming, seg('verdict ', 'dim'), seg(label, verdict)];
+}
+
+/** Top line: what image this is and how it stands. */
+export function headerLine(state: TuiState, width: number): Line {
+  const right = verdictSegments(state);
+  const rightWidth = right.reduce((sum, s) => sum + s.text.length, 0);
+  const left = ` imgscope  ${state.image.reference}  ${state.image.platform}`;
+  const room = Math.max(0, width - rightWidth - 1);
+  const leftText = left.length > room ? `${left.slice(0, Math.max(0, room - 1))}…` : left.padEnd(room);
+  return line(seg(leftText, 'heading'), ...right, ' ');
+}
+
+function toggle(key: string, label: string, on: boolean, role: Role): Segment[] {
+  return [seg(key, 'key'), seg(on ? '[x]' : '[ ]', on ? role : 'dim'), seg(`${label} `, on ? role : 'dim')];
+}
+
+/** Two lines: the keys, then the toggles and view (or the filter prompt while it is open). */
+export function footerLines(state: TuiState): Line[] {
+  const keys = line(
+    ...(
+      [
+        ['Tab', 'pane'],
+        ['↑↓', 'move'],
+        ['Space', 'fold'],
+        ['^Space', 'all'],
+        ['/', 'filter'],
+        ['v', 'view'],
+        ['w', 'waste'],
+        ['?', 'help'],
+        ['q', 'quit'],
+      ] as const
+    ).flatMap(([key, what]) => [seg(key, 'key'), seg(` ${what}  `, 'dim')]),
+  );
+  const { files } = state;
+  if (files.editingFilter) {
+    return [
+      keys,
+      line(seg('filter: ', 'key'), `${files.filterText}█`, seg('   Enter keep · Esc clear', 'dim')),
+    ];
+  }
+  const toggles = CHANGE_MARKS.flatMap((mark) => {
+    const key = mark === 'unmodified' ? 'u' : mark[0]!;
+    const label = mark === 'unmodified' ? 'unmodified' : `${CHANGE_SYMBOL[mark]}${mark}`;
+    return toggle(key, label, files.changes[mark], mark === 'unmodified' ? 'plain' : mark);
+  });
+  const view = files.wasteView ? 'waste' : files.mode === 'layer' ? 'layer changes' : 'image';
+  const filter = files.filterText ? [seg(' filter ', 'dim'), seg(`"${files.filterText}"`, 'key')] : [];
+  return [keys, line(...toggles, seg(' view ', 'dim'), seg(view, 'key'), ...filter)];
+}
+
+export function helpLines(): Line[] {
+  const width = Math.max(...KEY_HELP.map(([keys]) => keys.length)) + 2;
+  return [
+    line(seg('Keys', 'heading')),
+    ...KEY_HELP.map(([keys, what]) => line(seg(`  ${keys.padEnd(width)}`, 'key'), what)),
+    line(''),
+    line(seg('Files', 'heading')),
+    line(
+      '  ',
+      seg('+ added', 'added'),
+      '  ',
+      seg('~ modified', 'modified'),
+      '  ',
+      seg('- removed', 'removed'),
+      '  (by the selected layer)',
+    ),
+    line('  Directory sizes include everything below them; ▸ marks a folded directory.'),
+    line('  Waste: every copy of a path that two or more layers wrote (dive’s figure);'),
+    line('  reclaim: what squashing the layers would actually save.'),
+    line(''),
+    line(seg('  Press ? or Esc to close.', 'dim')),
+  ];
+}

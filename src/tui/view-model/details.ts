@@ -1,0 +1,146 @@
+import { formatBytes, formatPercent, shortCommand } from '../../report/format.js';
+import type { CheckResult, CheckStatus, Report } from '../../report/report.js';
+import { wrapText } from '../format.js';
+import type { TuiState } from '../state/state.js';
+import { type Line, line, type Role, seg } from './lines.js';
+
+export const STATUS_ROLE: Record<CheckStatus, Role> = {
+  pass: 'pass',
+  warn: 'warn',
+  fail: 'fail',
+  skip: 'skip',
+};
+const TOP_FILES = 5;
+
+function wrapped(text: string, width: number, indent = '  ', role: Role = 'plain'): Line[] {
+  return wrapText(text, width - indent.length).map((part) => line(indent, seg(part, role)));
+}
+
+function field(label: string, value: string, width: number): Line[] {
+  const head = `  ${label} `;
+  if (head.length + value.length <= width) return [line(seg(head, 'dim'), value)];
+  return [line(seg(head, 'dim')), ...wrapped(value, width, '    ')];
+}
+
+function layerSection(state: TuiState, width: number): Line[] {
+  const layer = state.layers[state.layerCursor.index];
+  if (!layer) return [line(seg('No layers', 'heading'))];
+  const lines = [line(seg(`Layer ${layer.index + 1} of ${state.layers.length}`, 'heading'))];
+  lines.push(...field('digest', layer.digest, width));
+  const command = shortCommand(layer.command, Number.POSITIVE_INFINITY);
+  lines.push(...(command ? wrapped(command, width) : [line(seg('  (no history command)', 'dim'))]));
+  const summary = layer.summary;
+  if (!summary) {
+    const status = layer.status === 'waiting' ? 'waiting to stream' : 'streaming';
+    lines.push(line(seg(`  ${formatBytes(layer.compressedSize)} compressed, ${status}`, 'dim')));
+    return lines;
+  }
+  lines.push(
+    line(
+      seg('  size ', 'dim'),
+      `${formatBytes(summary.compressedSize)} → ${formatBytes(summary.uncompressedSize)}`,
+      seg(' files ', 'dim'),
+      String(summary.fileCount),
+    ),
+    line(
+      '  ',
+      seg(`+${summary.added}`, 'added'),
+      ' ',
+      seg(`~${summary.modified}`, 'modified'),
+      ' ',
+      seg(`-${summary.removed}`, 'removed'),
+      seg(' made dead ', 'dim'),
+      formatBytes(summary.wastedBytes),
+    ),
+  );
+  return lines;
+}
+
+function budgetLine(report: Report, width: number): Line[] {
+  const check = report.checks?.find((c) => c.id === 'compressed-size');
+  const size = formatBytes(report.compressedSize);
+  if (check && typeof check.limit === 'number' && check.limit > 0) {
+    const share = formatPercent(report.compressedSize / check.limit);
+    return field('compressed', `${size} of ${formatBytes(check.limit)} budget (${share})`, width);
+  }
+  return field('compressed', size, width);
+}
+
+function checkLines(check: CheckResult, width: number): Line[] {
+  const status = check.status.toUpperCase().padEnd(4);
+  const head = line('  ', seg(status, STATUS_ROLE[check.status]), ` ${check.id}`);
+  return [head, ...wrapped(check.message, width, '       ', 'dim')];
+}
+
+function imageSection(state: TuiState, width: number): Line[] {
+  const { report, image } = state;
+  const lines = [line(seg('Image', 'heading'))];
+  lines.push(...field('reference', image.reference, width));
+  lines.push(...field('digest', image.digest, width));
+  lines.push(...field('platform', image.platform, width), ...field('schema', image.schema, width));
+  if (!report) return lines;
+  lines.push(...budgetLine(report, width));
+  if (report.uncompressedSize > 0)
+    lines.push(...field('uncompressed', formatBytes(report.uncompressedSize), width));
+  if (report.tier) {
+    const tier = `${report.tier.name} (${formatBytes(report.tier.imageSize)}): ${report.tier.recommendedMemory}`;
+    lines.push(...field('memory tier', tier, width));
+  }
+  return lines;
+}
+
+function verdictSection(state: TuiState, width: number): Line[] {
+  const { report } = state;
+  if (!report?.verdict) return [];
+  const pending = state.reportFinal ? '' : ' (manifest checks; layers still streaming)';
+  const lines = [
+    line(seg('Verdict ', 'heading'), seg(report.verdict.toUpperCase(), report.verdict), seg(pending, 'dim')),
+  ];
+  for (const check of report.checks ?? []) lines.push(...checkLines(check, width));
+  return lines;
+}
+
+function wasteSection(state: TuiState, width: number): Line[] {
+  const waste = state.analysis?.waste;
+  if (!waste) return [];
+  const lines = [line(seg('Waste', 'heading'))];
+  lines.push(...field('efficiency', formatPercent(waste.efficiency), width));
+  lines.push(
+    ...field(
+      'wasted',
+      `${formatBytes(waste.wastedBytes)} (${formatPercent(waste.userWastedPercent)} of user)`,
+      width,
+    ),
+  );
+  lines.push(...field('reclaimable', formatBytes(waste.reclaimableBytes), width));
+  const top = waste.inefficientFiles.slice(0, TOP_FILES);
+  if (top.length > 0) lines.push(line(seg('  top inefficient files', 'dim')));
+  for (const file of top) {
+    const figures = `${formatBytes(file.wastedBytes).padStart(9)} ${`${file.count}×`.padStart(3)} `;
+    lines.push(line(`  ${figures}`, file.path));
+  }
+  return lines;
+}
+
+function failureSection(state: TuiState, width: number): Line[] {
+  if (!state.failure) return [];
+  const lines = wrapped(`Analysis failed: ${state.failure.message}`, width, '', 'error');
+  if (state.failure.hint) lines.push(...wrapped(state.failure.hint, width, '  ', 'dim'));
+  return lines;
+}
+
+/** Everything the Details pane can show, top to bottom; the pane scrolls through it. */
+export function detailLines(state: TuiState, width: number): Line[] {
+  const sections = [
+    failureSection(state, width),
+    layerSection(state, width),
+    verdictSection(state, width),
+    imageSection(state, width),
+    wasteSection(state, width),
+  ].filter((section) => section.length > 0);
+  return sections.flatMap((section, i) => (i === 0 ? section : [line(''), ...section]));
+}
+
+export function detailLineCount(state: TuiState, width: number): number {
+  return detailLines(state, width).length;
+}

@@ -1,0 +1,133 @@
+import type { InefficientFile, TreeNode } from '../../analysis/types.js';
+import { formatBytes } from '../../report/format.js';
+import { fitRight, formatMode } from '../format.js';
+import type { FilesState, TuiState } from '../state/state.js';
+import type { ChangeMark, FileRow } from './file-rows.js';
+import { type Line, line, type Role, seg } from './lines.js';
+import { windowOf } from './list-cursor.js';
+
+/** The change is shown by a symbol as well as a colour, so the tree reads without colour. */
+export const CHANGE_SYMBOL: Record<ChangeMark, string> = {
+  added: '+',
+  modified: '~',
+  removed: '-',
+  unmodified: ' ',
+};
+const CHANGE_ROLE: Record<ChangeMark, Role> = {
+  added: 'added',
+  modified: 'modified',
+  removed: 'removed',
+  unmodified: 'plain',
+};
+
+const SIZE_WIDTH = 9;
+const OWNER_WIDTH = 9;
+/** Below this many columns for names, the uid:gid column gives way; below the next, the mode. */
+const NAME_ROOM = 18;
+
+export interface FileColumns {
+  mode: boolean;
+  owner: boolean;
+}
+
+export function fileColumns(width: number): FileColumns {
+  const fixed = 2 + SIZE_WIDTH + 1;
+  if (width - fixed - 11 - (OWNER_WIDTH + 1) >= NAME_ROOM) return { mode: true, owner: true };
+  if (width - fixed - 11 >= NAME_ROOM) return { mode: true, owner: false };
+  return { mode: false, owner: false };
+}
+
+export function fileHeading(width: number): Line {
+  const columns = fileColumns(width);
+  return line(
+    seg(
+      `  ${columns.mode ? 'Permission ' : ''}${columns.owner ? `${fitRight('UID:GID', OWNER_WIDTH)} ` : ''}` +
+        `${fitRight('Size', SIZE_WIDTH)} Name`,
+      'dim',
+    ),
+  );
+}
+
+function nodeName(node: TreeNode, row: FileRow): string {
+  const { entry } = node;
+  const marker = row.collapsed ? '▸ ' : '';
+  if (entry.type === 'dir') return `${marker}${node.name}/`;
+  if (entry.type === 'symlink' && entry.linkTarget) return `${node.name} → ${entry.linkTarget}`;
+  if (entry.type === 'hardlink' && entry.linkTarget) return `${node.name} ⇒ ${entry.linkTarget}`;
+  return node.name;
+}
+
+export function fileLine(row: FileRow, columns: FileColumns): Line {
+  const { node } = row;
+  const { entry } = node;
+  const role = CHANGE_ROLE[node.change];
+  const mode = columns.mode ? `${formatMode(entry.type, entry.mode)} ` : '';
+  const owner = columns.owner ? `${fitRight(`${entry.uid}:${entry.gid}`, OWNER_WIDTH)} ` : '';
+  const size = entry.type === 'dir' ? node.totalSize : entry.size;
+  return line(
+    seg(`${CHANGE_SYMBOL[node.change]} ${mode}${owner}${fitRight(formatBytes(size), SIZE_WIDTH)} `, role),
+    seg(row.guide, 'dim'),
+    seg(nodeName(node, row), role),
+  );
+}
+
+export function fileLines(files: FilesState, width: number, height: number): Line[] {
+  const rows = files.rows;
+  if (!rows) return [];
+  const columns = fileColumns(width);
+  return windowOf(rows.rows, files.cursor, height).map((row, i) => {
+    const l = fileLine(row, columns);
+    return files.cursor.offset + i === files.cursor.index ? { ...l, selected: true } : l;
+  });
+}
+
+export function wasteHeading(): Line {
+  return line(
+    seg(
+      `${fitRight('Copies', 6)} ${fitRight('Wasted', SIZE_WIDTH)} ${fitRight('Reclaim', SIZE_WIDTH)} Path`,
+      'dim',
+    ),
+  );
+}
+
+function lastChange(file: InefficientFile): string {
+  const last = file.overwrittenBy.at(-1);
+  return last ? `  (${last.change} by layer ${last.layer})` : '';
+}
+
+export function wasteLines(files: FilesState, height: number): Line[] {
+  return windowOf(files.waste, files.wasteCursor, height).map((file, i) => {
+    const l = line(
+      `${fitRight(`${file.count}×`, 6)} ${fitRight(formatBytes(file.wastedBytes), SIZE_WIDTH)} `,
+      `${fitRight(formatBytes(file.reclaimableBytes), SIZE_WIDTH)} `,
+      file.path,
+      seg(lastChange(file), 'dim'),
+    );
+    return files.wasteCursor.offset + i === files.wasteCursor.index ? { ...l, selected: true } : l;
+  });
+}
+
+/** The Files pane title: which tree, which layer, what is filtered. */
+export function filesTitle(state: TuiState): string {
+  const { files } = state;
+  const layer = state.layerCursor.index;
+  if (files.wasteView) {
+    return `Waste: ${files.waste.length} inefficient files${files.filterText ? ` matching "${files.filterText}"` : ''}`;
+  }
+  const what = files.mode === 'layer' ? `Layer ${layer} changes` : `Image up to layer ${layer}`;
+  const count = files.rows ? ` (${files.rows.rows.length} rows)` : '';
+  return `Files: ${what}${count}`;
+}
+
+/** What the Files pane says while it has nothing to show. */
+export function filesPlaceholder(state: TuiState): string {
+  if (state.failure) return 'No file tree: the analysis failed (see Details).';
+  if (!state.analysis) {
+    const done = state.layers.filter((layer) => layer.status === 'done').length;
+    return `Reading layers… ${done} of ${state.layers.length} done. The tree appears when all are read.`;
+  }
+  if (state.files.wasteView) return 'No file was written or deleted by more than one layer.';
+  return state.files.filterText || Object.values(state.files.changes).includes(false)
+    ? 'Nothing matches the filter.'
+    : 'This layer changes no files.';
+}

@@ -1,0 +1,37 @@
+import { formatBytes, shortCommand } from '../../report/format.js';
+import { fitRight, progressBar } from '../format.js';
+import type { LayerState, TuiState } from '../state/state.js';
+import { type Line, line, type Segment, seg } from './lines.js';
+import { windowOf } from './list-cursor.js';
+
+const SIZE_WIDTH = 9;
+
+/** The uncompressed size once known, a progress bar of compressed bytes while streaming. */
+function sizeOrProgress(layer: LayerState): Segment {
+  if (layer.summary) return seg(fitRight(formatBytes(layer.summary.uncompressedSize), SIZE_WIDTH), 'plain');
+  if (layer.status === 'waiting') return seg(fitRight('waiting', SIZE_WIDTH), 'dim');
+  return seg(progressBar(layer.bytesRead, layer.compressedSize, SIZE_WIDTH), 'progress');
+}
+
+export function layerTitle(state: TuiState): string {
+  const done = state.layers.filter((layer) => layer.status === 'done').length;
+  const count = state.layers.length;
+  const streaming = done < count && !state.failure ? ` · read ${done}/${count}` : '';
+  return `Layers (${count})${streaming}  compressed → uncompressed`;
+}
+
+/** One line per visible layer: index, compressed size, uncompressed size (or progress), command. */
+export function layerLines(state: TuiState, height: number): Line[] {
+  const indexWidth = Math.max(2, String(state.layers.length - 1).length);
+  return windowOf(state.layers, state.layerCursor, height).map((layer) => {
+    const command = shortCommand(layer.command, Number.POSITIVE_INFINITY) || '—';
+    const l: Line = line(
+      `${String(layer.index).padStart(indexWidth)} `,
+      fitRight(formatBytes(layer.compressedSize), SIZE_WIDTH),
+      seg(' → ', 'dim'),
+      sizeOrProgress(layer),
+      ` ${command}`,
+    );
+    return layer.index === state.layerCursor.index ? { ...l, selected: true } : l;
+  });
+}

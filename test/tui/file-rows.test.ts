@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import type { FileTree } from '../../src/analysis/types.js';
+import {
+  ALL_CHANGES,
+  ALL_EXPANDED,
+  type FileRows,
+  filterTree,
+  flattenTree,
+  NO_FILTER,
+  toggleCollapseAll,
+  toggleCollapseAt,
+} from '../../src/tui/view-model/file-rows.js';
+import { type FakeEntry, fakeTree } from './fake-tree.js';
+
+const ENTRIES: FakeEntry[] = [
+  { path: '/bin/sh', size: 100, change: 'unmodified' },
+  { path: '/bin/ls', size: 50, change: 'modified' },
+  { path: '/etc/passwd', size: 10, change: 'added' },
+  { path: '/etc/ssl/certs/ca.pem', size: 1000, change: 'added' },
+  { path: '/etc/old.conf', size: 5, change: 'removed' },
+  { path: '/usr/lib/libc.so', size: 2000, change: 'unmodified' },
+  { path: '/README', size: 1, change: 'added' },
+];
+
+function show(rows: FileRows): string[] {
+  return rows.rows.map((row) => `${row.guide}${row.node.name}${row.collapsed ? ' [+]' : ''}`);
+}
+
+function paths(rows: FileRows): string[] {
+  return rows.rows.map((row) => row.node.path);
+}
+
+/** Counts children() calls, to pin the cost model: what a key press may and may not walk. */
+function counting(tree: FileTree): { tree: FileTree; calls: () => number } {
+  let calls = 0;
+  return {
+    tree: { root: tree.root, size: tree.size, children: (node) => (calls++, tree.children(node)) },
+    calls: () => calls,
+  };
+}
+
+describe('flattening a tree into rows', () => {
+  it('lists nodes depth first in the tree order, with guides that draw the tree', () => {
+    const rows = flattenTree(filterTree(fakeTree(ENTRIES), NO_FILTER));
+    expect(show(rows)).toEqual([
+      '├─ README',
+      '├─ bin',
+      '│  ├─ ls',
+      '│  └─ sh',
+      '├─ etc',
+      '│  ├─ old.conf',
+      '│  ├─ passwd',
+      '│  └─ ssl',
+      '│     └─ certs',
+      '│        └─ ca.pem',
+      '└─ usr',
+      '   └─ lib',
+      '      └─ libc.so',
+    ]);
+    expect(rows.rows.map((row) => row.depth)).toEqual([0, 0, 1, 1, 0, 1, 1, 1, 2, 3, 0, 1, 2]);
+  });
+
+  it('marks directories with visible children as expandable, files and empty directories not', () => {
+    const rows = flattenTree(filterTree(fakeTree([...ENTRIES, { path: '/tmp', type: 'dir' }]), NO_FILTER));
+    const expandable = rows.rows.filter((row) => row.expandable).map((row) => row.node.path);
+    expect(expandable).toEqual(['/bin', '/etc', '/etc/ssl', '/etc/ssl/certs', '/usr', '/usr/lib']);
+  });
+});
+
+describe('filtering rows', () => {
+  const tree = fakeTree(ENTRIES);
+
+  it('keeps paths containing the text and the directories that lead to them', () => {
+    const rows = flattenTree(filterTree(tree, { text: 'ss', changes: ALL_CHANGES }));
+    expect(paths(rows)).toEqual([
+      '/etc',
+      '/etc/passwd',
+      '/etc/ssl',
+      '/etc/ssl/certs',
+      '/etc/ssl/certs/ca.pem',
+    ]);
+  });
+
+  it('ignores case for lower-case text and respects it once the text has a capital (smart case)', () => {
+    expect(paths(flattenTree(filterTree(tree, { text: 'readme', changes: ALL_CHANGES })))).toEqual([
+      '/README',
+    ]);
+    expect(paths(flattenTree(filterTree(tree, { text: 'Readme', changes: ALL_CHANGES })))).toEqual([]);
+  });
+
+  it('hides a change kind; a directory stays only while something below it is shown', () => {
+    const noRemoved = flattenTree(
+      filterTree(tree, { text: '', changes: { ...ALL_CHANGES, removed: false } }),
+    );
+    expect(paths(noRemoved)).not.toContain('/etc/old.conf');
+    expect(paths(noRemoved)).toContain('/etc/passwd');
+
+    const onlyAdded = { added: true, modified: false, removed: false, unmodified: false };
+    const added = flattenTree(filterTree(tree, { text: '', changes: onlyAdded }));
+    expect(paths(added)).toEqual([
+      '/README',
+      '/etc',
+      '/etc/passwd',
+      '/etc/ssl',
+      '/etc/ssl/certs',
+      '/etc/ssl/certs/ca.pem',
+    ]);
+  });
+
+  it('combines text and change filters', () => {
+    const rows = flattenTree(
+      filterTree(tree, { text: 'bin', changes: { ...ALL_CHANGES, unmodified: false } }),
+    );
+    expect(paths(rows)).toEqual(['/bin', '/bin/ls']);
+  });
+
+  it('redraws the guides for what is left, so the last visible child gets the corner', () => {
+    const rows = flattenTree(filterTree(tree, { text: 'ls', changes: ALL_CHANGES }));
+    expect(show(rows)).toEqual(['└─ bin', '   └─ ls']);
+  });
+});
+
+describe('collapsing directories', () => {
+  const filtered = filterTree(fakeTree(ENTRIES), NO_FILTER);
+
+  it('folds a directory: its subtree leaves the rows and the row shows it is folded', () => {
+    const rows = flattenTree(filtered);
+    const etc = paths(rows).indexOf('/etc');
+    const folded = toggleCollapseAt(rows, etc);
+    expect(show(folded)).toEqual([
+      '├─ README',
+      '├─ bin',
+      '│  ├─ ls',
+      '│  └─ sh',
+      '├─ etc [+]',
+      '└─ usr',
+      '   └─ lib',
+      '      └─ libc.so',
+    ]);
+  });
+
+  it('unfolding splices back exactly what a full flatten with the same state would give', () => {
+    const rows = flattenTree(filtered);
+    const foldedSsl = toggleCollapseAt(rows, paths(rows).indexOf('/etc/ssl'));
+    const foldedEtc = toggleCollapseAt(foldedSsl, paths(foldedSsl).indexOf('/etc'));
+    const unfolded = toggleCollapseAt(foldedEtc, paths(foldedEtc).indexOf('/etc'));
+    // /etc/ssl stays folded inside the unfolded /etc.
+    expect(show(unfolded)).toEqual(show(flattenTree(filtered, unfolded.collapse)));
+    expect(show(unfolded)).toContain('│  └─ ssl [+]');
+    expect(paths(unfolded)).not.toContain('/etc/ssl/certs');
+  });
+
+  it('does nothing on a file row', () => {
+    const rows = flattenTree(filtered);
+    expect(toggleCollapseAt(rows, 0)).toBe(rows);
+  });
+
+  it('folds everything, then unfolds everything', () => {
+    const rows = flattenTree(filtered);
+    const folded = toggleCollapseAll(rows);
+    expect(show(folded)).toEqual(['├─ README', '├─ bin [+]', '├─ etc [+]', '└─ usr [+]']);
+    expect(show(toggleCollapseAll(folded))).toEqual(show(rows));
+  });
+
+  it('keeps folds by path, so the same directory stays folded in another tree', () => {
+    const rows = toggleCollapseAt(flattenTree(filtered), 1);
+    const other = flattenTree(
+      filterTree(fakeTree([{ path: '/bin/bash' }, { path: '/opt/x' }]), NO_FILTER),
+      rows.collapse,
+    );
+    expect(show(other)).toEqual(['├─ bin [+]', '└─ opt', '   └─ x']);
+  });
+
+  it('folding walks nothing; unfolding walks only the unfolded subtree', () => {
+    const entries: FakeEntry[] = [];
+    for (let d = 0; d < 50; d++) for (let f = 0; f < 20; f++) entries.push({ path: `/d${d}/sub/f${f}` });
+    const counted = counting(fakeTree(entries));
+    const rows = flattenTree(filterTree(counted.tree, NO_FILTER), ALL_EXPANDED);
+    const before = counted.calls();
+    const folded = toggleCollapseAt(rows, 0);
+    expect(counted.calls()).toBe(before);
+    toggleCollapseAt(folded, 0);
+    expect(counted.calls() - before).toBe(2); // /d0 and /d0/sub
+  });
+});
