@@ -1,5 +1,5 @@
 import type { Analysis } from '../analysis/types.js';
-import type { CheckResult } from '../report/report.js';
+import type { CheckResult, Report } from '../report/report.js';
 import type { AnalysisCheck, ManifestCheck } from './checks/check.js';
 import { checkResult } from './checks/check.js';
 import { compressedSize } from './checks/compressed-size.js';
@@ -11,7 +11,7 @@ import { manifestFormat } from './checks/manifest-format.js';
 import { maxCompressed } from './checks/max-compressed.js';
 import { maxLayers } from './checks/max-layers.js';
 import { maxUncompressed } from './checks/max-uncompressed.js';
-import { memoryTier } from './checks/memory-tier.js';
+import { memoryTier, tierOf } from './checks/memory-tier.js';
 import { pinned } from './checks/pinned.js';
 import { platformCheck } from './checks/platform.js';
 import { startup } from './checks/startup.js';
@@ -121,4 +121,20 @@ export function evaluate(
     ...(analysis ? evaluateAnalysis(facts, analysis, policy) : skippedAnalysisChecks(policy, reason)),
   ];
   return { checks, verdict: verdictOf(checks, policy.failOn) };
+}
+
+/** The report fields policy evaluation adds: `Object.assign(report, policyReportFields(…))`. */
+export function policyReportFields(
+  facts: ImageFacts,
+  policy: Policy,
+  checks: CheckResult[],
+): Required<Pick<Report, 'profile' | 'checks' | 'verdict'>> & Pick<Report, 'tier'> {
+  const fields: Required<Pick<Report, 'profile' | 'checks' | 'verdict'>> & Pick<Report, 'tier'> = {
+    profile: policy.profile.name,
+    checks,
+    verdict: verdictOf(checks, policy.failOn),
+  };
+  const tier = tierOf(facts, policy);
+  if (tier !== undefined) fields.tier = tier;
+  return fields;
 }

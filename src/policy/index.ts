@@ -9,6 +9,7 @@ export {
   exitCodeOf,
   type LayerFlags,
   needsLayers,
+  policyReportFields,
   skippedAnalysisChecks,
   type Verdict,
   verdictOf,

@@ -7,6 +7,9 @@ import type {
   TreeNode,
   WasteSummary,
 } from '../../src/analysis/types.js';
+import type { Digest } from '../../src/oci/digest.js';
+import type { ImageSource } from '../../src/oci/source.js';
+import type { Descriptor } from '../../src/oci/types.js';
 import type { ImageFacts } from '../../src/policy/facts.js';
 import { MiB } from '../../src/policy/sizes.js';
 
@@ -132,4 +135,46 @@ export function fakeAnalysis(
     ...options.waste,
   };
   return { layers, waste, model };
+}
+
+const digestOf = (c: string): Digest => `sha256:${c.repeat(64)}`;
+
+/** A registry image source with a config and three layers; never opens a blob. */
+export function fakeSource(overrides: Partial<ImageSource> = {}): ImageSource {
+  const layers: Descriptor[] = [0, 1, 2].map((i) => ({
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    digest: digestOf(String(i + 1)),
+    size: 10 * MiB,
+  }));
+  return {
+    reference: 'localhost:5000/team/app:1.0',
+    kind: 'registry',
+    digest: digestOf('a'),
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    schema: 'oci-v1',
+    platform: { os: 'linux', architecture: 'amd64' },
+    index: undefined,
+    manifest: {
+      schemaVersion: 2,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf('c'), size: 1000 },
+      layers,
+    },
+    rawManifest: new Uint8Array(),
+    config: {
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['node', 'server.js'], ExposedPorts: { '9000/tcp': {} } },
+      rootfs: { type: 'layers', diff_ids: [] },
+      history: [0, 1, 2].map((i) => ({ created_by: `/bin/sh -c step-${i}` })),
+    },
+    configDescriptor: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: digestOf('c'),
+      size: 1000,
+    },
+    layers,
+    openBlob: () => Promise.reject(new Error('the fake source has no blobs')),
+    close: () => Promise.resolve(),
+    ...overrides,
+  };
 }
