@@ -1,3 +1,5 @@
+import type { Descriptor } from './oci/types.js';
+
 /**
  * Errors are values with a stable code and the exit code the CLI should use. They are raised where the
  * cause is known (with the input named and the fix said) and rendered once, as one line, by the CLI.
@@ -21,7 +23,11 @@ export class ImgscopeError extends Error {
   /** One short sentence telling the user what to do about it. */
   readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { hint?: string; cause?: unknown; exitCode?: number } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'ImgscopeError';
     this.code = code;
@@ -32,4 +38,15 @@ export class ImgscopeError extends Error {
 
 export function isImgscopeError(error: unknown): error is ImgscopeError {
   return error instanceof ImgscopeError;
+}
+
+/** An index has no image for the wanted platform: carries the index so policy can report what it offers. */
+export class PlatformNotFoundError extends ImgscopeError {
+  /** The index searched; its digest is '' when the caller did not know it. */
+  readonly index: { digest: string; mediaType: string; manifests: Descriptor[] };
+
+  constructor(message: string, hint: string, index: PlatformNotFoundError['index']) {
+    super('PLATFORM', message, { hint });
+    this.index = index;
+  }
 }

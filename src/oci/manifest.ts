@@ -1,4 +1,4 @@
-import { ImgscopeError } from '../errors.js';
+import { ImgscopeError, PlatformNotFoundError } from '../errors.js';
 import { parseDigest } from './digest.js';
 import {
   baseMediaType,
@@ -36,7 +36,11 @@ function malformed(label: string, what: string): ImgscopeError {
 }
 
 /** JSON.parse with a size cap and a nesting cap, so hostile documents fail fast and clearly. */
-export function parseJsonDocument(bytes: Uint8Array | string, label: string, maxBytes = MAX_MANIFEST_BYTES): unknown {
+export function parseJsonDocument(
+  bytes: Uint8Array | string,
+  label: string,
+  maxBytes = MAX_MANIFEST_BYTES,
+): unknown {
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
   if (size > maxBytes) {
     throw new ImgscopeError('LIMIT', `${label}: ${size} bytes is larger than the ${maxBytes}-byte limit`, {
@@ -56,7 +60,8 @@ export function parseJsonDocument(bytes: Uint8Array | string, label: string, max
     else if (c === 0x7b || c === 0x5b) {
       depth++;
       if (depth > maxDepth) maxDepth = depth;
-      if (maxDepth > MAX_JSON_DEPTH) throw malformed(label, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+      if (maxDepth > MAX_JSON_DEPTH)
+        throw malformed(label, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   try {
@@ -94,8 +99,9 @@ export function parseManifest(bytes: Uint8Array, label: string, headerMediaType?
   const doc = parseJsonDocument(bytes, label);
   if (!isObject(doc)) throw malformed(label, 'manifest is not a JSON object');
   const declared = baseMediaType(
-    (headerMediaType && baseMediaType(headerMediaType) !== 'application/json' ? headerMediaType : undefined) ??
-      (typeof doc.mediaType === 'string' ? doc.mediaType : ''),
+    (headerMediaType && baseMediaType(headerMediaType) !== 'application/json'
+      ? headerMediaType
+      : undefined) ?? (typeof doc.mediaType === 'string' ? doc.mediaType : ''),
   );
 
   if (doc.schemaVersion === 1 || isSchema1MediaType(declared)) {
@@ -105,7 +111,8 @@ export function parseManifest(bytes: Uint8Array, label: string, headerMediaType?
       raw: doc as unknown as Schema1Manifest,
     };
   }
-  if (doc.schemaVersion !== 2) throw malformed(label, `unsupported schemaVersion ${String(doc.schemaVersion)}`);
+  if (doc.schemaVersion !== 2)
+    throw malformed(label, `unsupported schemaVersion ${String(doc.schemaVersion)}`);
 
   const looksLikeIndex = Array.isArray(doc.manifests);
   if (isIndexMediaType(declared) || (!declared && looksLikeIndex)) {
@@ -127,9 +134,13 @@ export function parseManifest(bytes: Uint8Array, label: string, headerMediaType?
     if (isObject(doc.annotations)) manifest.annotations = doc.annotations as Record<string, string>;
     return { kind: 'manifest', mediaType: manifest.mediaType!, manifest };
   }
-  throw new ImgscopeError('UNSUPPORTED', `${label}: media type "${declared || 'none'}" is not an image manifest`, {
-    hint: 'imgscope reads OCI v1 and Docker v2 schema 2 images (artifacts and other types are not images)',
-  });
+  throw new ImgscopeError(
+    'UNSUPPORTED',
+    `${label}: media type "${declared || 'none'}" is not an image manifest`,
+    {
+      hint: 'imgscope reads OCI v1 and Docker v2 schema 2 images (artifacts and other types are not images)',
+    },
+  );
 }
 
 /** Validates an image config (Docker image JSON or OCI config). */
@@ -137,7 +148,8 @@ export function parseConfig(bytes: Uint8Array, label: string): ImageConfig {
   const doc = parseJsonDocument(bytes, label);
   if (!isObject(doc)) throw malformed(label, 'config is not a JSON object');
   const rootfs = doc.rootfs;
-  if (!isObject(rootfs) || !Array.isArray(rootfs.diff_ids)) throw malformed(label, 'config has no rootfs.diff_ids');
+  if (!isObject(rootfs) || !Array.isArray(rootfs.diff_ids))
+    throw malformed(label, 'config has no rootfs.diff_ids');
   const diffIds = rootfs.diff_ids.map((d, i) => parseDigest(d, `${label}: rootfs.diff_ids[${i}]`));
   return {
     ...(doc as object),
@@ -148,17 +160,28 @@ export function parseConfig(bytes: Uint8Array, label: string): ImageConfig {
   } as ImageConfig;
 }
 
-/** Picks the manifest for `wanted` from an index, or says which platforms exist. */
-export function selectPlatform(index: ImageIndex, wanted: Platform, label: string): Descriptor {
-  const images = index.manifests.filter((m) => isImageManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType));
+/**
+ * Picks the manifest for `wanted` from an index, or throws a PlatformNotFoundError that says which
+ * platforms exist (and carries the index, `indexDigest` naming it, for the platform check to report).
+ */
+export function selectPlatform(
+  index: ImageIndex,
+  wanted: Platform,
+  label: string,
+  indexDigest = '',
+): Descriptor {
+  const images = index.manifests.filter(
+    (m) => isImageManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType),
+  );
   // Attestation manifests (buildx) carry platform unknown/unknown; they are never candidates.
   const candidates = images.filter((m) => m.platform && m.platform.os !== 'unknown');
   const match = candidates.find((m) => m.platform && platformMatches(m.platform, wanted));
   if (match) return match;
   if (candidates.length === 0 && images.length === 1 && images[0]) return images[0];
   const available = candidates.map((m) => formatPlatform(m.platform!)).join(', ') || 'none';
-  throw new ImgscopeError('PLATFORM', `${label}: no ${formatPlatform(wanted)} image; the index has ${available}`, {
-    hint: 'pick one with --platform os/arch[/variant], or build the image for the platform you deploy to',
-  });
+  throw new PlatformNotFoundError(
+    `${label}: no ${formatPlatform(wanted)} image; the index has ${available}`,
+    'pick one with --platform os/arch[/variant], or build the image for the platform you deploy to',
+    { digest: indexDigest, mediaType: index.mediaType ?? MediaType.OciIndex, manifests: index.manifests },
+  );
 }
-

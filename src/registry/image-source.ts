@@ -57,7 +57,7 @@ async function resolve(
       });
     }
     index ??= { digest: fetched.digest, mediaType: parsed.mediaType, manifests: parsed.index.manifests };
-    const chosen = selectPlatform(parsed.index, options.platform ?? DEFAULT_PLATFORM, label);
+    const chosen = selectPlatform(parsed.index, options.platform ?? DEFAULT_PLATFORM, label, fetched.digest);
     if (seen.has(chosen.digest)) {
       throw new ImgscopeError('MALFORMED', `${label}: the index refers to itself (${chosen.digest})`, {
         hint: 'the image index is malformed; rebuild and re-push it',

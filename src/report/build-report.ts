@@ -1,6 +1,7 @@
 import type { Analysis } from '../analysis/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
+import type { ImageFacts } from '../policy/facts.js';
 import { VERSION } from '../version.js';
 import { REPORT_VERSION, type Report, type ReportLayer } from './report.js';
 
@@ -91,4 +92,27 @@ export function buildReport(source: ImageSource, analysis: Analysis | undefined)
     }));
   }
   return report;
+}
+
+/** A report for a reference that resolved to no image (an index without the wanted platform). */
+export function reportWithoutImage(facts: ImageFacts): Report {
+  return {
+    reportVersion: REPORT_VERSION,
+    tool: { name: 'imgscope', version: VERSION },
+    reference: facts.reference,
+    digest: facts.digest,
+    mediaType: facts.mediaType,
+    schema: facts.schema,
+    platform: '',
+    index: {
+      digest: facts.digest,
+      mediaType: facts.mediaType,
+      platforms: (facts.indexPlatforms ?? []).map(formatPlatform),
+    },
+    compressedSize: 0,
+    uncompressedSize: 0,
+    layerCount: 0,
+    layers: [],
+    layersAnalyzed: false,
+  };
 }
