@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { decodeLayer, detectCompression } from './compression.js';
+import { gzip, zstd } from './testing.js';
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function chunked(bytes: Buffer, size: number): Readable {
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; offset += size)
+    chunks.push(bytes.subarray(offset, offset + size));
+  return Readable.from(chunks);
+}
+
+const payload = Buffer.concat([Buffer.from('hello layer '.repeat(5000)), randomBytes(100_000)]);
+
+describe('detectCompression', () => {
+  it('names the encoding from magic bytes only', () => {
+    expect(detectCompression(Buffer.from([0x1f, 0x8b, 8, 0]))).toBe('gzip');
+    expect(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))).toBe('zstd');
+    expect(detectCompression(Buffer.from('BZh91AY'))).toBe('bzip2');
+    expect(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]))).toBe('xz');
+    expect(detectCompression(Buffer.from('etc/passwd\0'))).toBe('none');
+    expect(detectCompression(Buffer.alloc(0))).toBe('none');
+  });
+});
+
+describe('decodeLayer', () => {
+  it('gunzips, reporting gzip', async () => {
+    const { compression, tar } = await decodeLayer(chunked(gzip(payload), 4096), 'layer');
+    expect(compression).toBe('gzip');
+    expect((await collect(tar)).equals(payload)).toBe(true);
+  });
+
+  it('reads every member of a multi-member gzip stream (as estargz writes)', async () => {
+    const half = payload.length >> 1;
+    const members = Buffer.concat([
+      gzip(payload.subarray(0, half)),
+      gzip(payload.subarray(half)),
+      gzip(Buffer.alloc(0)),
+    ]);
+    const { tar } = await decodeLayer(chunked(members, 1000), 'layer');
+    expect((await collect(tar)).equals(payload)).toBe(true);
+  });
+
+  it('decodes zstd made by the zstd CLI, multiple frames included', async () => {
+    const frames = Buffer.concat([zstd(payload.subarray(0, 1000)), zstd(payload.subarray(1000), 19)]);
+    const { compression, tar } = await decodeLayer(chunked(frames, 777), 'layer');
+    expect(compression).toBe('zstd');
+    expect((await collect(tar)).equals(payload)).toBe(true);
+  });
+
+  it('passes a plain tar through, even when the magic arrives one byte at a time', async () => {
+    const { compression, tar } = await decodeLayer(chunked(payload, 1), 'layer');
+    expect(compression).toBe('none');
+    expect((await collect(tar)).equals(payload)).toBe(true);
+  });
+
+  it('handles blobs shorter than the magic', async () => {
+    const { compression, tar } = await decodeLayer(Readable.from([Buffer.from('ab')]), 'layer');
+    expect(compression).toBe('none');
+    expect((await collect(tar)).toString()).toBe('ab');
+    expect((await collect((await decodeLayer(Readable.from([]), 'layer')).tar)).length).toBe(0);
+  });
+
+  it('refuses bzip2 and xz with an UNSUPPORTED error naming the layer', async () => {
+    await expect(
+      decodeLayer(Readable.from([Buffer.from('BZh91AY&SY')]), 'layer 2 of x'),
+    ).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringContaining('layer 2 of x: bzip2'),
+    });
+  });
+
+  it('surfaces corrupt gzip and zstd data as stream errors', async () => {
+    const corruptGzip = gzip(payload);
+    corruptGzip.fill(0x55, 20, 200);
+    await expect(collect((await decodeLayer(chunked(corruptGzip, 4096), 'l')).tar)).rejects.toThrow();
+    const corruptZstd = zstd(payload).subarray(0, 5000);
+    await expect(collect((await decodeLayer(chunked(corruptZstd, 4096), 'l')).tar)).rejects.toThrow(/zstd/);
+  });
+
+  it('propagates an error of the blob stream (a digest mismatch) through the decoder', async () => {
+    const failing = new Readable({ read() {} });
+    const decoded = decodeLayer(failing, 'l');
+    failing.push(gzip(payload).subarray(0, 100));
+    const { tar } = await decoded;
+    const reading = collect(tar);
+    failing.destroy(new Error('digest mismatch'));
+    await expect(reading).rejects.toThrow('digest mismatch');
+  });
+});

@@ -1,0 +1,130 @@
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { ImgscopeError } from '../errors.js';
+import type { Compression } from './types.js';
+
+const MAGIC_BYTES = 6;
+/** Larger than zlib's 16 KiB default: fewer chunks for the tar parser, same memory bound. */
+const GUNZIP_CHUNK = 64 * 1024;
+
+/** What a layer's first bytes say it is; media types lie or are absent (docker archives), magic does not. */
+export function detectCompression(head: Uint8Array): Compression | 'bzip2' | 'xz' {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2';
+  if (head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a)
+    return 'xz';
+  return 'none';
+}
+
+export interface DecodedLayer {
+  compression: Compression;
+  /** The uncompressed tar stream. Errors of the blob stream and the decoder surface here. */
+  tar: Readable;
+}
+
+/**
+ * Reads the first bytes of a layer blob, picks the decoder they name and returns the uncompressed tar
+ * stream. gzip runs in node:zlib (libuv's pool, off the main thread; multi-member streams such as
+ * estargz included); zstd in fzstd, pure JavaScript.
+ */
+export async function decodeLayer(blob: Readable, label: string): Promise<DecodedLayer> {
+  const { head, ended } = await peek(blob, MAGIC_BYTES);
+  const detected = detectCompression(head);
+  if (detected === 'bzip2' || detected === 'xz') {
+    blob.destroy();
+    throw new ImgscopeError('UNSUPPORTED', `${label}: ${detected}-compressed layers are not supported`, {
+      hint: 'OCI layers are gzip, zstd or plain tar; rebuild or re-push the image with one of those',
+    });
+  }
+  const source = ended ? Readable.from(head.length > 0 ? [head] : []) : blob;
+  if (!ended && head.length > 0) blob.unshift(head);
+  if (detected === 'none') return { compression: 'none', tar: source };
+  const decoder = detected === 'gzip' ? createGunzip({ chunkSize: GUNZIP_CHUNK }) : new ZstdDecoder();
+  source.on('error', (error) => decoder.destroy(error));
+  decoder.on('error', () => source.destroy());
+  source.pipe(decoder);
+  return { compression: detected, tar: decoder };
+}
+
+/** Reads until `size` bytes are buffered or the stream ends; the caller puts them back. */
+async function peek(stream: Readable, size: number): Promise<{ head: Buffer; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  while (length < size) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk !== null) {
+      chunks.push(chunk);
+      length += chunk.length;
+      continue;
+    }
+    if (stream.readableEnded) return { head: Buffer.concat(chunks), ended: true };
+    if (stream.errored) throw stream.errored;
+    if (stream.destroyed) throw new Error('layer stream closed before its first bytes');
+    const ended = await nextReadable(stream);
+    if (ended) return { head: Buffer.concat(chunks), ended: true };
+  }
+  return { head: Buffer.concat(chunks), ended: false };
+}
+
+/** Resolves true on 'end', false on 'readable'; rejects on 'error' or an early close. */
+function nextReadable(stream: Readable): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onReadable = () => {
+      cleanup();
+      resolve(false);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(true);
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(stream.errored ?? new Error('layer stream closed before its first bytes'));
+    };
+    stream.on('readable', onReadable);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+/** fzstd's streaming decoder as a Transform. Its output blocks are fresh arrays, safe to hand on. */
+export class ZstdDecoder extends Transform {
+  private readonly decoder = new Decompress((data) => {
+    if (data.length > 0) this.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+  });
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.decoder.push(chunk);
+      callback();
+    } catch (error) {
+      callback(zstdError(error));
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.decoder.push(new Uint8Array(0), true);
+      callback();
+    } catch (error) {
+      callback(zstdError(error));
+    }
+  }
+}
+
+function zstdError(error: unknown): Error {
+  return new Error(`invalid zstd data (${error instanceof Error ? error.message : String(error)})`);
+}

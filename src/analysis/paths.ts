@@ -1,0 +1,261 @@
+/**
+ * Every distinct path of an image, interned once as a node of a trie: a path is a number, its name a
+ * number, and the trie lives in typed arrays. Layers parsed concurrently intern into the same table, so a
+ * path id means the same path in every layer, in the merged tree and in the waste figures.
+ */
+
+/** The id of `/`. */
+export const ROOT = 0;
+
+const NONE = -1;
+const INITIAL_CAPACITY = 1024;
+
+export class PathTable {
+  /** Interned segment names; a name id indexes this. */
+  private readonly names: string[] = [];
+  private readonly nameIds = new Map<string, number>();
+
+  private parents: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  private nameOf: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  private firstChildOf: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  private nextSiblingOf: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  private count = 1;
+
+  /** Open addressing on (parent, name) → id + 1; 0 is an empty slot. */
+  private slots = new Int32Array(INITIAL_CAPACITY * 2);
+
+  /** Built on demand once the table stops growing: children sorted by name, for tree walks. */
+  private sorted: { offsets: Int32Array; children: Int32Array; count: number } | undefined;
+
+  constructor() {
+    this.parents[ROOT] = NONE;
+    this.nameOf[ROOT] = this.internName('');
+    this.firstChildOf[ROOT] = NONE;
+    this.nextSiblingOf[ROOT] = NONE;
+  }
+
+  /** Number of ids handed out, the root included. */
+  get size(): number {
+    return this.count;
+  }
+
+  parent(id: number): number {
+    return this.parents[id]!;
+  }
+
+  name(id: number): string {
+    return this.names[this.nameOf[id]!]!;
+  }
+
+  nameId(id: number): number {
+    return this.nameOf[id]!;
+  }
+
+  nameOfId(nameId: number): string {
+    return this.names[nameId]!;
+  }
+
+  /** First child in insertion order (NONE = -1 when there is none); see `nextSibling`. */
+  firstChild(id: number): number {
+    return this.firstChildOf[id]!;
+  }
+
+  nextSibling(id: number): number {
+    return this.nextSiblingOf[id]!;
+  }
+
+  internName(name: string): number {
+    let id = this.nameIds.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(name);
+      this.nameIds.set(name, id);
+    }
+    return id;
+  }
+
+  /** The child of `parent` called `name`, or -1. */
+  lookup(parent: number, name: string): number {
+    const nameId = this.nameIds.get(name);
+    return nameId === undefined ? NONE : this.lookupId(parent, nameId);
+  }
+
+  lookupId(parent: number, nameId: number): number {
+    const mask = this.slots.length - 1;
+    for (let slot = hash(parent, nameId) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) return NONE;
+      const id = entry - 1;
+      if (this.parents[id] === parent && this.nameOf[id] === nameId) return id;
+    }
+  }
+
+  /** The child of `parent` called `name`, created when absent. */
+  child(parent: number, name: string): number {
+    return this.childId(parent, this.internName(name));
+  }
+
+  childId(parent: number, nameId: number): number {
+    const mask = this.slots.length - 1;
+    let slot = hash(parent, nameId) & mask;
+    for (; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) break;
+      const id = entry - 1;
+      if (this.parents[id] === parent && this.nameOf[id] === nameId) return id;
+    }
+    if (this.count === this.parents.length) this.growNodes();
+    const id = this.count++;
+    this.parents[id] = parent;
+    this.nameOf[id] = nameId;
+    this.firstChildOf[id] = NONE;
+    this.nextSiblingOf[id] = this.firstChildOf[parent]!;
+    this.firstChildOf[parent] = id;
+    this.slots[slot] = id + 1;
+    if (this.count * 2 > this.slots.length) this.growSlots();
+    this.sorted = undefined;
+    return id;
+  }
+
+  /** Interns a path given as segments (already normalised: no '', '.', '..'). */
+  intern(segments: readonly string[], from = ROOT): number {
+    let id = from;
+    for (const segment of segments) id = this.child(id, segment);
+    return id;
+  }
+
+  /** The id of a normalised absolute path such as `/etc/passwd`, or -1. */
+  find(path: string): number {
+    let id = ROOT;
+    for (const segment of path.split('/')) {
+      if (segment === '') continue;
+      id = this.lookup(id, segment);
+      if (id === NONE) return NONE;
+    }
+    return id;
+  }
+
+  /** `/a/b/c` for the id of c; `/` for the root. */
+  path(id: number): string {
+    if (id === ROOT) return '/';
+    const parts: string[] = [];
+    for (let at = id; at !== ROOT; at = this.parents[at]!) parts.push(this.name(at));
+    return `/${parts.reverse().join('/')}`;
+  }
+
+  depth(id: number): number {
+    let depth = 0;
+    for (let at = id; at !== ROOT; at = this.parents[at]!) depth++;
+    return depth;
+  }
+
+  isAncestor(ancestor: number, id: number): boolean {
+    for (let at = id; at !== NONE; at = this.parents[at]!) if (at === ancestor) return true;
+    return false;
+  }
+
+  /**
+   * Children of `id` sorted by name (code-point order, which is the byte order of their UTF-8). Built
+   * for the whole table on first use after the last insertion: O(n log n) once, then a subarray per call.
+   */
+  sortedChildren(id: number): Int32Array {
+    const sorted = this.sortedIndex();
+    return sorted.children.subarray(sorted.offsets[id]!, sorted.offsets[id + 1]!);
+  }
+
+  private sortedIndex(): { offsets: Int32Array; children: Int32Array; count: number } {
+    if (this.sorted && this.sorted.count === this.count) return this.sorted;
+    const count = this.count;
+    const rankOfName = rankNames(this.names);
+    const nameOfRank = new Int32Array(rankOfName.length);
+    for (let nameId = 0; nameId < rankOfName.length; nameId++) nameOfRank[rankOfName[nameId]!] = nameId;
+
+    // One numeric sort of (parent, name rank) keys orders every sibling group at once.
+    const rankBits = 2 ** Math.max(1, Math.ceil(Math.log2(rankOfName.length + 1)));
+    const keys = new Float64Array(count - 1);
+    for (let id = 1; id < count; id++)
+      keys[id - 1] = this.parents[id]! * rankBits + rankOfName[this.nameOf[id]!]!;
+    keys.sort();
+
+    const offsets = new Int32Array(count + 1);
+    const children = new Int32Array(count - 1);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const parent = Math.floor(key / rankBits);
+      const rank = key - parent * rankBits;
+      children[i] = this.lookupId(parent, nameOfRank[rank]!);
+      offsets[parent + 1]!++;
+    }
+    for (let id = 0; id < count; id++) offsets[id + 1]! += offsets[id]!;
+    this.sorted = { offsets, children, count };
+    return this.sorted;
+  }
+
+  private growNodes(): void {
+    const capacity = this.parents.length * 2;
+    this.parents = grow(this.parents, capacity);
+    this.nameOf = grow(this.nameOf, capacity);
+    this.firstChildOf = grow(this.firstChildOf, capacity);
+    this.nextSiblingOf = grow(this.nextSiblingOf, capacity);
+  }
+
+  private growSlots(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 1; id < this.count; id++) {
+      let slot = hash(this.parents[id]!, this.nameOf[id]!) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = id + 1;
+    }
+    this.slots = slots;
+  }
+}
+
+function hash(parent: number, nameId: number): number {
+  let h = Math.imul(parent, 0x9e3779b1) ^ Math.imul(nameId + 0x7f4a7c15, 0x85ebca77);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 13);
+}
+
+function grow(array: Int32Array, capacity: number): Int32Array {
+  const grown = new Int32Array(capacity);
+  grown.set(array);
+  return grown;
+}
+
+/**
+ * Compares names by code point, which is how Go (and so dive) orders UTF-8 strings. JavaScript's `<`
+ * compares UTF-16 code units, which differs only between a surrogate and a code unit of U+E000 or above.
+ */
+export function compareNames(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointOrder(x) - codePointOrder(y);
+  }
+  return a.length - b.length;
+}
+
+function codePointOrder(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800;
+  if (unit >= 0xd800) return unit + 0x2000;
+  return unit;
+}
+
+/** rank[nameId] = position of the name in code-point order. */
+function rankNames(names: readonly string[]): Int32Array {
+  const order = names.map((_, index) => index);
+  const needsCodePointOrder = names.some((name) => /[\ud800-\uffff]/.test(name));
+  order.sort(
+    needsCodePointOrder
+      ? (x, y) => compareNames(names[x]!, names[y]!)
+      : (x, y) => (names[x]! < names[y]! ? -1 : names[x]! > names[y]! ? 1 : 0),
+  );
+  const rank = new Int32Array(names.length);
+  order.forEach((nameId, position) => {
+    rank[nameId] = position;
+  });
+  return rank;
+}

@@ -1,0 +1,229 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ENTRY_TYPES, ItemKind, StringTable } from './layer-items.js';
+import { PathTable } from './paths.js';
+import { normalisePath, readLayerTar, type TarReadResult } from './tar-entries.js';
+import { END_OF_ARCHIVE, gnuLong, rawEntry, tarOf } from './testing.js';
+
+interface Item {
+  kind: keyof typeof ItemKind;
+  path: string;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  link?: string;
+}
+
+async function read(tarBytes: Buffer, options: { hideEstargzMetadata?: boolean; chunk?: number } = {}) {
+  const paths = new PathTable();
+  const links = new StringTable();
+  const chunk = options.chunk ?? 4096;
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < tarBytes.length; offset += chunk)
+    chunks.push(tarBytes.subarray(offset, offset + chunk));
+  const result = await readLayerTar(Readable.from(chunks), {
+    paths,
+    links,
+    label: 'layer 1 of test',
+    hideEstargzMetadata: options.hideEstargzMetadata,
+  });
+  return { result, items: itemsOf(result, paths, links) };
+}
+
+function itemsOf({ items }: TarReadResult, paths: PathTable, links: StringTable): Item[] {
+  const kinds = Object.keys(ItemKind) as (keyof typeof ItemKind)[];
+  return Array.from({ length: items.count }, (_, i) => ({
+    kind: kinds[items.kinds[i]!]!,
+    path: paths.path(items.paths[i]!),
+    type: ENTRY_TYPES[items.types[i]!]!,
+    mode: items.modes[i]!,
+    uid: items.uids[i]!,
+    gid: items.gids[i]!,
+    size: items.sizes[i]!,
+    ...(items.links[i]! >= 0 ? { link: links.get(items.links[i]!) } : {}),
+  }));
+}
+
+describe('readLayerTar', () => {
+  it('reads every entry type with its mode, owner, size and link target', async () => {
+    const tar = await tarOf([
+      { name: 'bin/', mode: 0o755 },
+      { name: 'bin/busybox', content: 'x'.repeat(1000), mode: 0o4755, uid: 1000, gid: 50 },
+      { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+      { name: 'bin/ls', type: 'link', linkname: './bin/busybox' },
+      { name: 'dev/null', type: 'character-device' },
+      { name: 'dev/sda', type: 'block-device' },
+      { name: 'run/pipe', type: 'fifo' },
+    ]);
+    const { result, items } = await read(tar);
+    expect(items).toEqual([
+      { kind: 'Entry', path: '/bin', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 },
+      { kind: 'Entry', path: '/bin/busybox', type: 'file', mode: 0o4755, uid: 1000, gid: 50, size: 1000 },
+      {
+        kind: 'Entry',
+        path: '/bin/sh',
+        type: 'symlink',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        link: 'busybox',
+      },
+      {
+        kind: 'Entry',
+        path: '/bin/ls',
+        type: 'hardlink',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        link: '/bin/busybox',
+      },
+      { kind: 'Entry', path: '/dev/null', type: 'char', mode: 0o644, uid: 0, gid: 0, size: 0 },
+      { kind: 'Entry', path: '/dev/sda', type: 'block', mode: 0o644, uid: 0, gid: 0, size: 0 },
+      { kind: 'Entry', path: '/run/pipe', type: 'fifo', mode: 0o644, uid: 0, gid: 0, size: 0 },
+    ]);
+    expect(result.fileCount).toBe(7);
+    expect(result.contentSize).toBe(1000);
+    expect(result.uncompressedSize).toBe(tar.length);
+  });
+
+  it('drains large contents without holding them, counting the uncompressed bytes exactly', async () => {
+    const tar = await tarOf([{ name: 'big', content: Buffer.alloc(3_000_001, 7) }, 'small:10']);
+    const { result, items } = await read(tar, { chunk: 65536 });
+    expect(items.map((item) => [item.path, item.size])).toEqual([
+      ['/big', 3_000_001],
+      ['/small', 10],
+    ]);
+    expect(result.uncompressedSize).toBe(tar.length);
+    expect(result.contentSize).toBe(3_000_011);
+  });
+
+  it('resolves PAX long names, link names and owners', async () => {
+    const longDir = `${'d'.repeat(120)}/${'e'.repeat(90)}`;
+    const tar = await tarOf([
+      { name: `${longDir}/${'f'.repeat(150)}`, content: 'abc' },
+      { name: 'link', type: 'symlink', linkname: `/${'t'.repeat(200)}` },
+      { name: 'owned', content: 'x', pax: { uid: '3000000', gid: '4000000' } },
+    ]);
+    const { items } = await read(tar, { chunk: 100 });
+    expect(items[0]).toMatchObject({ path: `/${longDir}/${'f'.repeat(150)}`, size: 3 });
+    expect(items[1]).toMatchObject({ path: '/link', link: `/${'t'.repeat(200)}` });
+    expect(items[2]).toMatchObject({ path: '/owned', uid: 3_000_000, gid: 4_000_000 });
+  });
+
+  it('resolves GNU long names and long link names', async () => {
+    const name = `usr/${'n'.repeat(180)}`;
+    const target = `usr/${'t'.repeat(160)}`;
+    const tar = Buffer.concat([
+      gnuLong('L', name),
+      rawEntry({ name: name.slice(0, 100), typeflag: '0', content: Buffer.from('hello'), gnu: true }),
+      gnuLong('L', `${name}-hard`),
+      gnuLong('K', target),
+      rawEntry({ name: 'short', typeflag: '1', linkname: target.slice(0, 100), gnu: true }),
+      END_OF_ARCHIVE,
+    ]);
+    const { items } = await read(tar);
+    expect(items).toEqual([
+      { kind: 'Entry', path: `/${name}`, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 5 },
+      {
+        kind: 'Entry',
+        path: `/${name}-hard`,
+        type: 'hardlink',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        link: `/${target}`,
+      },
+    ]);
+  });
+
+  it('normalises ./ and / prefixes, //, . and .., never leaving the root', async () => {
+    const tar = await tarOf([
+      './',
+      '/',
+      './etc/',
+      '/etc/hosts:1',
+      'etc//./resolv.conf:2',
+      '../../../../etc/shadow:3',
+      'usr/lib/../bin/./env:4',
+      'a/b/../../..:5',
+    ]);
+    const { result, items } = await read(tar);
+    expect(items.map((item) => item.path)).toEqual([
+      '/etc',
+      '/etc/hosts',
+      '/etc/resolv.conf',
+      '/etc/shadow',
+      '/usr/bin/env',
+    ]);
+    // The root entries and the name that normalises to the root are not part of the tree.
+    expect(result.fileCount).toBe(5);
+  });
+
+  it('classifies whiteouts, opaque markers and other aufs metadata', async () => {
+    const tar = await tarOf(['etc/.wh.motd', 'var/cache/.wh..wh..opq', '.wh.tmp', '.wh..wh.plnk/', 'x/.wh.']);
+    const { items } = await read(tar);
+    expect(items.map((item) => [item.kind, item.path])).toEqual([
+      ['Whiteout', '/etc/motd'],
+      ['Opaque', '/var/cache'],
+      ['Whiteout', '/tmp'],
+      ['Marker', '/'],
+      ['Marker', '/x'],
+    ]);
+  });
+
+  it('hides estargz metadata at the root, and only there, when asked', async () => {
+    const tar = await tarOf([
+      '.prefetch.landmark:1',
+      'etc/hosts:5',
+      '.no.prefetch.landmark:1',
+      'usr/stargz.index.json:7',
+      'stargz.index.json:900',
+    ]);
+    const hidden = await read(tar, { hideEstargzMetadata: true });
+    expect(hidden.items.map((item) => item.path)).toEqual(['/etc/hosts', '/usr/stargz.index.json']);
+    expect(hidden.result.fileCount).toBe(2);
+    expect(hidden.result.contentSize).toBe(12);
+    const shown = await read(tar);
+    expect(shown.result.fileCount).toBe(5);
+  });
+
+  it('survives names that are not UTF-8', async () => {
+    const tar = Buffer.concat([
+      rawEntry({
+        name: Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x2f, 0x66]),
+        typeflag: '0',
+        content: Buffer.from('1'),
+      }),
+      END_OF_ARCHIVE,
+    ]);
+    const { items } = await read(tar);
+    expect(items).toHaveLength(1);
+    expect(items[0]!.path).toBe('/bad\ufffd\ufffd/f');
+  });
+
+  it('fails a stream that is not a tar with a MALFORMED error naming the layer', async () => {
+    await expect(read(Buffer.from('this is not a tar archive'.repeat(40)))).rejects.toMatchObject({
+      code: 'MALFORMED',
+      message: expect.stringContaining('layer 1 of test: not a valid tar stream'),
+    });
+  });
+
+  it('fails a truncated tar', async () => {
+    const tar = await tarOf([{ name: 'f', content: Buffer.alloc(5000) }]);
+    await expect(read(tar.subarray(0, 2048))).rejects.toMatchObject({ code: 'MALFORMED' });
+  });
+});
+
+describe('normalisePath', () => {
+  it('spells every path one way', () => {
+    expect(normalisePath('./a/b/')).toBe('/a/b');
+    expect(normalisePath('a//b')).toBe('/a/b');
+    expect(normalisePath('/x/../a/./b')).toBe('/a/b');
+    expect(normalisePath('../..')).toBe('/');
+  });
+});
