@@ -1,5 +1,6 @@
 import type { Key } from 'ink';
 import type { Action, TuiState } from './state/state.js';
+import type { Store } from './store.js';
 import type { ChangeMark } from './view-model/file-rows.js';
 
 export type Command = Action | { type: 'quit' };
@@ -79,5 +80,24 @@ export function commandFor(input: string, key: Key, state: TuiState): Command | 
       return { type: 'quit' };
     default:
       return undefined;
+  }
+}
+
+/**
+ * Handles one input event. Ink delivers a run of plain characters (key repeat on a busy process, a paste)
+ * as one string; outside the filter prompt each character is a key of its own, and once a character opens
+ * the prompt the rest of the run is its text.
+ */
+export function handleInput(input: string, key: Key, store: Store<TuiState, Action>, quit: () => void): void {
+  const isRun = input.length > 1 && !key.ctrl && !key.meta && !store.getState().files.editingFilter;
+  const keys = isRun ? [...input] : [input];
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && store.getState().files.editingFilter) {
+      store.dispatch({ type: 'filter-typed', text: keys.slice(i).join('') });
+      return;
+    }
+    const command = commandFor(keys[i]!, key, store.getState());
+    if (command?.type === 'quit') return quit();
+    if (command) store.dispatch(command);
   }
 }

@@ -39,7 +39,7 @@ export function fakeTree(entries: readonly FakeEntry[], layer = 0): FileTree {
     entry: {
       path,
       type: spec?.type ?? 'dir',
-      mode: spec?.mode ?? 0o755,
+      mode: spec?.mode ?? (spec?.type === 'dir' || !spec ? 0o755 : 0o644),
       uid: spec?.uid ?? 0,
       gid: spec?.gid ?? 0,
       size: spec?.size ?? 0,

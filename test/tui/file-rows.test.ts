@@ -34,7 +34,14 @@ function paths(rows: FileRows): string[] {
 function counting(tree: FileTree): { tree: FileTree; calls: () => number } {
   let calls = 0;
   return {
-    tree: { root: tree.root, size: tree.size, children: (node) => (calls++, tree.children(node)) },
+    tree: {
+      root: tree.root,
+      size: tree.size,
+      children: (node) => {
+        calls++;
+        return tree.children(node);
+      },
+    },
     calls: () => calls,
   };
 }

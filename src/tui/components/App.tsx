@@ -1,6 +1,6 @@
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, type Key, Text, useApp, useInput } from 'ink';
 import { useCallback, useSyncExternalStore } from 'react';
-import { commandFor } from '../keymap.js';
+import { handleInput } from '../keymap.js';
 import { layoutOf } from '../state/reducer.js';
 import type { Action, TuiState } from '../state/state.js';
 import type { Store } from '../store.js';
@@ -32,15 +32,7 @@ export function App({ store, theme }: { store: Store<TuiState, Action>; theme: T
   const state = useSyncExternalStore(store.subscribe, store.getState);
   const { exit } = useApp();
 
-  const onKey = useCallback(
-    (input: string, key: Parameters<typeof commandFor>[1]) => {
-      const command = commandFor(input, key, store.getState());
-      if (!command) return;
-      if (command.type === 'quit') exit();
-      else store.dispatch(command);
-    },
-    [store, exit],
-  );
+  const onKey = useCallback((input: string, key: Key) => handleInput(input, key, store, exit), [store, exit]);
   useInput(onKey);
 
   const layout = layoutOf(state);
@@ -72,7 +64,7 @@ export function App({ store, theme }: { store: Store<TuiState, Action>; theme: T
         <Box flexDirection="row" height={layout.bodyHeight}>
           <Box flexDirection="column" width={leftWidth}>
             <Pane
-              title={layerTitle(state)}
+              title={layerTitle(state, leftWidth - 2)}
               focused={state.focus === 'layers'}
               width={leftWidth}
               height={layout.layersHeight}

@@ -30,23 +30,19 @@ function toggle(key: string, label: string, on: boolean, role: Role): Segment[] 
   return [seg(key, 'key'), seg(on ? '[x]' : '[ ]', on ? role : 'dim'), seg(`${label} `, on ? role : 'dim')];
 }
 
-/** Two lines: the keys, then the toggles and view (or the filter prompt while it is open). */
+const KEYS: readonly (readonly [key: string, what: string])[] = [
+  ['Tab', 'pane'],
+  ['↑↓', 'move'],
+  ['Space', 'fold'],
+  ['^Space', 'all'],
+  ['/', 'filter'],
+  ['?', 'help'],
+  ['q', 'quit'],
+];
+
+/** Two lines: the keys, then the toggles and views (or the filter prompt while it is open). */
 export function footerLines(state: TuiState): Line[] {
-  const keys = line(
-    ...(
-      [
-        ['Tab', 'pane'],
-        ['↑↓', 'move'],
-        ['Space', 'fold'],
-        ['^Space', 'all'],
-        ['/', 'filter'],
-        ['v', 'view'],
-        ['w', 'waste'],
-        ['?', 'help'],
-        ['q', 'quit'],
-      ] as const
-    ).flatMap(([key, what]) => [seg(key, 'key'), seg(` ${what}  `, 'dim')]),
-  );
+  const keys = line(...KEYS.flatMap(([key, what]) => [seg(key, 'key'), seg(` ${what}  `, 'dim')]));
   const { files } = state;
   if (files.editingFilter) {
     return [
@@ -59,9 +55,16 @@ export function footerLines(state: TuiState): Line[] {
     const label = mark === 'unmodified' ? 'unmodified' : `${CHANGE_SYMBOL[mark]}${mark}`;
     return toggle(key, label, files.changes[mark], mark === 'unmodified' ? 'plain' : mark);
   });
-  const view = files.wasteView ? 'waste' : files.mode === 'layer' ? 'layer changes' : 'image';
-  const filter = files.filterText ? [seg(' filter ', 'dim'), seg(`"${files.filterText}"`, 'key')] : [];
-  return [keys, line(...toggles, seg(' view ', 'dim'), seg(view, 'key'), ...filter)];
+  return [
+    keys,
+    line(
+      ...toggles,
+      seg(' v', 'key'),
+      seg(`:${files.mode}`, 'plain'),
+      seg('  w', 'key'),
+      seg(`:${files.wasteView ? 'waste' : 'tree'}`, 'plain'),
+    ),
+  ];
 }
 
 export function helpLines(): Line[] {

@@ -1,4 +1,4 @@
-import { formatBytes, formatPercent, shortCommand } from '../../report/format.js';
+import { formatBytes, formatPercent, shortCommand, shortDigest } from '../../report/format.js';
 import type { CheckResult, CheckStatus, Report } from '../../report/report.js';
 import { wrapText } from '../format.js';
 import type { TuiState } from '../state/state.js';
@@ -25,8 +25,13 @@ function field(label: string, value: string, width: number): Line[] {
 function layerSection(state: TuiState, width: number): Line[] {
   const layer = state.layers[state.layerCursor.index];
   if (!layer) return [line(seg('No layers', 'heading'))];
-  const lines = [line(seg(`Layer ${layer.index + 1} of ${state.layers.length}`, 'heading'))];
-  lines.push(...field('digest', layer.digest, width));
+  const lines = [
+    line(
+      seg(`Layer ${layer.index}`, 'heading'),
+      seg(` · ${layer.index + 1} of ${state.layers.length}`, 'dim'),
+    ),
+  ];
+  lines.push(...field('digest', shortDigest(layer.digest), width));
   const command = shortCommand(layer.command, Number.POSITIVE_INFINITY);
   lines.push(...(command ? wrapped(command, width) : [line(seg('  (no history command)', 'dim'))]));
   const summary = layer.summary;

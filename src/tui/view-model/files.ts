@@ -115,8 +115,9 @@ export function filesTitle(state: TuiState): string {
     return `Waste: ${files.waste.length} inefficient files${files.filterText ? ` matching "${files.filterText}"` : ''}`;
   }
   const what = files.mode === 'layer' ? `Layer ${layer} changes` : `Image up to layer ${layer}`;
+  const filter = files.filterText ? ` matching "${files.filterText}"` : '';
   const count = files.rows ? ` (${files.rows.rows.length} rows)` : '';
-  return `Files: ${what}${count}`;
+  return `Files: ${what}${filter}${count}`;
 }
 
 /** What the Files pane says while it has nothing to show. */

@@ -13,11 +13,14 @@ function sizeOrProgress(layer: LayerState): Segment {
   return seg(progressBar(layer.bytesRead, layer.compressedSize, SIZE_WIDTH), 'progress');
 }
 
-export function layerTitle(state: TuiState): string {
+/** `Layers (13) · read 4/13  compressed → uncompressed`, the explanation dropped when it does not fit. */
+export function layerTitle(state: TuiState, width: number): string {
   const done = state.layers.filter((layer) => layer.status === 'done').length;
   const count = state.layers.length;
   const streaming = done < count && !state.failure ? ` · read ${done}/${count}` : '';
-  return `Layers (${count})${streaming}  compressed → uncompressed`;
+  const title = `Layers (${count})${streaming}`;
+  const columns = '  compressed → uncompressed';
+  return title.length + columns.length <= width ? title + columns : title;
 }
 
 /** One line per visible layer: index, compressed size, uncompressed size (or progress), command. */

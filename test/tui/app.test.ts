@@ -1,0 +1,235 @@
+import { render } from 'ink-testing-library';
+import { createElement } from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildReport } from '../../src/report/build-report.js';
+import type { Report } from '../../src/report/report.js';
+import { App } from '../../src/tui/components/App.js';
+import { createTuiStore } from '../../src/tui/index.js';
+import { themeFor } from '../../src/tui/theme.js';
+import { layoutFor } from '../../src/tui/view-model/layout.js';
+import { fakeSource } from './fake-source.js';
+import { type FakeEntry, fakeAnalysis } from './fake-tree.js';
+
+const LAYERS: FakeEntry[][] = [
+  [
+    { path: '/bin/sh', size: 100, mode: 0o755 },
+    { path: '/etc/passwd', size: 10, mode: 0o644 },
+    { path: '/etc/group', size: 5 },
+    { path: '/etc/ssl/cert.pem', size: 2048 },
+  ],
+  [
+    { path: '/etc/passwd', size: 12, change: 'modified', mode: 0o644 },
+    { path: '/etc/group', change: 'removed' },
+    { path: '/app/main.js', size: 4096, change: 'added', uid: 1000, gid: 1000 },
+  ],
+];
+const WASTE = [
+  {
+    path: '/etc/passwd',
+    count: 2,
+    wastedBytes: 22,
+    reclaimableBytes: 12,
+    overwrittenBy: [{ layer: 1, createdBy: 'RUN edit', change: 'modified' as const }],
+  },
+];
+const KEYS = { down: '\x1b[B', tab: '\t', escape: '\x1b', enter: '\r', backspace: '\x7f', ctrlSpace: '\x00' };
+
+let unmount: (() => void) | undefined;
+afterEach(() => unmount?.());
+
+function mount(viewport = { columns: 100, rows: 30 }, evaluate?: (report: Report) => Report) {
+  const source = fakeSource(['/bin/sh -c #(nop) ADD file:abc in /', '/bin/sh -c npm ci && cp app /app']);
+  const store = createTuiStore(
+    source,
+    (analysis) => (evaluate ?? ((r) => r))(buildReport(source, analysis)),
+    viewport,
+  );
+  const app = render(createElement(App, { store, theme: themeFor({}) }));
+  unmount = app.unmount;
+  const frame = () => app.lastFrame() ?? '';
+  /** Waits for the next frame that satisfies `predicate` (input is handled asynchronously). */
+  const until = async (predicate: (frame: string) => boolean, what: string) => {
+    const deadline = Date.now() + 2000;
+    while (!predicate(frame())) {
+      if (Date.now() > deadline) throw new Error(`no frame ${what}; last frame:\n${frame()}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return frame();
+  };
+  /** Types keys one at a time, as a person would, then waits for the frame. */
+  const press = async (keys: string | string[], predicate: (frame: string) => boolean, what: string) => {
+    for (const key of typeof keys === 'string' ? [keys] : keys) {
+      app.stdin.write(key);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return until(predicate, what);
+  };
+  const finish = () => store.dispatch({ type: 'analysis-finished', analysis: fakeAnalysis(LAYERS, WASTE) });
+  return { store, frame, until, press, finish };
+}
+
+const rowOf = (frame: string, name: string) => frame.split('\n').find((line) => line.includes(name)) ?? '';
+/** The Files pane: what is right of the column separator. */
+const filesPane = (frame: string, columns = 100) => {
+  const left = layoutFor({ columns, rows: 30 }, 2).leftWidth;
+  return frame
+    .split('\n')
+    .slice(1, -2)
+    .map((line) => line.slice(left + 1))
+    .join('\n');
+};
+
+describe('the screen before and while layers stream', () => {
+  it('shows the image, the layers with sizes and commands, and says the tree is coming', () => {
+    const { frame } = mount();
+    const screen = frame();
+    expect(screen).toContain('registry.test/app:1.0');
+    expect(screen).toContain('linux/amd64');
+    expect(rowOf(screen, 'ADD file:abc')).toMatch(/0 +1000 B → +waiting ADD file:abc/);
+    expect(rowOf(screen, 'RUN npm ci')).toMatch(/1 +1.95 KiB → +waiting RUN npm ci/);
+    expect(screen).toContain('Reading layers… 0 of 2 done');
+  });
+
+  it('draws a progress bar for a streaming layer and the size once it is read', async () => {
+    const { store, until } = mount();
+    store.dispatch({ type: 'layers-progressed', progress: [{ layer: 1, bytesRead: 1000 }] });
+    await until(
+      (f) => rowOf(f, 'RUN npm ci').includes('████░░░░░') || rowOf(f, 'RUN npm ci').includes('█████░░░░'),
+      'with a half bar',
+    );
+    store.dispatch({ type: 'layer-finished', summary: fakeAnalysis(LAYERS).layers[1]! });
+    await until(
+      (f) => /1 +1.95 KiB → +5.86 KiB RUN npm ci/.test(rowOf(f, 'RUN npm ci')),
+      'with the layer size',
+    );
+  });
+});
+
+describe('the Files pane', () => {
+  it('shows the selected layer’s changes with symbol, mode, owner and rolled-up size', async () => {
+    const { finish, until, press } = mount();
+    finish();
+    let screen = filesPane(await until((f) => f.includes('cert.pem'), 'with the tree'));
+    expect(rowOf(screen, 'cert.pem')).toMatch(/^ {2}-rw-r--r-- +0:0 +2.00 KiB {7}└─ cert\.pem/m);
+    expect(rowOf(screen, 'etc/')).toMatch(/^ {2}drwxr-xr-x +0:0 +2.01 KiB └─ etc\//m);
+    screen = filesPane(await press(KEYS.down, (f) => f.includes('Files: Layer 1 changes'), 'for layer 1'));
+    expect(rowOf(screen, 'main.js')).toMatch(/^\+ -rw-r--r-- +1000:1000 +4.00 KiB .*main\.js/m);
+    expect(rowOf(screen, 'passwd')).toMatch(/^~ /);
+    expect(rowOf(screen, 'group')).toMatch(/^- /);
+  });
+
+  it('moves the cursor, folds a directory with space and everything with ctrl+space', async () => {
+    const { finish, until, press, store } = mount();
+    finish();
+    await until((f) => f.includes('cert.pem'), 'with the tree');
+    await press(KEYS.tab, (f) => f.includes('▶ Files'), 'with Files focused');
+    await press(['j', 'j'], () => store.getState().files.cursor.index === 2, 'on /etc');
+    let screen = filesPane(await press(' ', (f) => f.includes('▸ etc/'), 'with /etc folded'));
+    expect(screen).not.toContain('passwd');
+    expect(screen).toContain('sh');
+    await press(' ', (f) => filesPane(f).includes('passwd'), 'with /etc unfolded');
+    screen = filesPane(
+      await press(KEYS.ctrlSpace, (f) => f.includes('▸ bin/') && f.includes('▸ etc/'), 'all folded'),
+    );
+    expect(screen).not.toContain('cert.pem');
+  });
+
+  it('filters paths as they are typed; Esc clears the filter', async () => {
+    const { finish, until, press } = mount();
+    finish();
+    await until((f) => f.includes('cert.pem'), 'with the tree');
+    let screen = filesPane(
+      await press(['/', 's', 's', 'l'], (f) => f.includes('filter: ssl█'), 'with the prompt'),
+    );
+    expect(screen).toContain('cert.pem');
+    expect(screen).not.toContain('passwd');
+    screen = filesPane(
+      await press(
+        KEYS.enter,
+        (f) => f.includes('matching "ssl"') && !f.includes('█'),
+        'with the filter kept',
+      ),
+    );
+    expect(screen).not.toContain('passwd');
+    await press(KEYS.escape, (f) => filesPane(f).includes('passwd'), 'with the filter cleared');
+  });
+
+  it('hides and shows change kinds, and says which are on', async () => {
+    const { finish, until, press } = mount();
+    finish();
+    await until((f) => f.includes('cert.pem'), 'with the tree');
+    await press('j', (f) => f.includes('Layer 1 changes'), 'on layer 1');
+    const screen = await press('r', (f) => f.includes('r[ ]-removed'), 'with removed hidden');
+    expect(screen).not.toContain('group');
+    expect(screen).toContain('a[x]+added');
+    await press('r', (f) => f.includes('group'), 'with removed shown again');
+  });
+
+  it('switches between the layer’s changes and the image up to that layer', async () => {
+    const { finish, until, press } = mount();
+    finish();
+    await until((f) => f.includes('cert.pem'), 'with the tree');
+    await press('j', (f) => f.includes('Layer 1 changes'), 'on layer 1');
+    expect(rowOf(await until(() => true, ''), '└─ sh')).toBe('');
+    const screen = await press('v', (f) => f.includes('Image up to layer 1'), 'with the image view');
+    expect(screen).toContain('└─ sh');
+    expect(screen).toContain('main.js');
+  });
+
+  it('lists the inefficient files in the waste view', async () => {
+    const { finish, until, press } = mount();
+    finish();
+    await until((f) => f.includes('cert.pem'), 'with the tree');
+    const screen = filesPane(
+      await press('w', (f) => f.includes('Waste: 1 inefficient files'), 'with the waste view'),
+    );
+    expect(rowOf(screen, '/etc/passwd')).toMatch(/2× +22 B +12 B \/etc\/passwd +\(modified by layer/);
+  });
+});
+
+describe('details, verdict, help and size', () => {
+  it('shows the verdict and checks from the report, marked final once the analysis is done', async () => {
+    const withChecks = (report: Report): Report => ({
+      ...report,
+      verdict: 'warn',
+      checks: [
+        { id: 'compressed-size', status: 'pass', actual: 3500, limit: 1 << 30, message: 'fits the budget' },
+        { id: 'startup', status: 'warn', message: '9000/tcp is not exposed' },
+      ],
+      tier: { name: '≤256 MB', imageSize: 3500, recommendedMemory: '512 MB–1 GB' },
+    });
+    const { frame, store, until } = mount({ columns: 120, rows: 50 }, withChecks);
+    expect(frame()).toContain('WARN so far');
+    expect(frame()).toMatch(/PASS compressed-size/);
+    expect(frame()).toMatch(/WARN startup/);
+    expect(frame()).toContain('3.42 KiB of 1.00 GiB budget');
+    expect(frame()).toContain('512 MB–1 GB');
+    store.dispatch({ type: 'report-updated', report: withChecks(store.getState().report!), final: true });
+    await until((f) => f.includes('verdict WARN') && !f.includes('so far'), 'with the final verdict');
+  });
+
+  it('opens and closes the help', async () => {
+    const { press } = mount();
+    await press('?', (f) => f.includes('fold or unfold every directory'), 'with help');
+    await press('?', (f) => f.includes('Layers (2)'), 'with the panes back');
+  });
+
+  it('fits 80×24: no line wider than 80 columns, and fewer rows than the terminal', async () => {
+    const { finish, until } = mount({ columns: 80, rows: 24 });
+    finish();
+    const screen = await until((f) => f.includes('cert.pem'), 'with the tree');
+    const lines = screen.split('\n');
+    expect(lines.length).toBeLessThanOrEqual(23);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    expect(screen).toContain('q quit');
+  });
+});
+
+describe('the theme', () => {
+  it('drops colours but keeps styles under NO_COLOR', () => {
+    expect(themeFor({}).props('added').color).toBe('green');
+    expect(themeFor({ NO_COLOR: '1' }).props('added').color).toBeUndefined();
+    expect(themeFor({ NO_COLOR: '1' }).props('heading').bold).toBe(true);
+    expect(themeFor({ NO_COLOR: '' }).color).toBe(true);
+  });
+});

@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest';
+import { buildReport } from '../../src/report/build-report.js';
+import { createTuiStore } from '../../src/tui/index.js';
+import { commandFor } from '../../src/tui/keymap.js';
+import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
+import type { Action, TuiState } from '../../src/tui/state/state.js';
+import { fakeSource } from './fake-source.js';
+import { type FakeEntry, fakeAnalysis } from './fake-tree.js';
+
+const LAYERS: FakeEntry[][] = [
+  [
+    { path: '/bin/sh', size: 100 },
+    { path: '/etc/passwd', size: 10 },
+    { path: '/etc/group', size: 5 },
+  ],
+  [
+    { path: '/etc/passwd', size: 12, change: 'modified' },
+    { path: '/etc/group', change: 'removed' },
+    { path: '/app/main.js', size: 400, change: 'added' },
+  ],
+];
+const WASTE = [
+  {
+    path: '/etc/passwd',
+    count: 2,
+    wastedBytes: 22,
+    reclaimableBytes: 12,
+    overwrittenBy: [{ layer: 1, createdBy: 'RUN edit', change: 'modified' as const }],
+  },
+];
+
+function start(viewport = { columns: 100, rows: 30 }): TuiState {
+  const source = fakeSource(['FROM base', 'RUN edit']);
+  return createTuiStore(source, (analysis) => buildReport(source, analysis), viewport).getState();
+}
+
+function run(state: TuiState, ...actions: Action[]): TuiState {
+  return actions.reduce(reduce, state);
+}
+
+const finished = (): TuiState =>
+  run(start(), { type: 'analysis-finished', analysis: fakeAnalysis(LAYERS, WASTE) });
+const rowPaths = (state: TuiState) => state.files.rows?.rows.map((row) => row.node.path) ?? [];
+const cursorPath = (state: TuiState) => state.files.rows?.rows[state.files.cursor.index]?.node.path;
+
+describe('state while layers stream', () => {
+  it('starts with every layer waiting and no tree', () => {
+    const state = start();
+    expect(state.layers.map((l) => [l.status, l.command])).toEqual([
+      ['waiting', 'FROM base'],
+      ['waiting', 'RUN edit'],
+    ]);
+    expect(state.files.rows).toBeUndefined();
+  });
+
+  it('tracks each layer through started, progressed and finished', () => {
+    const state = run(
+      start(),
+      { type: 'layer-started', layer: 1 },
+      { type: 'layers-progressed', progress: [{ layer: 1, bytesRead: 700 }] },
+    );
+    expect(state.layers[1]).toMatchObject({ status: 'streaming', bytesRead: 700 });
+    const done = run(state, { type: 'layer-finished', summary: fakeAnalysis(LAYERS).layers[1]! });
+    expect(done.layers[1]).toMatchObject({ status: 'done', bytesRead: 2000 });
+    expect(done.layers[1]?.summary?.uncompressedSize).toBe(6000);
+  });
+
+  it('ignores late progress for a finished layer', () => {
+    const state = run(
+      start(),
+      { type: 'layer-finished', summary: fakeAnalysis(LAYERS).layers[0]! },
+      { type: 'layers-progressed', progress: [{ layer: 0, bytesRead: 3 }] },
+    );
+    expect(state.layers[0]).toMatchObject({ status: 'done', bytesRead: 1000 });
+  });
+
+  it('builds the first layer’s changes once the analysis is done', () => {
+    expect(rowPaths(finished())).toEqual(['/bin', '/bin/sh', '/etc', '/etc/group', '/etc/passwd']);
+  });
+
+  it('records a failure for the Details pane', () => {
+    const state = run(start(), {
+      type: 'analysis-failed',
+      message: 'layer 1: digest mismatch',
+      hint: 're-pull',
+    });
+    expect(state.failure).toEqual({ message: 'layer 1: digest mismatch', hint: 're-pull' });
+  });
+});
+
+describe('navigating', () => {
+  it('selecting another layer shows that layer’s changes', () => {
+    const state = run(finished(), { type: 'cursor-moved', delta: 1 });
+    expect(state.layerCursor.index).toBe(1);
+    expect(rowPaths(state)).toEqual(['/app', '/app/main.js', '/etc', '/etc/group', '/etc/passwd']);
+  });
+
+  it('the image view merges the layers up to the selected one and keeps the cursor on its path', () => {
+    let state = run(finished(), { type: 'tree-mode-toggled' }, { type: 'focus-cycled', step: 1 });
+    expect(state.focus).toBe('files');
+    state = run(state, { type: 'cursor-moved', delta: 3 });
+    expect(cursorPath(state)).toBe('/etc/group');
+    state = run(state, { type: 'focus-cycled', step: -1 }, { type: 'cursor-moved', delta: 1 });
+    expect(rowPaths(state)).toEqual([
+      '/app',
+      '/app/main.js',
+      '/bin',
+      '/bin/sh',
+      '/etc',
+      '/etc/group',
+      '/etc/passwd',
+    ]);
+    expect(state.files.rows?.rows.map((r) => r.node.change)).toEqual([
+      'unmodified', // implied by /app/main.js
+      'added',
+      'unmodified',
+      'unmodified',
+      'unmodified',
+      'removed',
+      'modified',
+    ]);
+    expect(cursorPath(state)).toBe('/etc/group');
+  });
+
+  it('moves, pages and jumps in the focused pane only', () => {
+    const entries = Array.from({ length: 100 }, (_, i) => ({ path: `/f${String(i).padStart(3, '0')}` }));
+    let state = run(start({ columns: 100, rows: 24 }), {
+      type: 'analysis-finished',
+      analysis: fakeAnalysis([entries, []]),
+    });
+    state = run(state, { type: 'focus-cycled', step: 1 }, { type: 'cursor-paged', pages: 1 });
+    const height = layoutOf(state).filesHeight;
+    expect(state.files.cursor.index).toBe(height - 1);
+    expect(state.layerCursor.index).toBe(0);
+    state = run(state, { type: 'cursor-jumped', to: 'end' });
+    expect(state.files.cursor).toEqual({ index: 99, offset: 100 - height });
+    state = run(state, { type: 'cursor-jumped', to: 'start' });
+    expect(state.files.cursor).toEqual({ index: 0, offset: 0 });
+  });
+
+  it('keeps the cursor visible when the terminal shrinks', () => {
+    const entries = Array.from({ length: 100 }, (_, i) => ({ path: `/f${i}` }));
+    let state = run(start(), { type: 'analysis-finished', analysis: fakeAnalysis([entries, []]) });
+    state = run(state, { type: 'focus-cycled', step: 1 }, { type: 'cursor-moved', delta: 20 });
+    state = run(state, { type: 'resized', viewport: { columns: 80, rows: 14 } });
+    const { index, offset } = state.files.cursor;
+    expect(index).toBe(20);
+    expect(index - offset).toBeLessThan(layoutOf(state).filesHeight);
+  });
+
+  it('scrolls Details within its content', () => {
+    let state = run(start({ columns: 80, rows: 14 }), { type: 'focus-cycled', step: -1 });
+    expect(state.focus).toBe('details');
+    state = run(state, { type: 'cursor-jumped', to: 'end' });
+    const end = state.detailsScroll;
+    expect(end).toBeGreaterThan(0);
+    expect(run(state, { type: 'cursor-moved', delta: 5 }).detailsScroll).toBe(end);
+    expect(run(state, { type: 'cursor-paged', pages: -10 }).detailsScroll).toBe(0);
+  });
+});
+
+describe('filters and views', () => {
+  it('filters paths as the user types and clears on Esc', () => {
+    let state = run(finished(), { type: 'filter-opened' }, { type: 'filter-typed', text: 'pa' });
+    expect(state.files.editingFilter).toBe(true);
+    expect(rowPaths(state)).toEqual(['/etc', '/etc/passwd']);
+    state = run(
+      state,
+      { type: 'filter-erased' },
+      { type: 'filter-erased' },
+      { type: 'filter-typed', text: 'sh' },
+    );
+    expect(rowPaths(state)).toEqual(['/bin', '/bin/sh']);
+    state = run(state, { type: 'filter-closed', keep: false });
+    expect(state.files.filterText).toBe('');
+    expect(rowPaths(state)).toHaveLength(5);
+  });
+
+  it('keeps the filter on Enter', () => {
+    const state = run(
+      finished(),
+      { type: 'filter-opened' },
+      { type: 'filter-typed', text: 'sh' },
+      {
+        type: 'filter-closed',
+        keep: true,
+      },
+    );
+    expect(state.files.editingFilter).toBe(false);
+    expect(rowPaths(state)).toEqual(['/bin', '/bin/sh']);
+  });
+
+  it('toggles change kinds', () => {
+    const state = run(
+      finished(),
+      { type: 'cursor-moved', delta: 1 },
+      { type: 'change-toggled', change: 'removed' },
+    );
+    expect(rowPaths(state)).not.toContain('/etc/group');
+    expect(run(state, { type: 'change-toggled', change: 'removed' }).files.rows?.rows).toHaveLength(5);
+  });
+
+  it('lists inefficient files in the waste view, filtered by the same text', () => {
+    let state = run(finished(), { type: 'waste-view-toggled' });
+    expect(state.files.waste.map((f) => f.path)).toEqual(['/etc/passwd']);
+    state = run(state, { type: 'filter-opened' }, { type: 'filter-typed', text: 'nothing' });
+    expect(state.files.waste).toEqual([]);
+  });
+
+  it('folds the directory under the cursor, and all of them', () => {
+    let state = run(finished(), { type: 'focus-cycled', step: 1 }, { type: 'directory-toggled' });
+    expect(rowPaths(state)).toEqual(['/bin', '/etc', '/etc/group', '/etc/passwd']);
+    state = run(state, { type: 'cursor-moved', delta: 2 }, { type: 'all-directories-toggled' });
+    expect(rowPaths(state)).toEqual(['/bin', '/etc']);
+    expect(cursorPath(state)).toBe('/etc');
+  });
+});
+
+describe('keys', () => {
+  const key = (overrides: Partial<Parameters<typeof commandFor>[1]> = {}) =>
+    ({
+      upArrow: false,
+      downArrow: false,
+      leftArrow: false,
+      rightArrow: false,
+      pageDown: false,
+      pageUp: false,
+      home: false,
+      end: false,
+      return: false,
+      escape: false,
+      ctrl: false,
+      shift: false,
+      tab: false,
+      backspace: false,
+      delete: false,
+      meta: false,
+      super: false,
+      hyper: false,
+      capsLock: false,
+      numLock: false,
+      ...overrides,
+    }) as Parameters<typeof commandFor>[1];
+
+  it('maps letters to actions outside the filter prompt and to text inside it', () => {
+    const state = finished();
+    expect(commandFor('q', key(), state)).toEqual({ type: 'quit' });
+    expect(commandFor('r', key(), state)).toEqual({ type: 'change-toggled', change: 'removed' });
+    const editing = run(state, { type: 'filter-opened' });
+    expect(commandFor('q', key(), editing)).toEqual({ type: 'filter-typed', text: 'q' });
+    expect(commandFor('c', key({ ctrl: true }), editing)).toEqual({ type: 'quit' });
+  });
+
+  it('reads Ctrl+Space (NUL, which Ink reports as ctrl + `) as fold-all in the Files pane', () => {
+    const files = run(finished(), { type: 'focus-cycled', step: 1 });
+    expect(commandFor('`', key({ ctrl: true }), files)).toEqual({ type: 'all-directories-toggled' });
+    expect(commandFor(' ', key(), files)).toEqual({ type: 'directory-toggled' });
+  });
+});
