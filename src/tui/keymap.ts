@@ -97,7 +97,10 @@ export function handleInput(input: string, key: Key, store: Store<TuiState, Acti
       return;
     }
     const command = commandFor(keys[i]!, key, store.getState());
-    if (command?.type === 'quit') return quit();
+    if (command?.type === 'quit') {
+      quit();
+      return;
+    }
     if (command) store.dispatch(command);
   }
 }
