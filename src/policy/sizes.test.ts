@@ -48,17 +48,21 @@ describe('parseSize', () => {
 });
 
 describe('formatSize', () => {
-  it('uses binary units with at most one decimal', () => {
+  it("uses binary units with the renderers' precision", () => {
     expect(formatSize(0)).toBe('0 B');
     expect(formatSize(1023)).toBe('1023 B');
-    expect(formatSize(1536)).toBe('1.5 KiB');
+    expect(formatSize(1536)).toBe('1.50 KiB');
+    expect(formatSize(30 * MiB)).toBe('30 MiB');
+    expect(formatSize(30.5 * MiB)).toBe('30.5 MiB');
     expect(formatSize(255 * MiB)).toBe('255 MiB');
     expect(formatSize(GiB)).toBe('1 GiB');
+    expect(formatSize(1.375 * GiB)).toBe('1.37 GiB');
   });
 
   it('never rounds a size up to a limit it is below', () => {
-    expect(formatSize(GiB - 1)).toBe('1023.9 MiB');
-    expect(formatSize(256 * MiB - 1)).toBe('255.9 MiB');
+    expect(formatSize(GiB - 1)).toBe('1023 MiB');
+    expect(formatSize(256 * MiB - 1)).toBe('255 MiB');
+    expect(formatSize(10 * MiB - 1)).toBe('9.99 MiB');
   });
 });
 

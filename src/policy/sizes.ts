@@ -53,7 +53,11 @@ export function parseSize(text: string): number | undefined {
 /** What a size should look like, for error messages. */
 export const SIZE_SYNTAX = 'a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes';
 
-/** `512 B`, `1.5 KiB`, `255 MiB`, `1023.9 MiB`, `1 GiB`: binary units, at most one decimal, no trailing `.0`. */
+/**
+ * `512 B`, `1.50 KiB`, `30.5 MiB`, `255 MiB`, `1 GiB`: binary units, with the precision the report renderers use
+ * (src/report/format.ts) except that exact sizes print bare, and truncated rather than rounded, so a size just under a limit never prints
+ * as the limit itself (1 GiB − 1 B is `1023 MiB`, not `1024 MiB`).
+ */
 export function formatSize(bytes: number): string {
   if (!Number.isFinite(bytes)) return String(bytes);
   const sign = bytes < 0 ? '-' : '';
@@ -65,9 +69,10 @@ export function formatSize(bytes: number): string {
     value /= KiB;
     unit++;
   }
-  // Round down so a size just under a limit never prints as the limit itself (1 GiB − 1 B is not "1 GiB").
-  const shown = Math.floor(value * 10) / 10;
-  return `${sign}${Number.isInteger(shown) ? shown.toFixed(0) : shown.toFixed(1)} ${units[unit]}`;
+  // Exact sizes (limits, mostly) print bare: `1 GiB`, `256 MiB`.
+  const decimals = Number.isInteger(value) || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  const scale = 10 ** decimals;
+  return `${sign}${(Math.floor(value * scale) / scale).toFixed(decimals)} ${units[unit]}`;
 }
 
 /** Function memory as SCF configures it, in MiB: `512`, `512MiB`, `1GiB`, `1024MB` (see profiles.ts). */

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { failingReport, passingReport, warningReport } from '../../test/policy/sample-reports.js';
+import { escapeData, escapeProperty, renderGithub, workflowCommand } from './render-github.js';
+import type { Report } from './report.js';
+
+describe('workflow command escaping (as @actions/core does it)', () => {
+  it('escapes %, CR and LF in data', () => {
+    expect(escapeData('100% done\r\nnext: a,b')).toBe('100%25 done%0D%0Anext: a,b');
+  });
+
+  it('also escapes : and , in properties', () => {
+    expect(escapeProperty('host:5000/a,b%\n')).toBe('host%3A5000/a%2Cb%25%0A');
+  });
+
+  it('builds ::command key=value,…::message', () => {
+    expect(workflowCommand('error', { title: 'a:b', file: 'x,y' }, 'm\nn')).toBe(
+      '::error title=a%3Ab,file=x%2Cy::m%0An',
+    );
+    expect(workflowCommand('notice', {}, 'plain')).toBe('::notice::plain');
+  });
+});
+
+describe('renderGithub', () => {
+  it('annotates failed checks as errors with the fix, skipped ones as notices, and closes with the verdict', () => {
+    const lines = renderGithub(failingReport()).trimEnd().split('\n');
+    expect(lines.map((l) => l.slice(0, l.indexOf('::', 2)))).toEqual([
+      '::error title=imgscope platform (localhost%3A5000/team/app%3A1.0)',
+      '::error title=imgscope compressed-size (localhost%3A5000/team/app%3A1.0)',
+      '::notice title=imgscope memory-tier (localhost%3A5000/team/app%3A1.0)',
+      '::notice title=imgscope max-uncompressed (localhost%3A5000/team/app%3A1.0)',
+      '::notice title=imgscope hints (localhost%3A5000/team/app%3A1.0)',
+      '::notice title=imgscope verdict%3A fail',
+    ]);
+    expect(lines[1]).toContain('smaller than 1 GiB (before decompression)%0AFix: shrink the image');
+    expect(lines[5]).toBe(
+      `::notice title=imgscope verdict%3A fail::localhost:5000/team/app:1.0: fail (2 failed, 3 passed, 3 skipped)%0A1.37 GiB compressed, 2 layers, linux/arm64%0Adeploy localhost:5000/team/app@sha256:${'a'.repeat(64)}`,
+    );
+  });
+
+  it('annotates warnings with their findings', () => {
+    const warning = renderGithub(warningReport())
+      .split('\n')
+      .find((l) => l.startsWith('::warning'))!;
+    expect(warning).toContain('::could save about 19 MiB');
+    expect(warning).toContain('%0A- apt package lists /var/lib/apt/lists: 9 MiB');
+  });
+
+  it('stays quiet about passed checks', () => {
+    const lines = renderGithub(passingReport()).trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^::notice title=imgscope verdict%3A pass::oci:fixtures\/app: pass \(3 passed\)/,
+    );
+  });
+
+  it('keeps every annotation on one line whatever the messages hold', () => {
+    const report: Report = {
+      ...failingReport(),
+      checks: [{ id: 'x', status: 'fail', message: 'a\nb\r\n::error::forged', hint: '100%' }],
+    };
+    const lines = renderGithub(report).trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(
+      '::error title=imgscope x (localhost%3A5000/team/app%3A1.0)::a%0Ab%0D%0A::error::forged%0AFix: 100%25',
+    );
+  });
+});

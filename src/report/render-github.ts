@@ -1,0 +1,83 @@
+import { formatBytes } from './format.js';
+import type { CheckResult, CheckStatus, Report } from './report.js';
+
+/**
+ * GitHub Actions workflow commands (`::error title=…::message`): failed checks become error annotations,
+ * warnings warning annotations, skipped checks notices, and one closing notice carries the verdict.
+ * Passed checks stay quiet. Escaping follows @actions/core: data escapes `%`, CR and LF; properties
+ * also escape `:` and `,`.
+ */
+
+const COMMANDS: Record<Exclude<CheckStatus, 'pass'>, 'error' | 'warning' | 'notice'> = {
+  fail: 'error',
+  warn: 'warning',
+  skip: 'notice',
+};
+
+export function escapeData(value: string): string {
+  return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+export function escapeProperty(value: string): string {
+  return escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+export function workflowCommand(
+  command: string,
+  properties: Record<string, string>,
+  message: string,
+): string {
+  const props = Object.entries(properties)
+    .map(([key, value]) => `${key}=${escapeProperty(value)}`)
+    .join(',');
+  return `::${command}${props ? ` ${props}` : ''}::${escapeData(message)}`;
+}
+
+export interface GithubOptions {
+  /** How many findings of a check (the hints) an annotation lists. */
+  topDetails?: number;
+}
+
+function annotationBody(check: CheckResult, topDetails: number): string {
+  const lines = [check.message];
+  if (check.hint) lines.push(`Fix: ${check.hint}`);
+  for (const detail of (check.details ?? []).slice(0, topDetails)) lines.push(`- ${detail.message}`);
+  return lines.join('\n');
+}
+
+function tally(checks: readonly CheckResult[]): string {
+  const count = (status: CheckStatus) => checks.filter((c) => c.status === status).length;
+  const parts: [number, string][] = [
+    [count('fail'), 'failed'],
+    [count('warn'), 'warned'],
+    [count('pass'), 'passed'],
+    [count('skip'), 'skipped'],
+  ];
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, word]) => `${n} ${word}`)
+    .join(', ');
+}
+
+export function renderGithub(report: Report, options: GithubOptions = {}): string {
+  const checks = report.checks ?? [];
+  const lines: string[] = [];
+  for (const check of checks) {
+    if (check.status === 'pass') continue;
+    lines.push(
+      workflowCommand(
+        COMMANDS[check.status],
+        { title: `imgscope ${check.id} (${report.reference})` },
+        annotationBody(check, options.topDetails ?? 5),
+      ),
+    );
+  }
+  const verdict = report.verdict ?? 'pass';
+  const summary = [
+    `${report.reference}: ${verdict}${checks.length > 0 ? ` (${tally(checks)})` : ''}`,
+    `${formatBytes(report.compressedSize)} compressed, ${report.layerCount} layers, ${report.platform}`,
+    `deploy ${report.pinnedReference ?? report.digest}`,
+  ];
+  lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary.join('\n')));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { failingReport, passingReport, warningReport } from '../../test/policy/sample-reports.js';
+import { renderMarkdown } from './render-markdown.js';
+import type { Report } from './report.js';
+
+describe('renderMarkdown', () => {
+  it('heads the comment with the verdict and the image', () => {
+    expect(renderMarkdown(failingReport()).split('\n')[0]).toBe(
+      '### ❌ imgscope: fail — `localhost:5000/team/app:1.0`',
+    );
+    expect(renderMarkdown(warningReport()).split('\n')[0]).toMatch(/^### ⚠️ imgscope: pass with warnings/);
+    expect(renderMarkdown(passingReport()).split('\n')[0]).toMatch(
+      /^### ✅ imgscope: pass — `oci:fixtures\/app`/,
+    );
+  });
+
+  it('tables every check with its status, and the fix for the ones that did not pass', () => {
+    const markdown = renderMarkdown(failingReport());
+    expect(markdown).toContain('| ❌ | `compressed-size` | 1.36 GiB compressed');
+    expect(markdown).toContain('<br>**Fix:** shrink the image');
+    expect(markdown).toContain('| ⏭️ | `hints` | not evaluated: the manifest-level checks already failed |');
+    expect(markdown).toContain('| ✅ | `startup` | `node server.js` must start');
+  });
+
+  it('lists the hints, folds the layers, and shows the top waste', () => {
+    const markdown = renderMarkdown(warningReport());
+    expect(markdown).toContain('<details><summary>hints: 4 findings</summary>');
+    expect(markdown).toContain('`&& rm -rf /var/lib/apt/lists/*`');
+    expect(markdown).toContain('| 2 | 10.0 MiB | 30.0 MiB | 10.0 MiB | `RUN rm -rf /build` |');
+    expect(markdown).toContain('| 2 | 10.0 MiB | 10.0 MiB | `/build/a.o` | #2 removed |');
+  });
+
+  it('says when layers were not analysed', () => {
+    expect(renderMarkdown(failingReport())).toContain('_Layers were not analysed');
+    expect(renderMarkdown(warningReport())).not.toContain('not analysed');
+  });
+
+  it('keeps text from the image from rendering as Markdown or breaking the tables', () => {
+    const report: Report = {
+      ...warningReport(),
+      reference: 'localhost:5000/x|y:1',
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'file /app/[click](http://evil)/<img src=x>|*b* in `RUN echo `a` | tee`',
+          details: [{ kind: 'largest-file', message: 'multi\nline <script>' }],
+        },
+      ],
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('`localhost:5000/x\\|y:1`');
+    expect(markdown).toContain('\\[click\\]\\(http://evil\\)/\\<img src=x\\>\\|\\*b\\*');
+    expect(markdown).not.toMatch(/(?<!\\)<(img|script)/);
+    expect(markdown).toContain('- multi line \\<script\\>');
+    const checkRow = markdown.split('\n').find((line) => line.includes('`hints`'))!;
+    // Four unescaped pipes: the row has exactly three cells.
+    expect(checkRow.match(/(?<!\\)\|/g)).toHaveLength(4);
+  });
+
+  it('fences code spans that contain backticks', () => {
+    const report: Report = { ...warningReport(), reference: 'a`b' };
+    expect(renderMarkdown(report).split('\n')[0]).toContain('``a`b``');
+  });
+});

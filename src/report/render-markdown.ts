@@ -1,0 +1,164 @@
+import { formatBytes, formatPercent, shortCommand, shortDigest } from './format.js';
+import type { CheckResult, CheckStatus, Report } from './report.js';
+
+export interface MarkdownOptions {
+  /** How many inefficient files to list. */
+  topFiles?: number;
+  /** How many findings of a check (the hints) to list. */
+  topDetails?: number;
+}
+
+const VERDICT_HEADINGS: Record<NonNullable<Report['verdict']>, string> = {
+  pass: '✅ imgscope: pass',
+  warn: '⚠️ imgscope: pass with warnings',
+  fail: '❌ imgscope: fail',
+};
+
+const STATUS_MARKS: Record<CheckStatus, string> = { pass: '✅', warn: '⚠️', fail: '❌', skip: '⏭️' };
+
+/** Plain text made inert: Markdown and HTML punctuation escaped, one line, safe in a table cell. */
+function text(value: string): string {
+  return value
+    .replace(/\s+/g, ' ')
+    .replace(/[\\`*_{}[\]()<>#+!~|]/g, '\\$&')
+    .replace(/&/g, '&amp;');
+}
+
+/** A code span that survives any backticks in `value`, safe in a table cell. */
+function code(value: string): string {
+  const flat = value.replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+  const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longestRun + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}
+
+/**
+ * A message whose `code spans` (the form checks use for commands and fixes) stay code and everything
+ * else is escaped: paths and history commands come from the image and must not render as Markdown.
+ */
+function message(value: string): string {
+  return value
+    .split(/(`[^`]+`)/)
+    .map((part, i) => (i % 2 === 1 ? code(part.slice(1, -1)) : text(part)))
+    .join('');
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function tableOf(head: string[], align: ('l' | 'r')[], rows: string[][]): string[] {
+  return [row(head), row(align.map((a) => (a === 'r' ? '---:' : '---'))), ...rows.map(row)];
+}
+
+function summaryRows(report: Report): string[][] {
+  const rows: string[][] = [];
+  rows.push(['Image', code(report.reference)]);
+  rows.push(['Deploy', code(report.pinnedReference ?? report.digest)]);
+  const index = report.index ? ` (from an index of ${report.index.platforms.map(text).join(', ')})` : '';
+  rows.push(['Platform', `${text(report.platform)}${index} · ${text(report.schema)}`]);
+  const uncompressed = report.layersAnalyzed ? ` · ${formatBytes(report.uncompressedSize)} uncompressed` : '';
+  rows.push([
+    'Size',
+    `${formatBytes(report.compressedSize)} compressed${uncompressed} · ${report.layerCount} layers`,
+  ]);
+  if (report.profile) {
+    const tier = report.tier ? ` · ${text(report.tier.name)}: ${text(report.tier.recommendedMemory)}` : '';
+    rows.push(['Profile', `${text(report.profile)}${tier}`]);
+  }
+  if (report.layersAnalyzed && report.efficiency !== undefined) {
+    rows.push([
+      'Efficiency',
+      `${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes ?? 0)} ` +
+        `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · ` +
+        `a squash would reclaim ${formatBytes(report.reclaimableBytes ?? 0)}`,
+    ]);
+  }
+  return rows;
+}
+
+function checkCell(check: CheckResult): string {
+  const fix = check.hint && check.status !== 'pass' ? `<br>**Fix:** ${message(check.hint)}` : '';
+  return `${message(check.message)}${fix}`;
+}
+
+function checksSection(checks: readonly CheckResult[], topDetails: number): string[] {
+  const lines = ['#### Checks', ''];
+  lines.push(
+    ...tableOf(
+      ['', 'Check', 'Result'],
+      ['l', 'l', 'l'],
+      checks.map((c) => [STATUS_MARKS[c.status], code(c.id), checkCell(c)]),
+    ),
+  );
+  for (const check of checks) {
+    const details = check.details ?? [];
+    if (details.length === 0) continue;
+    // Check ids are imgscope's own identifiers; Markdown escapes would show literally inside HTML.
+    lines.push('', `<details><summary>${check.id}: ${details.length} findings</summary>`, '');
+    for (const detail of details.slice(0, topDetails)) lines.push(`- ${message(detail.message)}`);
+    lines.push('', '</details>');
+  }
+  return lines;
+}
+
+function layersSection(report: Report): string[] {
+  const rows = report.layers.map((layer) =>
+    report.layersAnalyzed
+      ? [
+          String(layer.index),
+          formatBytes(layer.compressedSize),
+          formatBytes(layer.uncompressedSize),
+          layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
+          code(shortCommand(layer.createdBy, 72) || shortDigest(layer.digest)),
+        ]
+      : [
+          String(layer.index),
+          formatBytes(layer.compressedSize),
+          code(shortCommand(layer.createdBy, 72) || shortDigest(layer.digest)),
+        ],
+  );
+  const table = report.layersAnalyzed
+    ? tableOf(['#', 'Compressed', 'Uncompressed', 'Wasted', 'Command'], ['r', 'r', 'r', 'r', 'l'], rows)
+    : tableOf(['#', 'Compressed', 'Command'], ['r', 'r', 'l'], rows);
+  return ['', `<details><summary>Layers (${report.layerCount})</summary>`, '', ...table, '', '</details>'];
+}
+
+function wasteSection(report: Report, topFiles: number): string[] {
+  const files = report.inefficientFiles ?? [];
+  if (files.length === 0) return [];
+  const shown = files.slice(0, topFiles);
+  const rows = shown.map((file) => [
+    String(file.count),
+    formatBytes(file.wastedBytes),
+    formatBytes(file.reclaimableBytes),
+    code(file.path),
+    file.overwrittenBy.map((o) => `#${o.layer} ${o.change}`).join(', '),
+  ]);
+  return [
+    '',
+    `#### Top waste (${shown.length} of ${files.length})`,
+    '',
+    ...tableOf(
+      ['Count', 'Wasted', 'Reclaimable', 'Path', 'Changed by layer'],
+      ['r', 'r', 'r', 'l', 'l'],
+      rows,
+    ),
+  ];
+}
+
+/** A pull-request comment: verdict, image summary, checks, layers (folded) and the top waste. */
+export function renderMarkdown(report: Report, options: MarkdownOptions = {}): string {
+  const heading = report.verdict ? VERDICT_HEADINGS[report.verdict] : 'imgscope report';
+  const lines = [`### ${heading} — ${code(report.reference)}`, ''];
+  lines.push(...tableOf(['', ''], ['l', 'l'], summaryRows(report)));
+  if (report.checks && report.checks.length > 0)
+    lines.push('', ...checksSection(report.checks, options.topDetails ?? 10));
+  lines.push(...layersSection(report));
+  if (!report.layersAnalyzed) {
+    lines.push('', '_Layers were not analysed (manifest-only), so there are no waste figures._');
+  }
+  lines.push(...wasteSection(report, options.topFiles ?? 10));
+  return `${lines.join('\n')}\n`;
+}
