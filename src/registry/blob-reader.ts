@@ -36,9 +36,10 @@ export function resumableDownload(options: ResumableOptions): Readable {
   async function* chunks(): AsyncGenerator<Buffer> {
     let delivered = 0;
     for (let resume = 0; ; resume++) {
+      // Opening is retried by the transport; only a body that breaks after its headers is resumed here.
+      const { body, skip } = await options.open(delivered);
       let failure: unknown;
       try {
-        const { body, skip } = await options.open(delivered);
         let toSkip = skip;
         for await (const raw of body as AsyncIterable<Buffer>) {
           let chunk = raw;

@@ -114,22 +114,10 @@ export class RegistryClient {
     return `${this.registry}/${repository}`;
   }
 
-  /** Re-runs `read` when a body breaks mid-way (the transport retries only until headers arrive). */
-  private async withBodyRetries<T>(read: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    const { retries } = this.options;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await read();
-      } catch (error) {
-        if (attempt >= retries.attempts || signal?.aborted || !isTransientNetworkError(error)) throw error;
-        await sleep(backoffDelay(attempt, retries), undefined, signal ? { signal } : undefined);
-      }
-    }
-  }
-
   /**
    * GETs a manifest or index by tag or digest, capped at 4 MiB, and verifies its digest against
-   * `Docker-Content-Digest` and (for a digest reference) the digest asked for.
+   * `Docker-Content-Digest` and (for a digest reference) the digest asked for. The transport retries
+   * until headers arrive; a body that breaks after that is asked for again here, within the same bound.
    */
   async getManifest(
     repository: string,
@@ -137,7 +125,8 @@ export class RegistryClient {
     subject: string,
     signal?: AbortSignal,
   ): Promise<FetchedManifest> {
-    return this.withBodyRetries(async () => {
+    const { retries } = this.options;
+    for (let attempt = 1; ; attempt++) {
       const response = await this.request('GET', repository, `manifests/${identifier}`, 'pull', {
         headers: { accept: MANIFEST_ACCEPT },
         ...(signal ? { signal } : {}),
@@ -149,51 +138,60 @@ export class RegistryClient {
           what: 'manifest',
         });
       }
-      const announced = Number(headerValue(response, 'content-length'));
-      if (announced > MAX_MANIFEST_BYTES) {
-        discard(response);
-        throw new ImgscopeError(
-          'LIMIT',
-          `${subject}: manifest of ${announced} bytes exceeds the ${MAX_MANIFEST_BYTES}-byte limit`,
-          {
-            hint: 'manifests are a few KiB; this is not an image manifest',
-          },
-        );
+      try {
+        return await this.readManifest(response, identifier, subject);
+      } catch (error) {
+        if (attempt >= retries.attempts || signal?.aborted || !isTransientNetworkError(error)) throw error;
+        await sleep(backoffDelay(attempt, retries), undefined, signal ? { signal } : undefined);
       }
-      const bytes = await readSmallBody(response.body, MAX_MANIFEST_BYTES, `${subject}: manifest`);
-      if (
-        Number.isFinite(announced) &&
-        headerValue(response, 'content-length') &&
-        bytes.length !== announced
-      ) {
-        throw Object.assign(new Error(`manifest body of ${bytes.length} bytes, announced ${announced}`), {
-          code: 'PREMATURE_END',
-        });
-      }
-      const digest = manifestDigestOf(bytes);
-      const claimed = headerValue(response, 'docker-content-digest');
-      const requested = isDigest(identifier) ? identifier : undefined;
-      if (requested && digest !== requested) {
-        throw new ImgscopeError(
-          'DIGEST_MISMATCH',
-          `${subject}: the registry returned a manifest with digest ${digest}`,
-          {
-            hint: 'the manifest was altered in storage or transit; do not deploy it, and re-push the image',
-          },
-        );
-      }
-      if (claimed && isDigest(claimed) && claimed !== digest) {
-        throw new ImgscopeError(
-          'DIGEST_MISMATCH',
-          `${subject}: manifest content is ${digest} but the registry says ${claimed}`,
-          {
-            hint: 'the manifest was altered in storage or transit; re-push the image',
-          },
-        );
-      }
-      const contentType = headerValue(response, 'content-type');
-      return { bytes, mediaType: contentType ? baseMediaType(contentType) : '', digest };
-    }, signal);
+    }
+  }
+
+  private async readManifest(
+    response: HttpResponse,
+    identifier: string,
+    subject: string,
+  ): Promise<FetchedManifest> {
+    const announced = Number(headerValue(response, 'content-length'));
+    if (announced > MAX_MANIFEST_BYTES) {
+      discard(response);
+      throw new ImgscopeError(
+        'LIMIT',
+        `${subject}: manifest of ${announced} bytes exceeds the ${MAX_MANIFEST_BYTES}-byte limit`,
+        {
+          hint: 'manifests are a few KiB; this is not an image manifest',
+        },
+      );
+    }
+    const bytes = await readSmallBody(response.body, MAX_MANIFEST_BYTES, `${subject}: manifest`);
+    if (Number.isFinite(announced) && headerValue(response, 'content-length') && bytes.length !== announced) {
+      throw Object.assign(new Error(`manifest body of ${bytes.length} bytes, announced ${announced}`), {
+        code: 'PREMATURE_END',
+      });
+    }
+    const digest = manifestDigestOf(bytes);
+    const claimed = headerValue(response, 'docker-content-digest');
+    const requested = isDigest(identifier) ? identifier : undefined;
+    if (requested && digest !== requested) {
+      throw new ImgscopeError(
+        'DIGEST_MISMATCH',
+        `${subject}: the registry returned a manifest with digest ${digest}`,
+        {
+          hint: 'the manifest was altered in storage or transit; do not deploy it, and re-push the image',
+        },
+      );
+    }
+    if (claimed && isDigest(claimed) && claimed !== digest) {
+      throw new ImgscopeError(
+        'DIGEST_MISMATCH',
+        `${subject}: manifest content is ${digest} but the registry says ${claimed}`,
+        {
+          hint: 'the manifest was altered in storage or transit; re-push the image',
+        },
+      );
+    }
+    const contentType = headerValue(response, 'content-type');
+    return { bytes, mediaType: contentType ? baseMediaType(contentType) : '', digest };
   }
 
   /** A small blob (config) read whole, verified, capped like a manifest. */

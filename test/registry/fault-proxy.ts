@@ -31,7 +31,9 @@ export type Fault =
   /** Replace a response header. */
   | { kind: 'header'; name: string; value: string }
   /** 307 to the blob store, as registries backed by object storage do. */
-  | { kind: 'redirect' };
+  | { kind: 'redirect' }
+  /** Accept the request and never answer (until the proxy stops). */
+  | { kind: 'hang' };
 
 export interface FaultRule {
   method?: string;
@@ -125,6 +127,10 @@ export class FaultProxy {
           errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected' }],
         });
       res.writeHead(fault.status, headers).end(body);
+      return;
+    }
+    if (fault?.kind === 'hang') {
+      req.resume();
       return;
     }
     if (fault?.kind === 'redirect') {

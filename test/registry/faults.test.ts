@@ -70,6 +70,16 @@ describe.skipIf(registryUnavailable)(
       expect(Number(/=(\d+)-/.exec(gets[1]!.headers.range!)![1])).toBeGreaterThanOrEqual(100_000);
     });
 
+    it('stops resuming after the bounded attempts with a one-line NETWORK error', async () => {
+      proxy.inject({ method: 'GET', path: layerPath, fault: { kind: 'reset', afterBytes: 1000 }, times: 4 });
+      const error = await failure(pullThrough(proxy, 'faulty/app:v1'));
+      expect(error.code).toBe('NETWORK');
+      expect(error.message).toMatch(
+        /^GET http:\/\/127\.0\.0\.1:\d+\/v2\/faulty\/app\/blobs\/sha256:\w+: .* \(after 4 attempts\)$/,
+      );
+      expect(layerGets()).toHaveLength(4);
+    });
+
     it('resumes after a stalled body once the idle timeout fires', async () => {
       proxy.inject({
         method: 'GET',
@@ -119,6 +129,31 @@ describe.skipIf(registryUnavailable)(
         `${proxy.host}/faulty/app:v1: http://${proxy.host}/v2/faulty/app/manifests/v1 answered 503 UNAVAILABLE: injected`,
       );
       expect(proxy.requests.filter((r) => r.path.endsWith('/manifests/v1'))).toHaveLength(4);
+    });
+
+    it('times out a registry that never answers, and says so after the bounded attempts', async () => {
+      proxy.inject({ path: /\/manifests\/v1$/, fault: { kind: 'hang' }, times: 2 });
+      const started = Date.now();
+      const options = {
+        ...fast,
+        retries: { ...fast.retries, attempts: 2 },
+        timeouts: { ...fast.timeouts, headersMs: 300 },
+      };
+      const error = await failure(openRegistryImage(`${proxy.host}/faulty/app:v1`, options));
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(error.code).toBe('NETWORK');
+      expect(error.message).toBe(
+        `GET http://${proxy.host}/v2/faulty/app/manifests/v1: no response headers in time (after 2 attempts)`,
+      );
+    });
+
+    it('reports a registry that refuses connections after the bounded attempts', async () => {
+      const closed = await startRegistry();
+      const host = closed.host;
+      await closed.stop();
+      const error = await failure(openRegistryImage(`${host}/faulty/app:v1`, fast));
+      expect(error.code).toBe('NETWORK');
+      expect(error.message).toBe(`GET http://${host}/v2/: connection refused (after 4 attempts)`);
     });
 
     it('does not wait for a Retry-After beyond the limit: it reports the rate limit', async () => {
