@@ -96,8 +96,8 @@ export interface LayerFlags {
 
 /**
  * Whether `check` should stream the layers: never with `--no-layers`; not when the manifest-level checks
- * already decide a failing verdict, unless `--full`; otherwise yes, for the full report. (Facts without
- * an image behind them, from `schema1Facts` or `indexOnlyFacts`, have nothing to stream at all.)
+ * already decide a failing verdict, unless `--full`; otherwise yes, for the full report. (Facts from
+ * `indexOnlyFacts` have no image behind them, so nothing to stream at all.)
  */
 export function needsLayers(
   manifestChecks: readonly CheckResult[],

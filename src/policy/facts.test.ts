@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../oci/digest.js';
 import type { ImageSource } from '../oci/source.js';
-import { imageFactsOf, indexOnlyFacts, pinnedReferenceFor, schema1Facts } from './facts.js';
+import { imageFactsOf, indexOnlyFacts, pinnedReferenceFor } from './facts.js';
 
 const digest = (c: string): Digest => `sha256:${c.repeat(64)}`;
 
@@ -74,24 +74,6 @@ describe('imageFactsOf', () => {
 });
 
 describe('facts without an image source', () => {
-  it('schema 1: architecture, layer count, no sizes', () => {
-    const facts = schema1Facts({
-      reference: 'localhost:5000/old:1',
-      kind: 'registry',
-      digest: digest('d'),
-      mediaType: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
-      architecture: 'amd64',
-      layerCount: 4,
-    });
-    expect(facts).toMatchObject({
-      schema: 'docker-v2s1',
-      compressedSize: undefined,
-      layerCount: 4,
-      referenceIsTag: true,
-    });
-    expect(facts.platform).toEqual({ os: 'linux', architecture: 'amd64' });
-  });
-
   it('an index without the wanted platform: its platforms, no image', () => {
     const facts = indexOnlyFacts({
       reference: 'localhost:5000/multi:1',

@@ -5,8 +5,8 @@ import type { ImageConfig } from '../oci/types.js';
 
 /**
  * What is known about an image before any layer byte is read: all the manifest-level checks need.
- * Built from an `ImageSource` (`imageFactsOf`), or from a document no source can open: a schema 1
- * manifest (`schema1Facts`) or an index without the wanted platform (`indexOnlyFacts`).
+ * Built from an `ImageSource` (`imageFactsOf`; schema 1 images arrive as sources too), or from an
+ * index without the wanted platform, which no source can open (`indexOnlyFacts`).
  */
 export interface ImageFacts {
   /** The reference as the user gave it, normalised. */
@@ -19,9 +19,9 @@ export interface ImageFacts {
   platform: Platform | undefined;
   /** Every platform of the index the reference named; undefined when it named an image. */
   indexPlatforms: Platform[] | undefined;
-  /** Undefined for schema 1 and when no image was selected. */
+  /** Undefined when no image was selected. */
   config: ImageConfig | undefined;
-  /** Config + layer blobs as stored; undefined when the manifest does not say (schema 1, no image). */
+  /** Config + layer blobs as stored; undefined when no image was selected. */
   compressedSize: number | undefined;
   layerCount: number;
   /** The reference names a tag (not a digest) in a registry. */
@@ -63,30 +63,6 @@ export function imageFactsOf(source: ImageSource): ImageFacts {
     referenceIsTag: isRegistryTag(source.kind, source.reference),
     pinnedReference:
       source.kind === 'registry' ? pinnedReferenceFor(source.reference, source.digest) : undefined,
-  };
-}
-
-/** Facts of a Docker v2 schema 1 manifest: it names an architecture and layers, but no sizes. */
-export function schema1Facts(options: {
-  reference: string;
-  kind: ImageSource['kind'];
-  digest: string;
-  mediaType: string;
-  architecture?: string;
-  layerCount: number;
-}): ImageFacts {
-  return {
-    reference: options.reference,
-    digest: options.digest,
-    mediaType: options.mediaType,
-    schema: 'docker-v2s1',
-    platform: options.architecture ? { os: 'linux', architecture: options.architecture } : undefined,
-    indexPlatforms: undefined,
-    config: undefined,
-    compressedSize: undefined,
-    layerCount: options.layerCount,
-    referenceIsTag: isRegistryTag(options.kind, options.reference),
-    pinnedReference: undefined,
   };
 }
 

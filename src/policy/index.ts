@@ -14,7 +14,7 @@ export {
   type Verdict,
   verdictOf,
 } from './evaluate.js';
-export { type ImageFacts, imageFactsOf, indexOnlyFacts, pinnedReferenceFor, schema1Facts } from './facts.js';
+export { type ImageFacts, imageFactsOf, indexOnlyFacts, pinnedReferenceFor } from './facts.js';
 export { type FailOn, type Policy, profilePolicy, type RuleSetting, type Setting } from './policy.js';
 export {
   DEFAULT_PROFILE,
