@@ -62,6 +62,8 @@ export class RegistryClient {
   private readonly options: ResolvedRegistryOptions;
   private readonly pools: ConnectionPools;
   private readonly exchange: Exchange;
+  /** Podman may key credentials by repository; the first repository this client touches decides. */
+  private repositoryHint = '';
 
   constructor(reference: Pick<ImageReference, 'registry' | 'apiHost'>, options: RegistryOptions = {}) {
     this.options = resolveOptions(options);
@@ -94,9 +96,6 @@ export class RegistryClient {
       }),
     );
   }
-
-  /** Podman may key credentials by repository; the first repository this client touches decides. */
-  private repositoryHint = '';
 
   private request(
     method: HttpRequest['method'],

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ImgscopeError } from '../errors.js';
+import { ImgscopeError, PlatformNotFoundError } from '../errors.js';
 import { type Digest, sha256Digest } from '../oci/digest.js';
 import { assembleImage, type BlobReader } from '../oci/image.js';
 import { parseManifest, type Schema1Manifest, selectPlatform } from '../oci/manifest.js';
@@ -102,10 +102,16 @@ async function resolve(
   }
   if (!index && options.platform && !platformMatches(source.platform, options.platform)) {
     await source.close();
-    throw new ImgscopeError(
-      'PLATFORM',
+    const only: Descriptor = {
+      mediaType: source.mediaType,
+      digest: source.digest,
+      size: source.rawManifest.byteLength,
+      platform: source.platform,
+    };
+    throw new PlatformNotFoundError(
       `${label}: no ${formatPlatform(options.platform)} image; it is a single ${formatPlatform(source.platform)} image`,
-      { hint: 'drop --platform, or build the image for the platform you deploy to' },
+      'drop --platform, or build the image for the platform you deploy to',
+      { digest: source.digest, mediaType: source.mediaType, manifests: [only] },
     );
   }
   return source;

@@ -11,3 +11,5 @@ export {
   pushIndex,
 } from './push.js';
 export { type ImageReference, parseReference } from './reference.js';
+export type { Timeouts } from './transport/http.js';
+export type { RetryOptions } from './transport/retry.js';

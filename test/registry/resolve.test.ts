@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImgscopeError } from '../../src/errors.js';
+import { ImgscopeError, PlatformNotFoundError } from '../../src/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { parsePlatform } from '../../src/oci/platform.js';
 import { openRegistryImage, pushImage, pushIndex, type RegistryOptions } from '../../src/registry/index.js';
@@ -138,6 +138,10 @@ describe.skipIf(registryUnavailable)('resolving images in a real registry', () =
     );
     expect(error.code).toBe('PLATFORM');
     expect(error.message).toMatch(/it is a single linux\/amd64 image/);
+    expect(error).toBeInstanceOf(PlatformNotFoundError);
+    expect((error as PlatformNotFoundError).index.manifests.map((m) => m.platform)).toEqual([
+      { os: 'linux', architecture: 'amd64' },
+    ]);
   });
 
   it('reports an unknown tag and an unknown repository as NOT_FOUND', async () => {
