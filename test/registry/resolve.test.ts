@@ -130,6 +130,7 @@ describe.skipIf(registryUnavailable)('resolving images in a real registry', () =
     expect(error.message).toBe(
       `${name}:multi: no linux/s390x image; the index has linux/amd64, linux/arm64, linux/arm/v7`,
     );
+    expect((error as PlatformNotFoundError).index.digest).toBe(indexDigest);
   });
 
   it('refuses a single-platform image for another requested platform', async () => {
