@@ -203,7 +203,7 @@ describe.skipIf(registryUnavailable)('token (Bearer) registry', () => {
       new RegExp(`^registry ${registry.host} refused pull access to repository private/app \\(401`),
     );
     expect(error.hint).toMatch(
-      /no credentials found \(looked in: --username \(not given\); IMGSCOPE_USERNAME \(unset\);/,
+      /may not exist, or it needs credentials and none were found \(looked in: --username \(not given\); IMGSCOPE_USERNAME \(unset\);/,
     );
   });
 

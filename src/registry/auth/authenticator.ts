@@ -147,6 +147,6 @@ async function accessDenied(
   const message = `registry ${context.registry} refused ${what} (${response.status}${detail ? ` ${detail}` : ''})`;
   const hint = lookup.source
     ? `the credentials from ${lookup.source} were refused; check them, their permissions on ${repository ?? 'the repository'}, or log in again`
-    : `no credentials found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`;
+    : `the repository may not exist, or it needs credentials and none were found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`;
   return new ImgscopeError('AUTH', message, { hint });
 }
