@@ -41,8 +41,13 @@ async function resolve(
   const { signal } = options;
   const label = ref.toString();
   const blobs: BlobReader = {
-    open: async (descriptor) =>
-      client.openRawBlob(ref.repository, descriptor, `blob ${descriptor.digest} of ${label}`, signal),
+    open: async (descriptor, blobOptions) =>
+      client.openRawBlob(
+        ref.repository,
+        descriptor,
+        `blob ${descriptor.digest} of ${label}`,
+        blobOptions?.signal ?? signal,
+      ),
     close: () => client.close(),
   };
 

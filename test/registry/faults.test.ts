@@ -93,6 +93,31 @@ describe.skipIf(registryUnavailable)(
       expect(layerGets()[1]?.headers.range).toMatch(/^bytes=\d+-$/);
     });
 
+    it('stops a stalled download at once when its signal aborts, without resuming', async () => {
+      proxy.inject({
+        method: 'GET',
+        path: layerPath,
+        fault: { kind: 'stall', afterBytes: 100_000, ms: 3000 },
+      });
+      const patient = { ...fast, timeouts: { ...fast.timeouts, bodyIdleMs: 10_000 } };
+      const source = await openRegistryImage(`${proxy.host}/faulty/app:v1`, patient);
+      try {
+        const controller = new AbortController();
+        const stream = await source.openBlob(source.layers[0]!, { signal: controller.signal });
+        const started = Date.now();
+        setTimeout(() => controller.abort(), 200);
+        const error = await readAll(stream).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        expect(error?.name).toBe('AbortError');
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect(layerGets()).toHaveLength(1);
+      } finally {
+        await source.close();
+      }
+    });
+
     it('retries a manifest whose body was cut', async () => {
       proxy.inject({ method: 'GET', path: /\/manifests\/v1$/, fault: { kind: 'reset', afterBytes: 40 } });
       const { source } = await pullThrough(proxy, 'faulty/app:v1');
