@@ -85,6 +85,18 @@ describe('decodeLayer', () => {
     await expect(collect((await decodeLayer(chunked(corruptZstd, 4096), 'l')).tar)).rejects.toThrow(/zstd/);
   });
 
+  it('fails with the blob’s error when a small blob fails verification while its magic is read', async () => {
+    const failing = new Readable({
+      read() {
+        this.push(gzip(Buffer.from('x')));
+        this.destroy(new Error('digest mismatch'));
+      },
+    });
+    await expect(decodeLayer(failing, 'l').then(({ tar }) => collect(tar))).rejects.toThrow(
+      'digest mismatch',
+    );
+  });
+
   it('propagates an error of the blob stream (a digest mismatch) through the decoder', async () => {
     const failing = new Readable({ read() {} });
     const decoded = decodeLayer(failing, 'l');

@@ -30,7 +30,13 @@ export interface DecodedLayer {
  * estargz included); zstd in fzstd, pure JavaScript.
  */
 export async function decodeLayer(blob: Readable, label: string): Promise<DecodedLayer> {
+  // Small blobs can end, and fail verification, while their first bytes are being read: keep the error.
+  let failure: Error | undefined;
+  blob.on('error', (error) => {
+    failure ??= error;
+  });
   const { head, ended } = await peek(blob, MAGIC_BYTES);
+  if (failure || blob.errored) throw failure ?? blob.errored;
   const detected = detectCompression(head);
   if (detected === 'bzip2' || detected === 'xz') {
     blob.destroy();

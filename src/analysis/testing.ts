@@ -27,7 +27,7 @@ export interface EntrySpec {
 export async function tarOf(entries: readonly (EntrySpec | string)[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (chunk: Buffer) => chunks.push(chunk));
+  pack.on('data', (chunk) => chunks.push(chunk as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     pack.on('end', resolve);
     pack.on('error', reject);

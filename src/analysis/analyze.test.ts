@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { analyze, analyzeImage, layerCommands, PROGRESS_INTERVAL } from './analyze.js';
+import { fakeImage, gzip, tarOf, zstd } from './testing.js';
+import type { AnalysisEvent } from './types.js';
+
+const history = [
+  { created_by: 'ADD rootfs.tar /' },
+  { created_by: 'ENV PATH=/bin', empty_layer: true },
+  { created_by: 'RUN apk add curl' },
+  { created_by: 'CMD ["sh"]', empty_layer: true },
+  { created_by: 'RUN rm /etc/motd' },
+];
+
+async function threeLayers() {
+  const base = await tarOf(['etc/', 'etc/motd:100', 'etc/hosts:20', 'bin/', 'bin/sh:1000']);
+  const curl = await tarOf(['usr/', 'usr/bin/', 'usr/bin/curl:5000', 'etc/', 'etc/hosts:25']);
+  const rm = await tarOf(['etc/', 'etc/.wh.motd']);
+  return { base, curl, rm, blobs: [gzip(base), zstd(curl), rm] };
+}
+
+describe('analyzeImage', () => {
+  it('streams gzip, zstd and plain layers into summaries, the model and dive’s waste', async () => {
+    const { base, curl, rm, blobs } = await threeLayers();
+    const image = fakeImage(blobs, { history });
+    const analysis = await analyzeImage(image);
+
+    expect(
+      analysis.layers.map((layer) => [layer.compression, layer.uncompressedSize, layer.contentSize]),
+    ).toEqual([
+      ['gzip', base.length, 1120],
+      ['zstd', curl.length, 5025],
+      ['none', rm.length, 0],
+    ]);
+    expect(analysis.layers.map((layer) => layer.createdBy)).toEqual([
+      'ADD rootfs.tar /',
+      'RUN apk add curl',
+      'RUN rm /etc/motd',
+    ]);
+    expect(
+      analysis.layers.map(({ fileCount, added, modified, removed, wastedBytes }) => ({
+        fileCount,
+        added,
+        modified,
+        removed,
+        wastedBytes,
+      })),
+    ).toEqual([
+      { fileCount: 5, added: 5, modified: 0, removed: 0, wastedBytes: 0 },
+      { fileCount: 5, added: 3, modified: 1, removed: 0, wastedBytes: 20 },
+      { fileCount: 2, added: 0, modified: 0, removed: 1, wastedBytes: 100 },
+    ]);
+    expect(analysis.layers[1]).toMatchObject({
+      index: 1,
+      digest: image.layers[1]!.digest,
+      mediaType: image.layers[1]!.mediaType,
+      compressedSize: blobs[1]!.length,
+    });
+    expect(analysis.waste).toMatchObject({
+      contentSize: 6145,
+      userSize: 5025,
+      wastedBytes: 145,
+      reclaimableBytes: 125,
+    });
+    expect(analysis.waste.inefficientFiles.map((file) => [file.path, file.count, file.wastedBytes])).toEqual([
+      ['/etc/motd', 2, 100],
+      ['/etc/hosts', 2, 45],
+    ]);
+    expect(analysis.waste.inefficientFiles[0]!.overwrittenBy).toEqual([
+      { layer: 2, createdBy: 'RUN rm /etc/motd', change: 'removed' },
+    ]);
+    expect(analysis.model.layerCount).toBe(3);
+    expect(analysis.model.entryCount).toBe(12);
+    const top = analysis.model.treeAt(2);
+    expect(top.root.totalSize).toBe(1000 + 25 + 5000);
+  });
+
+  it('reports progress: start, throttled compressed bytes, done per layer, then the analysis', async () => {
+    const big = await tarOf([{ name: 'blob', content: randomBytes(3 * PROGRESS_INTERVAL) }]);
+    const small = await tarOf(['a:1']);
+    const image = fakeImage([big, small], { chunkSize: 16 * 1024 });
+    const events: AnalysisEvent[] = [];
+    const analysis = await analyzeImage(image, { concurrency: 1 }, (event) => events.push(event));
+
+    const progress = events.filter((event) => event.type === 'layer-progress');
+    expect(progress.length).toBe(3);
+    expect(progress.map((event) => event.type === 'layer-progress' && event.compressedBytes)).toEqual([
+      PROGRESS_INTERVAL,
+      2 * PROGRESS_INTERVAL,
+      3 * PROGRESS_INTERVAL,
+    ]);
+    expect(
+      events
+        .map((event) => `${event.type}${'layer' in event ? event.layer : ''}`)
+        .filter((e) => !e.startsWith('layer-progress')),
+    ).toEqual(['layer-start0', 'layer-start1', 'layer-done0', 'layer-done1', 'done']);
+    expect(events.at(-1)).toEqual({ type: 'done', analysis });
+    expect(events[0]).toEqual({ type: 'layer-start', layer: 0, compressedSize: big.length });
+  });
+
+  it('parses at most `concurrency` layers ahead of the merge', async () => {
+    const blobs = await Promise.all(Array.from({ length: 7 }, (_, i) => tarOf([`f${i}:${i}`]).then(gzip)));
+    const one = fakeImage(blobs);
+    await analyzeImage(one, { concurrency: 1 });
+    expect(one.maxOpen).toBe(1);
+    const three = fakeImage(blobs, { chunkSize: 64 });
+    const analysis = await analyzeImage(three, { concurrency: 3 });
+    expect(three.maxOpen).toBeLessThanOrEqual(3);
+    expect(three.maxOpen).toBeGreaterThan(1);
+    expect(analysis.layers.map((layer) => layer.contentSize)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('fails on a digest mismatch, destroying the other layers’ streams', async () => {
+    const { blobs } = await threeLayers();
+    const tampered = Buffer.from(blobs[1]!);
+    tampered[tampered.length - 5]! ^= 1;
+    const image = fakeImage(blobs, { tamper: new Map([[1, tampered]]), chunkSize: 64 });
+    await expect(analyzeImage(image)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(image.opened.every((stream) => stream.destroyed)).toBe(true);
+  });
+
+  it('names the layer when its bytes do not decompress', async () => {
+    const corrupt = gzip(Buffer.alloc(10_000));
+    corrupt.fill(0x55, 12, 40);
+    await expect(analyzeImage(fakeImage([corrupt]))).rejects.toMatchObject({
+      code: 'MALFORMED',
+      message: expect.stringMatching(/^layer 1 of fake:image \(sha256:[0-9a-f]{64}\): cannot decompress/),
+    });
+  });
+
+  it('reports a decompression bomb as a LIMIT error instead of dying', async () => {
+    const bomb = gzip(await tarOf([{ name: 'zeros', content: Buffer.alloc(4_000_000) }]));
+    expect(bomb.length).toBeLessThan(10_000);
+    await expect(analyzeImage(fakeImage([bomb]), { maxUncompressedBytes: 1_000_000 })).rejects.toMatchObject({
+      code: 'LIMIT',
+      message: expect.stringContaining('decompression guard'),
+    });
+  });
+
+  it('stops when aborted, with the abort reason', async () => {
+    const { blobs } = await threeLayers();
+    const controller = new AbortController();
+    const image = fakeImage(blobs, { chunkSize: 16 });
+    const running = analyzeImage(image, { signal: controller.signal }, (event) => {
+      if (event.type === 'layer-start' && event.layer === 1) controller.abort(new Error('user pressed q'));
+    });
+    await expect(running).rejects.toThrow('user pressed q');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(image.opened.every((stream) => stream.destroyed)).toBe(true);
+  });
+
+  it('stops the work when the consumer leaves the event stream early', async () => {
+    const { blobs } = await threeLayers();
+    const image = fakeImage(blobs, { chunkSize: 16 });
+    for await (const event of analyze(image, { concurrency: 1 })) {
+      if (event.type === 'layer-done') break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(image.opened.length).toBeLessThan(3);
+    expect(image.opened.every((stream) => stream.destroyed)).toBe(true);
+  });
+
+  it('analyses an image without layers', async () => {
+    const analysis = await analyzeImage(fakeImage([]));
+    expect(analysis.layers).toEqual([]);
+    expect(analysis.waste.efficiency).toBe(1);
+    expect(analysis.model.treeAt.bind(analysis.model, 0)).toThrow(RangeError);
+  });
+});
+
+describe('layerCommands', () => {
+  it('aligns history with layers by skipping empty_layer entries; missing history is empty', () => {
+    const config = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history };
+    expect(layerCommands(config, 4)).toEqual([
+      'ADD rootfs.tar /',
+      'RUN apk add curl',
+      'RUN rm /etc/motd',
+      '',
+    ]);
+    expect(layerCommands({ ...config, history: undefined }, 2)).toEqual(['', '']);
+  });
+});

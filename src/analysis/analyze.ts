@@ -1,0 +1,285 @@
+import type { Readable } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
+import { ImgscopeError, isImgscopeError } from '../errors.js';
+import type { ImageSource } from '../oci/source.js';
+import type { Descriptor, ImageConfig } from '../oci/types.js';
+import { decodeLayer } from './compression.js';
+import { WasteAccumulator } from './efficiency.js';
+import { EventQueue } from './event-queue.js';
+import { type LayerItems, StringTable } from './layer-items.js';
+import { FileModelBuilder } from './model.js';
+import { PathTable } from './paths.js';
+import { readLayerTar } from './tar-entries.js';
+import type { Analysis, AnalysisEvent, Compression, LayerSummary } from './types.js';
+
+export interface AnalyzeOptions {
+  signal?: AbortSignal;
+  /** Layers fetched, decompressed and parsed at once (and so held before merging); default 3. */
+  concurrency?: number;
+  /** Decompression guard over the whole image; default 64 GiB. */
+  maxUncompressedBytes?: number;
+}
+
+export const DEFAULT_CONCURRENCY = 3;
+export const DEFAULT_MAX_UNCOMPRESSED_BYTES = 64 * 1024 ** 3;
+/** Compressed bytes between two layer-progress events of one layer. */
+export const PROGRESS_INTERVAL = 256 * 1024;
+/** Layer indexes are stored in 16 bits. */
+const MAX_LAYERS = 65_535;
+
+interface ParsedLayer {
+  items: LayerItems;
+  compression: Compression;
+  fileCount: number;
+  contentSize: number;
+  uncompressedSize: number;
+}
+
+/**
+ * Streams every layer of the image — concurrently, at most `concurrency` layers ahead of the merge — and
+ * merges them in order into the file model and dive's waste figures. Yields progress while it runs and
+ * ends with `done`. The first error (a digest mismatch, a corrupt layer, the decompression guard, an
+ * abort) stops everything: open streams are destroyed and the iteration throws it.
+ */
+export function analyze(source: ImageSource, options: AnalyzeOptions = {}): AsyncIterable<AnalysisEvent> {
+  return {
+    [Symbol.asyncIterator]: () => run(source, options),
+  };
+}
+
+/** Runs `analyze` to the end and returns the Analysis; `onEvent` sees every event on the way. */
+export async function analyzeImage(
+  source: ImageSource,
+  options: AnalyzeOptions = {},
+  onEvent?: (event: AnalysisEvent) => void,
+): Promise<Analysis> {
+  for await (const event of analyze(source, options)) {
+    onEvent?.(event);
+    if (event.type === 'done') return event.analysis;
+  }
+  throw new Error('analysis ended without a result');
+}
+
+async function* run(source: ImageSource, options: AnalyzeOptions): AsyncGenerator<AnalysisEvent> {
+  const controller = new AbortController();
+  const forwardAbort = () => controller.abort(options.signal?.reason);
+  if (options.signal?.aborted) forwardAbort();
+  else options.signal?.addEventListener('abort', forwardAbort, { once: true });
+
+  const events = new EventQueue<AnalysisEvent>();
+  const work = new ImageAnalysis(source, options, controller.signal, (event) => events.push(event));
+  work.run().then(
+    (analysis) => {
+      events.push({ type: 'done', analysis });
+      events.end();
+    },
+    (error: unknown) => events.fail(error),
+  );
+  try {
+    yield* events;
+  } finally {
+    options.signal?.removeEventListener('abort', forwardAbort);
+    // Stops the work when the consumer leaves early; a no-op once it has finished.
+    controller.abort(new Error('analysis abandoned'));
+  }
+}
+
+class ImageAnalysis {
+  private readonly paths = new PathTable();
+  private readonly links = new StringTable();
+  private readonly concurrency: number;
+  private readonly maxUncompressed: number;
+  private uncompressedTotal = 0;
+  private firstError: { error: unknown } | undefined;
+  /** One per layer being parsed, so the first failure can stop the others. */
+  private readonly abortControllers = new Set<AbortController>();
+
+  constructor(
+    private readonly source: ImageSource,
+    options: AnalyzeOptions,
+    private readonly signal: AbortSignal,
+    private readonly emit: (event: AnalysisEvent) => void,
+  ) {
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+    this.maxUncompressed = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+  }
+
+  async run(): Promise<Analysis> {
+    try {
+      return await this.analyzeLayers();
+    } catch (error) {
+      this.fail(error);
+      throw this.firstError?.error ?? error;
+    }
+  }
+
+  private async analyzeLayers(): Promise<Analysis> {
+    const { layers } = this.source;
+    if (layers.length > MAX_LAYERS) {
+      throw new ImgscopeError(
+        'LIMIT',
+        `${this.source.reference}: ${layers.length} layers, more than ${MAX_LAYERS}`,
+        {
+          hint: 'no runtime accepts an image like this; squash it',
+        },
+      );
+    }
+    this.signal.throwIfAborted();
+    const createdBy = layerCommands(this.source.config, layers.length);
+    const model = new FileModelBuilder(this.paths, this.links);
+    const waste = new WasteAccumulator(this.paths);
+    const summaries: LayerSummary[] = [];
+
+    const parsing: Promise<ParsedLayer>[] = [];
+    const start = (index: number) => {
+      const parsed = this.parseLayer(index, layers[index]!);
+      parsed.catch((error: unknown) => this.fail(error));
+      parsing[index] = parsed;
+    };
+    for (let index = 0; index < Math.min(this.concurrency, layers.length); index++) start(index);
+
+    for (let index = 0; index < layers.length; index++) {
+      const parsed = await parsing[index]!;
+      delete parsing[index];
+      if (index + this.concurrency < layers.length) start(index + this.concurrency);
+
+      const merged = model.applyLayer(parsed.items, parsed.fileCount);
+      waste.addLayer(parsed.items, createdBy[index]!, parsed.contentSize);
+      const descriptor = layers[index]!;
+      const summary: LayerSummary = {
+        index,
+        digest: descriptor.digest,
+        mediaType: descriptor.mediaType,
+        compression: parsed.compression,
+        compressedSize: descriptor.size,
+        uncompressedSize: parsed.uncompressedSize,
+        contentSize: parsed.contentSize,
+        createdBy: createdBy[index]!,
+        fileCount: parsed.fileCount,
+        added: merged.added,
+        modified: merged.modified,
+        removed: merged.removed,
+        wastedBytes: merged.wastedBytes,
+      };
+      summaries.push(summary);
+      this.emit({ type: 'layer-done', layer: index, summary });
+    }
+    return { layers: summaries, waste: waste.result(), model: model.build() };
+  }
+
+  private fail(error: unknown): void {
+    if (this.firstError) return;
+    this.firstError = { error };
+    this.abortWork(error);
+  }
+
+  private abortWork(reason: unknown): void {
+    for (const controller of this.abortControllers) controller.abort(reason);
+  }
+
+  private async parseLayer(index: number, descriptor: Descriptor): Promise<ParsedLayer> {
+    const label = `layer ${index + 1} of ${this.source.reference} (${descriptor.digest})`;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(this.signal.reason);
+    this.signal.addEventListener('abort', onAbort, { once: true });
+    this.abortControllers.add(controller);
+    const streams: Readable[] = [];
+    const destroyAll = () => {
+      for (const stream of streams) stream.destroy(abortError(controller.signal.reason));
+    };
+    controller.signal.addEventListener('abort', destroyAll, { once: true });
+    try {
+      if (this.firstError) throw this.firstError.error;
+      controller.signal.throwIfAborted();
+      this.emit({ type: 'layer-start', layer: index, compressedSize: descriptor.size });
+      const blob = await this.source.openBlob(descriptor, { signal: controller.signal });
+      streams.push(blob);
+      if (controller.signal.aborted) destroyAll();
+      const counted = blob.pipe(new ProgressCounter(index, descriptor.size, this.emit));
+      streams.push(counted);
+      blob.on('error', (error) => counted.destroy(error));
+      const { compression, tar } = await decodeLayer(counted, label);
+      streams.push(tar);
+      let layerBytes = 0;
+      const result = await readLayerTar(tar, {
+        paths: this.paths,
+        links: this.links,
+        label,
+        hideEstargzMetadata: compression === 'gzip',
+        onBytes: (bytes) => {
+          this.uncompressedTotal += bytes - layerBytes;
+          layerBytes = bytes;
+          if (this.uncompressedTotal > this.maxUncompressed) throw this.limitError(label);
+        },
+      });
+      return { ...result, compression };
+    } catch (error) {
+      destroyAll();
+      throw describeFailure(error, label, controller.signal);
+    } finally {
+      this.signal.removeEventListener('abort', onAbort);
+      controller.signal.removeEventListener('abort', destroyAll);
+      this.abortControllers.delete(controller);
+    }
+  }
+
+  private limitError(label: string): ImgscopeError {
+    return new ImgscopeError(
+      'LIMIT',
+      `${label}: uncompressed layers exceed ${this.maxUncompressed} bytes (the decompression guard)`,
+      {
+        hint: 'this looks like a decompression bomb; raise maxUncompressedBytes only if the image is trusted',
+      },
+    );
+  }
+}
+
+/** `created_by` per layer: history entries with `empty_layer` made no layer and are skipped. */
+export function layerCommands(config: ImageConfig, layerCount: number): string[] {
+  const commands = (config.history ?? [])
+    .filter((entry) => !entry.empty_layer)
+    .map((entry) => entry.created_by ?? '');
+  return Array.from({ length: layerCount }, (_, index) => commands[index] ?? '');
+}
+
+function abortError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
+}
+
+/** Keeps ImgscopeErrors and aborts as they are; names the layer in anything else (zlib, zstd). */
+function describeFailure(error: unknown, label: string, signal: AbortSignal): unknown {
+  if (isImgscopeError(error) || signal.aborted) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ImgscopeError('MALFORMED', `${label}: cannot decompress (${message})`, {
+    hint: 'the layer blob is corrupt; rebuild or re-push the image',
+    cause: error,
+  });
+}
+
+/** Counts compressed bytes and reports them every PROGRESS_INTERVAL. */
+class ProgressCounter extends Transform {
+  private bytes = 0;
+  private reported = 0;
+
+  constructor(
+    private readonly layer: number,
+    private readonly size: number,
+    private readonly report: (event: AnalysisEvent) => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes - this.reported >= PROGRESS_INTERVAL) {
+      this.reported = this.bytes;
+      this.report({
+        type: 'layer-progress',
+        layer: this.layer,
+        compressedBytes: this.bytes,
+        compressedSize: this.size,
+      });
+    }
+    callback(null, chunk);
+  }
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { computeWaste } from './efficiency.js';
+import { layersOf } from './layer-spec.test-support.js';
+
+function waste(layers: readonly (readonly string[])[], commands: readonly string[] = []) {
+  const { paths, layers: parsed } = layersOf(layers);
+  return computeWaste(
+    paths,
+    parsed.map((writer, index) => ({
+      items: writer.items,
+      contentSize: writer.contentSize,
+      createdBy: commands[index],
+    })),
+  );
+}
+
+function files(summary: ReturnType<typeof waste>) {
+  return summary.inefficientFiles.map((file) => `${file.path} ${file.count} ${file.wastedBytes}`);
+}
+
+describe('computeWaste (dive’s efficiency)', () => {
+  it('counts every copy of a path that is a leaf in two layers; efficiency = Σ smallest / Σ cumulative', () => {
+    const summary = waste([['a:10', 'b:5'], ['a:10']], ['ADD base', 'RUN chmod 600 /a']);
+    expect(summary).toEqual({
+      contentSize: 25,
+      userSize: 10,
+      efficiency: 15 / 25,
+      wastedBytes: 20,
+      userWastedPercent: 2,
+      reclaimableBytes: 10,
+      inefficientFiles: [
+        {
+          path: '/a',
+          count: 2,
+          wastedBytes: 20,
+          reclaimableBytes: 10,
+          overwrittenBy: [{ layer: 1, createdBy: 'RUN chmod 600 /a', change: 'modified' }],
+        },
+      ],
+    });
+  });
+
+  it('gives a whiteout of a file size 0, attributing the waste to the deleting layer', () => {
+    const summary = waste([['f:8'], ['.wh.f']], ['', 'RUN rm /f']);
+    expect(summary.efficiency).toBe(0);
+    expect(summary.inefficientFiles).toEqual([
+      {
+        path: '/f',
+        count: 2,
+        wastedBytes: 8,
+        reclaimableBytes: 8,
+        overwrittenBy: [{ layer: 1, createdBy: 'RUN rm /f', change: 'removed' }],
+      },
+    ]);
+    expect(summary.userSize).toBe(0);
+    expect(summary.userWastedPercent).toBe(0);
+  });
+
+  it('gives a whiteout of a directory the size of everything in it in the stacked layers below', () => {
+    const summary = waste([['d/'], ['d/', 'd/x:3', 'd/y/', 'd/y/z:4'], ['.wh.d']]);
+    expect(files(summary)).toEqual(['/d 2 7']);
+    expect(summary.efficiency).toBe((3 + 4 + 0) / (3 + 4 + 7));
+  });
+
+  it('treats a directory last re-created implicitly (no entry of its own) as a file, as dive’s stack does', () => {
+    // Layer 1 names d/x but not d/: dive stacks d with an empty FileInfo, so the whiteout counts 0.
+    const implicit = waste([['d/'], ['d/x:3'], ['.wh.d']]);
+    expect(files(implicit)).toEqual(['/d 2 0']);
+    expect(implicit.efficiency).toBe(1);
+    const explicit = waste([['d/'], ['d/', 'd/x:3'], ['.wh.d']]);
+    expect(files(explicit)).toEqual(['/d 2 3']);
+    expect(explicit.efficiency).toBe(3 / 6);
+  });
+
+  it('lists paths that are zero-size leaves of two layers, as dive’s export does', () => {
+    const summary = waste([['tmp/', 'etc/motd:3'], ['tmp/']]);
+    expect(files(summary)).toEqual(['/tmp 2 0']);
+    expect(summary.efficiency).toBe(1);
+    expect(summary.wastedBytes).toBe(0);
+  });
+
+  it('ignores opaque markers, leaving the directory a leaf, as dive does', () => {
+    const summary = waste([['app/', 'app/a:5'], ['app/', 'app/.wh..wh..opq'], ['x/.wh..wh..opq']]);
+    expect(files(summary)).toEqual([]);
+    expect(summary.efficiency).toBe(1);
+  });
+
+  it('abandons the rest of a layer’s walk at a whiteout of a path missing below (dive’s lookup error)', () => {
+    // Walk order: '-x' < '.wh.ghost' < 'a'. -x is counted, the walk stops, a is not counted again, and
+    // the ghost path enters dive's sums with a smallest size of -1.
+    const summary = waste([['a:1'], ['-x:4', '.wh.ghost', 'a:1']]);
+    expect(files(summary)).toEqual([]);
+    expect(summary.efficiency).toBe((1 + 4 - 1) / (1 + 4));
+  });
+
+  it('breaks ties like dive: equal sizes list the path that became inefficient last first', () => {
+    expect(
+      files(
+        waste([
+          ['p:5', 'q:5'],
+          ['q:5', 'p:5'],
+        ]),
+      ),
+    ).toEqual(['/q 2 10', '/p 2 10']);
+    expect(files(waste([['p:5', 'q:5'], ['q:5'], ['p:5']]))).toEqual(['/p 2 10', '/q 2 10']);
+    expect(
+      files(
+        waste([
+          ['small:1', 'big:9'],
+          ['small:1', 'big:9'],
+        ]),
+      ),
+    ).toEqual(['/big 2 18', '/small 2 2']);
+  });
+
+  it('stacks a layer that whites out and re-creates a path in dive’s walk order', () => {
+    // '.wh.d' walks before 'd': d is removed, then re-created with new; a later whiteout finds new.
+    const kept = waste([['d/', 'd/old:5'], ['.wh.d', 'd/', 'd/new:2'], ['d/.wh.new']]);
+    expect(files(kept)).toEqual(['/d/new 2 2']);
+    // '-d' walks before '.wh.-d': -d/new is added, then the whole -d removed; the later whiteout misses.
+    const lost = waste([['-d/', '-d/old:5'], ['.wh.-d', '-d/', '-d/new:2'], ['-d/.wh.new']]);
+    expect(files(lost)).toEqual([]);
+  });
+
+  it('is 1 for an image with nothing in it', () => {
+    expect(waste([])).toEqual({
+      contentSize: 0,
+      userSize: 0,
+      efficiency: 1,
+      wastedBytes: 0,
+      userWastedPercent: 0,
+      reclaimableBytes: 0,
+      inefficientFiles: [],
+    });
+  });
+});

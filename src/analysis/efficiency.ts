@@ -1,0 +1,339 @@
+/**
+ * Waste and efficiency exactly as dive computes them (wagoodman/dive `dive/filetree/efficiency.go`), fed
+ * layer by layer while the image streams, plus what dive does not say: reclaimable bytes and which layers
+ * made the waste.
+ *
+ * dive's model, reproduced here on interned paths instead of an object tree:
+ * - Each layer has its own tree: every tar entry added by path, with the parents it implies (parents no
+ *   entry named carry an empty FileInfo: size 0, not a directory). `.wh..wh.*` names are never added, but
+ *   the directories leading to them are. A whiteout `.wh.X` is a node of its own whose path is X.
+ * - For every leaf of a layer's tree (root excluded), in dive's walk order (children by name, deepest
+ *   first): size = the entry's header size; for a whiteout, the size of X in the stack of the layers
+ *   below (a directory: the sizes of everything in it, itself included; anything else: 0). Per path:
+ *   cumulative += size, min = smallest size seen, count++.
+ * - efficiency = Σ min / Σ cumulative over all paths (1 when Σ cumulative is 0); the inefficient paths
+ *   are those counted twice or more, and dive's wasted bytes are their cumulative sizes.
+ * - Stacking layer trees: whiteouts remove their path, every other node is added with its FileInfo (so
+ *   an implied parent resets a directory's FileInfo to the empty one). Opaque markers are ignored.
+ * - A whiteout of a path absent below makes dive's tree lookup fail: the path is recorded with a
+ *   smallest size of -1 and the rest of that layer's walk is abandoned. Reproduced, because dive's
+ *   figures include it.
+ */
+import { ItemKind, type LayerItems, resize, TypeCode } from './layer-items.js';
+import { compareNames, type PathTable, ROOT } from './paths.js';
+import type { ChangeKind, InefficientFile, WasteSummary } from './types.js';
+
+const NONE = -1;
+const PRESENT = 1;
+const IS_DIR = 2;
+const WHITEOUT_PREFIX = '.wh.';
+
+/** A leaf visit of one layer: a path, or a whiteout node (whose path is its target). */
+interface Leaf {
+  path: number;
+  whiteout: boolean;
+  size: number;
+  /** For a whiteout: its target is absent from the stack below. */
+  missing: boolean;
+}
+
+export class WasteAccumulator {
+  private layer = -1;
+  private readonly createdBy: string[] = [];
+  private readonly contentSizes: number[] = [];
+
+  // dive's stacked tree of the layers seen so far.
+  private stackFlags = new Uint8Array(0);
+  private stackSizes = new Float64Array(0);
+
+  // The current layer's tree, stamped with layer + 1 so nothing needs clearing between layers.
+  private inTree = new Int32Array(0);
+  private hasChild = new Int32Array(0);
+  private explicit = new Int32Array(0);
+  private lastItem = new Int32Array(0);
+  private readonly layerNodes: number[] = [];
+
+  // Per path: dive's EfficiencyData. NaN min = not in dive's map yet.
+  private cumulative = new Float64Array(0);
+  private minimum = new Float64Array(0);
+  private counts = new Uint16Array(0);
+  private readonly laterVisits = new Map<number, { layer: number; whiteout: boolean }[]>();
+  private readonly inefficient: number[] = [];
+  private sumMinimum = 0;
+  private sumCumulative = 0;
+
+  constructor(private readonly paths: PathTable) {}
+
+  /** Adds the next layer (in order, base first). */
+  addLayer(items: LayerItems, createdBy: string, contentSize: number): void {
+    this.layer++;
+    this.createdBy.push(createdBy);
+    this.contentSizes.push(contentSize);
+    this.ensureCapacity(this.paths.size);
+    const stamp = this.layer + 1;
+
+    const whiteouts: number[] = [];
+    this.layerNodes.length = 0;
+    for (let i = 0; i < items.count; i++) {
+      const path = items.paths[i]!;
+      switch (items.kinds[i]) {
+        case ItemKind.Entry:
+          this.markNode(path, stamp);
+          this.explicit[path] = stamp;
+          this.lastItem[path] = i;
+          break;
+        case ItemKind.Whiteout: {
+          const parent = this.paths.parent(path);
+          this.markNode(parent, stamp);
+          this.hasChild[parent] = stamp;
+          whiteouts.push(path);
+          break;
+        }
+        default:
+          this.markNode(path, stamp);
+      }
+    }
+
+    // The stack dive looks whiteouts up in: layers 0..n-1, or for the base layer its own tree as is.
+    if (this.layer === 0) for (const node of this.layerNodes) this.addToStack(node, items, stamp);
+
+    const leaves: Leaf[] = [];
+    for (const node of this.layerNodes) {
+      if (this.hasChild[node] === stamp) continue;
+      leaves.push({ path: node, whiteout: false, size: this.nodeSize(node, items, stamp), missing: false });
+    }
+    let anyMissing = false;
+    let conflict = false;
+    for (const path of whiteouts) {
+      const missing = !(this.stackFlags[path]! & PRESENT);
+      anyMissing ||= missing;
+      conflict ||= this.inTree[path] === stamp;
+      leaves.push({ path, whiteout: true, size: missing ? 0 : this.removedSize(path), missing });
+    }
+
+    // Order matters only when the walk is cut short or a path is visited twice in this layer; otherwise
+    // only the order in which paths become inefficient does (it breaks ties in dive's list).
+    const inOrder = anyMissing || conflict;
+    if (inOrder) leaves.sort((a, b) => this.compareWalkOrder(a.path, a.whiteout, b.path, b.whiteout));
+    const discovered: Leaf[] = [];
+    for (const leaf of leaves) {
+      if (leaf.missing) {
+        this.touch(leaf.path);
+        break;
+      }
+      if (this.visit(leaf)) discovered.push(leaf);
+    }
+    if (!inOrder) discovered.sort((a, b) => this.compareWalkOrder(a.path, a.whiteout, b.path, b.whiteout));
+    for (const leaf of discovered) this.inefficient.push(leaf.path);
+
+    this.stackLayer(items, stamp, whiteouts, conflict);
+  }
+
+  result(): WasteSummary {
+    const contentSize = sum(this.contentSizes);
+    const userSize = contentSize - (this.contentSizes[0] ?? 0);
+    const order = this.inefficient.map((path, discovery) => ({ path, discovery }));
+    // dive sorts ascending by cumulative size and lists the result backwards: largest first, and for
+    // equal sizes the path that became inefficient last comes first.
+    order.sort((a, b) => this.cumulative[b.path]! - this.cumulative[a.path]! || b.discovery - a.discovery);
+    const inefficientFiles: InefficientFile[] = order.map(({ path }) => this.inefficientFile(path));
+    let wastedBytes = 0;
+    let reclaimableBytes = 0;
+    for (const file of inefficientFiles) {
+      wastedBytes += file.wastedBytes;
+      reclaimableBytes += file.reclaimableBytes;
+    }
+    return {
+      contentSize,
+      userSize,
+      efficiency: this.sumCumulative === 0 ? 1 : this.sumMinimum / this.sumCumulative,
+      wastedBytes,
+      userWastedPercent: userSize === 0 ? 0 : wastedBytes / userSize,
+      reclaimableBytes,
+      inefficientFiles,
+    };
+  }
+
+  private inefficientFile(path: number): InefficientFile {
+    const cumulative = this.cumulative[path]!;
+    const overwrittenBy = (this.laterVisits.get(path) ?? []).map(({ layer, whiteout }) => ({
+      layer,
+      createdBy: this.createdBy[layer] ?? '',
+      change: (whiteout ? 'removed' : 'modified') as ChangeKind,
+    }));
+    return {
+      path: this.paths.path(path),
+      count: this.counts[path]!,
+      wastedBytes: cumulative,
+      reclaimableBytes: cumulative - Math.max(0, this.minimum[path]!),
+      overwrittenBy,
+    };
+  }
+
+  /** Puts `path` and its missing ancestors into this layer's tree. */
+  private markNode(path: number, stamp: number): void {
+    for (let at = path; at !== ROOT && this.inTree[at] !== stamp; at = this.paths.parent(at)) {
+      this.inTree[at] = stamp;
+      this.layerNodes.push(at);
+      this.hasChild[this.paths.parent(at)] = stamp;
+    }
+  }
+
+  /** The FileInfo size of a node of this layer's tree: its entry's, or 0 for an implied parent. */
+  private nodeSize(node: number, items: LayerItems, stamp: number): number {
+    return this.explicit[node] === stamp ? items.sizes[this.lastItem[node]!]! : 0;
+  }
+
+  private nodeIsDir(node: number, items: LayerItems, stamp: number): boolean {
+    return this.explicit[node] === stamp && items.types[this.lastItem[node]!] === TypeCode.dir;
+  }
+
+  /** Creates dive's map entry for a path without counting a visit (min -1 until one comes). */
+  private touch(path: number): void {
+    if (!Number.isNaN(this.minimum[path]!)) return;
+    this.minimum[path] = -1;
+    this.sumMinimum -= 1;
+  }
+
+  /** Counts a leaf; true when it makes the path inefficient (its second visit). */
+  private visit(leaf: Leaf): boolean {
+    const { path, size } = leaf;
+    this.touch(path);
+    const minimum = this.minimum[path]!;
+    if (minimum < 0 || size < minimum) {
+      this.sumMinimum += size - minimum;
+      this.minimum[path] = size;
+    }
+    this.cumulative[path]! += size;
+    this.sumCumulative += size;
+    const count = ++this.counts[path]!;
+    if (count === 1) return false;
+    const visits = this.laterVisits.get(path) ?? [];
+    visits.push({ layer: this.layer, whiteout: leaf.whiteout });
+    this.laterVisits.set(path, visits);
+    return count === 2;
+  }
+
+  /** Size dive gives a whiteout of a present path: a directory counts everything in it. */
+  private removedSize(path: number): number {
+    if (!(this.stackFlags[path]! & IS_DIR)) return 0;
+    let total = 0;
+    const pending = [path];
+    while (pending.length > 0) {
+      const at = pending.pop()!;
+      total += this.stackSizes[at]!;
+      for (let child = this.paths.firstChild(at); child !== NONE; child = this.paths.nextSibling(child))
+        if (this.stackFlags[child]! & PRESENT) pending.push(child);
+    }
+    return total;
+  }
+
+  private stackLayer(items: LayerItems, stamp: number, whiteouts: number[], conflict: boolean): void {
+    if (!conflict) {
+      // Removals and additions commute when no whiteout targets a node of this layer.
+      for (const path of whiteouts) this.removeFromStack(path);
+      for (const node of this.layerNodes) this.addToStack(node, items, stamp);
+      return;
+    }
+    const nodes = [
+      ...this.layerNodes.map((path) => ({ path, whiteout: false })),
+      ...whiteouts.map((path) => ({ path, whiteout: true })),
+    ];
+    nodes.sort((a, b) => this.compareWalkOrder(a.path, a.whiteout, b.path, b.whiteout));
+    for (const node of nodes) {
+      if (node.whiteout) this.removeFromStack(node.path);
+      else this.addToStack(node.path, items, stamp);
+    }
+  }
+
+  /** dive's AddPath: missing parents appear with an empty FileInfo, the node gets the layer's. */
+  private addToStack(node: number, items: LayerItems, stamp: number): void {
+    for (
+      let at = this.paths.parent(node);
+      at !== ROOT && !(this.stackFlags[at]! & PRESENT);
+      at = this.paths.parent(at)
+    ) {
+      this.stackFlags[at] = PRESENT;
+      this.stackSizes[at] = 0;
+    }
+    this.stackFlags[node] = PRESENT | (this.nodeIsDir(node, items, stamp) ? IS_DIR : 0);
+    this.stackSizes[node] = this.nodeSize(node, items, stamp);
+  }
+
+  private removeFromStack(path: number): void {
+    if (!(this.stackFlags[path]! & PRESENT)) return;
+    const pending = [path];
+    while (pending.length > 0) {
+      const at = pending.pop()!;
+      this.stackFlags[at] = 0;
+      for (let child = this.paths.firstChild(at); child !== NONE; child = this.paths.nextSibling(child))
+        if (this.stackFlags[child]! & PRESENT) pending.push(child);
+    }
+  }
+
+  /**
+   * dive's walk order: depth first, children by name (Go compares bytes, i.e. code points), a node after
+   * its children. A whiteout node sorts under its own name, `.wh.` + the target's.
+   */
+  private compareWalkOrder(a: number, aWhiteout: boolean, b: number, bWhiteout: boolean): number {
+    const left = this.walkKey(a, aWhiteout);
+    const right = this.walkKey(b, bWhiteout);
+    const length = Math.min(left.length, right.length);
+    for (let i = 0; i < length; i++) {
+      const order = compareNames(left[i]!, right[i]!);
+      if (order !== 0) return order;
+    }
+    return right.length - left.length;
+  }
+
+  private walkKey(path: number, whiteout: boolean): string[] {
+    const names: string[] = [];
+    for (let at = path; at !== ROOT; at = this.paths.parent(at)) names.push(this.paths.name(at));
+    names.reverse();
+    if (whiteout) names[names.length - 1] = WHITEOUT_PREFIX + names[names.length - 1];
+    return names;
+  }
+
+  private ensureCapacity(size: number): void {
+    if (size <= this.inTree.length) return;
+    let capacity = Math.max(1024, this.inTree.length);
+    while (capacity < size) capacity *= 2;
+    const previous = this.minimum.length;
+    this.stackFlags = resize(this.stackFlags, capacity);
+    this.stackSizes = resize(this.stackSizes, capacity);
+    this.inTree = resize(this.inTree, capacity);
+    this.hasChild = resize(this.hasChild, capacity);
+    this.explicit = resize(this.explicit, capacity);
+    this.lastItem = resize(this.lastItem, capacity);
+    this.cumulative = resize(this.cumulative, capacity);
+    this.minimum = resize(this.minimum, capacity);
+    this.minimum.fill(Number.NaN, previous);
+    this.counts = resize(this.counts, capacity);
+  }
+}
+
+function sum(values: readonly number[]): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total;
+}
+
+/** A layer as the pure `computeWaste` takes it. */
+export interface WasteLayer {
+  items: LayerItems;
+  createdBy?: string;
+  /** Σ header sizes of the layer's entries; defaults to Σ of its items' sizes. */
+  contentSize?: number;
+}
+
+/** dive's waste figures for a sequence of layers (base first) over one PathTable. */
+export function computeWaste(paths: PathTable, layers: readonly WasteLayer[]): WasteSummary {
+  const accumulator = new WasteAccumulator(paths);
+  for (const { items, createdBy, contentSize } of layers)
+    accumulator.addLayer(
+      items,
+      createdBy ?? '',
+      contentSize ?? sum(Array.from(items.sizes.subarray(0, items.count))),
+    );
+  return accumulator.result();
+}

@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { layersOf, listing } from './layer-spec.test-support.js';
+import { FileModelBuilder } from './model.js';
+
+function build(layers: readonly (readonly string[])[]) {
+  const { paths, links, layers: parsed } = layersOf(layers);
+  const builder = new FileModelBuilder(paths, links);
+  const merged = parsed.map((writer) => builder.applyLayer(writer.items, writer.fileCount));
+  const model = builder.build();
+  const changes = (layer: number) =>
+    [...model.layerChanges(layer)].map((change) => `${change.change} ${change.path}`);
+  return { model, merged, changes };
+}
+
+describe('FileModelBuilder', () => {
+  it('classifies entries against the merged tree below: added, modified, and unchanged re-listed dirs', () => {
+    const { merged, changes } = build([
+      ['etc/', 'etc/hosts:10', 'etc/passwd:20'],
+      ['etc/', 'etc/hosts:12', 'etc/group:5'],
+      ['etc/@700', 'etc/passwd:20'],
+    ]);
+    expect(changes(0)).toEqual(['added /etc', 'added /etc/hosts', 'added /etc/passwd']);
+    expect(changes(1)).toEqual(['modified /etc/hosts', 'added /etc/group']);
+    expect(changes(2)).toEqual(['modified /etc', 'modified /etc/passwd']);
+    expect(merged[1]).toEqual({ added: 1, modified: 1, removed: 0, wastedBytes: 10 });
+    expect(merged[2]).toEqual({ added: 0, modified: 2, removed: 0, wastedBytes: 20 });
+  });
+
+  it('implies missing parent directories (0755, owned by the layer of the first child)', () => {
+    const { model, changes } = build([['usr/lib/libc.so:100'], ['usr/lib/libm.so:50']]);
+    expect(changes(0)).toEqual(['added /usr', 'added /usr/lib', 'added /usr/lib/libc.so']);
+    expect(changes(1)).toEqual(['added /usr/lib/libm.so']);
+    const [usr] = model.treeAt(1).children(model.treeAt(1).root);
+    expect(usr!.entry).toEqual({ path: '/usr', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, layer: 0 });
+  });
+
+  it('lets a later entry of the same layer take over an implied directory without counting it twice', () => {
+    const { merged, changes, model } = build([['a/b/f:1', 'a/b/@700', 'a/']]);
+    expect(changes(0)).toEqual(['added /a/b/f', 'added /a/b', 'added /a']);
+    expect(merged[0]).toMatchObject({ added: 3 });
+    expect(listing(model.treeAt(0))).toEqual(['/a dir 1 added', '/a/b dir 1 added', '/a/b/f file 1 added']);
+    expect(model.treeAt(0).children(model.treeAt(0).root)[0]!.childCount).toBe(1);
+  });
+
+  it('removes a whited-out file, and a whited-out directory with everything in it', () => {
+    const { model, merged, changes } = build([
+      ['etc/', 'etc/motd:7', 'var/', 'var/cache/', 'var/cache/a:100', 'var/cache/sub/b:200'],
+      ['etc/.wh.motd', 'var/.wh.cache'],
+    ]);
+    expect(changes(1)).toEqual(['removed /etc/motd', 'removed /var/cache']);
+    expect(merged[1]).toEqual({ added: 0, modified: 0, removed: 2, wastedBytes: 307 });
+    // The merged tree after the layer shows what it removed, as removed, with the removed sizes.
+    expect(listing(model.treeAt(1))).toEqual([
+      '/etc dir 0 unmodified',
+      '/etc/motd file 7 removed',
+      '/var dir 0 unmodified',
+      '/var/cache dir 300 removed',
+      '/var/cache/a file 100 removed',
+      '/var/cache/sub dir 200 removed',
+      '/var/cache/sub/b file 200 removed',
+    ]);
+    // One layer up, they are simply gone.
+    const { model: upper } = build([
+      ['etc/', 'etc/motd:7', 'var/', 'var/cache/', 'var/cache/a:100'],
+      ['etc/.wh.motd', 'var/.wh.cache'],
+      ['tmp/'],
+    ]);
+    expect(listing(upper.treeAt(2))).toEqual([
+      '/etc dir 0 unmodified',
+      '/tmp dir 0 added',
+      '/var dir 0 unmodified',
+    ]);
+    expect(upper.treeAt(2).size).toBe(3);
+  });
+
+  it('keeps a whiteout of a path that does not exist below as a removal that removes nothing', () => {
+    const { model, merged, changes } = build([['a:1'], ['.wh.ghost', 'a:2']]);
+    expect(changes(1)).toEqual(['removed /ghost', 'modified /a']);
+    expect(merged[1]).toEqual({ added: 0, modified: 1, removed: 1, wastedBytes: 1 });
+    expect(listing(model.treeAt(1))).toEqual(['/a file 2 modified', '/ghost file 0 removed']);
+  });
+
+  it('applies opaque directories: lower contents gone (each a removal), the layer’s own entries kept', () => {
+    const { model, merged, changes } = build([
+      ['app/', 'app/old:10', 'app/keep/', 'app/keep/x:20', 'app/keep/y:30', 'other:1'],
+      ['app/', 'app/.wh..wh..opq', 'app/keep/', 'app/keep/x:21', 'app/new:5'],
+    ]);
+    expect(changes(1)).toEqual([
+      'removed /app/old',
+      'modified /app/keep',
+      'modified /app/keep/x',
+      'added /app/new',
+    ]);
+    // keep/y was below the opaque directory too: gone, though keep/ itself was re-created.
+    expect(listing(model.treeAt(1))).toEqual([
+      '/app dir 26 unmodified',
+      '/app/keep dir 21 modified',
+      '/app/keep/x file 21 modified',
+      '/app/keep/y file 30 removed',
+      '/app/new file 5 added',
+      '/app/old file 10 removed',
+      '/other file 1 unmodified',
+    ]);
+    expect(merged[1]).toEqual({ added: 1, modified: 2, removed: 1, wastedBytes: 60 });
+  });
+
+  it('applies whiteouts before the layer’s own entries, whatever their order in the tar', () => {
+    const { model, changes } = build([
+      ['d/', 'd/f:1', 'd/g:2'],
+      ['d/', 'd/f:3', 'd/.wh.f', '.wh.d'],
+    ]);
+    expect(changes(1)).toEqual(['modified /d', 'modified /d/f']);
+    expect(listing(model.treeAt(1))).toEqual([
+      '/d dir 3 modified',
+      '/d/f file 3 modified',
+      '/d/g file 2 removed',
+    ]);
+  });
+
+  it('replaces a directory with a file, removing what was in it', () => {
+    const { model, merged } = build([['x/', 'x/a:4', 'x/b:5'], ['x:9']]);
+    expect(merged[1]).toEqual({ added: 0, modified: 1, removed: 0, wastedBytes: 9 });
+    expect(listing(model.treeAt(1))).toEqual([
+      '/x file 9 modified',
+      '/x/a file 4 removed',
+      '/x/b file 5 removed',
+    ]);
+    expect(model.treeAt(1).size).toBe(3);
+  });
+
+  it('turns a file into an implied directory when a later path goes through it', () => {
+    const { model, changes } = build([['x:9'], ['x/y:1']]);
+    expect(changes(1)).toEqual(['modified /x', 'added /x/y']);
+    expect(listing(model.treeAt(1))).toEqual(['/x dir 1 modified', '/x/y file 1 added']);
+  });
+
+  it('keeps link targets: symlinks as written, hardlinks as normalised paths', () => {
+    const { model } = build([['bin/busybox:10', 'bin/sh -> busybox', 'bin/ls => ./bin//busybox']]);
+    expect(listing(model.treeAt(0))).toEqual([
+      '/bin dir 10 added',
+      '/bin/busybox file 10 added',
+      '/bin/ls -> /bin/busybox hardlink 0 added',
+      '/bin/sh -> busybox symlink 0 added',
+    ]);
+  });
+
+  it('sorts children by name in code-point order and rolls sizes up', () => {
+    const { model } = build([['b:1', 'a/z:2', 'a/é:3', 'a/Z:4', 'a/😀:5', 'a/\uffee:6', 'A:7']]);
+    const tree = model.treeAt(0);
+    expect(tree.children(tree.root).map((node) => node.name)).toEqual(['A', 'a', 'b']);
+    const a = tree.children(tree.root)[1]!;
+    expect(tree.children(a).map((node) => node.name)).toEqual(['Z', 'z', 'é', '\uffee', '😀']);
+    expect(a.totalSize).toBe(20);
+    expect(a.childCount).toBe(5);
+    expect(tree.root.totalSize).toBe(28);
+    expect(tree.size).toBe(8);
+  });
+
+  it('shows a layer’s changes as a tree, with the directories that lead to them as context', () => {
+    const { model } = build([
+      ['usr/', 'usr/bin/', 'usr/bin/a:1', 'usr/lib/', 'usr/lib/x:2', 'etc/passwd:3'],
+      ['usr/', 'usr/bin/', 'usr/bin/a:10', 'usr/lib/.wh.x', 'usr/share/doc/readme:4'],
+    ]);
+    expect(listing(model.layerTree(1))).toEqual([
+      '/usr dir 14 unmodified',
+      '/usr/bin dir 10 unmodified',
+      '/usr/bin/a file 10 modified',
+      '/usr/lib dir 0 unmodified',
+      '/usr/lib/x file 2 removed',
+      '/usr/share dir 4 added',
+      '/usr/share/doc dir 4 added',
+      '/usr/share/doc/readme file 4 added',
+    ]);
+    expect(model.layerTree(1).size).toBe(8);
+    expect(listing(model.layerTree(0))).toHaveLength(7);
+  });
+
+  it('counts paths and entries, and refuses layers out of range', () => {
+    const { model } = build([['a/b:1', 'a/.wh.c'], ['a/b:2']]);
+    expect(model.layerCount).toBe(2);
+    expect(model.entryCount).toBe(3);
+    expect(model.pathCount).toBe(3);
+    expect(() => model.treeAt(2)).toThrow(RangeError);
+    expect(() => model.layerTree(-1)).toThrow(RangeError);
+  });
+
+  it('returns the same tree object for repeated requests (the TUI walks it many times)', () => {
+    const { model } = build([['a:1'], ['b:2']]);
+    expect(model.treeAt(1)).toBe(model.treeAt(1));
+  });
+});

@@ -1,0 +1,368 @@
+import {
+  ENTRY_TYPES,
+  ItemKind,
+  type LayerItems,
+  NO_LINK,
+  resize,
+  type StringTable,
+  TypeCode,
+} from './layer-items.js';
+import { type PathTable, ROOT } from './paths.js';
+import { Change, RecordFlag, RecordStore } from './records.js';
+import { TreeView, type TreeViewSource } from './tree.js';
+import type { ChangeKind, FileModel, FileTree, LayerChange } from './types.js';
+
+const NONE = -1;
+const IMPLIED_DIR_MODE = 0o755;
+const CHANGE_KINDS: readonly ChangeKind[] = ['added', 'modified', 'removed'];
+const CACHED_TREES = 4;
+
+/** What merging one layer found. */
+export interface LayerMergeResult {
+  added: number;
+  modified: number;
+  removed: number;
+  /** Content bytes of lower layers this layer overwrote or removed. */
+  wastedBytes: number;
+}
+
+/**
+ * Stacks layers, in order, into the merged filesystem, recording for every path each state change as a
+ * compact record. Semantics follow the OCI image-spec's changeset rules:
+ * - whiteouts (`.wh.NAME`) and opaque markers (`.wh..wh..opq`) apply to the layers below only, so they
+ *   are applied first, and entries of the same layer survive them;
+ * - an entry replaces what was at its path; a non-directory replacing a directory removes its contents;
+ * - directories implied by deeper paths exist (mode 0755, owned by the layer of the first child).
+ * Classification is relative to the merged tree below: added, modified, removed, or unchanged for a
+ * directory re-listed with the same type, mode and owner (as every Dockerfile layer re-lists its parents).
+ */
+export class FileModelBuilder {
+  readonly records = new RecordStore();
+  private first = new Int32Array(1024).fill(NONE);
+  private last = new Int32Array(1024).fill(NONE);
+  private readonly layerStarts: number[] = [0];
+  private entryCount = 0;
+  private layer = 0;
+  private wasted = 0;
+
+  constructor(
+    readonly paths: PathTable,
+    readonly links: StringTable,
+  ) {}
+
+  get layerCount(): number {
+    return this.layerStarts.length - 1;
+  }
+
+  /** Merges the next layer (layers must come in order, base first). */
+  applyLayer(items: LayerItems, fileCount = items.count): LayerMergeResult {
+    this.ensureCapacity(this.paths.size);
+    const layer = this.layerCount;
+    this.layer = layer;
+    this.wasted = 0;
+    this.entryCount += fileCount;
+    const { kinds, paths } = items;
+
+    for (let i = 0; i < items.count; i++) {
+      const kind = kinds[i]!;
+      if (kind === ItemKind.Whiteout) this.removeByWhiteout(paths[i]!);
+      else if (kind === ItemKind.Opaque) this.hideLowerContents(paths[i]!);
+    }
+    for (let i = 0; i < items.count; i++) {
+      const kind = kinds[i]!;
+      if (kind === ItemKind.Entry) this.setEntry(items, i);
+      else if (kind === ItemKind.Opaque) this.ensureDirectory(paths[i]!);
+    }
+
+    const start = this.layerStarts[layer]!;
+    const end = this.records.count;
+    this.layerStarts.push(end);
+    const counts = [0, 0, 0, 0];
+    const { flags } = this.records;
+    for (let record = start; record < end; record++) {
+      const flag = flags[record]!;
+      if (flag & (RecordFlag.Superseded | RecordFlag.Cascade)) continue;
+      counts[flag & RecordFlag.ChangeMask]!++;
+    }
+    return { added: counts[0]!, modified: counts[1]!, removed: counts[2]!, wastedBytes: this.wasted };
+  }
+
+  build(): CompactFileModel {
+    this.records.trim();
+    return new CompactFileModel(
+      this.paths,
+      this.links,
+      this.records,
+      this.first,
+      this.last,
+      [...this.layerStarts],
+      this.entryCount,
+    );
+  }
+
+  private isPresent(record: number): boolean {
+    return record !== NONE && this.records.change(record) !== Change.Removed;
+  }
+
+  private isPresentDir(path: number): boolean {
+    if (path === ROOT) return true;
+    const record = this.last[path]!;
+    return this.isPresent(record) && this.records.types[record] === TypeCode.dir;
+  }
+
+  private contentBytes(record: number): number {
+    return this.records.types[record] === TypeCode.file ? this.records.sizes[record]! : 0;
+  }
+
+  private append(
+    path: number,
+    type: number,
+    flags: number,
+    mode: number,
+    uid: number,
+    gid: number,
+    size: number,
+    link: number,
+  ): number {
+    const record = this.records.push(path, this.layer, type, flags, mode, uid, gid, size, link);
+    const previous = this.last[path]!;
+    if (previous === NONE) this.first[path] = record;
+    else this.records.next[previous] = record;
+    this.last[path] = record;
+    return record;
+  }
+
+  /** Appends a removal of `path` carrying what was removed (its attributes, for trees and change lists). */
+  private appendRemoval(path: number, removed: number, flags: number): void {
+    const r = this.records;
+    if (r.layers[removed]! < this.layer) this.wasted += this.contentBytes(removed);
+    this.append(
+      path,
+      r.types[removed]!,
+      flags | Change.Removed | RecordFlag.Below,
+      r.modes[removed]!,
+      r.uids[removed]!,
+      r.gids[removed]!,
+      r.sizes[removed]!,
+      r.links[removed]!,
+    );
+  }
+
+  private removeByWhiteout(path: number): void {
+    const current = this.last[path]!;
+    if (!this.isPresent(current)) {
+      // A whiteout of nothing: still the layer's removal entry, but it removes nothing.
+      this.append(path, TypeCode.file, RecordFlag.Tar | Change.Removed, 0, 0, 0, 0, NO_LINK);
+      return;
+    }
+    this.appendRemoval(path, current, RecordFlag.Tar);
+    this.removeContents(path);
+  }
+
+  /** An opaque directory: everything the layers below have in it is gone (each child a removal). */
+  private hideLowerContents(dir: number): void {
+    if (!this.isPresentDir(dir)) return;
+    for (let child = this.paths.firstChild(dir); child !== NONE; child = this.paths.nextSibling(child)) {
+      const current = this.last[child]!;
+      if (!this.isPresent(current)) continue;
+      this.appendRemoval(child, current, 0);
+      this.removeContents(child);
+    }
+  }
+
+  /** Removes every present descendant of `path` (cascade records), deepest state first not required. */
+  private removeContents(path: number): void {
+    const pending = [path];
+    while (pending.length > 0) {
+      const dir = pending.pop()!;
+      for (let child = this.paths.firstChild(dir); child !== NONE; child = this.paths.nextSibling(child)) {
+        const current = this.last[child]!;
+        if (!this.isPresent(current)) continue;
+        this.appendRemoval(child, current, RecordFlag.Cascade);
+        pending.push(child);
+      }
+    }
+  }
+
+  private setEntry(items: LayerItems, i: number): void {
+    const path = items.paths[i]!;
+    this.ensureDirectory(this.paths.parent(path));
+    const type = items.types[i]!;
+    const mode = items.modes[i]!;
+    const uid = items.uids[i]!;
+    const gid = items.gids[i]!;
+    const flags = this.classify(path, type, mode, uid, gid);
+    this.append(path, type, flags | RecordFlag.Tar, mode, uid, gid, items.sizes[i]!, items.links[i]!);
+  }
+
+  /** Makes `dir` and its ancestors present directories, implying the missing ones. */
+  private ensureDirectory(dir: number): void {
+    if (this.isPresentDir(dir)) return;
+    const missing: number[] = [];
+    for (let at = dir; !this.isPresentDir(at); at = this.paths.parent(at)) missing.push(at);
+    for (let k = missing.length - 1; k >= 0; k--) {
+      const path = missing[k]!;
+      const flags = this.classify(path, TypeCode.dir, IMPLIED_DIR_MODE, 0, 0);
+      this.append(path, TypeCode.dir, flags | RecordFlag.Implicit, IMPLIED_DIR_MODE, 0, 0, 0, NO_LINK);
+    }
+  }
+
+  /**
+   * The change flags for setting `path` to the given entry, relative to the tree below this layer, and
+   * the side effects on what was there: superseding this layer's earlier record, counting overwritten
+   * bytes, removing a replaced directory's contents.
+   */
+  private classify(path: number, type: number, mode: number, uid: number, gid: number): number {
+    const r = this.records;
+    const current = this.last[path]!;
+    const present = this.isPresent(current);
+    if (present && r.types[current] === TypeCode.dir && type !== TypeCode.dir) this.removeContents(path);
+    if (current !== NONE && r.layers[current] === this.layer) {
+      // Set again within this layer (a duplicate entry, a dir implied before its own entry, a re-add
+      // after a whiteout): the earlier record is superseded and the classification carries over.
+      r.flags[current]! |= RecordFlag.Superseded;
+      const below = r.flags[current]! & RecordFlag.Below;
+      const unchanged =
+        r.change(current) === Change.Unchanged && sameDirectory(r, current, type, mode, uid, gid);
+      return below | (unchanged ? Change.Unchanged : below ? Change.Modified : Change.Added);
+    }
+    if (!present) return Change.Added;
+    if (sameDirectory(r, current, type, mode, uid, gid)) return RecordFlag.Below | Change.Unchanged;
+    this.wasted += this.contentBytes(current);
+    return RecordFlag.Below | Change.Modified;
+  }
+
+  private ensureCapacity(size: number): void {
+    if (size <= this.first.length) return;
+    let capacity = this.first.length;
+    while (capacity < size) capacity *= 2;
+    const first = resize(this.first, capacity);
+    const last = resize(this.last, capacity);
+    first.fill(NONE, this.first.length);
+    last.fill(NONE, this.last.length);
+    this.first = first;
+    this.last = last;
+  }
+}
+
+function sameDirectory(
+  r: RecordStore,
+  record: number,
+  type: number,
+  mode: number,
+  uid: number,
+  gid: number,
+): boolean {
+  return (
+    type === TypeCode.dir &&
+    r.types[record] === TypeCode.dir &&
+    r.modes[record] === mode &&
+    r.uids[record] === uid &&
+    r.gids[record] === gid
+  );
+}
+
+/** The merged model: records plus per-path chains; trees are computed on demand and cached. */
+export class CompactFileModel implements FileModel, TreeViewSource {
+  private readonly trees = new Map<string, FileTree>();
+
+  constructor(
+    readonly paths: PathTable,
+    readonly links: StringTable,
+    readonly records: RecordStore,
+    private readonly first: Int32Array,
+    private readonly last: Int32Array,
+    private readonly layerStarts: readonly number[],
+    readonly entryCount: number,
+  ) {}
+
+  get layerCount(): number {
+    return this.layerStarts.length - 1;
+  }
+
+  get pathCount(): number {
+    return this.paths.size - 1;
+  }
+
+  /** Record index range [start, end) of a layer. */
+  layerRange(layer: number): [number, number] {
+    this.checkLayer(layer);
+    return [this.layerStarts[layer]!, this.layerStarts[layer + 1]!];
+  }
+
+  *layerChanges(layer: number): Iterable<LayerChange> {
+    const [start, end] = this.layerRange(layer);
+    const r = this.records;
+    for (let record = start; record < end; record++) {
+      const flags = r.flags[record]!;
+      if (flags & (RecordFlag.Superseded | RecordFlag.Cascade)) continue;
+      const change = flags & RecordFlag.ChangeMask;
+      if (change === Change.Unchanged) continue;
+      yield { ...this.entry(record, this.paths.path(r.paths[record]!)), change: CHANGE_KINDS[change]! };
+    }
+  }
+
+  /** The record visible at `path` after layers 0..layer, or -1. */
+  recordAt(path: number, layer: number): number {
+    let found = NONE;
+    for (
+      let record = this.first[path]!;
+      record !== NONE && this.records.layers[record]! <= layer;
+      record = this.records.next[record]!
+    )
+      found = record;
+    return found;
+  }
+
+  entry(record: number, path: string) {
+    const r = this.records;
+    const type = ENTRY_TYPES[r.types[record]!]!;
+    const link = r.links[record]!;
+    return {
+      path,
+      type,
+      mode: r.modes[record]!,
+      uid: r.uids[record]!,
+      gid: r.gids[record]!,
+      size: type === 'file' ? r.sizes[record]! : 0,
+      ...(link === NO_LINK ? {} : { linkTarget: this.links.get(link) }),
+      layer: r.layers[record]!,
+    };
+  }
+
+  treeAt(layer: number): FileTree {
+    this.checkLayer(layer);
+    return this.cached(`at:${layer}`, () => TreeView.merged(this, layer));
+  }
+
+  layerTree(layer: number): FileTree {
+    this.checkLayer(layer);
+    return this.cached(`layer:${layer}`, () => TreeView.layer(this, layer));
+  }
+
+  /** Last record of each path (after the top layer); -1 for none. */
+  lastRecord(path: number): number {
+    return path < this.last.length ? this.last[path]! : NONE;
+  }
+
+  firstRecord(path: number): number {
+    return path < this.first.length ? this.first[path]! : NONE;
+  }
+
+  private cached(key: string, build: () => FileTree): FileTree {
+    let tree = this.trees.get(key);
+    if (tree) {
+      this.trees.delete(key);
+    } else {
+      tree = build();
+      if (this.trees.size >= CACHED_TREES) this.trees.delete(this.trees.keys().next().value!);
+    }
+    this.trees.set(key, tree);
+    return tree;
+  }
+
+  private checkLayer(layer: number): void {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.layerCount)
+      throw new RangeError(`layer ${layer} is out of range (the image has ${this.layerCount} layers)`);
+  }
+}
