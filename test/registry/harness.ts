@@ -52,9 +52,19 @@ function ensureRegistryBinary(): string | undefined {
 }
 
 const children = new Set<ChildProcess>();
-process.on('exit', () => {
+const tempDirs = new Set<string>();
+function killChildren(): void {
   for (const child of children) child.kill('SIGKILL');
-});
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', killChildren);
+// A worker stopped by a signal never emits 'exit': stop the registries, then die of the same signal.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killChildren();
+    process.kill(process.pid, signal);
+  });
+}
 
 export type RegistryAuth = 'none' | 'basic' | 'token';
 
@@ -79,6 +89,7 @@ export interface StartOptions {
 export async function startRegistry(options: StartOptions = {}): Promise<TestRegistry> {
   const auth = options.auth ?? 'none';
   const dir = mkdtempSync(join(tmpdir(), 'imgscope-registry-'));
+  tempDirs.add(dir);
   const storageDir = join(dir, 'storage');
   let issuer: TokenIssuer | undefined;
   try {
@@ -138,6 +149,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
           await stopChild(child);
           await issuer?.stop();
           rmSync(dir, { recursive: true, force: true });
+          tempDirs.delete(dir);
         },
       };
       if (issuer) started.issuer = issuer;
@@ -146,6 +158,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
   } catch (error) {
     await issuer?.stop();
     rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
     throw error;
   }
 }
