@@ -31,6 +31,7 @@ import {
   headerValue,
   stack,
 } from './transport/types.js';
+import { userAgent } from './transport/user-agent.js';
 
 /** Every manifest format, so the registry never converts (and schema 1 can be recognised and reported). */
 export const MANIFEST_ACCEPT = [
@@ -54,7 +55,8 @@ type Access = 'pull' | 'pull,push';
 
 /**
  * The distribution API of one registry: manifests, verified blobs (resumed with `Range` when a download
- * breaks) and uploads, over a layered transport (auth → redirects → retries → debug log → pools).
+ * breaks) and uploads, over a layered transport: auth → user agent → redirects → retries → debug log →
+ * one keep-alive pool per origin.
  */
 export class RegistryClient {
   readonly registry: string;
@@ -76,6 +78,7 @@ export class RegistryClient {
     const { debug } = this.options;
     const unauthenticated = stack(
       this.pools.exchange,
+      userAgent(),
       followingRedirects(),
       retrying(this.options.retries),
       ...(debug ? [logging(debug)] : []),

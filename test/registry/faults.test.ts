@@ -67,6 +67,7 @@ describe.skipIf(registryUnavailable)(
       const gets = layerGets();
       expect(gets).toHaveLength(2);
       expect(gets[1]!.headers.range).toMatch(/^bytes=(\d+)-$/);
+      expect(gets[0]!.headers['user-agent']).toMatch(/^imgscope\/\d+\.\d+\.\d+$/);
       expect(Number(/=(\d+)-/.exec(gets[1]!.headers.range!)![1])).toBeGreaterThanOrEqual(100_000);
     });
 
