@@ -46,6 +46,18 @@ export function authenticating(context: AuthContext): Layer {
     return response.status === 401 ? parseChallenges(response.headers['www-authenticate']) : [];
   }
 
+  /** One `/v2/` ping per registry; a failed ping is tried again by the next request. */
+  function challengesOnce(signal: AbortSignal | undefined): Promise<Challenge[]> {
+    if (!ping) {
+      const attempt = pingRegistry(signal);
+      ping = attempt;
+      attempt.catch(() => {
+        if (ping === attempt) ping = undefined;
+      });
+    }
+    return ping;
+  }
+
   async function token(
     challenge: Challenge,
     scopes: string[],
@@ -101,11 +113,7 @@ export function authenticating(context: AuthContext): Layer {
 
   return (next) => async (request) => {
     if (request.url.origin !== context.origin) return next(request);
-    ping ??= pingRegistry(request.signal);
-    ping.catch(() => {
-      ping = undefined; // a failed ping is retried by the next request
-    });
-    const challenges = await ping;
+    const challenges = await challengesOnce(request.signal);
     const send = (authorizationValue: string | undefined) =>
       next(
         authorizationValue
