@@ -41,9 +41,11 @@ export interface FakeFile {
   size?: number;
   layer?: number;
   type?: EntryType;
+  /** What the layer did to the path (layer trees); list a removed directory before its contents. */
+  change?: TreeNode['change'];
 }
 
-/** A merged tree with the given leaves; directories are implied by their paths. */
+/** A tree with the given entries; directories are implied by their paths. */
 export function fakeTree(files: readonly FakeFile[]): FileTree {
   let nextId = 0;
   const node = (path: string, name: string, type: EntryType, size: number, layer: number): TreeNode => ({
@@ -64,10 +66,12 @@ export function fakeTree(files: readonly FakeFile[]): FileTree {
     parts.forEach((name, i) => {
       const path = `/${parts.slice(0, i + 1).join('/')}`;
       let current = byPath.get(path);
+      const leaf = i === parts.length - 1;
+      if (current && leaf && file.change) current.change = file.change;
       if (!current) {
-        const leaf = i === parts.length - 1;
         const type = leaf ? (file.type ?? 'file') : 'dir';
         current = node(path, name, type, leaf && type === 'file' ? (file.size ?? 0) : 0, file.layer ?? 0);
+        if (leaf && file.change) current.change = file.change;
         byPath.set(path, current);
         children.set(current, []);
         children.get(parent)!.push(current);
@@ -104,9 +108,17 @@ export function fakeLayer(index: number, overrides: Partial<LayerSummary> = {}):
   };
 }
 
-/** An analysis whose final tree holds `files`, with `layers` and waste figures as given. */
+/**
+ * An analysis whose final tree holds `files`, whose layer trees hold `layerTrees[layer]` (only what the
+ * layer changed), with `layers` and waste figures as given.
+ */
 export function fakeAnalysis(
-  options: { layers?: LayerSummary[]; files?: FakeFile[]; waste?: Partial<WasteSummary> } = {},
+  options: {
+    layers?: LayerSummary[];
+    files?: FakeFile[];
+    layerTrees?: Record<number, FakeFile[]>;
+    waste?: Partial<WasteSummary>;
+  } = {},
 ): Analysis {
   const layers = options.layers ?? [fakeLayer(0), fakeLayer(1), fakeLayer(2)];
   const tree = fakeTree(options.files ?? []);
@@ -120,9 +132,7 @@ export function fakeAnalysis(
         throw new Error(`fake model only has the final tree, not layer ${layer}`);
       return tree;
     },
-    layerTree: () => {
-      throw new Error('fake model has no layer trees');
-    },
+    layerTree: (layer) => fakeTree(options.layerTrees?.[layer] ?? []),
   };
   const waste: WasteSummary = {
     contentSize: 87 * MiB,

@@ -25,6 +25,12 @@ export function warningReport(): Report {
       { path: '/var/lib/apt/lists/Packages', size: 9 * MiB, layer: 1 },
       { path: '/usr/bin/curl', size: 300_000, layer: 1 },
     ],
+    layerTrees: {
+      2: [
+        { path: '/build', type: 'dir', change: 'removed' },
+        { path: '/build/a.o', size: 10 * MiB, change: 'removed' },
+      ],
+    },
     waste: {
       efficiency: 0.93,
       wastedBytes: 10 * MiB,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { fakeAnalysis, fakeFacts, fakeLayer } from '../../../test/policy/fakes.js';
-import type { InefficientFile } from '../../analysis/types.js';
 import { profilePolicy } from '../policy.js';
 import { KiB, MiB } from '../sizes.js';
 import { commandLine, hints } from './hints.js';
@@ -12,16 +11,6 @@ const layers = [
   fakeLayer(1, { createdBy: '/bin/sh -c apt-get update && apt-get install -y curl' }),
   fakeLayer(2, { createdBy: 'RUN /bin/sh -c rm -rf /build # buildkit' }),
 ];
-
-function deleted(path: string, bytes: number, layer = 2): InefficientFile {
-  return {
-    path,
-    count: 2,
-    wastedBytes: bytes,
-    reclaimableBytes: bytes,
-    overwrittenBy: [{ layer, createdBy: layers[layer]!.createdBy, change: 'removed' }],
-  };
-}
 
 describe('hints', () => {
   it('finds package caches in the final image, with the layer that left them and the fix', () => {
@@ -73,57 +62,69 @@ describe('hints', () => {
     expect(result.hint).toContain('.dockerignore');
   });
 
-  it('groups files deleted or overwritten by a later layer under that layer and its command', () => {
+  it('attributes what later layers deleted or overwrote to those layers and their commands', () => {
     const analysis = fakeAnalysis({
-      layers,
-      waste: {
-        reclaimableBytes: 13 * MiB,
-        inefficientFiles: [
-          deleted('/build/a.o', 6 * MiB),
-          deleted('/build/b.o', 4 * MiB),
-          {
-            path: '/var/lib/dpkg/status',
-            count: 2,
-            wastedBytes: 2 * MiB,
-            reclaimableBytes: 3 * MiB,
-            overwrittenBy: [{ layer: 1, createdBy: layers[1]!.createdBy, change: 'modified' }],
-          },
+      layers: [
+        layers[0]!,
+        fakeLayer(1, { createdBy: layers[1]!.createdBy, wastedBytes: 1 * MiB }),
+        fakeLayer(2, { createdBy: layers[2]!.createdBy, wastedBytes: 13 * MiB }),
+      ],
+      layerTrees: {
+        1: [{ path: '/var/lib/dpkg/status', size: 2 * MiB, change: 'modified' }],
+        2: [
+          { path: '/build', type: 'dir', change: 'removed' },
+          { path: '/build/a.o', size: 6 * MiB, change: 'removed' },
+          { path: '/build/b.o', size: 4 * MiB, change: 'removed' },
+          { path: '/tmp/x', size: 1 * MiB, change: 'removed' },
+          { path: '/app/bin', size: 5 * MiB, change: 'modified' },
+          { path: '/app/new', size: 1 * MiB, change: 'added' },
         ],
       },
     });
     const result = hints(facts, analysis, policy)!;
     expect(result.status).toBe('warn');
-    const [removal, overwrite] = result.details!;
-    expect(removal).toMatchObject({ kind: 'deleted', layer: 2, bytes: 10 * MiB });
-    expect(removal!.message).toContain('layer 2 (`RUN rm -rf /build`) deleted 2 files from earlier layers');
-    expect(removal!.message).toContain('/build/a.o, /build/b.o');
-    expect(overwrite).toMatchObject({ kind: 'overwritten', layer: 1, bytes: 3 * MiB });
+    const groups = result.details!.filter((d) => d.kind === 'deleted' || d.kind === 'overwritten');
+    expect(groups.map((d) => [d.kind, d.layer, d.bytes])).toEqual([
+      ['deleted', 2, 11 * MiB],
+      ['overwritten', 2, 2 * MiB],
+      ['overwritten', 1, 1 * MiB],
+    ]);
+    expect(groups[0]!.message).toBe(
+      'layer 2 (`RUN rm -rf /build`) deleted 11 MiB that earlier layers still ship: /build (10 MiB), /tmp/x (1 MiB); ' +
+        'delete files in the same RUN that created them, or build them in another stage',
+    );
+    expect(groups[1]!.message).toContain('overwrote 2 MiB that earlier layers still ship: /app/bin;');
     expect(result.message).toBe(
-      'could save about 13 MiB: copies deleted or overwritten by later layers (13 MiB)',
+      'could save about 14 MiB: files deleted or overwritten by later layers (14 MiB)',
+    );
+    expect(result.hint).toBe(
+      'delete files in the same RUN that created them, or build them in another stage',
     );
   });
 
   it('only lists overwrites and small findings: they do not warn', () => {
     const analysis = fakeAnalysis({
-      layers,
+      layers: [
+        layers[0]!,
+        layers[1]!,
+        fakeLayer(2, { createdBy: 'chmod', wastedBytes: 50 * MiB + 100 * KiB }),
+      ],
       files: [{ path: '/var/lib/apt/lists/tiny', size: 10 * KiB, layer: 1 }],
-      waste: {
-        reclaimableBytes: 50 * MiB,
-        inefficientFiles: [
-          {
-            path: '/usr/lib/big.so',
-            count: 2,
-            wastedBytes: 100 * MiB,
-            reclaimableBytes: 50 * MiB,
-            overwrittenBy: [{ layer: 2, createdBy: 'chmod', change: 'modified' }],
-          },
-          deleted('/tmp/small', 100 * KiB),
+      layerTrees: {
+        2: [
+          { path: '/usr/lib/big.so', size: 50 * MiB, change: 'modified' },
+          { path: '/tmp/small', size: 100 * KiB, change: 'removed' },
         ],
       },
     });
     const result = hints(facts, analysis, policy)!;
     expect(result.status).toBe('pass');
-    expect(result.details!.map((d) => d.kind)).toContain('apt-lists');
+    expect(result.details!.map((d) => d.kind)).toEqual([
+      'apt-lists',
+      'overwritten',
+      'deleted',
+      'largest-file',
+    ]);
     expect(result.hint).toBeUndefined();
   });
 

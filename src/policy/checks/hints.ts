@@ -1,4 +1,4 @@
-import type { Analysis, ChangeKind, FileTree, InefficientFile, TreeNode } from '../../analysis/types.js';
+import type { Analysis, FileTree, TreeNode } from '../../analysis/types.js';
 import type { CheckDetail } from '../../report/report.js';
 import { formatSize, MiB } from '../sizes.js';
 import { type AnalysisCheck, checkResult } from './check.js';
@@ -75,7 +75,7 @@ const VCS_FIX = 'add the VCS directory to .dockerignore, or COPY only what the a
  * turns the check into a warning; smaller ones are still listed.
  */
 export const NOTABLE_BYTES = 1 * MiB;
-/** How many of the largest files, and of the layers that deleted or overwrote files, are listed. */
+/** How many of the largest files, of the deleting or overwriting layers, and of VCS directories are listed. */
 export const LARGEST_FILES = 5;
 export const LAYER_GROUPS = 10;
 export const VCS_DIRS = 10;
@@ -117,6 +117,8 @@ function walkFinalTree(tree: FileTree): { found: Found[]; largest: TreeNode[] } 
   const stack: { node: TreeNode; inside: Found | undefined }[] = [{ node: tree.root, inside: undefined }];
   while (stack.length > 0) {
     const { node, inside } = stack.pop()!;
+    // The merged tree shows what the last layer removed, marked removed: it does not ship.
+    if (node.change === 'removed') continue;
     const { entry } = node;
     if (entry.type === 'dir') {
       let owner = inside;
@@ -137,9 +139,14 @@ function walkFinalTree(tree: FileTree): { found: Found[]; largest: TreeNode[] } 
   return { found, largest };
 }
 
+/** Larger first; equal sizes by path, so the list does not depend on walk order. */
+function largerFirst(a: TreeNode, b: TreeNode): number {
+  return b.entry.size - a.entry.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+}
+
 function keepLargest(largest: TreeNode[], node: TreeNode): void {
-  if (largest.length === LARGEST_FILES && node.entry.size <= largest[largest.length - 1]!.entry.size) return;
-  let at = largest.findIndex((n) => n.entry.size < node.entry.size);
+  if (largest.length === LARGEST_FILES && largerFirst(node, largest[largest.length - 1]!) >= 0) return;
+  let at = largest.findIndex((n) => largerFirst(node, n) < 0);
   if (at === -1) at = largest.length;
   largest.splice(at, 0, node);
   if (largest.length > LARGEST_FILES) largest.pop();
@@ -171,35 +178,59 @@ function foundDetail(analysis: Analysis, found: Found): CheckDetail {
   return detail;
 }
 
+/** What one layer made dead: bytes of earlier layers it deleted or overwrote, which still ship in them. */
 interface LayerGroup {
   layer: number;
-  createdBy: string;
   change: 'deleted' | 'overwritten';
-  files: InefficientFile[];
   bytes: number;
+  /** The top-level paths it deleted (with the bytes under them) or overwrote, largest first. */
+  paths: { path: string; bytes: number }[];
 }
 
-/** Files whose earlier copies still ship, grouped by the layer that last deleted or overwrote them. */
-function groupByLastChange(files: readonly InefficientFile[]): LayerGroup[] {
-  const groups = new Map<string, LayerGroup>();
-  for (const file of files) {
-    const last = file.overwrittenBy[file.overwrittenBy.length - 1];
-    if (!last || file.reclaimableBytes <= 0) continue;
-    const change = changeName(last.change);
-    const key = `${last.layer}:${change}`;
-    let group = groups.get(key);
-    if (!group) {
-      group = { layer: last.layer, createdBy: last.createdBy, change, files: [], bytes: 0 };
-      groups.set(key, group);
+/**
+ * Splits each layer's dead bytes (`LayerSummary.wastedBytes`: whiteouts, directory whiteouts and opaque
+ * directories included, which dive's figures miss) into what it deleted and what it overwrote, walking
+ * the layer's own tree down to the entries it removed or modified.
+ */
+function deadBytesByLayer(analysis: Analysis): LayerGroup[] {
+  const groups: LayerGroup[] = [];
+  for (const summary of analysis.layers) {
+    if (summary.wastedBytes <= 0) continue;
+    const tree = analysis.model.layerTree(summary.index);
+    const removed: LayerGroup['paths'] = [];
+    const modified: LayerGroup['paths'] = [];
+    const stack = [tree.root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.change === 'removed') removed.push({ path: node.path, bytes: node.totalSize });
+      else if (node.change === 'modified' && node.entry.type !== 'dir')
+        modified.push({ path: node.path, bytes: node.totalSize });
+      else stack.push(...tree.children(node));
     }
-    group.files.push(file);
-    group.bytes += file.reclaimableBytes;
+    const removedBytes = Math.min(
+      summary.wastedBytes,
+      removed.reduce((sum, p) => sum + p.bytes, 0),
+    );
+    const bySize = (a: { bytes: number }, b: { bytes: number }) => b.bytes - a.bytes;
+    if (removedBytes > 0) {
+      groups.push({
+        layer: summary.index,
+        change: 'deleted',
+        bytes: removedBytes,
+        paths: removed.sort(bySize),
+      });
+    }
+    if (summary.wastedBytes > removedBytes) {
+      const overwritten = summary.wastedBytes - removedBytes;
+      groups.push({
+        layer: summary.index,
+        change: 'overwritten',
+        bytes: overwritten,
+        paths: modified.sort(bySize),
+      });
+    }
   }
-  return [...groups.values()].sort((a, b) => b.bytes - a.bytes);
-}
-
-function changeName(change: ChangeKind): 'deleted' | 'overwritten' {
-  return change === 'removed' ? 'deleted' : 'overwritten';
+  return groups.sort((a, b) => b.bytes - a.bytes);
 }
 
 function groupFix(group: LayerGroup): string {
@@ -208,19 +239,20 @@ function groupFix(group: LayerGroup): string {
     : 'change files in the same RUN that created them (COPY --chmod/--chown instead of a later chmod/chown)';
 }
 
+const EXAMPLES = 3;
+
 function groupDetail(analysis: Analysis, group: LayerGroup): CheckDetail {
-  const examples = [...group.files]
-    .sort((a, b) => b.reclaimableBytes - a.reclaimableBytes)
-    .slice(0, 3)
-    .map((f) => f.path);
-  const more = group.files.length > examples.length ? ', …' : '';
-  const count = group.files.length === 1 ? '1 file' : `${group.files.length} files`;
+  const shown = group.paths
+    .slice(0, EXAMPLES)
+    .map((p) => (group.change === 'deleted' ? `${p.path} (${formatSize(p.bytes)})` : p.path));
+  const more = group.paths.length > EXAMPLES ? `, and ${group.paths.length - EXAMPLES} more` : '';
+  const what = group.change === 'deleted' ? 'deleted' : 'overwrote';
   return {
     kind: group.change,
-    message: `${layerText(analysis, group.layer)} ${group.change} ${count} from earlier layers, whose copies still ship (${formatSize(group.bytes)}: ${examples.join(', ')}${more}); ${groupFix(group)}`,
+    message: `${layerText(analysis, group.layer)} ${what} ${formatSize(group.bytes)} that earlier layers still ship: ${shown.join(', ')}${more}; ${groupFix(group)}`,
     bytes: group.bytes,
     layer: group.layer,
-    createdBy: group.createdBy,
+    createdBy: analysis.layers[group.layer]?.createdBy ?? '',
   };
 }
 
@@ -246,20 +278,19 @@ export const hints: AnalysisCheck = (_facts, analysis) => {
   const bySize = (a: { bytes: number }, b: { bytes: number }) => b.bytes - a.bytes;
   const caches = found.filter((f) => f.leftover.kind !== 'vcs').sort(bySize);
   const vcs = found.filter((f) => f.leftover.kind === 'vcs').sort(bySize);
-  const groups = groupByLastChange(analysis.waste.inefficientFiles);
+  const groups = deadBytesByLayer(analysis);
 
   const cacheBytes = caches.reduce((sum, f) => sum + f.bytes, 0);
   const vcsBytes = vcs.reduce((sum, f) => sum + f.bytes, 0);
-  const reclaimable = analysis.waste.reclaimableBytes;
-  const savable = cacheBytes + vcsBytes + reclaimable;
+  const deadBytes = analysis.layers.reduce((sum, layer) => sum + layer.wastedBytes, 0);
+  const savable = cacheBytes + vcsBytes + deadBytes;
 
   const parts: string[] = [];
   if (caches.length > 0)
     parts.push(`${counted(caches.length, 'package cache', 'package caches')} (${formatSize(cacheBytes)})`);
   if (vcs.length > 0)
     parts.push(`${counted(vcs.length, 'VCS directory', 'VCS directories')} (${formatSize(vcsBytes)})`);
-  if (reclaimable > 0)
-    parts.push(`copies deleted or overwritten by later layers (${formatSize(reclaimable)})`);
+  if (deadBytes > 0) parts.push(`files deleted or overwritten by later layers (${formatSize(deadBytes)})`);
   const message =
     parts.length > 0
       ? `could save about ${formatSize(savable)}: ${parts.join(', ')}`
