@@ -22,9 +22,20 @@ export function shortCommand(createdBy: string, width = 60): string {
   const text = createdBy
     .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
     .replace(/^\/bin\/sh -c /, 'RUN ')
+    .replace(/^RUN \/bin\/(?:ba)?sh -c /, 'RUN ')
+    .replace(/\s*# buildkit$/, '')
     .replace(/\s+/g, ' ')
     .trim();
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+  return truncate(text, width);
+}
+
+export function truncate(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
+}
+
+/** Keeps the end of a long path, where the file name is: `…/lists/partial`. */
+export function shortPath(path: string, width: number): string {
+  return path.length > width ? `…${path.slice(path.length - width + 1)}` : path;
 }
 
 export function shortDigest(digest: string): string {

@@ -1,10 +1,12 @@
 import Table from 'cli-table3';
-import { formatBytes, formatPercent, shortCommand, shortDigest } from './format.js';
+import { formatBytes, formatPercent, shortCommand, shortDigest, shortPath, truncate } from './format.js';
 import type { Report } from './report.js';
 
 export interface TableOptions {
   /** Colour escapes allowed (a TTY and no NO_COLOR). */
   color?: boolean;
+  /** Terminal width to fit tables into (default 100). */
+  width?: number;
   /** How many inefficient files to list. */
   topFiles?: number;
 }
@@ -21,6 +23,7 @@ function table(head: string[], colAligns: ('left' | 'right')[], color: boolean):
 /** The human summary `imgscope check` prints: image facts, layers, efficiency and where the waste is. */
 export function renderTable(report: Report, options: TableOptions = {}): string {
   const color = options.color ?? false;
+  const width = Math.max(80, options.width ?? 100);
   const topFiles = options.topFiles ?? 10;
   const lines: string[] = [];
 
@@ -42,7 +45,8 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
       )
     : table(['#', 'Compressed', 'Digest', 'Command'], ['right', 'right', 'left', 'left'], color);
   for (const layer of report.layers) {
-    const command = shortCommand(layer.createdBy, 56) || '—';
+    // # + sizes + counts + wasted take ~58 columns with borders; the command gets the rest.
+    const command = shortCommand(layer.createdBy, width - (report.layersAnalyzed ? 60 : 38)) || '—';
     if (report.layersAnalyzed) {
       layers.push([
         String(layer.index),
@@ -77,14 +81,20 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
         ['right', 'right', 'right', 'left', 'left'],
         color,
       );
+      // Count, sizes and borders take ~36 columns; path and culprit share the rest.
+      const free = width - 36;
+      const pathWidth = Math.max(20, Math.ceil(free * 0.55));
+      const byWidth = Math.max(16, free - pathWidth);
       for (const file of files.slice(0, topFiles)) {
-        const by = file.overwrittenBy.map((o) => `#${o.layer} ${shortCommand(o.createdBy, 40)}`).join('; ');
+        const by = file.overwrittenBy
+          .map((o) => `#${o.layer} ${shortCommand(o.createdBy, byWidth)}`)
+          .join('; ');
         waste.push([
           String(file.count),
           formatBytes(file.wastedBytes),
           formatBytes(file.reclaimableBytes),
-          file.path,
-          by,
+          shortPath(file.path, pathWidth),
+          truncate(by, byWidth),
         ]);
       }
       lines.push('');

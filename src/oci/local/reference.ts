@@ -18,7 +18,20 @@ function transportOf(spec: string): LocalTransport | undefined {
 
 /** Whether a spec names a local image: a transport prefix, or a path that exists. */
 export function isLocalReference(spec: string): boolean {
-  return transportOf(spec) !== undefined || (spec !== '' && existsSync(spec));
+  return transportOf(spec) !== undefined || (spec !== '' && (existsSync(spec) || looksLikePath(spec)));
+}
+
+/**
+ * A spec no registry reference can be (`./x`, `/x`, `~/x`, `x.tar`), or whose first segment is a local
+ * directory (`fixtures/missing`): read as a path, so a typo gets "no such file" rather than a registry
+ * lookup of a name the user never meant.
+ */
+function looksLikePath(spec: string): boolean {
+  if (/^(?:\.{1,2}|~)?\//.test(spec) || /\.(?:tar|tar\.gz|tgz)$/.test(spec)) return true;
+  const slash = spec.indexOf('/');
+  if (slash <= 0) return false;
+  const first = spec.slice(0, slash);
+  return !first.includes(':') && !first.includes('.') && first !== 'localhost' && existsSync(first);
 }
 
 /**

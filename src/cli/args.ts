@@ -1,0 +1,123 @@
+import { parseArgs } from 'node:util';
+import { ImgscopeError } from '../errors.js';
+import type { PolicyFlags } from '../policy/index.js';
+
+/** Every option imgscope accepts; each command reads the ones it needs. */
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+  json: { type: 'boolean' },
+  format: { type: 'string' },
+  platform: { type: 'string' },
+  debug: { type: 'boolean' },
+  // registry
+  'insecure-registry': { type: 'string', multiple: true },
+  username: { type: 'string', short: 'u' },
+  'password-stdin': { type: 'boolean' },
+  // policy
+  profile: { type: 'string' },
+  memory: { type: 'string' },
+  'max-compressed': { type: 'string' },
+  'max-uncompressed': { type: 'string' },
+  'max-layers': { type: 'string' },
+  'lowest-efficiency': { type: 'string' },
+  'highest-wasted-bytes': { type: 'string' },
+  'highest-user-wasted-percent': { type: 'string' },
+  // dive's own spelling of its CI rules, so `dive --ci` command lines carry over
+  lowestEfficiency: { type: 'string' },
+  highestWastedBytes: { type: 'string' },
+  highestUserWastedPercent: { type: 'string' },
+  config: { type: 'string' },
+  'ci-config': { type: 'string' },
+  'fail-on': { type: 'string' },
+  full: { type: 'boolean' },
+  'no-layers': { type: 'boolean' },
+  // performance
+  concurrency: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  'max-size': { type: 'string' },
+} as const;
+
+export type ParsedOptions = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
+
+export interface ParsedArgs {
+  command: 'check' | 'inspect' | 'tui' | 'help' | 'version';
+  positionals: string[];
+  options: ParsedOptions;
+}
+
+const COMMANDS = new Set(['check', 'inspect', 'help']);
+
+export function parseCommandLine(argv: string[]): ParsedArgs {
+  let parsed: { values: ParsedOptions; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0] ?? 'bad arguments';
+    throw new ImgscopeError('BAD_INPUT', message.replace(/^Unknown option/, 'unknown option'), {
+      hint: 'run imgscope --help for the options each command takes',
+    });
+  }
+  const { values, positionals } = parsed;
+  if (values.version) return { command: 'version', positionals: [], options: values };
+  const [first, ...rest] = positionals;
+  if (values.help || first === undefined || first === 'help') {
+    return { command: 'help', positionals: first === 'help' ? rest : positionals, options: values };
+  }
+  if (COMMANDS.has(first))
+    return { command: first as ParsedArgs['command'], positionals: rest, options: values };
+  return { command: 'tui', positionals, options: values };
+}
+
+/** The single IMAGE argument of check/inspect/tui, or a clear error. */
+export function imageArgument(args: ParsedArgs): string {
+  const [image, ...extra] = args.positionals;
+  if (!image) {
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      `${args.command === 'tui' ? 'imgscope' : `imgscope ${args.command}`} needs an IMAGE`,
+      {
+        hint: 'give a registry reference (alpine:3.20), oci:DIR, oci-archive:FILE or docker-archive:FILE',
+      },
+    );
+  }
+  if (extra.length > 0) {
+    throw new ImgscopeError('BAD_INPUT', `unexpected argument "${extra[0]}" after the image`, {
+      hint: 'put options before or after the image; give one image per run',
+    });
+  }
+  return image;
+}
+
+export function positiveInteger(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ImgscopeError('BAD_INPUT', `${flag} "${value}" is not a positive whole number`, {
+      hint: `for example ${flag} 4`,
+    });
+  }
+  return n;
+}
+
+/** The policy flags as the policy module names them (dive's camelCase spellings accepted too). */
+export function policyFlagsOf(options: ParsedOptions): PolicyFlags {
+  const flags: PolicyFlags = {
+    profile: options.profile,
+    failOn: options['fail-on'],
+    platform: options.platform,
+    memory: options.memory,
+    maxCompressed: options['max-compressed'],
+    maxUncompressed: options['max-uncompressed'],
+    maxLayers: options['max-layers'],
+    lowestEfficiency: options['lowest-efficiency'] ?? options.lowestEfficiency,
+    highestWastedBytes: options['highest-wasted-bytes'] ?? options.highestWastedBytes,
+    highestUserWastedPercent: options['highest-user-wasted-percent'] ?? options.highestUserWastedPercent,
+    config: options.config,
+    ciConfig: options['ci-config'],
+  };
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as PolicyFlags;
+}

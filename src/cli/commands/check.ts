@@ -1,0 +1,122 @@
+import { analyzeImage } from '../../analysis/analyze.js';
+import type { Analysis } from '../../analysis/types.js';
+import { ImgscopeError, PlatformNotFoundError } from '../../errors.js';
+import { parseDigest } from '../../oci/digest.js';
+import { isLocalReference } from '../../oci/local/index.js';
+import { manifestSchemaOf } from '../../oci/media-types.js';
+import type { ImageSource } from '../../oci/source.js';
+import {
+  evaluate,
+  evaluateManifest,
+  exitCodeOf,
+  type ImageFacts,
+  imageFactsOf,
+  indexOnlyFacts,
+  needsLayers,
+  type Policy,
+  resolvePolicy,
+  tierOf,
+} from '../../policy/index.js';
+import { buildReport, compressedSizeOf, reportWithoutImage } from '../../report/build-report.js';
+import { type ReportFormat, renderReport } from '../../report/render.js';
+import type { Report } from '../../report/report.js';
+import { imageArgument, type ParsedArgs, policyFlagsOf, positiveInteger } from '../args.js';
+import { openImage } from '../open-image.js';
+import { colorEnabled, type Output } from '../output.js';
+import { ProgressLine } from '../progress.js';
+
+const FORMATS = ['table', 'json', 'markdown', 'github'] as const satisfies readonly ReportFormat[];
+type Format = (typeof FORMATS)[number];
+
+function formatOf(args: ParsedArgs): Format {
+  const format = args.options.json ? 'json' : (args.options.format ?? 'table');
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    throw new ImgscopeError('BAD_INPUT', `--format "${format}" is not one of ${FORMATS.join(', ')}`, {
+      hint: 'use --format table (default), json, markdown or github',
+    });
+  }
+  return format as Format;
+}
+
+async function streamLayers(source: ImageSource, args: ParsedArgs, io: Output): Promise<Analysis> {
+  const progress = io.stderr.isTTY
+    ? new ProgressLine(io.stderr, source.layers.length, compressedSizeOf(source))
+    : undefined;
+  try {
+    return await analyzeImage(
+      source,
+      { concurrency: positiveInteger(args.options.concurrency, '--concurrency') },
+      progress ? (event) => progress.update(event) : undefined,
+    );
+  } finally {
+    progress?.clear();
+  }
+}
+
+function withPolicy(
+  report: Report,
+  facts: ImageFacts,
+  analysis: Analysis | undefined,
+  policy: Policy,
+  reason: string,
+): Report {
+  const { checks, verdict } = evaluate(facts, analysis, policy, reason);
+  return { ...report, profile: policy.profile.name, tier: tierOf(facts, policy), checks, verdict };
+}
+
+/**
+ * Decides the report for one image: manifest-level checks first; layers streamed only when they can
+ * still change the verdict (or `--full`), never with `--no-layers`.
+ */
+export async function decide(image: string, args: ParsedArgs, io: Output, policy: Policy): Promise<Report> {
+  const { options } = args;
+  let source: ImageSource;
+  try {
+    source = await openImage(image, options, io, policy.platform?.value);
+  } catch (error) {
+    // An index without the default platform is a verdict (the platform check fails and lists what the
+    // index has); a platform the user asked for by name and did not get stays an error.
+    const asked = options.platform ?? policy.platform?.value;
+    if (!(error instanceof PlatformNotFoundError) || !error.index.digest || asked) throw error;
+    const facts = indexOnlyFacts({
+      reference: image,
+      kind: isLocalReference(image) ? 'oci-layout' : 'registry',
+      index: { ...error.index, digest: parseDigest(error.index.digest, image) },
+      schema: manifestSchemaOf(error.index.mediaType),
+    });
+    return withPolicy(
+      reportWithoutImage(facts),
+      facts,
+      undefined,
+      policy,
+      'the index has no image for this platform',
+    );
+  }
+  try {
+    const facts = imageFactsOf(source);
+    const manifestChecks = evaluateManifest(facts, policy);
+    const streamed = needsLayers(manifestChecks, policy, {
+      full: options.full,
+      noLayers: options['no-layers'],
+    });
+    const analysis = streamed ? await streamLayers(source, args, io) : undefined;
+    const reason = options['no-layers']
+      ? '--no-layers'
+      : 'the manifest-level checks already failed (use --full)';
+    return withPolicy(buildReport(source, analysis), facts, analysis, policy, reason);
+  } finally {
+    await source.close();
+  }
+}
+
+/** `imgscope check IMAGE`: the verdict a deploy can be gated on. Exit 0 pass/warn, 1 fail, 2 error. */
+export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
+  const image = imageArgument(args);
+  const format = formatOf(args);
+  const policy = await resolvePolicy({ flags: policyFlagsOf(args.options), cwd: io.cwd, reference: image });
+  const report = await decide(image, args, io, policy);
+  io.stdout.write(
+    renderReport(report, format, { color: colorEnabled(io.stdout, io.env), width: io.stdout.columns ?? 100 }),
+  );
+  return exitCodeOf(report.verdict ?? 'pass');
+}

@@ -1,0 +1,28 @@
+export const HELP = `imgscope — will this image be accepted, what does it cost, and where is the waste?
+
+Usage
+  imgscope IMAGE                 interactive explorer (prints the check summary when not on a terminal)
+  imgscope check IMAGE           verdict, sizes, layers, efficiency and waste; exit 1 when a check fails
+  imgscope inspect IMAGE         manifest, config and layers without downloading any layer
+
+IMAGE
+  alpine:3.20, ghcr.io/org/app@sha256:…, docker://…   an image in a registry (no Docker daemon needed)
+  oci:DIR[:REF]                  an OCI image layout directory
+  oci-archive:FILE[:REF]         an OCI layout in a tar file
+  docker-archive:FILE[:NAME:TAG] a docker save / kaniko / crane tarball
+  PATH                           a layout directory or archive, detected
+
+Options
+  --json                         the JSON report on stdout (same as --format json)
+  --format table|json|markdown|github
+  --platform os/arch[/variant]   platform to pick from an index (default linux/amd64)
+  --no-layers                    manifest-level checks only; no layer is downloaded
+  --full                         analyse layers even when the manifest checks already failed
+  --concurrency N                layers streamed at once
+  --insecure-registry HOST       plain HTTP for HOST (repeatable; loopback is always allowed)
+  --username USER --password-stdin   registry credentials (else Docker/Podman credential files)
+  --debug                        log registry exchanges (credentials redacted) and show stack traces
+  -h, --help   -V, --version
+
+Exit codes: 0 ok, 1 a check failed, 2 bad input or error.
+`;

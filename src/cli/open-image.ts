@@ -1,0 +1,54 @@
+import { ImgscopeError } from '../errors.js';
+import { isLocalReference, openLocalImage } from '../oci/local/index.js';
+import { type Platform, parsePlatform } from '../oci/platform.js';
+import type { ImageSource } from '../oci/source.js';
+import { openRegistryImage } from '../registry/index.js';
+import type { ParsedOptions } from './args.js';
+import type { Output } from './output.js';
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Opens IMAGE from wherever it lives: a local layout or archive, else a registry. */
+export async function openImage(
+  image: string,
+  options: ParsedOptions,
+  io: Output,
+  configuredPlatform?: Platform,
+): Promise<ImageSource> {
+  const platform = options.platform ? parsePlatform(options.platform) : configuredPlatform;
+  if (isLocalReference(image)) return openLocalImage(image, { platform });
+
+  let credentials: { username: string; password: string } | undefined;
+  if (options['password-stdin']) {
+    if (!options.username) {
+      throw new ImgscopeError('BAD_INPUT', '--password-stdin needs --username', {
+        hint: 'for example: echo "$TOKEN" | imgscope check --username me --password-stdin IMAGE',
+      });
+    }
+    if (io.stdin.isTTY) {
+      throw new ImgscopeError(
+        'BAD_INPUT',
+        '--password-stdin reads the password from standard input, which is a terminal',
+        {
+          hint: 'pipe the password in: echo "$TOKEN" | imgscope … --password-stdin',
+        },
+      );
+    }
+    credentials = { username: options.username, password: (await readAll(io.stdin)).replace(/\r?\n$/, '') };
+  } else if (options.username) {
+    throw new ImgscopeError('BAD_INPUT', '--username needs --password-stdin', {
+      hint: 'pipe the password in with --password-stdin, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD',
+    });
+  }
+  return openRegistryImage(image, {
+    platform,
+    insecureRegistries: options['insecure-registry'] ?? [],
+    credentials,
+    env: io.env,
+    debug: options.debug ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined,
+  });
+}

@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/report/report.js';
+import { runCli } from '../helpers/cli.js';
+import { announcePeerImages, fixture, hasPeerImages, peerImage } from '../helpers/shared.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'imgscope-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+async function checkJson(...args: string[]): Promise<Report> {
+  const result = await runCli(['check', '--json', ...args]);
+  expect(result.stderr).toBe('');
+  return JSON.parse(result.stdout) as Report;
+}
+
+// Figures of fixtures/demo, computed by hand in fixtures/README.md and cross-checked by an independent
+// re-implementation of dive's efficiency function.
+const DEMO = {
+  contentSize: 260_882,
+  userSize: 219_231,
+  wastedBytes: 81_292,
+  efficiency: 226_285 / 285_171,
+  reclaimableBytes: 58_886,
+};
+
+describe('imgscope check', () => {
+  it('prints the summary for the bundled example and exits 0', async () => {
+    const result = await runCli(['check', 'fixtures/demo']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(''); // no progress noise when stderr is not a terminal
+    expect(result.stdout).toMatch(/^Image {6}oci:fixtures\/demo$/m);
+    expect(result.stdout).toMatch(/8 layers/);
+    expect(result.stdout).toMatch(/RUN rm -rf \/var\/lib\/apt\/lists\/\*/);
+    expect(result.stdout).toMatch(/Efficiency 79\.35 %/);
+    expect(result.stdout).toMatch(/\/app\/dist\/bundle\.js/);
+    expect(result.stdout).toMatch(/Verdict: PASS/);
+  });
+
+  it('reports the demo image with dive-compatible figures in JSON', async () => {
+    const report = await checkJson('fixtures/demo');
+    expect(report).toMatchObject({
+      reportVersion: 1,
+      reference: 'oci:fixtures/demo',
+      schema: 'oci-v1',
+      platform: 'linux/amd64',
+      layerCount: 8,
+      layersAnalyzed: true,
+      ...DEMO,
+    });
+    expect(report.userWastedPercent).toBeCloseTo(DEMO.wastedBytes / DEMO.userSize, 12);
+    expect(report.layers.map((l) => l.compression)).toEqual(expect.arrayContaining(['gzip', 'zstd', 'none']));
+    const sum = (key: 'compressedSize' | 'uncompressedSize' | 'contentSize') =>
+      report.layers.reduce((total, layer) => total + layer[key], 0);
+    expect(report.uncompressedSize).toBe(sum('uncompressedSize'));
+    expect(report.contentSize).toBe(sum('contentSize'));
+    expect(report.compressedSize).toBeGreaterThan(sum('compressedSize')); // + the config blob
+    expect(report.inefficientFiles?.[0]).toMatchObject({ path: '/app/dist/bundle.js', count: 2 });
+  });
+
+  it('gives the same figures for the same image as a layout, an oci-archive and a docker save', async () => {
+    const layout = await checkJson('fixtures/demo');
+    for (const spec of [
+      'oci-archive:fixtures/demo.oci.tar',
+      'docker-archive:fixtures/demo.docker.tar',
+      'fixtures/demo.docker.tar',
+    ]) {
+      const other = await checkJson(spec);
+      expect(other, spec).toMatchObject(DEMO);
+      expect(other.layers.map((l) => l.contentSize)).toEqual(layout.layers.map((l) => l.contentSize));
+      expect(other.layers.map((l) => l.createdBy)).toEqual(layout.layers.map((l) => l.createdBy));
+    }
+  });
+
+  it('skips the layers with --no-layers and says so', async () => {
+    const report = await checkJson('--no-layers', 'fixtures/demo');
+    expect(report.layersAnalyzed).toBe(false);
+    expect(report.efficiency).toBeUndefined();
+    expect(report.checks?.find((c) => c.id === 'hints')?.status).toBe('skip');
+  });
+
+  it('fails the platform check for an arm64 image under the scf profile (exit 1)', async () => {
+    const result = await runCli(['check', 'fixtures/arm64']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAIL {2}platform/);
+    expect(result.stdout).toMatch(/Verdict: FAIL/);
+  });
+
+  it('selects a platform from an index with --platform', async () => {
+    const arm = await checkJson('--platform', 'linux/arm64', '--profile', 'none', 'fixtures/multiarch');
+    expect(arm.platform).toBe('linux/arm64');
+    expect(arm.index?.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+    const amd = await checkJson('fixtures/multiarch');
+    expect(amd.platform).toBe('linux/amd64');
+    expect(amd.digest).not.toBe(arm.digest);
+  });
+
+  it('turns an index without linux/amd64 into a failed platform check listing what it has (exit 1)', async () => {
+    const layout = indexWithoutAmd64();
+    const result = await runCli(['check', '--json', layout]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.verdict).toBe('fail');
+    expect(report.index?.platforms).toEqual(['linux/arm64']);
+    const platform = report.checks?.find((c) => c.id === 'platform');
+    expect(platform?.status).toBe('fail');
+    expect(platform?.message).toMatch(/linux\/arm64/);
+  });
+});
+
+/** fixtures/multiarch with its inner index rewritten to offer only the arm64 image. */
+function indexWithoutAmd64(): string {
+  const copy = join(scratch, 'arm-only');
+  cpSync(fixture('multiarch'), copy, { recursive: true });
+  const outer = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8'));
+  const innerPath = join(copy, 'blobs', 'sha256', (outer.manifests[0].digest as string).slice(7));
+  const inner = JSON.parse(readFileSync(innerPath, 'utf8'));
+  inner.manifests = inner.manifests.filter(
+    (m: { platform: { architecture: string } }) => m.platform.architecture === 'arm64',
+  );
+  const bytes = Buffer.from(JSON.stringify(inner));
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(join(copy, 'blobs', 'sha256', digest), bytes);
+  outer.manifests[0] = { ...outer.manifests[0], digest: `sha256:${digest}`, size: bytes.length };
+  writeFileSync(join(copy, 'index.json'), JSON.stringify(outer));
+  return copy;
+}
+
+describe('imgscope check on bad input', () => {
+  it.each([
+    [['check', 'fixtures/does-not-exist'], /fixtures\/does-not-exist/],
+    [['check', 'oci:fixtures'], /fixtures/],
+    [['check', '--frobnicate', 'fixtures/demo'], /unknown option '--frobnicate'/],
+    [['check', '--platform', 'amd64', 'fixtures/demo'], /--platform.*"amd64" is not os\/arch/],
+    [
+      ['check', '--platform', 'linux/s390x', 'fixtures/multiarch'],
+      /no linux\/s390x image; the index has linux\/amd64, linux\/arm64/,
+    ],
+    [['check', '--format', 'yaml', 'fixtures/demo'], /--format "yaml" is not one of/],
+    [['check'], /needs an IMAGE/],
+    [['check', 'fixtures/demo', 'extra'], /unexpected argument "extra"/],
+  ])('%j exits 2 with one line naming the input', async (args, message) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
+  it('detects a tampered layer blob while streaming (exit 2, digest named)', async () => {
+    const copy = join(scratch, 'tampered');
+    cpSync(fixture('demo'), copy, { recursive: true });
+    const manifestDigest = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8')).manifests[0]
+      .digest as string;
+    const manifest = JSON.parse(readFileSync(join(copy, 'blobs', 'sha256', manifestDigest.slice(7)), 'utf8'));
+    const layerFile = join(copy, 'blobs', 'sha256', (manifest.layers[3].digest as string).slice(7));
+    const bytes = readFileSync(layerFile);
+    const middle = bytes.length >> 1;
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
+    writeFileSync(layerFile, bytes);
+    const result = await runCli(['check', copy]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`expected ${manifest.layers[3].digest}`));
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('shows the stack trace only with --debug', async () => {
+    const result = await runCli(['check', '--debug', 'fixtures/does-not-exist']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe.skipIf(!announcePeerImages())("imgscope check on dive's own test image", () => {
+  it("reports exactly dive's figures", async () => {
+    const report = await checkJson(peerImage('test-docker-image.tar'));
+    expect(report.contentSize).toBe(1_220_598);
+    expect(report.wastedBytes).toBe(32_025);
+    expect(report.efficiency).toBe(0.9844212134184309);
+    expect(report.userSize).toBe(1_220_598 - 1_154_361);
+    expect(report.userWastedPercent).toBe(32_025 / (1_220_598 - 1_154_361));
+    expect(report.inefficientFiles?.slice(0, 3).map((f) => [f.path, f.count, f.wastedBytes])).toEqual([
+      ['/root/saved.txt', 2, 12_810],
+      ['/root/example/somefile1.txt', 2, 12_810],
+      ['/root/example/somefile3.txt', 2, 6_405],
+    ]);
+  });
+  void hasPeerImages;
+});
