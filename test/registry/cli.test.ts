@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushIndex } from '../../src/registry/index.js';
+import { runCli } from '../helpers/cli.js';
+import { registryUnavailable, startRegistry, TEST_USER, type TestRegistry } from './harness.js';
+import { type BuiltImage, buildImage, buildIndex } from './images.js';
+
+/**
+ * The built CLI against a real token-auth registry: what a user meets. Each run gets an empty HOME so
+ * no credential store of the machine is read.
+ */
+describe.skipIf(registryUnavailable)('imgscope against a real registry', () => {
+  let registry: TestRegistry;
+  let amd64: BuiltImage;
+  let arm64: BuiltImage;
+  let indexDigest: string;
+  const env = {
+    HOME: '/nonexistent',
+    DOCKER_CONFIG: '/nonexistent',
+    XDG_RUNTIME_DIR: '',
+    REGISTRY_AUTH_FILE: '',
+  };
+  const login = ['--username', TEST_USER.username, '--password-stdin'];
+
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: 'token' });
+    amd64 = await buildImage({ label: 'cli-amd64', layers: [{ 'a.txt': 'a' }, { 'b.txt': 'b' }] });
+    arm64 = await buildImage({ label: 'cli-arm64', platform: { os: 'linux', architecture: 'arm64' } });
+    const credentials = { credentials: { ...TEST_USER }, env: {} };
+    indexDigest = (
+      await pushIndex(`${registry.host}/private/app:multi`, buildIndex([amd64, arm64]), credentials)
+    ).digest;
+  });
+  afterAll(() => registry?.stop());
+
+  it('inspect --json resolves an index with --password-stdin credentials, reading no layer', async () => {
+    const result = await runCli(['inspect', '--json', ...login, `${registry.host}/private/app:multi`], {
+      env,
+      input: `${TEST_USER.password}\n`,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const info = JSON.parse(result.stdout);
+    expect(info).toMatchObject({
+      reference: `${registry.host}/private/app:multi`,
+      digest: amd64.digest,
+      platform: 'linux/amd64',
+      index: { digest: indexDigest },
+    });
+    expect(info.index.manifests.map((m: { platform: string }) => m.platform)).toEqual([
+      'linux/amd64',
+      'linux/arm64',
+    ]);
+    expect(info.layers.map((l: { size: number }) => l.size)).toEqual(
+      amd64.layers.map((l) => l.descriptor.size),
+    );
+  });
+
+  it('selects --platform from the index', async () => {
+    const result = await runCli(
+      ['inspect', '--json', '--platform', 'linux/arm64/v8', `${registry.host}/private/app:multi`],
+      {
+        env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password },
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).digest).toBe(arm64.digest);
+  });
+
+  it('says in one line which registry and repository refused access, exit 2', async () => {
+    const result = await runCli(['inspect', `${registry.host}/private/app:multi`], { env });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^imgscope: registry ${registry.host} refused pull access to repository private/app \\(401 .*IMGSCOPE_USERNAME`,
+      ),
+    );
+  });
+
+  it('says in one line that a tag does not exist, exit 2', async () => {
+    const result = await runCli(['inspect', `${registry.host}/private/app:nope`], {
+      env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^imgscope: 127\.0\.0\.1:\d+\/private\/app:nope: no such tag or digest in .*\n$/,
+    );
+  });
+
+  it('--debug logs every exchange to stderr with credentials and tokens redacted', async () => {
+    const result = await runCli(
+      ['inspect', '--json', '--debug', ...login, `${registry.host}/private/app:multi`],
+      {
+        env,
+        input: TEST_USER.password,
+      },
+    );
+    expect(result.code).toBe(0);
+    const debug = result.stderr.split('\n').filter((line) => line.startsWith('debug: '));
+    // ping, token, index, manifest, config
+    expect(debug.length).toBeGreaterThanOrEqual(5);
+    expect(result.stderr).toMatch(
+      /debug: GET http:\/\/127\.0\.0\.1:\d+\/token\?.* → 200 .*auth Basic \*\*\*/,
+    );
+    expect(result.stderr).toMatch(
+      new RegExp(`debug: GET http://${registry.host}/v2/private/app/manifests/multi → 200`),
+    );
+    expect(result.stderr).not.toContain(TEST_USER.password);
+    expect(result.stderr).not.toContain(
+      Buffer.from(`${TEST_USER.username}:${TEST_USER.password}`).toString('base64'),
+    );
+    expect(result.stderr).not.toMatch(/eyJ/);
+  });
+
+  it('check --json streams and verifies the layers of a registry image', async () => {
+    const result = await runCli(['check', '--json', `${registry.host}/private/app:multi`], {
+      env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password },
+    });
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ digest: amd64.digest, layerCount: 2, layersAnalyzed: true });
+  });
+});
