@@ -2,6 +2,7 @@ import { isImgscopeError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { type ParsedArgs, parseCommandLine } from './args.js';
 import { runCheck } from './commands/check.js';
+import { runExplore } from './commands/explore.js';
 import { runInspect } from './commands/inspect.js';
 import { HELP } from './help.js';
 import { type Output, processOutput } from './output.js';
@@ -19,8 +20,7 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
     case 'inspect':
       return runInspect(args, io);
     case 'tui':
-      // The interactive explorer arrives with its own issue; off a terminal the summary is the answer.
-      return runCheck(args, io);
+      return runExplore(args, io);
   }
 }
 

@@ -53,7 +53,8 @@ async function streamLayers(source: ImageSource, args: ParsedArgs, io: Output): 
   }
 }
 
-function withPolicy(
+/** The report with the policy's checks, verdict, profile and memory tier added. */
+export function withPolicy(
   report: Report,
   facts: ImageFacts,
   analysis: Analysis | undefined,

@@ -1,0 +1,39 @@
+import { analyze } from '../../analysis/analyze.js';
+import type { Analysis } from '../../analysis/types.js';
+import { imageFactsOf, resolvePolicy } from '../../policy/index.js';
+import { buildReport } from '../../report/build-report.js';
+import { imageArgument, type ParsedArgs, policyFlagsOf, positiveInteger } from '../args.js';
+import { openImage } from '../open-image.js';
+import type { Output } from '../output.js';
+import { runCheck, withPolicy } from './check.js';
+
+/**
+ * `imgscope IMAGE`: the interactive explorer on a terminal; anywhere else (CI, pipes) the check summary,
+ * so it never waits for keys nobody will press. The TUI's modules (React, Ink) load only here.
+ */
+export async function runExplore(args: ParsedArgs, io: Output): Promise<number> {
+  if (!io.stdout.isTTY || !io.stdin.isTTY) return runCheck(args, io);
+  const image = imageArgument(args);
+  const policy = await resolvePolicy({ flags: policyFlagsOf(args.options), cwd: io.cwd, reference: image });
+  const source = await openImage(image, args.options, io, policy.platform?.value);
+  try {
+    const facts = imageFactsOf(source);
+    const evaluate = (analysis: Analysis | undefined) =>
+      withPolicy(buildReport(source, analysis), facts, analysis, policy, 'layers are still streaming');
+    const events = analyze(source, {
+      concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
+    });
+    const { runTui } = await import('../../tui/index.js');
+    return await runTui(
+      { source, events, evaluate },
+      {
+        stdin: io.stdin as NodeJS.ReadStream,
+        stdout: io.stdout as NodeJS.WriteStream,
+        stderr: io.stderr as NodeJS.WriteStream,
+        env: io.env,
+      },
+    );
+  } finally {
+    await source.close();
+  }
+}
