@@ -79,7 +79,7 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
     input.evaluate ?? ((analysis: Analysis | undefined) => buildReport(input.source, analysis));
   const store = createTuiStore(input.source, evaluate, viewportOf(io.stdout));
   const theme = themeFor(io.env);
-  const { render, App } = await loadInk();
+  const { createElement, render, App } = await loadInk();
 
   const screen = takeScreen(io.stdout);
   const onResize = () => store.dispatch({ type: 'resized', viewport: viewportOf(io.stdout) });
@@ -88,7 +88,7 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   const iterator = input.events[Symbol.asyncIterator]();
   const events = { [Symbol.asyncIterator]: () => iterator };
   try {
-    const instance = render(<App store={store} theme={theme} />, {
+    const instance = render(createElement(App, { store, theme }), {
       stdin: io.stdin,
       stdout: io.stdout,
       stderr: io.stderr,

@@ -110,12 +110,12 @@ describe('the Files pane', () => {
     const { finish, until, press } = mount();
     finish();
     let screen = filesPane(await until((f) => f.includes('cert.pem'), 'with the tree'));
-    expect(rowOf(screen, 'cert.pem')).toMatch(/^ {2}-rw-r--r-- +0:0 +2.00 KiB {7}└─ cert\.pem/m);
-    expect(rowOf(screen, 'etc/')).toMatch(/^ {2}drwxr-xr-x +0:0 +2.01 KiB └─ etc\//m);
+    expect(rowOf(screen, 'cert.pem')).toMatch(/^ {3}-rw-r--r-- +0:0 +2.00 KiB {7}└─ cert\.pem/m);
+    expect(rowOf(screen, 'etc/')).toMatch(/^ {3}drwxr-xr-x +0:0 +2.01 KiB └─ etc\//m);
     screen = filesPane(await press(KEYS.down, (f) => f.includes('Files: Layer 1 changes'), 'for layer 1'));
-    expect(rowOf(screen, 'main.js')).toMatch(/^\+ -rw-r--r-- +1000:1000 +4.00 KiB .*main\.js/m);
-    expect(rowOf(screen, 'passwd')).toMatch(/^~ /);
-    expect(rowOf(screen, 'group')).toMatch(/^- /);
+    expect(rowOf(screen, 'main.js')).toMatch(/^ \+ -rw-r--r-- +1000:1000 +4.00 KiB .*main\.js/m);
+    expect(rowOf(screen, 'passwd')).toMatch(/^ ~ /);
+    expect(rowOf(screen, 'group')).toMatch(/^ - /);
   });
 
   it('moves the cursor, folds a directory with space and everything with ctrl+space', async () => {
@@ -183,7 +183,7 @@ describe('the Files pane', () => {
     const screen = filesPane(
       await press('w', (f) => f.includes('Waste: 1 inefficient files'), 'with the waste view'),
     );
-    expect(rowOf(screen, '/etc/passwd')).toMatch(/2× +22 B +12 B \/etc\/passwd +\(modified by layer/);
+    expect(rowOf(screen, '/etc/passwd')).toMatch(/^› +2× +22 B +12 B \/etc\/passwd +\(modified by/);
   });
 });
 

@@ -121,6 +121,28 @@ describe('filtering rows', () => {
     expect(paths(rows)).toEqual(['/bin', '/bin/ls']);
   });
 
+  it('narrows from the previous result as the text grows, with the same rows as a fresh filter', () => {
+    const entries: FakeEntry[] = [];
+    for (let d = 0; d < 30; d++) for (let f = 0; f < 30; f++) entries.push({ path: `/d${d}/f${f}.txt` });
+    const counted = counting(fakeTree(entries));
+    const first = filterTree(counted.tree, { text: 'd1', changes: ALL_CHANGES });
+    const walkedFirst = counted.calls();
+    const second = filterTree(counted.tree, { text: 'd12', changes: ALL_CHANGES }, first);
+    expect(counted.calls()).toBe(walkedFirst); // d1's result, not the tree, was walked
+    const fresh = filterTree(fakeTree(entries), { text: 'd12', changes: ALL_CHANGES });
+    expect(paths(flattenTree(second))).toEqual(paths(flattenTree(fresh)));
+    expect(paths(flattenTree(second))).toHaveLength(31);
+  });
+
+  it('walks the tree again when the filter widens', () => {
+    const tree = fakeTree(ENTRIES);
+    const narrow = filterTree(tree, { text: 'passwd', changes: ALL_CHANGES });
+    const wider = filterTree(tree, { text: 'pass', changes: { ...ALL_CHANGES, removed: false } }, narrow);
+    expect(paths(flattenTree(wider))).toEqual(['/etc', '/etc/passwd']);
+    const other = filterTree(tree, { text: 'lib', changes: ALL_CHANGES }, narrow);
+    expect(paths(flattenTree(other))).toContain('/usr/lib/libc.so');
+  });
+
   it('redraws the guides for what is left, so the last visible child gets the corner', () => {
     const rows = flattenTree(filterTree(tree, { text: 'ls', changes: ALL_CHANGES }));
     expect(show(rows)).toEqual(['└─ bin', '   └─ ls']);
@@ -167,6 +189,15 @@ describe('collapsing directories', () => {
     const folded = toggleCollapseAll(rows);
     expect(show(folded)).toEqual(['├─ README', '├─ bin [+]', '├─ etc [+]', '└─ usr [+]']);
     expect(show(toggleCollapseAll(folded))).toEqual(show(rows));
+  });
+
+  it('unfolding everything again reuses the rows it had, without walking the tree', () => {
+    const counted = counting(fakeTree(ENTRIES));
+    const rows = flattenTree(filterTree(counted.tree, NO_FILTER));
+    const folded = toggleCollapseAll(rows);
+    const before = counted.calls();
+    expect(toggleCollapseAll(folded).rows).toBe(rows.rows);
+    expect(counted.calls()).toBe(before);
   });
 
   it('keeps folds by path, so the same directory stays folded in another tree', () => {

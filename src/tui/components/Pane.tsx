@@ -20,7 +20,7 @@ interface PaneProps {
 export function Pane({ title, focused, width, height, lines, theme }: PaneProps) {
   const heading = `${focused ? '▶' : ' '} ${title}`.slice(0, width).padEnd(width);
   return (
-    <Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
+    <Box flexDirection="column" width={width} height={height + 1}>
       <Text wrap="truncate" inverse={focused} bold underline={!focused}>
         {heading}
       </Text>

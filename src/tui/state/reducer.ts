@@ -37,7 +37,7 @@ export function selectedLayer(state: TuiState): number {
 // Trees are immutable once the analysis is done; keep the last few so stepping back and forth between
 // layers does not ask the model to build them again.
 const treeCache = new WeakMap<FileModel, Map<string, FileTree>>();
-const TREES_KEPT = 4;
+const TREES_KEPT = 2;
 
 function treeFor(model: FileModel, mode: TreeMode, layer: number): FileTree {
   const trees = treeCache.get(model) ?? new Map<string, FileTree>();
@@ -69,7 +69,7 @@ function rebuildFiles(state: TuiState, keepPath: boolean): TuiState {
   const layer = Math.min(selectedLayer(state), analysis.layers.length - 1);
   const tree = treeFor(analysis.model, files.mode, layer);
   const filter = { text: files.filterText, changes: files.changes };
-  const rows = flattenTree(filterTree(tree, filter), files.collapse);
+  const rows = flattenTree(filterTree(tree, filter, files.rows?.filtered), files.collapse);
   const layout = layoutOf(state);
   const previousPath = keepPath ? files.rows?.rows[files.cursor.index]?.node.path : undefined;
   const found = previousPath === undefined ? -1 : indexOfPath(rows.rows, previousPath);

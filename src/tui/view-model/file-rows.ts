@@ -42,21 +42,44 @@ function pathMatcher(text: string): (path: string) => boolean {
   return (path) => path.toLowerCase().includes(text);
 }
 
-/** One walk over the whole tree; the result answers `children` for visible directories only. */
-export function filterTree(tree: FileTree, filter: RowFilter): FilteredTree {
-  if (isPassAll(filter)) {
-    return {
+/** Every node `narrower` keeps, `wider` keeps too: a longer text containing the old, fewer change kinds. */
+function narrows(narrower: RowFilter, wider: RowFilter): boolean {
+  return (
+    narrower.text.includes(wider.text) &&
+    CHANGE_MARKS.every((mark) => !narrower.changes[mark] || wider.changes[mark])
+  );
+}
+
+const unfilteredCache = new WeakMap<FileTree, FilteredTree>();
+
+function unfiltered(tree: FileTree): FilteredTree {
+  let filtered = unfilteredCache.get(tree);
+  if (!filtered) {
+    filtered = {
       tree,
-      filter,
+      filter: NO_FILTER,
       children: (node) => (node.childCount > 0 ? tree.children(node) : NO_NODES),
       hasChildren: (node) => node.childCount > 0,
     };
+    unfilteredCache.set(tree, filtered);
   }
+  return filtered;
+}
+
+/**
+ * One walk over the tree; the result answers `children` for visible directories only. Given the
+ * previous result for the same tree and a filter that only narrows it (the user typed one more
+ * character), the walk covers just what the previous filter left.
+ */
+export function filterTree(tree: FileTree, filter: RowFilter, previous?: FilteredTree): FilteredTree {
+  if (isPassAll(filter)) return unfiltered(tree);
+  const base =
+    previous && previous.tree === tree && narrows(filter, previous.filter) ? previous : unfiltered(tree);
   const matchesPath = pathMatcher(filter.text);
   const kept = new Map<number, TreeNode[]>();
   const visit = (node: TreeNode): boolean => {
-    if (node.childCount > 0) {
-      const visibleChildren = tree.children(node).filter(visit);
+    if (base.hasChildren(node)) {
+      const visibleChildren = base.children(node).filter(visit);
       if (visibleChildren.length > 0) {
         kept.set(node.id, visibleChildren);
         return true;
@@ -134,10 +157,18 @@ function appendRows(
   }
 }
 
+// Unfolding everything again (Ctrl+Space twice, Esc on a filter) should not walk the tree again.
+const expandedCache = new WeakMap<FilteredTree, FileRows>();
+
 export function flattenTree(filtered: FilteredTree, collapse: CollapseState = ALL_EXPANDED): FileRows {
+  const allExpanded = !collapse.allCollapsed && collapse.toggled.size === 0;
+  const cached = allExpanded ? expandedCache.get(filtered) : undefined;
+  if (cached) return cached;
   const rows: FileRow[] = [];
   appendRows(rows, filtered, collapse, filtered.tree.root, 0, '');
-  return { filtered, collapse, rows };
+  const result = { filtered, collapse, rows };
+  if (allExpanded) expandedCache.set(filtered, result);
+  return result;
 }
 
 /** Index just past the last descendant row of `rows[index]`. */

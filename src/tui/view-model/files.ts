@@ -3,7 +3,7 @@ import { formatBytes } from '../../report/format.js';
 import { fitRight, formatMode } from '../format.js';
 import type { FilesState, TuiState } from '../state/state.js';
 import type { ChangeMark, FileRow } from './file-rows.js';
-import { type Line, line, type Role, seg } from './lines.js';
+import { type Line, line, listRow, type Role, seg } from './lines.js';
 import { windowOf } from './list-cursor.js';
 
 /** The change is shown by a symbol as well as a colour, so the tree reads without colour. */
@@ -31,7 +31,7 @@ export interface FileColumns {
 }
 
 export function fileColumns(width: number): FileColumns {
-  const fixed = 2 + SIZE_WIDTH + 1;
+  const fixed = 3 + SIZE_WIDTH + 1;
   if (width - fixed - 11 - (OWNER_WIDTH + 1) >= NAME_ROOM) return { mode: true, owner: true };
   if (width - fixed - 11 >= NAME_ROOM) return { mode: true, owner: false };
   return { mode: false, owner: false };
@@ -41,7 +41,7 @@ export function fileHeading(width: number): Line {
   const columns = fileColumns(width);
   return line(
     seg(
-      `  ${columns.mode ? 'Permission ' : ''}${columns.owner ? `${fitRight('UID:GID', OWNER_WIDTH)} ` : ''}` +
+      `   ${columns.mode ? 'Permission ' : ''}${columns.owner ? `${fitRight('UID:GID', OWNER_WIDTH)} ` : ''}` +
         `${fitRight('Size', SIZE_WIDTH)} Name`,
       'dim',
     ),
@@ -76,8 +76,7 @@ export function fileLines(files: FilesState, width: number, height: number): Lin
   if (!rows) return [];
   const columns = fileColumns(width);
   return windowOf(rows.rows, files.cursor, height).map((row, i) => {
-    const l = fileLine(row, columns);
-    return files.cursor.offset + i === files.cursor.index ? { ...l, selected: true } : l;
+    return listRow(fileLine(row, columns), files.cursor.offset + i === files.cursor.index);
   });
 }
 
@@ -103,7 +102,7 @@ export function wasteLines(files: FilesState, height: number): Line[] {
       file.path,
       seg(lastChange(file), 'dim'),
     );
-    return files.wasteCursor.offset + i === files.wasteCursor.index ? { ...l, selected: true } : l;
+    return listRow(l, files.wasteCursor.offset + i === files.wasteCursor.index);
   });
 }
 

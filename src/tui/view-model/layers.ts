@@ -1,7 +1,7 @@
 import { formatBytes, shortCommand } from '../../report/format.js';
 import { fitRight, progressBar } from '../format.js';
 import type { LayerState, TuiState } from '../state/state.js';
-import { type Line, line, type Segment, seg } from './lines.js';
+import { type Line, line, listRow, type Segment, seg } from './lines.js';
 import { windowOf } from './list-cursor.js';
 
 const SIZE_WIDTH = 9;
@@ -35,6 +35,6 @@ export function layerLines(state: TuiState, height: number): Line[] {
       sizeOrProgress(layer),
       ` ${command}`,
     );
-    return layer.index === state.layerCursor.index ? { ...l, selected: true } : l;
+    return listRow(l, layer.index === state.layerCursor.index);
   });
 }

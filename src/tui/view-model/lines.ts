@@ -32,6 +32,15 @@ export function line(...segments: (Segment | string)[]): Line {
   return { segments: segments.map((s) => (typeof s === 'string' ? { text: s } : s)) };
 }
 
+/** Marks the cursor row with a character too: terminals without styles (TERM=dumb) show no inversion. */
+export const CURSOR_MARK = '›';
+
+/** A list row: a one-column gutter holding the cursor mark, then the row. */
+export function listRow(l: Line, selected: boolean): Line {
+  const gutter: Segment = { text: selected ? CURSOR_MARK : ' ', role: 'key' };
+  return selected ? { segments: [gutter, ...l.segments], selected } : { segments: [gutter, ...l.segments] };
+}
+
 export function seg(text: string, role: Role): Segment {
   return { text, role };
 }
@@ -40,7 +49,10 @@ export function lineText(l: Line): string {
   return l.segments.map((s) => s.text).join('');
 }
 
-/** Cuts or pads a line to exactly `width` columns, keeping the styles of what remains. */
+/**
+ * Cuts a line to `width` columns, keeping the styles of what remains. Only the selected line is padded
+ * (its inversion spans the pane): every column drawn costs Ink time on each frame.
+ */
 export function fitLine(l: Line, width: number): Line {
   const out: Segment[] = [];
   let used = 0;
@@ -55,6 +67,6 @@ export function fitLine(l: Line, width: number): Line {
       used += segment.text.length;
     }
   }
-  if (used < width) out.push({ text: ' '.repeat(width - used) });
+  if (l.selected && used < width) out.push({ text: ' '.repeat(width - used) });
   return { ...l, segments: out };
 }
