@@ -1,19 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../test/helpers/shared.js';
+import { schemaErrorsOf as errorsOf } from '../../test/policy/report-schema.js';
 import { failingReport, passingReport, warningReport } from '../../test/policy/sample-reports.js';
 import type { Report } from './report.js';
-
-const schema = JSON.parse(readFileSync(join(projectRoot, 'schema', 'report.schema.json'), 'utf8'));
-const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
-
-function errorsOf(report: unknown): string[] {
-  return validate(JSON.parse(JSON.stringify(report)))
-    ? []
-    : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
-}
 
 describe('schema/report.schema.json', () => {
   it.each([
