@@ -1,12 +1,21 @@
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Readable, Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { ImgscopeError } from '../errors.js';
 import type { Compression } from './types.js';
 
 const MAGIC_BYTES = 6;
-/** Larger than zlib's 16 KiB default: fewer chunks for the tar parser, same memory bound. */
-const GUNZIP_CHUNK = 64 * 1024;
+/** zlib defaults to 16 KiB chunks; 256 KiB halves gunzip time on big layers (fewer thread-pool round trips). */
+const GUNZIP_CHUNK = 256 * 1024;
+/**
+ * How far gunzip may run ahead of the tar parser, and the blob ahead of gunzip: with room on both sides
+ * the thread pool inflates while the main thread parses and hashes, instead of taking turns.
+ */
+const GUNZIP_OPTIONS: ZlibOptions & TransformOptions = {
+  chunkSize: GUNZIP_CHUNK,
+  readableHighWaterMark: 4 * 1024 * 1024,
+  writableHighWaterMark: 1024 * 1024,
+};
 
 /** What a layer's first bytes say it is; media types lie or are absent (docker archives), magic does not. */
 export function detectCompression(head: Uint8Array): Compression | 'bzip2' | 'xz' {
@@ -47,7 +56,7 @@ export async function decodeLayer(blob: Readable, label: string): Promise<Decode
   const source = ended ? Readable.from(head.length > 0 ? [head] : []) : blob;
   if (!ended && head.length > 0) blob.unshift(head);
   if (detected === 'none') return { compression: 'none', tar: source };
-  const decoder = detected === 'gzip' ? createGunzip({ chunkSize: GUNZIP_CHUNK }) : new ZstdDecoder();
+  const decoder = detected === 'gzip' ? createGunzip(GUNZIP_OPTIONS) : new ZstdDecoder();
   source.on('error', (error) => decoder.destroy(error));
   decoder.on('error', () => source.destroy());
   source.pipe(decoder);

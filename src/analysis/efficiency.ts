@@ -111,10 +111,11 @@ export class WasteAccumulator {
       leaves.push({ path, whiteout: true, size: missing ? 0 : this.removedSize(path), missing });
     }
 
-    // Order matters only when the walk is cut short or a path is visited twice in this layer; otherwise
-    // only the order in which paths become inefficient does (it breaks ties in dive's list).
-    const inOrder = anyMissing || conflict;
-    if (inOrder) leaves.sort((a, b) => this.compareWalkOrder(a.path, a.whiteout, b.path, b.whiteout));
+    // Order matters when a path is visited twice in this layer, and for where a missing whiteout cuts
+    // the walk short; otherwise only the order in which paths become inefficient does (it breaks ties in
+    // dive's list).
+    if (conflict) sortInWalkOrder(leaves, this.paths);
+    else if (anyMissing) this.cutAtFirstMissing(leaves);
     const discovered: Leaf[] = [];
     for (const leaf of leaves) {
       if (leaf.missing) {
@@ -123,7 +124,7 @@ export class WasteAccumulator {
       }
       if (this.visit(leaf)) discovered.push(leaf);
     }
-    if (!inOrder) discovered.sort((a, b) => this.compareWalkOrder(a.path, a.whiteout, b.path, b.whiteout));
+    if (!conflict) sortInWalkOrder(discovered, this.paths);
     for (const leaf of discovered) this.inefficient.push(leaf.path);
 
     this.stackLayer(items, stamp, whiteouts, conflict);
@@ -168,6 +169,25 @@ export class WasteAccumulator {
       reclaimableBytes: cumulative - Math.max(0, this.minimum[path]!),
       overwrittenBy,
     };
+  }
+
+  /** Keeps the leaves dive walks before the first missing whiteout, then that whiteout, in place. */
+  private cutAtFirstMissing(leaves: Leaf[]): void {
+    let first: { leaf: Leaf; key: string } | undefined;
+    for (const leaf of leaves) {
+      if (!leaf.missing) continue;
+      const key = walkKey(leaf.path, true, this.paths);
+      if (!first || compareNames(key, first.key) < 0) first = { leaf, key };
+    }
+    if (!first) return;
+    const cutoff = first.key;
+    let kept = 0;
+    for (const leaf of leaves) {
+      if (!leaf.missing && compareNames(walkKey(leaf.path, leaf.whiteout, this.paths), cutoff) < 0)
+        leaves[kept++] = leaf;
+    }
+    leaves[kept++] = first.leaf;
+    leaves.length = kept;
   }
 
   /** Puts `path` and its missing ancestors into this layer's tree. */
@@ -235,15 +255,28 @@ export class WasteAccumulator {
       for (const node of this.layerNodes) this.addToStack(node, items, stamp);
       return;
     }
-    const nodes = [
-      ...this.layerNodes.map((path) => ({ path, whiteout: false })),
-      ...whiteouts.map((path) => ({ path, whiteout: true })),
-    ];
-    nodes.sort((a, b) => this.compareWalkOrder(a.path, a.whiteout, b.path, b.whiteout));
-    for (const node of nodes) {
+    // Only inside the subtrees of whited-out paths this layer also names does order matter; everything
+    // else commutes with them (a node outside has no whiteout above it, or that whiteout would conflict).
+    const conflicting = new Set(whiteouts.filter((path) => this.inTree[path] === stamp));
+    const ordered: { path: number; whiteout: boolean }[] = [];
+    for (const path of whiteouts) {
+      if (conflicting.has(path)) ordered.push({ path, whiteout: true });
+      else this.removeFromStack(path);
+    }
+    for (const node of this.layerNodes) {
+      if (this.underAny(node, conflicting)) ordered.push({ path: node, whiteout: false });
+      else this.addToStack(node, items, stamp);
+    }
+    sortInWalkOrder(ordered, this.paths);
+    for (const node of ordered) {
       if (node.whiteout) this.removeFromStack(node.path);
       else this.addToStack(node.path, items, stamp);
     }
+  }
+
+  private underAny(path: number, ancestors: Set<number>): boolean {
+    for (let at = path; at !== ROOT; at = this.paths.parent(at)) if (ancestors.has(at)) return true;
+    return false;
   }
 
   /** dive's AddPath: missing parents appear with an empty FileInfo, the node gets the layer's. */
@@ -271,29 +304,6 @@ export class WasteAccumulator {
     }
   }
 
-  /**
-   * dive's walk order: depth first, children by name (Go compares bytes, i.e. code points), a node after
-   * its children. A whiteout node sorts under its own name, `.wh.` + the target's.
-   */
-  private compareWalkOrder(a: number, aWhiteout: boolean, b: number, bWhiteout: boolean): number {
-    const left = this.walkKey(a, aWhiteout);
-    const right = this.walkKey(b, bWhiteout);
-    const length = Math.min(left.length, right.length);
-    for (let i = 0; i < length; i++) {
-      const order = compareNames(left[i]!, right[i]!);
-      if (order !== 0) return order;
-    }
-    return right.length - left.length;
-  }
-
-  private walkKey(path: number, whiteout: boolean): string[] {
-    const names: string[] = [];
-    for (let at = path; at !== ROOT; at = this.paths.parent(at)) names.push(this.paths.name(at));
-    names.reverse();
-    if (whiteout) names[names.length - 1] = WHITEOUT_PREFIX + names[names.length - 1];
-    return names;
-  }
-
   private ensureCapacity(size: number): void {
     if (size <= this.inTree.length) return;
     let capacity = Math.max(1024, this.inTree.length);
@@ -310,6 +320,39 @@ export class WasteAccumulator {
     this.minimum.fill(Number.NaN, previous);
     this.counts = resize(this.counts, capacity);
   }
+}
+
+/** Separates path segments in walk keys: below every character a name can hold. */
+const SEPARATOR = '\u0000';
+/** Ends a walk key: above the separator, so a directory sorts after what is in it. */
+const END = '\u0001';
+
+/**
+ * Sorts nodes into dive's walk order: depth first, children by name (Go compares bytes, i.e. code
+ * points), a node after its children. A whiteout node sorts under its own name, `.wh.` + the target's.
+ * One key string per node, compared natively (by code point, when a key holds surrogates).
+ */
+function sortInWalkOrder<T extends { path: number; whiteout: boolean }>(nodes: T[], paths: PathTable): void {
+  if (nodes.length < 2) return;
+  const keyed = nodes.map((node) => ({ node, key: walkKey(node.path, node.whiteout, paths) }));
+  const codePoints = keyed.some(({ key }) => /[\ud800-\uffff]/.test(key));
+  keyed.sort(
+    codePoints
+      ? (a, b) => compareNames(a.key, b.key)
+      : (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+  keyed.forEach(({ node }, index) => {
+    nodes[index] = node;
+  });
+}
+
+function walkKey(path: number, whiteout: boolean, paths: PathTable): string {
+  let key = END;
+  for (let at = path; at !== ROOT; at = paths.parent(at)) {
+    const name = at === path && whiteout ? WHITEOUT_PREFIX + paths.name(at) : paths.name(at);
+    key = at === path ? name + key : name + SEPARATOR + key;
+  }
+  return key;
 }
 
 function sum(values: readonly number[]): number {

@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// Analysis time of one generated ~200 MB gzip layer, as a ratio to node:zlib gunzip alone of the same
+// bytes, measured in the same run (goal: ≤ 1.3×). The layer is written to os.tmpdir() once and removed at
+// the end. The analysis reads it the way every source does: through a VerifyingStream (sha256 + size).
+//
+// Usage: npm run build && node bench/analysis.js [--reps N] [--mb UNCOMPRESSED_MB] [--json]
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createGunzip, createGzip } from 'node:zlib';
+import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
+
+const analysisEntry = new URL('../dist/analysis/analyze.js', import.meta.url);
+if (!existsSync(fileURLToPath(analysisEntry))) {
+  console.error('bench/analysis.js: dist/ is missing; run `npm run build` first');
+  process.exit(2);
+}
+const { analyzeImage } = await import(analysisEntry.href);
+const { VerifyingStream } = await import(new URL('../dist/oci/digest.js', import.meta.url).href);
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const REPS = option('--reps', 5);
+const UNCOMPRESSED_MB = option('--mb', 360);
+const JSON_OUTPUT = args.includes('--json');
+const GOAL = 1.3;
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * A Debian-like layer: directories of packages, mostly small text files, some medium ones, a few large
+ * binaries; about a third of the bytes incompressible.
+ */
+function* layerEntries(totalBytes) {
+  const random = prng(42);
+  const text = textPool(8 << 20);
+  const noise = noisePool(32 << 20);
+  const slice = (pool, size) => {
+    if (size > pool.length) return Buffer.concat([pool, slice(pool, size - pool.length)]);
+    const offset = Math.floor(random() * (pool.length - size));
+    return pool.subarray(offset, offset + size);
+  };
+  let bytes = 0;
+  for (let pkg = 0; bytes < totalBytes; pkg++) {
+    const dir = `usr/lib/pkg${pkg}`;
+    yield { name: `${dir}/`, type: '5', mode: 0o755 };
+    const files = 5 + Math.floor(random() * 40);
+    for (let file = 0; file < files && bytes < totalBytes; file++) {
+      const roll = random();
+      const size =
+        roll < 0.6
+          ? 100 + Math.floor(random() * 8_000)
+          : roll < 0.92
+            ? 8_000 + Math.floor(random() * 250_000)
+            : roll < 0.995
+              ? 256_000 + Math.floor(random() * 4_000_000)
+              : 4_000_000 + Math.floor(random() * 28_000_000);
+      const binary = size > 256_000 ? random() < 0.5 : random() < 0.2;
+      bytes += size;
+      yield {
+        name: `${dir}/file${file}${binary ? '.so' : '.txt'}`,
+        size,
+        content: (n) => slice(binary ? noise : text, n),
+      };
+    }
+  }
+}
+
+async function generateLayer(path) {
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  await pipeline(
+    tarStream(layerEntries(UNCOMPRESSED_MB << 20)),
+    createGzip({ level: 6 }),
+    tap,
+    createWriteStream(path),
+  );
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/** The smallest ImageSource over one layer file. */
+function fileImage(path, descriptor) {
+  const config = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } };
+  return {
+    reference: `bench:${path}`,
+    kind: 'oci-layout',
+    digest: descriptor.digest,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    schema: 'oci-v1',
+    platform: { os: 'linux', architecture: 'amd64' },
+    index: undefined,
+    manifest: { schemaVersion: 2, config: descriptor, layers: [descriptor] },
+    rawManifest: new Uint8Array(),
+    config,
+    configDescriptor: descriptor,
+    layers: [descriptor],
+    async openBlob(blob) {
+      return createReadStream(path, { highWaterMark: READ_CHUNK }).pipe(
+        new VerifyingStream({ digest: blob.digest, size: blob.size, label: path }),
+      );
+    },
+    async close() {},
+  };
+}
+
+async function timeGunzip(path) {
+  const started = process.hrtime.bigint();
+  let bytes = 0;
+  const sink = new Transform({
+    transform(chunk, _encoding, callback) {
+      bytes += chunk.length;
+      callback();
+    },
+  });
+  await pipeline(
+    createReadStream(path, { highWaterMark: READ_CHUNK }),
+    createGunzip({ chunkSize: 64 * 1024 }),
+    sink,
+  );
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes };
+}
+
+async function timeAnalysis(image) {
+  const started = process.hrtime.bigint();
+  const analysis = await analyzeImage(image);
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, analysis };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+const path = join(tmpdir(), `imgscope-bench-layer-${process.pid}.tar.gz`);
+try {
+  const generationStarted = Date.now();
+  const descriptor = {
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    ...(await generateLayer(path)),
+  };
+  const generationSeconds = (Date.now() - generationStarted) / 1000;
+  const image = fileImage(path, descriptor);
+
+  await timeGunzip(path); // warm the page cache and the code
+  const gunzipTimes = [];
+  const analysisTimes = [];
+  let last;
+  for (let rep = 0; rep < REPS; rep++) {
+    // Alternate which goes first so neither always gets the warmer machine.
+    if (rep % 2 === 0) {
+      gunzipTimes.push((await timeGunzip(path)).seconds);
+      last = await timeAnalysis(image);
+      analysisTimes.push(last.seconds);
+    } else {
+      last = await timeAnalysis(image);
+      analysisTimes.push(last.seconds);
+      gunzipTimes.push((await timeGunzip(path)).seconds);
+    }
+  }
+  const layer = last.analysis.layers[0];
+  const gunzip = median(gunzipTimes);
+  const analysis = median(analysisTimes);
+  const result = {
+    bench: 'analysis',
+    compressedBytes: descriptor.size,
+    uncompressedBytes: layer.uncompressedSize,
+    entries: layer.fileCount,
+    repetitions: REPS,
+    gunzipSeconds: gunzip,
+    analysisSeconds: analysis,
+    ratio: analysis / gunzip,
+    goal: GOAL,
+    generationSeconds,
+  };
+  if (JSON_OUTPUT) console.log(JSON.stringify(result));
+  else {
+    const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+    console.log(
+      `analysis bench: one gzip layer, ${mb(descriptor.size)} compressed, ${mb(layer.uncompressedSize)} tar, ${layer.fileCount} entries`,
+    );
+    console.log(
+      `  gunzip alone   median ${gunzip.toFixed(3)} s  (${gunzipTimes.map((t) => t.toFixed(3)).join(', ')})`,
+    );
+    console.log(
+      `  analyzeImage   median ${analysis.toFixed(3)} s  (${analysisTimes.map((t) => t.toFixed(3)).join(', ')})`,
+    );
+    console.log(
+      `  ratio ${result.ratio.toFixed(3)}× (goal ≤ ${GOAL}×) ${result.ratio <= GOAL ? 'ok' : 'MISSED'}`,
+    );
+  }
+} finally {
+  rmSync(path, { force: true });
+}
