@@ -113,7 +113,10 @@ export interface FileModel {
   /** Tar entries across all layers. */
   readonly entryCount: number;
   layerChanges(layer: number): Iterable<LayerChange>;
-  /** The merged tree after layers 0..layer; `change` marks what `layer` itself did. */
+  /**
+   * The merged tree after layers 0..layer; `change` marks what `layer` itself did. What `layer` removed
+   * is still shown, marked 'removed' (with what it contained), as dive shows it; it does not ship.
+   */
   treeAt(layer: number): FileTree;
   /** Only what `layer` changed, as a tree (removed entries included). */
   layerTree(layer: number): FileTree;
