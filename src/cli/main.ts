@@ -1,9 +1,6 @@
 import { isImgscopeError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { type ParsedArgs, parseCommandLine } from './args.js';
-import { runCheck } from './commands/check.js';
-import { runExplore } from './commands/explore.js';
-import { runInspect } from './commands/inspect.js';
 import { HELP } from './help.js';
 import { type Output, processOutput } from './output.js';
 
@@ -15,12 +12,14 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
     case 'help':
       io.stdout.write(HELP);
       return 0;
+    // Commands load on demand: `--version` and `--help` stay instant, and each command pays only for
+    // the modules it uses.
     case 'check':
-      return runCheck(args, io);
+      return (await import('./commands/check.js')).runCheck(args, io);
     case 'inspect':
-      return runInspect(args, io);
+      return (await import('./commands/inspect.js')).runInspect(args, io);
     case 'tui':
-      return runExplore(args, io);
+      return (await import('./commands/explore.js')).runExplore(args, io);
   }
 }
 

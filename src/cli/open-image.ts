@@ -2,7 +2,6 @@ import { ImgscopeError } from '../errors.js';
 import { isLocalReference, openLocalImage } from '../oci/local/index.js';
 import { type Platform, parsePlatform } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
-import { openRegistryImage } from '../registry/index.js';
 import type { ParsedOptions } from './args.js';
 import type { Output } from './output.js';
 
@@ -44,6 +43,8 @@ export async function openImage(
       hint: 'pipe the password in with --password-stdin, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD',
     });
   }
+  // undici and the auth stack load only for registry images.
+  const { openRegistryImage } = await import('../registry/index.js');
   return openRegistryImage(image, {
     platform,
     insecureRegistries: options['insecure-registry'] ?? [],
