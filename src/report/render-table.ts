@@ -2,6 +2,8 @@ import Table from 'cli-table3';
 import { formatBytes, formatPercent, shortCommand, shortDigest, shortPath, truncate } from './format.js';
 import type { Report } from './report.js';
 
+const STATUS_MARK = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' } as const;
+
 export interface TableOptions {
   /** Colour escapes allowed (a TTY and no NO_COLOR). */
   color?: boolean;
@@ -9,6 +11,8 @@ export interface TableOptions {
   width?: number;
   /** How many inefficient files to list. */
   topFiles?: number;
+  /** How many findings to list under a check. */
+  topDetails?: number;
 }
 
 function table(head: string[], colAligns: ('left' | 'right')[], color: boolean): Table.Table {
@@ -25,6 +29,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   const color = options.color ?? false;
   const width = Math.max(80, options.width ?? 100);
   const topFiles = options.topFiles ?? 10;
+  const topDetails = options.topDetails ?? 5;
   const lines: string[] = [];
 
   lines.push(`Image      ${report.reference}`);
@@ -106,12 +111,23 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     lines.push('Layers were not analysed (manifest-only): run without --no-layers for efficiency and waste.');
   }
 
-  for (const check of report.checks ?? []) {
-    const mark = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' }[check.status];
-    lines.push(
-      `${mark}  ${check.id}: ${check.message}${check.hint && check.status !== 'pass' ? ` — ${check.hint}` : ''}`,
-    );
+  if (report.checks?.length) {
+    lines.push('');
+    lines.push(`Checks (profile ${report.profile ?? 'none'}):`);
+    for (const check of report.checks) {
+      lines.push(`  ${STATUS_MARK[check.status]}  ${check.id}: ${check.message}`);
+      if (check.hint && check.status !== 'pass') lines.push(`        fix: ${check.hint}`);
+      const details = check.details ?? [];
+      for (const detail of details.slice(0, topDetails))
+        lines.push(`        · ${truncate(detail.message, width - 10)}`);
+      if (details.length > topDetails)
+        lines.push(`        · … ${details.length - topDetails} more (--json lists them all)`);
+    }
   }
-  if (report.verdict) lines.push(`Verdict: ${report.verdict.toUpperCase()}`);
+  if (report.verdict) {
+    lines.push('');
+    const deploy = report.pinnedReference ? ` · deploy ${report.pinnedReference}` : '';
+    lines.push(`Verdict: ${report.verdict.toUpperCase()}${deploy}`);
+  }
   return `${lines.join('\n')}\n`;
 }
