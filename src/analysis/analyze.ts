@@ -1,5 +1,4 @@
-import type { Readable } from 'node:stream';
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { ImgscopeError, isImgscopeError } from '../errors.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
@@ -184,17 +183,18 @@ class ImageAnalysis {
     this.signal.addEventListener('abort', onAbort, { once: true });
     this.abortControllers.add(controller);
     const streams: Readable[] = [];
-    const destroyAll = () => {
-      for (const stream of streams) stream.destroy(abortError(controller.signal.reason));
+    const destroyAll = (reason?: Error) => {
+      for (const stream of streams) stream.destroy(reason);
     };
-    controller.signal.addEventListener('abort', destroyAll, { once: true });
+    const onLayerAbort = () => destroyAll(abortError(controller.signal.reason));
+    controller.signal.addEventListener('abort', onLayerAbort, { once: true });
     try {
       if (this.firstError) throw this.firstError.error;
       controller.signal.throwIfAborted();
       this.emit({ type: 'layer-start', layer: index, compressedSize: descriptor.size });
       const blob = await this.source.openBlob(descriptor, { signal: controller.signal });
       streams.push(blob);
-      if (controller.signal.aborted) destroyAll();
+      controller.signal.throwIfAborted();
       const counted = blob.pipe(new ProgressCounter(index, descriptor.size, this.emit));
       streams.push(counted);
       blob.on('error', (error) => counted.destroy(error));
@@ -218,7 +218,7 @@ class ImageAnalysis {
       throw describeFailure(error, label, controller.signal);
     } finally {
       this.signal.removeEventListener('abort', onAbort);
-      controller.signal.removeEventListener('abort', destroyAll);
+      controller.signal.removeEventListener('abort', onLayerAbort);
       this.abortControllers.delete(controller);
     }
   }
@@ -243,7 +243,9 @@ export function layerCommands(config: ImageConfig, layerCount: number): string[]
 }
 
 function abortError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
+  return reason instanceof Error
+    ? reason
+    : new DOMException(String(reason ?? 'The operation was aborted'), 'AbortError');
 }
 
 /** Keeps ImgscopeErrors and aborts as they are; names the layer in anything else (zlib, zstd). */
