@@ -32,6 +32,15 @@ const UNCOMPRESSED_MB = option('--mb', 360);
 const JSON_OUTPUT = args.includes('--json');
 const GOAL = 1.3;
 const READ_CHUNK = 256 * 1024;
+/**
+ * The floor is gunzip at its fastest: the analyser's own settings (256 KiB chunks, room to run ahead),
+ * which beat zlib's defaults (16 KiB chunks) by about 2× here.
+ */
+const GUNZIP_FLOOR = {
+  chunkSize: 256 * 1024,
+  readableHighWaterMark: 4 << 20,
+  writableHighWaterMark: 1 << 20,
+};
 
 /**
  * A Debian-like layer: directories of packages, mostly small text files, some medium ones, a few large
@@ -125,11 +134,7 @@ async function timeGunzip(path) {
       callback();
     },
   });
-  await pipeline(
-    createReadStream(path, { highWaterMark: READ_CHUNK }),
-    createGunzip({ chunkSize: 64 * 1024 }),
-    sink,
-  );
+  await pipeline(createReadStream(path, { highWaterMark: READ_CHUNK }), createGunzip(GUNZIP_FLOOR), sink);
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes };
 }
 
