@@ -24,5 +24,11 @@ Options
   --debug                        log registry exchanges (credentials redacted) and show stack traces
   -h, --help   -V, --version
 
+Environment
+  IMGSCOPE_USERNAME, IMGSCOPE_PASSWORD   registry credentials
+  IMGSCOPE_INSECURE_REGISTRIES   comma-separated hosts reached over plain HTTP
+  IMGSCOPE_TIMEOUT_CONNECT_MS, IMGSCOPE_TIMEOUT_HEADERS_MS, IMGSCOPE_TIMEOUT_IDLE_MS
+                                 registry timeouts in ms (15000, 30000, 30000; idle = silence mid-body)
+
 Exit codes: 0 ok, 1 a check failed, 2 bad input or error.
 `;

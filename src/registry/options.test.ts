@@ -15,3 +15,24 @@ describe('insecure registries', () => {
     expect(isInsecureRegistry('ghcr.io', options)).toBe(false);
   });
 });
+
+describe('timeouts', () => {
+  it('come from IMGSCOPE_TIMEOUT_*_MS, under explicit options and over the defaults', () => {
+    const env = { IMGSCOPE_TIMEOUT_IDLE_MS: '1500', IMGSCOPE_TIMEOUT_HEADERS_MS: ' 2500 ' };
+    expect(resolveOptions({ env }).timeouts).toEqual({
+      connectMs: 15_000,
+      headersMs: 2500,
+      bodyIdleMs: 1500,
+    });
+    expect(resolveOptions({ env, timeouts: { bodyIdleMs: 10 } }).timeouts.bodyIdleMs).toBe(10);
+    expect(resolveOptions({ env: { IMGSCOPE_TIMEOUT_CONNECT_MS: '' } }).timeouts.connectMs).toBe(15_000);
+  });
+
+  it('refuse a value that is not a positive whole number of milliseconds, naming the variable', () => {
+    for (const value of ['1.5', '0', '-3', '30s']) {
+      expect(() => resolveOptions({ env: { IMGSCOPE_TIMEOUT_IDLE_MS: value } })).toThrow(
+        `IMGSCOPE_TIMEOUT_IDLE_MS="${value}" is not a number of milliseconds`,
+      );
+    }
+  });
+});

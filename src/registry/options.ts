@@ -1,3 +1,4 @@
+import { ImgscopeError } from '../errors.js';
 import { isLoopbackHost } from './reference.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './transport/http.js';
 import { DEFAULT_RETRIES, type RetryOptions } from './transport/retry.js';
@@ -9,6 +10,7 @@ export interface RegistryOptions {
   credentials?: { username: string; password: string };
   /** Receives one line per HTTP exchange (`--debug`), credentials and tokens redacted. */
   debug?: (line: string) => void;
+  /** Wins over `IMGSCOPE_TIMEOUT_*_MS` in `env`, which win over the defaults. */
   timeouts?: Partial<Timeouts>;
   retries?: Partial<RetryOptions>;
   /** Overrides `$DOCKER_CONFIG/config.json` / `~/.docker/config.json`. */
@@ -37,11 +39,38 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     insecureRegistries: [...(options.insecureRegistries ?? []), ...fromEnv],
     credentials: options.credentials,
     debug: options.debug,
-    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+    timeouts: { ...DEFAULT_TIMEOUTS, ...timeoutsFromEnv(env), ...options.timeouts },
     retries: { ...DEFAULT_RETRIES, ...options.retries },
     dockerConfigPath: options.dockerConfigPath,
     env,
   };
+}
+
+/** Environment variables that set each timeout in milliseconds (slow networks; tests that provoke stalls). */
+export const TIMEOUT_VARIABLES: Readonly<Record<keyof Timeouts, string>> = {
+  connectMs: 'IMGSCOPE_TIMEOUT_CONNECT_MS',
+  headersMs: 'IMGSCOPE_TIMEOUT_HEADERS_MS',
+  bodyIdleMs: 'IMGSCOPE_TIMEOUT_IDLE_MS',
+};
+
+function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<Timeouts> {
+  const timeouts: Partial<Timeouts> = {};
+  for (const [key, name] of Object.entries(TIMEOUT_VARIABLES) as [keyof Timeouts, string][]) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    const ms = Number(value);
+    if (!Number.isSafeInteger(ms) || ms < 1) {
+      throw new ImgscopeError(
+        'BAD_INPUT',
+        `${name}="${value.slice(0, 40)}" is not a number of milliseconds`,
+        {
+          hint: 'set it to a whole number such as 30000, or unset it',
+        },
+      );
+    }
+    timeouts[key] = ms;
+  }
+  return timeouts;
 }
 
 /** Loopback, or named by the user (exactly, or by host name for any port). */
