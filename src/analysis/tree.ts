@@ -1,4 +1,4 @@
-import { type StringTable, TypeCode } from './layer-items.js';
+import { TypeCode } from './layer-items.js';
 import { type PathTable, ROOT } from './paths.js';
 import { Change, RecordFlag, type RecordStore } from './records.js';
 import type { ChangeKind, FileEntry, FileTree, TreeNode } from './types.js';
@@ -11,7 +11,6 @@ const CHANGE_KINDS: readonly (ChangeKind | 'unmodified')[] = ['added', 'modified
 /** What a tree view reads from the model. */
 export interface TreeViewSource {
   readonly paths: PathTable;
-  readonly links: StringTable;
   readonly records: RecordStore;
   layerRange(layer: number): [number, number];
   recordAt(path: number, layer: number): number;
