@@ -306,9 +306,11 @@ fi
     registry.issuer!.failNext = { count: 1, with: 'garbage' };
     const garbage = await authFailure(publicRef, { env: emptyEnv() });
     expect(garbage.message).toMatch(/token service .* returned something that is not JSON/);
-    registry.issuer!.failNext = { count: 1, with: 500 };
-    const failing = await authFailure(publicRef, { env: emptyEnv() });
+    // 500 is retried like the other 5xx: it must fail every attempt to be reported.
+    registry.issuer!.failNext = { count: 4, with: 500 };
+    const failing = await authFailure(publicRef, { ...FAST_RETRIES, env: emptyEnv() });
     expect(failing.message).toMatch(/token service .* answered HTTP 500/);
+    registry.issuer!.failNext = { count: 0, with: 500 };
   });
 
   it('pushes with a pull,push token', async () => {

@@ -53,9 +53,10 @@ export function describeRegistryFaults(suite: Suite): void {
       layerPath = new RegExp(`/blobs/${layerDigest}$`);
     });
     afterEach(() => {
-      // A rule that never fired means the fault was never met: the case proved nothing.
-      expect(suite.proxy.pendingRules, 'an injected fault never fired').toBe(0);
+      const pending = suite.proxy.pendingRules;
       suite.proxy.clear();
+      // A rule that never fired means the fault was never met: the case proved nothing.
+      expect(pending, 'an injected fault never fired').toBe(0);
     });
 
     it('no fault: the baseline every recovery must match', async () => {
@@ -229,6 +230,23 @@ export function describeRegistryFaults(suite: Suite): void {
         expected: 'failed cleanly',
         args: [suite.ref('app:v1')],
         verify: (run) => (run.ms < 10_000 ? [] : [`waited ${run.ms} ms`]),
+      });
+    });
+
+    it('a burst of 500: retried like the other 5xx', async () => {
+      suite.proxy.inject({
+        method: 'GET',
+        path: manifestPath,
+        fault: { kind: 'status', status: 500 },
+        times: 2,
+      });
+      await suite.trial({
+        group: GROUP,
+        fault: '500 ×2 on the manifest',
+        expected: 'recovered',
+        args: [suite.ref('app:v1')],
+        checkReport: sameFigures,
+        notes: () => `${gets(manifestPath).length} manifest GETs`,
       });
     });
 

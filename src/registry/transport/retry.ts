@@ -23,7 +23,8 @@ export const DEFAULT_RETRIES: RetryOptions = {
   maxRetryAfterMs: 60_000,
 };
 
-const RETRYABLE_STATUS = new Set([408, 429, 502, 503, 504]);
+/** Timing and overload, and 500: registries and their proxies answer transient faults with it too. */
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** Exponential backoff with jitter: between half and all of base·2^(attempt-1), capped. */
 export function backoffDelay(attempt: number, options: RetryOptions, random = Math.random): number {
@@ -40,7 +41,7 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 }
 
 /**
- * Retries network failures and 408/429/502/503/504 with backoff, honouring `Retry-After` for every later
+ * Retries network failures and 408/429/500/502/503/504 with backoff, honouring `Retry-After` for every later
  * request to the same host. Requests with a streamed body go through once.
  */
 export function retrying(options: RetryOptions): Layer {
