@@ -83,6 +83,7 @@ export function buildReport(source: ImageSource, analysis: Analysis | undefined)
     report.userSize = waste.userSize;
     report.userWastedPercent = waste.userWastedPercent;
     report.reclaimableBytes = waste.reclaimableBytes;
+    report.deadBytes = analysis.layers.reduce((sum, layer) => sum + layer.wastedBytes, 0);
     report.inefficientFiles = waste.inefficientFiles.slice(0, REPORT_INEFFICIENT_FILES).map((file) => ({
       path: file.path,
       count: file.count,

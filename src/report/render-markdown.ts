@@ -72,7 +72,7 @@ function summaryRows(report: Report): string[][] {
       'Efficiency',
       `${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes ?? 0)} ` +
         `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · ` +
-        `a squash would reclaim ${formatBytes(report.reclaimableBytes ?? 0)}`,
+        `a squash would drop ${formatBytes(report.deadBytes ?? 0)}`,
     ]);
   }
   return rows;

@@ -76,8 +76,8 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     lines.push('');
     lines.push(
       `Efficiency ${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes ?? 0)} ` +
-        `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · a squash would reclaim ` +
-        `${formatBytes(report.reclaimableBytes ?? 0)}`,
+        `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · a squash would drop ` +
+        `${formatBytes(report.deadBytes ?? 0)}`,
     );
     const files = report.inefficientFiles ?? [];
     if (files.length > 0) {

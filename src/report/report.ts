@@ -85,8 +85,13 @@ export interface Report {
   wastedBytes?: number;
   userSize?: number;
   userWastedPercent?: number;
-  /** What squashing would actually drop: Σ(cumulative − smallest). */
+  /** Per path, Σ(cumulative − smallest): dive's inefficiency list without the surviving copy. */
   reclaimableBytes?: number;
+  /**
+   * Bytes the layers ship that the final filesystem no longer has (deleted or overwritten by a later
+   * layer, directory whiteouts and opaque directories included): exactly what squashing drops.
+   */
+  deadBytes?: number;
   inefficientFiles?: ReportInefficientFile[];
   // Added by policy evaluation.
   profile?: string;

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/report.js';
 import { runCli } from '../helpers/cli.js';
 import { announcePeerImages, fixture, hasPeerImages, peerImage } from '../helpers/shared.js';
+import { schemaErrorsOf } from '../policy/report-schema.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'imgscope-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -13,7 +14,9 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 async function checkJson(...args: string[]): Promise<Report> {
   const result = await runCli(['check', '--json', ...args]);
   expect(result.stderr).toBe('');
-  return JSON.parse(result.stdout) as Report;
+  const report = JSON.parse(result.stdout) as Report;
+  expect(schemaErrorsOf(report)).toEqual([]);
+  return report;
 }
 
 // Figures of fixtures/demo, computed by hand in fixtures/README.md and cross-checked by an independent
@@ -24,6 +27,8 @@ const DEMO = {
   wastedBytes: 81_292,
   efficiency: 226_285 / 285_171,
   reclaimableBytes: 58_886,
+  // Bytes that leave the final filesystem: also computed by hand in fixtures/README.md.
+  deadBytes: 90_675,
 };
 
 describe('imgscope check', () => {
@@ -181,6 +186,7 @@ describe.skipIf(!announcePeerImages())("imgscope check on dive's own test image"
     expect(report.contentSize).toBe(1_220_598);
     expect(report.wastedBytes).toBe(32_025);
     expect(report.efficiency).toBe(0.9844212134184309);
+    expect(report.deadBytes).toBe(32_025); // every copy dive counts is really dead in this image
     expect(report.userSize).toBe(1_220_598 - 1_154_361);
     expect(report.userWastedPercent).toBe(32_025 / (1_220_598 - 1_154_361));
     expect(report.inefficientFiles?.slice(0, 3).map((f) => [f.path, f.count, f.wastedBytes])).toEqual([
