@@ -78,10 +78,19 @@ describe('isLocalReference', () => {
     expect(isLocalReference(join(temp.path, 'lay:out'))).toBe(true);
   });
 
-  it('is false for registry references and paths that do not exist', () => {
+  it('is false for registry references, even ones whose path does not exist', () => {
     expect(isLocalReference('alpine:3.20')).toBe(false);
+    expect(isLocalReference('library/alpine')).toBe(false);
+    expect(isLocalReference('localhost:5000/app:1')).toBe(false);
     expect(isLocalReference('ghcr.io/owner/app@sha256:abc')).toBe(false);
-    expect(isLocalReference(join(temp.path, 'absent.tar'))).toBe(false);
     expect(isLocalReference('')).toBe(false);
+  });
+
+  it('reads specs no registry reference could be as paths, so a typo gets "no such file"', () => {
+    expect(isLocalReference(join(temp.path, 'absent'))).toBe(true); // absolute
+    expect(isLocalReference('./absent')).toBe(true);
+    expect(isLocalReference('../absent')).toBe(true);
+    expect(isLocalReference('absent.tar')).toBe(true);
+    expect(isLocalReference('src/absent')).toBe(true); // its first segment is a local directory
   });
 });
