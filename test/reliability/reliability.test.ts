@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { startFaultProxy } from '../registry/fault-proxy.js';
 import { registryUnavailable, startRegistry } from '../registry/harness.js';
+import { describeHostileImages } from './hostile-images.js';
 import { describeRegistryFaults } from './registry-faults.js';
 import { Suite } from './suite.js';
 
@@ -35,4 +36,5 @@ describe.skipIf(registryUnavailable)('reliability and security of the built CLI'
   });
 
   describeRegistryFaults(suite);
+  describeHostileImages(suite);
 });
