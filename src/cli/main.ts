@@ -23,16 +23,27 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
   }
 }
 
+/**
+ * Messages quote what they were given — a JSON parser's excerpt of a config, a registry's error text — so
+ * line breaks become spaces and other control characters visible escapes: the error stays one line and
+ * nothing reaches the terminal as an escape sequence.
+ */
+function inert(text: string): string {
+  return text
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Renders any failure as one line (plus a hint); stack traces only with --debug. */
 function reportError(error: unknown, io: Output, debug: boolean): number {
   if (isImgscopeError(error)) {
-    io.stderr.write(`imgscope: ${error.message}${error.hint ? ` — ${error.hint}` : ''}\n`);
+    io.stderr.write(`imgscope: ${inert(error.message)}${error.hint ? ` — ${inert(error.hint)}` : ''}\n`);
     if (debug && error.stack) io.stderr.write(`${error.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
   const hint = debug ? '' : ' — run again with --debug for details, and report it if it persists';
-  io.stderr.write(`imgscope: unexpected error: ${message.split('\n')[0]}${hint}\n`);
+  io.stderr.write(`imgscope: unexpected error: ${inert(message.split('\n')[0] ?? '')}${hint}\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   return 2;
 }

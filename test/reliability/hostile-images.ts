@@ -304,6 +304,7 @@ export function describeHostileImages(suite: Suite): void {
         config: (layers: ReturnType<typeof gzipLayer>[]) =>
           Buffer.from(`${imageConfig(layers).toString().slice(0, -1)},"deep":${nestedArrays(5000)}}`),
       },
+      { name: 'text-config', fault: 'config that is not JSON', config: () => Buffer.from('FROM scratch\n') },
     ];
     for (const { name, fault, config } of configCases) {
       it(`${fault}: refused in one line`, async () => {
@@ -317,6 +318,25 @@ export function describeHostileImages(suite: Suite): void {
         });
       });
     }
+
+    it('a registry error message with newlines and terminal escapes stays one inert line', async () => {
+      const message = 'denied\n\u001b[2J\u001b]0;owned\u0007 \u001b[31mred\r\ninjected: line';
+      suite.proxy.inject({
+        method: 'GET',
+        path: /\/private\/app\/manifests\/escapes$/,
+        fault: {
+          kind: 'status',
+          status: 400,
+          body: JSON.stringify({ errors: [{ code: 'DENIED\u001b[0m', message }] }),
+        },
+      });
+      await suite.trial({
+        group: GROUP,
+        fault: 'registry error message with newlines and terminal escapes',
+        expected: 'failed cleanly',
+        args: [suite.ref('app:escapes')],
+      });
+    });
 
     it('a manifest served under an unknown media type is refused', async () => {
       await push('media-type:v1', singleLayer([{ name: 'a', content: 'a' }]));

@@ -60,6 +60,8 @@ export function judge(run: CliRun, expectation: Expectation): Judgement {
   const stack = rest.some((l) => /^\s+at /.test(l));
   if (rest.length > 0 && !(expectation.debug && stack)) problems.push(`${stderrLines.length} stderr lines`);
   if (stack && !expectation.debug) problems.push('stack trace');
+  // Hostile text (JSON excerpts, registry messages, file names) must not reach a terminal raw.
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(run.stderr)) problems.push('control characters on stderr');
   if (!line.startsWith('imgscope: ')) problems.push(`error line does not start with "imgscope: ": ${line}`);
   if (/unexpected error|internal error/.test(line)) problems.push(`not a handled error: ${line}`);
   if (!line.includes(' — ')) problems.push(`no hint: ${line}`);
