@@ -1,0 +1,56 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { type Digest, digestHex } from '../../oci/digest.js';
+import { VERSION } from '../../version.js';
+
+/**
+ * Bump when parsing a layer yields different items for the same bytes (new whiteout rules, a changed
+ * LayerItems column): entries of older revisions are then never read again. The package version is part
+ * of the key too, so a release never trusts another release's entries.
+ */
+export const ANALYSER_REVISION = 1;
+
+/** What an entry's header must name to be used. */
+export const ANALYSER_VERSION = `${VERSION}-r${ANALYSER_REVISION}`;
+
+/** The folder of this analyser's entries under a cache root; other `layers-*` folders are stale. */
+export const LAYERS_FOLDER = `layers-${ANALYSER_VERSION}`;
+export const LAYERS_FOLDER_PREFIX = 'layers-';
+
+/**
+ * The cache root: `--cache-dir`, else `IMGSCOPE_CACHE_DIR`, else `$XDG_CACHE_HOME/imgscope` (the XDG base
+ * directory spec ignores a relative XDG_CACHE_HOME), else `~/.cache/imgscope`.
+ */
+export function cacheRoot(options: {
+  flag?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  home?: string;
+}): string {
+  if (options.flag) return resolve(options.cwd, options.flag);
+  const { IMGSCOPE_CACHE_DIR: explicit, XDG_CACHE_HOME: xdg } = options.env;
+  if (explicit) return resolve(options.cwd, explicit);
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'imgscope');
+  return join(options.home ?? homedir(), '.cache', 'imgscope');
+}
+
+/** `IMGSCOPE_NO_CACHE` set to anything but '' or '0'. */
+export function cacheDisabledByEnv(env: NodeJS.ProcessEnv): boolean {
+  const value = env.IMGSCOPE_NO_CACHE;
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+const ENTRY_NAME = /^sha256-([0-9a-f]{64})$/;
+/** Temp files of writes in progress (or of writers killed mid-write): never read, removed by prune. */
+export const TEMP_PREFIX = '.tmp-';
+
+/** `sha256-<hex>`: one entry per layer digest (no colon, so the name is valid on every filesystem). */
+export function entryFileName(digest: Digest): string {
+  return `sha256-${digestHex(digest)}`;
+}
+
+/** The digest an entry file is named after, or undefined for any other file. */
+export function digestOfEntryFile(name: string): Digest | undefined {
+  const match = ENTRY_NAME.exec(name);
+  return match ? `sha256:${match[1]!}` : undefined;
+}
