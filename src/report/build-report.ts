@@ -1,4 +1,5 @@
 import type { Analysis } from '../analysis/types.js';
+import { layerCommands as commandsFromHistory } from '../oci/history.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
 import type { ImageFacts } from '../policy/facts.js';
@@ -22,8 +23,7 @@ export function pinnedReferenceOf(source: ImageSource): string | undefined {
 
 /** `createdBy` per layer from config.history, skipping `empty_layer` entries (ENV, CMD, …). */
 export function layerCommands(source: ImageSource): string[] {
-  const history = (source.config.history ?? []).filter((entry) => !entry.empty_layer);
-  return source.layers.map((_, i) => history[i]?.created_by ?? '');
+  return commandsFromHistory(source.config, source.layers.length);
 }
 
 function layersWithoutAnalysis(source: ImageSource): ReportLayer[] {
