@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ImgscopeError } from '../errors.js';
 import type { PolicyFlags } from '../policy/index.js';
+import { parseSize, SIZE_SYNTAX } from '../policy/sizes.js';
 
 /** Every option imgscope accepts; each command reads the ones it needs. */
 const OPTIONS = {
@@ -101,6 +102,26 @@ export function positiveInteger(value: string | undefined, flag: string): number
     });
   }
   return n;
+}
+
+/**
+ * `IMGSCOPE_DECOMPRESSION_LIMIT`: the decompression guard — how many uncompressed bytes the analysis of
+ * one image may read before it stops with a LIMIT error (a gzip bomb); undefined keeps the default.
+ */
+export function decompressionLimit(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env.IMGSCOPE_DECOMPRESSION_LIMIT?.trim();
+  if (!value) return undefined;
+  const bytes = parseSize(value);
+  if (bytes === undefined || bytes < 1) {
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      `IMGSCOPE_DECOMPRESSION_LIMIT="${value.slice(0, 40)}" is not a size`,
+      {
+        hint: `set it to ${SIZE_SYNTAX}, or unset it`,
+      },
+    );
+  }
+  return bytes;
 }
 
 /** The policy flags as the policy module names them (dive's camelCase spellings accepted too). */

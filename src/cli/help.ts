@@ -29,6 +29,7 @@ Environment
   IMGSCOPE_INSECURE_REGISTRIES   comma-separated hosts reached over plain HTTP
   IMGSCOPE_TIMEOUT_CONNECT_MS, IMGSCOPE_TIMEOUT_HEADERS_MS, IMGSCOPE_TIMEOUT_IDLE_MS
                                  registry timeouts in ms (15000, 30000, 30000; idle = silence mid-body)
+  IMGSCOPE_DECOMPRESSION_LIMIT   stop with an error past this many uncompressed bytes (64GiB)
 
 Exit codes: 0 ok, 1 a check failed, 2 bad input or error.
 `;

@@ -18,6 +18,7 @@ import {
   nestedArrays,
   precompressedLayer,
 } from './images.js';
+import { shortError } from './outcomes.js';
 import { differences, type Suite } from './suite.js';
 import { gzipBomb, gzippedTinyEntries, type RawEntry, tarArchive } from './tar-writer.js';
 
@@ -225,6 +226,24 @@ export function describeHostileImages(suite: Suite): void {
             ? []
             : [`peak RSS ${megabytes(run.peakRssBytes)} ≥ ${megabytes(BOMB_RSS_LIMIT)}`],
         notes: (run) => `${rssNote(run)}; ${((2 * GiB) / (run.ms / 1000) / MB).toFixed(0)} MB/s inflated`,
+      });
+    });
+
+    it('the decompression guard stops a gzip bomb with one line, early', async () => {
+      const bomb = gzipBomb(2 * GiB);
+      const image = assembleImage({ layers: [precompressedLayer(bomb.gzip, bomb.tarBytes)] });
+      await push('bomb:v1', image);
+      await suite.trial({
+        group: GROUP,
+        fault: 'the same bomb, IMGSCOPE_DECOMPRESSION_LIMIT=256MiB',
+        expected: 'failed cleanly',
+        args: [suite.ref('bomb:v1')],
+        env: { IMGSCOPE_DECOMPRESSION_LIMIT: '256MiB' },
+        verify: (run) =>
+          (run.peakRssBytes ?? Infinity) < BOMB_RSS_LIMIT
+            ? []
+            : [`peak RSS ${megabytes(run.peakRssBytes)} ≥ ${megabytes(BOMB_RSS_LIMIT)}`],
+        notes: (run, judgement) => `${shortError(judgement.errorLine, 90)}; ${rssNote(run)}`,
       });
     });
 

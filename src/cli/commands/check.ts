@@ -20,7 +20,13 @@ import {
 import { buildReport, compressedSizeOf, reportWithoutImage } from '../../report/build-report.js';
 import { type ReportFormat, renderReport } from '../../report/render.js';
 import type { Report } from '../../report/report.js';
-import { imageArgument, type ParsedArgs, policyFlagsOf, positiveInteger } from '../args.js';
+import {
+  decompressionLimit,
+  imageArgument,
+  type ParsedArgs,
+  policyFlagsOf,
+  positiveInteger,
+} from '../args.js';
 import { openImage } from '../open-image.js';
 import { colorEnabled, type Output } from '../output.js';
 import { ProgressLine } from '../progress.js';
@@ -45,7 +51,10 @@ async function streamLayers(source: ImageSource, args: ParsedArgs, io: Output): 
   try {
     return await analyzeImage(
       source,
-      { concurrency: positiveInteger(args.options.concurrency, '--concurrency') },
+      {
+        concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
+        maxUncompressedBytes: decompressionLimit(io.env),
+      },
       progress ? (event) => progress.update(event) : undefined,
     );
   } finally {

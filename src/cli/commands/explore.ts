@@ -2,7 +2,13 @@ import { analyze } from '../../analysis/analyze.js';
 import type { Analysis } from '../../analysis/types.js';
 import { imageFactsOf, resolvePolicy } from '../../policy/index.js';
 import { buildReport } from '../../report/build-report.js';
-import { imageArgument, type ParsedArgs, policyFlagsOf, positiveInteger } from '../args.js';
+import {
+  decompressionLimit,
+  imageArgument,
+  type ParsedArgs,
+  policyFlagsOf,
+  positiveInteger,
+} from '../args.js';
 import { openImage } from '../open-image.js';
 import type { Output } from '../output.js';
 import { runCheck, withPolicy } from './check.js';
@@ -22,6 +28,7 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
       withPolicy(buildReport(source, analysis), facts, analysis, policy, 'layers are still streaming');
     const events = analyze(source, {
       concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
+      maxUncompressedBytes: decompressionLimit(io.env),
     });
     const { runTui } = await import('../../tui/index.js');
     return await runTui(
