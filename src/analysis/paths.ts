@@ -13,7 +13,8 @@ const INITIAL_CAPACITY = 1024;
 export class PathTable {
   /** Interned segment names; a name id indexes this. */
   private readonly names: string[] = [];
-  private readonly nameIds = new Map<string, number>();
+  /** Open addressing on the name's hash → name id + 1; 0 is an empty slot. */
+  private nameSlots = new Int32Array(INITIAL_CAPACITY * 2);
 
   private parents: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private nameOf: Int32Array = new Int32Array(INITIAL_CAPACITY);
@@ -65,19 +66,76 @@ export class PathTable {
   }
 
   internName(name: string): number {
-    let id = this.nameIds.get(name);
-    if (id === undefined) {
-      id = this.names.length;
-      this.names.push(name);
-      this.nameIds.set(name, id);
+    const mask = this.nameSlots.length - 1;
+    let slot = hashString(name) & mask;
+    for (; ; slot = (slot + 1) & mask) {
+      const entry = this.nameSlots[slot]!;
+      if (entry === 0) break;
+      if (this.names[entry - 1] === name) return entry - 1;
     }
-    return id;
+    return this.addName(name, slot);
+  }
+
+  /**
+   * The id of the name whose UTF-8 bytes are `bytes[start, end)`. A name seen before costs a hash of its
+   * bytes and one comparison, and allocates nothing: this is how tar headers are interned.
+   */
+  internNameBytes(bytes: Buffer, start: number, end: number): number {
+    let hash = HASH_SEED;
+    let high = 0;
+    for (let at = start; at < end; at++) {
+      const byte = bytes[at]!;
+      high |= byte;
+      hash = Math.imul(hash ^ byte, HASH_PRIME);
+    }
+    if (high & 0x80) return this.internName(bytes.toString('utf8', start, end));
+    const length = end - start;
+    const mask = this.nameSlots.length - 1;
+    let slot = finish(hash) & mask;
+    for (; ; slot = (slot + 1) & mask) {
+      const entry = this.nameSlots[slot]!;
+      if (entry === 0) break;
+      const name = this.names[entry - 1]!;
+      if (name.length !== length) continue;
+      let at = 0;
+      while (at < length && name.charCodeAt(at) === bytes[start + at]) at++;
+      if (at === length) return entry - 1;
+    }
+    return this.addName(bytes.toString('latin1', start, end), slot);
   }
 
   /** The child of `parent` called `name`, or -1. */
   lookup(parent: number, name: string): number {
-    const nameId = this.nameIds.get(name);
-    return nameId === undefined ? NONE : this.lookupId(parent, nameId);
+    const nameId = this.findName(name);
+    return nameId === NONE ? NONE : this.lookupId(parent, nameId);
+  }
+
+  private findName(name: string): number {
+    const mask = this.nameSlots.length - 1;
+    for (let slot = hashString(name) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.nameSlots[slot]!;
+      if (entry === 0) return NONE;
+      if (this.names[entry - 1] === name) return entry - 1;
+    }
+  }
+
+  private addName(name: string, slot: number): number {
+    const id = this.names.length;
+    this.names.push(name);
+    this.nameSlots[slot] = id + 1;
+    if (this.names.length * 2 > this.nameSlots.length) this.growNameSlots();
+    return id;
+  }
+
+  private growNameSlots(): void {
+    const slots = new Int32Array(this.nameSlots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.names.length; id++) {
+      let slot = hashString(this.names[id]!) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = id + 1;
+    }
+    this.nameSlots = slots;
   }
 
   lookupId(parent: number, nameId: number): number {
@@ -209,6 +267,25 @@ export class PathTable {
     }
     this.slots = slots;
   }
+}
+
+const HASH_SEED = 0x811c9dc5;
+const HASH_PRIME = 0x01000193;
+
+/**
+ * FNV-1a over UTF-16 code units, so an ASCII name hashes the same from its string and from its bytes
+ * (`internNameBytes` decodes every other name before hashing it).
+ */
+function hashString(name: string): number {
+  let hash = HASH_SEED;
+  for (let at = 0; at < name.length; at++) hash = Math.imul(hash ^ name.charCodeAt(at), HASH_PRIME);
+  return finish(hash);
+}
+
+function finish(hash: number): number {
+  let h = hash ^ (hash >>> 16);
+  h = Math.imul(h, 0x7feb352d);
+  return h ^ (h >>> 15);
 }
 
 function hash(parent: number, nameId: number): number {

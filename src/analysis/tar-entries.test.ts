@@ -164,6 +164,29 @@ describe('readLayerTar', () => {
     expect(result.fileCount).toBe(5);
   });
 
+  it('tells apart directories whose names have the same length, and spells every path one way', async () => {
+    const tar = await tarOf([
+      'usr/lib/a:1',
+      'usr/bin/b:1',
+      'usr/lib/c:1',
+      './usr/bin/d:1',
+      '/usr/lib/e:1',
+      'h\u00e9/f:1',
+    ]);
+    const paths = new PathTable();
+    const result = await readLayerTar(Readable.from([tar]), { paths, links: new StringTable(), label: 'l' });
+    expect(itemsOf(result, paths, new StringTable()).map((item) => item.path)).toEqual([
+      '/usr/lib/a',
+      '/usr/bin/b',
+      '/usr/lib/c',
+      '/usr/bin/d',
+      '/usr/lib/e',
+      '/h\u00e9/f',
+    ]);
+    expect(paths.find('/usr/lib')).toBe(paths.parent(paths.find('/usr/lib/e')));
+    expect(paths.size).toBe(1 + 3 + 5 + 2);
+  });
+
   it('classifies whiteouts, opaque markers and other aufs metadata', async () => {
     const tar = await tarOf(['etc/.wh.motd', 'var/cache/.wh..wh..opq', '.wh.tmp', '.wh..wh.plnk/', 'x/.wh.']);
     const { items } = await read(tar);

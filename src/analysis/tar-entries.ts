@@ -1,14 +1,19 @@
 import type { Readable } from 'node:stream';
-import tar, { type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { ImgscopeError } from '../errors.js';
 import { ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
 import { type PathTable, ROOT } from './paths.js';
+import { type TarEntry, TarParser } from './tar-parser.js';
 
-const WHITEOUT_PREFIX = '.wh.';
-const META_PREFIX = '.wh..wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const WHITEOUT_PREFIX = Buffer.from('.wh.');
+const META_PREFIX = Buffer.from('.wh..wh.');
+const OPAQUE_MARKER = Buffer.from('.wh..wh..opq');
 /** Root entries estargz adds for lazy pulling; they are not part of the image's filesystem. */
-const ESTARGZ_METADATA = new Set(['stargz.index.json', '.prefetch.landmark', '.no.prefetch.landmark']);
+const ESTARGZ_METADATA = ['stargz.index.json', '.prefetch.landmark', '.no.prefetch.landmark'].map((name) =>
+  Buffer.from(name),
+);
 
 export interface TarReadOptions {
   paths: PathTable;
@@ -32,51 +37,29 @@ export interface TarReadResult {
 }
 
 /**
- * Parses a layer's uncompressed tar stream into LayerItems. Entry contents are drained, never buffered.
- * PAX and GNU long names are resolved by tar-stream; names are normalised (`./`, `/`, `//`, `.`, and `..`
+ * Parses a layer's uncompressed tar stream into LayerItems. Entry contents are skipped, never copied or
+ * buffered; names are interned straight from the header bytes, normalised (`./`, `/`, `//`, `.`, and `..`
  * clamped at the root) and whiteouts classified.
  */
 export async function readLayerTar(input: Readable, options: TarReadOptions): Promise<TarReadResult> {
-  const { label } = options;
   const writer = new LayerItemsWriter(options);
+  const parser = new TarParser((entry) => writer.addEntry(entry));
   let uncompressedSize = 0;
-
-  const extract = tar.extract();
-  const failed = new Promise<never>((_, reject) => {
-    extract.on('error', (error: Error) => reject(malformedTar(label, error)));
-  });
-  failed.catch(() => {});
-
-  extract.on('entry', (header, stream, next) => {
+  // Errors of the input (decompression, verification) pass through; the parser's become MALFORMED.
+  for await (const chunk of input) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    uncompressedSize += bytes.length;
+    options.onBytes?.(uncompressedSize);
     try {
-      writer.add(header);
+      parser.write(bytes);
     } catch (error) {
-      extract.destroy(error as Error);
-      return;
+      throw malformedTar(options.label, error as Error);
     }
-    // The entry's stream fails with the archive (reported once, by `extract`).
-    stream.on('error', () => {});
-    stream.on('end', next);
-    stream.resume();
-  });
-
-  const drained = (async () => {
-    for await (const chunk of input) {
-      uncompressedSize += (chunk as Buffer).length;
-      options.onBytes?.(uncompressedSize);
-      if (!extract.write(chunk)) await new Promise<void>((resolve) => extract.once('drain', resolve));
-    }
-    await new Promise<void>((resolve) => {
-      extract.once('finish', resolve);
-      extract.end(undefined);
-    });
-  })();
+  }
   try {
-    await Promise.race([drained, failed]);
+    parser.end();
   } catch (error) {
-    input.destroy();
-    extract.destroy();
-    throw error;
+    throw malformedTar(options.label, error as Error);
   }
   return {
     items: writer.items,
@@ -86,7 +69,7 @@ export async function readLayerTar(input: Readable, options: TarReadOptions): Pr
   };
 }
 
-/** The parts of a tar header the analysis reads (tar-stream's Header, or a hand-built one in tests). */
+/** A tar header given as strings, as tests and tar-stream spell it. */
 export interface EntryHeader {
   name: string;
   type?: Header['type'] | null;
@@ -98,7 +81,7 @@ export interface EntryHeader {
   pax?: unknown;
 }
 
-/** Turns tar headers, in archive order, into a layer's items and counts. */
+/** Turns tar entries, in archive order, into a layer's items and counts. */
 export class LayerItemsWriter {
   readonly items = new LayerItems();
   fileCount = 0;
@@ -115,37 +98,68 @@ export class LayerItemsWriter {
     this.hideEstargz = options.hideEstargzMetadata === true;
   }
 
-  /** false when the entry is not part of the filesystem (the root itself, estargz metadata). */
+  /** A header given as strings (tests, fixtures); same rules as `addEntry`. */
   add(header: EntryHeader): boolean {
-    const name = this.resolver.resolve(header.name);
-    if (name === undefined) return false;
-    const { dir, base } = name;
-    if (this.hideEstargz && dir === ROOT && ESTARGZ_METADATA.has(base)) return false;
-    const { items } = this;
-    const size = header.size ?? 0;
+    const name = Buffer.from(header.name);
+    const link = Buffer.from(header.linkname ?? '');
     const pax = header.pax as Record<string, string> | null | undefined;
-    const uid = pax?.uid !== undefined ? Number(pax.uid) : (header.uid ?? 0);
-    const gid = pax?.gid !== undefined ? Number(pax.gid) : (header.gid ?? 0);
-    const mode = (header.mode ?? 0) & 0o7777;
+    return this.addEntry({
+      type: typeCode(header.type),
+      mode: header.mode ?? 0,
+      uid: pax?.uid !== undefined ? Number(pax.uid) : (header.uid ?? 0),
+      gid: pax?.gid !== undefined ? Number(pax.gid) : (header.gid ?? 0),
+      size: header.size ?? 0,
+      name,
+      nameStart: 0,
+      nameEnd: name.length,
+      link,
+      linkStart: 0,
+      linkEnd: link.length,
+    });
+  }
+
+  /** false when the entry is not part of the filesystem (the root itself, estargz metadata). */
+  addEntry(entry: TarEntry): boolean {
+    const resolver = this.resolver;
+    if (!resolver.resolve(entry.name, entry.nameStart, entry.nameEnd)) return false;
+    const { dir, base, baseStart, baseEnd } = resolver;
+    if (
+      this.hideEstargz &&
+      dir === ROOT &&
+      ESTARGZ_METADATA.some((name) => equals(base, baseStart, baseEnd, name))
+    )
+      return false;
+    const { items, paths } = this;
+    const size = entry.size;
+    const mode = entry.mode & 0o7777;
+    const { uid, gid } = entry;
     this.fileCount++;
     this.contentSize += size;
-    if (base.startsWith(WHITEOUT_PREFIX)) {
-      if (base === OPAQUE_MARKER)
+    if (startsWith(base, baseStart, baseEnd, WHITEOUT_PREFIX)) {
+      if (equals(base, baseStart, baseEnd, OPAQUE_MARKER))
         items.push(ItemKind.Opaque, dir, TypeCode.dir, mode, uid, gid, size, NO_LINK);
-      else if (base.startsWith(META_PREFIX) || base.length === WHITEOUT_PREFIX.length)
+      else if (
+        startsWith(base, baseStart, baseEnd, META_PREFIX) ||
+        baseEnd - baseStart === WHITEOUT_PREFIX.length
+      )
         items.push(ItemKind.Marker, dir, TypeCode.file, mode, uid, gid, size, NO_LINK);
       else {
-        const target = this.paths.child(dir, base.slice(WHITEOUT_PREFIX.length));
+        const target = paths.childId(
+          dir,
+          paths.internNameBytes(base, baseStart + WHITEOUT_PREFIX.length, baseEnd),
+        );
         items.push(ItemKind.Whiteout, target, TypeCode.file, mode, uid, gid, size, NO_LINK);
       }
       return true;
     }
-    const type = typeCode(header.type);
+    const type = entry.type;
     let link = NO_LINK;
-    if (type === TypeCode.symlink && header.linkname) link = this.links.intern(header.linkname);
-    else if (type === TypeCode.hardlink && header.linkname)
-      link = this.links.intern(normalisePath(header.linkname));
-    items.push(ItemKind.Entry, this.paths.child(dir, base), type, mode, uid, gid, size, link);
+    if (entry.linkEnd > entry.linkStart && (type === TypeCode.symlink || type === TypeCode.hardlink)) {
+      const target = entry.link.toString('utf8', entry.linkStart, entry.linkEnd);
+      link = this.links.intern(type === TypeCode.hardlink ? normalisePath(target) : target);
+    }
+    const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
+    items.push(ItemKind.Entry, path, type, mode, uid, gid, size, link);
     return true;
   }
 }
@@ -167,6 +181,16 @@ function typeCode(type: EntryHeader['type']): number {
     default:
       return TypeCode.file;
   }
+}
+
+function startsWith(bytes: Buffer, start: number, end: number, prefix: Buffer): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[start + i] !== prefix[i]) return false;
+  return true;
+}
+
+function equals(bytes: Buffer, start: number, end: number, other: Buffer): boolean {
+  return end - start === other.length && startsWith(bytes, start, end, other);
 }
 
 function malformedTar(label: string, error: Error): Error {
@@ -197,48 +221,83 @@ export function normalisePath(name: string): string {
 }
 
 /**
- * Resolves archive names to (directory id, base name), caching the last directory: tar entries come
- * grouped by directory, so most names cost one string comparison and one hash lookup.
+ * Resolves archive names, given as bytes, to (directory id, base name bytes) without allocating: tar
+ * entries come grouped by directory, so the directory part is compared with the last one's bytes and
+ * most names cost that comparison and the interning of their base name. Results are left in fields,
+ * valid until the next call.
  */
 export class NameResolver {
-  private lastDirName = '';
+  dir = ROOT;
+  base: Buffer = Buffer.alloc(0);
+  baseStart = 0;
+  baseEnd = 0;
+  private lastDirBytes = Buffer.alloc(256);
+  private lastDirLength = -1;
   private lastDir = ROOT;
 
   constructor(private readonly paths: PathTable) {}
 
-  /** undefined for names that normalise to the root itself (`./`, `/`). */
-  resolve(name: string): { dir: number; base: string } | undefined {
-    if (needsFullNormalisation(name)) {
-      const segments = normaliseSegments(name);
-      const base = segments.pop();
-      if (base === undefined) return undefined;
-      return { dir: this.paths.intern(segments), base };
+  /** false for names that normalise to the root itself (`./`, `/`). */
+  resolve(bytes: Buffer, start: number, end: number): boolean {
+    // Leading `/` and `./` and trailing `/` are common and cheap to drop; anything else odd
+    // (`//`, `.` or `..` segments) takes the slow path.
+    for (;;) {
+      if (start < end && bytes[start] === SLASH) start++;
+      else if (end - start >= 2 && bytes[start] === DOT && bytes[start + 1] === SLASH) start += 2;
+      else break;
     }
-    const end = name.endsWith('/') ? name.length - 1 : name.length;
-    const slash = name.lastIndexOf('/', end - 1);
-    const base = name.slice(slash + 1, end);
-    if (base === '') return undefined;
-    const dirName = slash < 0 ? '' : name.slice(0, slash);
-    if (dirName !== this.lastDirName) {
-      this.lastDirName = dirName;
-      this.lastDir = dirName === '' ? ROOT : this.paths.intern(dirName.split('/'));
+    while (end > start && bytes[end - 1] === SLASH) end--;
+    if (start === end) return false;
+    let lastSlash = -1;
+    let segment = start;
+    for (let at = start; at <= end; at++) {
+      if (at < end && bytes[at] !== SLASH) continue;
+      const length = at - segment;
+      if (
+        length === 0 ||
+        (bytes[segment] === DOT && (length === 1 || (length === 2 && bytes[segment + 1] === DOT)))
+      )
+        return this.resolveOdd(bytes.toString('utf8', start, end));
+      if (at < end) lastSlash = at;
+      segment = at + 1;
     }
-    return { dir: this.lastDir, base };
+    this.base = bytes;
+    this.baseStart = lastSlash < 0 ? start : lastSlash + 1;
+    this.baseEnd = end;
+    this.dir = lastSlash < 0 ? ROOT : this.directory(bytes, start, lastSlash);
+    return true;
   }
-}
 
-/** Names already in `a/b/c` form (optionally with one trailing slash) take the fast path. */
-function needsFullNormalisation(name: string): boolean {
-  const first = name.charCodeAt(0);
-  return (
-    first === 0x2f || // leading '/'
-    first === 0x2e || // leading '.', './' or '..' (and dotfiles, which are rare at the root)
-    name.includes('//') ||
-    name.includes('/./') ||
-    name.includes('/../') ||
-    name.endsWith('/.') ||
-    name.endsWith('/..') ||
-    name.endsWith('/./') ||
-    name.endsWith('/../')
-  );
+  private directory(bytes: Buffer, start: number, end: number): number {
+    const length = end - start;
+    const last = this.lastDirBytes;
+    if (length === this.lastDirLength) {
+      let at = length - 1;
+      while (at >= 0 && last[at] === bytes[start + at]) at--;
+      if (at < 0) return this.lastDir;
+    }
+    let dir = ROOT;
+    let segment = start;
+    for (let at = start; at <= end; at++) {
+      if (at < end && bytes[at] !== SLASH) continue;
+      dir = this.paths.childId(dir, this.paths.internNameBytes(bytes, segment, at));
+      segment = at + 1;
+    }
+    if (last.length < length) this.lastDirBytes = Buffer.alloc(Math.max(length, last.length * 2));
+    bytes.copy(this.lastDirBytes, 0, start, end);
+    this.lastDirLength = length;
+    this.lastDir = dir;
+    return dir;
+  }
+
+  private resolveOdd(name: string): boolean {
+    const segments = normaliseSegments(name);
+    const base = segments.pop();
+    if (base === undefined) return false;
+    this.dir = this.paths.intern(segments);
+    this.base = Buffer.from(base);
+    this.baseStart = 0;
+    this.baseEnd = this.base.length;
+    return true;
+  }
 }
