@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, readFile, rename, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Digest } from '../../oci/digest.js';
+import {
+  decodeEntry,
+  encodeEntry,
+  type InternTables,
+  type LayerAnalysis,
+  UnusableEntryError,
+} from './entry-format.js';
+import { ANALYSER_VERSION, entryFileName, LAYERS_FOLDER, TEMP_PREFIX } from './location.js';
+
+/**
+ * Layer analyses by layer digest: what `analyze` consults before streaming a layer. A layer's digest names
+ * its bytes, and the bytes determine the analysis, so an entry is valid for every image that has the layer.
+ */
+export interface LayerCache {
+  /** The layer's analysis interned into the image's tables, or undefined to analyse it afresh. */
+  get(digest: Digest, tables: InternTables): Promise<LayerAnalysis | undefined>;
+  /**
+   * Stores a layer's analysis in the background. Call it only once the layer's blob stream has ended,
+   * which is when its bytes were verified against `digest`.
+   */
+  put(digest: Digest, layer: LayerAnalysis, tables: InternTables): void;
+}
+
+export interface DiskLayerCacheOptions {
+  /** The cache root (see `cacheRoot`); entries live in its versioned layers folder. */
+  root: string;
+  /** Told once when writing fails (read-only or full disk); the cache then stops writing. */
+  warn?: (message: string) => void;
+  /** Hits, misses, stores and discarded entries, one line each. */
+  debug?: (line: string) => void;
+  /** What entries must be written by (tests); default this imgscope's ANALYSER_VERSION. */
+  analyser?: string;
+}
+
+/**
+ * One file per layer digest. Writes are atomic — a temp file in the same folder, fsynced, then renamed
+ * over the name — so a reader sees a whole entry or none, and concurrent writers of one digest simply
+ * replace each other's identical bytes. An entry that fails any check is removed and treated as a miss.
+ * Nothing here throws into the analysis: the cache degrades to no cache.
+ */
+export class DiskLayerCache implements LayerCache {
+  readonly directory: string;
+  private readonly analyser: string;
+  private readonly pending = new Set<Promise<void>>();
+  private folderReady: Promise<void> | undefined;
+  private writeFailure: unknown;
+
+  constructor(private readonly options: DiskLayerCacheOptions) {
+    this.directory = join(options.root, LAYERS_FOLDER);
+    this.analyser = options.analyser ?? ANALYSER_VERSION;
+  }
+
+  async get(digest: Digest, tables: InternTables): Promise<LayerAnalysis | undefined> {
+    const file = join(this.directory, entryFileName(digest));
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      this.debug(`cache miss ${digest}${codeOf(error) === 'ENOENT' ? '' : ` (${describe(error)})`}`);
+      return undefined;
+    }
+    try {
+      const layer = decodeEntry(bytes, { digest, analyser: this.analyser }, tables);
+      this.debug(`cache hit ${digest}`);
+      const now = new Date();
+      // Last use is the file's mtime: `cache prune --max-size` drops the least recently used first.
+      this.track(utimes(file, now, now).catch(() => {}));
+      return layer;
+    } catch (error) {
+      const reason = error instanceof UnusableEntryError ? error.message : `unreadable: ${describe(error)}`;
+      this.debug(`cache entry ${digest} discarded (${reason})`);
+      this.track(unlink(file).catch(() => {}));
+      return undefined;
+    }
+  }
+
+  put(digest: Digest, layer: LayerAnalysis, tables: InternTables): void {
+    if (this.writeFailure !== undefined) return;
+    let chunks: Uint8Array[] | undefined;
+    try {
+      chunks = encodeEntry(digest, this.analyser, layer, tables);
+    } catch (error) {
+      this.debug(`cache cannot encode ${digest} (${describe(error)})`);
+      return;
+    }
+    if (!chunks) {
+      this.debug(`cache skips ${digest} (a name is not valid Unicode)`);
+      return;
+    }
+    const entry = chunks;
+    this.track(
+      this.write(digest, entry).then(
+        (bytes) => this.debug(`cache stored ${digest} (${bytes} bytes)`),
+        (error: unknown) => this.writeFailed(error),
+      ),
+    );
+  }
+
+  /** Resolves once every write and touch started so far has finished (they never reject). */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
+
+  private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
+    this.folderReady ??= mkdir(this.directory, { recursive: true }).then(() => {});
+    await this.folderReady;
+    const temp = join(this.directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    const handle = await open(temp, 'wx', 0o644);
+    let bytes = 0;
+    try {
+      bytes = await writeAll(handle, chunks);
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => {});
+      await unlink(temp).catch(() => {});
+      throw error;
+    }
+    await handle.close();
+    try {
+      await rename(temp, join(this.directory, entryFileName(digest)));
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw error;
+    }
+    return bytes;
+  }
+
+  private writeFailed(error: unknown): void {
+    if (this.writeFailure !== undefined) return;
+    this.writeFailure = error;
+    this.options.warn?.(
+      `cannot write the layer cache in ${this.directory} (${describe(error)}); continuing without it — ` +
+        'free some space, make the folder writable, choose another with --cache-dir, or pass --no-cache',
+    );
+  }
+
+  private track(work: Promise<void>): void {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  private debug(line: string): void {
+    this.options.debug?.(line);
+  }
+}
+
+async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<number> {
+  let position = 0;
+  for (const chunk of chunks) {
+    for (let offset = 0; offset < chunk.length; ) {
+      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position);
+      offset += bytesWritten;
+      position += bytesWritten;
+    }
+  }
+  return position;
+}
+
+function codeOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function describe(error: unknown): string {
+  const code = codeOf(error);
+  if (code) return code;
+  return error instanceof Error ? error.message : String(error);
+}
