@@ -2,6 +2,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { ImgscopeError, isImgscopeError } from '../errors.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
+import type { LayerCache } from './cache/layer-cache.js';
 import { decodeLayer } from './compression.js';
 import { WasteAccumulator } from './efficiency.js';
 import { EventQueue } from './event-queue.js';
@@ -17,6 +18,8 @@ export interface AnalyzeOptions {
   concurrency?: number;
   /** Decompression guard over the whole image; default 64 GiB. */
   maxUncompressedBytes?: number;
+  /** Layer analyses by digest: hits skip the download, misses are stored once their bytes are verified. */
+  cache?: LayerCache;
 }
 
 export const DEFAULT_CONCURRENCY = 3;
@@ -88,6 +91,7 @@ class ImageAnalysis {
   private readonly links = new StringTable();
   private readonly concurrency: number;
   private readonly maxUncompressed: number;
+  private readonly cache: LayerCache | undefined;
   private uncompressedTotal = 0;
   private firstError: { error: unknown } | undefined;
   /** One per layer being parsed, so the first failure can stop the others. */
@@ -101,6 +105,7 @@ class ImageAnalysis {
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     this.maxUncompressed = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+    this.cache = options.cache;
   }
 
   async run(): Promise<Analysis> {
@@ -192,6 +197,13 @@ class ImageAnalysis {
       if (this.firstError) throw this.firstError.error;
       controller.signal.throwIfAborted();
       this.emit({ type: 'layer-start', layer: index, compressedSize: descriptor.size });
+      const tables = { paths: this.paths, links: this.links };
+      const cached = await this.cache?.get(descriptor.digest, tables);
+      if (cached) {
+        this.uncompressedTotal += cached.uncompressedSize;
+        if (this.uncompressedTotal > this.maxUncompressed) throw this.limitError(label);
+        return cached;
+      }
       const blob = await this.source.openBlob(descriptor, { signal: controller.signal });
       streams.push(blob);
       controller.signal.throwIfAborted();
@@ -212,7 +224,10 @@ class ImageAnalysis {
           if (this.uncompressedTotal > this.maxUncompressed) throw this.limitError(label);
         },
       });
-      return { ...result, compression };
+      const parsed = { ...result, compression };
+      // The blob ends only after its digest and size were verified: never store what did not.
+      if (blob.readableEnded && !blob.errored) this.cache?.put(descriptor.digest, parsed, tables);
+      return parsed;
     } catch (error) {
       destroyAll();
       throw describeFailure(error, label, controller.signal);
