@@ -6,6 +6,7 @@ import { startFaultProxy } from '../registry/fault-proxy.js';
 import { registryUnavailable, startRegistry } from '../registry/harness.js';
 import { describeHostileImages } from './hostile-images.js';
 import { describeRegistryFaults } from './registry-faults.js';
+import { describeSecrets } from './secrets.js';
 import { Suite } from './suite.js';
 
 /**
@@ -37,4 +38,5 @@ describe.skipIf(registryUnavailable)('reliability and security of the built CLI'
 
   describeRegistryFaults(suite);
   describeHostileImages(suite);
+  describeSecrets(suite);
 });
