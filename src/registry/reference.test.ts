@@ -97,6 +97,19 @@ describe('parseReference', () => {
     expect(rejection('bad_host-.io:5000/app')).toMatch(/not a valid registry host/);
     expect(rejection(`ghcr.io/${'a'.repeat(300)}`)).toMatch(/longer than 255/);
   });
+
+  it('refuses credentials in a reference without repeating them', () => {
+    for (const [text, shown] of [
+      ['me:pa55@ghcr.io/app:v1', '***@ghcr.io/app:v1'],
+      ['https://me:pa55@ghcr.io/app', 'https://***@ghcr.io/app'],
+      ['me@127.0.0.1:5000/app@sha256:abc', '***@127.0.0.1:5000/app@sha256:abc'],
+    ] as const) {
+      const message = rejection(text);
+      expect(message).toBe(`image reference "${shown}": credentials do not belong in an image reference`);
+      expect(message).not.toContain('pa55');
+    }
+    expect(parseReference(`ghcr.io/app@sha256:${'a'.repeat(64)}`).repository).toBe('app');
+  });
 });
 
 describe('isLoopbackHost', () => {

@@ -30,6 +30,8 @@ const DOMAIN = new RegExp(
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const MAX_NAME_LENGTH = 255;
+/** `user:password@host/…` (with or without a scheme): an `@` before the first `/`; a digest's `@` comes after it. */
+const USERINFO = /^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/@]*@(?=[^/]*\/)/i;
 
 function invalid(
   text: string,
@@ -51,6 +53,14 @@ export function parseReference(text: string): ImageReference {
   const input = text.trim();
   let rest = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
   if (rest === '') throw invalid(text, 'is empty');
+  if (USERINFO.test(rest)) {
+    // Never repeat what was typed before the @: it is a password.
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      `image reference "${rest.replace(USERINFO, '$1***@')}": credentials do not belong in an image reference`,
+      { hint: 'pass them with --username and --password-stdin, or IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD' },
+    );
+  }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest);
   if (scheme) throw invalid(text, `the ${scheme[1]}:// scheme is not part of an image reference`);
   if (/\s/.test(rest)) throw invalid(text, 'contains whitespace');

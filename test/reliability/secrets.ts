@@ -128,6 +128,19 @@ export function describeSecrets(suite: Suite): void {
       });
     });
 
+    it('credentials typed into the reference are refused without repeating them', async () => {
+      const typed = 'typed-s3cret-in-ref';
+      await suite.trial({
+        group: GROUP,
+        fault: 'credentials in the reference (user:password@host/…)',
+        expected: 'failed cleanly',
+        args: [`${TEST_USER.username}:${typed}@${suite.proxy.host}/private/secret-app:v1`],
+        anonymous: true,
+        secrets: [typed],
+        names: [suite.proxy.host],
+      });
+    });
+
     describe('credential helpers', () => {
       let bin: string;
       let dockerConfig: string;
