@@ -10,6 +10,7 @@ import { findCredentials } from './auth/credentials.js';
 import { type BodyAtOffset, resumableDownload } from './blob-reader.js';
 import {
   isInsecureRegistry,
+  isMarkedInsecure,
   type RegistryOptions,
   type ResolvedRegistryOptions,
   resolveOptions,
@@ -73,6 +74,8 @@ export class RegistryClient {
     const insecure =
       isInsecureRegistry(reference.apiHost, this.options) ||
       isInsecureRegistry(reference.registry, this.options);
+    const markedInsecure =
+      isMarkedInsecure(reference.apiHost, this.options) || isMarkedInsecure(reference.registry, this.options);
     this.origin = `${insecure ? 'http' : 'https'}://${reference.apiHost}`;
     this.pools = new ConnectionPools(this.options.timeouts);
     const { debug } = this.options;
@@ -88,7 +91,7 @@ export class RegistryClient {
       authenticating({
         registry: reference.registry,
         origin: this.origin,
-        insecure,
+        insecure: markedInsecure,
         exchange: unauthenticated,
         lookupCredentials: () =>
           findCredentials(reference.registry, this.repositoryHint, {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isInsecureRegistry, resolveOptions } from './options.js';
+import { isInsecureRegistry, isMarkedInsecure, resolveOptions } from './options.js';
 
 describe('insecure registries', () => {
   it('are loopback hosts, --insecure-registry entries and IMGSCOPE_INSECURE_REGISTRIES', () => {
@@ -34,5 +34,16 @@ describe('timeouts', () => {
         `IMGSCOPE_TIMEOUT_IDLE_MS="${value}" is not a number of milliseconds`,
       );
     }
+  });
+});
+
+describe('marked insecure', () => {
+  it('is what the user named, never loopback by itself', () => {
+    const options = resolveOptions({ insecureRegistries: ['127.0.0.1:5000', 'lab.internal'], env: {} });
+    expect(isMarkedInsecure('127.0.0.1:5000', options)).toBe(true);
+    expect(isMarkedInsecure('lab.internal:443', options)).toBe(true);
+    expect(isMarkedInsecure('127.0.0.1:5001', options)).toBe(false);
+    expect(isMarkedInsecure('localhost:5000', options)).toBe(false);
+    expect(isInsecureRegistry('localhost:5000', options)).toBe(true);
   });
 });

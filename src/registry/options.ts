@@ -78,7 +78,18 @@ export function isInsecureRegistry(
   registry: string,
   options: Pick<ResolvedRegistryOptions, 'insecureRegistries'>,
 ) {
-  if (isLoopbackHost(registry)) return true;
+  return isLoopbackHost(registry) || isMarkedInsecure(registry, options);
+}
+
+/**
+ * Named by the user with --insecure-registry or IMGSCOPE_INSECURE_REGISTRIES (exactly, or by host name
+ * for any port). Only this allows plain HTTP to carry credentials off this machine: a loopback registry
+ * (a tunnel, a proxy) must not send them to a plain-HTTP token service elsewhere.
+ */
+export function isMarkedInsecure(
+  registry: string,
+  options: Pick<ResolvedRegistryOptions, 'insecureRegistries'>,
+): boolean {
   const hostname = registry.replace(/:\d+$/, '');
   return options.insecureRegistries.some((entry) => entry === registry || entry === hostname);
 }

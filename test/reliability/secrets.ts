@@ -253,6 +253,30 @@ export function describeSecrets(suite: Suite): void {
         });
       });
 
+      it('a loopback registry cannot send the credentials to a plain-HTTP token service elsewhere', async () => {
+        server = await startRecordingServer(LAN!, () => ({ status: 500 }));
+        suite.proxy.inject({
+          method: 'GET',
+          path: /^\/v2\/$/,
+          fault: {
+            kind: 'header',
+            name: 'WWW-Authenticate',
+            value: `Bearer realm="${server.url}/token",service="imgscope-test-registry"`,
+          },
+        });
+        await suite.trial({
+          group: GROUP,
+          fault: 'loopback registry naming a plain-HTTP token realm off this machine',
+          expected: 'failed cleanly',
+          args: [suite.ref('secret-app:v1')],
+          verify: () => {
+            const leaked = credentialsIn(server!.received);
+            return leaked.length ? ['credentials sent in clear to the token service'] : [];
+          },
+          notes: () => `${server!.received.length} connections to the realm`,
+        });
+      });
+
       it('… unless that registry was marked insecure', async () => {
         server = await startRecordingServer(LAN!, () => ({ status: 500 }));
         suite.proxy.inject({

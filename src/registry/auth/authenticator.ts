@@ -17,6 +17,7 @@ export interface AuthContext {
   registry: string;
   /** Origin of the registry API; requests to any other origin pass through untouched. */
   origin: string;
+  /** The user marked the registry insecure: its token service may be plain HTTP even off this machine. */
   insecure: boolean;
   /** The transport below authentication, for the `/v2/` ping and token requests. */
   exchange: Exchange;

@@ -14,7 +14,7 @@ export interface BearerToken {
 
 export interface TokenContext {
   registry: string;
-  /** The registry was marked insecure (or is loopback): a plain-HTTP realm is acceptable. */
+  /** The user marked the registry insecure: a plain-HTTP realm off this machine is acceptable. */
   insecure: boolean;
   credential: Credential | undefined;
   credentialSource: string | undefined;
@@ -29,7 +29,7 @@ function authError(message: string, hint: string, cause?: unknown): ImgscopeErro
   return new ImgscopeError('AUTH', message, { hint, cause });
 }
 
-/** Validates the realm a registry named: an http(s) URL, plain HTTP only for loopback or insecure registries. */
+/** Validates the realm a registry named: an http(s) URL, plain HTTP only on loopback or for registries marked insecure. */
 export function tokenRealm(challenge: Challenge, context: Pick<TokenContext, 'registry' | 'insecure'>): URL {
   const realm = challenge.params.realm;
   let url: URL | undefined;
