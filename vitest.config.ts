@@ -6,5 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['./test/helpers/summary-reporter.ts', 'default'],
+    // The CLIs tests spawn must not read or fill the user's layer cache (a hit would hide what a test
+    // streams); tests of the cache turn it on with --cache-dir.
+    env: { IMGSCOPE_NO_CACHE: '1' },
   },
 });

@@ -45,12 +45,12 @@ export type ParsedOptions = ReturnType<
 >['values'];
 
 export interface ParsedArgs {
-  command: 'check' | 'inspect' | 'tui' | 'help' | 'version';
+  command: 'check' | 'inspect' | 'cache' | 'tui' | 'help' | 'version';
   positionals: string[];
   options: ParsedOptions;
 }
 
-const COMMANDS = new Set(['check', 'inspect', 'help']);
+const COMMANDS = new Set(['check', 'inspect', 'cache', 'help']);
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed: { values: ParsedOptions; positionals: string[] };

@@ -4,6 +4,8 @@ Usage
   imgscope IMAGE                 interactive explorer (prints the check summary when not on a terminal)
   imgscope check IMAGE           verdict, sizes, layers, efficiency and waste; exit 1 when a check fails
   imgscope inspect IMAGE         manifest, config and layers without downloading any layer
+  imgscope cache ls [--json]     layer analyses kept for re-runs: digest, size, last use
+  imgscope cache prune [--max-size SIZE]   drop the least recently used until the rest fit (all without it)
 
 IMAGE
   alpine:3.20, ghcr.io/org/app@sha256:…, docker://…   an image in a registry (no Docker daemon needed)
@@ -19,9 +21,13 @@ Options
   --no-layers                    manifest-level checks only; no layer is downloaded
   --full                         analyse layers even when the manifest checks already failed
   --concurrency N                layers streamed at once
+  --cache-dir DIR                where layer analyses are cached (default $XDG_CACHE_HOME/imgscope,
+                                 else ~/.cache/imgscope); a cached layer is not downloaded again
+  --no-cache                     neither read nor write the layer cache
   --insecure-registry HOST       plain HTTP for HOST (repeatable; loopback is always allowed)
   --username USER --password-stdin   registry credentials (else Docker/Podman credential files)
-  --debug                        log registry exchanges (credentials redacted) and show stack traces
+  --debug                        log registry exchanges (credentials redacted) and cache hits, and show
+                                 stack traces
   -h, --help   -V, --version
 
 Environment
@@ -30,6 +36,8 @@ Environment
   IMGSCOPE_TIMEOUT_CONNECT_MS, IMGSCOPE_TIMEOUT_HEADERS_MS, IMGSCOPE_TIMEOUT_IDLE_MS
                                  registry timeouts in ms (15000, 30000, 30000; idle = silence mid-body)
   IMGSCOPE_DECOMPRESSION_LIMIT   stop with an error past this many uncompressed bytes (64GiB)
+  IMGSCOPE_CACHE_DIR             the layer cache folder (--cache-dir wins)
+  IMGSCOPE_NO_CACHE=1            no layer cache unless --cache-dir is given
 
 Exit codes: 0 ok, 1 a check failed, 2 bad input or error.
 `;

@@ -18,6 +18,8 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
       return (await import('./commands/check.js')).runCheck(args, io);
     case 'inspect':
       return (await import('./commands/inspect.js')).runInspect(args, io);
+    case 'cache':
+      return (await import('./commands/cache.js')).runCache(args, io);
     case 'tui':
       return (await import('./commands/explore.js')).runExplore(args, io);
   }

@@ -30,6 +30,7 @@ import {
 import { openImage } from '../open-image.js';
 import { colorEnabled, type Output } from '../output.js';
 import { ProgressLine } from '../progress.js';
+import { layerCacheOf } from './cache.js';
 
 const FORMATS = ['table', 'json', 'markdown', 'github'] as const satisfies readonly ReportFormat[];
 type Format = (typeof FORMATS)[number];
@@ -48,17 +49,20 @@ async function streamLayers(source: ImageSource, args: ParsedArgs, io: Output): 
   const progress = io.stderr.isTTY
     ? new ProgressLine(io.stderr, source.layers.length, compressedSizeOf(source))
     : undefined;
+  const cache = layerCacheOf(args.options, io);
   try {
     return await analyzeImage(
       source,
       {
         concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
         maxUncompressedBytes: decompressionLimit(io.env),
+        cache,
       },
       progress ? (event) => progress.update(event) : undefined,
     );
   } finally {
     progress?.clear();
+    await cache?.flush();
   }
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../args.js';
 import { openImage } from '../open-image.js';
 import type { Output } from '../output.js';
+import { layerCacheOf } from './cache.js';
 import { runCheck, withPolicy } from './check.js';
 
 /**
@@ -26,20 +27,29 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
     const facts = imageFactsOf(source);
     const evaluate = (analysis: Analysis | undefined) =>
       withPolicy(buildReport(source, analysis), facts, analysis, policy, 'layers are still streaming');
+    // The cache's warning and debug lines wait until the TUI has released the screen.
+    const held: string[] = [];
+    const cache = layerCacheOf(args.options, io, (text) => held.push(text));
     const events = analyze(source, {
       concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
       maxUncompressedBytes: decompressionLimit(io.env),
+      cache,
     });
     const { runTui } = await import('../../tui/index.js');
-    return await runTui(
-      { source, events, evaluate },
-      {
-        stdin: io.stdin as NodeJS.ReadStream,
-        stdout: io.stdout as NodeJS.WriteStream,
-        stderr: io.stderr as NodeJS.WriteStream,
-        env: io.env,
-      },
-    );
+    try {
+      return await runTui(
+        { source, events, evaluate },
+        {
+          stdin: io.stdin as NodeJS.ReadStream,
+          stdout: io.stdout as NodeJS.WriteStream,
+          stderr: io.stderr as NodeJS.WriteStream,
+          env: io.env,
+        },
+      );
+    } finally {
+      await cache?.flush();
+      for (const text of held) io.stderr.write(text);
+    }
   } finally {
     await source.close();
   }

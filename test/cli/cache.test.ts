@@ -1,0 +1,235 @@
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LAYERS_FOLDER } from '../../src/analysis/cache/location.js';
+import { runCli } from '../helpers/cli.js';
+import { fixture } from '../helpers/shared.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'imgscope-cache-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let folders = 0;
+const newDir = (name: string) => join(scratch, `${name}-${++folders}`);
+/** The tests' environment turns the cache off (vitest.config.ts); these runs turn it back on. */
+const CACHE_ON = { IMGSCOPE_NO_CACHE: '' };
+
+/** A private copy of fixtures/demo and the digests of its layers. */
+function demoCopy(): { dir: string; layers: string[] } {
+  const dir = newDir('demo');
+  cpSync(fixture('demo'), dir, { recursive: true });
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(
+    readFileSync(join(dir, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'),
+  );
+  return { dir, layers: manifest.layers.map((layer: { digest: string }) => layer.digest) };
+}
+
+const debugLines = (stderr: string, kind: string) =>
+  stderr
+    .split('\n')
+    .filter((line) => line.startsWith(`debug: cache ${kind} `))
+    .map((line) => line.split(' ')[3]);
+
+async function check(image: string, cacheDir: string, ...extra: string[]) {
+  return runCli(['check', '--json', '--debug', '--cache-dir', cacheDir, ...extra, image]);
+}
+
+describe('imgscope check with the layer cache', () => {
+  it('stores every layer on the first run and reads every one back on the second, same report', async () => {
+    const { dir, layers } = demoCopy();
+    const cache = newDir('cache');
+    const first = await check(dir, cache);
+    expect(first.code).toBe(0);
+    expect(debugLines(first.stderr, 'stored').sort()).toEqual([...layers].sort());
+    expect(debugLines(first.stderr, 'hit')).toEqual([]);
+
+    const second = await check(dir, cache);
+    expect(second.code).toBe(0);
+    expect(debugLines(second.stderr, 'hit').sort()).toEqual([...layers].sort());
+    expect(debugLines(second.stderr, 'miss')).toEqual([]);
+    expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
+
+    // Timing-free proof that no layer was read: with every layer blob gone the cached run still
+    // succeeds, with the same report, while an uncached run fails on the first missing blob.
+    for (const digest of layers) rmSync(join(dir, 'blobs', 'sha256', digest.slice(7)), { force: true });
+    const blobless = await check(dir, cache);
+    expect(blobless.code).toBe(0);
+    expect(JSON.parse(blobless.stdout)).toEqual(JSON.parse(first.stdout));
+    const uncached = await runCli(['check', '--json', '--no-cache', '--cache-dir', cache, dir]);
+    expect(uncached.code).toBe(2);
+    expect(uncached.stderr).toMatch(/is missing/);
+  });
+
+  it('ignores a corrupt entry, analyses that layer again and rewrites it', async () => {
+    const { dir, layers } = demoCopy();
+    const cache = newDir('cache');
+    const first = await check(dir, cache);
+    const victim = layers[2]!;
+    const entry = join(cache, LAYERS_FOLDER, `sha256-${victim.slice(7)}`);
+    const bytes = readFileSync(entry);
+    bytes[bytes.length - 1]! ^= 0xff;
+    writeFileSync(entry, bytes);
+
+    const second = await check(dir, cache);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain(`debug: cache entry ${victim} discarded (corrupt: checksum mismatch)`);
+    expect(debugLines(second.stderr, 'stored')).toEqual([victim]);
+    expect(debugLines(second.stderr, 'hit')).toHaveLength(layers.length - 1);
+    expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
+    expect(debugLines((await check(dir, cache)).stderr, 'hit')).toHaveLength(layers.length);
+  });
+
+  it('with --no-cache neither reads nor writes it', async () => {
+    const cache = newDir('cache');
+    const result = await runCli([
+      'check',
+      '--json',
+      '--debug',
+      '--no-cache',
+      '--cache-dir',
+      cache,
+      'fixtures/demo',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/cache/);
+    expect(existsSync(cache)).toBe(false);
+  });
+
+  it('lives in IMGSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/imgscope; IMGSCOPE_NO_CACHE turns it off', async () => {
+    const explicit = newDir('explicit');
+    const xdg = newDir('xdg');
+    const env = { ...CACHE_ON, IMGSCOPE_CACHE_DIR: explicit, XDG_CACHE_HOME: xdg };
+    expect((await runCli(['check', 'fixtures/demo'], { env })).code).toBe(0);
+    expect(readdirSync(join(explicit, LAYERS_FOLDER))).toHaveLength(8);
+    expect(existsSync(xdg)).toBe(false);
+
+    expect(
+      (await runCli(['check', 'fixtures/demo'], { env: { ...CACHE_ON, XDG_CACHE_HOME: xdg } })).code,
+    ).toBe(0);
+    expect(readdirSync(join(xdg, 'imgscope', LAYERS_FOLDER))).toHaveLength(8);
+
+    const off = newDir('off');
+    const disabled = await runCli(['check', 'fixtures/demo'], {
+      env: { IMGSCOPE_NO_CACHE: '1', XDG_CACHE_HOME: off },
+    });
+    expect(disabled.code).toBe(0);
+    expect(existsSync(off)).toBe(false);
+  });
+
+  it('degrades to no cache with one warning when the folder cannot be written', async () => {
+    const blocker = newDir('blocker');
+    writeFileSync(blocker, 'a file where the cache folder should be');
+    const result = await runCli(['check', '--json', '--cache-dir', join(blocker, 'cache'), 'fixtures/demo']);
+    expect(result.code).toBe(0);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^imgscope: warning: cannot write the layer cache in .* \(ENOTDIR\); continuing without it/,
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ layerCount: 8, layersAnalyzed: true });
+  });
+});
+
+describe('imgscope cache ls and prune', () => {
+  /** A cache of fixtures/demo whose entries were last used one hour apart, oldest first. */
+  async function agedCache(): Promise<{ cache: string; byAge: string[] }> {
+    const cache = newDir('cache');
+    const { layers } = demoCopy();
+    expect((await runCli(['check', '--cache-dir', cache, 'fixtures/demo'])).code).toBe(0);
+    const folder = join(cache, LAYERS_FOLDER);
+    const base = Date.UTC(2024, 0, 1) / 1000;
+    layers.forEach((digest, i) => {
+      utimesSync(join(folder, `sha256-${digest.slice(7)}`), base + i * 3600, base + i * 3600);
+    });
+    return { cache, byAge: layers };
+  }
+
+  it('ls lists digest, size and last use, most recent first, with the total', async () => {
+    const { cache, byAge } = await agedCache();
+    const table = await runCli(['cache', 'ls', '--cache-dir', cache]);
+    expect(table.code).toBe(0);
+    expect(table.stderr).toBe('');
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`Cache ${join(cache, LAYERS_FOLDER)}`);
+    expect(lines[1]).toMatch(/^DIGEST +SIZE {2}LAST USED$/);
+    expect(lines.slice(2, 10).map((line) => line.split(/ +/)[0])).toEqual([...byAge].reverse());
+    expect(lines[2]).toMatch(/ 2024-01-01 07:00:00 UTC$/);
+    expect(lines[10]).toMatch(/^8 layers, \d+(\.\d+)? KiB$/);
+
+    const json = await runCli(['cache', 'ls', '--json', '--cache-dir', cache]);
+    expect(json.code).toBe(0);
+    const inventory = JSON.parse(json.stdout);
+    expect(inventory).toMatchObject({ directory: join(cache, LAYERS_FOLDER), count: 8 });
+    expect(inventory.entries.map((entry: { digest: string }) => entry.digest)).toEqual([...byAge].reverse());
+    expect(inventory.entries[7].lastUsed).toBe('2024-01-01T00:00:00.000Z');
+    const total = inventory.entries.reduce((sum: number, entry: { size: number }) => sum + entry.size, 0);
+    expect(inventory.totalSize).toBe(total);
+  });
+
+  it('ls of a cache that does not exist yet lists nothing and exits 0', async () => {
+    const result = await runCli(['cache', 'ls', '--cache-dir', newDir('nothing')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^0 layers, 0 B$/m);
+  });
+
+  it('prune --max-size drops the least recently used until the rest fit', async () => {
+    const { cache, byAge } = await agedCache();
+    // Used last of all now (a cache hit touches its entry the same way): the oldest becomes the newest.
+    const folder = join(cache, LAYERS_FOLDER);
+    const now = Date.UTC(2024, 0, 2) / 1000;
+    utimesSync(join(folder, `sha256-${byAge[0]!.slice(7)}`), now, now);
+    const sizes = new Map(
+      (
+        JSON.parse((await runCli(['cache', 'ls', '--json', '--cache-dir', cache])).stdout).entries as {
+          digest: string;
+          size: number;
+        }[]
+      ).map((entry) => [entry.digest, entry.size]),
+    );
+    const keep = [byAge[0]!, byAge[7]!, byAge[6]!];
+    const budget = keep.reduce((sum, digest) => sum + sizes.get(digest)!, 0);
+
+    const result = await runCli(['cache', 'prune', '--max-size', String(budget), '--cache-dir', cache]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^removed 5 layers \(.+\); kept 3 layers \(.+\) within .+$/m);
+    const left = JSON.parse((await runCli(['cache', 'ls', '--json', '--cache-dir', cache])).stdout);
+    expect(left.entries.map((entry: { digest: string }) => entry.digest)).toEqual(keep);
+    expect(left.totalSize).toBe(budget);
+  });
+
+  it('prune without --max-size removes everything, stale versions included', async () => {
+    const { cache } = await agedCache();
+    const stale = join(cache, 'layers-0.0.1-r1');
+    cpSync(join(cache, LAYERS_FOLDER), stale, { recursive: true });
+    expect((await runCli(['cache', 'ls', '--cache-dir', cache])).stdout).toMatch(
+      /and 8 stale files \(.+\) from other imgscope versions/,
+    );
+    const result = await runCli(['cache', 'prune', '--cache-dir', cache]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^removed 8 layers \(.+\); kept 0 layers \(0 B\)\nremoved 8 stale files/);
+    expect(readdirSync(cache)).toEqual([LAYERS_FOLDER]);
+    expect(readdirSync(join(cache, LAYERS_FOLDER))).toEqual([]);
+  });
+
+  it.each([
+    [['cache'], /imgscope cache needs ls or prune/],
+    [['cache', 'list'], /unknown cache command "list"/],
+    [['cache', 'ls', 'extra'], /unexpected argument "extra"/],
+    [['cache', 'prune', '--max-size', 'lots'], /--max-size "lots" is not a size — give a size such as 300MB/],
+  ])('%j exits 2 with one line saying what to do', async (args, message) => {
+    const result = await runCli([...args, '--cache-dir', newDir('cache')]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+});
