@@ -123,7 +123,7 @@ export class Ledger {
 export function shortError(line: string | undefined, max = 100): string {
   if (!line) return '';
   const stable = (line.split(' — ')[0] ?? line)
-    .replace(/127\.0\.0\.1:\d+/g, 'HOST')
+    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}:\d+/g, 'HOST')
     .replace(/sha256:[0-9a-f]{12,64}/g, 'sha256:…')
     .replace(/\/tmp\/imgscope-reliability-[^/\s"]+/g, 'TMP')
     .replace(/\d{3,}(?= bytes)/g, (n) => Number(n).toLocaleString('en-US'));

@@ -224,12 +224,14 @@ export function describeSecrets(suite: Suite): void {
           expected: 'failed cleanly',
           args: [`${host}/app:v1`],
           names: [host],
-          verify: () => {
+          verify: (_, judgement) => {
             const leaked = credentialsIn(server!.received);
             const clear = server!.received.filter((raw) => raw.startsWith('GET '));
+            const hint = `add --insecure-registry ${host}`;
             return [
               ...leaked.map((secret) => `credential on the wire: ${secret.slice(0, 6)}…`),
               ...(clear.length ? [`${clear.length} plain-HTTP requests`] : []),
+              ...(judgement.errorLine?.includes(hint) ? [] : [`the hint does not say "${hint}"`]),
             ];
           },
           notes: (_, judgement) => `only a TLS handshake arrived: ${shortError(judgement.errorLine, 80)}`,

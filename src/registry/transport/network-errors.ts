@@ -49,13 +49,21 @@ const DESCRIPTIONS: Record<string, string> = {
   UND_ERR_SOCKET: 'the connection closed early',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the body did not match its Content-Length',
   PREMATURE_END: 'the body ended early',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak HTTPS',
 };
 
-export function describeNetworkError(error: unknown): string {
+/** The first code in the cause chain that DESCRIPTIONS knows. */
+function describedCode(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = codeOf(e);
-    if (code && DESCRIPTIONS[code]) return DESCRIPTIONS[code];
+    if (code && DESCRIPTIONS[code]) return code;
   }
+  return undefined;
+}
+
+export function describeNetworkError(error: unknown): string {
+  const code = describedCode(error);
+  if (code) return DESCRIPTIONS[code]!;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -72,7 +80,10 @@ export function networkFailure(request: Pick<HttpRequest, 'method' | 'url'>, err
     'NETWORK',
     `${request.method} ${redactUrl(request.url)}: ${describeNetworkError(error)}${tries}`,
     {
-      hint: 'check that the registry is reachable; raise timeouts or retries if the network is slow',
+      hint:
+        describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER'
+          ? `if ${request.url.host} is a plain-HTTP registry you trust, add --insecure-registry ${request.url.host}`
+          : 'check that the registry is reachable; raise timeouts or retries if the network is slow',
       cause: error,
     },
   );
