@@ -478,6 +478,17 @@ export function describeRegistryFaults(suite: Suite): void {
       }
     });
 
+    it('a timeout setting that is not a number is named, not ignored', async () => {
+      await suite.trial({
+        group: GROUP,
+        fault: 'IMGSCOPE_TIMEOUT_IDLE_MS=soon',
+        expected: 'failed cleanly',
+        args: [suite.ref('app:v1')],
+        env: { IMGSCOPE_TIMEOUT_IDLE_MS: 'soon' },
+        names: ['IMGSCOPE_TIMEOUT_IDLE_MS'],
+      });
+    });
+
     it('a registry that refuses connections: bounded attempts, one line', async () => {
       const gone = await startRegistry();
       const host = gone.host;

@@ -128,6 +128,22 @@ export function describeSecrets(suite: Suite): void {
       });
     });
 
+    it('--debug on a failure shows the stack, still without a secret', async () => {
+      suite.registry.issuer!.failNext = { count: 100, with: 'garbage' };
+      try {
+        await suite.trial({
+          group: GROUP,
+          fault: '--debug, token service returns garbage (error with stack trace)',
+          expected: 'failed cleanly',
+          args: ['--debug', suite.ref('secret-app:v1')],
+          debug: true,
+          verify: (run) => (/^\s+at /m.test(run.stderr) ? [] : ['no stack trace under --debug']),
+        });
+      } finally {
+        suite.registry.issuer!.failNext = { count: 0, with: 500 };
+      }
+    });
+
     it('credentials typed into the reference are refused without repeating them', async () => {
       const typed = 'typed-s3cret-in-ref';
       await suite.trial({
