@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const BENCHES = [
   { file: 'analysis.js', node: [], args: [] },
   { file: 'memory.js', node: ['--expose-gc'], args: [] },
+  { file: 'cache.js', node: [], args: [] },
 ];
 
 if (!existsSync(fileURLToPath(new URL('../dist/analysis/analyze.js', import.meta.url)))) {

@@ -1,0 +1,270 @@
+#!/usr/bin/env node
+// The layer cache: `imgscope check` of a generated ~500 MB image (a 200,000-file layer, a layer of large
+// binaries, a layer that overwrites and deletes) in an OCI layout in os.tmpdir(), run by the built CLI as a
+// user would — without the cache, then cached (goal: ≤ 1 s for any size). Then where a cached run's time
+// goes, measured in this process: process start, opening the image, reading the entries, merging, the report.
+//
+// Usage: npm run build && node bench/cache.js [--files N] [--mb BINARY_MB] [--reps N] [--keep] [--json]
+//        node bench/cache.js --image DIR   (reuse the work folder an earlier --keep run printed)
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
+import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
+
+const dist = (path) => new URL(`../dist/${path}`, import.meta.url);
+if (!existsSync(fileURLToPath(dist('analysis/cache/layer-cache.js')))) {
+  console.error('bench/cache.js: dist/ is missing or stale; run `npm run build` first');
+  process.exit(2);
+}
+const BIN = fileURLToPath(new URL('../bin/imgscope', import.meta.url));
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const FILES = option('--files', 200_000);
+const BINARY_MB = option('--mb', 420);
+const REPS = option('--reps', 5);
+const REUSE = args.includes('--image') ? args[args.indexOf('--image') + 1] : undefined;
+const KEEP = args.includes('--keep') || REUSE !== undefined;
+const JSON_OUTPUT = args.includes('--json');
+const GOAL_SECONDS = 1;
+
+/** 200,000 small text files in directories of 50: the file-count-heavy layer. */
+function* manyFiles(random) {
+  const text = textPool(1 << 20, random);
+  for (let i = 0; i < FILES; i++) {
+    if (i % 50 === 0) yield { name: `usr/share/doc/p${Math.floor(i / 50)}/`, type: '5', mode: 0o755 };
+    const size = Math.floor(random() * 600);
+    const at = Math.floor(random() * (text.length - size));
+    yield {
+      name: `usr/share/doc/p${Math.floor(i / 50)}/f${i % 50}.txt`,
+      size,
+      content: () => text.subarray(at, at + size),
+    };
+  }
+}
+
+/** Large incompressible binaries: the byte-heavy layer. */
+function* binaries(random) {
+  const noise = noisePool(64 << 20, random);
+  yield { name: 'opt/', type: '5', mode: 0o755 };
+  yield { name: 'opt/app/', type: '5', mode: 0o755 };
+  for (let i = 0, left = BINARY_MB << 20; left > 0; i++) {
+    const size = Math.min(left, (8 << 20) + Math.floor(random() * (24 << 20)));
+    left -= size;
+    yield { name: `opt/app/lib${i}.so`, size, content: (n) => noise.subarray(0, n) };
+  }
+}
+
+/** Overwrites, deletes and an opaque directory over the first two layers. */
+function* changes(random) {
+  yield { name: 'usr/share/doc/p7/.wh..wh..opq', size: 0 };
+  for (let i = 0; i < 2_000; i++) {
+    const p = Math.floor(random() * (FILES / 50));
+    yield random() < 0.5
+      ? { name: `usr/share/doc/p${p}/.wh.f${i % 50}.txt`, size: 0 }
+      : { name: `usr/share/doc/p${p}/f${i % 50}.txt`, size: 100, content: (n) => Buffer.alloc(n, 'y') };
+  }
+  yield { name: 'opt/app/.wh.lib0.so', size: 0 };
+}
+
+async function writeBlob(blobs, source) {
+  const hash = createHash('sha256');
+  let size = 0;
+  const temp = join(blobs, `.incoming-${process.pid}`);
+  await pipeline(
+    source,
+    new Transform({
+      transform(chunk, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+    createWriteStream(temp),
+  );
+  const hex = hash.digest('hex');
+  renameSync(temp, join(blobs, hex));
+  return { digest: `sha256:${hex}`, size };
+}
+
+function writeJsonBlob(blobs, value) {
+  const bytes = Buffer.from(JSON.stringify(value));
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(join(blobs, hex), bytes);
+  return { digest: `sha256:${hex}`, size: bytes.length };
+}
+
+async function generateLayout(dir) {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const random = prng(2024);
+  const layers = [];
+  for (const entries of [manyFiles(random), binaries(random), changes(random)]) {
+    const blob = await writeBlob(blobs, tarStream(entries).pipe(createGzip({ level: 1 })));
+    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob });
+  }
+  const config = writeJsonBlob(blobs, {
+    architecture: 'amd64',
+    os: 'linux',
+    rootfs: { type: 'layers', diff_ids: [] },
+    history: [
+      { created_by: 'ADD docs /' },
+      { created_by: 'COPY app /opt/app' },
+      { created_by: 'RUN cleanup' },
+    ],
+  });
+  const manifest = writeJsonBlob(blobs, {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers,
+  });
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }],
+    }),
+  );
+  return layers;
+}
+
+function layersOf(image) {
+  const index = JSON.parse(readFileSync(join(image, 'index.json'), 'utf8'));
+  const blob = (digest) => join(image, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  return JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8')).layers;
+}
+
+/** One run of the built CLI: wall seconds, as a user measures it. */
+function cli(argv) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0)
+    throw new Error(`imgscope ${argv.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return { seconds, stdout: result.stdout, stderr: result.stderr };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const since = (started) => Number(process.hrtime.bigint() - started) / 1e9;
+
+/** A cached `check`, phase by phase, in this process: what the CLI does between start and output. */
+async function cachedPhases(image, cacheDir) {
+  const { openLocalImage } = await import(dist('oci/local/index.js').href);
+  const { analyzeImage } = await import(dist('analysis/analyze.js').href);
+  const { DiskLayerCache } = await import(dist('analysis/cache/layer-cache.js').href);
+  const { PathTable } = await import(dist('analysis/paths.js').href);
+  const { StringTable } = await import(dist('analysis/layer-items.js').href);
+  const { evaluate, imageFactsOf, resolvePolicy } = await import(dist('policy/index.js').href);
+  const { buildReport } = await import(dist('report/build-report.js').href);
+  const { renderReport } = await import(dist('report/render.js').href);
+  const phases = {};
+  const timed = async (name, work) => {
+    const started = process.hrtime.bigint();
+    const value = await work();
+    phases[name] = since(started);
+    return value;
+  };
+  const source = await timed('open', () => openLocalImage(image));
+  const analysis = await timed('analyse', () =>
+    analyzeImage(source, { cache: new DiskLayerCache({ root: cacheDir }) }),
+  );
+  const policy = await resolvePolicy({ cwd: process.cwd() });
+  await timed('policy', () => evaluate(imageFactsOf(source), analysis, policy));
+  await timed('report', () =>
+    renderReport(buildReport(source, analysis), 'json', { color: false, width: 100 }),
+  );
+  // Of the analysis: reading, checking and interning the entries alone (the rest is merging).
+  const probe = new DiskLayerCache({ root: cacheDir });
+  const tables = { paths: new PathTable(), links: new StringTable() };
+  await timed('readEntries', async () => {
+    for (const layer of source.layers) await probe.get(layer.digest, tables);
+  });
+  await source.close();
+  return phases;
+}
+
+const work = REUSE ?? join(tmpdir(), `imgscope-bench-cache-${process.pid}`);
+try {
+  const generationStarted = Date.now();
+  const image = join(work, 'image');
+  const layers = REUSE ? layersOf(image) : await generateLayout(image);
+  const generationSeconds = (Date.now() - generationStarted) / 1000;
+  const cacheDir = join(work, 'cache');
+  const check = (...extra) => cli(['check', '--json', '--full', ...extra, `oci:${image}`]);
+
+  const uncached = [];
+  for (let rep = 0; rep < Math.min(REPS, 3); rep++) uncached.push(check('--no-cache').seconds);
+  rmSync(cacheDir, { recursive: true, force: true });
+  const cold = check('--cache-dir', cacheDir);
+  const cached = [];
+  let last;
+  for (let rep = 0; rep < REPS; rep++) {
+    last = check('--cache-dir', cacheDir, '--debug');
+    cached.push(last.seconds);
+  }
+  const hits = last.stderr.split('\n').filter((line) => line.startsWith('debug: cache hit')).length;
+  if (hits !== layers.length) throw new Error(`the cached run hit ${hits} of ${layers.length} layers`);
+  const startup = median(Array.from({ length: REPS }, () => cli(['--version']).seconds));
+  const phases = await cachedPhases(image, cacheDir);
+  const entryBytes = JSON.parse(cli(['cache', 'ls', '--json', '--cache-dir', cacheDir]).stdout).totalSize;
+  const report = JSON.parse(last.stdout);
+
+  const result = {
+    bench: 'cache',
+    compressedBytes: layers.reduce((sum, layer) => sum + layer.size, 0),
+    uncompressedBytes: report.uncompressedSize,
+    entries: report.layers.reduce((sum, layer) => sum + layer.fileCount, 0),
+    cacheBytes: entryBytes,
+    uncachedSeconds: median(uncached),
+    coldCacheSeconds: cold.seconds,
+    cachedSeconds: median(cached),
+    goalSeconds: GOAL_SECONDS,
+    startupSeconds: startup,
+    phases,
+    generationSeconds,
+  };
+  if (JSON_OUTPUT) console.log(JSON.stringify(result));
+  else {
+    const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+    const s = (seconds) => `${seconds.toFixed(3)} s`;
+    console.log(
+      `cache bench: ${layers.length} layers, ${mb(result.compressedBytes)} compressed, ${mb(result.uncompressedBytes)} tar, ` +
+        `${result.entries} entries; cache entries ${mb(entryBytes)}`,
+    );
+    console.log(
+      `  check, no cache      median ${s(result.uncachedSeconds)}  (${uncached.map(s).join(', ')})`,
+    );
+    console.log(`  check, cold cache           ${s(cold.seconds)}  (analyses and stores every layer)`);
+    console.log(`  check, cached        median ${s(result.cachedSeconds)}  (${cached.map(s).join(', ')})`);
+    console.log(
+      `  where a cached run goes: process start + CLI ${s(startup)} (--version); open image ${s(phases.open)}; ` +
+        `analyse ${s(phases.analyse)} (of which reading the entries ${s(phases.readEntries)}, the rest merging); ` +
+        `policy checks ${s(phases.policy)}; report ${s(phases.report)}`,
+    );
+    const verdict = result.cachedSeconds <= GOAL_SECONDS ? 'met' : 'MISSED';
+    console.log(`  goal ≤ ${GOAL_SECONDS} s for a cached run: ${verdict}`);
+  }
+  if (result.cachedSeconds > GOAL_SECONDS) process.exitCode = 1;
+} finally {
+  if (KEEP) console.error(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
