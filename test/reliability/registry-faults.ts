@@ -1,14 +1,17 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { startRegistry, TEST_USER } from '../registry/harness.js';
 import { type BuiltImage, buildImage, noise } from '../registry/images.js';
-import type { CliRun } from './cli-run.js';
+import { type CliRun, filesUnder } from './cli-run.js';
 import { assembleImage, gzipLayer, tarLength } from './images.js';
+import { shortError } from './outcomes.js';
 import { differences, figures, type Suite } from './suite.js';
 import { tarArchive } from './tar-writer.js';
 
 const GROUP = 'registry';
+const hexOf = (digest: string) => digest.replace(/^sha256:/, '');
 const NOISE_BYTES = 400_000;
 
 /**
@@ -79,7 +82,12 @@ export function describeRegistryFaults(suite: Suite): void {
               fileCount: 2,
             })),
           }),
-        notes: () => '2 layers, token auth',
+        // The positive control of every `unverified` check: verified layers are cached under their digest.
+        verify: (_, __, cached) =>
+          image.layers.every((layer) => cached.some((file) => file.includes(hexOf(layer.descriptor.digest))))
+            ? []
+            : [`the cache holds no entry per layer (${cached.join(', ')})`],
+        notes: () => '2 layers, token auth; both layers cached',
       });
       baseline = figures(judgement.report!);
     });
@@ -353,6 +361,49 @@ export function describeRegistryFaults(suite: Suite): void {
         cacheDir,
         checkReport: sameFigures,
         notes: () => 'figures equal the baseline',
+      });
+    });
+
+    const cacheEntry = (cached: string[], digest: string) =>
+      cached.find((file) => file.includes(hexOf(digest)));
+    const cacheNote = (run: CliRun) =>
+      run.stderr.match(/cache entry \S+ discarded \(([^)]*)\)/)?.[1] ?? 'entry not discarded';
+
+    it('a cache entry corrupted on disk is discarded, not trusted', async () => {
+      const cacheDir = suite.newDir('cache');
+      await suite.warm(suite.ref('app:v1'), cacheDir);
+      const entry = join(cacheDir, cacheEntry(filesUnder(cacheDir), layerDigest)!);
+      const bytes = readFileSync(entry);
+      const middle = bytes.length >> 1;
+      bytes[middle] = bytes[middle]! ^ 0xff;
+      writeFileSync(entry, bytes);
+      await suite.trial({
+        group: 'cache',
+        fault: 'layer cache entry with a flipped byte',
+        expected: 'recovered',
+        args: ['--debug', suite.ref('app:v1')],
+        cacheDir,
+        debug: true,
+        checkReport: sameFigures,
+        notes: (run) => `discarded: ${shortError(cacheNote(run), 60)}`,
+      });
+    });
+
+    it("a cache entry holding another layer's analysis is discarded, not trusted", async () => {
+      const cacheDir = suite.newDir('cache');
+      await suite.warm(suite.ref('app:v1'), cacheDir);
+      const cached = filesUnder(cacheDir);
+      const other = cacheEntry(cached, image.layers[1]!.descriptor.digest)!;
+      copyFileSync(join(cacheDir, other), join(cacheDir, cacheEntry(cached, layerDigest)!));
+      await suite.trial({
+        group: 'cache',
+        fault: "layer cache entry swapped for another layer's",
+        expected: 'recovered',
+        args: ['--debug', suite.ref('app:v1')],
+        cacheDir,
+        debug: true,
+        checkReport: sameFigures,
+        notes: (run) => `discarded: ${shortError(cacheNote(run), 60)}`,
       });
     });
 

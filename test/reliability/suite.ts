@@ -34,8 +34,8 @@ export interface TrialSpec {
   unverified?: string[];
   /** Reuse a cache folder of an earlier trial (default: a fresh one). */
   cacheDir?: string;
-  /** More problems seen outside the CLI's output (what a server received, how long it took). */
-  verify?: (run: CliRun, judgement: Judgement) => string[];
+  /** More problems seen outside the CLI's output (what a server received, what the cache holds). */
+  verify?: (run: CliRun, judgement: Judgement, cachedFiles: string[]) => string[];
   notes?: (run: CliRun, judgement: Judgement) => string;
 }
 
@@ -67,6 +67,21 @@ export class Suite {
     return dir;
   }
 
+  /** A clean run that fills `cacheDir` (not a case of its own): must succeed. */
+  async warm(image: string, cacheDir: string): Promise<void> {
+    const run = await runImgscope(
+      ['check', '--json', '--profile', 'none', '--full', '--cache-dir', cacheDir, image],
+      {
+        env: isolatedEnv(this.scratch, {
+          IMGSCOPE_USERNAME: TEST_USER.username,
+          IMGSCOPE_PASSWORD: TEST_USER.password,
+        }),
+        cwd: this.scratch,
+      },
+    );
+    expect(run.code, run.stderr).toBe(0);
+  }
+
   /** Runs `imgscope check --json` once, judges it, records it, and asserts the expected outcome. */
   async trial(spec: TrialSpec): Promise<TrialResult> {
     const cacheDir = spec.cacheDir ?? this.newDir('cache');
@@ -92,7 +107,7 @@ export class Suite {
       const poisoned = cached.filter((file) => file.includes(hex));
       if (poisoned.length) judgement.problems.push(`unverified blob cached: ${poisoned.join(', ')}`);
     }
-    judgement.problems.push(...(spec.verify?.(run, judgement) ?? []));
+    judgement.problems.push(...(spec.verify?.(run, judgement, cached) ?? []));
     if (judgement.problems.length && judgement.outcome !== 'hung') judgement.outcome = 'lost';
     const notes = spec.notes?.(run, judgement) ?? shortError(judgement.errorLine);
     this.ledger.add({
