@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImgscopeError } from '../../src/errors.js';
 import { tokenRealm } from '../../src/registry/auth/token.js';
 import { pushImage } from '../../src/registry/index.js';
@@ -11,7 +11,12 @@ import type { HttpRequest, HttpResponse } from '../../src/registry/transport/typ
 import { TEST_IDENTITY_TOKEN, TEST_USER } from '../registry/harness.js';
 import { type BuiltImage, buildImage } from '../registry/images.js';
 import { shortError } from './outcomes.js';
-import { nonLoopbackAddress, type RecordingServer, startRecordingServer } from './recording-server.js';
+import {
+  nonLoopbackAddress,
+  type RecordingServer,
+  type Responder,
+  startRecordingServer,
+} from './recording-server.js';
 import { differences, type Suite } from './suite.js';
 
 const GROUP = 'secrets';
@@ -166,7 +171,7 @@ export function describeSecrets(suite: Suite): void {
         writeFileSync(path, `#!/bin/sh\n${script}\n`);
         chmodSync(path, 0o755);
       };
-      const useHelper = (name: string) => {
+      const helperEnv = (name: string) => {
         writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ credsStore: name }));
         return { DOCKER_CONFIG: dockerConfig, PATH: `${bin}:${process.env.PATH}` };
       };
@@ -187,7 +192,7 @@ export function describeSecrets(suite: Suite): void {
           expected: 'failed cleanly',
           args: [suite.ref('secret-app:v1')],
           anonymous: true,
-          env: useHelper('fails'),
+          env: helperEnv('fails'),
           secrets: [helperSecret],
           verify: (_, judgement) =>
             judgement.errorLine?.includes('docker-credential-fails') ? [] : ['the helper is not named'],
@@ -201,7 +206,7 @@ export function describeSecrets(suite: Suite): void {
           expected: 'failed cleanly',
           args: [suite.ref('secret-app:v1')],
           anonymous: true,
-          env: useHelper('garbles'),
+          env: helperEnv('garbles'),
           secrets: [helperSecret],
         });
       });
@@ -213,7 +218,7 @@ export function describeSecrets(suite: Suite): void {
           expected: 'failed cleanly',
           args: [suite.ref('secret-app:v1')],
           anonymous: true,
-          env: useHelper('hangs'),
+          env: helperEnv('hangs'),
           verify: (run) => (run.ms < 20_000 ? [] : [`took ${run.ms} ms`]),
         });
       });
@@ -221,9 +226,14 @@ export function describeSecrets(suite: Suite): void {
 
     describe.skipIf(!LAN)('plain HTTP to a host off this machine', () => {
       let server: RecordingServer | undefined;
-      afterEach(async () => {
-        await server?.stop();
-        server = undefined;
+      const started: RecordingServer[] = [];
+      const serve = async (respond: Responder) => {
+        server = await startRecordingServer(LAN!, respond);
+        started.push(server);
+        return server;
+      };
+      afterAll(async () => {
+        await Promise.all(started.map((s) => s.stop()));
       });
       /** A registry off this machine asking for Basic credentials, then knowing no manifest. */
       const basicRegistry = (line: string) =>
@@ -232,7 +242,7 @@ export function describeSecrets(suite: Suite): void {
           : { status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}' };
 
       it('is not used unless asked for: HTTPS is tried, no credential leaves in clear', async () => {
-        server = await startRecordingServer(LAN!, basicRegistry);
+        server = await serve(basicRegistry);
         const host = server.host;
         await suite.trial({
           group: GROUP,
@@ -255,7 +265,7 @@ export function describeSecrets(suite: Suite): void {
       });
 
       it('is used with --insecure-registry, and only then carries the credentials', async () => {
-        server = await startRecordingServer(LAN!, basicRegistry);
+        server = await serve(basicRegistry);
         const host = server.host;
         await suite.trial({
           group: GROUP,
@@ -272,7 +282,7 @@ export function describeSecrets(suite: Suite): void {
       });
 
       it('a loopback registry cannot send the credentials to a plain-HTTP token service elsewhere', async () => {
-        server = await startRecordingServer(LAN!, () => ({ status: 500 }));
+        server = await serve(() => ({ status: 500 }));
         suite.proxy.inject({
           method: 'GET',
           path: /^\/v2\/$/,
@@ -296,7 +306,7 @@ export function describeSecrets(suite: Suite): void {
       });
 
       it('… unless that registry was marked insecure', async () => {
-        server = await startRecordingServer(LAN!, () => ({ status: 500 }));
+        server = await serve(() => ({ status: 500 }));
         suite.proxy.inject({
           method: 'GET',
           path: /^\/v2\/$/,
