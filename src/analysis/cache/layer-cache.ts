@@ -48,6 +48,8 @@ export class DiskLayerCache implements LayerCache {
   private readonly pending = new Set<Promise<void>>();
   private folderReady: Promise<void> | undefined;
   private writeFailure: unknown;
+  /** Discarded entries being removed: a fresh entry of the digest is renamed into place only after. */
+  private readonly removals = new Map<Digest, Promise<void>>();
 
   constructor(private readonly options: DiskLayerCacheOptions) {
     this.directory = join(options.root, LAYERS_FOLDER);
@@ -73,7 +75,9 @@ export class DiskLayerCache implements LayerCache {
     } catch (error) {
       const reason = error instanceof UnusableEntryError ? error.message : `unreadable: ${describe(error)}`;
       this.debug(`cache entry ${digest} discarded (${reason})`);
-      this.track(unlink(file).catch(() => {}));
+      const removal = unlink(file).catch(() => {});
+      this.removals.set(digest, removal);
+      this.track(removal);
       return undefined;
     }
   }
@@ -120,6 +124,7 @@ export class DiskLayerCache implements LayerCache {
       throw error;
     }
     await handle.close();
+    await this.removals.get(digest);
     try {
       await rename(temp, join(this.directory, entryFileName(digest)));
     } catch (error) {
