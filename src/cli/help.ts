@@ -18,6 +18,14 @@ Options
   --json                         the JSON report on stdout (same as --format json)
   --format table|json|markdown|github
   --platform os/arch[/variant]   platform to pick from an index (default linux/amd64)
+  --profile scf|cloudbase|none   platform rules to check against (default scf: Tencent SCF image functions)
+  --memory MiB                   the function memory you picked, judged against the image's memory tier
+  --max-compressed SIZE, --max-uncompressed SIZE, --max-layers N   your budgets (300MB, 300MiB, 1GiB, bytes)
+  --lowestEfficiency R, --highestWastedBytes SIZE, --highestUserWastedPercent R   dive's CI rules
+                                 (also spelled --lowest-efficiency …; a value or "disabled")
+  --config FILE                  imgscope.config.json to use (default: found upward from here)
+  --ci-config FILE               dive's .dive-ci to read (default: ./.dive-ci when present)
+  --fail-on fail|warn            with warn, warnings fail the verdict too
   --no-layers                    manifest-level checks only; no layer is downloaded
   --full                         analyse layers even when the manifest checks already failed
   --concurrency N                layers streamed at once
