@@ -83,20 +83,49 @@ export function commandFor(input: string, key: Key, state: TuiState): Command | 
   }
 }
 
+const NO_KEY: Key = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};
+
+/** One character of a run as Ink would have reported it alone (control characters included). */
+export function keyOfChar(char: string): [input: string, key: Key] {
+  const code = char.charCodeAt(0);
+  if (char === '\t') return ['', { ...NO_KEY, tab: true }];
+  if (char === '\r' || char === '\n') return ['', { ...NO_KEY, return: true }];
+  if (char === '\x7f' || char === '\b') return ['', { ...NO_KEY, backspace: true }];
+  if (code < 0x20) return [String.fromCharCode(code + 0x60), { ...NO_KEY, ctrl: true }];
+  return [char, { ...NO_KEY, shift: char !== char.toLowerCase() }];
+}
+
 /**
- * Handles one input event. Ink delivers a run of plain characters (key repeat on a busy process, a paste)
- * as one string; outside the filter prompt each character is a key of its own, and once a character opens
- * the prompt the rest of the run is its text.
+ * Handles one input event. Ink delivers a run of plain characters (key repeat on a busy process, keys
+ * typed faster than a frame, a paste) as one string; outside the filter prompt each character is a key
+ * of its own (so `/bash⏎` opens the prompt, types, and applies). Inside the prompt a run is text.
  */
 export function handleInput(input: string, key: Key, store: Store<TuiState, Action>, quit: () => void): void {
   const isRun = input.length > 1 && !key.ctrl && !key.meta && !store.getState().files.editingFilter;
-  const keys = isRun ? [...input] : [input];
-  for (let i = 0; i < keys.length; i++) {
-    if (i > 0 && store.getState().files.editingFilter) {
-      store.dispatch({ type: 'filter-typed', text: keys.slice(i).join('') });
-      return;
-    }
-    const command = commandFor(keys[i]!, key, store.getState());
+  const keys: [string, Key][] = isRun ? [...input].map(keyOfChar) : [[input, key]];
+  for (const [char, charKey] of keys) {
+    const command = commandFor(char, charKey, store.getState());
     if (command?.type === 'quit') {
       quit();
       return;

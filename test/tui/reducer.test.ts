@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/report/build-report.js';
 import { createTuiStore } from '../../src/tui/index.js';
-import { commandFor } from '../../src/tui/keymap.js';
+import { commandFor, handleInput } from '../../src/tui/keymap.js';
 import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
+import { createStore } from '../../src/tui/store.js';
 import { fakeSource } from './fake-source.js';
 import { type FakeEntry, fakeAnalysis } from './fake-tree.js';
 
@@ -249,6 +250,23 @@ describe('keys', () => {
     const editing = run(state, { type: 'filter-opened' });
     expect(commandFor('q', key(), editing)).toEqual({ type: 'filter-typed', text: 'q' });
     expect(commandFor('c', key({ ctrl: true }), editing)).toEqual({ type: 'quit' });
+  });
+
+  it('splits a run of characters into keys, control characters included', () => {
+    const store = createStore(reduce, run(finished(), { type: 'focus-cycled', step: 1 }));
+    let quit = false;
+    handleInput('jj', key(), store, () => {});
+    expect(store.getState().files.cursor.index).toBe(2);
+    handleInput('\x00/sh', key(), store, () => {}); // fold all, open the filter, type
+    expect(rowPaths(store.getState())).toEqual(['/bin']);
+    expect(store.getState().files.rows?.rows[0]?.collapsed).toBe(true);
+    expect(store.getState().files.filterText).toBe('sh');
+    expect(store.getState().files.editingFilter).toBe(true);
+    handleInput('\r', key({ return: true }), store, () => {});
+    handleInput('q', key(), store, () => {
+      quit = true;
+    });
+    expect(quit).toBe(true);
   });
 
   it('reads Ctrl+Space (NUL, which Ink reports as ctrl + `) as fold-all in the Files pane', () => {

@@ -83,7 +83,7 @@ export function fileLines(files: FilesState, width: number, height: number): Lin
 export function wasteHeading(): Line {
   return line(
     seg(
-      `${fitRight('Copies', 6)} ${fitRight('Wasted', SIZE_WIDTH)} ${fitRight('Reclaim', SIZE_WIDTH)} Path`,
+      ` ${fitRight('Copies', 6)} ${fitRight('Wasted', SIZE_WIDTH)} ${fitRight('Reclaim', SIZE_WIDTH)} Path`,
       'dim',
     ),
   );

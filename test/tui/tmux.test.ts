@@ -1,0 +1,333 @@
+/**
+ * The TUI in a real terminal: the built CLI (`node bin/imgscope IMAGE`) runs inside tmux, keys go in with
+ * `send-keys`, and the assertions read the screen with `capture-pane` — what a person would see. Every
+ * wait polls the screen against a deadline; no fixed sleeps.
+ */
+import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestHex } from '../../src/oci/digest.js';
+import { openLocalImage } from '../../src/oci/local/index.js';
+import { pushImage } from '../../src/registry/index.js';
+import { fixture, projectRoot } from '../helpers/shared.js';
+import { registryUnavailable, startRegistry, type TestRegistry } from '../registry/harness.js';
+
+const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((path) => existsSync(path));
+const DEMO = fixture('demo');
+const missing = !TMUX
+  ? 'tmux is not installed (apt-get install tmux)'
+  : !existsSync(join(DEMO, 'index.json'))
+    ? 'fixtures/demo is missing (npm run fixtures)'
+    : undefined;
+if (missing) console.warn(`skipping the TUI terminal tests: ${missing}`);
+
+/** A private tmux server, so the tests neither see nor disturb anyone's sessions. */
+const SOCKET = `imgscope-tui-test-${process.pid}`;
+const COLUMNS = 100;
+const ROWS = 30;
+const DEADLINE_MS = 20_000;
+const EXIT_LINE = /\[imgscope exited with (\d+)\]/;
+
+/**
+ * The environment a person's shell would give imgscope: the test runner's own markers (NODE_ENV=test,
+ * VITEST…) removed. The tmux server, started by the first call, passes it to every session.
+ */
+const USER_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !/^(NODE_ENV|VITEST.*|TEST)$/.test(name)),
+);
+
+function tmux(...args: string[]): string {
+  return execFileSync(TMUX!, ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8', env: USER_ENV });
+}
+
+let sessions = 0;
+
+/** One imgscope in its own tmux session. */
+class Terminal {
+  readonly name = `s${++sessions}`;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args]
+      .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
+      .join(' ');
+    // The shell stays after imgscope ends, so its status stays readable (tmux's remain-on-exit loses the
+    // last lines a process writes before it dies).
+    const command = `${imgscope}; echo "[imgscope exited with $?]"; exec sleep 86400`;
+    const environment = Object.entries({
+      HOME: '/nonexistent',
+      DOCKER_CONFIG: '/nonexistent',
+      ...env,
+    }).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      this.name,
+      '-x',
+      String(COLUMNS),
+      '-y',
+      String(ROWS),
+      '-c',
+      projectRoot,
+      ...environment,
+      command,
+    );
+  }
+
+  /** The screen as text; with `styles`, with the escape sequences of its colours and attributes. */
+  screen(styles = false): string {
+    return tmux('capture-pane', '-p', ...(styles ? ['-e'] : []), '-t', this.name);
+  }
+
+  keys(...keys: string[]): void {
+    tmux('send-keys', '-t', this.name, ...keys);
+  }
+
+  /** Types text literally (no key names). */
+  type(text: string): void {
+    tmux('send-keys', '-t', this.name, '-l', text);
+  }
+
+  /** Polls the screen until `predicate` holds; fails with the last screen when the deadline passes. */
+  async waitFor(predicate: (screen: string) => boolean, what: string): Promise<string> {
+    const deadline = Date.now() + DEADLINE_MS;
+    for (;;) {
+      const screen = this.screen();
+      if (predicate(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`the screen never showed ${what}; it shows:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Resolves with the exit status once imgscope has ended: the shell around it prints it. */
+  async exitStatus(): Promise<number> {
+    const screen = await this.waitFor((s) => EXIT_LINE.test(s), 'imgscope exit');
+    return Number(EXIT_LINE.exec(screen)![1]);
+  }
+
+  close(): void {
+    tmux('kill-session', '-t', this.name);
+  }
+}
+
+/** Lines of the Files pane: right of the first column separator. */
+function filesPane(screen: string): string[] {
+  return screen
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const at = line.indexOf('│');
+      return at < 0 ? '' : line.slice(at + 1);
+    });
+}
+
+/** The Files row holding the cursor mark. */
+const cursorRow = (screen: string) => filesPane(screen).find((line) => line.startsWith('›')) ?? '';
+/** Index of the cursor among the tree rows. */
+const cursorIndex = (screen: string) => treeRows(screen, true).findIndex((row) => row.startsWith('›'));
+/** The tree's rows on screen, from the guides on (`├─ etc/`); with `marked`, the cursor mark kept in front. */
+function treeRows(screen: string, marked = false): string[] {
+  return filesPane(screen)
+    .filter((line) => /[├└]─ /.test(line))
+    .map(
+      (line) =>
+        (marked && line.startsWith('›') ? '›' : '') + line.slice(line.search(/ [│ ]*[├└]─ /) + 1).trimEnd(),
+    );
+}
+/** Tree depth of a row, from its guides. */
+const depth = (row: string) => row.replace(/^›/, '').search(/[├└]/) / 3;
+/** The row count the Files title gives. */
+const rowCount = (screen: string) => Number(/Files: .*\((\d+) rows\)/.exec(screen)?.[1] ?? Number.NaN);
+
+const finished = (screen: string) => /verdict PASS\s*$/m.test(screen.split('\n')[0] ?? '');
+
+describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
+  beforeAll(() => {
+    if (!existsSync(join(projectRoot, 'dist', 'tui', 'index.js'))) {
+      execFileSync(
+        process.execPath,
+        [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        {
+          cwd: projectRoot,
+          stdio: 'inherit',
+        },
+      );
+    }
+  });
+  afterAll(() => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // no server left: every session already ended
+    }
+    rmSync(join(`/tmp/tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
+  });
+
+  it('shows the layers and the verdict, moves through the tree, filters, and quits on q', async () => {
+    // CI set, as on a build machine: a person at a terminal still gets the screen.
+    const term = new Terminal([DEMO], { CI: 'true' });
+    try {
+      let screen = await term.waitFor(finished, 'the final verdict');
+      expect(screen).toContain('oci:');
+      expect(screen).toContain('Layers (8)');
+      for (const command of ['ADD file:', 'RUN apt-get', 'COPY --from=n', 'RUN npm ci', 'COPY . .']) {
+        expect(screen).toContain(command);
+      }
+      expect(screen).toMatch(/Verdict PASS/);
+      expect(screen).toContain('Files: Layer 0 changes');
+
+      // The tree moves: focus Files, step down, page down.
+      term.keys('Tab');
+      const start = await term.waitFor(
+        (s) => s.includes('▶ Files') && cursorIndex(s) >= 0,
+        'the Files cursor',
+      );
+      term.keys('j', 'j');
+      await term.waitFor((s) => cursorIndex(s) === cursorIndex(start) + 2, 'the cursor two rows down');
+      term.keys('PageDown');
+      await term.waitFor((s) => treeRows(s)[0] !== treeRows(start)[0], 'the tree paged');
+
+      // Folding: the first directory with something below it, then everything.
+      term.keys('g');
+      screen = await term.waitFor(
+        (s) => treeRows(s)[0] === treeRows(start)[0] && cursorIndex(s) === 0,
+        'the top',
+      );
+      const rows = treeRows(screen);
+      const dir = rows.findIndex((row, i) => row.endsWith('/') && depth(rows[i + 1] ?? '') > depth(row));
+      expect(dir).toBeGreaterThanOrEqual(0);
+      const before = rowCount(screen);
+      term.keys(...Array<string>(dir).fill('j'), 'Space');
+      screen = await term.waitFor((s) => cursorRow(s).includes('▸ '), 'the directory folded');
+      expect(rowCount(screen)).toBeLessThan(before);
+      term.keys('C-Space');
+      screen = await term.waitFor(
+        (s) => treeRows(s).every((row) => depth(row) === 0),
+        'every directory folded',
+      );
+      expect(treeRows(screen).some((row) => row.includes('▸ '))).toBe(true);
+      term.keys('C-Space');
+      await term.waitFor((s) => rowCount(s) === before, 'every directory unfolded');
+
+      // The filter: typed into a prompt, applied as it is typed, kept with Enter.
+      term.keys('/');
+      await term.waitFor((s) => s.includes('filter: █'), 'the filter prompt');
+      term.type('bash');
+      screen = await term.waitFor((s) => s.includes('matching "bash"'), 'the filter applied');
+      const leaves = treeRows(screen).filter((row) => !row.endsWith('/'));
+      expect(leaves.length).toBeGreaterThan(0);
+      for (const leaf of leaves) expect(leaf).toMatch(/bash/i);
+      expect(rowCount(screen)).toBeLessThan(before);
+      term.keys('Enter');
+      await term.waitFor((s) => !s.includes('█') && s.includes('matching "bash"'), 'the filter kept');
+      term.keys('Escape');
+      await term.waitFor((s) => !s.includes('matching'), 'the filter cleared');
+
+      // Another layer, its own changes; then the image up to it.
+      term.keys('BTab');
+      await term.waitFor((s) => s.includes('▶ Layers'), 'the Layers pane focused');
+      term.keys('j', 'j', 'j', 'j', 'j');
+      screen = await term.waitFor((s) => s.includes('Files: Layer 5 changes'), 'layer 5 selected');
+      expect(screen).toMatch(/RUN npm ci/);
+      term.keys('v');
+      await term.waitFor((s) => s.includes('Files: Image up to layer 5'), 'the aggregated view');
+
+      // The waste view lists the files written by several layers.
+      term.keys('w');
+      screen = await term.waitFor((s) => s.includes('inefficient files'), 'the waste view');
+      expect(screen).toContain('/app/dist/bundle.js');
+
+      term.keys('q');
+      expect(await term.exitStatus()).toBe(0);
+      // The terminal is restored: the alternate screen is gone with the TUI on it.
+      expect(term.screen()).not.toContain('Layers (8)');
+    } finally {
+      term.close();
+    }
+  });
+
+  it('reflows when the terminal is resized to 80×24, and quits on Ctrl+C', async () => {
+    const term = new Terminal([DEMO]);
+    try {
+      await term.waitFor(finished, 'the final verdict');
+      tmux('resize-window', '-t', term.name, '-x', '80', '-y', '24');
+      // At 80 columns the Layers title drops its column legend: proof of a new frame, not tmux's reflow.
+      const screen = await term.waitFor(
+        (s) => s.includes('▶ Layers (8)  ') && !s.includes('compressed → uncompressed'),
+        'the screen redrawn at 80 columns',
+      );
+      expect(screen.split('\n').every((line) => [...line].length <= 80)).toBe(true);
+      expect(screen).toMatch(/^Tab pane.*q quit/m);
+      const lines = screen.trimEnd().split('\n');
+      expect(lines.length).toBeLessThanOrEqual(24);
+      expect(screen).toContain('Layers (8)');
+      expect(screen).toContain('Files: Layer 0 changes');
+      term.keys('C-c');
+      expect(await term.exitStatus()).toBe(0);
+    } finally {
+      term.close();
+    }
+  });
+
+  it('draws in colour by default and without any colour under NO_COLOR, keeping the symbols', async () => {
+    const colour = /\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;)[0-9;]*m/;
+    const coloured = new Terminal([DEMO]);
+    const plain = new Terminal([DEMO], { NO_COLOR: '1' });
+    try {
+      await coloured.waitFor(finished, 'the final verdict');
+      await plain.waitFor(finished, 'the final verdict');
+      expect(coloured.screen(true)).toMatch(colour);
+      const styled = plain.screen(true);
+      expect(styled).not.toMatch(colour);
+      expect(plain.screen()).toMatch(/\+ lrwxrwxrwx/);
+    } finally {
+      coloured.close();
+      plain.close();
+    }
+  });
+
+  describe.skipIf(registryUnavailable)('from a registry', () => {
+    let registry: TestRegistry;
+    let reference: string;
+
+    beforeAll(async () => {
+      registry = await startRegistry();
+      reference = `${registry.host}/fixtures/demo:1.0`;
+      const local = await openLocalImage(`oci:${DEMO}`);
+      try {
+        const blob = (digest: string) =>
+          join(DEMO, 'blobs', 'sha256', digestHex(digest as `sha256:${string}`));
+        await pushImage(
+          reference,
+          {
+            manifest: local.rawManifest,
+            config: readFileSync(blob(local.configDescriptor.digest)),
+            blobs: (descriptor) => createReadStream(blob(descriptor.digest)),
+          },
+          { env: {} },
+        );
+      } finally {
+        await local.close();
+      }
+    });
+    afterAll(() => registry?.stop());
+
+    it('streams the layers from the registry into the same screen', async () => {
+      const term = new Terminal([reference]);
+      try {
+        const screen = await term.waitFor(finished, 'the final verdict');
+        expect(screen).toContain(reference);
+        expect(screen).toContain('Layers (8)');
+        expect(screen).toContain('RUN npm ci');
+        expect(screen).toContain('Files: Layer 0 changes');
+        term.keys('w');
+        await term.waitFor((s) => s.includes('/app/dist/bundle.js'), 'the waste view');
+        term.keys('q');
+        expect(await term.exitStatus()).toBe(0);
+      } finally {
+        term.close();
+      }
+    });
+  });
+});
