@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../../oci/digest.js';
 import { ENTRY_TYPES, LayerItems, NO_LINK, StringTable } from '../layer-items.js';
@@ -72,7 +72,7 @@ function resign(entry: Buffer, edit: (header: Record<string, unknown>, payload: 
   const header = JSON.parse(entry.toString('utf8', 12, 12 + length)) as Record<string, unknown>;
   const payload = Buffer.from(entry.subarray((12 + length + 7) & ~7));
   edit(header, payload);
-  header.sha256 = createHash('sha256').update(payload).digest('hex');
+  header.crc32 = crc32(payload);
   const json = Buffer.from(JSON.stringify(header));
   const prefix = Buffer.alloc((12 + json.length + 7) & ~7);
   prefix.write('IMGSCOPE', 0, 'latin1');

@@ -7,9 +7,10 @@
  *
  * Layout: "IMGSCOPE", u32 header length, the JSON header, padding to 8, then the payload: the columns
  * written as-is (native byte order, recorded in the header), each padded to 8 so they can be viewed in
- * place. The header carries the payload's sha256; nothing is trusted before it matches.
+ * place. The header carries the payload's CRC-32 (it catches torn and corrupted files; it is no defence
+ * against someone who can write the cache folder, and need not be); nothing is trusted before it matches.
  */
-import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { Digest } from '../../oci/digest.js';
 import { LayerItems, NO_LINK, type StringTable } from '../layer-items.js';
 import { type PathTable, ROOT } from '../paths.js';
@@ -67,7 +68,7 @@ interface Header {
   links: number;
   linkBytes: number;
   payloadBytes: number;
-  sha256: string;
+  crc32: number;
 }
 
 type CountKey = 'items' | 'nodes' | 'names' | 'nameBytes' | 'links' | 'linkBytes';
@@ -149,7 +150,7 @@ export function encodeEntry(
     linkText: linkText.bytes,
   };
   const payload: Uint8Array[] = [];
-  const hash = createHash('sha256');
+  let checksum = 0;
   let payloadBytes = 0;
   for (const [name, type] of SECTIONS) {
     const column = columns[name];
@@ -157,7 +158,7 @@ export function encodeEntry(
     const padding = new Uint8Array(sectionBytes(type, column.length) - bytes.length);
     for (const part of [bytes, padding]) {
       if (part.length === 0) continue;
-      hash.update(part);
+      checksum = crc32(part, checksum);
       payload.push(part);
       payloadBytes += part.length;
     }
@@ -178,7 +179,7 @@ export function encodeEntry(
     links: links.values.length,
     linkBytes: linkText.bytes.length,
     payloadBytes,
-    sha256: hash.digest('hex'),
+    crc32: checksum,
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(pad8(MAGIC.length + 4 + json.length));
@@ -209,10 +210,7 @@ export function decodeEntry(
   if (header.payloadBytes !== expectedPayload) throw corrupt('section sizes disagree with the counts');
   if (bytes.length !== payloadOffset + expectedPayload) throw corrupt('truncated or overlong');
   const payload = alignedCopy(bytes.subarray(payloadOffset));
-  const checksum = createHash('sha256')
-    .update(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength))
-    .digest('hex');
-  if (checksum !== header.sha256) throw corrupt('checksum mismatch');
+  if (crc32(payload) !== header.crc32) throw corrupt('checksum mismatch');
 
   const sections = viewSections(payload, header);
   const names = splitText(sections.nameText, sections.nameLengths);
@@ -267,7 +265,7 @@ function isHeader(value: unknown): value is Header {
     typeof h.analyser === 'string' &&
     typeof h.littleEndian === 'boolean' &&
     typeof h.digest === 'string' &&
-    typeof h.sha256 === 'string' &&
+    Number.isSafeInteger(h.crc32) &&
     COMPRESSIONS.includes(h.compression as Compression) &&
     counts.every((key) => Number.isSafeInteger(h[key]) && (h[key] as number) >= 0)
   );
@@ -380,10 +378,14 @@ function localTrie(
   items: LayerItems,
   paths: PathTable,
 ): { itemPaths: Int32Array; parents: Int32Array; nameOfNode: Int32Array; names: string[] } {
+  // A layer has at most as many distinct paths as the table: room for every node up front.
   const nodeOf = new Int32Array(paths.size).fill(-1);
+  const parents = new Int32Array(paths.size);
+  const nameOfNode = new Int32Array(paths.size);
   nodeOf[ROOT] = 0;
-  const parents: number[] = [-1];
-  const nameOfNode: number[] = [-1];
+  parents[0] = -1;
+  nameOfNode[0] = -1;
+  let nodes = 1;
   const localName = new Map<number, number>();
   const names: string[] = [];
   const itemPaths = new Int32Array(items.count);
@@ -401,14 +403,15 @@ function localTrie(
           names.push(paths.nameOfId(nameId));
           localName.set(nameId, name);
         }
-        nodeOf[at] = parents.length;
-        parents.push(nodeOf[paths.parent(at)]!);
-        nameOfNode.push(name);
+        nodeOf[at] = nodes;
+        parents[nodes] = nodeOf[paths.parent(at)]!;
+        nameOfNode[nodes] = name;
+        nodes++;
       }
     }
     itemPaths[i] = nodeOf[path]!;
   }
-  return { itemPaths, parents: Int32Array.from(parents), nameOfNode: Int32Array.from(nameOfNode), names };
+  return { itemPaths, parents: parents.subarray(0, nodes), nameOfNode: nameOfNode.subarray(0, nodes), names };
 }
 
 /** The layer's link targets, numbered in first-use order. */
