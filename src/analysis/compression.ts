@@ -1,8 +1,8 @@
-import { Readable, Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { Readable, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { ImgscopeError } from '../errors.js';
 import type { Compression } from './types.js';
+import { ZstdWorkerDecoder } from './zstd-worker.js';
 
 const MAGIC_BYTES = 6;
 /**
@@ -39,8 +39,8 @@ export interface DecodedLayer {
 
 /**
  * Reads the first bytes of a layer blob, picks the decoder they name and returns the uncompressed tar
- * stream. gzip runs in node:zlib (libuv's pool, off the main thread; multi-member streams such as
- * estargz included); zstd in fzstd, pure JavaScript.
+ * stream. Both decoders run off the main thread: gzip in node:zlib (libuv's pool; multi-member streams
+ * such as estargz included), zstd in fzstd (pure JavaScript) on a worker thread.
  */
 export async function decodeLayer(blob: Readable, label: string): Promise<DecodedLayer> {
   // Small blobs can end, and fail verification, while their first bytes are being read: keep the error.
@@ -60,7 +60,7 @@ export async function decodeLayer(blob: Readable, label: string): Promise<Decode
   const source = ended ? Readable.from(head.length > 0 ? [head] : []) : blob;
   if (!ended && head.length > 0) blob.unshift(head);
   if (detected === 'none') return { compression: 'none', tar: source };
-  const decoder = detected === 'gzip' ? createGunzip(GUNZIP_OPTIONS) : new ZstdDecoder();
+  const decoder = detected === 'gzip' ? createGunzip(GUNZIP_OPTIONS) : new ZstdWorkerDecoder();
   source.on('error', (error) => decoder.destroy(error));
   decoder.on('error', () => source.destroy());
   source.pipe(decoder);
@@ -117,33 +117,4 @@ function nextReadable(stream: Readable): Promise<boolean> {
     stream.on('error', onError);
     stream.on('close', onClose);
   });
-}
-
-/** fzstd's streaming decoder as a Transform. Its output blocks are fresh arrays, safe to hand on. */
-export class ZstdDecoder extends Transform {
-  private readonly decoder = new Decompress((data) => {
-    if (data.length > 0) this.push(Buffer.from(data.buffer, data.byteOffset, data.length));
-  });
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.decoder.push(chunk);
-      callback();
-    } catch (error) {
-      callback(zstdError(error));
-    }
-  }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.decoder.push(new Uint8Array(0), true);
-      callback();
-    } catch (error) {
-      callback(zstdError(error));
-    }
-  }
-}
-
-function zstdError(error: unknown): Error {
-  return new Error(`invalid zstd data (${error instanceof Error ? error.message : String(error)})`);
 }

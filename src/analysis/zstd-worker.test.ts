@@ -1,0 +1,60 @@
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { zstd } from './testing.js';
+import { ZstdWorkerDecoder } from './zstd-worker.js';
+
+const MiB = 1024 * 1024;
+
+/** 256 MiB of zeros in a few kilobytes: what a zstd bomb looks like. */
+const bomb = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | zstd -q -c -3'], {
+  maxBuffer: 64 * MiB,
+});
+
+async function decodeAll(decoder: ZstdWorkerDecoder, input: Buffer): Promise<Buffer> {
+  decoder.end(input);
+  const chunks: Buffer[] = [];
+  for await (const chunk of decoder) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('ZstdWorkerDecoder', () => {
+  it('holds a bounded amount of output while nobody reads, however much the input inflates', async () => {
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const decoder = new ZstdWorkerDecoder();
+    decoder.end(bomb);
+    // Let the worker run as far ahead as it can.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(decoder.readableLength).toBeLessThanOrEqual(16 * MiB);
+    let total = 0;
+    for await (const chunk of decoder) {
+      total += (chunk as Buffer).length;
+      if ((chunk as Buffer).some((byte) => byte !== 0)) throw new Error('not zeros');
+    }
+    expect(total).toBe(256 * MiB);
+  });
+
+  it('decodes many streams at once, and again after a stream was destroyed midway', async () => {
+    const payloads = Array.from({ length: 5 }, (_, index) =>
+      Buffer.from(`layer ${index} `.repeat(50_000 + index)),
+    );
+    const decoded = await Promise.all(
+      payloads.map((payload) => decodeAll(new ZstdWorkerDecoder(), zstd(payload))),
+    );
+    expect(decoded.map((bytes, index) => bytes.equals(payloads[index]!))).toEqual(payloads.map(() => true));
+
+    const abandoned = new ZstdWorkerDecoder();
+    abandoned.write(bomb);
+    await once(abandoned, 'readable');
+    abandoned.destroy();
+    await once(abandoned, 'close');
+
+    const after = await decodeAll(new ZstdWorkerDecoder(), zstd(payloads[0]!));
+    expect(after.equals(payloads[0]!)).toBe(true);
+  });
+
+  it('fails a stream that ends inside a frame, naming zstd', async () => {
+    const truncated = zstd(Buffer.from('x'.repeat(10_000) + 'y'.repeat(10_000))).subarray(0, 20);
+    await expect(decodeAll(new ZstdWorkerDecoder(), truncated)).rejects.toThrow(/invalid zstd data/);
+  });
+});
