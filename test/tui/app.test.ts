@@ -194,7 +194,18 @@ describe('details, verdict, help and size', () => {
       verdict: 'warn',
       checks: [
         { id: 'compressed-size', status: 'pass', actual: 3500, limit: 1 << 30, message: 'fits the budget' },
-        { id: 'startup', status: 'warn', message: '9000/tcp is not exposed' },
+        { id: 'startup', status: 'warn', message: '9000/tcp is not exposed', hint: 'EXPOSE 9000' },
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'caches left in the image',
+          details: [
+            { kind: 'apt-lists', message: '/var/lib/apt/lists left by layer 1', bytes: 1 << 20 },
+            { kind: 'pip-cache', message: 'pip cache', bytes: 2048 },
+            { kind: 'vcs', message: '.git', bytes: 10 },
+            { kind: 'largest-file', message: 'big.bin', bytes: 5 },
+          ],
+        },
       ],
       tier: { name: '≤256 MB', imageSize: 3500, recommendedMemory: '512 MB–1 GB' },
     });
@@ -202,6 +213,10 @@ describe('details, verdict, help and size', () => {
     expect(frame()).toContain('WARN so far');
     expect(frame()).toMatch(/PASS compressed-size/);
     expect(frame()).toMatch(/WARN startup/);
+    expect(frame()).toContain('fix: EXPOSE 9000');
+    expect(frame()).toContain('• 1.00 MiB /var/lib/apt/lists');
+    expect(frame()).toContain('… 1 more');
+    expect(frame()).not.toContain('big.bin');
     expect(frame()).toContain('3.42 KiB of 1.00 GiB budget');
     expect(frame()).toContain('512 MB–1 GB');
     store.dispatch({ type: 'report-updated', report: withChecks(store.getState().report!), final: true });

@@ -71,10 +71,22 @@ function budgetLine(report: Report, width: number): Line[] {
   return field('compressed', size, width);
 }
 
+const CHECK_DETAILS = 3;
+
+/** A check: status, id and message; for a warning or failure also its hint and its largest findings. */
 function checkLines(check: CheckResult, width: number): Line[] {
   const status = check.status.toUpperCase().padEnd(4);
-  const head = line('  ', seg(status, STATUS_ROLE[check.status]), ` ${check.id}`);
-  return [head, ...wrapped(check.message, width, '       ', 'dim')];
+  const lines = [line('  ', seg(status, STATUS_ROLE[check.status]), ` ${check.id}`)];
+  lines.push(...wrapped(check.message, width, '       ', 'dim'));
+  if (check.status !== 'warn' && check.status !== 'fail') return lines;
+  if (check.hint) lines.push(...wrapped(`fix: ${check.hint}`, width, '       '));
+  for (const detail of (check.details ?? []).slice(0, CHECK_DETAILS)) {
+    const bytes = detail.bytes === undefined ? '' : `${formatBytes(detail.bytes)} `;
+    lines.push(...wrapped(`• ${bytes}${detail.message}`, width, '       '));
+  }
+  const more = (check.details?.length ?? 0) - CHECK_DETAILS;
+  if (more > 0) lines.push(line(seg(`       … ${more} more (imgscope check lists them all)`, 'dim')));
+  return lines;
 }
 
 function imageSection(state: TuiState, width: number): Line[] {
@@ -105,21 +117,24 @@ function verdictSection(state: TuiState, width: number): Line[] {
   return lines;
 }
 
+/** Waste figures: the report's when there is one (it carries deadBytes too), else the analysis's. */
 function wasteSection(state: TuiState, width: number): Line[] {
   const waste = state.analysis?.waste;
-  if (!waste) return [];
+  const report = state.reportFinal ? state.report : undefined;
+  const efficiency = report?.efficiency ?? waste?.efficiency;
+  if (efficiency === undefined) return [];
+  const wastedBytes = report?.wastedBytes ?? waste?.wastedBytes ?? 0;
+  const userWasted = report?.userWastedPercent ?? waste?.userWastedPercent ?? 0;
   const lines = [line(seg('Waste', 'heading'))];
-  lines.push(...field('efficiency', formatPercent(waste.efficiency), width));
-  lines.push(
-    ...field(
-      'wasted',
-      `${formatBytes(waste.wastedBytes)} (${formatPercent(waste.userWastedPercent)} of user)`,
-      width,
-    ),
-  );
-  lines.push(...field('reclaimable', formatBytes(waste.reclaimableBytes), width));
-  const top = waste.inefficientFiles.slice(0, TOP_FILES);
-  if (top.length > 0) lines.push(line(seg('  top inefficient files', 'dim')));
+  lines.push(...field('efficiency', formatPercent(efficiency), width));
+  lines.push(...field('wasted', `${formatBytes(wastedBytes)} (${formatPercent(userWasted)} of user)`, width));
+  const reclaimable = report?.reclaimableBytes ?? waste?.reclaimableBytes;
+  if (reclaimable !== undefined) lines.push(...field('reclaimable', formatBytes(reclaimable), width));
+  if (report?.deadBytes !== undefined) {
+    lines.push(...field('squash drops', formatBytes(report.deadBytes), width));
+  }
+  const top = (report?.inefficientFiles ?? waste?.inefficientFiles ?? []).slice(0, TOP_FILES);
+  if (top.length > 0) lines.push(line(seg('  top inefficient files (w lists all)', 'dim')));
   for (const file of top) {
     const figures = `${formatBytes(file.wastedBytes).padStart(9)} ${`${file.count}×`.padStart(3)} `;
     lines.push(line(`  ${figures}`, file.path));
