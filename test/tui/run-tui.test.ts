@@ -27,7 +27,6 @@ function fakeTerminal(tty = true) {
   Object.assign(stdin, { isTTY: tty, setRawMode: () => stdin, ref: () => stdin, unref: () => stdin });
   const stderr = new Writable({ write: (_c, _e, callback) => callback() });
   const io = { stdin, stdout, stderr, env: { NO_COLOR: '1' } } as unknown as TuiIO;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping terminal escapes
   const text = () => written.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
   const until = async (predicate: () => boolean, what: string) => {
     const deadline = Date.now() + 5000;
