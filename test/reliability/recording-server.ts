@@ -1,10 +1,22 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { NamespacedHost } from './namespaced-host.js';
+import {
+  type CannedRule,
+  type ListenerMessage,
+  type Responder,
+  recordingListener,
+} from './recording-listener.mjs';
+
+export type { CannedResponse, CannedRule, Responder } from './recording-listener.mjs';
+export { cannedResponder } from './recording-listener.mjs';
 
 /**
  * A plain-TCP server that records every byte it receives (a TLS ClientHello as much as an HTTP request)
- * and answers HTTP requests with canned responses, one per connection. It stands for a host off this
- * machine: credentials must never reach it in clear unless the user allowed plain HTTP.
+ * and answers HTTP requests with canned responses, one per connection. Run on a `NamespacedHost`, it
+ * stands for a host off this machine: credentials must never reach it in clear unless the user allowed
+ * plain HTTP.
  */
 export interface RecordingServer {
   host: string;
@@ -14,58 +26,68 @@ export interface RecordingServer {
   stop(): Promise<void>;
 }
 
-/** An IPv4 address of this machine that is not loopback, or undefined when there is none. */
-export function nonLoopbackAddress(): string | undefined {
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const address of addresses ?? []) {
-      if (address.family === 'IPv4' && !address.internal) return address.address;
-    }
-  }
-  return undefined;
+const LISTENER = fileURLToPath(new URL('./recording-listener.mjs', import.meta.url));
+const START_LIMIT_MS = 10_000;
+
+function recordInto(received: string[]) {
+  return (connection: number, data: string) => {
+    received[connection] = (received[connection] ?? '') + data;
+  };
 }
 
-export type Responder = (requestLine: string) => {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-};
+function recordingServer(address: string, port: number, received: string[], stop: () => Promise<void>) {
+  const host = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return { host, url: `http://${host}`, received, stop };
+}
 
+/** A recording server in this process, listening on `address` (a loopback one: see the rules of tests). */
 export async function startRecordingServer(address: string, respond: Responder): Promise<RecordingServer> {
   const received: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    const index = received.push('') - 1;
-    socket.on('data', (chunk: Buffer) => {
-      received[index] += chunk.toString('latin1');
-      const text = received[index]!;
-      // Not HTTP (a TLS ClientHello): answer as an HTTP server would, so the client fails at once.
-      if (!/^[A-Z]/.test(text)) {
-        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-        return;
+  const { server, stop } = recordingListener(respond, recordInto(received));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, address, resolve);
+  });
+  return recordingServer(address, (server.address() as AddressInfo).port, received, stop);
+}
+
+/**
+ * A recording server running as its own process inside `on`'s network namespace, listening on the
+ * namespace's address. It reports what it receives as JSON lines, each written before it answers what
+ * it received, so when a client has had its answer and exited, `received` holds what it sent.
+ */
+export function startRecordingServerOn(on: NamespacedHost, rules: CannedRule[]): Promise<RecordingServer> {
+  const child = on.spawn([process.execPath, LISTENER, JSON.stringify({ address: on.address, rules })]);
+  const received: string[] = [];
+  const record = recordInto(received);
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    child.stdin.end();
+    child.kill();
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`recording server in ${on.namespace} ${why}: ${stderr.trim() || 'no output'}`));
+    };
+    const timer = setTimeout(() => fail(`did not listen within ${START_LIMIT_MS} ms`), START_LIMIT_MS);
+    const exitedEarly = (code: number | null) => fail(`exited (${code ?? 'killed'}) before listening`);
+    child.once('exit', exitedEarly);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const message = JSON.parse(line) as ListenerMessage;
+      if ('listening' in message) {
+        clearTimeout(timer);
+        child.off('exit', exitedEarly);
+        resolve(recordingServer(message.listening.address, message.listening.port, received, stop));
+      } else {
+        record(message.connection, message.data);
       }
-      if (!text.includes('\r\n\r\n')) return;
-      const { status, headers = {}, body = '' } = respond(text.slice(0, text.indexOf('\r\n')));
-      const head = [
-        `HTTP/1.1 ${status} X`,
-        'connection: close',
-        `content-length: ${Buffer.byteLength(body)}`,
-      ];
-      for (const [name, value] of Object.entries(headers)) head.push(`${name}: ${value}`);
-      socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, address, resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    host: `${address}:${port}`,
-    url: `http://${address}:${port}`,
-    received,
-    stop: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
