@@ -1,32 +1,370 @@
 #!/usr/bin/env node
-// `npm run bench`: builds nothing, runs each benchmark in its own process (so one's memory cannot skew
-// another's) and stops at the first that fails. Add a benchmark by adding a line to BENCHES.
+// `npm run bench`: the whole benchmark, one table of ratios measured in one run on the same images.
 //
-// Usage: npm run build && npm run bench [-- NAME...]   (names: the file names below without .js)
+// 1. Generates four images as OCI layouts (bench/images.js: a Debian-like base, a six-layer image with
+//    overwrites and deletes on that base, a 200,000-file layer, a 1.15 GB layer) and pushes them with
+//    skopeo to a real registry (Distribution, bench/registry.js) on loopback.
+// 2. For each image, REPS times in alternating order: `imgscope check --no-cache` from the registry (the
+//    built CLI, as a user runs it; its peak RSS from bench/probe.js); the decompression floor (node:zlib
+//    gunzip alone of the same blobs, one after another, at the analyser's zlib settings); and what a user
+//    would otherwise script: `skopeo copy docker://… dir:` then `tar -tzvf` of every layer.
+// 3. Start-up of non-interactive commands, and which modules they load (the TUI's must not load).
+// 4. The focused benches, each in its own process: parse.js (per-entry cost), analysis.js (one 200 MB gzip
+//    layer vs gunzip), memory.js (1M entries: peak RSS, bytes per entry), zstd.js (main-thread freedom),
+//    cache.js (a cached re-run, on the 200,000-file image generated here) and tui-latency.js, when present.
+//
+// Usage: npm run build && npm run bench [-- --json]
+// Environment: IMGSCOPE_BENCH_SCALE=0.1 scales every image and count down (default 1: ~1.5 GB of
+// layers, ~10 min on 2 cores); IMGSCOPE_BENCH_REPS (default 3); IMGSCOPE_BENCH_KEEP=1 keeps the work
+// folder (in os.tmpdir()).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createGunzip } from 'node:zlib';
+import { generateImages } from './images.js';
+import { startRegistry } from './registry.js';
 
-const BENCHES = [
-  { file: 'analysis.js', node: [], args: [] },
-  { file: 'memory.js', node: ['--expose-gc'], args: [] },
-  { file: 'cache.js', node: [], args: [] },
-];
-
-if (!existsSync(fileURLToPath(new URL('../dist/analysis/analyze.js', import.meta.url)))) {
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const BIN = here('../bin/imgscope');
+const PROBE = pathToFileURL(here('probe.js')).href;
+if (!existsSync(here('../dist/analysis/analyze.js'))) {
   console.error('npm run bench: dist/ is missing; run `npm run build` first');
   process.exit(2);
 }
 
-const only = process.argv.slice(2);
-for (const bench of BENCHES) {
-  if (only.length > 0 && !only.includes(bench.file.replace(/\.js$/, ''))) continue;
-  const script = fileURLToPath(new URL(bench.file, import.meta.url));
-  const { status, signal } = spawnSync(process.execPath, [...bench.node, script, ...bench.args], {
-    stdio: 'inherit',
-  });
-  if (status !== 0) {
-    console.error(`bench/${bench.file} failed (${signal ?? `exit ${status}`})`);
-    process.exit(status || 1);
+const SCALE = Number(process.env.IMGSCOPE_BENCH_SCALE ?? 1);
+const REPS = Math.max(1, Number(process.env.IMGSCOPE_BENCH_REPS ?? 3));
+const KEEP = process.env.IMGSCOPE_BENCH_KEEP === '1';
+const JSON_OUTPUT = process.argv.includes('--json');
+if (!(SCALE > 0 && SCALE <= 1)) {
+  console.error('IMGSCOPE_BENCH_SCALE must be in (0, 1]');
+  process.exit(2);
+}
+/** The analyser's own gunzip settings (src/analysis/compression.ts): the floor is gunzip at its fastest. */
+const GUNZIP = { chunkSize: 1 << 20, readableHighWaterMark: 4 << 20, writableHighWaterMark: 1 << 20 };
+
+const log = (line) => process.stderr.write(`${line}\n`);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const seconds = (started) => Number(process.hrtime.bigint() - started) / 1e9;
+
+function run(command, args, options = {}) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...options });
+  const elapsed = seconds(started);
+  if (result.error) throw result.error;
+  return { ...result, seconds: elapsed };
+}
+
+/** `imgscope ARGS` by the built CLI; exit 1 (a policy check failed) is a result, not an error. */
+function imgscope(args, { probe = false, modules } = {}) {
+  const out = join(work, `probe-${process.pid}.json`);
+  const env = { ...process.env, IMGSCOPE_NO_CACHE: '1' };
+  const node = [];
+  if (probe || modules) {
+    node.push('--import', PROBE);
+    env.IMGSCOPE_BENCH_PROBE = out;
+    if (modules) env.IMGSCOPE_BENCH_MODULES = modules;
   }
+  const result = run(process.execPath, [...node, BIN, ...args], { env });
+  if (result.status !== 0 && result.status !== 1)
+    throw new Error(`imgscope ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  const peakRss = probe ? JSON.parse(readFileSync(out, 'utf8')).maxRssBytes : undefined;
+  return { seconds: result.seconds, stdout: result.stdout, peakRss };
+}
+
+async function gunzipFloor(image) {
+  const started = process.hrtime.bigint();
+  let bytes = 0;
+  for (const layer of image.layers) {
+    const blob = join(image.dir, 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
+    const sink = new Writable({
+      highWaterMark: 4 << 20,
+      write(chunk, _encoding, callback) {
+        bytes += chunk.length;
+        callback();
+      },
+    });
+    await pipeline(createReadStream(blob, { highWaterMark: 1 << 20 }), createGunzip(GUNZIP), sink);
+  }
+  return { seconds: seconds(started), bytes };
+}
+
+/** What a user scripts without imgscope: copy the image out of the registry, list every layer. */
+function skopeoAndTar(reference) {
+  const dir = join(work, 'skopeo-dir');
+  rmSync(dir, { recursive: true, force: true });
+  const started = process.hrtime.bigint();
+  const copy = run('skopeo', [
+    'copy',
+    '--quiet',
+    '--src-tls-verify=false',
+    `docker://${reference}`,
+    `dir:${dir}`,
+  ]);
+  if (copy.status !== 0) throw new Error(`skopeo copy failed: ${copy.stderr}`);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  for (const layer of manifest.layers) {
+    const listed = run('tar', ['-tzvf', join(dir, layer.digest.slice('sha256:'.length))], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    if (listed.status !== 0) throw new Error(`tar -tzvf failed: ${listed.stderr}`);
+  }
+  const elapsed = seconds(started);
+  rmSync(dir, { recursive: true, force: true });
+  return { seconds: elapsed };
+}
+
+/** One focused bench in its own process, its --json line parsed; undefined (and a note) if it failed. */
+function focused(file, args = [], node = []) {
+  if (!existsSync(here(file))) return undefined;
+  log(`bench/${file} ${args.join(' ')}`);
+  const result = run(process.execPath, [...node, here(file), ...args, '--json'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = result.stdout.trim().split('\n').pop();
+  try {
+    return { ...JSON.parse(line), exitCode: result.status, wallSeconds: result.seconds };
+  } catch {
+    failures.push(`bench/${file} exited ${result.status} without a result`);
+    return undefined;
+  }
+}
+
+const failures = [];
+const work = mkdtempSync(join(tmpdir(), 'imgscope-bench-'));
+const startedAll = process.hrtime.bigint();
+let registry;
+try {
+  log(`generating images (scale ${SCALE}) in ${work}`);
+  const generationStarted = process.hrtime.bigint();
+  const images = await generateImages(work, SCALE);
+  const generationSeconds = seconds(generationStarted);
+
+  registry = await startRegistry();
+  const pushStarted = process.hrtime.bigint();
+  for (const [name, image] of Object.entries(images))
+    image.reference = registry.push(image.dir, `bench/${name}`);
+  const pushSeconds = seconds(pushStarted);
+  log(`generated in ${generationSeconds.toFixed(1)} s, pushed in ${pushSeconds.toFixed(1)} s`);
+
+  const perImage = {};
+  for (const [name, image] of Object.entries(images)) {
+    log(`measuring ${name} (${image.reference})`);
+    const checks = [];
+    const floors = [];
+    const scripts = [];
+    let report;
+    await gunzipFloor(image); // warms the page cache for the floor and the registry's reads alike
+    for (let rep = 0; rep < REPS; rep++) {
+      const order = rep % 2 === 0 ? ['check', 'floor', 'script'] : ['script', 'floor', 'check'];
+      for (const what of order) {
+        if (what === 'check') {
+          const check = imgscope(['check', '--no-cache', '--profile', 'none', '--json', image.reference], {
+            probe: true,
+          });
+          checks.push(check);
+          report = JSON.parse(check.stdout);
+        } else if (what === 'floor') floors.push(await gunzipFloor(image));
+        else scripts.push(skopeoAndTar(image.reference));
+      }
+    }
+    perImage[name] = {
+      layers: image.layers.length,
+      compressedBytes: image.layers.reduce((sum, layer) => sum + layer.size, 0),
+      uncompressedBytes: report.uncompressedSize,
+      entries: report.layers.reduce((sum, layer) => sum + layer.fileCount, 0),
+      checkSeconds: median(checks.map((c) => c.seconds)),
+      floorSeconds: median(floors.map((f) => f.seconds)),
+      scriptSeconds: median(scripts.map((s) => s.seconds)),
+      peakRssBytes: Math.max(...checks.map((c) => c.peakRss)),
+      efficiency: report.efficiency,
+    };
+  }
+  await registry.stop();
+  registry = undefined;
+
+  log('start-up and module loading');
+  const fixture = here('../fixtures/demo');
+  const startup = {
+    versionSeconds: median(Array.from({ length: 7 }, () => imgscope(['--version']).seconds)),
+    noLayersSeconds: median(
+      Array.from(
+        { length: 7 },
+        () => imgscope(['check', '--no-layers', '--profile', 'none', fixture]).seconds,
+      ),
+    ),
+  };
+  const tuiModules = {};
+  for (const [label, args] of [
+    ['--version', ['--version']],
+    ['check --no-layers', ['check', '--no-layers', '--profile', 'none', fixture]],
+    ['check --json', ['check', '--json', '--profile', 'none', fixture]],
+  ]) {
+    const list = join(work, 'modules.txt');
+    rmSync(list, { force: true });
+    imgscope(args, { modules: list });
+    const loaded = readFileSync(list, 'utf8').split('\n').filter(Boolean);
+    tuiModules[label] = {
+      modules: new Set(loaded).size,
+      tui: [...new Set(loaded.filter((url) => /\/dist\/tui\/|\/node_modules\/(ink|react)\//.test(url)))],
+    };
+  }
+
+  const scaled = (value) => Math.max(1, Math.round(value * SCALE));
+  const parse = focused('parse.js', ['--files', String(scaled(200_000)), '--reps', String(REPS + 2)]);
+  const analysis = focused('analysis.js', ['--mb', String(scaled(360)), '--reps', String(REPS + 2)]);
+  const memory = focused('memory.js', ['--entries', String(scaled(1_000_000))], ['--expose-gc']);
+  const zstd = focused('zstd.js', ['--mb', String(scaled(200))]);
+  const cache = focused('cache.js', ['--image', dirname(images.files.dir), '--reps', String(REPS)]);
+  const tui = focused('tui-latency.js', ['--files', String(scaled(200_000))]);
+
+  const results = {
+    scale: SCALE,
+    repetitions: REPS,
+    generationSeconds,
+    pushSeconds,
+    images: perImage,
+    startup,
+    tuiModules,
+    parse,
+    analysis,
+    memory,
+    zstd,
+    cache,
+    tui,
+    totalSeconds: seconds(startedAll),
+  };
+  if (JSON_OUTPUT) console.log(JSON.stringify(results));
+  else console.log(table(results));
+} finally {
+  await registry?.stop();
+  if (KEEP) log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+if (failures.length > 0) {
+  for (const failure of failures) log(failure);
+  process.exitCode = 1;
+}
+
+function table(r) {
+  const mb = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+  const s = (value) => `${value.toFixed(value < 10 ? 2 : 1)} s`;
+  const x = (value) => `${value.toFixed(2)}×`;
+  const pct = (fraction) => `${(fraction * 100).toFixed(0)}%`;
+  const verdict = (ok) => (ok ? 'met' : '**missed**');
+  const rows = [];
+  const row = (measure, result, goal = '', ok) =>
+    rows.push([measure, result, goal, ok === undefined ? '' : verdict(ok)]);
+  const images = Object.entries(r.images);
+  const sum = (key) => images.reduce((total, [, image]) => total + image[key], 0);
+  const describe = {
+    base: 'Debian-like base',
+    app: 'six layers on that base, overwrites + deletes',
+    files: 'one 200,000-file layer',
+    big: 'one 1.15 GB layer',
+  };
+
+  const checkTotal = sum('checkSeconds');
+  const floorTotal = sum('floorSeconds');
+  const scriptTotal = sum('scriptSeconds');
+  row(
+    '`check --no-cache` from the registry ÷ gunzip floor, all images',
+    `${x(checkTotal / floorTotal)} (${s(checkTotal)} vs ${s(floorTotal)})`,
+    '≤ 1.25×',
+    checkTotal / floorTotal <= 1.25,
+  );
+  for (const [name, image] of images)
+    row(
+      `  ${name}: ${describe[name]}`,
+      `${x(image.checkSeconds / image.floorSeconds)} (${s(image.checkSeconds)} vs ${s(image.floorSeconds)})`,
+    );
+  row(
+    '`check --no-cache` ÷ (`skopeo copy` + `tar -tzvf` of every layer), all images',
+    `${x(checkTotal / scriptTotal)} (${s(checkTotal)} vs ${s(scriptTotal)})`,
+    '≤ 0.6×',
+    checkTotal / scriptTotal <= 0.6,
+  );
+  for (const [name, image] of images)
+    row(
+      `  ${name}`,
+      `${x(image.checkSeconds / image.scriptSeconds)} (${s(image.checkSeconds)} vs ${s(image.scriptSeconds)})`,
+    );
+  const big = r.images.big;
+  row(
+    `peak RSS of \`check\`, ${mb(big.compressedBytes)} layer (${mb(big.uncompressedBytes)} of tar)`,
+    mb(big.peakRssBytes),
+    '≤ 200 MB',
+    big.peakRssBytes <= 200e6,
+  );
+  for (const [name, image] of images.filter(([name]) => name !== 'big'))
+    row(`  peak RSS, ${name} (${image.entries.toLocaleString('en')} entries)`, mb(image.peakRssBytes));
+  if (r.cache)
+    row(
+      `cached re-run of \`check\` (${r.cache.entries.toLocaleString('en')} entries; uncached ${s(r.cache.uncachedSeconds)})`,
+      s(r.cache.cachedSeconds),
+      '≤ 1 s',
+      r.cache.cachedSeconds <= 1,
+    );
+  else row('cached re-run', 'bench/cache.js absent');
+  row('start-up: `imgscope --version`', s(r.startup.versionSeconds));
+  row('start-up: `imgscope check --no-layers` on fixtures/demo', s(r.startup.noLayersSeconds));
+  const loadedTui = Object.entries(r.tuiModules).filter(([, m]) => m.tui.length > 0);
+  row(
+    'TUI modules loaded by `--version`, `check --no-layers`, `check --json`',
+    loadedTui.length === 0 ? 'none' : loadedTui.map(([label, m]) => `${label}: ${m.tui.length}`).join(', '),
+    'none',
+    loadedTui.length === 0,
+  );
+  if (r.tui) {
+    const j = r.tui.results['j (row down)'];
+    row(
+      `TUI key-to-frame, ${r.tui.files.toLocaleString('en')}-file tree (j: median / p95; worst scroll p95)`,
+      `${j.median.toFixed(1)} / ${j.p95.toFixed(1)} ms; ${r.tui.worstScrollP95.toFixed(1)} ms`,
+      `< ${r.tui.goalMs} ms`,
+      r.tui.worstScrollP95 < r.tui.goalMs,
+    );
+  }
+  if (r.parse)
+    row(
+      `tar parse, ${r.parse.entries.toLocaleString('en')} entries in memory (tar-stream: ${s(r.parse.tarStreamSeconds)})`,
+      `${s(r.parse.seconds)} (${r.parse.microsecondsPerEntry.toFixed(2)} µs/entry)`,
+      '< 1 s',
+      r.parse.seconds < 1,
+    );
+  if (r.analysis)
+    row(
+      `one ${mb(r.analysis.compressedBytes)} gzip layer, analysis ÷ gunzip (in process)`,
+      x(r.analysis.ratio),
+      `≤ ${r.analysis.goal}×`,
+      r.analysis.ratio <= r.analysis.goal,
+    );
+  if (r.zstd)
+    row(
+      `zstd layer (${mb(r.zstd.uncompressedBytes)} of tar) analysed: main thread busy, longest stall (fzstd on the main thread, as before)`,
+      `${pct(r.zstd.mainThreadBusy)}, ${r.zstd.maxEventLoopDelayMs.toFixed(0)} ms in ${s(r.zstd.zstdSeconds)} ` +
+        `(${pct(r.zstd.mainThreadFzstdBusy)}, ${r.zstd.mainThreadFzstdMaxEventLoopDelayMs.toFixed(0)} ms)`,
+    );
+  if (r.memory) {
+    row(
+      `${r.memory.entries.toLocaleString('en')} entries in ${r.memory.layers} layers: peak RSS`,
+      `${r.memory.peakRssMB.toFixed(0)} MB`,
+      `< ${r.memory.goalMB} MB`,
+      r.memory.peakRssMB < r.memory.goalMB,
+    );
+    row('  retained model, bytes per entry (heap + typed arrays)', r.memory.retainedBytesPerEntry.toFixed(0));
+  }
+
+  const header = [
+    `imgscope benchmark — scale ${r.scale}, median of ${r.repetitions}, ${images.length} images ` +
+      `(${mb(sum('compressedBytes'))} of layers, ${sum('entries').toLocaleString('en')} entries), ` +
+      `generated in ${s(r.generationSeconds)}, pushed in ${s(r.pushSeconds)}; whole run ${s(r.totalSeconds)}`,
+    '',
+    '| measure | result | goal | |',
+    '| --- | --- | --- | --- |',
+  ];
+  return [...header, ...rows.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
 }
