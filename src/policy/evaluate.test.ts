@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fakeAnalysis, fakeFacts } from '../../test/policy/fakes.js';
+import { fakeFacts, fakeSummary } from '../../test/policy/fakes.js';
 import type { CheckResult } from '../report/report.js';
 import {
   evaluate,
@@ -63,7 +63,7 @@ describe('evaluateAnalysis', () => {
       ...profilePolicy('scf'),
       rules: { lowestEfficiency: { value: 0.95, origin: '.dive-ci' } },
     };
-    const checks = evaluateAnalysis(fakeFacts(), fakeAnalysis({ waste: { efficiency: 0.9 } }), policy);
+    const checks = evaluateAnalysis(fakeFacts(), fakeSummary({ waste: { efficiency: 0.9 } }), policy);
     expect(checks.map((c) => [c.id, c.status])).toEqual([
       ['lowestEfficiency', 'fail'],
       ['hints', 'pass'],

@@ -1,4 +1,4 @@
-import type { Analysis } from '../analysis/types.js';
+import type { AnalysisSummary } from '../analysis/summary.js';
 import type { CheckResult, Report } from '../report/report.js';
 import type { AnalysisCheck, ManifestCheck } from './checks/check.js';
 import { checkResult } from './checks/check.js';
@@ -47,8 +47,15 @@ export function evaluateManifest(facts: ImageFacts, policy: Policy): CheckResult
   return MANIFEST_CHECKS.map((check) => check(facts, policy)).filter(present);
 }
 
-/** The checks that need the streamed layers: uncompressed budget, dive's rules, hints. */
-export function evaluateAnalysis(facts: ImageFacts, analysis: Analysis, policy: Policy): CheckResult[] {
+/**
+ * The checks that need the streamed layers: uncompressed budget, dive's rules, hints. They read the
+ * analysis summary (`summarizeAnalysis` of a fresh analysis, or one cached for the image).
+ */
+export function evaluateAnalysis(
+  facts: ImageFacts,
+  analysis: AnalysisSummary,
+  policy: Policy,
+): CheckResult[] {
   return ANALYSIS_CHECKS.map((check) => check(facts, analysis, policy)).filter(present);
 }
 
@@ -112,7 +119,7 @@ export function needsLayers(
 /** Every check and the verdict, with or without an analysis (`reason` says why layers were not read). */
 export function evaluate(
   facts: ImageFacts,
-  analysis: Analysis | undefined,
+  analysis: AnalysisSummary | undefined,
   policy: Policy,
   reason = 'layers were not analysed',
 ): { checks: CheckResult[]; verdict: Verdict } {

@@ -1,3 +1,4 @@
+import { type AnalysisSummary, summarizeAnalysis } from '../../src/analysis/summary.js';
 import type {
   Analysis,
   EntryType,
@@ -145,6 +146,11 @@ export function fakeAnalysis(
     ...options.waste,
   };
   return { layers, waste, model };
+}
+
+/** The summary the layer checks read, of `fakeAnalysis(options)` (hint findings derived from its trees). */
+export function fakeSummary(options: Parameters<typeof fakeAnalysis>[0] = {}): AnalysisSummary {
+  return summarizeAnalysis(fakeAnalysis(options));
 }
 
 const digestOf = (c: string): Digest => `sha256:${c.repeat(64)}`;

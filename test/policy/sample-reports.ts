@@ -1,3 +1,4 @@
+import { summarizeAnalysis } from '../../src/analysis/summary.js';
 import type { Analysis } from '../../src/analysis/types.js';
 import { evaluate, policyReportFields } from '../../src/policy/evaluate.js';
 import { imageFactsOf } from '../../src/policy/facts.js';
@@ -9,7 +10,12 @@ import { fakeAnalysis, fakeLayer, fakeSource } from './fakes.js';
 
 function reportOf(source = fakeSource(), analysis: Analysis | undefined, policy: Policy): Report {
   const facts = imageFactsOf(source);
-  const { checks } = evaluate(facts, analysis, policy, 'the manifest-level checks already failed');
+  const { checks } = evaluate(
+    facts,
+    analysis && summarizeAnalysis(analysis),
+    policy,
+    'the manifest-level checks already failed',
+  );
   return { ...buildReport(source, analysis), ...policyReportFields(facts, policy, checks) };
 }
 

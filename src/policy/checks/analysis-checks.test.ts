@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fakeAnalysis, fakeFacts, fakeLayer } from '../../../test/policy/fakes.js';
+import { fakeFacts, fakeLayer, fakeSummary } from '../../../test/policy/fakes.js';
 import { type Policy, profilePolicy, type RuleSetting } from '../policy.js';
 import { MiB } from '../sizes.js';
 import { highestUserWastedPercent } from './highest-user-wasted-percent.js';
@@ -17,7 +17,7 @@ const rule = (value: number | 'disabled'): RuleSetting => ({ value, origin: '.di
 
 describe("dive's rules, with dive's comparisons", () => {
   it('lowestEfficiency fails only when the threshold is greater than the efficiency', () => {
-    const analysis = fakeAnalysis({ waste: { efficiency: 0.9 } });
+    const analysis = fakeSummary({ waste: { efficiency: 0.9 } });
     expect(lowestEfficiency(facts, analysis, withRules({ lowestEfficiency: rule(0.9) }))?.status).toBe(
       'pass',
     );
@@ -29,7 +29,7 @@ describe("dive's rules, with dive's comparisons", () => {
   });
 
   it('highestWastedBytes fails only when wasted bytes are greater than the threshold', () => {
-    const analysis = fakeAnalysis({ waste: { wastedBytes: 20_000_000 } });
+    const analysis = fakeSummary({ waste: { wastedBytes: 20_000_000 } });
     expect(
       highestWastedBytes(facts, analysis, withRules({ highestWastedBytes: rule(20_000_000) }))?.status,
     ).toBe('pass');
@@ -43,7 +43,7 @@ describe("dive's rules, with dive's comparisons", () => {
   });
 
   it('highestUserWastedPercent fails only when the ratio is greater than the threshold', () => {
-    const analysis = fakeAnalysis({ waste: { userWastedPercent: 0.1 } });
+    const analysis = fakeSummary({ waste: { userWastedPercent: 0.1 } });
     expect(
       highestUserWastedPercent(facts, analysis, withRules({ highestUserWastedPercent: rule(0.1) }))?.status,
     ).toBe('pass');
@@ -53,7 +53,7 @@ describe("dive's rules, with dive's comparisons", () => {
   });
 
   it('reports a disabled rule as skipped, as dive does', () => {
-    const analysis = fakeAnalysis({ waste: { efficiency: 0 } });
+    const analysis = fakeSummary({ waste: { efficiency: 0 } });
     expect(
       lowestEfficiency(facts, analysis, withRules({ lowestEfficiency: rule('disabled') })),
     ).toMatchObject({
@@ -64,7 +64,7 @@ describe("dive's rules, with dive's comparisons", () => {
   });
 
   it('are absent when not configured', () => {
-    const analysis = fakeAnalysis();
+    const analysis = fakeSummary();
     const policy = withRules({});
     expect(lowestEfficiency(facts, analysis, policy)).toBeUndefined();
     expect(highestWastedBytes(facts, analysis, policy)).toBeUndefined();
@@ -74,7 +74,7 @@ describe("dive's rules, with dive's comparisons", () => {
 
 describe('max-uncompressed', () => {
   it('sums the uncompressed layer tars and compares at most', () => {
-    const analysis = fakeAnalysis({
+    const analysis = fakeSummary({
       layers: [fakeLayer(0, { uncompressedSize: 60 * MiB }), fakeLayer(1, { uncompressedSize: 40 * MiB })],
     });
     const policy = (bytes: number): Policy => ({

@@ -1,4 +1,4 @@
-import type { Analysis } from '../../analysis/types.js';
+import type { AnalysisSummary } from '../../analysis/summary.js';
 import type { CheckResult, CheckStatus } from '../../report/report.js';
 import type { ImageFacts } from '../facts.js';
 import type { Policy } from '../policy.js';
@@ -6,10 +6,13 @@ import type { Policy } from '../policy.js';
 /** A check that needs only the manifest and config; undefined when it does not apply to the policy. */
 export type ManifestCheck = (facts: ImageFacts, policy: Policy) => CheckResult | undefined;
 
-/** A check that needs the streamed layers; undefined when it does not apply to the policy. */
+/**
+ * A check that needs the streamed layers — their summary, fresh or cached, never the file model;
+ * undefined when it does not apply to the policy.
+ */
 export type AnalysisCheck = (
   facts: ImageFacts,
-  analysis: Analysis,
+  analysis: AnalysisSummary,
   policy: Policy,
 ) => CheckResult | undefined;
 

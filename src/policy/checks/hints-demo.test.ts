@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../../test/helpers/shared.js';
 import { analyzeImage } from '../../analysis/analyze.js';
+import { summarizeAnalysis } from '../../analysis/summary.js';
 import type { Analysis } from '../../analysis/types.js';
 import { openLocalImage } from '../../oci/local/index.js';
 import type { CheckResult } from '../../report/report.js';
@@ -16,7 +17,7 @@ describe('hints on fixtures/demo', () => {
     const source = await openLocalImage(fixture('demo'));
     try {
       analysis = await analyzeImage(source);
-      result = hints(imageFactsOf(source), analysis, profilePolicy('scf'))!;
+      result = hints(imageFactsOf(source), summarizeAnalysis(analysis), profilePolicy('scf'))!;
     } finally {
       await source.close();
     }

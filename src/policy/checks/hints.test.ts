@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fakeAnalysis, fakeFacts, fakeLayer } from '../../../test/policy/fakes.js';
+import { fakeFacts, fakeLayer, fakeSummary } from '../../../test/policy/fakes.js';
 import { profilePolicy } from '../policy.js';
 import { KiB, MiB } from '../sizes.js';
 import { commandLine, hints } from './hints.js';
@@ -14,7 +14,7 @@ const layers = [
 
 describe('hints', () => {
   it('finds package caches in the final image, with the layer that left them and the fix', () => {
-    const analysis = fakeAnalysis({
+    const analysis = fakeSummary({
       layers,
       files: [
         {
@@ -45,7 +45,7 @@ describe('hints', () => {
   });
 
   it('finds VCS directories', () => {
-    const analysis = fakeAnalysis({
+    const analysis = fakeSummary({
       layers,
       files: [
         { path: '/app/.git/objects/pack/pack-1.pack', size: 5 * MiB, layer: 2 },
@@ -63,7 +63,7 @@ describe('hints', () => {
   });
 
   it('attributes what later layers deleted or overwrote to those layers and their commands', () => {
-    const analysis = fakeAnalysis({
+    const analysis = fakeSummary({
       layers: [
         layers[0]!,
         fakeLayer(1, { createdBy: layers[1]!.createdBy, wastedBytes: 1 * MiB }),
@@ -103,7 +103,7 @@ describe('hints', () => {
   });
 
   it('only lists overwrites and small findings: they do not warn', () => {
-    const analysis = fakeAnalysis({
+    const analysis = fakeSummary({
       layers: [
         layers[0]!,
         layers[1]!,
@@ -129,7 +129,7 @@ describe('hints', () => {
   });
 
   it('lists the largest files, largest first, with their layers', () => {
-    const analysis = fakeAnalysis({
+    const analysis = fakeSummary({
       layers,
       files: [1, 7, 3, 9, 5, 2, 8].map((n) => ({ path: `/data/f${n}`, size: n * MiB, layer: n % 3 })),
     });
@@ -141,7 +141,7 @@ describe('hints', () => {
   it('passes a clean image', () => {
     const result = hints(
       facts,
-      fakeAnalysis({ layers, files: [{ path: '/app/server', size: 5 * MiB }] }),
+      fakeSummary({ layers, files: [{ path: '/app/server', size: 5 * MiB }] }),
       policy,
     )!;
     expect(result.status).toBe('pass');

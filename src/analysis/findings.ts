@@ -1,0 +1,203 @@
+/**
+ * The facts behind imgscope's hints, derived from the file model once: package caches and VCS
+ * directories left in the final image, the bytes each layer made dead (deleted or overwritten), and the
+ * largest files. They depend on no policy, so they can be cached with an image's summary; the hints check
+ * (src/policy/checks/hints.ts) turns them into advice.
+ *
+ * Changing what is found here changes cached summaries: bump SUMMARY_REVISION in cache/location.ts.
+ */
+import type { Analysis, FileTree, TreeNode } from './types.js';
+
+export type CacheKind =
+  | 'apt-lists'
+  | 'apt-cache'
+  | 'apk-cache'
+  | 'yum-cache'
+  | 'pip-cache'
+  | 'npm-cache'
+  | 'yarn-cache';
+export type LeftoverKind = CacheKind | 'vcs';
+
+/** A directory of the final image that should not ship: a package manager's cache or a VCS directory. */
+export interface Leftover {
+  kind: LeftoverKind;
+  /** Absolute path of the directory. */
+  path: string;
+  /** Σ sizes of everything under it. */
+  bytes: number;
+  /** The layer whose files put most bytes there; absent when it holds no regular file. */
+  layer?: number;
+}
+
+/** What one layer made dead: bytes of earlier layers it deleted or overwrote, which still ship in them. */
+export interface DeadBytes {
+  layer: number;
+  change: 'deleted' | 'overwritten';
+  bytes: number;
+  /** The top-level paths it deleted (with the bytes under them) or overwrote, largest first; at most DEAD_PATH_EXAMPLES. */
+  largestPaths: { path: string; bytes: number }[];
+  /** How many such paths there are in all. */
+  pathCount: number;
+}
+
+export interface LargeFile {
+  path: string;
+  bytes: number;
+  layer: number;
+}
+
+export interface HintFindings {
+  /** In the order a walk of the final tree meets them (it breaks ties between equal sizes). */
+  leftovers: Leftover[];
+  /** Largest first; per layer, what it deleted before what it overwrote. */
+  deadBytes: DeadBytes[];
+  /** The LARGEST_FILES largest regular files of the final image, largest first, equal sizes by path. */
+  largestFiles: LargeFile[];
+}
+
+/** How many of the largest files, and of each layer's dead paths, are kept. */
+export const LARGEST_FILES = 5;
+export const DEAD_PATH_EXAMPLES = 3;
+
+/** Package-manager caches, by the directory's absolute path (after platform-limits.md "Image hygiene"). */
+const CACHE_PATTERNS: readonly { kind: CacheKind; pattern: RegExp }[] = [
+  { kind: 'apt-lists', pattern: /^\/var\/lib\/apt\/lists$/ },
+  { kind: 'apt-cache', pattern: /^\/var\/cache\/apt$/ },
+  { kind: 'apk-cache', pattern: /^\/(?:var\/cache\/apk|etc\/apk\/cache)$/ },
+  { kind: 'yum-cache', pattern: /^\/var\/cache\/(?:yum|dnf)$/ },
+  { kind: 'pip-cache', pattern: /\/\.cache\/pip$/ },
+  { kind: 'npm-cache', pattern: /\/\.npm$/ },
+  { kind: 'yarn-cache', pattern: /\/(?:\.cache\/yarn|\.yarn-cache)$/ },
+];
+
+const VCS_NAMES = new Set(['.git', '.svn', '.hg']);
+
+export const LEFTOVER_KINDS: readonly LeftoverKind[] = [...CACHE_PATTERNS.map((rule) => rule.kind), 'vcs'];
+
+/** Everything the hints need from an analysis: one walk of the final tree and one of each wasting layer. */
+export function hintFindingsOf(analysis: Pick<Analysis, 'layers' | 'model'>): HintFindings {
+  const { layerCount } = analysis.model;
+  if (layerCount === 0) return { leftovers: [], deadBytes: [], largestFiles: [] };
+  const { leftovers, largest } = walkFinalTree(analysis.model.treeAt(layerCount - 1));
+  return {
+    leftovers,
+    deadBytes: deadBytesByLayer(analysis),
+    largestFiles: largest.map((node) => ({
+      path: node.path,
+      bytes: node.entry.size,
+      layer: node.entry.layer,
+    })),
+  };
+}
+
+function leftoverKindAt(node: TreeNode): LeftoverKind | undefined {
+  const cache = CACHE_PATTERNS.find((rule) => rule.pattern.test(node.path));
+  if (cache) return cache.kind;
+  return VCS_NAMES.has(node.name) ? 'vcs' : undefined;
+}
+
+interface Found {
+  leftover: Leftover;
+  bytesByLayer: Map<number, number>;
+}
+
+/** One pass over the final tree: caches and VCS directories (with the layers that filled them) and the largest files. */
+function walkFinalTree(tree: FileTree): { leftovers: Leftover[]; largest: TreeNode[] } {
+  const found: Found[] = [];
+  const largest: TreeNode[] = [];
+  const stack: { node: TreeNode; inside: Found | undefined }[] = [{ node: tree.root, inside: undefined }];
+  while (stack.length > 0) {
+    const { node, inside } = stack.pop()!;
+    // The merged tree shows what the last layer removed, marked removed: it does not ship.
+    if (node.change === 'removed') continue;
+    const { entry } = node;
+    if (entry.type === 'dir') {
+      let owner = inside;
+      if (!owner && node.totalSize > 0) {
+        const kind = leftoverKindAt(node);
+        if (kind) {
+          owner = { leftover: { kind, path: node.path, bytes: node.totalSize }, bytesByLayer: new Map() };
+          found.push(owner);
+        }
+      }
+      for (const child of tree.children(node)) stack.push({ node: child, inside: owner });
+    } else if (entry.type === 'file') {
+      if (inside)
+        inside.bytesByLayer.set(entry.layer, (inside.bytesByLayer.get(entry.layer) ?? 0) + entry.size);
+      keepLargest(largest, node);
+    }
+  }
+  const leftovers = found.map(({ leftover, bytesByLayer }) => {
+    const layer = heaviestLayer(bytesByLayer);
+    return layer === undefined ? leftover : { ...leftover, layer };
+  });
+  return { leftovers, largest };
+}
+
+/** Larger first; equal sizes by path, so the list does not depend on walk order. */
+function largerFirst(a: TreeNode, b: TreeNode): number {
+  return b.entry.size - a.entry.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+}
+
+function keepLargest(largest: TreeNode[], node: TreeNode): void {
+  if (largest.length === LARGEST_FILES && largerFirst(node, largest[largest.length - 1]!) >= 0) return;
+  let at = largest.findIndex((n) => largerFirst(node, n) < 0);
+  if (at === -1) at = largest.length;
+  largest.splice(at, 0, node);
+  if (largest.length > LARGEST_FILES) largest.pop();
+}
+
+/** The first layer with the most bytes (a layer of empty files only still counts). */
+function heaviestLayer(bytesByLayer: Map<number, number>): number | undefined {
+  let best: number | undefined;
+  let bestBytes = -1;
+  for (const [layer, bytes] of bytesByLayer) {
+    if (bytes > bestBytes) [best, bestBytes] = [layer, bytes];
+  }
+  return best;
+}
+
+const bySize = (a: { bytes: number }, b: { bytes: number }) => b.bytes - a.bytes;
+
+/**
+ * Splits each layer's dead bytes (`LayerSummary.wastedBytes`: whiteouts, directory whiteouts and opaque
+ * directories included, which dive's figures miss) into what it deleted and what it overwrote, walking
+ * the layer's own tree down to the entries it removed or modified.
+ */
+function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadBytes[] {
+  const groups: DeadBytes[] = [];
+  const group = (
+    layer: number,
+    change: DeadBytes['change'],
+    bytes: number,
+    paths: { path: string; bytes: number }[],
+  ): DeadBytes => ({
+    layer,
+    change,
+    bytes,
+    largestPaths: paths.sort(bySize).slice(0, DEAD_PATH_EXAMPLES),
+    pathCount: paths.length,
+  });
+  for (const summary of analysis.layers) {
+    if (summary.wastedBytes <= 0) continue;
+    const tree = analysis.model.layerTree(summary.index);
+    const removed: { path: string; bytes: number }[] = [];
+    const modified: { path: string; bytes: number }[] = [];
+    const stack = [tree.root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.change === 'removed') removed.push({ path: node.path, bytes: node.totalSize });
+      else if (node.change === 'modified' && node.entry.type !== 'dir')
+        modified.push({ path: node.path, bytes: node.totalSize });
+      else stack.push(...tree.children(node));
+    }
+    const removedBytes = Math.min(
+      summary.wastedBytes,
+      removed.reduce((sum, p) => sum + p.bytes, 0),
+    );
+    if (removedBytes > 0) groups.push(group(summary.index, 'deleted', removedBytes, removed));
+    if (summary.wastedBytes > removedBytes)
+      groups.push(group(summary.index, 'overwritten', summary.wastedBytes - removedBytes, modified));
+  }
+  return groups.sort(bySize);
+}
