@@ -49,8 +49,14 @@ function layersWithoutAnalysis(source: ImageSource): ReportLayer[] {
   }));
 }
 
-/** Builds the report from what the source knows and, when layers were streamed, the analysis. */
-export function buildReport(source: ImageSource, analysis: Analysis | undefined): Report {
+/**
+ * Builds the report from what the source knows and, when layers were streamed, the analysis (its
+ * layers and waste: a cached image summary serves as well).
+ */
+export function buildReport(
+  source: ImageSource,
+  analysis: Pick<Analysis, 'layers' | 'waste'> | undefined,
+): Report {
   const report: Report = {
     reportVersion: REPORT_VERSION,
     tool: { name: 'imgscope', version: VERSION },

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LAYERS_FOLDER } from '../../src/analysis/cache/location.js';
+import { IMAGES_FOLDER, LAYERS_FOLDER } from '../../src/analysis/cache/location.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/shared.js';
 
@@ -39,7 +39,9 @@ const debugLines = (stderr: string, kind: string) =>
     .filter((line) => line.startsWith(`debug: cache ${kind} `))
     .map((line) => line.split(' ')[3]);
 
+/** A check that consults the layer cache: the image summary, which would skip it, is cleared first. */
 async function check(image: string, cacheDir: string, ...extra: string[]) {
+  rmSync(join(cacheDir, IMAGES_FOLDER), { recursive: true, force: true });
   return runCli(['check', '--json', '--debug', '--cache-dir', cacheDir, ...extra, image]);
 }
 

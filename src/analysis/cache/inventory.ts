@@ -1,18 +1,22 @@
-import { readdir, rm, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import {
   digestOfEntryFile,
   entryFileName,
+  IMAGES_FOLDER,
+  IMAGES_FOLDER_PREFIX,
   LAYERS_FOLDER,
   LAYERS_FOLDER_PREFIX,
   TEMP_PREFIX,
 } from './location.js';
+import { readSummaryHeader } from './summary-format.js';
 
 /** A temp file this old belongs to a writer that died; younger ones may still be renamed into place. */
 export const ABANDONED_TEMP_MS = 10 * 60 * 1000;
 
 export interface CacheEntryInfo {
+  /** The layer's digest, or for an image summary the manifest's. */
   digest: Digest;
   /** Bytes on disk. */
   size: number;
@@ -20,29 +24,118 @@ export interface CacheEntryInfo {
   lastUsed: Date;
 }
 
-export interface CacheInventory {
-  /** The folder of this imgscope's entries. */
+export interface CacheFolder {
   directory: string;
   /** Most recently used first. */
   entries: CacheEntryInfo[];
   totalSize: number;
+}
+
+export interface CacheInventory extends CacheFolder {
+  /** The folder of this imgscope's layer entries (`directory`, `entries` and `totalSize` are theirs). */
+  directory: string;
+  /** Image summaries by manifest digest: what a repeated check reads instead of any layer. */
+  images: CacheFolder;
   /** Files no analysis will read: other versions' folders and abandoned temp files. */
   stale: { files: number; size: number };
 }
 
-export interface PruneResult {
+export interface PruneCount {
   removed: CacheEntryInfo[];
   removedSize: number;
   kept: number;
   keptSize: number;
+}
+
+/** Layer entries at the top level, image summaries under `images`. */
+export interface PruneResult extends PruneCount {
+  images: PruneCount;
   stale: { files: number; size: number };
 }
 
 /** Lists the entries under a cache root; a missing root is an empty cache. */
 export async function listCache(root: string, now = Date.now()): Promise<CacheInventory> {
-  const directory = join(root, LAYERS_FOLDER);
-  const entries: CacheEntryInfo[] = [];
   const stale = { files: 0, size: 0 };
+  const layers = await listFolder(join(root, LAYERS_FOLDER), now, stale);
+  const images = await listFolder(join(root, IMAGES_FOLDER), now, stale);
+  for (const folder of await staleFolders(root)) {
+    const usage = await diskUsage(folder);
+    stale.files += usage.files;
+    stale.size += usage.size;
+  }
+  return { ...layers, images, stale };
+}
+
+/**
+ * Removes the least recently used entries, layer entries and image summaries alike, until the rest fit
+ * in `maxSize` bytes (everything when it is undefined), and always what is stale. A summary goes with any
+ * of its layers: an image whose layer was dropped is analysed afresh, as it should be. (A summary hit
+ * marks the image's layer entries as used too, so images in use keep both.)
+ */
+export async function pruneCache(root: string, maxSize?: number, now = Date.now()): Promise<PruneResult> {
+  const inventory = await listCache(root, now);
+  const { images } = inventory;
+  const layersOfImage = await summaryLayers(images);
+  const removedLayers = new Set<CacheEntryInfo>();
+  const removedImages = new Set<CacheEntryInfo>();
+  const visitedImages = new Set<CacheEntryInfo>();
+  let size = inventory.totalSize + images.totalSize;
+  const removeImage = async (entry: CacheEntryInfo) => {
+    if (visitedImages.has(entry)) return;
+    visitedImages.add(entry);
+    if (await removeFile(join(images.directory, entryFileName(entry.digest)))) {
+      removedImages.add(entry);
+      size -= entry.size;
+    }
+  };
+  // A summary that cannot be read would be discarded by the next check anyway.
+  for (const entry of images.entries) if (!layersOfImage.has(entry)) await removeImage(entry);
+
+  const oldestFirst = [
+    ...inventory.entries.map((entry) => ({ entry, isLayer: true })),
+    ...images.entries.map((entry) => ({ entry, isLayer: false })),
+  ].sort((a, b) => a.entry.lastUsed.getTime() - b.entry.lastUsed.getTime());
+  for (const { entry, isLayer } of oldestFirst) {
+    if (maxSize !== undefined && size <= maxSize) break;
+    if (!isLayer) {
+      await removeImage(entry);
+      continue;
+    }
+    if (await removeFile(join(inventory.directory, entryFileName(entry.digest)))) {
+      removedLayers.add(entry);
+      size -= entry.size;
+    }
+    for (const [image, layers] of layersOfImage) if (layers.has(entry.digest)) await removeImage(image);
+  }
+
+  for (const folder of [inventory.directory, images.directory]) await removeAbandonedTemps(folder, now);
+  for (const folder of await staleFolders(root)) await rm(folder, { recursive: true, force: true });
+  // The summaries' folder is made again by the next check that stores one.
+  await rmdir(images.directory).catch(() => {});
+  return {
+    ...counts(inventory, removedLayers),
+    images: counts(images, removedImages),
+    stale: inventory.stale,
+  };
+}
+
+function counts(folder: CacheFolder, removed: ReadonlySet<CacheEntryInfo>): PruneCount {
+  const gone = folder.entries.filter((entry) => removed.has(entry));
+  const removedSize = gone.reduce((sum, entry) => sum + entry.size, 0);
+  return {
+    removed: gone,
+    removedSize,
+    kept: folder.entries.length - gone.length,
+    keptSize: folder.totalSize - removedSize,
+  };
+}
+
+async function listFolder(
+  directory: string,
+  now: number,
+  stale: { files: number; size: number },
+): Promise<CacheFolder> {
+  const entries: CacheEntryInfo[] = [];
   for (const name of await namesIn(directory)) {
     const info = await statOrUndefined(join(directory, name));
     if (!info?.isFile()) continue;
@@ -53,54 +146,41 @@ export async function listCache(root: string, now = Date.now()): Promise<CacheIn
       stale.size += info.size;
     }
   }
-  for (const folder of await staleFolders(root)) {
-    const usage = await diskUsage(folder);
-    stale.files += usage.files;
-    stale.size += usage.size;
-  }
   entries.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime() || a.digest.localeCompare(b.digest));
   const totalSize = entries.reduce((sum, entry) => sum + entry.size, 0);
-  return { directory, entries, totalSize, stale };
+  return { directory, entries, totalSize };
 }
 
-/**
- * Removes the least recently used entries until the rest fit in `maxSize` bytes (everything when it is
- * undefined), and always what is stale.
- */
-export async function pruneCache(root: string, maxSize?: number, now = Date.now()): Promise<PruneResult> {
-  const inventory = await listCache(root, now);
-  const removed: CacheEntryInfo[] = [];
-  let keptSize = inventory.totalSize;
-  // Oldest last in the inventory: drop from the end until what stays fits.
-  for (let i = inventory.entries.length - 1; i >= 0; i--) {
-    if (maxSize !== undefined && keptSize <= maxSize) break;
-    const entry = inventory.entries[i]!;
-    if (await removeFile(join(inventory.directory, entryFileName(entry.digest)))) {
-      removed.push(entry);
-      keptSize -= entry.size;
+/** The layer digests each readable summary names. */
+async function summaryLayers(images: CacheFolder): Promise<Map<CacheEntryInfo, Set<string>>> {
+  const layers = new Map<CacheEntryInfo, Set<string>>();
+  for (const entry of images.entries) {
+    try {
+      const bytes = await readFile(join(images.directory, entryFileName(entry.digest)));
+      layers.set(entry, new Set(readSummaryHeader(bytes).header.layers));
+    } catch {
+      // Unreadable or gone: not in the map.
     }
   }
-  for (const name of await namesIn(inventory.directory)) {
+  return layers;
+}
+
+async function removeAbandonedTemps(folder: string, now: number): Promise<void> {
+  for (const name of await namesIn(folder)) {
     if (!name.startsWith(TEMP_PREFIX)) continue;
-    const file = join(inventory.directory, name);
+    const file = join(folder, name);
     const info = await statOrUndefined(file);
     if (info && now - info.mtimeMs > ABANDONED_TEMP_MS) await removeFile(file);
   }
-  for (const folder of await staleFolders(root)) await rm(folder, { recursive: true, force: true });
-  return {
-    removed,
-    removedSize: inventory.totalSize - keptSize,
-    kept: inventory.entries.length - removed.length,
-    keptSize,
-    stale: inventory.stale,
-  };
 }
 
-/** Entry folders of other analyser versions: nothing will read them again. */
+/** Folders of other analyser versions: nothing will read them again. */
 async function staleFolders(root: string): Promise<string[]> {
+  const current = new Set([LAYERS_FOLDER, IMAGES_FOLDER]);
   const names = await namesIn(root);
   return names
-    .filter((name) => name.startsWith(LAYERS_FOLDER_PREFIX) && name !== LAYERS_FOLDER)
+    .filter((name) => name.startsWith(LAYERS_FOLDER_PREFIX) || name.startsWith(IMAGES_FOLDER_PREFIX))
+    .filter((name) => !current.has(name))
     .map((name) => join(root, name));
 }
 

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, unlink, utimes } from 'node:fs/promises';
+import { mkdir, readFile, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import {
@@ -9,7 +8,8 @@ import {
   type LayerAnalysis,
   UnusableEntryError,
 } from './entry-format.js';
-import { ANALYSER_VERSION, entryFileName, LAYERS_FOLDER, TEMP_PREFIX } from './location.js';
+import { errorCode as codeOf, describeError as describe, writeAtomically } from './files.js';
+import { ANALYSER_VERSION, entryFileName, LAYERS_FOLDER } from './location.js';
 
 /**
  * Layer analyses by layer digest: what `analyze` consults before streaming a layer. A layer's digest names
@@ -112,26 +112,7 @@ export class DiskLayerCache implements LayerCache {
   private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
     this.folderReady ??= mkdir(this.directory, { recursive: true }).then(() => {});
     await this.folderReady;
-    const temp = join(this.directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-    const handle = await open(temp, 'wx', 0o644);
-    let bytes = 0;
-    try {
-      bytes = await writeAll(handle, chunks);
-      await handle.sync();
-    } catch (error) {
-      await handle.close().catch(() => {});
-      await unlink(temp).catch(() => {});
-      throw error;
-    }
-    await handle.close();
-    await this.removals.get(digest);
-    try {
-      await rename(temp, join(this.directory, entryFileName(digest)));
-    } catch (error) {
-      await unlink(temp).catch(() => {});
-      throw error;
-    }
-    return bytes;
+    return writeAtomically(this.directory, entryFileName(digest), chunks, this.removals.get(digest));
   }
 
   private writeFailed(error: unknown): void {
@@ -151,26 +132,4 @@ export class DiskLayerCache implements LayerCache {
   private debug(line: string): void {
     this.options.debug?.(line);
   }
-}
-
-async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<number> {
-  let position = 0;
-  for (const chunk of chunks) {
-    for (let offset = 0; offset < chunk.length; ) {
-      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position);
-      offset += bytesWritten;
-      position += bytesWritten;
-    }
-  }
-  return position;
-}
-
-function codeOf(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function describe(error: unknown): string {
-  const code = codeOf(error);
-  if (code) return code;
-  return error instanceof Error ? error.message : String(error);
 }

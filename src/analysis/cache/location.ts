@@ -18,6 +18,19 @@ export const LAYERS_FOLDER = `layers-${ANALYSER_VERSION}`;
 export const LAYERS_FOLDER_PREFIX = 'layers-';
 
 /**
+ * Bump when the summary of the same image changes (another waste figure, new hint findings, a changed
+ * field): image summaries of older revisions are then never read again. Layer analyses stay valid.
+ */
+export const SUMMARY_REVISION = 1;
+
+/** What an image summary's header must name to be used: the analyser and the summary's revision. */
+export const SUMMARY_VERSION = `${ANALYSER_VERSION}-s${SUMMARY_REVISION}`;
+
+/** The folder of image summaries (by manifest digest) under a cache root; other `images-*` folders are stale. */
+export const IMAGES_FOLDER = `images-${SUMMARY_VERSION}`;
+export const IMAGES_FOLDER_PREFIX = 'images-';
+
+/**
  * The cache root: `--cache-dir`, else `IMGSCOPE_CACHE_DIR`, else `$XDG_CACHE_HOME/imgscope` (the XDG base
  * directory spec ignores a relative XDG_CACHE_HOME), else `~/.cache/imgscope`.
  */
@@ -44,7 +57,10 @@ const ENTRY_NAME = /^sha256-([0-9a-f]{64})$/;
 /** Temp files of writes in progress (or of writers killed mid-write): never read, removed by prune. */
 export const TEMP_PREFIX = '.tmp-';
 
-/** `sha256-<hex>`: one entry per layer digest (no colon, so the name is valid on every filesystem). */
+/**
+ * `sha256-<hex>`: one entry per layer digest, or per manifest digest in the images folder (no colon, so
+ * the name is valid on every filesystem).
+ */
 export function entryFileName(digest: Digest): string {
   return `sha256-${digestHex(digest)}`;
 }

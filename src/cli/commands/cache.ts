@@ -1,39 +1,79 @@
 import {
+  type CacheEntryInfo,
   type CacheInventory,
   listCache,
+  type PruneCount,
   type PruneResult,
   pruneCache,
 } from '../../analysis/cache/inventory.js';
 import { DiskLayerCache } from '../../analysis/cache/layer-cache.js';
 import { cacheDisabledByEnv, cacheRoot } from '../../analysis/cache/location.js';
+import { DiskSummaryCache } from '../../analysis/cache/summary-cache.js';
 import { ImgscopeError } from '../../errors.js';
 import { formatSize, parseSize, SIZE_SYNTAX } from '../../policy/sizes.js';
 import type { ParsedArgs, ParsedOptions } from '../args.js';
 import type { Output } from '../output.js';
 
 const USAGE_HINT =
-  'imgscope cache ls [--json] lists the cached layer analyses; imgscope cache prune [--max-size SIZE] removes them';
+  'imgscope cache ls [--json] lists the cached layer analyses and image summaries; imgscope cache prune [--max-size SIZE] removes them';
+
+interface CacheSettings {
+  root: string;
+  warn: (message: string) => void;
+  debug: ((line: string) => void) | undefined;
+}
 
 /**
- * The layer cache an analysing command uses: none with `--no-cache` (or IMGSCOPE_NO_CACHE without an
- * explicit --cache-dir). Its one possible warning and `--debug` lines go to `write` — stderr by default;
- * the TUI holds them until the screen is released.
+ * Where an analysing command's caches live and where their lines go, or undefined with `--no-cache` (or
+ * IMGSCOPE_NO_CACHE without an explicit --cache-dir). Lines go to `write` — stderr by default; the TUI
+ * holds them until the screen is released. One warning at most per command: both caches share a folder,
+ * so the second failure would say nothing new.
  */
+function cacheSettingsOf(
+  options: ParsedOptions,
+  io: Output,
+  write: (text: string) => void,
+): CacheSettings | undefined {
+  if (options['no-cache']) return undefined;
+  if (!options['cache-dir'] && cacheDisabledByEnv(io.env)) return undefined;
+  let warned = false;
+  return {
+    root: cacheRoot({ flag: options['cache-dir'], env: io.env, cwd: io.cwd }),
+    warn: (message) => {
+      if (warned) return;
+      warned = true;
+      write(`imgscope: warning: ${message}\n`);
+    },
+    debug: options.debug ? (line) => write(`debug: ${line}\n`) : undefined,
+  };
+}
+
+/** The layer cache an analysing command uses (see cacheSettingsOf for when there is none). */
 export function layerCacheOf(
   options: ParsedOptions,
   io: Output,
   write: (text: string) => void = (text) => io.stderr.write(text),
 ): DiskLayerCache | undefined {
-  if (options['no-cache']) return undefined;
-  if (!options['cache-dir'] && cacheDisabledByEnv(io.env)) return undefined;
-  return new DiskLayerCache({
-    root: cacheRoot({ flag: options['cache-dir'], env: io.env, cwd: io.cwd }),
-    warn: (message) => write(`imgscope: warning: ${message}\n`),
-    debug: options.debug ? (line) => write(`debug: ${line}\n`) : undefined,
-  });
+  const settings = cacheSettingsOf(options, io, write);
+  return settings && new DiskLayerCache(settings);
 }
 
-/** `imgscope cache ls|prune`: see and bound the layer cache. Exit 0, or 2 on bad input. */
+/** `check`'s caches: layer analyses by layer digest, and image summaries by manifest digest. */
+export interface CheckCaches {
+  layers: DiskLayerCache;
+  summaries: DiskSummaryCache;
+}
+
+export function checkCachesOf(
+  options: ParsedOptions,
+  io: Output,
+  write: (text: string) => void = (text) => io.stderr.write(text),
+): CheckCaches | undefined {
+  const settings = cacheSettingsOf(options, io, write);
+  return settings && { layers: new DiskLayerCache(settings), summaries: new DiskSummaryCache(settings) };
+}
+
+/** `imgscope cache ls|prune`: see and bound the cache (layer analyses and image summaries). Exit 0, or 2 on bad input. */
 export async function runCache(args: ParsedArgs, io: Output): Promise<number> {
   const [action, ...extra] = args.positionals;
   if (extra.length > 0) {
@@ -84,55 +124,80 @@ async function onCache<T>(root: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ImgscopeError('BAD_INPUT', `cannot use the layer cache in ${root} (${code})`, {
+    throw new ImgscopeError('BAD_INPUT', `cannot use the cache in ${root} (${code})`, {
       hint: 'check its permissions, or choose another folder with --cache-dir',
       cause: error,
     });
   }
 }
 
+const entryJson = ({ digest, size, lastUsed }: CacheEntryInfo) => ({
+  digest,
+  size,
+  lastUsed: lastUsed.toISOString(),
+});
+
 function inventoryJson(inventory: CacheInventory) {
+  const { images } = inventory;
   return {
     directory: inventory.directory,
     count: inventory.entries.length,
     totalSize: inventory.totalSize,
-    entries: inventory.entries.map(({ digest, size, lastUsed }) => ({
-      digest,
-      size,
-      lastUsed: lastUsed.toISOString(),
-    })),
+    entries: inventory.entries.map(entryJson),
+    images: {
+      directory: images.directory,
+      count: images.entries.length,
+      totalSize: images.totalSize,
+      entries: images.entries.map(entryJson),
+    },
     stale: inventory.stale,
   };
 }
 
-function pruneJson(result: PruneResult) {
+function pruneCountJson(count: PruneCount) {
   return {
-    removed: result.removed.map(({ digest, size }) => ({ digest, size })),
-    removedSize: result.removedSize,
-    kept: result.kept,
-    keptSize: result.keptSize,
-    stale: result.stale,
+    removed: count.removed.map(({ digest, size }) => ({ digest, size })),
+    removedSize: count.removedSize,
+    kept: count.kept,
+    keptSize: count.keptSize,
   };
 }
 
-const layers = (count: number) => `${count} layer${count === 1 ? '' : 's'}`;
+function pruneJson(result: PruneResult) {
+  return { ...pruneCountJson(result), images: pruneCountJson(result.images), stale: result.stale };
+}
+
+const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+const layers = (count: number) => plural(count, 'layer', 'layers');
+const summaries = (count: number) => plural(count, 'image summary', 'image summaries');
 const timestamp = (date: Date) => `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 
+function table(entries: readonly CacheEntryInfo[]): string[] {
+  if (entries.length === 0) return [];
+  const sizes = entries.map((entry) => formatSize(entry.size));
+  const width = Math.max(4, ...sizes.map((size) => size.length));
+  const digestWidth = entries[0]!.digest.length;
+  return [
+    `${'DIGEST'.padEnd(digestWidth)}  ${'SIZE'.padStart(width)}  LAST USED`,
+    ...entries.map(
+      (entry, i) => `${entry.digest}  ${sizes[i]!.padStart(width)}  ${timestamp(entry.lastUsed)}`,
+    ),
+  ];
+}
+
 function listing(inventory: CacheInventory): string {
-  const lines = [`Cache ${inventory.directory}`];
-  if (inventory.entries.length > 0) {
-    const sizes = inventory.entries.map((entry) => formatSize(entry.size));
-    const width = Math.max(4, ...sizes.map((size) => size.length));
-    const digestWidth = inventory.entries[0]!.digest.length;
-    lines.push(`${'DIGEST'.padEnd(digestWidth)}  ${'SIZE'.padStart(width)}  LAST USED`);
-    inventory.entries.forEach((entry, i) => {
-      lines.push(`${entry.digest}  ${sizes[i]!.padStart(width)}  ${timestamp(entry.lastUsed)}`);
-    });
-  }
-  lines.push(`${layers(inventory.entries.length)}, ${formatSize(inventory.totalSize)}`);
+  const { images } = inventory;
+  const lines = [
+    `Cache ${inventory.directory}`,
+    ...table(inventory.entries),
+    `${layers(inventory.entries.length)}, ${formatSize(inventory.totalSize)}`,
+    `Image summaries ${images.directory}`,
+    ...table(images.entries),
+    `${summaries(images.entries.length)}, ${formatSize(images.totalSize)}`,
+  ];
   if (inventory.stale.files > 0) {
     lines.push(
-      `and ${inventory.stale.files} stale file${inventory.stale.files === 1 ? '' : 's'} ` +
+      `and ${plural(inventory.stale.files, 'stale file', 'stale files')} ` +
         `(${formatSize(inventory.stale.size)}) from other imgscope versions or killed writes: ` +
         'imgscope cache prune removes them',
     );
@@ -141,14 +206,20 @@ function listing(inventory: CacheInventory): string {
 }
 
 function pruned(result: PruneResult, maxSize: number | undefined): string {
+  const within = maxSize === undefined ? '' : ` within ${formatSize(maxSize)}`;
   const lines = [
     `removed ${layers(result.removed.length)} (${formatSize(result.removedSize)}); ` +
-      `kept ${layers(result.kept)} (${formatSize(result.keptSize)})` +
-      (maxSize === undefined ? '' : ` within ${formatSize(maxSize)}`),
+      `kept ${layers(result.kept)} (${formatSize(result.keptSize)})${within}`,
   ];
   if (result.stale.files > 0)
     lines.push(
-      `removed ${result.stale.files} stale file${result.stale.files === 1 ? '' : 's'} (${formatSize(result.stale.size)})`,
+      `removed ${plural(result.stale.files, 'stale file', 'stale files')} (${formatSize(result.stale.size)})`,
+    );
+  const { images } = result;
+  if (images.removed.length + images.kept > 0)
+    lines.push(
+      `removed ${summaries(images.removed.length)} (${formatSize(images.removedSize)}); ` +
+        `kept ${summaries(images.kept)} (${formatSize(images.keptSize)})`,
     );
   return `${lines.join('\n')}\n`;
 }

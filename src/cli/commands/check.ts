@@ -1,4 +1,6 @@
-import { analyzeImage } from '../../analysis/analyze.js';
+import { type AnalyzeOptions, analyzeImage, DEFAULT_MAX_UNCOMPRESSED_BYTES } from '../../analysis/analyze.js';
+import type { DiskLayerCache } from '../../analysis/cache/layer-cache.js';
+import { type AnalysisSummary, summarizeAnalysis, summaryOf } from '../../analysis/summary.js';
 import type { Analysis } from '../../analysis/types.js';
 import { ImgscopeError, PlatformNotFoundError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
@@ -17,7 +19,12 @@ import {
   resolvePolicy,
   tierOf,
 } from '../../policy/index.js';
-import { buildReport, compressedSizeOf, reportWithoutImage } from '../../report/build-report.js';
+import {
+  buildReport,
+  compressedSizeOf,
+  REPORT_INEFFICIENT_FILES,
+  reportWithoutImage,
+} from '../../report/build-report.js';
 import { type ReportFormat, renderReport } from '../../report/render.js';
 import type { Report } from '../../report/report.js';
 import {
@@ -30,7 +37,7 @@ import {
 import { openImage } from '../open-image.js';
 import { colorEnabled, type Output } from '../output.js';
 import { ProgressLine } from '../progress.js';
-import { layerCacheOf } from './cache.js';
+import { checkCachesOf } from './cache.js';
 
 const FORMATS = ['table', 'json', 'markdown', 'github'] as const satisfies readonly ReportFormat[];
 type Format = (typeof FORMATS)[number];
@@ -45,36 +52,71 @@ function formatOf(args: ParsedArgs): Format {
   return format as Format;
 }
 
-async function streamLayers(source: ImageSource, args: ParsedArgs, io: Output): Promise<Analysis> {
+async function streamLayers(
+  source: ImageSource,
+  options: AnalyzeOptions,
+  cache: DiskLayerCache | undefined,
+  io: Output,
+): Promise<Analysis> {
   const progress = io.stderr.isTTY
     ? new ProgressLine(io.stderr, source.layers.length, compressedSizeOf(source))
     : undefined;
-  const cache = layerCacheOf(args.options, io);
   try {
     return await analyzeImage(
       source,
-      {
-        concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
-        maxUncompressedBytes: decompressionLimit(io.env),
-        cache,
-      },
+      { ...options, cache },
       progress ? (event) => progress.update(event) : undefined,
     );
   } finally {
     progress?.clear();
-    await cache?.flush();
   }
+}
+
+/**
+ * The analysis summary of the image: read from the cache when the image (its manifest digest) was
+ * analysed before — no layer is then opened — else analysed (layers from the layer cache where it has
+ * them) and stored once the whole analysis succeeded, so never from unverified bytes.
+ */
+async function analysedImage(source: ImageSource, args: ParsedArgs, io: Output): Promise<AnalysisSummary> {
+  // Validated first, so a bad flag or variable fails the same with or without a cached summary.
+  const options: AnalyzeOptions = {
+    concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
+    maxUncompressedBytes: decompressionLimit(io.env),
+  };
+  const caches = checkCachesOf(args.options, io);
+  try {
+    const image = { digest: source.digest, layers: source.layers };
+    const guard = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+    const cached = await caches?.summaries.get(image, guard);
+    if (cached) return cached;
+    const summary = summarizeAnalysis(await streamLayers(source, options, caches?.layers, io));
+    caches?.summaries.put(source.digest, storedSummary(summary));
+    return summary;
+  } finally {
+    await caches?.layers.flush();
+    await caches?.summaries.flush();
+  }
+}
+
+/** What is stored of a summary: the report lists only the first inefficient files, and no check reads them. */
+function storedSummary(summary: AnalysisSummary): AnalysisSummary {
+  const { waste } = summary;
+  if (waste.inefficientFiles.length <= REPORT_INEFFICIENT_FILES) return summary;
+  return {
+    ...summary,
+    waste: { ...waste, inefficientFiles: waste.inefficientFiles.slice(0, REPORT_INEFFICIENT_FILES) },
+  };
 }
 
 /** The report with the policy's checks, verdict, profile and memory tier added. */
 export function withPolicy(
   report: Report,
   facts: ImageFacts,
-  analysis: Analysis | undefined,
+  analysis: Analysis | AnalysisSummary | undefined,
   policy: Policy,
   reason: string,
 ): Report {
-  const { checks, verdict } = evaluate(facts, analysis, policy, reason);
+  const { checks, verdict } = evaluate(facts, analysis && summaryOf(analysis), policy, reason);
   return { ...report, profile: policy.profile.name, tier: tierOf(facts, policy), checks, verdict };
 }
 
@@ -113,7 +155,7 @@ export async function decide(image: string, args: ParsedArgs, io: Output, policy
       full: options.full,
       noLayers: options['no-layers'],
     });
-    const analysis = streamed ? await streamLayers(source, args, io) : undefined;
+    const analysis = streamed ? await analysedImage(source, args, io) : undefined;
     const reason = options['no-layers']
       ? '--no-layers'
       : 'the manifest-level checks already failed (use --full)';

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TEMP_PREFIX } from './location.js';
+
+/**
+ * Writes a cache file atomically: a temp file in the same folder, fsynced, then renamed over `name`, so
+ * a reader sees a whole file or none and concurrent writers of one name simply replace each other's
+ * identical bytes. `beforeRename` is awaited just before the rename (a discarded file's removal, which
+ * must not remove the fresh one). Resolves to the bytes written; on failure the temp file is removed.
+ */
+export async function writeAtomically(
+  directory: string,
+  name: string,
+  chunks: readonly Uint8Array[],
+  beforeRename?: Promise<void>,
+): Promise<number> {
+  const temp = join(directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const handle = await open(temp, 'wx', 0o644);
+  let bytes = 0;
+  try {
+    bytes = await writeAll(handle, chunks);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+  await handle.close();
+  await beforeRename;
+  try {
+    await rename(temp, join(directory, name));
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
+  }
+  return bytes;
+}
+
+async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<number> {
+  let position = 0;
+  for (const chunk of chunks) {
+    for (let offset = 0; offset < chunk.length; ) {
+      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position);
+      offset += bytesWritten;
+      position += bytesWritten;
+    }
+  }
+  return position;
+}
+
+export function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** An error as a few words for a message: its code when it has one. */
+export function describeError(error: unknown): string {
+  const code = errorCode(error);
+  if (code) return code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Settles with the work, never rejects: for background touches and removals. */
+export function settled(work: Promise<unknown>): Promise<void> {
+  return work.then(
+    () => {},
+    () => {},
+  );
+}
