@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { decodeLayer, detectCompression } from './compression.js';
+import { ChunkJoiner, decodeLayer, detectCompression } from './compression.js';
 import { gzip, zstd } from './testing.js';
 
 async function collect(stream: Readable): Promise<Buffer> {
@@ -105,5 +106,27 @@ describe('decodeLayer', () => {
     const reading = collect(tar);
     failing.destroy(new Error('digest mismatch'));
     await expect(reading).rejects.toThrow('digest mismatch');
+  });
+});
+
+describe('ChunkJoiner', () => {
+  it('joins the chunks that queue up while the decoder is busy, and passes one through at once', async () => {
+    const writes: Buffer[] = [];
+    const slowDecoder = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _encoding, callback) {
+        writes.push(chunk);
+        setTimeout(callback, 20);
+      },
+    });
+    const joiner = new ChunkJoiner();
+    joiner.pipe(slowDecoder);
+    const queued = Array.from({ length: 200 }, (_, index) => Buffer.alloc(1024, index));
+    for (const chunk of queued) joiner.write(chunk);
+    joiner.end();
+    await once(slowDecoder, 'finish');
+    expect(Buffer.concat(writes).equals(Buffer.concat(queued))).toBe(true);
+    expect(writes[0]!.length).toBe(1024);
+    expect(writes.length).toBeLessThanOrEqual(4);
   });
 });

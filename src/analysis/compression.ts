@@ -1,4 +1,4 @@
-import { Readable, type TransformOptions } from 'node:stream';
+import { Readable, Transform, type TransformCallback, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { ImgscopeError } from '../errors.js';
 import type { Compression } from './types.js';
@@ -20,6 +20,9 @@ const GUNZIP_OPTIONS: ZlibOptions & TransformOptions = {
   readableHighWaterMark: 4 * 1024 * 1024,
   writableHighWaterMark: 1024 * 1024,
 };
+
+/** Compressed bytes joined into one decoder write at most (and buffered before the decoder). */
+const JOIN_LIMIT = 1024 * 1024;
 
 /** What a layer's first bytes say it is; media types lie or are absent (docker archives), magic does not. */
 export function detectCompression(head: Uint8Array): Compression | 'bzip2' | 'xz' {
@@ -61,9 +64,14 @@ export async function decodeLayer(blob: Readable, label: string): Promise<Decode
   if (!ended && head.length > 0) blob.unshift(head);
   if (detected === 'none') return { compression: 'none', tar: source };
   const decoder = detected === 'gzip' ? createGunzip(GUNZIP_OPTIONS) : new ZstdWorkerDecoder();
+  const joiner = new ChunkJoiner();
   source.on('error', (error) => decoder.destroy(error));
-  decoder.on('error', () => source.destroy());
-  source.pipe(decoder);
+  joiner.on('error', (error) => decoder.destroy(error));
+  decoder.on('error', () => {
+    source.destroy();
+    joiner.destroy();
+  });
+  source.pipe(joiner).pipe(decoder);
   return { compression: detected, tar: decoder };
 }
 
@@ -117,4 +125,28 @@ function nextReadable(stream: Readable): Promise<boolean> {
     stream.on('error', onError);
     stream.on('close', onClose);
   });
+}
+
+/**
+ * Hands the decoder fewer, larger writes. Network bodies arrive in 16–64 KiB chunks and every decoder
+ * write is a round trip to another thread; chunks that queue up here while the decoder is busy are joined
+ * into one write (`_writev`), and none is held back while it is idle.
+ */
+export class ChunkJoiner extends Transform {
+  constructor() {
+    // Nothing waits on the readable side, so chunks queue (and are joined) on the writable one.
+    super({ writableHighWaterMark: JOIN_LIMIT, readableHighWaterMark: 0 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    callback(null, chunk);
+  }
+
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    const joined = Buffer.concat(chunks.map((entry) => entry.chunk));
+    this._write(joined, chunks[0]!.encoding, callback);
+  }
 }
