@@ -1,0 +1,105 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fakeLayer, fakeSummary } from '../../../test/policy/fakes.js';
+import type { Digest } from '../../oci/digest.js';
+import { listCache, pruneCache } from './inventory.js';
+import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, SUMMARY_VERSION } from './location.js';
+import { encodeSummary } from './summary-format.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'imgscope-inventory-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let roots = 0;
+
+const digest = (n: number): Digest => `sha256:${n.toString(16).padStart(64, '0')}`;
+const hours = (n: number) => Date.UTC(2024, 0, 1) / 1000 + n * 3600;
+
+/** Layer entries of `size` bytes and image summaries naming some of them, each last used at an hour given. */
+function cacheWith(
+  layers: { n: number; size: number; usedAt: number }[],
+  images: { n: number; layers: number[]; usedAt: number }[],
+): string {
+  const root = join(scratch, `root-${++roots}`);
+  for (const folder of [LAYERS_FOLDER, IMAGES_FOLDER]) mkdirSync(join(root, folder), { recursive: true });
+  for (const layer of layers) {
+    const file = join(root, LAYERS_FOLDER, entryFileName(digest(layer.n)));
+    writeFileSync(file, Buffer.alloc(layer.size));
+    utimesSync(file, hours(layer.usedAt), hours(layer.usedAt));
+  }
+  for (const image of images) {
+    const summary = fakeSummary({ layers: image.layers.map((n, i) => fakeLayer(i, { digest: digest(n) })) });
+    const file = join(root, IMAGES_FOLDER, entryFileName(digest(image.n)));
+    writeFileSync(file, Buffer.concat(encodeSummary(digest(image.n), SUMMARY_VERSION, summary)));
+    utimesSync(file, hours(image.usedAt), hours(image.usedAt));
+  }
+  return root;
+}
+
+const digestsOf = (entries: { digest: Digest }[]) => entries.map((entry) => entry.digest);
+
+describe('cache inventory with image summaries', () => {
+  it('lists layer entries and image summaries apart, most recently used first', async () => {
+    const root = cacheWith(
+      [
+        { n: 1, size: 100, usedAt: 1 },
+        { n: 2, size: 200, usedAt: 2 },
+      ],
+      [{ n: 90, layers: [1, 2], usedAt: 3 }],
+    );
+    const inventory = await listCache(root);
+    expect(digestsOf(inventory.entries)).toEqual([digest(2), digest(1)]);
+    expect(inventory.totalSize).toBe(300);
+    expect(inventory.images.directory).toBe(join(root, IMAGES_FOLDER));
+    expect(digestsOf(inventory.images.entries)).toEqual([digest(90)]);
+    expect(inventory.images.totalSize).toBe(inventory.images.entries[0]!.size);
+  });
+
+  it('prunes summaries and layers in one least-recently-used order, a summary with any of its layers', async () => {
+    const root = cacheWith(
+      [
+        { n: 1, size: 1000, usedAt: 1 },
+        { n: 2, size: 1000, usedAt: 5 },
+        { n: 3, size: 1000, usedAt: 6 },
+      ],
+      [
+        { n: 90, layers: [3], usedAt: 0 }, // the oldest of all: goes first
+        { n: 91, layers: [1, 2], usedAt: 7 }, // goes with layer 1
+        { n: 92, layers: [2, 3], usedAt: 8 }, // its layers stay: kept
+      ],
+    );
+    const { images } = await listCache(root);
+    const kept = images.entries.find((entry) => entry.digest === digest(92))!;
+    const result = await pruneCache(root, 2000 + kept.size);
+    expect(digestsOf(result.removed)).toEqual([digest(1)]);
+    expect(digestsOf(result.images.removed).sort()).toEqual([digest(90), digest(91)]);
+    expect(result.images).toMatchObject({ kept: 1, keptSize: kept.size });
+    expect(readdirSync(join(root, IMAGES_FOLDER))).toEqual([entryFileName(digest(92))]);
+    expect(readdirSync(join(root, LAYERS_FOLDER)).sort()).toEqual([
+      entryFileName(digest(2)),
+      entryFileName(digest(3)),
+    ]);
+  });
+
+  it('removes a summary it cannot read, whatever the budget', async () => {
+    const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], [{ n: 90, layers: [1], usedAt: 2 }]);
+    writeFileSync(join(root, IMAGES_FOLDER, entryFileName(digest(91))), 'not a summary');
+    const result = await pruneCache(root, 1e9);
+    expect(digestsOf(result.images.removed)).toEqual([digest(91)]);
+    expect(result.images.kept).toBe(1);
+    expect(result.kept).toBe(1);
+  });
+
+  it('without a budget removes everything: summaries, their folder, and stale summary folders', async () => {
+    const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], [{ n: 90, layers: [1], usedAt: 2 }]);
+    const stale = join(root, 'images-0.0.1-r1-s1');
+    mkdirSync(stale);
+    writeFileSync(join(stale, entryFileName(digest(90))), 'an old summary');
+    expect((await listCache(root)).stale.files).toBe(1);
+    const result = await pruneCache(root);
+    expect(result.images.removed).toHaveLength(1);
+    expect(result.stale.files).toBe(1);
+    expect(readdirSync(root)).toEqual([LAYERS_FOLDER]);
+    expect(existsSync(join(root, IMAGES_FOLDER))).toBe(false);
+  });
+});

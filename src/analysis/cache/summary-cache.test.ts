@@ -1,0 +1,158 @@
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../../../test/helpers/shared.js';
+import { openLocalImage } from '../../oci/local/index.js';
+import type { ImageSource } from '../../oci/source.js';
+import { analyzeImage } from '../analyze.js';
+import { type AnalysisSummary, summarizeAnalysis } from '../summary.js';
+import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, TEMP_PREFIX } from './location.js';
+import { DiskSummaryCache } from './summary-cache.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'imgscope-summary-cache-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let roots = 0;
+const newRoot = () => join(scratch, `root-${++roots}`);
+
+let image: Pick<ImageSource, 'digest' | 'layers'>;
+let summary: AnalysisSummary;
+beforeAll(async () => {
+  const source = await openLocalImage(fixture('demo'));
+  try {
+    image = { digest: source.digest, layers: source.layers };
+    summary = summarizeAnalysis(await analyzeImage(source));
+  } finally {
+    await source.close();
+  }
+});
+
+function cacheAt(root: string, extra: { analyser?: string } = {}) {
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  const cache = new DiskSummaryCache({
+    root,
+    debug: (line) => lines.push(line),
+    warn: (message) => warnings.push(message),
+    ...extra,
+  });
+  return { cache, lines, warnings };
+}
+
+async function stored(root: string): Promise<string> {
+  const { cache } = cacheAt(root);
+  cache.put(image.digest, summary);
+  await cache.flush();
+  return join(root, IMAGES_FOLDER, entryFileName(image.digest));
+}
+
+describe('DiskSummaryCache', () => {
+  it('misses, stores one file named after the manifest digest, then hits with the same summary', async () => {
+    const root = newRoot();
+    const { cache, lines } = cacheAt(root);
+    expect(await cache.get(image)).toBeUndefined();
+    cache.put(image.digest, summary);
+    await cache.flush();
+    expect(readdirSync(join(root, IMAGES_FOLDER))).toEqual([entryFileName(image.digest)]);
+    expect(await cache.get(image)).toEqual(summary);
+    expect(lines.map((line) => line.replace(/ \(\d+ bytes\)$/, ''))).toEqual([
+      `image summary miss ${image.digest}`,
+      `image summary stored ${image.digest}`,
+      `image summary hit ${image.digest}`,
+    ]);
+  });
+
+  it("marks a hit as recently used, and the image's layer entries with it", async () => {
+    const root = newRoot();
+    const file = await stored(root);
+    const layers = join(root, LAYERS_FOLDER);
+    mkdirSync(layers, { recursive: true });
+    const layerEntry = join(layers, entryFileName(image.layers[0]!.digest));
+    writeFileSync(layerEntry, 'a layer entry');
+    const old = new Date('2024-01-01T00:00:00Z');
+    for (const path of [file, layerEntry]) utimesSync(path, old, old);
+    const { cache } = cacheAt(root);
+    expect(await cache.get(image)).toBeDefined();
+    await cache.flush();
+    for (const path of [file, layerEntry]) expect(statSync(path).mtimeMs).toBeGreaterThan(old.getTime());
+  });
+
+  it('ignores and removes a corrupt summary, then stores a good one again', async () => {
+    const root = newRoot();
+    const file = await stored(root);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3]! ^= 0xff;
+    writeFileSync(file, bytes);
+    const { cache, lines } = cacheAt(root);
+    expect(await cache.get(image)).toBeUndefined();
+    expect(lines).toEqual([`image summary ${image.digest} discarded (corrupt: checksum mismatch)`]);
+    cache.put(image.digest, summary);
+    await cache.flush();
+    expect(await cache.get(image)).toEqual(summary);
+  });
+
+  it('ignores and removes a summary another analyser wrote, or one of another image', async () => {
+    const root = newRoot();
+    const file = await stored(root);
+    const { cache, lines } = cacheAt(root, { analyser: 'another' });
+    expect(await cache.get(image)).toBeUndefined();
+    await cache.flush();
+    expect(lines[0]).toMatch(/discarded \(stale: analyser .+\)$/);
+    expect(readdirSync(join(root, IMAGES_FOLDER))).toEqual([]);
+
+    await stored(root);
+    const other = { ...image, digest: `sha256:${'cd'.repeat(32)}` as const };
+    writeFileSync(join(root, IMAGES_FOLDER, entryFileName(other.digest)), readFileSync(file));
+    const second = cacheAt(root);
+    expect(await second.cache.get(other)).toBeUndefined();
+    expect(second.lines[0]).toBe(
+      `image summary ${other.digest} discarded (corrupt: summary of ${image.digest})`,
+    );
+  });
+
+  it('does not use a summary whose layers exceed the decompression guard, and keeps it', async () => {
+    const root = newRoot();
+    const file = await stored(root);
+    const total = summary.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0);
+    const { cache, lines } = cacheAt(root);
+    expect(await cache.get(image, total - 1)).toBeUndefined();
+    expect(lines).toEqual([
+      `image summary ${image.digest} not used (its layers exceed the decompression guard)`,
+    ]);
+    expect(await cache.get(image, total)).toEqual(summary);
+    expect(readFileSync(file).length).toBeGreaterThan(0);
+  });
+
+  it('never reads a temp file a killed writer left behind', async () => {
+    const root = newRoot();
+    const folder = join(root, IMAGES_FOLDER);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${TEMP_PREFIX}123-abc`), 'half a summary');
+    const { cache } = cacheAt(root);
+    expect(await cache.get(image)).toBeUndefined();
+  });
+
+  it('degrades to no caching with one warning when the folder cannot be created', async () => {
+    const blocker = join(scratch, `a-file-${++roots}`);
+    writeFileSync(blocker, 'not a folder');
+    const { cache, warnings } = cacheAt(join(blocker, 'cache'));
+    cache.put(image.digest, summary);
+    await cache.flush();
+    cache.put(image.digest, summary);
+    await cache.flush();
+    expect(await cache.get(image)).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^cannot write the image summary cache in .* \(ENOTDIR\); continuing without it/,
+    );
+  });
+});

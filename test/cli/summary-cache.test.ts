@@ -1,0 +1,215 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { entryFileName, IMAGES_FOLDER } from '../../src/analysis/cache/location.js';
+import { runCli } from '../helpers/cli.js';
+import { blobOf, ImageFiles, OCI, setLayoutIndex, tarBytes } from '../helpers/image-files.js';
+import { announcePeerImages, fixture, hasPeerImages, peerImage } from '../helpers/shared.js';
+
+announcePeerImages();
+
+const scratch = mkdtempSync(join(tmpdir(), 'imgscope-summary-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let folders = 0;
+const newDir = (name: string) => join(scratch, `${name}-${++folders}`);
+
+/** A private copy of fixtures/demo: its manifest, config and layer blob files. */
+function demoCopy() {
+  const dir = newDir('demo');
+  cpSync(fixture('demo'), dir, { recursive: true });
+  const blob = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+  const manifestDigest: string = index.manifests[0].digest;
+  const manifest = JSON.parse(readFileSync(blob(manifestDigest), 'utf8'));
+  return {
+    dir,
+    manifestDigest,
+    manifest: blob(manifestDigest),
+    config: blob(manifest.config.digest),
+    layers: (manifest.layers as { digest: string }[]).map((layer) => blob(layer.digest)),
+  };
+}
+
+const debugLines = (stderr: string) => stderr.split('\n').filter((line) => line.startsWith('debug: '));
+const summaryLines = (stderr: string) =>
+  debugLines(stderr)
+    .filter((line) => line.startsWith('debug: image summary '))
+    .map((line) => line.replace(/ \(\d+ bytes\)$/, ''));
+const layerCacheLines = (stderr: string) =>
+  debugLines(stderr).filter((line) => line.startsWith('debug: cache '));
+
+function check(image: string, cacheDir: string, ...extra: string[]) {
+  return runCli(['check', '--json', '--full', '--debug', '--cache-dir', cacheDir, ...extra, image]);
+}
+
+/** Uncached, cold (stores the summary) and summary-cached: the JSON reports byte for byte alike. */
+async function expectSummaryRunsIdentical(image: string) {
+  const cache = newDir('cache');
+  const uncached = await runCli(['check', '--json', '--full', '--no-cache', image]);
+  const cold = await check(image, cache);
+  const warm = await check(image, cache);
+  for (const run of [uncached, cold, warm]) expect(run.code, run.stderr).not.toBe(2);
+  expect(summaryLines(cold.stderr).map((line) => line.split(' ')[3])).toEqual(['miss', 'stored']);
+  expect(summaryLines(warm.stderr).map((line) => line.split(' ')[3])).toEqual(['hit']);
+  expect(layerCacheLines(warm.stderr)).toEqual([]);
+  expect(cold.stdout).toBe(uncached.stdout);
+  expect(warm.stdout).toBe(uncached.stdout);
+  expect(warm.code).toBe(uncached.code);
+  return { cache, uncached, warm };
+}
+
+describe('imgscope check with the image summary cache', () => {
+  it('reads the summary on the second run — no layer, not even the layer cache — and reports the same bytes', async () => {
+    const { dir, manifestDigest } = demoCopy();
+    const { cache } = await expectSummaryRunsIdentical(dir);
+    const [hit] = summaryLines((await check(dir, cache)).stderr);
+    expect(hit).toBe(`debug: image summary hit ${manifestDigest}`);
+    // Every renderer reads the same report: the table matches too.
+    const table = (...extra: string[]) => runCli(['check', '--full', ...extra, dir]);
+    expect((await table('--cache-dir', cache)).stdout).toBe((await table('--no-cache')).stdout);
+  });
+
+  it('needs no layer blob once the summary is stored, but still reads and verifies the manifest and config', async () => {
+    const image = demoCopy();
+    const cache = newDir('cache');
+    const first = await check(image.dir, cache);
+    expect(first.code).toBe(0);
+    for (const layer of image.layers) rmSync(layer);
+    const blobless = await check(image.dir, cache);
+    expect(blobless.code).toBe(0);
+    expect(blobless.stdout).toBe(first.stdout);
+    const uncached = await runCli(['check', '--json', '--no-cache', image.dir]);
+    expect(uncached.code).toBe(2);
+    expect(uncached.stderr).toMatch(/is missing/);
+
+    // A config that is not the manifest's: refused before the summary is looked up.
+    const config = readFileSync(image.config);
+    writeFileSync(image.config, Buffer.from(config.toString('utf8').replace('"amd64"', '"arm64"')));
+    const tampered = await check(image.dir, cache);
+    expect(tampered.code).toBe(2);
+    expect(summaryLines(tampered.stderr)).toEqual([]);
+    rmSync(image.config);
+    const configless = await check(image.dir, cache);
+    expect(configless.code).toBe(2);
+    expect(summaryLines(configless.stderr)).toEqual([]);
+  });
+
+  it('ignores a corrupt summary, analyses from the layer cache and stores it again', async () => {
+    const { dir, manifestDigest } = demoCopy();
+    const cache = newDir('cache');
+    const first = await check(dir, cache);
+    const file = join(cache, IMAGES_FOLDER, entryFileName(manifestDigest as `sha256:${string}`));
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 2]! ^= 0xff;
+    writeFileSync(file, bytes);
+
+    const second = await check(dir, cache);
+    expect(second.code).toBe(0);
+    expect(summaryLines(second.stderr)).toEqual([
+      `debug: image summary ${manifestDigest} discarded (corrupt: checksum mismatch)`,
+      `debug: image summary stored ${manifestDigest}`,
+    ]);
+    expect(layerCacheLines(second.stderr).every((line) => line.startsWith('debug: cache hit '))).toBe(true);
+    expect(second.stdout).toBe(first.stdout);
+    expect(summaryLines((await check(dir, cache)).stderr)).toEqual([
+      `debug: image summary hit ${manifestDigest}`,
+    ]);
+  });
+
+  it('fails the same with a stored summary: a bad --concurrency, the decompression guard', async () => {
+    const { dir } = demoCopy();
+    const cache = newDir('cache');
+    expect((await check(dir, cache)).code).toBe(0);
+    const badFlag = await check(dir, cache, '--concurrency', '0');
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/--concurrency/);
+
+    const guarded = (...extra: string[]) =>
+      runCli(['check', '--json', ...extra, dir], { env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' } });
+    const withSummary = await guarded('--debug', '--cache-dir', cache);
+    const without = await guarded('--no-cache');
+    expect(withSummary.code).toBe(2);
+    expect(withSummary.stderr).toMatch(
+      /image summary .* not used \(its layers exceed the decompression guard\)/,
+    );
+    expect(withSummary.stderr).toMatch(/decompression guard/);
+    expect(without.code).toBe(2);
+  });
+
+  it('stores only the inefficient files a report lists, and still reports the same bytes', async () => {
+    const files = new ImageFiles();
+    const layer = async (entries: Parameters<typeof tarBytes>[0]) => {
+      const tar = await tarBytes(entries);
+      return { descriptor: files.blob(gzipSync(tar), OCI.layerGzip), diffId: blobOf(tar).digest };
+    };
+    const names = Array.from({ length: 80 }, (_, i) => `srv/data/f${i}`);
+    const base = await layer([
+      ...names.map((name, i) => ({ name, content: 'x'.repeat(100 + i) })),
+      { name: 'var/cache/apt/archives/a.deb', content: 'd'.repeat(5000) },
+      { name: 'app/.git/HEAD', content: 'ref: refs/heads/main' },
+    ]);
+    const over = await layer([
+      ...names.map((name) => ({ name, content: 'y' })),
+      { name: 'app/.wh..git', content: '' },
+    ]);
+    const config = files.blob(
+      {
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [base.diffId, over.diffId] },
+        history: [{ created_by: 'COPY data /srv' }, { created_by: 'RUN touch /srv/data/*' }],
+      },
+      OCI.config,
+    );
+    const manifest = files.blob(
+      { schemaVersion: 2, mediaType: OCI.manifest, config, layers: [base.descriptor, over.descriptor] },
+      OCI.manifest,
+    );
+    const dir = await setLayoutIndex(files, [manifest]).writeDirectory(newDir('many'));
+    const { cache, uncached } = await expectSummaryRunsIdentical(dir);
+    const report = JSON.parse(uncached.stdout);
+    expect(report.inefficientFiles).toHaveLength(50);
+    const [stored] = readdirSync(join(cache, IMAGES_FOLDER));
+    const payload = readFileSync(join(cache, IMAGES_FOLDER, stored!), 'utf8').split('\n')[2]!;
+    expect(JSON.parse(payload).waste.inefficientFiles).toHaveLength(50); // of 80
+    expect(
+      report.checks
+        .find((c: { id: string }) => c.id === 'hints')
+        .details.map((d: { kind: string }) => d.kind),
+    ).toContain('apt-cache');
+  });
+
+  it('is listed by cache ls and removed by cache prune', async () => {
+    const { dir, manifestDigest } = demoCopy();
+    const cache = newDir('cache');
+    await check(dir, cache);
+    const table = await runCli(['cache', 'ls', '--cache-dir', cache]);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines).toContain(`Image summaries ${join(cache, IMAGES_FOLDER)}`);
+    expect(lines.some((line) => line.startsWith(`${manifestDigest}  `))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^1 image summary, \d+(\.\d+)? KiB$/);
+    const json = JSON.parse((await runCli(['cache', 'ls', '--json', '--cache-dir', cache])).stdout);
+    expect(json.images).toMatchObject({ directory: join(cache, IMAGES_FOLDER), count: 1 });
+    expect(json.images.entries[0].digest).toBe(manifestDigest);
+
+    const pruned = await runCli(['cache', 'prune', '--cache-dir', cache]);
+    expect(pruned.stdout).toMatch(/^removed 1 image summary \(.+\); kept 0 image summaries \(0 B\)$/m);
+    const after = await check(dir, cache);
+    expect(summaryLines(after.stderr).map((line) => line.split(' ')[3])).toEqual(['miss', 'stored']);
+  });
+});
+
+describe.skipIf(!hasPeerImages)('the image summary cache on the dive peer images', () => {
+  it.each([
+    'test-docker-image.tar',
+    'test-kaniko-image.tar',
+    'test-oci-gzip-image.tar',
+    'test-oci-zstd-image.tar',
+    'test-oci-estargz-image.tar',
+    'test-oci-uncompressed-image.tar',
+  ])('a summary-cached check of %s reports the same bytes as an uncached one', async (name) => {
+    await expectSummaryRunsIdentical(peerImage(name));
+  });
+});
