@@ -87,9 +87,13 @@ export class VerifyingStream extends Transform {
     const { size, digest, label } = this.expectation;
     if (size !== undefined && this.seen !== size) {
       callback(
-        new ImgscopeError('SIZE_MISMATCH', `${label}: ${this.seen} bytes, but its descriptor promises ${size}`, {
-          hint: 'the blob is truncated or the manifest is wrong; re-push the image',
-        }),
+        new ImgscopeError(
+          'SIZE_MISMATCH',
+          `${label}: ${this.seen} bytes, but its descriptor promises ${size}`,
+          {
+            hint: 'the blob is truncated or the manifest is wrong; re-push the image',
+          },
+        ),
       );
       return;
     }

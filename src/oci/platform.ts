@@ -9,7 +9,13 @@ export interface Platform {
 
 export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
 
-const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', x86: '386', aarch64: 'arm64', armhf: 'arm', armel: 'arm' };
+const ARCH_ALIASES: Record<string, string> = {
+  x86_64: 'amd64',
+  x86: '386',
+  aarch64: 'arm64',
+  armhf: 'arm',
+  armel: 'arm',
+};
 
 /** One place for platform aliases: aarch64 and arm64/v8 → arm64, x86_64 → amd64, armhf → arm/v7. */
 export function normalizePlatform(platform: Platform): Platform {

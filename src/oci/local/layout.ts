@@ -97,7 +97,12 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
     }
     // The innermost index is the one whose entries name the platforms on offer.
     index = { digest: descriptor.digest, mediaType: document.mediaType, manifests: document.index.manifests };
-    descriptor = selectPlatform(document.index, wanted, `${location}: index ${descriptor.digest}`, descriptor.digest);
+    descriptor = selectPlatform(
+      document.index,
+      wanted,
+      `${location}: index ${descriptor.digest}`,
+      descriptor.digest,
+    );
     await requirePresent(files, document.index, descriptor, wanted);
   }
 }
