@@ -19,7 +19,7 @@
 // folder (in os.tmpdir()).
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -72,11 +72,17 @@ function imgscope(args, { probe = false, modules } = {}) {
   const result = run(process.execPath, [...node, BIN, ...args], { env });
   if (result.status !== 0 && result.status !== 1)
     throw new Error(`imgscope ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
-  const peakRss = probe ? JSON.parse(readFileSync(out, 'utf8')).maxRssBytes : undefined;
-  return { seconds: result.seconds, stdout: result.stdout, peakRss };
+  const usage = probe ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  return {
+    seconds: result.seconds,
+    stdout: result.stdout,
+    peakRss: usage.maxRssBytes,
+    cpuSeconds: usage.cpuSeconds,
+  };
 }
 
 async function gunzipFloor(image) {
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   let bytes = 0;
   for (const layer of image.layers) {
@@ -90,7 +96,8 @@ async function gunzipFloor(image) {
     });
     await pipeline(createReadStream(blob, { highWaterMark: 1 << 20 }), createGunzip(GUNZIP), sink);
   }
-  return { seconds: seconds(started), bytes };
+  const used = process.cpuUsage(cpu);
+  return { seconds: seconds(started), cpuSeconds: (used.user + used.system) / 1e6, bytes };
 }
 
 /** What a user scripts without imgscope: copy the image out of the registry, list every layer. */
@@ -135,6 +142,7 @@ function focused(file, args = [], node = []) {
 }
 
 const failures = [];
+const loadBefore = loadavg()[0];
 const work = mkdtempSync(join(tmpdir(), 'imgscope-bench-'));
 const startedAll = process.hrtime.bigint();
 let registry;
@@ -178,7 +186,9 @@ try {
       uncompressedBytes: report.uncompressedSize,
       entries: report.layers.reduce((sum, layer) => sum + layer.fileCount, 0),
       checkSeconds: median(checks.map((c) => c.seconds)),
+      checkCpuSeconds: median(checks.map((c) => c.cpuSeconds)),
       floorSeconds: median(floors.map((f) => f.seconds)),
+      floorCpuSeconds: median(floors.map((f) => f.cpuSeconds)),
       scriptSeconds: median(scripts.map((s) => s.seconds)),
       peakRssBytes: Math.max(...checks.map((c) => c.peakRss)),
       efficiency: report.efficiency,
@@ -237,6 +247,7 @@ try {
     cache,
     tui,
     totalSeconds: seconds(startedAll),
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
   };
   if (JSON_OUTPUT) console.log(JSON.stringify(results));
   else console.log(table(results));
@@ -304,7 +315,8 @@ function table(r) {
     row(`  peak RSS, ${name} (${image.entries.toLocaleString('en')} entries)`, mb(image.peakRssBytes));
   if (r.cache)
     row(
-      `cached re-run of \`check\` (${r.cache.entries.toLocaleString('en')} entries; uncached ${s(r.cache.uncachedSeconds)})`,
+      `cached re-run of \`check\`, files image (${r.cache.entries.toLocaleString('en')} entries; uncached ${s(r.cache.uncachedSeconds)}` +
+        `${r.cache.layerCachedSeconds === undefined ? '' : `, layers cached ${s(r.cache.layerCachedSeconds)}`})`,
       s(r.cache.cachedSeconds),
       '≤ 1 s',
       r.cache.cachedSeconds <= 1,
@@ -361,7 +373,8 @@ function table(r) {
   const header = [
     `imgscope benchmark — scale ${r.scale}, median of ${r.repetitions}, ${images.length} images ` +
       `(${mb(sum('compressedBytes'))} of layers, ${sum('entries').toLocaleString('en')} entries), ` +
-      `generated in ${s(r.generationSeconds)}, pushed in ${s(r.pushSeconds)}; whole run ${s(r.totalSeconds)}`,
+      `generated in ${s(r.generationSeconds)}, pushed in ${s(r.pushSeconds)}; whole run ${s(r.totalSeconds)}; ` +
+      `load average ${r.loadAverage.before.toFixed(1)} before, ${r.loadAverage.after.toFixed(1)} after (2 cores)`,
     '',
     '| measure | result | goal | |',
     '| --- | --- | --- | --- |',
