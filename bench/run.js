@@ -293,6 +293,12 @@ function table(r) {
       `  ${name}: ${describe[name]}`,
       `${x(image.checkSeconds / image.floorSeconds)} (${s(image.checkSeconds)} vs ${s(image.floorSeconds)})`,
     );
+  const checkCpu = sum('checkCpuSeconds');
+  const floorCpu = sum('floorCpuSeconds');
+  row(
+    '  the same in CPU time (all threads), all images',
+    `${x(checkCpu / floorCpu)} (${s(checkCpu)} vs ${s(floorCpu)})`,
+  );
   row(
     '`check --no-cache` ÷ (`skopeo copy` + `tar -tzvf` of every layer), all images',
     `${x(checkTotal / scriptTotal)} (${s(checkTotal)} vs ${s(scriptTotal)})`,
