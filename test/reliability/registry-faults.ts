@@ -1,6 +1,7 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGES_FOLDER } from '../../src/analysis/cache/location.js';
 import { pushImage } from '../../src/registry/index.js';
 import { startRegistry, TEST_USER } from '../registry/harness.js';
 import { type BuiltImage, buildImage, noise } from '../registry/images.js';
@@ -368,10 +369,16 @@ export function describeRegistryFaults(suite: Suite): void {
       cached.find((file) => file.includes(hexOf(digest)));
     const cacheNote = (run: CliRun) =>
       run.stderr.match(/cache entry \S+ discarded \(([^)]*)\)/)?.[1] ?? 'entry not discarded';
+    // A warm image summary would answer before any layer entry is read: drop it so the entry is tested.
+    const dropImageSummaries = (cacheDir: string) =>
+      rmSync(join(cacheDir, IMAGES_FOLDER), { recursive: true, force: true });
+    const mustDiscard = (run: CliRun) =>
+      cacheNote(run) === 'entry not discarded' ? ['the damaged layer cache entry was not discarded'] : [];
 
     it('a cache entry corrupted on disk is discarded, not trusted', async () => {
       const cacheDir = suite.newDir('cache');
       await suite.warm(suite.ref('app:v1'), cacheDir);
+      dropImageSummaries(cacheDir);
       const entry = join(cacheDir, cacheEntry(filesUnder(cacheDir), layerDigest)!);
       const bytes = readFileSync(entry);
       const middle = bytes.length >> 1;
@@ -385,6 +392,7 @@ export function describeRegistryFaults(suite: Suite): void {
         cacheDir,
         debug: true,
         checkReport: sameFigures,
+        verify: mustDiscard,
         notes: (run) => `discarded: ${shortError(cacheNote(run), 60)}`,
       });
     });
@@ -392,6 +400,7 @@ export function describeRegistryFaults(suite: Suite): void {
     it("a cache entry holding another layer's analysis is discarded, not trusted", async () => {
       const cacheDir = suite.newDir('cache');
       await suite.warm(suite.ref('app:v1'), cacheDir);
+      dropImageSummaries(cacheDir);
       const cached = filesUnder(cacheDir);
       const other = cacheEntry(cached, image.layers[1]!.descriptor.digest)!;
       copyFileSync(join(cacheDir, other), join(cacheDir, cacheEntry(cached, layerDigest)!));
@@ -403,6 +412,7 @@ export function describeRegistryFaults(suite: Suite): void {
         cacheDir,
         debug: true,
         checkReport: sameFigures,
+        verify: mustDiscard,
         notes: (run) => `discarded: ${shortError(cacheNote(run), 60)}`,
       });
     });
