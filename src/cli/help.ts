@@ -29,8 +29,9 @@ Options
   --no-layers                    manifest-level checks only; no layer is downloaded
   --full                         analyse layers even when the manifest checks already failed
   --concurrency N                layers streamed at once
-  --cache-dir DIR                where layer analyses are cached (default $XDG_CACHE_HOME/imgscope,
-                                 else ~/.cache/imgscope); a cached layer is not downloaded again
+  --cache-dir DIR                where layer analyses and image summaries are cached (default
+                                 $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope); a cached layer is not
+                                 downloaded again, a cached image's layers are not opened at all
   --no-cache                     neither read nor write the layer cache
   --insecure-registry HOST       plain HTTP for HOST (repeatable; loopback is always allowed)
   --username USER --password-stdin   registry credentials (else Docker/Podman credential files)
