@@ -291,7 +291,8 @@ function table(r) {
   for (const [name, image] of images)
     row(
       `  ${name}: ${describe[name]}`,
-      `${x(image.checkSeconds / image.floorSeconds)} (${s(image.checkSeconds)} vs ${s(image.floorSeconds)})`,
+      `${x(image.checkSeconds / image.floorSeconds)} (${s(image.checkSeconds)} vs ${s(image.floorSeconds)}; ` +
+        `CPU ${s(image.checkCpuSeconds)} vs ${s(image.floorCpuSeconds)})`,
     );
   const checkCpu = sum('checkCpuSeconds');
   const floorCpu = sum('floorCpuSeconds');
