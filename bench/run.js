@@ -13,12 +13,12 @@
 //    layer vs gunzip), memory.js (1M entries: peak RSS, bytes per entry), zstd.js (main-thread freedom),
 //    cache.js (a cached re-run, on the 200,000-file image generated here) and tui-latency.js, when present.
 //
-// Usage: npm run build && npm run bench [-- --json]
+// Usage: npm run build && npm run bench [-- --json] [-- --json-file FILE (the table, and the figures there)]
 // Environment: IMGSCOPE_BENCH_SCALE=0.1 scales every image and count down (default 1: ~1.5 GB of
 // layers, ~10 min on 2 cores); IMGSCOPE_BENCH_REPS (default 3); IMGSCOPE_BENCH_KEEP=1 keeps the work
 // folder (in os.tmpdir()).
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -40,6 +40,9 @@ const SCALE = Number(process.env.IMGSCOPE_BENCH_SCALE ?? 1);
 const REPS = Math.max(1, Number(process.env.IMGSCOPE_BENCH_REPS ?? 3));
 const KEEP = process.env.IMGSCOPE_BENCH_KEEP === '1';
 const JSON_OUTPUT = process.argv.includes('--json');
+const JSON_FILE = process.argv.includes('--json-file')
+  ? process.argv[process.argv.indexOf('--json-file') + 1]
+  : undefined;
 if (!(SCALE > 0 && SCALE <= 1)) {
   console.error('IMGSCOPE_BENCH_SCALE must be in (0, 1]');
   process.exit(2);
@@ -251,6 +254,7 @@ try {
   };
   if (JSON_OUTPUT) console.log(JSON.stringify(results));
   else console.log(table(results));
+  if (JSON_FILE) writeFileSync(JSON_FILE, `${JSON.stringify(results, null, 2)}\n`);
 } finally {
   await registry?.stop();
   if (KEEP) log(`kept ${work}`);
