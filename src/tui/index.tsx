@@ -79,15 +79,29 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
     input.evaluate ?? ((analysis: Analysis | undefined) => buildReport(input.source, analysis));
   const store = createTuiStore(input.source, evaluate, viewportOf(io.stdout));
   const theme = themeFor(io.env);
-  const { createElement, render, App } = await loadInk();
-
-  const screen = takeScreen(io.stdout);
-  const onResize = () => store.dispatch({ type: 'resized', viewport: viewportOf(io.stdout) });
-  io.stdout.on('resize', onResize);
   let failure: unknown;
   const iterator = input.events[Symbol.asyncIterator]();
   const events = { [Symbol.asyncIterator]: () => iterator };
+  // Layers start streaming into the store while React and Ink load (~1 s on a cold start); the first
+  // frame then shows whatever has arrived.
+  pumpEvents(events, {
+    dispatch: store.dispatch,
+    onDone: (analysis) => store.dispatch({ type: 'report-updated', report: evaluate(analysis), final: true }),
+  }).catch((error: unknown) => {
+    failure = error;
+    const hint = error instanceof ImgscopeError ? error.hint : undefined;
+    store.dispatch({
+      type: 'analysis-failed',
+      message: error instanceof Error ? error.message : String(error),
+      hint,
+    });
+  });
+  const onResize = () => store.dispatch({ type: 'resized', viewport: viewportOf(io.stdout) });
+  let screen: ReturnType<typeof takeScreen> | undefined;
   try {
+    const { createElement, render, App } = await loadInk();
+    screen = takeScreen(io.stdout);
+    io.stdout.on('resize', onResize);
     const instance = render(createElement(App, { store, theme }), {
       stdin: io.stdin,
       stdout: io.stdout,
@@ -96,23 +110,10 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       patchConsole: false,
       maxFps: MAX_FPS,
     });
-    pumpEvents(events, {
-      dispatch: store.dispatch,
-      onDone: (analysis) =>
-        store.dispatch({ type: 'report-updated', report: evaluate(analysis), final: true }),
-    }).catch((error: unknown) => {
-      failure = error;
-      const hint = error instanceof ImgscopeError ? error.hint : undefined;
-      store.dispatch({
-        type: 'analysis-failed',
-        message: error instanceof Error ? error.message : String(error),
-        hint,
-      });
-    });
     await instance.waitUntilExit();
   } finally {
     io.stdout.off('resize', onResize);
-    screen.restore();
+    screen?.restore();
     // Quitting mid-stream stops the analysis; its own cleanup closes the streams.
     iterator.return?.().catch(() => {});
   }
