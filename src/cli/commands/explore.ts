@@ -22,20 +22,28 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
   if (!io.stdout.isTTY || !io.stdin.isTTY) return runCheck(args, io);
   const image = imageArgument(args);
   const policy = await resolvePolicy({ flags: policyFlagsOf(args.options), cwd: io.cwd, reference: image });
-  const source = await openImage(image, args.options, io, policy.platform?.value);
+  // Registry --debug lines and cache messages written while the TUI owns the screen would tear it:
+  // they are held and printed once it has been released.
+  const held: string[] = [];
+  let holding = false;
+  const write = (text: string) => {
+    if (holding) held.push(text);
+    else io.stderr.write(text);
+  };
+  const quietIo: Output = { ...io, stderr: Object.assign(Object.create(io.stderr), { write }) };
+  const source = await openImage(image, args.options, quietIo, policy.platform?.value);
   try {
     const facts = imageFactsOf(source);
     const evaluate = (analysis: Analysis | undefined) =>
       withPolicy(buildReport(source, analysis), facts, analysis, policy, 'layers are still streaming');
-    // The cache's warning and debug lines wait until the TUI has released the screen.
-    const held: string[] = [];
-    const cache = layerCacheOf(args.options, io, (text) => held.push(text));
+    const cache = layerCacheOf(args.options, io, write);
     const events = analyze(source, {
       concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
       maxUncompressedBytes: decompressionLimit(io.env),
       cache,
     });
     const { runTui } = await import('../../tui/index.js');
+    holding = true;
     try {
       return await runTui(
         { source, events, evaluate },
@@ -48,6 +56,7 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
       );
     } finally {
       await cache?.flush();
+      holding = false;
       for (const text of held) io.stderr.write(text);
     }
   } finally {
