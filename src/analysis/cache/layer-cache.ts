@@ -1,6 +1,7 @@
 import { mkdir, readFile, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
+import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import {
   decodeEntry,
   encodeEntry,
@@ -45,15 +46,17 @@ export interface DiskLayerCacheOptions {
 export class DiskLayerCache implements LayerCache {
   readonly directory: string;
   private readonly analyser: string;
-  private readonly pending = new Set<Promise<void>>();
+  private readonly writes: BackgroundWrites;
   private folderReady: Promise<void> | undefined;
-  private writeFailure: unknown;
   /** Discarded entries being removed: a fresh entry of the digest is renamed into place only after. */
   private readonly removals = new Map<Digest, Promise<void>>();
 
   constructor(private readonly options: DiskLayerCacheOptions) {
     this.directory = join(options.root, LAYERS_FOLDER);
     this.analyser = options.analyser ?? ANALYSER_VERSION;
+    this.writes = new BackgroundWrites((error) =>
+      options.warn?.(cannotWriteWarning('layer cache', this.directory, describe(error))),
+    );
   }
 
   async get(digest: Digest, tables: InternTables): Promise<LayerAnalysis | undefined> {
@@ -83,7 +86,7 @@ export class DiskLayerCache implements LayerCache {
   }
 
   put(digest: Digest, layer: LayerAnalysis, tables: InternTables): void {
-    if (this.writeFailure !== undefined) return;
+    if (this.writes.failed) return;
     let chunks: Uint8Array[] | undefined;
     try {
       chunks = encodeEntry(digest, this.analyser, layer, tables);
@@ -99,14 +102,14 @@ export class DiskLayerCache implements LayerCache {
     this.track(
       this.write(digest, entry).then(
         (bytes) => this.debug(`cache stored ${digest} (${bytes} bytes)`),
-        (error: unknown) => this.writeFailed(error),
+        (error: unknown) => this.writes.fail(error),
       ),
     );
   }
 
   /** Resolves once every write and touch started so far has finished (they never reject). */
-  async flush(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all(this.pending);
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
   private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
@@ -115,18 +118,8 @@ export class DiskLayerCache implements LayerCache {
     return writeAtomically(this.directory, entryFileName(digest), chunks, this.removals.get(digest));
   }
 
-  private writeFailed(error: unknown): void {
-    if (this.writeFailure !== undefined) return;
-    this.writeFailure = error;
-    this.options.warn?.(
-      `cannot write the layer cache in ${this.directory} (${describe(error)}); continuing without it — ` +
-        'free some space, make the folder writable, choose another with --cache-dir, or pass --no-cache',
-    );
-  }
-
   private track(work: Promise<void>): void {
-    this.pending.add(work);
-    void work.finally(() => this.pending.delete(work));
+    this.writes.track(work);
   }
 
   private debug(line: string): void {

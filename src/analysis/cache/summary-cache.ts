@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import type { AnalysisSummary } from '../summary.js';
+import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
 import { describeError, errorCode, settled, writeAtomically } from './files.js';
 import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, SUMMARY_VERSION } from './location.js';
@@ -34,14 +35,16 @@ export class DiskSummaryCache {
   readonly directory: string;
   private readonly layersDirectory: string;
   private readonly analyser: string;
-  private readonly pending = new Set<Promise<void>>();
-  private writeFailure: unknown;
+  private readonly writes: BackgroundWrites;
   private readonly removals = new Map<Digest, Promise<void>>();
 
   constructor(private readonly options: DiskSummaryCacheOptions) {
     this.directory = join(options.root, IMAGES_FOLDER);
     this.layersDirectory = join(options.root, LAYERS_FOLDER);
     this.analyser = options.analyser ?? SUMMARY_VERSION;
+    this.writes = new BackgroundWrites((error) =>
+      options.warn?.(cannotWriteWarning('image summary cache', this.directory, describeError(error))),
+    );
   }
 
   /**
@@ -94,19 +97,19 @@ export class DiskSummaryCache {
 
   /** Stores the image's summary in the background; call it only once the analysis succeeded. */
   put(digest: Digest, summary: AnalysisSummary): void {
-    if (this.writeFailure !== undefined) return;
+    if (this.writes.failed) return;
     const chunks = encodeSummary(digest, this.analyser, summary);
     this.track(
       this.write(digest, chunks).then(
         (bytes) => this.debug(`image summary stored ${digest} (${bytes} bytes)`),
-        (error: unknown) => this.writeFailed(error),
+        (error: unknown) => this.writes.fail(error),
       ),
     );
   }
 
   /** Resolves once every write, touch and removal started so far has finished (they never reject). */
-  async flush(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all(this.pending);
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
   private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
@@ -122,18 +125,8 @@ export class DiskSummaryCache {
     }
   }
 
-  private writeFailed(error: unknown): void {
-    if (this.writeFailure !== undefined) return;
-    this.writeFailure = error;
-    this.options.warn?.(
-      `cannot write the image summary cache in ${this.directory} (${describeError(error)}); continuing without it — ` +
-        'free some space, make the folder writable, choose another with --cache-dir, or pass --no-cache',
-    );
-  }
-
   private track(work: Promise<void>): void {
-    this.pending.add(work);
-    void work.finally(() => this.pending.delete(work));
+    this.writes.track(work);
   }
 
   private debug(line: string): void {
