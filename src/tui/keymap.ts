@@ -83,7 +83,8 @@ export function commandFor(input: string, key: Key, state: TuiState): Command | 
   }
 }
 
-const NO_KEY: Key = {
+/** A key event with no modifier or special key: the base for synthesised events. */
+export const NO_KEY: Key = {
   upArrow: false,
   downArrow: false,
   leftArrow: false,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/report/build-report.js';
 import { createTuiStore } from '../../src/tui/index.js';
-import { commandFor, handleInput } from '../../src/tui/keymap.js';
+import { commandFor, handleInput, NO_KEY } from '../../src/tui/keymap.js';
 import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
 import { createStore } from '../../src/tui/store.js';
@@ -218,30 +218,7 @@ describe('filters and views', () => {
 });
 
 describe('keys', () => {
-  const key = (overrides: Partial<Parameters<typeof commandFor>[1]> = {}) =>
-    ({
-      upArrow: false,
-      downArrow: false,
-      leftArrow: false,
-      rightArrow: false,
-      pageDown: false,
-      pageUp: false,
-      home: false,
-      end: false,
-      return: false,
-      escape: false,
-      ctrl: false,
-      shift: false,
-      tab: false,
-      backspace: false,
-      delete: false,
-      meta: false,
-      super: false,
-      hyper: false,
-      capsLock: false,
-      numLock: false,
-      ...overrides,
-    }) as Parameters<typeof commandFor>[1];
+  const key = (overrides: Partial<Parameters<typeof commandFor>[1]> = {}) => ({ ...NO_KEY, ...overrides });
 
   it('maps letters to actions outside the filter prompt and to text inside it', () => {
     const state = finished();
