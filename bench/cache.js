@@ -11,22 +11,12 @@
 //        node bench/cache.js --image DIR   (reuse the work folder an earlier --keep run printed)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
+import { writeBlob } from './images.js';
 import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
 
 const dist = (path) => new URL(`../dist/${path}`, import.meta.url);
@@ -88,26 +78,6 @@ function* changes(random) {
   yield { name: 'opt/app/.wh.lib0.so', size: 0 };
 }
 
-async function writeBlob(blobs, source) {
-  const hash = createHash('sha256');
-  let size = 0;
-  const temp = join(blobs, `.incoming-${process.pid}`);
-  await pipeline(
-    source,
-    new Transform({
-      transform(chunk, _encoding, callback) {
-        hash.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    }),
-    createWriteStream(temp),
-  );
-  const hex = hash.digest('hex');
-  renameSync(temp, join(blobs, hex));
-  return { digest: `sha256:${hex}`, size };
-}
-
 function writeJsonBlob(blobs, value) {
   const bytes = Buffer.from(JSON.stringify(value));
   const hex = createHash('sha256').update(bytes).digest('hex');
@@ -122,7 +92,7 @@ async function generateLayout(dir) {
   const layers = [];
   for (const entries of [manyFiles(random), binaries(random), changes(random)]) {
     const blob = await writeBlob(blobs, tarStream(entries).pipe(createGzip({ level: 1 })));
-    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...blob });
+    layers.push(blob);
   }
   const config = writeJsonBlob(blobs, {
     architecture: 'amd64',

@@ -18,8 +18,8 @@ import { noisePool, prng, tarHeader, tarStream, textPool } from './tar-gen.js';
 const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const MiB = 1024 * 1024;
 
-/** Writes a blob from a stream of its bytes, named by its sha256. */
-async function writeBlob(blobs, source) {
+/** Writes a gzip layer blob from a stream of its bytes, named by its sha256. */
+export async function writeBlob(blobs, source) {
   const hash = createHash('sha256');
   let size = 0;
   const temp = join(blobs, `.incoming-${process.pid}`);
