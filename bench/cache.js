@@ -10,13 +10,12 @@
 // Usage: npm run build && node bench/cache.js [--files N] [--mb BINARY_MB] [--reps N] [--keep] [--json]
 //        node bench/cache.js --image DIR   (reuse the work folder an earlier --keep run printed)
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
-import { writeBlob } from './images.js';
+import { writeBlob, writeLayout } from './images.js';
 import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
 
 const dist = (path) => new URL(`../dist/${path}`, import.meta.url);
@@ -78,47 +77,12 @@ function* changes(random) {
   yield { name: 'opt/app/.wh.lib0.so', size: 0 };
 }
 
-function writeJsonBlob(blobs, value) {
-  const bytes = Buffer.from(JSON.stringify(value));
-  const hex = createHash('sha256').update(bytes).digest('hex');
-  writeFileSync(join(blobs, hex), bytes);
-  return { digest: `sha256:${hex}`, size: bytes.length };
-}
-
 async function generateLayout(dir) {
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
   const random = prng(2024);
-  const layers = [];
-  for (const entries of [manyFiles(random), binaries(random), changes(random)]) {
-    const blob = await writeBlob(blobs, tarStream(entries).pipe(createGzip({ level: 1 })));
-    layers.push(blob);
-  }
-  const config = writeJsonBlob(blobs, {
-    architecture: 'amd64',
-    os: 'linux',
-    rootfs: { type: 'layers', diff_ids: [] },
-    history: [
-      { created_by: 'ADD docs /' },
-      { created_by: 'COPY app /opt/app' },
-      { created_by: 'RUN cleanup' },
-    ],
-  });
-  const manifest = writeJsonBlob(blobs, {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers,
-  });
-  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }],
-    }),
+  const layers = [manyFiles(random), binaries(random), changes(random)].map(
+    (entries) => (blobs) => writeBlob(blobs, tarStream(entries).pipe(createGzip({ level: 1 }))),
   );
-  return layers;
+  return writeLayout(dir, layers, ['ADD docs /', 'COPY app /opt/app', 'RUN cleanup']);
 }
 
 function layersOf(image) {

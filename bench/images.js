@@ -49,7 +49,7 @@ function writeJsonBlob(blobs, value) {
 const gzipLayer = (entries, level) => tarStream(entries).pipe(createGzip({ level, chunkSize: MiB }));
 
 /** An OCI layout in `dir` with one image tagged `latest`; returns its layers' descriptors. */
-async function writeLayout(dir, layerSources, commands) {
+export async function writeLayout(dir, layerSources, commands) {
   const blobs = join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const layers = [];
