@@ -3,7 +3,15 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImgscopeError } from '../../errors.js';
-import { type LocalFiles, missingFile, normalizeMemberPath, notAnImage, readAt, tooLarge } from './files.js';
+import {
+  BLOB_READ_CHUNK,
+  type LocalFiles,
+  missingFile,
+  normalizeMemberPath,
+  notAnImage,
+  readAt,
+  tooLarge,
+} from './files.js';
 import { decompressCommand, detectCompression } from './magic.js';
 
 /** Where a member's content lies in the archive file. */
@@ -244,7 +252,12 @@ export class TarArchiveFiles implements LocalFiles {
   async open(path: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
     const { offset, size } = this.member(path);
     if (size === 0) return Readable.from([]);
-    return createReadStream(this.file, { start: offset, end: offset + size - 1, signal: options.signal });
+    return createReadStream(this.file, {
+      start: offset,
+      end: offset + size - 1,
+      signal: options.signal,
+      highWaterMark: BLOB_READ_CHUNK,
+    });
   }
 
   private member(path: string): TarMember {
