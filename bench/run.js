@@ -7,7 +7,8 @@
 // 2. For each image, REPS times in alternating order: `imgscope check --no-cache` from the registry (the
 //    built CLI, as a user runs it; its peak RSS from bench/probe.js); the decompression floor (node:zlib
 //    gunzip alone of the same blobs, one after another, at the analyser's zlib settings); and what a user
-//    would otherwise script: `skopeo copy docker://… dir:` then `tar -tzvf` of every layer.
+//    would otherwise script: `skopeo copy docker://… dir:` then `tar -tzvf` of every layer. Beside them,
+//    as diagnostics: receiving the blobs from the registry alone, and sha256 of them alone.
 // 3. Start-up of non-interactive commands, and which modules they load (the TUI's must not load).
 // 4. The focused benches, each in its own process: parse.js (per-entry cost), analysis.js (one 200 MB gzip
 //    layer vs gunzip), memory.js (1M entries: peak RSS, bytes per entry), zstd.js (main-thread freedom),
@@ -18,6 +19,7 @@
 // layers, ~10 min on 2 cores); IMGSCOPE_BENCH_REPS (default 3); IMGSCOPE_BENCH_KEEP=1 keeps the work
 // folder (in os.tmpdir()).
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +27,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGunzip } from 'node:zlib';
+import { request } from 'undici';
 import { generateImages } from './images.js';
 import { startRegistry } from './registry.js';
 
@@ -103,6 +106,33 @@ async function gunzipFloor(image) {
   return { seconds: seconds(started), cpuSeconds: (used.user + used.system) / 1e6, bytes };
 }
 
+/**
+ * Diagnostics beside the floor, of the same blobs: receiving them from the registry alone (undici, as
+ * imgscope does; bytes counted and dropped) and sha256 of them from disk alone. `check` pays both on top
+ * of inflating, on the same two cores as the registry.
+ */
+async function receiveAlone(image) {
+  const started = process.hrtime.bigint();
+  const [host, repository] = image.reference.replace(/:latest$/, '').split(/\/(.*)/);
+  for (const layer of image.layers) {
+    const { statusCode, body } = await request(`http://${host}/v2/${repository}/blobs/${layer.digest}`);
+    if (statusCode !== 200) throw new Error(`GET ${layer.digest}: ${statusCode}`);
+    for await (const _chunk of body);
+  }
+  return { seconds: seconds(started) };
+}
+
+async function sha256Alone(image) {
+  const started = process.hrtime.bigint();
+  for (const layer of image.layers) {
+    const hash = createHash('sha256');
+    const blob = join(image.dir, 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
+    for await (const chunk of createReadStream(blob, { highWaterMark: 1 << 20 })) hash.update(chunk);
+    if (`sha256:${hash.digest('hex')}` !== layer.digest) throw new Error(`${blob}: digest mismatch`);
+  }
+  return { seconds: seconds(started) };
+}
+
 /** What a user scripts without imgscope: copy the image out of the registry, list every layer. */
 function skopeoAndTar(reference) {
   const dir = join(work, 'skopeo-dir');
@@ -168,10 +198,15 @@ try {
     const checks = [];
     const floors = [];
     const scripts = [];
+    const receives = [];
+    const hashes = [];
     let report;
     await gunzipFloor(image); // warms the page cache for the floor and the registry's reads alike
     for (let rep = 0; rep < REPS; rep++) {
-      const order = rep % 2 === 0 ? ['check', 'floor', 'script'] : ['script', 'floor', 'check'];
+      const order =
+        rep % 2 === 0
+          ? ['check', 'floor', 'receive', 'sha256', 'script']
+          : ['script', 'sha256', 'receive', 'floor', 'check'];
       for (const what of order) {
         if (what === 'check') {
           const check = imgscope(['check', '--no-cache', '--profile', 'none', '--json', image.reference], {
@@ -180,6 +215,8 @@ try {
           checks.push(check);
           report = JSON.parse(check.stdout);
         } else if (what === 'floor') floors.push(await gunzipFloor(image));
+        else if (what === 'receive') receives.push(await receiveAlone(image));
+        else if (what === 'sha256') hashes.push(await sha256Alone(image));
         else scripts.push(skopeoAndTar(image.reference));
       }
     }
@@ -193,6 +230,8 @@ try {
       floorSeconds: median(floors.map((f) => f.seconds)),
       floorCpuSeconds: median(floors.map((f) => f.cpuSeconds)),
       scriptSeconds: median(scripts.map((s) => s.seconds)),
+      receiveSeconds: median(receives.map((r) => r.seconds)),
+      sha256Seconds: median(hashes.map((h) => h.seconds)),
       peakRssBytes: Math.max(...checks.map((c) => c.peakRss)),
       efficiency: report.efficiency,
     };
@@ -304,6 +343,12 @@ function table(r) {
     '  the same in CPU time (all threads), all images',
     `${x(checkCpu / floorCpu)} (${s(checkCpu)} vs ${s(floorCpu)})`,
   );
+  row(
+    '  where it goes, all images: receiving from the registry alone / sha256 alone / gunzip alone',
+    `${s(sum('receiveSeconds'))} / ${s(sum('sha256Seconds'))} / ${s(floorTotal)}`,
+  );
+  for (const [name, image] of images)
+    row(`    ${name}`, `${s(image.receiveSeconds)} / ${s(image.sha256Seconds)} / ${s(image.floorSeconds)}`);
   row(
     '`check --no-cache` ÷ (`skopeo copy` + `tar -tzvf` of every layer), all images',
     `${x(checkTotal / scriptTotal)} (${s(checkTotal)} vs ${s(scriptTotal)})`,
