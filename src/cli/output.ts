@@ -8,6 +8,7 @@ export interface Output {
 }
 
 export function processOutput(): Output {
+  dropOutputAfterReaderLeaves(process.stdout);
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -20,4 +21,21 @@ export function processOutput(): Output {
 /** Colour only on a terminal, and never when NO_COLOR is set (no-color.org). */
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
   return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+}
+
+const guarded = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A reader that stops early (`imgscope check --json IMAGE | head -1`) closes the pipe: what is left of the
+ * output is dropped, as `git log | head` does, and the command still ends with its own exit code instead
+ * of a stack trace. Other write errors stay fatal.
+ */
+function dropOutputAfterReaderLeaves(stream: NodeJS.WritableStream): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    process.stderr.write(`imgscope: cannot write the output (${error.message})\n`);
+    process.exit(2);
+  });
 }

@@ -102,6 +102,17 @@ describe('imgscope check', () => {
     expect(amd.digest).not.toBe(arm.digest);
   });
 
+  it('stops quietly when the reader closes the pipe early (| head), keeping the verdict as exit code', async () => {
+    const passing = await runCli(['check', '--format', 'markdown', 'fixtures/demo'], { closeStdout: true });
+    expect(passing.stderr).toBe('');
+    expect(passing.code).toBe(0);
+    const failing = await runCli(['check', '--json', '--max-compressed', '1000', 'fixtures/demo'], {
+      closeStdout: true,
+    });
+    expect(failing.stderr).toBe('');
+    expect(failing.code).toBe(1);
+  });
+
   it('turns an index without linux/amd64 into a failed platform check listing what it has (exit 1)', async () => {
     const layout = indexWithoutAmd64();
     const result = await runCli(['check', '--json', layout]);

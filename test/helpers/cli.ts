@@ -11,7 +11,14 @@ export interface CliResult {
 /** Runs the built CLI (`bin/imgscope`, from `dist/`) as a user would, with no terminal attached. */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    input?: string;
+    timeoutMs?: number;
+    /** Closes the reading end of stdout at once, as `imgscope … | head -1` does after its line. */
+    closeStdout?: boolean;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(projectRoot, 'bin', 'imgscope'), ...args], {
@@ -21,9 +28,11 @@ export function runCli(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
+    if (options.closeStdout) child.stdout.destroy();
+    else
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
