@@ -52,6 +52,54 @@ export interface ParsedArgs {
 
 const COMMANDS = new Set(['check', 'inspect', 'cache', 'help']);
 
+type OptionName = keyof typeof OPTIONS;
+const IMAGE_ACCESS: OptionName[] = ['platform', 'insecure-registry', 'username', 'password-stdin'];
+const POLICY: OptionName[] = [
+  'profile',
+  'memory',
+  'max-compressed',
+  'max-uncompressed',
+  'max-layers',
+  'lowest-efficiency',
+  'highest-wasted-bytes',
+  'highest-user-wasted-percent',
+  'lowestEfficiency',
+  'highestWastedBytes',
+  'highestUserWastedPercent',
+  'config',
+  'ci-config',
+  'fail-on',
+];
+const ANALYSIS: OptionName[] = ['concurrency', 'cache-dir', 'no-cache'];
+/**
+ * The options each command reads. Another command's option is refused rather than ignored: a CI line
+ * `imgscope check --max-size 300MB IMAGE` that silently passed would be a budget nobody enforces.
+ */
+const COMMAND_OPTIONS: Record<'check' | 'inspect' | 'cache' | 'tui', ReadonlySet<OptionName>> = {
+  check: new Set([...IMAGE_ACCESS, ...POLICY, ...ANALYSIS, 'json', 'format', 'full', 'no-layers']),
+  inspect: new Set([...IMAGE_ACCESS, 'json']),
+  cache: new Set(['json', 'cache-dir', 'max-size']),
+  tui: new Set([...IMAGE_ACCESS, ...POLICY, ...ANALYSIS]),
+};
+const EVERY_COMMAND: ReadonlySet<OptionName> = new Set(['help', 'version', 'debug']);
+
+function refuseForeignOptions(command: keyof typeof COMMAND_OPTIONS, values: ParsedOptions): void {
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (EVERY_COMMAND.has(name) || COMMAND_OPTIONS[command].has(name)) continue;
+    const owners = (Object.keys(COMMAND_OPTIONS) as (keyof typeof COMMAND_OPTIONS)[])
+      .filter((owner) => COMMAND_OPTIONS[owner].has(name))
+      .map((owner) =>
+        owner === 'tui' ? 'the explorer' : owner === 'cache' && name === 'max-size' ? 'cache prune' : owner,
+      );
+    const subject = command === 'tui' ? 'the explorer (imgscope IMAGE)' : command;
+    const budget = name === 'max-size' ? '; image budgets are --max-compressed and --max-uncompressed' : '';
+    const list = owners.length > 1 ? `${owners.slice(0, -1).join(', ')} and ${owners.at(-1)}` : owners[0];
+    throw new ImgscopeError('BAD_INPUT', `${subject} does not take --${name}`, {
+      hint: `--${name} is for ${list}${budget}`,
+    });
+  }
+}
+
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed: { values: ParsedOptions; positionals: string[] };
   try {
@@ -68,8 +116,12 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (values.help || first === undefined || first === 'help') {
     return { command: 'help', positionals: first === 'help' ? rest : positionals, options: values };
   }
-  if (COMMANDS.has(first))
-    return { command: first as ParsedArgs['command'], positionals: rest, options: values };
+  if (COMMANDS.has(first)) {
+    const command = first as 'check' | 'inspect' | 'cache';
+    refuseForeignOptions(command, values);
+    return { command, positionals: rest, options: values };
+  }
+  refuseForeignOptions('tui', values);
   return { command: 'tui', positionals, options: values };
 }
 

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommandLine } from './args.js';
+
+describe('parseCommandLine', () => {
+  it('routes commands, and a bare image to the explorer', () => {
+    expect(parseCommandLine(['check', '--json', 'alpine']).command).toBe('check');
+    expect(parseCommandLine(['cache', 'prune', '--max-size', '1GB']).positionals).toEqual(['prune']);
+    expect(parseCommandLine(['--profile', 'scf', 'alpine'])).toMatchObject({
+      command: 'tui',
+      positionals: ['alpine'],
+    });
+  });
+
+  it("refuses another command's option instead of ignoring it", () => {
+    expect(() => parseCommandLine(['check', '--max-size', '300MB', 'alpine'])).toThrow(
+      expect.objectContaining({
+        code: 'BAD_INPUT',
+        message: 'check does not take --max-size',
+        hint: '--max-size is for cache prune; image budgets are --max-compressed and --max-uncompressed',
+      }),
+    );
+    expect(() => parseCommandLine(['inspect', '--profile', 'scf', 'alpine'])).toThrow(
+      expect.objectContaining({ hint: '--profile is for check and the explorer' }),
+    );
+    expect(() => parseCommandLine(['alpine', '--json'])).toThrow(
+      expect.objectContaining({ message: 'the explorer (imgscope IMAGE) does not take --json' }),
+    );
+    expect(() => parseCommandLine(['cache', 'ls', '--no-cache'])).toThrow(/cache does not take --no-cache/);
+  });
+
+  it('takes --debug, --help and --version with any command', () => {
+    expect(parseCommandLine(['inspect', '--debug', 'alpine']).command).toBe('inspect');
+    expect(parseCommandLine(['cache', '--help']).command).toBe('help');
+  });
+});
