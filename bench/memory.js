@@ -7,6 +7,7 @@
 // Usage: npm run build && node --expose-gc bench/memory.js [--entries N] [--json]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { peakRssBytes } from './peak-rss.js';
 import { prng, tarStream } from './tar-gen.js';
 
 const entry = new URL('../dist/analysis/analyze.js', import.meta.url);
@@ -112,7 +113,7 @@ const started = performance.now();
 const analysis = await analyzeImage(image());
 const analysisSeconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
-peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+peakRss = Math.max(peakRss, peakRssBytes());
 const after = snapshot();
 
 const { model } = analysis;

@@ -3,6 +3,7 @@
 // loads (one URL a line), through a resolve hook. Node reports no child's peak RSS, so the child does.
 import { writeFileSync } from 'node:fs';
 import { register } from 'node:module';
+import { peakRssBytes } from './peak-rss.js';
 
 const modules = process.env.IMGSCOPE_BENCH_MODULES;
 if (modules) register('./module-hooks.js', import.meta.url, { data: { file: modules } });
@@ -12,6 +13,6 @@ if (out) {
   process.on('exit', () => {
     const usage = process.resourceUsage();
     const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
-    writeFileSync(out, JSON.stringify({ maxRssBytes: usage.maxRSS * 1024, cpuSeconds }));
+    writeFileSync(out, JSON.stringify({ maxRssBytes: peakRssBytes(), cpuSeconds }));
   });
 }
