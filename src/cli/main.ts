@@ -3,7 +3,7 @@ import { VERSION } from '../version.js';
 import { type ParsedArgs, parseCommandLine } from './args.js';
 import { HELP } from './help.js';
 import { type Output, processOutput } from './output.js';
-import { tuneV8ForStreaming } from './v8-tuning.js';
+import { tuneV8ForCli } from './v8-tuning.js';
 
 async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
   switch (args.command) {
@@ -53,7 +53,7 @@ function reportError(error: unknown, io: Output, debug: boolean): number {
 
 export async function main(argv: string[], io: Output = processOutput()): Promise<number> {
   const debug = argv.includes('--debug');
-  tuneV8ForStreaming();
+  tuneV8ForCli();
   try {
     return await dispatch(parseCommandLine(argv), io);
   } catch (error) {
