@@ -10,7 +10,7 @@ import {
 import { type PathTable, ROOT } from './paths.js';
 import { Change, RecordFlag, RecordStore } from './records.js';
 import { TreeView, type TreeViewSource } from './tree.js';
-import type { ChangeKind, FileModel, FileTree, LayerChange } from './types.js';
+import type { ChangeKind, FileEntry, FileModel, FileTree, LayerChange } from './types.js';
 
 const NONE = -1;
 const IMPLIED_DIR_MODE = 0o755;
@@ -314,20 +314,19 @@ export class CompactFileModel implements FileModel, TreeViewSource {
     return found;
   }
 
-  entry(record: number, path: string) {
+  entry(record: number, path: string): FileEntry {
     const r = this.records;
     const type = ENTRY_TYPES[r.types[record]!]!;
+    const mode = r.modes[record]!;
+    const uid = r.uids[record]!;
+    const gid = r.gids[record]!;
+    const size = type === 'file' ? r.sizes[record]! : 0;
+    const layer = r.layers[record]!;
     const link = r.links[record]!;
-    return {
-      path,
-      type,
-      mode: r.modes[record]!,
-      uid: r.uids[record]!,
-      gid: r.gids[record]!,
-      size: type === 'file' ? r.sizes[record]! : 0,
-      ...(link === NO_LINK ? {} : { linkTarget: this.links.get(link) }),
-      layer: r.layers[record]!,
-    };
+    // Two literals rather than a conditional spread: trees build an entry for every node they show, and a
+    // spread costs an extra object and a shape transition each time.
+    if (link === NO_LINK) return { path, type, mode, uid, gid, size, layer };
+    return { path, type, mode, uid, gid, size, linkTarget: this.links.get(link), layer };
   }
 
   treeAt(layer: number): FileTree {

@@ -153,6 +153,7 @@ export class PathTable {
     return this.childId(parent, this.internName(name));
   }
 
+  /** The child of `parent` named `nameId`, created when absent. A child's id is always above its parent's. */
   childId(parent: number, nameId: number): number {
     const mask = this.slots.length - 1;
     let slot = hash(parent, nameId) & mask;
@@ -221,30 +222,27 @@ export class PathTable {
     return sorted.children.subarray(sorted.offsets[id]!, sorted.offsets[id + 1]!);
   }
 
+  /**
+   * Two stable counting sorts, O(paths + names) after ranking the distinct names: every id by its name's
+   * rank, then by parent. Each parent's children end up contiguous and in name order.
+   */
   private sortedIndex(): { offsets: Int32Array; children: Int32Array; count: number } {
     if (this.sorted && this.sorted.count === this.count) return this.sorted;
     const count = this.count;
     const rankOfName = rankNames(this.names);
-    const nameOfRank = new Int32Array(rankOfName.length);
-    for (let nameId = 0; nameId < rankOfName.length; nameId++) nameOfRank[rankOfName[nameId]!] = nameId;
 
-    // One numeric sort of (parent, name rank) keys orders every sibling group at once.
-    const rankBits = 2 ** Math.max(1, Math.ceil(Math.log2(rankOfName.length + 1)));
-    const keys = new Float64Array(count - 1);
-    for (let id = 1; id < count; id++)
-      keys[id - 1] = this.parents[id]! * rankBits + rankOfName[this.nameOf[id]!]!;
-    keys.sort();
+    const rankStarts = new Int32Array(rankOfName.length + 1);
+    for (let id = 1; id < count; id++) rankStarts[rankOfName[this.nameOf[id]!]! + 1]!++;
+    for (let rank = 0; rank < rankOfName.length; rank++) rankStarts[rank + 1]! += rankStarts[rank]!;
+    const byName = new Int32Array(count - 1);
+    for (let id = 1; id < count; id++) byName[rankStarts[rankOfName[this.nameOf[id]!]!]!++] = id;
 
     const offsets = new Int32Array(count + 1);
-    const children = new Int32Array(count - 1);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const parent = Math.floor(key / rankBits);
-      const rank = key - parent * rankBits;
-      children[i] = this.lookupId(parent, nameOfRank[rank]!);
-      offsets[parent + 1]!++;
-    }
+    for (let id = 1; id < count; id++) offsets[this.parents[id]! + 1]!++;
     for (let id = 0; id < count; id++) offsets[id + 1]! += offsets[id]!;
+    const next = offsets.slice(0, count);
+    const children = new Int32Array(count - 1);
+    for (const id of byName) children[next[this.parents[id]!]!++] = id;
     this.sorted = { offsets, children, count };
     return this.sorted;
   }
