@@ -6,7 +6,7 @@
  *
  * Changing what is found here changes cached summaries: bump SUMMARY_REVISION in cache/location.ts.
  */
-import type { Analysis, FileTree, TreeNode } from './types.js';
+import type { Analysis, FileTree, WalkedNode } from './types.js';
 
 export type CacheKind =
   | 'apt-lists'
@@ -79,54 +79,54 @@ export function hintFindingsOf(analysis: Pick<Analysis, 'layers' | 'model'>): Hi
   const { layerCount } = analysis.model;
   if (layerCount === 0) return { leftovers: [], deadBytes: [], largestFiles: [] };
   const { leftovers, largest } = walkFinalTree(analysis.model.treeAt(layerCount - 1));
-  return {
-    leftovers,
-    deadBytes: deadBytesByLayer(analysis),
-    largestFiles: largest.map((node) => ({
-      path: node.path,
-      bytes: node.entry.size,
-      layer: node.entry.layer,
-    })),
-  };
+  return { leftovers, deadBytes: deadBytesByLayer(analysis), largestFiles: largest };
 }
 
-function leftoverKindAt(node: TreeNode): LeftoverKind | undefined {
-  const cache = CACHE_PATTERNS.find((rule) => rule.pattern.test(node.path));
+function leftoverKindAt(path: string, name: string): LeftoverKind | undefined {
+  const cache = CACHE_PATTERNS.find((rule) => rule.pattern.test(path));
   if (cache) return cache.kind;
-  return VCS_NAMES.has(node.name) ? 'vcs' : undefined;
+  return VCS_NAMES.has(name) ? 'vcs' : undefined;
 }
 
 interface Found {
   leftover: Leftover;
+  /** Depth of the leftover directory: the walk is pre-order, so its contents follow it until a node this shallow. */
+  depth: number;
   bytesByLayer: Map<number, number>;
 }
 
 /** One pass over the final tree: caches and VCS directories (with the layers that filled them) and the largest files. */
-function walkFinalTree(tree: FileTree): { leftovers: Leftover[]; largest: TreeNode[] } {
+function walkFinalTree(tree: FileTree): { leftovers: Leftover[]; largest: LargeFile[] } {
   const found: Found[] = [];
-  const largest: TreeNode[] = [];
-  const stack: { node: TreeNode; inside: Found | undefined }[] = [{ node: tree.root, inside: undefined }];
-  while (stack.length > 0) {
-    const { node, inside } = stack.pop()!;
+  const largest: LargeFile[] = [];
+  let inside: Found | undefined;
+  tree.walk((node) => {
+    if (inside && node.depth <= inside.depth) inside = undefined;
     // The merged tree shows what the last layer removed, marked removed: it does not ship.
-    if (node.change === 'removed') continue;
-    const { entry } = node;
-    if (entry.type === 'dir') {
-      let owner = inside;
-      if (!owner && node.totalSize > 0) {
-        const kind = leftoverKindAt(node);
+    if (node.change === 'removed') return false;
+    const type = node.type;
+    if (type === 'dir') {
+      if (!inside && node.totalSize > 0) {
+        const path = node.path();
+        const kind = leftoverKindAt(path, node.name);
         if (kind) {
-          owner = { leftover: { kind, path: node.path, bytes: node.totalSize }, bytesByLayer: new Map() };
-          found.push(owner);
+          inside = {
+            leftover: { kind, path, bytes: node.totalSize },
+            depth: node.depth,
+            bytesByLayer: new Map(),
+          };
+          found.push(inside);
         }
       }
-      for (const child of tree.children(node)) stack.push({ node: child, inside: owner });
-    } else if (entry.type === 'file') {
-      if (inside)
-        inside.bytesByLayer.set(entry.layer, (inside.bytesByLayer.get(entry.layer) ?? 0) + entry.size);
-      keepLargest(largest, node);
+      return true;
     }
-  }
+    if (type === 'file') {
+      const { size, layer } = node;
+      if (inside) inside.bytesByLayer.set(layer, (inside.bytesByLayer.get(layer) ?? 0) + size);
+      keepLargest(largest, size, layer, node);
+    }
+    return false;
+  });
   const leftovers = found.map(({ leftover, bytesByLayer }) => {
     const layer = heaviestLayer(bytesByLayer);
     return layer === undefined ? leftover : { ...leftover, layer };
@@ -135,15 +135,19 @@ function walkFinalTree(tree: FileTree): { leftovers: Leftover[]; largest: TreeNo
 }
 
 /** Larger first; equal sizes by path, so the list does not depend on walk order. */
-function largerFirst(a: TreeNode, b: TreeNode): number {
-  return b.entry.size - a.entry.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+function largerFirst(a: LargeFile, b: LargeFile): number {
+  return b.bytes - a.bytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 
-function keepLargest(largest: TreeNode[], node: TreeNode): void {
-  if (largest.length === LARGEST_FILES && largerFirst(node, largest[largest.length - 1]!) >= 0) return;
-  let at = largest.findIndex((n) => largerFirst(node, n) < 0);
+/** Keeps the LARGEST_FILES largest; a file's path is built only when it can make the list. */
+function keepLargest(largest: LargeFile[], bytes: number, layer: number, node: WalkedNode): void {
+  const last = largest[LARGEST_FILES - 1];
+  if (last && bytes < last.bytes) return;
+  const file = { path: node.path(), bytes, layer };
+  if (last && largerFirst(file, last) >= 0) return;
+  let at = largest.findIndex((kept) => largerFirst(file, kept) < 0);
   if (at === -1) at = largest.length;
-  largest.splice(at, 0, node);
+  largest.splice(at, 0, file);
   if (largest.length > LARGEST_FILES) largest.pop();
 }
 
@@ -180,17 +184,16 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
   });
   for (const summary of analysis.layers) {
     if (summary.wastedBytes <= 0) continue;
-    const tree = analysis.model.layerTree(summary.index);
     const removed: { path: string; bytes: number }[] = [];
     const modified: { path: string; bytes: number }[] = [];
-    const stack = [tree.root];
-    while (stack.length > 0) {
-      const node = stack.pop()!;
-      if (node.change === 'removed') removed.push({ path: node.path, bytes: node.totalSize });
-      else if (node.change === 'modified' && node.entry.type !== 'dir')
-        modified.push({ path: node.path, bytes: node.totalSize });
-      else stack.push(...tree.children(node));
-    }
+    analysis.model.layerTree(summary.index).walk((node) => {
+      const change = node.change;
+      if (change === 'removed') removed.push({ path: node.path(), bytes: node.totalSize });
+      else if (change === 'modified' && node.type !== 'dir')
+        modified.push({ path: node.path(), bytes: node.totalSize });
+      else return true;
+      return false;
+    });
     const removedBytes = Math.min(
       summary.wastedBytes,
       removed.reduce((sum, p) => sum + p.bytes, 0),

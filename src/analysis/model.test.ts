@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { layersOf, listing } from './layer-spec.test-support.js';
 import { FileModelBuilder } from './model.js';
+import { walkByChildren } from './tree-walk.js';
+import type { WalkedNode } from './types.js';
 
 function build(layers: readonly (readonly string[])[]) {
   const { paths, links, layers: parsed } = layersOf(layers);
@@ -187,5 +189,51 @@ describe('FileModelBuilder', () => {
   it('returns the same tree object for repeated requests (the TUI walks it many times)', () => {
     const { model } = build([['a:1'], ['b:2']]);
     expect(model.treeAt(1)).toBe(model.treeAt(1));
+  });
+});
+
+describe('FileTree.walk over the compact model', () => {
+  const { model } = build([
+    ['usr/', 'usr/bin/sh:100', 'usr/lib/libc.so:300', 'etc/hosts:10', 'opt/app/data:50', 'var/log/'],
+    ['usr/bin/sh:120', 'opt/.wh.app', 'etc/hosts -> /run/hosts', 'srv/a/b/c:7', 'gone/.wh.never'],
+    ['usr/lib/.wh..wh..opq', 'usr/lib/libm.so:40', 'etc/.wh.hosts', 'usr/bin/sh => /usr/bin/dash'],
+  ]);
+  const trees = [0, 1, 2].flatMap((layer) => [
+    { name: `merged at layer ${layer}`, tree: model.treeAt(layer) },
+    { name: `layer ${layer} alone`, tree: model.layerTree(layer) },
+  ]);
+
+  /** What a visit sees, as one line per node. */
+  const seen = (node: WalkedNode) =>
+    `${'  '.repeat(node.depth - 1)}${node.path()} ${node.name} ${node.type} ${node.change} size=${node.size} total=${node.totalSize} layer=${node.layer}`;
+
+  it.each(trees)(
+    '$name: visits what children() shows, in the same order and with the same facts',
+    ({ tree }) => {
+      const fromArrays: string[] = [];
+      tree.walk((node) => {
+        fromArrays.push(seen(node));
+        return true;
+      });
+      const fromNodes: string[] = [];
+      walkByChildren(tree, (node) => {
+        fromNodes.push(seen(node));
+        return true;
+      });
+      expect(fromArrays.length).toBe(tree.size);
+      expect(fromArrays).toEqual(fromNodes);
+    },
+  );
+
+  it('skips the children of a node the visitor declines, and only those', () => {
+    const tree = model.treeAt(2);
+    const visited: string[] = [];
+    tree.walk((node) => {
+      visited.push(node.path());
+      return node.path() !== '/usr';
+    });
+    expect(visited).toContain('/usr');
+    expect(visited.filter((path) => path.startsWith('/usr/'))).toEqual([]);
+    expect(visited).toContain('/srv/a/b/c');
   });
 });

@@ -1,7 +1,7 @@
-import { TypeCode } from './layer-items.js';
+import { ENTRY_TYPES, TypeCode } from './layer-items.js';
 import { type PathTable, ROOT } from './paths.js';
 import { Change, RecordFlag, type RecordStore } from './records.js';
-import type { ChangeKind, FileEntry, FileTree, TreeNode } from './types.js';
+import type { ChangeKind, EntryType, FileEntry, FileTree, TreeNode, WalkedNode } from './types.js';
 
 const HIDDEN = -1;
 /** A directory shown only to hold something (a removal of a path whose parent never existed). */
@@ -103,6 +103,37 @@ export class TreeView implements FileTree {
     return nodes;
   }
 
+  walk(visit: (node: WalkedNode) => boolean): void {
+    const { paths } = this.source;
+    const cursor = new WalkCursor(this.source, this, this.layer);
+    const ids: number[] = [];
+    const depths: number[] = [];
+    const pushChildren = (id: number, depth: number) => {
+      for (const child of paths.sortedChildren(id)) {
+        if (this.shown[child] === HIDDEN) continue;
+        ids.push(child);
+        depths.push(depth);
+      }
+    };
+    pushChildren(ROOT, 1);
+    while (ids.length > 0) {
+      const id = ids.pop()!;
+      const depth = depths.pop()!;
+      cursor.id = id;
+      cursor.depth = depth;
+      if (visit(cursor)) pushChildren(id, depth + 1);
+    }
+  }
+
+  /** The record a node shows, PHANTOM for a directory shown only to hold something. */
+  recordOf(id: number): number {
+    return this.shown[id]!;
+  }
+
+  totalOf(id: number): number {
+    return this.totals[id]!;
+  }
+
   private node(id: number, path: string): TreeNode {
     const record = this.shown[id]!;
     return {
@@ -119,7 +150,7 @@ export class TreeView implements FileTree {
     };
   }
 
-  private changeOf(id: number): ChangeKind | 'unmodified' {
+  changeOf(id: number): ChangeKind | 'unmodified' {
     const record = this.shown[id]!;
     if (record < 0 || this.context?.[id] === 1) return 'unmodified';
     const { records } = this.source;
@@ -139,39 +170,78 @@ export class TreeView implements FileTree {
   }
 
   /**
-   * Post-order over the shown nodes reachable from the root: totals (a removed directory counts what it
-   * removed; a present one skips its removed children) and child counts. Iterative: paths can be deep.
+   * Totals (a removed directory counts what it removed; a present one skips its removed children) and
+   * child counts of the shown nodes reachable from the root. A path's id is always above its parent's, so
+   * ascending ids reach parents before children, and descending ids are a post-order: two linear passes,
+   * no child index, no stack.
    */
   private rollUp(): number {
     const { paths } = this.source;
+    const count = paths.size;
+    const reachable = new Uint8Array(count);
+    reachable[ROOT] = 1;
+    for (let id = 1; id < count; id++)
+      if (this.shown[id] !== HIDDEN && reachable[paths.parent(id)] === 1) reachable[id] = 1;
     let size = 0;
-    const stack: number[] = [ROOT];
-    const expanded: boolean[] = [false];
-    while (stack.length > 0) {
-      const id = stack[stack.length - 1]!;
-      if (!expanded[expanded.length - 1]) {
-        expanded[expanded.length - 1] = true;
-        for (const child of paths.sortedChildren(id)) {
-          if (this.shown[child] === HIDDEN) continue;
-          stack.push(child);
-          expanded.push(false);
-        }
-        continue;
-      }
-      stack.pop();
-      expanded.pop();
-      if (id !== ROOT) size++;
-      const removed = id !== ROOT && this.isRemoved(id);
-      let total = this.ownSize(id);
-      let children = 0;
-      for (const child of paths.sortedChildren(id)) {
-        if (this.shown[child] === HIDDEN) continue;
-        children++;
-        if (removed || !this.isRemoved(child)) total += this.totals[child]!;
-      }
+    for (let id = count - 1; id > ROOT; id--) {
+      if (reachable[id] === 0) continue;
+      size++;
+      const total = this.totals[id]! + this.ownSize(id);
       this.totals[id] = total;
-      this.childCounts[id] = children;
+      const parent = paths.parent(id);
+      this.childCounts[parent]!++;
+      if (!this.isRemoved(id) || (parent !== ROOT && this.isRemoved(parent))) this.totals[parent]! += total;
     }
+    this.totals[ROOT]! += this.ownSize(ROOT);
     return size;
+  }
+}
+
+/** The one WalkedNode a walk moves from node to node: fields read from the view's arrays on demand. */
+class WalkCursor implements WalkedNode {
+  id = ROOT;
+  depth = 0;
+
+  constructor(
+    private readonly source: TreeViewSource,
+    private readonly view: TreeView,
+    private readonly viewLayer: number,
+  ) {}
+
+  private get record(): number {
+    return this.view.recordOf(this.id);
+  }
+
+  get type(): EntryType {
+    const record = this.record;
+    return record === PHANTOM ? 'dir' : ENTRY_TYPES[this.source.records.types[record]!]!;
+  }
+
+  get change(): ChangeKind | 'unmodified' {
+    return this.view.changeOf(this.id);
+  }
+
+  get size(): number {
+    const record = this.record;
+    if (record < 0) return 0;
+    const { types, sizes } = this.source.records;
+    return types[record] === TypeCode.file ? sizes[record]! : 0;
+  }
+
+  get layer(): number {
+    const record = this.record;
+    return record === PHANTOM ? this.viewLayer : this.source.records.layers[record]!;
+  }
+
+  get totalSize(): number {
+    return this.view.totalOf(this.id);
+  }
+
+  get name(): string {
+    return this.source.paths.name(this.id);
+  }
+
+  path(): string {
+    return this.source.paths.path(this.id);
   }
 }

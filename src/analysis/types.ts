@@ -98,12 +98,38 @@ export interface TreeNode {
   childCount: number;
 }
 
+/**
+ * A node as `FileTree.walk` visits it, read straight from the model instead of built as a TreeNode. It is
+ * valid only during the visit: the walk reuses it for the next node.
+ */
+export interface WalkedNode {
+  readonly id: number;
+  /** 1 for the root's children. */
+  readonly depth: number;
+  readonly type: EntryType;
+  readonly change: ChangeKind | 'unmodified';
+  /** Content bytes of a regular file; 0 for everything else. */
+  readonly size: number;
+  /** Index of the layer that last set this entry. */
+  readonly layer: number;
+  /** Σ sizes of this node and everything below it. */
+  readonly totalSize: number;
+  readonly name: string;
+  /** The absolute path, built on each call. */
+  path(): string;
+}
+
 /** A browsable tree: the merged image up to a layer, or one layer's changes. */
 export interface FileTree {
   readonly root: TreeNode;
   children(node: TreeNode): TreeNode[];
   /** Number of nodes, root excluded. */
   readonly size: number;
+  /**
+   * Every node below the root, depth-first and pre-order (siblings last name first), for passes over the
+   * whole tree: no TreeNode is built. `visit` returns whether to go into the node's children.
+   */
+  walk(visit: (node: WalkedNode) => boolean): void;
 }
 
 export interface FileModel {

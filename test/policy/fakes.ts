@@ -1,4 +1,5 @@
 import { type AnalysisSummary, summarizeAnalysis } from '../../src/analysis/summary.js';
+import { walkByChildren } from '../../src/analysis/tree-walk.js';
 import type {
   Analysis,
   EntryType,
@@ -87,7 +88,13 @@ export function fakeTree(files: readonly FakeFile[]): FileTree {
     return n.totalSize;
   };
   total(root);
-  return { root, children: (n) => children.get(n) ?? [], size: byPath.size - 1 };
+  const tree: FileTree = {
+    root,
+    children: (n) => children.get(n) ?? [],
+    size: byPath.size - 1,
+    walk: (visit) => walkByChildren(tree, visit),
+  };
+  return tree;
 }
 
 export function fakeLayer(index: number, overrides: Partial<LayerSummary> = {}): LayerSummary {

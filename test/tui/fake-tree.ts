@@ -3,6 +3,8 @@
  * over a few layers. Enough of the contract (sorted children, implied directories, rolled-up sizes) for
  * the view model's unit tests; the end-to-end tests use the real analyser.
  */
+
+import { walkByChildren } from '../../src/analysis/tree-walk.js';
 import type {
   Analysis,
   EntryType,
@@ -75,11 +77,13 @@ export function fakeTree(entries: readonly FakeEntry[], layer = 0): FileTree {
     return node.totalSize;
   };
   rollUp(root);
-  return {
+  const tree: FileTree = {
     root,
     size: byPath.size - 1,
     children: (node) => (byPath.get(node.path)?.kids ?? []).slice(),
+    walk: (visit) => walkByChildren(tree, visit),
   };
+  return tree;
 }
 
 /** A model over layers given as their changes (each entry's `change` says what the layer did). */

@@ -41,6 +41,7 @@ function counting(tree: FileTree): { tree: FileTree; calls: () => number } {
         calls++;
         return tree.children(node);
       },
+      walk: (visit) => tree.walk(visit),
     },
     calls: () => calls,
   };
