@@ -162,7 +162,8 @@ export class TreeView implements FileTree {
     return this.changeOf(id) === 'removed';
   }
 
-  private ownSize(id: number): number {
+  /** Content bytes of the regular file a node shows; 0 for everything else. */
+  ownSize(id: number): number {
     const record = this.shown[id]!;
     if (record < 0) return 0;
     const { records } = this.source;
@@ -222,10 +223,7 @@ class WalkCursor implements WalkedNode {
   }
 
   get size(): number {
-    const record = this.record;
-    if (record < 0) return 0;
-    const { types, sizes } = this.source.records;
-    return types[record] === TypeCode.file ? sizes[record]! : 0;
+    return this.view.ownSize(this.id);
   }
 
   get layer(): number {
