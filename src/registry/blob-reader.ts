@@ -31,43 +31,95 @@ export interface ResumableOptions {
  * A blob download that survives broken connections: when the body fails with a network error or ends
  * early, it asks again from the offset already delivered (the caller's `open` sends `Range`), so the
  * consumer — and the VerifyingStream after it, which hashes every byte once — sees one continuous stream.
+ *
+ * Chunks are passed on one by one as they arrive ('data', not `read()`: reading a paused body whole
+ * would join the 1 MiB pieces it buffered into a new, bigger copy).
  */
 export function resumableDownload(options: ResumableOptions): Readable {
-  async function* chunks(): AsyncGenerator<Buffer> {
-    let delivered = 0;
-    for (let resume = 0; ; resume++) {
-      // Opening is retried by the transport; only a body that breaks after its headers is resumed here.
-      const { body, skip } = await options.open(delivered);
-      let failure: unknown;
-      try {
-        let toSkip = skip;
-        for await (const raw of body as AsyncIterable<Buffer>) {
-          let chunk = raw;
-          if (toSkip > 0) {
-            const dropped = Math.min(toSkip, chunk.length);
-            toSkip -= dropped;
-            chunk = chunk.subarray(dropped);
-            if (chunk.length === 0) continue;
-          }
-          delivered += chunk.length;
-          yield chunk;
-        }
-        if (options.size === undefined || delivered >= options.size) return;
-        failure = prematureEnd(delivered, options.size);
-      } catch (error) {
-        if (options.signal?.aborted || isAbortError(error) || !isTransientNetworkError(error)) throw error;
-        // Everything promised arrived before the connection broke: the verifier has the final word.
-        if (options.size !== undefined && delivered >= options.size) return;
-        failure = error;
-      }
-      if (resume >= options.maxResumes)
-        throw networkFailure(options.request, underlyingFailure(failure), resume + 1);
-      await sleep(
-        options.delayMs(resume + 1),
-        undefined,
-        options.signal ? { signal: options.signal } : undefined,
-      );
-    }
+  return new ResumableDownload(options);
+}
+
+class ResumableDownload extends Readable {
+  private body: Readable | undefined;
+  private delivered = 0;
+  private resumes = 0;
+
+  constructor(private readonly options: ResumableOptions) {
+    super({ highWaterMark: 64 * 1024 });
+    void this.openFrom(0);
   }
-  return Readable.from(chunks(), { objectMode: false, highWaterMark: 64 * 1024 });
+
+  override _read(): void {
+    this.body?.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.body?.destroy();
+    this.body = undefined;
+    callback(error);
+  }
+
+  private async openFrom(offset: number): Promise<void> {
+    let opened: BodyAtOffset;
+    try {
+      // Opening is retried by the transport; only a body that breaks after its headers is resumed here.
+      opened = await this.options.open(offset);
+    } catch (error) {
+      this.destroy(error as Error);
+      return;
+    }
+    if (this.destroyed) {
+      opened.body.destroy();
+      return;
+    }
+    const { body } = opened;
+    this.body = body;
+    let toSkip = opened.skip;
+    body.on('data', (raw: Buffer) => {
+      let chunk = raw;
+      if (toSkip > 0) {
+        const dropped = Math.min(toSkip, chunk.length);
+        toSkip -= dropped;
+        chunk = chunk.subarray(dropped);
+        if (chunk.length === 0) return;
+      }
+      this.delivered += chunk.length;
+      if (!this.push(chunk)) body.pause();
+    });
+    body.once('end', () => {
+      const { size } = this.options;
+      if (size === undefined || this.delivered >= size) this.push(null);
+      else this.broken(body, prematureEnd(this.delivered, size));
+    });
+    body.once('error', (error) => {
+      const { signal, size } = this.options;
+      if (signal?.aborted || isAbortError(error) || !isTransientNetworkError(error)) this.destroy(error);
+      // Everything promised arrived before the connection broke: the verifier has the final word.
+      else if (size !== undefined && this.delivered >= size) this.push(null);
+      else this.broken(body, error);
+    });
+  }
+
+  private broken(body: Readable, failure: unknown): void {
+    body.removeAllListeners('data');
+    body.on('error', () => {});
+    body.destroy();
+    this.body = undefined;
+    const { options } = this;
+    if (this.resumes >= options.maxResumes) {
+      this.destroy(networkFailure(options.request, underlyingFailure(failure), this.resumes + 1));
+      return;
+    }
+    this.resumes++;
+    sleep(
+      options.delayMs(this.resumes),
+      undefined,
+      options.signal ? { signal: options.signal } : undefined,
+    ).then(
+      () => {
+        if (!this.destroyed) void this.openFrom(this.delivered);
+      },
+      (error: unknown) => this.destroy(error as Error),
+    );
+  }
 }
