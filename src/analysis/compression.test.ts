@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ChunkJoiner, decodeLayer, detectCompression, JOIN_BYTES } from './compression.js';
+import { PIECE_BYTES, takePiece } from '../oci/pieces.js';
+import { DecoderFeed, decodeLayer, detectCompression, JOIN_BYTES } from './compression.js';
 import { gzip, zstd } from './testing.js';
 
 async function collect(stream: Readable): Promise<Buffer> {
@@ -109,7 +110,7 @@ describe('decodeLayer', () => {
   });
 });
 
-describe('ChunkJoiner', () => {
+describe('DecoderFeed', () => {
   async function joined(chunks: Buffer[]): Promise<Buffer[]> {
     const writes: Buffer[] = [];
     const decoder = new Writable({
@@ -118,10 +119,9 @@ describe('ChunkJoiner', () => {
         callback();
       },
     });
-    const joiner = new ChunkJoiner();
-    joiner.pipe(decoder);
-    for (const chunk of chunks) joiner.write(chunk);
-    joiner.end();
+    const feed = new DecoderFeed(decoder);
+    for (const chunk of chunks) feed.write(chunk);
+    feed.end();
     await once(decoder, 'finish');
     return writes;
   }
@@ -143,5 +143,35 @@ describe('ChunkJoiner', () => {
     const writes = await joined([big, small]);
     expect(writes[0]).toBe(big);
     expect(writes[1]!.equals(small)).toBe(true);
+  });
+
+  it('keeps three writes ahead of the decoder and recycles a piece only when the decoder is done with it', async () => {
+    const finishWrite: (() => void)[] = [];
+    const seen: Buffer[] = [];
+    const decoder = new Writable({
+      highWaterMark: JOIN_BYTES,
+      write(chunk: Buffer, _encoding, callback) {
+        seen.push(chunk);
+        finishWrite.push(callback);
+      },
+    });
+    const feed = new DecoderFeed(decoder);
+    const pieces = Array.from({ length: 5 }, (_, index) => takePiece().fill(index));
+    for (const piece of pieces) feed.write(piece);
+    await new Promise(setImmediate);
+    // The first write is being decoded and two more wait in the decoder. The feed holds the third's
+    // callback (so it still counts it) and the last two.
+    expect(seen).toEqual([pieces[0]]);
+    expect(decoder.writableLength).toBe(3 * PIECE_BYTES);
+    expect(feed.writableLength).toBe(3 * PIECE_BYTES);
+    const whileBusy = takePiece();
+    expect(pieces.some((piece) => piece.buffer === whileBusy.buffer)).toBe(false);
+
+    finishWrite.shift()!();
+    await new Promise(setImmediate);
+    expect(seen).toHaveLength(2);
+    expect(decoder.writableLength).toBe(3 * PIECE_BYTES);
+    expect(feed.writableLength).toBe(2 * PIECE_BYTES);
+    expect(takePiece().buffer).toBe(pieces[0]!.buffer);
   });
 });

@@ -1,6 +1,7 @@
-import { Readable, Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { Readable, type TransformOptions, Writable } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { ImgscopeError } from '../errors.js';
+import { releasePiece } from '../oci/pieces.js';
 import type { Compression } from './types.js';
 import { ZstdWorkerDecoder } from './zstd-worker.js';
 
@@ -64,14 +65,14 @@ export async function decodeLayer(blob: Readable, label: string): Promise<Decode
   if (!ended && head.length > 0) blob.unshift(head);
   if (detected === 'none') return { compression: 'none', tar: source };
   const decoder = detected === 'gzip' ? createGunzip(GUNZIP_OPTIONS) : new ZstdWorkerDecoder();
-  const joiner = new ChunkJoiner();
+  const feed = new DecoderFeed(decoder);
   source.on('error', (error) => decoder.destroy(error));
-  joiner.on('error', (error) => decoder.destroy(error));
+  feed.on('error', (error) => decoder.destroy(error));
   decoder.on('error', () => {
     source.destroy();
-    joiner.destroy();
+    feed.destroy();
   });
-  source.pipe(joiner).pipe(decoder);
+  source.pipe(feed);
   return { compression: detected, tar: decoder };
 }
 
@@ -127,38 +128,64 @@ function nextReadable(stream: Readable): Promise<boolean> {
   });
 }
 
+/** Decoder writes queued or in progress at once: the decoder never waits for the main thread's next one. */
+const WRITES_AHEAD = 3;
+
 /**
- * Hands the decoder writes of at least JOIN_BYTES (all but the last). Network bodies arrive in 16–64 KiB
- * chunks and every decoder write is a round trip to another thread: on a 1.2 GB layer from a registry,
- * writing each chunk as it came made gunzip 2× slower than joining them. A chunk that is already big
- * enough (a local read) passes through without a copy.
+ * Feeds a layer's decoder writes of at least JOIN_BYTES (all but the last), a few ahead, and gives each
+ * downloaded piece back (oci/pieces.ts) once the decoder is done with it.
+ *
+ * Network bodies may arrive in 16–64 KiB chunks, and every decoder write is a round trip to another
+ * thread: on a 1.2 GB layer from a registry, writing each chunk as it came made gunzip 2× slower than
+ * joining them. A chunk that is already big enough (a 1 MiB piece, a local read) goes through without a
+ * copy. With only one write outstanding, the decoder sat idle whenever the main thread was busy hashing
+ * or parsing as its write finished.
  */
-export class ChunkJoiner extends Transform {
+export class DecoderFeed extends Writable {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private writesAhead = 0;
+  private waiting: (() => void) | undefined;
 
-  constructor() {
-    // Nothing waits on the readable side, so chunks queue on the writable one while the decoder is busy.
-    super({ writableHighWaterMark: JOIN_BYTES, readableHighWaterMark: 0 });
+  constructor(private readonly decoder: Writable) {
+    super({ highWaterMark: JOIN_BYTES });
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= JOIN_BYTES) callback(null, this.joinPending());
+    if (this.pendingBytes >= JOIN_BYTES) this.submit(this.joinPending(), callback);
     else callback();
   }
 
-  override _flush(callback: TransformCallback): void {
-    if (this.pendingBytes > 0) callback(null, this.joinPending());
-    else callback();
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.pendingBytes > 0) this.submit(this.joinPending(), () => {});
+    this.decoder.end();
+    callback();
+  }
+
+  private submit(chunk: Buffer, callback: () => void): void {
+    this.writesAhead++;
+    this.decoder.write(chunk, (error) => {
+      this.writesAhead--;
+      // After an error the decoder may still be reading it on its thread: let the piece be collected.
+      if (!error) releasePiece(chunk);
+      const resume = this.waiting;
+      this.waiting = undefined;
+      resume?.();
+    });
+    if (this.writesAhead < WRITES_AHEAD) callback();
+    else this.waiting = callback;
   }
 
   private joinPending(): Buffer {
-    const joined =
-      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const { pending } = this;
     this.pending = [];
+    const bytes = this.pendingBytes;
     this.pendingBytes = 0;
+    if (pending.length === 1) return pending[0]!;
+    const joined = Buffer.concat(pending, bytes);
+    for (const piece of pending) releasePiece(piece);
     return joined;
   }
 }
