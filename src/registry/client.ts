@@ -258,6 +258,7 @@ export class RegistryClient {
       const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
       const response = await this.request('GET', repository, path, 'pull', {
         headers,
+        bulk: descriptor.size >= this.options.bulkDownloadBytes,
         ...(signal ? { signal } : {}),
       });
       if (response.status === 200) return { body: response.body, skip: offset };

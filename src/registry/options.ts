@@ -15,6 +15,11 @@ export interface RegistryOptions {
   retries?: Partial<RetryOptions>;
   /** Overrides `$DOCKER_CONFIG/config.json` / `~/.docker/config.json`. */
   dockerConfigPath?: string;
+  /**
+   * Blobs at least this big are downloaded over a connection of their own, read in 1 MiB pieces
+   * (transport/bulk-get.ts); smaller ones share the keep-alive pool. Default 1 MiB.
+   */
+  bulkDownloadBytes?: number;
   /** Environment to read `IMGSCOPE_*`, `DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, `PATH`… from; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -26,8 +31,12 @@ export interface ResolvedRegistryOptions {
   timeouts: Timeouts;
   retries: RetryOptions;
   dockerConfigPath: string | undefined;
+  bulkDownloadBytes: number;
   env: NodeJS.ProcessEnv;
 }
+
+/** Below this, a new connection per blob costs more (handshakes on a remote registry) than it saves. */
+export const DEFAULT_BULK_DOWNLOAD_BYTES = 1024 * 1024;
 
 export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryOptions {
   const env = options.env ?? process.env;
@@ -42,6 +51,7 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     timeouts: { ...DEFAULT_TIMEOUTS, ...timeoutsFromEnv(env), ...options.timeouts },
     retries: { ...DEFAULT_RETRIES, ...options.retries },
     dockerConfigPath: options.dockerConfigPath,
+    bulkDownloadBytes: options.bulkDownloadBytes ?? DEFAULT_BULK_DOWNLOAD_BYTES,
     env,
   };
 }

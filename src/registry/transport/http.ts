@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { bulkGet } from './bulk-get.js';
 import { networkFailure } from './network-errors.js';
 import type { Exchange, HttpRequest, HttpResponse } from './types.js';
 
@@ -15,14 +17,16 @@ export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, headersMs: 30_000
 
 /**
  * The bottom of the transport: one keep-alive undici Pool per origin (registry, token service, blob
- * storage), created on first use and closed together.
+ * storage), created on first use and closed together; bulk GETs (layer blobs) on connections of their own.
  */
 export class ConnectionPools {
   private readonly pools = new Map<string, Pool>();
+  private readonly bulkBodies = new Set<Readable>();
 
   constructor(private readonly timeouts: Timeouts) {}
 
   readonly exchange: Exchange = async (request: HttpRequest): Promise<HttpResponse> => {
+    if (request.bulk && request.method === 'GET' && request.body === undefined) return this.bulkGet(request);
     const { url } = request;
     try {
       const response = await this.pool(url.origin).request({
@@ -41,6 +45,20 @@ export class ConnectionPools {
     }
   };
 
+  private async bulkGet(request: HttpRequest): Promise<HttpResponse> {
+    let response: HttpResponse;
+    try {
+      response = await bulkGet(request, { timeouts: this.timeouts });
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      throw networkFailure(request, error);
+    }
+    const { body } = response;
+    this.bulkBodies.add(body);
+    body.once('close', () => this.bulkBodies.delete(body));
+    return response;
+  }
+
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
@@ -57,6 +75,8 @@ export class ConnectionPools {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    for (const body of this.bulkBodies) body.destroy();
+    this.bulkBodies.clear();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));
   }
 }

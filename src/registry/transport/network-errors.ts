@@ -19,6 +19,11 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
   'PREMATURE_END',
+  // bulk-get.ts
+  'CONNECT_TIMEOUT',
+  'HEADERS_TIMEOUT',
+  'BODY_TIMEOUT',
+  'CLOSED_EARLY',
 ]);
 
 function codeOf(error: unknown): string | undefined {
@@ -49,6 +54,10 @@ const DESCRIPTIONS: Record<string, string> = {
   UND_ERR_SOCKET: 'the connection closed early',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the body did not match its Content-Length',
   PREMATURE_END: 'the body ended early',
+  CONNECT_TIMEOUT: 'connect timed out',
+  HEADERS_TIMEOUT: 'no response headers in time',
+  BODY_TIMEOUT: 'the response body stalled',
+  CLOSED_EARLY: 'the connection closed early',
   ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak HTTPS',
 };
 

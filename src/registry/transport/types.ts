@@ -15,6 +15,11 @@ export interface HttpRequest {
   scope?: string;
   /** 1-based attempt number, set by the retry layer for the log. */
   attempt?: number;
+  /**
+   * A large body read once (a layer blob): a GET sent over its own connection and read in 1 MiB pieces
+   * (bulk-get.ts) instead of through the keep-alive pool.
+   */
+  bulk?: boolean;
 }
 
 export interface HttpResponse {

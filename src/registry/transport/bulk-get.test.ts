@@ -1,0 +1,280 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PIECE_BYTES } from '../../oci/pieces.js';
+import { type BulkGetOptions, bulkGet } from './bulk-get.js';
+import { isTransientNetworkError } from './network-errors.js';
+
+const options: BulkGetOptions = { timeouts: { connectMs: 2000, headersMs: 2000, bodyIdleMs: 2000 } };
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.close();
+  }
+});
+
+/** A raw TCP server: the test writes the response bytes itself, after the request head arrived. */
+async function rawServer(respond: (socket: Socket, request: string) => void | Promise<void>): Promise<URL> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    let request = '';
+    let responded = false;
+    socket.on('data', (chunk) => {
+      request += chunk.toString('latin1');
+      if (responded || !request.includes('\r\n\r\n')) return;
+      responded = true;
+      void respond(socket, request);
+    });
+  });
+  const close = server.close.bind(server);
+  server.close = (callback) => {
+    for (const socket of sockets) socket.destroy();
+    return close(callback);
+  };
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  servers.push(server);
+  return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/x/blobs/sha256:abc?n=1`);
+}
+
+async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error as Error & { code?: string },
+  );
+}
+
+/** Writes `bytes` in pieces of the given sizes, in turn, each after a pause so that they arrive apart. */
+async function dribble(socket: Socket, bytes: Buffer, sizes: number[]): Promise<void> {
+  for (let at = 0, turn = 0; at < bytes.length; turn++) {
+    const size = sizes[turn % sizes.length]!;
+    socket.write(bytes.subarray(at, at + size));
+    at += size;
+    await sleep(1);
+  }
+}
+
+const get = (url: URL, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+  bulkGet({ method: 'GET', url, headers, ...(signal ? { signal } : {}) }, options);
+
+describe('bulkGet', () => {
+  it('sends one GET with the caller headers and Connection: close, and reads a Content-Length body', async () => {
+    const body = randomBytes(3 * PIECE_BYTES + 12_345);
+    let seen = '';
+    const url = await rawServer(async (socket, request) => {
+      seen = request;
+      const head = `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nX-Two: a\r\nx-two: b\r\n\r\n`;
+      // The head arrives a few bytes at a time, the body in odd sizes that straddle the 1 MiB pieces.
+      await dribble(socket, Buffer.from(head, 'latin1'), [3, 7]);
+      await dribble(socket, body, [700_001, 65_536, 1]);
+    });
+    const response = await get(url, { authorization: 'Bearer t', range: 'bytes=0-' });
+    expect(response.status).toBe(200);
+    expect(response.headers['content-length']).toBe(String(body.length));
+    expect(response.headers['x-two']).toEqual(['a', 'b']);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.body) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+    // Whole pieces, then the rest.
+    expect(chunks.map((chunk) => chunk.length)).toEqual([PIECE_BYTES, PIECE_BYTES, PIECE_BYTES, 12_345]);
+    expect(seen).toBe(
+      `GET /v2/x/blobs/sha256:abc?n=1 HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer t\r\nrange: bytes=0-\r\nconnection: close\r\n\r\n`,
+    );
+  });
+
+  it('removes chunked framing (extensions and trailers too) and reads a body that ends with the connection', async () => {
+    const body = randomBytes(2 * PIECE_BYTES + 999);
+    const sizes = [1, 4095, 1_048_577, 300_000, body.length];
+    const framed: Buffer[] = [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')];
+    for (let at = 0, turn = 0; at < body.length; turn++) {
+      const part = body.subarray(at, at + sizes[turn]!);
+      framed.push(
+        Buffer.from(`${part.length.toString(16)}${turn === 1 ? ';ext=1' : ''}\r\n`),
+        part,
+        Buffer.from('\r\n'),
+      );
+      at += part.length;
+    }
+    framed.push(Buffer.from('0\r\nDigest: x\r\n\r\n'));
+    const chunkedUrl = await rawServer((socket) =>
+      dribble(socket, Buffer.concat(framed), [5, 1_000_003, 77]),
+    );
+    expect((await readAll((await get(chunkedUrl)).body)).equals(body)).toBe(true);
+
+    const closeUrl = await rawServer(async (socket) => {
+      await dribble(socket, Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), body]), [400_000]);
+      socket.end();
+    });
+    expect((await readAll((await get(closeUrl)).body)).equals(body)).toBe(true);
+
+    const emptyUrl = await rawServer((socket) => {
+      socket.write('HTTP/1.1 204 No Content\r\n\r\n');
+    });
+    const empty = await get(emptyUrl);
+    expect(empty.status).toBe(204);
+    expect(await readAll(empty.body)).toHaveLength(0);
+  });
+
+  it('fails a body cut short as transient, after handing on the bytes that came', async () => {
+    const url = await rawServer((socket) => {
+      socket.end(
+        Buffer.concat([
+          Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n'),
+          Buffer.alloc(1200, 1),
+        ]),
+      );
+    });
+    const response = await get(url);
+    let received = 0;
+    response.body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    const [error] = (await once(response.body, 'error').catch((e: unknown) => [e])) as [Error];
+    expect(received).toBe(1200);
+    expect((error as { code?: string }).code).toBe('PREMATURE_END');
+    expect(isTransientNetworkError(error)).toBe(true);
+
+    const chunkedUrl = await rawServer((socket) => {
+      socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc');
+    });
+    const chunked = await failureOf(readAll((await get(chunkedUrl)).body));
+    expect(chunked.code).toBe('PREMATURE_END');
+  });
+
+  it('rejects what is not HTTP/1.1, without retrying it as a network fault', async () => {
+    const cases: [string | Buffer, RegExp][] = [
+      ['SSH-2.0-OpenSSH_9.2\r\n\r\n', /status line "SSH-2.0-OpenSSH_9.2"/],
+      ['HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', /header line "no colon here"/],
+      ['HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n', /Content-Length "5, 6"/],
+      [`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70_000)}`, /headers larger than 65536 bytes/],
+    ];
+    for (const [response, message] of cases) {
+      const url = await rawServer((socket) => {
+        socket.write(response);
+      });
+      const error = await failureOf(get(url));
+      expect(error.message).toMatch(message);
+      expect(error.code).toBe('BAD_RESPONSE');
+      expect(isTransientNetworkError(error)).toBe(false);
+    }
+    const badChunk = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+    });
+    // Framing errors in the bytes that came with the head fail the exchange itself.
+    expect((await failureOf(get(badChunk))).message).toMatch(/chunk size missing/);
+  });
+
+  it('times out a server that sends no head, or stalls mid-body, but not a reader that is slow', async () => {
+    const quick: BulkGetOptions = { timeouts: { connectMs: 2000, headersMs: 200, bodyIdleMs: 300 } };
+    const silent = await rawServer(() => {});
+    const headers = await failureOf(bulkGet({ method: 'GET', url: silent, headers: {} }, quick));
+    expect(headers.code).toBe('HEADERS_TIMEOUT');
+    expect(isTransientNetworkError(headers)).toBe(true);
+
+    const stalling = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nabc');
+    });
+    const stalled = await bulkGet({ method: 'GET', url: stalling, headers: {} }, quick);
+    const idle = await failureOf(readAll(stalled.body));
+    expect(idle.code).toBe('BODY_TIMEOUT');
+
+    // 16 MiB, not read for three idle timeouts: the socket pauses with a few MiB buffered, then finishes.
+    const big = randomBytes(16 * PIECE_BYTES);
+    const generous = await rawServer((socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\n\r\n`);
+      socket.write(big);
+    });
+    const slow = await bulkGet({ method: 'GET', url: generous, headers: {} }, quick);
+    await sleep(900);
+    expect(slow.body.readableLength).toBeLessThanOrEqual(3 * PIECE_BYTES);
+    expect((await readAll(slow.body)).equals(big)).toBe(true);
+  });
+
+  it('stops at once when its signal aborts, before or during the body', async () => {
+    const url = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nabc');
+    });
+    const early = new AbortController();
+    early.abort();
+    expect((await failureOf(get(url, {}, early.signal))).name).toBe('AbortError');
+
+    const controller = new AbortController();
+    const response = await get(url, {}, controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    const started = Date.now();
+    expect((await failureOf(readAll(response.body))).name).toBe('AbortError');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('refuses a line break in a header value instead of sending a second header', async () => {
+    const url = await rawServer(() => {});
+    await expect(get(url, { authorization: 'Bearer a\r\nx-evil: 1' })).rejects.toThrow(/line break/);
+  });
+
+  it('reports a refused connection as transient', async () => {
+    const url = await rawServer(() => {});
+    for (const server of servers.splice(0)) server.close();
+    const error = await failureOf(get(url));
+    expect(error.code).toBe('ECONNREFUSED');
+    expect(isTransientNetworkError(error)).toBe(true);
+  });
+
+  it('speaks TLS with SNI, and verifies the certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imgscope-bulk-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
+          '-addext',
+          'subjectAltName=DNS:localhost',
+          '-keyout',
+          'key.pem',
+          '-out',
+          'cert.pem',
+        ]),
+        { cwd: dir, stdio: 'ignore' },
+      );
+      const cert = readFileSync(join(dir, 'cert.pem'));
+      const body = randomBytes(PIECE_BYTES + 10);
+      let servername: string | undefined;
+      const server = createHttpsServer(
+        { key: readFileSync(join(dir, 'key.pem')), cert },
+        (request, response) => {
+          servername = (request.socket as { servername?: string }).servername;
+          response.setHeader('content-length', body.length);
+          response.end(body);
+        },
+      );
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      servers.push(server as unknown as Server);
+      const url = new URL(`https://localhost:${(server.address() as AddressInfo).port}/blob`);
+      const response = await bulkGet({ method: 'GET', url, headers: {} }, { ...options, tls: { ca: cert } });
+      expect((await readAll(response.body)).equals(body)).toBe(true);
+      expect(servername).toBe('localhost');
+
+      const untrusted = await failureOf(bulkGet({ method: 'GET', url, headers: {} }, options));
+      expect(untrusted.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
