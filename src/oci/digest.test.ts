@@ -57,6 +57,25 @@ describe('VerifyingStream', () => {
     });
   });
 
+  it('hashes a big chunk in slices, letting the event loop turn, and still checks every byte', async () => {
+    const big = Buffer.alloc(1024 * 1024 + 7, 1);
+    const expectation = { digest: sha256Digest(big), size: big.length, label: 'layer 1' };
+    let turns = 0;
+    let ticker = setImmediate(function tick() {
+      turns++;
+      ticker = setImmediate(tick);
+    });
+    try {
+      expect(await drain([big], expectation)).toBe(big.length);
+    } finally {
+      clearImmediate(ticker);
+    }
+    expect(turns).toBeGreaterThanOrEqual(3);
+    const altered = Buffer.from(big);
+    altered[altered.length - 1] = 2;
+    await expect(drain([altered], expectation)).rejects.toThrow(/layer 1: content is sha256:/);
+  });
+
   it('resumes from a snapshot so the digest still covers the whole blob', async () => {
     const first = new VerifyingStream({ digest, size: content.length, label: 'b' });
     first.write(content.subarray(0, 7));
