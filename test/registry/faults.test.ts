@@ -313,6 +313,8 @@ for (const [transport, blobOptions] of TRANSPORTS) {
 
       const log = lines.join('\n');
       expect(log).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/storage\/[\w-]+\?X-Amz-Signature=\*\*\* → 200/);
+      // Which way each blob came is in the log: the layers over connections of their own, or the pool.
+      expect(/→ 200 .*own connection/.test(log)).toBe(blobOptions.bulkDownloadBytes === 0);
       expect(log).toMatch(
         /GET http:\/\/127\.0\.0\.1:\d+\/token\?service=imgscope-test-registry&scope=repository%3Aprivate%2Fapp%3Apull → 200 .*auth Basic \*\*\*/,
       );

@@ -16,6 +16,7 @@ export function logging(log: (line: string) => void): Layer {
     const notes = [
       request.attempt && request.attempt > 1 ? `attempt ${request.attempt}` : '',
       request.headers.range ? `range ${request.headers.range}` : '',
+      request.bulk ? 'own connection' : '',
       scheme ? `auth ${scheme} ***` : '',
     ].filter(Boolean);
     const suffix = notes.length ? ` (${notes.join(', ')})` : '';
