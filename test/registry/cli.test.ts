@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushIndex } from '../../src/registry/index.js';
+import { pushImage, pushIndex } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
 import { registryUnavailable, startRegistry, TEST_USER, type TestRegistry } from './harness.js';
-import { type BuiltImage, buildImage, buildIndex } from './images.js';
+import { type BuiltImage, buildImage, buildIndex, noise } from './images.js';
 
 /**
  * The built CLI against a real token-auth registry: what a user meets. Each run gets an empty HOME so
@@ -121,5 +121,28 @@ describe.skipIf(registryUnavailable)('imgscope against a real registry', () => {
     expect(result.stderr).toBe('');
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ digest: amd64.digest, layerCount: 2, layersAnalyzed: true });
+  });
+
+  it('fetches a layer of 1 MiB or more over a connection of its own, and smaller blobs through the pool', async () => {
+    const image = await buildImage({
+      label: 'cli-bulk',
+      layers: [{ 'big.bin': noise(1_500_000) }, { 'small.txt': 'small' }],
+    });
+    await pushImage(`${registry.host}/private/bulk:v1`, image.content, {
+      credentials: { ...TEST_USER },
+      env: {},
+    });
+    const [big, small] = image.layers.map((layer) => layer.descriptor.digest);
+    const result = await runCli(
+      ['check', '--json', '--no-cache', '--profile', 'none', '--debug', `${registry.host}/private/bulk:v1`],
+      { env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password } },
+    );
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+    const blobLine = (digest: string | undefined) =>
+      result.stderr.split('\n').find((line) => line.includes(`/blobs/${digest} → 200`));
+    expect(blobLine(big)).toMatch(/\(own connection, auth Bearer \*\*\*\)$/);
+    expect(blobLine(small)).toBeDefined();
+    expect(blobLine(small)).not.toContain('own connection');
   });
 });
