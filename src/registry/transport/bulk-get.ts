@@ -46,8 +46,8 @@ class BulkExchange {
   private piece = takePiece();
   /** Bytes at the start of `piece` that are head (before the body starts) or body data. */
   private filled = 0;
-  private head: { status: number; headers: IncomingHttpHeaders } | undefined;
   private framing: Framing = { kind: 'none' };
+  /** Created once the response head is read: until then the socket's bytes are head. */
   private body: Readable | undefined;
   private received = 0;
   private paused = false;
@@ -114,7 +114,7 @@ class BulkExchange {
   private onRead(bytes: number): boolean {
     if (this.settled) return false;
     try {
-      if (!this.head) this.readHead(bytes);
+      if (!this.body) this.readHead(bytes);
       else this.readBody(this.filled, bytes);
     } catch (error) {
       this.fail(error);
@@ -141,10 +141,9 @@ class BulkExchange {
         searchFrom = 0;
         continue; // 100 Continue, 103 Early Hints: the real response follows
       }
-      this.head = head;
       this.framing = framingOf(head);
       this.body = this.createBody();
-      this.arm(this.options.timeouts.bodyIdleMs, 'BODY_TIMEOUT', 'the response body stalled');
+      this.armBodyIdle();
       // Body bytes that came with the head are read before the body is handed out, so that a failure
       // among them rejects the exchange instead of erroring a stream nobody listens to yet.
       if (rest > 0) this.readBody(0, rest);
@@ -204,7 +203,7 @@ class BulkExchange {
 
   private onEnd(): void {
     if (this.settled) return;
-    if (!this.head)
+    if (!this.body)
       this.fail(codedError('CLOSED_EARLY', 'the connection closed before the response headers'));
     else if (this.framing.kind === 'close') this.finish();
     else if (this.framing.kind === 'length')
@@ -250,8 +249,12 @@ class BulkExchange {
   private resumeReading(): void {
     if (!this.paused || this.settled) return;
     this.paused = false;
-    this.arm(this.options.timeouts.bodyIdleMs, 'BODY_TIMEOUT', 'the response body stalled');
+    this.armBodyIdle();
     this.socket!.resume();
+  }
+
+  private armBodyIdle(): void {
+    this.arm(this.options.timeouts.bodyIdleMs, 'BODY_TIMEOUT', 'the response body stalled');
   }
 
   private arm(ms: number, code: string, message: string): void {

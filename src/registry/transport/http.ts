@@ -26,33 +26,32 @@ export class ConnectionPools {
   constructor(private readonly timeouts: Timeouts) {}
 
   readonly exchange: Exchange = async (request: HttpRequest): Promise<HttpResponse> => {
-    if (request.bulk && request.method === 'GET' && request.body === undefined) return this.bulkGet(request);
-    const { url } = request;
     try {
-      const response = await this.pool(url.origin).request({
-        method: request.method,
-        path: `${url.pathname}${url.search}`,
-        headers: request.headers,
-        body: request.body ?? null,
-        signal: request.signal ?? null,
-        headersTimeout: this.timeouts.headersMs,
-        bodyTimeout: this.timeouts.bodyIdleMs,
-      });
-      return { status: response.statusCode, headers: response.headers, body: response.body, url };
+      return request.bulk && request.method === 'GET' && request.body === undefined
+        ? this.tracked(await bulkGet(request, { timeouts: this.timeouts }))
+        : await this.pooled(request);
     } catch (error) {
       if (request.signal?.aborted) throw error;
       throw networkFailure(request, error);
     }
   };
 
-  private async bulkGet(request: HttpRequest): Promise<HttpResponse> {
-    let response: HttpResponse;
-    try {
-      response = await bulkGet(request, { timeouts: this.timeouts });
-    } catch (error) {
-      if (request.signal?.aborted) throw error;
-      throw networkFailure(request, error);
-    }
+  private async pooled(request: HttpRequest): Promise<HttpResponse> {
+    const { url } = request;
+    const response = await this.pool(url.origin).request({
+      method: request.method,
+      path: `${url.pathname}${url.search}`,
+      headers: request.headers,
+      body: request.body ?? null,
+      signal: request.signal ?? null,
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.bodyIdleMs,
+    });
+    return { status: response.statusCode, headers: response.headers, body: response.body, url };
+  }
+
+  /** A bulk body open when the pools close is destroyed with them. */
+  private tracked(response: HttpResponse): HttpResponse {
     const { body } = response;
     this.bulkBodies.add(body);
     body.once('close', () => this.bulkBodies.delete(body));
