@@ -98,7 +98,7 @@ describe('analyzeImage', () => {
     expect(events[0]).toEqual({ type: 'layer-start', layer: 0, compressedSize: big.length });
   });
 
-  it('parses at most `concurrency` layers ahead of the merge', async () => {
+  it('streams at most `concurrency` layers at once', async () => {
     const blobs = await Promise.all(Array.from({ length: 7 }, (_, i) => tarOf([`f${i}:${i}`]).then(gzip)));
     const one = fakeImage(blobs);
     await analyzeImage(one, { concurrency: 1 });
@@ -108,6 +108,29 @@ describe('analyzeImage', () => {
     expect(three.maxOpen).toBeLessThanOrEqual(3);
     expect(three.maxOpen).toBeGreaterThan(1);
     expect(analysis.layers.map((layer) => layer.contentSize)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('starts the next layer as soon as one is parsed, up to four slots’ worth past the merge', async () => {
+    const blobs = await Promise.all(Array.from({ length: 10 }, (_, i) => tarOf([`f${i}:${i}`]).then(gzip)));
+    let release = () => {};
+    const slowBase = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const image = fakeImage(blobs, { hold: new Map([[0, slowBase]]) });
+    const startedWhileHeld: number[] = [];
+    let held = true;
+    setTimeout(() => {
+      held = false;
+      release();
+    }, 300);
+    const analysis = await analyzeImage(image, { concurrency: 2 }, (event) => {
+      if (event.type === 'layer-start' && held) startedWhileHeld.push(event.layer);
+    });
+    // Layer 0 holds one of the two slots the whole time; layers 1 to 7 pass through the other, and
+    // layer 8 would be more than 2 × 4 layers past the merge, still waiting for layer 0.
+    expect(startedWhileHeld).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(image.maxOpen).toBe(2);
+    expect(analysis.layers.map((layer) => layer.contentSize)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('fails on a digest mismatch, destroying the other layers’ streams', async () => {

@@ -14,7 +14,7 @@ import type { Analysis, AnalysisEvent, Compression, LayerSummary } from './types
 
 export interface AnalyzeOptions {
   signal?: AbortSignal;
-  /** Layers fetched, decompressed and parsed at once (and so held before merging); default 3. */
+  /** Layers fetched, decompressed and parsed at once; default 3. */
   concurrency?: number;
   /** Decompression guard over the whole image; default 64 GiB. */
   maxUncompressedBytes?: number;
@@ -26,6 +26,8 @@ export const DEFAULT_CONCURRENCY = 3;
 export const DEFAULT_MAX_UNCOMPRESSED_BYTES = 64 * 1024 ** 3;
 /** Compressed bytes between two layer-progress events of one layer. */
 export const PROGRESS_INTERVAL = 256 * 1024;
+/** How far past the merge, in multiples of `concurrency`, parsed layers may wait for it. */
+const LOOKAHEAD_PER_SLOT = 4;
 /** Layer indexes are stored in 16 bits. */
 const MAX_LAYERS = 65_535;
 
@@ -38,8 +40,8 @@ interface ParsedLayer {
 }
 
 /**
- * Streams every layer of the image — concurrently, at most `concurrency` layers ahead of the merge — and
- * merges them in order into the file model and dive's waste figures. Yields progress while it runs and
+ * Streams every layer of the image — `concurrency` layers at a time, in order, each starting as soon as a
+ * slot frees — and merges them in order into the file model and dive's waste figures. Yields progress while it runs and
  * ends with `done`. The first error (a digest mismatch, a corrupt layer, the decompression guard, an
  * abort) stops everything: open streams are destroyed and the iteration throws it.
  */
@@ -134,18 +136,42 @@ class ImageAnalysis {
     const waste = new WasteAccumulator(this.paths);
     const summaries: LayerSummary[] = [];
 
+    // A slot frees when a layer is parsed, not when it is merged: a small layer behind a big one starts
+    // at once instead of waiting for the big one to finish. Parsed layers wait in `parsing` for their
+    // turn, at most `lookahead` layers past the merge.
     const parsing: Promise<ParsedLayer>[] = [];
-    const start = (index: number) => {
-      const parsed = this.parseLayer(index, layers[index]!);
-      parsed.catch((error: unknown) => this.fail(error));
-      parsing[index] = parsed;
+    const lookahead = this.concurrency * LOOKAHEAD_PER_SLOT;
+    let next = 0;
+    let merging = 0;
+    let inFlight = 0;
+    const startMore = () => {
+      while (
+        !this.firstError &&
+        inFlight < this.concurrency &&
+        next < layers.length &&
+        next < merging + lookahead
+      ) {
+        const index = next++;
+        inFlight++;
+        const parsed = this.parseLayer(index, layers[index]!);
+        const settled = () => {
+          inFlight--;
+          startMore();
+        };
+        parsed.then(settled, (error: unknown) => {
+          this.fail(error);
+          settled();
+        });
+        parsing[index] = parsed;
+      }
     };
-    for (let index = 0; index < Math.min(this.concurrency, layers.length); index++) start(index);
+    startMore();
 
     for (let index = 0; index < layers.length; index++) {
       const parsed = await parsing[index]!;
       delete parsing[index];
-      if (index + this.concurrency < layers.length) start(index + this.concurrency);
+      merging = index + 1;
+      startMore();
 
       const merged = model.applyLayer(parsed.items, parsed.fileCount);
       waste.addLayer(parsed.items, createdBy[index]!, parsed.contentSize);

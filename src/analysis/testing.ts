@@ -118,6 +118,8 @@ export interface FakeImageOptions {
   chunkSize?: number;
   /** Serve these bytes for layer N instead of the ones its descriptor promises. */
   tamper?: Map<number, Buffer>;
+  /** Layer N's blob opens at once but sends its first byte only once this promise settles. */
+  hold?: Map<number, Promise<void>>;
   reference?: string;
 }
 
@@ -183,7 +185,7 @@ export function fakeImage(blobs: readonly Buffer[], options: FakeImageOptions = 
       const chunks: Buffer[] = [];
       for (let offset = 0; offset < bytes.length; offset += chunkSize)
         chunks.push(bytes.subarray(offset, offset + chunkSize));
-      const verified = Readable.from(chunks, { objectMode: false }).pipe(
+      const verified = Readable.from(afterHold(options.hold?.get(index), chunks), { objectMode: false }).pipe(
         new VerifyingStream({
           digest: descriptor.digest,
           size: descriptor.size,
@@ -198,4 +200,9 @@ export function fakeImage(blobs: readonly Buffer[], options: FakeImageOptions = 
     },
     async close() {},
   };
+}
+
+async function* afterHold(hold: Promise<void> | undefined, chunks: Buffer[]): AsyncGenerator<Buffer> {
+  await hold;
+  yield* chunks;
 }
