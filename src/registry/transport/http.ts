@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
 import { bulkGet } from './bulk-get.js';
 import { networkFailure } from './network-errors.js';
 import type { Exchange, HttpRequest, HttpResponse } from './types.js';
+import { Pool, type UndiciPool, undiciRequest } from './undici-pool.js';
 
 export interface Timeouts {
   /** TCP + TLS connect. */
@@ -20,7 +20,7 @@ export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, headersMs: 30_000
  * storage), created on first use and closed together; bulk GETs (layer blobs) on connections of their own.
  */
 export class ConnectionPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, UndiciPool>();
   private readonly bulkBodies = new Set<Readable>();
 
   constructor(private readonly timeouts: Timeouts) {}
@@ -38,7 +38,7 @@ export class ConnectionPools {
 
   private async pooled(request: HttpRequest): Promise<HttpResponse> {
     const { url } = request;
-    const response = await this.pool(url.origin).request({
+    const response = await undiciRequest.call(this.pool(url.origin), {
       method: request.method,
       path: `${url.pathname}${url.search}`,
       headers: request.headers,
@@ -58,7 +58,7 @@ export class ConnectionPools {
     return response;
   }
 
-  private pool(origin: string): Pool {
+  private pool(origin: string): UndiciPool {
     let pool = this.pools.get(origin);
     if (!pool) {
       pool = new Pool(origin, {

@@ -1,0 +1,20 @@
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
+
+/**
+ * undici's package entry loads all of undici — fetch, WebSocket, caches, mocks, proxy agents: 80 ms of
+ * every registry command's start-up. imgscope needs one class and one method: `Pool`, and the `request`
+ * that the entry attaches to every dispatcher. Their two modules load in 20 ms. undici-pool.test.ts
+ * checks that they are the very objects the entry exports, so an undici upgrade that moves them fails
+ * the tests, not a user.
+ */
+const require = createRequire(import.meta.url);
+
+export const Pool: typeof UndiciPool = require('undici/lib/dispatcher/pool.js');
+
+export const undiciRequest: (
+  this: Dispatcher,
+  options: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData> = require('undici/lib/api/api-request.js');
+
+export type { UndiciPool };
