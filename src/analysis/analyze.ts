@@ -7,6 +7,7 @@ import { decodeLayer } from './compression.js';
 import { WasteAccumulator } from './efficiency.js';
 import { EventQueue } from './event-queue.js';
 import { type LayerItems, StringTable } from './layer-items.js';
+import { LayerSchedule } from './layer-schedule.js';
 import { FileModelBuilder } from './model.js';
 import { PathTable } from './paths.js';
 import { readLayerTar } from './tar-entries.js';
@@ -16,6 +17,11 @@ export interface AnalyzeOptions {
   signal?: AbortSignal;
   /** Layers fetched, decompressed and parsed at once; default 3. */
   concurrency?: number;
+  /**
+   * Parsed layers wait in memory for the layers before them to be merged; no new layer starts while the
+   * waiting ones hold this many entries between them. Default 100,000 (under 6 MB of typed arrays).
+   */
+  maxWaitingEntries?: number;
   /** Decompression guard over the whole image; default 64 GiB. */
   maxUncompressedBytes?: number;
   /** Layer analyses by digest: hits skip the download, misses are stored once their bytes are verified. */
@@ -26,8 +32,9 @@ export const DEFAULT_CONCURRENCY = 3;
 export const DEFAULT_MAX_UNCOMPRESSED_BYTES = 64 * 1024 ** 3;
 /** Compressed bytes between two layer-progress events of one layer. */
 export const PROGRESS_INTERVAL = 256 * 1024;
-/** How far past the merge, in multiples of `concurrency`, parsed layers may wait for it. */
+/** How far past the merge, in multiples of `concurrency`, a layer may start. */
 const LOOKAHEAD_PER_SLOT = 4;
+export const DEFAULT_MAX_WAITING_ENTRIES = 100_000;
 /** Layer indexes are stored in 16 bits. */
 const MAX_LAYERS = 65_535;
 
@@ -93,6 +100,7 @@ class ImageAnalysis {
   private readonly links = new StringTable();
   private readonly concurrency: number;
   private readonly maxUncompressed: number;
+  private readonly maxWaitingEntries: number;
   private readonly cache: LayerCache | undefined;
   private uncompressedTotal = 0;
   private firstError: { error: unknown } | undefined;
@@ -107,6 +115,7 @@ class ImageAnalysis {
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     this.maxUncompressed = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+    this.maxWaitingEntries = options.maxWaitingEntries ?? DEFAULT_MAX_WAITING_ENTRIES;
     this.cache = options.cache;
   }
 
@@ -136,43 +145,18 @@ class ImageAnalysis {
     const waste = new WasteAccumulator(this.paths);
     const summaries: LayerSummary[] = [];
 
-    // A slot frees when a layer is parsed, not when it is merged: a small layer behind a big one starts
-    // at once instead of waiting for the big one to finish. Parsed layers wait in `parsing` for their
-    // turn, at most `lookahead` layers past the merge.
-    const parsing: Promise<ParsedLayer>[] = [];
-    const lookahead = this.concurrency * LOOKAHEAD_PER_SLOT;
-    let next = 0;
-    let merging = 0;
-    let inFlight = 0;
-    const startMore = () => {
-      while (
-        !this.firstError &&
-        inFlight < this.concurrency &&
-        next < layers.length &&
-        next < merging + lookahead
-      ) {
-        const index = next++;
-        inFlight++;
-        const parsed = this.parseLayer(index, layers[index]!);
-        const settled = () => {
-          inFlight--;
-          startMore();
-        };
-        parsed.then(settled, (error: unknown) => {
-          this.fail(error);
-          settled();
-        });
-        parsing[index] = parsed;
-      }
-    };
-    startMore();
-
+    const schedule = new LayerSchedule(
+      layers.length,
+      (index) => this.parseLayer(index, layers[index]!),
+      {
+        concurrency: this.concurrency,
+        lookahead: this.concurrency * LOOKAHEAD_PER_SLOT,
+        maxWaitingEntries: this.maxWaitingEntries,
+      },
+      (error) => this.fail(error),
+    );
     for (let index = 0; index < layers.length; index++) {
-      const parsed = await parsing[index]!;
-      delete parsing[index];
-      merging = index + 1;
-      startMore();
-
+      const parsed = await schedule.take(index);
       const merged = model.applyLayer(parsed.items, parsed.fileCount);
       waste.addLayer(parsed.items, createdBy[index]!, parsed.contentSize);
       const descriptor = layers[index]!;
