@@ -57,7 +57,7 @@ type Access = 'pull' | 'pull,push';
 /**
  * The distribution API of one registry: manifests, verified blobs (resumed with `Range` when a download
  * breaks) and uploads, over a layered transport: auth → user agent → redirects → retries → debug log →
- * one keep-alive pool per origin.
+ * one keep-alive pool per origin, a connection of its own per large blob, or the proxy from the environment.
  */
 export class RegistryClient {
   readonly registry: string;
@@ -77,7 +77,7 @@ export class RegistryClient {
     const markedInsecure =
       isMarkedInsecure(reference.apiHost, this.options) || isMarkedInsecure(reference.registry, this.options);
     this.origin = `${insecure ? 'http' : 'https'}://${reference.apiHost}`;
-    this.pools = new ConnectionPools(this.options.timeouts);
+    this.pools = new ConnectionPools(this.options.timeouts, this.options.proxies);
     const { debug } = this.options;
     const unauthenticated = stack(
       this.pools.exchange,

@@ -1,6 +1,7 @@
 import { ImgscopeError } from '../errors.js';
 import { isLoopbackHost } from './reference.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './transport/http.js';
+import { type ProxySettings, proxySettingsFromEnv } from './transport/proxy.js';
 import { DEFAULT_RETRIES, type RetryOptions } from './transport/retry.js';
 
 export interface RegistryOptions {
@@ -20,7 +21,10 @@ export interface RegistryOptions {
    * (transport/bulk-get.ts); smaller ones share the keep-alive pool. Default 1 MiB.
    */
   bulkDownloadBytes?: number;
-  /** Environment to read `IMGSCOPE_*`, `DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, `PATH`… from; default process.env. */
+  /**
+   * Environment to read `IMGSCOPE_*`, `DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, `PATH`, `HTTPS_PROXY`,
+   * `HTTP_PROXY`, `NO_PROXY`… from; default process.env.
+   */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -32,6 +36,7 @@ export interface ResolvedRegistryOptions {
   retries: RetryOptions;
   dockerConfigPath: string | undefined;
   bulkDownloadBytes: number;
+  proxies: ProxySettings;
   env: NodeJS.ProcessEnv;
 }
 
@@ -52,6 +57,7 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     retries: { ...DEFAULT_RETRIES, ...options.retries },
     dockerConfigPath: options.dockerConfigPath,
     bulkDownloadBytes: options.bulkDownloadBytes ?? DEFAULT_BULK_DOWNLOAD_BYTES,
+    proxies: proxySettingsFromEnv(env),
     env,
   };
 }

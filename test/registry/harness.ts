@@ -70,7 +70,7 @@ export type RegistryAuth = 'none' | 'basic' | 'token';
 
 export interface TestRegistry {
   auth: RegistryAuth;
-  /** `127.0.0.1:PORT`: the registry part of references. */
+  /** `ADDRESS:PORT` (`127.0.0.1:PORT` unless `bind` said otherwise): the registry part of references. */
   host: string;
   url: string;
   storageDir: string;
@@ -83,6 +83,8 @@ export interface TestRegistry {
 
 export interface StartOptions {
   auth?: RegistryAuth;
+  /** The address to listen on; default 127.0.0.1. */
+  bind?: string;
   issuer?: Partial<Omit<TokenIssuerOptions, 'dir' | 'service' | 'issuer' | 'users' | 'identityTokens'>>;
 }
 
@@ -120,14 +122,14 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const configPath = join(dir, 'config.yml');
-      writeFileSync(configPath, registryConfig(storageDir, port, authConfig));
-      const child = spawn(REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-      children.add(child);
+      const bind = options.bind ?? '127.0.0.1';
+      writeFileSync(configPath, registryConfig(storageDir, `${bind}:${port}`, authConfig));
+      const child = spawnTracked(REGISTRY_BINARY, ['serve', configPath]);
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => {
         stderr = (stderr + chunk.toString()).slice(-4000);
       });
-      const host = `127.0.0.1:${port}`;
+      const host = `${bind}:${port}`;
       const ready = await waitUntilServing(`http://${host}/v2/`, child);
       if (!ready) {
         await stopChild(child);
@@ -163,7 +165,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
   }
 }
 
-function registryConfig(storageDir: string, port: number, authConfig: string): string {
+function registryConfig(storageDir: string, address: string, authConfig: string): string {
   return `version: 0.1
 log:
   level: error
@@ -178,7 +180,7 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: 127.0.0.1:${port}
+  addr: ${address}
   secret: ${randomBytes(16).toString('hex')}
 health:
   storagedriver:
@@ -189,7 +191,14 @@ compatibility:
 ${authConfig}`;
 }
 
-async function freePort(): Promise<number> {
+/** Spawns a helper server, its stderr piped: `stopChild` stops it, and the test process's exit kills it. */
+export function spawnTracked(command: string, args: string[]): ChildProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  return child;
+}
+
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -216,7 +225,7 @@ async function waitUntilServing(url: string, child: ChildProcess): Promise<boole
   return false;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   children.delete(child);
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

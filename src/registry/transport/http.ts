@@ -1,8 +1,15 @@
 import type { Readable } from 'node:stream';
 import { bulkGet } from './bulk-get.js';
-import { networkFailure } from './network-errors.js';
+import { networkFailure, ProxiedFailure } from './network-errors.js';
+import { NO_PROXIES, type ProxyServer, type ProxySettings, proxyFor } from './proxy.js';
 import type { Exchange, HttpRequest, HttpResponse } from './types.js';
-import { Pool, type UndiciPool, undiciRequest } from './undici-pool.js';
+import {
+  loadProxyAgent,
+  Pool,
+  type UndiciDispatcher,
+  type UndiciPool,
+  undiciRequest,
+} from './undici-pool.js';
 
 export interface Timeouts {
   /** TCP + TLS connect. */
@@ -17,28 +24,43 @@ export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, headersMs: 30_000
 
 /**
  * The bottom of the transport: one keep-alive undici Pool per origin (registry, token service, blob
- * storage), created on first use and closed together; bulk GETs (layer blobs) on connections of their own.
+ * storage), created on first use and closed together; bulk GETs (layer blobs) on connections of their own;
+ * and, where HTTPS_PROXY / HTTP_PROXY apply, one tunnelling undici ProxyAgent per proxy instead of both.
  */
 export class ConnectionPools {
   private readonly pools = new Map<string, UndiciPool>();
+  private readonly proxyAgents = new Map<string, UndiciDispatcher>();
   private readonly bulkBodies = new Set<Readable>();
 
-  constructor(private readonly timeouts: Timeouts) {}
+  constructor(
+    private readonly timeouts: Timeouts,
+    private readonly proxies: ProxySettings = NO_PROXIES,
+  ) {}
 
   readonly exchange: Exchange = async (request: HttpRequest): Promise<HttpResponse> => {
+    const proxy = proxyFor(request.url, this.proxies);
     try {
+      if (proxy)
+        return await this.dispatch(this.proxyAgent(proxy), request, {
+          via: `through proxy ${proxy.url.host}`,
+        });
       return request.bulk && request.method === 'GET' && request.body === undefined
         ? this.tracked(await bulkGet(request, { timeouts: this.timeouts }))
-        : await this.pooled(request);
+        : await this.dispatch(this.pool(request.url.origin), request);
     } catch (error) {
       if (request.signal?.aborted) throw error;
-      throw networkFailure(request, error);
+      throw networkFailure(request, proxy ? new ProxiedFailure(proxy, error) : error);
     }
   };
 
-  private async pooled(request: HttpRequest): Promise<HttpResponse> {
+  private async dispatch(
+    dispatcher: UndiciDispatcher,
+    request: HttpRequest,
+    route: Pick<HttpResponse, 'via'> = {},
+  ): Promise<HttpResponse> {
     const { url } = request;
-    const response = await undiciRequest.call(this.pool(url.origin), {
+    const response = await undiciRequest.call(dispatcher, {
+      origin: url.origin,
       method: request.method,
       path: `${url.pathname}${url.search}`,
       headers: request.headers,
@@ -47,7 +69,22 @@ export class ConnectionPools {
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.bodyIdleMs,
     });
-    return { status: response.statusCode, headers: response.headers, body: response.body, url };
+    return { status: response.statusCode, headers: response.headers, body: response.body, url, ...route };
+  }
+
+  private proxyAgent(proxy: ProxyServer): UndiciDispatcher {
+    let agent = this.proxyAgents.get(proxy.url.href);
+    if (!agent) {
+      const ProxyAgent = loadProxyAgent();
+      agent = new ProxyAgent({
+        uri: proxy.url.href,
+        connections: 8,
+        connect: { timeout: this.timeouts.connectMs },
+        keepAliveTimeout: 30_000,
+      });
+      this.proxyAgents.set(proxy.url.href, agent);
+    }
+    return agent;
   }
 
   /** A bulk body open when the pools close is destroyed with them. */
@@ -55,7 +92,7 @@ export class ConnectionPools {
     const { body } = response;
     this.bulkBodies.add(body);
     body.once('close', () => this.bulkBodies.delete(body));
-    return response;
+    return { ...response, via: 'own connection' };
   }
 
   private pool(origin: string): UndiciPool {
@@ -72,8 +109,9 @@ export class ConnectionPools {
   }
 
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
+    const pools = [...this.pools.values(), ...this.proxyAgents.values()];
     this.pools.clear();
+    this.proxyAgents.clear();
     for (const body of this.bulkBodies) body.destroy();
     this.bulkBodies.clear();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));

@@ -13,20 +13,23 @@ export function logging(log: (line: string) => void): Layer {
     const elapsed = () => `${Math.round(performance.now() - started)} ms`;
     const scheme = request.headers.authorization?.split(' ')[0];
     const what = `${request.method} ${redactUrl(request.url)}`;
-    const notes = [
-      request.attempt && request.attempt > 1 ? `attempt ${request.attempt}` : '',
-      request.headers.range ? `range ${request.headers.range}` : '',
-      request.bulk ? 'own connection' : '',
-      scheme ? `auth ${scheme} ***` : '',
-    ].filter(Boolean);
-    const suffix = notes.length ? ` (${notes.join(', ')})` : '';
+    const notes = (via?: string) => {
+      const all = [
+        request.attempt && request.attempt > 1 ? `attempt ${request.attempt}` : '',
+        request.headers.range ? `range ${request.headers.range}` : '',
+        via ?? '',
+        scheme ? `auth ${scheme} ***` : '',
+      ].filter(Boolean);
+      return all.length ? ` (${all.join(', ')})` : '';
+    };
     let response: HttpResponse;
     try {
       response = await next(request);
     } catch (error) {
-      log(`${what} failed after ${elapsed()}: ${(error as Error).message}${suffix}`);
+      log(`${what} failed after ${elapsed()}: ${(error as Error).message}${notes()}`);
       throw error;
     }
+    const suffix = notes(response.via);
     const headersAfter = elapsed();
     let bytes = 0;
     const counted = new Transform({

@@ -1,4 +1,5 @@
 import { ImgscopeError } from '../../errors.js';
+import type { ProxyServer } from './proxy.js';
 import { redactUrl } from './redact.js';
 import type { HttpRequest } from './types.js';
 
@@ -73,7 +74,35 @@ function describedCode(error: unknown): string | undefined {
 export function describeNetworkError(error: unknown): string {
   const code = describedCode(error);
   if (code) return DESCRIPTIONS[code]!;
+  const status = tunnelStatus(error);
+  if (status) return `the proxy refused the tunnel (HTTP ${status})`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A failure on the way through a proxy: messages name the proxy, not only the registry. */
+export class ProxiedFailure extends Error {
+  constructor(
+    readonly proxy: ProxyServer,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+function proxiedFailure(error: unknown): ProxiedFailure | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ProxiedFailure) return e;
+  }
+  return undefined;
+}
+
+/** The status of a refused CONNECT, which undici reports only in its message. */
+function tunnelStatus(error: unknown): number | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const match = /^Proxy response \((\d{3})\)/.exec(e.message);
+    if (match) return Number(match[1]);
+  }
+  return undefined;
 }
 
 /** The failure under a NETWORK ImgscopeError, so a final message can count the attempts. */
@@ -85,17 +114,29 @@ export function underlyingFailure(error: unknown): unknown {
 export function networkFailure(request: Pick<HttpRequest, 'method' | 'url'>, error: unknown, attempts = 1) {
   if (error instanceof ImgscopeError) return error;
   const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
+  const proxy = proxiedFailure(error)?.proxy;
+  const through = proxy ? ` through the proxy ${proxy.url.host} (${proxy.variable})` : '';
   return new ImgscopeError(
     'NETWORK',
-    `${request.method} ${redactUrl(request.url)}: ${describeNetworkError(error)}${tries}`,
-    {
-      hint:
-        describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER'
-          ? `if ${request.url.host} is a plain-HTTP registry you trust, add --insecure-registry ${request.url.host}`
-          : 'check that the registry is reachable; raise timeouts or retries if the network is slow',
-      cause: error,
-    },
+    `${request.method} ${redactUrl(request.url)}${through}: ${describeNetworkError(error)}${tries}`,
+    { hint: networkHint(request, error, proxy), cause: error },
   );
+}
+
+function networkHint(
+  request: Pick<HttpRequest, 'url'>,
+  error: unknown,
+  proxy: ProxyServer | undefined,
+): string {
+  const { host, hostname } = request.url;
+  if (describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return `if ${host} is a plain-HTTP registry you trust, add --insecure-registry ${host}`;
+  }
+  if (proxy && tunnelStatus(error) === 407) {
+    return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
+  }
+  if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
+  return 'check that the registry is reachable; raise timeouts or retries if the network is slow';
 }
 
 /** A body that ended before the bytes it promised: retried or resumed like a reset. */

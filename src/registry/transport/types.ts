@@ -29,6 +29,8 @@ export interface HttpResponse {
   body: Readable;
   /** The URL that answered, after redirects. */
   url: URL;
+  /** How it came when not through the keep-alive pool — `own connection`, `through proxy HOST:PORT` — for the log. */
+  via?: string;
 }
 
 /** One HTTP exchange. The transport is a stack of layers, each wrapping the next with one job. */

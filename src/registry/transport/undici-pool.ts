@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
-import type { Dispatcher, Pool as UndiciPool } from 'undici';
+import type { Dispatcher, ProxyAgent, Pool as UndiciPool } from 'undici';
 
 /**
  * undici's package entry loads all of undici — fetch, WebSocket, caches, mocks, proxy agents: 80 ms of
- * every registry command's start-up. imgscope needs one class and one method: `Pool`, and the `request`
- * that the entry attaches to every dispatcher. Their two modules load in 20 ms. undici-pool.test.ts
+ * every registry command's start-up. imgscope needs `Pool`, and the `request` method that the entry
+ * attaches to every dispatcher. Those two modules load in 20 ms. undici-pool.test.ts
  * checks that they are the very objects the entry exports, so an undici upgrade that moves them fails
  * the tests, not a user.
  */
@@ -17,4 +17,12 @@ export const undiciRequest: (
   options: Dispatcher.RequestOptions,
 ) => Promise<Dispatcher.ResponseData> = require('undici/lib/api/api-request.js');
 
-export type { UndiciPool };
+/**
+ * Only runs behind a proxy load it, and through the entry: ProxyAgent opens its tunnels with the
+ * `connect` method that the entry attaches to dispatchers.
+ */
+export function loadProxyAgent(): typeof ProxyAgent {
+  return require('undici').ProxyAgent;
+}
+
+export type { Dispatcher as UndiciDispatcher, UndiciPool };

@@ -1,0 +1,169 @@
+import { lookup } from 'node:dns/promises';
+import { hostname, networkInterfaces } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushImage } from '../../src/registry/index.js';
+import { runCli } from '../helpers/cli.js';
+import { freePort, registryUnavailable, startRegistry, type TestRegistry } from './harness.js';
+import { type BuiltImage, buildImage, noise } from './images.js';
+import { startTinyproxy, type TestProxy, tinyproxyUnavailable } from './tinyproxy.js';
+
+/**
+ * The built CLI behind a real forward proxy (tinyproxy). Loopback hosts never go through a proxy, so the
+ * registry is reached by this machine's host name, which the proxy resolves to the address the registry
+ * listens on.
+ */
+const name = hostname();
+const address = await lookup(name, { family: 4 }).then(
+  (found) => found.address,
+  () => undefined,
+);
+const local = new Set([
+  '127.0.0.1',
+  ...Object.values(networkInterfaces())
+    .flatMap((nics) => nics ?? [])
+    .map((nic) => nic.address),
+]);
+const unavailable =
+  registryUnavailable ??
+  tinyproxyUnavailable ??
+  (!address
+    ? `this machine's host name (${name}) does not resolve to an IPv4 address`
+    : !local.has(address) && !address.startsWith('127.')
+      ? `this machine's host name (${name}) resolves to ${address}, not an address of this machine`
+      : name === 'localhost' || name.endsWith('.localhost')
+        ? `this machine's host name is ${name}, which is never proxied`
+        : undefined);
+if (unavailable) console.warn(`skipping the proxy tests: ${unavailable}`);
+
+const PROXY_LOGIN = { username: 'imgscope', password: 'proxy-s3cret-pass' };
+
+describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
+  let registry: TestRegistry;
+  let proxy: TestProxy;
+  let image: BuiltImage;
+  let reference: string;
+  let registryName: string;
+  /** No credential store, and no proxy setting of the machine's own. */
+  const baseEnv = {
+    HOME: '/nonexistent',
+    DOCKER_CONFIG: '/nonexistent',
+    XDG_RUNTIME_DIR: '',
+    REGISTRY_AUTH_FILE: '',
+    HTTPS_PROXY: '',
+    https_proxy: '',
+    HTTP_PROXY: '',
+    http_proxy: '',
+    NO_PROXY: '',
+    no_proxy: '',
+  };
+  const check = (env: Record<string, string>) =>
+    runCli(
+      [
+        'check',
+        '--json',
+        '--no-cache',
+        '--profile',
+        'none',
+        '--debug',
+        '--insecure-registry',
+        registryName,
+        reference,
+      ],
+      { env: { ...baseEnv, ...env } },
+    );
+  const blobLine = (stderr: string, digest: string | undefined) =>
+    stderr.split('\n').find((line) => line.includes(`/blobs/${digest} → 200`));
+
+  beforeAll(async () => {
+    registry = await startRegistry({ bind: address! });
+    proxy = await startTinyproxy();
+    registryName = registry.host.replace(address!, name);
+    image = await buildImage({
+      label: 'proxied',
+      layers: [{ 'big.bin': noise(1_500_000) }, { 'small.txt': 'small' }],
+    });
+    await pushImage(`${registry.host}/proxied/app:v1`, image.content, {
+      env: {},
+      insecureRegistries: [registry.host],
+    });
+    reference = `${registryName}/proxied/app:v1`;
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await registry?.stop();
+  });
+
+  it('fetches manifests and every layer, large ones too, through HTTP_PROXY', async () => {
+    const before = proxy.requests().length;
+    const result = await check({ HTTP_PROXY: proxy.url });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+    const exchanges = result.stderr.split('\n').filter((line) => line.startsWith('debug: GET'));
+    expect(exchanges.length).toBeGreaterThanOrEqual(4);
+    for (const line of exchanges) expect(line).toMatch(new RegExp(`\\(through proxy ${proxy.host}\\)$`));
+    expect(result.stderr).not.toContain('own connection');
+    // The proxy saw the tunnels: the CLI did not go around it.
+    const tunnels = proxy.requests().slice(before);
+    expect(tunnels.length).toBeGreaterThan(0);
+    expect(tunnels.every((line) => line === `CONNECT ${registryName} HTTP/1.1`)).toBe(true);
+  });
+
+  it('goes straight to hosts in NO_PROXY', async () => {
+    const before = proxy.requests().length;
+    const result = await check({ HTTP_PROXY: proxy.url, NO_PROXY: `example.com,${name}` });
+    expect(result.code).toBe(0);
+    expect(blobLine(result.stderr, image.layers[0]!.descriptor.digest)).toMatch(/\(own connection\)$/);
+    expect(result.stderr).not.toContain('through proxy');
+    expect(proxy.requests().length).toBe(before);
+  });
+
+  it('names the proxy and the variable when the proxy cannot be reached', async () => {
+    const closed = `127.0.0.1:${await freePort()}`;
+    const result = await check({ HTTP_PROXY: `http://${closed}` });
+    expect(result.code).toBe(2);
+    const lines = result.stderr.split('\n').filter((line) => line.startsWith('imgscope:'));
+    expect(lines).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^imgscope: GET http://${registryName}/v2/ through the proxy ${closed} \\(HTTP_PROXY\\): connection refused .*— check that the proxy in HTTP_PROXY is reachable, or add ${name} to NO_PROXY$`,
+        ),
+      ),
+    ]);
+  });
+
+  it('refuses a proxy setting that is not a URL, before any request', async () => {
+    const result = await runCli(['check', '--json', '--profile', 'none', reference], {
+      env: { ...baseEnv, HTTPS_PROXY: 'ftp://user:pw@proxy.example:21' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'imgscope: HTTPS_PROXY="ftp://***@proxy.example:21" is not a proxy URL — set it to http://HOST:PORT (http://USER:PASSWORD@HOST:PORT for a proxy that wants a login), or unset it\n',
+    );
+  });
+
+  describe('that wants a login', () => {
+    let guarded: TestProxy;
+    beforeAll(async () => {
+      guarded = await startTinyproxy({ login: PROXY_LOGIN });
+    });
+    afterAll(() => guarded?.stop());
+
+    it('says how to give it one when the URL has none', async () => {
+      const result = await check({ HTTP_PROXY: guarded.url });
+      expect(result.code).toBe(2);
+      expect(result.stderr.split('\n').filter((line) => line.startsWith('imgscope:'))).toEqual([
+        `imgscope: GET http://${registryName}/v2/ through the proxy ${guarded.host} (HTTP_PROXY): the proxy refused the tunnel (HTTP 407) — the proxy wants a login: put it in HTTP_PROXY as http://USER:PASSWORD@${guarded.host}`,
+      ]);
+    });
+
+    it('logs in with the user and password in the proxy URL, and prints neither', async () => {
+      const { username, password } = PROXY_LOGIN;
+      const result = await check({ http_proxy: `http://${username}:${password}@${guarded.host}` });
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest });
+      expect(result.stderr).toContain(`(through proxy ${guarded.host})`);
+      expect(`${result.stdout}${result.stderr}`).not.toContain(password);
+      expect(guarded.requests()).toContain(`CONNECT ${registryName} HTTP/1.1`);
+    });
+  });
+});
