@@ -36,11 +36,6 @@ export interface VerifyExpectation {
   size?: number;
   /** Names the blob in errors: "layer 3 of alpine:3.20", a file path, … */
   label: string;
-  /**
-   * Bytes already verified before this stream starts (a resumed download passes the hash state so the
-   * digest still covers the whole blob).
-   */
-  resumeFrom?: { hash: ReturnType<typeof createHash>; offset: number };
 }
 
 /**
@@ -50,24 +45,12 @@ export interface VerifyExpectation {
  */
 export class VerifyingStream extends Transform {
   readonly expectation: VerifyExpectation;
-  private readonly hash: ReturnType<typeof createHash>;
-  private seen: number;
+  private readonly hash = createHash('sha256');
+  private seen = 0;
 
   constructor(expectation: VerifyExpectation) {
     super();
     this.expectation = expectation;
-    this.hash = expectation.resumeFrom?.hash ?? createHash('sha256');
-    this.seen = expectation.resumeFrom?.offset ?? 0;
-  }
-
-  /** Bytes verified so far: the offset a resumed download may continue from. */
-  get bytesSeen(): number {
-    return this.seen;
-  }
-
-  /** A copy of the running hash, for resuming after this stream breaks. */
-  snapshot(): { hash: ReturnType<typeof createHash>; offset: number } {
-    return { hash: this.hash.copy(), offset: this.seen };
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
