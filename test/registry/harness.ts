@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -74,6 +74,8 @@ export interface TestRegistry {
   host: string;
   url: string;
   storageDir: string;
+  /** With `tls`: the self-signed certificate to trust (NODE_EXTRA_CA_CERTS). */
+  caPath?: string;
   /** Present for token auth. */
   issuer?: TokenIssuer;
   /** The file Distribution keeps a blob's (or manifest's) bytes in: edit it to tamper with the image. */
@@ -85,6 +87,10 @@ export interface StartOptions {
   auth?: RegistryAuth;
   /** The address to listen on; default 127.0.0.1. */
   bind?: string;
+  /** Serve HTTPS with a certificate for these host names and addresses (its CA file: `caPath`). */
+  tls?: { names: string[] };
+  /** Serve the images of another registry (its storage), e.g. to push over HTTP and pull over HTTPS. */
+  storageDir?: string;
   issuer?: Partial<Omit<TokenIssuerOptions, 'dir' | 'service' | 'issuer' | 'users' | 'identityTokens'>>;
 }
 
@@ -92,9 +98,10 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
   const auth = options.auth ?? 'none';
   const dir = mkdtempSync(join(tmpdir(), 'imgscope-registry-'));
   tempDirs.add(dir);
-  const storageDir = join(dir, 'storage');
+  const storageDir = options.storageDir ?? join(dir, 'storage');
   let issuer: TokenIssuer | undefined;
   try {
+    const tls = options.tls ? makeServerCertificate(dir, options.tls.names) : undefined;
     let authConfig = '';
     if (auth === 'basic') {
       writeFileSync(join(dir, 'htpasswd'), `${TEST_USER.username}:${TEST_USER_BCRYPT}\n`);
@@ -123,14 +130,16 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
       const port = await freePort();
       const configPath = join(dir, 'config.yml');
       const bind = options.bind ?? '127.0.0.1';
-      writeFileSync(configPath, registryConfig(storageDir, `${bind}:${port}`, authConfig));
+      writeFileSync(configPath, registryConfig(storageDir, `${bind}:${port}`, authConfig, tls));
       const child = spawnTracked(REGISTRY_BINARY, ['serve', configPath]);
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => {
         stderr = (stderr + chunk.toString()).slice(-4000);
       });
       const host = `${bind}:${port}`;
-      const ready = await waitUntilServing(`http://${host}/v2/`, child);
+      const ready = tls
+        ? await acceptsConnections(bind, port, child)
+        : await waitUntilServing(`http://${host}/v2/`, child);
       if (!ready) {
         await stopChild(child);
         if (attempt < 3) continue;
@@ -141,7 +150,8 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
       const started: TestRegistry = {
         auth,
         host,
-        url: `http://${host}`,
+        url: `${tls ? 'https' : 'http'}://${host}`,
+        ...(tls ? { caPath: tls.certPath } : {}),
         storageDir,
         blobDataPath: (digest) => {
           const hex = digest.replace(/^sha256:/, '');
@@ -165,7 +175,33 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
   }
 }
 
-function registryConfig(storageDir: string, address: string, authConfig: string): string {
+/** A self-signed server certificate for `names` (DNS names and IP addresses), made with openssl. */
+function makeServerCertificate(dir: string, names: string[]): { keyPath: string; certPath: string } {
+  const keyPath = join(dir, 'server.key');
+  const certPath = join(dir, 'server.crt');
+  const altNames = names.map((name) => (isIP(name) ? `IP:${name}` : `DNS:${name}`)).join(',');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${names[0]}`].concat([
+      '-addext',
+      `subjectAltName=${altNames}`,
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ]),
+    { stdio: 'pipe' },
+  );
+  return { keyPath, certPath };
+}
+
+function registryConfig(
+  storageDir: string,
+  address: string,
+  authConfig: string,
+  tls?: { keyPath: string; certPath: string },
+): string {
+  const tlsConfig = tls ? `  tls:\n    certificate: ${tls.certPath}\n    key: ${tls.keyPath}\n` : '';
   return `version: 0.1
 log:
   level: error
@@ -182,7 +218,7 @@ storage:
 http:
   addr: ${address}
   secret: ${randomBytes(16).toString('hex')}
-health:
+${tlsConfig}health:
   storagedriver:
     enabled: false
 compatibility:
@@ -220,6 +256,25 @@ async function waitUntilServing(url: string, child: ChildProcess): Promise<boole
       await response.arrayBuffer();
       if (response.status === 200 || response.status === 401) return true;
     } catch {}
+    await sleep(50);
+  }
+  return false;
+}
+
+/** Polls until `host:port` accepts a TCP connection (a TLS registry cannot be probed with plain fetch). */
+async function acceptsConnections(host: string, port: number, child: ChildProcess): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, host);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return true;
     await sleep(50);
   }
   return false;

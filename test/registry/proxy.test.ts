@@ -141,6 +141,42 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
     );
   });
 
+  it('reaches an HTTPS registry through HTTPS_PROXY, checking its certificate inside the tunnel', async () => {
+    const secure = await startRegistry({
+      bind: address!,
+      tls: { names: [name, address!] },
+      storageDir: registry.storageDir,
+    });
+    try {
+      const secureName = secure.host.replace(address!, name);
+      const before = proxy.requests().length;
+      const pull = (env: Record<string, string>) =>
+        runCli(
+          ['check', '--json', '--no-cache', '--profile', 'none', '--debug', `${secureName}/proxied/app:v1`],
+          {
+            env: { ...baseEnv, HTTPS_PROXY: proxy.url, ...env },
+          },
+        );
+      const result = await pull({ NODE_EXTRA_CA_CERTS: secure.caPath! });
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+      expect(blobLine(result.stderr, image.layers[0]!.descriptor.digest)).toMatch(
+        new RegExp(`^debug: GET https://${secureName}/.*\\(through proxy ${proxy.host}\\)$`),
+      );
+      expect(proxy.requests().slice(before)).toContain(`CONNECT ${secureName} HTTP/1.1`);
+      // The certificate is still checked end to end: the proxy does not vouch for the registry.
+      const untrusted = await pull({});
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.stderr).toMatch(
+        new RegExp(
+          `through the proxy ${proxy.host} \\(HTTPS_PROXY\\): self-signed certificate — ${name}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, set NODE_EXTRA_CA_CERTS to the CA's PEM file\n`,
+        ),
+      );
+    } finally {
+      await secure.stop();
+    }
+  });
+
   describe('that wants a login', () => {
     let guarded: TestProxy;
     beforeAll(async () => {

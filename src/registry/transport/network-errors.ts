@@ -62,14 +62,33 @@ const DESCRIPTIONS: Record<string, string> = {
   ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak HTTPS',
 };
 
-/** The first code in the cause chain that DESCRIPTIONS knows. */
-function describedCode(error: unknown): string | undefined {
+/** The first code in the cause chain that `known` has a key for. */
+function codeIn(error: unknown, known: Record<string, unknown>): string | undefined {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = codeOf(e);
-    if (code && DESCRIPTIONS[code]) return code;
+    if (code && Object.hasOwn(known, code)) return code;
   }
   return undefined;
 }
+
+function describedCode(error: unknown): string | undefined {
+  return codeIn(error, DESCRIPTIONS);
+}
+
+const UNTRUSTED_CA = (hostname: string) =>
+  `${hostname}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, set NODE_EXTRA_CA_CERTS to the CA's PEM file`;
+
+/** Hints for the certificate checks Node.js's TLS fails with, by error code. */
+const CERTIFICATE_HINTS: Record<string, (hostname: string) => string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED_CA,
+  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED_CA,
+  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED_CA,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED_CA,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED_CA,
+  CERT_HAS_EXPIRED: (hostname) => `${hostname}'s certificate has expired; its owner must renew it`,
+  ERR_TLS_CERT_ALTNAME_INVALID: (hostname) =>
+    `the certificate is not for ${hostname}; use the registry's name as its certificate gives it`,
+};
 
 export function describeNetworkError(error: unknown): string {
   const code = describedCode(error);
@@ -132,6 +151,8 @@ function networkHint(
   if (describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return `if ${host} is a plain-HTTP registry you trust, add --insecure-registry ${host}`;
   }
+  const certificate = codeIn(error, CERTIFICATE_HINTS);
+  if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname);
   if (proxy && tunnelStatus(error) === 407) {
     return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
   }

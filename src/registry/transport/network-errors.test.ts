@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { networkFailure, ProxiedFailure } from './network-errors.js';
+import { proxySettingsFromEnv } from './proxy.js';
+
+const request = { method: 'GET' as const, url: new URL('https://registry.example.com/v2/') };
+const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+describe('networkFailure', () => {
+  it('turns certificate failures into a hint about the CA, the name or the expiry', () => {
+    expect(
+      networkFailure(request, coded('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT')),
+    ).toMatchObject({
+      code: 'NETWORK',
+      message: 'GET https://registry.example.com/v2/: self-signed certificate',
+      hint: expect.stringMatching(
+        /^registry\.example\.com's certificate is not signed by a CA Node\.js trusts; .*NODE_EXTRA_CA_CERTS/,
+      ),
+    });
+    const wrapped = new Error('fetch failed', {
+      cause: coded("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID'),
+    });
+    expect(networkFailure(request, wrapped).hint).toBe(
+      "the certificate is not for registry.example.com; use the registry's name as its certificate gives it",
+    );
+    expect(networkFailure(request, coded('certificate has expired', 'CERT_HAS_EXPIRED')).hint).toMatch(
+      /has expired/,
+    );
+  });
+
+  it('names the proxy and its variable, and says where a proxy login goes', () => {
+    const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
+    const refused = networkFailure(
+      request,
+      new ProxiedFailure(proxy, coded('connect ECONNREFUSED', 'ECONNREFUSED')),
+      3,
+    );
+    expect(refused.message).toBe(
+      'GET https://registry.example.com/v2/ through the proxy proxy.corp:3128 (HTTPS_PROXY): connection refused (after 3 attempts)',
+    );
+    expect(refused.hint).toBe(
+      'check that the proxy in HTTPS_PROXY is reachable, or add registry.example.com to NO_PROXY',
+    );
+    const login = networkFailure(
+      request,
+      new ProxiedFailure(proxy, new Error('Proxy response (407) !== 200 when HTTP Tunneling')),
+    );
+    expect(login.message).toMatch(/: the proxy refused the tunnel \(HTTP 407\)$/);
+    expect(login.hint).toBe(
+      'the proxy wants a login: put it in HTTPS_PROXY as http://USER:PASSWORD@proxy.corp:3128',
+    );
+  });
+});
