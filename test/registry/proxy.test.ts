@@ -9,30 +9,16 @@ import { startTinyproxy, type TestProxy, tinyproxyUnavailable } from './tinyprox
 
 /**
  * The built CLI behind a real forward proxy (tinyproxy). Loopback hosts never go through a proxy, so the
- * registry is reached by this machine's host name, which the proxy resolves to the address the registry
- * listens on.
+ * registry is reached by a name that is not loopback: this machine's host name, which the proxy resolves
+ * to the address the registry listens on, or else an address of one of its network interfaces.
  */
-const name = hostname();
-const address = await lookup(name, { family: 4 }).then(
-  (found) => found.address,
-  () => undefined,
-);
-const local = new Set([
-  '127.0.0.1',
-  ...Object.values(networkInterfaces())
-    .flatMap((nics) => nics ?? [])
-    .map((nic) => nic.address),
-]);
+const target = await nonLoopbackTarget();
+const name = target?.name ?? '';
+const address = target?.address ?? '';
 const unavailable =
   registryUnavailable ??
   tinyproxyUnavailable ??
-  (!address
-    ? `this machine's host name (${name}) does not resolve to an IPv4 address`
-    : !local.has(address) && !address.startsWith('127.')
-      ? `this machine's host name (${name}) resolves to ${address}, not an address of this machine`
-      : name === 'localhost' || name.endsWith('.localhost')
-        ? `this machine's host name is ${name}, which is never proxied`
-        : undefined);
+  (target ? undefined : 'this machine has no host name or network address that is not loopback');
 if (unavailable) console.warn(`skipping the proxy tests: ${unavailable}`);
 
 const PROXY_LOGIN = { username: 'imgscope', password: 'proxy-s3cret-pass' };
@@ -75,9 +61,9 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
     stderr.split('\n').find((line) => line.includes(`/blobs/${digest} → 200`));
 
   beforeAll(async () => {
-    registry = await startRegistry({ bind: address! });
+    registry = await startRegistry({ bind: address });
     proxy = await startTinyproxy();
-    registryName = registry.host.replace(address!, name);
+    registryName = registry.host.replace(address, name);
     image = await buildImage({
       label: 'proxied',
       layers: [{ 'big.bin': noise(1_500_000) }, { 'small.txt': 'small' }],
@@ -143,12 +129,12 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
 
   it('reaches an HTTPS registry through HTTPS_PROXY, checking its certificate inside the tunnel', async () => {
     const secure = await startRegistry({
-      bind: address!,
-      tls: { names: [name, address!] },
+      bind: address,
+      tls: { names: [...new Set([name, address])] },
       storageDir: registry.storageDir,
     });
     try {
-      const secureName = secure.host.replace(address!, name);
+      const secureName = secure.host.replace(address, name);
       const before = proxy.requests().length;
       const pull = (env: Record<string, string>) =>
         runCli(
@@ -203,3 +189,20 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
     });
   });
 });
+
+/** A name for this machine that a proxy applies to, and the address it stands for. */
+async function nonLoopbackTarget(): Promise<{ name: string; address: string } | undefined> {
+  const interfaces = Object.values(networkInterfaces()).flatMap((nics) => nics ?? []);
+  const own = hostname();
+  const resolved = await lookup(own, { family: 4 }).then(
+    (found) => found.address,
+    () => undefined,
+  );
+  const isLocal = (address: string) =>
+    address.startsWith('127.') || interfaces.some((nic) => nic.address === address);
+  if (resolved && isLocal(resolved) && own !== 'localhost' && !own.endsWith('.localhost')) {
+    return { name: own, address: resolved };
+  }
+  const external = interfaces.find((nic) => nic.family === 'IPv4' && !nic.internal)?.address;
+  return external ? { name: external, address: external } : undefined;
+}
