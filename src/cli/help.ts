@@ -43,7 +43,9 @@ takes --json, --cache-dir and --max-size; an option a command does not take is a
 Environment
   IMGSCOPE_USERNAME, IMGSCOPE_PASSWORD   registry credentials
   IMGSCOPE_INSECURE_REGISTRIES   comma-separated hosts reached over plain HTTP
-  HTTPS_PROXY, HTTP_PROXY, NO_PROXY   proxies, read as docker and skopeo read them (loopback is direct)
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+                                 proxies, read as docker and skopeo do (loopback is always direct)
+  NODE_EXTRA_CA_CERTS            a PEM file of CAs to trust beside Node.js's (a company CA)
   IMGSCOPE_TIMEOUT_CONNECT_MS, IMGSCOPE_TIMEOUT_HEADERS_MS, IMGSCOPE_TIMEOUT_IDLE_MS
                                  registry timeouts in ms (15000, 30000, 30000; idle = silence mid-body)
   IMGSCOPE_DECOMPRESSION_LIMIT   stop with an error past this many uncompressed bytes (64GiB)
