@@ -262,7 +262,7 @@ async function waitUntilServing(url: string, child: ChildProcess): Promise<boole
 }
 
 /** Polls until `host:port` accepts a TCP connection (a TLS registry cannot be probed with plain fetch). */
-async function acceptsConnections(host: string, port: number, child: ChildProcess): Promise<boolean> {
+export async function acceptsConnections(host: string, port: number, child: ChildProcess): Promise<boolean> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return false;

@@ -1,9 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, spawnTracked, stopChild } from './harness.js';
+import { acceptsConnections, freePort, spawnTracked, stopChild } from './harness.js';
 
 /**
  * tinyproxy (Debian's package, which CI installs) on a loopback port: the forward proxy a company puts
@@ -51,7 +49,7 @@ export async function startTinyproxy(options: { login?: { username: string; pass
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
   const host = `127.0.0.1:${port}`;
-  if (!(await acceptsConnections(port))) {
+  if (!(await acceptsConnections('127.0.0.1', port, child))) {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`tinyproxy did not start on ${host}: ${stderr.trim()}`);
@@ -70,21 +68,4 @@ export async function startTinyproxy(options: { login?: { username: string; pass
     },
   };
   return proxy;
-}
-
-async function acceptsConnections(port: number): Promise<boolean> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const connected = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (connected) return true;
-    await sleep(50);
-  }
-  return false;
 }
