@@ -49,6 +49,7 @@ describe('proxies from the environment', () => {
         hint: expect.stringContaining('http://HOST:PORT'),
       }),
     );
+    expect(() => proxySettingsFromEnv({ HTTPS_PROXY: 'socks5://proxy:1080' })).toThrow(/is not a proxy URL/);
     expect(() => proxySettingsFromEnv({ http_proxy: 'http://' })).toThrow(
       /^http_proxy="http:\/\/" is not a proxy URL/,
     );

@@ -21,7 +21,8 @@ export const NO_PROXIES: ProxySettings = { https: undefined, http: undefined, no
 
 type NoProxy = (hostname: string, port: string) => boolean;
 
-const PROXY_PROTOCOLS = new Set(['http:', 'https:', 'socks5:', 'socks:']);
+/** An HTTP proxy, spoken to in plain text or over TLS; both tunnel with CONNECT. */
+const PROXY_PROTOCOLS = new Set(['http:', 'https:']);
 
 export function proxySettingsFromEnv(env: NodeJS.ProcessEnv): ProxySettings {
   return {
