@@ -32,6 +32,32 @@ function demoCopy() {
   };
 }
 
+/**
+ * fixtures/demo rebuilt with `change` applied to its config — new timestamps, a label — and so a new
+ * config and manifest digest over the very same layers.
+ */
+function rebuiltDemo(
+  change: (config: { history?: { created_by?: string }[] } & Record<string, unknown>) => void,
+) {
+  const image = demoCopy();
+  const config = JSON.parse(readFileSync(image.config, 'utf8'));
+  change(config);
+  const store = (content: object) => {
+    const blob = blobOf(content);
+    writeFileSync(join(image.dir, 'blobs', 'sha256', blob.digest.slice('sha256:'.length)), blob.bytes);
+    return blob;
+  };
+  const newConfig = store(config);
+  const manifest = JSON.parse(readFileSync(image.manifest, 'utf8'));
+  manifest.config = { ...manifest.config, digest: newConfig.digest, size: newConfig.size };
+  const newManifest = store(manifest);
+  const indexPath = join(image.dir, 'index.json');
+  const index = JSON.parse(readFileSync(indexPath, 'utf8'));
+  index.manifests[0] = { ...index.manifests[0], digest: newManifest.digest, size: newManifest.size };
+  writeFileSync(indexPath, JSON.stringify(index));
+  return { ...image, manifestDigest: newManifest.digest, original: image.manifestDigest };
+}
+
 const debugLines = (stderr: string) => stderr.split('\n').filter((line) => line.startsWith('debug: '));
 const summaryLines = (stderr: string) =>
   debugLines(stderr)
@@ -94,6 +120,42 @@ describe('imgscope check with the image summary cache', () => {
     const configless = await check(image.dir, cache);
     expect(configless.code).toBe(2);
     expect(summaryLines(configless.stderr)).toEqual([]);
+  });
+
+  it('serves a rebuild with the same layers and commands from the summary of the first build', async () => {
+    const first = demoCopy();
+    const cache = newDir('cache');
+    expect((await check(first.dir, cache)).code).toBe(0);
+
+    const rebuilt = rebuiltDemo((config) => {
+      config.created = '2030-01-01T00:00:00Z';
+      config.config = {
+        ...(config.config as object),
+        Labels: { 'org.opencontainers.image.revision': 'abc123' },
+      };
+    });
+    expect(rebuilt.manifestDigest).not.toBe(rebuilt.original);
+    const run = await check(rebuilt.dir, cache);
+    expect(run.code).toBe(0);
+    expect(summaryLines(run.stderr)).toEqual([
+      `debug: image summary hit ${rebuilt.manifestDigest} (the layers and commands of ${rebuilt.original})`,
+      `debug: image summary stored ${rebuilt.manifestDigest}`,
+    ]);
+    expect(layerCacheLines(run.stderr)).toEqual([]);
+    // The report is the rebuild's own: its digest, and the same bytes as an uncached check of it.
+    expect(JSON.parse(run.stdout).digest).toBe(rebuilt.manifestDigest);
+    expect(run.stdout).toBe((await runCli(['check', '--json', '--full', '--no-cache', rebuilt.dir])).stdout);
+
+    // A layer made by another command is analysed afresh (its layers come from the layer cache).
+    const renamed = rebuiltDemo((config) => {
+      const entry = config.history?.find((item) => item.created_by);
+      if (entry) entry.created_by = `${entry.created_by} # edited`;
+    });
+    const fresh = await check(renamed.dir, cache);
+    expect(summaryLines(fresh.stderr)).toEqual([
+      `debug: image summary miss ${renamed.manifestDigest}`,
+      `debug: image summary stored ${renamed.manifestDigest}`,
+    ]);
   });
 
   it('ignores a corrupt summary, analyses from the layer cache and stores it again', async () => {

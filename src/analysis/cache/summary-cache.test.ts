@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../../test/helpers/shared.js';
+import { sha256Digest } from '../../oci/digest.js';
 import { openLocalImage } from '../../oci/local/index.js';
 import type { ImageSource } from '../../oci/source.js';
 import { analyzeImage } from '../analyze.js';
@@ -24,7 +25,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let roots = 0;
 const newRoot = () => join(scratch, `root-${++roots}`);
 
-let image: Pick<ImageSource, 'digest' | 'layers'>;
+let image: Pick<ImageSource, 'digest' | 'layers'> & { commands?: readonly string[] };
 let summary: AnalysisSummary;
 beforeAll(async () => {
   const source = await openLocalImage(fixture('demo'));
@@ -69,6 +70,36 @@ describe('DiskSummaryCache', () => {
       `image summary stored ${image.digest}`,
       `image summary hit ${image.digest}`,
     ]);
+  });
+
+  it('serves another manifest with the same layers and layer commands, and stores it under that one too', async () => {
+    const root = newRoot();
+    await stored(root);
+    const { cache, lines } = cacheAt(root);
+    const commands = summary.layers.map((layer) => layer.createdBy);
+    const rebuilt = { ...image, digest: sha256Digest('a rebuild: new timestamps in the config'), commands };
+    expect(await cache.get(rebuilt)).toEqual(summary);
+    await cache.flush();
+    expect(lines.map((line) => line.replace(/ \(\d+ bytes\)$/, ''))).toEqual([
+      `image summary hit ${rebuilt.digest} (the layers and commands of ${image.digest})`,
+      `image summary stored ${rebuilt.digest}`,
+    ]);
+    expect(readdirSync(join(root, IMAGES_FOLDER)).sort()).toEqual(
+      [entryFileName(image.digest), entryFileName(rebuilt.digest)].sort(),
+    );
+
+    // Another command for a layer, other layers, or no commands to compare: the analysis may differ.
+    const other = (changes: Partial<typeof rebuilt>) => ({
+      ...rebuilt,
+      digest: sha256Digest(JSON.stringify(changes)),
+      ...changes,
+    });
+    const renamed = commands.map((command, index) => (index === 0 ? `${command} # changed` : command));
+    expect(await cache.get(other({ commands: renamed }))).toBeUndefined();
+    expect(
+      await cache.get(other({ layers: image.layers.slice(1), commands: commands.slice(1) })),
+    ).toBeUndefined();
+    expect(await cache.get(other({ commands: undefined }))).toBeUndefined();
   });
 
   it("marks a hit as recently used, and the image's layer entries with it", async () => {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, unlink, utimes } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
@@ -6,13 +6,25 @@ import type { AnalysisSummary } from '../summary.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
 import { describeError, errorCode, settled, writeAtomically } from './files.js';
-import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, SUMMARY_VERSION } from './location.js';
-import { decodeSummary, encodeSummary } from './summary-format.js';
+import {
+  digestOfEntryFile,
+  entryFileName,
+  IMAGES_FOLDER,
+  LAYERS_FOLDER,
+  SUMMARY_VERSION,
+} from './location.js';
+import { decodeSummary, encodeSummary, readSummaryHeader } from './summary-format.js';
 
 /** The image a summary is looked up for: its manifest digest and the layers that manifest lists. */
 export interface SummaryKey {
   digest: Digest;
   layers: readonly Descriptor[];
+  /**
+   * The command that made each layer (the config's history). With them, a manifest seen for the first
+   * time can still use the summary of another with the same layers and commands: a rebuild whose config
+   * changed only in timestamps, labels or environment.
+   */
+  commands?: readonly string[];
 }
 
 export interface DiskSummaryCacheOptions {
@@ -63,6 +75,13 @@ export class DiskSummaryCache {
       bytes = await readFile(file);
     } catch (error) {
       const code = errorCode(error);
+      const twin = code === 'ENOENT' ? await this.twinOf(image) : undefined;
+      if (twin && withinGuard(twin.summary, maxUncompressedBytes)) {
+        this.debug(`image summary hit ${digest} (the layers and commands of ${twin.digest})`);
+        this.touch(join(this.directory, entryFileName(twin.digest)), image);
+        this.put(digest, twin.summary);
+        return twin.summary;
+      }
       this.debug(`image summary miss ${digest}${code === 'ENOENT' ? '' : ` (${describeError(error)})`}`);
       return undefined;
     }
@@ -78,21 +97,53 @@ export class DiskSummaryCache {
       this.track(removal);
       return undefined;
     }
-    const uncompressed = summary.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0);
-    if (uncompressed > maxUncompressedBytes) {
+    if (!withinGuard(summary, maxUncompressedBytes)) {
       this.debug(`image summary ${digest} not used (its layers exceed the decompression guard)`);
       return undefined;
     }
     this.debug(`image summary hit ${digest}`);
-    // Last use is the mtime, for `cache prune --max-size`. The image's layer entries count as used too:
-    // prune drops a summary with any of its layers, so an image checked daily keeps both.
+    this.touch(file, image);
+    return summary;
+  }
+
+  /**
+   * Last use is the mtime, for `cache prune --max-size`. The image's layer entries count as used too:
+   * prune drops a summary with any of its layers, so an image checked daily keeps both.
+   */
+  private touch(file: string, image: SummaryKey): void {
     const now = new Date();
     const touched = [
       file,
       ...image.layers.map((layer) => join(this.layersDirectory, entryFileName(layer.digest))),
     ];
     for (const path of new Set(touched)) this.track(settled(utimes(path, now, now)));
-    return summary;
+  }
+
+  /**
+   * A summary stored for another manifest that lists the same layers, made by the same commands. The
+   * analysis depends on nothing else (the rest of the report is drawn from the config anew), so it is
+   * this image's too. Looked for only on a miss, in the summaries' headers: a few KiB per summary.
+   */
+  private async twinOf(image: SummaryKey): Promise<{ digest: Digest; summary: AnalysisSummary } | undefined> {
+    const { commands } = image;
+    if (!commands) return undefined;
+    const names = await readdir(this.directory).catch(() => [] as string[]);
+    const layers = image.layers.map((layer) => layer.digest);
+    for (const name of names) {
+      const digest = digestOfEntryFile(name);
+      if (!digest || digest === image.digest) continue;
+      try {
+        const bytes = await readFile(join(this.directory, name));
+        const { header } = readSummaryHeader(bytes);
+        if (header.analyser !== this.analyser || !sameDigests(header.layers, layers)) continue;
+        const summary = decodeSummary(bytes, { digest, analyser: this.analyser, layers: image.layers });
+        if (summary.layers.every((layer, index) => layer.createdBy === commands[index]))
+          return { digest, summary };
+      } catch {
+        // Unreadable or half-written: the check that owns it discards it.
+      }
+    }
+    return undefined;
   }
 
   /** Stores the image's summary in the background; call it only once the analysis succeeded. */
@@ -132,4 +183,12 @@ export class DiskSummaryCache {
   private debug(line: string): void {
     this.options.debug?.(line);
   }
+}
+
+function withinGuard(summary: AnalysisSummary, maxUncompressedBytes: number): boolean {
+  return summary.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0) <= maxUncompressedBytes;
+}
+
+function sameDigests(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((digest, index) => digest === b[index]);
 }

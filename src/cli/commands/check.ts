@@ -1,4 +1,9 @@
-import { type AnalyzeOptions, analyzeImage, DEFAULT_MAX_UNCOMPRESSED_BYTES } from '../../analysis/analyze.js';
+import {
+  type AnalyzeOptions,
+  analyzeImage,
+  DEFAULT_MAX_UNCOMPRESSED_BYTES,
+  layerCommands,
+} from '../../analysis/analyze.js';
 import type { DiskLayerCache } from '../../analysis/cache/layer-cache.js';
 import { type AnalysisSummary, summarizeAnalysis, summaryOf } from '../../analysis/summary.js';
 import type { Analysis } from '../../analysis/types.js';
@@ -73,9 +78,10 @@ async function streamLayers(
 }
 
 /**
- * The analysis summary of the image: read from the cache when the image (its manifest digest) was
- * analysed before — no layer is then opened — else analysed (layers from the layer cache where it has
- * them) and stored once the whole analysis succeeded, so never from unverified bytes.
+ * The analysis summary of the image: read from the cache when the image (its manifest digest), or one
+ * with the same layers and layer commands, was analysed before — no layer is then opened — else analysed
+ * (layers from the layer cache where it has them) and stored once the whole analysis succeeded, so never
+ * from unverified bytes.
  */
 async function analysedImage(source: ImageSource, args: ParsedArgs, io: Output): Promise<AnalysisSummary> {
   // Validated first, so a bad flag or variable fails the same with or without a cached summary.
@@ -85,7 +91,11 @@ async function analysedImage(source: ImageSource, args: ParsedArgs, io: Output):
   };
   const caches = checkCachesOf(args.options, io);
   try {
-    const image = { digest: source.digest, layers: source.layers };
+    const image = {
+      digest: source.digest,
+      layers: source.layers,
+      commands: layerCommands(source.config, source.layers.length),
+    };
     const guard = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
     const cached = await caches?.summaries.get(image, guard);
     if (cached) return cached;
