@@ -10,7 +10,17 @@
 // Usage: npm run build && node bench/cache.js [--files N] [--mb BINARY_MB] [--reps N] [--keep] [--json]
 //        node bench/cache.js --image DIR   (reuse the work folder an earlier --keep run printed)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -176,6 +186,35 @@ async function summaryCachedPhases(image, cacheDir) {
   return phases;
 }
 
+/** The manifest digest a JSON report names. */
+const reportedDigest = (json) => JSON.parse(json).digest;
+
+/**
+ * `image` rebuilt as CI rebuilds an unchanged Dockerfile: the same layer blobs (hard links), a config with
+ * a new `created` time, so a new config and manifest digest.
+ */
+function rebuildLayout(image, dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const blobs = join(image, 'blobs', 'sha256');
+  for (const name of readdirSync(blobs)) linkSync(join(blobs, name), join(dir, 'blobs', 'sha256', name));
+  copyFileSync(join(image, 'oci-layout'), join(dir, 'oci-layout'));
+  const index = JSON.parse(readFileSync(join(image, 'index.json'), 'utf8'));
+  const blobPath = (digest) => join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const manifest = JSON.parse(readFileSync(blobPath(index.manifests[0].digest), 'utf8'));
+  const config = JSON.parse(readFileSync(blobPath(manifest.config.digest), 'utf8'));
+  const store = (object) => {
+    const bytes = Buffer.from(JSON.stringify(object));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    writeFileSync(blobPath(digest), bytes);
+    return { digest, size: bytes.length };
+  };
+  manifest.config = { ...manifest.config, ...store({ ...config, created: new Date().toISOString() }) };
+  index.manifests[0] = { ...index.manifests[0], ...store(manifest) };
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+  return { dir, digest: index.manifests[0].digest };
+}
+
 const work = REUSE ?? join(tmpdir(), `imgscope-bench-cache-${process.pid}`);
 try {
   const generationStarted = Date.now();
@@ -228,6 +267,25 @@ try {
   if (last.stdout !== uncachedReport)
     throw new Error('the summary-cached report differs from the uncached one');
 
+  // A rebuild: the same layers under a config with a new timestamp, so a manifest never seen before.
+  const rebuilt = rebuildLayout(image, join(work, 'rebuilt'));
+  const rebuiltSummary = join(cacheDir, imagesFolder, `sha256-${rebuilt.digest.slice('sha256:'.length)}`);
+  const rebuilds = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    rmSync(rebuiltSummary, { force: true });
+    last = cli(['check', '--json', '--full', '--cache-dir', cacheDir, '--debug', `oci:${rebuilt.dir}`]);
+    rebuilds.push(last.seconds);
+  }
+  const rebuildDebug = last.stderr.split('\n').filter((line) => line.startsWith('debug: '));
+  if (
+    !rebuildDebug.includes(
+      `debug: image summary hit ${rebuilt.digest} (the layers and commands of ${reportedDigest(uncachedReport)})`,
+    ) ||
+    rebuildDebug.some((line) => line.startsWith('debug: cache '))
+  )
+    throw new Error(`the rebuild did not read the first build's summary alone:\n${rebuildDebug.join('\n')}`);
+  rmSync(rebuilt.dir, { recursive: true, force: true });
+
   const startup = median(Array.from({ length: REPS }, () => cli(['--version']).seconds));
   const phases = await summaryCachedPhases(image, cacheDir);
   const layerPhases = await layerCachedPhases(image, cacheDir);
@@ -245,6 +303,7 @@ try {
     coldCacheSeconds: cold.seconds,
     layerCachedSeconds: median(layerCached),
     cachedSeconds: median(cached),
+    rebuiltSeconds: median(rebuilds),
     sameReport: true,
     goalSeconds: GOAL_SECONDS,
     startupSeconds: startup,
@@ -268,6 +327,9 @@ try {
     console.log(`  check, layer cache     median ${s(result.layerCachedSeconds)}  (${list(layerCached)})`);
     console.log(
       `  check, summary cached  median ${s(result.cachedSeconds)}  (${list(cached)}); report equals the uncached one byte for byte`,
+    );
+    console.log(
+      `  check, a rebuild       median ${s(result.rebuiltSeconds)}  (${list(rebuilds)}); same layers, new config: the first build's summary`,
     );
     console.log(
       `  where a summary-cached run goes: process start + CLI ${s(startup)} (--version); loading check's modules ${s(phases.modules)}; ` +

@@ -395,7 +395,8 @@ function table(r) {
   if (r.cache)
     row(
       `cached re-run of \`check\`, files image (${r.cache.entries.toLocaleString('en')} entries; uncached ${s(r.cache.uncachedSeconds)}` +
-        `${r.cache.layerCachedSeconds === undefined ? '' : `, layers cached ${s(r.cache.layerCachedSeconds)}`})`,
+        `${r.cache.layerCachedSeconds === undefined ? '' : `, layers cached ${s(r.cache.layerCachedSeconds)}`}` +
+        `${r.cache.rebuiltSeconds === undefined ? '' : `, a rebuild with a new config ${s(r.cache.rebuiltSeconds)}`})`,
       s(r.cache.cachedSeconds),
       '≤ 1 s',
       r.cache.cachedSeconds <= 1,
