@@ -48,9 +48,10 @@ interface ParsedLayer {
 
 /**
  * Streams every layer of the image — `concurrency` layers at a time, in order, each starting as soon as a
- * slot frees — and merges them in order into the file model and dive's waste figures. Yields progress while it runs and
- * ends with `done`. The first error (a digest mismatch, a corrupt layer, the decompression guard, an
- * abort) stops everything: open streams are destroyed and the iteration throws it.
+ * slot frees (layer-schedule.ts) — and merges them in order into the file model and dive's waste figures.
+ * Yields progress while it runs and ends with `done`. The first error (a digest mismatch, a corrupt layer,
+ * the decompression guard, an abort) stops everything: open streams are destroyed and the iteration
+ * throws it.
  */
 export function analyze(source: ImageSource, options: AnalyzeOptions = {}): AsyncIterable<AnalysisEvent> {
   return {

@@ -29,7 +29,10 @@ export interface HttpResponse {
   body: Readable;
   /** The URL that answered, after redirects. */
   url: URL;
-  /** How it came when not through the keep-alive pool — `own connection`, `through proxy HOST:PORT` — for the log. */
+  /**
+   * How it came when not through the keep-alive pool — `own connection`, `through proxy HOST:PORT` — for
+   * the debug log.
+   */
   via?: string;
 }
 
