@@ -122,7 +122,8 @@ export class DiskSummaryCache {
   /**
    * A summary stored for another manifest that lists the same layers, made by the same commands. The
    * analysis depends on nothing else (the rest of the report is drawn from the config anew), so it is
-   * this image's too. Looked for only on a miss, in the summaries' headers: a few KiB per summary.
+   * this image's too. Looked for only on a miss, by reading each stored summary (about 11 KB) until one
+   * matches.
    */
   private async twinOf(image: SummaryKey): Promise<{ digest: Digest; summary: AnalysisSummary } | undefined> {
     const { commands } = image;

@@ -27,13 +27,18 @@ const TRANSIENT_CODES = new Set([
   'CLOSED_EARLY',
 ]);
 
+/** The error and its causes, outermost first, at most five deep. */
+function* causeChain(error: unknown): Generator<Error> {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) yield e;
+}
+
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
 export function isTransientNetworkError(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  for (const e of causeChain(error)) {
     if (e instanceof ImgscopeError && e.code !== 'NETWORK') return false;
     const code = codeOf(e);
     if (code && TRANSIENT_CODES.has(code)) return true;
@@ -64,7 +69,7 @@ const DESCRIPTIONS: Record<string, string> = {
 
 /** The first code in the cause chain that `known` has a key for. */
 function codeIn(error: unknown, known: Record<string, unknown>): string | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  for (const e of causeChain(error)) {
     const code = codeOf(e);
     if (code && Object.hasOwn(known, code)) return code;
   }
@@ -109,7 +114,7 @@ export class ProxiedFailure extends Error {
 }
 
 function proxiedFailure(error: unknown): ProxiedFailure | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  for (const e of causeChain(error)) {
     if (e instanceof ProxiedFailure) return e;
   }
   return undefined;
@@ -117,7 +122,7 @@ function proxiedFailure(error: unknown): ProxiedFailure | undefined {
 
 /** The status of a refused CONNECT, which undici reports only in its message. */
 function tunnelStatus(error: unknown): number | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  for (const e of causeChain(error)) {
     const match = /^Proxy response \((\d{3})\)/.exec(e.message);
     if (match) return Number(match[1]);
   }
