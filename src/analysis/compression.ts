@@ -1,7 +1,8 @@
 import { Readable, type TransformOptions, Writable } from 'node:stream';
-import { createGunzip, type ZlibOptions } from 'node:zlib';
+import type { ZlibOptions } from 'node:zlib';
 import { ImgscopeError } from '../errors.js';
 import { releasePiece } from '../oci/pieces.js';
+import { GzipDecoder } from './gzip-decoder.js';
 import type { Compression } from './types.js';
 import { ZstdWorkerDecoder } from './zstd-worker.js';
 
@@ -43,8 +44,9 @@ export interface DecodedLayer {
 
 /**
  * Reads the first bytes of a layer blob, picks the decoder they name and returns the uncompressed tar
- * stream. Both decoders run off the main thread: gzip in node:zlib (libuv's pool; multi-member streams
- * such as estargz included), zstd in fzstd (pure JavaScript) on a worker thread.
+ * stream. Both decoders run off the main thread: gzip in node:zlib (libuv's pool; gzip-decoder.ts reads
+ * the framing; multi-member streams such as estargz included), zstd in fzstd (pure JavaScript) on a
+ * worker thread.
  */
 export async function decodeLayer(blob: Readable, label: string): Promise<DecodedLayer> {
   // Small blobs can end, and fail verification, while their first bytes are being read: keep the error.
@@ -64,7 +66,7 @@ export async function decodeLayer(blob: Readable, label: string): Promise<Decode
   const source = ended ? Readable.from(head.length > 0 ? [head] : []) : blob;
   if (!ended && head.length > 0) blob.unshift(head);
   if (detected === 'none') return { compression: 'none', tar: source };
-  const decoder = detected === 'gzip' ? createGunzip(GUNZIP_OPTIONS) : new ZstdWorkerDecoder();
+  const decoder = detected === 'gzip' ? new GzipDecoder(GUNZIP_OPTIONS) : new ZstdWorkerDecoder();
   const feed = new DecoderFeed(decoder);
   source.on('error', (error) => decoder.destroy(error));
   feed.on('error', (error) => decoder.destroy(error));
@@ -128,6 +130,12 @@ function nextReadable(stream: Readable): Promise<boolean> {
   });
 }
 
+/** A decoder's input side, as DecoderFeed writes to it. */
+export interface DecoderInput {
+  write(chunk: Buffer, callback: (error?: Error | null) => void): unknown;
+  end(): unknown;
+}
+
 /** Decoder writes queued or in progress at once: the decoder never waits for the main thread's next one. */
 const WRITES_AHEAD = 3;
 
@@ -147,7 +155,7 @@ export class DecoderFeed extends Writable {
   private writesAhead = 0;
   private waiting: (() => void) | undefined;
 
-  constructor(private readonly decoder: Writable) {
+  constructor(private readonly decoder: DecoderInput) {
     super({ highWaterMark: JOIN_BYTES });
   }
 
