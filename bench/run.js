@@ -9,7 +9,8 @@
 //    gunzip alone of the same blobs, one after another, from memory, at the analyser's zlib settings);
 //    and what a user would otherwise script: `skopeo copy docker://… dir:` then `tar -tzvf` of every
 //    layer. Beside them,
-//    as diagnostics: receiving the blobs from the registry alone, and sha256 of them alone.
+//    as diagnostics: receiving the blobs from the registry alone, sha256 of them alone, and inflating them
+//    the way `check` does (raw deflate, no CRC-32; analysis/gzip-decoder.ts).
 // 3. Start-up of non-interactive commands, and which modules they load (the TUI's must not load).
 // 4. The focused benches, each in its own process: parse.js (per-entry cost), analysis.js (one 200 MB gzip
 //    layer vs gunzip), memory.js (1M entries: peak RSS, bytes per entry), zstd.js (main-thread freedom),
@@ -27,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createInflateRaw } from 'node:zlib';
 import { request } from 'undici';
 import { generateImages } from './images.js';
 import { startRegistry } from './registry.js';
@@ -43,6 +44,7 @@ if (!existsSync(here('../dist/analysis/analyze.js'))) {
 const { releasePiece } = await import('../dist/oci/pieces.js');
 const { DEFAULT_BULK_DOWNLOAD_BYTES } = await import('../dist/registry/options.js');
 const { bulkGet } = await import('../dist/registry/transport/bulk-get.js');
+const { gzipHeaderLength } = await import('../dist/analysis/gzip-decoder.js');
 const { DEFAULT_TIMEOUTS } = await import('../dist/registry/transport/http.js');
 
 const SCALE = Number(process.env.IMGSCOPE_BENCH_SCALE ?? 1);
@@ -124,6 +126,18 @@ function gunzipFloor(image) {
   return timedOverBlobs(image, async (chunks) => {
     const sink = new Writable({ highWaterMark: 4 << 20, write: (_chunk, _encoding, callback) => callback() });
     await pipeline(Readable.from(chunks), createGunzip(GUNZIP), sink);
+  });
+}
+
+/**
+ * Inflating as `check` does (analysis/gzip-decoder.ts): raw deflate after the gzip header, no CRC-32. A
+ * diagnostic beside the floor, not the floor: the issue's floor is gunzip. Each bench blob is one member.
+ */
+function inflateAlone(image) {
+  return timedOverBlobs(image, async (chunks) => {
+    const body = [chunks[0].subarray(gzipHeaderLength(chunks[0])), ...chunks.slice(1)];
+    const sink = new Writable({ highWaterMark: 4 << 20, write: (_chunk, _encoding, callback) => callback() });
+    await pipeline(Readable.from(body), createInflateRaw(GUNZIP), sink);
   });
 }
 
@@ -223,13 +237,14 @@ try {
     const scripts = [];
     const receives = [];
     const hashes = [];
+    const inflates = [];
     let report;
     await receiveAlone(image); // the registry's reads come from the page cache, as on a warm registry
     for (let rep = 0; rep < REPS; rep++) {
       const order =
         rep % 2 === 0
-          ? ['check', 'floor', 'receive', 'sha256', 'script']
-          : ['script', 'sha256', 'receive', 'floor', 'check'];
+          ? ['check', 'floor', 'inflate', 'receive', 'sha256', 'script']
+          : ['script', 'sha256', 'receive', 'inflate', 'floor', 'check'];
       for (const what of order) {
         if (what === 'check') {
           const check = imgscope(['check', '--no-cache', '--profile', 'none', '--json', image.reference], {
@@ -238,6 +253,7 @@ try {
           checks.push(check);
           report = JSON.parse(check.stdout);
         } else if (what === 'floor') floors.push(await gunzipFloor(image));
+        else if (what === 'inflate') inflates.push(await inflateAlone(image));
         else if (what === 'receive') receives.push(await receiveAlone(image));
         else if (what === 'sha256') hashes.push(await sha256Alone(image));
         else scripts.push(skopeoAndTar(image.reference));
@@ -255,6 +271,7 @@ try {
       scriptSeconds: median(scripts.map((s) => s.seconds)),
       receiveSeconds: median(receives.map((r) => r.seconds)),
       sha256Seconds: median(hashes.map((h) => h.seconds)),
+      inflateSeconds: median(inflates.map((i) => i.seconds)),
       peakRssBytes: Math.max(...checks.map((c) => c.peakRss)),
       efficiency: report.efficiency,
     };
@@ -367,11 +384,18 @@ function table(r) {
     `${x(checkCpu / floorCpu)} (${s(checkCpu)} vs ${s(floorCpu)})`,
   );
   row(
-    '  where it goes, all images: receiving from the registry alone / sha256 alone / gunzip alone',
-    `${s(sum('receiveSeconds'))} / ${s(sum('sha256Seconds'))} / ${s(floorTotal)}`,
+    '  where it goes, all images: receiving from the registry alone / sha256 alone / gunzip alone / raw inflate alone (as `check` inflates: no CRC-32)',
+    `${s(sum('receiveSeconds'))} / ${s(sum('sha256Seconds'))} / ${s(floorTotal)} / ${s(sum('inflateSeconds'))}`,
   );
   for (const [name, image] of images)
-    row(`    ${name}`, `${s(image.receiveSeconds)} / ${s(image.sha256Seconds)} / ${s(image.floorSeconds)}`);
+    row(
+      `    ${name}`,
+      `${s(image.receiveSeconds)} / ${s(image.sha256Seconds)} / ${s(image.floorSeconds)} / ${s(image.inflateSeconds)}`,
+    );
+  row(
+    "  `check` ÷ raw inflate alone, all images (not the goal's floor: the same inflating `check` does)",
+    x(checkTotal / sum('inflateSeconds')),
+  );
   row(
     '`check --no-cache` ÷ (`skopeo copy` + `tar -tzvf` of every layer), all images',
     `${x(checkTotal / scriptTotal)} (${s(checkTotal)} vs ${s(scriptTotal)})`,
