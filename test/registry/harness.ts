@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, isIP } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
@@ -290,4 +291,24 @@ export async function stopChild(child: ChildProcess): Promise<void> {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * A name for this machine that is not loopback (so proxies apply to it, and it is not implicitly insecure),
+ * and the address it stands for: its host name, or else the address of one of its network interfaces.
+ */
+export async function nonLoopbackTarget(): Promise<{ name: string; address: string } | undefined> {
+  const interfaces = Object.values(networkInterfaces()).flatMap((nics) => nics ?? []);
+  const own = hostname();
+  const resolved = await lookup(own, { family: 4 }).then(
+    (found) => found.address,
+    () => undefined,
+  );
+  const isLocal = (address: string) =>
+    address.startsWith('127.') || interfaces.some((nic) => nic.address === address);
+  if (resolved && isLocal(resolved) && own !== 'localhost' && !own.endsWith('.localhost')) {
+    return { name: own, address: resolved };
+  }
+  const external = interfaces.find((nic) => nic.family === 'IPv4' && !nic.internal)?.address;
+  return external ? { name: external, address: external } : undefined;
 }

@@ -1,9 +1,13 @@
-import { lookup } from 'node:dns/promises';
-import { hostname, networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
-import { freePort, registryUnavailable, startRegistry, type TestRegistry } from './harness.js';
+import {
+  freePort,
+  nonLoopbackTarget,
+  registryUnavailable,
+  startRegistry,
+  type TestRegistry,
+} from './harness.js';
 import { type BuiltImage, buildImage, noise } from './images.js';
 import { startTinyproxy, type TestProxy, tinyproxyUnavailable } from './tinyproxy.js';
 
@@ -189,20 +193,3 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
     });
   });
 });
-
-/** A name for this machine that a proxy applies to, and the address it stands for. */
-async function nonLoopbackTarget(): Promise<{ name: string; address: string } | undefined> {
-  const interfaces = Object.values(networkInterfaces()).flatMap((nics) => nics ?? []);
-  const own = hostname();
-  const resolved = await lookup(own, { family: 4 }).then(
-    (found) => found.address,
-    () => undefined,
-  );
-  const isLocal = (address: string) =>
-    address.startsWith('127.') || interfaces.some((nic) => nic.address === address);
-  if (resolved && isLocal(resolved) && own !== 'localhost' && !own.endsWith('.localhost')) {
-    return { name: own, address: resolved };
-  }
-  const external = interfaces.find((nic) => nic.family === 'IPv4' && !nic.internal)?.address;
-  return external ? { name: external, address: external } : undefined;
-}
