@@ -34,7 +34,8 @@ takes --json, --cache-dir and --max-size; an option a command does not take is a
                                  $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope); a cached layer is not
                                  downloaded again, a cached image's layers are not opened at all
   --no-cache                     neither read nor write the layer cache
-  --insecure-registry HOST       plain HTTP for HOST (repeatable; loopback is always allowed)
+  --insecure-registry HOST       plain HTTP for HOST, or HTTPS without a certificate check if it speaks
+                                 TLS (repeatable; loopback hosts are always insecure)
   --username USER --password-stdin   registry credentials (else Docker/Podman credential files)
   --debug                        log registry exchanges (credentials redacted) and cache hits, and show
                                  stack traces

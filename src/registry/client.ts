@@ -21,7 +21,7 @@ import { manifestDigestOf } from './schema1.js';
 import { readSmallBody } from './transport/body.js';
 import { ConnectionPools } from './transport/http.js';
 import { logging } from './transport/logging.js';
-import { isTransientNetworkError } from './transport/network-errors.js';
+import { isTransientNetworkError, mayBeRefusedTls } from './transport/network-errors.js';
 import { followingRedirects } from './transport/redirect.js';
 import { backoffDelay, retrying } from './transport/retry.js';
 import {
@@ -61,12 +61,16 @@ type Access = 'pull' | 'pull,push';
  */
 export class RegistryClient {
   readonly registry: string;
-  readonly origin: string;
   private readonly options: ResolvedRegistryOptions;
   private readonly pools: ConnectionPools;
+  private readonly unauthenticated: Exchange;
   private readonly exchange: Exchange;
   /** Podman may key credentials by repository; the first repository this client touches decides. */
   private repositoryHint = '';
+  private currentOrigin: string;
+  /** For a registry reached over plain HTTP: its protocol, settled by the first request (see probe). */
+  private protocol: Promise<void> | undefined;
+  private probedPing: HttpResponse | undefined;
 
   constructor(reference: Pick<ImageReference, 'registry' | 'apiHost'>, options: RegistryOptions = {}) {
     this.options = resolveOptions(options);
@@ -76,23 +80,32 @@ export class RegistryClient {
       isInsecureRegistry(reference.registry, this.options);
     const markedInsecure =
       isMarkedInsecure(reference.apiHost, this.options) || isMarkedInsecure(reference.registry, this.options);
-    this.origin = `${insecure ? 'http' : 'https'}://${reference.apiHost}`;
+    this.currentOrigin = `${insecure ? 'http' : 'https'}://${reference.apiHost}`;
+    if (!insecure) this.protocol = Promise.resolve();
     this.pools = new ConnectionPools(this.options.timeouts, this.options.proxies);
     const { debug } = this.options;
-    const unauthenticated = stack(
+    this.unauthenticated = stack(
       this.pools.exchange,
       userAgent(),
       followingRedirects(),
       retrying(this.options.retries),
       ...(debug ? [logging(debug)] : []),
     );
+    const client = this;
     this.exchange = stack(
-      unauthenticated,
+      this.unauthenticated,
       authenticating({
         registry: reference.registry,
-        origin: this.origin,
+        get origin() {
+          return client.origin;
+        },
         insecure: markedInsecure,
-        exchange: unauthenticated,
+        exchange: this.unauthenticated,
+        takePing: () => {
+          const ping = this.probedPing;
+          this.probedPing = undefined;
+          return ping;
+        },
         lookupCredentials: () =>
           findCredentials(reference.registry, this.repositoryHint, {
             ...(this.options.credentials ? { explicit: this.options.credentials } : {}),
@@ -103,7 +116,12 @@ export class RegistryClient {
     );
   }
 
-  private request(
+  /** `https://HOST`, or `http://HOST` for a loopback or insecure registry that does not speak TLS. */
+  get origin(): string {
+    return this.currentOrigin;
+  }
+
+  private async request(
     method: HttpRequest['method'],
     repository: string,
     path: string,
@@ -111,8 +129,62 @@ export class RegistryClient {
     extra: Partial<HttpRequest> = {},
   ): Promise<HttpResponse> {
     if (!this.repositoryHint) this.repositoryHint = repository;
+    await this.knowProtocol(extra.signal);
     const url = new URL(path.startsWith('http') ? path : `/v2/${repository}/${path}`, this.origin);
     return this.exchange({ method, url, headers: {}, scope: `repository:${repository}:${access}`, ...extra });
+  }
+
+  /** Settles the protocol of a plain-HTTP registry once; a failed attempt is made again by the next request. */
+  private knowProtocol(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.protocol) {
+      const attempt = this.probe(signal);
+      this.protocol = attempt;
+      attempt.catch(() => {
+        if (this.protocol === attempt) this.protocol = undefined;
+      });
+    }
+    return this.protocol;
+  }
+
+  /**
+   * A registry imgscope may reach in plain HTTP (loopback, or marked insecure) can still speak TLS: a local
+   * registry with a certificate of its own, a port-forward to a remote one. docker tries HTTPS first for
+   * such registries; imgscope asks `/v2/` over HTTP first, so that plain-HTTP registries cost nothing
+   * extra, and when the answer is how a TLS port refuses plain HTTP (a 400, or a dropped connection), asks
+   * again over HTTPS without checking the certificate — as docker does for insecure registries — and stays
+   * on HTTPS if that answers. The answer is kept as the auth layer's `/v2/` ping.
+   */
+  private async probe(signal: AbortSignal | undefined): Promise<void> {
+    const ping = (origin: string) =>
+      this.unauthenticated({
+        method: 'GET',
+        url: new URL('/v2/', origin),
+        headers: {},
+        ...(signal ? { signal } : {}),
+      });
+    let plain: HttpResponse | undefined;
+    let failure: unknown;
+    try {
+      plain = await ping(this.currentOrigin);
+      if (plain.status !== 400) {
+        this.probedPing = plain;
+        return;
+      }
+    } catch (error) {
+      if (signal?.aborted || !mayBeRefusedTls(error)) throw error;
+      failure = error;
+    }
+    const secureOrigin = this.currentOrigin.replace(/^http:/, 'https:');
+    this.pools.skipCertificateCheck(secureOrigin);
+    try {
+      this.probedPing = await ping(secureOrigin);
+      this.currentOrigin = secureOrigin;
+      if (plain) discard(plain);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      if (!plain) throw failure;
+      this.probedPing = plain; // neither speaks to us: the plain-HTTP answer stands, as before
+    }
   }
 
   private name(repository: string): string {

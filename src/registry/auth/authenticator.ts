@@ -21,6 +21,8 @@ export interface AuthContext {
   insecure: boolean;
   /** The transport below authentication, for the `/v2/` ping and token requests. */
   exchange: Exchange;
+  /** A `/v2/` answer the client already has (from finding the registry's protocol), used as the ping. */
+  takePing?: () => HttpResponse | undefined;
   lookupCredentials: () => Promise<CredentialLookup>;
 }
 
@@ -42,7 +44,7 @@ export function authenticating(context: AuthContext): Layer {
   async function pingRegistry(signal: AbortSignal | undefined): Promise<Challenge[]> {
     const request: HttpRequest = { method: 'GET', url: new URL('/v2/', context.origin), headers: {} };
     if (signal) request.signal = signal;
-    const response = await context.exchange(request);
+    const response = context.takePing?.() ?? (await context.exchange(request));
     discard(response);
     return response.status === 401 ? parseChallenges(response.headers['www-authenticate']) : [];
   }

@@ -12,8 +12,8 @@ const MAX_HEAD_BYTES = 64 * 1024;
 
 export interface BulkGetOptions {
   timeouts: Timeouts;
-  /** Extra TLS settings (a private CA); certificates are always verified. */
-  tls?: Pick<ConnectionOptions, 'ca'>;
+  /** Extra TLS settings: a private CA, or no certificate check (a registry that docker calls insecure). */
+  tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
 }
 
 /**

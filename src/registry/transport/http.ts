@@ -31,21 +31,34 @@ export class ConnectionPools {
   private readonly pools = new Map<string, UndiciPool>();
   private readonly proxyAgents = new Map<string, UndiciDispatcher>();
   private readonly bulkBodies = new Set<Readable>();
+  /** HTTPS origins whose certificate is not checked (registries the user or loopback made insecure). */
+  private readonly unchecked = new Set<string>();
 
   constructor(
     private readonly timeouts: Timeouts,
     private readonly proxies: ProxySettings = NO_PROXIES,
   ) {}
 
+  /** Connections to `origin` (https://HOST:PORT) accept any certificate from now on. */
+  skipCertificateCheck(origin: string): void {
+    this.unchecked.add(origin);
+  }
+
   readonly exchange: Exchange = async (request: HttpRequest): Promise<HttpResponse> => {
     const proxy = proxyFor(request.url, this.proxies);
+    const unchecked = this.unchecked.has(request.url.origin);
     try {
       if (proxy)
-        return await this.dispatch(this.proxyAgent(proxy), request, {
+        return await this.dispatch(this.proxyAgent(proxy, unchecked), request, {
           via: `through proxy ${proxy.url.host}`,
         });
       return request.bulk && request.method === 'GET' && request.body === undefined
-        ? this.tracked(await bulkGet(request, { timeouts: this.timeouts }))
+        ? this.tracked(
+            await bulkGet(request, {
+              timeouts: this.timeouts,
+              ...(unchecked ? { tls: { rejectUnauthorized: false } } : {}),
+            }),
+          )
         : await this.dispatch(this.pool(request.url.origin), request);
     } catch (error) {
       if (request.signal?.aborted) throw error;
@@ -72,8 +85,9 @@ export class ConnectionPools {
     return { status: response.statusCode, headers: response.headers, body: response.body, url, ...route };
   }
 
-  private proxyAgent(proxy: ProxyServer): UndiciDispatcher {
-    let agent = this.proxyAgents.get(proxy.url.href);
+  private proxyAgent(proxy: ProxyServer, unchecked: boolean): UndiciDispatcher {
+    const key = `${unchecked ? 'unchecked ' : ''}${proxy.url.href}`;
+    let agent = this.proxyAgents.get(key);
     if (!agent) {
       const ProxyAgent = loadProxyAgent();
       agent = new ProxyAgent({
@@ -81,8 +95,9 @@ export class ConnectionPools {
         connections: 8,
         connect: { timeout: this.timeouts.connectMs },
         keepAliveTimeout: 30_000,
+        ...(unchecked ? { requestTls: { rejectUnauthorized: false } } : {}),
       });
-      this.proxyAgents.set(proxy.url.href, agent);
+      this.proxyAgents.set(key, agent);
     }
     return agent;
   }
@@ -100,7 +115,10 @@ export class ConnectionPools {
     if (!pool) {
       pool = new Pool(origin, {
         connections: 8,
-        connect: { timeout: this.timeouts.connectMs },
+        connect: {
+          timeout: this.timeouts.connectMs,
+          ...(this.unchecked.has(origin) ? { rejectUnauthorized: false } : {}),
+        },
         keepAliveTimeout: 30_000,
       });
       this.pools.set(origin, pool);

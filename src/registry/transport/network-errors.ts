@@ -46,6 +46,18 @@ export function isTransientNetworkError(error: unknown): boolean {
   return false;
 }
 
+/**
+ * A failure that may be a TLS-only port refusing plain HTTP without a 400: the connection dropped, or an
+ * answer that is not HTTP at all.
+ */
+export function mayBeRefusedTls(error: unknown): boolean {
+  for (const e of causeChain(error)) {
+    const code = codeOf(e);
+    if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code?.startsWith('HPE_')) return true;
+  }
+  return false;
+}
+
 export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || codeOf(error) === 'UND_ERR_ABORTED');
 }

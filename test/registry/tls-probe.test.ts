@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushImage } from '../../src/registry/index.js';
+import { runCli } from '../helpers/cli.js';
+import { nonLoopbackTarget, registryUnavailable, startRegistry, type TestRegistry } from './harness.js';
+import { type BuiltImage, buildImage, noise } from './images.js';
+
+/**
+ * Registries imgscope may reach in plain HTTP — loopback ones, and those marked with --insecure-registry —
+ * that speak HTTPS with a certificate nobody trusts (a local registry with its own certificate, a
+ * port-forward to a remote one). docker pulls from them; so must `check`. The built CLI against real
+ * Distribution registries: one plain-HTTP registry the image is pushed to, and HTTPS registries serving
+ * the same storage.
+ */
+const target = await nonLoopbackTarget();
+const unavailable = registryUnavailable;
+if (unavailable) console.warn(`skipping the TLS probe tests: ${unavailable}`);
+
+describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
+  let plain: TestRegistry;
+  let image: BuiltImage;
+  /** No credential store, no proxy, no trusted extra CA. */
+  const env = {
+    HOME: '/nonexistent',
+    DOCKER_CONFIG: '/nonexistent',
+    XDG_RUNTIME_DIR: '',
+    REGISTRY_AUTH_FILE: '',
+    HTTPS_PROXY: '',
+    https_proxy: '',
+    HTTP_PROXY: '',
+    http_proxy: '',
+    NODE_EXTRA_CA_CERTS: '',
+  };
+  const check = (reference: string, ...flags: string[]) =>
+    runCli(['check', '--json', '--no-cache', '--profile', 'none', '--debug', ...flags, reference], { env });
+  const pings = (stderr: string) => stderr.split('\n').filter((line) => /^debug: GET \S+\/v2\/ /.test(line));
+
+  beforeAll(async () => {
+    plain = await startRegistry();
+    image = await buildImage({
+      label: 'tls',
+      layers: [{ 'big.bin': noise(1_500_000) }, { 'small.txt': 'small' }],
+    });
+    await pushImage(`${plain.host}/tls/app:v1`, image.content, { env: {} });
+  });
+  afterAll(() => plain?.stop());
+
+  it('costs a plain-HTTP registry nothing: one /v2/ ping, over HTTP', async () => {
+    const result = await check(`${plain.host}/tls/app:v1`);
+    expect(result.code).toBe(0);
+    expect(pings(result.stderr)).toEqual([
+      expect.stringMatching(`^debug: GET http://${plain.host}/v2/ → 200`),
+    ]);
+  });
+
+  it('moves a loopback registry to HTTPS, certificate unchecked, when its HTTP port refuses plain HTTP', async () => {
+    const secure = await startRegistry({ tls: { names: ['127.0.0.1'] }, storageDir: plain.storageDir });
+    try {
+      const result = await check(`${secure.host}/tls/app:v1`);
+      expect(result.stderr).not.toMatch(/^imgscope:/m);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+      expect(pings(result.stderr)).toEqual([
+        expect.stringMatching(`^debug: GET http://${secure.host}/v2/ → 400`),
+        expect.stringMatching(`^debug: GET https://${secure.host}/v2/ → 200`),
+      ]);
+      // Everything after the probe is HTTPS, the 1.5 MB layer on a connection of its own too.
+      const exchanges = result.stderr.split('\n').filter((line) => line.startsWith('debug: GET'));
+      expect(exchanges.slice(1).every((line) => line.startsWith(`debug: GET https://${secure.host}/`))).toBe(
+        true,
+      );
+      const big = image.layers[0]!.descriptor.digest;
+      expect(exchanges.find((line) => line.includes(big))).toMatch(/\(own connection\)$/);
+    } finally {
+      await secure.stop();
+    }
+  });
+
+  describe.skipIf(!target)('off this machine', () => {
+    it('checks the certificate unless the registry is marked insecure, as docker does', async () => {
+      const { name, address } = target!;
+      const secure = await startRegistry({
+        bind: address,
+        tls: { names: [...new Set([name, address])] },
+        storageDir: plain.storageDir,
+      });
+      try {
+        const host = secure.host.replace(address, name);
+        const checked = await check(`${host}/tls/app:v1`);
+        expect(checked.code).toBe(2);
+        expect(checked.stderr).toContain(`${name}'s certificate is not signed by a CA Node.js trusts`);
+
+        const insecure = await check(`${host}/tls/app:v1`, '--insecure-registry', host);
+        expect(insecure.stderr).not.toMatch(/^imgscope:/m);
+        expect(insecure.code).toBe(0);
+        expect(JSON.parse(insecure.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+        expect(pings(insecure.stderr)).toEqual([
+          expect.stringMatching(`^debug: GET http://${host}/v2/ → 400`),
+          expect.stringMatching(`^debug: GET https://${host}/v2/ → 200`),
+        ]);
+      } finally {
+        await secure.stop();
+      }
+    });
+  });
+});
