@@ -67,6 +67,20 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+/** For the built CLI under test: no credential store and no proxy setting of the machine's own. */
+export const CLEAN_CLI_ENV = {
+  HOME: '/nonexistent',
+  DOCKER_CONFIG: '/nonexistent',
+  XDG_RUNTIME_DIR: '',
+  REGISTRY_AUTH_FILE: '',
+  HTTPS_PROXY: '',
+  https_proxy: '',
+  HTTP_PROXY: '',
+  http_proxy: '',
+  NO_PROXY: '',
+  no_proxy: '',
+};
+
 export type RegistryAuth = 'none' | 'basic' | 'token';
 
 export interface TestRegistry {

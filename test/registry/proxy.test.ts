@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
 import {
+  CLEAN_CLI_ENV,
   freePort,
   nonLoopbackTarget,
   registryUnavailable,
@@ -33,19 +34,7 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
   let image: BuiltImage;
   let reference: string;
   let registryName: string;
-  /** No credential store, and no proxy setting of the machine's own. */
-  const baseEnv = {
-    HOME: '/nonexistent',
-    DOCKER_CONFIG: '/nonexistent',
-    XDG_RUNTIME_DIR: '',
-    REGISTRY_AUTH_FILE: '',
-    HTTPS_PROXY: '',
-    https_proxy: '',
-    HTTP_PROXY: '',
-    http_proxy: '',
-    NO_PROXY: '',
-    no_proxy: '',
-  };
+  const baseEnv = CLEAN_CLI_ENV;
   const check = (env: Record<string, string>) =>
     runCli(
       [

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
-import { nonLoopbackTarget, registryUnavailable, startRegistry, type TestRegistry } from './harness.js';
+import {
+  CLEAN_CLI_ENV,
+  nonLoopbackTarget,
+  registryUnavailable,
+  startRegistry,
+  type TestRegistry,
+} from './harness.js';
 import { type BuiltImage, buildImage, noise } from './images.js';
 
 /**
@@ -19,17 +25,7 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
   let plain: TestRegistry;
   let image: BuiltImage;
   /** No credential store, no proxy, no trusted extra CA. */
-  const env = {
-    HOME: '/nonexistent',
-    DOCKER_CONFIG: '/nonexistent',
-    XDG_RUNTIME_DIR: '',
-    REGISTRY_AUTH_FILE: '',
-    HTTPS_PROXY: '',
-    https_proxy: '',
-    HTTP_PROXY: '',
-    http_proxy: '',
-    NODE_EXTRA_CA_CERTS: '',
-  };
+  const env = { ...CLEAN_CLI_ENV, NODE_EXTRA_CA_CERTS: '' };
   const check = (reference: string, ...flags: string[]) =>
     runCli(['check', '--json', '--no-cache', '--profile', 'none', '--debug', ...flags, reference], { env });
   const pings = (stderr: string) => stderr.split('\n').filter((line) => /^debug: GET \S+\/v2\/ /.test(line));
