@@ -2,7 +2,7 @@
 // in test/registry/harness.ts) on a free loopback port, storage in a temp dir; images pushed by skopeo from
 // OCI layouts. Stopped (and its storage removed) by stop(), or when this process exits.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,8 +71,17 @@ export async function startRegistry() {
     }
     await sleep(50);
   }
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
   return {
     host,
+    /** CPU seconds (user + system, all threads) the registry process has used so far. */
+    cpuSeconds() {
+      // /proc/PID/stat: the command is in parentheses and may hold spaces; utime and stime are fields
+      // 14 and 15, the 12th and 13th after it.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    },
     /** Pushes the `latest` image of an OCI layout; returns its reference. */
     push(layout, repository) {
       const reference = `${host}/${repository}:latest`;
