@@ -102,6 +102,15 @@ describe('imgscope check', () => {
     expect(amd.digest).not.toBe(arm.digest);
   });
 
+  it('takes a single-platform image asked for by its own platform, however the variant is spelled', async () => {
+    for (const platform of ['linux/arm64', 'linux/arm64/v8']) {
+      const arm = await checkJson('--platform', platform, '--profile', 'none', 'fixtures/arm64');
+      expect(arm.platform, platform).toBe('linux/arm64');
+    }
+    const amd = await checkJson('--platform', 'linux/amd64', 'docker-archive:fixtures/demo.docker.tar');
+    expect(amd.verdict).toBe('pass');
+  });
+
   it('stops quietly when the reader closes the pipe early (| head), keeping the verdict as exit code', async () => {
     const passing = await runCli(['check', '--format', 'markdown', 'fixtures/demo'], { closeStdout: true });
     expect(passing.stderr).toBe('');
@@ -154,6 +163,22 @@ describe('imgscope check on bad input', () => {
     [
       ['check', '--platform', 'linux/s390x', 'fixtures/multiarch'],
       /no linux\/s390x image; the index has linux\/amd64, linux\/arm64/,
+    ],
+    [
+      ['check', '--platform', 'linux/arm64', 'fixtures/demo'],
+      /^imgscope: fixtures\/demo: the image is linux\/amd64, not the requested linux\/arm64 — drop --platform/,
+    ],
+    [
+      ['check', '--platform', 'linux/arm64/v8', 'oci-archive:fixtures/demo.oci.tar'],
+      /^imgscope: oci-archive:fixtures\/demo\.oci\.tar: the image is linux\/amd64, not the requested linux\/arm64 /,
+    ],
+    [
+      ['check', '--platform', 'linux/arm64', 'docker-archive:fixtures/demo.docker.tar'],
+      /the image is linux\/amd64, not the requested linux\/arm64 — .*pick a tag built for linux\/arm64$/m,
+    ],
+    [
+      ['check', '--platform', 'linux/amd64', 'fixtures/arm64'],
+      /the image is linux\/arm64, not the requested/,
     ],
     [['check', '--format', 'yaml', 'fixtures/demo'], /--format "yaml" is not one of/],
     [['check'], /needs an IMAGE/],

@@ -22,4 +22,14 @@ describe('imgscope inspect', () => {
     expect(result.stdout).toMatch(/^Ports {7}9000\/tcp$/m);
     expect(result.stdout).toMatch(/^Layers {6}8, /m);
   });
+
+  it('refuses a single-platform image for another --platform, in one line (exit 2)', async () => {
+    const result = await runCli(['inspect', '--platform', 'linux/arm64', 'fixtures/demo']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'imgscope: fixtures/demo: the image is linux/amd64, not the requested linux/arm64 — ' +
+        'drop --platform to take the image as it is, or pick a tag built for linux/arm64\n',
+    );
+  });
 });
