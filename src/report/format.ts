@@ -33,11 +33,6 @@ export function truncate(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
 }
 
-/** Keeps the end of a long path, where the file name is: `…/lists/partial`. */
-export function shortPath(path: string, width: number): string {
-  return path.length > width ? `…${path.slice(path.length - width + 1)}` : path;
-}
-
 export function shortDigest(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);
 }
