@@ -1,6 +1,6 @@
 /**
  * The summary's tables fit the terminal: rendered from the demo's real report at several widths, and
- * printed by the built CLI inside tmux at a real terminal's width. Free text (paths, commands) gives way;
+ * printed by the built CLI inside tmux at a real terminal's width (inspect's layer list too). Free text (paths, commands) gives way;
  * every number stays whole.
  */
 import { execFileSync } from 'node:child_process';
@@ -141,7 +141,39 @@ const tmux = (...args: string[]) =>
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 
-describe.skipIf(!TMUX)('imgscope check in a real terminal (tmux)', () => {
+/** What `imgscope ARGS` leaves on a tmux terminal `columns` wide, each wrapped line joined back into one. */
+async function onTerminal(args: string[], columns: number): Promise<string> {
+  const session = `s${columns}-${args[0]}`;
+  const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args].join(' ');
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    String(columns),
+    '-y',
+    '60',
+    '-c',
+    projectRoot,
+    '-e',
+    'IMGSCOPE_NO_CACHE=1',
+    `${imgscope}; echo "[exited $?]"; exec sleep 600`,
+  );
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const screen = tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
+      if (/\[exited \d+\]/.test(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`imgscope did not finish; the screen shows:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    tmux('kill-session', '-t', session);
+  }
+}
+
+describe.skipIf(!TMUX)('imgscope in a real terminal (tmux)', () => {
   afterAll(() => {
     try {
       tmux('kill-server');
@@ -151,40 +183,21 @@ describe.skipIf(!TMUX)('imgscope check in a real terminal (tmux)', () => {
     rmSync(join(`/tmp/tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
   });
 
-  it.each([80, 220])('draws tables no wider than a %i-column terminal', async (columns) => {
-    const session = `w${columns}`;
-    const command = `${process.execPath} ${join(projectRoot, 'bin', 'imgscope')} check fixtures/demo; echo "[exited $?]"; exec sleep 600`;
-    tmux(
-      'new-session',
-      '-d',
-      '-s',
-      session,
-      '-x',
-      String(columns),
-      '-y',
-      '60',
-      '-c',
-      projectRoot,
-      '-e',
-      'IMGSCOPE_NO_CACHE=1',
-      command,
-    );
-    try {
-      let screen = '';
-      const deadline = Date.now() + 20_000;
-      // -J joins lines the terminal wrapped, so a line too wide shows at its full width.
-      while (!/\[exited \d+\]/.test(screen)) {
-        if (Date.now() > deadline) throw new Error(`imgscope did not finish; the screen shows:\n${screen}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        screen = tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
-      }
-      expect(screen).toContain('[exited 0]');
-      const tableLines = screen.split('\n').filter(isTableLine);
-      expect(tableLines.length).toBeGreaterThan(20);
-      expect(tableLines.filter((line) => displayWidth(line.trimEnd()) > columns)).toEqual([]);
-      expect(screen).toContain('Top inefficient files (10 of 12):');
-    } finally {
-      tmux('kill-session', '-t', session);
-    }
+  it.each([80, 220])('check draws tables no wider than a %i-column terminal', async (columns) => {
+    const screen = await onTerminal(['check', 'fixtures/demo'], columns);
+    expect(screen).toContain('[exited 0]');
+    expect(screen).toContain('Top inefficient files (10 of 12):');
+    const tableLines = screen.split('\n').filter(isTableLine);
+    expect(tableLines.length).toBeGreaterThan(20);
+    expect(tableLines.filter((line) => displayWidth(line.trimEnd()) > columns)).toEqual([]);
+  });
+
+  it('inspect lists the layers within a 60-column terminal', async () => {
+    const screen = await onTerminal(['inspect', 'fixtures/demo'], 60);
+    expect(screen).toContain('[exited 0]');
+    const layerLines = screen.split('\n').filter((line) => /^ {2}[ \d]\d {2}/.test(line));
+    expect(layerLines).toHaveLength(8);
+    expect(layerLines.filter((line) => displayWidth(line.trimEnd()) > 60)).toEqual([]);
+    expect(layerLines[1]).toMatch(/^ {3}1 {4}63\.7 KiB {2}62b7527c553a {2}RUN apt-get .*…$/);
   });
 });
