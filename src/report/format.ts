@@ -13,6 +13,14 @@ export function formatBytes(bytes: number): string {
   return `${sign}${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ${units[unit]}`;
 }
 
+/**
+ * The number a person reads for a layer: layers count from 1 in every table, message and error, like the
+ * `layer 3/14` of a failed download. JSON keeps dive's 0-based `index` and `layer` fields.
+ */
+export function layerNumber(index: number): number {
+  return index + 1;
+}
+
 export function formatPercent(ratio: number): string {
   return `${(ratio * 100).toFixed(2)} %`;
 }

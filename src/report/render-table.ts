@@ -1,5 +1,5 @@
 import { fittedTable, type TableColumn, truncateEnd, truncateMiddle } from './fit-table.js';
-import { formatBytes, formatPercent, shortCommand, shortDigest } from './format.js';
+import { formatBytes, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
 import type { Report } from './report.js';
 
 const DEFAULT_WIDTH = 100;
@@ -47,7 +47,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
       command,
     ];
     const rows = report.layers.map((layer) => [
-      String(layer.index),
+      String(layerNumber(layer.index)),
       formatBytes(layer.compressedSize),
       formatBytes(layer.uncompressedSize),
       `${layer.added}/${layer.modified}/${layer.removed}`,
@@ -63,7 +63,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
       command,
     ];
     const rows = report.layers.map((layer) => [
-      String(layer.index),
+      String(layerNumber(layer.index)),
       formatBytes(layer.compressedSize),
       shortDigest(layer.digest),
       commandOf(layer.createdBy),
@@ -95,7 +95,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
           formatBytes(file.reclaimableBytes),
           file.path,
           file.overwrittenBy
-            .map((o) => `#${o.layer} ${shortCommand(o.createdBy, Number.POSITIVE_INFINITY)}`)
+            .map((o) => `#${layerNumber(o.layer)} ${shortCommand(o.createdBy, Number.POSITIVE_INFINITY)}`)
             .join('; '),
         ]);
       const waste = fittedTable(columns, rows, width, color);

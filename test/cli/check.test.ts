@@ -79,6 +79,25 @@ describe('imgscope check', () => {
     }
   });
 
+  it('numbers layers from 1 in every table and message, as errors do; the JSON keeps its 0-based fields', async () => {
+    const { stdout } = await runCli(['check', 'fixtures/demo']);
+    expect(stdout).toMatch(/^│ 1 │ +36\.6 KiB │ .* ADD file:/m);
+    expect(stdout).toMatch(/^│ 8 │ +2\.94 KiB │ .* RUN npm run build/m);
+    expect(stdout).not.toMatch(/^│ 0 │/m);
+    expect(stdout).toMatch(/│ \/app\/dist\/bundle\.js +│ #8 RUN npm run build/);
+    expect(stdout).toContain('left by layer 2 (`RUN apt-get upda');
+    expect(stdout).toContain('layer 3 (`RUN rm -rf /var/lib/apt/lists/*`) deleted');
+
+    const report = await checkJson('fixtures/demo');
+    expect(report.layers.map((layer) => layer.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(report.inefficientFiles?.[0]?.overwrittenBy.map((o) => o.layer)).toEqual([7]);
+    const apt = report.checks
+      ?.find((check) => check.id === 'hints')
+      ?.details?.find((detail) => detail.path === '/var/cache/apt');
+    expect(apt).toMatchObject({ layer: 1 });
+    expect(apt?.message).toContain('left by layer 2 (');
+  });
+
   it('skips the layers with --no-layers and says so', async () => {
     const report = await checkJson('--no-layers', 'fixtures/demo');
     expect(report.layersAnalyzed).toBe(false);
@@ -206,6 +225,7 @@ describe('imgscope check on bad input', () => {
     const result = await runCli(['check', copy]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(new RegExp(`expected ${manifest.layers[3].digest}`));
+    expect(result.stderr).toMatch(/layer 4[/ ]/); // the fourth layer, numbered as the table numbers it
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 

@@ -57,20 +57,20 @@ function expectTablesWithin(text: string, width: number): void {
   expect(wide, `table lines wider than ${width}`).toEqual([]);
 }
 
-/** Every size, count and layer number of the report, exactly as the table formats it, in its cell. */
+/** Every size, count and layer number (from 1) of the report, exactly as the table formats it, in its cell. */
 function expectNumbersIntact(text: string, report: Report): void {
   const [layers, files] = tablesOf(text);
   expect(layers!.slice(1).map((row) => row.slice(0, -1))).toEqual(
     report.layers.map((layer) =>
       report.layersAnalyzed
         ? [
-            String(layer.index),
+            String(layer.index + 1),
             formatBytes(layer.compressedSize),
             formatBytes(layer.uncompressedSize),
             `${layer.added}/${layer.modified}/${layer.removed}`,
             layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
           ]
-        : [String(layer.index), formatBytes(layer.compressedSize), layer.digest.slice(7, 19)],
+        : [String(layer.index + 1), formatBytes(layer.compressedSize), layer.digest.slice(7, 19)],
     ),
   );
   if (!report.layersAnalyzed) return;
@@ -85,7 +85,7 @@ function expectNumbersIntact(text: string, report: Report): void {
   files!.slice(1).forEach((row, i) => {
     const file = listed[i]!;
     expect(isCutFrom(row[3]!, file.path), `${row[3]} from ${file.path}`).toBe(true);
-    expect(row[4], file.path).toMatch(new RegExp(`^#${file.overwrittenBy[0]!.layer} `));
+    expect(row[4], file.path).toMatch(new RegExp(`^#${file.overwrittenBy[0]!.layer + 1} `));
   });
 }
 
@@ -198,6 +198,6 @@ describe.skipIf(!TMUX)('imgscope in a real terminal (tmux)', () => {
     const layerLines = screen.split('\n').filter((line) => /^ {2}[ \d]\d {2}/.test(line));
     expect(layerLines).toHaveLength(8);
     expect(layerLines.filter((line) => displayWidth(line.trimEnd()) > 60)).toEqual([]);
-    expect(layerLines[1]).toMatch(/^ {3}1 {4}63\.7 KiB {2}62b7527c553a {2}RUN apt-get .*…$/);
+    expect(layerLines[1]).toMatch(/^ {3}2 {4}63\.7 KiB {2}62b7527c553a {2}RUN apt-get .*…$/);
   });
 });

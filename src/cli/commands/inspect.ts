@@ -2,7 +2,7 @@ import { formatPlatform } from '../../oci/platform.js';
 import type { ImageSource } from '../../oci/source.js';
 import { compressedSizeOf, layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
 import { truncateEnd } from '../../report/fit-table.js';
-import { formatBytes, shortCommand } from '../../report/format.js';
+import { formatBytes, layerNumber, shortCommand } from '../../report/format.js';
 import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
 import { type Output, terminalWidth } from '../output.js';
@@ -86,7 +86,7 @@ function renderInspect(info: ReturnType<typeof describeImage>, width: number): s
   for (const layer of info.layers) {
     const command = truncateEnd(shortCommand(layer.createdBy, Number.POSITIVE_INFINITY), commandWidth);
     lines.push(
-      `  ${String(layer.index).padStart(2)}  ${formatBytes(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${command}`,
+      `  ${String(layerNumber(layer.index)).padStart(2)}  ${formatBytes(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${command}`,
     );
   }
   return `${lines.join('\n')}\n`;
