@@ -52,7 +52,7 @@ export interface ParsedArgs {
 
 const COMMANDS = new Set(['check', 'inspect', 'cache', 'help']);
 
-type OptionName = keyof typeof OPTIONS;
+export type OptionName = keyof typeof OPTIONS;
 const IMAGE_ACCESS: OptionName[] = ['platform', 'insecure-registry', 'username', 'password-stdin'];
 const POLICY: OptionName[] = [
   'profile',
@@ -75,7 +75,7 @@ const ANALYSIS: OptionName[] = ['concurrency', 'cache-dir', 'no-cache'];
  * The options each command reads. Another command's option is refused rather than ignored: a CI line
  * `imgscope check --max-size 300MB IMAGE` that silently passed would be a budget nobody enforces.
  */
-const COMMAND_OPTIONS: Record<'check' | 'inspect' | 'cache' | 'tui', ReadonlySet<OptionName>> = {
+export const COMMAND_OPTIONS: Record<'check' | 'inspect' | 'cache' | 'tui', ReadonlySet<OptionName>> = {
   check: new Set([...IMAGE_ACCESS, ...POLICY, ...ANALYSIS, 'json', 'format', 'full', 'no-layers']),
   inspect: new Set([...IMAGE_ACCESS, 'json']),
   cache: new Set(['json', 'cache-dir', 'max-size']),

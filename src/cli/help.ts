@@ -55,3 +55,94 @@ Environment
 
 Exit codes: 0 ok, 1 a check failed, 2 bad input or error.
 `;
+
+const IMAGE_FORMS = `IMAGE
+  alpine:3.20, ghcr.io/org/app@sha256:…, docker://…   an image in a registry (no Docker daemon needed)
+  oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG], or a PATH (detected)`;
+
+const IMAGE_ACCESS = `  --platform os/arch[/variant]   the platform to pick from an index (default linux/amd64); an image of
+                                 a single platform must be this one, else exit 2
+  --insecure-registry HOST       plain HTTP for HOST, or HTTPS without a certificate check if it speaks
+                                 TLS (repeatable; loopback hosts are always insecure)
+  --username USER --password-stdin   registry credentials (else Docker/Podman credential files)`;
+
+/** `imgscope COMMAND --help` (or `imgscope help COMMAND`): the command's usage, its options, an example. */
+export const COMMAND_HELP = {
+  check: `imgscope check — will this image be accepted? Verdict, sizes, layers, efficiency and waste
+
+Usage
+  imgscope check IMAGE [options]
+
+${IMAGE_FORMS}
+
+Options
+  --json                         the JSON report on stdout (same as --format json)
+  --format table|json|markdown|github
+${IMAGE_ACCESS}
+  --profile scf|cloudbase|none   platform rules to check against (default scf: Tencent SCF image functions)
+  --memory MiB                   the function memory you picked, judged against the image's memory tier
+  --max-compressed SIZE, --max-uncompressed SIZE, --max-layers N   your budgets (300MB, 300MiB, 1GiB, bytes)
+  --lowestEfficiency R, --highestWastedBytes SIZE, --highestUserWastedPercent R   dive's CI rules
+                                 (a value or "disabled"), also spelled --lowest-efficiency,
+                                 --highest-wasted-bytes and --highest-user-wasted-percent
+  --config FILE                  imgscope.config.json to use (default: found upward from here)
+  --ci-config FILE               dive's .dive-ci to read (default: ./.dive-ci when present)
+  --fail-on fail|warn            with warn, warnings fail the verdict too
+  --no-layers                    manifest-level checks only; no layer is downloaded
+  --full                         analyse layers even when the manifest checks already failed
+  --concurrency N                layers streamed at once
+  --cache-dir DIR                where layer analyses and image summaries are cached
+  --no-cache                     neither read nor write the layer cache
+  --debug                        log registry exchanges and cache hits, and show stack traces
+  -h, --help
+
+Example
+  imgscope check --max-compressed 300MB --format markdown ghcr.io/org/app:1.4
+
+Exit codes: 0 pass or warn, 1 a check failed (or warned, with --fail-on warn), 2 bad input or error.
+`,
+  inspect: `imgscope inspect — manifest, config and layers of an image, without downloading any layer
+
+Usage
+  imgscope inspect IMAGE [options]
+
+${IMAGE_FORMS}
+
+Options
+  --json                         everything as JSON on stdout
+${IMAGE_ACCESS}
+  --debug                        log registry exchanges (credentials redacted) and show stack traces
+  -h, --help
+
+Example
+  imgscope inspect --platform linux/arm64 ghcr.io/org/app:1.4
+
+Exit codes: 0 ok, 2 bad input or error.
+`,
+  cache: `imgscope cache — the layer analyses and image summaries kept for re-runs
+
+Usage
+  imgscope cache ls [--json]             entries (digest, size, last use) and the total
+  imgscope cache prune [--max-size SIZE] drop the least recently used until the rest fit (all without it)
+
+Options
+  --json                         the listing or what was pruned as JSON on stdout
+  --max-size SIZE                for prune: the size to keep the cache under (300MB, 2GiB, bytes)
+  --cache-dir DIR                the cache folder (default $IMGSCOPE_CACHE_DIR, else
+                                 $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope)
+  --debug                        show stack traces
+  -h, --help
+
+Example
+  imgscope cache prune --max-size 2GiB
+
+Exit codes: 0 ok, 2 bad input or error.
+`,
+} as const;
+
+/** The help `imgscope help [COMMAND]` or `imgscope [COMMAND] --help` prints: the command's, else the global one. */
+export function helpFor(topic: string | undefined): string {
+  return topic !== undefined && Object.hasOwn(COMMAND_HELP, topic)
+    ? COMMAND_HELP[topic as keyof typeof COMMAND_HELP]
+    : HELP;
+}

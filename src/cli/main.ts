@@ -1,7 +1,7 @@
 import { isImgscopeError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { type ParsedArgs, parseCommandLine } from './args.js';
-import { HELP } from './help.js';
+import { helpFor } from './help.js';
 import { type Output, processOutput } from './output.js';
 import { tuneV8ForCli } from './v8-tuning.js';
 
@@ -11,7 +11,7 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
       io.stdout.write(`imgscope ${VERSION}\n`);
       return 0;
     case 'help':
-      io.stdout.write(HELP);
+      io.stdout.write(helpFor(args.positionals[0]));
       return 0;
     // Commands load on demand: `--version` and `--help` stay instant, and each command pays only for
     // the modules it uses.

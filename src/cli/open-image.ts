@@ -1,6 +1,6 @@
 import { ImgscopeError } from '../errors.js';
 import { isLocalReference, openLocalImage } from '../oci/local/index.js';
-import { type Platform, parsePlatform } from '../oci/platform.js';
+import { type Platform, parsePlatform, platformMismatch } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
 import type { ParsedOptions } from './args.js';
 import type { Output } from './output.js';
@@ -11,14 +11,33 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Opens IMAGE from wherever it lives: a local layout or archive, else a registry. */
+/**
+ * Opens IMAGE from wherever it lives: a local layout or archive, else a registry. A platform given with
+ * --platform picks from an index, and a single-manifest image must be that platform.
+ */
 export async function openImage(
   image: string,
   options: ParsedOptions,
   io: Output,
   configuredPlatform?: Platform,
 ): Promise<ImageSource> {
-  const platform = options.platform ? parsePlatform(options.platform) : configuredPlatform;
+  const requested = options.platform ? parsePlatform(options.platform) : undefined;
+  const source = await openSource(image, options, io, requested ?? configuredPlatform);
+  const mismatch =
+    requested && !source.index ? platformMismatch(image, source.platform, requested) : undefined;
+  if (mismatch) {
+    await source.close();
+    throw new ImgscopeError('PLATFORM', mismatch.message, { hint: mismatch.hint });
+  }
+  return source;
+}
+
+async function openSource(
+  image: string,
+  options: ParsedOptions,
+  io: Output,
+  platform: Platform | undefined,
+): Promise<ImageSource> {
   if (isLocalReference(image)) return openLocalImage(image, { platform });
 
   let credentials: { username: string; password: string } | undefined;

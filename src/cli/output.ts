@@ -23,6 +23,11 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv
   return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
+/** The width to fit tables into: the terminal's, else (a pipe, a file, a CI log) 100 columns. */
+export function terminalWidth(stream: { isTTY?: boolean; columns?: number }): number {
+  return stream.isTTY && stream.columns && stream.columns > 0 ? stream.columns : 100;
+}
+
 const guarded = new WeakSet<NodeJS.WritableStream>();
 
 /**

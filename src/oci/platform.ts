@@ -58,3 +58,20 @@ export function platformMatches(candidate: Platform, wanted: Platform): boolean 
   if (w.variant && c.variant !== w.variant) return false;
   return true;
 }
+
+/**
+ * Why a single-manifest image does not satisfy a platform asked for by name (undefined when it does), by
+ * the rules an index entry is matched with: `docker pull --platform` refuses such an image too.
+ */
+export function platformMismatch(
+  label: string,
+  actual: Platform,
+  wanted: Platform,
+): { message: string; hint: string } | undefined {
+  if (platformMatches(actual, wanted)) return undefined;
+  const requested = formatPlatform(wanted);
+  return {
+    message: `${label}: the image is ${formatPlatform(actual)}, not the requested ${requested}`,
+    hint: `drop --platform to take the image as it is, or pick a tag built for ${requested}`,
+  };
+}

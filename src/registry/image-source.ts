@@ -4,7 +4,7 @@ import { type Digest, sha256Digest } from '../oci/digest.js';
 import { assembleImage, type BlobReader } from '../oci/image.js';
 import { parseManifest, type Schema1Manifest, selectPlatform } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
-import { DEFAULT_PLATFORM, formatPlatform, platformMatches } from '../oci/platform.js';
+import { DEFAULT_PLATFORM, formatPlatform, platformMismatch } from '../oci/platform.js';
 import type { ImageSource, OpenOptions, ResolvedIndex } from '../oci/source.js';
 import type { Descriptor, ImageManifest } from '../oci/types.js';
 import { RegistryClient } from './client.js';
@@ -105,7 +105,9 @@ async function resolve(
       ...(signal ? { signal } : {}),
     });
   }
-  if (!index && options.platform && !platformMatches(source.platform, options.platform)) {
+  const mismatch =
+    index || !options.platform ? undefined : platformMismatch(label, source.platform, options.platform);
+  if (mismatch) {
     await source.close();
     const only: Descriptor = {
       mediaType: source.mediaType,
@@ -113,11 +115,11 @@ async function resolve(
       size: source.rawManifest.byteLength,
       platform: source.platform,
     };
-    throw new PlatformNotFoundError(
-      `${label}: no ${formatPlatform(options.platform)} image; it is a single ${formatPlatform(source.platform)} image`,
-      'drop --platform, or build the image for the platform you deploy to',
-      { digest: source.digest, mediaType: source.mediaType, manifests: [only] },
-    );
+    throw new PlatformNotFoundError(mismatch.message, mismatch.hint, {
+      digest: source.digest,
+      mediaType: source.mediaType,
+      manifests: [only],
+    });
   }
   return source;
 }

@@ -13,6 +13,14 @@ export function formatBytes(bytes: number): string {
   return `${sign}${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ${units[unit]}`;
 }
 
+/**
+ * The number a person reads for a layer: layers count from 1 in every table, message and error, like the
+ * `layer 3/14` of a failed download. JSON keeps dive's 0-based `index` and `layer` fields.
+ */
+export function layerNumber(index: number): number {
+  return index + 1;
+}
+
 export function formatPercent(ratio: number): string {
   return `${(ratio * 100).toFixed(2)} %`;
 }
@@ -31,11 +39,6 @@ export function shortCommand(createdBy: string, width = 60): string {
 
 export function truncate(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
-}
-
-/** Keeps the end of a long path, where the file name is: `…/lists/partial`. */
-export function shortPath(path: string, width: number): string {
-  return path.length > width ? `…${path.slice(path.length - width + 1)}` : path;
 }
 
 export function shortDigest(digest: string): string {

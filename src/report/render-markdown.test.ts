@@ -26,8 +26,8 @@ describe('renderMarkdown', () => {
     const markdown = renderMarkdown(warningReport());
     expect(markdown).toContain('<details><summary>hints: 4 findings</summary>');
     expect(markdown).toContain('`&& rm -rf /var/lib/apt/lists/*`');
-    expect(markdown).toContain('| 2 | 10.0 MiB | 30.0 MiB | 10.0 MiB | `RUN rm -rf /build` |');
-    expect(markdown).toContain('| 2 | 10.0 MiB | 10.0 MiB | `/build/a.o` | #2 removed |');
+    expect(markdown).toContain('| 3 | 10.0 MiB | 30.0 MiB | 10.0 MiB | `RUN rm -rf /build` |');
+    expect(markdown).toContain('| 2 | 10.0 MiB | 10.0 MiB | `/build/a.o` | #3 removed |');
   });
 
   it('says when layers were not analysed', () => {

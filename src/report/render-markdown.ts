@@ -1,4 +1,4 @@
-import { formatBytes, formatPercent, shortCommand, shortDigest } from './format.js';
+import { formatBytes, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 export interface MarkdownOptions {
@@ -107,14 +107,14 @@ function layersSection(report: Report): string[] {
   const rows = report.layers.map((layer) =>
     report.layersAnalyzed
       ? [
-          String(layer.index),
+          String(layerNumber(layer.index)),
           formatBytes(layer.compressedSize),
           formatBytes(layer.uncompressedSize),
           layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
           code(shortCommand(layer.createdBy, 72) || shortDigest(layer.digest)),
         ]
       : [
-          String(layer.index),
+          String(layerNumber(layer.index)),
           formatBytes(layer.compressedSize),
           code(shortCommand(layer.createdBy, 72) || shortDigest(layer.digest)),
         ],
@@ -134,7 +134,7 @@ function wasteSection(report: Report, topFiles: number): string[] {
     formatBytes(file.wastedBytes),
     formatBytes(file.reclaimableBytes),
     code(file.path),
-    file.overwrittenBy.map((o) => `#${o.layer} ${o.change}`).join(', '),
+    file.overwrittenBy.map((o) => `#${layerNumber(o.layer)} ${o.change}`).join(', '),
   ]);
   return [
     '',

@@ -1,13 +1,15 @@
-import Table from 'cli-table3';
-import { formatBytes, formatPercent, shortCommand, shortDigest, shortPath, truncate } from './format.js';
+import { fittedTable, type TableColumn, truncateEnd, truncateMiddle } from './fit-table.js';
+import { formatBytes, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
 import type { Report } from './report.js';
+
+const DEFAULT_WIDTH = 100;
 
 const STATUS_MARK = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' } as const;
 
 export interface TableOptions {
   /** Colour escapes allowed (a TTY and no NO_COLOR). */
   color?: boolean;
-  /** Terminal width to fit tables into (default 100). */
+  /** Terminal width to fit tables into (default 100, for output that is not a terminal). */
   width?: number;
   /** How many inefficient files to list. */
   topFiles?: number;
@@ -15,19 +17,10 @@ export interface TableOptions {
   topDetails?: number;
 }
 
-function table(head: string[], colAligns: ('left' | 'right')[], color: boolean): Table.Table {
-  return new Table({
-    head,
-    colAligns,
-    style: { head: color ? ['bold'] : [], border: color ? ['grey'] : [], compact: true, 'padding-left': 1 },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
-}
-
 /** The human summary `imgscope check` prints: image facts, layers, efficiency and where the waste is. */
 export function renderTable(report: Report, options: TableOptions = {}): string {
   const color = options.color ?? false;
-  const width = Math.max(80, options.width ?? 100);
+  const width = options.width ?? DEFAULT_WIDTH;
   const topFiles = options.topFiles ?? 10;
   const topDetails = options.topDetails ?? 5;
   const lines: string[] = [];
@@ -42,35 +35,41 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   );
   lines.push('');
 
-  const layers = report.layersAnalyzed
-    ? table(
-        ['#', 'Compressed', 'Uncompressed', 'Files +/~/-', 'Wasted', 'Command'],
-        ['right', 'right', 'right', 'right', 'right', 'left'],
-        color,
-      )
-    : table(['#', 'Compressed', 'Digest', 'Command'], ['right', 'right', 'left', 'left'], color);
-  for (const layer of report.layers) {
-    // # + sizes + counts + wasted take ~58 columns with borders; the command gets the rest.
-    const command = shortCommand(layer.createdBy, width - (report.layersAnalyzed ? 60 : 38)) || '—';
-    if (report.layersAnalyzed) {
-      layers.push([
-        String(layer.index),
-        formatBytes(layer.compressedSize),
-        formatBytes(layer.uncompressedSize),
-        `${layer.added}/${layer.modified}/${layer.removed}`,
-        layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
-        command,
-      ]);
-    } else {
-      layers.push([
-        String(layer.index),
-        formatBytes(layer.compressedSize),
-        shortDigest(layer.digest),
-        command,
-      ]);
-    }
+  const command: TableColumn = { head: 'Command', align: 'left', shorten: truncateEnd };
+  const commandOf = (createdBy: string) => shortCommand(createdBy, Number.POSITIVE_INFINITY) || '—';
+  if (report.layersAnalyzed) {
+    const columns: TableColumn[] = [
+      { head: '#', align: 'right' },
+      { head: 'Compressed', shortHead: 'Compr.', align: 'right' },
+      { head: 'Uncompressed', shortHead: 'Uncompr.', align: 'right' },
+      { head: 'Files +/~/-', shortHead: '+/~/-', align: 'right' },
+      { head: 'Wasted', align: 'right' },
+      command,
+    ];
+    const rows = report.layers.map((layer) => [
+      String(layerNumber(layer.index)),
+      formatBytes(layer.compressedSize),
+      formatBytes(layer.uncompressedSize),
+      `${layer.added}/${layer.modified}/${layer.removed}`,
+      layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
+      commandOf(layer.createdBy),
+    ]);
+    lines.push(fittedTable(columns, rows, width, color));
+  } else {
+    const columns: TableColumn[] = [
+      { head: '#', align: 'right' },
+      { head: 'Compressed', shortHead: 'Compr.', align: 'right' },
+      { head: 'Digest', align: 'left' },
+      command,
+    ];
+    const rows = report.layers.map((layer) => [
+      String(layerNumber(layer.index)),
+      formatBytes(layer.compressedSize),
+      shortDigest(layer.digest),
+      commandOf(layer.createdBy),
+    ]);
+    lines.push(fittedTable(columns, rows, width, color));
   }
-  lines.push(layers.toString());
 
   if (report.layersAnalyzed && report.efficiency !== undefined) {
     lines.push('');
@@ -81,30 +80,28 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     );
     const files = report.inefficientFiles ?? [];
     if (files.length > 0) {
-      const waste = table(
-        ['Count', 'Wasted', 'Reclaimable', 'Path', 'Overwritten or removed by'],
-        ['right', 'right', 'right', 'left', 'left'],
-        color,
-      );
-      // Count, sizes and borders take ~36 columns; path and culprit share the rest.
-      const free = width - 36;
-      const pathWidth = Math.max(20, Math.ceil(free * 0.55));
-      const byWidth = Math.max(16, free - pathWidth);
-      for (const file of files.slice(0, topFiles)) {
-        const by = file.overwrittenBy
-          .map((o) => `#${o.layer} ${shortCommand(o.createdBy, byWidth)}`)
-          .join('; ');
-        waste.push([
+      const columns: TableColumn[] = [
+        { head: 'Count', align: 'right' },
+        { head: 'Wasted', align: 'right' },
+        { head: 'Reclaimable', shortHead: 'Reclaim.', align: 'right' },
+        { head: 'Path', align: 'left', shorten: truncateMiddle },
+        { head: 'Overwritten or removed by', shortHead: 'Dropped by', align: 'left', shorten: truncateEnd },
+      ];
+      const rows = files
+        .slice(0, topFiles)
+        .map((file) => [
           String(file.count),
           formatBytes(file.wastedBytes),
           formatBytes(file.reclaimableBytes),
-          shortPath(file.path, pathWidth),
-          truncate(by, byWidth),
+          file.path,
+          file.overwrittenBy
+            .map((o) => `#${layerNumber(o.layer)} ${shortCommand(o.createdBy, Number.POSITIVE_INFINITY)}`)
+            .join('; '),
         ]);
-      }
+      const waste = fittedTable(columns, rows, width, color);
       lines.push('');
       lines.push(`Top inefficient files (${Math.min(files.length, topFiles)} of ${files.length}):`);
-      lines.push(waste.toString());
+      lines.push(waste);
     }
   } else if (!report.layersAnalyzed) {
     lines.push('');
@@ -119,7 +116,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
       if (check.hint && check.status !== 'pass') lines.push(`        fix: ${check.hint}`);
       const details = check.details ?? [];
       for (const detail of details.slice(0, topDetails))
-        lines.push(`        · ${truncate(detail.message, width - 10)}`);
+        lines.push(`        · ${truncateEnd(detail.message, width - 10)}`);
       if (details.length > topDetails)
         lines.push(`        · … ${details.length - topDetails} more (--json lists them all)`);
     }

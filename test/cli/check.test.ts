@@ -79,6 +79,25 @@ describe('imgscope check', () => {
     }
   });
 
+  it('numbers layers from 1 in every table and message, as errors do; the JSON keeps its 0-based fields', async () => {
+    const { stdout } = await runCli(['check', 'fixtures/demo']);
+    expect(stdout).toMatch(/^│ 1 │ +36\.6 KiB │ .* ADD file:/m);
+    expect(stdout).toMatch(/^│ 8 │ +2\.94 KiB │ .* RUN npm run build/m);
+    expect(stdout).not.toMatch(/^│ 0 │/m);
+    expect(stdout).toMatch(/│ \/app\/dist\/bundle\.js +│ #8 RUN npm run build/);
+    expect(stdout).toContain('left by layer 2 (`RUN apt-get upda');
+    expect(stdout).toContain('layer 3 (`RUN rm -rf /var/lib/apt/lists/*`) deleted');
+
+    const report = await checkJson('fixtures/demo');
+    expect(report.layers.map((layer) => layer.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(report.inefficientFiles?.[0]?.overwrittenBy.map((o) => o.layer)).toEqual([7]);
+    const apt = report.checks
+      ?.find((check) => check.id === 'hints')
+      ?.details?.find((detail) => detail.path === '/var/cache/apt');
+    expect(apt).toMatchObject({ layer: 1 });
+    expect(apt?.message).toContain('left by layer 2 (');
+  });
+
   it('skips the layers with --no-layers and says so', async () => {
     const report = await checkJson('--no-layers', 'fixtures/demo');
     expect(report.layersAnalyzed).toBe(false);
@@ -100,6 +119,15 @@ describe('imgscope check', () => {
     const amd = await checkJson('fixtures/multiarch');
     expect(amd.platform).toBe('linux/amd64');
     expect(amd.digest).not.toBe(arm.digest);
+  });
+
+  it('takes a single-platform image asked for by its own platform, however the variant is spelled', async () => {
+    for (const platform of ['linux/arm64', 'linux/arm64/v8']) {
+      const arm = await checkJson('--platform', platform, '--profile', 'none', 'fixtures/arm64');
+      expect(arm.platform, platform).toBe('linux/arm64');
+    }
+    const amd = await checkJson('--platform', 'linux/amd64', 'docker-archive:fixtures/demo.docker.tar');
+    expect(amd.verdict).toBe('pass');
   });
 
   it('stops quietly when the reader closes the pipe early (| head), keeping the verdict as exit code', async () => {
@@ -155,6 +183,22 @@ describe('imgscope check on bad input', () => {
       ['check', '--platform', 'linux/s390x', 'fixtures/multiarch'],
       /no linux\/s390x image; the index has linux\/amd64, linux\/arm64/,
     ],
+    [
+      ['check', '--platform', 'linux/arm64', 'fixtures/demo'],
+      /^imgscope: fixtures\/demo: the image is linux\/amd64, not the requested linux\/arm64 — drop --platform/,
+    ],
+    [
+      ['check', '--platform', 'linux/arm64/v8', 'oci-archive:fixtures/demo.oci.tar'],
+      /^imgscope: oci-archive:fixtures\/demo\.oci\.tar: the image is linux\/amd64, not the requested linux\/arm64 /,
+    ],
+    [
+      ['check', '--platform', 'linux/arm64', 'docker-archive:fixtures/demo.docker.tar'],
+      /the image is linux\/amd64, not the requested linux\/arm64 — .*pick a tag built for linux\/arm64$/m,
+    ],
+    [
+      ['check', '--platform', 'linux/amd64', 'fixtures/arm64'],
+      /the image is linux\/arm64, not the requested/,
+    ],
     [['check', '--format', 'yaml', 'fixtures/demo'], /--format "yaml" is not one of/],
     [['check'], /needs an IMAGE/],
     [['check', 'fixtures/demo', 'extra'], /unexpected argument "extra"/],
@@ -181,6 +225,7 @@ describe('imgscope check on bad input', () => {
     const result = await runCli(['check', copy]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(new RegExp(`expected ${manifest.layers[3].digest}`));
+    expect(result.stderr).toMatch(/layer 4[/ ]/); // the fourth layer, numbered as the table numbers it
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 

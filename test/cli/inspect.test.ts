@@ -21,5 +21,17 @@ describe('imgscope inspect', () => {
     expect(result.stdout).toMatch(/^Platform {4}linux\/amd64$/m);
     expect(result.stdout).toMatch(/^Ports {7}9000\/tcp$/m);
     expect(result.stdout).toMatch(/^Layers {6}8, /m);
+    expect(result.stdout).toMatch(/^ {3}1 {4}36\.6 KiB {2}d9d14808aa9d {2}ADD file:/m);
+    expect(result.stdout).toMatch(/^ {3}8 {4}2\.94 KiB {2}964142c3403c {2}RUN npm run build/m);
+  });
+
+  it('refuses a single-platform image for another --platform, in one line (exit 2)', async () => {
+    const result = await runCli(['inspect', '--platform', 'linux/arm64', 'fixtures/demo']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'imgscope: fixtures/demo: the image is linux/amd64, not the requested linux/arm64 — ' +
+        'drop --platform to take the image as it is, or pick a tag built for linux/arm64\n',
+    );
   });
 });

@@ -66,6 +66,35 @@ describe.skipIf(registryUnavailable)('imgscope against a real registry', () => {
     expect(JSON.parse(result.stdout).digest).toBe(arm64.digest);
   });
 
+  it('refuses a single-platform image for another --platform, exit 2, and takes it for its own', async () => {
+    const credentials = { credentials: { ...TEST_USER }, env: {} };
+    await pushImage(`${registry.host}/private/app:amd64`, amd64.content, credentials);
+    await pushImage(`${registry.host}/private/app:arm64`, arm64.content, credentials);
+    const run = (...args: string[]) =>
+      runCli(args, {
+        env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password },
+      });
+
+    for (const command of ['check', 'inspect']) {
+      const refused = await run(command, '--platform', 'linux/arm64', `${registry.host}/private/app:amd64`);
+      expect(refused.code, command).toBe(2);
+      expect(refused.stdout, command).toBe('');
+      expect(refused.stderr, command).toBe(
+        `imgscope: ${registry.host}/private/app:amd64: the image is linux/amd64, not the requested linux/arm64 — ` +
+          'drop --platform to take the image as it is, or pick a tag built for linux/arm64\n',
+      );
+    }
+    const own = await run(
+      'inspect',
+      '--json',
+      '--platform',
+      'linux/arm64/v8',
+      `${registry.host}/private/app:arm64`,
+    );
+    expect(own.code).toBe(0);
+    expect(JSON.parse(own.stdout)).toMatchObject({ digest: arm64.digest, platform: 'linux/arm64' });
+  });
+
   it('says in one line which registry and repository refused access, exit 2', async () => {
     const result = await runCli(['inspect', `${registry.host}/private/app:multi`], { env });
     expect(result.code).toBe(2);

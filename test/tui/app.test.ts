@@ -85,8 +85,8 @@ describe('the screen before and while layers stream', () => {
     const screen = frame();
     expect(screen).toContain('registry.test/app:1.0');
     expect(screen).toContain('linux/amd64');
-    expect(rowOf(screen, 'ADD file:abc')).toMatch(/0 +1000 B → +waiting ADD file:abc/);
-    expect(rowOf(screen, 'RUN npm ci')).toMatch(/1 +1.95 KiB → +waiting RUN npm ci/);
+    expect(rowOf(screen, 'ADD file:abc')).toMatch(/1 +1000 B → +waiting ADD file:abc/);
+    expect(rowOf(screen, 'RUN npm ci')).toMatch(/2 +1.95 KiB → +waiting RUN npm ci/);
     expect(screen).toContain('Reading layers… 0 of 2 done');
   });
 
@@ -99,7 +99,7 @@ describe('the screen before and while layers stream', () => {
     );
     store.dispatch({ type: 'layer-finished', summary: fakeAnalysis(LAYERS).layers[1]! });
     await until(
-      (f) => /1 +1.95 KiB → +5.86 KiB RUN npm ci/.test(rowOf(f, 'RUN npm ci')),
+      (f) => /2 +1.95 KiB → +5.86 KiB RUN npm ci/.test(rowOf(f, 'RUN npm ci')),
       'with the layer size',
     );
   });
@@ -112,7 +112,7 @@ describe('the Files pane', () => {
     let screen = filesPane(await until((f) => f.includes('cert.pem'), 'with the tree'));
     expect(rowOf(screen, 'cert.pem')).toMatch(/^ {3}-rw-r--r-- +0:0 +2.00 KiB {7}└─ cert\.pem/m);
     expect(rowOf(screen, 'etc/')).toMatch(/^ {3}drwxr-xr-x +0:0 +2.01 KiB └─ etc\//m);
-    screen = filesPane(await press(KEYS.down, (f) => f.includes('Files: Layer 1 changes'), 'for layer 1'));
+    screen = filesPane(await press(KEYS.down, (f) => f.includes('Files: Layer 2 changes'), 'for layer 2'));
     expect(rowOf(screen, 'main.js')).toMatch(/^ \+ -rw-r--r-- +1000:1000 +4.00 KiB .*main\.js/m);
     expect(rowOf(screen, 'passwd')).toMatch(/^ ~ /);
     expect(rowOf(screen, 'group')).toMatch(/^ - /);
@@ -158,7 +158,7 @@ describe('the Files pane', () => {
     const { finish, until, press } = mount();
     finish();
     await until((f) => f.includes('cert.pem'), 'with the tree');
-    await press('j', (f) => f.includes('Layer 1 changes'), 'on layer 1');
+    await press('j', (f) => f.includes('Layer 2 changes'), 'on layer 2');
     const screen = await press('r', (f) => f.includes('r[ ]-removed'), 'with removed hidden');
     expect(screen).not.toContain('group');
     expect(screen).toContain('a[x]+added');
@@ -169,9 +169,9 @@ describe('the Files pane', () => {
     const { finish, until, press } = mount();
     finish();
     await until((f) => f.includes('cert.pem'), 'with the tree');
-    await press('j', (f) => f.includes('Layer 1 changes'), 'on layer 1');
+    await press('j', (f) => f.includes('Layer 2 changes'), 'on layer 2');
     expect(rowOf(await until(() => true, ''), '└─ sh')).toBe('');
-    const screen = await press('v', (f) => f.includes('Image up to layer 1'), 'with the image view');
+    const screen = await press('v', (f) => f.includes('Image up to layer 2'), 'with the image view');
     expect(screen).toContain('└─ sh');
     expect(screen).toContain('main.js');
   });

@@ -175,7 +175,7 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         expect(screen).toContain(command);
       }
       expect(screen).toMatch(/Verdict PASS/);
-      expect(screen).toContain('Files: Layer 0 changes');
+      expect(screen).toContain('Files: Layer 1 changes');
 
       // The tree moves: focus Files, step down, page down.
       term.keys('Tab');
@@ -228,10 +228,10 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       term.keys('BTab');
       await term.waitFor((s) => s.includes('▶ Layers'), 'the Layers pane focused');
       term.keys('j', 'j', 'j', 'j', 'j');
-      screen = await term.waitFor((s) => s.includes('Files: Layer 5 changes'), 'layer 5 selected');
+      screen = await term.waitFor((s) => s.includes('Files: Layer 6 changes'), 'layer 6 selected');
       expect(screen).toMatch(/RUN npm ci/);
       term.keys('v');
-      await term.waitFor((s) => s.includes('Files: Image up to layer 5'), 'the aggregated view');
+      await term.waitFor((s) => s.includes('Files: Image up to layer 6'), 'the aggregated view');
 
       // The waste view lists the files written by several layers.
       term.keys('w');
@@ -262,7 +262,7 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       const lines = screen.trimEnd().split('\n');
       expect(lines.length).toBeLessThanOrEqual(24);
       expect(screen).toContain('Layers (8)');
-      expect(screen).toContain('Files: Layer 0 changes');
+      expect(screen).toContain('Files: Layer 1 changes');
       term.keys('C-c');
       expect(await term.exitStatus()).toBe(0);
     } finally {
@@ -320,7 +320,7 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         expect(screen).toContain(reference);
         expect(screen).toContain('Layers (8)');
         expect(screen).toContain('RUN npm ci');
-        expect(screen).toContain('Files: Layer 0 changes');
+        expect(screen).toContain('Files: Layer 1 changes');
         term.keys('w');
         await term.waitFor((s) => s.includes('/app/dist/bundle.js'), 'the waste view');
         term.keys('q');

@@ -81,7 +81,7 @@ describe('image summary format', () => {
     );
     const resized = layers.map((layer, i) => (i === 3 ? { ...layer, size: layer.size + 1 } : layer));
     expect(failure(() => decode(encoded(), { layers: resized }))).toBe(
-      "corrupt: layer 3 is not the manifest's",
+      "corrupt: layer 4 is not the manifest's",
     );
   });
 

@@ -118,7 +118,7 @@ function checkLayers(summary: AnalysisSummary, header: SummaryHeader, layers: re
       layer.mediaType !== descriptor.mediaType ||
       layer.compressedSize !== descriptor.size
     )
-      throw corrupt(`layer ${index} is not the manifest's`);
+      throw corrupt(`layer ${index + 1} is not the manifest's`);
   });
   const layerOf = (index: number) => Number.isInteger(index) && index >= 0 && index < layers.length;
   const { findings, waste } = summary;

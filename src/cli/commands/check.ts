@@ -40,7 +40,7 @@ import {
   positiveInteger,
 } from '../args.js';
 import { openImage } from '../open-image.js';
-import { colorEnabled, type Output } from '../output.js';
+import { colorEnabled, type Output, terminalWidth } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { checkCachesOf } from './cache.js';
 
@@ -182,7 +182,7 @@ export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
   const policy = await resolvePolicy({ flags: policyFlagsOf(args.options), cwd: io.cwd, reference: image });
   const report = await decide(image, args, io, policy);
   io.stdout.write(
-    renderReport(report, format, { color: colorEnabled(io.stdout, io.env), width: io.stdout.columns ?? 100 }),
+    renderReport(report, format, { color: colorEnabled(io.stdout, io.env), width: terminalWidth(io.stdout) }),
   );
   return exitCodeOf(report.verdict ?? 'pass');
 }

@@ -1,10 +1,11 @@
 import { formatPlatform } from '../../oci/platform.js';
 import type { ImageSource } from '../../oci/source.js';
 import { compressedSizeOf, layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
-import { formatBytes, shortCommand } from '../../report/format.js';
+import { truncateEnd } from '../../report/fit-table.js';
+import { formatBytes, layerNumber, shortCommand } from '../../report/format.js';
 import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
-import type { Output } from '../output.js';
+import { type Output, terminalWidth } from '../output.js';
 
 /** What `inspect --json` prints: everything known from the manifest and config, no layer read. */
 export function describeImage(source: ImageSource) {
@@ -55,7 +56,10 @@ export function describeImage(source: ImageSource) {
   };
 }
 
-function renderInspect(info: ReturnType<typeof describeImage>): string {
+/** Index, size and digest take 32 columns of a layer line; the command gets the rest, 50 at most. */
+const LAYER_LINE_FIXED = 32;
+
+function renderInspect(info: ReturnType<typeof describeImage>, width: number): string {
   const lines = [
     `Image       ${info.reference}`,
     `Digest      ${info.digest}`,
@@ -78,9 +82,11 @@ function renderInspect(info: ReturnType<typeof describeImage>): string {
   lines.push(
     `Layers      ${info.layers.length}, ${formatBytes(info.compressedSize)} compressed (config included)`,
   );
+  const commandWidth = Math.max(10, Math.min(50, width - LAYER_LINE_FIXED));
   for (const layer of info.layers) {
+    const command = truncateEnd(shortCommand(layer.createdBy, Number.POSITIVE_INFINITY), commandWidth);
     lines.push(
-      `  ${String(layer.index).padStart(2)}  ${formatBytes(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${shortCommand(layer.createdBy, 50)}`,
+      `  ${String(layerNumber(layer.index)).padStart(2)}  ${formatBytes(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${command}`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -91,7 +97,11 @@ export async function runInspect(args: ParsedArgs, io: Output): Promise<number> 
   const source = await openImage(imageArgument(args), args.options, io);
   try {
     const info = describeImage(source);
-    io.stdout.write(args.options.json ? `${JSON.stringify(info, null, 2)}\n` : renderInspect(info));
+    io.stdout.write(
+      args.options.json
+        ? `${JSON.stringify(info, null, 2)}\n`
+        : renderInspect(info, terminalWidth(io.stdout)),
+    );
     return 0;
   } finally {
     await source.close();

@@ -37,7 +37,7 @@ describe('hints', () => {
     expect(kinds).toEqual(['apt-lists', 'yarn-cache', 'pip-cache', 'apk-cache', 'apt-cache', 'npm-cache']);
     const apt = result.details![0]!;
     expect(apt).toMatchObject({ path: '/var/lib/apt/lists', bytes: 9 * MiB, layer: 1 });
-    expect(apt.message).toContain('left by layer 1 (`RUN apt-get update && apt-get install -y curl`)');
+    expect(apt.message).toContain('left by layer 2 (`RUN apt-get update && apt-get install -y curl`)');
     expect(apt.message).toContain('rm -rf /var/lib/apt/lists/*');
     expect(result.hint).toContain('rm -rf /var/lib/apt/lists/*');
     expect(result.actual).toBe(21.5 * MiB);
@@ -90,7 +90,7 @@ describe('hints', () => {
       ['overwritten', 1, 1 * MiB],
     ]);
     expect(groups[0]!.message).toBe(
-      'layer 2 (`RUN rm -rf /build`) deleted 11 MiB that earlier layers still ship: /build (10 MiB), /tmp/x (1 MiB); ' +
+      'layer 3 (`RUN rm -rf /build`) deleted 11 MiB that earlier layers still ship: /build (10 MiB), /tmp/x (1 MiB); ' +
         'delete files in the same RUN that created them, or build them in another stage',
     );
     expect(groups[1]!.message).toContain('overwrote 2 MiB that earlier layers still ship: /app/bin;');

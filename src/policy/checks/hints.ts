@@ -1,5 +1,6 @@
 import type { CacheKind, DeadBytes, LargeFile, Leftover } from '../../analysis/findings.js';
 import type { AnalysisSummary } from '../../analysis/summary.js';
+import { layerNumber } from '../../report/format.js';
 import type { CheckDetail } from '../../report/report.js';
 import { formatSize, MiB } from '../sizes.js';
 import { type AnalysisCheck, checkResult } from './check.js';
@@ -79,7 +80,8 @@ export function commandLine(createdBy: string, width = 80): string {
 
 function layerText(summary: AnalysisSummary, layer: number): string {
   const command = commandLine(summary.layers[layer]?.createdBy ?? '');
-  return command ? `layer ${layer} (\`${command}\`)` : `layer ${layer}`;
+  const number = layerNumber(layer);
+  return command ? `layer ${number} (\`${command}\`)` : `layer ${number}`;
 }
 
 function leftoverDetail(summary: AnalysisSummary, leftover: Leftover): CheckDetail {

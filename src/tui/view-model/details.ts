@@ -1,4 +1,4 @@
-import { formatBytes, formatPercent, shortCommand, shortDigest } from '../../report/format.js';
+import { formatBytes, formatPercent, layerNumber, shortCommand, shortDigest } from '../../report/format.js';
 import type { CheckResult, CheckStatus, Report } from '../../report/report.js';
 import { wrapText } from '../format.js';
 import type { TuiState } from '../state/state.js';
@@ -26,10 +26,7 @@ function layerSection(state: TuiState, width: number): Line[] {
   const layer = state.layers[state.layerCursor.index];
   if (!layer) return [line(seg('No layers', 'heading'))];
   const lines = [
-    line(
-      seg(`Layer ${layer.index}`, 'heading'),
-      seg(` · ${layer.index + 1} of ${state.layers.length}`, 'dim'),
-    ),
+    line(seg(`Layer ${layerNumber(layer.index)}`, 'heading'), seg(` of ${state.layers.length}`, 'dim')),
   ];
   lines.push(...field('digest', shortDigest(layer.digest), width));
   const command = shortCommand(layer.command, Number.POSITIVE_INFINITY);

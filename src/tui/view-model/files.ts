@@ -1,5 +1,5 @@
 import type { InefficientFile, TreeNode } from '../../analysis/types.js';
-import { formatBytes } from '../../report/format.js';
+import { formatBytes, layerNumber } from '../../report/format.js';
 import { fitRight, formatMode } from '../format.js';
 import type { FilesState, TuiState } from '../state/state.js';
 import type { ChangeMark, FileRow } from './file-rows.js';
@@ -91,7 +91,7 @@ export function wasteHeading(): Line {
 
 function lastChange(file: InefficientFile): string {
   const last = file.overwrittenBy.at(-1);
-  return last ? `  (${last.change} by layer ${last.layer})` : '';
+  return last ? `  (${last.change} by layer ${layerNumber(last.layer)})` : '';
 }
 
 export function wasteLines(files: FilesState, height: number): Line[] {
@@ -109,7 +109,7 @@ export function wasteLines(files: FilesState, height: number): Line[] {
 /** The Files pane title: which tree, which layer, what is filtered. */
 export function filesTitle(state: TuiState): string {
   const { files } = state;
-  const layer = state.layerCursor.index;
+  const layer = layerNumber(state.layerCursor.index);
   if (files.wasteView) {
     return `Waste: ${files.waste.length} inefficient files${files.filterText ? ` matching "${files.filterText}"` : ''}`;
   }

@@ -1,4 +1,4 @@
-import { formatBytes, shortCommand } from '../../report/format.js';
+import { formatBytes, layerNumber, shortCommand } from '../../report/format.js';
 import { fitRight, progressBar } from '../format.js';
 import type { LayerState, TuiState } from '../state/state.js';
 import { type Line, line, listRow, type Segment, seg } from './lines.js';
@@ -23,13 +23,13 @@ export function layerTitle(state: TuiState, width: number): string {
   return title.length + columns.length <= width ? title + columns : title;
 }
 
-/** One line per visible layer: index, compressed size, uncompressed size (or progress), command. */
+/** One line per visible layer: number, compressed size, uncompressed size (or progress), command. */
 export function layerLines(state: TuiState, height: number): Line[] {
-  const indexWidth = Math.max(2, String(state.layers.length - 1).length);
+  const numberWidth = Math.max(2, String(state.layers.length).length);
   return windowOf(state.layers, state.layerCursor, height).map((layer) => {
     const command = shortCommand(layer.command, Number.POSITIVE_INFINITY) || '—';
     const l: Line = line(
-      `${String(layer.index).padStart(indexWidth)} `,
+      `${String(layerNumber(layer.index)).padStart(numberWidth)} `,
       fitRight(formatBytes(layer.compressedSize), SIZE_WIDTH),
       seg(' → ', 'dim'),
       sizeOrProgress(layer),

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { COMMAND_OPTIONS } from '../../src/cli/args.js';
+import { runCli } from '../helpers/cli.js';
+
+async function helpOf(...args: string[]): Promise<string> {
+  const result = await runCli(args);
+  expect(result.code, args.join(' ')).toBe(0);
+  expect(result.stderr, args.join(' ')).toBe('');
+  return result.stdout;
+}
+
+describe('imgscope help', () => {
+  it('prints the global help for --help, help, no arguments and IMAGE --help', async () => {
+    const global = await helpOf('--help');
+    expect(global).toMatch(/^imgscope — will this image be accepted/);
+    expect(global).toContain('  imgscope cache ls [--json]');
+    for (const args of [['help'], [], ['-h'], ['fixtures/demo', '--help']]) {
+      expect(await helpOf(...args), args.join(' ')).toBe(global);
+    }
+  });
+
+  it.each(['check', 'inspect', 'cache'] as const)(
+    'prints the usage, options and an example for `%s --help` (also -h and `help COMMAND`)',
+    async (command) => {
+      const help = await helpOf(command, '--help');
+      expect(help).toMatch(new RegExp(`^imgscope ${command} — `));
+      expect(help).toMatch(new RegExp(`\\nUsage\\n {2}imgscope ${command} `));
+      expect(help).toMatch(new RegExp(`\\nExample\\n {2}imgscope ${command} \\S`));
+      expect(help).not.toBe(await helpOf('--help'));
+      expect(await helpOf(command, '-h')).toBe(help);
+      expect(await helpOf('help', command)).toBe(help);
+    },
+  );
+
+  it.each(['check', 'inspect', 'cache'] as const)(
+    'lists every option %s takes and none it refuses',
+    async (command) => {
+      const help = await helpOf(command, '--help');
+      const taken = new Set<string>([...COMMAND_OPTIONS[command], 'help', 'debug']);
+      const named = new Set([...help.matchAll(/(?<![\w-])--([a-zA-Z][\w-]*)/g)].map((m) => m[1]));
+      expect([...taken].filter((option) => !named.has(option))).toEqual([]);
+      expect([...named].filter((option) => !taken.has(option as never))).toEqual([]);
+    },
+  );
+});
