@@ -1,4 +1,5 @@
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, type Readable, Writable } from 'node:stream';
+import { pipeline as pipelineSettled } from 'node:stream/promises';
 import { ImgscopeError } from '../errors.js';
 import { type Digest, sha256Digest, VerifyingStream } from './digest.js';
 import { MAX_MANIFEST_BYTES, parseConfig, parseManifest } from './manifest.js';
@@ -49,9 +50,20 @@ export async function readVerifiedDocument(
       },
     );
   }
+  const raw = await reader.open(descriptor, options);
   const chunks: Buffer[] = [];
-  for await (const chunk of await openVerifiedBlob(reader, descriptor, label, options))
-    chunks.push(chunk as Buffer);
+  const collect = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  // Resolves once every stream has closed too: a file's descriptor is released when this returns.
+  await pipelineSettled(
+    raw,
+    new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, label }),
+    collect,
+  );
   return Buffer.concat(chunks);
 }
 
