@@ -2,6 +2,7 @@ import { ImgscopeError } from '../errors.js';
 import { isLocalReference, openLocalImage } from '../oci/local/index.js';
 import { type Platform, parsePlatform, platformMismatch } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
+import type { Setting } from '../policy/index.js';
 import type { ParsedOptions } from './args.js';
 import type { Output } from './output.js';
 
@@ -12,19 +13,24 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /**
- * Opens IMAGE from wherever it lives: a local layout or archive, else a registry. A platform given with
- * --platform picks from an index, and a single-manifest image must be that platform.
+ * Opens IMAGE from wherever it lives: a local layout or archive, else a registry. A platform asked for
+ * (--platform, or "platform" in a config file) picks from an index, and a single-manifest image must be
+ * that platform.
  */
 export async function openImage(
   image: string,
   options: ParsedOptions,
   io: Output,
-  configuredPlatform?: Platform,
+  configuredPlatform?: Setting<Platform>,
 ): Promise<ImageSource> {
-  const requested = options.platform ? parsePlatform(options.platform) : undefined;
-  const source = await openSource(image, options, io, requested ?? configuredPlatform);
+  const wanted = options.platform
+    ? { value: parsePlatform(options.platform), origin: '--platform' }
+    : configuredPlatform;
+  const source = await openSource(image, options, io, wanted);
   const mismatch =
-    requested && !source.index ? platformMismatch(image, source.platform, requested) : undefined;
+    wanted && !source.index
+      ? platformMismatch(image, source.platform, wanted.value, wanted.origin)
+      : undefined;
   if (mismatch) {
     await source.close();
     throw new ImgscopeError('PLATFORM', mismatch.message, { hint: mismatch.hint });
@@ -36,8 +42,9 @@ async function openSource(
   image: string,
   options: ParsedOptions,
   io: Output,
-  platform: Platform | undefined,
+  wanted: Setting<Platform> | undefined,
 ): Promise<ImageSource> {
+  const platform = wanted?.value;
   if (isLocalReference(image)) return openLocalImage(image, { platform });
 
   let credentials: { username: string; password: string } | undefined;
@@ -66,6 +73,7 @@ async function openSource(
   const { openRegistryImage } = await import('../registry/index.js');
   return openRegistryImage(image, {
     platform,
+    platformOrigin: wanted?.origin,
     insecureRegistries: options['insecure-registry'] ?? [],
     credentials,
     env: io.env,

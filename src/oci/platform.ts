@@ -67,11 +67,13 @@ export function platformMismatch(
   label: string,
   actual: Platform,
   wanted: Platform,
+  origin = '--platform',
 ): { message: string; hint: string } | undefined {
   if (platformMatches(actual, wanted)) return undefined;
   const requested = formatPlatform(wanted);
+  const drop = origin === '--platform' ? 'drop --platform' : `remove "platform" from ${origin}`;
   return {
     message: `${label}: the image is ${formatPlatform(actual)}, not the requested ${requested}`,
-    hint: `drop --platform to take the image as it is, or pick a tag built for ${requested}`,
+    hint: `${drop} to take the image as it is, or pick a tag built for ${requested}`,
   };
 }

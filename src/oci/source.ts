@@ -50,5 +50,7 @@ export interface ImageSource {
 export interface OpenOptions {
   /** Platform to select from an index; default linux/amd64. */
   platform?: Platform;
+  /** Where `platform` was asked for, named in errors: `--platform` (the default) or a config file. */
+  platformOrigin?: string;
   signal?: AbortSignal;
 }

@@ -106,7 +106,9 @@ async function resolve(
     });
   }
   const mismatch =
-    index || !options.platform ? undefined : platformMismatch(label, source.platform, options.platform);
+    index || !options.platform
+      ? undefined
+      : platformMismatch(label, source.platform, options.platform, options.platformOrigin);
   if (mismatch) {
     await source.close();
     const only: Descriptor = {

@@ -229,6 +229,20 @@ describe('imgscope check on bad input', () => {
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('holds a single-platform image to the platform a config file asks for, as to --platform', async () => {
+    const config = join(scratch, 'arm64.config.json');
+    writeFileSync(config, JSON.stringify({ platform: 'linux/arm64' }));
+    for (const image of ['fixtures/demo', 'docker-archive:fixtures/demo.docker.tar']) {
+      const result = await runCli(['check', '--config', config, image]);
+      expect(result.code, image).toBe(2);
+      expect(result.stderr).toMatch(
+        /the image is linux\/amd64, not the requested linux\/arm64 — remove "platform" from \S*arm64\.config\.json/,
+      );
+    }
+    const own = await runCli(['check', '--config', config, 'fixtures/arm64']);
+    expect(own.stderr).not.toMatch(/not the requested/);
+  });
+
   it('shows the stack trace only with --debug', async () => {
     const result = await runCli(['check', '--debug', 'fixtures/does-not-exist']);
     expect(result.code).toBe(2);

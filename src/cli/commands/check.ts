@@ -138,7 +138,7 @@ export async function decide(image: string, args: ParsedArgs, io: Output, policy
   const { options } = args;
   let source: ImageSource;
   try {
-    source = await openImage(image, options, io, policy.platform?.value);
+    source = await openImage(image, options, io, policy.platform);
   } catch (error) {
     // An index without the default platform is a verdict (the platform check fails and lists what the
     // index has); a platform the user asked for by name and did not get stays an error.

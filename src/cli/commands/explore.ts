@@ -31,7 +31,7 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
     else io.stderr.write(text);
   };
   const quietIo: Output = { ...io, stderr: Object.assign(Object.create(io.stderr), { write }) };
-  const source = await openImage(image, args.options, quietIo, policy.platform?.value);
+  const source = await openImage(image, args.options, quietIo, policy.platform);
   try {
     const facts = imageFactsOf(source);
     const evaluate = (analysis: Analysis | undefined) =>
