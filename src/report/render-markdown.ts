@@ -120,7 +120,7 @@ function layersSection(report: Report): string[] {
         ],
   );
   const table = report.layersAnalyzed
-    ? tableOf(['#', 'Compressed', 'Uncompressed', 'Wasted', 'Command'], ['r', 'r', 'r', 'r', 'l'], rows)
+    ? tableOf(['#', 'Compressed', 'Uncompressed', 'Made dead', 'Command'], ['r', 'r', 'r', 'r', 'l'], rows)
     : tableOf(['#', 'Compressed', 'Command'], ['r', 'r', 'l'], rows);
   return ['', `<details><summary>Layers (${report.layerCount})</summary>`, '', ...table, '', '</details>'];
 }

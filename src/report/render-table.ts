@@ -43,7 +43,8 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
       { head: 'Compressed', shortHead: 'Compr.', align: 'right' },
       { head: 'Uncompressed', shortHead: 'Uncompr.', align: 'right' },
       { head: 'Files +/~/-', shortHead: '+/~/-', align: 'right' },
-      { head: 'Wasted', align: 'right' },
+      // Bytes of the layers below that this one deleted or overwrote; they add up to what a squash drops.
+      { head: 'Made dead', shortHead: 'Dead', align: 'right' },
       command,
     ];
     const rows = report.layers.map((layer) => [

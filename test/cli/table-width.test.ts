@@ -107,7 +107,7 @@ describe('the summary tables', () => {
   it('cut long paths in the middle and commands at the end', () => {
     const text = stripVTControlCharacters(renderTable(analysed, { width: 80 }));
     expect(text).toMatch(/│ \/var\/li\S*…\S*Packages\.lz4 +│/);
-    expect(text).toMatch(/│ RUN apt-get update\S*[^│]*… +│/);
+    expect(text).toMatch(/│ RUN apt-get \S*… +│/); // its start kept, its end cut
   });
 
   it('measure wide characters by the columns they take', () => {
