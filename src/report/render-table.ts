@@ -13,6 +13,8 @@ export interface TableOptions {
   topFiles?: number;
   /** How many findings to list under a check. */
   topDetails?: number;
+  /** Said after "Layers were not analysed" when they were not: why, and how to get the figures. */
+  notAnalysedNote?: string | undefined;
 }
 
 function table(head: string[], colAligns: ('left' | 'right')[], color: boolean): Table.Table {
@@ -108,7 +110,8 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     }
   } else if (!report.layersAnalyzed) {
     lines.push('');
-    lines.push('Layers were not analysed (manifest-only): run without --no-layers for efficiency and waste.');
+    const note = options.notAnalysedNote ? `: ${options.notAnalysedNote}` : '';
+    lines.push(`Layers were not analysed (manifest-only)${note}.`);
   }
 
   if (report.checks?.length) {

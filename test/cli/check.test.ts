@@ -93,6 +93,22 @@ describe('imgscope check', () => {
     expect(result.stdout).toMatch(/Verdict: FAIL/);
   });
 
+  it('says why the layers were not analysed: --full after a failed manifest check, or --no-layers', async () => {
+    const note = async (...args: string[]) =>
+      (await runCli(['check', ...args])).stdout.split('\n').find((line) => line.includes('not analysed'));
+    const afterFailure =
+      'Layers were not analysed (manifest-only): the manifest-level checks already failed; ' +
+      'use --full for efficiency and waste.';
+    expect(await note('fixtures/arm64')).toBe(afterFailure);
+    expect(await note('--max-compressed', '100KB', 'fixtures/demo')).toBe(afterFailure);
+    expect(await note('--no-layers', 'fixtures/demo')).toBe(
+      'Layers were not analysed (manifest-only): run without --no-layers for efficiency and waste.',
+    );
+    expect(await note(indexWithoutAmd64())).toBe(
+      'Layers were not analysed (manifest-only): the index has no image for this platform.',
+    );
+  });
+
   it('selects a platform from an index with --platform', async () => {
     const arm = await checkJson('--platform', 'linux/arm64', '--profile', 'none', 'fixtures/multiarch');
     expect(arm.platform).toBe('linux/arm64');
