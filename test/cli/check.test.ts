@@ -183,6 +183,17 @@ describe('imgscope check on bad input', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
 
+  it('names the setting that raises the decompression guard when it trips', async () => {
+    const result = await runCli(['check', 'fixtures/demo'], {
+      env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /exceed 10000 bytes \(the decompression guard\) — .*raise IMGSCOPE_DECOMPRESSION_LIMIT only if the image is trusted\n$/,
+    );
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
   it('detects a tampered layer blob while streaming (exit 2, digest named)', async () => {
     const copy = join(scratch, 'tampered');
     cpSync(fixture('demo'), copy, { recursive: true });
