@@ -28,6 +28,26 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(['cache', 'ls', '--no-cache'])).toThrow(/cache does not take --no-cache/);
   });
 
+  it("words parseArgs' complaints as one line naming the option", () => {
+    const complaint = (argv: string[]) => {
+      try {
+        parseCommandLine(argv);
+      } catch (error) {
+        const { message, hint } = error as { message: string; hint: string };
+        return `${message} — ${hint}`;
+      }
+      throw new Error(`${argv.join(' ')} was accepted`);
+    };
+    expect(complaint(['check', '--bogus', 'alpine'])).toBe(
+      'unknown option --bogus — run imgscope --help for the options each command takes',
+    );
+    expect(complaint(['check', '-z', 'alpine'])).toMatch(/^unknown option -z — /);
+    expect(complaint(['inspect', 'alpine', '-u'])).toMatch(/^--username needs a value — /);
+    expect(complaint(['check', '--json=1', 'alpine'])).toBe(
+      '--json takes no value — write --json alone to turn it on',
+    );
+  });
+
   it('takes --debug, --help and --version with any command', () => {
     expect(parseCommandLine(['inspect', '--debug', 'alpine']).command).toBe('inspect');
     expect(parseCommandLine(['cache', '--help']).command).toBe('help');

@@ -100,15 +100,33 @@ function refuseForeignOptions(command: keyof typeof COMMAND_OPTIONS, values: Par
   }
 }
 
+const HELP_HINT = 'run imgscope --help for the options each command takes';
+
+/** parseArgs' complaint in imgscope's words: one line naming the option, Node's advice left out. */
+function commandLineError(error: Error): ImgscopeError {
+  const line = error.message.split('\n')[0] ?? 'bad arguments';
+  // Node names the option as '--name', '-n, --name' or '-n, --name <value>'.
+  const option = /^(?:Unknown option|Option) '(?:-\w, )?(-{1,2}[^' ]+)/.exec(line)?.[1];
+  if (option && /^Unknown option/.test(line)) {
+    return new ImgscopeError('BAD_INPUT', `unknown option ${option}`, { hint: HELP_HINT });
+  }
+  if (option && / argument missing$/.test(line)) {
+    return new ImgscopeError('BAD_INPUT', `${option} needs a value`, { hint: HELP_HINT });
+  }
+  if (option && / does not take an argument$/.test(line)) {
+    return new ImgscopeError('BAD_INPUT', `${option} takes no value`, {
+      hint: `write ${option} alone to turn it on`,
+    });
+  }
+  return new ImgscopeError('BAD_INPUT', line, { hint: HELP_HINT });
+}
+
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed: { values: ParsedOptions; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0] ?? 'bad arguments';
-    throw new ImgscopeError('BAD_INPUT', message.replace(/^Unknown option/, 'unknown option'), {
-      hint: 'run imgscope --help for the options each command takes',
-    });
+    throw commandLineError(error as Error);
   }
   const { values, positionals } = parsed;
   if (values.version) return { command: 'version', positionals: [], options: values };

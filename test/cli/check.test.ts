@@ -165,7 +165,12 @@ describe('imgscope check on bad input', () => {
   it.each([
     [['check', 'fixtures/does-not-exist'], /fixtures\/does-not-exist/],
     [['check', 'oci:fixtures'], /fixtures/],
-    [['check', '--frobnicate', 'fixtures/demo'], /unknown option '--frobnicate'/],
+    [
+      ['check', '--frobnicate', 'fixtures/demo'],
+      /^imgscope: unknown option --frobnicate — run imgscope --help for the options each command takes\n$/,
+    ],
+    [['check', 'fixtures/demo', '--max-compressed'], /^imgscope: --max-compressed needs a value — /],
+    [['check', '--full=yes', 'fixtures/demo'], /^imgscope: --full takes no value — write --full alone/],
     [['check', '--platform', 'amd64', 'fixtures/demo'], /--platform.*"amd64" is not os\/arch/],
     [
       ['check', '--platform', 'linux/s390x', 'fixtures/multiarch'],
