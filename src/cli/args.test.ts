@@ -43,6 +43,10 @@ describe('parseCommandLine', () => {
     );
     expect(complaint(['check', '-z', 'alpine'])).toMatch(/^unknown option -z — /);
     expect(complaint(['inspect', 'alpine', '-u'])).toMatch(/^--username needs a value — /);
+    expect(complaint(['inspect', '-u', '-x', 'alpine'])).toBe(
+      `-u needs a value, but "-x" follows it — write --username VALUE, or --username=VALUE for a value that starts with '-'`,
+    );
+    expect(parseCommandLine(['check', '--max-layers', '-1', 'alpine']).options['max-layers']).toBe('-1');
     expect(complaint(['check', '--json=1', 'alpine'])).toBe(
       '--json takes no value — write --json alone to turn it on',
     );

@@ -102,13 +102,58 @@ function refuseForeignOptions(command: keyof typeof COMMAND_OPTIONS, values: Par
 
 const HELP_HINT = 'run imgscope --help for the options each command takes';
 
+const NEGATIVE_NUMBER = /^-\.?[0-9]/;
+
+/**
+ * `--max-layers -1` becomes `--max-layers=-1`: parseArgs refuses a value that starts with '-' as maybe a
+ * forgotten one, but no option looks like a number, so the number is the value — and the option's own
+ * check then names it and says what it accepts.
+ */
+function withNegativeValuesAttached(argv: readonly string[]): string[] {
+  const attached: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const next = argv[i + 1];
+    if (token === '--') return [...attached, ...argv.slice(i)];
+    if (takesValue(token) && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      attached.push(`${token}=${next}`);
+      i++;
+    } else {
+      attached.push(token);
+    }
+  }
+  return attached;
+}
+
+function takesValue(token: string): boolean {
+  if (!token.startsWith('--')) return false;
+  const option = OPTIONS[token.slice(2) as OptionName] as { type: string } | undefined;
+  return option?.type === 'string';
+}
+
+/** `-u` → `username`; a long option → its name. */
+function longName(option: string): string {
+  if (option.startsWith('--')) return option.slice(2);
+  const short = option.slice(1);
+  const found = Object.entries(OPTIONS).find(([, spec]) => 'short' in spec && spec.short === short);
+  return found?.[0] ?? short;
+}
+
 /** parseArgs' complaint in imgscope's words: one line naming the option, Node's advice left out. */
-function commandLineError(error: Error): ImgscopeError {
+function commandLineError(error: Error, argv: readonly string[]): ImgscopeError {
   const line = error.message.split('\n')[0] ?? 'bad arguments';
   // Node names the option as '--name', '-n, --name' or '-n, --name <value>'.
   const option = /^(?:Unknown option|Option) '(?:-\w, )?(-{1,2}[^' ]+)/.exec(line)?.[1];
   if (option && /^Unknown option/.test(line)) {
     return new ImgscopeError('BAD_INPUT', `unknown option ${option}`, { hint: HELP_HINT });
+  }
+  if (option && / argument is ambiguous/.test(line)) {
+    // parseArgs names the option as it was written.
+    const next = argv[argv.indexOf(option) + 1] ?? '';
+    const long = `--${longName(option)}`;
+    return new ImgscopeError('BAD_INPUT', `${option} needs a value, but "${next}" follows it`, {
+      hint: `write ${long} VALUE, or ${long}=VALUE for a value that starts with '-'`,
+    });
   }
   if (option && / argument missing$/.test(line)) {
     return new ImgscopeError('BAD_INPUT', `${option} needs a value`, { hint: HELP_HINT });
@@ -124,9 +169,14 @@ function commandLineError(error: Error): ImgscopeError {
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed: { values: ParsedOptions; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: withNegativeValuesAttached(argv),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
-    throw commandLineError(error as Error);
+    throw commandLineError(error as Error, argv);
   }
   const { values, positionals } = parsed;
   if (values.version) return { command: 'version', positionals: [], options: values };

@@ -247,6 +247,7 @@ describe('imgscope cache ls and prune', () => {
     [['cache', 'list'], /unknown cache command "list"/],
     [['cache', 'ls', 'extra'], /unexpected argument "extra"/],
     [['cache', 'prune', '--max-size', 'lots'], /--max-size "lots" is not a size — give a size such as 300MB/],
+    [['cache', 'prune', '--max-size', '-1'], /--max-size "-1" is not a size — give a size such as 300MB/],
   ])('%j exits 2 with one line saying what to do', async (args, message) => {
     const result = await runCli([...args, '--cache-dir', newDir('cache')]);
     expect(result.code).toBe(2);

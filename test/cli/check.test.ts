@@ -171,6 +171,22 @@ describe('imgscope check on bad input', () => {
     ],
     [['check', 'fixtures/demo', '--max-compressed'], /^imgscope: --max-compressed needs a value — /],
     [['check', '--full=yes', 'fixtures/demo'], /^imgscope: --full takes no value — write --full alone/],
+    [
+      ['check', '--max-compressed', '-5', 'fixtures/demo'],
+      /^imgscope: --max-compressed: "-5" is not a size such as 300MB.* — write for example 300MB/,
+    ],
+    [
+      ['check', '--concurrency', '-1', 'fixtures/demo'],
+      /^imgscope: --concurrency "-1" is not a positive whole number — for example --concurrency 4/,
+    ],
+    [
+      ['check', '--max-layers', '-1', 'fixtures/demo'],
+      /^imgscope: --max-layers: "-1" is not a whole number, 0 or more — write for example 20/,
+    ],
+    [
+      ['check', '--max-compressed', '--full', 'fixtures/demo'],
+      /^imgscope: --max-compressed needs a value, but "--full" follows it — write --max-compressed VALUE/,
+    ],
     [['check', '--platform', 'amd64', 'fixtures/demo'], /--platform.*"amd64" is not os\/arch/],
     [
       ['check', '--platform', 'linux/s390x', 'fixtures/multiarch'],
