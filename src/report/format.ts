@@ -13,6 +13,11 @@ export function formatBytes(bytes: number): string {
   return `${sign}${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ${units[unit]}`;
 }
 
+/** `1 layer`, `8 layers`: a count with its noun in the right number. */
+export function counted(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
 export function formatPercent(ratio: number): string {
   return `${(ratio * 100).toFixed(2)} %`;
 }

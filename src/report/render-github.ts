@@ -1,4 +1,4 @@
-import { formatBytes } from './format.js';
+import { counted, formatBytes } from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 /**
@@ -75,7 +75,7 @@ export function renderGithub(report: Report, options: GithubOptions = {}): strin
   const verdict = report.verdict ?? 'pass';
   const summary = [
     `${report.reference}: ${verdict}${checks.length > 0 ? ` (${tally(checks)})` : ''}`,
-    `${formatBytes(report.compressedSize)} compressed, ${report.layerCount} layers, ${report.platform}`,
+    `${formatBytes(report.compressedSize)} compressed, ${counted(report.layerCount, 'layer', 'layers')}, ${report.platform}`,
     `deploy ${report.pinnedReference ?? report.digest}`,
   ];
   lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary.join('\n')));

@@ -30,6 +30,14 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('| 2 | 10.0 MiB | 10.0 MiB | `/build/a.o` | #2 removed |');
   });
 
+  it('counts a single finding as "1 finding"', () => {
+    const report: Report = {
+      ...warningReport(),
+      checks: [{ id: 'hints', status: 'warn', message: 'm', details: [{ kind: 'vcs', message: 'd' }] }],
+    };
+    expect(renderMarkdown(report)).toContain('<details><summary>hints: 1 finding</summary>');
+  });
+
   it('says when layers were not analysed', () => {
     expect(renderMarkdown(failingReport())).toContain('_Layers were not analysed');
     expect(renderMarkdown(warningReport())).not.toContain('not analysed');

@@ -1,4 +1,4 @@
-import { formatBytes, formatPercent, shortCommand, shortDigest } from './format.js';
+import { counted, formatBytes, formatPercent, shortCommand, shortDigest } from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 export interface MarkdownOptions {
@@ -61,7 +61,7 @@ function summaryRows(report: Report): string[][] {
   const uncompressed = report.layersAnalyzed ? ` · ${formatBytes(report.uncompressedSize)} uncompressed` : '';
   rows.push([
     'Size',
-    `${formatBytes(report.compressedSize)} compressed${uncompressed} · ${report.layerCount} layers`,
+    `${formatBytes(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
   ]);
   if (report.profile) {
     const tier = report.tier ? ` · ${text(report.tier.name)}: ${text(report.tier.recommendedMemory)}` : '';
@@ -96,7 +96,11 @@ function checksSection(checks: readonly CheckResult[], topDetails: number): stri
     const details = check.details ?? [];
     if (details.length === 0) continue;
     // Check ids are imgscope's own identifiers; Markdown escapes would show literally inside HTML.
-    lines.push('', `<details><summary>${check.id}: ${details.length} findings</summary>`, '');
+    lines.push(
+      '',
+      `<details><summary>${check.id}: ${counted(details.length, 'finding', 'findings')}</summary>`,
+      '',
+    );
     for (const detail of details.slice(0, topDetails)) lines.push(`- ${message(detail.message)}`);
     lines.push('', '</details>');
   }

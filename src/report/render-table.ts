@@ -1,5 +1,13 @@
 import Table from 'cli-table3';
-import { formatBytes, formatPercent, shortCommand, shortDigest, shortPath, truncate } from './format.js';
+import {
+  counted,
+  formatBytes,
+  formatPercent,
+  shortCommand,
+  shortDigest,
+  shortPath,
+  truncate,
+} from './format.js';
 import type { Report } from './report.js';
 
 const STATUS_MARK = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' } as const;
@@ -40,7 +48,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   if (report.index) lines.push(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`);
   const uncompressed = report.layersAnalyzed ? ` · ${formatBytes(report.uncompressedSize)} uncompressed` : '';
   lines.push(
-    `Size       ${formatBytes(report.compressedSize)} compressed${uncompressed} · ${report.layerCount} layers`,
+    `Size       ${formatBytes(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
   );
   lines.push('');
 

@@ -109,6 +109,19 @@ describe('imgscope check', () => {
     );
   });
 
+  it('counts one layer as "1 layer" in every format and in the layer budget', async () => {
+    const output = async (...args: string[]) => (await runCli(['check', ...args, 'fixtures/arm64'])).stdout;
+    expect(await output()).toMatch(/^Size {7}4\.13 KiB compressed · 1 layer$/m);
+    expect(await output('--format', 'markdown')).toContain('| Size | 4.13 KiB compressed · 1 layer |');
+    expect(await output('--format', 'github')).toContain('%0A4.13 KiB compressed, 1 layer, linux/arm64%0A');
+    expect(await output('--max-layers', '0')).toMatch(
+      /FAIL {2}max-layers: 1 layer, budget 0 \(from --max-layers\)/,
+    );
+    for (const format of ['table', 'markdown', 'github']) {
+      expect(await output('--format', format), format).not.toMatch(/\b1 layers\b/);
+    }
+  });
+
   it('selects a platform from an index with --platform', async () => {
     const arm = await checkJson('--platform', 'linux/arm64', '--profile', 'none', 'fixtures/multiarch');
     expect(arm.platform).toBe('linux/arm64');

@@ -22,4 +22,9 @@ describe('imgscope inspect', () => {
     expect(result.stdout).toMatch(/^Ports {7}9000\/tcp$/m);
     expect(result.stdout).toMatch(/^Layers {6}8, /m);
   });
+
+  it('counts a single environment variable as "1 variable"', async () => {
+    const result = await runCli(['inspect', 'fixtures/arm64']);
+    expect(result.stdout).toMatch(/^Env {9}1 variable$/m);
+  });
 });

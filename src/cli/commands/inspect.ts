@@ -1,7 +1,7 @@
 import { formatPlatform } from '../../oci/platform.js';
 import type { ImageSource } from '../../oci/source.js';
 import { compressedSizeOf, layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
-import { formatBytes, shortCommand } from '../../report/format.js';
+import { counted, formatBytes, shortCommand } from '../../report/format.js';
 import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
 import type { Output } from '../output.js';
@@ -72,7 +72,7 @@ function renderInspect(info: ReturnType<typeof describeImage>): string {
   lines.push(`Entrypoint  ${c.entrypoint ? JSON.stringify(c.entrypoint) : '—'}`);
   lines.push(`Cmd         ${c.cmd ? JSON.stringify(c.cmd) : '—'}`);
   lines.push(`Ports       ${c.exposedPorts.join(', ') || '—'}`);
-  lines.push(`Env         ${c.envCount} variables`);
+  lines.push(`Env         ${counted(c.envCount, 'variable', 'variables')}`);
   const labels = Object.entries(c.labels);
   lines.push(`Labels      ${labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(', ') : '—'}`);
   lines.push(

@@ -1,5 +1,5 @@
 import type { InefficientFile, TreeNode } from '../../analysis/types.js';
-import { formatBytes } from '../../report/format.js';
+import { counted, formatBytes } from '../../report/format.js';
 import { fitRight, formatMode } from '../format.js';
 import type { FilesState, TuiState } from '../state/state.js';
 import type { ChangeMark, FileRow } from './file-rows.js';
@@ -111,11 +111,11 @@ export function filesTitle(state: TuiState): string {
   const { files } = state;
   const layer = state.layerCursor.index;
   if (files.wasteView) {
-    return `Waste: ${files.waste.length} inefficient files${files.filterText ? ` matching "${files.filterText}"` : ''}`;
+    return `Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}${files.filterText ? ` matching "${files.filterText}"` : ''}`;
   }
   const what = files.mode === 'layer' ? `Layer ${layer} changes` : `Image up to layer ${layer}`;
   const filter = files.filterText ? ` matching "${files.filterText}"` : '';
-  const count = files.rows ? ` (${files.rows.rows.length} rows)` : '';
+  const count = files.rows ? ` (${counted(files.rows.rows.length, 'row', 'rows')})` : '';
   return `Files: ${what}${filter}${count}`;
 }
 
