@@ -41,7 +41,10 @@ export interface GithubOptions {
 function annotationBody(check: CheckResult, topDetails: number): string {
   const lines = [check.message];
   if (check.hint) lines.push(`Fix: ${check.hint}`);
-  for (const detail of (check.details ?? []).slice(0, topDetails)) lines.push(`- ${detail.message}`);
+  const details = check.details ?? [];
+  for (const detail of details.slice(0, topDetails)) lines.push(`- ${detail.message}`);
+  if (details.length > topDetails)
+    lines.push(`- … and ${details.length - topDetails} more (--json lists them all)`);
   return lines.join('\n');
 }
 

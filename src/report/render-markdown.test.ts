@@ -38,6 +38,24 @@ describe('renderMarkdown', () => {
     expect(renderMarkdown(report)).toContain('<details><summary>hints: 1 finding</summary>');
   });
 
+  it('says how many findings it left out of a list', () => {
+    const report: Report = {
+      ...warningReport(),
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'waste',
+          details: Array.from({ length: 12 }, (_, i) => ({ kind: 'vcs', message: `finding ${i}` })),
+        },
+      ],
+    };
+    const lines = renderMarkdown(report).split('\n');
+    const last = lines.indexOf('- finding 9');
+    expect(lines[last + 1]).toBe('- … and 2 more (`--json` lists them all)');
+    expect(renderMarkdown(report, { topDetails: 12 })).not.toContain('more (`--json`');
+  });
+
   it('says when layers were not analysed', () => {
     expect(renderMarkdown(failingReport())).toContain('_Layers were not analysed');
     expect(renderMarkdown(warningReport())).not.toContain('not analysed');

@@ -102,6 +102,8 @@ function checksSection(checks: readonly CheckResult[], topDetails: number): stri
       '',
     );
     for (const detail of details.slice(0, topDetails)) lines.push(`- ${message(detail.message)}`);
+    if (details.length > topDetails)
+      lines.push(`- … and ${details.length - topDetails} more (\`--json\` lists them all)`);
     lines.push('', '</details>');
   }
   return lines;

@@ -122,6 +122,12 @@ describe('imgscope check', () => {
     }
   });
 
+  it('ends a shortened list of findings in markdown with how many more there are', async () => {
+    const markdown = (await runCli(['check', '--format', 'markdown', 'fixtures/demo'])).stdout;
+    expect(markdown).toContain('<details><summary>hints: 12 findings</summary>');
+    expect(markdown).toMatch(/\n- [^\n]+\n- … and 2 more \(`--json` lists them all\)\n\n<\/details>/);
+  });
+
   it('selects a platform from an index with --platform', async () => {
     const arm = await checkJson('--platform', 'linux/arm64', '--profile', 'none', 'fixtures/multiarch');
     expect(arm.platform).toBe('linux/arm64');
