@@ -248,6 +248,10 @@ describe('imgscope check on bad input', () => {
     const result = await runCli(['check', copy]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(new RegExp(`expected ${manifest.layers[3].digest}`));
+    expect(result.stderr).toMatch(
+      / — the blob was altered in storage or transit; write the layout again with the tool/,
+    );
+    expect(result.stderr).not.toMatch(/push/);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
