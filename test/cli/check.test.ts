@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -253,6 +254,19 @@ describe('imgscope check on bad input', () => {
     );
     expect(result.stderr).not.toMatch(/push/);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('points a refused connection at the registry address, naming no setting that does not exist', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const result = await runCli(['check', `127.0.0.1:${port}/team/app:1`]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `imgscope: GET http://127.0.0.1:${port}/v2/: connection refused (after 4 attempts) — ` +
+        `nothing accepts connections at 127.0.0.1:${port}: check the registry's name and port, and that it runs\n`,
+    );
   });
 
   it('shows the stack trace only with --debug', async () => {
