@@ -52,6 +52,25 @@ describe('parseCommandLine', () => {
     );
   });
 
+  it('asks about a mistyped command followed by more arguments, and keeps a lone word an image', () => {
+    for (const [typo, command] of [
+      ['chek', 'check'],
+      ['chekc', 'check'],
+      ['inspct', 'inspect'],
+      ['cach', 'cache'],
+      ['hlep', 'help'],
+    ]) {
+      expect(() => parseCommandLine([typo!, 'fixtures/demo']), typo).toThrow(
+        expect.objectContaining({ message: `unknown command "${typo}"`, hint: `did you mean "${command}"?` }),
+      );
+    }
+    expect(() => parseCommandLine(['chek', '--json', 'alpine'])).toThrow(/unknown command "chek"/);
+    expect(parseCommandLine(['chek'])).toMatchObject({ command: 'tui', positionals: ['chek'] });
+    expect(parseCommandLine(['cache'])).toMatchObject({ command: 'cache' });
+    expect(parseCommandLine(['alpine', 'extra'])).toMatchObject({ command: 'tui' }); // imageArgument refuses it
+    expect(parseCommandLine(['check:1', 'extra'])).toMatchObject({ command: 'tui' });
+  });
+
   it('takes --debug, --help and --version with any command', () => {
     expect(parseCommandLine(['inspect', '--debug', 'alpine']).command).toBe('inspect');
     expect(parseCommandLine(['cache', '--help']).command).toBe('help');

@@ -189,8 +189,44 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     refuseForeignOptions(command, values);
     return { command, positionals: rest, options: values };
   }
+  if (rest.length > 0) refuseMistypedCommand(first);
   refuseForeignOptions('tui', values);
   return { command: 'tui', positionals, options: values };
+}
+
+/**
+ * `imgscope chek IMAGE`: a word close to a command, with more arguments after it, is a typo — the
+ * explorer takes one IMAGE, so it cannot be meant as one. A lone word stays an image name.
+ */
+function refuseMistypedCommand(word: string): void {
+  if (!/^[a-z]+$/i.test(word)) return;
+  const [closest] = [...COMMANDS]
+    .map((command) => ({ command, distance: editDistance(word.toLowerCase(), command) }))
+    .filter(({ distance }) => distance <= 2)
+    .sort((a, b) => a.distance - b.distance);
+  if (closest) {
+    throw new ImgscopeError('BAD_INPUT', `unknown command "${word}"`, {
+      hint: `did you mean "${closest.command}"?`,
+    });
+  }
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + substitution);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]![j] = best;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /** The single IMAGE argument of check/inspect/tui, or a clear error. */

@@ -215,6 +215,7 @@ describe('imgscope check on bad input', () => {
     [['check', '--format', 'yaml', 'fixtures/demo'], /--format "yaml" is not one of/],
     [['check'], /needs an IMAGE/],
     [['check', 'fixtures/demo', 'extra'], /unexpected argument "extra"/],
+    [['chek', 'fixtures/demo'], /^imgscope: unknown command "chek" — did you mean "check"\?\n$/],
   ])('%j exits 2 with one line naming the input', async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
