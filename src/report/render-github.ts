@@ -1,4 +1,5 @@
-import { counted, formatBytes } from './format.js';
+import { formatSize } from '../policy/sizes.js';
+import { counted } from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 /**
@@ -78,7 +79,7 @@ export function renderGithub(report: Report, options: GithubOptions = {}): strin
   const verdict = report.verdict ?? 'pass';
   const summary = [
     `${report.reference}: ${verdict}${checks.length > 0 ? ` (${tally(checks)})` : ''}`,
-    `${formatBytes(report.compressedSize)} compressed, ${counted(report.layerCount, 'layer', 'layers')}, ${report.platform}`,
+    `${formatSize(report.compressedSize)} compressed, ${counted(report.layerCount, 'layer', 'layers')}, ${report.platform}`,
     `deploy ${report.pinnedReference ?? report.digest}`,
   ];
   lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary.join('\n')));

@@ -1,4 +1,5 @@
-import { counted, formatBytes, formatPercent, shortCommand, shortDigest } from './format.js';
+import { formatSize } from '../policy/sizes.js';
+import { counted, formatPercent, shortCommand, shortDigest } from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 export interface MarkdownOptions {
@@ -58,10 +59,10 @@ function summaryRows(report: Report): string[][] {
   rows.push(['Deploy', code(report.pinnedReference ?? report.digest)]);
   const index = report.index ? ` (from an index of ${report.index.platforms.map(text).join(', ')})` : '';
   rows.push(['Platform', `${text(report.platform)}${index} · ${text(report.schema)}`]);
-  const uncompressed = report.layersAnalyzed ? ` · ${formatBytes(report.uncompressedSize)} uncompressed` : '';
+  const uncompressed = report.layersAnalyzed ? ` · ${formatSize(report.uncompressedSize)} uncompressed` : '';
   rows.push([
     'Size',
-    `${formatBytes(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
+    `${formatSize(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
   ]);
   if (report.profile) {
     const tier = report.tier ? ` · ${text(report.tier.name)}: ${text(report.tier.recommendedMemory)}` : '';
@@ -70,9 +71,9 @@ function summaryRows(report: Report): string[][] {
   if (report.layersAnalyzed && report.efficiency !== undefined) {
     rows.push([
       'Efficiency',
-      `${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes ?? 0)} ` +
+      `${formatPercent(report.efficiency)} · wasted ${formatSize(report.wastedBytes ?? 0)} ` +
         `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · ` +
-        `a squash would drop ${formatBytes(report.deadBytes ?? 0)}`,
+        `a squash would drop ${formatSize(report.deadBytes ?? 0)}`,
     ]);
   }
   return rows;
@@ -114,14 +115,14 @@ function layersSection(report: Report): string[] {
     report.layersAnalyzed
       ? [
           String(layer.index),
-          formatBytes(layer.compressedSize),
-          formatBytes(layer.uncompressedSize),
-          layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
+          formatSize(layer.compressedSize),
+          formatSize(layer.uncompressedSize),
+          layer.wastedBytes ? formatSize(layer.wastedBytes) : '',
           code(shortCommand(layer.createdBy, 72) || shortDigest(layer.digest)),
         ]
       : [
           String(layer.index),
-          formatBytes(layer.compressedSize),
+          formatSize(layer.compressedSize),
           code(shortCommand(layer.createdBy, 72) || shortDigest(layer.digest)),
         ],
   );
@@ -137,8 +138,8 @@ function wasteSection(report: Report, topFiles: number): string[] {
   const shown = files.slice(0, topFiles);
   const rows = shown.map((file) => [
     String(file.count),
-    formatBytes(file.wastedBytes),
-    formatBytes(file.reclaimableBytes),
+    formatSize(file.wastedBytes),
+    formatSize(file.reclaimableBytes),
     code(file.path),
     file.overwrittenBy.map((o) => `#${o.layer} ${o.change}`).join(', '),
   ]);

@@ -1,13 +1,6 @@
 import Table from 'cli-table3';
-import {
-  counted,
-  formatBytes,
-  formatPercent,
-  shortCommand,
-  shortDigest,
-  shortPath,
-  truncate,
-} from './format.js';
+import { formatSize } from '../policy/sizes.js';
+import { counted, formatPercent, shortCommand, shortDigest, shortPath, truncate } from './format.js';
 import type { Report } from './report.js';
 
 const STATUS_MARK = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' } as const;
@@ -46,9 +39,9 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   lines.push(`Digest     ${report.pinnedReference ?? report.digest}`);
   lines.push(`Platform   ${report.platform}    Schema ${report.schema} (${report.mediaType})`);
   if (report.index) lines.push(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`);
-  const uncompressed = report.layersAnalyzed ? ` · ${formatBytes(report.uncompressedSize)} uncompressed` : '';
+  const uncompressed = report.layersAnalyzed ? ` · ${formatSize(report.uncompressedSize)} uncompressed` : '';
   lines.push(
-    `Size       ${formatBytes(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
+    `Size       ${formatSize(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
   );
   lines.push('');
 
@@ -65,16 +58,16 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     if (report.layersAnalyzed) {
       layers.push([
         String(layer.index),
-        formatBytes(layer.compressedSize),
-        formatBytes(layer.uncompressedSize),
+        formatSize(layer.compressedSize),
+        formatSize(layer.uncompressedSize),
         `${layer.added}/${layer.modified}/${layer.removed}`,
-        layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
+        layer.wastedBytes ? formatSize(layer.wastedBytes) : '',
         command,
       ]);
     } else {
       layers.push([
         String(layer.index),
-        formatBytes(layer.compressedSize),
+        formatSize(layer.compressedSize),
         shortDigest(layer.digest),
         command,
       ]);
@@ -85,9 +78,9 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   if (report.layersAnalyzed && report.efficiency !== undefined) {
     lines.push('');
     lines.push(
-      `Efficiency ${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes ?? 0)} ` +
+      `Efficiency ${formatPercent(report.efficiency)} · wasted ${formatSize(report.wastedBytes ?? 0)} ` +
         `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · a squash would drop ` +
-        `${formatBytes(report.deadBytes ?? 0)}`,
+        `${formatSize(report.deadBytes ?? 0)}`,
     );
     const files = report.inefficientFiles ?? [];
     if (files.length > 0) {
@@ -106,8 +99,8 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
           .join('; ');
         waste.push([
           String(file.count),
-          formatBytes(file.wastedBytes),
-          formatBytes(file.reclaimableBytes),
+          formatSize(file.wastedBytes),
+          formatSize(file.reclaimableBytes),
           shortPath(file.path, pathWidth),
           truncate(by, byWidth),
         ]);

@@ -1,7 +1,8 @@
 import { formatPlatform } from '../../oci/platform.js';
 import type { ImageSource } from '../../oci/source.js';
+import { formatSize } from '../../policy/sizes.js';
 import { compressedSizeOf, layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
-import { counted, formatBytes, shortCommand } from '../../report/format.js';
+import { counted, shortCommand } from '../../report/format.js';
 import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
 import type { Output } from '../output.js';
@@ -76,11 +77,11 @@ function renderInspect(info: ReturnType<typeof describeImage>): string {
   const labels = Object.entries(c.labels);
   lines.push(`Labels      ${labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(', ') : '—'}`);
   lines.push(
-    `Layers      ${info.layers.length}, ${formatBytes(info.compressedSize)} compressed (config included)`,
+    `Layers      ${info.layers.length}, ${formatSize(info.compressedSize)} compressed (config included)`,
   );
   for (const layer of info.layers) {
     lines.push(
-      `  ${String(layer.index).padStart(2)}  ${formatBytes(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${shortCommand(layer.createdBy, 50)}`,
+      `  ${String(layer.index).padStart(2)}  ${formatSize(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${shortCommand(layer.createdBy, 50)}`,
     );
   }
   return `${lines.join('\n')}\n`;
