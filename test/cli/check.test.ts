@@ -231,6 +231,10 @@ describe('imgscope check on bad input', () => {
     [['check', '--format', 'yaml', 'fixtures/demo'], /--format "yaml" is not one of/],
     [['check'], /needs an IMAGE/],
     [['check', 'fixtures/demo', 'extra'], /unexpected argument "extra"/],
+    [
+      ['check', 'ALPINE:3'],
+      /^imgscope: image reference "ALPINE:3": repository names must be lowercase — use "alpine:3"\n$/,
+    ],
     [['chek', 'fixtures/demo'], /^imgscope: unknown command "chek" — did you mean "check"\?\n$/],
   ])('%j exits 2 with one line naming the input', async (args, message) => {
     const result = await runCli(args);
