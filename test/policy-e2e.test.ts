@@ -300,7 +300,7 @@ describe.skipIf(registryUnavailable)('imgscope check against a real registry', (
     const fromFiles = await checkJson([ref('policy/good:1')], dir);
     expect(fromFiles.code).toBe(1);
     expect(checkOf(fromFiles.report, 'max-layers')?.message).toBe(
-      '1 layers, budget 0 (from imgscope.config.json)',
+      '1 layer, budget 0 (from imgscope.config.json)',
     );
     expect(checkOf(fromFiles.report, 'memory-tier')?.message).toContain(
       'memory 384 MiB (from imgscope.config.json overrides[0]) fits',

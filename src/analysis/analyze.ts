@@ -254,7 +254,7 @@ class ImageAnalysis {
       'LIMIT',
       `${label}: uncompressed layers exceed ${this.maxUncompressed} bytes (the decompression guard)`,
       {
-        hint: 'this looks like a decompression bomb; raise maxUncompressedBytes only if the image is trusted',
+        hint: 'this looks like a decompression bomb; raise IMGSCOPE_DECOMPRESSION_LIMIT only if the image is trusted',
       },
     );
   }

@@ -28,6 +28,49 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(['cache', 'ls', '--no-cache'])).toThrow(/cache does not take --no-cache/);
   });
 
+  it("words parseArgs' complaints as one line naming the option", () => {
+    const complaint = (argv: string[]) => {
+      try {
+        parseCommandLine(argv);
+      } catch (error) {
+        const { message, hint } = error as { message: string; hint: string };
+        return `${message} — ${hint}`;
+      }
+      throw new Error(`${argv.join(' ')} was accepted`);
+    };
+    expect(complaint(['check', '--bogus', 'alpine'])).toBe(
+      'unknown option --bogus — run imgscope --help for the options each command takes',
+    );
+    expect(complaint(['check', '-z', 'alpine'])).toMatch(/^unknown option -z — /);
+    expect(complaint(['inspect', 'alpine', '-u'])).toMatch(/^--username needs a value — /);
+    expect(complaint(['inspect', '-u', '-x', 'alpine'])).toBe(
+      `-u needs a value, but "-x" follows it — write --username VALUE, or --username=VALUE for a value that starts with '-'`,
+    );
+    expect(parseCommandLine(['check', '--max-layers', '-1', 'alpine']).options['max-layers']).toBe('-1');
+    expect(complaint(['check', '--json=1', 'alpine'])).toBe(
+      '--json takes no value — write --json alone to turn it on',
+    );
+  });
+
+  it('asks about a mistyped command followed by more arguments, and keeps a lone word an image', () => {
+    for (const [typo, command] of [
+      ['chek', 'check'],
+      ['chekc', 'check'],
+      ['inspct', 'inspect'],
+      ['cach', 'cache'],
+      ['hlep', 'help'],
+    ]) {
+      expect(() => parseCommandLine([typo!, 'fixtures/demo']), typo).toThrow(
+        expect.objectContaining({ message: `unknown command "${typo}"`, hint: `did you mean "${command}"?` }),
+      );
+    }
+    expect(() => parseCommandLine(['chek', '--json', 'alpine'])).toThrow(/unknown command "chek"/);
+    expect(parseCommandLine(['chek'])).toMatchObject({ command: 'tui', positionals: ['chek'] });
+    expect(parseCommandLine(['cache'])).toMatchObject({ command: 'cache' });
+    expect(parseCommandLine(['alpine', 'extra'])).toMatchObject({ command: 'tui' }); // imageArgument refuses it
+    expect(parseCommandLine(['check:1', 'extra'])).toMatchObject({ command: 'tui' });
+  });
+
   it('takes --debug, --help and --version with any command', () => {
     expect(parseCommandLine(['inspect', '--debug', 'alpine']).command).toBe('inspect');
     expect(parseCommandLine(['cache', '--help']).command).toBe('help');

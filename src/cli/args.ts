@@ -100,15 +100,83 @@ function refuseForeignOptions(command: keyof typeof COMMAND_OPTIONS, values: Par
   }
 }
 
+const HELP_HINT = 'run imgscope --help for the options each command takes';
+
+const NEGATIVE_NUMBER = /^-\.?[0-9]/;
+
+/**
+ * `--max-layers -1` becomes `--max-layers=-1`: parseArgs refuses a value that starts with '-' as maybe a
+ * forgotten one, but no option looks like a number, so the number is the value — and the option's own
+ * check then names it and says what it accepts.
+ */
+function withNegativeValuesAttached(argv: readonly string[]): string[] {
+  const attached: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const next = argv[i + 1];
+    if (token === '--') return [...attached, ...argv.slice(i)];
+    if (takesValue(token) && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      attached.push(`${token}=${next}`);
+      i++;
+    } else {
+      attached.push(token);
+    }
+  }
+  return attached;
+}
+
+function takesValue(token: string): boolean {
+  if (!token.startsWith('--')) return false;
+  const option = OPTIONS[token.slice(2) as OptionName] as { type: string } | undefined;
+  return option?.type === 'string';
+}
+
+/** `-u` → `username`; a long option → its name. */
+function longName(option: string): string {
+  if (option.startsWith('--')) return option.slice(2);
+  const short = option.slice(1);
+  const found = Object.entries(OPTIONS).find(([, spec]) => 'short' in spec && spec.short === short);
+  return found?.[0] ?? short;
+}
+
+/** parseArgs' complaint in imgscope's words: one line naming the option, Node's advice left out. */
+function commandLineError(error: Error, argv: readonly string[]): ImgscopeError {
+  const line = error.message.split('\n')[0] ?? 'bad arguments';
+  // Node names the option as '--name', '-n, --name' or '-n, --name <value>'.
+  const option = /^(?:Unknown option|Option) '(?:-\w, )?(-{1,2}[^' ]+)/.exec(line)?.[1];
+  if (option && /^Unknown option/.test(line)) {
+    return new ImgscopeError('BAD_INPUT', `unknown option ${option}`, { hint: HELP_HINT });
+  }
+  if (option && / argument is ambiguous/.test(line)) {
+    // parseArgs names the option as it was written.
+    const next = argv[argv.indexOf(option) + 1] ?? '';
+    const long = `--${longName(option)}`;
+    return new ImgscopeError('BAD_INPUT', `${option} needs a value, but "${next}" follows it`, {
+      hint: `write ${long} VALUE, or ${long}=VALUE for a value that starts with '-'`,
+    });
+  }
+  if (option && / argument missing$/.test(line)) {
+    return new ImgscopeError('BAD_INPUT', `${option} needs a value`, { hint: HELP_HINT });
+  }
+  if (option && / does not take an argument$/.test(line)) {
+    return new ImgscopeError('BAD_INPUT', `${option} takes no value`, {
+      hint: `write ${option} alone to turn it on`,
+    });
+  }
+  return new ImgscopeError('BAD_INPUT', line, { hint: HELP_HINT });
+}
+
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed: { values: ParsedOptions; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    const message = (error as Error).message.split('\n')[0] ?? 'bad arguments';
-    throw new ImgscopeError('BAD_INPUT', message.replace(/^Unknown option/, 'unknown option'), {
-      hint: 'run imgscope --help for the options each command takes',
+    parsed = parseArgs({
+      args: withNegativeValuesAttached(argv),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
     });
+  } catch (error) {
+    throw commandLineError(error as Error, argv);
   }
   const { values, positionals } = parsed;
   if (values.version) return { command: 'version', positionals: [], options: values };
@@ -121,8 +189,44 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     refuseForeignOptions(command, values);
     return { command, positionals: rest, options: values };
   }
+  if (rest.length > 0) refuseMistypedCommand(first);
   refuseForeignOptions('tui', values);
   return { command: 'tui', positionals, options: values };
+}
+
+/**
+ * `imgscope chek IMAGE`: a word close to a command, with more arguments after it, is a typo — the
+ * explorer takes one IMAGE, so it cannot be meant as one. A lone word stays an image name.
+ */
+function refuseMistypedCommand(word: string): void {
+  if (!/^[a-z]+$/i.test(word)) return;
+  const [closest] = [...COMMANDS]
+    .map((command) => ({ command, distance: editDistance(word.toLowerCase(), command) }))
+    .filter(({ distance }) => distance <= 2)
+    .sort((a, b) => a.distance - b.distance);
+  if (closest) {
+    throw new ImgscopeError('BAD_INPUT', `unknown command "${word}"`, {
+      hint: `did you mean "${closest.command}"?`,
+    });
+  }
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + substitution);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]![j] = best;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /** The single IMAGE argument of check/inspect/tui, or a clear error. */

@@ -1,5 +1,5 @@
 import type { AnalysisEvent } from '../analysis/types.js';
-import { formatBytes } from '../report/format.js';
+import { formatSize } from '../policy/sizes.js';
 
 /**
  * One self-rewriting stderr line while layers stream. Only used when stderr is a terminal, so logs and
@@ -32,7 +32,7 @@ export class ProgressLine {
     let bytes = 0;
     for (const value of this.bytesByLayer.values()) bytes += value;
     this.stream.write(
-      `\r\x1b[2Kanalysing layers ${this.done}/${this.layerCount} · ${formatBytes(bytes)} of ${formatBytes(this.totalBytes)}`,
+      `\r\x1b[2Kanalysing layers ${this.done}/${this.layerCount} · ${formatSize(bytes)} of ${formatSize(this.totalBytes)}`,
     );
     this.drawn = true;
   }

@@ -57,6 +57,17 @@ describe('VerifyingStream', () => {
     });
   });
 
+  it('ends its hint with the remedy its caller gives, and gives none of its own', async () => {
+    const tampered = Buffer.from(content);
+    tampered[0] = 0x48;
+    await expect(
+      drain([tampered], { digest, size: content.length, label: 'b', remedy: 'save the archive again' }),
+    ).rejects.toMatchObject({ hint: 'the blob was altered in storage or transit; save the archive again' });
+    await expect(
+      drain([content.subarray(0, 4)], { digest, size: content.length, label: 'b' }),
+    ).rejects.toMatchObject({ hint: 'the blob is truncated or the manifest is wrong' });
+  });
+
   it('hashes a big chunk in slices, letting the event loop turn, and still checks every byte', async () => {
     const big = Buffer.alloc(1024 * 1024 + 7, 1);
     const expectation = { digest: sha256Digest(big), size: big.length, label: 'layer 1' };

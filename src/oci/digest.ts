@@ -36,6 +36,15 @@ export interface VerifyExpectation {
   size?: number;
   /** Names the blob in errors: "layer 3 of alpine:3.20", a file path, … */
   label: string;
+  /**
+   * What the user can do about bytes that do not match, from whoever knows where they came from:
+   * "re-push the image", "save the archive again …". Without it the hint says only what went wrong.
+   */
+  remedy?: string;
+}
+
+function mismatchHint(cause: string, remedy: string | undefined): string {
+  return remedy ? `${cause}; ${remedy}` : cause;
 }
 
 /**
@@ -55,11 +64,11 @@ export class VerifyingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length;
-    const { size, label } = this.expectation;
+    const { size, label, remedy } = this.expectation;
     if (size !== undefined && this.seen > size) {
       callback(
         new ImgscopeError('SIZE_MISMATCH', `${label}: more than the ${size} bytes its descriptor promises`, {
-          hint: 'the blob was altered or the manifest is wrong; re-push the image',
+          hint: mismatchHint('the blob was altered or the manifest is wrong', remedy),
         }),
       );
       return;
@@ -83,14 +92,14 @@ export class VerifyingStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    const { size, digest, label } = this.expectation;
+    const { size, digest, label, remedy } = this.expectation;
     if (size !== undefined && this.seen !== size) {
       callback(
         new ImgscopeError(
           'SIZE_MISMATCH',
           `${label}: ${this.seen} bytes, but its descriptor promises ${size}`,
           {
-            hint: 'the blob is truncated or the manifest is wrong; re-push the image',
+            hint: mismatchHint('the blob is truncated or the manifest is wrong', remedy),
           },
         ),
       );
@@ -100,7 +109,7 @@ export class VerifyingStream extends Transform {
     if (actual !== digest) {
       callback(
         new ImgscopeError('DIGEST_MISMATCH', `${label}: content is ${actual}, expected ${digest}`, {
-          hint: 'the blob was altered in storage or transit; re-push the image',
+          hint: mismatchHint('the blob was altered in storage or transit', remedy),
         }),
       );
       return;

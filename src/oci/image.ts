@@ -20,15 +20,38 @@ export interface BlobReader {
   close?(): Promise<void>;
 }
 
+/**
+ * What to do about a blob whose bytes do not match its descriptor: make the copy again where it was
+ * made — a registry's image is pushed, a local one written by the tool that made it.
+ */
+export function remedyFor(kind: ImageSource['kind']): string {
+  switch (kind) {
+    case 'registry':
+      return 're-push the image';
+    case 'oci-layout':
+      return 'write the layout again with the tool that made it (skopeo copy, docker buildx --output type=oci)';
+    case 'oci-archive':
+      return 'export the archive again with the tool that made it (skopeo copy, docker buildx --output type=oci)';
+    case 'docker-archive':
+      return 'save the archive again with the tool that made it (docker save)';
+  }
+}
+
+/** Names a blob in errors and says what to do when its bytes do not match (see `remedyFor`). */
+export interface BlobNames {
+  label: string;
+  remedy: string;
+}
+
 /** Opens a blob behind a `VerifyingStream`: the stream errors before it ends unless digest and size match. */
 export async function openVerifiedBlob(
   reader: BlobReader,
   descriptor: Descriptor,
-  label: string,
+  { label, remedy }: BlobNames,
   options: { signal?: AbortSignal } = {},
 ): Promise<Readable> {
   const raw = await reader.open(descriptor, options);
-  const verifier = new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, label });
+  const verifier = new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, label, remedy });
   // pipeline forwards a read error to the verifier and destroys the file stream if the caller stops early.
   pipeline(raw, verifier, () => {});
   return verifier;
@@ -38,13 +61,13 @@ export async function openVerifiedBlob(
 export async function readVerifiedDocument(
   reader: BlobReader,
   descriptor: Descriptor,
-  label: string,
+  names: BlobNames,
   options: { signal?: AbortSignal } = {},
 ): Promise<Buffer> {
   if (descriptor.size > MAX_MANIFEST_BYTES) {
     throw new ImgscopeError(
       'LIMIT',
-      `${label}: ${descriptor.size} bytes is larger than the ${MAX_MANIFEST_BYTES}-byte limit`,
+      `${names.label}: ${descriptor.size} bytes is larger than the ${MAX_MANIFEST_BYTES}-byte limit`,
       {
         hint: 'manifests and configs are a few KiB; this one is not an image document',
       },
@@ -58,12 +81,9 @@ export async function readVerifiedDocument(
       callback();
     },
   });
+  const verifier = new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, ...names });
   // Resolves once every stream has closed too: a file's descriptor is released when this returns.
-  await pipelineSettled(
-    raw,
-    new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, label }),
-    collect,
-  );
+  await pipelineSettled(raw, verifier, collect);
   return Buffer.concat(chunks);
 }
 
@@ -71,14 +91,14 @@ export async function readVerifiedDocument(
 export function verifyBytes(
   bytes: Uint8Array,
   expected: { digest: Digest; size?: number },
-  label: string,
+  { label, remedy }: BlobNames,
 ): void {
   if (expected.size !== undefined && bytes.byteLength !== expected.size) {
     throw new ImgscopeError(
       'SIZE_MISMATCH',
       `${label}: ${bytes.byteLength} bytes, but ${expected.size} were promised`,
       {
-        hint: 'the blob is truncated or the manifest is wrong; save or push the image again',
+        hint: `the blob is truncated or the manifest is wrong; ${remedy}`,
       },
     );
   }
@@ -88,7 +108,7 @@ export function verifyBytes(
       'DIGEST_MISMATCH',
       `${label}: content is ${actual}, expected ${expected.digest}`,
       {
-        hint: 'the blob was altered in storage or transit; save or push the image again',
+        hint: `the blob was altered in storage or transit; ${remedy}`,
       },
     );
   }
@@ -128,17 +148,17 @@ export async function assembleImage(parts: ImageParts): Promise<ImageSource> {
     });
   }
   const { manifest } = parsed;
-  const configLabel = `config of ${reference}`;
+  const configNames = { label: `config of ${reference}`, remedy: remedyFor(parts.kind) };
   let rawConfig: Uint8Array;
   if (parts.rawConfig) {
-    verifyBytes(parts.rawConfig, manifest.config, configLabel);
+    verifyBytes(parts.rawConfig, manifest.config, configNames);
     rawConfig = parts.rawConfig;
   } else {
-    rawConfig = await readVerifiedDocument(parts.blobs, manifest.config, configLabel, {
+    rawConfig = await readVerifiedDocument(parts.blobs, manifest.config, configNames, {
       signal: parts.signal,
     });
   }
-  const config = parseConfig(rawConfig, configLabel);
+  const config = parseConfig(rawConfig, configNames.label);
   return new AssembledImage(parts, parsed.mediaType, manifest, config);
 }
 
@@ -179,7 +199,8 @@ class AssembledImage implements ImageSource {
   }
 
   openBlob(descriptor: Descriptor, options: { signal?: AbortSignal } = {}): Promise<Readable> {
-    return openVerifiedBlob(this.blobs, descriptor, this.describe(descriptor), options);
+    const names = { label: this.describe(descriptor), remedy: remedyFor(this.kind) };
+    return openVerifiedBlob(this.blobs, descriptor, names, options);
   }
 
   async close(): Promise<void> {

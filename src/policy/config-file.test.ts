@@ -74,7 +74,7 @@ describe('parseConfigFile', () => {
       { budgets: { maxCompressed: 'lots' } },
       `${FILE}: "budgets.maxCompressed": "lots" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes`,
     ],
-    [{ budgets: { maxLayers: 2.5 } }, `${FILE}: "budgets.maxLayers": 2.5 is not a whole number`],
+    [{ budgets: { maxLayers: 2.5 } }, `${FILE}: "budgets.maxLayers": 2.5 is not a whole number, 0 or more`],
     [{ budgets: 3 }, `${FILE}: "budgets" must be an object`],
     [{ profile: 'aws' }, `${FILE}: "profile": "aws" is not a profile`],
     [{ failOn: 'error' }, `${FILE}: "failOn": "error" is not "fail" or "warn"`],
@@ -97,7 +97,7 @@ describe('parseConfigFile', () => {
     [{ overrides: [{ match: 'x', overrides: [] }] }, `${FILE}: unknown key "overrides[0].overrides"`],
     [
       { overrides: [{ match: 'x', budgets: { maxLayers: -1 } }] },
-      `${FILE}: "overrides[0].budgets.maxLayers": -1 is not a whole number`,
+      `${FILE}: "overrides[0].budgets.maxLayers": -1 is not a whole number, 0 or more`,
     ],
     [[], `${FILE}: must hold a JSON object`],
   ])('refuses %j with a one-line error naming the file and key', (doc, message) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSize, GiB, MiB, parseMemoryMiB, parseSize } from './sizes.js';
+import { formatSize, formatSizeBeside, GiB, KiB, MiB, parseMemoryMiB, parseSize } from './sizes.js';
 
 describe('parseSize', () => {
   it('reads SI units as powers of 1000 and IEC units as powers of 1024', () => {
@@ -48,7 +48,7 @@ describe('parseSize', () => {
 });
 
 describe('formatSize', () => {
-  it("uses binary units with the renderers' precision", () => {
+  it('uses binary units with three significant digits, exact sizes bare', () => {
     expect(formatSize(0)).toBe('0 B');
     expect(formatSize(1023)).toBe('1023 B');
     expect(formatSize(1536)).toBe('1.50 KiB');
@@ -56,13 +56,22 @@ describe('formatSize', () => {
     expect(formatSize(30.5 * MiB)).toBe('30.5 MiB');
     expect(formatSize(255 * MiB)).toBe('255 MiB');
     expect(formatSize(GiB)).toBe('1 GiB');
-    expect(formatSize(1.375 * GiB)).toBe('1.37 GiB');
+    expect(formatSize(1.3671875 * GiB)).toBe('1.37 GiB');
   });
 
-  it('never rounds a size up to a limit it is below', () => {
-    expect(formatSize(GiB - 1)).toBe('1023 MiB');
-    expect(formatSize(256 * MiB - 1)).toBe('255 MiB');
-    expect(formatSize(10 * MiB - 1)).toBe('9.99 MiB');
+  it('rounds to the nearest, never truncates', () => {
+    expect(formatSize(6000)).toBe('5.86 KiB');
+    expect(formatSize(8405)).toBe('8.21 KiB');
+    expect(formatSize(10 * MiB - 1)).toBe('10.0 MiB');
+    expect(formatSize(100 * KiB - 1)).toBe('100 KiB');
+    expect(formatSize(GiB - 1)).toBe('1.00 GiB');
+    expect(formatSize(-1536)).toBe('-1.50 KiB');
+  });
+
+  it('beside a limit, says a size that rounds to the limit in exact bytes', () => {
+    expect(formatSizeBeside(256 * MiB - 1, 256 * MiB)).toBe('268,435,455 B');
+    expect(formatSizeBeside(256 * MiB, 256 * MiB)).toBe('256 MiB');
+    expect(formatSizeBeside(200 * MiB + 1, 256 * MiB)).toBe('200 MiB');
   });
 });
 

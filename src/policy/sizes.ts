@@ -53,26 +53,48 @@ export function parseSize(text: string): number | undefined {
 /** What a size should look like, for error messages. */
 export const SIZE_SYNTAX = 'a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes';
 
+const UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+
 /**
- * `512 B`, `1.50 KiB`, `30.5 MiB`, `255 MiB`, `1 GiB`: binary units, with the precision the report renderers use
- * (src/report/format.ts) except that exact sizes print bare, and truncated rather than rounded, so a size just under a limit never prints
- * as the limit itself (1 GiB − 1 B is `1023 MiB`, not `1024 MiB`).
+ * Every size imgscope prints: `512 B`, `1.50 KiB`, `30.5 MiB`, `255 MiB`, binary units with three
+ * significant digits, rounded. Exact sizes (limits, mostly) print bare: `1 GiB`, `16 KiB`. A size that
+ * rounds up to 1024 of a unit is said in the next one (1 GiB − 1 B is `1.00 GiB`).
  */
 export function formatSize(bytes: number): string {
   if (!Number.isFinite(bytes)) return String(bytes);
   const sign = bytes < 0 ? '-' : '';
   let value = Math.abs(bytes);
   if (value < KiB) return `${sign}${value} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let unit = -1;
-  while (value >= KiB && unit < units.length - 1) {
+  while (value >= KiB && unit < UNITS.length - 1) {
     value /= KiB;
     unit++;
   }
-  // Exact sizes (limits, mostly) print bare: `1 GiB`, `256 MiB`.
-  const decimals = Number.isInteger(value) || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  const scale = 10 ** decimals;
-  return `${sign}${(Math.floor(value * scale) / scale).toFixed(decimals)} ${units[unit]}`;
+  if (Number.isInteger(value)) return `${sign}${value} ${UNITS[unit]}`;
+  let digits = threeDigits(value);
+  if (Number(digits) >= 1024 && unit < UNITS.length - 1) {
+    unit++;
+    digits = threeDigits(value / KiB);
+  }
+  return `${sign}${digits} ${UNITS[unit]}`;
+}
+
+/** 1.23, 12.3, 123: as many decimals as leave three digits once rounded (9.996 is 10.0, not 10.00). */
+function threeDigits(value: number): string {
+  for (const decimals of [2, 1]) {
+    const text = value.toFixed(decimals);
+    if (Number(text) < 10 ** (3 - decimals)) return text;
+  }
+  return value.toFixed(0);
+}
+
+/**
+ * `actual` for a message that shows it beside `limit`: rounded like every size, unless rounding makes it
+ * read as the limit it is not (256 MiB − 1 B beside a 256 MiB limit) — then in exact bytes.
+ */
+export function formatSizeBeside(actual: number, limit: number): string {
+  const text = formatSize(actual);
+  return actual !== limit && text === formatSize(limit) ? `${actual.toLocaleString('en-US')} B` : text;
 }
 
 /** Function memory as SCF configures it, in MiB: `512`, `512MiB`, `1GiB`, `1024MB` (see profiles.ts). */

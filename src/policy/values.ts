@@ -33,7 +33,7 @@ export function readSize(value: unknown, where: string): number {
 export function readCount(value: unknown, where: string): number {
   const count = typeof value === 'string' && /^\s*[0-9]+\s*$/.test(value) ? Number(value) : value;
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
-    throw bad(where, value, 'a whole number', 'write for example 20');
+    throw bad(where, value, 'a whole number, 0 or more', 'write for example 20');
   }
   return count;
 }

@@ -315,7 +315,12 @@ export class RegistryClient {
 
   /** Streams a blob through a VerifyingStream: sha256 and size are checked as the bytes pass. */
   openBlob(repository: string, descriptor: Descriptor, label: string, signal?: AbortSignal): Readable {
-    const verified = new VerifyingStream({ digest: descriptor.digest, size: descriptor.size, label });
+    const verified = new VerifyingStream({
+      digest: descriptor.digest,
+      size: descriptor.size,
+      label,
+      remedy: 're-push the image',
+    });
     return pipeline(this.openRawBlob(repository, descriptor, label, signal), verified, () => {});
   }
 

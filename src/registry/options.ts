@@ -1,5 +1,6 @@
 import { ImgscopeError } from '../errors.js';
 import { isLoopbackHost } from './reference.js';
+import { TIMEOUT_VARIABLES } from './timeout-variables.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './transport/http.js';
 import { type ProxySettings, proxySettingsFromEnv } from './transport/proxy.js';
 import { DEFAULT_RETRIES, type RetryOptions } from './transport/retry.js';
@@ -61,13 +62,6 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     env,
   };
 }
-
-/** Environment variables that set each timeout in milliseconds (slow networks; tests that provoke stalls). */
-export const TIMEOUT_VARIABLES: Readonly<Record<keyof Timeouts, string>> = {
-  connectMs: 'IMGSCOPE_TIMEOUT_CONNECT_MS',
-  headersMs: 'IMGSCOPE_TIMEOUT_HEADERS_MS',
-  bodyIdleMs: 'IMGSCOPE_TIMEOUT_IDLE_MS',
-};
 
 function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<Timeouts> {
   const timeouts: Partial<Timeouts> = {};

@@ -85,6 +85,22 @@ describe('parseReference', () => {
     expect(rejection('ghcr.io/Owner/app')).toMatch(/lowercase/);
   });
 
+  it('suggests the lowercase spelling with the tag and digest kept', () => {
+    const suggestion = (text: string) => {
+      try {
+        parseReference(text);
+      } catch (error) {
+        return (error as { hint?: string }).hint;
+      }
+      throw new Error(`${text} was accepted`);
+    };
+    expect(suggestion('ALPINE:3')).toBe('use "alpine:3"');
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(suggestion(`ghcr.io/Owner/App:V1@${digest}`)).toBe(`use "ghcr.io/owner/app:V1@${digest}"`);
+    expect(suggestion('MyOrg/App')).toBe('use "myorg/app"');
+    expect(suggestion(`localhost:5000/Team/app@${digest}`)).toBe(`use "localhost:5000/team/app@${digest}"`);
+  });
+
   it('rejects malformed references with a message naming the input', () => {
     expect(rejection('')).toMatch(/is empty/);
     expect(rejection('https://ghcr.io/app')).toMatch(/https:\/\/ scheme/);

@@ -91,6 +91,7 @@ export function parseReference(text: string): ImageReference {
     }
   }
 
+  const name = rest;
   const slash = rest.indexOf('/');
   let registry = DOCKER_HUB;
   let repository = rest;
@@ -106,7 +107,9 @@ export function parseReference(text: string): ImageReference {
 
   if (repository === '') throw invalid(text, 'names no repository');
   if (repository !== repository.toLowerCase()) {
-    throw invalid(text, 'repository names must be lowercase', `use "${repository.toLowerCase()}"`);
+    // The name as typed, lowercased whole (`MyOrg/App` means Docker Hub's myorg/app), tag and digest kept.
+    const lowercase = `${name.toLowerCase()}${tag === undefined ? '' : `:${tag}`}${digest ? `@${digest}` : ''}`;
+    throw invalid(text, 'repository names must be lowercase', `use "${lowercase}"`);
   }
   for (const component of repository.split('/')) {
     if (!PATH_COMPONENT.test(component)) {

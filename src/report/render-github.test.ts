@@ -45,6 +45,23 @@ describe('renderGithub', () => {
     expect(warning).toContain('%0A- apt package lists /var/lib/apt/lists: 9 MiB');
   });
 
+  it('says how many findings it left out of an annotation', () => {
+    const withFindings = (count: number): Report => ({
+      ...warningReport(),
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'waste',
+          details: Array.from({ length: count }, (_, i) => ({ kind: 'vcs', message: `finding ${i}` })),
+        },
+      ],
+    });
+    const annotation = (count: number) => renderGithub(withFindings(count)).split('\n')[0]!;
+    expect(annotation(7)).toMatch(/%0A- finding 4%0A- … and 2 more \(--json lists them all\)$/);
+    expect(annotation(5)).toMatch(/%0A- finding 4$/);
+  });
+
   it('stays quiet about passed checks', () => {
     const lines = renderGithub(passingReport()).trimEnd().split('\n');
     expect(lines).toHaveLength(1);

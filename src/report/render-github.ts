@@ -1,4 +1,5 @@
-import { formatBytes } from './format.js';
+import { formatSize } from '../policy/sizes.js';
+import { counted } from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 /**
@@ -41,7 +42,10 @@ export interface GithubOptions {
 function annotationBody(check: CheckResult, topDetails: number): string {
   const lines = [check.message];
   if (check.hint) lines.push(`Fix: ${check.hint}`);
-  for (const detail of (check.details ?? []).slice(0, topDetails)) lines.push(`- ${detail.message}`);
+  const details = check.details ?? [];
+  for (const detail of details.slice(0, topDetails)) lines.push(`- ${detail.message}`);
+  if (details.length > topDetails)
+    lines.push(`- … and ${details.length - topDetails} more (--json lists them all)`);
   return lines.join('\n');
 }
 
@@ -75,7 +79,7 @@ export function renderGithub(report: Report, options: GithubOptions = {}): strin
   const verdict = report.verdict ?? 'pass';
   const summary = [
     `${report.reference}: ${verdict}${checks.length > 0 ? ` (${tally(checks)})` : ''}`,
-    `${formatBytes(report.compressedSize)} compressed, ${report.layerCount} layers, ${report.platform}`,
+    `${formatSize(report.compressedSize)} compressed, ${counted(report.layerCount, 'layer', 'layers')}, ${report.platform}`,
     `deploy ${report.pinnedReference ?? report.digest}`,
   ];
   lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary.join('\n')));

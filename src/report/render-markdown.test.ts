@@ -16,7 +16,7 @@ describe('renderMarkdown', () => {
 
   it('tables every check with its status, and the fix for the ones that did not pass', () => {
     const markdown = renderMarkdown(failingReport());
-    expect(markdown).toContain('| ❌ | `compressed-size` | 1.36 GiB compressed');
+    expect(markdown).toContain('| ❌ | `compressed-size` | 1.37 GiB compressed');
     expect(markdown).toContain('<br>**Fix:** shrink the image');
     expect(markdown).toContain('| ⏭️ | `hints` | not evaluated: the manifest-level checks already failed |');
     expect(markdown).toContain('| ✅ | `startup` | `node server.js` must start');
@@ -26,8 +26,34 @@ describe('renderMarkdown', () => {
     const markdown = renderMarkdown(warningReport());
     expect(markdown).toContain('<details><summary>hints: 4 findings</summary>');
     expect(markdown).toContain('`&& rm -rf /var/lib/apt/lists/*`');
-    expect(markdown).toContain('| 3 | 10.0 MiB | 30.0 MiB | 10.0 MiB | `RUN rm -rf /build` |');
-    expect(markdown).toContain('| 2 | 10.0 MiB | 10.0 MiB | `/build/a.o` | #3 removed |');
+    expect(markdown).toContain('| 3 | 10 MiB | 30 MiB | 10 MiB | `RUN rm -rf /build` |');
+    expect(markdown).toContain('| 2 | 10 MiB | 10 MiB | `/build/a.o` | #3 removed |');
+  });
+
+  it('counts a single finding as "1 finding"', () => {
+    const report: Report = {
+      ...warningReport(),
+      checks: [{ id: 'hints', status: 'warn', message: 'm', details: [{ kind: 'vcs', message: 'd' }] }],
+    };
+    expect(renderMarkdown(report)).toContain('<details><summary>hints: 1 finding</summary>');
+  });
+
+  it('says how many findings it left out of a list', () => {
+    const report: Report = {
+      ...warningReport(),
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'waste',
+          details: Array.from({ length: 12 }, (_, i) => ({ kind: 'vcs', message: `finding ${i}` })),
+        },
+      ],
+    };
+    const lines = renderMarkdown(report).split('\n');
+    const last = lines.indexOf('- finding 9');
+    expect(lines[last + 1]).toBe('- … and 2 more (`--json` lists them all)');
+    expect(renderMarkdown(report, { topDetails: 12 })).not.toContain('more (`--json`');
   });
 
   it('says when layers were not analysed', () => {

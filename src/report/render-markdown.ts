@@ -1,4 +1,5 @@
-import { formatBytes, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
+import { formatSize } from '../policy/sizes.js';
+import { counted, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 export interface MarkdownOptions {
@@ -58,10 +59,10 @@ function summaryRows(report: Report): string[][] {
   rows.push(['Deploy', code(report.pinnedReference ?? report.digest)]);
   const index = report.index ? ` (from an index of ${report.index.platforms.map(text).join(', ')})` : '';
   rows.push(['Platform', `${text(report.platform)}${index} · ${text(report.schema)}`]);
-  const uncompressed = report.layersAnalyzed ? ` · ${formatBytes(report.uncompressedSize)} uncompressed` : '';
+  const uncompressed = report.layersAnalyzed ? ` · ${formatSize(report.uncompressedSize)} uncompressed` : '';
   rows.push([
     'Size',
-    `${formatBytes(report.compressedSize)} compressed${uncompressed} · ${report.layerCount} layers`,
+    `${formatSize(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
   ]);
   if (report.profile) {
     const tier = report.tier ? ` · ${text(report.tier.name)}: ${text(report.tier.recommendedMemory)}` : '';
@@ -70,9 +71,9 @@ function summaryRows(report: Report): string[][] {
   if (report.layersAnalyzed && report.efficiency !== undefined) {
     rows.push([
       'Efficiency',
-      `${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes ?? 0)} ` +
+      `${formatPercent(report.efficiency)} · wasted ${formatSize(report.wastedBytes ?? 0)} ` +
         `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · ` +
-        `a squash would drop ${formatBytes(report.deadBytes ?? 0)}`,
+        `a squash would drop ${formatSize(report.deadBytes ?? 0)}`,
     ]);
   }
   return rows;
@@ -96,8 +97,14 @@ function checksSection(checks: readonly CheckResult[], topDetails: number): stri
     const details = check.details ?? [];
     if (details.length === 0) continue;
     // Check ids are imgscope's own identifiers; Markdown escapes would show literally inside HTML.
-    lines.push('', `<details><summary>${check.id}: ${details.length} findings</summary>`, '');
+    lines.push(
+      '',
+      `<details><summary>${check.id}: ${counted(details.length, 'finding', 'findings')}</summary>`,
+      '',
+    );
     for (const detail of details.slice(0, topDetails)) lines.push(`- ${message(detail.message)}`);
+    if (details.length > topDetails)
+      lines.push(`- … and ${details.length - topDetails} more (\`--json\` lists them all)`);
     lines.push('', '</details>');
   }
   return lines;
@@ -108,14 +115,14 @@ function layersSection(report: Report): string[] {
     report.layersAnalyzed
       ? [
           String(layerNumber(layer.index)),
-          formatBytes(layer.compressedSize),
-          formatBytes(layer.uncompressedSize),
-          layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
+          formatSize(layer.compressedSize),
+          formatSize(layer.uncompressedSize),
+          layer.wastedBytes ? formatSize(layer.wastedBytes) : '',
           code(shortCommand(layer.createdBy, 72) || shortDigest(layer.digest)),
         ]
       : [
           String(layerNumber(layer.index)),
-          formatBytes(layer.compressedSize),
+          formatSize(layer.compressedSize),
           code(shortCommand(layer.createdBy, 72) || shortDigest(layer.digest)),
         ],
   );
@@ -131,8 +138,8 @@ function wasteSection(report: Report, topFiles: number): string[] {
   const shown = files.slice(0, topFiles);
   const rows = shown.map((file) => [
     String(file.count),
-    formatBytes(file.wastedBytes),
-    formatBytes(file.reclaimableBytes),
+    formatSize(file.wastedBytes),
+    formatSize(file.reclaimableBytes),
     code(file.path),
     file.overwrittenBy.map((o) => `#${layerNumber(o.layer)} ${o.change}`).join(', '),
   ]);

@@ -1,5 +1,6 @@
+import { formatSize } from '../policy/sizes.js';
 import { fittedTable, type TableColumn, truncateEnd, truncateMiddle } from './fit-table.js';
-import { formatBytes, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
+import { counted, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
 import type { Report } from './report.js';
 
 const DEFAULT_WIDTH = 100;
@@ -15,6 +16,8 @@ export interface TableOptions {
   topFiles?: number;
   /** How many findings to list under a check. */
   topDetails?: number;
+  /** Said after "Layers were not analysed" when they were not: why, and how to get the figures. */
+  notAnalysedNote?: string | undefined;
 }
 
 /** The human summary `imgscope check` prints: image facts, layers, efficiency and where the waste is. */
@@ -29,9 +32,9 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   lines.push(`Digest     ${report.pinnedReference ?? report.digest}`);
   lines.push(`Platform   ${report.platform}    Schema ${report.schema} (${report.mediaType})`);
   if (report.index) lines.push(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`);
-  const uncompressed = report.layersAnalyzed ? ` · ${formatBytes(report.uncompressedSize)} uncompressed` : '';
+  const uncompressed = report.layersAnalyzed ? ` · ${formatSize(report.uncompressedSize)} uncompressed` : '';
   lines.push(
-    `Size       ${formatBytes(report.compressedSize)} compressed${uncompressed} · ${report.layerCount} layers`,
+    `Size       ${formatSize(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
   );
   lines.push('');
 
@@ -49,10 +52,10 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     ];
     const rows = report.layers.map((layer) => [
       String(layerNumber(layer.index)),
-      formatBytes(layer.compressedSize),
-      formatBytes(layer.uncompressedSize),
+      formatSize(layer.compressedSize),
+      formatSize(layer.uncompressedSize),
       `${layer.added}/${layer.modified}/${layer.removed}`,
-      layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
+      layer.wastedBytes ? formatSize(layer.wastedBytes) : '',
       commandOf(layer.createdBy),
     ]);
     lines.push(fittedTable(columns, rows, width, color));
@@ -65,7 +68,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     ];
     const rows = report.layers.map((layer) => [
       String(layerNumber(layer.index)),
-      formatBytes(layer.compressedSize),
+      formatSize(layer.compressedSize),
       shortDigest(layer.digest),
       commandOf(layer.createdBy),
     ]);
@@ -75,9 +78,9 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   if (report.layersAnalyzed && report.efficiency !== undefined) {
     lines.push('');
     lines.push(
-      `Efficiency ${formatPercent(report.efficiency)} · wasted ${formatBytes(report.wastedBytes ?? 0)} ` +
+      `Efficiency ${formatPercent(report.efficiency)} · wasted ${formatSize(report.wastedBytes ?? 0)} ` +
         `(${formatPercent(report.userWastedPercent ?? 0)} of user layers) · a squash would drop ` +
-        `${formatBytes(report.deadBytes ?? 0)}`,
+        `${formatSize(report.deadBytes ?? 0)}`,
     );
     const files = report.inefficientFiles ?? [];
     if (files.length > 0) {
@@ -92,8 +95,8 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
         .slice(0, topFiles)
         .map((file) => [
           String(file.count),
-          formatBytes(file.wastedBytes),
-          formatBytes(file.reclaimableBytes),
+          formatSize(file.wastedBytes),
+          formatSize(file.reclaimableBytes),
           file.path,
           file.overwrittenBy
             .map((o) => `#${layerNumber(o.layer)} ${shortCommand(o.createdBy, Number.POSITIVE_INFINITY)}`)
@@ -106,7 +109,8 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     }
   } else if (!report.layersAnalyzed) {
     lines.push('');
-    lines.push('Layers were not analysed (manifest-only): run without --no-layers for efficiency and waste.');
+    const note = options.notAnalysedNote ? `: ${options.notAnalysedNote}` : '';
+    lines.push(`Layers were not analysed (manifest-only)${note}.`);
   }
 
   if (report.checks?.length) {

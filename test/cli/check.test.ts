@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,57 @@ describe('imgscope check', () => {
     expect(result.stdout).toMatch(/Verdict: FAIL/);
   });
 
+  it('says why the layers were not analysed: --full after a failed manifest check, or --no-layers', async () => {
+    const note = async (...args: string[]) =>
+      (await runCli(['check', ...args])).stdout.split('\n').find((line) => line.includes('not analysed'));
+    const afterFailure =
+      'Layers were not analysed (manifest-only): the manifest-level checks already failed; ' +
+      'use --full for efficiency and waste.';
+    expect(await note('fixtures/arm64')).toBe(afterFailure);
+    expect(await note('--max-compressed', '100KB', 'fixtures/demo')).toBe(afterFailure);
+    expect(await note('--no-layers', 'fixtures/demo')).toBe(
+      'Layers were not analysed (manifest-only): run without --no-layers for efficiency and waste.',
+    );
+    expect(await note(indexWithoutAmd64())).toBe(
+      'Layers were not analysed (manifest-only): the index has no image for this platform.',
+    );
+  });
+
+  it('counts one layer as "1 layer" in every format and in the layer budget', async () => {
+    const output = async (...args: string[]) => (await runCli(['check', ...args, 'fixtures/arm64'])).stdout;
+    expect(await output()).toMatch(/^Size {7}4\.13 KiB compressed · 1 layer$/m);
+    expect(await output('--format', 'markdown')).toContain('| Size | 4.13 KiB compressed · 1 layer |');
+    expect(await output('--format', 'github')).toContain('%0A4.13 KiB compressed, 1 layer, linux/arm64%0A');
+    expect(await output('--max-layers', '0')).toMatch(
+      /FAIL {2}max-layers: 1 layer, budget 0 \(from --max-layers\)/,
+    );
+    for (const format of ['table', 'markdown', 'github']) {
+      expect(await output('--format', format), format).not.toMatch(/\b1 layers\b/);
+    }
+  });
+
+  it('ends a shortened list of findings in markdown with how many more there are', async () => {
+    const markdown = (await runCli(['check', '--format', 'markdown', 'fixtures/demo'])).stdout;
+    expect(markdown).toContain('<details><summary>hints: 12 findings</summary>');
+    expect(markdown).toMatch(/\n- [^\n]+\n- … and 2 more \(`--json` lists them all\)\n\n<\/details>/);
+  });
+
+  it('prints a size the same in the hints as in the tables, rounded', async () => {
+    const markdown = (await runCli(['check', '--format', 'markdown', 'fixtures/demo'])).stdout;
+    // 6,000 B of InRelease and 16 KiB of Packages.lz4, deleted by layer 2.
+    expect(markdown).toContain('bookworm\\_InRelease \\(5.86 KiB\\)');
+    expect(markdown).toContain(
+      '| 2 | 5.86 KiB | 5.86 KiB | `/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease` |',
+    );
+    expect(markdown).toContain('amd64\\_Packages.lz4 \\(16 KiB\\)');
+    expect(markdown).toContain(
+      '| 2 | 16 KiB | 16 KiB | `/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main',
+    );
+    const table = (await runCli(['check', 'fixtures/demo'])).stdout;
+    expect(table).toMatch(/│ 6 │ .* 8\.21 KiB │ COPY \. \./);
+    expect(table).toContain('layer 6 (`COPY . .`) overwrote 8.21 KiB');
+  });
+
   it('selects a platform from an index with --platform', async () => {
     const arm = await checkJson('--platform', 'linux/arm64', '--profile', 'none', 'fixtures/multiarch');
     expect(arm.platform).toBe('linux/arm64');
@@ -177,7 +229,28 @@ describe('imgscope check on bad input', () => {
   it.each([
     [['check', 'fixtures/does-not-exist'], /fixtures\/does-not-exist/],
     [['check', 'oci:fixtures'], /fixtures/],
-    [['check', '--frobnicate', 'fixtures/demo'], /unknown option '--frobnicate'/],
+    [
+      ['check', '--frobnicate', 'fixtures/demo'],
+      /^imgscope: unknown option --frobnicate — run imgscope --help for the options each command takes\n$/,
+    ],
+    [['check', 'fixtures/demo', '--max-compressed'], /^imgscope: --max-compressed needs a value — /],
+    [['check', '--full=yes', 'fixtures/demo'], /^imgscope: --full takes no value — write --full alone/],
+    [
+      ['check', '--max-compressed', '-5', 'fixtures/demo'],
+      /^imgscope: --max-compressed: "-5" is not a size such as 300MB.* — write for example 300MB/,
+    ],
+    [
+      ['check', '--concurrency', '-1', 'fixtures/demo'],
+      /^imgscope: --concurrency "-1" is not a positive whole number — for example --concurrency 4/,
+    ],
+    [
+      ['check', '--max-layers', '-1', 'fixtures/demo'],
+      /^imgscope: --max-layers: "-1" is not a whole number, 0 or more — write for example 20/,
+    ],
+    [
+      ['check', '--max-compressed', '--full', 'fixtures/demo'],
+      /^imgscope: --max-compressed needs a value, but "--full" follows it — write --max-compressed VALUE/,
+    ],
     [['check', '--platform', 'amd64', 'fixtures/demo'], /--platform.*"amd64" is not os\/arch/],
     [
       ['check', '--platform', 'linux/s390x', 'fixtures/multiarch'],
@@ -202,6 +275,11 @@ describe('imgscope check on bad input', () => {
     [['check', '--format', 'yaml', 'fixtures/demo'], /--format "yaml" is not one of/],
     [['check'], /needs an IMAGE/],
     [['check', 'fixtures/demo', 'extra'], /unexpected argument "extra"/],
+    [
+      ['check', 'ALPINE:3'],
+      /^imgscope: image reference "ALPINE:3": repository names must be lowercase — use "alpine:3"\n$/,
+    ],
+    [['chek', 'fixtures/demo'], /^imgscope: unknown command "chek" — did you mean "check"\?\n$/],
   ])('%j exits 2 with one line naming the input', async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
@@ -209,6 +287,17 @@ describe('imgscope check on bad input', () => {
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
+  it('names the setting that raises the decompression guard when it trips', async () => {
+    const result = await runCli(['check', 'fixtures/demo'], {
+      env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /exceed 10000 bytes \(the decompression guard\) — .*raise IMGSCOPE_DECOMPRESSION_LIMIT only if the image is trusted\n$/,
+    );
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
   it('detects a tampered layer blob while streaming (exit 2, digest named)', async () => {
@@ -226,6 +315,10 @@ describe('imgscope check on bad input', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(new RegExp(`expected ${manifest.layers[3].digest}`));
     expect(result.stderr).toMatch(/layer 4[/ ]/); // the fourth layer, numbered as the table numbers it
+    expect(result.stderr).toMatch(
+      / — the blob was altered in storage or transit; write the layout again with the tool/,
+    );
+    expect(result.stderr).not.toMatch(/push/);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
@@ -241,6 +334,19 @@ describe('imgscope check on bad input', () => {
     }
     const own = await runCli(['check', '--config', config, 'fixtures/arm64']);
     expect(own.stderr).not.toMatch(/not the requested/);
+  });
+
+  it('points a refused connection at the registry address, naming no setting that does not exist', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const result = await runCli(['check', `127.0.0.1:${port}/team/app:1`]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `imgscope: GET http://127.0.0.1:${port}/v2/: connection refused (after 4 attempts) — ` +
+        `nothing accepts connections at 127.0.0.1:${port}: check the registry's name and port, and that it runs\n`,
+    );
   });
 
   it('shows the stack trace only with --debug', async () => {

@@ -34,4 +34,9 @@ describe('imgscope inspect', () => {
         'drop --platform to take the image as it is, or pick a tag built for linux/arm64\n',
     );
   });
+
+  it('counts a single environment variable as "1 variable"', async () => {
+    const result = await runCli(['inspect', 'fixtures/arm64']);
+    expect(result.stdout).toMatch(/^Env {9}1 variable$/m);
+  });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatBytes } from '../../src/report/format.js';
+import { formatSize } from '../../src/policy/sizes.js';
 import { renderTable } from '../../src/report/render-table.js';
 import type { Report } from '../../src/report/report.js';
 import { runCli } from '../helpers/cli.js';
@@ -65,12 +65,12 @@ function expectNumbersIntact(text: string, report: Report): void {
       report.layersAnalyzed
         ? [
             String(layer.index + 1),
-            formatBytes(layer.compressedSize),
-            formatBytes(layer.uncompressedSize),
+            formatSize(layer.compressedSize),
+            formatSize(layer.uncompressedSize),
             `${layer.added}/${layer.modified}/${layer.removed}`,
-            layer.wastedBytes ? formatBytes(layer.wastedBytes) : '',
+            layer.wastedBytes ? formatSize(layer.wastedBytes) : '',
           ]
-        : [String(layer.index + 1), formatBytes(layer.compressedSize), layer.digest.slice(7, 19)],
+        : [String(layer.index + 1), formatSize(layer.compressedSize), layer.digest.slice(7, 19)],
     ),
   );
   if (!report.layersAnalyzed) return;
@@ -78,8 +78,8 @@ function expectNumbersIntact(text: string, report: Report): void {
   expect(files!.slice(1).map((row) => row.slice(0, 3))).toEqual(
     listed.map((file) => [
       String(file.count),
-      formatBytes(file.wastedBytes),
-      formatBytes(file.reclaimableBytes),
+      formatSize(file.wastedBytes),
+      formatSize(file.reclaimableBytes),
     ]),
   );
   files!.slice(1).forEach((row, i) => {

@@ -191,6 +191,7 @@ describe.skipIf(registryUnavailable)('resolving images in a real registry', () =
         const error = await failure(readAll(await source.openBlob(source.layers[1]!)));
         expect(error.code).toBe('DIGEST_MISMATCH');
         expect(error.message).toContain(image.layers[1]!.descriptor.digest);
+        expect(error.hint).toBe('the blob was altered in storage or transit; re-push the image');
       } finally {
         await source.close();
       }

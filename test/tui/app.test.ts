@@ -110,10 +110,10 @@ describe('the Files pane', () => {
     const { finish, until, press } = mount();
     finish();
     let screen = filesPane(await until((f) => f.includes('cert.pem'), 'with the tree'));
-    expect(rowOf(screen, 'cert.pem')).toMatch(/^ {3}-rw-r--r-- +0:0 +2.00 KiB {7}└─ cert\.pem/m);
+    expect(rowOf(screen, 'cert.pem')).toMatch(/^ {3}-rw-r--r-- +0:0 +2 KiB {7}└─ cert\.pem/m);
     expect(rowOf(screen, 'etc/')).toMatch(/^ {3}drwxr-xr-x +0:0 +2.01 KiB └─ etc\//m);
     screen = filesPane(await press(KEYS.down, (f) => f.includes('Files: Layer 2 changes'), 'for layer 2'));
-    expect(rowOf(screen, 'main.js')).toMatch(/^ \+ -rw-r--r-- +1000:1000 +4.00 KiB .*main\.js/m);
+    expect(rowOf(screen, 'main.js')).toMatch(/^ \+ -rw-r--r-- +1000:1000 +4 KiB .*main\.js/m);
     expect(rowOf(screen, 'passwd')).toMatch(/^ ~ /);
     expect(rowOf(screen, 'group')).toMatch(/^ - /);
   });
@@ -181,7 +181,7 @@ describe('the Files pane', () => {
     finish();
     await until((f) => f.includes('cert.pem'), 'with the tree');
     const screen = filesPane(
-      await press('w', (f) => f.includes('Waste: 1 inefficient files'), 'with the waste view'),
+      await press('w', (f) => /Waste: 1 inefficient file(?!s)/.test(f), 'with the waste view'),
     );
     expect(rowOf(screen, '/etc/passwd')).toMatch(/^› +2× +22 B +12 B \/etc\/passwd +\(modified by/);
   });
@@ -214,10 +214,10 @@ describe('details, verdict, help and size', () => {
     expect(frame()).toMatch(/PASS compressed-size/);
     expect(frame()).toMatch(/WARN startup/);
     expect(frame()).toContain('fix: EXPOSE 9000');
-    expect(frame()).toContain('• 1.00 MiB /var/lib/apt/lists');
+    expect(frame()).toContain('• 1 MiB /var/lib/apt/lists');
     expect(frame()).toContain('… 1 more');
     expect(frame()).not.toContain('big.bin');
-    expect(frame()).toContain('3.42 KiB of 1.00 GiB budget');
+    expect(frame()).toContain('3.42 KiB of 1 GiB budget');
     expect(frame()).toContain('512 MB–1 GB');
     store.dispatch({ type: 'report-updated', report: withChecks(store.getState().report!), final: true });
     await until((f) => f.includes('verdict WARN') && !f.includes('so far'), 'with the final verdict');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { TEMP_PREFIX } from './location.js';
 
 /**
@@ -47,6 +47,34 @@ async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Prom
     }
   }
   return position;
+}
+
+/**
+ * `mkdir -p` that always ends: the missing folders are made one at a time, from the deepest existing
+ * ancestor down, and the first failure rejects. Node 20's `mkdir(path, { recursive: true })` loops
+ * forever where mkdir answers ENOENT for a folder whose parent exists (/proc/nope/x).
+ */
+export async function makeDirectories(path: string): Promise<void> {
+  const missing: string[] = [];
+  let current = resolve(path);
+  for (;;) {
+    const found = await stat(current).catch((error: unknown) => {
+      if (errorCode(error) === 'ENOENT' && dirname(current) !== current) return undefined;
+      throw error;
+    });
+    if (found?.isDirectory()) break;
+    if (found) throw Object.assign(new Error(`ENOTDIR: not a directory, '${current}'`), { code: 'ENOTDIR' });
+    missing.push(current);
+    current = dirname(current);
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      await mkdir(folder);
+    } catch (error) {
+      // Made meanwhile by another writer: fine if it is a folder.
+      if (errorCode(error) !== 'EEXIST' || !(await stat(folder)).isDirectory()) throw error;
+    }
+  }
 }
 
 export function errorCode(error: unknown): string | undefined {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, unlink, utimes } from 'node:fs/promises';
+import { readFile, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
@@ -9,7 +9,7 @@ import {
   type LayerAnalysis,
   UnusableEntryError,
 } from './entry-format.js';
-import { errorCode as codeOf, describeError as describe, writeAtomically } from './files.js';
+import { errorCode as codeOf, describeError as describe, makeDirectories, writeAtomically } from './files.js';
 import { ANALYSER_VERSION, entryFileName, LAYERS_FOLDER } from './location.js';
 
 /**
@@ -113,7 +113,7 @@ export class DiskLayerCache implements LayerCache {
   }
 
   private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
-    this.folderReady ??= mkdir(this.directory, { recursive: true }).then(() => {});
+    this.folderReady ??= makeDirectories(this.directory);
     await this.folderReady;
     return writeAtomically(this.directory, entryFileName(digest), chunks, this.removals.get(digest));
   }

@@ -1,11 +1,11 @@
-import { mkdir, readdir, readFile, unlink, utimes } from 'node:fs/promises';
+import { readdir, readFile, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import type { AnalysisSummary } from '../summary.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
-import { describeError, errorCode, settled, writeAtomically } from './files.js';
+import { describeError, errorCode, makeDirectories, settled, writeAtomically } from './files.js';
 import {
   digestOfEntryFile,
   entryFileName,
@@ -166,13 +166,13 @@ export class DiskSummaryCache {
 
   private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
     const name = entryFileName(digest);
-    await mkdir(this.directory, { recursive: true });
+    await makeDirectories(this.directory);
     try {
       return await writeAtomically(this.directory, name, chunks, this.removals.get(digest));
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
       // `cache prune` removes the folder when it empties it: make it again, once.
-      await mkdir(this.directory, { recursive: true });
+      await makeDirectories(this.directory);
       return await writeAtomically(this.directory, name, chunks);
     }
   }

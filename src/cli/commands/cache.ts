@@ -11,6 +11,7 @@ import { cacheDisabledByEnv, cacheRoot } from '../../analysis/cache/location.js'
 import { DiskSummaryCache } from '../../analysis/cache/summary-cache.js';
 import { ImgscopeError } from '../../errors.js';
 import { formatSize, parseSize, SIZE_SYNTAX } from '../../policy/sizes.js';
+import { counted } from '../../report/format.js';
 import type { ParsedArgs, ParsedOptions } from '../args.js';
 import type { Output } from '../output.js';
 
@@ -167,9 +168,8 @@ function pruneJson(result: PruneResult) {
   return { ...pruneCountJson(result), images: pruneCountJson(result.images), stale: result.stale };
 }
 
-const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
-const layers = (count: number) => plural(count, 'layer', 'layers');
-const summaries = (count: number) => plural(count, 'image summary', 'image summaries');
+const layers = (count: number) => counted(count, 'layer', 'layers');
+const summaries = (count: number) => counted(count, 'image summary', 'image summaries');
 const timestamp = (date: Date) => `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 
 function table(entries: readonly CacheEntryInfo[]): string[] {
@@ -197,7 +197,7 @@ function listing(inventory: CacheInventory): string {
   ];
   if (inventory.stale.files > 0) {
     lines.push(
-      `and ${plural(inventory.stale.files, 'stale file', 'stale files')} ` +
+      `and ${counted(inventory.stale.files, 'stale file', 'stale files')} ` +
         `(${formatSize(inventory.stale.size)}) from other imgscope versions or killed writes: ` +
         'imgscope cache prune removes them',
     );
@@ -213,7 +213,7 @@ function pruned(result: PruneResult, maxSize: number | undefined): string {
   ];
   if (result.stale.files > 0)
     lines.push(
-      `removed ${plural(result.stale.files, 'stale file', 'stale files')} (${formatSize(result.stale.size)})`,
+      `removed ${counted(result.stale.files, 'stale file', 'stale files')} (${formatSize(result.stale.size)})`,
     );
   const { images } = result;
   if (images.removed.length + images.kept > 0)

@@ -131,10 +131,37 @@ export function withPolicy(
 }
 
 /**
- * Decides the report for one image: manifest-level checks first; layers streamed only when they can
- * still change the verdict (or `--full`), never with `--no-layers`.
+ * Why `check` did not stream the layers: `reason` is what the skipped checks say, `note` what the report
+ * says under the layer table (with the way to get the figures).
  */
-export async function decide(image: string, args: ParsedArgs, io: Output, policy: Policy): Promise<Report> {
+export interface LayersSkipped {
+  reason: string;
+  note: string;
+}
+
+const SKIPPED_BY_FLAG: LayersSkipped = {
+  reason: '--no-layers',
+  note: 'run without --no-layers for efficiency and waste',
+};
+const SKIPPED_AFTER_FAILURE: LayersSkipped = {
+  reason: 'the manifest-level checks already failed (use --full)',
+  note: 'the manifest-level checks already failed; use --full for efficiency and waste',
+};
+const NO_IMAGE: LayersSkipped = {
+  reason: 'the index has no image for this platform',
+  note: 'the index has no image for this platform',
+};
+
+/**
+ * Decides the report for one image: manifest-level checks first; layers streamed only when they can
+ * still change the verdict (or `--full`), never with `--no-layers`. `skipped` says why when they were not.
+ */
+export async function decide(
+  image: string,
+  args: ParsedArgs,
+  io: Output,
+  policy: Policy,
+): Promise<{ report: Report; skipped?: LayersSkipped }> {
   const { options } = args;
   let source: ImageSource;
   try {
@@ -150,13 +177,8 @@ export async function decide(image: string, args: ParsedArgs, io: Output, policy
       index: { ...error.index, digest: parseDigest(error.index.digest, image) },
       schema: manifestSchemaOf(error.index.mediaType),
     });
-    return withPolicy(
-      reportWithoutImage(facts),
-      facts,
-      undefined,
-      policy,
-      'the index has no image for this platform',
-    );
+    const report = withPolicy(reportWithoutImage(facts), facts, undefined, policy, NO_IMAGE.reason);
+    return { report, skipped: NO_IMAGE };
   }
   try {
     const facts = imageFactsOf(source);
@@ -166,10 +188,9 @@ export async function decide(image: string, args: ParsedArgs, io: Output, policy
       noLayers: options['no-layers'],
     });
     const analysis = streamed ? await analysedImage(source, args, io) : undefined;
-    const reason = options['no-layers']
-      ? '--no-layers'
-      : 'the manifest-level checks already failed (use --full)';
-    return withPolicy(buildReport(source, analysis), facts, analysis, policy, reason);
+    const skipped = options['no-layers'] ? SKIPPED_BY_FLAG : SKIPPED_AFTER_FAILURE;
+    const report = withPolicy(buildReport(source, analysis), facts, analysis, policy, skipped.reason);
+    return streamed ? { report } : { report, skipped };
   } finally {
     await source.close();
   }
@@ -180,9 +201,13 @@ export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
   const image = imageArgument(args);
   const format = formatOf(args);
   const policy = await resolvePolicy({ flags: policyFlagsOf(args.options), cwd: io.cwd, reference: image });
-  const report = await decide(image, args, io, policy);
+  const { report, skipped } = await decide(image, args, io, policy);
   io.stdout.write(
-    renderReport(report, format, { color: colorEnabled(io.stdout, io.env), width: terminalWidth(io.stdout) }),
+    renderReport(report, format, {
+      color: colorEnabled(io.stdout, io.env),
+      width: terminalWidth(io.stdout),
+      notAnalysedNote: skipped?.note,
+    }),
   );
   return exitCodeOf(report.verdict ?? 'pass');
 }

@@ -1,8 +1,9 @@
 import { formatPlatform } from '../../oci/platform.js';
 import type { ImageSource } from '../../oci/source.js';
+import { formatSize } from '../../policy/sizes.js';
 import { compressedSizeOf, layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
 import { truncateEnd } from '../../report/fit-table.js';
-import { formatBytes, layerNumber, shortCommand } from '../../report/format.js';
+import { counted, layerNumber, shortCommand } from '../../report/format.js';
 import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
 import { type Output, terminalWidth } from '../output.js';
@@ -76,17 +77,17 @@ function renderInspect(info: ReturnType<typeof describeImage>, width: number): s
   lines.push(`Entrypoint  ${c.entrypoint ? JSON.stringify(c.entrypoint) : '—'}`);
   lines.push(`Cmd         ${c.cmd ? JSON.stringify(c.cmd) : '—'}`);
   lines.push(`Ports       ${c.exposedPorts.join(', ') || '—'}`);
-  lines.push(`Env         ${c.envCount} variables`);
+  lines.push(`Env         ${counted(c.envCount, 'variable', 'variables')}`);
   const labels = Object.entries(c.labels);
   lines.push(`Labels      ${labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(', ') : '—'}`);
   lines.push(
-    `Layers      ${info.layers.length}, ${formatBytes(info.compressedSize)} compressed (config included)`,
+    `Layers      ${info.layers.length}, ${formatSize(info.compressedSize)} compressed (config included)`,
   );
   const commandWidth = Math.max(10, Math.min(50, width - LAYER_LINE_FIXED));
   for (const layer of info.layers) {
     const command = truncateEnd(shortCommand(layer.createdBy, Number.POSITIVE_INFINITY), commandWidth);
     lines.push(
-      `  ${String(layerNumber(layer.index)).padStart(2)}  ${formatBytes(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${command}`,
+      `  ${String(layerNumber(layer.index)).padStart(2)}  ${formatSize(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${command}`,
     );
   }
   return `${lines.join('\n')}\n`;

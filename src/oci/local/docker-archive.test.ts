@@ -153,6 +153,9 @@ describe('docker-archive: legacy docker save', () => {
     const error = await failure(openLocalImage(await files.writeTar(tempPath('bad-config.tar'))));
     expect(error.code).toBe('DIGEST_MISMATCH');
     expect(error.message).toContain(`expected ${image.config.digest}`);
+    expect(error.hint).toBe(
+      'the blob was altered in storage or transit; save the archive again with the tool that made it (docker save)',
+    );
   });
 });
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { ImgscopeError } from '../../errors.js';
 import { type Digest, sha256Digest } from '../digest.js';
-import { assembleImage, type BlobReader, verifyBytes } from '../image.js';
+import { assembleImage, type BlobReader, remedyFor, verifyBytes } from '../image.js';
 import { MAX_MANIFEST_BYTES, parseConfig, parseJsonDocument } from '../manifest.js';
 import { MediaType } from '../media-types.js';
 import type { ImageSource } from '../source.js';
@@ -49,7 +49,13 @@ export async function openDockerArchive(
   const rawConfig = await files.read(image.config, MAX_MANIFEST_BYTES);
   const configLabel = `${location}: config ${configPath}`;
   const namedConfigDigest = digestFromName(configPath);
-  if (namedConfigDigest) verifyBytes(rawConfig, { digest: namedConfigDigest }, configLabel);
+  if (namedConfigDigest) {
+    verifyBytes(
+      rawConfig,
+      { digest: namedConfigDigest },
+      { label: configLabel, remedy: remedyFor('docker-archive') },
+    );
+  }
   const config = parseConfig(rawConfig, configLabel);
   const configDescriptor: Descriptor = {
     mediaType: MediaType.DockerConfig,

@@ -137,6 +137,8 @@ describe('OCI layout directories (oci:DIR)', () => {
     const error = await failure(readAll(source, source.layers[0]!));
     expect(error.code).toBe('DIGEST_MISMATCH');
     expect(error.message).toContain(`layer 1/1 (${image.layer.digest.slice(0, 19)}) of oci:${dir}`);
+    expect(error.hint).toMatch(/; write the layout again with the tool that made it/);
+    expect(error.hint).not.toMatch(/push/);
   });
 
   it('fails a tampered config at open', async () => {
@@ -149,6 +151,7 @@ describe('OCI layout directories (oci:DIR)', () => {
     const error = await failure(openLocalImage(`oci:${dir}`));
     expect(error.code).toBe('DIGEST_MISMATCH');
     expect(error.message).toContain('config of oci:');
+    expect(error.hint).toMatch(/; write the layout again with the tool that made it/);
   });
 
   it('reports a missing layer blob as NOT_FOUND naming the blob, when it is read', async () => {
@@ -283,6 +286,9 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect(error.code).toBe('SIZE_MISMATCH');
     expect(error.message).toContain(
       `${stored.length - 10} bytes, but its descriptor promises ${stored.length}`,
+    );
+    expect(error.hint).toBe(
+      'the blob is truncated or the manifest is wrong; export the archive again with the tool that made it (skopeo copy, docker buildx --output type=oci)',
     );
   });
 

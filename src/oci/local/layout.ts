@@ -1,6 +1,6 @@
 import { ImgscopeError } from '../../errors.js';
 import { type Digest, digestHex } from '../digest.js';
-import { assembleImage, type BlobReader, readVerifiedDocument } from '../image.js';
+import { assembleImage, type BlobReader, readVerifiedDocument, remedyFor } from '../image.js';
 import { MAX_MANIFEST_BYTES, parseJsonDocument, parseManifest, selectPlatform } from '../manifest.js';
 import { MediaType } from '../media-types.js';
 import { DEFAULT_PLATFORM, formatPlatform, type Platform, platformMatches } from '../platform.js';
@@ -79,7 +79,8 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
     }
     seen.add(descriptor.digest);
     const label = `${location}: manifest ${descriptor.digest}`;
-    const raw = await readVerifiedDocument(blobs, descriptor, label, { signal: options.signal });
+    const names = { label, remedy: remedyFor(options.kind) };
+    const raw = await readVerifiedDocument(blobs, descriptor, names, { signal: options.signal });
     const document = parseManifest(raw, label, descriptor.mediaType);
     if (document.kind !== 'index') {
       return assembleImage({

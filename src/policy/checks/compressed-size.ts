@@ -1,4 +1,4 @@
-import { formatSize } from '../sizes.js';
+import { formatSize, formatSizeBeside } from '../sizes.js';
 import { checkResult, type ManifestCheck } from './check.js';
 
 /**
@@ -12,7 +12,7 @@ export const compressedSize: ManifestCheck = (facts, policy) => {
     return checkResult('compressed-size', 'skip', 'the manifest states no blob sizes', { limit });
   }
   const size = facts.compressedSize;
-  const what = `${formatSize(size)} compressed (config + layers as stored)`;
+  const what = `${formatSizeBeside(size, limit)} compressed (config + layers as stored)`;
   if (size < limit) {
     return checkResult('compressed-size', 'pass', `${what}, below ${formatSize(limit)}`, {
       actual: size,

@@ -1,6 +1,6 @@
 import type { CacheKind, DeadBytes, LargeFile, Leftover } from '../../analysis/findings.js';
 import type { AnalysisSummary } from '../../analysis/summary.js';
-import { layerNumber } from '../../report/format.js';
+import { counted, layerNumber } from '../../report/format.js';
 import type { CheckDetail } from '../../report/report.js';
 import { formatSize, MiB } from '../sizes.js';
 import { type AnalysisCheck, checkResult } from './check.js';
@@ -132,10 +132,6 @@ function largestDetail(summary: AnalysisSummary, file: LargeFile): CheckDetail {
     layer: file.layer,
     createdBy: summary.layers[file.layer]?.createdBy ?? '',
   };
-}
-
-function counted(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 export const hints: AnalysisCheck = (_facts, summary) => {

@@ -1,3 +1,4 @@
+import { counted } from '../../report/format.js';
 import { checkResult, fromOrigin, type ManifestCheck } from './check.js';
 
 /** The user's budget for the number of layers (`--max-layers`): at most the budget passes. */
@@ -6,7 +7,7 @@ export const maxLayers: ManifestCheck = (facts, policy) => {
   if (!budget) return undefined;
   const actual = facts.layerCount;
   const limit = budget.value;
-  const message = `${actual} layers, budget ${limit}${fromOrigin(budget.origin)}`;
+  const message = `${counted(actual, 'layer', 'layers')}, budget ${limit}${fromOrigin(budget.origin)}`;
   if (actual <= limit) return checkResult('max-layers', 'pass', message, { actual, limit });
   return checkResult('max-layers', 'fail', message, {
     actual,

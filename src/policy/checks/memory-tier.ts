@@ -2,7 +2,7 @@ import type { Report } from '../../report/report.js';
 import type { ImageFacts } from '../facts.js';
 import type { Policy } from '../policy.js';
 import { type MemoryTier, memoryAgainstTier, memoryTierOf } from '../profiles.js';
-import { formatSize } from '../sizes.js';
+import { formatSize, formatSizeBeside } from '../sizes.js';
 import { checkResult, fromOrigin, type ManifestCheck } from './check.js';
 
 function tierLabel(tier: MemoryTier): string {
@@ -30,10 +30,10 @@ export const memoryTier: ManifestCheck = (facts, policy) => {
   if (facts.compressedSize === undefined) {
     return checkResult('memory-tier', 'skip', 'the manifest states no blob sizes', { actual });
   }
-  const image = formatSize(facts.compressedSize);
   const tier = memoryTierOf(policy.profile, facts.compressedSize);
   if (!tier) {
     const top = tiers[tiers.length - 1]!;
+    const image = formatSizeBeside(facts.compressedSize, top.maxImageBytes);
     return checkResult(
       'memory-tier',
       'skip',
@@ -41,6 +41,7 @@ export const memoryTier: ManifestCheck = (facts, policy) => {
       { actual },
     );
   }
+  const image = formatSizeBeside(facts.compressedSize, tier.maxImageBytes);
   const recommendation = `${image} image is ${tierLabel(tier)}: ${tier.recommended}`;
   if (!memory) {
     return checkResult('memory-tier', 'pass', recommendation, {

@@ -27,6 +27,31 @@ describe('networkFailure', () => {
     );
   });
 
+  it('points a refused connection at the name, port and registry, and a timeout at its variable', () => {
+    const refused = networkFailure(request, coded('connect ECONNREFUSED', 'ECONNREFUSED'), 4);
+    expect(refused.hint).toBe(
+      "nothing accepts connections at registry.example.com: check the registry's name and port, and that it runs",
+    );
+    expect(networkFailure(request, coded('getaddrinfo ENOTFOUND', 'ENOTFOUND')).hint).toBe(
+      "check the spelling of registry.example.com, and this machine's DNS",
+    );
+    const stalled = new Error('fetch failed', {
+      cause: coded('Headers Timeout Error', 'UND_ERR_HEADERS_TIMEOUT'),
+    });
+    expect(networkFailure(request, stalled).hint).toBe(
+      'check that the registry at registry.example.com is up; if it is only slow, raise IMGSCOPE_TIMEOUT_HEADERS_MS (in milliseconds)',
+    );
+    expect(networkFailure(request, coded('body stalled', 'BODY_TIMEOUT')).hint).toMatch(
+      /IMGSCOPE_TIMEOUT_IDLE_MS/,
+    );
+    expect(networkFailure(request, coded('connect timed out', 'CONNECT_TIMEOUT')).hint).toMatch(
+      /IMGSCOPE_TIMEOUT_CONNECT_MS/,
+    );
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_HEADERS_TIMEOUT']) {
+      expect(networkFailure(request, coded('x', code)).hint, code).not.toMatch(/retries/);
+    }
+  });
+
   it('names the proxy and its variable, and says where a proxy login goes', () => {
     const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
     const refused = networkFailure(

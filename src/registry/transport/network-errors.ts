@@ -1,4 +1,5 @@
 import { ImgscopeError } from '../../errors.js';
+import { TIMEOUT_VARIABLES } from '../timeout-variables.js';
 import type { ProxyServer } from './proxy.js';
 import { redactUrl } from './redact.js';
 import type { HttpRequest } from './types.js';
@@ -159,6 +160,24 @@ export function networkFailure(request: Pick<HttpRequest, 'method' | 'url'>, err
   );
 }
 
+const TIMED_OUT = (timeout: keyof typeof TIMEOUT_VARIABLES) => (host: string) =>
+  `check that the registry at ${host} is up; if it is only slow, raise ${TIMEOUT_VARIABLES[timeout]} (in milliseconds)`;
+
+/** Hints for a registry that cannot be reached or answers too slowly, by error code. */
+const REACHABILITY_HINTS: Record<string, (host: string, hostname: string) => string> = {
+  ECONNREFUSED: (host) =>
+    `nothing accepts connections at ${host}: check the registry's name and port, and that it runs`,
+  ENOTFOUND: (_host, hostname) => `check the spelling of ${hostname}, and this machine's DNS`,
+  EAI_AGAIN: (_host, hostname) => `${hostname} could not be looked up just now: check this machine's DNS`,
+  ETIMEDOUT: TIMED_OUT('connectMs'),
+  UND_ERR_CONNECT_TIMEOUT: TIMED_OUT('connectMs'),
+  CONNECT_TIMEOUT: TIMED_OUT('connectMs'),
+  UND_ERR_HEADERS_TIMEOUT: TIMED_OUT('headersMs'),
+  HEADERS_TIMEOUT: TIMED_OUT('headersMs'),
+  UND_ERR_BODY_TIMEOUT: TIMED_OUT('bodyIdleMs'),
+  BODY_TIMEOUT: TIMED_OUT('bodyIdleMs'),
+};
+
 function networkHint(
   request: Pick<HttpRequest, 'url'>,
   error: unknown,
@@ -174,7 +193,9 @@ function networkHint(
     return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
   }
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
-  return 'check that the registry is reachable; raise timeouts or retries if the network is slow';
+  const code = codeIn(error, REACHABILITY_HINTS);
+  if (code) return REACHABILITY_HINTS[code]!(host, hostname);
+  return `check that the registry at ${host} is reachable`;
 }
 
 /** A body that ended before the bytes it promised: retried or resumed like a reset. */

@@ -1,4 +1,5 @@
-import { formatBytes, formatPercent, layerNumber, shortCommand, shortDigest } from '../../report/format.js';
+import { formatSize } from '../../policy/sizes.js';
+import { formatPercent, layerNumber, shortCommand, shortDigest } from '../../report/format.js';
 import type { CheckResult, CheckStatus, Report } from '../../report/report.js';
 import { wrapText } from '../format.js';
 import type { TuiState } from '../state/state.js';
@@ -34,13 +35,13 @@ function layerSection(state: TuiState, width: number): Line[] {
   const summary = layer.summary;
   if (!summary) {
     const status = layer.status === 'waiting' ? 'waiting to stream' : 'streaming';
-    lines.push(line(seg(`  ${formatBytes(layer.compressedSize)} compressed, ${status}`, 'dim')));
+    lines.push(line(seg(`  ${formatSize(layer.compressedSize)} compressed, ${status}`, 'dim')));
     return lines;
   }
   lines.push(
     line(
       seg('  size ', 'dim'),
-      `${formatBytes(summary.compressedSize)} → ${formatBytes(summary.uncompressedSize)}`,
+      `${formatSize(summary.compressedSize)} → ${formatSize(summary.uncompressedSize)}`,
       seg(' files ', 'dim'),
       String(summary.fileCount),
     ),
@@ -52,7 +53,7 @@ function layerSection(state: TuiState, width: number): Line[] {
       ' ',
       seg(`-${summary.removed}`, 'removed'),
       seg(' made dead ', 'dim'),
-      formatBytes(summary.wastedBytes),
+      formatSize(summary.wastedBytes),
     ),
   );
   return lines;
@@ -60,10 +61,10 @@ function layerSection(state: TuiState, width: number): Line[] {
 
 function budgetLine(report: Report, width: number): Line[] {
   const check = report.checks?.find((c) => c.id === 'compressed-size');
-  const size = formatBytes(report.compressedSize);
+  const size = formatSize(report.compressedSize);
   if (check && typeof check.limit === 'number' && check.limit > 0) {
     const share = formatPercent(report.compressedSize / check.limit);
-    return field('compressed', `${size} of ${formatBytes(check.limit)} budget (${share})`, width);
+    return field('compressed', `${size} of ${formatSize(check.limit)} budget (${share})`, width);
   }
   return field('compressed', size, width);
 }
@@ -78,7 +79,7 @@ function checkLines(check: CheckResult, width: number): Line[] {
   if (check.status !== 'warn' && check.status !== 'fail') return lines;
   if (check.hint) lines.push(...wrapped(`fix: ${check.hint}`, width, '       '));
   for (const detail of (check.details ?? []).slice(0, CHECK_DETAILS)) {
-    const bytes = detail.bytes === undefined ? '' : `${formatBytes(detail.bytes)} `;
+    const bytes = detail.bytes === undefined ? '' : `${formatSize(detail.bytes)} `;
     lines.push(...wrapped(`• ${bytes}${detail.message}`, width, '       '));
   }
   const more = (check.details?.length ?? 0) - CHECK_DETAILS;
@@ -95,9 +96,9 @@ function imageSection(state: TuiState, width: number): Line[] {
   if (!report) return lines;
   lines.push(...budgetLine(report, width));
   if (report.uncompressedSize > 0)
-    lines.push(...field('uncompressed', formatBytes(report.uncompressedSize), width));
+    lines.push(...field('uncompressed', formatSize(report.uncompressedSize), width));
   if (report.tier) {
-    const tier = `${report.tier.name} (${formatBytes(report.tier.imageSize)}): ${report.tier.recommendedMemory}`;
+    const tier = `${report.tier.name} (${formatSize(report.tier.imageSize)}): ${report.tier.recommendedMemory}`;
     lines.push(...field('memory tier', tier, width));
   }
   return lines;
@@ -124,16 +125,16 @@ function wasteSection(state: TuiState, width: number): Line[] {
   const userWasted = report?.userWastedPercent ?? waste?.userWastedPercent ?? 0;
   const lines = [line(seg('Waste', 'heading'))];
   lines.push(...field('efficiency', formatPercent(efficiency), width));
-  lines.push(...field('wasted', `${formatBytes(wastedBytes)} (${formatPercent(userWasted)} of user)`, width));
+  lines.push(...field('wasted', `${formatSize(wastedBytes)} (${formatPercent(userWasted)} of user)`, width));
   const reclaimable = report?.reclaimableBytes ?? waste?.reclaimableBytes;
-  if (reclaimable !== undefined) lines.push(...field('reclaimable', formatBytes(reclaimable), width));
+  if (reclaimable !== undefined) lines.push(...field('reclaimable', formatSize(reclaimable), width));
   if (report?.deadBytes !== undefined) {
-    lines.push(...field('squash drops', formatBytes(report.deadBytes), width));
+    lines.push(...field('squash drops', formatSize(report.deadBytes), width));
   }
   const top = (report?.inefficientFiles ?? waste?.inefficientFiles ?? []).slice(0, TOP_FILES);
   if (top.length > 0) lines.push(line(seg('  top inefficient files (w lists all)', 'dim')));
   for (const file of top) {
-    const figures = `${formatBytes(file.wastedBytes).padStart(9)} ${`${file.count}×`.padStart(3)} `;
+    const figures = `${formatSize(file.wastedBytes).padStart(9)} ${`${file.count}×`.padStart(3)} `;
     lines.push(line(`  ${figures}`, file.path));
   }
   return lines;

@@ -1,5 +1,6 @@
 import type { InefficientFile, TreeNode } from '../../analysis/types.js';
-import { formatBytes, layerNumber } from '../../report/format.js';
+import { formatSize } from '../../policy/sizes.js';
+import { counted, layerNumber } from '../../report/format.js';
 import { fitRight, formatMode } from '../format.js';
 import type { FilesState, TuiState } from '../state/state.js';
 import type { ChangeMark, FileRow } from './file-rows.js';
@@ -65,7 +66,7 @@ export function fileLine(row: FileRow, columns: FileColumns): Line {
   const owner = columns.owner ? `${fitRight(`${entry.uid}:${entry.gid}`, OWNER_WIDTH)} ` : '';
   const size = entry.type === 'dir' ? node.totalSize : entry.size;
   return line(
-    seg(`${CHANGE_SYMBOL[node.change]} ${mode}${owner}${fitRight(formatBytes(size), SIZE_WIDTH)} `, role),
+    seg(`${CHANGE_SYMBOL[node.change]} ${mode}${owner}${fitRight(formatSize(size), SIZE_WIDTH)} `, role),
     seg(row.guide, 'dim'),
     seg(nodeName(node, row), role),
   );
@@ -97,8 +98,8 @@ function lastChange(file: InefficientFile): string {
 export function wasteLines(files: FilesState, height: number): Line[] {
   return windowOf(files.waste, files.wasteCursor, height).map((file, i) => {
     const l = line(
-      `${fitRight(`${file.count}×`, 6)} ${fitRight(formatBytes(file.wastedBytes), SIZE_WIDTH)} `,
-      `${fitRight(formatBytes(file.reclaimableBytes), SIZE_WIDTH)} `,
+      `${fitRight(`${file.count}×`, 6)} ${fitRight(formatSize(file.wastedBytes), SIZE_WIDTH)} `,
+      `${fitRight(formatSize(file.reclaimableBytes), SIZE_WIDTH)} `,
       file.path,
       seg(lastChange(file), 'dim'),
     );
@@ -111,11 +112,11 @@ export function filesTitle(state: TuiState): string {
   const { files } = state;
   const layer = layerNumber(state.layerCursor.index);
   if (files.wasteView) {
-    return `Waste: ${files.waste.length} inefficient files${files.filterText ? ` matching "${files.filterText}"` : ''}`;
+    return `Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}${files.filterText ? ` matching "${files.filterText}"` : ''}`;
   }
   const what = files.mode === 'layer' ? `Layer ${layer} changes` : `Image up to layer ${layer}`;
   const filter = files.filterText ? ` matching "${files.filterText}"` : '';
-  const count = files.rows ? ` (${files.rows.rows.length} rows)` : '';
+  const count = files.rows ? ` (${counted(files.rows.rows.length, 'row', 'rows')})` : '';
   return `Files: ${what}${filter}${count}`;
 }
 

@@ -1,4 +1,5 @@
-import { formatBytes, layerNumber, shortCommand } from '../../report/format.js';
+import { formatSize } from '../../policy/sizes.js';
+import { layerNumber, shortCommand } from '../../report/format.js';
 import { fitRight, progressBar } from '../format.js';
 import type { LayerState, TuiState } from '../state/state.js';
 import { type Line, line, listRow, type Segment, seg } from './lines.js';
@@ -8,7 +9,7 @@ const SIZE_WIDTH = 9;
 
 /** The uncompressed size once known, a progress bar of compressed bytes while streaming. */
 function sizeOrProgress(layer: LayerState): Segment {
-  if (layer.summary) return seg(fitRight(formatBytes(layer.summary.uncompressedSize), SIZE_WIDTH), 'plain');
+  if (layer.summary) return seg(fitRight(formatSize(layer.summary.uncompressedSize), SIZE_WIDTH), 'plain');
   if (layer.status === 'waiting') return seg(fitRight('waiting', SIZE_WIDTH), 'dim');
   return seg(progressBar(layer.bytesRead, layer.compressedSize, SIZE_WIDTH), 'progress');
 }
@@ -30,7 +31,7 @@ export function layerLines(state: TuiState, height: number): Line[] {
     const command = shortCommand(layer.command, Number.POSITIVE_INFINITY) || '—';
     const l: Line = line(
       `${String(layerNumber(layer.index)).padStart(numberWidth)} `,
-      fitRight(formatBytes(layer.compressedSize), SIZE_WIDTH),
+      fitRight(formatSize(layer.compressedSize), SIZE_WIDTH),
       seg(' → ', 'dim'),
       sizeOrProgress(layer),
       ` ${command}`,
