@@ -150,7 +150,7 @@ describe('imgscope check', () => {
 
   it('prints a size the same in the hints as in the tables, rounded', async () => {
     const markdown = (await runCli(['check', '--format', 'markdown', 'fixtures/demo'])).stdout;
-    // 6,000 B of InRelease and 16 KiB of Packages.lz4, deleted by layer 2.
+    // 6,000 B of InRelease and 16 KiB of Packages.lz4, deleted by layer 3.
     expect(markdown).toContain('bookworm\\_InRelease \\(5.86 KiB\\)');
     expect(markdown).toContain(
       '| 2 | 5.86 KiB | 5.86 KiB | `/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease` |',
@@ -160,8 +160,8 @@ describe('imgscope check', () => {
       '| 2 | 16 KiB | 16 KiB | `/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main',
     );
     const table = (await runCli(['check', 'fixtures/demo'])).stdout;
-    expect(table).toMatch(/│ 6 │ .* 8\.21 KiB │ COPY \. \./);
-    expect(table).toContain('layer 6 (`COPY . .`) overwrote 8.21 KiB');
+    expect(table).toMatch(/│ 7 │ .* 8\.21 KiB │ COPY \. \./);
+    expect(table).toContain('layer 7 (`COPY . .`) overwrote 8.21 KiB');
   });
 
   it('selects a platform from an index with --platform', async () => {
