@@ -251,7 +251,9 @@ describe('imgscope check with the image summary cache', () => {
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines).toContain(`Image summaries ${join(cache, IMAGES_FOLDER)}`);
     expect(lines.some((line) => line.startsWith(`${manifestDigest}  `))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^1 image summary, \d+(\.\d+)? KiB$/);
+    expect(lines[lines.indexOf(`Image summaries ${join(cache, IMAGES_FOLDER)}`) + 3]).toMatch(
+      /^1 image summary, \d+(\.\d+)? KiB$/,
+    );
     const json = JSON.parse((await runCli(['cache', 'ls', '--json', '--cache-dir', cache])).stdout);
     expect(json.images).toMatchObject({ directory: join(cache, IMAGES_FOLDER), count: 1 });
     expect(json.images.entries[0].digest).toBe(manifestDigest);

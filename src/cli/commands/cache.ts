@@ -150,6 +150,7 @@ function inventoryJson(inventory: CacheInventory) {
       totalSize: images.totalSize,
       entries: images.entries.map(entryJson),
     },
+    fingerprints: inventory.fingerprints,
     stale: inventory.stale,
   };
 }
@@ -164,12 +165,18 @@ function pruneCountJson(count: PruneCount) {
 }
 
 function pruneJson(result: PruneResult) {
-  return { ...pruneCountJson(result), images: pruneCountJson(result.images), stale: result.stale };
+  return {
+    ...pruneCountJson(result),
+    images: pruneCountJson(result.images),
+    fingerprints: result.fingerprints,
+    stale: result.stale,
+  };
 }
 
 const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
 const layers = (count: number) => plural(count, 'layer', 'layers');
 const summaries = (count: number) => plural(count, 'image summary', 'image summaries');
+const fingerprints = (count: number) => plural(count, 'blob fingerprint', 'blob fingerprints');
 const timestamp = (date: Date) => `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 
 function table(entries: readonly CacheEntryInfo[]): string[] {
@@ -194,6 +201,8 @@ function listing(inventory: CacheInventory): string {
     `Image summaries ${images.directory}`,
     ...table(images.entries),
     `${summaries(images.entries.length)}, ${formatSize(images.totalSize)}`,
+    `Local blob fingerprints ${inventory.fingerprints.directory}`,
+    `${fingerprints(inventory.fingerprints.count)}, ${formatSize(inventory.fingerprints.totalSize)}`,
   ];
   if (inventory.stale.files > 0) {
     lines.push(
@@ -220,6 +229,12 @@ function pruned(result: PruneResult, maxSize: number | undefined): string {
     lines.push(
       `removed ${summaries(images.removed.length)} (${formatSize(images.removedSize)}); ` +
         `kept ${summaries(images.kept)} (${formatSize(images.keptSize)})`,
+    );
+  const { fingerprints: records } = result;
+  if (records.removed + records.kept > 0)
+    lines.push(
+      `removed ${fingerprints(records.removed)} (${formatSize(records.removedSize)}); ` +
+        `kept ${fingerprints(records.kept)} (${formatSize(records.keptSize)})`,
     );
   return `${lines.join('\n')}\n`;
 }
