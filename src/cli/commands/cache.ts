@@ -1,3 +1,4 @@
+import { DiskFingerprintStore } from '../../analysis/cache/fingerprint-store.js';
 import {
   type CacheEntryInfo,
   type CacheInventory,
@@ -48,19 +49,29 @@ function cacheSettingsOf(
   };
 }
 
-/** The layer cache an analysing command uses (see cacheSettingsOf for when there is none). */
-export function layerCacheOf(
+/**
+ * What an analysing command caches: layer analyses by layer digest, and the fingerprints of the local
+ * blobs it verified, without which a cached analysis of an image on disk is not used unhashed.
+ */
+export interface AnalysisCaches {
+  layers: DiskLayerCache;
+  fingerprints: DiskFingerprintStore;
+}
+
+/** The caches an analysing command uses (see cacheSettingsOf for when there are none). */
+export function analysisCachesOf(
   options: ParsedOptions,
   io: Output,
   write: (text: string) => void = (text) => io.stderr.write(text),
-): DiskLayerCache | undefined {
+): AnalysisCaches | undefined {
   const settings = cacheSettingsOf(options, io, write);
-  return settings && new DiskLayerCache(settings);
+  return (
+    settings && { layers: new DiskLayerCache(settings), fingerprints: new DiskFingerprintStore(settings) }
+  );
 }
 
-/** `check`'s caches: layer analyses by layer digest, and image summaries by manifest digest. */
-export interface CheckCaches {
-  layers: DiskLayerCache;
+/** `check`'s caches: those of every analysis, and image summaries by manifest digest. */
+export interface CheckCaches extends AnalysisCaches {
   summaries: DiskSummaryCache;
 }
 
@@ -70,7 +81,13 @@ export function checkCachesOf(
   write: (text: string) => void = (text) => io.stderr.write(text),
 ): CheckCaches | undefined {
   const settings = cacheSettingsOf(options, io, write);
-  return settings && { layers: new DiskLayerCache(settings), summaries: new DiskSummaryCache(settings) };
+  return (
+    settings && {
+      layers: new DiskLayerCache(settings),
+      fingerprints: new DiskFingerprintStore(settings),
+      summaries: new DiskSummaryCache(settings),
+    }
+  );
 }
 
 /** `imgscope cache ls|prune`: see and bound the cache (layer analyses and image summaries). Exit 0, or 2 on bad input. */
