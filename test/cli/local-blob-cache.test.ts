@@ -259,7 +259,7 @@ describe('a cached check of an unchanged local image', () => {
     expect(again.stdout).toBe((await uncachedCheck(image)).stdout);
   });
 
-  it('hashes a blob again when its file was touched, and passes when its bytes are intact', async () => {
+  it('hashes a blob again when its file was touched, passes when its bytes are intact, then trusts it again', async () => {
     const image = warmed.get('touched')!;
     const layer = await secondLayer('layout', image);
     const past = new Date(Date.UTC(2024, 0, 1));
@@ -269,15 +269,9 @@ describe('a cached check of an unchanged local image', () => {
     expect(debugLines(touched.stderr, 'blob fingerprint miss')).toEqual([
       `debug: blob fingerprint miss ${layer.digest} (${layer.file} changed since)`,
     ]);
-    // Its ctime is now: not recorded until it is older than the racy window.
-    expect(debugLines(touched.stderr, 'blob fingerprint not stored')).toEqual([
-      `debug: blob fingerprint not stored ${layer.digest} (${layer.file} changed just before it was read)`,
-    ]);
+    // Recorded by that run, or (changed too recently for its stat to be trusted) by the next.
     await sleep(RACY_WINDOW_MS + 200);
-    const settled = await check(image, '--debug');
-    expect(debugLines(settled.stderr, 'blob fingerprint stored')).toEqual([
-      `debug: blob fingerprint stored ${layer.digest}`,
-    ]);
+    await check(image);
     const steady = await check(image, '--debug');
     expect(debugLines(steady.stderr, 'blob fingerprint hit')).toHaveLength(8);
     expect(debugLines(steady.stderr, 'blob fingerprint miss')).toEqual([]);

@@ -82,6 +82,28 @@ describe('DiskFingerprintStore', () => {
     expect(await store.vouchesFor(blob, DIGEST)).toBe(false);
   });
 
+  it('waits two seconds after a change of a file with whole-second timestamps, 100 ms with finer ones', async () => {
+    const blob = await blobFile();
+    const { store } = storeAt(newPath('cache'));
+    const statTakenAt = 1_700_000_000_000;
+    const msBefore = (ms: number) => BigInt(statTakenAt - ms) * 1_000_000n;
+    const cases: [string, bigint, boolean][] = [
+      ['fine, 500 ms before', msBefore(500) + 123n, true],
+      ['fine, 50 ms before', msBefore(50) + 123n, false],
+      ['whole seconds, 1 s before', msBefore(1000), false],
+      ['whole seconds, 3 s before', msBefore(3000), true],
+    ];
+    const stored = async ([, changedAt]: [string, bigint, boolean], index: number) => {
+      const digest: Digest = `sha256:${String(index).repeat(64)}`;
+      const changed = { ...blob, stamp: { ...blob.stamp, mtimeNs: changedAt, ctimeNs: changedAt } };
+      store.remember(changed, digest, statTakenAt);
+      await store.flush();
+      return store.vouchesFor(changed, digest);
+    };
+    for (const [index, testCase] of cases.entries())
+      expect(await stored(testCase, index), testCase[0]).toBe(testCase[2]);
+  });
+
   it('treats a corrupt or truncated record as a miss, and replaces it when told again', async () => {
     const blob = await blobFile();
     const root = newPath('cache');

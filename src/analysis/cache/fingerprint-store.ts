@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
-import type { StoredBlob } from '../../oci/source.js';
+import type { FileStamp, StoredBlob } from '../../oci/source.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
 import { describeError, errorCode, writeAtomically } from './files.js';
@@ -9,12 +9,15 @@ import { decodeRecord, encodeRecord, recordFileName, sameStamp } from './fingerp
 import { FINGERPRINTS_FOLDER } from './location.js';
 
 /**
- * A file changed this soon before its stat was taken may change again within the same tick of its
- * filesystem's clock and keep every field of its stat (git's "racily clean" files). Its fingerprint is not
- * recorded, so the next run hashes it again. Two seconds covers the coarsest timestamps (FAT's) and the
- * kernel's clock tick.
+ * A file changed shortly before its stat was taken may change again within the same tick of its
+ * filesystem's clock and keep every field of its stat (git's "racily clean" files): its fingerprint is not
+ * recorded, so the next run hashes it again. How shortly depends on the timestamps' granularity: whole
+ * seconds (FAT's mtime counts two) need RACY_WINDOW_MS; finer ones (ext4, xfs, btrfs, tmpfs, APFS, NTFS,
+ * exFAT's 10 ms) need only cover the kernel's clock tick, which file times lag by up to 10 ms.
  */
 export const RACY_WINDOW_MS = 2000;
+export const FINE_RACY_WINDOW_MS = 100;
+const SECOND_NS = 1_000_000_000n;
 
 /** What the local blobs behind cached analyses are checked against (local-blobs.ts). */
 export interface FingerprintStore {
@@ -83,7 +86,7 @@ export class DiskFingerprintStore implements FingerprintStore {
 
   remember(blob: StoredBlob, digest: Digest, statTakenAt: number): void {
     if (this.writes.failed) return;
-    if (blob.stamp.ctimeNs > BigInt(statTakenAt - RACY_WINDOW_MS) * 1_000_000n) {
+    if (changedWithinRacyWindow(blob.stamp, statTakenAt)) {
       this.debug(`blob fingerprint not stored ${digest} (${blob.file} changed just before it was read)`);
       return;
     }
@@ -116,4 +119,14 @@ export class DiskFingerprintStore implements FingerprintStore {
   private debug(line: string): void {
     this.options.debug?.(line);
   }
+}
+
+/**
+ * Whether the file changed too shortly before `statTakenAt` (ms) for its stamp to be trusted. The ctime is
+ * what a change always moves (it cannot be set back); a timestamp of whole seconds marks coarse ones.
+ */
+function changedWithinRacyWindow(stamp: FileStamp, statTakenAt: number): boolean {
+  const wholeSeconds = stamp.mtimeNs % SECOND_NS === 0n || stamp.ctimeNs % SECOND_NS === 0n;
+  const window = wholeSeconds ? RACY_WINDOW_MS : FINE_RACY_WINDOW_MS;
+  return stamp.ctimeNs > BigInt(statTakenAt - window) * 1_000_000n;
 }
