@@ -2,7 +2,9 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { ImgscopeError, isImgscopeError } from '../errors.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
+import type { FingerprintStore } from './cache/fingerprint-store.js';
 import type { LayerCache } from './cache/layer-cache.js';
+import { LocalBlobs } from './cache/local-blobs.js';
 import { decodeLayer } from './compression.js';
 import { WasteAccumulator } from './efficiency.js';
 import { EventQueue } from './event-queue.js';
@@ -26,6 +28,12 @@ export interface AnalyzeOptions {
   maxUncompressedBytes?: number;
   /** Layer analyses by digest: hits skip the download, misses are stored once their bytes are verified. */
   cache?: LayerCache;
+  /**
+   * Fingerprints of verified local blobs. A cache hit for an image on disk is used only once its blob is
+   * confirmed (cache/local-blobs.ts): by a fingerprint from here, else by hashing the blob. A streamed
+   * local blob's fingerprint is recorded here.
+   */
+  fingerprints?: FingerprintStore;
 }
 
 export const DEFAULT_CONCURRENCY = 3;
@@ -103,6 +111,7 @@ class ImageAnalysis {
   private readonly maxUncompressed: number;
   private readonly maxWaitingEntries: number;
   private readonly cache: LayerCache | undefined;
+  private readonly localBlobs: LocalBlobs;
   private uncompressedTotal = 0;
   private firstError: { error: unknown } | undefined;
   /** One per layer being parsed, so the first failure can stop the others. */
@@ -118,6 +127,7 @@ class ImageAnalysis {
     this.maxUncompressed = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
     this.maxWaitingEntries = options.maxWaitingEntries ?? DEFAULT_MAX_WAITING_ENTRIES;
     this.cache = options.cache;
+    this.localBlobs = new LocalBlobs(source, options.fingerprints);
   }
 
   async run(): Promise<Analysis> {
@@ -211,10 +221,13 @@ class ImageAnalysis {
       const tables = { paths: this.paths, links: this.links };
       const cached = await this.cache?.get(descriptor.digest, tables);
       if (cached) {
+        // Of an image on disk, the analysis stands only for bytes that are still there.
+        await this.localBlobs.confirm(descriptor, controller.signal);
         this.uncompressedTotal += cached.uncompressedSize;
         if (this.uncompressedTotal > this.maxUncompressed) throw this.limitError(label);
         return cached;
       }
+      const watched = await this.localBlobs.watch(descriptor);
       const blob = await this.source.openBlob(descriptor, { signal: controller.signal });
       streams.push(blob);
       controller.signal.throwIfAborted();
@@ -237,7 +250,10 @@ class ImageAnalysis {
       });
       const parsed = { ...result, compression };
       // The blob ends only after its digest and size were verified: never store what did not.
-      if (blob.readableEnded && !blob.errored) this.cache?.put(descriptor.digest, parsed, tables);
+      if (blob.readableEnded && !blob.errored) {
+        this.cache?.put(descriptor.digest, parsed, tables);
+        watched?.verified();
+      }
       return parsed;
     } catch (error) {
       destroyAll();

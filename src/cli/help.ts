@@ -32,7 +32,8 @@ takes --json, --cache-dir and --max-size; an option a command does not take is a
   --concurrency N                layers streamed at once
   --cache-dir DIR                where layer analyses and image summaries are cached (default
                                  $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope); a cached layer is not
-                                 downloaded again, a cached image's layers are not opened at all
+                                 downloaded again, a cached image's layers are not decompressed (a local
+                                 image's blobs are hashed again only when their files changed)
   --no-cache                     neither read nor write the layer cache
   --insecure-registry HOST       plain HTTP for HOST, or HTTPS without a certificate check if it speaks
                                  TLS (repeatable; loopback hosts are always insecure)

@@ -5,7 +5,7 @@ import { type Digest, sha256Digest, VerifyingStream } from './digest.js';
 import { MAX_MANIFEST_BYTES, parseConfig, parseManifest } from './manifest.js';
 import { manifestSchemaOf } from './media-types.js';
 import { normalizePlatform, type Platform } from './platform.js';
-import type { ImageSource, ResolvedIndex } from './source.js';
+import type { ImageSource, ResolvedIndex, StoredBlob } from './source.js';
 import type { Descriptor, ImageConfig, ImageManifest } from './types.js';
 
 /**
@@ -16,6 +16,8 @@ import type { Descriptor, ImageConfig, ImageManifest } from './types.js';
 export interface BlobReader {
   /** Opens the stored bytes of a blob; throws an ImgscopeError NOT_FOUND when there are none. */
   open(descriptor: Descriptor, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /** Local transports: where the blob's bytes lie (see `ImageSource.locateBlob`). */
+  locate?(descriptor: Descriptor): Promise<StoredBlob | undefined>;
   /** Releases files or connections; called once by `ImageSource.close()`. */
   close?(): Promise<void>;
 }
@@ -175,6 +177,7 @@ class AssembledImage implements ImageSource {
   readonly config: ImageConfig;
   readonly configDescriptor: Descriptor;
   readonly layers: readonly Descriptor[];
+  readonly locateBlob: ((descriptor: Descriptor) => Promise<StoredBlob | undefined>) | undefined;
   private readonly blobs: BlobReader;
   private closed = false;
 
@@ -196,6 +199,7 @@ class AssembledImage implements ImageSource {
     this.configDescriptor = manifest.config;
     this.layers = manifest.layers;
     this.blobs = parts.blobs;
+    this.locateBlob = parts.blobs.locate?.bind(parts.blobs);
   }
 
   openBlob(descriptor: Descriptor, options: { signal?: AbortSignal } = {}): Promise<Readable> {

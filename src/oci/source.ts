@@ -43,8 +43,39 @@ export interface ImageSource {
    * digest or size. Callers must consume or destroy it.
    */
   openBlob(descriptor: Descriptor, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * Where a blob's bytes lie on this machine and the stat of the file holding them, or undefined when the
+   * blob is missing. Only images on disk have it: a file can change after its bytes were verified, a
+   * registry's blob cannot (it is served by digest, and verified whenever it is downloaded).
+   */
+  locateBlob?(descriptor: Descriptor): Promise<StoredBlob | undefined>;
   /** Releases files and connections. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A local blob's place: a file of its own, or a member of an archive. */
+export interface StoredBlob {
+  /** Absolute path of the file that holds the bytes: the blob itself, or the archive it is a member of. */
+  file: string;
+  /** Where the blob's bytes start in the file (0 unless it is an archive) and how many there are. */
+  offset: number;
+  length: number;
+  /** The file's stat when it was located: see FileStamp. */
+  stamp: FileStamp;
+}
+
+/**
+ * What a file's stat says about its identity and last change, to the nanosecond. Writing to the file, or
+ * replacing it, changes at least one field (the ctime cannot be set back), so while the stamp is the same
+ * the bytes are the ones last read — as far as a stat can tell: see RACY_WINDOW_MS in
+ * analysis/cache/fingerprint-store.ts.
+ */
+export interface FileStamp {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
 }
 
 export interface OpenOptions {

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IMAGES_FOLDER, LAYERS_FOLDER } from '../../src/analysis/cache/location.js';
+import { FINGERPRINTS_FOLDER, IMAGES_FOLDER, LAYERS_FOLDER } from '../../src/analysis/cache/location.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/shared.js';
 
@@ -60,15 +60,16 @@ describe('imgscope check with the layer cache', () => {
     expect(debugLines(second.stderr, 'miss')).toEqual([]);
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
 
-    // Timing-free proof that no layer was read: with every layer blob gone the cached run still
-    // succeeds, with the same report, while an uncached run fails on the first missing blob.
+    // A cached analysis never stands for a blob that is gone: with every layer blob removed the cached
+    // run fails on the first missing blob, as an uncached run does.
     for (const digest of layers) rmSync(join(dir, 'blobs', 'sha256', digest.slice(7)), { force: true });
     const blobless = await check(dir, cache);
-    expect(blobless.code).toBe(0);
-    expect(JSON.parse(blobless.stdout)).toEqual(JSON.parse(first.stdout));
+    expect(blobless.code).toBe(2);
+    expect(debugLines(blobless.stderr, 'hit')).toContain(layers[0]);
     const uncached = await runCli(['check', '--json', '--no-cache', '--cache-dir', cache, dir]);
     expect(uncached.code).toBe(2);
     expect(uncached.stderr).toMatch(/is missing/);
+    expect(blobless.stderr).toContain(uncached.stderr.split(' — ')[0]);
   });
 
   it('ignores a corrupt entry, analyses that layer again and rewrites it', async () => {
@@ -195,6 +196,21 @@ describe('imgscope cache ls and prune', () => {
     expect(inventory.entries[7].lastUsed).toBe('2024-01-01T00:00:00.000Z');
     const total = inventory.entries.reduce((sum: number, entry: { size: number }) => sum + entry.size, 0);
     expect(inventory.totalSize).toBe(total);
+  });
+
+  it('ls counts the fingerprints of verified local blobs; prune keeps those of unchanged files within a budget', async () => {
+    const { cache } = await agedCache(); // a check of fixtures/demo: its 8 layer blobs were verified
+    const lines = (await runCli(['cache', 'ls', '--cache-dir', cache])).stdout.trimEnd().split('\n');
+    const heading = lines.indexOf(`Local blob fingerprints ${join(cache, FINGERPRINTS_FOLDER)}`);
+    expect(lines[heading + 1]).toMatch(/^8 blob fingerprints, \d+(\.\d+)? KiB$/);
+    const json = JSON.parse((await runCli(['cache', 'ls', '--json', '--cache-dir', cache])).stdout);
+    expect(json.fingerprints).toMatchObject({ directory: join(cache, FINGERPRINTS_FOLDER), count: 8 });
+
+    const within = await runCli(['cache', 'prune', '--max-size', '1GB', '--cache-dir', cache]);
+    expect(within.stdout).toMatch(/^removed 0 blob fingerprints \(0 B\); kept 8 blob fingerprints \(.+\)$/m);
+    const all = await runCli(['cache', 'prune', '--json', '--cache-dir', cache]);
+    expect(JSON.parse(all.stdout).fingerprints).toMatchObject({ removed: 8, kept: 0 });
+    expect(existsSync(join(cache, FINGERPRINTS_FOLDER))).toBe(false);
   });
 
   it('ls of a cache that does not exist yet lists nothing and exits 0', async () => {

@@ -97,18 +97,20 @@ describe('imgscope check with the image summary cache', () => {
     expect((await table('--cache-dir', cache)).stdout).toBe((await table('--no-cache')).stdout);
   });
 
-  it('needs no layer blob once the summary is stored, but still reads and verifies the manifest and config', async () => {
+  it('with a stored summary still reads and verifies the manifest, config and layer blobs', async () => {
     const image = demoCopy();
     const cache = newDir('cache');
     const first = await check(image.dir, cache);
     expect(first.code).toBe(0);
+    // The summary is no proof that the blobs on disk are still there (test/cli/local-blob-cache.test.ts).
     for (const layer of image.layers) rmSync(layer);
     const blobless = await check(image.dir, cache);
-    expect(blobless.code).toBe(0);
-    expect(blobless.stdout).toBe(first.stdout);
+    expect(blobless.code).toBe(2);
+    expect(summaryLines(blobless.stderr)).toEqual([`debug: image summary hit ${image.manifestDigest}`]);
     const uncached = await runCli(['check', '--json', '--no-cache', image.dir]);
     expect(uncached.code).toBe(2);
     expect(uncached.stderr).toMatch(/is missing/);
+    expect(blobless.stderr).toContain(uncached.stderr.split(' — ')[0]);
 
     // A config that is not the manifest's: refused before the summary is looked up.
     const config = readFileSync(image.config);
@@ -251,7 +253,9 @@ describe('imgscope check with the image summary cache', () => {
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines).toContain(`Image summaries ${join(cache, IMAGES_FOLDER)}`);
     expect(lines.some((line) => line.startsWith(`${manifestDigest}  `))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^1 image summary, \d+(\.\d+)? KiB$/);
+    expect(lines[lines.indexOf(`Image summaries ${join(cache, IMAGES_FOLDER)}`) + 3]).toMatch(
+      /^1 image summary, \d+(\.\d+)? KiB$/,
+    );
     const json = JSON.parse((await runCli(['cache', 'ls', '--json', '--cache-dir', cache])).stdout);
     expect(json.images).toMatchObject({ directory: join(cache, IMAGES_FOLDER), count: 1 });
     expect(json.images.entries[0].digest).toBe(manifestDigest);

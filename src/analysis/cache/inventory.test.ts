@@ -1,11 +1,29 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakeLayer, fakeSummary } from '../../../test/policy/fakes.js';
 import type { Digest } from '../../oci/digest.js';
+import { fileStampOf } from '../../oci/local/files.js';
+import { encodeRecord, recordFileName } from './fingerprint-format.js';
 import { listCache, pruneCache } from './inventory.js';
-import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, SUMMARY_VERSION } from './location.js';
+import {
+  entryFileName,
+  FINGERPRINTS_FOLDER,
+  IMAGES_FOLDER,
+  LAYERS_FOLDER,
+  SUMMARY_VERSION,
+} from './location.js';
 import { encodeSummary } from './summary-format.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'imgscope-inventory-'));
@@ -101,5 +119,58 @@ describe('cache inventory with image summaries', () => {
     expect(result.stale.files).toBe(1);
     expect(readdirSync(root)).toEqual([LAYERS_FOLDER]);
     expect(existsSync(join(root, IMAGES_FOLDER))).toBe(false);
+  });
+});
+
+describe('cache inventory with blob fingerprints', () => {
+  /** A cache holding a fingerprint of each of `count` fresh blob files, and those files. */
+  function cacheWithFingerprints(count: number): { root: string; blobs: string[]; records: string[] } {
+    const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], []);
+    mkdirSync(join(root, FINGERPRINTS_FOLDER));
+    const blobs: string[] = [];
+    const records: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const file = join(root, `blob-${i}`);
+      writeFileSync(file, `blob ${i}`);
+      const blob = { file, offset: 0, length: 6, stamp: fileStampOf(statSync(file, { bigint: true })) };
+      const name = recordFileName(blob, digest(i));
+      writeFileSync(join(root, FINGERPRINTS_FOLDER, name), encodeRecord({ blob, digest: digest(i) }));
+      blobs.push(file);
+      records.push(name);
+    }
+    return { root, blobs, records };
+  }
+
+  it('counts them apart from the entries', async () => {
+    const { root } = cacheWithFingerprints(3);
+    const inventory = await listCache(root);
+    expect(inventory.fingerprints).toMatchObject({ directory: join(root, FINGERPRINTS_FOLDER), count: 3 });
+    expect(inventory.fingerprints.totalSize).toBeGreaterThan(3 * 200);
+    expect(inventory.totalSize).toBe(10);
+  });
+
+  it('within a budget removes only those whose file changed, vanished or cannot be read', async () => {
+    const { root, blobs, records } = cacheWithFingerprints(4);
+    // The same bytes in a new file put in its place: another inode.
+    writeFileSync(`${blobs[1]}.new`, 'blob 1');
+    renameSync(`${blobs[1]}.new`, blobs[1]!);
+    rmSync(blobs[2]!);
+    writeFileSync(join(root, FINGERPRINTS_FOLDER, records[3]!), 'not a fingerprint');
+    const result = await pruneCache(root, 1e9);
+    expect(result.fingerprints).toMatchObject({ removed: 3, kept: 1 });
+    expect(result.kept).toBe(1);
+    expect(readdirSync(join(root, FINGERPRINTS_FOLDER))).toEqual([records[0]]);
+  });
+
+  it('without a budget removes them all, their folder, and stale fingerprint folders', async () => {
+    const { root } = cacheWithFingerprints(2);
+    const stale = join(root, 'fingerprints-0.0.1-f1');
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'a'.repeat(64)), 'an old fingerprint');
+    expect((await listCache(root)).stale.files).toBe(1);
+    const result = await pruneCache(root);
+    expect(result.fingerprints).toMatchObject({ removed: 2, kept: 0, keptSize: 0 });
+    expect(result.stale.files).toBe(1);
+    expect(readdirSync(root).filter((name) => !name.startsWith('blob-'))).toEqual([LAYERS_FOLDER]);
   });
 });

@@ -1,9 +1,12 @@
 import { readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
+import { decodeRecord, isRecordFileName, sameStamp } from './fingerprint-format.js';
 import {
   digestOfEntryFile,
   entryFileName,
+  FINGERPRINTS_FOLDER,
+  FINGERPRINTS_FOLDER_PREFIX,
   IMAGES_FOLDER,
   IMAGES_FOLDER_PREFIX,
   LAYERS_FOLDER,
@@ -36,6 +39,8 @@ export interface CacheInventory extends CacheFolder {
   directory: string;
   /** Image summaries by manifest digest: what a repeated check reads instead of any layer. */
   images: CacheFolder;
+  /** Fingerprints of verified local blobs: a few hundred bytes each, so counted, not listed. */
+  fingerprints: { directory: string; count: number; totalSize: number };
   /** Files no analysis will read: other versions' folders and abandoned temp files. */
   stale: { files: number; size: number };
 }
@@ -50,6 +55,7 @@ export interface PruneCount {
 /** Layer entries at the top level, image summaries under `images`. */
 export interface PruneResult extends PruneCount {
   images: PruneCount;
+  fingerprints: { removed: number; removedSize: number; kept: number; keptSize: number };
   stale: { files: number; size: number };
 }
 
@@ -58,12 +64,13 @@ export async function listCache(root: string, now = Date.now()): Promise<CacheIn
   const stale = { files: 0, size: 0 };
   const layers = await listFolder(join(root, LAYERS_FOLDER), now, stale);
   const images = await listFolder(join(root, IMAGES_FOLDER), now, stale);
+  const fingerprints = await listFingerprints(join(root, FINGERPRINTS_FOLDER), now, stale);
   for (const folder of await staleFolders(root)) {
     const usage = await diskUsage(folder);
     stale.files += usage.files;
     stale.size += usage.size;
   }
-  return { ...layers, images, stale };
+  return { ...layers, images, fingerprints, stale };
 }
 
 /**
@@ -71,6 +78,10 @@ export async function listCache(root: string, now = Date.now()): Promise<CacheIn
  * in `maxSize` bytes (everything when it is undefined), and always what is stale. A summary goes with any
  * of its layers: an image whose layer was dropped is analysed afresh, as it should be. (A summary hit
  * marks the image's layer entries as used too, so images in use keep both.)
+ *
+ * Blob fingerprints stay out of the budget — a few hundred bytes each, and dropping one costs hashing a
+ * whole blob again — and are removed once they no longer match their file (it was changed, replaced or
+ * deleted: they would never be used again), or all of them when there is no budget.
  */
 export async function pruneCache(root: string, maxSize?: number, now = Date.now()): Promise<PruneResult> {
   const inventory = await listCache(root, now);
@@ -108,13 +119,17 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
     for (const [image, layers] of layersOfImage) if (layers.has(entry.digest)) await removeImage(image);
   }
 
-  for (const folder of [inventory.directory, images.directory]) await removeAbandonedTemps(folder, now);
+  const fingerprints = await pruneFingerprints(inventory.fingerprints.directory, maxSize === undefined);
+  const { directory: fingerprintsDirectory } = inventory.fingerprints;
+  for (const folder of [inventory.directory, images.directory, fingerprintsDirectory])
+    await removeAbandonedTemps(folder, now);
   for (const folder of await staleFolders(root)) await rm(folder, { recursive: true, force: true });
-  // The summaries' folder is made again by the next check that stores one.
-  await rmdir(images.directory).catch(() => {});
+  // The summaries' and fingerprints' folders are made again by the next check that stores one.
+  for (const folder of [images.directory, fingerprintsDirectory]) await rmdir(folder).catch(() => {});
   return {
     ...counts(inventory, removedLayers),
     images: counts(images, removedImages),
+    fingerprints,
     stale: inventory.stale,
   };
 }
@@ -151,6 +166,54 @@ async function listFolder(
   return { directory, entries, totalSize };
 }
 
+async function listFingerprints(
+  directory: string,
+  now: number,
+  stale: { files: number; size: number },
+): Promise<CacheInventory['fingerprints']> {
+  const folder = { directory, count: 0, totalSize: 0 };
+  for (const name of await namesIn(directory)) {
+    const info = await statOrUndefined(join(directory, name));
+    if (!info?.isFile()) continue;
+    if (isRecordFileName(name)) {
+      folder.count++;
+      folder.totalSize += info.size;
+    } else if (name.startsWith(TEMP_PREFIX) && now - info.mtimeMs > ABANDONED_TEMP_MS) {
+      stale.files++;
+      stale.size += info.size;
+    }
+  }
+  return folder;
+}
+
+/** Removes every fingerprint, or those that can no longer match their file. */
+async function pruneFingerprints(directory: string, all: boolean): Promise<PruneResult['fingerprints']> {
+  const result = { removed: 0, removedSize: 0, kept: 0, keptSize: 0 };
+  for (const name of await namesIn(directory)) {
+    if (!isRecordFileName(name)) continue;
+    const file = join(directory, name);
+    const info = await statOrUndefined(file);
+    if (!info?.isFile()) continue;
+    if (!all && (await fingerprintStillMatches(file))) {
+      result.kept++;
+      result.keptSize += info.size;
+    } else if (await removeFile(file)) {
+      result.removed++;
+      result.removedSize += info.size;
+    }
+  }
+  return result;
+}
+
+async function fingerprintStillMatches(recordFile: string): Promise<boolean> {
+  try {
+    const { blob } = decodeRecord(await readFile(recordFile));
+    return sameStamp(await stat(blob.file, { bigint: true }), blob.stamp);
+  } catch {
+    return false;
+  }
+}
+
 /** The layer digests each readable summary names. */
 async function summaryLayers(images: CacheFolder): Promise<Map<CacheEntryInfo, Set<string>>> {
   const layers = new Map<CacheEntryInfo, Set<string>>();
@@ -176,10 +239,11 @@ async function removeAbandonedTemps(folder: string, now: number): Promise<void> 
 
 /** Folders of other analyser versions: nothing will read them again. */
 async function staleFolders(root: string): Promise<string[]> {
-  const current = new Set([LAYERS_FOLDER, IMAGES_FOLDER]);
+  const current = new Set([LAYERS_FOLDER, IMAGES_FOLDER, FINGERPRINTS_FOLDER]);
+  const prefixes = [LAYERS_FOLDER_PREFIX, IMAGES_FOLDER_PREFIX, FINGERPRINTS_FOLDER_PREFIX];
   const names = await namesIn(root);
   return names
-    .filter((name) => name.startsWith(LAYERS_FOLDER_PREFIX) || name.startsWith(IMAGES_FOLDER_PREFIX))
+    .filter((name) => prefixes.some((prefix) => name.startsWith(prefix)))
     .filter((name) => !current.has(name))
     .map((name) => join(root, name));
 }

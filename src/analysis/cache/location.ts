@@ -31,6 +31,19 @@ export const IMAGES_FOLDER = `images-${SUMMARY_VERSION}`;
 export const IMAGES_FOLDER_PREFIX = 'images-';
 
 /**
+ * Bump when what a fingerprint record vouches for changes (another stat field, another racy rule): records
+ * of older revisions are then never read again, and each local blob is hashed once more.
+ */
+export const FINGERPRINT_REVISION = 1;
+
+/**
+ * The folder of local blob fingerprints (fingerprint-store.ts) under a cache root; other `fingerprints-*`
+ * folders are stale.
+ */
+export const FINGERPRINTS_FOLDER = `fingerprints-${VERSION}-f${FINGERPRINT_REVISION}`;
+export const FINGERPRINTS_FOLDER_PREFIX = 'fingerprints-';
+
+/**
  * The cache root: `--cache-dir`, else `IMGSCOPE_CACHE_DIR`, else `$XDG_CACHE_HOME/imgscope` (the XDG base
  * directory spec ignores a relative XDG_CACHE_HOME), else `~/.cache/imgscope`.
  */

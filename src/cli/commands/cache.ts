@@ -1,3 +1,4 @@
+import { DiskFingerprintStore } from '../../analysis/cache/fingerprint-store.js';
 import {
   type CacheEntryInfo,
   type CacheInventory,
@@ -49,19 +50,29 @@ function cacheSettingsOf(
   };
 }
 
-/** The layer cache an analysing command uses (see cacheSettingsOf for when there is none). */
-export function layerCacheOf(
+/**
+ * What an analysing command caches: layer analyses by layer digest, and the fingerprints of the local
+ * blobs it verified, without which a cached analysis of an image on disk is not used unhashed.
+ */
+export interface AnalysisCaches {
+  layers: DiskLayerCache;
+  fingerprints: DiskFingerprintStore;
+}
+
+/** The caches an analysing command uses (see cacheSettingsOf for when there are none). */
+export function analysisCachesOf(
   options: ParsedOptions,
   io: Output,
   write: (text: string) => void = (text) => io.stderr.write(text),
-): DiskLayerCache | undefined {
+): AnalysisCaches | undefined {
   const settings = cacheSettingsOf(options, io, write);
-  return settings && new DiskLayerCache(settings);
+  return (
+    settings && { layers: new DiskLayerCache(settings), fingerprints: new DiskFingerprintStore(settings) }
+  );
 }
 
-/** `check`'s caches: layer analyses by layer digest, and image summaries by manifest digest. */
-export interface CheckCaches {
-  layers: DiskLayerCache;
+/** `check`'s caches: those of every analysis, and image summaries by manifest digest. */
+export interface CheckCaches extends AnalysisCaches {
   summaries: DiskSummaryCache;
 }
 
@@ -71,7 +82,13 @@ export function checkCachesOf(
   write: (text: string) => void = (text) => io.stderr.write(text),
 ): CheckCaches | undefined {
   const settings = cacheSettingsOf(options, io, write);
-  return settings && { layers: new DiskLayerCache(settings), summaries: new DiskSummaryCache(settings) };
+  return (
+    settings && {
+      layers: new DiskLayerCache(settings),
+      fingerprints: new DiskFingerprintStore(settings),
+      summaries: new DiskSummaryCache(settings),
+    }
+  );
 }
 
 /** `imgscope cache ls|prune`: see and bound the cache (layer analyses and image summaries). Exit 0, or 2 on bad input. */
@@ -151,6 +168,7 @@ function inventoryJson(inventory: CacheInventory) {
       totalSize: images.totalSize,
       entries: images.entries.map(entryJson),
     },
+    fingerprints: inventory.fingerprints,
     stale: inventory.stale,
   };
 }
@@ -165,11 +183,17 @@ function pruneCountJson(count: PruneCount) {
 }
 
 function pruneJson(result: PruneResult) {
-  return { ...pruneCountJson(result), images: pruneCountJson(result.images), stale: result.stale };
+  return {
+    ...pruneCountJson(result),
+    images: pruneCountJson(result.images),
+    fingerprints: result.fingerprints,
+    stale: result.stale,
+  };
 }
 
 const layers = (count: number) => counted(count, 'layer', 'layers');
 const summaries = (count: number) => counted(count, 'image summary', 'image summaries');
+const fingerprints = (count: number) => counted(count, 'blob fingerprint', 'blob fingerprints');
 const timestamp = (date: Date) => `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 
 function table(entries: readonly CacheEntryInfo[]): string[] {
@@ -194,6 +218,8 @@ function listing(inventory: CacheInventory): string {
     `Image summaries ${images.directory}`,
     ...table(images.entries),
     `${summaries(images.entries.length)}, ${formatSize(images.totalSize)}`,
+    `Local blob fingerprints ${inventory.fingerprints.directory}`,
+    `${fingerprints(inventory.fingerprints.count)}, ${formatSize(inventory.fingerprints.totalSize)}`,
   ];
   if (inventory.stale.files > 0) {
     lines.push(
@@ -220,6 +246,12 @@ function pruned(result: PruneResult, maxSize: number | undefined): string {
     lines.push(
       `removed ${summaries(images.removed.length)} (${formatSize(images.removedSize)}); ` +
         `kept ${summaries(images.kept)} (${formatSize(images.keptSize)})`,
+    );
+  const { fingerprints: records } = result;
+  if (records.removed + records.kept > 0)
+    lines.push(
+      `removed ${fingerprints(records.removed)} (${formatSize(records.removedSize)}); ` +
+        `kept ${fingerprints(records.kept)} (${formatSize(records.keptSize)})`,
     );
   return `${lines.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_UNCOMPRESSED_BYTES,
   layerCommands,
 } from '../../analysis/analyze.js';
-import type { DiskLayerCache } from '../../analysis/cache/layer-cache.js';
+import { LocalBlobs } from '../../analysis/cache/local-blobs.js';
 import { type AnalysisSummary, summarizeAnalysis, summaryOf } from '../../analysis/summary.js';
 import type { Analysis } from '../../analysis/types.js';
 import { ImgscopeError, PlatformNotFoundError } from '../../errors.js';
@@ -42,7 +42,7 @@ import {
 import { openImage } from '../open-image.js';
 import { colorEnabled, type Output, terminalWidth } from '../output.js';
 import { ProgressLine } from '../progress.js';
-import { checkCachesOf } from './cache.js';
+import { type AnalysisCaches, checkCachesOf } from './cache.js';
 
 const FORMATS = ['table', 'json', 'markdown', 'github'] as const satisfies readonly ReportFormat[];
 type Format = (typeof FORMATS)[number];
@@ -60,7 +60,7 @@ function formatOf(args: ParsedArgs): Format {
 async function streamLayers(
   source: ImageSource,
   options: AnalyzeOptions,
-  cache: DiskLayerCache | undefined,
+  caches: AnalysisCaches | undefined,
   io: Output,
 ): Promise<Analysis> {
   const progress = io.stderr.isTTY
@@ -69,7 +69,7 @@ async function streamLayers(
   try {
     return await analyzeImage(
       source,
-      { ...options, cache },
+      { ...options, cache: caches?.layers, fingerprints: caches?.fingerprints },
       progress ? (event) => progress.update(event) : undefined,
     );
   } finally {
@@ -79,7 +79,8 @@ async function streamLayers(
 
 /**
  * The analysis summary of the image: read from the cache when the image (its manifest digest), or one
- * with the same layers and layer commands, was analysed before — no layer is then opened — else analysed
+ * with the same layers and layer commands, was analysed before — no layer is then decompressed, and of an
+ * image on disk only the blobs whose files changed since they were verified are hashed — else analysed
  * (layers from the layer cache where it has them) and stored once the whole analysis succeeded, so never
  * from unverified bytes.
  */
@@ -98,13 +99,17 @@ async function analysedImage(source: ImageSource, args: ParsedArgs, io: Output):
     };
     const guard = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
     const cached = await caches?.summaries.get(image, guard);
-    if (cached) return cached;
-    const summary = summarizeAnalysis(await streamLayers(source, options, caches?.layers, io));
+    if (cached) {
+      await new LocalBlobs(source, caches?.fingerprints).confirmAll(source.layers);
+      return cached;
+    }
+    const summary = summarizeAnalysis(await streamLayers(source, options, caches, io));
     caches?.summaries.put(source.digest, storedSummary(summary));
     return summary;
   } finally {
     await caches?.layers.flush();
     await caches?.summaries.flush();
+    await caches?.fingerprints.flush();
   }
 }
 

@@ -11,7 +11,7 @@ import {
 } from '../args.js';
 import { openImage } from '../open-image.js';
 import type { Output } from '../output.js';
-import { layerCacheOf } from './cache.js';
+import { analysisCachesOf } from './cache.js';
 import { runCheck, withPolicy } from './check.js';
 
 /**
@@ -36,11 +36,12 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
     const facts = imageFactsOf(source);
     const evaluate = (analysis: Analysis | undefined) =>
       withPolicy(buildReport(source, analysis), facts, analysis, policy, 'layers are still streaming');
-    const cache = layerCacheOf(args.options, io, write);
+    const caches = analysisCachesOf(args.options, io, write);
     const events = analyze(source, {
       concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
       maxUncompressedBytes: decompressionLimit(io.env),
-      cache,
+      cache: caches?.layers,
+      fingerprints: caches?.fingerprints,
     });
     const { runTui } = await import('../../tui/index.js');
     holding = true;
@@ -55,7 +56,8 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
         },
       );
     } finally {
-      await cache?.flush();
+      await caches?.layers.flush();
+      await caches?.fingerprints.flush();
       holding = false;
       for (const text of held) io.stderr.write(text);
     }

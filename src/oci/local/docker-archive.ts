@@ -90,6 +90,10 @@ export async function openDockerArchive(
       }
       return files.open(path, openOptions);
     },
+    async locate(descriptor) {
+      const path = members.get(descriptor.digest);
+      return path === undefined ? undefined : files.locate(path);
+    },
   };
   return assembleImage({
     reference: options.reference,

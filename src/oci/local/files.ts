@@ -1,8 +1,9 @@
-import { createReadStream } from 'node:fs';
+import { type BigIntStats, createReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ImgscopeError } from '../../errors.js';
+import type { FileStamp, StoredBlob } from '../source.js';
 
 /**
  * Blobs are read in 1 MiB chunks rather than the default 64 KiB: every stage after the read (the verifier,
@@ -26,6 +27,13 @@ export interface LocalFiles {
   read(path: string, maxBytes: number): Promise<Buffer>;
   /** The file's bytes as a stream, unverified: callers wrap it (see `openVerifiedBlob`). */
   open(path: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /** Where a regular file's bytes lie and the stat of what holds them; undefined when there is none. */
+  locate(path: string): Promise<StoredBlob | undefined>;
+}
+
+export function fileStampOf(stats: BigIntStats): FileStamp {
+  const { dev, ino, size, mtimeNs, ctimeNs } = stats;
+  return { dev, ino, size, mtimeNs, ctimeNs };
 }
 
 /** `./a//b/` and `/a/b` → `a/b`; `..` that would leave the root is kept so lookups of it fail. */
@@ -106,6 +114,14 @@ export class DirectoryFiles implements LocalFiles {
   async open(path: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
     const handle = await this.openHandle(path);
     return createReadStream('', { fd: handle, signal: options.signal, highWaterMark: BLOB_READ_CHUNK });
+  }
+
+  async locate(path: string): Promise<StoredBlob | undefined> {
+    const full = this.resolve(path);
+    if (!full) return undefined;
+    const stats = await stat(full, { bigint: true }).catch(() => undefined);
+    if (!stats?.isFile()) return undefined;
+    return { file: full, offset: 0, length: Number(stats.size), stamp: fileStampOf(stats) };
   }
 
   /** The absolute path of a member, or undefined when it would escape the directory. */

@@ -42,6 +42,7 @@ export function layoutBlobs(files: LocalFiles): BlobReader {
       }
       return files.open(path, options);
     },
+    locate: (descriptor) => files.locate(blobPath(descriptor.digest)),
   };
 }
 

@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { posix, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImgscopeError } from '../../errors.js';
+import type { StoredBlob } from '../source.js';
 import {
   BLOB_READ_CHUNK,
+  fileStampOf,
   type LocalFiles,
   missingFile,
   normalizeMemberPath,
@@ -258,6 +260,20 @@ export class TarArchiveFiles implements LocalFiles {
       signal: options.signal,
       highWaterMark: BLOB_READ_CHUNK,
     });
+  }
+
+  /** A member's bytes lie in the archive: the archive's own stat stands for them. */
+  async locate(path: string): Promise<StoredBlob | undefined> {
+    const member = this.members.get(normalizeMemberPath(path));
+    if (!member) return undefined;
+    const stats = await stat(this.file, { bigint: true }).catch(() => undefined);
+    if (!stats?.isFile()) return undefined;
+    return {
+      file: resolve(this.file),
+      offset: member.offset,
+      length: member.size,
+      stamp: fileStampOf(stats),
+    };
   }
 
   private member(path: string): TarMember {
