@@ -1,10 +1,10 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import type { FileStamp, StoredBlob } from '../../oci/source.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
-import { describeError, errorCode, writeAtomically } from './files.js';
+import { describeError, errorCode, makeDirectories, writeAtomically } from './files.js';
 import { decodeRecord, encodeRecord, recordFileName, sameStamp } from './fingerprint-format.js';
 import { FINGERPRINTS_FOLDER } from './location.js';
 
@@ -105,13 +105,13 @@ export class DiskFingerprintStore implements FingerprintStore {
   }
 
   private async write(name: string, bytes: Buffer): Promise<void> {
-    await mkdir(this.directory, { recursive: true });
+    await makeDirectories(this.directory);
     try {
       await writeAtomically(this.directory, name, [bytes]);
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
       // `cache prune` removes the folder when it empties it: make it again, once.
-      await mkdir(this.directory, { recursive: true });
+      await makeDirectories(this.directory);
       await writeAtomically(this.directory, name, [bytes]);
     }
   }
