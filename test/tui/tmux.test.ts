@@ -154,6 +154,10 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         },
       );
     }
+    // One idle session for the whole suite: tmux's server exits with its last session, and a test that
+    // started a session while the previous test's server was still exiting got 'server exited
+    // unexpectedly'.
+    tmux('new-session', '-d', '-s', 'keep-alive', 'exec sleep 86400');
   });
   afterAll(() => {
     try {
