@@ -61,7 +61,8 @@ describe('imgscope check with the layer cache', () => {
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
 
     // A cached analysis never stands for a blob that is gone: with every layer blob removed the cached
-    // run fails on the first missing blob, as an uncached run does.
+    // run fails on a missing blob as an uncached run does. Which of the missing blobs each names first
+    // depends on which concurrent layer fails first, so the sentence is compared, not the digest.
     for (const digest of layers) rmSync(join(dir, 'blobs', 'sha256', digest.slice(7)), { force: true });
     const blobless = await check(dir, cache);
     expect(blobless.code).toBe(2);
@@ -69,7 +70,16 @@ describe('imgscope check with the layer cache', () => {
     const uncached = await runCli(['check', '--json', '--no-cache', '--cache-dir', cache, dir]);
     expect(uncached.code).toBe(2);
     expect(uncached.stderr).toMatch(/is missing/);
-    expect(blobless.stderr).toContain(uncached.stderr.split(' — ')[0]);
+    const missingLayer = (stderr: string) =>
+      /^imgscope: .*: blob (sha256:[0-9a-f]{64}) is missing \(blobs\/sha256\/[0-9a-f]{64}\) — (.*)$/m.exec(
+        stderr,
+      );
+    const [cachedLine, cachedDigest, cachedHint] = missingLayer(blobless.stderr) ?? [];
+    const [, uncachedDigest, uncachedHint] = missingLayer(uncached.stderr) ?? [];
+    expect(cachedLine, blobless.stderr).toBeDefined();
+    expect(layers).toContain(cachedDigest);
+    expect(layers).toContain(uncachedDigest);
+    expect(cachedHint).toBe(uncachedHint);
   });
 
   it('ignores a corrupt entry, analyses that layer again and rewrites it', async () => {
