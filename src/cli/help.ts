@@ -1,3 +1,17 @@
+/** The options of check and the explorer that decide the verdict: profile, budgets, rules, scope. */
+const POLICY_OPTIONS = `  --profile scf|cloudbase|none   platform rules to check against (default scf: Tencent SCF image functions)
+  --memory MiB                   the function memory you picked, judged against the image's memory tier
+  --max-compressed SIZE, --max-uncompressed SIZE, --max-layers N   your budgets (300MB, 300MiB, 1GiB, bytes)
+  --lowestEfficiency R, --highestWastedBytes SIZE, --highestUserWastedPercent R   dive's CI rules
+                                 (a value or "disabled"), also spelled --lowest-efficiency,
+                                 --highest-wasted-bytes and --highest-user-wasted-percent
+  --config FILE                  imgscope.config.json to use (default: found upward from here)
+  --ci-config FILE               dive's .dive-ci to read (default: ./.dive-ci when present)
+  --fail-on fail|warn            with warn, warnings fail the verdict too
+  --no-layers                    manifest-level checks only; no layer is downloaded
+  --full                         analyse layers even when the manifest checks already failed
+  --concurrency N                layers streamed at once`;
+
 export const HELP = `imgscope — will this image be accepted, what does it cost, and where is the waste?
 
 Usage
@@ -19,17 +33,7 @@ takes --json, --cache-dir and --max-size; an option a command does not take is a
   --json                         the JSON report on stdout (same as --format json)
   --format table|json|markdown|github
   --platform os/arch[/variant]   platform to pick from an index (default linux/amd64)
-  --profile scf|cloudbase|none   platform rules to check against (default scf: Tencent SCF image functions)
-  --memory MiB                   the function memory you picked, judged against the image's memory tier
-  --max-compressed SIZE, --max-uncompressed SIZE, --max-layers N   your budgets (300MB, 300MiB, 1GiB, bytes)
-  --lowestEfficiency R, --highestWastedBytes SIZE, --highestUserWastedPercent R   dive's CI rules
-                                 (also spelled --lowest-efficiency …; a value or "disabled")
-  --config FILE                  imgscope.config.json to use (default: found upward from here)
-  --ci-config FILE               dive's .dive-ci to read (default: ./.dive-ci when present)
-  --fail-on fail|warn            with warn, warnings fail the verdict too
-  --no-layers                    manifest-level checks only; no layer is downloaded
-  --full                         analyse layers even when the manifest checks already failed
-  --concurrency N                layers streamed at once
+${POLICY_OPTIONS}
   --cache-dir DIR                where layer analyses and image summaries are cached (default
                                  $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope); a cached layer is not
                                  downloaded again, a cached image's layers are not decompressed (a local
@@ -80,18 +84,7 @@ Options
   --json                         the JSON report on stdout (same as --format json)
   --format table|json|markdown|github
 ${IMAGE_ACCESS}
-  --profile scf|cloudbase|none   platform rules to check against (default scf: Tencent SCF image functions)
-  --memory MiB                   the function memory you picked, judged against the image's memory tier
-  --max-compressed SIZE, --max-uncompressed SIZE, --max-layers N   your budgets (300MB, 300MiB, 1GiB, bytes)
-  --lowestEfficiency R, --highestWastedBytes SIZE, --highestUserWastedPercent R   dive's CI rules
-                                 (a value or "disabled"), also spelled --lowest-efficiency,
-                                 --highest-wasted-bytes and --highest-user-wasted-percent
-  --config FILE                  imgscope.config.json to use (default: found upward from here)
-  --ci-config FILE               dive's .dive-ci to read (default: ./.dive-ci when present)
-  --fail-on fail|warn            with warn, warnings fail the verdict too
-  --no-layers                    manifest-level checks only; no layer is downloaded
-  --full                         analyse layers even when the manifest checks already failed
-  --concurrency N                layers streamed at once
+${POLICY_OPTIONS}
   --cache-dir DIR                where layer analyses and image summaries are cached
   --no-cache                     neither read nor write the layer cache
   --debug                        log registry exchanges and cache hits, and show stack traces
