@@ -151,6 +151,7 @@ class ImageAnalysis {
       );
     }
     this.signal.throwIfAborted();
+    await this.localBlobs.requirePresent(layers);
     const createdBy = layerCommands(this.source.config, layers.length);
     const model = new FileModelBuilder(this.paths, this.links);
     const waste = new WasteAccumulator(this.paths);

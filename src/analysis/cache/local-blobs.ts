@@ -41,6 +41,19 @@ export class LocalBlobs {
   }
 
   /**
+   * Fails, with the error reading it would give, on the first of the blobs (in order) that is missing —
+   * a stat each, so an incomplete layout is refused before any layer is decompressed, and always on the
+   * same blob whichever concurrent layer would have reached its own missing blob first.
+   */
+  async requirePresent(descriptors: readonly Descriptor[]): Promise<void> {
+    if (!this.source.locateBlob) return;
+    for (const descriptor of descriptors) {
+      if (await this.source.locateBlob(descriptor)) continue;
+      (await this.source.openBlob(descriptor)).destroy();
+    }
+  }
+
+  /**
    * Call just before the blob is streamed: its stream verifies the bytes as they are read, and once it has
    * ended `verified()` records the fingerprint, so the next cached run need not hash them.
    */
