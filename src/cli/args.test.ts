@@ -28,6 +28,30 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(['cache', 'ls', '--no-cache'])).toThrow(/cache does not take --no-cache/);
   });
 
+  it('refuses options of check that contradict each other, naming both', () => {
+    expect(() => parseCommandLine(['check', '--json', '--format', 'markdown', 'alpine'])).toThrow(
+      expect.objectContaining({
+        message: '--json contradicts --format markdown',
+        hint: '--json is short for --format json; keep one of the two',
+      }),
+    );
+    expect(parseCommandLine(['check', '--json', '--format', 'json', 'alpine']).command).toBe('check');
+    expect(() => parseCommandLine(['check', '--no-layers', '--full', 'alpine'])).toThrow(
+      expect.objectContaining({ message: '--full contradicts --no-layers' }),
+    );
+    for (const budget of ['--max-uncompressed', '--highest-wasted-bytes', '--lowestEfficiency']) {
+      expect(() => parseCommandLine(['check', '--no-layers', budget, '1', 'alpine'])).toThrow(
+        expect.objectContaining({
+          message: `${budget} cannot be checked with --no-layers`,
+          hint: `it needs the layers analysed: drop --no-layers to enforce it, or drop ${budget}`,
+        }),
+      );
+    }
+    // Manifest-level budgets are what --no-layers is for.
+    const manifestOnly = ['check', '--no-layers', '--max-compressed', '1GB', '--max-layers', '20', 'alpine'];
+    expect(parseCommandLine(manifestOnly).command).toBe('check');
+  });
+
   it("words parseArgs' complaints as one line naming the option", () => {
     const complaint = (argv: string[]) => {
       try {

@@ -100,6 +100,42 @@ function refuseForeignOptions(command: keyof typeof COMMAND_OPTIONS, values: Par
   }
 }
 
+/** Budgets that only the layer analysis can evaluate, by the spelling given. */
+const LAYER_BUDGETS: OptionName[] = [
+  'max-uncompressed',
+  'lowest-efficiency',
+  'highest-wasted-bytes',
+  'highest-user-wasted-percent',
+  'lowestEfficiency',
+  'highestWastedBytes',
+  'highestUserWastedPercent',
+];
+
+/**
+ * Options of `check` that ask for opposite things. Either way one of them would be dropped without a
+ * word — and a budget dropped from a CI line is a deploy gate that passes whatever the image. (A config
+ * file's layer budgets stay allowed with --no-layers: they are reported SKIP, as the file is shared.)
+ */
+function refuseContradictions(values: ParsedOptions): void {
+  if (values.json && values.format !== undefined && values.format !== 'json') {
+    throw new ImgscopeError('BAD_INPUT', `--json contradicts --format ${values.format}`, {
+      hint: `--json is short for --format json; keep one of the two`,
+    });
+  }
+  if (!values['no-layers']) return;
+  if (values.full) {
+    throw new ImgscopeError('BAD_INPUT', '--full contradicts --no-layers', {
+      hint: '--full analyses the layers even after a failed manifest check, --no-layers never reads them; keep one',
+    });
+  }
+  const budget = LAYER_BUDGETS.find((name) => values[name] !== undefined);
+  if (budget) {
+    throw new ImgscopeError('BAD_INPUT', `--${budget} cannot be checked with --no-layers`, {
+      hint: `it needs the layers analysed: drop --no-layers to enforce it, or drop --${budget}`,
+    });
+  }
+}
+
 const HELP_HINT = 'run imgscope --help for the options each command takes';
 
 const NEGATIVE_NUMBER = /^-\.?[0-9]/;
@@ -187,6 +223,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (COMMANDS.has(first)) {
     const command = first as 'check' | 'inspect' | 'cache';
     refuseForeignOptions(command, values);
+    if (command === 'check') refuseContradictions(values);
     return { command, positionals: rest, options: values };
   }
   if (rest.length > 0) refuseMistypedCommand(first);
