@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { ImageSource } from '../oci/source.js';
 import { analyze, analyzeImage, layerCommands, PROGRESS_INTERVAL } from './analyze.js';
 import { fakeImage, gzip, tarOf, zstd } from './testing.js';
 import type { AnalysisEvent } from './types.js';
@@ -149,6 +150,20 @@ describe('analyzeImage', () => {
     await expect(analyzeImage(fakeImage([corrupt]))).rejects.toMatchObject({
       code: 'MALFORMED',
       message: expect.stringMatching(/^layer 1 of fake:image \(sha256:[0-9a-f]{64}\): cannot decompress/),
+      hint: expect.stringMatching(/^the layer blob is corrupt; rebuild the image, or write the layout again/),
+    });
+  });
+
+  it('says how to fix an unreadable layer in the words of where the image came from', async () => {
+    const notTar = gzip(Buffer.alloc(2048, 0x41));
+    const from = (kind: ImageSource['kind']) => analyzeImage({ ...fakeImage([notTar]), kind });
+    await expect(from('docker-archive')).rejects.toMatchObject({
+      code: 'MALFORMED',
+      message: expect.stringContaining('not a valid tar stream'),
+      hint: 'the layer blob is corrupt or not a tar archive; rebuild the image, or save the archive again with the tool that made it (docker save)',
+    });
+    await expect(from('registry')).rejects.toMatchObject({
+      hint: 'the layer blob is corrupt or not a tar archive; rebuild the image, or re-push the image',
     });
   });
 

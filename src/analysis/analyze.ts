@@ -1,5 +1,6 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { ImgscopeError, isImgscopeError } from '../errors.js';
+import { remedyFor } from '../oci/image.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
 import type { FingerprintStore } from './cache/fingerprint-store.js';
@@ -112,6 +113,7 @@ class ImageAnalysis {
   private readonly maxWaitingEntries: number;
   private readonly cache: LayerCache | undefined;
   private readonly localBlobs: LocalBlobs;
+  private readonly remedy: string;
   private uncompressedTotal = 0;
   private firstError: { error: unknown } | undefined;
   /** One per layer being parsed, so the first failure can stop the others. */
@@ -128,6 +130,9 @@ class ImageAnalysis {
     this.maxWaitingEntries = options.maxWaitingEntries ?? DEFAULT_MAX_WAITING_ENTRIES;
     this.cache = options.cache;
     this.localBlobs = new LocalBlobs(source, options.fingerprints);
+    // A layer that cannot be read was built so, or damaged since it was verified (its digest is checked
+    // only once it has been read to the end): either fix may be the one.
+    this.remedy = `rebuild the image, or ${remedyFor(source.kind)}`;
   }
 
   async run(): Promise<Analysis> {
@@ -235,13 +240,14 @@ class ImageAnalysis {
       const counted = blob.pipe(new ProgressCounter(index, descriptor.size, this.emit));
       streams.push(counted);
       blob.on('error', (error) => counted.destroy(error));
-      const { compression, tar } = await decodeLayer(counted, label);
+      const { compression, tar } = await decodeLayer(counted, label, this.remedy);
       streams.push(tar);
       let layerBytes = 0;
       const result = await readLayerTar(tar, {
         paths: this.paths,
         links: this.links,
         label,
+        remedy: this.remedy,
         hideEstargzMetadata: compression === 'gzip',
         onBytes: (bytes) => {
           this.uncompressedTotal += bytes - layerBytes;
@@ -258,7 +264,7 @@ class ImageAnalysis {
       return parsed;
     } catch (error) {
       destroyAll();
-      throw describeFailure(error, label, controller.signal);
+      throw describeFailure(error, label, this.remedy, controller.signal);
     } finally {
       this.signal.removeEventListener('abort', onAbort);
       controller.signal.removeEventListener('abort', onLayerAbort);
@@ -292,11 +298,11 @@ function abortError(reason: unknown): Error {
 }
 
 /** Keeps ImgscopeErrors and aborts as they are; names the layer in anything else (zlib, zstd). */
-function describeFailure(error: unknown, label: string, signal: AbortSignal): unknown {
+function describeFailure(error: unknown, label: string, remedy: string, signal: AbortSignal): unknown {
   if (isImgscopeError(error) || signal.aborted) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new ImgscopeError('MALFORMED', `${label}: cannot decompress (${message})`, {
-    hint: 'the layer blob is corrupt; rebuild or re-push the image',
+    hint: `the layer blob is corrupt; ${remedy}`,
     cause: error,
   });
 }

@@ -3,6 +3,7 @@ import type { ZlibOptions } from 'node:zlib';
 import { ImgscopeError } from '../errors.js';
 import { releasePiece } from '../oci/pieces.js';
 import { GzipDecoder } from './gzip-decoder.js';
+import { DEFAULT_LAYER_REMEDY } from './tar-entries.js';
 import type { Compression } from './types.js';
 import { ZstdWorkerDecoder } from './zstd-worker.js';
 
@@ -48,7 +49,11 @@ export interface DecodedLayer {
  * the framing; multi-member streams such as estargz included), zstd in fzstd (pure JavaScript) on a
  * worker thread.
  */
-export async function decodeLayer(blob: Readable, label: string): Promise<DecodedLayer> {
+export async function decodeLayer(
+  blob: Readable,
+  label: string,
+  remedy: string = DEFAULT_LAYER_REMEDY,
+): Promise<DecodedLayer> {
   // Small blobs can end, and fail verification, while their first bytes are being read: keep the error.
   let failure: Error | undefined;
   blob.on('error', (error) => {
@@ -60,7 +65,7 @@ export async function decodeLayer(blob: Readable, label: string): Promise<Decode
   if (detected === 'bzip2' || detected === 'xz') {
     blob.destroy();
     throw new ImgscopeError('UNSUPPORTED', `${label}: ${detected}-compressed layers are not supported`, {
-      hint: 'OCI layers are gzip, zstd or plain tar; rebuild or re-push the image with one of those',
+      hint: `OCI layers are gzip, zstd or plain tar; ${remedy} with one of those`,
     });
   }
   const source = ended ? Readable.from(head.length > 0 ? [head] : []) : blob;

@@ -15,11 +15,16 @@ const ESTARGZ_METADATA = ['stargz.index.json', '.prefetch.landmark', '.no.prefet
   Buffer.from(name),
 );
 
+/** What to do about a layer that cannot be read, when the caller does not know where it came from. */
+export const DEFAULT_LAYER_REMEDY = 'rebuild or re-push the image';
+
 export interface TarReadOptions {
   paths: PathTable;
   links: StringTable;
   /** Names the layer in errors. */
   label: string;
+  /** What to do about a layer that is not a valid tar (default: rebuild or re-push the image). */
+  remedy?: string;
   /** Hide estargz's root metadata entries (set for gzip layers). */
   hideEstargzMetadata?: boolean;
   /** Called with the uncompressed byte count so far; throw from it to stop (the decompression guard). */
@@ -53,13 +58,13 @@ export async function readLayerTar(input: Readable, options: TarReadOptions): Pr
     try {
       parser.write(bytes);
     } catch (error) {
-      throw malformedTar(options.label, error as Error);
+      throw malformedTar(options, error as Error);
     }
   }
   try {
     parser.end();
   } catch (error) {
-    throw malformedTar(options.label, error as Error);
+    throw malformedTar(options, error as Error);
   }
   return {
     items: writer.items,
@@ -193,10 +198,10 @@ function equals(bytes: Buffer, start: number, end: number, other: Buffer): boole
   return end - start === other.length && startsWith(bytes, start, end, other);
 }
 
-function malformedTar(label: string, error: Error): Error {
+function malformedTar({ label, remedy }: TarReadOptions, error: Error): Error {
   if (error instanceof ImgscopeError) return error;
   return new ImgscopeError('MALFORMED', `${label}: not a valid tar stream (${error.message})`, {
-    hint: 'the layer blob is corrupt or not a tar archive; rebuild or re-push the image',
+    hint: `the layer blob is corrupt or not a tar archive; ${remedy ?? DEFAULT_LAYER_REMEDY}`,
     cause: error,
   });
 }
