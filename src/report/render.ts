@@ -1,20 +1,25 @@
-import { renderGithub } from './render-github.js';
-import { renderMarkdown } from './render-markdown.js';
-import { renderTable, type TableOptions } from './render-table.js';
+import type { TableOptions } from './render-table.js';
 import type { Report } from './report.js';
 
 export type ReportFormat = 'table' | 'json' | 'markdown' | 'github';
 
-/** Report → the text one output format prints. */
-export function renderReport(report: Report, format: ReportFormat, options: TableOptions = {}): string {
+/**
+ * Report → the text one output format prints. Each renderer is loaded when its format is asked for:
+ * `check --json` in CI need not load the table's modules (cli-table3, string-width) to print JSON.
+ */
+export async function renderReport(
+  report: Report,
+  format: ReportFormat,
+  options: TableOptions = {},
+): Promise<string> {
   switch (format) {
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'table':
-      return renderTable(report, options);
+      return (await import('./render-table.js')).renderTable(report, options);
     case 'markdown':
-      return renderMarkdown(report);
+      return (await import('./render-markdown.js')).renderMarkdown(report);
     case 'github':
-      return renderGithub(report);
+      return (await import('./render-github.js')).renderGithub(report);
   }
 }

@@ -208,7 +208,7 @@ export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
   const policy = await resolvePolicy({ flags: policyFlagsOf(args.options), cwd: io.cwd, reference: image });
   const { report, skipped } = await decide(image, args, io, policy);
   io.stdout.write(
-    renderReport(report, format, {
+    await renderReport(report, format, {
       color: colorEnabled(io.stdout, io.env),
       width: terminalWidth(io.stdout),
       notAnalysedNote: skipped?.note,
