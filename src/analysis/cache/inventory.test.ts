@@ -23,6 +23,7 @@ import {
   IMAGES_FOLDER,
   LAYERS_FOLDER,
   SUMMARY_VERSION,
+  TWIN_PREFIX,
 } from './location.js';
 import { encodeSummary } from './summary-format.js';
 
@@ -86,13 +87,23 @@ describe('cache inventory with image summaries', () => {
         { n: 92, layers: [2, 3], usedAt: 8 }, // its layers stay: kept
       ],
     );
+    // Twin pointers: to summaries that go, to one that stays, to none, and a pointer that names nothing.
+    const pointer = (name: string, text: string) => writeFileSync(join(root, IMAGES_FOLDER, name), text);
+    pointer(`${TWIN_PREFIX}${'a'.repeat(64)}`, `${digest(90)}\n`);
+    pointer(`${TWIN_PREFIX}${'b'.repeat(64)}`, `${digest(91)}\n`);
+    pointer(`${TWIN_PREFIX}${'c'.repeat(64)}`, `${digest(92)}\n`);
+    pointer(`${TWIN_PREFIX}${'d'.repeat(64)}`, 'not a digest');
     const { images } = await listCache(root);
+    expect(digestsOf(images.entries).sort()).toEqual([digest(90), digest(91), digest(92)]);
     const kept = images.entries.find((entry) => entry.digest === digest(92))!;
     const result = await pruneCache(root, 2000 + kept.size);
     expect(digestsOf(result.removed)).toEqual([digest(1)]);
     expect(digestsOf(result.images.removed).sort()).toEqual([digest(90), digest(91)]);
     expect(result.images).toMatchObject({ kept: 1, keptSize: kept.size });
-    expect(readdirSync(join(root, IMAGES_FOLDER))).toEqual([entryFileName(digest(92))]);
+    expect(readdirSync(join(root, IMAGES_FOLDER)).sort()).toEqual([
+      entryFileName(digest(92)),
+      `${TWIN_PREFIX}${'c'.repeat(64)}`,
+    ]);
     expect(readdirSync(join(root, LAYERS_FOLDER)).sort()).toEqual([
       entryFileName(digest(2)),
       entryFileName(digest(3)),
@@ -108,8 +119,9 @@ describe('cache inventory with image summaries', () => {
     expect(result.kept).toBe(1);
   });
 
-  it('without a budget removes everything: summaries, their folder, and stale summary folders', async () => {
+  it('without a budget removes everything: summaries, their twin pointers, their folder, and stale summary folders', async () => {
     const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], [{ n: 90, layers: [1], usedAt: 2 }]);
+    writeFileSync(join(root, IMAGES_FOLDER, `${TWIN_PREFIX}${'a'.repeat(64)}`), `${digest(90)}\n`);
     const stale = join(root, 'images-0.0.1-r1-s1');
     mkdirSync(stale);
     writeFileSync(join(stale, entryFileName(digest(90))), 'an old summary');

@@ -1,6 +1,6 @@
 import { readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Digest } from '../../oci/digest.js';
+import { type Digest, isDigest } from '../../oci/digest.js';
 import { decodeRecord, isRecordFileName, sameStamp } from './fingerprint-format.js';
 import {
   digestOfEntryFile,
@@ -12,6 +12,7 @@ import {
   LAYERS_FOLDER,
   LAYERS_FOLDER_PREFIX,
   TEMP_PREFIX,
+  TWIN_PREFIX,
 } from './location.js';
 import { readSummaryHeader } from './summary-format.js';
 
@@ -119,6 +120,7 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
     for (const [image, layers] of layersOfImage) if (layers.has(entry.digest)) await removeImage(image);
   }
 
+  await removeDanglingTwinPointers(images.directory);
   const fingerprints = await pruneFingerprints(inventory.fingerprints.directory, maxSize === undefined);
   const { directory: fingerprintsDirectory } = inventory.fingerprints;
   for (const folder of [inventory.directory, images.directory, fingerprintsDirectory])
@@ -211,6 +213,22 @@ async function fingerprintStillMatches(recordFile: string): Promise<boolean> {
     return sameStamp(await stat(blob.file, { bigint: true }), blob.stamp);
   } catch {
     return false;
+  }
+}
+
+/** Twin pointers (see DiskSummaryCache) whose summary is gone, or that name none. */
+async function removeDanglingTwinPointers(directory: string): Promise<void> {
+  for (const name of await namesIn(directory)) {
+    if (!name.startsWith(TWIN_PREFIX)) continue;
+    const pointer = join(directory, name);
+    const digest = await readFile(pointer, 'utf8').then(
+      (text) => text.trim(),
+      () => undefined,
+    );
+    const target = isDigest(digest)
+      ? await statOrUndefined(join(directory, entryFileName(digest)))
+      : undefined;
+    if (!target?.isFile()) await removeFile(pointer);
   }
 }
 

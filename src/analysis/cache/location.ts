@@ -67,6 +67,12 @@ export function cacheDisabledByEnv(env: NodeJS.ProcessEnv): boolean {
 }
 
 const ENTRY_NAME = /^sha256-([0-9a-f]{64})$/;
+/**
+ * Twin pointers in the images folder: `twin-<hex>`, a hash of the layers and the commands that made them,
+ * holding the manifest digest of the summary last stored for them (see DiskSummaryCache).
+ */
+export const TWIN_PREFIX = 'twin-';
+
 /** Temp files of writes in progress (or of writers killed mid-write): never read, removed by prune. */
 export const TEMP_PREFIX = '.tmp-';
 

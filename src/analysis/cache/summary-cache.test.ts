@@ -17,7 +17,7 @@ import { openLocalImage } from '../../oci/local/index.js';
 import type { ImageSource } from '../../oci/source.js';
 import { analyzeImage } from '../analyze.js';
 import { type AnalysisSummary, summarizeAnalysis } from '../summary.js';
-import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, TEMP_PREFIX } from './location.js';
+import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, TEMP_PREFIX, TWIN_PREFIX } from './location.js';
 import { DiskSummaryCache } from './summary-cache.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'imgscope-summary-cache-'));
@@ -56,14 +56,30 @@ async function stored(root: string): Promise<string> {
   return join(root, IMAGES_FOLDER, entryFileName(image.digest));
 }
 
+/** The summaries in the images folder, by name. */
+function summaryFiles(root: string): string[] {
+  return readdirSync(join(root, IMAGES_FOLDER))
+    .filter((name) => !name.startsWith(TWIN_PREFIX))
+    .sort();
+}
+
+/** The twin pointers in the images folder: name and content. */
+function twinPointers(root: string): [string, string][] {
+  const folder = join(root, IMAGES_FOLDER);
+  return readdirSync(folder)
+    .filter((name) => name.startsWith(TWIN_PREFIX))
+    .map((name) => [name, readFileSync(join(folder, name), 'utf8')]);
+}
+
 describe('DiskSummaryCache', () => {
-  it('misses, stores one file named after the manifest digest, then hits with the same summary', async () => {
+  it('misses, stores one file named after the manifest digest (and its twin pointer), then hits with the same summary', async () => {
     const root = newRoot();
     const { cache, lines } = cacheAt(root);
     expect(await cache.get(image)).toBeUndefined();
     cache.put(image.digest, summary);
     await cache.flush();
-    expect(readdirSync(join(root, IMAGES_FOLDER))).toEqual([entryFileName(image.digest)]);
+    expect(summaryFiles(root)).toEqual([entryFileName(image.digest)]);
+    expect(twinPointers(root)).toEqual([[expect.stringMatching(/^twin-[0-9a-f]{64}$/), `${image.digest}\n`]]);
     expect(await cache.get(image)).toEqual(summary);
     expect(lines.map((line) => line.replace(/ \(\d+ bytes\)$/, ''))).toEqual([
       `image summary miss ${image.digest}`,
@@ -84,9 +100,9 @@ describe('DiskSummaryCache', () => {
       `image summary hit ${rebuilt.digest} (the layers and commands of ${image.digest})`,
       `image summary stored ${rebuilt.digest}`,
     ]);
-    expect(readdirSync(join(root, IMAGES_FOLDER)).sort()).toEqual(
-      [entryFileName(image.digest), entryFileName(rebuilt.digest)].sort(),
-    );
+    expect(summaryFiles(root)).toEqual([entryFileName(image.digest), entryFileName(rebuilt.digest)].sort());
+    // The pointer of these layers and commands now names the latest manifest stored for them.
+    expect(twinPointers(root).map(([, target]) => target)).toEqual([`${rebuilt.digest}\n`]);
 
     // Another command for a layer, other layers, or no commands to compare: the analysis may differ.
     const other = (changes: Partial<typeof rebuilt>) => ({
@@ -100,6 +116,29 @@ describe('DiskSummaryCache', () => {
       await cache.get(other({ layers: image.layers.slice(1), commands: commands.slice(1) })),
     ).toBeUndefined();
     expect(await cache.get(other({ commands: undefined }))).toBeUndefined();
+  });
+
+  it('finds a twin through its pointer, never by reading the other summaries', async () => {
+    const root = newRoot();
+    await stored(root);
+    const [[pointer]] = twinPointers(root) as [[string, string]];
+    const commands = summary.layers.map((layer) => layer.createdBy);
+    const rebuilt = { ...image, digest: sha256Digest('a rebuild'), commands };
+    const { cache } = cacheAt(root);
+    expect(await cache.get(rebuilt)).toEqual(summary);
+    await cache.flush();
+
+    // Without a pointer there is no twin, though the summary is there.
+    rmSync(join(root, IMAGES_FOLDER, pointer));
+    rmSync(join(root, IMAGES_FOLDER, entryFileName(rebuilt.digest)));
+    expect(
+      await cacheAt(root).cache.get({ ...rebuilt, digest: sha256Digest('another rebuild') }),
+    ).toBeUndefined();
+    // A pointer to a summary that is gone, or to one of other layers, is a miss too.
+    writeFileSync(join(root, IMAGES_FOLDER, pointer), `${sha256Digest('pruned')}\n`);
+    expect(await cacheAt(root).cache.get({ ...rebuilt, digest: sha256Digest('third') })).toBeUndefined();
+    writeFileSync(join(root, IMAGES_FOLDER, pointer), `${entryFileName(image.digest)}\n`);
+    expect(await cacheAt(root).cache.get({ ...rebuilt, digest: sha256Digest('fourth') })).toBeUndefined();
   });
 
   it("marks a hit as recently used, and the image's layer entries with it", async () => {
@@ -138,7 +177,8 @@ describe('DiskSummaryCache', () => {
     expect(await cache.get(image)).toBeUndefined();
     await cache.flush();
     expect(lines[0]).toMatch(/discarded \(stale: analyser .+\)$/);
-    expect(readdirSync(join(root, IMAGES_FOLDER))).toEqual([]);
+    // Its twin pointer stays, harmless (it names a summary that is gone), until `cache prune`.
+    expect(summaryFiles(root)).toEqual([]);
 
     await stored(root);
     const other = { ...image, digest: `sha256:${'cd'.repeat(32)}` as const };

@@ -1,19 +1,14 @@
-import { readdir, readFile, unlink, utimes } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Digest } from '../../oci/digest.js';
+import { type Digest, isDigest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import type { AnalysisSummary } from '../summary.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
 import { describeError, errorCode, makeDirectories, settled, writeAtomically } from './files.js';
-import {
-  digestOfEntryFile,
-  entryFileName,
-  IMAGES_FOLDER,
-  LAYERS_FOLDER,
-  SUMMARY_VERSION,
-} from './location.js';
-import { decodeSummary, encodeSummary, readSummaryHeader } from './summary-format.js';
+import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, SUMMARY_VERSION, TWIN_PREFIX } from './location.js';
+import { decodeSummary, encodeSummary } from './summary-format.js';
 
 /** The image a summary is looked up for: its manifest digest and the layers that manifest lists. */
 export interface SummaryKey {
@@ -48,7 +43,8 @@ export class DiskSummaryCache {
   private readonly layersDirectory: string;
   private readonly analyser: string;
   private readonly writes: BackgroundWrites;
-  private readonly removals = new Map<Digest, Promise<void>>();
+  /** Removals of discarded summaries by file name: a fresh write of the name waits for its removal. */
+  private readonly removals = new Map<string, Promise<void>>();
 
   constructor(private readonly options: DiskSummaryCacheOptions) {
     this.directory = join(options.root, IMAGES_FOLDER);
@@ -93,7 +89,7 @@ export class DiskSummaryCache {
         error instanceof UnusableEntryError ? error.message : `unreadable: ${describeError(error)}`;
       this.debug(`image summary ${digest} discarded (${reason})`);
       const removal = settled(unlink(file));
-      this.removals.set(digest, removal);
+      this.removals.set(entryFileName(digest), removal);
       this.track(removal);
       return undefined;
     }
@@ -122,27 +118,26 @@ export class DiskSummaryCache {
   /**
    * A summary stored for another manifest that lists the same layers, made by the same commands. The
    * analysis depends on nothing else (the rest of the report is drawn from the config anew), so it is
-   * this image's too. Looked for only on a miss, by reading each stored summary (about 11 KB) until one
-   * matches.
+   * this image's too. Found through its twin pointer — one small file named by a hash of the layers and
+   * commands, holding the manifest digest of the summary last stored for them — so a miss costs two reads
+   * however many summaries the cache holds.
    */
   private async twinOf(image: SummaryKey): Promise<{ digest: Digest; summary: AnalysisSummary } | undefined> {
     const { commands } = image;
     if (!commands) return undefined;
-    const names = await readdir(this.directory).catch(() => [] as string[]);
     const layers = image.layers.map((layer) => layer.digest);
-    for (const name of names) {
-      const digest = digestOfEntryFile(name);
-      if (!digest || digest === image.digest) continue;
-      try {
-        const bytes = await readFile(join(this.directory, name));
-        const { header } = readSummaryHeader(bytes);
-        if (header.analyser !== this.analyser || !sameDigests(header.layers, layers)) continue;
-        const summary = decodeSummary(bytes, { digest, analyser: this.analyser, layers: image.layers });
-        if (summary.layers.every((layer, index) => layer.createdBy === commands[index]))
-          return { digest, summary };
-      } catch {
-        // Unreadable or half-written: the check that owns it discards it.
-      }
+    try {
+      const pointer = join(this.directory, twinFileName(this.analyser, layers, commands));
+      const digest = (await readFile(pointer, 'utf8')).trim();
+      if (!isDigest(digest) || digest === image.digest) return undefined;
+      const bytes = await readFile(join(this.directory, entryFileName(digest)));
+      const summary = decodeSummary(bytes, { digest, analyser: this.analyser, layers: image.layers });
+      // The hash names them, but a pointer is no proof: compare what it stands for.
+      if (summary.layers.every((layer, index) => layer.createdBy === commands[index]))
+        return { digest, summary };
+    } catch {
+      // No pointer, or one to a summary pruned, half-written or unreadable: the check that owns it
+      // discards it.
     }
     return undefined;
   }
@@ -151,12 +146,18 @@ export class DiskSummaryCache {
   put(digest: Digest, summary: AnalysisSummary): void {
     if (this.writes.failed) return;
     const chunks = encodeSummary(digest, this.analyser, summary);
-    this.track(
-      this.write(digest, chunks).then(
-        (bytes) => this.debug(`image summary stored ${digest} (${bytes} bytes)`),
-        (error: unknown) => this.writes.fail(error),
-      ),
+    const twin = twinFileName(
+      this.analyser,
+      summary.layers.map((layer) => layer.digest),
+      summary.layers.map((layer) => layer.createdBy),
     );
+    const store = async () => {
+      const bytes = await this.write(entryFileName(digest), chunks);
+      this.debug(`image summary stored ${digest} (${bytes} bytes)`);
+      // Only once the summary is in place: a pointer never names a summary not yet written.
+      await this.write(twin, [Buffer.from(`${digest}\n`)]);
+    };
+    this.track(store().catch((error: unknown) => this.writes.fail(error)));
   }
 
   /** Resolves once every write, touch and removal started so far has finished (they never reject). */
@@ -164,11 +165,10 @@ export class DiskSummaryCache {
     return this.writes.flush();
   }
 
-  private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
-    const name = entryFileName(digest);
+  private async write(name: string, chunks: Uint8Array[]): Promise<number> {
     await makeDirectories(this.directory);
     try {
-      return await writeAtomically(this.directory, name, chunks, this.removals.get(digest));
+      return await writeAtomically(this.directory, name, chunks, this.removals.get(name));
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
       // `cache prune` removes the folder when it empties it: make it again, once.
@@ -190,6 +190,10 @@ function withinGuard(summary: AnalysisSummary, maxUncompressedBytes: number): bo
   return summary.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0) <= maxUncompressedBytes;
 }
 
-function sameDigests(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((digest, index) => digest === b[index]);
+/** `twin-<sha256 of the analyser, the layer digests and the commands>`: see `twinOf`. */
+function twinFileName(analyser: string, layers: readonly string[], commands: readonly string[]): string {
+  const key = createHash('sha256')
+    .update(JSON.stringify([analyser, layers, commands]))
+    .digest('hex');
+  return `${TWIN_PREFIX}${key}`;
 }
