@@ -246,7 +246,10 @@ try {
   rmSync(cacheDir, { recursive: true, force: true });
   const cold = check('--cache-dir', cacheDir);
   const imagesFolder = readdirSync(cacheDir).find((name) => name.startsWith('images-'));
-  const summaryFiles = imagesFolder ? readdirSync(join(cacheDir, imagesFolder)) : [];
+  // Beside the summary lies its twin pointer (`twin-<hex>`, see summary-cache.ts).
+  const summaryFiles = imagesFolder
+    ? readdirSync(join(cacheDir, imagesFolder)).filter((name) => name.startsWith('sha256-'))
+    : [];
   if (summaryFiles.length !== 1)
     throw new Error(`the cold run stored ${summaryFiles.length} image summaries`);
   const summaryFile = join(cacheDir, imagesFolder, summaryFiles[0]);

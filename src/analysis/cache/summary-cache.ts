@@ -75,7 +75,8 @@ export class DiskSummaryCache {
       if (twin && withinGuard(twin.summary, maxUncompressedBytes)) {
         this.debug(`image summary hit ${digest} (the layers and commands of ${twin.digest})`);
         this.touch(join(this.directory, entryFileName(twin.digest)), image);
-        this.put(digest, twin.summary);
+        // The pointer stays on the twin: were it moved here, losing this image's summary would lose both.
+        this.store(digest, twin.summary, { pointer: false });
         return twin.summary;
       }
       this.debug(`image summary miss ${digest}${code === 'ENOENT' ? '' : ` (${describeError(error)})`}`);
@@ -144,6 +145,16 @@ export class DiskSummaryCache {
 
   /** Stores the image's summary in the background; call it only once the analysis succeeded. */
   put(digest: Digest, summary: AnalysisSummary): void {
+    this.store(digest, summary, { pointer: true });
+  }
+
+  /** Resolves once every write, touch and removal started so far has finished (they never reject). */
+  flush(): Promise<void> {
+    return this.writes.flush();
+  }
+
+  /** Writes the summary, then (with `pointer`) the twin pointer of its layers and commands to it. */
+  private store(digest: Digest, summary: AnalysisSummary, { pointer }: { pointer: boolean }): void {
     if (this.writes.failed) return;
     const chunks = encodeSummary(digest, this.analyser, summary);
     const twin = twinFileName(
@@ -155,14 +166,9 @@ export class DiskSummaryCache {
       const bytes = await this.write(entryFileName(digest), chunks);
       this.debug(`image summary stored ${digest} (${bytes} bytes)`);
       // Only once the summary is in place: a pointer never names a summary not yet written.
-      await this.write(twin, [Buffer.from(`${digest}\n`)]);
+      if (pointer) await this.write(twin, [Buffer.from(`${digest}\n`)]);
     };
     this.track(store().catch((error: unknown) => this.writes.fail(error)));
-  }
-
-  /** Resolves once every write, touch and removal started so far has finished (they never reject). */
-  flush(): Promise<void> {
-    return this.writes.flush();
   }
 
   private async write(name: string, chunks: Uint8Array[]): Promise<number> {
