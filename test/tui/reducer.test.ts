@@ -246,6 +246,19 @@ describe('keys', () => {
     expect(quit).toBe(true);
   });
 
+  it('erases in the filter prompt for each backspace of a run (a held Backspace repeats into one read)', () => {
+    const store = createStore(reduce, run(finished(), { type: 'filter-opened' }));
+    handleInput('passwd', key(), store, () => {});
+    handleInput('\x7f\x7f', key(), store, () => {});
+    expect(store.getState().files.filterText).toBe('pass');
+    handleInput('\x7f\x7f\x7f\b', key(), store, () => {});
+    expect(store.getState().files.filterText).toBe('');
+    handleInput('sx\x7fh', key(), store, () => {}); // a typo corrected faster than a frame
+    expect(store.getState().files.filterText).toBe('sh');
+    expect(rowPaths(store.getState())).toEqual(['/bin', '/bin/sh']);
+    expect(store.getState().files.editingFilter).toBe(true);
+  });
+
   it('reads Ctrl+Space (NUL, which Ink reports as ctrl + `) as fold-all in the Files pane', () => {
     const files = run(finished(), { type: 'focus-cycled', step: 1 });
     expect(commandFor('`', key({ ctrl: true }), files)).toEqual({ type: 'all-directories-toggled' });
