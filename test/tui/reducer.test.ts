@@ -158,6 +158,18 @@ describe('navigating', () => {
     expect(run(state, { type: 'cursor-moved', delta: 5 }).detailsScroll).toBe(end);
     expect(run(state, { type: 'cursor-paged', pages: -10 }).detailsScroll).toBe(0);
   });
+
+  it('keeps Details scrolled within its content when the terminal grows', () => {
+    let state = run(
+      start({ columns: 60, rows: 14 }),
+      { type: 'focus-cycled', step: -1 },
+      { type: 'cursor-jumped', to: 'end' },
+    );
+    expect(state.detailsScroll).toBeGreaterThan(0);
+    // Wider lines wrap less and a taller pane shows more: everything fits, so nothing is scrolled off.
+    state = run(state, { type: 'resized', viewport: { columns: 200, rows: 80 } });
+    expect(state.detailsScroll).toBe(0);
+  });
 });
 
 describe('filters and views', () => {
