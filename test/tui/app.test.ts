@@ -243,6 +243,15 @@ describe('details, verdict, help and size', () => {
     expect(details[image - 2]).toMatch(/made dead/);
   });
 
+  it('says in full, even in a narrow terminal, that it is too small and how to quit', () => {
+    const { frame } = mount({ columns: 40, rows: 15 });
+    const lines = frame().split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(40);
+    const text = lines.map((line) => line.trim()).join(' ');
+    expect(text).toContain('this terminal is 40×15');
+    expect(text).toContain('q quits');
+  });
+
   it('fits 80×24: no line wider than 80 columns, and fewer rows than the terminal', async () => {
     const { finish, until } = mount({ columns: 80, rows: 24 });
     finish();
