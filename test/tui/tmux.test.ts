@@ -152,7 +152,9 @@ const depth = (row: string) => row.replace(/^›/, '').search(/[├└]/) / 3;
 /** The row count the Files title gives. */
 const rowCount = (screen: string) => Number(/Files: .*\((\d+) rows\)/.exec(screen)?.[1] ?? Number.NaN);
 
-const finished = (screen: string) => /verdict PASS\s*$/m.test(screen.split('\n')[0] ?? '');
+/** The final verdict in the header, in a frame drawn down to its footer (a capture can catch one half written). */
+const finished = (screen: string) =>
+  /verdict PASS\s*$/m.test(screen.split('\n')[0] ?? '') && /^Tab pane.*q quit/m.test(screen);
 
 describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
   beforeAll(() => {
@@ -269,8 +271,13 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       await term.waitFor(finished, 'the final verdict');
       tmux('resize-window', '-t', term.name, '-x', '80', '-y', '24');
       // At 80 columns the Layers title drops its column legend: proof of a new frame, not tmux's reflow.
+      // The keys line in the frame's second-to-last row (of 23) shows the frame was drawn to its end:
+      // a capture can catch a frame half written.
       const screen = await term.waitFor(
-        (s) => s.includes('▶ Layers (8)  ') && !s.includes('compressed → uncompressed'),
+        (s) =>
+          s.includes('▶ Layers (8)  ') &&
+          !s.includes('compressed → uncompressed') &&
+          /^Tab pane.*q quit/.test(s.split('\n')[21] ?? ''),
         'the screen redrawn at 80 columns',
       );
       expect(screen.split('\n').every((line) => [...line].length <= 80)).toBe(true);
