@@ -2,6 +2,7 @@
  * The interactive view of `imgscope IMAGE`. The CLI loads this module with a dynamic import() only when
  * stdout is a TTY, so headless paths never load React or Ink.
  */
+import { constants } from 'node:os';
 import type { Analysis, AnalysisEvent } from '../analysis/types.js';
 import { ImgscopeError } from '../errors.js';
 import { formatPlatform } from '../oci/platform.js';
@@ -29,6 +30,12 @@ export interface TuiIO {
   stderr: NodeJS.WriteStream;
   env: Readonly<Record<string, string | undefined>>;
 }
+
+/**
+ * Signals that end the session like q does: the screen is restored and the analysis stopped. Left to
+ * their default (Ink re-raises them after its own cleanup), the process died on the alternate screen.
+ */
+const QUIT_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
 
 /** Redraws at most this often; the first frame after a quiet spell is drawn at once. */
 const MAX_FPS = 60;
@@ -65,7 +72,8 @@ export function createTuiStore(
 }
 
 /**
- * Shows the image and its analysis as it streams, until the user quits. Resolves with the exit code (0);
+ * Shows the image and its analysis as it streams, until the user quits. Resolves with the exit code (0,
+ * or 128 + the signal's number when SIGTERM, SIGHUP or SIGINT ended it, as a shell reports a kill);
  * if the analysis failed, the failure is shown and, once the terminal is restored, rethrown for the CLI to
  * report.
  */
@@ -98,6 +106,12 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   });
   const onResize = () => store.dispatch({ type: 'resized', viewport: viewportOf(io.stdout) });
   let screen: ReturnType<typeof takeScreen> | undefined;
+  let signal: NodeJS.Signals | undefined;
+  let unmount = () => {};
+  const onSignal = (received: NodeJS.Signals) => {
+    signal ??= received;
+    unmount();
+  };
   try {
     const { createElement, render, App } = await loadInk();
     screen = takeScreen(io.stdout);
@@ -110,13 +124,17 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       patchConsole: false,
       maxFps: MAX_FPS,
     });
+    unmount = () => instance.unmount();
+    for (const name of QUIT_SIGNALS) process.on(name, onSignal);
     await instance.waitUntilExit();
   } finally {
+    for (const name of QUIT_SIGNALS) process.off(name, onSignal);
     io.stdout.off('resize', onResize);
     screen?.restore();
     // Quitting mid-stream stops the analysis; its own cleanup closes the streams.
     iterator.return?.().catch(() => {});
   }
+  if (signal) return 128 + constants.signals[signal];
   if (failure !== undefined) throw failure;
   return 0;
 }

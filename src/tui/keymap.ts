@@ -117,14 +117,28 @@ export function keyOfChar(char: string): [input: string, key: Key] {
   return [char, { ...NO_KEY, shift: char !== char.toLowerCase() }];
 }
 
+/** A run typed into the filter prompt: text, except that each backspace in it erases. */
+function promptRun(input: string): [input: string, key: Key][] {
+  return input
+    .split(/([\x7f\b])/)
+    .filter((part) => part !== '')
+    .map((part) => (part === '\x7f' || part === '\b' ? keyOfChar(part) : [part, NO_KEY]));
+}
+
 /**
  * Handles one input event. Ink delivers a run of plain characters (key repeat on a busy process, keys
  * typed faster than a frame, a paste) as one string; outside the filter prompt each character is a key
- * of its own (so `/bash⏎` opens the prompt, types, and applies). Inside the prompt a run is text.
+ * of its own (so `/bash⏎` opens the prompt, types, and applies). Inside the prompt a run is text, but a
+ * held Backspace arrives as a run too.
  */
 export function handleInput(input: string, key: Key, store: Store<TuiState, Action>, quit: () => void): void {
-  const isRun = input.length > 1 && !key.ctrl && !key.meta && !store.getState().files.editingFilter;
-  const keys: [string, Key][] = isRun ? [...input].map(keyOfChar) : [[input, key]];
+  const isRun = input.length > 1 && !key.ctrl && !key.meta;
+  const editing = store.getState().files.editingFilter;
+  const keys: [string, Key][] = !isRun
+    ? [[input, key]]
+    : editing
+      ? promptRun(input)
+      : [...input].map(keyOfChar);
   for (const [char, charKey] of keys) {
     const command = commandFor(char, charKey, store.getState());
     if (command?.type === 'quit') {

@@ -225,8 +225,31 @@ describe('details, verdict, help and size', () => {
 
   it('opens and closes the help', async () => {
     const { press } = mount();
-    await press('?', (f) => f.includes('fold or unfold every directory'), 'with help');
+    const help = await press('?', (f) => f.includes('fold or unfold every directory'), 'with help');
+    // The empty line between the key list and the legend is drawn, not dropped.
+    const lines = help.split('\n').map((l) => l.trim());
+    expect(lines[lines.findIndex((l) => l.startsWith('q  Ctrl+C')) + 1]).toBe('');
     await press('?', (f) => f.includes('Layers (2)'), 'with the panes back');
+  });
+
+  it('separates the Details sections with an empty line', async () => {
+    const { finish, until } = mount();
+    finish();
+    const screen = await until((f) => f.includes('cert.pem'), 'with the tree');
+    const left = layoutFor({ columns: 100, rows: 30 }, 2).leftWidth;
+    const details = screen.split('\n').map((l) => l.slice(0, left).trim());
+    const image = details.indexOf('Image');
+    expect(details[image - 1]).toBe('');
+    expect(details[image - 2]).toMatch(/made dead/);
+  });
+
+  it('says in full, even in a narrow terminal, that it is too small and how to quit', () => {
+    const { frame } = mount({ columns: 40, rows: 15 });
+    const lines = frame().split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(40);
+    const text = lines.map((line) => line.trim()).join(' ');
+    expect(text).toContain('this terminal is 40×15');
+    expect(text).toContain('q quits');
   });
 
   it('fits 80×24: no line wider than 80 columns, and fewer rows than the terminal', async () => {

@@ -10,6 +10,8 @@ import {
   toggleCollapseAll,
   toggleCollapseAt,
 } from '../../src/tui/view-model/file-rows.js';
+import { fileColumns, fileHeading, fileLine } from '../../src/tui/view-model/files.js';
+import { lineText } from '../../src/tui/view-model/lines.js';
 import { type FakeEntry, fakeTree } from './fake-tree.js';
 
 const ENTRIES: FakeEntry[] = [
@@ -220,5 +222,16 @@ describe('collapsing directories', () => {
     expect(counted.calls()).toBe(before);
     toggleCollapseAt(folded, 0);
     expect(counted.calls() - before).toBe(2); // /d0 and /d0/sub
+  });
+});
+
+describe('a file row', () => {
+  it('shows a five-digit uid:gid whole (65534:65534 is nobody, common in distroless and busybox)', () => {
+    const tree = fakeTree([{ path: '/home/nobody', size: 0, change: 'added', uid: 65534, gid: 65534 }]);
+    const rows = flattenTree(filterTree(tree, NO_FILTER), ALL_EXPANDED);
+    const row = rows.rows.find((r) => r.node.path === '/home/nobody')!;
+    const text = lineText(fileLine(row, fileColumns(70)));
+    expect(text).toContain(' 65534:65534 ');
+    expect(lineText(fileHeading(70))).toMatch(/ UID:GID +Size Name$/);
   });
 });

@@ -158,6 +158,18 @@ describe('navigating', () => {
     expect(run(state, { type: 'cursor-moved', delta: 5 }).detailsScroll).toBe(end);
     expect(run(state, { type: 'cursor-paged', pages: -10 }).detailsScroll).toBe(0);
   });
+
+  it('keeps Details scrolled within its content when the terminal grows', () => {
+    let state = run(
+      start({ columns: 60, rows: 14 }),
+      { type: 'focus-cycled', step: -1 },
+      { type: 'cursor-jumped', to: 'end' },
+    );
+    expect(state.detailsScroll).toBeGreaterThan(0);
+    // Wider lines wrap less and a taller pane shows more: everything fits, so nothing is scrolled off.
+    state = run(state, { type: 'resized', viewport: { columns: 200, rows: 80 } });
+    expect(state.detailsScroll).toBe(0);
+  });
 });
 
 describe('filters and views', () => {
@@ -244,6 +256,19 @@ describe('keys', () => {
       quit = true;
     });
     expect(quit).toBe(true);
+  });
+
+  it('erases in the filter prompt for each backspace of a run (a held Backspace repeats into one read)', () => {
+    const store = createStore(reduce, run(finished(), { type: 'filter-opened' }));
+    handleInput('passwd', key(), store, () => {});
+    handleInput('\x7f\x7f', key(), store, () => {});
+    expect(store.getState().files.filterText).toBe('pass');
+    handleInput('\x7f\x7f\x7f\b', key(), store, () => {});
+    expect(store.getState().files.filterText).toBe('');
+    handleInput('sx\x7fh', key(), store, () => {}); // a typo corrected faster than a frame
+    expect(store.getState().files.filterText).toBe('sh');
+    expect(rowPaths(store.getState())).toEqual(['/bin', '/bin/sh']);
+    expect(store.getState().files.editingFilter).toBe(true);
   });
 
   it('reads Ctrl+Space (NUL, which Ink reports as ctrl + `) as fold-all in the Files pane', () => {

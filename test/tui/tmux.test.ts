@@ -106,6 +106,18 @@ class Terminal {
     return Number(EXIT_LINE.exec(screen)![1]);
   }
 
+  /** tmux's view of the pane: `alternate_on`, `cursor_flag`… (1 or 0). */
+  flag(name: string): string {
+    return tmux('display-message', '-p', '-t', this.name, `#{${name}}`).trim();
+  }
+
+  /** The pid of imgscope: the child of the pane's shell. */
+  pid(): number {
+    const shell = tmux('display-message', '-p', '-t', this.name, '#{pane_pid}').trim();
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', shell], { encoding: 'utf8' });
+    return Number(children.trim().split(/\s+/)[0]);
+  }
+
   close(): void {
     tmux('kill-session', '-t', this.name);
   }
@@ -140,7 +152,9 @@ const depth = (row: string) => row.replace(/^›/, '').search(/[├└]/) / 3;
 /** The row count the Files title gives. */
 const rowCount = (screen: string) => Number(/Files: .*\((\d+) rows\)/.exec(screen)?.[1] ?? Number.NaN);
 
-const finished = (screen: string) => /verdict PASS\s*$/m.test(screen.split('\n')[0] ?? '');
+/** The final verdict in the header, in a frame drawn down to its footer (a capture can catch one half written). */
+const finished = (screen: string) =>
+  /verdict PASS\s*$/m.test(screen.split('\n')[0] ?? '') && /^Tab pane.*q quit/m.test(screen);
 
 describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
   beforeAll(() => {
@@ -257,8 +271,13 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       await term.waitFor(finished, 'the final verdict');
       tmux('resize-window', '-t', term.name, '-x', '80', '-y', '24');
       // At 80 columns the Layers title drops its column legend: proof of a new frame, not tmux's reflow.
+      // The keys line in the frame's second-to-last row (of 23) shows the frame was drawn to its end:
+      // a capture can catch a frame half written.
       const screen = await term.waitFor(
-        (s) => s.includes('▶ Layers (8)  ') && !s.includes('compressed → uncompressed'),
+        (s) =>
+          s.includes('▶ Layers (8)  ') &&
+          !s.includes('compressed → uncompressed') &&
+          /^Tab pane.*q quit/.test(s.split('\n')[21] ?? ''),
         'the screen redrawn at 80 columns',
       );
       expect(screen.split('\n').every((line) => [...line].length <= 80)).toBe(true);
@@ -268,6 +287,43 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       expect(screen).toContain('Layers (8)');
       expect(screen).toContain('Files: Layer 1 changes');
       term.keys('C-c');
+      expect(await term.exitStatus()).toBe(0);
+    } finally {
+      term.close();
+    }
+  });
+
+  it('restores the terminal when killed with SIGTERM, and exits with 128 + 15', async () => {
+    const term = new Terminal([DEMO]);
+    try {
+      await term.waitFor(finished, 'the final verdict');
+      expect(term.flag('alternate_on')).toBe('1');
+      process.kill(term.pid(), 'SIGTERM');
+      expect(await term.exitStatus()).toBe(143);
+      expect(term.flag('alternate_on')).toBe('0');
+      expect(term.flag('cursor_flag')).toBe('1');
+      expect(term.screen()).not.toContain('Layers (8)');
+    } finally {
+      term.close();
+    }
+  });
+
+  it('erases the filter once per Backspace when they arrive in one read (a held key)', async () => {
+    const term = new Terminal([DEMO]);
+    try {
+      await term.waitFor(finished, 'the final verdict');
+      term.keys('/');
+      term.type('bashxx');
+      await term.waitFor((s) => s.includes('matching "bashxx"'), 'the filter typed');
+      term.keys('BSpace', 'BSpace');
+      const screen = await term.waitFor((s) => s.includes('filter: bash█'), 'two characters erased');
+      expect(rowCount(screen)).toBeGreaterThan(0);
+      term.keys('q');
+      await term.waitFor((s) => s.includes('filter: bashq█'), 'q typed into the prompt');
+      // Esc and q in one write would read as Alt+q.
+      term.keys('Escape');
+      await term.waitFor((s) => !s.includes('matching'), 'the filter cleared');
+      term.keys('q');
       expect(await term.exitStatus()).toBe(0);
     } finally {
       term.close();

@@ -37,11 +37,14 @@ export function App({ store, theme }: { store: Store<TuiState, Action>; theme: T
 
   const layout = layoutOf(state);
   if (layout.tooSmall) {
+    // Wrapped, not cut: in the narrowest terminals the size and how to quit are at the end.
     return (
-      <Text wrap="truncate">
-        imgscope needs at least 60×12; this terminal is {state.viewport.columns}×{state.viewport.rows}. q
-        quits.
-      </Text>
+      <Box width={layout.columns}>
+        <Text>
+          imgscope needs at least 60×12; this terminal is {state.viewport.columns}×{state.viewport.rows}. q
+          quits.
+        </Text>
+      </Box>
     );
   }
   const { leftWidth, rightWidth, columns } = layout;

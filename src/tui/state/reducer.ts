@@ -104,6 +104,11 @@ function applyMotion(cursor: ListCursor, motion: Motion, count: number, height: 
   return cursorTo(motion.to === 'start' ? 0 : count - 1, count, height, cursor);
 }
 
+/** The Details pane's last top line: the one that shows its end at the bottom of the pane. */
+function maxDetailsScroll(state: TuiState, layout: Layout): number {
+  return Math.max(0, detailLineCount(state, layout.leftWidth) - Math.max(1, layout.detailsHeight));
+}
+
 function moveFocused(state: TuiState, motion: Motion): TuiState {
   const layout = layoutOf(state);
   switch (state.focus) {
@@ -116,7 +121,7 @@ function moveFocused(state: TuiState, motion: Motion): TuiState {
     case 'details': {
       // The Details pane scrolls as a whole: its "cursor" is the top line.
       const height = Math.max(1, layout.detailsHeight);
-      const positions = Math.max(1, detailLineCount(state, layout.leftWidth) - height + 1);
+      const positions = maxDetailsScroll(state, layout) + 1;
       const top = { index: state.detailsScroll, offset: state.detailsScroll };
       const stepped = 'pages' in motion ? { by: motion.pages * Math.max(1, height - 1) } : motion;
       const scrolled = applyMotion(top, stepped, positions, 1);
@@ -137,6 +142,8 @@ function clampAll(state: TuiState): TuiState {
   return {
     ...state,
     layerCursor: clampCursor(state.layerCursor, state.layers.length, layout.layersHeight),
+    // A wider pane wraps into fewer lines: the old top line can be past the new end.
+    detailsScroll: Math.min(state.detailsScroll, maxDetailsScroll(state, layout)),
     files: {
       ...files,
       cursor: clampCursor(files.cursor, files.rows?.rows.length ?? 0, layout.filesHeight),

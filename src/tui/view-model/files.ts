@@ -22,7 +22,7 @@ const CHANGE_ROLE: Record<ChangeMark, Role> = {
 };
 
 const SIZE_WIDTH = 9;
-const OWNER_WIDTH = 9;
+const OWNER_WIDTH = 11;
 /** Below this many columns for names, the uid:gid column gives way; below the next, the mode. */
 const NAME_ROOM = 18;
 
