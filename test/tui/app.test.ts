@@ -232,6 +232,20 @@ describe('details, verdict, help and size', () => {
     await press('?', (f) => f.includes('Layers (2)'), 'with the panes back');
   });
 
+  it('shows the whole help at 80×24, with how to close it in its title', async () => {
+    const { press } = mount({ columns: 80, rows: 24 });
+    const help = await press('?', (f) => f.includes('fold or unfold every directory'), 'with help');
+    expect(help).toContain('▶ Help — ? or Esc closes');
+    // The legend's last line is the help's last: nothing was cut.
+    expect(help).toContain('reclaim: what squashing the layers would actually save.');
+  });
+
+  it('keeps a space between a cut reference and the progress or verdict after it', () => {
+    const { frame } = mount({ columns: 60, rows: 24 });
+    const header = frame().split('\n')[0]!;
+    expect(header).toMatch(/^ imgscope {2}registry\.test\/app:1\.0 {2}\S+… reading layers 0\/2/);
+  });
+
   it('separates the Details sections with an empty line', async () => {
     const { finish, until } = mount();
     finish();

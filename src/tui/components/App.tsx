@@ -5,7 +5,7 @@ import { layoutOf } from '../state/reducer.js';
 import type { Action, TuiState } from '../state/state.js';
 import type { Store } from '../store.js';
 import type { Theme } from '../theme.js';
-import { footerLines, headerLine, helpLines } from '../view-model/chrome.js';
+import { footerLines, HELP_TITLE, headerLine, helpLines } from '../view-model/chrome.js';
 import { detailLines } from '../view-model/details.js';
 import {
   fileHeading,
@@ -56,7 +56,7 @@ export function App({ store, theme }: { store: Store<TuiState, Action>; theme: T
       <LineView line={headerLine(state, columns)} width={columns} theme={theme} />
       {state.help ? (
         <Pane
-          title="Help"
+          title={HELP_TITLE}
           focused
           width={columns}
           height={layout.bodyHeight - 1}

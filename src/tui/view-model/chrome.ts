@@ -22,7 +22,8 @@ export function headerLine(state: TuiState, width: number): Line {
   const rightWidth = right.reduce((sum, s) => sum + s.text.length, 0);
   const left = ` imgscope  ${state.image.reference}  ${state.image.platform}`;
   const room = Math.max(0, width - rightWidth - 1);
-  const leftText = left.length > room ? `${left.slice(0, Math.max(0, room - 1))}…` : left.padEnd(room);
+  // Cut, the reference keeps a space before the verdict.
+  const leftText = left.length > room ? `${left.slice(0, Math.max(0, room - 2))}… ` : left.padEnd(room);
   return line(seg(leftText, 'heading'), ...right, ' ');
 }
 
@@ -67,6 +68,9 @@ export function footerLines(state: TuiState): Line[] {
   ];
 }
 
+/** The help pane's title: how to close it stays in sight however short the terminal. */
+export const HELP_TITLE = 'Help — ? or Esc closes';
+
 export function helpLines(): Line[] {
   const width = Math.max(...KEY_HELP.map(([keys]) => keys.length)) + 2;
   return [
@@ -86,7 +90,5 @@ export function helpLines(): Line[] {
     line('  Directory sizes include everything below them; ▸ marks a folded directory.'),
     line('  Waste: every copy of a path that two or more layers wrote (dive’s figure);'),
     line('  reclaim: what squashing the layers would actually save.'),
-    line(''),
-    line(seg('  Press ? or Esc to close.', 'dim')),
   ];
 }
