@@ -69,7 +69,7 @@ export function cacheDisabledByEnv(env: NodeJS.ProcessEnv): boolean {
 const ENTRY_NAME = /^sha256-([0-9a-f]{64})$/;
 /**
  * Twin pointers in the images folder: `twin-<hex>`, a hash of the layers and the commands that made them,
- * holding the manifest digest of the summary last stored for them (see DiskSummaryCache).
+ * holding the manifest digest of the summary last analysed for them (see DiskSummaryCache).
  */
 export const TWIN_PREFIX = 'twin-';
 

@@ -120,7 +120,7 @@ export class DiskSummaryCache {
    * A summary stored for another manifest that lists the same layers, made by the same commands. The
    * analysis depends on nothing else (the rest of the report is drawn from the config anew), so it is
    * this image's too. Found through its twin pointer — one small file named by a hash of the layers and
-   * commands, holding the manifest digest of the summary last stored for them — so a miss costs two reads
+   * commands, holding the manifest digest of the summary last analysed for them — so a miss costs two reads
    * however many summaries the cache holds.
    */
   private async twinOf(image: SummaryKey): Promise<{ digest: Digest; summary: AnalysisSummary } | undefined> {
