@@ -2,6 +2,7 @@ import type { Key } from 'ink';
 import type { Action, TuiState } from './state/state.js';
 import type { Store } from './store.js';
 import type { ChangeMark } from './view-model/file-rows.js';
+import { layoutFor } from './view-model/layout.js';
 
 export type Command = Action | { type: 'quit' };
 
@@ -45,6 +46,9 @@ function filterPromptKey(input: string, key: Key): Command | undefined {
 /** What a key press means in the current state; undefined when it means nothing. */
 export function commandFor(input: string, key: Key, state: TuiState): Command | undefined {
   if (key.ctrl && input === 'c') return { type: 'quit' };
+  // The notice says only that q quits: other keys would change a screen nobody can see.
+  if (layoutFor(state.viewport, state.layers.length).tooSmall)
+    return input === 'q' ? { type: 'quit' } : undefined;
   if (state.help) {
     if (input === 'q') return { type: 'quit' };
     return input === '?' || key.escape || key.return ? { type: 'help-toggled' } : undefined;

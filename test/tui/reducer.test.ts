@@ -5,6 +5,8 @@ import { commandFor, handleInput, NO_KEY } from '../../src/tui/keymap.js';
 import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
 import { createStore } from '../../src/tui/store.js';
+import { layerLines } from '../../src/tui/view-model/layers.js';
+import { lineText } from '../../src/tui/view-model/lines.js';
 import { fakeSource } from './fake-source.js';
 import { type FakeEntry, fakeAnalysis } from './fake-tree.js';
 
@@ -86,6 +88,16 @@ describe('state while layers stream', () => {
       hint: 're-pull',
     });
     expect(state.failure).toEqual({ message: 'layer 1: digest mismatch', hint: 're-pull' });
+  });
+
+  it('marks the layers left unread as stopped once the analysis failed, not as streaming forever', () => {
+    const streaming = run(start(), { type: 'layer-started', layer: 0 });
+    const sizes = (state: TuiState) =>
+      layerLines(state, 10).map((row) => lineText(row).split('→')[1]!.trim());
+    expect(sizes(streaming)[1]).toMatch(/^waiting/);
+    expect(sizes(streaming)[0]).not.toMatch(/^(waiting|stopped)/);
+    const failed = run(streaming, { type: 'analysis-failed', message: 'layer 1: digest mismatch', hint: '' });
+    expect(sizes(failed).map((size) => size.split(' ')[0])).toEqual(['stopped', 'stopped']);
   });
 });
 
@@ -239,6 +251,22 @@ describe('keys', () => {
     const editing = run(state, { type: 'filter-opened' });
     expect(commandFor('q', key(), editing)).toEqual({ type: 'filter-typed', text: 'q' });
     expect(commandFor('c', key({ ctrl: true }), editing)).toEqual({ type: 'quit' });
+  });
+
+  it('takes only q and Ctrl+C while the terminal is too small to show anything else', () => {
+    const tiny = run(finished(), { type: 'resized', viewport: { columns: 40, rows: 10 } });
+    expect(layoutOf(tiny).tooSmall).toBe(true);
+    for (const input of ['j', 'r', '/', '?', 'v', 'w'])
+      expect(commandFor(input, key(), tiny)).toBeUndefined();
+    expect(commandFor('', key({ tab: true }), tiny)).toBeUndefined();
+    expect(commandFor('q', key(), tiny)).toEqual({ type: 'quit' });
+    expect(commandFor('c', key({ ctrl: true }), tiny)).toEqual({ type: 'quit' });
+    // Even with the filter prompt open, since the notice says q quits.
+    const editing = run(run(finished(), { type: 'filter-opened' }), {
+      type: 'resized',
+      viewport: tiny.viewport,
+    });
+    expect(commandFor('q', key(), editing)).toEqual({ type: 'quit' });
   });
 
   it('splits a run of characters into keys, control characters included', () => {

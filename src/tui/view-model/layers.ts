@@ -7,9 +7,13 @@ import { windowOf } from './list-cursor.js';
 
 const SIZE_WIDTH = 9;
 
-/** The uncompressed size once known, a progress bar of compressed bytes while streaming. */
-function sizeOrProgress(layer: LayerState): Segment {
+/**
+ * The uncompressed size once known, a progress bar of compressed bytes while streaming; once the analysis
+ * failed, every layer not read says it was stopped rather than showing a bar that will never move.
+ */
+function sizeOrProgress(layer: LayerState, failed: boolean): Segment {
   if (layer.summary) return seg(fitRight(formatSize(layer.summary.uncompressedSize), SIZE_WIDTH), 'plain');
+  if (failed) return seg(fitRight('stopped', SIZE_WIDTH), 'dim');
   if (layer.status === 'waiting') return seg(fitRight('waiting', SIZE_WIDTH), 'dim');
   return seg(progressBar(layer.bytesRead, layer.compressedSize, SIZE_WIDTH), 'progress');
 }
@@ -33,7 +37,7 @@ export function layerLines(state: TuiState, height: number): Line[] {
       `${String(layerNumber(layer.index)).padStart(numberWidth)} `,
       fitRight(formatSize(layer.compressedSize), SIZE_WIDTH),
       seg(' → ', 'dim'),
-      sizeOrProgress(layer),
+      sizeOrProgress(layer, state.failure !== undefined),
       ` ${command}`,
     );
     return listRow(l, layer.index === state.layerCursor.index);
