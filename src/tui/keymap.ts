@@ -44,6 +44,17 @@ function filterPromptKey(input: string, key: Key): Command | undefined {
 }
 
 /** What a key press means in the current state; undefined when it means nothing. */
+/** ↑ ↓ j k, PgUp PgDn, Home End g G: the keys that move the focused pane (or scroll the help). */
+function motionFor(input: string, key: Key): Command | undefined {
+  if (key.upArrow || input === 'k') return { type: 'cursor-moved', delta: -1 };
+  if (key.downArrow || input === 'j') return { type: 'cursor-moved', delta: 1 };
+  if (key.pageUp) return { type: 'cursor-paged', pages: -1 };
+  if (key.pageDown) return { type: 'cursor-paged', pages: 1 };
+  if (key.home || input === 'g') return { type: 'cursor-jumped', to: 'start' };
+  if (key.end || input === 'G') return { type: 'cursor-jumped', to: 'end' };
+  return undefined;
+}
+
 export function commandFor(input: string, key: Key, state: TuiState): Command | undefined {
   if (key.ctrl && input === 'c') return { type: 'quit' };
   // The notice says only that q quits: other keys would change a screen nobody can see.
@@ -51,7 +62,8 @@ export function commandFor(input: string, key: Key, state: TuiState): Command | 
     return input === 'q' ? { type: 'quit' } : undefined;
   if (state.help) {
     if (input === 'q') return { type: 'quit' };
-    return input === '?' || key.escape || key.return ? { type: 'help-toggled' } : undefined;
+    if (input === '?' || key.escape || key.return) return { type: 'help-toggled' };
+    return motionFor(input, key);
   }
   if (state.files.editingFilter) return filterPromptKey(input, key);
 
@@ -59,12 +71,8 @@ export function commandFor(input: string, key: Key, state: TuiState): Command | 
     return state.focus === 'files' ? { type: 'all-directories-toggled' } : undefined;
   if (key.ctrl && input === 'f') return { type: 'filter-opened' };
   if (key.tab) return { type: 'focus-cycled', step: key.shift ? -1 : 1 };
-  if (key.upArrow || input === 'k') return { type: 'cursor-moved', delta: -1 };
-  if (key.downArrow || input === 'j') return { type: 'cursor-moved', delta: 1 };
-  if (key.pageUp) return { type: 'cursor-paged', pages: -1 };
-  if (key.pageDown) return { type: 'cursor-paged', pages: 1 };
-  if (key.home || input === 'g') return { type: 'cursor-jumped', to: 'start' };
-  if (key.end || input === 'G') return { type: 'cursor-jumped', to: 'end' };
+  const motion = motionFor(input, key);
+  if (motion) return motion;
   if (input === ' ' || key.return) return state.focus === 'files' ? { type: 'directory-toggled' } : undefined;
   if (key.escape) return state.files.filterText ? { type: 'filter-closed', keep: false } : undefined;
   if (key.ctrl || key.meta) return undefined;

@@ -240,6 +240,19 @@ describe('details, verdict, help and size', () => {
     expect(help).toContain('reclaim: what squashing the layers would actually save.');
   });
 
+  it('scrolls a help taller than the terminal, and says how in its title', async () => {
+    const { press } = mount({ columns: 80, rows: 14 });
+    const top = await press('?', (f) => f.includes('Help —'), 'with help');
+    expect(top).toContain('▶ Help — ↑↓ PgUp PgDn scroll · ? or Esc closes');
+    expect(top).toContain('Tab / S-Tab');
+    expect(top).not.toContain('reclaim: what squashing');
+    const bottom = await press('G', (f) => f.includes('reclaim: what squashing'), 'scrolled to the end');
+    expect(bottom).not.toContain('Tab / S-Tab');
+    // Closed and opened again, it starts at the top.
+    await press('?', (f) => f.includes('Layers (2)'), 'with the panes back');
+    expect(await press('?', (f) => f.includes('Help —'), 'with help again')).toContain('Tab / S-Tab');
+  });
+
   it('keeps a space between a cut reference and the progress or verdict after it', () => {
     const { frame } = mount({ columns: 60, rows: 24 });
     const header = frame().split('\n')[0]!;

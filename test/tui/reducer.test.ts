@@ -253,6 +253,19 @@ describe('keys', () => {
     expect(commandFor('c', key({ ctrl: true }), editing)).toEqual({ type: 'quit' });
   });
 
+  it('scrolls the help, not the pane behind it, and keeps its end in sight when the terminal grows', () => {
+    const resized = run(finished(), { type: 'resized', viewport: { columns: 80, rows: 14 } });
+    const small = run(resized, { type: 'help-toggled' });
+    const scrolled = run(small, { type: 'cursor-moved', delta: 1 });
+    expect(scrolled.helpScroll).toBe(1);
+    expect(scrolled.layerCursor).toEqual(small.layerCursor);
+    const end = run(small, { type: 'cursor-jumped', to: 'end' });
+    expect(end.helpScroll).toBeGreaterThan(1);
+    expect(run(end, { type: 'cursor-moved', delta: 1 }).helpScroll).toBe(end.helpScroll);
+    expect(run(end, { type: 'resized', viewport: { columns: 100, rows: 40 } }).helpScroll).toBe(0);
+    expect(run(end, { type: 'help-toggled' }).helpScroll).toBe(0);
+  });
+
   it('takes only q and Ctrl+C while the terminal is too small to show anything else', () => {
     const tiny = run(finished(), { type: 'resized', viewport: { columns: 40, rows: 10 } });
     expect(layoutOf(tiny).tooSmall).toBe(true);

@@ -1,11 +1,11 @@
 import { Box, type Key, Text, useApp, useInput } from 'ink';
 import { useCallback, useSyncExternalStore } from 'react';
 import { handleInput } from '../keymap.js';
-import { layoutOf } from '../state/reducer.js';
+import { helpHeight, layoutOf } from '../state/reducer.js';
 import type { Action, TuiState } from '../state/state.js';
 import type { Store } from '../store.js';
 import type { Theme } from '../theme.js';
-import { footerLines, HELP_TITLE, headerLine, helpLines } from '../view-model/chrome.js';
+import { footerLines, headerLine, helpLines, helpTitle } from '../view-model/chrome.js';
 import { detailLines } from '../view-model/details.js';
 import {
   fileHeading,
@@ -50,17 +50,18 @@ export function App({ store, theme }: { store: Store<TuiState, Action>; theme: T
   const { leftWidth, rightWidth, columns } = layout;
   const separator = `${'│\n'.repeat(layout.bodyHeight - 1)}│`;
   const details = detailLines(state, leftWidth).slice(state.detailsScroll);
+  const help = helpLines();
 
   return (
     <Box flexDirection="column" width={columns} height={layout.rows}>
       <LineView line={headerLine(state, columns)} width={columns} theme={theme} />
       {state.help ? (
         <Pane
-          title={HELP_TITLE}
+          title={helpTitle(help.length > helpHeight(layout))}
           focused
           width={columns}
-          height={layout.bodyHeight - 1}
-          lines={helpLines()}
+          height={helpHeight(layout)}
+          lines={help.slice(state.helpScroll)}
           theme={theme}
         />
       ) : (

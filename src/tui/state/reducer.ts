@@ -1,4 +1,5 @@
 import type { FileModel, FileTree } from '../../analysis/types.js';
+import { helpLines } from '../view-model/chrome.js';
 import { detailLineCount } from '../view-model/details.js';
 import {
   type FileRows,
@@ -109,8 +110,28 @@ function maxDetailsScroll(state: TuiState, layout: Layout): number {
   return Math.max(0, detailLineCount(state, layout.leftWidth) - Math.max(1, layout.detailsHeight));
 }
 
+/** The help's last top line: the one that shows its end at the bottom of the screen. */
+function maxHelpScroll(layout: Layout): number {
+  return Math.max(0, helpLines().length - helpHeight(layout));
+}
+
+/** Rows the help pane shows below its title. */
+export function helpHeight(layout: Layout): number {
+  return Math.max(1, layout.bodyHeight - 1);
+}
+
+/** Scrolls a pane that moves as a whole: its "cursor" is the top line, `last` the last top line. */
+function scrollBy(top: number, motion: Motion, last: number, height: number): number {
+  const stepped = 'pages' in motion ? { by: motion.pages * Math.max(1, height - 1) } : motion;
+  return applyMotion({ index: top, offset: top }, stepped, last + 1, 1).index;
+}
+
 function moveFocused(state: TuiState, motion: Motion): TuiState {
   const layout = layoutOf(state);
+  if (state.help) {
+    const helpScroll = scrollBy(state.helpScroll, motion, maxHelpScroll(layout), helpHeight(layout));
+    return helpScroll === state.helpScroll ? state : { ...state, helpScroll };
+  }
   switch (state.focus) {
     case 'layers': {
       const layerCursor = applyMotion(state.layerCursor, motion, state.layers.length, layout.layersHeight);
@@ -119,13 +140,9 @@ function moveFocused(state: TuiState, motion: Motion): TuiState {
       return layerCursor.index === state.layerCursor.index ? moved : rebuildFiles(moved, true);
     }
     case 'details': {
-      // The Details pane scrolls as a whole: its "cursor" is the top line.
       const height = Math.max(1, layout.detailsHeight);
-      const positions = maxDetailsScroll(state, layout) + 1;
-      const top = { index: state.detailsScroll, offset: state.detailsScroll };
-      const stepped = 'pages' in motion ? { by: motion.pages * Math.max(1, height - 1) } : motion;
-      const scrolled = applyMotion(top, stepped, positions, 1);
-      return scrolled.index === state.detailsScroll ? state : { ...state, detailsScroll: scrolled.index };
+      const detailsScroll = scrollBy(state.detailsScroll, motion, maxDetailsScroll(state, layout), height);
+      return detailsScroll === state.detailsScroll ? state : { ...state, detailsScroll };
     }
     case 'files': {
       const { files } = state;
@@ -144,6 +161,7 @@ function clampAll(state: TuiState): TuiState {
     layerCursor: clampCursor(state.layerCursor, state.layers.length, layout.layersHeight),
     // A wider pane wraps into fewer lines: the old top line can be past the new end.
     detailsScroll: Math.min(state.detailsScroll, maxDetailsScroll(state, layout)),
+    helpScroll: Math.min(state.helpScroll, maxHelpScroll(layout)),
     files: {
       ...files,
       cursor: clampCursor(files.cursor, files.rows?.rows.length ?? 0, layout.filesHeight),
@@ -244,6 +262,6 @@ export function reduce(state: TuiState, action: Action): TuiState {
       return rebuildFiles(withFiles(closed, { filterText: '' }), true);
     }
     case 'help-toggled':
-      return { ...state, help: !state.help };
+      return { ...state, help: !state.help, helpScroll: 0 };
   }
 }

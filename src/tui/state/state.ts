@@ -60,6 +60,8 @@ export interface TuiState {
   readonly detailsScroll: number;
   readonly files: FilesState;
   readonly help: boolean;
+  /** The help's top line, when it is taller than the screen. */
+  readonly helpScroll: number;
   readonly viewport: Viewport;
 }
 
@@ -102,6 +104,7 @@ export function initialState(facts: InitialFacts): TuiState {
       wasteCursor: TOP,
     },
     help: false,
+    helpScroll: 0,
     viewport: facts.viewport,
   };
 }

@@ -68,8 +68,10 @@ export function footerLines(state: TuiState): Line[] {
   ];
 }
 
-/** The help pane's title: how to close it stays in sight however short the terminal. */
-export const HELP_TITLE = 'Help — ? or Esc closes';
+/** The help pane's title: how to scroll and close it stays in sight however short the terminal. */
+export function helpTitle(scrollable: boolean): string {
+  return scrollable ? 'Help — ↑↓ PgUp PgDn scroll · ? or Esc closes' : 'Help — ? or Esc closes';
+}
 
 export function helpLines(): Line[] {
   const width = Math.max(...KEY_HELP.map(([keys]) => keys.length)) + 2;
