@@ -84,6 +84,25 @@ describe('renderMarkdown', () => {
     expect(checkRow.match(/(?<!\\)\|/g)).toHaveLength(4);
   });
 
+  it('escapes pipes in commands only inside tables, where GFM removes the backslash again', () => {
+    const report: Report = {
+      ...warningReport(),
+      reference: 'oci:x|y',
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'm',
+          details: [{ kind: 'largest-file', message: '/a|b: 1 MiB, from layer 2 (`RUN curl x | sh`)' }],
+        },
+      ],
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown.split('\n')[0]).toMatch(/ — `oci:x\|y`$/);
+    expect(markdown).toContain('- /a|b: 1 MiB, from layer 2 \\(`RUN curl x | sh`\\)');
+    expect(markdown).toContain('| Image | `oci:x\\|y` |');
+  });
+
   it('fences code spans that contain backticks', () => {
     const report: Report = { ...warningReport(), reference: 'a`b' };
     expect(renderMarkdown(report).split('\n')[0]).toContain('``a`b``');

@@ -17,17 +17,17 @@ const VERDICT_HEADINGS: Record<NonNullable<Report['verdict']>, string> = {
 
 const STATUS_MARKS: Record<CheckStatus, string> = { pass: '✅', warn: '⚠️', fail: '❌', skip: '⏭️' };
 
-/** Plain text made inert: Markdown and HTML punctuation escaped, one line, safe in a table cell. */
+/** Plain text made inert: Markdown and HTML punctuation escaped, one line. */
 function text(value: string): string {
   return value
     .replace(/\s+/g, ' ')
-    .replace(/[\\`*_{}[\]()<>#+!~|]/g, '\\$&')
+    .replace(/[\\`*_{}[\]()<>#+!~]/g, '\\$&')
     .replace(/&/g, '&amp;');
 }
 
-/** A code span that survives any backticks in `value`, safe in a table cell. */
+/** A code span that survives any backticks in `value`. */
 function code(value: string): string {
-  const flat = value.replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+  const flat = value.replace(/\s+/g, ' ');
   const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longestRun + 1);
   const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
@@ -45,8 +45,13 @@ function message(value: string): string {
     .join('');
 }
 
+/**
+ * A table row. A pipe inside a cell is escaped here, not where the cell is made: GFM removes that
+ * backslash even inside a code span in a table, while a code span elsewhere (the heading, a list of
+ * findings) would show it.
+ */
 function row(cells: string[]): string {
-  return `| ${cells.join(' | ')} |`;
+  return `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
 }
 
 function tableOf(head: string[], align: ('l' | 'r')[], rows: string[][]): string[] {
