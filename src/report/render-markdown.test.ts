@@ -103,6 +103,24 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('| Image | `oci:x\\|y` |');
   });
 
+  it('reads code spans in messages as CommonMark does, so a command with backticks stays one span', () => {
+    const report: Report = {
+      ...warningReport(),
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'm',
+          details: [
+            { kind: 'largest-file', message: "/a_b: 2 MiB, from layer 2 (``RUN printf '`x`' *``), see `c`" },
+          ],
+        },
+      ],
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain("- /a\\_b: 2 MiB, from layer 2 \\(``RUN printf '`x`' *``\\), see `c`");
+  });
+
   it('fences code spans that contain backticks', () => {
     const report: Report = { ...warningReport(), reference: 'a`b' };
     expect(renderMarkdown(report).split('\n')[0]).toContain('``a`b``');
