@@ -121,6 +121,23 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain("- /a\\_b: 2 MiB, from layer 2 \\(``RUN printf '`x`' *``\\), see `c`");
   });
 
+  it('shows control characters from the image as escapes', () => {
+    const report: Report = {
+      ...warningReport(),
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'm',
+          details: [{ kind: 'largest-file', message: '/a\u001b[31mb: 1 MiB, from layer 2 (`RUN \u0007x`)' }],
+        },
+      ],
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(markdown).toContain('- /a\\\\x1b\\[31mb: 1 MiB, from layer 2 \\(`RUN \\x07x`\\)');
+  });
+
   it('fences code spans that contain backticks', () => {
     const report: Report = { ...warningReport(), reference: 'a`b' };
     expect(renderMarkdown(report).split('\n')[0]).toContain('``a`b``');

@@ -1,5 +1,13 @@
 import { formatSize } from '../policy/sizes.js';
-import { codeSpan, counted, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
+import {
+  codeSpan,
+  counted,
+  formatPercent,
+  layerNumber,
+  printable,
+  shortCommand,
+  shortDigest,
+} from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 export interface MarkdownOptions {
@@ -19,15 +27,14 @@ const STATUS_MARKS: Record<CheckStatus, string> = { pass: '✅', warn: '⚠️',
 
 /** Plain text made inert: Markdown and HTML punctuation escaped, one line. */
 function text(value: string): string {
-  return value
-    .replace(/\s+/g, ' ')
+  return printable(value.replace(/\s+/g, ' '))
     .replace(/[\\`*_{}[\]()<>#+!~]/g, '\\$&')
     .replace(/&/g, '&amp;');
 }
 
 /** A code span that survives any backticks in `value`. */
 function code(value: string): string {
-  return codeSpan(value.replace(/\s+/g, ' '));
+  return codeSpan(printable(value.replace(/\s+/g, ' ')));
 }
 
 /**
