@@ -1,4 +1,5 @@
 import { isImgscopeError } from '../errors.js';
+import { printable } from '../report/format.js';
 import { VERSION } from '../version.js';
 import { type ParsedArgs, parseCommandLine } from './args.js';
 import { helpFor } from './help.js';
@@ -32,9 +33,7 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
  * nothing reaches the terminal as an escape sequence.
  */
 function inert(text: string): string {
-  return text
-    .replace(/[\r\n\t]+/g, ' ')
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return printable(text.replace(/[\r\n\t]+/g, ' '));
 }
 
 /** Renders any failure as one line (plus a hint); stack traces only with --debug. */

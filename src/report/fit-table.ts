@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import stringWidth from 'string-width';
+import { printable } from './format.js';
 
 export interface TableColumn {
   head: string;
@@ -25,10 +26,11 @@ const CELL_OVERHEAD = 3;
  */
 export function fittedTable(
   columns: readonly TableColumn[],
-  rows: readonly (readonly string[])[],
+  cells: readonly (readonly string[])[],
   width: number,
   color: boolean,
 ): string {
+  const rows = cells.map((row) => row.map(printable));
   let heads = columns.map((column) => column.head);
   const natural = contentWidths(columns, heads, rows, Number.POSITIVE_INFINITY);
   let widths = contentWidths(columns, heads, rows, width);

@@ -34,3 +34,26 @@ export function truncate(text: string, width: number): string {
 export function shortDigest(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);
 }
+
+/**
+ * `text` as a code span in a message: fenced with one backtick more than its longest run of backticks
+ * (padded when it starts or ends with one), so a command like printf '`x`' stays one span — in the
+ * Markdown comment, which reads spans as CommonMark does, and to a person reading the plain text.
+ */
+export function codeSpan(text: string): string {
+  const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longestRun + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/**
+ * Text from the image (paths, commands, platform names) as it may be printed: control characters shown
+ * as `\x1b`, so a crafted file name cannot move the cursor, retitle the terminal or colour a CI log.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}

@@ -70,6 +70,19 @@ describe('renderGithub', () => {
     );
   });
 
+  it('shows control characters from the image as escapes, so they cannot colour or rewrite the log', () => {
+    const report: Report = {
+      ...failingReport(),
+      reference: 'oci:x\u001b[1m',
+      checks: [{ id: 'hints', status: 'warn', message: 'file /a\u001b[31mred\u0007\nnext' }],
+    };
+    const github = renderGithub(report);
+    expect(github).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(github).toContain(
+      '::warning title=imgscope hints (oci%3Ax\\x1b[1m)::file /a\\x1b[31mred\\x07%0Anext',
+    );
+  });
+
   it('keeps every annotation on one line whatever the messages hold', () => {
     const report: Report = {
       ...failingReport(),

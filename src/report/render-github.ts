@@ -1,5 +1,5 @@
 import { formatSize } from '../policy/sizes.js';
-import { counted } from './format.js';
+import { counted, printable } from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 /**
@@ -23,15 +23,20 @@ export function escapeProperty(value: string): string {
   return escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
+/** Control characters from the image shown as `\x1b`; CR and LF stay, for escapeData to escape. */
+function visible(text: string): string {
+  return text.replace(/[^\r\n]+/g, (run) => printable(run));
+}
+
 export function workflowCommand(
   command: string,
   properties: Record<string, string>,
   message: string,
 ): string {
   const props = Object.entries(properties)
-    .map(([key, value]) => `${key}=${escapeProperty(value)}`)
+    .map(([key, value]) => `${key}=${escapeProperty(visible(value))}`)
     .join(',');
-  return `::${command}${props ? ` ${props}` : ''}::${escapeData(message)}`;
+  return `::${command}${props ? ` ${props}` : ''}::${escapeData(visible(message))}`;
 }
 
 export interface GithubOptions {

@@ -84,6 +84,60 @@ describe('renderMarkdown', () => {
     expect(checkRow.match(/(?<!\\)\|/g)).toHaveLength(4);
   });
 
+  it('escapes pipes in commands only inside tables, where GFM removes the backslash again', () => {
+    const report: Report = {
+      ...warningReport(),
+      reference: 'oci:x|y',
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'm',
+          details: [{ kind: 'largest-file', message: '/a|b: 1 MiB, from layer 2 (`RUN curl x | sh`)' }],
+        },
+      ],
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown.split('\n')[0]).toMatch(/ — `oci:x\|y`$/);
+    expect(markdown).toContain('- /a|b: 1 MiB, from layer 2 \\(`RUN curl x | sh`\\)');
+    expect(markdown).toContain('| Image | `oci:x\\|y` |');
+  });
+
+  it('reads code spans in messages as CommonMark does, so a command with backticks stays one span', () => {
+    const report: Report = {
+      ...warningReport(),
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'm',
+          details: [
+            { kind: 'largest-file', message: "/a_b: 2 MiB, from layer 2 (``RUN printf '`x`' *``), see `c`" },
+          ],
+        },
+      ],
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain("- /a\\_b: 2 MiB, from layer 2 \\(``RUN printf '`x`' *``\\), see `c`");
+  });
+
+  it('shows control characters from the image as escapes', () => {
+    const report: Report = {
+      ...warningReport(),
+      checks: [
+        {
+          id: 'hints',
+          status: 'warn',
+          message: 'm',
+          details: [{ kind: 'largest-file', message: '/a\u001b[31mb: 1 MiB, from layer 2 (`RUN \u0007x`)' }],
+        },
+      ],
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(markdown).toContain('- /a\\\\x1b\\[31mb: 1 MiB, from layer 2 \\(`RUN \\x07x`\\)');
+  });
+
   it('fences code spans that contain backticks', () => {
     const report: Report = { ...warningReport(), reference: 'a`b' };
     expect(renderMarkdown(report).split('\n')[0]).toContain('``a`b``');

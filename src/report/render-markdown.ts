@@ -1,5 +1,13 @@
 import { formatSize } from '../policy/sizes.js';
-import { counted, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
+import {
+  codeSpan,
+  counted,
+  formatPercent,
+  layerNumber,
+  printable,
+  shortCommand,
+  shortDigest,
+} from './format.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 export interface MarkdownOptions {
@@ -17,21 +25,16 @@ const VERDICT_HEADINGS: Record<NonNullable<Report['verdict']>, string> = {
 
 const STATUS_MARKS: Record<CheckStatus, string> = { pass: '✅', warn: '⚠️', fail: '❌', skip: '⏭️' };
 
-/** Plain text made inert: Markdown and HTML punctuation escaped, one line, safe in a table cell. */
+/** Plain text made inert: Markdown and HTML punctuation escaped, one line. */
 function text(value: string): string {
-  return value
-    .replace(/\s+/g, ' ')
-    .replace(/[\\`*_{}[\]()<>#+!~|]/g, '\\$&')
+  return printable(value.replace(/\s+/g, ' '))
+    .replace(/[\\`*_{}[\]()<>#+!~]/g, '\\$&')
     .replace(/&/g, '&amp;');
 }
 
-/** A code span that survives any backticks in `value`, safe in a table cell. */
+/** A code span that survives any backticks in `value`. */
 function code(value: string): string {
-  const flat = value.replace(/\s+/g, ' ').replace(/\|/g, '\\|');
-  const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(longestRun + 1);
-  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${flat}${pad}${fence}`;
+  return codeSpan(printable(value.replace(/\s+/g, ' ')));
 }
 
 /**
@@ -39,14 +42,36 @@ function code(value: string): string {
  * else is escaped: paths and history commands come from the image and must not render as Markdown.
  */
 function message(value: string): string {
-  return value
-    .split(/(`[^`]+`)/)
-    .map((part, i) => (i % 2 === 1 ? code(part.slice(1, -1)) : text(part)))
-    .join('');
+  const parts: string[] = [];
+  let at = 0;
+  // As CommonMark: a run of backticks opens a span that the next run of the same length closes.
+  for (const opener of value.matchAll(/`+/g)) {
+    if (opener.index < at) continue;
+    const fence = opener[0];
+    const start = opener.index + fence.length;
+    const closer = new RegExp(`(?<!\`)${fence}(?!\`)`, 'g');
+    closer.lastIndex = start;
+    const end = closer.exec(value)?.index;
+    if (end === undefined) continue;
+    parts.push(text(value.slice(at, opener.index)), code(unpadded(value.slice(start, end))));
+    at = end + fence.length;
+  }
+  parts.push(text(value.slice(at)));
+  return parts.join('');
 }
 
+/** A code span's content without the one space on either side that codeSpan adds around backticks. */
+function unpadded(content: string): string {
+  return /^ .*[^ ].* $/.test(content) ? content.slice(1, -1) : content;
+}
+
+/**
+ * A table row. A pipe inside a cell is escaped here, not where the cell is made: GFM removes that
+ * backslash even inside a code span in a table, while a code span elsewhere (the heading, a list of
+ * findings) would show it.
+ */
 function row(cells: string[]): string {
-  return `| ${cells.join(' | ')} |`;
+  return `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
 }
 
 function tableOf(head: string[], align: ('l' | 'r')[], rows: string[][]): string[] {

@@ -1,6 +1,6 @@
 import { formatSize } from '../policy/sizes.js';
 import { fittedTable, type TableColumn, truncateEnd, truncateMiddle } from './fit-table.js';
-import { counted, formatPercent, layerNumber, shortCommand, shortDigest } from './format.js';
+import { counted, formatPercent, layerNumber, printable, shortCommand, shortDigest } from './format.js';
 import type { Report } from './report.js';
 
 const DEFAULT_WIDTH = 100;
@@ -28,10 +28,12 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   const topDetails = options.topDetails ?? 5;
   const lines: string[] = [];
 
-  lines.push(`Image      ${report.reference}`);
-  lines.push(`Digest     ${report.pinnedReference ?? report.digest}`);
-  lines.push(`Platform   ${report.platform}    Schema ${report.schema} (${report.mediaType})`);
-  if (report.index) lines.push(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`);
+  // The table's cells are made printable by fittedTable; every other line from the image is made so here.
+  lines.push(printable(`Image      ${report.reference}`));
+  lines.push(printable(`Digest     ${report.pinnedReference ?? report.digest}`));
+  lines.push(printable(`Platform   ${report.platform}    Schema ${report.schema} (${report.mediaType})`));
+  if (report.index)
+    lines.push(printable(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`));
   const uncompressed = report.layersAnalyzed ? ` · ${formatSize(report.uncompressedSize)} uncompressed` : '';
   lines.push(
     `Size       ${formatSize(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
@@ -117,11 +119,11 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
     lines.push('');
     lines.push(`Checks (profile ${report.profile ?? 'none'}):`);
     for (const check of report.checks) {
-      lines.push(`  ${STATUS_MARK[check.status]}  ${check.id}: ${check.message}`);
-      if (check.hint && check.status !== 'pass') lines.push(`        fix: ${check.hint}`);
+      lines.push(printable(`  ${STATUS_MARK[check.status]}  ${check.id}: ${check.message}`));
+      if (check.hint && check.status !== 'pass') lines.push(printable(`        fix: ${check.hint}`));
       const details = check.details ?? [];
       for (const detail of details.slice(0, topDetails))
-        lines.push(`        · ${truncateEnd(detail.message, width - 10)}`);
+        lines.push(`        · ${truncateEnd(printable(detail.message), width - 10)}`);
       if (details.length > topDetails)
         lines.push(`        · … ${details.length - topDetails} more (--json lists them all)`);
     }
@@ -129,7 +131,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   if (report.verdict) {
     lines.push('');
     const deploy = report.pinnedReference ? ` · deploy ${report.pinnedReference}` : '';
-    lines.push(`Verdict: ${report.verdict.toUpperCase()}${deploy}`);
+    lines.push(printable(`Verdict: ${report.verdict.toUpperCase()}${deploy}`));
   }
   return `${lines.join('\n')}\n`;
 }

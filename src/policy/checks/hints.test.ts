@@ -44,6 +44,15 @@ describe('hints', () => {
     expect(result.message).toBe('could save about 21.5 MiB: 6 package caches (21.5 MiB)');
   });
 
+  it('fences a command that contains backticks with a longer run, so it stays one code span', () => {
+    const analysis = fakeSummary({
+      layers: [fakeLayer(0, { createdBy: "/bin/sh -c printf '`date`' > /big" })],
+      files: [{ path: '/big', size: 2 * MiB, layer: 0 }],
+    });
+    const largest = hints(facts, analysis, policy)!.details!.find((d) => d.kind === 'largest-file')!;
+    expect(largest.message).toBe("/big: 2 MiB, from layer 1 (``RUN printf '`date`' > /big``)");
+  });
+
   it('finds VCS directories', () => {
     const analysis = fakeSummary({
       layers,

@@ -1,6 +1,6 @@
 import type { CacheKind, DeadBytes, LargeFile, Leftover } from '../../analysis/findings.js';
 import type { AnalysisSummary } from '../../analysis/summary.js';
-import { counted, layerNumber } from '../../report/format.js';
+import { codeSpan, counted, layerNumber } from '../../report/format.js';
 import type { CheckDetail } from '../../report/report.js';
 import { formatSize, MiB } from '../sizes.js';
 import { type AnalysisCheck, checkResult } from './check.js';
@@ -81,7 +81,7 @@ export function commandLine(createdBy: string, width = 80): string {
 function layerText(summary: AnalysisSummary, layer: number): string {
   const command = commandLine(summary.layers[layer]?.createdBy ?? '');
   const number = layerNumber(layer);
-  return command ? `layer ${number} (\`${command}\`)` : `layer ${number}`;
+  return command ? `layer ${number} (${codeSpan(command)})` : `layer ${number}`;
 }
 
 function leftoverDetail(summary: AnalysisSummary, leftover: Leftover): CheckDetail {

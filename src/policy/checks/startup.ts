@@ -1,3 +1,4 @@
+import { codeSpan } from '../../report/format.js';
 import { checkResult, type ManifestCheck } from './check.js';
 
 function commandOf(entrypoint: string[] | null | undefined, cmd: string[] | null | undefined): string[] {
@@ -42,5 +43,8 @@ export const startup: ManifestCheck = (facts, policy) => {
   const deadline = rule.timeoutSeconds === undefined ? '' : `, up within ${rule.timeoutSeconds} s`;
   const listen =
     rule.port === undefined ? 'an HTTP server' : `an HTTP server on 0.0.0.0:${rule.port}${deadline}`;
-  return checkResult('startup', 'pass', `\`${actual}\` must start ${listen}`, { actual, limit });
+  return checkResult('startup', 'pass', `${codeSpan(String(actual))} must start ${listen}`, {
+    actual,
+    limit,
+  });
 };
