@@ -54,18 +54,22 @@ const COMMANDS = new Set(['check', 'inspect', 'cache', 'help']);
 
 export type OptionName = keyof typeof OPTIONS;
 const IMAGE_ACCESS: OptionName[] = ['platform', 'insecure-registry', 'username', 'password-stdin'];
-const POLICY: OptionName[] = [
-  'profile',
-  'memory',
-  'max-compressed',
+/** Budgets that only the layer analysis can evaluate, by the spelling given. */
+const LAYER_BUDGETS: OptionName[] = [
   'max-uncompressed',
-  'max-layers',
   'lowest-efficiency',
   'highest-wasted-bytes',
   'highest-user-wasted-percent',
   'lowestEfficiency',
   'highestWastedBytes',
   'highestUserWastedPercent',
+];
+const POLICY: OptionName[] = [
+  'profile',
+  'memory',
+  'max-compressed',
+  'max-layers',
+  ...LAYER_BUDGETS,
   'config',
   'ci-config',
   'fail-on',
@@ -99,17 +103,6 @@ function refuseForeignOptions(command: keyof typeof COMMAND_OPTIONS, values: Par
     });
   }
 }
-
-/** Budgets that only the layer analysis can evaluate, by the spelling given. */
-const LAYER_BUDGETS: OptionName[] = [
-  'max-uncompressed',
-  'lowest-efficiency',
-  'highest-wasted-bytes',
-  'highest-user-wasted-percent',
-  'lowestEfficiency',
-  'highestWastedBytes',
-  'highestUserWastedPercent',
-];
 
 /**
  * Options of `check` that ask for opposite things. Either way one of them would be dropped without a
