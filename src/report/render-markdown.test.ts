@@ -3,6 +3,18 @@ import { failingReport, passingReport, warningReport } from '../../test/policy/s
 import { renderMarkdown } from './render-markdown.js';
 import type { Report } from './report.js';
 
+/** The warning report with one hints check: its message and one finding, from an image named `reference`. */
+function withFinding(
+  finding: string,
+  { message = 'm', reference }: { message?: string; reference?: string } = {},
+) {
+  const report: Report = {
+    ...warningReport(),
+    checks: [{ id: 'hints', status: 'warn', message, details: [{ kind: 'largest-file', message: finding }] }],
+  };
+  return reference === undefined ? report : { ...report, reference };
+}
+
 describe('renderMarkdown', () => {
   it('heads the comment with the verdict and the image', () => {
     expect(renderMarkdown(failingReport()).split('\n')[0]).toBe(
@@ -62,18 +74,10 @@ describe('renderMarkdown', () => {
   });
 
   it('keeps text from the image from rendering as Markdown or breaking the tables', () => {
-    const report: Report = {
-      ...warningReport(),
+    const report = withFinding('multi\nline <script>', {
       reference: 'localhost:5000/x|y:1',
-      checks: [
-        {
-          id: 'hints',
-          status: 'warn',
-          message: 'file /app/[click](http://evil)/<img src=x>|*b* in `RUN echo `a` | tee`',
-          details: [{ kind: 'largest-file', message: 'multi\nline <script>' }],
-        },
-      ],
-    };
+      message: 'file /app/[click](http://evil)/<img src=x>|*b* in `RUN echo `a` | tee`',
+    });
     const markdown = renderMarkdown(report);
     expect(markdown).toContain('`localhost:5000/x\\|y:1`');
     expect(markdown).toContain('\\[click\\]\\(http://evil\\)/\\<img src=x\\>\\|\\*b\\*');
@@ -85,18 +89,7 @@ describe('renderMarkdown', () => {
   });
 
   it('escapes pipes in commands only inside tables, where GFM removes the backslash again', () => {
-    const report: Report = {
-      ...warningReport(),
-      reference: 'oci:x|y',
-      checks: [
-        {
-          id: 'hints',
-          status: 'warn',
-          message: 'm',
-          details: [{ kind: 'largest-file', message: '/a|b: 1 MiB, from layer 2 (`RUN curl x | sh`)' }],
-        },
-      ],
-    };
+    const report = withFinding('/a|b: 1 MiB, from layer 2 (`RUN curl x | sh`)', { reference: 'oci:x|y' });
     const markdown = renderMarkdown(report);
     expect(markdown.split('\n')[0]).toMatch(/ — `oci:x\|y`$/);
     expect(markdown).toContain('- /a|b: 1 MiB, from layer 2 \\(`RUN curl x | sh`\\)');
@@ -104,35 +97,13 @@ describe('renderMarkdown', () => {
   });
 
   it('reads code spans in messages as CommonMark does, so a command with backticks stays one span', () => {
-    const report: Report = {
-      ...warningReport(),
-      checks: [
-        {
-          id: 'hints',
-          status: 'warn',
-          message: 'm',
-          details: [
-            { kind: 'largest-file', message: "/a_b: 2 MiB, from layer 2 (``RUN printf '`x`' *``), see `c`" },
-          ],
-        },
-      ],
-    };
+    const report = withFinding("/a_b: 2 MiB, from layer 2 (``RUN printf '`x`' *``), see `c`");
     const markdown = renderMarkdown(report);
     expect(markdown).toContain("- /a\\_b: 2 MiB, from layer 2 \\(``RUN printf '`x`' *``\\), see `c`");
   });
 
   it('shows control characters from the image as escapes', () => {
-    const report: Report = {
-      ...warningReport(),
-      checks: [
-        {
-          id: 'hints',
-          status: 'warn',
-          message: 'm',
-          details: [{ kind: 'largest-file', message: '/a\u001b[31mb: 1 MiB, from layer 2 (`RUN \u0007x`)' }],
-        },
-      ],
-    };
+    const report = withFinding('/a\u001b[31mb: 1 MiB, from layer 2 (`RUN \u0007x`)');
     const markdown = renderMarkdown(report);
     expect(markdown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(markdown).toContain('- /a\\\\x1b\\[31mb: 1 MiB, from layer 2 \\(`RUN \\x07x`\\)');
