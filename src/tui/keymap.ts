@@ -43,7 +43,6 @@ function filterPromptKey(input: string, key: Key): Command | undefined {
   return text ? { type: 'filter-typed', text } : undefined;
 }
 
-/** What a key press means in the current state; undefined when it means nothing. */
 /** ↑ ↓ j k, PgUp PgDn, Home End g G: the keys that move the focused pane (or scroll the help). */
 function motionFor(input: string, key: Key): Command | undefined {
   if (key.upArrow || input === 'k') return { type: 'cursor-moved', delta: -1 };
@@ -55,6 +54,7 @@ function motionFor(input: string, key: Key): Command | undefined {
   return undefined;
 }
 
+/** What a key press means in the current state; undefined when it means nothing. */
 export function commandFor(input: string, key: Key, state: TuiState): Command | undefined {
   if (key.ctrl && input === 'c') return { type: 'quit' };
   // The notice says only that q quits: other keys would change a screen nobody can see.
