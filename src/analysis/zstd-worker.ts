@@ -36,12 +36,15 @@ type FromWorker =
 
 /**
  * The worker's whole program. It is serialised with `Function.prototype.toString` and evaluated in the
- * worker (so it runs the same from the built package and from TypeScript sources under test): it must
+ * worker (so it runs the same from the build, the bundle and TypeScript sources under test): it must
  * reference nothing from this module's scope, and gets fzstd's path through workerData.
  */
 function zstdWorkerMain(): void {
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const { Decompress } = require(workerData.fzstd) as typeof import('fzstd');
+  // process.getBuiltinModule, not require: a bundler rewrites `require` calls into a helper of its own
+  // scope, which this serialised function does not carry into the worker.
+  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const { Decompress } = createRequire(workerData.fzstd)(workerData.fzstd) as typeof import('fzstd');
   const port = parentPort!;
   let state = new Int32Array(new SharedArrayBuffer(4));
   let batchSize = 0;
