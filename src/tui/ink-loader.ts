@@ -23,7 +23,9 @@ export async function loadInk() {
       import('ink'),
       import('./components/App.js'),
     ]);
-    return { createElement: react.createElement, render: ink.render, App: app.App };
+    // React is CommonJS: `default` is its exports object under Node and in the bundle alike (where the
+    // named exports Node infers for CommonJS do not exist).
+    return { createElement: react.default.createElement, render: ink.render, App: app.App };
   } finally {
     for (const [name, value] of saved) {
       if (value === undefined) delete process.env[name];
