@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { projectRoot } from '../helpers/shared.js';
+
+/** esbuild's metafile for dist/bundle (scripts/bundle.js): which modules each output file holds. */
+interface Metafile {
+  outputs: Record<string, { inputs: Record<string, unknown> }>;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'imgscope-bundle-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** The modules a CLI run loads: every file it resolves, a bundle chunk counting as the modules in it. */
+async function modulesLoadedBy(args: string[]): Promise<string[]> {
+  const list = join(work, `modules-${args.join('-').replace(/\W+/g, '_')}.txt`);
+  const result = await runCli(args, {
+    env: {
+      NODE_OPTIONS: `--import ${pathToFileURL(join(projectRoot, 'bench', 'probe.js')).href}`,
+      IMGSCOPE_BENCH_MODULES: list,
+      IMGSCOPE_NO_CACHE: '1',
+    },
+  });
+  expect(result.stderr).toBe('');
+  const meta = JSON.parse(readFileSync(join(projectRoot, 'dist/bundle/meta.json'), 'utf8')) as Metafile;
+  const files = new Set(
+    readFileSync(list, 'utf8')
+      .split('\n')
+      .filter((url) => url.startsWith('file:')),
+  );
+  return [...files].flatMap((url) => {
+    const path = relative(projectRoot, fileURLToPath(url));
+    const output = meta.outputs[path];
+    return output ? Object.keys(output.inputs) : [path];
+  });
+}
+
+const EXPLORER = /(^|\/)dist\/tui\/|(^|\/)node_modules\/(ink|react)\//;
+
+describe('the bundled CLI (dist/bundle)', () => {
+  it('prints the version of package.json, which the bundle carries as a constant', async () => {
+    const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(`imgscope ${version}`);
+  });
+
+  it('runs `check` from bundle files, and loads none of the explorer (Ink, React) for it', async () => {
+    const modules = await modulesLoadedBy(['check', '--json', '--profile', 'none', 'fixtures/demo']);
+    expect(modules).toContain('dist/cli/commands/check.js');
+    expect(modules).toContain('dist/analysis/analyze.js');
+    expect(modules.filter((path) => EXPLORER.test(path))).toEqual([]);
+    expect(modules.filter((path) => path.includes('render-table'))).toEqual([]);
+  });
+
+  it('keeps the explorer in chunks of its own, out of the entry every command loads', () => {
+    const meta = JSON.parse(readFileSync(join(projectRoot, 'dist/bundle/meta.json'), 'utf8')) as Metafile;
+    const withExplorer = Object.entries(meta.outputs)
+      .filter(([, output]) => Object.keys(output.inputs).some((path) => EXPLORER.test(path)))
+      .map(([path]) => path);
+    expect(withExplorer).toEqual(expect.arrayContaining([expect.stringMatching(/^dist\/bundle\/chunks\//)]));
+    expect(withExplorer).not.toContain('dist/bundle/main.js');
+  });
+});
