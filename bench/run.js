@@ -24,7 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -34,6 +34,7 @@ import { generateImages } from './images.js';
 import { startRegistry } from './registry.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const root = here('..');
 const BIN = here('../bin/imgscope');
 const PROBE = pathToFileURL(here('probe.js')).href;
 if (!existsSync(here('../dist/analysis/analyze.js'))) {
@@ -195,6 +196,22 @@ function skopeoAndTar(reference) {
   return { seconds: elapsed };
 }
 
+/**
+ * The modules a loaded file holds: a chunk of the bundle (scripts/bundle.js) holds the modules its
+ * metafile lists; any other file is one module.
+ */
+function bundledModules(url) {
+  const path = fileURLToPath(url);
+  const outputs = bundleMeta().outputs;
+  const output = outputs[relative(root, path)];
+  return output ? Object.keys(output.inputs) : [relative(root, path)];
+}
+let meta;
+function bundleMeta() {
+  meta ??= JSON.parse(readFileSync(join(root, 'dist/bundle/meta.json'), 'utf8'));
+  return meta;
+}
+
 /** One focused bench in its own process, its --json line parsed; undefined (and a note) if it failed. */
 function focused(file, args = [], node = []) {
   if (!existsSync(here(file))) return undefined;
@@ -302,10 +319,12 @@ try {
     const list = join(work, 'modules.txt');
     rmSync(list, { force: true });
     imgscope(args, { modules: list });
-    const loaded = readFileSync(list, 'utf8').split('\n').filter(Boolean);
+    const loaded = [...new Set(readFileSync(list, 'utf8').split('\n').filter(Boolean))];
+    const modules = loaded.flatMap(bundledModules);
     tuiModules[label] = {
-      modules: new Set(loaded).size,
-      tui: [...new Set(loaded.filter((url) => /\/dist\/tui\/|\/node_modules\/(ink|react)\//.test(url)))],
+      files: loaded.length,
+      modules: modules.length,
+      tui: modules.filter((path) => /(^|\/)dist\/tui\/|(^|\/)node_modules\/(ink|react)\//.test(path)),
     };
   }
 
