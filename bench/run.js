@@ -320,7 +320,7 @@ try {
     rmSync(list, { force: true });
     imgscope(args, { modules: list });
     const loaded = [...new Set(readFileSync(list, 'utf8').split('\n').filter(Boolean))];
-    const modules = loaded.flatMap(bundledModules);
+    const modules = loaded.filter((url) => url.startsWith('file:')).flatMap(bundledModules);
     tuiModules[label] = {
       files: loaded.length,
       modules: modules.length,
