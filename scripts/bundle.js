@@ -34,6 +34,9 @@ const result = await build({
     js: "import { createRequire as __imgscopeRequire } from 'node:module';\nconst require = __imgscopeRequire(import.meta.url);",
   },
   chunkNames: 'chunks/[name]-[hash]',
+  // Chained through tsc's maps to src/: bin/imgscope turns them on for --debug.
+  sourcemap: 'linked',
+  sourcesContent: false,
   metafile: true,
   logLevel: 'warning',
 });

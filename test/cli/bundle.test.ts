@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -65,5 +66,32 @@ describe('the bundled CLI (dist/bundle)', () => {
       .map(([path]) => path);
     expect(withExplorer).toEqual(expect.arrayContaining([expect.stringMatching(/^dist\/bundle\/chunks\//)]));
     expect(withExplorer).not.toContain('dist/bundle/main.js');
+  });
+
+  it('with --debug, prints a stack trace that names the TypeScript sources, through the source maps', async () => {
+    const result = await runCli(['check', '--debug', 'fixtures/no-such-layout']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^imgscope: .*no-such-layout/m);
+    expect(result.stderr).toMatch(/\bat .*src\/[\w/-]+\.ts:\d+:\d+/);
+    expect(result.stderr).not.toContain('dist/bundle/');
+  });
+
+  it('without --debug, prints one line and no stack', async () => {
+    const result = await runCli(['check', 'fixtures/no-such-layout']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('says how to build when a checkout was never built, with exit 2', () => {
+    const checkout = join(work, 'unbuilt');
+    mkdirSync(join(checkout, 'bin'), { recursive: true });
+    copyFileSync(join(projectRoot, 'bin', 'imgscope'), join(checkout, 'bin', 'imgscope'));
+    const result = spawnSync(process.execPath, [join(checkout, 'bin', 'imgscope'), '--version'], {
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      `imgscope: ${join(checkout, 'dist', 'bundle', 'main.js')} is missing — run npm install (or npm run build) in ${checkout}/\n`,
+    );
   });
 });
