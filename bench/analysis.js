@@ -2,12 +2,15 @@
 // Analysis time of one generated ~200 MB gzip layer, as a ratio to node:zlib gunzip alone of the same
 // bytes, measured in the same run (goal: ≤ 1.3×). The layer is written to os.tmpdir() once and removed at
 // the end. The analysis reads it the way every source does: through a VerifyingStream (sha256 + size).
+// Beside it, what the explorer would feel while a layer streams: how busy the main thread is
+// (eventLoopUtilization) and its longest stall (monitorEventLoopDelay), inflating in node:zlib's pool.
 //
 // Usage: npm run build && node bench/analysis.js [--reps N] [--mb UNCOMPRESSED_MB] [--json]
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -139,9 +142,15 @@ async function timeGunzip(path) {
 }
 
 async function timeAnalysis(image) {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const utilisation = performance.eventLoopUtilization();
   const started = process.hrtime.bigint();
   const analysis = await analyzeImage(image);
-  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, analysis };
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const busy = performance.eventLoopUtilization(utilisation).utilization;
+  delay.disable();
+  return { seconds, analysis, busy, maxStallMs: delay.max / 1e6 };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -159,18 +168,21 @@ try {
   await timeGunzip(path); // warm the page cache and the code
   const gunzipTimes = [];
   const analysisTimes = [];
+  const busy = [];
+  const stalls = [];
   let last;
   for (let rep = 0; rep < REPS; rep++) {
     // Alternate which goes first so neither always gets the warmer machine.
     if (rep % 2 === 0) {
       gunzipTimes.push((await timeGunzip(path)).seconds);
       last = await timeAnalysis(image);
-      analysisTimes.push(last.seconds);
     } else {
       last = await timeAnalysis(image);
-      analysisTimes.push(last.seconds);
       gunzipTimes.push((await timeGunzip(path)).seconds);
     }
+    analysisTimes.push(last.seconds);
+    busy.push(last.busy);
+    stalls.push(last.maxStallMs);
   }
   const layer = last.analysis.layers[0];
   const gunzip = median(gunzipTimes);
@@ -185,6 +197,8 @@ try {
     analysisSeconds: analysis,
     ratio: analysis / gunzip,
     goal: GOAL,
+    mainThreadBusy: median(busy),
+    maxEventLoopDelayMs: median(stalls),
     generationSeconds,
   };
   if (JSON_OUTPUT) console.log(JSON.stringify(result));
@@ -201,6 +215,9 @@ try {
     );
     console.log(
       `  ratio ${result.ratio.toFixed(3)}× (goal ≤ ${GOAL}×) ${result.ratio <= GOAL ? 'ok' : 'MISSED'}`,
+    );
+    console.log(
+      `  main thread busy ${(result.mainThreadBusy * 100).toFixed(0)}%, longest stall ${result.maxEventLoopDelayMs.toFixed(0)} ms (medians)`,
     );
   }
 } finally {

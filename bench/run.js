@@ -486,6 +486,11 @@ function table(r) {
       `≤ ${r.analysis.goal}×`,
       r.analysis.ratio <= r.analysis.goal,
     );
+  if (r.analysis?.mainThreadBusy !== undefined)
+    row(
+      '  the same: main thread busy, longest stall (what the explorer feels while a gzip layer streams)',
+      `${pct(r.analysis.mainThreadBusy)}, ${r.analysis.maxEventLoopDelayMs.toFixed(0)} ms`,
+    );
   if (r.zstd)
     row(
       `zstd layer (${mb(r.zstd.uncompressedBytes)} of tar) analysed: main thread busy, longest stall (fzstd on the main thread, as before)`,
