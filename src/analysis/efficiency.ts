@@ -97,34 +97,41 @@ export class WasteAccumulator {
     // The stack dive looks whiteouts up in: layers 0..n-1, or for the base layer its own tree as is.
     if (this.layer === 0) for (const node of this.layerNodes) this.addToStack(node, items, stamp);
 
-    const leaves: Leaf[] = [];
-    for (const node of this.layerNodes) {
-      if (this.hasChild[node] === stamp) continue;
-      leaves.push({ path: node, whiteout: false, size: this.nodeSize(node, items, stamp), missing: false });
-    }
     let anyMissing = false;
     let conflict = false;
     for (const path of whiteouts) {
-      const missing = !(this.stackFlags[path]! & PRESENT);
-      anyMissing ||= missing;
+      anyMissing ||= !(this.stackFlags[path]! & PRESENT);
       conflict ||= this.inTree[path] === stamp;
-      leaves.push({ path, whiteout: true, size: missing ? 0 : this.removedSize(path), missing });
     }
 
     // Order matters when a path is visited twice in this layer, and for where a missing whiteout cuts
     // the walk short; otherwise only the order in which paths become inefficient does (it breaks ties in
-    // dive's list).
-    if (conflict) sortInWalkOrder(leaves, this.paths);
-    else if (anyMissing) this.cutAtFirstMissing(leaves);
+    // dive's list), so the common case visits the leaves as they come, with no Leaf made for each.
     const discovered: Leaf[] = [];
-    for (const leaf of leaves) {
-      if (leaf.missing) {
-        this.touch(leaf.path);
-        break;
+    if (conflict || anyMissing) {
+      const leaves = this.leavesOf(items, stamp, whiteouts);
+      if (conflict) sortInWalkOrder(leaves, this.paths);
+      else this.cutAtFirstMissing(leaves);
+      for (const leaf of leaves) {
+        if (leaf.missing) {
+          this.touch(leaf.path);
+          break;
+        }
+        if (this.visit(leaf.path, leaf.size, leaf.whiteout)) discovered.push(leaf);
       }
-      if (this.visit(leaf)) discovered.push(leaf);
+    } else {
+      for (const node of this.layerNodes) {
+        if (this.hasChild[node] === stamp) continue;
+        const size = this.nodeSize(node, items, stamp);
+        if (this.visit(node, size, false))
+          discovered.push({ path: node, whiteout: false, size, missing: false });
+      }
+      for (const path of whiteouts) {
+        const size = this.removedSize(path);
+        if (this.visit(path, size, true)) discovered.push({ path, whiteout: true, size, missing: false });
+      }
+      sortInWalkOrder(discovered, this.paths);
     }
-    if (!conflict) sortInWalkOrder(discovered, this.paths);
     for (const leaf of discovered) this.inefficient.push(leaf.path);
 
     this.stackLayer(items, stamp, whiteouts, conflict);
@@ -169,6 +176,20 @@ export class WasteAccumulator {
       reclaimableBytes: cumulative - Math.max(0, this.minimum[path]!),
       overwrittenBy,
     };
+  }
+
+  /** This layer's leaves in dive's terms: the nodes without children in its tree, then its whiteouts. */
+  private leavesOf(items: LayerItems, stamp: number, whiteouts: readonly number[]): Leaf[] {
+    const leaves: Leaf[] = [];
+    for (const node of this.layerNodes) {
+      if (this.hasChild[node] === stamp) continue;
+      leaves.push({ path: node, whiteout: false, size: this.nodeSize(node, items, stamp), missing: false });
+    }
+    for (const path of whiteouts) {
+      const missing = !(this.stackFlags[path]! & PRESENT);
+      leaves.push({ path, whiteout: true, size: missing ? 0 : this.removedSize(path), missing });
+    }
+    return leaves;
   }
 
   /** Keeps the leaves dive walks before the first missing whiteout, then that whiteout, in place. */
@@ -216,8 +237,7 @@ export class WasteAccumulator {
   }
 
   /** Counts a leaf; true when it makes the path inefficient (its second visit). */
-  private visit(leaf: Leaf): boolean {
-    const { path, size } = leaf;
+  private visit(path: number, size: number, whiteout: boolean): boolean {
     this.touch(path);
     const minimum = this.minimum[path]!;
     if (minimum < 0 || size < minimum) {
@@ -229,7 +249,7 @@ export class WasteAccumulator {
     const count = ++this.counts[path]!;
     if (count === 1) return false;
     const visits = this.laterVisits.get(path) ?? [];
-    visits.push({ layer: this.layer, whiteout: leaf.whiteout });
+    visits.push({ layer: this.layer, whiteout });
     this.laterVisits.set(path, visits);
     return count === 2;
   }
