@@ -71,6 +71,23 @@ const CACHE_PATTERNS: readonly { kind: CacheKind; pattern: RegExp }[] = [
 ];
 
 const VCS_NAMES = new Set(['.git', '.svn', '.hg']);
+/**
+ * The name of every directory CACHE_PATTERNS or VCS_NAMES can match: other directories are passed over
+ * without building their path (on a 200,000-file image that walk was a tenth of the findings' time).
+ */
+const LEFTOVER_NAMES = new Set([
+  'lists',
+  'apt',
+  'apk',
+  'cache',
+  'yum',
+  'dnf',
+  'pip',
+  '.npm',
+  'yarn',
+  '.yarn-cache',
+  ...VCS_NAMES,
+]);
 
 export const LEFTOVER_KINDS: readonly LeftoverKind[] = [...CACHE_PATTERNS.map((rule) => rule.kind), 'vcs'];
 
@@ -106,7 +123,7 @@ function walkFinalTree(tree: FileTree): { leftovers: Leftover[]; largest: LargeF
     if (node.change === 'removed') return false;
     const type = node.type;
     if (type === 'dir') {
-      if (!inside && node.totalSize > 0) {
+      if (!inside && node.totalSize > 0 && LEFTOVER_NAMES.has(node.name)) {
         const path = node.path();
         const kind = leftoverKindAt(path, node.name);
         if (kind) {

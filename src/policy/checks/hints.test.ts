@@ -44,6 +44,31 @@ describe('hints', () => {
     expect(result.message).toBe('could save about 21.5 MiB: 6 package caches (21.5 MiB)');
   });
 
+  it('finds every spelling of the caches it knows', () => {
+    const analysis = fakeSummary({
+      layers,
+      files: [
+        { path: '/etc/apk/cache/APKINDEX.tar.gz', size: 1 * MiB, layer: 1 },
+        { path: '/var/cache/yum/x86_64/primary.sqlite', size: 2 * MiB, layer: 1 },
+        { path: '/var/cache/dnf/repodata.xml', size: 3 * MiB, layer: 1 },
+        { path: '/home/node/.yarn-cache/v6/pkg', size: 4 * MiB, layer: 2 },
+        { path: '/srv/cache/data', size: 5 * MiB, layer: 2 },
+      ],
+    });
+    const found = hints(facts, analysis, policy)!
+      .details!.filter((d) => d.kind !== 'largest-file')
+      .map((d) => [d.kind, d.path]);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        ['apk-cache', '/etc/apk/cache'],
+        ['yum-cache', '/var/cache/yum'],
+        ['yum-cache', '/var/cache/dnf'],
+        ['yarn-cache', '/home/node/.yarn-cache'],
+      ]),
+    );
+    expect(found).toHaveLength(4);
+  });
+
   it('fences a command that contains backticks with a longer run, so it stays one code span', () => {
     const analysis = fakeSummary({
       layers: [fakeLayer(0, { createdBy: "/bin/sh -c printf '`date`' > /big" })],
