@@ -24,12 +24,13 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGunzip, createInflateRaw } from 'node:zlib';
 import { request } from 'undici';
+import { EXPLORER_MODULE, modulesLoaded } from './bundle-modules.js';
 import { generateImages } from './images.js';
 import { startRegistry } from './registry.js';
 
@@ -196,22 +197,6 @@ function skopeoAndTar(reference) {
   return { seconds: elapsed };
 }
 
-/**
- * The modules a loaded file holds: a chunk of the bundle (scripts/bundle.js) holds the modules its
- * metafile lists; any other file is one module.
- */
-function bundledModules(url) {
-  const path = fileURLToPath(url);
-  const outputs = bundleMeta().outputs;
-  const output = outputs[relative(root, path)];
-  return output ? Object.keys(output.inputs) : [relative(root, path)];
-}
-let meta;
-function bundleMeta() {
-  meta ??= JSON.parse(readFileSync(join(root, 'dist/bundle/meta.json'), 'utf8'));
-  return meta;
-}
-
 /** One focused bench in its own process, its --json line parsed; undefined (and a note) if it failed. */
 function focused(file, args = [], node = []) {
   if (!existsSync(here(file))) return undefined;
@@ -320,11 +305,11 @@ try {
     rmSync(list, { force: true });
     imgscope(args, { modules: list });
     const loaded = [...new Set(readFileSync(list, 'utf8').split('\n').filter(Boolean))];
-    const modules = loaded.filter((url) => url.startsWith('file:')).flatMap(bundledModules);
+    const modules = modulesLoaded(loaded, root);
     tuiModules[label] = {
       files: loaded.length,
       modules: modules.length,
-      tui: modules.filter((path) => /(^|\/)dist\/tui\/|(^|\/)node_modules\/(ink|react)\//.test(path)),
+      tui: modules.filter((path) => EXPLORER_MODULE.test(path)),
     };
   }
 

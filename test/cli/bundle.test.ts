@@ -1,16 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bundleMetafile, EXPLORER_MODULE, modulesLoaded } from '../../bench/bundle-modules.js';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/shared.js';
-
-/** esbuild's metafile for dist/bundle (scripts/bundle.js): which modules each output file holds. */
-interface Metafile {
-  outputs: Record<string, { inputs: Record<string, unknown> }>;
-}
 
 const work = mkdtempSync(join(tmpdir(), 'imgscope-bundle-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -26,20 +22,8 @@ async function modulesLoadedBy(args: string[]): Promise<string[]> {
     },
   });
   expect(result.stderr).toBe('');
-  const meta = JSON.parse(readFileSync(join(projectRoot, 'dist/bundle/meta.json'), 'utf8')) as Metafile;
-  const files = new Set(
-    readFileSync(list, 'utf8')
-      .split('\n')
-      .filter((url) => url.startsWith('file:')),
-  );
-  return [...files].flatMap((url) => {
-    const path = relative(projectRoot, fileURLToPath(url));
-    const output = meta.outputs[path];
-    return output ? Object.keys(output.inputs) : [path];
-  });
+  return modulesLoaded(readFileSync(list, 'utf8').split('\n'), projectRoot);
 }
-
-const EXPLORER = /(^|\/)dist\/tui\/|(^|\/)node_modules\/(ink|react)\//;
 
 describe('the bundled CLI (dist/bundle)', () => {
   it('prints the version of package.json, which the bundle carries as a constant', async () => {
@@ -55,14 +39,13 @@ describe('the bundled CLI (dist/bundle)', () => {
     const modules = await modulesLoadedBy(['check', '--json', '--profile', 'none', 'fixtures/demo']);
     expect(modules).toContain('dist/cli/commands/check.js');
     expect(modules).toContain('dist/analysis/analyze.js');
-    expect(modules.filter((path) => EXPLORER.test(path))).toEqual([]);
+    expect(modules.filter((path) => EXPLORER_MODULE.test(path))).toEqual([]);
     expect(modules.filter((path) => path.includes('render-table'))).toEqual([]);
   });
 
   it('keeps the explorer in chunks of its own, out of the entry every command loads', () => {
-    const meta = JSON.parse(readFileSync(join(projectRoot, 'dist/bundle/meta.json'), 'utf8')) as Metafile;
-    const withExplorer = Object.entries(meta.outputs)
-      .filter(([, output]) => Object.keys(output.inputs).some((path) => EXPLORER.test(path)))
+    const withExplorer = Object.entries(bundleMetafile(projectRoot).outputs)
+      .filter(([, output]) => Object.keys(output.inputs).some((path) => EXPLORER_MODULE.test(path)))
       .map(([path]) => path);
     expect(withExplorer).toEqual(expect.arrayContaining([expect.stringMatching(/^dist\/bundle\/chunks\//)]));
     expect(withExplorer).not.toContain('dist/bundle/main.js');
