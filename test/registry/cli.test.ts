@@ -152,18 +152,20 @@ describe.skipIf(registryUnavailable)('imgscope against a real registry', () => {
     expect(report).toMatchObject({ digest: amd64.digest, layerCount: 2, layersAnalyzed: true });
   });
 
-  it('fetches a layer of 1 MiB or more over a connection of its own, and smaller blobs through the pool', async () => {
+  it('fetches a layer of 1 MiB or more over a connection of its own, kept for the next one, and smaller blobs through the pool', async () => {
     const image = await buildImage({
       label: 'cli-bulk',
-      layers: [{ 'big.bin': noise(1_500_000) }, { 'small.txt': 'small' }],
+      layers: [{ 'big.bin': noise(1_500_000) }, { 'small.txt': 'small' }, { 'next.bin': noise(1_200_000) }],
     });
     await pushImage(`${registry.host}/private/bulk:v1`, image.content, {
       credentials: { ...TEST_USER },
       env: {},
     });
-    const [big, small] = image.layers.map((layer) => layer.descriptor.digest);
+    const [big, small, next] = image.layers.map((layer) => layer.descriptor.digest);
     const result = await runCli(
-      ['check', '--json', '--no-cache', '--profile', 'none', '--debug', `${registry.host}/private/bulk:v1`],
+      ['check', '--json', '--no-cache', '--profile', 'none', '--debug', '--concurrency', '1'].concat(
+        `${registry.host}/private/bulk:v1`,
+      ),
       { env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password } },
     );
     expect(result.code).toBe(0);
@@ -171,6 +173,7 @@ describe.skipIf(registryUnavailable)('imgscope against a real registry', () => {
     const blobLine = (digest: string | undefined) =>
       result.stderr.split('\n').find((line) => line.includes(`/blobs/${digest} → 200`));
     expect(blobLine(big)).toMatch(/\(own connection, auth Bearer \*\*\*\)$/);
+    expect(blobLine(next)).toMatch(/\(own connection, reused, auth Bearer \*\*\*\)$/);
     expect(blobLine(small)).toBeDefined();
     expect(blobLine(small)).not.toContain('own connection');
   });

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PIECE_BYTES } from '../../oci/pieces.js';
+import { BulkConnections } from './bulk-connections.js';
 import { type BulkGetOptions, bulkGet } from './bulk-get.js';
 import { isTransientNetworkError } from './network-errors.js';
 
@@ -21,19 +22,40 @@ afterEach(async () => {
   }
 });
 
-/** A raw TCP server: the test writes the response bytes itself, after the request head arrived. */
-async function rawServer(respond: (socket: Socket, request: string) => void | Promise<void>): Promise<URL> {
+type Respond = (socket: Socket, request: string, connection: number) => void | Promise<void>;
+
+interface RawServer {
+  url: URL;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Request heads in the order they arrived. */
+  requests: string[];
+}
+
+/**
+ * A raw TCP server: the test writes the response bytes itself, after a request head arrived — the first
+ * one of each connection, or (`everyRequest`) each one, numbering the connections from 1.
+ */
+async function startRawServer(respond: Respond, everyRequest = false): Promise<RawServer> {
   const sockets = new Set<Socket>();
+  const requests: string[] = [];
+  let connections = 0;
   const server = createServer((socket) => {
     sockets.add(socket);
+    const connection = ++connections;
     socket.on('error', () => {});
-    let request = '';
+    let pending = '';
     let responded = false;
     socket.on('data', (chunk) => {
-      request += chunk.toString('latin1');
-      if (responded || !request.includes('\r\n\r\n')) return;
-      responded = true;
-      void respond(socket, request);
+      pending += chunk.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+        const request = pending.slice(0, end + 4);
+        pending = pending.slice(end + 4);
+        if (responded && !everyRequest) return;
+        responded = true;
+        requests.push(request);
+        void respond(socket, request, connection);
+      }
     });
   });
   const close = server.close.bind(server);
@@ -44,7 +66,18 @@ async function rawServer(respond: (socket: Socket, request: string) => void | Pr
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   servers.push(server);
-  return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/x/blobs/sha256:abc?n=1`);
+  const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/x/blobs/sha256:abc?n=1`);
+  return {
+    url,
+    get connections() {
+      return connections;
+    },
+    requests,
+  };
+}
+
+async function rawServer(respond: Respond): Promise<URL> {
+  return (await startRawServer(respond)).url;
 }
 
 async function readAll(body: Readable): Promise<Buffer> {
@@ -237,7 +270,7 @@ describe('bulkGet', () => {
     expect(isTransientNetworkError(error)).toBe(true);
   });
 
-  it('speaks TLS with SNI, and verifies the certificate', async () => {
+  it('speaks TLS with SNI, verifies the certificate, and keeps the connection for the next GET', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'imgscope-bulk-tls-'));
     try {
       execFileSync(
@@ -273,8 +306,176 @@ describe('bulkGet', () => {
 
       const untrusted = await failureOf(bulkGet({ method: 'GET', url, headers: {} }, options));
       expect(untrusted.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+
+      // Kept alive, the second GET skips the TLS handshake.
+      let handshakes = 0;
+      server.on('secureConnection', () => handshakes++);
+      const connections = new BulkConnections();
+      try {
+        for (const reused of [false, true]) {
+          const kept = await bulkGet(
+            { method: 'GET', url, headers: {} },
+            { ...options, tls: { ca: cert }, connections },
+          );
+          expect(kept.reusedConnection).toBe(reused);
+          expect((await readAll(kept.body)).equals(body)).toBe(true);
+        }
+        expect(handshakes).toBe(1);
+      } finally {
+        connections.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('bulkGet with kept-alive connections', () => {
+  const lengthResponse = (body: Buffer, extra = '') =>
+    Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n`), body]);
+  const pooled = (connections: BulkConnections): BulkGetOptions => ({ ...options, connections });
+  const getOn = (url: URL, connections: BulkConnections) =>
+    bulkGet({ method: 'GET', url, headers: {} }, pooled(connections));
+
+  it('sends the next GET on the connection a Content-Length body was read to the end on', async () => {
+    const bodies = [randomBytes(2 * PIECE_BYTES + 7), randomBytes(100), randomBytes(PIECE_BYTES)];
+    let served = 0;
+    const server = await startRawServer((socket) => {
+      socket.write(lengthResponse(bodies[served++]!));
+    }, true);
+    const connections = new BulkConnections();
+    try {
+      for (const [index, body] of bodies.entries()) {
+        const response = await getOn(server.url, connections);
+        expect(response.reusedConnection).toBe(index > 0);
+        expect((await readAll(response.body)).equals(body)).toBe(true);
+      }
+      expect(server.connections).toBe(1);
+      expect(server.requests).toHaveLength(3);
+      for (const request of server.requests) expect(request).not.toMatch(/connection:/i);
+    } finally {
+      connections.close();
+    }
+  });
+
+  it('opens a new connection after a response that was chunked, said Connection: close, was HTTP/1.0, carried extra bytes or was not read to the end', async () => {
+    const body = randomBytes(3000);
+    const chunked = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${(5).toString(16)}\r\nhello\r\n0\r\n\r\n`;
+    const answers: Record<string, Buffer> = {
+      chunked: Buffer.from(chunked),
+      close: lengthResponse(body, 'Connection: keep-alive, close\r\n'),
+      http10: Buffer.from(lengthResponse(body).toString('latin1').replace('HTTP/1.1', 'HTTP/1.0'), 'latin1'),
+      extra: Buffer.concat([lengthResponse(body), Buffer.from('HTTP/1.1 200 OK\r\n')]),
+      unread: lengthResponse(randomBytes(3 * PIECE_BYTES)),
+    };
+    for (const [kind, answer] of Object.entries(answers)) {
+      const server = await startRawServer((socket, request) => {
+        socket.write(request.includes('second') ? lengthResponse(body) : answer);
+      }, true);
+      const connections = new BulkConnections();
+      try {
+        const first = await getOn(server.url, connections);
+        if (kind === 'unread') {
+          await once(first.body, 'data');
+          first.body.destroy();
+        } else await readAll(first.body);
+        const second = await getOn(new URL('?second', server.url), connections);
+        expect((await readAll(second.body)).equals(body)).toBe(true);
+        expect({ kind, reused: second.reusedConnection, connections: server.connections }).toEqual({
+          kind,
+          reused: false,
+          connections: 2,
+        });
+      } finally {
+        connections.close();
+      }
+    }
+  });
+
+  it('replaces a kept connection the server closed, before or as the next GET goes out, but not one that answered', async () => {
+    const body = randomBytes(5000);
+    // The server closes the idle connection soon after its response: the pool notices and drops it.
+    const closing = await startRawServer((socket) => {
+      socket.write(lengthResponse(body));
+      setTimeout(() => socket.end(), 20);
+    }, true);
+    const connections = new BulkConnections();
+    try {
+      await readAll((await getOn(closing.url, connections)).body);
+      await sleep(100);
+      const next = await getOn(closing.url, connections);
+      expect(next.reusedConnection).toBe(false);
+      expect((await readAll(next.body)).equals(body)).toBe(true);
+
+      // The server's close crosses the next request: the GET is sent once more, on a new connection.
+      const crossing = await startRawServer((socket, request, connection) => {
+        if (connection === 1 && request.includes('second')) socket.destroy();
+        else socket.write(lengthResponse(body));
+      }, true);
+      await readAll((await getOn(crossing.url, connections)).body);
+      const retried = await getOn(new URL('?second', crossing.url), connections);
+      expect((await readAll(retried.body)).equals(body)).toBe(true);
+      expect(crossing.connections).toBe(2);
+      expect(crossing.requests.filter((request) => request.includes('second'))).toHaveLength(2);
+
+      // Once a response byte came, a failure is the server's: no second try.
+      const cutting = await startRawServer((socket, request) => {
+        if (request.includes('second')) socket.end('HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\nabc');
+        else socket.write(lengthResponse(body));
+      }, true);
+      await readAll((await getOn(cutting.url, connections)).body);
+      const cut = await getOn(new URL('?second', cutting.url), connections);
+      expect(cut.reusedConnection).toBe(true);
+      expect((await failureOf(readAll(cut.body))).code).toBe('PREMATURE_END');
+      expect(cutting.connections).toBe(1);
+    } finally {
+      connections.close();
+    }
+  });
+
+  it('does not keep the process alive with a connection waiting for the next GET', async () => {
+    const body = randomBytes(3 * PIECE_BYTES);
+    const server = await startRawServer(async (socket) => {
+      socket.unref(); // the server's side does not count: only the client's is looked at
+      await dribble(socket, lengthResponse(body), [PIECE_BYTES]);
+    }, true);
+    const sockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
+    const connections = new BulkConnections();
+    await sleep(50); // handles of the tests before close
+    try {
+      const before = sockets();
+      const response = await getOn(server.url, connections);
+      expect(sockets()).toBe(before + 1);
+      await readAll(response.body);
+      expect(sockets()).toBe(before);
+      const next = await getOn(server.url, connections);
+      expect(next.reusedConnection).toBe(true);
+      expect(sockets()).toBe(before + 1);
+      await readAll(next.body);
+    } finally {
+      connections.close();
+    }
+  });
+
+  it('closes idle connections when closed, and a connection given back after that', async () => {
+    const body = randomBytes(10);
+    const closedByClient: number[] = [];
+    const server = await startRawServer((socket, _request, connection) => {
+      socket.once('end', () => closedByClient.push(connection));
+      socket.write(lengthResponse(body));
+    }, true);
+    const connections = new BulkConnections();
+    await readAll((await getOn(server.url, connections)).body);
+    const late = await getOn(new URL('?late', server.url), new BulkConnections());
+    connections.close();
+    await sleep(50);
+    expect(closedByClient).toEqual([1]);
+    const lateConnections = new BulkConnections();
+    lateConnections.close();
+    const afterClose = await getOn(new URL('?after', server.url), lateConnections);
+    await readAll(afterClose.body);
+    await readAll(late.body);
+    await sleep(50);
+    expect(closedByClient).toContain(3);
   });
 });

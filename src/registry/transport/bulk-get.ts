@@ -1,8 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 import { PIECE_BYTES, takePiece } from '../../oci/pieces.js';
+import {
+  BulkConnection,
+  type BulkConnections,
+  type BulkTls,
+  type ConnectionUser,
+  connectionKey,
+} from './bulk-connections.js';
 import type { Timeouts } from './http.js';
 import { prematureEnd } from './network-errors.js';
 import type { HttpRequest, HttpResponse } from './types.js';
@@ -13,11 +18,20 @@ const MAX_HEAD_BYTES = 64 * 1024;
 export interface BulkGetOptions {
   timeouts: Timeouts;
   /** Extra TLS settings: a private CA, or no certificate check (a registry that docker calls insecure). */
-  tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
+  tls?: BulkTls;
+  /**
+   * Idle connections to send the GET on, and to give the connection back to once its response was read
+   * to the end. Without them, every GET opens a connection and asks the server to close it.
+   */
+  connections?: BulkConnections;
 }
 
+/** A bulk response, and whether it came on a connection an earlier GET had opened. */
+export type BulkResponse = HttpResponse & { reusedConnection: boolean };
+
 /**
- * A GET of one large body (a layer blob) over its own connection, read without a copy in between.
+ * A GET of one large body (a layer blob) over a connection no other request shares meanwhile, read
+ * without a copy in between.
  *
  * The keep-alive pool (undici) reads 64 KiB at a time and hands every piece through its parser and a
  * stream before imgscope sees it; on a fast registry that is about 1 CPU-second per GB on the main
@@ -26,10 +40,12 @@ export interface BulkGetOptions {
  * loopback registry took 0.35 CPU-seconds instead of 1.2. Each piece is handed on when full.
  *
  * HTTP/1.1 as far as a blob download needs it: Content-Length, chunked and read-until-close bodies, 1xx
- * interim responses skipped, `Connection: close`. Redirects, retries and auth stay in the layers above,
- * which see the same `HttpResponse` as from the pool.
+ * interim responses skipped, `Connection: close`, and keep-alive through `BulkConnections` (a response
+ * with a Content-Length read to its end leaves its connection for the next blob; a reused connection
+ * the server closed meanwhile is replaced once, before any response byte). Redirects, retries and auth
+ * stay in the layers above, which see the same `HttpResponse` as from the pool.
  */
-export function bulkGet(request: HttpRequest, options: BulkGetOptions): Promise<HttpResponse> {
+export function bulkGet(request: HttpRequest, options: BulkGetOptions): Promise<BulkResponse> {
   return new Promise((resolve, reject) => {
     new BulkExchange(request, options, resolve, reject).start();
   });
@@ -41,8 +57,11 @@ type Framing =
   | { kind: 'close' }
   | { kind: 'none' };
 
-class BulkExchange {
-  private socket: Socket | undefined;
+class BulkExchange implements ConnectionUser {
+  private connection: BulkConnection | undefined;
+  /** The request head, kept to send again if a reused connection turns out closed. */
+  private head = '';
+  private reused = false;
   private piece = takePiece();
   /** Bytes at the start of `piece` that are head (before the body starts) or body data. */
   private filled = 0;
@@ -54,12 +73,16 @@ class BulkExchange {
   private settled = false;
   /** The response (head and body stream) was handed to the caller. */
   private resolved = false;
+  /** Any response byte arrived: from then on a failure is the server's, not a stale connection's. */
+  private answered = false;
+  /** The response lets the connection carry another request once its body is read. */
+  private keepAlive = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly request: HttpRequest,
     private readonly options: BulkGetOptions,
-    private readonly resolve: (response: HttpResponse) => void,
+    private readonly resolve: (response: BulkResponse) => void,
     private readonly reject: (error: unknown) => void,
   ) {}
 
@@ -69,50 +92,66 @@ class BulkExchange {
       this.reject(abortReason(request.signal));
       return;
     }
-    let text: string;
     try {
-      text = requestHead(request);
+      this.head = requestHead(request, this.options.connections !== undefined);
     } catch (error) {
       this.reject(error);
       return;
     }
-    const { url } = request;
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const secure = url.protocol === 'https:';
-    const port = Number(url.port) || (secure ? 443 : 80);
-    const onread = {
-      buffer: () => this.piece.subarray(this.filled),
-      callback: (bytes: number) => this.onRead(bytes),
-    };
-    const socket = secure
-      ? connectTls({
-          host,
-          port,
-          ...(isIP(host) ? {} : { servername: host }),
-          ALPNProtocols: ['http/1.1'],
-          ...this.options.tls,
-          onread,
-        } as ConnectionOptions)
-      : connectTcp({ host, port, onread });
-    this.socket = socket;
-    this.arm(this.options.timeouts.connectMs, 'CONNECT_TIMEOUT', 'connect timed out');
-    socket.once(secure ? 'secureConnect' : 'connect', () => {
-      this.arm(this.options.timeouts.headersMs, 'HEADERS_TIMEOUT', 'no response headers in time');
-    });
-    socket.on('end', () => this.onEnd());
-    socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => {
-      if (!this.settled) this.fail(codedError('CLOSED_EARLY', 'the connection closed early'));
-    });
     request.signal?.addEventListener('abort', this.onAbort, { once: true });
-    socket.write(text);
+    this.send(this.head, this.options.connections?.take(this.key));
+  }
+
+  private get key(): string {
+    return connectionKey(this.request.url, this.options.tls);
+  }
+
+  /** Writes the request head on `idle`, or on a new connection. */
+  private send(text: string, idle: BulkConnection | undefined): void {
+    const connection = idle ?? new BulkConnection(this.request.url, this.options.tls);
+    this.connection = connection;
+    this.reused = idle !== undefined;
+    connection.attach(this);
+    if (idle) this.arm(this.options.timeouts.headersMs, 'HEADERS_TIMEOUT', 'no response headers in time');
+    else {
+      this.arm(this.options.timeouts.connectMs, 'CONNECT_TIMEOUT', 'connect timed out');
+      const secure = this.request.url.protocol === 'https:';
+      connection.socket.once(secure ? 'secureConnect' : 'connect', () => {
+        if (this.connection !== connection || this.settled) return;
+        this.arm(this.options.timeouts.headersMs, 'HEADERS_TIMEOUT', 'no response headers in time');
+      });
+    }
+    connection.socket.write(text);
+  }
+
+  readBuffer(): Buffer {
+    return this.piece.subarray(this.filled);
+  }
+
+  onEnd(): void {
+    if (this.settled) return;
+    if (!this.body)
+      this.fail(codedError('CLOSED_EARLY', 'the connection closed before the response headers'));
+    else if (this.framing.kind === 'close') this.finish();
+    else if (this.framing.kind === 'length')
+      this.fail(prematureEnd(this.received, this.received + this.framing.remaining));
+    else this.fail(codedError('PREMATURE_END', `chunked body ended after ${this.received} bytes`));
+  }
+
+  onError(error: Error): void {
+    this.fail(error);
+  }
+
+  onClose(): void {
+    if (!this.settled) this.fail(codedError('CLOSED_EARLY', 'the connection closed early'));
   }
 
   private readonly onAbort = () => this.fail(abortReason(this.request.signal!));
 
   /** Bytes landed at `piece[filled…]`; returning false pauses the socket (the body's reader is full). */
-  private onRead(bytes: number): boolean {
+  onRead(bytes: number): boolean {
     if (this.settled) return false;
+    this.answered = true;
     try {
       if (!this.body) this.readHead(bytes);
       else this.readBody(this.filled, bytes);
@@ -142,6 +181,7 @@ class BulkExchange {
         continue; // 100 Continue, 103 Early Hints: the real response follows
       }
       this.framing = framingOf(head);
+      this.keepAlive = head.keepAlive && this.framing.kind === 'length';
       this.body = this.createBody();
       this.armBodyIdle();
       // Body bytes that came with the head are read before the body is handed out, so that a failure
@@ -153,7 +193,13 @@ class BulkExchange {
       )
         this.finish();
       this.resolved = true;
-      this.resolve({ status: head.status, headers: head.headers, body: this.body, url: this.request.url });
+      this.resolve({
+        status: head.status,
+        headers: head.headers,
+        body: this.body,
+        url: this.request.url,
+        reusedConnection: this.reused,
+      });
       return;
     }
   }
@@ -179,6 +225,8 @@ class BulkExchange {
     if (framing.kind === 'length') {
       data = Math.min(bytes, framing.remaining);
       framing.remaining -= data;
+      // Bytes past the body: the server sent more than one response, and the connection is not reused.
+      if (bytes > data) this.keepAlive = false;
       complete = framing.remaining === 0;
     } else if (framing.kind === 'chunked') {
       data = framing.decoder.decode(this.piece, at, bytes);
@@ -201,26 +249,22 @@ class BulkExchange {
     }
   }
 
-  private onEnd(): void {
-    if (this.settled) return;
-    if (!this.body)
-      this.fail(codedError('CLOSED_EARLY', 'the connection closed before the response headers'));
-    else if (this.framing.kind === 'close') this.finish();
-    else if (this.framing.kind === 'length')
-      this.fail(prematureEnd(this.received, this.received + this.framing.remaining));
-    else this.fail(codedError('PREMATURE_END', `chunked body ended after ${this.received} bytes`));
-  }
-
   private finish(): void {
     if (this.settled) return;
     this.settled = true;
-    this.cleanUp();
+    this.cleanUp(this.keepAlive);
     if (this.filled > 0) this.body!.push(this.piece.subarray(0, this.filled));
     this.body!.push(null);
   }
 
   private fail(error: unknown): void {
     if (this.settled) return;
+    if (this.reused && !this.answered && isStaleConnection(error)) {
+      // The server closed this idle connection as the request went out: send it once more, on a new one.
+      this.connection?.destroy();
+      this.send(this.head, undefined);
+      return;
+    }
     this.settled = true;
     this.cleanUp();
     if (!this.resolved) {
@@ -234,10 +278,16 @@ class BulkExchange {
     body.destroy(error as Error);
   }
 
-  private cleanUp(): void {
+  /** Ends the exchange's hold on its connection: kept for the next GET (`reuse`), or closed. */
+  private cleanUp(reuse = false): void {
     clearTimeout(this.timer);
     this.request.signal?.removeEventListener('abort', this.onAbort);
-    this.socket?.destroy();
+    const { connection, options } = this;
+    if (!connection) return;
+    // Once given back the connection is another exchange's: the body's own destroy must not close it.
+    this.connection = undefined;
+    if (reuse && options.connections) options.connections.give(this.key, connection);
+    else connection.destroy();
   }
 
   private pauseReading(): void {
@@ -250,7 +300,7 @@ class BulkExchange {
     if (!this.paused || this.settled) return;
     this.paused = false;
     this.armBodyIdle();
-    this.socket!.resume();
+    this.connection!.socket.resume();
   }
 
   private armBodyIdle(): void {
@@ -263,20 +313,29 @@ class BulkExchange {
   }
 }
 
-function requestHead(request: HttpRequest): string {
+/** The GET's head; without `keepAlive` it asks the server to close the connection after the response. */
+function requestHead(request: HttpRequest, keepAlive: boolean): string {
   const lines = [`GET ${request.url.pathname}${request.url.search} HTTP/1.1`, `host: ${request.url.host}`];
   for (const [name, value] of Object.entries(request.headers)) {
     if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new Error(`header ${name} contains a line break`);
     if (name === 'host' || name === 'connection') continue;
     lines.push(`${name}: ${value}`);
   }
-  lines.push('connection: close', '', '');
+  if (!keepAlive) lines.push('connection: close');
+  lines.push('', '');
   return lines.join('\r\n');
 }
 
-function parseHead(text: string): { status: number; headers: IncomingHttpHeaders } {
+interface ResponseHead {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** HTTP/1.1 without `Connection: close`: the connection may carry the next request. */
+  keepAlive: boolean;
+}
+
+function parseHead(text: string): ResponseHead {
   const lines = text.split('\r\n');
-  const statusLine = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
+  const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
   if (!statusLine) throw badResponse(`status line "${(lines[0] ?? '').slice(0, 40)}"`);
   const headers: Record<string, string | string[]> = {};
   for (const line of lines.slice(1)) {
@@ -289,7 +348,21 @@ function parseHead(text: string): { status: number; headers: IncomingHttpHeaders
     if (previous === undefined) headers[name] = value;
     else headers[name] = Array.isArray(previous) ? [...previous, value] : [previous, value];
   }
-  return { status: Number(statusLine[1]), headers: headers as IncomingHttpHeaders };
+  const closes = String(headers.connection ?? '')
+    .toLowerCase()
+    .split(',')
+    .some((option) => option.trim() === 'close');
+  return {
+    status: Number(statusLine[2]),
+    headers: headers as IncomingHttpHeaders,
+    keepAlive: statusLine[1] === '1' && !closes,
+  };
+}
+
+/** A reused connection failing before any response byte was closed by the server while it idled. */
+function isStaleConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'CLOSED_EARLY';
 }
 
 /** How the body ends (RFC 9112 §6.3, for a response to GET). */

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { bulkGet } from './bulk-get.js';
+import { BulkConnections } from './bulk-connections.js';
+import { type BulkResponse, bulkGet } from './bulk-get.js';
 import { networkFailure, ProxiedFailure } from './network-errors.js';
 import { NO_PROXIES, type ProxyServer, type ProxySettings, proxyFor } from './proxy.js';
 import type { Exchange, HttpRequest, HttpResponse } from './types.js';
@@ -24,13 +25,15 @@ export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, headersMs: 30_000
 
 /**
  * The bottom of the transport: one keep-alive undici Pool per origin (registry, token service, blob
- * storage), created on first use and closed together; bulk GETs (layer blobs) on connections of their own;
- * and, where HTTPS_PROXY / HTTP_PROXY apply, one tunnelling undici ProxyAgent per proxy instead of both.
+ * storage), created on first use and closed together; bulk GETs (layer blobs) on connections of their own,
+ * each kept alive for the next blob; and, where HTTPS_PROXY / HTTP_PROXY apply, one tunnelling undici
+ * ProxyAgent per proxy instead of both.
  */
 export class ConnectionPools {
   private readonly pools = new Map<string, UndiciPool>();
   private readonly proxyAgents = new Map<string, UndiciDispatcher>();
   private readonly bulkBodies = new Set<Readable>();
+  private readonly bulkConnections = new BulkConnections();
   /** HTTPS origins whose certificate is not checked (registries the user or loopback made insecure). */
   private readonly unchecked = new Set<string>();
 
@@ -56,6 +59,7 @@ export class ConnectionPools {
         ? this.tracked(
             await bulkGet(request, {
               timeouts: this.timeouts,
+              connections: this.bulkConnections,
               ...(unchecked ? { tls: { rejectUnauthorized: false } } : {}),
             }),
           )
@@ -103,11 +107,11 @@ export class ConnectionPools {
   }
 
   /** A bulk body open when the pools close is destroyed with them. */
-  private tracked(response: HttpResponse): HttpResponse {
+  private tracked({ reusedConnection, ...response }: BulkResponse): HttpResponse {
     const { body } = response;
     this.bulkBodies.add(body);
     body.once('close', () => this.bulkBodies.delete(body));
-    return { ...response, via: 'own connection' };
+    return { ...response, via: reusedConnection ? 'own connection, reused' : 'own connection' };
   }
 
   private pool(origin: string): UndiciPool {
@@ -132,6 +136,7 @@ export class ConnectionPools {
     this.proxyAgents.clear();
     for (const body of this.bulkBodies) body.destroy();
     this.bulkBodies.clear();
+    this.bulkConnections.close();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));
   }
 }
