@@ -18,7 +18,7 @@ import {
 import type { ImageReference } from './reference.js';
 import { registryFailure } from './registry-errors.js';
 import { manifestDigestOf } from './schema1.js';
-import { readSmallBody } from './transport/body.js';
+import { drain, readSmallBody } from './transport/body.js';
 import { ConnectionPools } from './transport/http.js';
 import { logging } from './transport/logging.js';
 import { isTransientNetworkError, mayBeRefusedTls } from './transport/network-errors.js';
@@ -387,7 +387,7 @@ export class RegistryClient {
       body: new Uint8Array(0),
     });
     if (start.status !== 202) throw await registryFailure(start, context);
-    discard(start);
+    await drain(start.body);
     let location = this.uploadLocation(start, subject);
 
     if (chunkSize && !(content instanceof Uint8Array)) {
@@ -402,7 +402,7 @@ export class RegistryClient {
           body: chunk,
         });
         if (response.status !== 202) throw await registryFailure(response, context);
-        discard(response);
+        await drain(response.body);
         location = this.uploadLocation(response, subject);
         offset += chunk.length;
       }
@@ -415,7 +415,7 @@ export class RegistryClient {
       body: content,
     });
     if (done.status !== 201) throw await registryFailure(done, context);
-    discard(done);
+    await drain(done.body);
   }
 
   private uploadLocation(response: HttpResponse, subject: string): URL {

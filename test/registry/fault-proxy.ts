@@ -57,6 +57,8 @@ export class FaultProxy {
   readonly requests: ProxiedRequest[] = [];
   /** Requests the blob store received after a redirect. */
   readonly blobStoreRequests: { path: string; authorization: string | undefined }[] = [];
+  /** Connections the proxy accepted. */
+  connections = 0;
   host = '';
   url = '';
   private rules: (FaultRule & { left: number })[] = [];
@@ -76,6 +78,7 @@ export class FaultProxy {
     this.rules = [];
     this.requests.length = 0;
     this.blobStoreRequests.length = 0;
+    this.connections = 0;
   }
 
   /** Rules that have not yet fired as often as they were told to. */
@@ -85,6 +88,7 @@ export class FaultProxy {
 
   async start(): Promise<this> {
     this.proxy = createServer((req, res) => this.handle(req, res));
+    this.proxy.on('connection', () => this.connections++);
     this.store = createServer((req, res) => this.serveFromStore(req, res));
     const proxyPort = await listen(this.proxy);
     const storePort = await listen(this.store);

@@ -68,6 +68,19 @@ for (const [transport, blobOptions] of TRANSPORTS) {
 
       const layerGets = () => proxy.requests.filter((r) => r.method === 'GET' && layerPath.test(r.path));
 
+      it('sends the requests of a pull one after another on as few connections as it can', async () => {
+        await pullThrough(proxy, 'faulty/app:v1', fast);
+        // The ping, manifest and config share one keep-alive connection, each request waiting for the
+        // previous response's connection; with bulk GETs, the blobs one more of their own.
+        expect(proxy.requests.map((request) => request.path.replace(/sha256:\w+/, 'DIGEST'))).toEqual([
+          '/v2/',
+          '/v2/faulty/app/manifests/v1',
+          '/v2/faulty/app/blobs/DIGEST',
+          '/v2/faulty/app/blobs/DIGEST',
+        ]);
+        expect(proxy.connections).toBe(blobOptions.bulkDownloadBytes === 0 ? 2 : 1);
+      });
+
       it('resumes a layer download cut mid-body with Range from the verified offset', async () => {
         proxy.inject({ method: 'GET', path: layerPath, fault: { kind: 'reset', afterBytes: 150_000 } });
         const { layers } = await pullThrough(proxy, 'faulty/app:v1', fast);

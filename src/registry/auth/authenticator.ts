@@ -1,7 +1,7 @@
 import { ImgscopeError } from '../../errors.js';
 import { readRegistryError, summarize } from '../registry-errors.js';
+import { drain } from '../transport/body.js';
 import {
-  discard,
   type Exchange,
   type HttpRequest,
   type HttpResponse,
@@ -45,7 +45,7 @@ export function authenticating(context: AuthContext): Layer {
     const request: HttpRequest = { method: 'GET', url: new URL('/v2/', context.origin), headers: {} };
     if (signal) request.signal = signal;
     const response = context.takePing?.() ?? (await context.exchange(request));
-    discard(response);
+    await drain(response.body);
     return response.status === 401 ? parseChallenges(response.headers['www-authenticate']) : [];
   }
 
@@ -132,7 +132,7 @@ export function authenticating(context: AuthContext): Layer {
         forget(renewed, findChallenge(renewed, 'bearer')?.params.scope ?? request.scope);
         const second = await authorization(renewed, request.scope, request.signal);
         if (second !== undefined && second !== first) {
-          discard(response);
+          await drain(response.body);
           response = await send(second);
         }
       }

@@ -34,6 +34,12 @@ export class ConnectionPools {
   private readonly proxyAgents = new Map<string, UndiciDispatcher>();
   private readonly bulkBodies = new Set<Readable>();
   private readonly bulkConnections = new BulkConnections();
+  /**
+   * Origins whose last pooled response has just ended. undici takes a connection back one event-loop
+   * turn after its response ends; a request sent sooner finds it busy and opens another connection (a
+   * TCP and TLS handshake more), so such a request waits for that turn first.
+   */
+  private readonly settling = new Map<string, Promise<void>>();
   /** HTTPS origins whose certificate is not checked (registries the user or loopback made insecure). */
   private readonly unchecked = new Set<string>();
 
@@ -76,6 +82,7 @@ export class ConnectionPools {
     route: Pick<HttpResponse, 'via'> = {},
   ): Promise<HttpResponse> {
     const { url } = request;
+    await this.settling.get(url.origin);
     const response = await undiciRequest.call(dispatcher, {
       origin: url.origin,
       method: request.method,
@@ -86,7 +93,16 @@ export class ConnectionPools {
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.bodyIdleMs,
     });
+    response.body.once('end', () => this.settle(url.origin));
     return { status: response.statusCode, headers: response.headers, body: response.body, url, ...route };
+  }
+
+  private settle(origin: string): void {
+    const turn = new Promise<void>((resolve) => setImmediate(resolve));
+    this.settling.set(origin, turn);
+    void turn.then(() => {
+      if (this.settling.get(origin) === turn) this.settling.delete(origin);
+    });
   }
 
   private proxyAgent(proxy: ProxyServer, unchecked: boolean): UndiciDispatcher {
