@@ -28,13 +28,11 @@ export type BulkTls = Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
 /**
  * One TCP or TLS connection for bulk GETs, read into its user's buffers (`onread`). It outlives an
  * exchange when the response ended cleanly (bulk-get.ts decides), so the next blob from the same origin
- * skips the TCP and TLS handshakes: two to four round trips per layer on a remote registry, twice over
+ * skips the TCP and TLS handshakes: two or three round trips per layer on a remote registry, twice over
  * where blobs redirect to storage.
  */
 export class BulkConnection {
   readonly socket: Socket;
-  /** Requests sent on this connection so far. */
-  requests = 0;
   private user: ConnectionUser | undefined;
   /** Called once when a connection waiting in the pool closes or misbehaves. */
   onIdleEnd: (() => void) | undefined;
@@ -72,7 +70,6 @@ export class BulkConnection {
   attach(user: ConnectionUser): void {
     this.user = user;
     this.onIdleEnd = undefined;
-    this.requests++;
   }
 
   detach(): void {

@@ -35,9 +35,9 @@ export class ConnectionPools {
   private readonly bulkBodies = new Set<Readable>();
   private readonly bulkConnections = new BulkConnections();
   /**
-   * Origins whose last pooled response has just ended. undici takes a connection back one event-loop
-   * turn after its response ends; a request sent sooner finds it busy and opens another connection (a
-   * TCP and TLS handshake more), so such a request waits for that turn first.
+   * Per origin, the event-loop turn after its last pooled response ended. undici takes a connection back
+   * only then; a request sent sooner finds it busy and opens another connection (a TCP and TLS handshake
+   * more), so a request waits for that turn first (at once, once it has passed).
    */
   private readonly settling = new Map<string, Promise<void>>();
   /** HTTPS origins whose certificate is not checked (registries the user or loopback made insecure). */
@@ -93,16 +93,10 @@ export class ConnectionPools {
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.bodyIdleMs,
     });
-    response.body.once('end', () => this.settle(url.origin));
-    return { status: response.statusCode, headers: response.headers, body: response.body, url, ...route };
-  }
-
-  private settle(origin: string): void {
-    const turn = new Promise<void>((resolve) => setImmediate(resolve));
-    this.settling.set(origin, turn);
-    void turn.then(() => {
-      if (this.settling.get(origin) === turn) this.settling.delete(origin);
+    response.body.once('end', () => {
+      this.settling.set(url.origin, new Promise((resolve) => setImmediate(resolve)));
     });
+    return { status: response.statusCode, headers: response.headers, body: response.body, url, ...route };
   }
 
   private proxyAgent(proxy: ProxyServer, unchecked: boolean): UndiciDispatcher {
