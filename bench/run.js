@@ -94,6 +94,7 @@ function imgscope(args, { probe = false, modules } = {}) {
     stdout: result.stdout,
     peakRss: usage.maxRssBytes,
     cpuSeconds: usage.cpuSeconds,
+    marks: usage.marks,
   };
 }
 
@@ -278,6 +279,14 @@ try {
       sha256Seconds: median(hashes.map((h) => h.seconds)),
       inflateSeconds: median(inflates.map((i) => i.seconds)),
       peakRssBytes: Math.max(...checks.map((c) => c.peakRss)),
+      // Where a check's time goes: Node's own start, imgscope's until its first request, then requests
+      // and analysis until the report is written, then exit (seconds, medians).
+      phases: {
+        nodeSeconds: median(checks.map((c) => c.marks.nodeReadyMs / 1000)),
+        startupSeconds: median(checks.map((c) => (c.marks.firstConnectMs - c.marks.nodeReadyMs) / 1000)),
+        analysisSeconds: median(checks.map((c) => (c.marks.firstOutputMs - c.marks.firstConnectMs) / 1000)),
+        exitSeconds: median(checks.map((c) => (c.marks.exitMs - c.marks.firstOutputMs) / 1000)),
+      },
       efficiency: report.efficiency,
     };
   }
@@ -405,6 +414,15 @@ function table(r) {
       `    ${name}`,
       `${s(image.receiveSeconds)} / ${s(image.sha256Seconds)} / ${s(image.floorSeconds)} / ${s(image.inflateSeconds)}`,
     );
+  row(
+    '  where a `check` spends its time: Node starting / imgscope until its first request / requests and analysis until the report / exit',
+    images
+      .map(
+        ([name, { phases: p }]) =>
+          `${name} ${[p.nodeSeconds, p.startupSeconds, p.analysisSeconds, p.exitSeconds].map(s).join(' / ')}`,
+      )
+      .join('; '),
+  );
   row(
     "  `check` ÷ raw inflate alone, all images (not the goal's floor: the same inflating `check` does)",
     x(checkTotal / sum('inflateSeconds')),
