@@ -5,7 +5,8 @@
 //    overwrites and deletes on that base, a 200,000-file layer, a 1.15 GB layer) and pushes them with
 //    skopeo to a real registry (Distribution, bench/registry.js) on loopback.
 // 2. For each image, REPS times in alternating order: `imgscope check --no-cache` from the registry (the
-//    built CLI, as a user runs it; its peak RSS from bench/probe.js); the decompression floor (node:zlib
+//    built CLI, as a user runs it; its peak RSS, and when it was ready, first connected and wrote its
+//    report, from bench/probe.js); the decompression floor (node:zlib
 //    gunzip alone of the same blobs, one after another, from memory, at the analyser's zlib settings);
 //    and what a user would otherwise script: `skopeo copy docker://… dir:` then `tar -tzvf` of every
 //    layer. Beside them,
