@@ -48,6 +48,15 @@ export function codeSpan(text: string): string {
 }
 
 /**
+ * Text from the image (a path, a platform, a port) placed in a message: as it is, unless it holds a
+ * backtick. Then it becomes a code span itself, so that a reader of the message's code spans (the
+ * Markdown comment) cannot pair its backtick with one of the message's own spans.
+ */
+export function imageText(text: string): string {
+  return text.includes('`') ? codeSpan(text) : text;
+}
+
+/**
  * Text from the image (paths, commands, platform names) as it may be printed: control characters shown
  * as `\x1b`, so a crafted file name cannot move the cursor, retitle the terminal or colour a CI log.
  */

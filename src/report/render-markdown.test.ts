@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { fakeFacts, fakeLayer, fakeSummary } from '../../test/policy/fakes.js';
 import { failingReport, passingReport, warningReport } from '../../test/policy/sample-reports.js';
+import { hints } from '../policy/checks/hints.js';
+import { profilePolicy } from '../policy/policy.js';
+import { MiB } from '../policy/sizes.js';
 import { renderMarkdown } from './render-markdown.js';
 import type { Report } from './report.js';
 
@@ -100,6 +104,16 @@ describe('renderMarkdown', () => {
     const report = withFinding("/a_b: 2 MiB, from layer 2 (``RUN printf '`x`' *``), see `c`");
     const markdown = renderMarkdown(report);
     expect(markdown).toContain("- /a\\_b: 2 MiB, from layer 2 \\(``RUN printf '`x`' *``\\), see `c`");
+  });
+
+  it('keeps a file name with a backtick apart from the command span after it', () => {
+    const summary = fakeSummary({
+      layers: [fakeLayer(0, { createdBy: '/bin/sh -c touch /x' })],
+      files: [{ path: '/app/a`b', size: 2 * MiB, layer: 0 }],
+    });
+    const check = hints(fakeFacts(), summary, profilePolicy('scf'))!;
+    const markdown = renderMarkdown({ ...warningReport(), checks: [check] });
+    expect(markdown).toContain('- ``/app/a`b``: 2 MiB, from layer 1 \\(`RUN touch /x`\\)');
   });
 
   it('shows control characters from the image as escapes', () => {

@@ -1,6 +1,6 @@
 import type { CacheKind, DeadBytes, LargeFile, Leftover } from '../../analysis/findings.js';
 import type { AnalysisSummary } from '../../analysis/summary.js';
-import { codeSpan, counted, layerNumber } from '../../report/format.js';
+import { codeSpan, counted, imageText, layerNumber } from '../../report/format.js';
 import type { CheckDetail } from '../../report/report.js';
 import { formatSize, MiB } from '../sizes.js';
 import { type AnalysisCheck, checkResult } from './check.js';
@@ -90,7 +90,7 @@ function leftoverDetail(summary: AnalysisSummary, leftover: Leftover): CheckDeta
   const by = layer === undefined ? '' : `, left by ${layerText(summary, layer)}`;
   const detail: CheckDetail = {
     kind: leftover.kind,
-    message: `${label} ${leftover.path}: ${formatSize(leftover.bytes)}${by}; ${fix}`,
+    message: `${label} ${imageText(leftover.path)}: ${formatSize(leftover.bytes)}${by}; ${fix}`,
     path: leftover.path,
     bytes: leftover.bytes,
   };
@@ -109,7 +109,7 @@ function groupFix(group: DeadBytes): string {
 
 function groupDetail(summary: AnalysisSummary, group: DeadBytes): CheckDetail {
   const shown = group.largestPaths.map((p) =>
-    group.change === 'deleted' ? `${p.path} (${formatSize(p.bytes)})` : p.path,
+    group.change === 'deleted' ? `${imageText(p.path)} (${formatSize(p.bytes)})` : imageText(p.path),
   );
   const hidden = group.pathCount - group.largestPaths.length;
   const more = hidden > 0 ? `, and ${hidden} more` : '';
@@ -126,7 +126,7 @@ function groupDetail(summary: AnalysisSummary, group: DeadBytes): CheckDetail {
 function largestDetail(summary: AnalysisSummary, file: LargeFile): CheckDetail {
   return {
     kind: 'largest-file',
-    message: `${file.path}: ${formatSize(file.bytes)}, from ${layerText(summary, file.layer)}`,
+    message: `${imageText(file.path)}: ${formatSize(file.bytes)}, from ${layerText(summary, file.layer)}`,
     path: file.path,
     bytes: file.bytes,
     layer: file.layer,

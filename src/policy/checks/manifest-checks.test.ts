@@ -55,6 +55,12 @@ describe('platform', () => {
     expect(result?.hint).toContain('--platform linux/amd64');
   });
 
+  it('quotes a platform name with a backtick as a code span, and reports it as it is', () => {
+    const result = platformCheck(fakeFacts({ platform: { os: 'linux', architecture: 'arm`64' } }), scf);
+    expect(result?.message).toBe('``linux/arm`64`` image: Tencent SCF image functions run linux/amd64 only');
+    expect(result?.actual).toBe('linux/arm`64');
+  });
+
   it('fails an index without linux/amd64 and lists what it has', () => {
     const result = platformCheck(
       fakeFacts({

@@ -1,4 +1,5 @@
 import { formatPlatform, normalizePlatform, type Platform } from '../../oci/platform.js';
+import { imageText } from '../../report/format.js';
 import type { Profile } from '../profiles.js';
 import { checkResult, type ManifestCheck } from './check.js';
 
@@ -23,6 +24,7 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   if (!profile.os && !profile.architecture) return undefined;
   const wanted = wantedOf(profile);
   const offered = facts.indexPlatforms?.map(formatPlatform) ?? [];
+  const offeredText = offered.map(imageText).join(', ');
   const indexFits = facts.indexPlatforms?.some((p) => fits(profile, p)) ?? false;
   const buildHint = profile.architecture
     ? `build for ${wanted}: \`docker buildx build --platform ${wanted} …\` (Apple silicon and other ARM hosts build arm64 by default)`
@@ -33,7 +35,7 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
       return checkResult(
         'platform',
         'fail',
-        `the index has no ${wanted} image; it has ${offered.join(', ') || 'none'}`,
+        `the index has no ${wanted} image; it has ${offeredText || 'none'}`,
         {
           actual: offered.join(', ') || null,
           limit: wanted,
@@ -46,15 +48,15 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
 
   const actual = formatPlatform(facts.platform);
   if (fits(profile, facts.platform)) {
-    const from = facts.indexPlatforms ? ` (selected from an index of ${offered.join(', ')})` : '';
-    return checkResult('platform', 'pass', `${actual}${from}`, { actual, limit: wanted });
+    const from = facts.indexPlatforms ? ` (selected from an index of ${offeredText})` : '';
+    return checkResult('platform', 'pass', `${imageText(actual)}${from}`, { actual, limit: wanted });
   }
   const runs = profile.architecture ? `run ${wanted} only` : `run ${wanted} containers only`;
-  let message = `${actual} image: ${profile.title} ${runs}`;
+  let message = `${imageText(actual)} image: ${profile.title} ${runs}`;
   let hint = buildHint;
   if (facts.indexPlatforms) {
     if (indexFits) hint = `the index also has ${wanted}: check that image with --platform ${wanted}`;
-    else message += `; the index has no ${wanted} image (it has ${offered.join(', ')})`;
+    else message += `; the index has no ${wanted} image (it has ${offeredText})`;
   }
   return checkResult('platform', 'fail', message, { actual, limit: wanted, hint });
 };

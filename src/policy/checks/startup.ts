@@ -1,4 +1,4 @@
-import { codeSpan } from '../../report/format.js';
+import { codeSpan, imageText } from '../../report/format.js';
 import { checkResult, type ManifestCheck } from './check.js';
 
 function commandOf(entrypoint: string[] | null | undefined, cmd: string[] | null | undefined): string[] {
@@ -30,7 +30,7 @@ export const startup: ManifestCheck = (facts, policy) => {
     fixes.push('add a CMD (or ENTRYPOINT) that starts the HTTP server');
   }
   if (rule.port !== undefined && !exposes(config.config?.ExposedPorts, rule.port)) {
-    const exposed = ports.length > 0 ? `it exposes ${ports.join(', ')}` : 'it exposes no port';
+    const exposed = ports.length > 0 ? `it exposes ${ports.map(imageText).join(', ')}` : 'it exposes no port';
     problems.push(
       `${rule.port}/tcp is not exposed (${exposed}); ${policy.profile.title} call port ${rule.port}`,
     );
