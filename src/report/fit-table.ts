@@ -111,6 +111,25 @@ export function truncateMiddle(text: string, width: number): string {
   return `${head.join('')}…${tail.join('')}`;
 }
 
+/**
+ * `text` in lines of at most `width` display columns, broken at spaces where a word fits, else inside the
+ * word (a long path).
+ */
+export function wrapToWidth(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let rest = [...text.trim()];
+  while (stringWidth(rest.join('')) > width) {
+    const head = takeWidth(rest, Math.max(1, width));
+    const space = head.lastIndexOf(' ');
+    const cut = space > 0 ? space : head.length;
+    lines.push(rest.slice(0, cut).join('').trimEnd());
+    rest = rest.slice(cut);
+    while (rest[0] === ' ') rest.shift();
+  }
+  lines.push(rest.join(''));
+  return lines;
+}
+
 /** The leading characters of `chars` that fit in `width` display columns. */
 function takeWidth(chars: readonly string[], width: number): string[] {
   const taken: string[] = [];

@@ -24,4 +24,24 @@ describe('renderTable', () => {
     expect(text).toContain('hints: m \\x9b1m');
     expect(text).toContain('· d\\x07');
   });
+
+  it('wraps a long finding under its check, so its fix at the end is not cut off', () => {
+    const finding = `apt package lists /var/lib/apt/lists: 9 MiB, left by layer 2 (\`RUN apt-get update\`); ${'word '.repeat(30)}end the RUN with \`&& rm -rf /var/lib/apt/lists/*\``;
+    const report: Report = {
+      ...warningReport(),
+      checks: [
+        { id: 'hints', status: 'warn', message: 'm', details: [{ kind: 'apt-lists', message: finding }] },
+      ],
+    };
+    const lines = renderTable(report, { color: false, width: 60 }).split('\n');
+    const first = lines.findIndex((line) => line.startsWith('        · apt package lists'));
+    const block = lines.slice(
+      first,
+      lines.findIndex((line, i) => i > first && !line.startsWith(' '.repeat(10))),
+    );
+    expect(block.length).toBeGreaterThan(3);
+    expect(block.every((line) => line.length <= 60)).toBe(true);
+    expect(block.slice(1).every((line) => /^ {10}\S/.test(line))).toBe(true);
+    expect(block.join(' ').replace(/ +/g, ' ')).toContain(finding.replace(/ +/g, ' ').slice(-40));
+  });
 });

@@ -1,11 +1,13 @@
 import { formatSize } from '../policy/sizes.js';
-import { fittedTable, type TableColumn, truncateEnd, truncateMiddle } from './fit-table.js';
+import { fittedTable, type TableColumn, truncateEnd, truncateMiddle, wrapToWidth } from './fit-table.js';
 import { counted, formatPercent, layerNumber, printable, shortCommand, shortDigest } from './format.js';
 import type { Report } from './report.js';
 
 const DEFAULT_WIDTH = 100;
 
 const STATUS_MARK = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' } as const;
+/** Where a check's findings start: under its message, after `· `. */
+const FINDING_INDENT = ' '.repeat(10);
 
 export interface TableOptions {
   /** Colour escapes allowed (a TTY and no NO_COLOR). */
@@ -122,8 +124,14 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
       lines.push(printable(`  ${STATUS_MARK[check.status]}  ${check.id}: ${check.message}`));
       if (check.hint && check.status !== 'pass') lines.push(printable(`        fix: ${check.hint}`));
       const details = check.details ?? [];
-      for (const detail of details.slice(0, topDetails))
-        lines.push(`        · ${truncateEnd(printable(detail.message), width - 10)}`);
+      for (const detail of details.slice(0, topDetails)) {
+        // Wrapped, not cut: the end of a finding is its fix.
+        const [first, ...more] = wrapToWidth(printable(detail.message), width - FINDING_INDENT.length);
+        lines.push(
+          `${FINDING_INDENT.slice(0, -2)}· ${first}`,
+          ...more.map((line) => `${FINDING_INDENT}${line}`),
+        );
+      }
       if (details.length > topDetails)
         lines.push(`        · … ${details.length - topDetails} more (--json lists them all)`);
     }

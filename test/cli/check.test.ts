@@ -86,7 +86,7 @@ describe('imgscope check', () => {
     expect(stdout).toMatch(/^│ 8 │ +2\.94 KiB │ .* RUN npm run build/m);
     expect(stdout).not.toMatch(/^│ 0 │/m);
     expect(stdout).toMatch(/│ \/app\/dist\/bundle\.js +│ #8 RUN npm run build/);
-    expect(stdout).toContain('left by layer 2 (`RUN apt-get upda');
+    expect(stdout).toContain('left by layer 2 (`RUN apt-get');
     expect(stdout).toContain('layer 3 (`RUN rm -rf /var/lib/apt/lists/*`) deleted');
 
     const report = await checkJson('fixtures/demo');
