@@ -136,6 +136,10 @@ export class BulkConnections {
       return;
     }
     connection.detach();
+    // Reading may have stopped for a reader that was behind; over TLS the body could still end after that,
+    // from plaintext already decrypted. An idle connection reads, to notice the server closing it, and the
+    // next exchange needs it reading.
+    connection.socket.resume();
     waiting.push(connection);
     this.idle.set(key, waiting);
     const forget = () => {

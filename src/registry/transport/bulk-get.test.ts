@@ -270,7 +270,7 @@ describe('bulkGet', () => {
     expect(isTransientNetworkError(error)).toBe(true);
   });
 
-  it('speaks TLS with SNI, verifies the certificate, and keeps the connection for the next GET', async () => {
+  it('speaks TLS with SNI, verifies the certificate, and keeps the connection for the next GET, even one whose reader fell behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'imgscope-bulk-tls-'));
     try {
       execFileSync(
@@ -287,13 +287,16 @@ describe('bulkGet', () => {
       );
       const cert = readFileSync(join(dir, 'cert.pem'));
       const body = randomBytes(PIECE_BYTES + 10);
+      // Two pieces and a tail small enough to come in the TLS record that completes the second piece.
+      const longBody = randomBytes(2 * PIECE_BYTES + 100);
       let servername: string | undefined;
       const server = createHttpsServer(
         { key: readFileSync(join(dir, 'key.pem')), cert },
         (request, response) => {
           servername = (request.socket as { servername?: string }).servername;
-          response.setHeader('content-length', body.length);
-          response.end(body);
+          const sent = request.url === '/long' ? longBody : body;
+          response.setHeader('content-length', sent.length);
+          response.end(sent);
         },
       );
       server.listen(0, '127.0.0.1');
@@ -320,6 +323,22 @@ describe('bulkGet', () => {
           expect(kept.reusedConnection).toBe(reused);
           expect((await readAll(kept.body)).equals(body)).toBe(true);
         }
+        expect(handshakes).toBe(1);
+
+        // A reader behind as the body ends: reading paused then, and the kept connection must read again.
+        const long = new URL('/long', url);
+        const behind = await bulkGet(
+          { method: 'GET', url: long, headers: {} },
+          { ...options, tls: { ca: cert }, connections },
+        );
+        await sleep(200);
+        expect((await readAll(behind.body)).equals(longBody)).toBe(true);
+        const next = await bulkGet(
+          { method: 'GET', url, headers: {} },
+          { ...options, timeouts: { ...options.timeouts, headersMs: 500 }, tls: { ca: cert }, connections },
+        );
+        expect(next.reusedConnection).toBe(true);
+        expect((await readAll(next.body)).equals(body)).toBe(true);
         expect(handshakes).toBe(1);
       } finally {
         connections.close();
