@@ -198,6 +198,8 @@ describe('bulkGet', () => {
       ['HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', /header line "no colon here"/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n', /Content-Length "5, 6"/],
       [`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70_000)}`, /headers larger than 65536 bytes/],
+      // Too big even when its end comes in the same read.
+      [`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70_000)}\r\nContent-Length: 0\r\n\r\n`, /headers larger/],
     ];
     for (const [response, message] of cases) {
       const url = await rawServer((socket) => {

@@ -167,10 +167,10 @@ class BulkExchange implements ConnectionUser {
     this.filled += bytes;
     for (;;) {
       const end = this.piece.subarray(0, this.filled).indexOf('\r\n\r\n', searchFrom, 'latin1');
-      if (end < 0) {
-        if (this.filled > MAX_HEAD_BYTES) throw badResponse(`headers larger than ${MAX_HEAD_BYTES} bytes`);
-        return;
-      }
+      // Whether the head's end came in this read or not: a read can bring up to a piece.
+      if ((end < 0 ? this.filled : end) > MAX_HEAD_BYTES)
+        throw badResponse(`headers larger than ${MAX_HEAD_BYTES} bytes`);
+      if (end < 0) return;
       const head = parseHead(this.piece.toString('latin1', 0, end));
       const rest = this.filled - (end + 4);
       this.piece.copyWithin(0, end + 4, this.filled);
