@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PIECE_BYTES } from '../../oci/pieces.js';
+import { PIECE_BYTES, releasePiece, takePiece } from '../../oci/pieces.js';
 import { BulkConnections } from './bulk-connections.js';
 import { type BulkGetOptions, bulkGet } from './bulk-get.js';
 import { isTransientNetworkError } from './network-errors.js';
@@ -262,6 +262,18 @@ describe('bulkGet', () => {
   it('refuses a line break in a header value instead of sending a second header', async () => {
     const url = await rawServer(() => {});
     await expect(get(url, { authorization: 'Bearer a\r\nx-evil: 1' })).rejects.toThrow(/line break/);
+  });
+
+  it('gives back the download buffer at once when no body came into it (a redirect, an empty blob)', async () => {
+    const url = await rawServer((socket) => {
+      socket.end('HTTP/1.1 307 Temporary Redirect\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n');
+    });
+    const piece = takePiece();
+    releasePiece(piece); // the next exchange takes this one
+    const response = await get(url);
+    expect(response.status).toBe(307);
+    expect(await readAll(response.body)).toHaveLength(0);
+    expect(takePiece().buffer === piece.buffer).toBe(true);
   });
 
   it('reports a refused connection as transient', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { PIECE_BYTES, takePiece } from '../../oci/pieces.js';
+import { PIECE_BYTES, releasePiece, takePiece } from '../../oci/pieces.js';
 import {
   BulkConnection,
   type BulkConnections,
@@ -253,7 +253,7 @@ class BulkExchange implements ConnectionUser {
     if (this.settled) return;
     this.settled = true;
     this.cleanUp(this.keepAlive);
-    if (this.filled > 0) this.body!.push(this.piece.subarray(0, this.filled));
+    this.pushRest(this.body!);
     this.body!.push(null);
   }
 
@@ -269,13 +269,20 @@ class BulkExchange implements ConnectionUser {
     this.cleanUp();
     if (!this.resolved) {
       this.body?.destroy();
+      releasePiece(this.piece);
       this.reject(error);
       return;
     }
     const body = this.body!;
     // Hand on what did arrive: a download resumed from there need not fetch it again.
-    if (this.filled > 0) body.push(this.piece.subarray(0, this.filled));
+    this.pushRest(body);
     body.destroy(error as Error);
+  }
+
+  /** The bytes read into the current piece, handed on; a piece nothing was read into goes back at once. */
+  private pushRest(body: Readable): void {
+    if (this.filled > 0) body.push(this.piece.subarray(0, this.filled));
+    else releasePiece(this.piece);
   }
 
   /** Ends the exchange's hold on its connection: kept for the next GET (`reuse`), or closed. */
