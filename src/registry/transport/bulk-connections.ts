@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 
@@ -163,5 +164,10 @@ export class BulkConnections {
 
 /** Connections are shared between GETs with the same origin and the same TLS settings. */
 export function connectionKey(url: URL, tls: BulkTls | undefined): string {
-  return tls?.rejectUnauthorized === false ? `${url.origin} unchecked` : url.origin;
+  if (tls?.rejectUnauthorized === false) return `${url.origin} unchecked`;
+  if (!tls?.ca) return url.origin;
+  // A connection verified against one set of trusted certificates proves nothing to a GET that trusts others.
+  const trusted = createHash('sha256');
+  for (const certificate of [tls.ca].flat()) trusted.update(certificate).update('\0');
+  return `${url.origin} ca ${trusted.digest('hex')}`;
 }

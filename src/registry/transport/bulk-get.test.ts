@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PIECE_BYTES, releasePiece, takePiece } from '../../oci/pieces.js';
-import { BulkConnections } from './bulk-connections.js';
+import { BulkConnections, connectionKey } from './bulk-connections.js';
 import { type BulkGetOptions, bulkGet } from './bulk-get.js';
 import { isTransientNetworkError } from './network-errors.js';
 
@@ -507,5 +507,23 @@ describe('bulkGet with kept-alive connections', () => {
     await readAll((await getOn(server.url, connections)).body);
     await sleep(50);
     expect(closedByClient).toEqual([1, 2]);
+  });
+});
+
+describe('connectionKey', () => {
+  it('shares connections only between GETs to one origin that trust the same certificates', () => {
+    const url = new URL('https://registry.example:5000/v2/a/blobs/sha256:1');
+    const other = new URL('https://registry.example:5000/v2/b/blobs/sha256:2');
+    expect(connectionKey(url, undefined)).toBe(connectionKey(other, undefined));
+    expect(connectionKey(url, { ca: 'A' })).toBe(connectionKey(other, { ca: ['A'] }));
+    const keys = [
+      connectionKey(url, undefined),
+      connectionKey(url, { rejectUnauthorized: false }),
+      connectionKey(url, { ca: 'A' }),
+      connectionKey(url, { ca: 'B' }),
+      connectionKey(url, { ca: ['A', 'B'] }),
+      connectionKey(new URL('https://registry.example:5001/v2/'), undefined),
+    ];
+    expect(new Set(keys).size).toBe(keys.length);
   });
 });
