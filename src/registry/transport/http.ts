@@ -42,6 +42,8 @@ export class ConnectionPools {
   private readonly settling = new Map<string, Promise<void>>();
   /** HTTPS origins whose certificate is not checked (registries the user or loopback made insecure). */
   private readonly unchecked = new Set<string>();
+  /** Aborted by `close`: ends the bulk GETs still waiting for their response. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly timeouts: Timeouts,
@@ -63,7 +65,7 @@ export class ConnectionPools {
         });
       return request.bulk && request.method === 'GET' && request.body === undefined
         ? this.tracked(
-            await bulkGet(request, {
+            await bulkGet(this.untilClosed(request), {
               timeouts: this.timeouts,
               connections: this.bulkConnections,
               ...(unchecked ? { tls: { rejectUnauthorized: false } } : {}),
@@ -116,9 +118,15 @@ export class ConnectionPools {
     return agent;
   }
 
+  private untilClosed(request: HttpRequest): HttpRequest {
+    const { signal } = this.closing;
+    return { ...request, signal: request.signal ? AbortSignal.any([request.signal, signal]) : signal };
+  }
+
   /** A bulk body open when the pools close is destroyed with them. */
   private tracked({ reusedConnection, ...response }: BulkResponse): HttpResponse {
     const { body } = response;
+    if (this.closing.signal.aborted) body.destroy();
     this.bulkBodies.add(body);
     body.once('close', () => this.bulkBodies.delete(body));
     return { ...response, via: reusedConnection ? 'own connection, reused' : 'own connection' };
@@ -141,6 +149,7 @@ export class ConnectionPools {
   }
 
   async close(): Promise<void> {
+    this.closing.abort(new Error('the registry connections were closed'));
     const pools = [...this.pools.values(), ...this.proxyAgents.values()];
     this.pools.clear();
     this.proxyAgents.clear();
