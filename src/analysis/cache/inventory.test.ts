@@ -1,11 +1,14 @@
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -21,6 +24,7 @@ import {
   entryFileName,
   FINGERPRINTS_FOLDER,
   IMAGES_FOLDER,
+  isVersionedFolderName,
   LAYERS_FOLDER,
   SUMMARY_VERSION,
   TWIN_PREFIX,
@@ -184,5 +188,60 @@ describe('cache inventory with blob fingerprints', () => {
     expect(result.fingerprints).toMatchObject({ removed: 2, kept: 0, keptSize: 0 });
     expect(result.stale.files).toBe(1);
     expect(readdirSync(root).filter((name) => !name.startsWith('blob-'))).toEqual([LAYERS_FOLDER]);
+  });
+});
+
+describe('cache inventory: stale folders of other imgscope versions', () => {
+  it('are only folders named as imgscope names them, never a folder of the user with a like name', async () => {
+    expect([LAYERS_FOLDER, IMAGES_FOLDER, FINGERPRINTS_FOLDER].every(isVersionedFolderName)).toBe(true);
+    const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], []);
+    const stale = ['layers-0.0.1-r1', 'images-0.2.0-beta.1-r2-s3', 'fingerprints-1.0.0-f2'];
+    const mine = ['images-raw', 'layers-of-paint', 'fingerprints-', 'layers-0.0.1-r1.bak'];
+    for (const name of [...stale, ...mine]) {
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, 'file'), 'keep me, or not');
+    }
+    expect((await listCache(root)).stale.files).toBe(3);
+    expect((await pruneCache(root)).stale.files).toBe(3);
+    expect(readdirSync(root).sort()).toEqual([LAYERS_FOLDER, ...mine].sort());
+  });
+
+  it('are kept while another version may be writing to them: a temp file younger than 10 minutes', async () => {
+    const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], []);
+    const other = join(root, 'layers-0.2.0-r1');
+    mkdirSync(other);
+    writeFileSync(join(other, '.tmp-999-abcdef'), 'half written right now');
+    writeFileSync(join(other, entryFileName(digest(1))), 'an entry');
+    const now = Date.now();
+    expect((await listCache(root, now)).stale.files).toBe(0);
+    await pruneCache(root, undefined, now);
+    expect(readdirSync(other)).toHaveLength(2);
+    // Ten minutes on, and the writer gone: abandoned.
+    const later = now + 10 * 60 * 1000 + 1000;
+    expect((await listCache(root, later)).stale.files).toBe(2);
+    await pruneCache(root, undefined, later);
+    expect(existsSync(other)).toBe(false);
+  });
+
+  it('count a symlink as itself, never what it links to, and prune removes only the link', async () => {
+    const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], []);
+    const precious = join(scratch, `precious-${roots}`);
+    mkdirSync(join(precious, 'sub'), { recursive: true });
+    writeFileSync(join(precious, 'a'), 'x'.repeat(5000));
+    writeFileSync(join(precious, 'sub', 'b'), 'x'.repeat(5000));
+    const link = join(root, 'layers-0.0.1-r1');
+    symlinkSync(precious, link);
+    const old = join(root, 'images-0.0.1-r1-s1');
+    mkdirSync(old);
+    symlinkSync(join(precious, 'a'), join(old, entryFileName(digest(2))));
+    const { stale } = await listCache(root);
+    expect(stale).toEqual({
+      files: 2,
+      size: lstatSync(link).size + lstatSync(join(old, entryFileName(digest(2)))).size,
+    });
+    await pruneCache(root);
+    expect(existsSync(link) || existsSync(old)).toBe(false);
+    expect(readFileSync(join(precious, 'sub', 'b'), 'utf8')).toHaveLength(5000);
+    expect(readFileSync(join(precious, 'a'), 'utf8')).toHaveLength(5000);
   });
 });

@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, isDigest } from '../../oci/digest.js';
 import { decodeRecord, isRecordFileName, sameStamp } from './fingerprint-format.js';
@@ -6,11 +6,9 @@ import {
   digestOfEntryFile,
   entryFileName,
   FINGERPRINTS_FOLDER,
-  FINGERPRINTS_FOLDER_PREFIX,
   IMAGES_FOLDER,
-  IMAGES_FOLDER_PREFIX,
+  isVersionedFolderName,
   LAYERS_FOLDER,
-  LAYERS_FOLDER_PREFIX,
   TEMP_PREFIX,
   TWIN_PREFIX,
 } from './location.js';
@@ -66,7 +64,7 @@ export async function listCache(root: string, now = Date.now()): Promise<CacheIn
   const layers = await listFolder(join(root, LAYERS_FOLDER), now, stale);
   const images = await listFolder(join(root, IMAGES_FOLDER), now, stale);
   const fingerprints = await listFingerprints(join(root, FINGERPRINTS_FOLDER), now, stale);
-  for (const folder of await staleFolders(root)) {
+  for (const folder of await staleFolders(root, now)) {
     const usage = await diskUsage(folder);
     stale.files += usage.files;
     stale.size += usage.size;
@@ -125,7 +123,7 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
   const { directory: fingerprintsDirectory } = inventory.fingerprints;
   for (const folder of [inventory.directory, images.directory, fingerprintsDirectory])
     await removeAbandonedTemps(folder, now);
-  for (const folder of await staleFolders(root)) await rm(folder, { recursive: true, force: true });
+  for (const folder of await staleFolders(root, now)) await rm(folder, { recursive: true, force: true });
   // The summaries' and fingerprints' folders are made again by the next check that stores one.
   for (const folder of [images.directory, fingerprintsDirectory]) await rmdir(folder).catch(() => {});
   return {
@@ -255,25 +253,42 @@ async function removeAbandonedTemps(folder: string, now: number): Promise<void> 
   }
 }
 
-/** Folders of other analyser versions: nothing will read them again. */
-async function staleFolders(root: string): Promise<string[]> {
+/**
+ * Folders of other imgscope versions: nothing will read them again. None that another imgscope may be
+ * writing to right now, though: one with a temp file that is not yet abandoned.
+ */
+async function staleFolders(root: string, now: number): Promise<string[]> {
   const current = new Set([LAYERS_FOLDER, IMAGES_FOLDER, FINGERPRINTS_FOLDER]);
-  const prefixes = [LAYERS_FOLDER_PREFIX, IMAGES_FOLDER_PREFIX, FINGERPRINTS_FOLDER_PREFIX];
-  const names = await namesIn(root);
-  return names
-    .filter((name) => prefixes.some((prefix) => name.startsWith(prefix)))
-    .filter((name) => !current.has(name))
-    .map((name) => join(root, name));
+  const folders: string[] = [];
+  for (const name of await namesIn(root)) {
+    if (!isVersionedFolderName(name) || current.has(name)) continue;
+    const folder = join(root, name);
+    if (!(await hasFreshTemp(folder, now))) folders.push(folder);
+  }
+  return folders;
 }
 
-async function diskUsage(folder: string): Promise<{ files: number; size: number }> {
+async function hasFreshTemp(folder: string, now: number): Promise<boolean> {
+  const names = await readdir(folder).catch(() => []);
+  for (const name of names) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const info = await statOrUndefined(join(folder, name));
+    if (info && now - info.mtimeMs <= ABANDONED_TEMP_MS) return true;
+  }
+  return false;
+}
+
+/** Files and bytes under a path as `rm -r` sees them: a symlink is one file, never followed. */
+async function diskUsage(path: string): Promise<{ files: number; size: number }> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info?.isDirectory()) return info ? { files: 1, size: info.size } : { files: 0, size: 0 };
   const usage = { files: 0, size: 0 };
-  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+  const entries = await readdir(path, { recursive: true, withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const info = await statOrUndefined(join(entry.parentPath, entry.name));
+    if (entry.isDirectory()) continue;
+    const file = await lstat(join(entry.parentPath, entry.name)).catch(() => undefined);
     usage.files++;
-    usage.size += info?.size ?? 0;
+    usage.size += file?.size ?? 0;
   }
   return usage;
 }

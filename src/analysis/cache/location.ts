@@ -13,9 +13,8 @@ export const ANALYSER_REVISION = 1;
 /** What an entry's header must name to be used. */
 export const ANALYSER_VERSION = `${VERSION}-r${ANALYSER_REVISION}`;
 
-/** The folder of this analyser's entries under a cache root; other `layers-*` folders are stale. */
+/** The folder of this analyser's entries under a cache root; those of other versions are stale. */
 export const LAYERS_FOLDER = `layers-${ANALYSER_VERSION}`;
-export const LAYERS_FOLDER_PREFIX = 'layers-';
 
 /**
  * Bump when the summary of the same image changes (another waste figure, new hint findings, a changed
@@ -26,9 +25,8 @@ export const SUMMARY_REVISION = 1;
 /** What an image summary's header must name to be used: the analyser and the summary's revision. */
 export const SUMMARY_VERSION = `${ANALYSER_VERSION}-s${SUMMARY_REVISION}`;
 
-/** The folder of image summaries (by manifest digest) under a cache root; other `images-*` folders are stale. */
+/** The folder of image summaries (by manifest digest) under a cache root; those of other versions are stale. */
 export const IMAGES_FOLDER = `images-${SUMMARY_VERSION}`;
-export const IMAGES_FOLDER_PREFIX = 'images-';
 
 /**
  * Bump when what a fingerprint record vouches for changes (another stat field, another racy rule): records
@@ -37,11 +35,24 @@ export const IMAGES_FOLDER_PREFIX = 'images-';
 export const FINGERPRINT_REVISION = 1;
 
 /**
- * The folder of local blob fingerprints (fingerprint-store.ts) under a cache root; other `fingerprints-*`
- * folders are stale.
+ * The folder of local blob fingerprints (fingerprint-store.ts) under a cache root; those of other versions
+ * are stale.
  */
 export const FINGERPRINTS_FOLDER = `fingerprints-${VERSION}-f${FINGERPRINT_REVISION}`;
-export const FINGERPRINTS_FOLDER_PREFIX = 'fingerprints-';
+
+/** A package version as semver spells it: 1.2.3, 1.2.3-beta.1, 1.2.3+build.5. */
+const ANY_VERSION = String.raw`\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?`;
+const VERSIONED_FOLDER = new RegExp(
+  String.raw`^(?:layers-${ANY_VERSION}-r\d+|images-${ANY_VERSION}-r\d+-s\d+|fingerprints-${ANY_VERSION}-f\d+)$`,
+);
+
+/**
+ * Whether a name is one the three folders above have in some imgscope version and revision: only those
+ * can be another version's stale folder. (A cache root may be a folder the user keeps other things in.)
+ */
+export function isVersionedFolderName(name: string): boolean {
+  return VERSIONED_FOLDER.test(name);
+}
 
 /**
  * The cache root: `--cache-dir`, else `IMGSCOPE_CACHE_DIR`, else `$XDG_CACHE_HOME/imgscope` (the XDG base
