@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { entryFileName, IMAGES_FOLDER } from '../../src/analysis/cache/location.js';
+import { readSummaryHeader } from '../../src/analysis/cache/summary-format.js';
 import { runCli } from '../helpers/cli.js';
 import { blobOf, ImageFiles, OCI, setLayoutIndex, tarBytes } from '../helpers/image-files.js';
 import { announcePeerImages, fixture, hasPeerImages, peerImage } from '../helpers/shared.js';
@@ -237,7 +238,9 @@ describe('imgscope check with the image summary cache', () => {
     const report = JSON.parse(uncached.stdout);
     expect(report.inefficientFiles).toHaveLength(50);
     const [stored] = readdirSync(join(cache, IMAGES_FOLDER));
-    const payload = readFileSync(join(cache, IMAGES_FOLDER, stored!), 'utf8').split('\n')[2]!;
+    const file = readFileSync(join(cache, IMAGES_FOLDER, stored!));
+    const { header, payloadOffset } = readSummaryHeader(file);
+    const payload = file.toString('utf8', payloadOffset, payloadOffset + header.payloadBytes);
     expect(JSON.parse(payload).waste.inefficientFiles).toHaveLength(50); // of 80
     expect(
       report.checks

@@ -66,19 +66,20 @@ function encode(layer: LayerAnalysis, tables: InternTables): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** Re-signs an entry after its payload was edited, as a forger with write access to the cache could. */
+/** Re-signs an entry after it was edited, as a forger with write access to the cache could. */
 function resign(entry: Buffer, edit: (header: Record<string, unknown>, payload: Buffer) => void): Buffer {
   const length = entry.readUInt32LE(8);
   const header = JSON.parse(entry.toString('utf8', 12, 12 + length)) as Record<string, unknown>;
-  const payload = Buffer.from(entry.subarray((12 + length + 7) & ~7));
+  const payload = Buffer.from(entry.subarray((12 + length + 7) & ~7, -4));
   edit(header, payload);
-  header.crc32 = crc32(payload);
   const json = Buffer.from(JSON.stringify(header));
   const prefix = Buffer.alloc((12 + json.length + 7) & ~7);
   prefix.write('IMGSCOPE', 0, 'latin1');
   prefix.writeUInt32LE(json.length, 8);
   json.copy(prefix, 12);
-  return Buffer.concat([prefix, payload]);
+  const trailer = Buffer.alloc(4);
+  trailer.writeUInt32LE(crc32(Buffer.concat([prefix, payload])));
+  return Buffer.concat([prefix, payload, trailer]);
 }
 
 describe('cache entry format', () => {
@@ -184,6 +185,15 @@ describe('cache entry format', () => {
       expect(refusal(other).reason).toBe('stale');
     });
 
+    it('an entry of format 1, whose checksum covered only the payload (stale)', async () => {
+      // Format 1 had the payload's CRC-32 in the header and no trailer.
+      const old = resign(await entry(), (header) => {
+        header.format = 1;
+        header.crc32 = 0;
+      }).subarray(0, -4);
+      expect(refusal(old).message).toBe('stale: entry format 1');
+    });
+
     it('an entry filed under the wrong digest', async () => {
       expect(refusal(await entry(), { digest: `sha256:${'cd'.repeat(32)}`, analyser: ANALYSER }).reason).toBe(
         'corrupt',
@@ -204,6 +214,29 @@ describe('cache entry format', () => {
         flipped[at]! ^= 0x01;
         expect(refusal(flipped).message).toMatch(/checksum/);
       }
+    });
+
+    it('an entry with any single header bit flipped, its counts and sizes included (the checksum)', async () => {
+      const bytes = await entry();
+      const headerEnd = (12 + bytes.readUInt32LE(8) + 7) & ~7;
+      for (let at = 0; at < headerEnd; at++)
+        for (let bit = 0; bit < 8; bit++) {
+          const flipped = Buffer.from(bytes);
+          flipped[at]! ^= 1 << bit;
+          refusal(flipped);
+        }
+      // A digit of contentSize one bit off ('1' and '0', '2' and '3', …) is still a valid header.
+      const at = bytes.indexOf('"contentSize":') + '"contentSize":'.length;
+      const flipped = Buffer.from(bytes);
+      flipped[at]! ^= 0x01;
+      expect(refusal(flipped).message).toBe('corrupt: checksum mismatch');
+    });
+
+    it('a re-signed entry with a count 2^32 too large (no 32-bit arithmetic on counts)', async () => {
+      const raised = resign(await entry(), (header) => {
+        header.nameBytes = (header.nameBytes as number) + 2 ** 32;
+      });
+      expect(refusal(raised).message).toBe('corrupt: section sizes disagree with the counts');
     });
 
     it('garbage, an unreadable header, and a header missing fields', async () => {

@@ -7,14 +7,14 @@
  *
  * Layout: "IMGSCOPE", u32 header length, the JSON header, padding to 8, then the payload: the columns
  * written as-is (native byte order, recorded in the header), each padded to 8 so they can be viewed in
- * place. The header carries the payload's CRC-32 (it catches torn and corrupted files; it is no defence
- * against someone who can write the cache folder, and need not be); nothing is trusted before it matches.
+ * place; last the CRC-32 of all the bytes before it, header included (checksum.ts). Nothing is used
+ * before it matches.
  */
-import { crc32 } from 'node:zlib';
 import type { Digest } from '../../oci/digest.js';
 import { LayerItems, NO_LINK, type StringTable } from '../layer-items.js';
 import { type PathTable, ROOT } from '../paths.js';
 import type { Compression } from '../types.js';
+import { CHECKSUM_BYTES, checksumMatches, withChecksum } from './checksum.js';
 
 /** One layer's parse result: what analysing a layer produces before it is merged. */
 export interface LayerAnalysis {
@@ -44,7 +44,7 @@ export class UnusableEntryError extends Error {
 
 const MAGIC = Buffer.from('IMGSCOPE', 'latin1');
 /** Bumped when the byte layout changes. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const COMPRESSIONS: readonly Compression[] = ['gzip', 'zstd', 'none'];
 /** ItemKind and TypeCode values the merge understands. */
@@ -68,7 +68,6 @@ interface Header {
   links: number;
   linkBytes: number;
   payloadBytes: number;
-  crc32: number;
 }
 
 type CountKey = 'items' | 'nodes' | 'names' | 'nameBytes' | 'links' | 'linkBytes';
@@ -109,7 +108,8 @@ type ViewOf<T> = T extends Float64Array
         ? Uint16Array<ArrayBufferLike>
         : Uint8Array<ArrayBufferLike>;
 
-const pad8 = (n: number) => (n + 7) & ~7;
+/** Not `(n + 7) & ~7`: bitwise operators wrap at 2^32, and a corrupt header's counts can be larger. */
+const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 
 function sectionBytes(type: ColumnType, count: number): number {
   return pad8(type.BYTES_PER_ELEMENT * count);
@@ -150,7 +150,6 @@ export function encodeEntry(
     linkText: linkText.bytes,
   };
   const payload: Uint8Array[] = [];
-  let checksum = 0;
   let payloadBytes = 0;
   for (const [name, type] of SECTIONS) {
     const column = columns[name];
@@ -158,7 +157,6 @@ export function encodeEntry(
     const padding = new Uint8Array(sectionBytes(type, column.length) - bytes.length);
     for (const part of [bytes, padding]) {
       if (part.length === 0) continue;
-      checksum = crc32(part, checksum);
       payload.push(part);
       payloadBytes += part.length;
     }
@@ -179,14 +177,13 @@ export function encodeEntry(
     links: links.values.length,
     linkBytes: linkText.bytes.length,
     payloadBytes,
-    crc32: checksum,
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(pad8(MAGIC.length + 4 + json.length));
   MAGIC.copy(prefix, 0);
   prefix.writeUInt32LE(json.length, MAGIC.length);
   json.copy(prefix, MAGIC.length + 4);
-  return [prefix, ...payload];
+  return withChecksum([prefix, ...payload]);
 }
 
 /**
@@ -208,9 +205,10 @@ export function decodeEntry(
   let expectedPayload = 0;
   for (const [, type, key] of SECTIONS) expectedPayload += sectionBytes(type, header[key]);
   if (header.payloadBytes !== expectedPayload) throw corrupt('section sizes disagree with the counts');
-  if (bytes.length !== payloadOffset + expectedPayload) throw corrupt('truncated or overlong');
-  const payload = alignedCopy(bytes.subarray(payloadOffset));
-  if (crc32(payload) !== header.crc32) throw corrupt('checksum mismatch');
+  if (bytes.length !== payloadOffset + expectedPayload + CHECKSUM_BYTES)
+    throw corrupt('truncated or overlong');
+  if (!checksumMatches(bytes)) throw corrupt('checksum mismatch');
+  const payload = alignedCopy(bytes.subarray(payloadOffset, payloadOffset + expectedPayload));
 
   const sections = viewSections(payload, header);
   const names = splitText(sections.nameText, sections.nameLengths);
@@ -265,7 +263,6 @@ function isHeader(value: unknown): value is Header {
     typeof h.analyser === 'string' &&
     typeof h.littleEndian === 'boolean' &&
     typeof h.digest === 'string' &&
-    Number.isSafeInteger(h.crc32) &&
     COMPRESSIONS.includes(h.compression as Compression) &&
     counts.every((key) => Number.isSafeInteger(h[key]) && (h[key] as number) >= 0)
   );

@@ -1,4 +1,3 @@
-import { crc32 } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../../test/helpers/shared.js';
 import type { Digest } from '../../oci/digest.js';
@@ -6,6 +5,7 @@ import { openLocalImage } from '../../oci/local/index.js';
 import type { Descriptor } from '../../oci/types.js';
 import { analyzeImage } from '../analyze.js';
 import { type AnalysisSummary, summarizeAnalysis } from '../summary.js';
+import { withChecksum } from './checksum.js';
 import { UnusableEntryError } from './entry-format.js';
 import { decodeSummary, encodeSummary, readSummaryHeader, SUMMARY_FORMAT } from './summary-format.js';
 
@@ -45,10 +45,10 @@ function withPayload(payload: unknown): Buffer {
   const bytes = encoded();
   const { header, payloadOffset } = readSummaryHeader(bytes);
   const body = Buffer.from(JSON.stringify(payload));
-  const forged = { ...header, payloadBytes: body.length, crc32: crc32(body) };
+  const forged = { ...header, payloadBytes: body.length };
   const first = bytes.subarray(0, bytes.indexOf(0x0a) + 1);
   expect(payloadOffset).toBeGreaterThan(first.length);
-  return Buffer.concat([first, Buffer.from(`${JSON.stringify(forged)}\n`), body]);
+  return Buffer.concat(withChecksum([first, Buffer.from(`${JSON.stringify(forged)}\n`), body]));
 }
 
 describe('image summary format', () => {
@@ -70,6 +70,11 @@ describe('image summary format', () => {
     expect(failure(() => decode(encoded(), { analyser: 'test-2' }))).toBe('stale: analyser test-1');
     const text = encoded().toString('latin1').replace(`"format":${SUMMARY_FORMAT}`, '"format":99');
     expect(failure(() => decode(Buffer.from(text, 'latin1')))).toBe('stale: summary format 99');
+    // Format 1 had the payload's CRC-32 in the header and no trailer.
+    const { header, payloadOffset } = readSummaryHeader(encoded());
+    const old = `IMGSCOPE-SUMMARY\n${JSON.stringify({ ...header, format: 1, crc32: 0 })}\n`;
+    const payload = encoded().subarray(payloadOffset, -4);
+    expect(failure(() => decode(Buffer.concat([Buffer.from(old), payload])))).toBe('stale: summary format 1');
   });
 
   it("is corrupt when it is another image's summary, or its layers are not the manifest's", () => {
@@ -96,6 +101,23 @@ describe('image summary format', () => {
     expect(failure(() => decode(Buffer.from('IMGSCOPE-SUMMARY\n{"format":1}\n')))).toBe(
       'corrupt: incomplete header',
     );
+  });
+
+  it('is corrupt when any bit of its header flips: the checksum covers the header too', () => {
+    const bytes = encoded();
+    const { payloadOffset } = readSummaryHeader(bytes);
+    for (let at = 0; at < payloadOffset; at++)
+      for (let bit = 0; bit < 8; bit++) {
+        const flipped = Buffer.from(bytes);
+        flipped[at]! ^= 1 << bit;
+        failure(() => decode(flipped));
+      }
+    // A layer digest one bit off: the checksum, not the comparison with the manifest, refuses it.
+    const text = bytes.toString('latin1');
+    const at = text.indexOf(layers[0]!.digest, text.indexOf('"layers"')) + 'sha256:'.length;
+    const flipped = Buffer.from(bytes);
+    flipped[at]! ^= 0x01;
+    expect(failure(() => decode(flipped))).toBe('corrupt: checksum mismatch');
   });
 
   it('checks every field of a payload whose checksum matches', () => {

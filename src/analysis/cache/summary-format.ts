@@ -4,20 +4,20 @@
  * summary is valid for exactly that manifest.
  *
  * Layout: the line "IMGSCOPE-SUMMARY", a JSON header line (versions, the manifest and layer digests, the
- * payload's length and CRC-32), then the payload: the summary as JSON. Nothing is trusted before the
- * checksum matches, and the payload is checked field by field against what a summary must hold and the
- * layers the manifest lists.
+ * payload's length), the payload: the summary as JSON, and last the CRC-32 of all the bytes before it,
+ * header included (checksum.ts). Nothing is used before the checksum matches, and the payload is checked
+ * field by field against what a summary must hold and the layers the manifest lists.
  */
-import { crc32 } from 'node:zlib';
 import type { Digest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import { LEFTOVER_KINDS } from '../findings.js';
 import type { AnalysisSummary } from '../summary.js';
+import { CHECKSUM_BYTES, checksumMatches, withChecksum } from './checksum.js';
 import { UnusableEntryError } from './entry-format.js';
 
 const MAGIC = 'IMGSCOPE-SUMMARY\n';
 /** Bumped when the byte layout changes. */
-export const SUMMARY_FORMAT = 1;
+export const SUMMARY_FORMAT = 2;
 const MAX_HEADER_BYTES = 8 * 1024 * 1024;
 
 export interface SummaryHeader {
@@ -28,7 +28,6 @@ export interface SummaryHeader {
   /** The digests of its layers, in order (what `cache prune` removes a summary with). */
   layers: string[];
   payloadBytes: number;
-  crc32: number;
 }
 
 /** What a stored summary must match to be used. */
@@ -50,9 +49,8 @@ export function encodeSummary(digest: Digest, analyser: string, summary: Analysi
     digest,
     layers: summary.layers.map((layer) => layer.digest),
     payloadBytes: payload.length,
-    crc32: crc32(payload),
   };
-  return [Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8'), payload];
+  return withChecksum([Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8'), payload]);
 }
 
 /** The header alone, checked for shape (not against an image): for listing and pruning. */
@@ -78,9 +76,9 @@ export function decodeSummary(bytes: Uint8Array, expected: ExpectedSummary): Ana
   if (header.format !== SUMMARY_FORMAT) throw stale(`summary format ${header.format}`);
   if (header.analyser !== expected.analyser) throw stale(`analyser ${header.analyser}`);
   if (header.digest !== expected.digest) throw corrupt(`summary of ${header.digest.slice(0, 80)}`);
-  const payload = bytes.subarray(payloadOffset);
+  const payload = bytes.subarray(payloadOffset, bytes.length - CHECKSUM_BYTES);
   if (payload.length !== header.payloadBytes) throw corrupt('truncated or overlong');
-  if (crc32(payload) !== header.crc32) throw corrupt('checksum mismatch');
+  if (!checksumMatches(bytes)) throw corrupt('checksum mismatch');
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
@@ -100,8 +98,7 @@ function isHeader(value: unknown): value is SummaryHeader {
     typeof value.digest === 'string' &&
     Array.isArray(value.layers) &&
     value.layers.every((digest) => typeof digest === 'string') &&
-    isCount(value.payloadBytes) &&
-    isCount(value.crc32)
+    isCount(value.payloadBytes)
   );
 }
 
