@@ -162,6 +162,28 @@ describe('imgscope check with the image summary cache', () => {
     ]);
   });
 
+  it("stores a rebuild's summary found through its twin only once the rebuild's blobs are verified", async () => {
+    const first = demoCopy();
+    const cache = newDir('cache');
+    expect((await check(first.dir, cache)).code).toBe(0);
+    const rebuilt = rebuiltDemo((config) => {
+      config.created = '2030-01-01T00:00:00Z';
+    });
+    const layer = rebuilt.layers.at(-1)!;
+    const bytes = readFileSync(layer);
+    bytes[bytes.length >> 1]! ^= 0x01;
+    writeFileSync(layer, bytes);
+
+    const run = await check(rebuilt.dir, cache);
+    expect(run.code).toBe(2);
+    expect(summaryLines(run.stderr)).toEqual([
+      `debug: image summary hit ${rebuilt.manifestDigest} (the layers and commands of ${rebuilt.original})`,
+    ]);
+    expect(readdirSync(join(cache, IMAGES_FOLDER))).not.toContain(
+      entryFileName(rebuilt.manifestDigest as `sha256:${string}`),
+    );
+  });
+
   it('ignores a corrupt summary, analyses from the layer cache and stores it again', async () => {
     const { dir, manifestDigest } = demoCopy();
     const cache = newDir('cache');

@@ -80,7 +80,7 @@ describe('DiskSummaryCache', () => {
     await cache.flush();
     expect(summaryFiles(root)).toEqual([entryFileName(image.digest)]);
     expect(twinPointers(root)).toEqual([[expect.stringMatching(/^twin-[0-9a-f]{64}$/), `${image.digest}\n`]]);
-    expect(await cache.get(image)).toEqual(summary);
+    expect(await cache.get(image)).toEqual({ summary });
     expect(lines.map((line) => line.replace(/ \(\d+ bytes\)$/, ''))).toEqual([
       `image summary miss ${image.digest}`,
       `image summary stored ${image.digest}`,
@@ -88,13 +88,17 @@ describe('DiskSummaryCache', () => {
     ]);
   });
 
-  it('serves another manifest with the same layers and layer commands, and stores it under that one too', async () => {
+  it('serves another manifest with the same layers and layer commands, and stores it under that one once adopted', async () => {
     const root = newRoot();
     await stored(root);
     const { cache, lines } = cacheAt(root);
     const commands = summary.layers.map((layer) => layer.createdBy);
     const rebuilt = { ...image, digest: sha256Digest('a rebuild: new timestamps in the config'), commands };
-    expect(await cache.get(rebuilt)).toEqual(summary);
+    expect(await cache.get(rebuilt)).toEqual({ summary, twin: image.digest });
+    await cache.flush();
+    // Not before the caller verified the rebuild's blobs: nothing is stored from unverified data.
+    expect(summaryFiles(root)).toEqual([entryFileName(image.digest)]);
+    cache.adopt(rebuilt.digest, summary);
     await cache.flush();
     expect(lines.map((line) => line.replace(/ \(\d+ bytes\)$/, ''))).toEqual([
       `image summary hit ${rebuilt.digest} (the layers and commands of ${image.digest})`,
@@ -104,7 +108,7 @@ describe('DiskSummaryCache', () => {
     // The pointer stays on the first build: with the rebuild's summary gone, the next rebuild still finds it.
     expect(twinPointers(root).map(([, target]) => target)).toEqual([`${image.digest}\n`]);
     rmSync(join(root, IMAGES_FOLDER, entryFileName(rebuilt.digest)));
-    expect(await cacheAt(root).cache.get(rebuilt)).toEqual(summary);
+    expect(await cacheAt(root).cache.get(rebuilt)).toEqual({ summary, twin: image.digest });
 
     // Another command for a layer, other layers, or no commands to compare: the analysis may differ.
     const other = (changes: Partial<typeof rebuilt>) => ({
@@ -127,12 +131,11 @@ describe('DiskSummaryCache', () => {
     const commands = summary.layers.map((layer) => layer.createdBy);
     const rebuilt = { ...image, digest: sha256Digest('a rebuild'), commands };
     const { cache } = cacheAt(root);
-    expect(await cache.get(rebuilt)).toEqual(summary);
+    expect(await cache.get(rebuilt)).toEqual({ summary, twin: image.digest });
     await cache.flush();
 
     // Without a pointer there is no twin, though the summary is there.
     rmSync(join(root, IMAGES_FOLDER, pointer));
-    rmSync(join(root, IMAGES_FOLDER, entryFileName(rebuilt.digest)));
     expect(
       await cacheAt(root).cache.get({ ...rebuilt, digest: sha256Digest('another rebuild') }),
     ).toBeUndefined();
@@ -169,7 +172,7 @@ describe('DiskSummaryCache', () => {
     expect(lines).toEqual([`image summary ${image.digest} discarded (corrupt: checksum mismatch)`]);
     cache.put(image.digest, summary);
     await cache.flush();
-    expect(await cache.get(image)).toEqual(summary);
+    expect(await cache.get(image)).toEqual({ summary });
   });
 
   it('ignores and removes a summary another analyser wrote, or one of another image', async () => {
@@ -201,7 +204,7 @@ describe('DiskSummaryCache', () => {
     expect(lines).toEqual([
       `image summary ${image.digest} not used (its layers exceed the decompression guard)`,
     ]);
-    expect(await cache.get(image, total)).toEqual(summary);
+    expect(await cache.get(image, total)).toEqual({ summary });
     expect(readFileSync(file).length).toBeGreaterThan(0);
   });
 

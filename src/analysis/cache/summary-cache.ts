@@ -22,6 +22,16 @@ export interface SummaryKey {
   commands?: readonly string[];
 }
 
+/** A stored summary that holds for the image. */
+export interface CachedSummary {
+  summary: AnalysisSummary;
+  /**
+   * The manifest whose summary it is, when not the image's own but found through its twin pointer: pass
+   * it to `adopt` once the image's blobs are verified, to store it as the image's too.
+   */
+  twin?: Digest;
+}
+
 export interface DiskSummaryCacheOptions {
   /** The cache root (see `cacheRoot`); summaries live in its versioned images folder. */
   root: string;
@@ -63,7 +73,7 @@ export class DiskSummaryCache {
   async get(
     image: SummaryKey,
     maxUncompressedBytes = Number.POSITIVE_INFINITY,
-  ): Promise<AnalysisSummary | undefined> {
+  ): Promise<CachedSummary | undefined> {
     const { digest } = image;
     const file = join(this.directory, entryFileName(digest));
     let bytes: Buffer;
@@ -75,9 +85,7 @@ export class DiskSummaryCache {
       if (twin && withinGuard(twin.summary, maxUncompressedBytes)) {
         this.debug(`image summary hit ${digest} (the layers and commands of ${twin.digest})`);
         this.touch(join(this.directory, entryFileName(twin.digest)), image);
-        // The pointer stays on the twin: were it moved here, losing this image's summary would lose both.
-        this.store(digest, twin.summary, { pointer: false });
-        return twin.summary;
+        return { summary: twin.summary, twin: twin.digest };
       }
       this.debug(`image summary miss ${digest}${code === 'ENOENT' ? '' : ` (${describeError(error)})`}`);
       return undefined;
@@ -100,7 +108,7 @@ export class DiskSummaryCache {
     }
     this.debug(`image summary hit ${digest}`);
     this.touch(file, image);
-    return summary;
+    return { summary };
   }
 
   /**
@@ -146,6 +154,15 @@ export class DiskSummaryCache {
   /** Stores the image's summary in the background; call it only once the analysis succeeded. */
   put(digest: Digest, summary: AnalysisSummary): void {
     this.store(digest, summary, { pointer: true });
+  }
+
+  /**
+   * Stores a summary `get` found through a twin as the image's own, in the background; call it only once
+   * the image's blobs are verified. The pointer stays on the twin: were it moved here, losing this image's
+   * summary would lose both.
+   */
+  adopt(digest: Digest, summary: AnalysisSummary): void {
+    this.store(digest, summary, { pointer: false });
   }
 
   /** Resolves once every write, touch and removal started so far has finished (they never reject). */

@@ -101,7 +101,9 @@ async function analysedImage(source: ImageSource, args: ParsedArgs, io: Output):
     const cached = await caches?.summaries.get(image, guard);
     if (cached) {
       await new LocalBlobs(source, caches?.fingerprints).confirmAll(source.layers);
-      return cached;
+      // Only now: a summary is never stored for blobs not verified.
+      if (cached.twin) caches?.summaries.adopt(source.digest, cached.summary);
+      return cached.summary;
     }
     const summary = summarizeAnalysis(await streamLayers(source, options, caches, io));
     caches?.summaries.put(source.digest, storedSummary(summary));
