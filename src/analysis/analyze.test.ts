@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ImageSource } from '../oci/source.js';
@@ -165,6 +166,31 @@ describe('analyzeImage', () => {
     await expect(from('registry')).rejects.toMatchObject({
       hint: 'the layer blob is corrupt or not a tar archive; rebuild the image, or re-push the image',
     });
+  });
+
+  it('reads a zstd layer that starts with a skippable frame (pzstd writes one before every frame)', async () => {
+    const { curl } = await threeLayers();
+    const skippable = Buffer.from([0x5e, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd]);
+    const analysis = await analyzeImage(
+      fakeImage([Buffer.concat([skippable, zstd(curl)])], { chunkSize: 3 }),
+    );
+    expect(analysis.layers.map((layer) => [layer.compression, layer.uncompressedSize])).toEqual([
+      ['zstd', curl.length],
+    ]);
+  });
+
+  it('refuses a zstd layer whose window is over 128 MiB, quickly and naming the fix', async () => {
+    const tar = await tarOf(['etc/', 'etc/motd:100']);
+    const long = execFileSync('zstd', ['-q', '-c', '--long=30'], { input: tar }); // a 1 GiB window
+    const started = performance.now();
+    await expect(analyzeImage(fakeImage([long]))).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringMatching(
+        /^layer 1 of fake:image \(sha256:[0-9a-f]{64}\): cannot decompress \(the zstd frame at byte 0 needs a 1024 MiB window; imgscope decodes windows up to 128 MiB\)$/,
+      ),
+      hint: "recompress the layer with a zstd window of 128 MiB or less (zstd's default; --long=27 at most)",
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('reports a decompression bomb as a LIMIT error instead of dying', async () => {

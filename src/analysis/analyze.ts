@@ -15,6 +15,7 @@ import { FileModelBuilder } from './model.js';
 import { PathTable } from './paths.js';
 import { readLayerTar } from './tar-entries.js';
 import type { Analysis, AnalysisEvent, Compression, LayerSummary } from './types.js';
+import { ZstdWindowError } from './zstd-worker.js';
 
 export interface AnalyzeOptions {
   signal?: AbortSignal;
@@ -300,6 +301,12 @@ function abortError(reason: unknown): Error {
 /** Keeps ImgscopeErrors and aborts as they are; names the layer in anything else (zlib, zstd). */
 function describeFailure(error: unknown, label: string, remedy: string, signal: AbortSignal): unknown {
   if (isImgscopeError(error) || signal.aborted) return error;
+  if (error instanceof ZstdWindowError) {
+    return new ImgscopeError('UNSUPPORTED', `${label}: cannot decompress (${error.message})`, {
+      hint: `recompress the layer with a zstd window of ${error.limit / 2 ** 20} MiB or less (zstd's default; --long=27 at most)`,
+      cause: error,
+    });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new ImgscopeError('MALFORMED', `${label}: cannot decompress (${message})`, {
     hint: `the layer blob is corrupt; ${remedy}`,

@@ -25,6 +25,9 @@ describe('detectCompression', () => {
   it('names the encoding from magic bytes only', () => {
     expect(detectCompression(Buffer.from([0x1f, 0x8b, 8, 0]))).toBe('gzip');
     expect(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))).toBe('zstd');
+    expect(detectCompression(Buffer.from([0x50, 0x2a, 0x4d, 0x18]))).toBe('zstd'); // skippable frame
+    expect(detectCompression(Buffer.from([0x5f, 0x2a, 0x4d, 0x18]))).toBe('zstd');
+    expect(detectCompression(Buffer.from([0x60, 0x2a, 0x4d, 0x18]))).toBe('none');
     expect(detectCompression(Buffer.from('BZh91AY'))).toBe('bzip2');
     expect(detectCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]))).toBe('xz');
     expect(detectCompression(Buffer.from('etc/passwd\0'))).toBe('none');
@@ -53,6 +56,19 @@ describe('decodeLayer', () => {
   it('decodes zstd made by the zstd CLI, multiple frames included', async () => {
     const frames = Buffer.concat([zstd(payload.subarray(0, 1000)), zstd(payload.subarray(1000), 19)]);
     const { compression, tar } = await decodeLayer(chunked(frames, 777), 'layer');
+    expect(compression).toBe('zstd');
+    expect((await collect(tar)).equals(payload)).toBe(true);
+  });
+
+  it('decodes zstd that starts with a skippable frame, as pzstd writes it', async () => {
+    const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]);
+    const frames = Buffer.concat([
+      skippable,
+      zstd(payload.subarray(0, 1000)),
+      skippable,
+      zstd(payload.subarray(1000)),
+    ]);
+    const { compression, tar } = await decodeLayer(chunked(frames, 5), 'layer');
     expect(compression).toBe('zstd');
     expect((await collect(tar)).equals(payload)).toBe(true);
   });

@@ -1,6 +1,7 @@
 import { Readable, type TransformOptions, Writable } from 'node:stream';
 import type { ZlibOptions } from 'node:zlib';
 import { ImgscopeError } from '../errors.js';
+import { detectCompression as detectMagic } from '../oci/local/magic.js';
 import { releasePiece } from '../oci/pieces.js';
 import { GzipDecoder } from './gzip-decoder.js';
 import { DEFAULT_LAYER_REMEDY } from './tar-entries.js';
@@ -29,12 +30,7 @@ export const JOIN_BYTES = 1024 * 1024;
 
 /** What a layer's first bytes say it is; media types lie or are absent (docker archives), magic does not. */
 export function detectCompression(head: Uint8Array): Compression | 'bzip2' | 'xz' {
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
-  if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2';
-  if (head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a)
-    return 'xz';
-  return 'none';
+  return detectMagic(head) ?? 'none';
 }
 
 export interface DecodedLayer {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { zstd } from './testing.js';
-import { ZstdWorkerDecoder } from './zstd-worker.js';
+import { ZstdWindowError, ZstdWorkerDecoder } from './zstd-worker.js';
 
 const MiB = 1024 * 1024;
 
@@ -51,6 +51,18 @@ describe('ZstdWorkerDecoder', () => {
 
     const after = await decodeAll(new ZstdWorkerDecoder(), zstd(payloads[0]!));
     expect(after.equals(payloads[0]!)).toBe(true);
+  });
+
+  it('refuses a frame whose window is over the limit before decoding it, in any frame', async () => {
+    const first = zstd(Buffer.from('a'.repeat(1000)));
+    const long = execFileSync('zstd', ['-q', '-c', '--long=30'], { input: Buffer.from('b'.repeat(1000)) });
+    const started = performance.now();
+    const decoding = decodeAll(new ZstdWorkerDecoder(), Buffer.concat([first, long]));
+    await expect(decoding).rejects.toBeInstanceOf(ZstdWindowError);
+    await expect(decoding).rejects.toThrow(
+      `the zstd frame at byte ${first.length} needs a 1024 MiB window; imgscope decodes windows up to 128 MiB`,
+    );
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('fails a stream that ends inside a frame, naming zstd', async () => {

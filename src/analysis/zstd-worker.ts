@@ -6,12 +6,16 @@
  * - the worker blocks (Atomics.wait) once MAX_UNCLAIMED bytes it sent have not been taken by the stream's
  *   consumer, so a small input that inflates hugely (a zstd bomb) cannot pile up in memory;
  * - at most MAX_INPUTS_IN_FLIGHT compressed chunks wait in the worker's queue.
+ * Input is bounded too: fzstd allocates each frame's whole declared window (up to 2 GiB) and copies all of
+ * it for every block, so frame headers are read on this side (zstd-frames.ts) and a frame whose window is
+ * over MAX_ZSTD_WINDOW fails the stream before the worker sees it.
  * Workers are pooled (spawning one costs tens of milliseconds) and unref'd while idle, so they never keep
  * the process alive; a decoder that fails or is destroyed terminates its worker instead of returning it.
  */
 import { createRequire } from 'node:module';
 import { Duplex } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { type ZstdFrame, ZstdFrameWalker, zstdError } from './zstd-frames.js';
 
 /** Decoded bytes the worker gathers into one message. */
 const OUTPUT_BATCH = 1024 * 1024;
@@ -19,6 +23,9 @@ const OUTPUT_BATCH = 1024 * 1024;
 const MAX_UNCLAIMED = 8 * 1024 * 1024;
 const MAX_INPUTS_IN_FLIGHT = 4;
 const MAX_IDLE_WORKERS = 2;
+const MiB = 1024 * 1024;
+/** Reference zstd's default limit (without --long); image builders use windows of a few MiB. */
+export const MAX_ZSTD_WINDOW = 128 * MiB;
 
 /** Slots of the Int32Array shared with the worker. */
 const UNCLAIMED = 0;
@@ -167,6 +174,7 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
   private readonly worker: PooledWorker;
   private readonly shared = new SharedArrayBuffer(4);
   private readonly state = new Int32Array(this.shared);
+  private readonly frames: ZstdFrameWalker;
   /** Bytes pushed while the readable side was full: handed back to the worker when it drains. */
   private held = 0;
   private inFlight = 0;
@@ -174,13 +182,22 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
   private finish: ((error?: Error | null) => void) | undefined;
   private ended = false;
 
-  constructor() {
+  constructor(maxWindow = MAX_ZSTD_WINDOW) {
     super({ readableHighWaterMark: OUTPUT_BATCH, writableHighWaterMark: OUTPUT_BATCH });
+    this.frames = new ZstdFrameWalker((frame) => {
+      if (frame.window > maxWindow) throw new ZstdWindowError(frame, maxWindow);
+    });
     this.worker = acquireWorker(this);
     this.send({ type: 'start', state: this.shared, batch: OUTPUT_BATCH, maxUnclaimed: MAX_UNCLAIMED });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    try {
+      this.frames.push(chunk);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
     // A copy of exactly the chunk's bytes, moved to the worker: cloning the view would copy the whole
     // buffer behind it (often a pooled or larger one).
     const copy = new Uint8Array(chunk.byteLength);
@@ -250,6 +267,16 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
   }
 }
 
-export function zstdError(detail: string): Error {
-  return new Error(`invalid zstd data (${detail})`);
+/** A frame the decoder refuses for its window, not for corrupt data: the layer needs recompressing. */
+export class ZstdWindowError extends Error {
+  constructor(
+    readonly frame: ZstdFrame,
+    readonly limit: number,
+  ) {
+    super(
+      `the zstd frame at byte ${frame.offset} needs a ${Math.ceil(frame.window / MiB)} MiB window; ` +
+        `imgscope decodes windows up to ${limit / MiB} MiB`,
+    );
+    this.name = 'ZstdWindowError';
+  }
 }

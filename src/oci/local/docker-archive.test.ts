@@ -188,6 +188,28 @@ describe('docker-archive: kaniko and crane tarballs', () => {
     await streamEveryBlob(source);
   });
 
+  it('takes a layer that starts with a skippable frame (as pzstd writes) for zstd', async () => {
+    const tar = await tarBytes([{ name: 'pzstd.txt', content: 'pzstd layer' }]);
+    const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 0, 0, 0, 0]);
+    const pzstd = Buffer.concat([skippable, zstdRaw(tar)]);
+    const blob = blobOf(pzstd);
+    const config = blobOf(dockerConfig([blobOf(tar).digest]));
+    const files = new ImageFiles()
+      .add(`sha256:${hexOf(config.digest)}`, config.bytes)
+      .add(`${hexOf(blob.digest)}.tar.zst`, pzstd)
+      .add('manifest.json', [
+        {
+          Config: `sha256:${hexOf(config.digest)}`,
+          RepoTags: ['pz:1'],
+          Layers: [`${hexOf(blob.digest)}.tar.zst`],
+        },
+      ]);
+    const source = await openLocalImage(await files.writeTar(tempPath('pzstd.tar')));
+    expect(source.layers).toEqual([
+      { mediaType: MediaType.OciLayerZstd, size: blob.size, digest: blob.digest },
+    ]);
+  });
+
   it('hashes a layer once at open when neither its name nor the config gives its digest', async () => {
     const gzip = await gzipLayer('x.txt', 'unnamed');
     const config = blobOf(dockerConfig([gzip.diffId]));
