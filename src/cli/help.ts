@@ -48,6 +48,7 @@ ${POLICY_OPTIONS}
 
 Environment
   IMGSCOPE_USERNAME, IMGSCOPE_PASSWORD   registry credentials
+  IMGSCOPE_REGISTRY              the registry they are for; unset, they go to the image's registry
   IMGSCOPE_INSECURE_REGISTRIES   comma-separated hosts reached over plain HTTP
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY
                                  proxies, read as docker and skopeo do (loopback is always direct)

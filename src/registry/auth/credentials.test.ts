@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,5 +70,94 @@ describe('findCredentials', () => {
     const found = await findCredentials('r.io', 'a', { env: env(), dockerConfigPath: path });
     expect(found.credential).toBeUndefined();
     expect(found.searched).toContain(`${path} (not valid JSON, ignored)`);
+  });
+
+  it('takes IMGSCOPE_USERNAME/IMGSCOPE_PASSWORD only for the registry IMGSCOPE_REGISTRY names, when it is set', async () => {
+    const vars = { IMGSCOPE_USERNAME: 'ci', IMGSCOPE_PASSWORD: 'for-private' };
+    const lookup = (registry: string, meantFor?: string) =>
+      findCredentials(registry, 'a', {
+        env: { ...env(), ...vars, ...(meantFor === undefined ? {} : { IMGSCOPE_REGISTRY: meantFor }) },
+      });
+    const elsewhere = await lookup('ghcr.io', 'private.example:5000');
+    expect(elsewhere.credential).toBeUndefined();
+    expect(elsewhere.searched).toContain('IMGSCOPE_USERNAME (IMGSCOPE_REGISTRY names another registry)');
+    expect(elsewhere.searched.join(' ')).not.toContain('private.example');
+    expect((await lookup('private.example:5000', 'private.example:5000')).credential?.kind).toBe('basic');
+    expect((await lookup('private.example:5000', 'https://private.example:5000/')).source).toBe(
+      'IMGSCOPE_USERNAME/IMGSCOPE_PASSWORD',
+    );
+    for (const alias of [
+      'docker.io',
+      'index.docker.io',
+      'https://index.docker.io/v1/',
+      'registry-1.docker.io',
+    ]) {
+      expect((await lookup('docker.io', alias)).credential, alias).toBeDefined();
+    }
+    // Unset (or empty): as before, for whatever registry the image is on.
+    expect((await lookup('ghcr.io')).credential).toBeDefined();
+    expect((await lookup('ghcr.io', '')).credential).toBeDefined();
+  });
+
+  it("REGISTRY_AUTH_FILE wins over Docker's config.json, as in podman and skopeo", async () => {
+    const home = join(dir, 'raf-home');
+    mkdirSync(join(home, '.docker'), { recursive: true });
+    writeFileSync(
+      join(home, '.docker', 'config.json'),
+      JSON.stringify({ auths: { 'r.io': { auth: auth('stale', 'x') } } }),
+    );
+    const authFile = dockerConfig('raf', { auths: { 'r.io': { auth: auth('raf', 'y') } } });
+    const found = await findCredentials('r.io', 'a', { env: { HOME: home, REGISTRY_AUTH_FILE: authFile } });
+    expect(found.credential).toEqual({ kind: 'basic', username: 'raf', password: 'y' });
+    expect(found.source).toBe(authFile);
+    const other = await findCredentials('q.io', 'a', { env: { HOME: home, REGISTRY_AUTH_FILE: authFile } });
+    expect(other.searched.filter((place) => place.startsWith(authFile))).toHaveLength(1);
+  });
+
+  describe('credential helpers', () => {
+    const withHelper = (name: string, script: string, helperTimeoutMs = 300) => {
+      const bin = join(dir, `bin-${name}`);
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(bin, 'docker-credential-fake'), `#!/bin/sh\n${script}\n`);
+      chmodSync(join(bin, 'docker-credential-fake'), 0o755);
+      const path = dockerConfig(`helper-${name}`, { credsStore: 'fake' });
+      const started = Date.now();
+      return findCredentials('r.io', 'a', {
+        env: { ...env(), PATH: `${bin}:${process.env.PATH}` },
+        dockerConfigPath: path,
+        helperTimeoutMs,
+      }).then((found) => ({ found, ms: Date.now() - started }));
+    };
+
+    it('gives up at the timeout on a helper that ignores SIGTERM, and kills it', async () => {
+      const pidFile = join(dir, 'trap.pid');
+      const { found, ms } = await withHelper('trap', `echo $$ > ${pidFile}; trap '' TERM; sleep 4; sleep 4`);
+      expect(found.searched).toContain('docker-credential-fake (timed out)');
+      expect(ms).toBeLessThan(2000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(() => process.kill(Number(readFileSync(pidFile, 'utf8')), 0)).toThrow();
+    });
+
+    it('takes the reply of a helper that exited while a child of it holds stdout open', async () => {
+      const { found, ms } = await withHelper(
+        'daemon',
+        `sleep 4 &\necho '{"Username":"bob","Secret":"s3cret"}'`,
+        3000,
+      );
+      expect(found.credential).toEqual({ kind: 'basic', username: 'bob', password: 's3cret' });
+      expect(ms).toBeLessThan(2000);
+    });
+
+    it('notes a missing, failing or garbled helper without its output', async () => {
+      expect((await withHelper('fails', 'echo not found; exit 1')).found.searched).toContain(
+        'docker-credential-fake (no credentials or it failed)',
+      );
+      expect((await withHelper('garbage', 'echo password=s3cret')).found.searched).toContain(
+        'docker-credential-fake (unusable reply)',
+      );
+      const path = dockerConfig('helper-none', { credsStore: 'nosuch' });
+      const missing = await findCredentials('r.io', 'a', { env: env(), dockerConfigPath: path });
+      expect(missing.searched).toContain('docker-credential-nosuch (not found on PATH)');
+    });
   });
 });

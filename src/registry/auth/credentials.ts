@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -22,16 +22,21 @@ export interface CredentialOptions {
   env: NodeJS.ProcessEnv;
   /** Overrides `$DOCKER_CONFIG/config.json` and `~/.docker/config.json`. */
   dockerConfigPath?: string;
+  /** How long a credential helper may take; 10 s unless a test says otherwise. */
+  helperTimeoutMs?: number;
 }
 
 /** Docker Hub's key in credential stores, for historical reasons. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 const HELPER_TIMEOUT_MS = 10_000;
+/** More than any real reply: a helper printing without end is stopped. */
+const MAX_HELPER_OUTPUT = 1024 * 1024;
 
 /**
  * Finds credentials for a registry the way `docker` and `podman` do, in this order: explicit options,
- * `IMGSCOPE_USERNAME`/`IMGSCOPE_PASSWORD`, Docker's config.json (`auths`, `credHelpers`, `credsStore`),
- * Podman's auth.json. Never throws for a missing or unreadable store: it notes it and goes on.
+ * `IMGSCOPE_USERNAME`/`IMGSCOPE_PASSWORD` (for the registry in `IMGSCOPE_REGISTRY` when that is set),
+ * `REGISTRY_AUTH_FILE`, Docker's config.json (`auths`, `credHelpers`, `credsStore`), Podman's auth.json.
+ * Never throws for a missing or unreadable store: it notes it and goes on.
  */
 export async function findCredentials(
   registry: string,
@@ -49,16 +54,28 @@ export async function findCredentials(
   searched.push('--username (not given)');
 
   const { IMGSCOPE_USERNAME: username, IMGSCOPE_PASSWORD: password } = options.env;
-  if (username && password !== undefined) {
+  const meantFor = options.env.IMGSCOPE_REGISTRY?.trim();
+  if (username && meantFor && registryOfKey(meantFor) !== registry) {
+    // Not named: the variable is the user's, and may hold more than a host.
+    searched.push('IMGSCOPE_USERNAME (IMGSCOPE_REGISTRY names another registry)');
+  } else if (username && password !== undefined) {
     return found({ kind: 'basic', username, password }, 'IMGSCOPE_USERNAME/IMGSCOPE_PASSWORD');
+  } else {
+    searched.push(username ? 'IMGSCOPE_USERNAME (IMGSCOPE_PASSWORD unset)' : 'IMGSCOPE_USERNAME (unset)');
   }
-  searched.push(username ? 'IMGSCOPE_USERNAME (IMGSCOPE_PASSWORD unset)' : 'IMGSCOPE_USERNAME (unset)');
+
+  // Podman and skopeo take REGISTRY_AUTH_FILE as the override of the stores they would read.
+  const authFile = options.env.REGISTRY_AUTH_FILE;
+  if (authFile) {
+    const credential = await fromAuthFile(authFile, registry, repository, searched);
+    if (credential) return found(credential, authFile);
+  }
 
   const dockerConfig = dockerConfigPath(options);
-  const fromDocker = await fromDockerConfig(dockerConfig, registry, options.env, searched);
+  const fromDocker = await fromDockerConfig(dockerConfig, registry, options, searched);
   if (fromDocker) return found(fromDocker.credential, fromDocker.source);
 
-  for (const path of podmanAuthPaths(options.env)) {
+  for (const path of podmanAuthPaths(options.env).filter((path) => path !== authFile)) {
     const credential = await fromAuthFile(path, registry, repository, searched);
     if (credential) return found(credential, path);
   }
@@ -73,7 +90,6 @@ function dockerConfigPath(options: CredentialOptions): string {
 
 function podmanAuthPaths(env: NodeJS.ProcessEnv): string[] {
   const paths: string[] = [];
-  if (env.REGISTRY_AUTH_FILE) paths.push(env.REGISTRY_AUTH_FILE);
   if (env.XDG_RUNTIME_DIR) paths.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
   const configHome = env.XDG_CONFIG_HOME ?? join(env.HOME ?? homedir(), '.config');
   paths.push(join(configHome, 'containers', 'auth.json'));
@@ -119,7 +135,7 @@ function registryOfKey(key: string): string {
 async function fromDockerConfig(
   path: string,
   registry: string,
-  env: NodeJS.ProcessEnv,
+  options: CredentialOptions,
   searched: string[],
 ): Promise<{ credential: Credential; source: string } | undefined> {
   const config = (await readJsonFile(path, searched)) as DockerConfigFile | undefined;
@@ -128,13 +144,13 @@ async function fromDockerConfig(
   const helper = Object.entries(config.credHelpers ?? {}).find(
     ([key]) => registryOfKey(key) === registry,
   )?.[1];
-  if (helper) return fromHelper(helper, registry, env, searched);
+  if (helper) return fromHelper(helper, registry, options, searched);
 
   const entry = Object.entries(config.auths ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1];
   const credential = entry && credentialOfEntry(entry);
   if (credential) return { credential, source: path };
 
-  if (config.credsStore) return fromHelper(config.credsStore, registry, env, searched);
+  if (config.credsStore) return fromHelper(config.credsStore, registry, options, searched);
   searched.push(`${path} (no entry for ${registry})`);
   return undefined;
 }
@@ -198,36 +214,87 @@ async function fromAuthFile(
 async function fromHelper(
   name: string,
   registry: string,
-  env: NodeJS.ProcessEnv,
+  options: CredentialOptions,
   searched: string[],
 ): Promise<{ credential: Credential; source: string } | undefined> {
   const program = `docker-credential-${name}`;
   const serverUrl = registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
-  const result = await new Promise<{ ok: boolean; stdout: string; why?: string }>((resolve) => {
-    const child = execFile(program, ['get'], { env, timeout: HELPER_TIMEOUT_MS }, (error, stdout) => {
-      if (!error) resolve({ ok: true, stdout });
-      else if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-        resolve({ ok: false, stdout: '', why: 'not found on PATH' });
-      else if (error.killed) resolve({ ok: false, stdout: '', why: 'timed out' });
-      else resolve({ ok: false, stdout: '', why: 'no credentials or it failed' });
-    });
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(serverUrl);
-  });
-  if (!result.ok) {
+  const result = await runHelper(
+    program,
+    serverUrl,
+    options.env,
+    options.helperTimeoutMs ?? HELPER_TIMEOUT_MS,
+  );
+  if (result.why) {
     searched.push(`${program} (${result.why})`);
     return undefined;
   }
-  try {
-    const reply = JSON.parse(result.stdout) as { Username?: unknown; Secret?: unknown };
-    if (typeof reply.Username === 'string' && typeof reply.Secret === 'string' && reply.Secret !== '') {
-      const credential: Credential =
-        reply.Username === '<token>'
-          ? { kind: 'identity-token', token: reply.Secret }
-          : { kind: 'basic', username: reply.Username, password: reply.Secret };
-      return { credential, source: program };
-    }
-  } catch {}
+  const reply = result.reply as { Username?: unknown; Secret?: unknown } | null;
+  if (typeof reply?.Username === 'string' && typeof reply.Secret === 'string' && reply.Secret !== '') {
+    const credential: Credential =
+      reply.Username === '<token>'
+        ? { kind: 'identity-token', token: reply.Secret }
+        : { kind: 'basic', username: reply.Username, password: reply.Secret };
+    return { credential, source: program };
+  }
   searched.push(`${program} (unusable reply)`);
   return undefined;
+}
+
+/**
+ * Runs `program get` and settles with its JSON reply once it has exited — without waiting for stdout to
+ * close, which a background child of the helper may hold open — or with why not. At the timeout the
+ * helper is sent SIGTERM, then SIGKILL a second later, and the lookup goes on at once.
+ */
+function runHelper(
+  program: string,
+  input: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ reply?: unknown; why?: string }> {
+  const failed = { why: 'no credentials or it failed' };
+  return new Promise((resolve) => {
+    const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    let stdout = '';
+    let exited = false;
+    const settle = (result: { reply?: unknown; why?: string }) => {
+      clearTimeout(timer);
+      child.stdout.destroy();
+      if (!exited) {
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 1000).unref();
+      }
+      resolve(result);
+    };
+    const settleIfAnswered = () => {
+      const reply = parseJson(stdout);
+      if (reply !== undefined) settle({ reply });
+    };
+    const timer = setTimeout(() => settle({ why: 'timed out' }), timeoutMs);
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      settle(error.code === 'ENOENT' ? { why: 'not found on PATH' } : failed),
+    );
+    child.on('exit', (code) => {
+      exited = true;
+      if (code === 0) settleIfAnswered();
+      else settle(failed);
+    });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.length > MAX_HELPER_OUTPUT) settle(failed);
+      else if (exited) settleIfAnswered();
+    });
+    // After 'exit': a reply that parsed, or a failure, has settled already.
+    child.on('close', () => settle({ why: 'unusable reply' }));
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
