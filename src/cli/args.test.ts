@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine } from './args.js';
+import { imageArgument, parseCommandLine } from './args.js';
 
 describe('parseCommandLine', () => {
   it('routes commands, and a bare image to the explorer', () => {
@@ -98,5 +98,25 @@ describe('parseCommandLine', () => {
   it('takes --debug, --help and --version with any command', () => {
     expect(parseCommandLine(['inspect', '--debug', 'alpine']).command).toBe('inspect');
     expect(parseCommandLine(['cache', '--help']).command).toBe('help');
+  });
+});
+
+describe('imageArgument', () => {
+  it('never quotes an extra argument when --password-stdin is given: it may be the password', () => {
+    for (const argv of [
+      ['inspect', 'registry.example/app', '--username', 'a', '--password-stdin', 'hunter2X'],
+      ['check', '-u', 'a', '--password-stdin', 'hunter2X', 'registry.example/app'],
+      ['registry.example/app', '--username', 'a', '--password-stdin', 'hunter2X'],
+    ]) {
+      expect(() => imageArgument(parseCommandLine(argv)), argv.join(' ')).toThrow(
+        expect.objectContaining({
+          message: expect.not.stringContaining('hunter2X'),
+          hint: expect.stringContaining('echo "$TOKEN" |'),
+        }),
+      );
+    }
+    expect(() => imageArgument(parseCommandLine(['inspect', 'alpine', 'extra']))).toThrow(
+      'unexpected argument "extra" after the image',
+    );
   });
 });

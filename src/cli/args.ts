@@ -271,6 +271,16 @@ export function imageArgument(args: ParsedArgs): string {
       },
     );
   }
+  if (extra.length > 0 && args.options['password-stdin']) {
+    // Not quoted: typed after --password-stdin, it may be the password.
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      'unexpected argument after the image (not shown: it may be a password)',
+      {
+        hint: '--password-stdin takes no value: pipe the password in (echo "$TOKEN" | imgscope … --password-stdin IMAGE); give one image per run',
+      },
+    );
+  }
   if (extra.length > 0) {
     throw new ImgscopeError('BAD_INPUT', `unexpected argument "${extra[0]}" after the image`, {
       hint: 'put options before or after the image; give one image per run',

@@ -63,7 +63,13 @@ async function openSource(
         },
       );
     }
-    credentials = { username: options.username, password: (await readAll(io.stdin)).replace(/\r?\n$/, '') };
+    const password = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+    if (password === '') {
+      throw new ImgscopeError('BAD_INPUT', '--password-stdin read an empty password from standard input', {
+        hint: 'pipe the password in: echo "$TOKEN" | imgscope … --password-stdin IMAGE (an unset variable pipes nothing)',
+      });
+    }
+    credentials = { username: options.username, password };
   } else if (options.username) {
     throw new ImgscopeError('BAD_INPUT', '--username needs --password-stdin', {
       hint: 'pipe the password in with --password-stdin, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD',

@@ -39,4 +39,18 @@ describe('imgscope inspect', () => {
     const result = await runCli(['inspect', 'fixtures/arm64']);
     expect(result.stdout).toMatch(/^Env {9}1 variable$/m);
   });
+
+  it('refuses an empty --password-stdin in one line (exit 2) before reaching any registry', async () => {
+    for (const input of ['', '\n']) {
+      const result = await runCli(
+        ['inspect', '--username', 'me', '--password-stdin', 'registry.invalid/app:v1'],
+        { input },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(
+        /^imgscope: --password-stdin read an empty password from standard input — .*\n$/,
+      );
+    }
+  });
 });
