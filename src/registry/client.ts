@@ -87,7 +87,7 @@ export class RegistryClient {
     this.unauthenticated = stack(
       this.pools.exchange,
       userAgent(),
-      followingRedirects(),
+      followingRedirects({ insecure: markedInsecure }),
       retrying(this.options.retries),
       ...(debug ? [logging(debug)] : []),
     );

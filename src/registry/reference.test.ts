@@ -126,6 +126,28 @@ describe('parseReference', () => {
     }
     expect(parseReference(`ghcr.io/app@sha256:${'a'.repeat(64)}`).repository).toBe('app');
   });
+
+  it('masks up to the last @ that starts no digest, whatever the password holds, in every message', () => {
+    for (const [text, shown] of [
+      ['alice:P@ssw0rd@registry.example.com/app', '***@registry.example.com/app'],
+      ['alice:Pa/ssw0rd@registry.example.com/app', '***@registry.example.com/app'],
+      ['alice:Pa:ss0rd@registry.example.com:5000', '***@registry.example.com:5000'],
+      ['alice:Pass0rd@localhost', '***@localhost'],
+      ['https://alice:Pa/ss0rd@registry.example.com/app', 'https://***@registry.example.com/app'],
+      ['docker://alice:P@ss0rd@ghcr.io/app@sha256:abc', '***@ghcr.io/app@sha256:abc'],
+    ] as const) {
+      const message = rejection(text);
+      expect(message, text).toBe(
+        `image reference "${shown}": credentials do not belong in an image reference`,
+      );
+      expect(message, text).not.toMatch(/ss0rd|ssw0rd/);
+    }
+    // One word after the @ is a mistyped digest; what came before it is still not repeated.
+    expect(rejection('alice:Pass0rd@abc123')).toBe(
+      'image reference "***@abc123": "abc123" is not a sha256 digest',
+    );
+    expect(rejection('ghcr.io/app@sha256:abc')).toMatch(/^image reference "ghcr.io\/app@sha256:abc": /);
+  });
 });
 
 describe('isLoopbackHost', () => {

@@ -1,5 +1,6 @@
 import { ImgscopeError } from '../errors.js';
 import { type Digest, isDigest } from '../oci/digest.js';
+import { maskUserinfo } from './transport/redact.js';
 
 /**
  * A registry image reference, normalised the way Docker does it: `alpine` is
@@ -30,8 +31,6 @@ const DOMAIN = new RegExp(
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const MAX_NAME_LENGTH = 255;
-/** `user:password@host/…` (with or without a scheme): an `@` before the first `/`; a digest's `@` comes after it. */
-const USERINFO = /^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/@]*@(?=[^/]*\/)/i;
 
 function invalid(
   text: string,
@@ -39,6 +38,25 @@ function invalid(
   hint = 'write it as [registry[:port]/]repository[:tag][@sha256:digest]',
 ) {
   return new ImgscopeError('BAD_INPUT', `image reference "${text}": ${why}`, { hint });
+}
+
+/** `***@host/app`: credentials, unless what follows the `@` is one word that is no host — a mistyped digest. */
+function userinfoError(shown: string): ImgscopeError {
+  const afterAt = shown.slice(shown.indexOf('@') + 1);
+  if (!afterAt.includes('/') && !looksLikeRegistry(afterAt)) {
+    return invalid(
+      shown,
+      `"${afterAt}" is not a sha256 digest`,
+      'digests look like sha256: and 64 lowercase hex',
+    );
+  }
+  return new ImgscopeError(
+    'BAD_INPUT',
+    `image reference "${shown}": credentials do not belong in an image reference`,
+    {
+      hint: 'pass them with --username and --password-stdin, or IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD',
+    },
+  );
 }
 
 /** Whether the first path component names a registry host rather than a Docker Hub namespace. */
@@ -53,14 +71,9 @@ export function parseReference(text: string): ImageReference {
   const input = text.trim();
   let rest = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
   if (rest === '') throw invalid(text, 'is empty');
-  if (USERINFO.test(rest)) {
-    // Never repeat what was typed before the @: it is a password.
-    throw new ImgscopeError(
-      'BAD_INPUT',
-      `image reference "${rest.replace(USERINFO, '$1***@')}": credentials do not belong in an image reference`,
-      { hint: 'pass them with --username and --password-stdin, or IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD' },
-    );
-  }
+  // Only a digest may follow an `@`; what comes before any other `@` is never repeated: it may be a password.
+  const shown = maskUserinfo(rest);
+  if (shown !== rest) throw userinfoError(shown);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest);
   if (scheme) throw invalid(text, `the ${scheme[1]}:// scheme is not part of an image reference`);
   if (/\s/.test(rest)) throw invalid(text, 'contains whitespace');

@@ -116,7 +116,7 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
     });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      'imgscope: HTTPS_PROXY="ftp://***@proxy.example:21" is not a proxy URL — set it to http://HOST:PORT (http://USER:PASSWORD@HOST:PORT for a proxy that wants a login), or unset it\n',
+      'imgscope: HTTPS_PROXY="ftp://***@proxy.example:21" is not a proxy URL — set it to http://HOST:PORT (http://USER:PASSWORD@HOST:PORT for a proxy that wants a login, the password percent-encoded), or unset it\n',
     );
   });
 

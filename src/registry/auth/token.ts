@@ -29,7 +29,10 @@ function authError(message: string, hint: string, cause?: unknown): ImgscopeErro
   return new ImgscopeError('AUTH', message, { hint, cause });
 }
 
-/** Validates the realm a registry named: an http(s) URL, plain HTTP only on loopback or for registries marked insecure. */
+/**
+ * Validates the realm a registry named: an http(s) URL; plain HTTP only for a registry marked insecure,
+ * or on loopback for a loopback registry — a registry elsewhere must not send credentials to this machine.
+ */
 export function tokenRealm(challenge: Challenge, context: Pick<TokenContext, 'registry' | 'insecure'>): URL {
   const realm = challenge.params.realm;
   let url: URL | undefined;
@@ -42,7 +45,8 @@ export function tokenRealm(challenge: Challenge, context: Pick<TokenContext, 're
       'the registry is misconfigured; report it to its operator',
     );
   }
-  if (url.protocol === 'http:' && !isLoopbackHost(url.host) && !context.insecure) {
+  const local = isLoopbackHost(url.host) && isLoopbackHost(context.registry);
+  if (url.protocol === 'http:' && !local && !context.insecure) {
     throw authError(
       `registry ${context.registry} sent imgscope to a plain-HTTP token service (${url.host}); refusing to send credentials unencrypted`,
       `if you trust this network, mark the registry insecure: --insecure-registry ${context.registry}`,

@@ -51,8 +51,27 @@ describe('proxies from the environment', () => {
     );
     expect(() => proxySettingsFromEnv({ HTTPS_PROXY: 'socks5://proxy:1080' })).toThrow(/is not a proxy URL/);
     expect(() => proxySettingsFromEnv({ http_proxy: 'http://' })).toThrow(
-      /^http_proxy="http:\/\/" is not a proxy URL/,
+      /^http_proxy="\*\*\*" is not a proxy URL/,
     );
+  });
+
+  it('never echoes a password holding @, / or #: masked to the last @, or the whole value when unparsable', () => {
+    const message = (value: string) => {
+      try {
+        proxySettingsFromEnv({ HTTPS_PROXY: value });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message('socks5://user:p@ss@proxy:1080')).toBe(
+      'HTTPS_PROXY="socks5://***@proxy:1080" is not a proxy URL',
+    );
+    expect(message('http://user:pa/ss@proxy:3128')).toBe('HTTPS_PROXY="***" is not a proxy URL');
+    // Parses, but as host `user` port 1234: the rest of the password is the path.
+    expect(message('http://user:1234/ss@proxy:3128')).toBe('HTTPS_PROXY="***" is not a proxy URL');
+    expect(message('http://user:1234#ss@proxy:3128')).toBe('HTTPS_PROXY="***" is not a proxy URL');
+    expect(message('http://user:p@ss@proxy:3128')).toBe('accepted');
   });
 });
 

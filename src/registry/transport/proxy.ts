@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { ImgscopeError } from '../../errors.js';
+import { maskUserinfo } from './redact.js';
 
 /** A proxy from the environment, and the variable that named it (for messages). */
 export interface ProxyServer {
@@ -61,16 +62,19 @@ function proxyFromEnv(env: NodeJS.ProcessEnv, upper: string): ProxyServer | unde
   try {
     url = new URL(withScheme);
   } catch {}
-  if (!url || !PROXY_PROTOCOLS.has(url.protocol) || !url.hostname) {
-    throw new ImgscopeError('BAD_INPUT', `${variable}="${withoutCredentials(value)}" is not a proxy URL`, {
-      hint: 'set it to http://HOST:PORT (http://USER:PASSWORD@HOST:PORT for a proxy that wants a login), or unset it',
-    });
+  // An `@` past the host means a password holding `/`, `?` or `#` cut the URL short: the host is wrong.
+  if (!url || /@/.test(`${url.pathname}${url.search}${url.hash}`)) throw notAProxy(variable, '***');
+  if (!PROXY_PROTOCOLS.has(url.protocol) || !url.hostname) {
+    throw notAProxy(variable, maskUserinfo(value).slice(0, 80));
   }
   return { url, variable };
 }
 
-function withoutCredentials(value: string): string {
-  return value.replace(/\/\/[^/@]*@/, '//***@').slice(0, 80);
+/** `shown` is the value with any password masked, or `***` when it cannot be told where the password ends. */
+function notAProxy(variable: string, shown: string): ImgscopeError {
+  return new ImgscopeError('BAD_INPUT', `${variable}="${shown}" is not a proxy URL`, {
+    hint: 'set it to http://HOST:PORT (http://USER:PASSWORD@HOST:PORT for a proxy that wants a login, the password percent-encoded), or unset it',
+  });
 }
 
 /**

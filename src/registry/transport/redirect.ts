@@ -8,9 +8,10 @@ const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 /**
  * Follows redirects of GET and HEAD (registries send blobs to storage this way) by hand, so that the
  * `Authorization` meant for the registry is never sent to another origin, and HTTPS is never downgraded
- * to plain HTTP off this machine.
+ * to plain HTTP — but on loopback, for a request that began there or in plain HTTP, or when the
+ * registry was marked `insecure`.
  */
-export function followingRedirects(maxRedirects = 5): Layer {
+export function followingRedirects({ maxRedirects = 5, insecure = false } = {}): Layer {
   return (next) => async (first) => {
     let request = first;
     for (let hops = 0; ; hops++) {
@@ -30,18 +31,24 @@ export function followingRedirects(maxRedirects = 5): Layer {
           },
         );
       }
-      request = redirected(request, new URL(location, request.url));
+      request = redirected(request, new URL(location, request.url), mayDowngrade(first.url, insecure));
     }
   };
 }
 
-function redirected(request: HttpRequest, target: URL): HttpRequest {
+/** A loopback target may be plain HTTP after HTTPS when the request began locally or the user allowed it. */
+function mayDowngrade(start: URL, insecure: boolean): boolean {
+  return insecure || start.protocol === 'http:' || isLoopbackHost(start.host);
+}
+
+function redirected(request: HttpRequest, target: URL, downgradeToLoopback: boolean): HttpRequest {
   if (target.protocol !== 'https:' && target.protocol !== 'http:') {
     throw new ImgscopeError('NETWORK', `${redactUrl(request.url)} redirected to a ${target.protocol} URL`, {
       hint: 'the registry sent an unusable redirect; report it to the registry operator',
     });
   }
-  if (request.url.protocol === 'https:' && target.protocol === 'http:' && !isLoopbackHost(target.host)) {
+  const downgrade = request.url.protocol === 'https:' && target.protocol === 'http:';
+  if (downgrade && !(downgradeToLoopback && isLoopbackHost(target.host))) {
     throw new ImgscopeError(
       'NETWORK',
       `${redactUrl(request.url)} redirected from HTTPS to plain HTTP (${target.host})`,

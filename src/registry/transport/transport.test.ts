@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from './redact.js';
+import { followingRedirects } from './redirect.js';
 import { backoffDelay, DEFAULT_RETRIES, parseRetryAfter } from './retry.js';
 
 describe('parseRetryAfter', () => {
@@ -26,12 +28,67 @@ describe('backoffDelay', () => {
 });
 
 describe('redactUrl', () => {
-  it('hides userinfo and secret-looking query values, and shortens opaque state', () => {
+  it('hides userinfo and every query value but those of the registry API', () => {
     const url = new URL(
       `https://user:pw@store.example/blob?X-Amz-Signature=abc&X-Amz-Credential=k&sig=s&token=t&_state=${'x'.repeat(100)}&n=1`,
     );
     expect(redactUrl(url)).toBe(
-      'https://store.example/blob?X-Amz-Signature=***&X-Amz-Credential=***&sig=***&token=***&_state=xxxxxxxxxxxx…&n=1',
+      'https://store.example/blob?X-Amz-Signature=***&X-Amz-Credential=***&sig=***&token=***&_state=***&n=1',
     );
+  });
+
+  it("hides signatures under names it has never seen, such as Docker Hub's CDN verify=EXPIRY-HMAC", () => {
+    const url = new URL(
+      'https://production.cloudflare.docker.com/registry-v2/blobs/data?verify=1723914380-UMTxOv%3D&jwt=eyJx&code=c#access_token=f',
+    );
+    expect(redactUrl(url)).toBe(
+      'https://production.cloudflare.docker.com/registry-v2/blobs/data?verify=***&jwt=***&code=***',
+    );
+  });
+
+  it('keeps the values of the token and distribution API parameters, repeated ones included', () => {
+    const url = new URL(
+      'https://auth.example/token?service=reg&scope=repository%3Aa%3Apull&scope=repository%3Ab%3Apull&account=me',
+    );
+    expect(redactUrl(url)).toBe(
+      'https://auth.example/token?service=reg&scope=repository%3Aa%3Apull&scope=repository%3Ab%3Apull&account=***',
+    );
+    expect(redactUrl(new URL('https://r.example/v2/a/tags/list?n=10&last=v1'))).toBe(
+      'https://r.example/v2/a/tags/list?n=10&last=v1',
+    );
+  });
+});
+
+describe('followingRedirects', () => {
+  /** GETs `from`, redirected to `to`; resolves with the URL finally asked for. */
+  async function follow(from: string, to: string, insecure = false): Promise<string> {
+    let last = '';
+    const exchange = followingRedirects({ insecure })(async (request) => {
+      last = request.url.href;
+      const redirect = request.url.href === from;
+      return {
+        status: redirect ? 307 : 200,
+        headers: redirect ? { location: to } : {},
+        body: Readable.from([]),
+        url: request.url,
+      };
+    });
+    await exchange({ method: 'GET', url: new URL(from), headers: {} });
+    return last;
+  }
+
+  it('downgrades HTTPS to plain HTTP only on loopback, for a request that began on loopback or when insecure', async () => {
+    await expect(follow('https://r.example/v2/a/blobs/x', 'http://127.0.0.1:9/blob')).rejects.toThrow(
+      /redirected from HTTPS to plain HTTP \(127\.0\.0\.1:9\)/,
+    );
+    await expect(follow('https://r.example/v2/a/blobs/x', 'http://127.0.0.1:9/blob', true)).resolves.toBe(
+      'http://127.0.0.1:9/blob',
+    );
+    await expect(follow('https://localhost:5000/v2/a/blobs/x', 'http://127.0.0.1:9/blob')).resolves.toBe(
+      'http://127.0.0.1:9/blob',
+    );
+    await expect(
+      follow('https://localhost:5000/v2/a/blobs/x', 'http://store.example/blob', true),
+    ).rejects.toThrow(/redirected from HTTPS to plain HTTP \(store\.example\)/);
   });
 });
