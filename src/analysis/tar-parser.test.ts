@@ -1,5 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tarStream from 'tar-stream';
@@ -132,6 +143,13 @@ describe('TarParser against archives written by GNU tar', () => {
     symlinkSync(`../${longFile}`, join(tree, 'etc/long-link'));
     symlinkSync('hosts', join(tree, 'etc/short-link'));
     linkSync(join(tree, 'etc/hosts'), join(tree, 'etc/hosts.hard'));
+    // 1 MiB with eight 4 KiB islands of data: more extents than an old GNU header holds.
+    mkdirSync(join(root, 'sparse'));
+    const sparse = openSync(join(root, 'sparse/sparse.bin'), 'w');
+    ftruncateSync(sparse, 1 << 20);
+    for (let i = 0; i < 8; i++) writeSync(sparse, Buffer.alloc(4096, 0x44), 0, 4096, i * 131_072);
+    closeSync(sparse);
+    writeFileSync(join(root, 'sparse/z-after'), 'after');
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -181,6 +199,30 @@ describe('TarParser against archives written by GNU tar', () => {
     expect(byName.get('./etc/long-link')).toMatchObject({ type: 'symlink', link: `../${longFile}` });
     expect(byName.get('./etc/hosts.hard')).toMatchObject({ type: 'hardlink', link: './etc/hosts' });
     expect(byName.has('./etc/h\u00e9llo-\u65e5\u672c.conf')).toBe(true);
+  });
+
+  it('reads GNU sparse files as Go does: PAX ones by their real name and size, skipping what is stored', () => {
+    const sparse = (...options: string[]) =>
+      parse(
+        execFileSync('tar', [
+          '-C',
+          join(root, 'sparse'),
+          '--sparse',
+          ...options,
+          '-cf',
+          '-',
+          'sparse.bin',
+          'z-after',
+        ]),
+      ).map((entry) => `${entry.name} ${entry.type} ${entry.size}`);
+    for (const version of ['1.0', '0.1'])
+      expect(sparse('--format=posix', `--sparse-version=${version}`)).toEqual([
+        `sparse.bin file ${1 << 20}`,
+        'z-after file 5',
+      ]);
+    // Old GNU 'S' headers (which Docker refuses to unpack) keep their stored size, but the extension
+    // blocks of their map are skipped with the data.
+    expect(sparse('--format=gnu')).toEqual([`sparse.bin file ${8 * 4096}`, 'z-after file 5']);
   });
 
   it('reads v7 archives (no magic), which tar-stream refused', () => {
@@ -249,15 +291,84 @@ describe('TarParser', () => {
     ]);
   });
 
+  it('reads a trailing slash as a directory only with the NUL type flag, which then has no data', () => {
+    // Go's reader promotes only NUL to a directory, before it sizes the data: size fields say nothing then.
+    const bytes = Buffer.concat([
+      withContent(header('etc/conf/', '0', 700), Buffer.alloc(700, 0x5a)),
+      header('old/dir/', '\0', 512),
+      withContent(header('after', '0', 3), Buffer.from('abc')),
+      END,
+    ]);
+    for (const chunkSize of [bytes.length, 100])
+      expect(parse(bytes, chunkSize).map((entry) => [entry.name, entry.type, entry.size])).toEqual([
+        ['etc/conf/', 'file', 700],
+        ['old/dir/', 'dir', 512],
+        ['after', 'file', 3],
+      ]);
+  });
+
+  it('lets a GNU long name win over a PAX path, and a later PAX header replace an earlier one', () => {
+    const pax = (records: Record<string, string>) => {
+      const data = paxRecords(records);
+      return withContent(header('PaxHeader', 'x', data.length), data);
+    };
+    const longName = Buffer.from('gnu/name\0');
+    const bytes = Buffer.concat([
+      withContent(header('././@LongLink', 'L', longName.length), longName),
+      pax({ path: 'pax/name', uid: '5' }),
+      withContent(header('short', '0', 2), Buffer.from('ab')),
+      pax({ path: 'first/name', uid: '7', size: '1000' }),
+      pax({ gid: '9' }),
+      withContent(header('second', '0', 2), Buffer.from('cd')),
+      END,
+    ]);
+    expect(parse(bytes).map((entry) => [entry.name, entry.size, entry.uid, entry.gid])).toEqual([
+      ['gnu/name', 2, 5, 0],
+      ['second', 2, 0, 9],
+    ]);
+  });
+
+  it('ignores empty PAX values: the ustar fields stand', () => {
+    const records = paxRecords({ path: '', size: '', uid: '' });
+    const bytes = Buffer.concat([
+      withContent(header('PaxHeader', 'x', records.length), records),
+      withContent(header('etc/keep', '0', 3, [[108, Buffer.from('0000012\0')]]), Buffer.from('abc')),
+      header('next', '5', 0),
+      END,
+    ]);
+    expect(parse(bytes).map((entry) => [entry.name, entry.size, entry.uid])).toEqual([
+      ['etc/keep', 3, 10],
+      ['next', 0, 0],
+    ]);
+  });
+
   it('ends after any whole entry, end-of-archive blocks or not, and accepts short zero padding', () => {
     const entry = withContent(header('f', '0', 3), Buffer.from('abc'));
     expect(parse(entry)).toHaveLength(1);
     expect(parse(Buffer.concat([entry, Buffer.alloc(100)]))).toHaveLength(1);
+    // As in Go's reader, a stream may end inside the padding after the data, even with no padding at all.
+    for (const end of [512 + 3, 512 + 100]) expect(parse(entry.subarray(0, end))).toHaveLength(1);
+  });
+
+  it('reads nothing after two zero blocks, and refuses a header after a single one', () => {
+    const entry = (name: string) => withContent(header(name, '0', 3), Buffer.from('abc'));
+    // A second archive appended to the first is not part of it (Go's reader stops at the marker).
+    const appended = Buffer.concat([entry('a'), END, entry('hidden'), END]);
+    for (const chunkSize of [appended.length, 512, 100])
+      expect(parse(appended, chunkSize).map((e) => e.name)).toEqual(['a']);
+    expect(parse(Buffer.concat([entry('a'), END, Buffer.from('not a tar')])).map((e) => e.name)).toEqual([
+      'a',
+    ]);
+    expect(parse(Buffer.concat([entry('a'), Buffer.alloc(512)])).map((e) => e.name)).toEqual(['a']);
+    expect(() => parse(Buffer.concat([entry('a'), Buffer.alloc(512), entry('b'), END]))).toThrow(
+      /zero block/,
+    );
   });
 
   it('fails truncated archives, bad checksums, oversized and malformed extended headers', () => {
     const entry = withContent(header('f', '0', 3000), Buffer.alloc(3000));
     expect(() => parse(entry.subarray(0, 1024))).toThrow(/truncated/);
+    expect(() => parse(entry.subarray(0, 512 + 2999))).toThrow(/truncated/);
     expect(() => parse(Buffer.concat([entry.subarray(0, 512 + 3072), Buffer.from('half a header')]))).toThrow(
       /truncated/,
     );

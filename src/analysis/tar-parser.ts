@@ -2,9 +2,11 @@
  * A streaming tar header parser: chunks in, one callback per entry out. File contents are skipped by
  * counting, never copied; a header is parsed in place unless it straddles two chunks. Reads ustar (with
  * its name prefix), GNU (`L`/`K` long names, base-256 numbers) and PAX (`path`, `linkpath`, `size`,
- * `uid`, `gid`); global PAX headers are skipped, as Go's archive/tar (which wrote most layers) leaves them
- * to the caller. Like Go's reader, links, devices, directories and fifos carry no data whatever their size
- * field says.
+ * `uid`, `gid`, and the name and real size of GNU sparse files); global PAX headers are skipped, as Go's
+ * archive/tar (which wrote most layers, and with which Docker and containerd unpack them) leaves them to
+ * the caller. Its rules are Go's reader's: links, devices, directories and fifos carry no data whatever
+ * their size field says; two zero blocks end the archive; GNU long names win over PAX paths, and empty
+ * PAX values are ignored.
  *
  * The entry handed to the callback is one mutable object reused for every entry, and its name and link
  * are byte ranges that stay valid only during the call: nothing is allocated per entry unless it has
@@ -37,6 +39,10 @@ const FLAG_PAX_GLOBAL = 0x67; // 'g'
 const FLAG_GNU_LONG_NAME = 0x4c; // 'L'
 const FLAG_GNU_LONG_LINK = 0x4b; // 'K'
 const FLAG_GNU_OLD_LONG_NAME = 0x4e; // 'N', read as 'L' like tar-stream did
+const FLAG_GNU_SPARSE = 0x53; // 'S': old GNU sparse file
+/** In an old GNU sparse header, and at the end of each of its extension blocks: whether another follows. */
+const GNU_SPARSE_EXTENDED = 482;
+const GNU_SPARSE_EXTENSION_EXTENDED = 504;
 
 /** One entry, as the callback sees it. Reused: copy out what outlives the call. */
 export interface TarEntry {
@@ -45,7 +51,10 @@ export interface TarEntry {
   mode: number;
   uid: number;
   gid: number;
-  /** The header's size (PAX `size` if given); what dive counts. */
+  /**
+   * The header's size (PAX `size` if given; for a PAX GNU sparse file, its real size): what dive counts and
+   * Docker unpacks. Not always the bytes stored in the archive.
+   */
   size: number;
   /** Name bytes are `name[nameStart, nameEnd)`, as stored (not normalised). */
   name: Buffer;
@@ -77,8 +86,11 @@ export class TarParser {
   private pendingLength = 0;
   /** ustar names with a prefix are joined here: prefix, '/', name. */
   private readonly joinedName = Buffer.alloc(PREFIX_LENGTH + 1 + NAME_LENGTH);
-  /** Bytes of content and padding still to skip. */
+  /** Bytes of content and padding still to skip, of which the last `padding` are padding. */
   private skip = 0;
+  private padding = 0;
+  /** The last block was a zero block: another ends the archive, a header after it is an error. */
+  private zeroBlock = false;
 
   /** The extended header being collected: its type flag, its data so far, and the padding after it. */
   private extendedFlag = 0;
@@ -87,12 +99,20 @@ export class TarParser {
   private extendedWanted = 0;
   private extendedPadding = 0;
 
-  /** What extended headers say about the next entry. */
+  /** What extended headers say about the next entry (-1 or undefined: nothing), and whether they say anything. */
+  private hasExtended = false;
   private longName: Buffer | undefined;
   private longLink: Buffer | undefined;
+  private paxPath: Buffer | undefined;
+  private paxLink: Buffer | undefined;
   private paxSize = -1;
   private paxUid = -1;
   private paxGid = -1;
+  private sparseName: Buffer | undefined;
+  private sparseSize = -1;
+  private sparseRealSize = -1;
+  /** The data an old GNU sparse file stores, to skip once its extension blocks are read. */
+  private sparseStored = 0;
 
   constructor(private readonly onEntry: (entry: TarEntry) => void) {}
 
@@ -113,8 +133,8 @@ export class TarParser {
         this.extendedWanted -= taken;
         at += taken;
         if (this.extendedWanted === 0) {
+          this.skip = this.padding = this.extendedPadding;
           this.applyExtended();
-          this.skip = this.extendedPadding;
         }
       } else if (this.pendingLength === 0 && length - at >= BLOCK) {
         this.header(chunk, view, at);
@@ -133,22 +153,29 @@ export class TarParser {
   }
 
   /**
-   * The stream is over: throws if it stopped inside an entry. A stream may end after any whole entry
-   * (end-of-archive blocks are optional, as for Go's reader), and trailing zero padding may be short.
+   * The stream is over: throws if it stopped inside a header or an entry's data. As for Go's reader, a
+   * stream may end after any whole entry (end-of-archive blocks are optional) or inside the padding after
+   * its data; trailing zero padding may be short.
    */
   end(): void {
     const inHeader =
       this.pendingLength > 0 && this.pending.subarray(0, this.pendingLength).some((b) => b !== 0);
-    if (this.skip > 0 || this.extendedWanted > 0 || inHeader)
+    if (this.skip > this.padding || this.extendedWanted > 0 || inHeader)
       throw new Error('unexpected end of data: the archive is truncated');
   }
 
   /** Parses the header at `block[at]`; `view` is a DataView of `block` (for the checksum). */
   private header(block: Buffer, view: DataView, at: number): void {
     const sum = checksum(view, at);
-    if (sum === ZERO_BLOCK_SUM) return; // end-of-archive or padding block
-    const stored = parseNumber(block, at + CHECKSUM, 8);
-    if (stored !== sum && stored !== signedChecksum(block, at))
+    if (sum === ZERO_BLOCK_SUM) {
+      // Two zero blocks end the archive: what follows (padding, another archive appended) is skipped.
+      if (this.zeroBlock) this.skip = this.padding = Number.POSITIVE_INFINITY;
+      this.zeroBlock = true;
+      return;
+    }
+    if (this.zeroBlock) throw new Error('invalid tar header: a header after a single zero block');
+    const storedSum = parseNumber(block, at + CHECKSUM, 8);
+    if (storedSum !== sum && storedSum !== signedChecksum(block, at))
       throw new Error('invalid tar header checksum (corrupt, or not a tar archive)');
 
     const flag = block[at + TYPEFLAG]!;
@@ -167,32 +194,64 @@ export class TarParser {
 
     const entry = this.entry;
     entry.mode = parseNumber(block, at + MODE, 8);
-    entry.uid = this.paxUid >= 0 ? this.paxUid : parseNumber(block, at + UID, 8);
-    entry.gid = this.paxGid >= 0 ? this.paxGid : parseNumber(block, at + GID, 8);
-    entry.size = this.paxSize >= 0 ? this.paxSize : size;
-
-    if (this.longName) {
-      entry.name = this.longName;
-      entry.nameStart = 0;
-      entry.nameEnd = this.longName.length;
-    } else this.headerName(block, at);
-    if (this.longLink) {
-      entry.link = this.longLink;
-      entry.linkStart = 0;
-      entry.linkEnd = this.longLink.length;
-    } else {
-      entry.link = block;
-      entry.linkStart = at + LINKNAME;
-      entry.linkEnd = fieldEnd(block, at + LINKNAME, NAME_LENGTH);
-    }
-    entry.type = typeCode(flag, entry.name, entry.nameStart, entry.nameEnd);
-
-    this.longName = undefined;
-    this.longLink = undefined;
-    this.paxSize = this.paxUid = this.paxGid = -1;
+    entry.uid = parseNumber(block, at + UID, 8);
+    entry.gid = parseNumber(block, at + GID, 8);
+    entry.size = size;
+    this.headerName(block, at);
+    entry.link = block;
+    entry.linkStart = at + LINKNAME;
+    entry.linkEnd = fieldEnd(block, at + LINKNAME, NAME_LENGTH);
+    const stored = this.hasExtended ? this.mergeExtended() : size;
+    const type = typeCode(flag, entry.name, entry.nameStart, entry.nameEnd);
+    entry.type = type;
 
     this.onEntry(entry);
-    if (!isHeaderOnly(flag)) this.skip = padded(entry.size);
+    // Only regular files (and unknown types, read as files) have data, as in Go's reader.
+    if (type !== TypeCode.file) return;
+    if (flag === FLAG_GNU_SPARSE && block[at + GNU_SPARSE_EXTENDED] !== 0) {
+      // Extension blocks of the sparse map come first; the data is skipped once they are read.
+      this.sparseStored = stored;
+      this.startExtended(FLAG_GNU_SPARSE, BLOCK);
+      return;
+    }
+    this.skip = padded(stored);
+    this.padding = this.skip - stored;
+  }
+
+  /**
+   * Applies the extended headers read since the last entry to it, in Go's order: PAX records, then GNU
+   * long names, then the name and real size of a PAX GNU sparse file. Returns the size of the data the
+   * archive stores (the header's or PAX `size`).
+   */
+  private mergeExtended(): number {
+    const entry = this.entry;
+    const name = this.sparseName ?? this.longName ?? this.paxPath;
+    if (name) {
+      entry.name = name;
+      entry.nameStart = 0;
+      entry.nameEnd = name.length;
+    }
+    const link = this.longLink ?? this.paxLink;
+    if (link) {
+      entry.link = link;
+      entry.linkStart = 0;
+      entry.linkEnd = link.length;
+    }
+    if (this.paxUid >= 0) entry.uid = this.paxUid;
+    if (this.paxGid >= 0) entry.gid = this.paxGid;
+    if (this.paxSize >= 0) entry.size = this.paxSize;
+    const stored = entry.size;
+    const realSize = this.sparseSize >= 0 ? this.sparseSize : this.sparseRealSize;
+    if (realSize >= 0) entry.size = realSize;
+    this.hasExtended = false;
+    this.longName = this.longLink = undefined;
+    this.clearPax();
+    return stored;
+  }
+
+  private clearPax(): void {
+    this.paxPath = this.paxLink = this.sparseName = undefined;
+    this.paxSize = this.paxUid = this.paxGid = this.sparseSize = this.sparseRealSize = -1;
   }
 
   /** The ustar name, joined with its prefix when the header is ustar proper (GNU keeps times there). */
@@ -223,10 +282,7 @@ export class TarParser {
     this.extendedLength = 0;
     this.extendedWanted = size;
     this.extendedPadding = padded(size) - size;
-    if (size === 0) {
-      this.applyExtended();
-      this.skip = 0;
-    }
+    if (size === 0) this.applyExtended();
   }
 
   private applyExtended(): void {
@@ -235,20 +291,34 @@ export class TarParser {
     switch (this.extendedFlag) {
       case FLAG_GNU_LONG_NAME:
       case FLAG_GNU_OLD_LONG_NAME:
-        this.longName = Buffer.from(data.subarray(0, fieldEnd(data, 0, length)));
+        this.longName = nonEmpty(data, 0, fieldEnd(data, 0, length));
+        this.hasExtended = true;
         break;
       case FLAG_GNU_LONG_LINK:
-        this.longLink = Buffer.from(data.subarray(0, fieldEnd(data, 0, length)));
+        this.longLink = nonEmpty(data, 0, fieldEnd(data, 0, length));
+        this.hasExtended = true;
         break;
       case FLAG_PAX:
         this.applyPax(data, length);
+        this.hasExtended = true;
+        break;
+      case FLAG_GNU_SPARSE:
+        if (data[GNU_SPARSE_EXTENSION_EXTENDED] !== 0) this.startExtended(FLAG_GNU_SPARSE, BLOCK);
+        else {
+          this.skip = padded(this.sparseStored);
+          this.padding = this.skip - this.sparseStored;
+        }
         break;
       // FLAG_PAX_GLOBAL: ignored.
     }
   }
 
-  /** PAX records: `LENGTH key=value\n`, LENGTH counting the whole record. */
+  /**
+   * PAX records: `LENGTH key=value\n`, LENGTH counting the whole record. A PAX header replaces the one
+   * before it; an empty value means the key is not set (the ustar field stands), as in Go's reader.
+   */
   private applyPax(data: Buffer, length: number): void {
+    this.clearPax();
     let at = 0;
     while (at < length) {
       let cursor = at;
@@ -264,10 +334,10 @@ export class TarParser {
       const valueStart = equals + 1;
       switch (keyName(data, keyStart, equals)) {
         case 'path':
-          this.longName = Buffer.from(data.subarray(valueStart, end));
+          this.paxPath = nonEmpty(data, valueStart, end);
           break;
         case 'linkpath':
-          this.longLink = Buffer.from(data.subarray(valueStart, end));
+          this.paxLink = nonEmpty(data, valueStart, end);
           break;
         case 'size':
           this.paxSize = paxNumber(data, valueStart, end);
@@ -278,13 +348,31 @@ export class TarParser {
         case 'gid':
           this.paxGid = paxNumber(data, valueStart, end);
           break;
+        case 'GNU.sparse.name':
+          this.sparseName = nonEmpty(data, valueStart, end);
+          break;
+        case 'GNU.sparse.size': // sparse formats 0.0 and 0.1
+          this.sparseSize = paxNumber(data, valueStart, end);
+          break;
+        case 'GNU.sparse.realsize': // sparse format 1.0
+          this.sparseRealSize = paxNumber(data, valueStart, end);
+          break;
       }
       at += recordLength;
     }
   }
 }
 
-const PAX_KEYS = ['path', 'linkpath', 'size', 'uid', 'gid'] as const;
+const PAX_KEYS = [
+  'path',
+  'linkpath',
+  'size',
+  'uid',
+  'gid',
+  'GNU.sparse.name',
+  'GNU.sparse.realsize',
+  'GNU.sparse.size',
+] as const;
 
 /** The PAX key if it is one the analysis reads (compared as bytes, no string made for the others). */
 function keyName(data: Buffer, start: number, end: number): (typeof PAX_KEYS)[number] | undefined {
@@ -297,15 +385,21 @@ function keyName(data: Buffer, start: number, end: number): (typeof PAX_KEYS)[nu
   return undefined;
 }
 
+/** A copy of `data[start, end)`, undefined when empty. */
+function nonEmpty(data: Buffer, start: number, end: number): Buffer | undefined {
+  return end > start ? Buffer.from(data.subarray(start, end)) : undefined;
+}
+
+/** A PAX number; -1 (not set) when empty. */
 function paxNumber(data: Buffer, start: number, end: number): number {
+  if (start === end) return -1;
   let value = 0;
   for (let at = start; at < end; at++) {
     const digit = data[at]! - 0x30;
     if (digit < 0 || digit > 9) throw new Error('invalid number in a PAX extended header');
     value = value * 10 + digit;
   }
-  if (start === end || value > Number.MAX_SAFE_INTEGER)
-    throw new Error('invalid number in a PAX extended header');
+  if (value > Number.MAX_SAFE_INTEGER) throw new Error('invalid number in a PAX extended header');
   return value;
 }
 
@@ -392,18 +486,12 @@ function typeCode(flag: number, name: Buffer, nameStart: number, nameEnd: number
       return TypeCode.dir;
     case 0x36:
       return TypeCode.fifo;
-    case 0x30:
     case 0:
-      // Old tars mark directories by a trailing slash only.
+      // Old tars mark directories by a trailing slash only; Go's reader does not read '0' that way.
       return nameEnd > nameStart && name[nameEnd - 1] === SLASH ? TypeCode.dir : TypeCode.file;
     default:
       return TypeCode.file;
   }
-}
-
-/** Links, devices, directories and fifos: no data follows, whatever the size field says. */
-function isHeaderOnly(flag: number): boolean {
-  return flag >= 0x31 && flag <= 0x36;
 }
 
 function padded(size: number): number {
