@@ -34,7 +34,11 @@ export interface DeadBytes {
   layer: number;
   change: 'deleted' | 'overwritten';
   bytes: number;
-  /** The top-level paths it deleted (with the bytes under them) or overwrote, largest first; at most DEAD_PATH_EXAMPLES. */
+  /**
+   * The top-level paths it deleted or overwrote, with the bytes each made dead (what a deleted path held;
+   * what an overwritten one replaced: a file's bytes, or all a directory held), largest first; at most
+   * DEAD_PATH_EXAMPLES.
+   */
   largestPaths: { path: string; bytes: number }[];
   /** How many such paths there are in all. */
   pathCount: number;
@@ -91,7 +95,10 @@ const LEFTOVER_NAMES = new Set([
 
 export const LEFTOVER_KINDS: readonly LeftoverKind[] = [...CACHE_PATTERNS.map((rule) => rule.kind), 'vcs'];
 
-/** Everything the hints need from an analysis: one walk of the final tree and one of each wasting layer. */
+/**
+ * Everything the hints need from an analysis: one walk of the final tree, one of each wasting layer, and
+ * for a layer that overwrote something, a walk of the tree below it limited to the paths it modified.
+ */
 export function hintFindingsOf(analysis: Pick<Analysis, 'layers' | 'model'>): HintFindings {
   const { layerCount } = analysis.model;
   if (layerCount === 0) return { leftovers: [], deadBytes: [], largestFiles: [] };
@@ -183,7 +190,8 @@ const bySize = (a: { bytes: number }, b: { bytes: number }) => b.bytes - a.bytes
 /**
  * Splits each layer's dead bytes (`LayerSummary.wastedBytes`: whiteouts, directory whiteouts and opaque
  * directories included, which dive's figures miss) into what it deleted and what it overwrote, walking
- * the layer's own tree down to the entries it removed or modified.
+ * the layer's own tree down to the entries it removed or modified, and the tree below it for what the
+ * modified ones replaced.
  */
 function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadBytes[] {
   const groups: DeadBytes[] = [];
@@ -202,22 +210,75 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
   for (const summary of analysis.layers) {
     if (summary.wastedBytes <= 0) continue;
     const removed: { path: string; bytes: number }[] = [];
-    const modified: { path: string; bytes: number }[] = [];
+    const modified = newStep();
+    const trail: Step[] = [modified];
+    // Removed paths with what they held; modified ones (and the directories leading to them) as Steps.
     analysis.model.layerTree(summary.index).walk((node) => {
       const change = node.change;
-      if (change === 'removed') removed.push({ path: node.path(), bytes: node.totalSize });
-      else if (change === 'modified' && node.type !== 'dir')
-        modified.push({ path: node.path(), bytes: node.totalSize });
-      else return true;
-      return false;
+      if (change === 'removed') {
+        removed.push({ path: node.path(), bytes: node.totalSize });
+        return false;
+      }
+      const isDir = node.type === 'dir';
+      if (change !== 'modified' && !isDir) return false;
+      const step = newStep();
+      const parent = trail[node.depth - 1]!;
+      if (!parent.children) parent.children = new Map();
+      parent.children.set(node.name, step);
+      trail[node.depth] = step;
+      if (change === 'modified') {
+        step.modified = true;
+        step.nowDir = isDir;
+        for (let depth = node.depth - 1; depth >= 0 && !trail[depth]!.leads; depth--)
+          trail[depth]!.leads = true;
+      }
+      return isDir;
     });
     const removedBytes = Math.min(
       summary.wastedBytes,
       removed.reduce((sum, p) => sum + p.bytes, 0),
     );
     if (removedBytes > 0) groups.push(group(summary.index, 'deleted', removedBytes, removed));
-    if (summary.wastedBytes > removedBytes)
-      groups.push(group(summary.index, 'overwritten', summary.wastedBytes - removedBytes, modified));
+    if (summary.wastedBytes > removedBytes) {
+      const overwritten = overwrittenPaths(analysis.model, summary.index, modified);
+      groups.push(group(summary.index, 'overwritten', summary.wastedBytes - removedBytes, overwritten));
+    }
   }
   return groups.sort(bySize);
+}
+
+/** The paths a layer modified, and the directories that lead to them, by name from the root. */
+interface Step {
+  children: Map<string, Step> | undefined;
+  /** Something below was modified. */
+  leads: boolean;
+  modified: boolean;
+  /** The layer made the modified path a directory. */
+  nowDir: boolean;
+}
+
+const newStep = (): Step => ({ children: undefined, leads: false, modified: false, nowDir: false });
+
+/**
+ * What each path `layer` modified replaced, from the tree below the layer: a file's bytes, or all a
+ * directory held when something else took its place. A directory that stays one (new mode or owner)
+ * replaced nothing itself. The walk only enters the directories that lead to modified paths.
+ */
+function overwrittenPaths(
+  model: Analysis['model'],
+  layer: number,
+  modified: Step,
+): { path: string; bytes: number }[] {
+  const paths: { path: string; bytes: number }[] = [];
+  if (!modified.leads || layer === 0) return paths;
+  const trail: Step[] = [modified];
+  model.treeAt(layer - 1).walk((node) => {
+    const step = trail[node.depth - 1]!.children?.get(node.name);
+    if (!step) return false;
+    const isDir = node.type === 'dir';
+    if (step.modified && !(step.nowDir && isDir)) paths.push({ path: node.path(), bytes: node.totalSize });
+    trail[node.depth] = step;
+    return isDir && step.leads;
+  });
+  return paths;
 }

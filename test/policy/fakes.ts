@@ -118,13 +118,15 @@ export function fakeLayer(index: number, overrides: Partial<LayerSummary> = {}):
 
 /**
  * An analysis whose final tree holds `files`, whose layer trees hold `layerTrees[layer]` (only what the
- * layer changed), with `layers` and waste figures as given.
+ * layer changed), whose merged trees below the last layer hold `trees[layer]`, with `layers` and waste
+ * figures as given.
  */
 export function fakeAnalysis(
   options: {
     layers?: LayerSummary[];
     files?: FakeFile[];
     layerTrees?: Record<number, FakeFile[]>;
+    trees?: Record<number, FakeFile[]>;
     waste?: Partial<WasteSummary>;
   } = {},
 ): Analysis {
@@ -136,6 +138,8 @@ export function fakeAnalysis(
     entryCount: tree.size,
     layerChanges: () => [],
     treeAt: (layer) => {
+      const below = options.trees?.[layer];
+      if (below) return fakeTree(below);
       if (layer !== layers.length - 1)
         throw new Error(`fake model only has the final tree, not layer ${layer}`);
       return tree;

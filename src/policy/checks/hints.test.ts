@@ -114,6 +114,14 @@ describe('hints', () => {
           { path: '/app/new', size: 1 * MiB, change: 'added' },
         ],
       },
+      // What the modified paths replaced.
+      trees: {
+        0: [{ path: '/var/lib/dpkg/status', size: 1 * MiB }],
+        1: [
+          { path: '/var/lib/dpkg/status', size: 2 * MiB },
+          { path: '/app/bin', size: 2 * MiB },
+        ],
+      },
     });
     const result = hints(facts, analysis, policy)!;
     expect(result.status).toBe('warn');
@@ -150,6 +158,7 @@ describe('hints', () => {
           { path: '/tmp/small', size: 100 * KiB, change: 'removed' },
         ],
       },
+      trees: { 1: [{ path: '/usr/lib/big.so', size: 50 * MiB }] },
     });
     const result = hints(facts, analysis, policy)!;
     expect(result.status).toBe('pass');

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { hintFindingsOf } from './findings.js';
+import { layersOf } from './layer-spec.test-support.js';
+import { FileModelBuilder } from './model.js';
+import type { LayerSummary } from './types.js';
+
+/** The hint findings of layers given as entry specs, with the model's own waste figures. */
+function findingsOf(layers: readonly (readonly string[])[]) {
+  const { paths, links, layers: parsed } = layersOf(layers);
+  const builder = new FileModelBuilder(paths, links);
+  const summaries = parsed.map(
+    (writer, index) =>
+      ({
+        index,
+        wastedBytes: builder.applyLayer(writer.items, writer.fileCount).wastedBytes,
+      }) as LayerSummary,
+  );
+  return hintFindingsOf({ layers: summaries, model: builder.build() });
+}
+
+describe('hintFindingsOf: dead bytes', () => {
+  it('gives each overwritten path the bytes it replaced, directories and files replacing each other included', () => {
+    const { deadBytes } = findingsOf([
+      ['app/', 'app/model.bin:1000000', 'app/cfg:10', 'data/', 'data/blob:300000', 'lib:50000', 'etc/@755'],
+      ['app/', 'app/model.bin:1', 'data:10', 'lib/', 'lib/x:1', 'etc/@700', 'etc/new:5'],
+    ]);
+    expect(deadBytes).toEqual([
+      {
+        layer: 1,
+        change: 'overwritten',
+        bytes: 1_350_000,
+        largestPaths: [
+          { path: '/app/model.bin', bytes: 1_000_000 },
+          { path: '/data', bytes: 300_000 },
+          { path: '/lib', bytes: 50_000 },
+        ],
+        pathCount: 3,
+      },
+    ]);
+  });
+
+  it('splits a layer that deletes and overwrites, each path with the bytes it made dead', () => {
+    const { deadBytes } = findingsOf([
+      ['build/', 'build/a.o:600', 'build/b.o:400', 'bin/', 'bin/tool:70', 'bin/small:5'],
+      ['build/.wh.a.o', 'bin/tool:9000', 'bin/small:1'],
+    ]);
+    expect(deadBytes).toEqual([
+      {
+        layer: 1,
+        change: 'deleted',
+        bytes: 600,
+        largestPaths: [{ path: '/build/a.o', bytes: 600 }],
+        pathCount: 1,
+      },
+      {
+        layer: 1,
+        change: 'overwritten',
+        bytes: 75,
+        largestPaths: [
+          { path: '/bin/tool', bytes: 70 },
+          { path: '/bin/small', bytes: 5 },
+        ],
+        pathCount: 2,
+      },
+    ]);
+  });
+});
