@@ -184,8 +184,9 @@ async function summaryCachedPhases(image, cacheDir) {
     renderReport,
   } = modules;
   const source = await timed('open', () => openLocalImage(image));
-  const summary = await timed('readSummary', () => new DiskSummaryCache({ root: cacheDir }).get(source));
-  if (!summary) throw new Error('no image summary to read');
+  const cached = await timed('readSummary', () => new DiskSummaryCache({ root: cacheDir }).get(source));
+  if (!cached) throw new Error('no image summary to read');
+  const { summary } = cached;
   await timed('confirmBlobs', () =>
     new LocalBlobs(source, new DiskFingerprintStore({ root: cacheDir })).confirmAll(source.layers),
   );
