@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { registryUnavailable } from './registry/harness.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..');
+
+/** The tools `npm run bench` calls beside imgscope; scripts/test installs them. */
+function missingTool(): string | undefined {
+  if (registryUnavailable) return registryUnavailable;
+  for (const tool of ['skopeo', 'zstd']) {
+    const found = (process.env.PATH ?? '').split(':').some((dir) => existsSync(join(dir, tool)));
+    if (!found) return `${tool} is not on PATH (scripts/test installs it)`;
+  }
+  return undefined;
+}
+
+const unavailable = missingTool();
+if (unavailable) console.warn(`skipping the bench smoke run: ${unavailable}`);
+
+/**
+ * The benchmark is part of what the project ships (the README's figures come from it), so it must keep
+ * running as the code under it changes: here end to end at 2% scale, once, every measure present.
+ */
+describe.skipIf(unavailable)('npm run bench, at 2% scale', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgscope-bench-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every measure and reports each', { timeout: 300_000 }, async () => {
+    const json = join(dir, 'bench.json');
+    const env = { ...process.env, IMGSCOPE_BENCH_SCALE: '0.02', IMGSCOPE_BENCH_REPS: '1' };
+    const { stdout, stderr } = await run(process.execPath, ['bench/run.js', '--json-file', json], {
+      cwd: ROOT,
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const output = `${stdout}\n${stderr}`;
+    expect(output).not.toMatch(/without a result|absent/);
+
+    const results = JSON.parse(readFileSync(json, 'utf8'));
+    expect(Object.keys(results.images)).toEqual(['base', 'app', 'files', 'big']);
+    for (const image of Object.values<Record<string, number>>(results.images)) {
+      expect(image.entries).toBeGreaterThan(0);
+      expect(image.checkSeconds).toBeGreaterThan(0);
+      expect(image.floorSeconds).toBeGreaterThan(0);
+      expect(image.scriptSeconds).toBeGreaterThan(0);
+      expect(image.efficiency).toBeGreaterThan(0);
+      expect(image.efficiency).toBeLessThanOrEqual(1);
+    }
+    for (const section of ['startup', 'tuiModules', 'parse', 'analysis', 'memory', 'zstd', 'cache', 'tui'])
+      expect(results[section], section).toBeTruthy();
+    expect(stdout).toMatch(/\| `check --no-cache` from the registry ÷ gunzip floor, all images \| \d/);
+  });
+});
