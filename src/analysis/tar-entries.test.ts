@@ -236,6 +236,15 @@ describe('readLayerTar', () => {
     });
   });
 
+  it('fails a layer with an entry type Docker cannot unpack as UNSUPPORTED, saying what to do', async () => {
+    const tar = Buffer.concat([rawEntry({ name: 'vol', typeflag: 'V' }), END_OF_ARCHIVE]);
+    await expect(read(tar)).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: `layer 1 of test: entry "vol" has tar type 'V', which Docker and containerd refuse to unpack`,
+      hint: expect.stringContaining('cannot be pulled'),
+    });
+  });
+
   it('fails a truncated tar', async () => {
     const tar = await tarOf([{ name: 'f', content: Buffer.alloc(5000) }]);
     await expect(read(tar.subarray(0, 2048))).rejects.toMatchObject({ code: 'MALFORMED' });

@@ -3,7 +3,7 @@ import type { Header } from 'tar-stream';
 import { ImgscopeError } from '../errors.js';
 import { ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
 import { type PathTable, ROOT } from './paths.js';
-import { type TarEntry, TarParser } from './tar-parser.js';
+import { type TarEntry, TarParser, UnsupportedEntryType } from './tar-parser.js';
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
@@ -200,6 +200,12 @@ function equals(bytes: Buffer, start: number, end: number, other: Buffer): boole
 
 function malformedTar({ label, remedy }: TarReadOptions, error: Error): Error {
   if (error instanceof ImgscopeError) return error;
+  if (error instanceof UnsupportedEntryType) {
+    return new ImgscopeError('UNSUPPORTED', `${label}: ${error.message}`, {
+      hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',
+      cause: error,
+    });
+  }
   return new ImgscopeError('MALFORMED', `${label}: not a valid tar stream (${error.message})`, {
     hint: `the layer blob is corrupt or not a tar archive; ${remedy ?? DEFAULT_LAYER_REMEDY}`,
     cause: error,

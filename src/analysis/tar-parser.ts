@@ -39,10 +39,6 @@ const FLAG_PAX_GLOBAL = 0x67; // 'g'
 const FLAG_GNU_LONG_NAME = 0x4c; // 'L'
 const FLAG_GNU_LONG_LINK = 0x4b; // 'K'
 const FLAG_GNU_OLD_LONG_NAME = 0x4e; // 'N', read as 'L' like tar-stream did
-const FLAG_GNU_SPARSE = 0x53; // 'S': old GNU sparse file
-/** In an old GNU sparse header, and at the end of each of its extension blocks: whether another follows. */
-const GNU_SPARSE_EXTENDED = 482;
-const GNU_SPARSE_EXTENSION_EXTENDED = 504;
 
 /** One entry, as the callback sees it. Reused: copy out what outlives the call. */
 export interface TarEntry {
@@ -111,8 +107,6 @@ export class TarParser {
   private sparseName: Buffer | undefined;
   private sparseSize = -1;
   private sparseRealSize = -1;
-  /** The data an old GNU sparse file stores, to skip once its extension blocks are read. */
-  private sparseStored = 0;
 
   constructor(private readonly onEntry: (entry: TarEntry) => void) {}
 
@@ -203,17 +197,13 @@ export class TarParser {
     entry.linkEnd = fieldEnd(block, at + LINKNAME, NAME_LENGTH);
     const stored = this.hasExtended ? this.mergeExtended() : size;
     const type = typeCode(flag, entry.name, entry.nameStart, entry.nameEnd);
+    if (type === undefined)
+      throw new UnsupportedEntryType(flag, entry.name.toString('utf8', entry.nameStart, entry.nameEnd));
     entry.type = type;
 
     this.onEntry(entry);
-    // Only regular files (and unknown types, read as files) have data, as in Go's reader.
+    // Only regular files have data, as in Go's reader.
     if (type !== TypeCode.file) return;
-    if (flag === FLAG_GNU_SPARSE && block[at + GNU_SPARSE_EXTENDED] !== 0) {
-      // Extension blocks of the sparse map come first; the data is skipped once they are read.
-      this.sparseStored = stored;
-      this.startExtended(FLAG_GNU_SPARSE, BLOCK);
-      return;
-    }
     this.skip = padded(stored);
     this.padding = this.skip - stored;
   }
@@ -301,13 +291,6 @@ export class TarParser {
       case FLAG_PAX:
         this.applyPax(data, length);
         this.hasExtended = true;
-        break;
-      case FLAG_GNU_SPARSE:
-        if (data[GNU_SPARSE_EXTENSION_EXTENDED] !== 0) this.startExtended(FLAG_GNU_SPARSE, BLOCK);
-        else {
-          this.skip = padded(this.sparseStored);
-          this.padding = this.skip - this.sparseStored;
-        }
         break;
       // FLAG_PAX_GLOBAL: ignored.
     }
@@ -472,8 +455,28 @@ function isUstar(block: Buffer, at: number): boolean {
   );
 }
 
-function typeCode(flag: number, name: Buffer, nameStart: number, nameEnd: number): number {
+/**
+ * An entry type Docker and containerd refuse to unpack ("unhandled tar header type"): old GNU sparse
+ * files ('S'), contiguous files ('7'), GNU volume labels ('V') and dump directories ('D'), or anything
+ * else. An image with one cannot be pulled, so its layer is not analysed as if it could.
+ */
+export class UnsupportedEntryType extends Error {
+  constructor(
+    readonly flag: number,
+    readonly path: string,
+  ) {
+    const shown = flag >= 0x20 && flag < 0x7f ? `'${String.fromCharCode(flag)}'` : `0x${flag.toString(16)}`;
+    const name = path.length > 200 ? `${path.slice(0, 199)}…` : path;
+    super(`entry "${name}" has tar type ${shown}, which Docker and containerd refuse to unpack`);
+    this.name = 'UnsupportedEntryType';
+  }
+}
+
+/** The entry type of a header's type flag, or undefined for one Docker does not unpack. */
+function typeCode(flag: number, name: Buffer, nameStart: number, nameEnd: number): number | undefined {
   switch (flag) {
+    case 0x30:
+      return TypeCode.file;
     case 0x31:
       return TypeCode.hardlink;
     case 0x32:
@@ -490,7 +493,7 @@ function typeCode(flag: number, name: Buffer, nameStart: number, nameEnd: number
       // Old tars mark directories by a trailing slash only; Go's reader does not read '0' that way.
       return nameEnd > nameStart && name[nameEnd - 1] === SLASH ? TypeCode.dir : TypeCode.file;
     default:
-      return TypeCode.file;
+      return undefined;
   }
 }
 
