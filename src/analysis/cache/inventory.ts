@@ -156,7 +156,7 @@ async function listFolder(
     if (!info?.isFile()) continue;
     const digest = digestOfEntryFile(name);
     if (digest) entries.push({ digest, size: info.size, lastUsed: info.mtime });
-    else if (name.startsWith(TEMP_PREFIX) && now - info.mtimeMs > ABANDONED_TEMP_MS) {
+    else if (isAbandonedTemp(name, info, now)) {
       stale.files++;
       stale.size += info.size;
     }
@@ -178,7 +178,7 @@ async function listFingerprints(
     if (isRecordFileName(name)) {
       folder.count++;
       folder.totalSize += info.size;
-    } else if (name.startsWith(TEMP_PREFIX) && now - info.mtimeMs > ABANDONED_TEMP_MS) {
+    } else if (isAbandonedTemp(name, info, now)) {
       stale.files++;
       stale.size += info.size;
     }
@@ -249,8 +249,13 @@ async function removeAbandonedTemps(folder: string, now: number): Promise<void> 
     if (!name.startsWith(TEMP_PREFIX)) continue;
     const file = join(folder, name);
     const info = await statOrUndefined(file);
-    if (info && now - info.mtimeMs > ABANDONED_TEMP_MS) await removeFile(file);
+    if (info && isAbandonedTemp(name, info, now)) await removeFile(file);
   }
+}
+
+/** A temp file no write has touched for ABANDONED_TEMP_MS: its writer is gone. */
+function isAbandonedTemp(name: string, info: { mtimeMs: number }, now: number): boolean {
+  return name.startsWith(TEMP_PREFIX) && now - info.mtimeMs > ABANDONED_TEMP_MS;
 }
 
 /**
@@ -269,11 +274,11 @@ async function staleFolders(root: string, now: number): Promise<string[]> {
 }
 
 async function hasFreshTemp(folder: string, now: number): Promise<boolean> {
-  const names = await readdir(folder).catch(() => []);
-  for (const name of names) {
+  // Not namesIn: a stale "folder" may be a file or a dangling link, and is removed all the same.
+  for (const name of await readdir(folder).catch(() => [])) {
     if (!name.startsWith(TEMP_PREFIX)) continue;
     const info = await statOrUndefined(join(folder, name));
-    if (info && now - info.mtimeMs <= ABANDONED_TEMP_MS) return true;
+    if (info && !isAbandonedTemp(name, info, now)) return true;
   }
   return false;
 }
