@@ -30,6 +30,19 @@ export function sha256Digest(bytes: Uint8Array | string): Digest {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/** Algorithms a registry may name a manifest by (go-digest's): hex length of each. */
+const CLAIMABLE_ALGORITHMS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/**
+ * The digest of `bytes` in the algorithm `claimed` (`algorithm:hex`, e.g. a Docker-Content-Digest header)
+ * uses, to compare with it; undefined when `claimed` is no digest of an algorithm imgscope can compute.
+ */
+export function digestInAlgorithmOf(bytes: Uint8Array, claimed: string): string | undefined {
+  const [algorithm = '', hex = ''] = claimed.split(':');
+  if (CLAIMABLE_ALGORITHMS[algorithm] !== hex.length || !/^[a-f0-9]+$/.test(hex)) return undefined;
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
 export interface VerifyExpectation {
   digest: Digest;
   /** Exact size in bytes when known (descriptors always carry it). */

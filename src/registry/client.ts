@@ -1,7 +1,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImgscopeError } from '../errors.js';
-import { type Digest, isDigest, VerifyingStream } from '../oci/digest.js';
+import { type Digest, digestInAlgorithmOf, isDigest, VerifyingStream } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 import { baseMediaType, MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
@@ -17,7 +17,7 @@ import {
 } from './options.js';
 import type { ImageReference } from './reference.js';
 import { registryFailure } from './registry-errors.js';
-import { manifestDigestOf } from './schema1.js';
+import { manifestDigestOf, manifestPayload } from './schema1.js';
 import { drain, readSmallBody } from './transport/body.js';
 import { ConnectionPools } from './transport/http.js';
 import { logging } from './transport/logging.js';
@@ -258,10 +258,12 @@ export class RegistryClient {
         },
       );
     }
-    if (claimed && isDigest(claimed) && claimed !== digest) {
+    // The registry may name the manifest in another algorithm (sha512): it is checked in that one.
+    const content = claimed ? digestInAlgorithmOf(manifestPayload(bytes), claimed) : undefined;
+    if (claimed && content && content !== claimed) {
       throw new ImgscopeError(
         'DIGEST_MISMATCH',
-        `${subject}: manifest content is ${digest} but the registry says ${claimed}`,
+        `${subject}: manifest content is ${content} but the registry says ${claimed}`,
         {
           hint: 'the manifest was altered in storage or transit; re-push the image',
         },

@@ -23,8 +23,12 @@ interface V1Compatibility {
  * (the document without its `signatures`), rebuilt from the protected header's formatLength/formatTail.
  */
 export function manifestDigestOf(bytes: Uint8Array): Digest {
-  const payload = schema1SignedPayload(bytes);
-  return sha256Digest(payload ?? bytes);
+  return sha256Digest(manifestPayload(bytes));
+}
+
+/** The bytes a manifest's digest covers, in any algorithm: all of them, or a signed schema 1's payload. */
+export function manifestPayload(bytes: Uint8Array): Uint8Array {
+  return schema1SignedPayload(bytes) ?? bytes;
 }
 
 function schema1SignedPayload(bytes: Uint8Array): Uint8Array | undefined {

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImgscopeError } from '../../src/errors.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { openRegistryImage, type RegistryOptions } from '../../src/registry/index.js';
+import { bytesAt, HostileRegistry, type Route } from './hostile-registry.js';
+import { type BuiltImage, buildImage } from './images.js';
+
+const options: RegistryOptions = { env: {}, retries: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } };
+
+async function failure(promise: Promise<unknown>): Promise<ImgscopeError> {
+  const error = await promise.then(
+    (source) => (source as { close(): Promise<void> }).close(),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ImgscopeError);
+  expect((error as ImgscopeError).exitCode).toBe(2);
+  return error as ImgscopeError;
+}
+
+/** The routes that serve `image` under `repository:tag`, by tag and by digest, with its blobs. */
+function imageRoutes(repository: string, image: BuiltImage, headers: Record<string, string> = {}): Route[] {
+  const manifestHeaders = {
+    'content-type': MediaType.OciManifest,
+    'docker-content-digest': image.digest,
+    ...headers,
+  };
+  return [
+    bytesAt(`/v2/${repository}/manifests/v1`, image.manifest, manifestHeaders),
+    bytesAt(`/v2/${repository}/manifests/${image.digest}`, image.manifest, manifestHeaders),
+    bytesAt(`/v2/${repository}/blobs/${image.configDescriptor.digest}`, image.config),
+    ...image.layers.map((layer) =>
+      bytesAt(`/v2/${repository}/blobs/${layer.descriptor.digest}`, layer.bytes),
+    ),
+  ];
+}
+
+describe('registries that answer what Distribution never would', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'hostile' });
+  });
+  afterAll(() => registry?.stop());
+
+  it('checks a Docker-Content-Digest in sha512 against the manifest, in sha512', async () => {
+    const sha512 = (bytes: Uint8Array) => `sha512:${createHash('sha512').update(bytes).digest('hex')}`;
+    registry.serve(...imageRoutes('app', image, { 'docker-content-digest': sha512(image.manifest) }));
+    const source = await openRegistryImage(`${registry.host}/app:v1`, options);
+    await source.close();
+    expect(source.digest).toBe(image.digest);
+
+    const other = sha512(Buffer.from('another manifest'));
+    registry.serve(...imageRoutes('app', image, { 'docker-content-digest': other }));
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(error.code).toBe('DIGEST_MISMATCH');
+    expect(error.message).toBe(
+      `${registry.host}/app:v1: manifest content is ${sha512(image.manifest)} but the registry says ${other}`,
+    );
+  });
+});
