@@ -22,6 +22,7 @@ import { drain, readSmallBody } from './transport/body.js';
 import { ConnectionPools } from './transport/http.js';
 import { logging } from './transport/logging.js';
 import { isTransientNetworkError, mayBeRefusedTls } from './transport/network-errors.js';
+import { redactUrl } from './transport/redact.js';
 import { followingRedirects } from './transport/redirect.js';
 import { backoffDelay, retrying } from './transport/retry.js';
 import {
@@ -229,6 +230,18 @@ export class RegistryClient {
     identifier: string,
     subject: string,
   ): Promise<FetchedManifest> {
+    const contentType = headerValue(response, 'content-type');
+    if (contentType && baseMediaType(contentType) === 'text/html') {
+      // A login portal, a proxy's or a web server's page: the address is not (only) the registry API.
+      discard(response);
+      throw new ImgscopeError(
+        'REGISTRY',
+        `${subject}: ${redactUrl(response.url)} answered with an HTML page, not a manifest`,
+        {
+          hint: 'check the registry host and port, and any proxy or login portal between you and the registry',
+        },
+      );
+    }
     const announced = Number(headerValue(response, 'content-length'));
     if (announced > MAX_MANIFEST_BYTES) {
       discard(response);
@@ -269,7 +282,6 @@ export class RegistryClient {
         },
       );
     }
-    const contentType = headerValue(response, 'content-type');
     return { bytes, mediaType: contentType ? baseMediaType(contentType) : '', digest };
   }
 

@@ -60,3 +60,22 @@ describe('registries that answer what Distribution never would', () => {
     );
   });
 });
+
+describe('a registry address that answers with a web page', () => {
+  let registry: HostileRegistry;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+  });
+  afterAll(() => registry?.stop());
+
+  it('says an HTML page answered, not that the image is corrupt', async () => {
+    const page = Buffer.from('<!DOCTYPE html><html><body>Sign in to continue</body></html>');
+    registry.serve(bytesAt('/v2/app/manifests/v1', page, { 'content-type': 'text/html; charset=utf-8' }));
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(error.code).toBe('REGISTRY');
+    expect(error.message).toBe(
+      `${registry.host}/app:v1: http://${registry.host}/v2/app/manifests/v1 answered with an HTML page, not a manifest`,
+    );
+    expect(error.hint).toMatch(/^check the registry host and port/);
+  });
+});
