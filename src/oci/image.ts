@@ -1,9 +1,9 @@
 import { pipeline, type Readable, Writable } from 'node:stream';
 import { pipeline as pipelineSettled } from 'node:stream/promises';
-import { ImgscopeError } from '../errors.js';
+import { ImgscopeError, isImgscopeError } from '../errors.js';
 import { type Digest, sha256Digest, VerifyingStream } from './digest.js';
 import { MAX_MANIFEST_BYTES, parseConfig, parseManifest } from './manifest.js';
-import { manifestSchemaOf } from './media-types.js';
+import { baseMediaType, MediaType, manifestSchemaOf } from './media-types.js';
 import { normalizePlatform, type Platform } from './platform.js';
 import type { ImageSource, ResolvedIndex, StoredBlob } from './source.js';
 import type { Descriptor, ImageConfig, ImageManifest } from './types.js';
@@ -160,8 +160,38 @@ export async function assembleImage(parts: ImageParts): Promise<ImageSource> {
       signal: parts.signal,
     });
   }
-  const config = parseConfig(rawConfig, configNames.label);
+  const config = parseImageConfig(rawConfig, manifest, reference, configNames.label);
   return new AssembledImage(parts, parsed.mediaType, manifest, config);
+}
+
+const IMAGE_CONFIG_MEDIA_TYPES = new Set<string>([MediaType.OciConfig, MediaType.DockerConfig]);
+
+/**
+ * The config of an image. A config that is not one, under a media type no image config has (a Helm chart,
+ * an SBOM, a signature: OCI artifacts), is reported as an artifact rather than as a corrupt image.
+ */
+function parseImageConfig(
+  rawConfig: Uint8Array,
+  manifest: ImageManifest,
+  reference: string,
+  label: string,
+): ImageConfig {
+  try {
+    return parseConfig(rawConfig, label);
+  } catch (error) {
+    const configType = baseMediaType(manifest.config.mediaType);
+    if (IMAGE_CONFIG_MEDIA_TYPES.has(configType) || !isImgscopeError(error) || error.code !== 'MALFORMED') {
+      throw error;
+    }
+    const kind = manifest.artifactType ? `artifact of type ${manifest.artifactType}` : `artifact`;
+    throw new ImgscopeError(
+      'UNSUPPORTED',
+      `${reference} is an OCI ${kind} (config ${configType}), not a container image`,
+      {
+        hint: 'imgscope reads container images; name the image itself, not a chart, SBOM, signature or other artifact',
+      },
+    );
+  }
 }
 
 class AssembledImage implements ImageSource {

@@ -131,6 +131,7 @@ export function parseManifest(bytes: Uint8Array, label: string, headerMediaType?
       config: parseDescriptor(doc.config, `${label}: config`),
       layers: doc.layers.map((l, i) => parseDescriptor(l, `${label}: layers[${i}]`)),
     };
+    if (typeof doc.artifactType === 'string') manifest.artifactType = doc.artifactType;
     if (isObject(doc.annotations)) manifest.annotations = doc.annotations as Record<string, string>;
     return { kind: 'manifest', mediaType: manifest.mediaType!, manifest };
   }

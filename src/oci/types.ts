@@ -14,6 +14,8 @@ export interface Descriptor {
 export interface ImageManifest {
   schemaVersion: 2;
   mediaType?: string;
+  /** OCI 1.1: what kind of artifact this manifest is, when it is not a container image. */
+  artifactType?: string;
   config: Descriptor;
   layers: Descriptor[];
   annotations?: Record<string, string>;

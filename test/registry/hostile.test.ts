@@ -79,3 +79,62 @@ describe('a registry address that answers with a web page', () => {
     expect(error.hint).toMatch(/^check the registry host and port/);
   });
 });
+
+describe('artifacts in a registry', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'artifact' });
+  });
+  afterAll(() => registry?.stop());
+
+  /** `image` with another config (and extra manifest fields), served as `app:v1`. */
+  function serveWithConfig(config: Buffer, configMediaType: string, extra: Record<string, unknown> = {}) {
+    const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        ...extra,
+        config: { mediaType: configMediaType, digest: configDigest, size: config.length },
+        layers: image.layers.map((layer) => layer.descriptor),
+      }),
+    );
+    registry.serve(
+      bytesAt('/v2/app/manifests/v1', manifest, { 'content-type': MediaType.OciManifest }),
+      bytesAt(`/v2/app/blobs/${configDigest}`, config),
+    );
+  }
+
+  it('says a Helm chart or an OCI 1.1 artifact is an artifact, not a corrupt image', async () => {
+    serveWithConfig(
+      Buffer.from('{"name":"chart","version":"1.0.0"}'),
+      'application/vnd.cncf.helm.config.v1+json',
+    );
+    const chart = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(chart.code).toBe('UNSUPPORTED');
+    expect(chart.message).toBe(
+      `${registry.host}/app:v1 is an OCI artifact (config application/vnd.cncf.helm.config.v1+json), not a container image`,
+    );
+    expect(chart.hint).not.toMatch(/re-push|rebuild/);
+
+    serveWithConfig(Buffer.from('{}'), 'application/vnd.oci.empty.v1+json', {
+      artifactType: 'application/spdx+json',
+    });
+    const sbom = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(sbom.message).toBe(
+      `${registry.host}/app:v1 is an OCI artifact of type application/spdx+json (config application/vnd.oci.empty.v1+json), not a container image`,
+    );
+  });
+
+  it('still reads an image whose config has an unusual media type, and calls a broken image config corrupt', async () => {
+    serveWithConfig(image.config, 'application/octet-stream');
+    const source = await openRegistryImage(`${registry.host}/app:v1`, options);
+    await source.close();
+    expect(source.config.rootfs.diff_ids).toHaveLength(1);
+
+    serveWithConfig(Buffer.from('{}'), MediaType.OciConfig);
+    expect((await failure(openRegistryImage(`${registry.host}/app:v1`, options))).code).toBe('MALFORMED');
+  });
+});
