@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImgscopeError } from '../../src/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { openRegistryImage, type RegistryOptions } from '../../src/registry/index.js';
-import { bytesAt, HostileRegistry, type Route } from './hostile-registry.js';
-import { type BuiltImage, buildImage } from './images.js';
+import { bytesAt, HostileRegistry, json, type Route } from './hostile-registry.js';
+import { type BuiltImage, buildImage, readAll } from './images.js';
 
 const options: RegistryOptions = { env: {}, retries: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } };
 
@@ -136,5 +136,51 @@ describe('artifacts in a registry', () => {
 
     serveWithConfig(Buffer.from('{}'), MediaType.OciConfig);
     expect((await failure(openRegistryImage(`${registry.host}/app:v1`, options))).code).toBe('MALFORMED');
+  });
+});
+
+describe('a registry whose /v2/ asks for no credentials while its repositories do', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'late-challenge', layers: [{ 'a.txt': 'a' }, { 'b.txt': 'b' }] });
+  });
+  afterAll(() => registry?.stop());
+
+  it('fetches one token and sends it with every later request, not a 401 and a new token each time', async () => {
+    const challenge: Route = (req, res, url) => {
+      if (url.pathname === '/token') {
+        json(res, 200, { token: 'the-token', expires_in: 300 });
+        return true;
+      }
+      if (url.pathname === '/v2/') {
+        json(res, 200, {});
+        return true;
+      }
+      if (req.headers.authorization === 'Bearer the-token') return false;
+      json(
+        res,
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+        {
+          'www-authenticate': `Bearer realm="http://${registry.host}/token",service="hostile",scope="repository:app:pull"`,
+        },
+      );
+      return true;
+    };
+    registry.serve(challenge, ...imageRoutes('app', image));
+    const source = await openRegistryImage(`${registry.host}/app:v1`, options);
+    try {
+      for (const layer of source.layers) await readAll(await source.openBlob(layer));
+    } finally {
+      await source.close();
+    }
+    const tokenRequests = registry.requests.filter((r) => r.path.startsWith('/token'));
+    expect(tokenRequests).toHaveLength(1);
+    expect(tokenRequests[0]!.path).toBe('/token?service=hostile&scope=repository%3Aapp%3Apull');
+    // The manifest is asked for twice (without, then with the token); config and layers once each.
+    const unauthorized = registry.requests.filter((r) => r.path.startsWith('/v2/app/') && !r.authorization);
+    expect(unauthorized.map((r) => r.path)).toEqual(['/v2/app/manifests/v1']);
   });
 });

@@ -129,7 +129,13 @@ export function authenticating(context: AuthContext): Layer {
     if (response.status === 401 && response.url.origin === context.origin && isReplayable(request)) {
       const renewed = parseChallenges(response.headers['www-authenticate']);
       if (renewed.length > 0) {
-        forget(renewed, findChallenge(renewed, 'bearer')?.params.scope ?? request.scope);
+        // A registry whose `/v2/` asks for nothing but whose repositories do: later requests start from
+        // this challenge (without its scope, which names this request's repository) and reuse the token.
+        if (challenges.length === 0) ping = Promise.resolve(renewed.map(withoutScope));
+        // Only a token that was sent can have been refused (expired, or too narrow a scope).
+        if (first?.startsWith('Bearer ')) {
+          forget(renewed, findChallenge(renewed, 'bearer')?.params.scope ?? request.scope);
+        }
         const second = await authorization(renewed, request.scope, request.signal);
         if (second !== undefined && second !== first) {
           await drain(response.body);
@@ -142,6 +148,11 @@ export function authenticating(context: AuthContext): Layer {
     }
     return response;
   };
+}
+
+function withoutScope(challenge: Challenge): Challenge {
+  const { scope: _scope, ...params } = challenge.params;
+  return { ...challenge, params };
 }
 
 async function accessDenied(
