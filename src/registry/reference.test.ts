@@ -111,6 +111,10 @@ describe('parseReference', () => {
     expect(rejection('a//b')).toMatch(/not a valid repository path component/);
     expect(rejection('my app')).toMatch(/whitespace/);
     expect(rejection('bad_host-.io:5000/app')).toMatch(/not a valid registry host/);
+    expect(rejection('registry.example.com:99999/app')).toBe(
+      'image reference "registry.example.com:99999/app": port 99999 of "registry.example.com:99999" is above 65535',
+    );
+    expect(parsed('[::1]:65535/app').registry).toBe('[::1]:65535');
     expect(rejection(`ghcr.io/${'a'.repeat(300)}`)).toMatch(/longer than 255/);
   });
 

@@ -112,6 +112,10 @@ export function parseReference(text: string): ImageReference {
     registry = rest.slice(0, slash);
     repository = rest.slice(slash + 1);
     if (!DOMAIN.test(registry)) throw invalid(text, `"${registry}" is not a valid registry host`);
+    const port = /:(\d+)$/.exec(registry)?.[1];
+    if (port !== undefined && Number(port) > 65535) {
+      throw invalid(text, `port ${port} of "${registry}" is above 65535`);
+    }
   }
   if (DOCKER_HUB_ALIASES.has(registry.toLowerCase())) {
     registry = DOCKER_HUB;
