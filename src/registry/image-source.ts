@@ -75,6 +75,14 @@ async function resolve(
       `${label} (${formatPlatform(chosen.platform ?? DEFAULT_PLATFORM)})`,
       signal,
     );
+    if (fetched.bytes.byteLength !== chosen.size) {
+      // The digest matched, so the index is what is wrong; docker and containerd refuse the pull too.
+      throw new ImgscopeError(
+        'SIZE_MISMATCH',
+        `${label}: manifest ${chosen.digest} is ${fetched.bytes.byteLength} bytes, but the index says ${chosen.size}`,
+        { hint: 'the image index is malformed; rebuild and re-push it' },
+      );
+    }
     parsed = parseManifest(
       fetched.bytes,
       `${label}: manifest ${chosen.digest}`,

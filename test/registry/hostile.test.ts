@@ -184,3 +184,47 @@ describe('a registry whose /v2/ asks for no credentials while its repositories d
     expect(unauthorized.map((r) => r.path)).toEqual(['/v2/app/manifests/v1']);
   });
 });
+
+describe('an index that misstates a manifest', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'index-size' });
+  });
+  afterAll(() => registry?.stop());
+
+  it('refuses an index entry whose size is not the manifest it names', async () => {
+    const index = (size: number) =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciIndex,
+          manifests: [
+            {
+              mediaType: MediaType.OciManifest,
+              digest: image.digest,
+              size,
+              platform: { os: 'linux', architecture: 'amd64' },
+            },
+          ],
+        }),
+      );
+    const serveIndex = (size: number) =>
+      registry.serve(
+        bytesAt('/v2/app/manifests/multi', index(size), { 'content-type': MediaType.OciIndex }),
+        ...imageRoutes('app', image),
+      );
+    serveIndex(image.manifest.length);
+    const source = await openRegistryImage(`${registry.host}/app:multi`, options);
+    await source.close();
+    expect(source.digest).toBe(image.digest);
+
+    serveIndex(5);
+    const error = await failure(openRegistryImage(`${registry.host}/app:multi`, options));
+    expect(error.code).toBe('SIZE_MISMATCH');
+    expect(error.message).toBe(
+      `${registry.host}/app:multi: manifest ${image.digest} is ${image.manifest.length} bytes, but the index says 5`,
+    );
+  });
+});
