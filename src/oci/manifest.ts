@@ -7,7 +7,7 @@ import {
   isSchema1MediaType,
   MediaType,
 } from './media-types.js';
-import { formatPlatform, normalizePlatform, type Platform, platformMatches } from './platform.js';
+import { closestPlatform, formatPlatform, normalizePlatform, type Platform } from './platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from './types.js';
 
 /** Manifests and configs above this size are refused: real ones are a few KiB. */
@@ -176,7 +176,7 @@ export function selectPlatform(
   );
   // Attestation manifests (buildx) carry platform unknown/unknown; they are never candidates.
   const candidates = images.filter((m) => m.platform && m.platform.os !== 'unknown');
-  const match = candidates.find((m) => m.platform && platformMatches(m.platform, wanted));
+  const match = closestPlatform(candidates, wanted);
   if (match) return match;
   if (candidates.length === 0 && images.length === 1 && images[0]) return images[0];
   const available = candidates.map((m) => formatPlatform(m.platform!)).join(', ') || 'none';

@@ -60,6 +60,19 @@ export function platformMatches(candidate: Platform, wanted: Platform): boolean 
 }
 
 /**
+ * Of the entries that satisfy `wanted`, the one docker and containerd pick: the exact variant first (an
+ * index may list linux/amd64/v3 before linux/amd64, which a plain linux/amd64 host needs), else the first.
+ */
+export function closestPlatform<T extends { platform?: Platform }>(
+  entries: T[],
+  wanted: Platform,
+): T | undefined {
+  const w = normalizePlatform(wanted);
+  const matching = entries.filter((entry) => entry.platform && platformMatches(entry.platform, w));
+  return matching.find((entry) => normalizePlatform(entry.platform!).variant === w.variant) ?? matching[0];
+}
+
+/**
  * Why a single-manifest image does not satisfy a platform asked for by name (undefined when it does), by
  * the rules an index entry is matched with: `docker pull --platform` refuses such an image too.
  */
