@@ -14,7 +14,7 @@ const REPUSH_HINT =
 /**
  * Docker v2 schema 2 and OCI v1 pass. Schema 1 (and anything unrecognised) fails where the profile
  * states the accepted formats (scf: platform-limits.md, "manifest format"), and warns elsewhere:
- * current Docker no longer pulls schema 1 and imgscope cannot analyse its layers.
+ * current Docker no longer pulls schema 1 (imgscope still reads its layers, to report them).
  */
 export const manifestFormat: ManifestCheck = (facts, policy) => {
   const actual = SCHEMA_NAMES[facts.schema];
@@ -26,7 +26,7 @@ export const manifestFormat: ManifestCheck = (facts, policy) => {
   const limit = accepted ? accepted.map((s) => SCHEMA_NAMES[s]).join(' or ') : null;
   const message = accepted
     ? `${actual} (${facts.mediaType}): ${policy.profile.title} accept only ${limit}`
-    : `${actual} (${facts.mediaType}): deprecated, not pulled by current Docker, and its layers cannot be analysed`;
+    : `${actual} (${facts.mediaType}): deprecated, and current Docker no longer pulls it`;
   return checkResult('manifest-format', accepted ? 'fail' : 'warn', message, {
     actual: facts.schema,
     limit,
