@@ -13,6 +13,8 @@ describe('insecure registries', () => {
     expect(isInsecureRegistry('lab.internal:5001', options)).toBe(false);
     expect(isInsecureRegistry('cache.lan:443', options)).toBe(true);
     expect(isInsecureRegistry('ghcr.io', options)).toBe(false);
+    expect(isInsecureRegistry('Lab.Internal:5000', options)).toBe(true);
+    expect(isInsecureRegistry('Localhost:5000', options)).toBe(true);
   });
 });
 

@@ -100,6 +100,11 @@ export function isMarkedInsecure(
   registry: string,
   options: Pick<ResolvedRegistryOptions, 'insecureRegistries'>,
 ): boolean {
-  const hostname = registry.replace(/:\d+$/, '');
-  return options.insecureRegistries.some((entry) => entry === registry || entry === hostname);
+  // Host names are case-insensitive: `--insecure-registry lab.internal` covers `Lab.Internal:5000`.
+  const name = registry.toLowerCase();
+  const hostname = name.replace(/:\d+$/, '');
+  return options.insecureRegistries.some((entry) => {
+    const lower = entry.toLowerCase();
+    return lower === name || lower === hostname;
+  });
 }

@@ -156,7 +156,15 @@ describe('parseReference', () => {
 
 describe('isLoopbackHost', () => {
   it('accepts localhost, 127/8 and ::1 with or without a port, and nothing else', () => {
-    for (const host of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000']) {
+    for (const host of [
+      'localhost',
+      'localhost:5000',
+      'Localhost:5000',
+      'LOCALHOST',
+      '127.0.0.1:5000',
+      '127.1.2.3',
+      '[::1]:5000',
+    ]) {
       expect(isLoopbackHost(host), host).toBe(true);
     }
     for (const host of ['ghcr.io', '10.0.0.1:5000', '127.example.com', 'localhost.evil.io']) {

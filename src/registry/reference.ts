@@ -170,6 +170,8 @@ export function manifestIdentifier(reference: ImageReference): string {
 
 /** `localhost`, 127.0.0.0/8 and ::1: hosts where plain HTTP never leaves the machine. */
 export function isLoopbackHost(host: string): boolean {
-  const hostname = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  // Host names are case-insensitive: `Localhost:5000` is this machine too.
+  const lower = host.toLowerCase();
+  const hostname = lower.startsWith('[') ? lower.slice(1, lower.indexOf(']')) : lower.replace(/:\d+$/, '');
   return hostname === 'localhost' || hostname === '::1' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
