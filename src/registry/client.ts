@@ -365,6 +365,17 @@ export class RegistryClient {
           },
         );
       }
+      if (response.status === 404 && descriptor.urls?.length) {
+        // A foreign (non-distributable) layer: pushing again leaves it out again, as docker push does.
+        discard(response);
+        throw new ImgscopeError(
+          'UNSUPPORTED',
+          `${subject}: a non-distributable (foreign) layer the registry does not hold; it is downloaded from the URLs in its descriptor`,
+          {
+            hint: 'imgscope reads layers from the registry only: use --no-layers for the manifest-level checks',
+          },
+        );
+      }
       throw await registryFailure(response, { subject, repositoryName: this.name(repository), what: 'blob' });
     };
     return resumableDownload({

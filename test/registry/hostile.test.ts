@@ -228,3 +228,38 @@ describe('an index that misstates a manifest', () => {
     );
   });
 });
+
+describe('a foreign (non-distributable) layer', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'foreign' });
+  });
+  afterAll(() => registry?.stop());
+
+  it('that the registry does not hold is named as such, not as an image to re-push', async () => {
+    const layer = { ...image.layers[0]!.descriptor, urls: ['https://example.invalid/layer.tar.gz'] };
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: image.configDescriptor,
+        layers: [{ ...layer, mediaType: MediaType.OciLayerNondistributableGzip }],
+      }),
+    );
+    registry.serve(
+      bytesAt('/v2/app/manifests/v1', manifest, { 'content-type': MediaType.OciManifest }),
+      bytesAt(`/v2/app/blobs/${image.configDescriptor.digest}`, image.config),
+    );
+    const source = await openRegistryImage(`${registry.host}/app:v1`, options);
+    try {
+      const error = await failure(source.openBlob(source.layers[0]!).then(readAll));
+      expect(error.code).toBe('UNSUPPORTED');
+      expect(error.message).toMatch(/: a non-distributable \(foreign\) layer the registry does not hold;/);
+      expect(error.hint).not.toMatch(/re-push/);
+    } finally {
+      await source.close();
+    }
+  });
+});
