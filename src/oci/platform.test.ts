@@ -25,6 +25,8 @@ describe('platforms', () => {
   it('parses --platform values and rejects malformed ones with the fix', () => {
     expect(formatPlatform(parsePlatform('linux/arm64/v8'))).toBe('linux/arm64');
     expect(formatPlatform(parsePlatform('linux/arm/v6'))).toBe('linux/arm/v6');
+    expect(formatPlatform(parsePlatform('linux/amd64/v1'))).toBe('linux/amd64');
+    expect(formatPlatform(parsePlatform('linux/amd64/v3'))).toBe('linux/amd64/v3');
     expect(() => parsePlatform('amd64')).toThrow(/--platform "amd64" is not os\/arch/);
     expect(() => parsePlatform('linux//v7')).toThrow(/not os\/arch/);
   });

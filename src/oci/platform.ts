@@ -17,7 +17,7 @@ const ARCH_ALIASES: Record<string, string> = {
   armel: 'arm',
 };
 
-/** One place for platform aliases: aarch64 and arm64/v8 → arm64, x86_64 → amd64, armhf → arm/v7. */
+/** One place for platform aliases: aarch64 and arm64/v8 → arm64, x86_64 and amd64/v1 → amd64, armhf → arm/v7. */
 export function normalizePlatform(platform: Platform): Platform {
   const os = platform.os.toLowerCase();
   const rawArch = platform.architecture.toLowerCase();
@@ -26,6 +26,7 @@ export function normalizePlatform(platform: Platform): Platform {
   if (rawArch === 'armhf' && !variant) variant = 'v7';
   if (rawArch === 'armel' && !variant) variant = 'v6';
   if (architecture === 'arm64' && variant === 'v8') variant = undefined;
+  if (architecture === 'amd64' && variant === 'v1') variant = undefined; // x86-64 baseline, as containerd
   if (architecture === 'arm' && !variant) variant = 'v7';
   const normalized: Platform = { os, architecture };
   if (variant) normalized.variant = variant;
