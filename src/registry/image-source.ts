@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ImgscopeError, PlatformNotFoundError } from '../errors.js';
+import { ImgscopeError, isImgscopeError, PlatformNotFoundError } from '../errors.js';
 import { type Digest, sha256Digest } from '../oci/digest.js';
 import { assembleImage, type BlobReader } from '../oci/image.js';
 import { parseManifest, type Schema1Manifest, selectPlatform } from '../oci/manifest.js';
@@ -69,12 +69,21 @@ async function resolve(
       });
     }
     seen.add(chosen.digest);
-    fetched = await client.getManifest(
-      ref.repository,
-      chosen.digest,
-      `${label} (${formatPlatform(chosen.platform ?? DEFAULT_PLATFORM)})`,
-      signal,
-    );
+    const platform = formatPlatform(chosen.platform ?? DEFAULT_PLATFORM);
+    fetched = await client
+      .getManifest(ref.repository, chosen.digest, `${label} (${platform})`, signal)
+      .catch((error: unknown) => {
+        // The tag exists (its index was just read): what is missing is the manifest the index names.
+        if (!isImgscopeError(error) || error.code !== 'NOT_FOUND') throw error;
+        throw new ImgscopeError(
+          'NOT_FOUND',
+          `${label}: the index lists ${platform} as ${chosen.digest}, but the registry does not have that manifest`,
+          {
+            hint: 'the image is incomplete in the registry; push it again with all its platforms',
+            cause: error,
+          },
+        );
+      });
     if (fetched.bytes.byteLength !== chosen.size) {
       // The digest matched, so the index is what is wrong; docker and containerd refuse the pull too.
       throw new ImgscopeError(

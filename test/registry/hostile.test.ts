@@ -263,3 +263,36 @@ describe('a foreign (non-distributable) layer', () => {
     }
   });
 });
+
+describe('an index naming a manifest the registry lacks', () => {
+  let registry: HostileRegistry;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+  });
+  afterAll(() => registry?.stop());
+
+  it('says the image is incomplete, not that the tag may be wrong', async () => {
+    const missing = `sha256:${'ab'.repeat(32)}`;
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [
+          {
+            mediaType: MediaType.OciManifest,
+            digest: missing,
+            size: 500,
+            platform: { os: 'linux', architecture: 'amd64' },
+          },
+        ],
+      }),
+    );
+    registry.serve(bytesAt('/v2/app/manifests/multi', index, { 'content-type': MediaType.OciIndex }));
+    const error = await failure(openRegistryImage(`${registry.host}/app:multi`, options));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toBe(
+      `${registry.host}/app:multi: the index lists linux/amd64 as ${missing}, but the registry does not have that manifest`,
+    );
+    expect(error.hint).toBe('the image is incomplete in the registry; push it again with all its platforms');
+  });
+});
