@@ -209,6 +209,23 @@ export class RegistryClient {
         headers: { accept: MANIFEST_ACCEPT },
         ...(signal ? { signal } : {}),
       });
+      const contentType = headerValue(response, 'content-type');
+      if (
+        (response.status === 200 || response.status === 404) &&
+        baseMediaType(contentType ?? '') === 'text/html'
+      ) {
+        // A login portal, a proxy's or a web server's page: the address is not (only) the registry API,
+        // which answers a missing tag with a MANIFEST_UNKNOWN error document, not a page.
+        discard(response);
+        const status = response.status === 200 ? '' : ` (HTTP ${response.status})`;
+        throw new ImgscopeError(
+          'REGISTRY',
+          `${subject}: ${redactUrl(response.url)} answered with an HTML page${status}, not a manifest`,
+          {
+            hint: 'check the registry host and port, and any proxy or login portal between you and the registry',
+          },
+        );
+      }
       if (response.status !== 200) {
         throw await registryFailure(response, {
           subject,
@@ -231,17 +248,6 @@ export class RegistryClient {
     subject: string,
   ): Promise<FetchedManifest> {
     const contentType = headerValue(response, 'content-type');
-    if (contentType && baseMediaType(contentType) === 'text/html') {
-      // A login portal, a proxy's or a web server's page: the address is not (only) the registry API.
-      discard(response);
-      throw new ImgscopeError(
-        'REGISTRY',
-        `${subject}: ${redactUrl(response.url)} answered with an HTML page, not a manifest`,
-        {
-          hint: 'check the registry host and port, and any proxy or login portal between you and the registry',
-        },
-      );
-    }
     const announced = Number(headerValue(response, 'content-length'));
     if (announced > MAX_MANIFEST_BYTES) {
       discard(response);

@@ -78,6 +78,16 @@ describe('a registry address that answers with a web page', () => {
     );
     expect(error.hint).toMatch(/^check the registry host and port/);
   });
+
+  it('says an HTML 404 page is no registry answer, rather than that the tag does not exist', async () => {
+    const page = Buffer.from('<html><body>404 Not Found</body></html>');
+    registry.serve(bytesAt(/^\//, page, { 'content-type': 'text/html' }, 404));
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(error.code).toBe('REGISTRY');
+    expect(error.message).toBe(
+      `${registry.host}/app:v1: http://${registry.host}/v2/app/manifests/v1 answered with an HTML page (HTTP 404), not a manifest`,
+    );
+  });
 });
 
 describe('artifacts in a registry', () => {
