@@ -21,7 +21,7 @@ import { manifestDigestOf, manifestPayload } from './schema1.js';
 import { drain, readSmallBody } from './transport/body.js';
 import { ConnectionPools } from './transport/http.js';
 import { logging } from './transport/logging.js';
-import { isTransientNetworkError, mayBeRefusedTls } from './transport/network-errors.js';
+import { isTransientNetworkError, mayBeRefusedTls, networkFailure } from './transport/network-errors.js';
 import { redactUrl } from './transport/redact.js';
 import { followingRedirects } from './transport/redirect.js';
 import { backoffDelay, retrying } from './transport/retry.js';
@@ -236,7 +236,9 @@ export class RegistryClient {
       try {
         return await this.readManifest(response, identifier, subject);
       } catch (error) {
-        if (attempt >= retries.attempts || signal?.aborted || !isTransientNetworkError(error)) throw error;
+        if (signal?.aborted || !isTransientNetworkError(error)) throw error;
+        if (attempt >= retries.attempts)
+          throw networkFailure({ method: 'GET', url: response.url }, error, attempt);
         await sleep(backoffDelay(attempt, retries), undefined, signal ? { signal } : undefined);
       }
     }

@@ -306,3 +306,31 @@ describe('an index naming a manifest the registry lacks', () => {
     expect(error.hint).toBe('the image is incomplete in the registry; push it again with all its platforms');
   });
 });
+
+describe('a manifest body cut short on every attempt', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'cut' });
+  });
+  afterAll(() => registry?.stop());
+
+  it('ends in one NETWORK line naming the request and the attempts, not an unexpected error', async () => {
+    registry.serve((_req, res, url) => {
+      if (url.pathname !== '/v2/app/manifests/v1') return false;
+      res.writeHead(200, {
+        'content-type': MediaType.OciManifest,
+        'content-length': image.manifest.length + 100,
+      });
+      res.write(image.manifest);
+      setTimeout(() => res.destroy(), 10);
+      return true;
+    });
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(error.code).toBe('NETWORK');
+    expect(error.message).toMatch(
+      new RegExp(`^GET http://${registry.host}/v2/app/manifests/v1: .* \\(after 2 attempts\\)$`),
+    );
+  });
+});
