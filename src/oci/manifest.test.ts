@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selectPlatform } from './manifest.js';
+import { parseConfig, parseManifest, selectPlatform } from './manifest.js';
 import { MediaType } from './media-types.js';
 import { type Platform, parsePlatform } from './platform.js';
 import type { ImageIndex } from './types.js';
@@ -34,5 +34,36 @@ describe('selectPlatform', () => {
   it('still takes the only variant an index has when none is asked for', () => {
     const index = indexOf({ os: 'linux', architecture: 'amd64', variant: 'v2' });
     expect(selectPlatform(index, parsePlatform('linux/amd64'), 'app').platform?.variant).toBe('v2');
+  });
+});
+
+describe('platform fields of the wrong type', () => {
+  it('are left out of an index entry and a config rather than crashing the run', () => {
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [
+          {
+            mediaType: MediaType.OciManifest,
+            digest: `sha256:${'1'.repeat(64)}`,
+            size: 100,
+            platform: { os: 'linux', architecture: 'amd64', variant: 3, 'os.version': 10 },
+          },
+        ],
+      }),
+    );
+    const parsed = parseManifest(index, 'app');
+    expect(parsed.kind === 'index' && parsed.index.manifests[0]?.platform).toEqual({
+      os: 'linux',
+      architecture: 'amd64',
+    });
+    const config = parseConfig(
+      Buffer.from(
+        JSON.stringify({ os: 'linux', architecture: 'arm64', variant: 8, rootfs: { diff_ids: [] } }),
+      ),
+      'config',
+    );
+    expect(config.variant).toBeUndefined();
   });
 });

@@ -84,7 +84,14 @@ export function parseDescriptor(value: unknown, label: string): Descriptor {
   }
   const descriptor: Descriptor = { mediaType, digest: parseDigest(digest, label), size };
   if (isObject(platform) && typeof platform.os === 'string' && typeof platform.architecture === 'string') {
-    descriptor.platform = normalizePlatform(platform as unknown as Platform);
+    // Like os and architecture, a variant or os.version that is no string is not a platform field.
+    const { variant, 'os.version': osVersion } = platform;
+    descriptor.platform = normalizePlatform({
+      os: platform.os,
+      architecture: platform.architecture,
+      ...(typeof variant === 'string' ? { variant } : {}),
+      ...(typeof osVersion === 'string' ? { 'os.version': osVersion } : {}),
+    });
   }
   if (isObject(annotations)) descriptor.annotations = annotations as Record<string, string>;
   if (Array.isArray(urls)) descriptor.urls = urls.filter((u): u is string => typeof u === 'string');
@@ -156,6 +163,7 @@ export function parseConfig(bytes: Uint8Array, label: string): ImageConfig {
     ...(doc as object),
     architecture: typeof doc.architecture === 'string' ? doc.architecture : 'unknown',
     os: typeof doc.os === 'string' ? doc.os : 'unknown',
+    variant: typeof doc.variant === 'string' ? doc.variant : undefined,
     rootfs: { type: typeof rootfs.type === 'string' ? rootfs.type : 'layers', diff_ids: diffIds },
     history: Array.isArray(doc.history) ? doc.history.filter(isObject) : undefined,
   } as ImageConfig;
