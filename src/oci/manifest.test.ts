@@ -67,3 +67,30 @@ describe('platform fields of the wrong type', () => {
     expect(config.variant).toBeUndefined();
   });
 });
+
+describe('config fields of the wrong type', () => {
+  const config = (fields: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64', rootfs: { diff_ids: [] }, ...fields }));
+
+  it('take a string Entrypoint or Cmd as one argument, as Docker does', () => {
+    const parsed = parseConfig(config({ config: { Cmd: '/app/server', Entrypoint: null } }), 'config');
+    expect(parsed.config?.Cmd).toEqual(['/app/server']);
+    expect(parsed.config?.Entrypoint).toBeNull();
+  });
+
+  it('fail the config as malformed, naming the field, instead of crashing a check', () => {
+    for (const [fields, why] of [
+      [{ config: { Entrypoint: 5 } }, 'config.config.Entrypoint is neither a string nor a list of strings'],
+      [{ config: { Cmd: ['/bin/sh', 1] } }, 'config.config.Cmd is neither a string nor a list of strings'],
+      [{ config: { Env: 'A=1' } }, 'config.config.Env is not a list of strings'],
+      [{ config: { Labels: [1, 2] } }, 'config.config.Labels is not an object of strings'],
+      [{ config: { ExposedPorts: '9000/tcp' } }, 'config.config.ExposedPorts is not an object'],
+      [{ config: 'x' }, 'config.config is not an object'],
+      [{ created: 5 }, 'config.created is not a string'],
+      [{ history: [{ created_by: 5 }] }, 'history[0].created_by is not a string'],
+      [{ history: [{ empty_layer: 'yes' }] }, 'history[0].empty_layer is not a boolean'],
+    ] as const) {
+      expect(() => parseConfig(config(fields), 'config of app'), why).toThrow(`config of app: ${why}`);
+    }
+  });
+});

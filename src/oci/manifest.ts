@@ -159,14 +159,72 @@ export function parseConfig(bytes: Uint8Array, label: string): ImageConfig {
   if (!isObject(rootfs) || !Array.isArray(rootfs.diff_ids))
     throw malformed(label, 'config has no rootfs.diff_ids');
   const diffIds = rootfs.diff_ids.map((d, i) => parseDigest(d, `${label}: rootfs.diff_ids[${i}]`));
+  requireTypes(doc, { created: 'string', author: 'string' }, 'config', label);
+  const history = Array.isArray(doc.history) ? doc.history.filter(isObject) : undefined;
+  history?.forEach((entry, i) => {
+    requireTypes(entry, HISTORY_FIELDS, `history[${i}]`, label);
+  });
   return {
     ...(doc as object),
     architecture: typeof doc.architecture === 'string' ? doc.architecture : 'unknown',
     os: typeof doc.os === 'string' ? doc.os : 'unknown',
     variant: typeof doc.variant === 'string' ? doc.variant : undefined,
+    config: containerConfig(doc.config, label),
     rootfs: { type: typeof rootfs.type === 'string' ? rootfs.type : 'layers', diff_ids: diffIds },
-    history: Array.isArray(doc.history) ? doc.history.filter(isObject) : undefined,
+    history,
   } as ImageConfig;
+}
+
+const HISTORY_FIELDS = {
+  created: 'string',
+  created_by: 'string',
+  author: 'string',
+  comment: 'string',
+  empty_layer: 'boolean',
+} as const;
+
+/**
+ * Fields of the wrong JSON type fail the config, as they fail Go's decoding of it in docker and
+ * containerd (null stands for absent there too).
+ */
+function requireTypes(
+  owner: Record<string, unknown>,
+  types: Record<string, 'string' | 'boolean'>,
+  where: string,
+  label: string,
+): void {
+  for (const [key, type] of Object.entries(types)) {
+    const value = owner[key];
+    if (value !== undefined && value !== null && typeof value !== type) {
+      throw malformed(label, `${where}.${key} is not a ${type}`);
+    }
+  }
+}
+
+/** The container config imgscope reads, checked; Entrypoint and Cmd as Docker's StrSlice (a string is one). */
+function containerConfig(value: unknown, label: string): ImageConfig['config'] {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw malformed(label, 'config.config is not an object');
+  requireTypes(value, { User: 'string', WorkingDir: 'string', StopSignal: 'string' }, 'config.config', label);
+  const isString = (v: unknown) => typeof v === 'string';
+  const checked: Record<string, unknown> = { ...value };
+  for (const key of ['Entrypoint', 'Cmd']) {
+    const command = value[key];
+    if (typeof command === 'string') checked[key] = [command];
+    else if (command != null && !(Array.isArray(command) && command.every(isString))) {
+      throw malformed(label, `config.config.${key} is neither a string nor a list of strings`);
+    }
+  }
+  if (value.Env != null && !(Array.isArray(value.Env) && value.Env.every(isString))) {
+    throw malformed(label, 'config.config.Env is not a list of strings');
+  }
+  if (value.Labels != null && !(isObject(value.Labels) && Object.values(value.Labels).every(isString))) {
+    throw malformed(label, 'config.config.Labels is not an object of strings');
+  }
+  if (value.ExposedPorts != null && !isObject(value.ExposedPorts)) {
+    throw malformed(label, 'config.config.ExposedPorts is not an object');
+  }
+  return checked as ImageConfig['config'];
 }
 
 /**
