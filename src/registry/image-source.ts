@@ -121,6 +121,15 @@ async function resolve(
       blobs,
       ...(signal ? { signal } : {}),
     });
+    const diffIds = source.config.rootfs.diff_ids.length;
+    if (diffIds !== source.layers.length) {
+      await source.close();
+      throw new ImgscopeError(
+        'MALFORMED',
+        `${label}: the manifest has ${source.layers.length} layers but the config's rootfs.diff_ids has ${diffIds}`,
+        { hint: 'docker and containerd refuse to unpack such an image; rebuild and re-push it' },
+      );
+    }
   }
   const mismatch =
     index || !options.platform

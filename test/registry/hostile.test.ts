@@ -334,3 +334,35 @@ describe('a manifest body cut short on every attempt', () => {
     );
   });
 });
+
+describe('a config that does not describe the manifest', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'diff-ids', layers: [{ 'a.txt': 'a' }, { 'b.txt': 'b' }] });
+  });
+  afterAll(() => registry?.stop());
+
+  it('is refused when its diff_ids do not count the manifest layers, as docker refuses to unpack it', async () => {
+    const config = JSON.parse(image.config.toString()) as { rootfs: { diff_ids: string[] } };
+    config.rootfs.diff_ids.pop();
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const configDigest = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`;
+    const manifest = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(image.manifest.toString()),
+        config: { ...image.configDescriptor, digest: configDigest, size: configBytes.length },
+      }),
+    );
+    registry.serve(
+      bytesAt('/v2/app/manifests/v1', manifest, { 'content-type': MediaType.OciManifest }),
+      bytesAt(`/v2/app/blobs/${configDigest}`, configBytes),
+    );
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(error.code).toBe('MALFORMED');
+    expect(error.message).toBe(
+      `${registry.host}/app:v1: the manifest has 2 layers but the config's rootfs.diff_ids has 1`,
+    );
+  });
+});
