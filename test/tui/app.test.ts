@@ -187,6 +187,48 @@ describe('the Files pane', () => {
   });
 });
 
+describe('text from the image', () => {
+  it('shows control characters in names, link targets and commands as \\x1b, never raw', async () => {
+    const source = fakeSource(['ADD base /', 'RUN echo \x1b]0;CMD-TITLE\x07done']);
+    const store = createTuiStore(source, (analysis) => buildReport(source, analysis), {
+      columns: 100,
+      rows: 30,
+    });
+    const app = render(createElement(App, { store, theme: themeFor({ NO_COLOR: '1' }) }));
+    unmount = app.unmount;
+    store.dispatch({
+      type: 'analysis-finished',
+      analysis: fakeAnalysis(
+        [
+          [
+            { path: '/e\x1b]0;T\x07n', size: 1 },
+            { path: '/line\nbreak', size: 1 },
+            { path: '/link', type: 'symlink', linkTarget: '\x1b[5mBLINK' },
+          ],
+          [{ path: '/bell\x07\b\bbs', size: 2 }],
+        ],
+        [],
+      ),
+    });
+    const frame = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const screen = app.lastFrame() ?? '';
+      expect(screen.split('\n')).toHaveLength(29);
+      // NO_COLOR: the frame has styles (bold, inverse) but no control character of the image's own.
+      expect(screen).not.toMatch(/[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f]|\x1b\]/);
+      return screen;
+    };
+    let screen = await frame();
+    expect(screen).toContain('e\\x1b]0;T\\x07n');
+    expect(screen).toContain('line\\x0abreak');
+    expect(screen).toContain('link → \\x1b[5mBLINK');
+    store.dispatch({ type: 'cursor-moved', delta: 1 });
+    screen = await frame();
+    expect(screen).toContain('bell\\x07\\x08\\x08bs');
+    expect(screen).toContain('RUN echo \\x1b]0;CMD-TITLE\\x07done');
+  });
+});
+
 describe('details, verdict, help and size', () => {
   it('shows the verdict and checks from the report, marked final once the analysis is done', async () => {
     const withChecks = (report: Report): Report => ({

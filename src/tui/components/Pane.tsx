@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { printable } from '../../report/format.js';
 import type { Theme } from '../theme.js';
 import type { Line } from '../view-model/lines.js';
 import { LineView } from './LineView.js';
@@ -18,7 +19,7 @@ interface PaneProps {
  * without colour.
  */
 export function Pane({ title, focused, width, height, lines, theme }: PaneProps) {
-  const heading = `${focused ? '▶' : ' '} ${title}`.slice(0, width).padEnd(width);
+  const heading = `${focused ? '▶' : ' '} ${printable(title)}`.slice(0, width).padEnd(width);
   return (
     <Box flexDirection="column" width={width} height={height + 1}>
       <Text wrap="truncate" inverse={focused} bold underline={!focused}>

@@ -1,3 +1,5 @@
+import { printable } from '../../report/format.js';
+
 /**
  * What the panes draw, as data: lines of styled segments. Roles name what a piece of text means; the theme
  * decides how that looks (and with NO_COLOR, a role never adds colour — the text alone must carry it).
@@ -51,7 +53,9 @@ export function lineText(l: Line): string {
 
 /**
  * Cuts a line to `width` columns, keeping the styles of what remains. Only the selected line is padded
- * (its inversion spans the pane): every column drawn costs Ink time on each frame.
+ * (its inversion spans the pane): every column drawn costs Ink time on each frame. Control characters
+ * (file names and commands come from the image) are shown as `\x1b`: written raw, they would retitle
+ * the terminal, colour it or break the layout.
  */
 export function fitLine(l: Line, width: number): Line {
   const out: Segment[] = [];
@@ -59,12 +63,13 @@ export function fitLine(l: Line, width: number): Line {
   for (const segment of l.segments) {
     if (used >= width) break;
     const room = width - used;
-    if (segment.text.length > room) {
-      out.push({ ...segment, text: room > 1 ? `${segment.text.slice(0, room - 1)}…` : '…' });
+    const text = printable(segment.text);
+    if (text.length > room) {
+      out.push({ ...segment, text: room > 1 ? `${text.slice(0, room - 1)}…` : '…' });
       used = width;
     } else {
-      out.push(segment);
-      used += segment.text.length;
+      out.push(text === segment.text ? segment : { ...segment, text });
+      used += text.length;
     }
   }
   if (l.selected && used < width) out.push({ text: ' '.repeat(width - used) });
