@@ -129,34 +129,33 @@ export function keyOfChar(char: string): [input: string, key: Key] {
   return [char, { ...NO_KEY, shift: char !== char.toLowerCase() }];
 }
 
-/** A run typed into the filter prompt: text, except that each backspace in it erases. */
-function promptRun(input: string): [input: string, key: Key][] {
-  return input
-    .split(/([\x7f\b])/)
-    .filter((part) => part !== '')
-    .map((part) => (part === '\x7f' || part === '\b' ? keyOfChar(part) : [part, NO_KEY]));
-}
+/** A run cut into control characters (each a key) and the stretches of text between them. */
+const RUN_PARTS = /[\x00-\x1f\x7f]|[^\x00-\x1f\x7f]+/g;
 
 /**
  * Handles one input event. Ink delivers a run of plain characters (key repeat on a busy process, keys
  * typed faster than a frame, a paste) as one string; outside the filter prompt each character is a key
- * of its own (so `/bash⏎` opens the prompt, types, and applies). Inside the prompt a run is text, but a
- * held Backspace arrives as a run too.
+ * of its own (so `/bash⏎` opens the prompt, types, and applies). Inside the prompt a stretch of text is
+ * typed at once (one filter walk for a paste), but a control character in the run is still its key: a
+ * held Backspace erases, and Enter or Tab typed right after the text closes the prompt, so the keys
+ * after it are not typed into the filter.
  */
 export function handleInput(input: string, key: Key, store: Store<TuiState, Action>, quit: () => void): void {
   const isRun = input.length > 1 && !key.ctrl && !key.meta;
-  const editing = store.getState().files.editingFilter;
-  const keys: [string, Key][] = !isRun
-    ? [[input, key]]
-    : editing
-      ? promptRun(input)
-      : [...input].map(keyOfChar);
-  for (const [char, charKey] of keys) {
-    const command = commandFor(char, charKey, store.getState());
-    if (command?.type === 'quit') {
-      quit();
-      return;
+  const parts = isRun ? (input.match(RUN_PARTS) ?? []) : [input];
+  for (const part of parts) {
+    const keys: [string, Key][] = !isRun
+      ? [[input, key]]
+      : store.getState().files.editingFilter && part.length > 1
+        ? [[part, NO_KEY]]
+        : [...part].map(keyOfChar);
+    for (const [char, charKey] of keys) {
+      const command = commandFor(char, charKey, store.getState());
+      if (command?.type === 'quit') {
+        quit();
+        return;
+      }
+      if (command) store.dispatch(command);
     }
-    if (command) store.dispatch(command);
   }
 }

@@ -312,6 +312,24 @@ describe('keys', () => {
     expect(store.getState().files.editingFilter).toBe(true);
   });
 
+  it('closes the filter prompt on an Enter or Tab that arrives in the same read as the text', () => {
+    const store = createStore(reduce, run(finished(), { type: 'filter-opened' }));
+    handleInput('sh\rj', key(), store, () => {}); // typed faster than a frame: text, Enter, then a move
+    expect(store.getState().files.filterText).toBe('sh');
+    expect(store.getState().files.editingFilter).toBe(false);
+    expect(store.getState().files.cursor.index).toBe(1);
+    handleInput('/', key(), store, () => {});
+    handleInput('\x7f\x7fpa\t', key(), store, () => {});
+    expect(store.getState().files.filterText).toBe('pa');
+    expect(store.getState().files.editingFilter).toBe(false);
+    let quit = false;
+    handleInput('/x\rq', key(), store, () => {
+      quit = true;
+    });
+    expect(store.getState().files.filterText).toBe('pax');
+    expect(quit).toBe(true);
+  });
+
   it('reads Ctrl+Space (NUL, which Ink reports as ctrl + `) as fold-all in the Files pane', () => {
     const files = run(finished(), { type: 'focus-cycled', step: 1 });
     expect(commandFor('`', key({ ctrl: true }), files)).toEqual({ type: 'all-directories-toggled' });
