@@ -279,7 +279,8 @@ describe('details, verdict, help and size', () => {
     const help = await press('?', (f) => f.includes('fold or unfold every directory'), 'with help');
     expect(help).toContain('▶ Help — ? or Esc closes');
     // The legend's last line is the help's last: nothing was cut.
-    expect(help).toContain('reclaim: what squashing the layers would actually save.');
+    // Reclaim is dive's per-path figure, not what a squash saves (the Details pane's "squash drops").
+    expect(help).toContain('reclaim: all copies but the smallest; a squash saves Details’ squash drops.');
   });
 
   it('scrolls a help taller than the terminal, and says how in its title', async () => {
@@ -287,8 +288,8 @@ describe('details, verdict, help and size', () => {
     const top = await press('?', (f) => f.includes('Help —'), 'with help');
     expect(top).toContain('▶ Help — ↑↓ PgUp PgDn scroll · ? or Esc closes');
     expect(top).toContain('Tab / S-Tab');
-    expect(top).not.toContain('reclaim: what squashing');
-    const bottom = await press('G', (f) => f.includes('reclaim: what squashing'), 'scrolled to the end');
+    expect(top).not.toContain('reclaim: all copies');
+    const bottom = await press('G', (f) => f.includes('reclaim: all copies'), 'scrolled to the end');
     expect(bottom).not.toContain('Tab / S-Tab');
     // Closed and opened again, it starts at the top.
     await press('?', (f) => f.includes('Layers (2)'), 'with the panes back');

@@ -91,6 +91,6 @@ export function helpLines(): Line[] {
     ),
     line('  Directory sizes include everything below them; ▸ marks a folded directory.'),
     line('  Waste: every copy of a path that two or more layers wrote (dive’s figure);'),
-    line('  reclaim: what squashing the layers would actually save.'),
+    line('  reclaim: all copies but the smallest; a squash saves Details’ squash drops.'),
   ];
 }
