@@ -5,6 +5,7 @@ import { commandFor, handleInput, NO_KEY } from '../../src/tui/keymap.js';
 import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
 import { createStore } from '../../src/tui/store.js';
+import { filesPlaceholder } from '../../src/tui/view-model/files.js';
 import { layerLines } from '../../src/tui/view-model/layers.js';
 import { lineText } from '../../src/tui/view-model/lines.js';
 import { fakeSource } from './fake-source.js';
@@ -328,6 +329,18 @@ describe('keys', () => {
     });
     expect(store.getState().files.filterText).toBe('pax');
     expect(quit).toBe(true);
+  });
+
+  it('says an empty first layer changes nothing, and that the image has no files up to it', () => {
+    const empty = run(start(), {
+      type: 'analysis-finished',
+      analysis: fakeAnalysis([[], [{ path: '/app/main.js', size: 4 }]]),
+    });
+    expect(rowPaths(empty)).toEqual([]);
+    expect(filesPlaceholder(empty)).toBe('This layer changes no files.');
+    const image = run(empty, { type: 'tree-mode-toggled' });
+    expect(rowPaths(image)).toEqual([]);
+    expect(filesPlaceholder(image)).toBe('The image has no files up to this layer.');
   });
 
   it('reads Ctrl+Space (NUL, which Ink reports as ctrl + `) as fold-all in the Files pane', () => {

@@ -128,7 +128,9 @@ export function filesPlaceholder(state: TuiState): string {
     return `Reading layers… ${done} of ${state.layers.length} done. The tree appears when all are read.`;
   }
   if (state.files.wasteView) return 'No file was written or deleted by more than one layer.';
-  return state.files.filterText || Object.values(state.files.changes).includes(false)
-    ? 'Nothing matches the filter.'
+  if (state.files.filterText || Object.values(state.files.changes).includes(false))
+    return 'Nothing matches the filter.';
+  return state.files.mode === 'image'
+    ? 'The image has no files up to this layer.'
     : 'This layer changes no files.';
 }
