@@ -5,6 +5,7 @@ import { commandFor, handleInput, NO_KEY } from '../../src/tui/keymap.js';
 import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
 import { createStore } from '../../src/tui/store.js';
+import { detailLines } from '../../src/tui/view-model/details.js';
 import { filesPlaceholder } from '../../src/tui/view-model/files.js';
 import { layerLines } from '../../src/tui/view-model/layers.js';
 import { lineText } from '../../src/tui/view-model/lines.js';
@@ -99,6 +100,16 @@ describe('state while layers stream', () => {
     expect(sizes(streaming)[0]).not.toMatch(/^(waiting|stopped)/);
     const failed = run(streaming, { type: 'analysis-failed', message: 'layer 1: digest mismatch', hint: '' });
     expect(sizes(failed).map((size) => size.split(' ')[0])).toEqual(['stopped', 'stopped']);
+    // The Details pane agrees: neither the selected layer nor the verdict is still streaming.
+    const withVerdict = run(failed, {
+      type: 'report-updated',
+      report: { ...failed.report!, verdict: 'warn' },
+      final: false,
+    });
+    const details = detailLines(withVerdict, 60).map(lineText).join('\n');
+    expect(details).not.toContain('streaming');
+    expect(details).toContain('compressed, not read: the analysis stopped');
+    expect(details).toContain('(manifest checks only: the analysis failed)');
   });
 });
 

@@ -34,7 +34,11 @@ function layerSection(state: TuiState, width: number): Line[] {
   lines.push(...(command ? wrapped(command, width) : [line(seg('  (no history command)', 'dim'))]));
   const summary = layer.summary;
   if (!summary) {
-    const status = layer.status === 'waiting' ? 'waiting to stream' : 'streaming';
+    const status = state.failure
+      ? 'not read: the analysis stopped'
+      : layer.status === 'waiting'
+        ? 'waiting to stream'
+        : 'streaming';
     lines.push(line(seg(`  ${formatSize(layer.compressedSize)} compressed, ${status}`, 'dim')));
     return lines;
   }
@@ -107,7 +111,11 @@ function imageSection(state: TuiState, width: number): Line[] {
 function verdictSection(state: TuiState, width: number): Line[] {
   const { report } = state;
   if (!report?.verdict) return [];
-  const pending = state.reportFinal ? '' : ' (manifest checks; layers still streaming)';
+  const pending = state.reportFinal
+    ? ''
+    : state.failure
+      ? ' (manifest checks only: the analysis failed)'
+      : ' (manifest checks; layers still streaming)';
   const lines = [
     line(seg('Verdict ', 'heading'), seg(report.verdict.toUpperCase(), report.verdict), seg(pending, 'dim')),
   ];
