@@ -1,4 +1,6 @@
 import type { EntryType } from '../analysis/types.js';
+import { wrapToWidth } from '../report/fit-table.js';
+import { printable } from '../report/format.js';
 
 const TYPE_CHAR: Record<EntryType, string> = {
   file: '-',
@@ -43,11 +45,15 @@ export function fitRight(text: string, width: number): string {
   return text.padStart(width);
 }
 
-/** Splits text into lines of at most `width` columns, breaking at spaces where it can. */
+/**
+ * Splits text into lines of at most `width` columns, breaking at spaces where it can. Text with wide or
+ * combining characters (CJK, emoji) is measured in display columns, so no line is clipped.
+ */
 export function wrapText(text: string, width: number): string[] {
   if (width <= 0) return [];
   const lines: string[] = [];
-  let rest = text.replace(/\s+/g, ' ').trim();
+  let rest = printable(text.replace(/\s+/g, ' ').trim());
+  if (!/^[\x20-\x7e]*$/.test(rest)) return wrapToWidth(rest, width);
   while (rest.length > width) {
     const space = rest.lastIndexOf(' ', width);
     const cut = space > width / 3 ? space : width;

@@ -1,5 +1,6 @@
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
+import stringWidth from 'string-width';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/report/build-report.js';
 import type { Report } from '../../src/report/report.js';
@@ -226,6 +227,40 @@ describe('text from the image', () => {
     screen = await frame();
     expect(screen).toContain('bell\\x07\\x08\\x08bs');
     expect(screen).toContain('RUN echo \\x1b]0;CMD-TITLE\\x07done');
+  });
+});
+
+describe('wide characters', () => {
+  it('measures CJK and emoji in columns: long names end in …, Details wraps without clipping', async () => {
+    const command = `RUN echo ${'中文字符'.repeat(10)} 🎉 END`;
+    const source = fakeSource(['ADD base /', command]);
+    const store = createTuiStore(source, (analysis) => buildReport(source, analysis), {
+      columns: 100,
+      rows: 30,
+    });
+    const app = render(createElement(App, { store, theme: themeFor({ NO_COLOR: '1' }) }));
+    unmount = app.unmount;
+    const name = `长${'文'.repeat(60)}`;
+    store.dispatch({
+      type: 'analysis-finished',
+      analysis: fakeAnalysis([[{ path: `/${name}`, size: 1 }], [{ path: '/x', size: 1 }]], []),
+    });
+    store.dispatch({ type: 'cursor-moved', delta: 1 });
+    store.dispatch({ type: 'cursor-moved', delta: -1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let lines = (app.lastFrame() ?? '').split('\n');
+    const row = lines.find((l) => l.includes('长')) ?? '';
+    expect(row).toMatch(/文…$/);
+    store.dispatch({ type: 'cursor-moved', delta: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    lines = (app.lastFrame() ?? '').split('\n');
+    const left = layoutFor({ columns: 100, rows: 30 }, 2).leftWidth;
+    // The Details pane: the column left of the separator, read back by display width.
+    const below = lines.slice(lines.findIndex((l) => l.includes('Details')) + 1);
+    const details = below.map((l) => l.split('│')[0]!).join('');
+    expect(details.match(/中/g)).toHaveLength(10);
+    expect(details).toContain('🎉 END');
+    for (const l of lines.slice(1, -2)) expect(stringWidth(l.split('│')[0]!)).toBeLessThanOrEqual(left);
   });
 });
 

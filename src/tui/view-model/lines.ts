@@ -1,3 +1,5 @@
+import stringWidth from 'string-width';
+import { truncateEnd } from '../../report/fit-table.js';
 import { printable } from '../../report/format.js';
 
 /**
@@ -51,9 +53,15 @@ export function lineText(l: Line): string {
   return l.segments.map((s) => s.text).join('');
 }
 
+/** Terminal columns of `text`: CJK and emoji take two, combining marks none. */
+export function columnsOf(text: string): number {
+  return /^[\x20-\x7e]*$/.test(text) ? text.length : stringWidth(text);
+}
+
 /**
  * Cuts a line to `width` columns, keeping the styles of what remains. Only the selected line is padded
- * (its inversion spans the pane): every column drawn costs Ink time on each frame. Control characters
+ * (its inversion spans the pane): every column drawn costs Ink time on each frame. Widths are display
+columns, so a cut wide name still ends in `…` rather than being clipped by Ink. Control characters
  * (file names and commands come from the image) are shown as `\x1b`: written raw, they would retitle
  * the terminal, colour it or break the layout.
  */
@@ -64,12 +72,13 @@ export function fitLine(l: Line, width: number): Line {
     if (used >= width) break;
     const room = width - used;
     const text = printable(segment.text);
-    if (text.length > room) {
-      out.push({ ...segment, text: room > 1 ? `${text.slice(0, room - 1)}…` : '…' });
+    const columns = columnsOf(text);
+    if (columns > room) {
+      out.push({ ...segment, text: truncateEnd(text, room) });
       used = width;
     } else {
       out.push(text === segment.text ? segment : { ...segment, text });
-      used += text.length;
+      used += columns;
     }
   }
   if (l.selected && used < width) out.push({ text: ' '.repeat(width - used) });
