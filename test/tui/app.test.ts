@@ -318,6 +318,17 @@ describe('details, verdict, help and size', () => {
     expect(help).toContain('reclaim: all copies but the smallest; a squash saves Details’ squash drops.');
   });
 
+  it('wraps the help in a 60-column terminal instead of cutting its lines', async () => {
+    const { press } = mount({ columns: 60, rows: 40 });
+    const screen = await press('?', (f) => f.includes('Help —'), 'with help');
+    const help = screen.split('\n').slice(1, -2).join('\n');
+    const text = help.replace(/\s+/g, ' ');
+    expect(help).not.toContain('…');
+    expect(text).toContain('w waste view: files that several layers wrote or deleted');
+    expect(text).toContain('files: this layer’s changes or the whole image up to this layer');
+    expect(text).toContain('a squash saves Details’ squash drops.');
+  });
+
   it('scrolls a help taller than the terminal, and says how in its title', async () => {
     const { press } = mount({ columns: 80, rows: 14 });
     const top = await press('?', (f) => f.includes('Help —'), 'with help');

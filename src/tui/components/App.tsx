@@ -50,7 +50,7 @@ export function App({ store, theme }: { store: Store<TuiState, Action>; theme: T
   const { leftWidth, rightWidth, columns } = layout;
   const separator = `${'│\n'.repeat(layout.bodyHeight - 1)}│`;
   const details = detailLines(state, leftWidth).slice(state.detailsScroll);
-  const help = helpLines();
+  const help = helpLines(layout.columns);
 
   return (
     <Box flexDirection="column" width={columns} height={layout.rows}>

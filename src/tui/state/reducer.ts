@@ -112,7 +112,7 @@ function maxDetailsScroll(state: TuiState, layout: Layout): number {
 
 /** The help's last top line: the one that shows its end at the bottom of the screen. */
 function maxHelpScroll(layout: Layout): number {
-  return Math.max(0, helpLines().length - helpHeight(layout));
+  return Math.max(0, helpLines(layout.columns).length - helpHeight(layout));
 }
 
 /** Rows the help pane shows below its title. */

@@ -1,3 +1,4 @@
+import { wrapText } from '../format.js';
 import { KEY_HELP } from '../keymap.js';
 import type { TuiState } from '../state/state.js';
 import { CHANGE_MARKS } from './file-rows.js';
@@ -73,11 +74,21 @@ export function helpTitle(scrollable: boolean): string {
   return scrollable ? 'Help — ↑↓ PgUp PgDn scroll · ? or Esc closes' : 'Help — ? or Esc closes';
 }
 
-export function helpLines(): Line[] {
-  const width = Math.max(...KEY_HELP.map(([keys]) => keys.length)) + 2;
+/**
+ * The help, wrapped to `width` columns (a description continues under itself), so a terminal narrower
+ * than its longest line still shows all of it.
+ */
+export function helpLines(width = Number.POSITIVE_INFINITY): Line[] {
+  const keyWidth = Math.max(...KEY_HELP.map(([keys]) => keys.length)) + 2;
+  const room = Math.max(10, width - 2 - keyWidth);
+  const text = (value: string) => wrapText(value, Math.max(10, width - 2)).map((part) => line(`  ${part}`));
   return [
     line(seg('Keys', 'heading')),
-    ...KEY_HELP.map(([keys, what]) => line(seg(`  ${keys.padEnd(width)}`, 'key'), what)),
+    ...KEY_HELP.flatMap(([keys, what]) =>
+      wrapText(what, room).map((part, i) =>
+        line(seg(`  ${(i === 0 ? keys : '').padEnd(keyWidth)}`, 'key'), part),
+      ),
+    ),
     line(''),
     line(seg('Files', 'heading')),
     line(
@@ -89,8 +100,8 @@ export function helpLines(): Line[] {
       seg('- removed', 'removed'),
       '  (by the selected layer)',
     ),
-    line('  Directory sizes include everything below them; ▸ marks a folded directory.'),
-    line('  Waste: every copy of a path that two or more layers wrote (dive’s figure);'),
-    line('  reclaim: all copies but the smallest; a squash saves Details’ squash drops.'),
+    ...text('Directory sizes include everything below them; ▸ marks a folded directory.'),
+    ...text('Waste: every copy of a path that two or more layers wrote (dive’s figure);'),
+    ...text('reclaim: all copies but the smallest; a squash saves Details’ squash drops.'),
   ];
 }
