@@ -251,6 +251,13 @@ describe('filters and views', () => {
     expect(rowPaths(state)).toEqual(['/bin', '/etc']);
     expect(cursorPath(state)).toBe('/etc');
   });
+
+  it('shows what a filter matches even inside folded directories', () => {
+    let state = run(finished(), { type: 'focus-cycled', step: 1 }, { type: 'all-directories-toggled' });
+    expect(rowPaths(state)).toEqual(['/bin', '/etc']);
+    state = run(state, { type: 'filter-opened' }, { type: 'filter-typed', text: 'sh' });
+    expect(rowPaths(state)).toEqual(['/bin', '/bin/sh']);
+  });
 });
 
 describe('keys', () => {
@@ -299,12 +306,11 @@ describe('keys', () => {
     let quit = false;
     handleInput('jj', key(), store, () => {});
     expect(store.getState().files.cursor.index).toBe(2);
-    handleInput('\x00/sh', key(), store, () => {}); // fold all, open the filter, type
+    handleInput('/sh\r\x00', key(), store, () => {}); // open the filter, type, keep it, fold all
     expect(rowPaths(store.getState())).toEqual(['/bin']);
     expect(store.getState().files.rows?.rows[0]?.collapsed).toBe(true);
     expect(store.getState().files.filterText).toBe('sh');
-    expect(store.getState().files.editingFilter).toBe(true);
-    handleInput('\r', key({ return: true }), store, () => {});
+    expect(store.getState().files.editingFilter).toBe(false);
     handleInput('q', key(), store, () => {
       quit = true;
     });

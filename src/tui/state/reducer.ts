@@ -2,6 +2,7 @@ import type { FileModel, FileTree } from '../../analysis/types.js';
 import { helpLines } from '../view-model/chrome.js';
 import { detailLineCount } from '../view-model/details.js';
 import {
+  ALL_EXPANDED,
   type FileRows,
   filterTree,
   flattenTree,
@@ -251,8 +252,11 @@ export function reduce(state: TuiState, action: Action): TuiState {
       return withFiles(state, { wasteView: !state.files.wasteView });
     case 'filter-opened':
       return { ...state, focus: 'files', files: { ...state.files, editingFilter: true } };
-    case 'filter-typed':
-      return rebuildFiles(withFiles(state, { filterText: state.files.filterText + action.text }), false);
+    case 'filter-typed': {
+      // Unfolded: a match inside a folded directory would otherwise be counted but not shown.
+      const filterText = state.files.filterText + action.text;
+      return rebuildFiles(withFiles(state, { filterText, collapse: ALL_EXPANDED }), false);
+    }
     case 'filter-erased':
       if (state.files.filterText === '') return state;
       return rebuildFiles(withFiles(state, { filterText: state.files.filterText.slice(0, -1) }), false);
