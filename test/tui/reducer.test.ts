@@ -6,7 +6,7 @@ import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
 import { createStore } from '../../src/tui/store.js';
 import { detailLines } from '../../src/tui/view-model/details.js';
-import { filesPlaceholder } from '../../src/tui/view-model/files.js';
+import { filesPlaceholder, filesTitle } from '../../src/tui/view-model/files.js';
 import { layerLines } from '../../src/tui/view-model/layers.js';
 import { lineText } from '../../src/tui/view-model/lines.js';
 import { fakeSource } from './fake-source.js';
@@ -358,6 +358,19 @@ describe('keys', () => {
     const image = run(empty, { type: 'tree-mode-toggled' });
     expect(rowPaths(image)).toEqual([]);
     expect(filesPlaceholder(image)).toBe('The image has no files up to this layer.');
+  });
+
+  it('says an image without layers has no files, rather than showing a layer 1', () => {
+    const source = fakeSource([]);
+    const empty = run(
+      createTuiStore(source, (a) => buildReport(source, a), { columns: 100, rows: 30 }).getState(),
+      {
+        type: 'analysis-finished',
+        analysis: fakeAnalysis([]),
+      },
+    );
+    expect(filesTitle(empty)).toBe('Files: the image has no layers');
+    expect(filesPlaceholder(empty)).toBe('The image has no layers, so no files.');
   });
 
   it('reads Ctrl+Space (NUL, which Ink reports as ctrl + `) as fold-all in the Files pane', () => {

@@ -114,6 +114,7 @@ export function filesTitle(state: TuiState): string {
   if (files.wasteView) {
     return `Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}${files.filterText ? ` matching "${files.filterText}"` : ''}`;
   }
+  if (state.layers.length === 0) return 'Files: the image has no layers';
   const what = files.mode === 'layer' ? `Layer ${layer} changes` : `Image up to layer ${layer}`;
   const filter = files.filterText ? ` matching "${files.filterText}"` : '';
   const count = files.rows ? ` (${counted(files.rows.rows.length, 'row', 'rows')})` : '';
@@ -128,6 +129,7 @@ export function filesPlaceholder(state: TuiState): string {
     return `Reading layers… ${done} of ${state.layers.length} done. The tree appears when all are read.`;
   }
   if (state.files.wasteView) return 'No file was written or deleted by more than one layer.';
+  if (state.layers.length === 0) return 'The image has no layers, so no files.';
   if (state.files.filterText || Object.values(state.files.changes).includes(false))
     return 'Nothing matches the filter.';
   return state.files.mode === 'image'
