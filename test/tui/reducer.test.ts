@@ -360,6 +360,13 @@ describe('keys', () => {
     expect(filesPlaceholder(image)).toBe('The image has no files up to this layer.');
   });
 
+  it('does not count inefficient files in the waste view before the layers are read', () => {
+    const waiting = run(start(), { type: 'waste-view-toggled' });
+    expect(filesTitle(waiting)).toBe('Waste: counted once every layer is read');
+    const done = run(waiting, { type: 'analysis-finished', analysis: fakeAnalysis(LAYERS, WASTE) });
+    expect(filesTitle(done)).toBe('Waste: 1 inefficient file');
+  });
+
   it('says an image without layers has no files, rather than showing a layer 1', () => {
     const source = fakeSource([]);
     const empty = run(

@@ -112,6 +112,7 @@ export function filesTitle(state: TuiState): string {
   const { files } = state;
   const layer = layerNumber(state.layerCursor.index);
   if (files.wasteView) {
+    if (!state.analysis) return 'Waste: counted once every layer is read';
     return `Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}${files.filterText ? ` matching "${files.filterText}"` : ''}`;
   }
   if (state.layers.length === 0) return 'Files: the image has no layers';
