@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/report/build-report.js';
 import { createTuiStore } from '../../src/tui/index.js';
@@ -5,6 +6,7 @@ import { commandFor, handleInput, NO_KEY } from '../../src/tui/keymap.js';
 import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
 import { createStore } from '../../src/tui/store.js';
+import { headerLine } from '../../src/tui/view-model/chrome.js';
 import { detailLines } from '../../src/tui/view-model/details.js';
 import { filesPlaceholder, filesTitle } from '../../src/tui/view-model/files.js';
 import { layerLines } from '../../src/tui/view-model/layers.js';
@@ -110,6 +112,16 @@ describe('state while layers stream', () => {
     expect(details).not.toContain('streaming');
     expect(details).toContain('compressed, not read: the analysis stopped');
     expect(details).toContain('(manifest checks only: the analysis failed)');
+  });
+});
+
+describe('the header', () => {
+  it('cuts a reference with wide characters by columns, so the progress and verdict stay in sight', () => {
+    const source = fakeSource(['FROM base'], `oci:/tmp/${'镜像目录'.repeat(8)}/demo`);
+    const state = createTuiStore(source, (a) => buildReport(source, a), { columns: 80, rows: 24 }).getState();
+    const header = lineText(headerLine(state, 80));
+    expect(stringWidth(header)).toBe(80);
+    expect(header).toMatch(/… +reading layers 0\/1/);
   });
 });
 

@@ -1,9 +1,11 @@
+import { truncateEnd } from '../../report/fit-table.js';
+import { printable } from '../../report/format.js';
 import { wrapText } from '../format.js';
 import { KEY_HELP } from '../keymap.js';
 import type { TuiState } from '../state/state.js';
 import { CHANGE_MARKS } from './file-rows.js';
 import { CHANGE_SYMBOL } from './files.js';
-import { type Line, line, type Role, type Segment, seg } from './lines.js';
+import { columnsOf, type Line, line, type Role, type Segment, seg } from './lines.js';
 
 function verdictSegments(state: TuiState): Segment[] {
   if (state.failure) return [seg('analysis failed', 'error')];
@@ -21,10 +23,11 @@ function verdictSegments(state: TuiState): Segment[] {
 export function headerLine(state: TuiState, width: number): Line {
   const right = verdictSegments(state);
   const rightWidth = right.reduce((sum, s) => sum + s.text.length, 0);
-  const left = ` imgscope  ${state.image.reference}  ${state.image.platform}`;
+  const left = printable(` imgscope  ${state.image.reference}  ${state.image.platform}`);
   const room = Math.max(0, width - rightWidth - 1);
-  // Cut, the reference keeps a space before the verdict.
-  const leftText = left.length > room ? `${left.slice(0, Math.max(0, room - 2))}… ` : left.padEnd(room);
+  // Cut, the reference keeps a space before the verdict. Measured in columns: a path may hold CJK.
+  const cut = columnsOf(left) > room ? `${truncateEnd(left, Math.max(0, room - 1))} ` : left;
+  const leftText = cut + ' '.repeat(Math.max(0, room - columnsOf(cut)));
   return line(seg(leftText, 'heading'), ...right, ' ');
 }
 
