@@ -348,6 +348,13 @@ describe('details, verdict, help and size', () => {
     expect(header).toMatch(/^ imgscope {2}registry\.test\/app:1\.0 {2}\S+… reading layers 0\/2/);
   });
 
+  it('keeps how to quit and which views are on in the footer of a 60-column terminal', () => {
+    const { frame } = mount({ columns: 60, rows: 24 });
+    const [keys, toggles] = frame().split('\n').slice(-2);
+    expect(keys).toMatch(/\? help q quit\s*$/);
+    expect(toggles).toMatch(/^a\[x\]\+add m\[x\]~mod r\[x\]-rm u\[x\]unmod +v:layer w:tree\s*$/);
+  });
+
   it('separates the Details sections with an empty line', async () => {
     const { finish, until } = mount();
     finish();

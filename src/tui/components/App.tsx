@@ -95,7 +95,7 @@ export function App({ store, theme }: { store: Store<TuiState, Action>; theme: T
           />
         </Box>
       )}
-      {footerLines(state).map((footer, i) => (
+      {footerLines(state, columns).map((footer, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: the footer has two fixed lines
         <LineView key={i} line={footer} width={columns} theme={theme} />
       ))}

@@ -3,7 +3,7 @@ import { printable } from '../../report/format.js';
 import { wrapText } from '../format.js';
 import { KEY_HELP } from '../keymap.js';
 import type { TuiState } from '../state/state.js';
-import { CHANGE_MARKS } from './file-rows.js';
+import { CHANGE_MARKS, type ChangeMark } from './file-rows.js';
 import { CHANGE_SYMBOL } from './files.js';
 import { columnsOf, type Line, line, type Role, type Segment, seg } from './lines.js';
 
@@ -45,9 +45,24 @@ const KEYS: readonly (readonly [key: string, what: string])[] = [
   ['q', 'quit'],
 ];
 
-/** Two lines: the keys, then the toggles and views (or the filter prompt while it is open). */
-export function footerLines(state: TuiState): Line[] {
-  const keys = line(...KEYS.flatMap(([key, what]) => [seg(key, 'key'), seg(` ${what}  `, 'dim')]));
+/** Words of the change toggles, full and (for terminals under 70 columns) short. */
+const TOGGLE_WORDS: Record<ChangeMark, readonly [full: string, short: string]> = {
+  added: ['added', 'add'],
+  modified: ['modified', 'mod'],
+  removed: ['removed', 'rm'],
+  unmodified: ['unmodified', 'unmod'],
+};
+
+/**
+ * Two lines: the keys, then the toggles and views (or the filter prompt while it is open). Under 70
+ * columns both are written shorter, so how to quit and which views are on stay in sight down to 60.
+ */
+export function footerLines(state: TuiState, width = Number.POSITIVE_INFINITY): Line[] {
+  const narrow = width < 70;
+  const gap = narrow ? ' ' : '  ';
+  // Narrow, ^Space gives way (the help lists it): the rest, quitting included, then fits in 60 columns.
+  const shown = narrow ? KEYS.filter(([key]) => key !== '^Space') : KEYS;
+  const keys = line(...shown.flatMap(([key, what]) => [seg(key, 'key'), seg(` ${what}${gap}`, 'dim')]));
   const { files } = state;
   if (files.editingFilter) {
     return [
@@ -57,7 +72,8 @@ export function footerLines(state: TuiState): Line[] {
   }
   const toggles = CHANGE_MARKS.flatMap((mark) => {
     const key = mark === 'unmodified' ? 'u' : mark[0]!;
-    const label = mark === 'unmodified' ? 'unmodified' : `${CHANGE_SYMBOL[mark]}${mark}`;
+    const word = TOGGLE_WORDS[mark][narrow ? 1 : 0];
+    const label = mark === 'unmodified' ? word : `${CHANGE_SYMBOL[mark]}${word}`;
     return toggle(key, label, files.changes[mark], mark === 'unmodified' ? 'plain' : mark);
   });
   return [
@@ -66,7 +82,7 @@ export function footerLines(state: TuiState): Line[] {
       ...toggles,
       seg(' v', 'key'),
       seg(`:${files.mode}`, 'plain'),
-      seg('  w', 'key'),
+      seg(`${gap}w`, 'key'),
       seg(`:${files.wasteView ? 'waste' : 'tree'}`, 'plain'),
     ),
   ];
