@@ -1,5 +1,6 @@
 /** The policy module's public API: profiles, settings resolution, evaluation and the verdict. */
 export { tierOf } from './checks/memory-tier.js';
+export { platformCheck } from './checks/platform.js';
 export { CONFIG_FILE_NAME, findConfigFile, loadConfigFile, parseConfigFile } from './config-file.js';
 export { parseDiveCi } from './dive-ci.js';
 export {

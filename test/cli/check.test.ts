@@ -205,6 +205,18 @@ describe('imgscope check', () => {
     expect(platform?.status).toBe('fail');
     expect(platform?.message).toMatch(/linux\/arm64/);
   });
+  it.each(['cloudbase', 'none'])(
+    'refuses an index without linux/amd64 under --profile %s, which runs its other images (exit 2, no verdict on nothing)',
+    async (profile) => {
+      const result = await runCli(['check', '--json', '--profile', profile, indexWithoutAmd64()]);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(
+        /no linux\/amd64 image; the index has linux\/arm64 — pick one with --platform/,
+      );
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    },
+  );
 });
 
 /** fixtures/multiarch with its inner index rewritten to offer only the arm64 image. */

@@ -21,6 +21,7 @@ import {
   indexOnlyFacts,
   needsLayers,
   type Policy,
+  platformCheck,
   resolvePolicy,
   tierOf,
 } from '../../policy/index.js';
@@ -184,6 +185,8 @@ export async function decide(
       index: { ...error.index, digest: parseDigest(error.index.digest, image) },
       schema: manifestSchemaOf(error.index.mediaType),
     });
+    // Only a profile the index fails decides it; otherwise no image was checked and none may pass.
+    if (platformCheck(facts, policy)?.status !== 'fail') throw error;
     const report = withPolicy(reportWithoutImage(facts), facts, undefined, policy, NO_IMAGE.reason);
     return { report, skipped: NO_IMAGE };
   }
