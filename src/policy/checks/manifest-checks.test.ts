@@ -166,6 +166,17 @@ describe('memory-tier', () => {
     expect(memoryTier(fakeFacts(), cloudbase)).toBeUndefined();
     expect(tierOf(fakeFacts(), none)).toBeUndefined();
   });
+
+  it.each([cloudbase, none])(
+    'reports configured memory as not checked where the profile has no tiers ($profile.name)',
+    (policy) => {
+      const result = memoryTier(fakeFacts(), { ...policy, memoryMiB: { value: 512, origin: '--memory' } });
+      expect(result).toMatchObject({ status: 'skip', actual: 512 });
+      expect(result?.message).toBe(
+        `memory 512 MiB (from --memory) is not checked: profile ${policy.profile.name} has no memory tiers`,
+      );
+    },
+  );
 });
 
 describe('startup', () => {

@@ -24,8 +24,17 @@ export function tierOf(facts: ImageFacts, policy: Policy): Report['tier'] {
  */
 export const memoryTier: ManifestCheck = (facts, policy) => {
   const tiers = policy.profile.memoryTiers;
-  if (!tiers) return undefined;
   const memory = policy.memoryMiB;
+  if (!tiers) {
+    // Reported, not dropped: a memory setting the profile cannot judge must not read as checked.
+    if (!memory) return undefined;
+    return checkResult(
+      'memory-tier',
+      'skip',
+      `memory ${memory.value} MiB${fromOrigin(memory.origin)} is not checked: profile ${policy.profile.name} has no memory tiers`,
+      { actual: memory.value },
+    );
+  }
   const actual = memory ? memory.value : null;
   if (facts.compressedSize === undefined) {
     return checkResult('memory-tier', 'skip', 'the manifest states no blob sizes', { actual });
