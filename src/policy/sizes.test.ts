@@ -84,7 +84,7 @@ describe('parseMemoryMiB', () => {
     expect(parseMemoryMiB('1.5GB')).toBe(1536);
   });
 
-  it.each(['0', '', 'lots', '0.5MiB', '512KB', '-256'])('refuses %j', (text) => {
+  it.each(['0', '', 'lots', '0.5MiB', '512KB', '-256', '99999999999999999999'])('refuses %j', (text) => {
     expect(parseMemoryMiB(text)).toBeUndefined();
   });
 });

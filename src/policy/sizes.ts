@@ -100,7 +100,10 @@ export function formatSizeBeside(actual: number, limit: number): string {
 /** Function memory as SCF configures it, in MiB: `512`, `512MiB`, `1GiB`, `1024MB` (see profiles.ts). */
 export function parseMemoryMiB(text: string): number | undefined {
   const trimmed = text.trim();
-  if (/^[0-9]+$/.test(trimmed)) return Number(trimmed) > 0 ? Number(trimmed) : undefined;
+  if (/^[0-9]+$/.test(trimmed)) {
+    const mib = Number(trimmed);
+    return Number.isSafeInteger(mib) && mib > 0 ? mib : undefined;
+  }
   const match = /^([0-9]+(?:\.[0-9]+)?)\s*(mb|mib|m|mi|gb|gib|g|gi)$/i.exec(trimmed);
   if (!match) return undefined;
   const value = Number(match[1]);
