@@ -72,6 +72,8 @@ describe('formatSize', () => {
     expect(formatSizeBeside(256 * MiB - 1, 256 * MiB)).toBe('268,435,455 B');
     expect(formatSizeBeside(256 * MiB, 256 * MiB)).toBe('256 MiB');
     expect(formatSizeBeside(200 * MiB + 1, 256 * MiB)).toBe('200 MiB');
+    // Rounded into the next unit, 1 GiB − 1 B reads "1.00 GiB": still the limit to a reader.
+    expect(formatSizeBeside(GiB - 1, GiB)).toBe('1,073,741,823 B');
   });
 });
 

@@ -88,13 +88,28 @@ function threeDigits(value: number): string {
   return value.toFixed(0);
 }
 
+/** The bytes a printed size reads as: `1.00 GiB` and `1 GiB` read the same. */
+function readAs(bytes: number): number | undefined {
+  return parseSize(formatSize(bytes));
+}
+
 /**
- * `actual` for a message that shows it beside `limit`: rounded like every size, unless rounding makes it
- * read as the limit it is not (256 MiB − 1 B beside a 256 MiB limit) — then in exact bytes.
+ * `actual` and `limit` for a message that shows them side by side: rounded like every size, unless
+ * rounding makes them read the same when they are not (256 MiB − 1 B beside a 256 MiB limit, a budget
+ * of 299,999,999 B beside 300,000,000 B) — then in exact bytes, the limit too unless it prints exactly.
  */
+export function formatSizePair(actual: number, limit: number): { actual: string; limit: string } {
+  if (actual === limit || readAs(actual) !== readAs(limit)) {
+    return { actual: formatSize(actual), limit: formatSize(limit) };
+  }
+  const exact = (bytes: number) =>
+    readAs(bytes) === bytes ? formatSize(bytes) : `${bytes.toLocaleString('en-US')} B`;
+  return { actual: `${actual.toLocaleString('en-US')} B`, limit: exact(limit) };
+}
+
+/** `actual` beside a limit printed exactly (`1 GiB`): formatSizePair's `actual`. */
 export function formatSizeBeside(actual: number, limit: number): string {
-  const text = formatSize(actual);
-  return actual !== limit && text === formatSize(limit) ? `${actual.toLocaleString('en-US')} B` : text;
+  return formatSizePair(actual, limit).actual;
 }
 
 /** Function memory as SCF configures it, in MiB: `512`, `512MiB`, `1GiB`, `1024MB` (see profiles.ts). */

@@ -253,6 +253,16 @@ describe('user budgets', () => {
     expect(maxLayers(facts, over)?.message).toBe('5 layers, budget 4 (from imgscope.config.json)');
   });
 
+  it('say the size and the budget in exact bytes when both would read the same rounded', () => {
+    const facts = fakeFacts({ compressedSize: 300_000_000 });
+    expect(maxCompressed(facts, budget(299_999_999, 5))?.message).toBe(
+      '300,000,000 B compressed, budget 299,999,999 B (from --max-compressed)',
+    );
+    expect(maxCompressed(facts, budget(300 * MiB, 5))?.message).toBe(
+      '286 MiB compressed, budget 300 MiB (from --max-compressed)',
+    );
+  });
+
   it('are absent when not configured', () => {
     expect(maxCompressed(fakeFacts(), scf)).toBeUndefined();
     expect(maxLayers(fakeFacts(), scf)).toBeUndefined();

@@ -1,4 +1,4 @@
-import { formatSize, formatSizeBeside } from '../sizes.js';
+import { formatSize, formatSizePair } from '../sizes.js';
 import { checkResult, fromOrigin, type ManifestCheck } from './check.js';
 
 /** The user's budget for config + layer blobs as stored (`--max-compressed`): at most the budget passes. */
@@ -10,7 +10,8 @@ export const maxCompressed: ManifestCheck = (facts, policy) => {
     return checkResult('max-compressed', 'skip', 'the manifest states no blob sizes', { limit });
   }
   const actual = facts.compressedSize;
-  const message = `${formatSizeBeside(actual, limit)} compressed, budget ${formatSize(limit)}${fromOrigin(budget.origin)}`;
+  const shown = formatSizePair(actual, limit);
+  const message = `${shown.actual} compressed, budget ${shown.limit}${fromOrigin(budget.origin)}`;
   if (actual <= limit) return checkResult('max-compressed', 'pass', message, { actual, limit });
   return checkResult('max-compressed', 'fail', message, {
     actual,

@@ -1,4 +1,4 @@
-import { formatSize, formatSizeBeside } from '../sizes.js';
+import { formatSize, formatSizePair } from '../sizes.js';
 import { type AnalysisCheck, checkResult, fromOrigin } from './check.js';
 
 /** The user's budget for Σ uncompressed layer tars (`--max-uncompressed`): at most the budget passes. */
@@ -7,7 +7,8 @@ export const maxUncompressed: AnalysisCheck = (_facts, analysis, policy) => {
   if (!budget) return undefined;
   const actual = analysis.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0);
   const limit = budget.value;
-  const message = `${formatSizeBeside(actual, limit)} uncompressed, budget ${formatSize(limit)}${fromOrigin(budget.origin)}`;
+  const shown = formatSizePair(actual, limit);
+  const message = `${shown.actual} uncompressed, budget ${shown.limit}${fromOrigin(budget.origin)}`;
   if (actual <= limit) return checkResult('max-uncompressed', 'pass', message, { actual, limit });
   return checkResult('max-uncompressed', 'fail', message, {
     actual,
