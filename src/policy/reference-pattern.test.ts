@@ -30,6 +30,13 @@ describe('referenceMatches', () => {
     expect(referenceMatches('alpine@sha256:*', pinned)).toBe(true);
   });
 
+  it('matches a reference with both a tag and a digest by its tag alone too', () => {
+    const pinned = `registry.test:5000/team/app:1.2@sha256:${'b'.repeat(64)}`;
+    expect(referenceMatches('team/app:1.2', pinned)).toBe(true);
+    expect(referenceMatches('app:1.*', pinned)).toBe(true);
+    expect(referenceMatches('team/app', pinned)).toBe(true);
+  });
+
   it('treats regex characters literally', () => {
     expect(referenceMatches('team/a.p', 'team/app')).toBe(false);
     expect(referenceMatches('team/a+p', 'team/a+p')).toBe(true);

@@ -6,8 +6,9 @@
  */
 export function referenceMatches(pattern: string, reference: string): boolean {
   const regexp = globToRegExp(pattern);
-  const bare = reference.replace(/@sha256:[a-f0-9]{64}$/, '').replace(/:[^:/]+$/, '');
-  for (const candidate of [reference, bare]) {
+  const tagged = reference.replace(/@sha256:[a-f0-9]{64}$/, '');
+  const bare = tagged.replace(/:[^:/]+$/, '');
+  for (const candidate of new Set([reference, tagged, bare])) {
     if (regexp.test(candidate)) return true;
     for (let slash = candidate.indexOf('/'); slash !== -1; slash = candidate.indexOf('/', slash + 1)) {
       if (regexp.test(candidate.slice(slash + 1))) return true;
