@@ -287,6 +287,21 @@ describe.skipIf(registryUnavailable)('imgscope check against a real registry', (
     expect(layers.code).toBe(1);
   });
 
+  it('matches overrides against the normalised reference: an untagged image is :latest', async () => {
+    await pushConfigured(ref('policy/good:latest'), {
+      config: { Cmd: ['node', 'server.js'], ExposedPorts: { '9000/tcp': {} } },
+    });
+    const dir = mkdtempSync(join(scratch, 'override-'));
+    writeFileSync(
+      join(dir, 'imgscope.config.json'),
+      JSON.stringify({ overrides: [{ match: 'policy/good:latest', memory: 384 }] }),
+    );
+    const { report } = await checkJson(['--no-layers', ref('policy/good')], dir);
+    expect(checkOf(report, 'memory-tier')?.message).toContain(
+      'memory 384 MiB (from imgscope.config.json overrides[0]) fits',
+    );
+  });
+
   it('reads imgscope.config.json and .dive-ci from the working directory; flags win', async () => {
     const dir = mkdtempSync(join(scratch, 'config-'));
     writeFileSync(

@@ -3,6 +3,7 @@ import { isLocalReference, openLocalImage } from '../oci/local/index.js';
 import { type Platform, parsePlatform, platformMismatch } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Setting } from '../policy/index.js';
+import { parseReference } from '../registry/reference.js';
 import type { ParsedOptions } from './args.js';
 import type { Output } from './output.js';
 
@@ -36,6 +37,20 @@ export async function openImage(
     throw new ImgscopeError('PLATFORM', mismatch.message, { hint: mismatch.hint });
   }
   return source;
+}
+
+/**
+ * IMAGE as config-file overrides match it: a registry reference normalised as the report shows it
+ * (`alpine` is `docker.io/library/alpine:latest`), a local one as given. One that does not parse is
+ * left for openImage to refuse.
+ */
+export function policyReference(image: string): string {
+  if (isLocalReference(image)) return image;
+  try {
+    return parseReference(image).toString();
+  } catch {
+    return image;
+  }
 }
 
 async function openSource(

@@ -40,7 +40,7 @@ import {
   policyFlagsOf,
   positiveInteger,
 } from '../args.js';
-import { openImage } from '../open-image.js';
+import { openImage, policyReference } from '../open-image.js';
 import { colorEnabled, type Output, terminalWidth } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { type AnalysisCaches, checkCachesOf } from './cache.js';
@@ -210,7 +210,11 @@ export async function decide(
 export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
   const image = imageArgument(args);
   const format = formatOf(args);
-  const policy = await resolvePolicy({ flags: policyFlagsOf(args.options), cwd: io.cwd, reference: image });
+  const policy = await resolvePolicy({
+    flags: policyFlagsOf(args.options),
+    cwd: io.cwd,
+    reference: policyReference(image),
+  });
   const { report, skipped } = await decide(image, args, io, policy);
   io.stdout.write(
     await renderReport(report, format, {

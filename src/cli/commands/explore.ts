@@ -9,7 +9,7 @@ import {
   policyFlagsOf,
   positiveInteger,
 } from '../args.js';
-import { openImage } from '../open-image.js';
+import { openImage, policyReference } from '../open-image.js';
 import type { Output } from '../output.js';
 import { analysisCachesOf } from './cache.js';
 import { runCheck, withPolicy } from './check.js';
@@ -21,7 +21,11 @@ import { runCheck, withPolicy } from './check.js';
 export async function runExplore(args: ParsedArgs, io: Output): Promise<number> {
   if (!io.stdout.isTTY || !io.stdin.isTTY) return runCheck(args, io);
   const image = imageArgument(args);
-  const policy = await resolvePolicy({ flags: policyFlagsOf(args.options), cwd: io.cwd, reference: image });
+  const policy = await resolvePolicy({
+    flags: policyFlagsOf(args.options),
+    cwd: io.cwd,
+    reference: policyReference(image),
+  });
   // Registry --debug lines and cache messages written while the TUI owns the screen would tear it:
   // they are held and printed once it has been released.
   const held: string[] = [];
