@@ -52,6 +52,21 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(manifestOnly).command).toBe('check');
   });
 
+  it("refuses dive's spelling and imgscope's of one rule with different values", () => {
+    for (const command of [['check'], []]) {
+      expect(() =>
+        parseCommandLine([...command, '--lowest-efficiency', '0.1', '--lowestEfficiency', '0.99', 'alpine']),
+      ).toThrow(
+        expect.objectContaining({
+          message: '--lowest-efficiency 0.1 contradicts --lowestEfficiency 0.99',
+          hint: "--lowestEfficiency is dive's spelling of --lowest-efficiency; keep one of the two",
+        }),
+      );
+    }
+    const same = ['check', '--highest-wasted-bytes', '20MB', '--highestWastedBytes', '20MB', 'alpine'];
+    expect(parseCommandLine(same).command).toBe('check');
+  });
+
   it("words parseArgs' complaints as one line naming the option", () => {
     const complaint = (argv: string[]) => {
       try {

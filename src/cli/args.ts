@@ -129,6 +129,24 @@ function refuseContradictions(values: ParsedOptions): void {
   }
 }
 
+/** dive's spelling of each rule option beside imgscope's: both are read, and only one value can win. */
+const DIVE_SPELLINGS: readonly [OptionName, OptionName][] = [
+  ['lowest-efficiency', 'lowestEfficiency'],
+  ['highest-wasted-bytes', 'highestWastedBytes'],
+  ['highest-user-wasted-percent', 'highestUserWastedPercent'],
+];
+
+function refuseTwoSpellings(values: ParsedOptions): void {
+  for (const [ours, dives] of DIVE_SPELLINGS) {
+    const a = values[ours];
+    const b = values[dives];
+    if (a === undefined || b === undefined || a === b) continue;
+    throw new ImgscopeError('BAD_INPUT', `--${ours} ${a} contradicts --${dives} ${b}`, {
+      hint: `--${dives} is dive's spelling of --${ours}; keep one of the two`,
+    });
+  }
+}
+
 const HELP_HINT = 'run imgscope --help for the options each command takes';
 
 const NEGATIVE_NUMBER = /^-\.?[0-9]/;
@@ -216,11 +234,15 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (COMMANDS.has(first)) {
     const command = first as 'check' | 'inspect' | 'cache';
     refuseForeignOptions(command, values);
-    if (command === 'check') refuseContradictions(values);
+    if (command === 'check') {
+      refuseContradictions(values);
+      refuseTwoSpellings(values);
+    }
     return { command, positionals: rest, options: values };
   }
   if (rest.length > 0) refuseMistypedCommand(first);
   refuseForeignOptions('tui', values);
+  refuseTwoSpellings(values);
   return { command: 'tui', positionals, options: values };
 }
 
