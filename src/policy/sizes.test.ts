@@ -33,6 +33,10 @@ describe('parseSize', () => {
     ['42.5 Mi', 44564480],
     ['20Mb', 20000000],
     ['1,000', 1000],
+    ['2PB', 2e15],
+    ['2 PiB', 2 * 1024 ** 5],
+    ['2p', 2e15],
+    ['2pi', 2 * 1024 ** 5],
   ])('parses %s as humanize does (%d)', (text, bytes) => {
     expect(parseSize(text)).toBe(bytes);
   });

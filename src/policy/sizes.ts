@@ -4,7 +4,8 @@
  * Parsing follows dive, which reads `highestWastedBytes` with go-humanize's `ParseBytes`: a decimal
  * number (commas allowed as thousands separators) then an optional, case-insensitive unit, optionally
  * after spaces. `KB`/`MB`/`GB`… and the bare `K`/`M`/`G`… are SI (powers of 1000); `KiB`/`MiB`/`GiB`…
- * and `Ki`/`Mi`/`Gi`… are IEC (powers of 1024); no unit or `B` means bytes. Fractions of a byte are
+ * and `Ki`/`Mi`/`Gi`… are IEC (powers of 1024); no unit or `B` means bytes. Units run to peta; humanize's
+ * exa and above exceed the bytes a number holds exactly, so they are refused. Fractions of a byte are
  * dropped, as humanize does. So a `.dive-ci` that says `20MB` means 20,000,000 bytes here as in dive.
  *
  * The platform document's "MB" is a different matter, settled in `profiles.ts`.
@@ -33,6 +34,10 @@ const UNIT_FACTORS: ReadonlyMap<string, number> = new Map([
   ['tb', 1e12],
   ['ti', 1024 * GiB],
   ['tib', 1024 * GiB],
+  ['p', 1e15],
+  ['pb', 1e15],
+  ['pi', 1024 ** 5],
+  ['pib', 1024 ** 5],
 ]);
 
 const SIZE_PATTERN = /^([0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)$/i;
