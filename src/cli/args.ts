@@ -130,7 +130,10 @@ function refuseContradictions(values: ParsedOptions): void {
 }
 
 /** dive's spelling of each rule option beside imgscope's: both are read, and only one value can win. */
-const DIVE_SPELLINGS: readonly [OptionName, OptionName][] = [
+const DIVE_SPELLINGS: readonly [
+  OptionName,
+  'lowestEfficiency' | 'highestWastedBytes' | 'highestUserWastedPercent',
+][] = [
   ['lowest-efficiency', 'lowestEfficiency'],
   ['highest-wasted-bytes', 'highestWastedBytes'],
   ['highest-user-wasted-percent', 'highestUserWastedPercent'],
@@ -358,5 +361,10 @@ export function policyFlagsOf(options: ParsedOptions): PolicyFlags {
     config: options.config,
     ciConfig: options['ci-config'],
   };
+  const spelled: NonNullable<PolicyFlags['spelled']> = {};
+  for (const [ours, dives] of DIVE_SPELLINGS) {
+    if (options[ours] === undefined && options[dives] !== undefined) spelled[dives] = `--${dives}`;
+  }
+  if (Object.keys(spelled).length > 0) flags.spelled = spelled;
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as PolicyFlags;
 }

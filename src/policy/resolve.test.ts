@@ -14,6 +14,12 @@ const write = (name: string, text: string) => writeFile(join(dir, name), text);
 const json = (doc: unknown) => write('imgscope.config.json', JSON.stringify(doc));
 
 describe('resolvePolicy', () => {
+  it('names a flag as the user spelled it (dive spells the rules in camelCase)', async () => {
+    const flags = { lowestEfficiency: '0.5', spelled: { lowestEfficiency: '--lowestEfficiency' } };
+    const policy = await resolvePolicy({ cwd: dir, flags });
+    expect(policy.rules.lowestEfficiency).toEqual({ value: 0.5, origin: '--lowestEfficiency' });
+  });
+
   it('is the scf profile with nothing configured', async () => {
     const policy = await resolvePolicy({ cwd: dir });
     expect(policy).toEqual({

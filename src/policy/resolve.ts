@@ -39,10 +39,12 @@ export interface PolicyFlags {
   config?: string;
   /** `--ci-config FILE`: instead of `.dive-ci` in the working directory (dive's flag). */
   ciConfig?: string;
+  /** How the user spelled a flag where it is not as FLAG_NAMES has it (dive's `--lowestEfficiency`). */
+  spelled?: Partial<Record<keyof PolicyFlags, string>>;
 }
 
 /** How each flag is spelled on the command line: errors and origins name it so. */
-export const FLAG_NAMES: Readonly<Record<keyof PolicyFlags, string>> = {
+export const FLAG_NAMES: Readonly<Record<Exclude<keyof PolicyFlags, 'spelled'>, string>> = {
   profile: '--profile',
   failOn: '--fail-on',
   platform: '--platform',
@@ -68,7 +70,10 @@ const DIVE_DEFAULTS: Readonly<Record<DiveRuleKey, number | 'disabled'>> = {
 
 function flagSettings(flags: PolicyFlags): PolicySettings {
   const settings: PolicySettings = {};
-  const set = <T>(key: keyof PolicyFlags, value: T): Setting<T> => ({ value, origin: FLAG_NAMES[key] });
+  const set = <T>(key: keyof typeof FLAG_NAMES, value: T): Setting<T> => ({
+    value,
+    origin: flags.spelled?.[key] ?? FLAG_NAMES[key],
+  });
   if (flags.profile !== undefined)
     settings.profile = set('profile', readProfile(flags.profile, FLAG_NAMES.profile));
   if (flags.failOn !== undefined)
@@ -92,7 +97,8 @@ function flagSettings(flags: PolicyFlags): PolicySettings {
   }
   for (const key of DIVE_RULE_KEYS) {
     const value = flags[key];
-    if (value !== undefined) settings[key] = set(key, readRule(key, value, FLAG_NAMES[key]));
+    const name = flags.spelled?.[key] ?? FLAG_NAMES[key];
+    if (value !== undefined) settings[key] = set(key, readRule(key, value, name));
   }
   return settings;
 }

@@ -265,6 +265,10 @@ describe('imgscope check on bad input', () => {
     ],
     [['check', '--platform', 'amd64', 'fixtures/demo'], /--platform.*"amd64" is not os\/arch/],
     [
+      ['check', '--lowestEfficiency', '1.5', 'fixtures/demo'],
+      /^imgscope: --lowestEfficiency: "1.5" is not a ratio from 0 to 1/,
+    ],
+    [
       ['check', '--platform', 'linux/s390x', 'fixtures/multiarch'],
       /no linux\/s390x image; the index has linux\/amd64, linux\/arm64/,
     ],
