@@ -256,6 +256,10 @@ describe('imgscope check on bad input', () => {
       /^imgscope: --concurrency "-1" is not a positive whole number — for example --concurrency 4/,
     ],
     [
+      ['check', '--no-layers', '--concurrency', '0', 'fixtures/demo'],
+      /^imgscope: --concurrency "0" is not a positive whole number/,
+    ],
+    [
       ['check', '--max-layers', '-1', 'fixtures/demo'],
       /^imgscope: --max-layers: "-1" is not a whole number, 0 or more — write for example 20/,
     ],

@@ -78,6 +78,14 @@ async function streamLayers(
   }
 }
 
+/** The analysis options, validated before any image is opened (bad input fails whether layers are read or not). */
+function analyzeOptionsOf(args: ParsedArgs, io: Output): AnalyzeOptions {
+  return {
+    concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
+    maxUncompressedBytes: decompressionLimit(io.env),
+  };
+}
+
 /**
  * The analysis summary of the image: read from the cache when the image (its manifest digest), or one
  * with the same layers and layer commands, was analysed before — no layer is then decompressed, and of an
@@ -86,11 +94,7 @@ async function streamLayers(
  * from unverified bytes.
  */
 async function analysedImage(source: ImageSource, args: ParsedArgs, io: Output): Promise<AnalysisSummary> {
-  // Validated first, so a bad flag or variable fails the same with or without a cached summary.
-  const options: AnalyzeOptions = {
-    concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
-    maxUncompressedBytes: decompressionLimit(io.env),
-  };
+  const options = analyzeOptionsOf(args, io);
   const caches = checkCachesOf(args.options, io);
   try {
     const image = {
@@ -210,6 +214,7 @@ export async function decide(
 export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
   const image = imageArgument(args);
   const format = formatOf(args);
+  analyzeOptionsOf(args, io);
   const policy = await resolvePolicy({
     flags: policyFlagsOf(args.options),
     cwd: io.cwd,
