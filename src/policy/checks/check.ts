@@ -31,6 +31,12 @@ export function checkResult(
   return result;
 }
 
+/**
+ * Why a check of the image is skipped when there is no image: the reference named an index without one
+ * for the platform (`indexOnlyFacts`, the only facts without a compressed size).
+ */
+export const NO_IMAGE = 'no image: the index has none for this platform';
+
 /** ` (from --max-layers)`: says where a user-configured limit came from. */
 export function fromOrigin(origin: string): string {
   return ` (from ${origin})`;

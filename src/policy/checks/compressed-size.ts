@@ -1,5 +1,5 @@
 import { formatSize, formatSizeBeside } from '../sizes.js';
-import { checkResult, type ManifestCheck } from './check.js';
+import { checkResult, type ManifestCheck, NO_IMAGE } from './check.js';
 
 /**
  * The image before decompression (config + layer blobs as stored) must be smaller than the profile's
@@ -9,7 +9,7 @@ export const compressedSize: ManifestCheck = (facts, policy) => {
   const limit = policy.profile.compressedLimitBytes;
   if (limit === undefined) return undefined;
   if (facts.compressedSize === undefined) {
-    return checkResult('compressed-size', 'skip', 'the manifest states no blob sizes', { limit });
+    return checkResult('compressed-size', 'skip', NO_IMAGE, { limit });
   }
   const size = facts.compressedSize;
   const what = `${formatSizeBeside(size, limit)} compressed (config + layers as stored)`;

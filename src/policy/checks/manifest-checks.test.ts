@@ -263,6 +263,20 @@ describe('user budgets', () => {
     );
   });
 
+  it('skip, saying why, when the index has no image for the platform', () => {
+    const facts = fakeFacts({
+      compressedSize: undefined,
+      config: undefined,
+      platform: undefined,
+      layerCount: 0,
+    });
+    const skipped = { status: 'skip', message: 'no image: the index has none for this platform' };
+    expect(maxLayers(facts, budget(1, 3))).toMatchObject(skipped);
+    expect(maxCompressed(facts, budget(1, 3))).toMatchObject(skipped);
+    expect(compressedSize(facts, scf)).toMatchObject(skipped);
+    expect(memoryTier(facts, scf)).toMatchObject(skipped);
+  });
+
   it('are absent when not configured', () => {
     expect(maxCompressed(fakeFacts(), scf)).toBeUndefined();
     expect(maxLayers(fakeFacts(), scf)).toBeUndefined();

@@ -1,5 +1,5 @@
 import { formatSize, formatSizePair } from '../sizes.js';
-import { checkResult, fromOrigin, type ManifestCheck } from './check.js';
+import { checkResult, fromOrigin, type ManifestCheck, NO_IMAGE } from './check.js';
 
 /** The user's budget for config + layer blobs as stored (`--max-compressed`): at most the budget passes. */
 export const maxCompressed: ManifestCheck = (facts, policy) => {
@@ -7,7 +7,7 @@ export const maxCompressed: ManifestCheck = (facts, policy) => {
   if (!budget) return undefined;
   const limit = budget.value;
   if (facts.compressedSize === undefined) {
-    return checkResult('max-compressed', 'skip', 'the manifest states no blob sizes', { limit });
+    return checkResult('max-compressed', 'skip', NO_IMAGE, { limit });
   }
   const actual = facts.compressedSize;
   const shown = formatSizePair(actual, limit);

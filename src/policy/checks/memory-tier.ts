@@ -3,7 +3,7 @@ import type { ImageFacts } from '../facts.js';
 import type { Policy } from '../policy.js';
 import { type MemoryTier, memoryAgainstTier, memoryTierOf } from '../profiles.js';
 import { formatSize, formatSizeBeside } from '../sizes.js';
-import { checkResult, fromOrigin, type ManifestCheck } from './check.js';
+import { checkResult, fromOrigin, type ManifestCheck, NO_IMAGE } from './check.js';
 
 function tierLabel(tier: MemoryTier): string {
   return `tier ${tier.level} (${tier.name})`;
@@ -37,7 +37,7 @@ export const memoryTier: ManifestCheck = (facts, policy) => {
   }
   const actual = memory ? memory.value : null;
   if (facts.compressedSize === undefined) {
-    return checkResult('memory-tier', 'skip', 'the manifest states no blob sizes', { actual });
+    return checkResult('memory-tier', 'skip', NO_IMAGE, { actual });
   }
   const tier = memoryTierOf(policy.profile, facts.compressedSize);
   if (!tier) {
