@@ -132,6 +132,19 @@ describe('finding and loading the file', () => {
     expect(await findConfigFile(root)).toBeUndefined();
   });
 
+  it('says a directory where a config file is expected is one, found or named', async () => {
+    const dir = join(root, 'dir-config');
+    await mkdir(join(dir, 'imgscope.config.json'), { recursive: true });
+    await expect(findConfigFile(dir)).rejects.toMatchObject({
+      message: `${join(dir, 'imgscope.config.json')}: is a directory, not a file`,
+      hint: 'remove or rename that directory',
+    });
+    await expect(loadConfigFile(dir)).rejects.toMatchObject({
+      message: `--config ${dir}: is a directory, not a file`,
+      hint: 'check the path given to --config',
+    });
+  });
+
   it('fails with NOT_FOUND for a --config file that does not exist', async () => {
     const missing = join(root, 'missing.json');
     await expect(loadConfigFile(missing)).rejects.toMatchObject({

@@ -175,13 +175,16 @@ async function readText(file: string, flag: string | undefined): Promise<string 
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !flag) return undefined;
     const what =
-      code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (error as Error).message})`;
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : `cannot be read (${code ?? (error as Error).message})`;
+    const found = code === 'EISDIR' ? 'remove or rename that directory' : 'check the file permissions';
     throw new ImgscopeError(
       code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT',
-      `${flag ?? 'config'} ${file}: ${what}`,
-      {
-        hint: flag ? `check the path given to ${flag}` : 'check the file permissions',
-      },
+      `${flag ? `${flag} ` : ''}${file}: ${what}`,
+      { hint: flag ? `check the path given to ${flag}` : found },
     );
   }
 }
