@@ -94,3 +94,20 @@ describe('config fields of the wrong type', () => {
     }
   });
 });
+
+const parsedConfig = (doc: object) =>
+  parseConfig(Buffer.from(JSON.stringify({ ...doc, rootfs: { type: 'layers', diff_ids: [] } })), 'config');
+
+describe('parseConfig', () => {
+  it('reads a missing or empty os and architecture as unknown, so a platform is never shown blank', () => {
+    expect(parsedConfig({})).toMatchObject({ os: 'unknown', architecture: 'unknown' });
+    expect(parsedConfig({ os: '', architecture: '' })).toMatchObject({
+      os: 'unknown',
+      architecture: 'unknown',
+    });
+    expect(parsedConfig({ os: 'linux', architecture: 'amd64' })).toMatchObject({
+      os: 'linux',
+      architecture: 'amd64',
+    });
+  });
+});

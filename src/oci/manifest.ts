@@ -166,8 +166,8 @@ export function parseConfig(bytes: Uint8Array, label: string): ImageConfig {
   });
   return {
     ...(doc as object),
-    architecture: typeof doc.architecture === 'string' ? doc.architecture : 'unknown',
-    os: typeof doc.os === 'string' ? doc.os : 'unknown',
+    architecture: typeof doc.architecture === 'string' && doc.architecture ? doc.architecture : 'unknown',
+    os: typeof doc.os === 'string' && doc.os ? doc.os : 'unknown',
     variant: typeof doc.variant === 'string' ? doc.variant : undefined,
     config: containerConfig(doc.config, label),
     rootfs: { type: typeof rootfs.type === 'string' ? rootfs.type : 'layers', diff_ids: diffIds },
