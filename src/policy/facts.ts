@@ -1,4 +1,4 @@
-import type { ManifestSchema } from '../oci/media-types.js';
+import { type ManifestSchema, MediaType } from '../oci/media-types.js';
 import { type Platform, platformMatches } from '../oci/platform.js';
 import type { ImageSource, ResolvedIndex } from '../oci/source.js';
 import type { ImageConfig } from '../oci/types.js';
@@ -23,6 +23,11 @@ export interface ImageFacts {
   config: ImageConfig | undefined;
   /** Config + layer blobs as stored; undefined when no image was selected. */
   compressedSize: number | undefined;
+  /**
+   * Layers stored uncompressed in a docker-archive (`docker save`): every way of pushing one (docker
+   * load + push, skopeo, crane) compresses them, so `compressedSize` is more than the registry will hold.
+   */
+  storedUncompressed: boolean;
   layerCount: number;
   /** The reference names a tag (not a digest) in a registry. */
   referenceIsTag: boolean;
@@ -59,6 +64,8 @@ export function imageFactsOf(source: ImageSource): ImageFacts {
     indexPlatforms: source.index ? indexPlatformsOf(source.index) : undefined,
     config: source.config,
     compressedSize,
+    storedUncompressed:
+      source.kind === 'docker-archive' && source.layers.some((l) => l.mediaType === MediaType.DockerLayer),
     layerCount: source.layers.length,
     referenceIsTag: isRegistryTag(source.kind, source.reference),
     pinnedReference:
@@ -85,6 +92,7 @@ export function indexOnlyFacts(options: {
     indexPlatforms: indexPlatformsOf(options.index),
     config: undefined,
     compressedSize: undefined,
+    storedUncompressed: false,
     layerCount: 0,
     referenceIsTag: isRegistryTag(options.kind, options.reference),
     pinnedReference: undefined,

@@ -80,6 +80,15 @@ describe('imgscope check', () => {
     }
   });
 
+  it('warns, not fails, a size budget a docker save exceeds only with its layers uncompressed', async () => {
+    const budget = ['--no-layers', '--max-compressed', '300KiB'];
+    const saved = await checkJson(...budget, 'fixtures/demo.docker.tar');
+    expect(saved.checks?.find((c) => c.id === 'max-compressed')?.status).toBe('warn');
+    expect(saved.verdict).toBe('warn');
+    const layout = await checkJson(...budget, 'fixtures/demo');
+    expect(layout.checks?.find((c) => c.id === 'max-compressed')?.status).toBe('pass');
+  });
+
   it('numbers layers from 1 in every table and message, as errors do; the JSON keeps its 0-based fields', async () => {
     const { stdout } = await runCli(['check', 'fixtures/demo']);
     expect(stdout).toMatch(/^│ 1 │ +36\.6 KiB │ .* ADD file:/m);

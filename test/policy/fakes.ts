@@ -31,6 +31,7 @@ export function fakeFacts(overrides: Partial<ImageFacts> = {}): ImageFacts {
       rootfs: { type: 'layers', diff_ids: [] },
     },
     compressedSize: 100 * MiB,
+    storedUncompressed: false,
     layerCount: 3,
     referenceIsTag: true,
     pinnedReference: `registry.test/team/app@sha256:${'a'.repeat(64)}`,

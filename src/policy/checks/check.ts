@@ -37,6 +37,15 @@ export function checkResult(
  */
 export const NO_IMAGE = 'no image: the index has none for this platform';
 
+/**
+ * Said where a size over a limit warns instead of failing: the size counts layers a push compresses
+ * (`ImageFacts.storedUncompressed`), so the image in the registry may well be under it.
+ */
+export const STORED_UNCOMPRESSED =
+  'this docker-archive stores its layers uncompressed and a push compresses them, so the pushed image is smaller';
+export const STORED_UNCOMPRESSED_HINT =
+  'check the pushed image (imgscope check REGISTRY/NAME:TAG) for the verdict, or an OCI layout with compressed layers';
+
 /** ` (from --max-layers)`: says where a user-configured limit came from. */
 export function fromOrigin(origin: string): string {
   return ` (from ${origin})`;

@@ -1,5 +1,11 @@
 import { formatSize, formatSizeBeside } from '../sizes.js';
-import { checkResult, type ManifestCheck, NO_IMAGE } from './check.js';
+import {
+  checkResult,
+  type ManifestCheck,
+  NO_IMAGE,
+  STORED_UNCOMPRESSED,
+  STORED_UNCOMPRESSED_HINT,
+} from './check.js';
 
 /**
  * The image before decompression (config + layer blobs as stored) must be smaller than the profile's
@@ -19,14 +25,17 @@ export const compressedSize: ManifestCheck = (facts, policy) => {
       limit,
     });
   }
-  return checkResult(
-    'compressed-size',
-    'fail',
-    `${what}: ${policy.profile.title} need it smaller than ${formatSize(limit)} (before decompression)`,
-    {
+  const over = `${what}: ${policy.profile.title} need it smaller than ${formatSize(limit)} (before decompression)`;
+  if (facts.storedUncompressed) {
+    return checkResult('compressed-size', 'warn', `${over}; ${STORED_UNCOMPRESSED}`, {
       actual: size,
       limit,
-      hint: 'shrink the image (smaller base, multi-stage build, no package caches); raising the limit needs a support ticket',
-    },
-  );
+      hint: STORED_UNCOMPRESSED_HINT,
+    });
+  }
+  return checkResult('compressed-size', 'fail', over, {
+    actual: size,
+    limit,
+    hint: 'shrink the image (smaller base, multi-stage build, no package caches); raising the limit needs a support ticket',
+  });
 };

@@ -179,6 +179,26 @@ describe('memory-tier', () => {
   );
 });
 
+describe('sizes of a docker-archive with uncompressed layers (a push compresses them)', () => {
+  const saved = (compressedSize: number) => fakeFacts({ compressedSize, storedUncompressed: true });
+
+  it('warn rather than fail: the pushed image is smaller than the saved one', () => {
+    const over = compressedSize(saved(GiB), scf);
+    expect(over).toMatchObject({ status: 'warn', actual: GiB, limit: GiB });
+    expect(over?.message).toContain('this docker-archive stores its layers uncompressed');
+    expect(memoryTier(saved(600 * MiB), withMemory(512))?.status).toBe('warn');
+    const budget = { ...scf, budgets: { maxCompressed: { value: 100 * MiB, origin: '--max-compressed' } } };
+    expect(maxCompressed(saved(200 * MiB), budget)?.status).toBe('warn');
+  });
+
+  it('still pass below the limits: compressing only shrinks them', () => {
+    expect(compressedSize(saved(GiB - 1), scf)?.status).toBe('pass');
+    expect(memoryTier(saved(600 * MiB), withMemory(2048))?.status).toBe('pass');
+    // No tier, however small the image, suits 256 MiB.
+    expect(memoryTier(saved(600 * MiB), withMemory(256))?.status).toBe('fail');
+  });
+});
+
 describe('startup', () => {
   it('passes a command with 9000/tcp exposed', () => {
     expect(startup(fakeFacts(), scf)).toMatchObject({ status: 'pass', actual: 'node server.js' });

@@ -1,5 +1,12 @@
 import { formatSize, formatSizePair } from '../sizes.js';
-import { checkResult, fromOrigin, type ManifestCheck, NO_IMAGE } from './check.js';
+import {
+  checkResult,
+  fromOrigin,
+  type ManifestCheck,
+  NO_IMAGE,
+  STORED_UNCOMPRESSED,
+  STORED_UNCOMPRESSED_HINT,
+} from './check.js';
 
 /** The user's budget for config + layer blobs as stored (`--max-compressed`): at most the budget passes. */
 export const maxCompressed: ManifestCheck = (facts, policy) => {
@@ -13,6 +20,13 @@ export const maxCompressed: ManifestCheck = (facts, policy) => {
   const shown = formatSizePair(actual, limit);
   const message = `${shown.actual} compressed, budget ${shown.limit}${fromOrigin(budget.origin)}`;
   if (actual <= limit) return checkResult('max-compressed', 'pass', message, { actual, limit });
+  if (facts.storedUncompressed) {
+    return checkResult('max-compressed', 'warn', `${message}; ${STORED_UNCOMPRESSED}`, {
+      actual,
+      limit,
+      hint: STORED_UNCOMPRESSED_HINT,
+    });
+  }
   return checkResult('max-compressed', 'fail', message, {
     actual,
     limit,

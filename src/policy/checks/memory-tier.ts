@@ -3,7 +3,14 @@ import type { ImageFacts } from '../facts.js';
 import type { Policy } from '../policy.js';
 import { type MemoryTier, memoryAgainstTier, memoryTierOf } from '../profiles.js';
 import { formatSize, formatSizeBeside } from '../sizes.js';
-import { checkResult, fromOrigin, type ManifestCheck, NO_IMAGE } from './check.js';
+import {
+  checkResult,
+  fromOrigin,
+  type ManifestCheck,
+  NO_IMAGE,
+  STORED_UNCOMPRESSED,
+  STORED_UNCOMPRESSED_HINT,
+} from './check.js';
 
 function tierLabel(tier: MemoryTier): string {
   return `tier ${tier.level} (${tier.name})`;
@@ -61,6 +68,18 @@ export const memoryTier: ManifestCheck = (facts, policy) => {
   }
   const configured = `memory ${memory.value} MiB${fromOrigin(memory.origin)}`;
   const standing = memoryAgainstTier(tier, memory.value);
+  // Pushed, the image may fall in a lower tier — one that this memory would suit.
+  const lowerTierFits = tiers.some(
+    (t) => t.level < tier.level && memoryAgainstTier(t, memory.value) !== 'below',
+  );
+  if (standing === 'below' && facts.storedUncompressed && lowerTierFits) {
+    return checkResult(
+      'memory-tier',
+      'warn',
+      `${recommendation}; ${configured} is too low for it, but ${STORED_UNCOMPRESSED} and may be in a lower tier`,
+      { actual, limit: tier.recommended, hint: STORED_UNCOMPRESSED_HINT },
+    );
+  }
   if (standing === 'below') {
     return checkResult('memory-tier', 'fail', `${recommendation}; ${configured} is too low`, {
       actual,
