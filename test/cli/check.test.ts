@@ -138,6 +138,17 @@ describe('imgscope check', () => {
     );
   });
 
+  it('points the explorer off a terminal, which takes no --full, at check --full', async () => {
+    const result = await runCli(['fixtures/arm64']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      'the manifest-level checks already failed; use imgscope check --full for efficiency and waste.',
+    );
+    expect(result.stdout).toContain(
+      'not evaluated: the manifest-level checks already failed (use imgscope check --full)',
+    );
+  });
+
   it('counts one layer as "1 layer" in every format and in the layer budget', async () => {
     const output = async (...args: string[]) => (await runCli(['check', ...args, 'fixtures/arm64'])).stdout;
     expect(await output()).toMatch(/^Size {7}4\.13 KiB compressed · 1 layer$/m);

@@ -159,6 +159,11 @@ const SKIPPED_AFTER_FAILURE: LayersSkipped = {
   reason: 'the manifest-level checks already failed (use --full)',
   note: 'the manifest-level checks already failed; use --full for efficiency and waste',
 };
+/** The same, for the explorer's summary off a terminal: the explorer takes no --full. */
+const SKIPPED_AFTER_FAILURE_EXPLORER: LayersSkipped = {
+  reason: 'the manifest-level checks already failed (use imgscope check --full)',
+  note: 'the manifest-level checks already failed; use imgscope check --full for efficiency and waste',
+};
 const NO_IMAGE: LayersSkipped = {
   reason: 'the index has no image for this platform',
   note: 'the index has no image for this platform',
@@ -202,7 +207,11 @@ export async function decide(
       noLayers: options['no-layers'],
     });
     const analysis = streamed ? await analysedImage(source, args, io) : undefined;
-    const skipped = options['no-layers'] ? SKIPPED_BY_FLAG : SKIPPED_AFTER_FAILURE;
+    const skipped = options['no-layers']
+      ? SKIPPED_BY_FLAG
+      : args.command === 'tui'
+        ? SKIPPED_AFTER_FAILURE_EXPLORER
+        : SKIPPED_AFTER_FAILURE;
     const report = withPolicy(buildReport(source, analysis), facts, analysis, policy, skipped.reason);
     return streamed ? { report } : { report, skipped };
   } finally {
