@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { failingReport, passingReport, warningReport } from '../../test/policy/sample-reports.js';
+import {
+  failingReport,
+  noImageReport,
+  passingReport,
+  warningReport,
+} from '../../test/policy/sample-reports.js';
 import { escapeData, escapeProperty, renderGithub, workflowCommand } from './render-github.js';
 import type { Report } from './report.js';
 
@@ -60,6 +65,16 @@ describe('renderGithub', () => {
     const annotation = (count: number) => renderGithub(withFindings(count)).split('\n')[0]!;
     expect(annotation(7)).toMatch(/%0A- finding 4%0A- … and 2 more \(--json lists them all\)$/);
     expect(annotation(5)).toMatch(/%0A- finding 4$/);
+  });
+
+  it('offers no digest to deploy when the index has no image for the platform', () => {
+    const verdict = renderGithub(noImageReport()).trimEnd().split('\n').at(-1);
+    expect(verdict).toBe(
+      '::notice title=imgscope verdict%3A fail::registry.test/team/app:1.0: fail (1 failed, 1 passed, 4 skipped)%0A' +
+        'no image for the platform in index sha256:' +
+        '9'.repeat(64) +
+        ' (it has linux/arm64)',
+    );
   });
 
   it('stays quiet about passed checks', () => {

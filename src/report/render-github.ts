@@ -1,5 +1,6 @@
 import { formatSize } from '../policy/sizes.js';
 import { counted, printable } from './format.js';
+import { imageSelected, indexPlatforms } from './no-image.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 /**
@@ -82,11 +83,14 @@ export function renderGithub(report: Report, options: GithubOptions = {}): strin
     );
   }
   const verdict = report.verdict ?? 'pass';
-  const summary = [
-    `${report.reference}: ${verdict}${checks.length > 0 ? ` (${tally(checks)})` : ''}`,
-    `${formatSize(report.compressedSize)} compressed, ${counted(report.layerCount, 'layer', 'layers')}, ${report.platform}`,
-    `deploy ${report.pinnedReference ?? report.digest}`,
-  ];
+  const head = `${report.reference}: ${verdict}${checks.length > 0 ? ` (${tally(checks)})` : ''}`;
+  const summary = imageSelected(report)
+    ? [
+        head,
+        `${formatSize(report.compressedSize)} compressed, ${counted(report.layerCount, 'layer', 'layers')}, ${report.platform}`,
+        `deploy ${report.pinnedReference ?? report.digest}`,
+      ]
+    : [head, `no image for the platform in index ${report.digest} (it has ${indexPlatforms(report)})`];
   lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary.join('\n')));
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { fakeFacts, fakeLayer, fakeSummary } from '../../test/policy/fakes.js';
-import { failingReport, passingReport, warningReport } from '../../test/policy/sample-reports.js';
+import {
+  failingReport,
+  noImageReport,
+  passingReport,
+  warningReport,
+} from '../../test/policy/sample-reports.js';
 import { hints } from '../policy/checks/hints.js';
 import { profilePolicy } from '../policy/policy.js';
 import { MiB } from '../policy/sizes.js';
@@ -20,6 +25,15 @@ function withFinding(
 }
 
 describe('renderMarkdown', () => {
+  it('offers no digest to deploy when the index has no image for the platform', () => {
+    const markdown = renderMarkdown(noImageReport());
+    expect(markdown).not.toContain('| Deploy |');
+    expect(markdown).toContain(
+      `| Platform | none selected: index \`sha256:${'9'.repeat(64)}\` has linux/arm64 · oci-v1 |`,
+    );
+    expect(markdown).not.toContain('| Size |');
+  });
+
   it('heads the comment with the verdict and the image', () => {
     expect(renderMarkdown(failingReport()).split('\n')[0]).toBe(
       '### ❌ imgscope: fail — `localhost:5000/team/app:1.0`',

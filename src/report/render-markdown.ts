@@ -8,6 +8,7 @@ import {
   shortCommand,
   shortDigest,
 } from './format.js';
+import { imageSelected, indexPlatforms } from './no-image.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
 export interface MarkdownOptions {
@@ -81,6 +82,12 @@ function tableOf(head: string[], align: ('l' | 'r')[], rows: string[][]): string
 function summaryRows(report: Report): string[][] {
   const rows: string[][] = [];
   rows.push(['Image', code(report.reference)]);
+  if (!imageSelected(report)) {
+    const index = `none selected: index ${code(report.digest)} has ${text(indexPlatforms(report))}`;
+    rows.push(['Platform', `${index} · ${text(report.schema)}`]);
+    if (report.profile) rows.push(['Profile', text(report.profile)]);
+    return rows;
+  }
   rows.push(['Deploy', code(report.pinnedReference ?? report.digest)]);
   const index = report.index ? ` (from an index of ${report.index.platforms.map(text).join(', ')})` : '';
   rows.push(['Platform', `${text(report.platform)}${index} · ${text(report.schema)}`]);

@@ -1,10 +1,10 @@
 import { summarizeAnalysis } from '../../src/analysis/summary.js';
 import type { Analysis } from '../../src/analysis/types.js';
 import { evaluate, policyReportFields } from '../../src/policy/evaluate.js';
-import { imageFactsOf } from '../../src/policy/facts.js';
+import { imageFactsOf, indexOnlyFacts } from '../../src/policy/facts.js';
 import { type Policy, profilePolicy } from '../../src/policy/policy.js';
 import { GiB, MiB } from '../../src/policy/sizes.js';
-import { buildReport } from '../../src/report/build-report.js';
+import { buildReport, reportWithoutImage } from '../../src/report/build-report.js';
 import type { Report } from '../../src/report/report.js';
 import { fakeAnalysis, fakeLayer, fakeSource } from './fakes.js';
 
@@ -102,4 +102,28 @@ export function passingReport(): Report {
     budgets: { maxLayers: { value: 5, origin: '--max-layers' } },
   };
   return reportOf(fakeSource({ reference: 'oci:fixtures/app', kind: 'oci-layout' }), fakeAnalysis(), policy);
+}
+
+/** An index without the profile's platform: no image was selected, the platform check fails. */
+export function noImageReport(): Report {
+  const facts = indexOnlyFacts({
+    reference: 'registry.test/team/app:1.0',
+    kind: 'registry',
+    schema: 'oci-v1',
+    index: {
+      digest: `sha256:${'9'.repeat(64)}`,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'm',
+          digest: `sha256:${'7'.repeat(64)}`,
+          size: 1,
+          platform: { os: 'linux', architecture: 'arm64' },
+        },
+      ],
+    },
+  });
+  const policy = profilePolicy('scf');
+  const { checks } = evaluate(facts, undefined, policy, 'the index has no image for this platform');
+  return { ...reportWithoutImage(facts), ...policyReportFields(facts, policy, checks) };
 }
