@@ -18,7 +18,7 @@ describe('workflow command escaping (as @actions/core does it)', () => {
   });
 
   it('builds ::command key=value,…::message', () => {
-    expect(workflowCommand('error', { title: 'a:b', file: 'x,y' }, 'm\nn')).toBe(
+    expect(workflowCommand('error', { title: 'a:b', file: 'x,y' }, ['m', 'n'])).toBe(
       '::error title=a%3Ab,file=x%2Cy::m%0An',
     );
     expect(workflowCommand('notice', {}, 'plain')).toBe('::notice::plain');
@@ -89,12 +89,12 @@ describe('renderGithub', () => {
     const report: Report = {
       ...failingReport(),
       reference: 'oci:x\u001b[1m',
-      checks: [{ id: 'hints', status: 'warn', message: 'file /a\u001b[31mred\u0007\nnext' }],
+      checks: [{ id: 'hints', status: 'warn', message: 'file /a\u001b[31mred\u0007\nnext', hint: 'x\ry' }],
     };
     const github = renderGithub(report);
     expect(github).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(github).toContain(
-      '::warning title=imgscope hints (oci%3Ax\\x1b[1m)::file /a\\x1b[31mred\\x07%0Anext',
+      '::warning title=imgscope hints (oci%3Ax\\x1b[1m)::file /a\\x1b[31mred\\x07\\x0anext%0AFix: x\\x0dy',
     );
   });
 
@@ -106,7 +106,7 @@ describe('renderGithub', () => {
     const lines = renderGithub(report).trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toBe(
-      '::error title=imgscope x (localhost%3A5000/team/app%3A1.0)::a%0Ab%0D%0A::error::forged%0AFix: 100%25',
+      '::error title=imgscope x (localhost%3A5000/team/app%3A1.0)::a\\x0ab\\x0d\\x0a::error::forged%0AFix: 100%25',
     );
   });
 });

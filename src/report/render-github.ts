@@ -24,20 +24,21 @@ export function escapeProperty(value: string): string {
   return escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
-/** Control characters from the image shown as `\x1b`; CR and LF stay, for escapeData to escape. */
-function visible(text: string): string {
-  return text.replace(/[^\r\n]+/g, (run) => printable(run));
-}
-
+/**
+ * `::command key=value,…::message`, the message given as its lines: each line's control characters
+ * (image text: paths, commands, platforms) shown as `\x1b`, `\x0a` included, so only imgscope's own
+ * line breaks become the annotation's.
+ */
 export function workflowCommand(
   command: string,
   properties: Record<string, string>,
-  message: string,
+  lines: string | readonly string[],
 ): string {
   const props = Object.entries(properties)
-    .map(([key, value]) => `${key}=${escapeProperty(visible(value))}`)
+    .map(([key, value]) => `${key}=${escapeProperty(printable(value))}`)
     .join(',');
-  return `::${command}${props ? ` ${props}` : ''}::${escapeData(visible(message))}`;
+  const message = (typeof lines === 'string' ? [lines] : lines).map(printable).join('\n');
+  return `::${command}${props ? ` ${props}` : ''}::${escapeData(message)}`;
 }
 
 export interface GithubOptions {
@@ -45,14 +46,14 @@ export interface GithubOptions {
   topDetails?: number;
 }
 
-function annotationBody(check: CheckResult, topDetails: number): string {
+function annotationBody(check: CheckResult, topDetails: number): string[] {
   const lines = [check.message];
   if (check.hint) lines.push(`Fix: ${check.hint}`);
   const details = check.details ?? [];
   for (const detail of details.slice(0, topDetails)) lines.push(`- ${detail.message}`);
   if (details.length > topDetails)
     lines.push(`- … and ${details.length - topDetails} more (--json lists them all)`);
-  return lines.join('\n');
+  return lines;
 }
 
 function tally(checks: readonly CheckResult[]): string {
@@ -91,6 +92,6 @@ export function renderGithub(report: Report, options: GithubOptions = {}): strin
         `deploy ${report.pinnedReference ?? report.digest}`,
       ]
     : [head, `no image for the platform in index ${report.digest} (it has ${indexPlatforms(report)})`];
-  lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary.join('\n')));
+  lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary));
   return `${lines.join('\n')}\n`;
 }
