@@ -111,6 +111,10 @@ describe('parseConfigFile', () => {
       /^\/repo\/imgscope\.config\.json: not valid JSON/,
     );
   });
+
+  it('reads a file saved with a UTF-8 byte order mark (as .dive-ci is read)', () => {
+    expect(parseConfigFile('\uFEFF{ "memory": 512 }', FILE).settings.memoryMiB?.value).toBe(512);
+  });
 });
 
 describe('finding and loading the file', () => {

@@ -155,7 +155,8 @@ function readOverrides(value: unknown, file: string): ImageOverride[] {
 export function parseConfigFile(text: string, file: string): ConfigFile {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    // Editors on Windows may save a byte order mark, which JSON.parse refuses as an invisible token.
+    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw badFile(file, `not valid JSON (${(error as Error).message})`, 'fix the JSON syntax');
   }
