@@ -122,6 +122,17 @@ describe('computeWaste (dive’s efficiency)', () => {
     expect(files(lost)).toEqual([]);
   });
 
+  it('visits a whiteout named twice in one layer once, as dive’s layer tree holds one node for it', () => {
+    // dive: /d is a leaf once (the whiteout, 7 bytes below it): not inefficient, efficiency 1.
+    const summary = waste([
+      ['d/', 'd/f:7'],
+      ['.wh.d', './.wh.d'],
+    ]);
+    expect(files(summary)).toEqual([]);
+    expect(summary.wastedBytes).toBe(0);
+    expect(summary.efficiency).toBe(1);
+  });
+
   it('is 1 for an image with nothing in it', () => {
     expect(waste([])).toEqual({
       contentSize: 0,

@@ -51,6 +51,7 @@ export class WasteAccumulator {
   private hasChild = new Int32Array(0);
   private explicit = new Int32Array(0);
   private lastItem = new Int32Array(0);
+  private whitedOut = new Int32Array(0);
   private readonly layerNodes: number[] = [];
 
   // Per path: dive's EfficiencyData. NaN min = not in dive's map yet.
@@ -86,6 +87,9 @@ export class WasteAccumulator {
           const parent = this.paths.parent(path);
           this.markNode(parent, stamp);
           this.hasChild[parent] = stamp;
+          // A whiteout named twice (`.wh.x`, `./.wh.x`) is one node of dive's layer tree: one visit.
+          if (this.whitedOut[path] === stamp) break;
+          this.whitedOut[path] = stamp;
           whiteouts.push(path);
           break;
         }
@@ -335,6 +339,7 @@ export class WasteAccumulator {
     this.hasChild = resize(this.hasChild, capacity);
     this.explicit = resize(this.explicit, capacity);
     this.lastItem = resize(this.lastItem, capacity);
+    this.whitedOut = resize(this.whitedOut, capacity);
     this.cumulative = resize(this.cumulative, capacity);
     this.minimum = resize(this.minimum, capacity);
     this.minimum.fill(Number.NaN, previous);

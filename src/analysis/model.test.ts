@@ -82,6 +82,15 @@ describe('FileModelBuilder', () => {
     expect(listing(model.treeAt(1))).toEqual(['/a file 2 modified', '/ghost file 0 removed']);
   });
 
+  it('counts a path removed once by a layer, however many whiteouts and opaque markers name it', () => {
+    const { merged, changes } = build([
+      ['d/', 'd/f:7', 'e/', 'e/g:1'],
+      ['.wh.d', './.wh.d', 'd/.wh.f', 'e/.wh..wh..opq', 'e/.wh.g'],
+    ]);
+    expect(changes(1)).toEqual(['removed /d', 'removed /e/g']);
+    expect(merged[1]).toEqual({ added: 0, modified: 0, removed: 2, wastedBytes: 8 });
+  });
+
   it('applies opaque directories: lower contents gone (each a removal), the layer’s own entries kept', () => {
     const { model, merged, changes } = build([
       ['app/', 'app/old:10', 'app/keep/', 'app/keep/x:20', 'app/keep/y:30', 'other:1'],
