@@ -133,6 +133,19 @@ describe('computeWaste (dive’s efficiency)', () => {
     expect(summary.efficiency).toBe(1);
   });
 
+  it('makes reclaimable what a squash drops: every copy but the one that survives, not but the smallest', () => {
+    // a grows 100 → 120: the 120 survive; b is deleted, then added again (8 survive); c deleted for good.
+    const summary = waste([['a:100', 'b:8', 'c:5'], ['a:120', '.wh.b', '.wh.c'], ['b:8']]);
+    expect(
+      summary.inefficientFiles.map((file) => [file.path, file.wastedBytes, file.reclaimableBytes]),
+    ).toEqual([
+      ['/a', 220, 100],
+      ['/b', 16, 8],
+      ['/c', 5, 5],
+    ]);
+    expect(summary.reclaimableBytes).toBe(113);
+  });
+
   it('is 1 for an image with nothing in it', () => {
     expect(waste([])).toEqual({
       contentSize: 0,

@@ -58,6 +58,9 @@ export class WasteAccumulator {
   private cumulative = new Float64Array(0);
   private minimum = new Float64Array(0);
   private counts = new Uint16Array(0);
+  /** Per path: the size of the copy a squash keeps (0 once a later layer whited it out). */
+  private surviving = new Float64Array(0);
+  private survivingLayer = new Int32Array(0);
   private readonly laterVisits = new Map<number, { layer: number; whiteout: boolean }[]>();
   private readonly inefficient: number[] = [];
   private sumMinimum = 0;
@@ -177,7 +180,7 @@ export class WasteAccumulator {
       path: this.paths.path(path),
       count: this.counts[path]!,
       wastedBytes: cumulative,
-      reclaimableBytes: cumulative - Math.max(0, this.minimum[path]!),
+      reclaimableBytes: cumulative - this.surviving[path]!,
       overwrittenBy,
     };
   }
@@ -250,6 +253,12 @@ export class WasteAccumulator {
     }
     this.cumulative[path]! += size;
     this.sumCumulative += size;
+    // A layer's entries survive its own whiteouts, whichever dive walks first.
+    const stamp = this.layer + 1;
+    if (!whiteout) {
+      this.surviving[path] = size;
+      this.survivingLayer[path] = stamp;
+    } else if (this.survivingLayer[path] !== stamp) this.surviving[path] = 0;
     const count = ++this.counts[path]!;
     if (count === 1) return false;
     const visits = this.laterVisits.get(path) ?? [];
@@ -344,6 +353,8 @@ export class WasteAccumulator {
     this.minimum = resize(this.minimum, capacity);
     this.minimum.fill(Number.NaN, previous);
     this.counts = resize(this.counts, capacity);
+    this.surviving = resize(this.surviving, capacity);
+    this.survivingLayer = resize(this.survivingLayer, capacity);
   }
 }
 

@@ -61,7 +61,7 @@ export interface InefficientFile {
   count: number;
   /** dive's figure: Σ size of every copy, the surviving one included. */
   wastedBytes: number;
-  /** What a squash would drop: cumulative − smallest. */
+  /** What a squash would drop: cumulative − the copy that survives (0 when the last layer deleted it). */
   reclaimableBytes: number;
   /** Layers that overwrote or deleted earlier copies, with their commands. */
   overwrittenBy: { layer: number; createdBy: string; change: ChangeKind }[];
