@@ -146,6 +146,14 @@ describe('computeWaste (dive’s efficiency)', () => {
     expect(summary.reclaimableBytes).toBe(113);
   });
 
+  it('names a layer that writes a path again after a lower layer deleted it as adding it, not modifying it', () => {
+    const summary = waste([['b:8'], ['.wh.b'], ['b:8']], ['ADD b', 'RUN rm b', 'ADD b']);
+    expect(summary.inefficientFiles[0]!.overwrittenBy).toEqual([
+      { layer: 1, createdBy: 'RUN rm b', change: 'removed' },
+      { layer: 2, createdBy: 'ADD b', change: 'added' },
+    ]);
+  });
+
   it('is 1 for an image with nothing in it', () => {
     expect(waste([])).toEqual({
       contentSize: 0,

@@ -61,7 +61,7 @@ export class WasteAccumulator {
   /** Per path: the size of the copy a squash keeps (0 once a later layer whited it out). */
   private surviving = new Float64Array(0);
   private survivingLayer = new Int32Array(0);
-  private readonly laterVisits = new Map<number, { layer: number; whiteout: boolean }[]>();
+  private readonly laterVisits = new Map<number, { layer: number; change: ChangeKind }[]>();
   private readonly inefficient: number[] = [];
   private sumMinimum = 0;
   private sumCumulative = 0;
@@ -171,10 +171,10 @@ export class WasteAccumulator {
 
   private inefficientFile(path: number): InefficientFile {
     const cumulative = this.cumulative[path]!;
-    const overwrittenBy = (this.laterVisits.get(path) ?? []).map(({ layer, whiteout }) => ({
+    const overwrittenBy = (this.laterVisits.get(path) ?? []).map(({ layer, change }) => ({
       layer,
       createdBy: this.createdBy[layer] ?? '',
-      change: (whiteout ? 'removed' : 'modified') as ChangeKind,
+      change,
     }));
     return {
       path: this.paths.path(path),
@@ -262,7 +262,9 @@ export class WasteAccumulator {
     const count = ++this.counts[path]!;
     if (count === 1) return false;
     const visits = this.laterVisits.get(path) ?? [];
-    visits.push({ layer: this.layer, whiteout });
+    // The stack still holds the layers below: a path a lower layer deleted is added again, not modified.
+    const below = this.layer === 0 || (this.stackFlags[path]! & PRESENT) !== 0;
+    visits.push({ layer: this.layer, change: whiteout ? 'removed' : below ? 'modified' : 'added' });
     this.laterVisits.set(path, visits);
     return count === 2;
   }
