@@ -91,6 +91,16 @@ describe('FileModelBuilder', () => {
     expect(merged[1]).toEqual({ added: 0, modified: 0, removed: 2, wastedBytes: 8 });
   });
 
+  it('counts a hardlinked file’s bytes dead only when its last name goes', () => {
+    const { merged } = build([
+      ['bin/', 'bin/perl5:1000', 'bin/perl => bin/perl5', 'bin/cpan:7', 'bin/cpan2 => bin/cpan'],
+      ['bin/.wh.perl5', 'bin/cpan:8'],
+      ['bin/.wh.perl', 'bin/.wh.cpan2'],
+    ]);
+    // Layer 2: perl still names perl5's bytes, cpan2 the old cpan's. Layer 3 drops the last names.
+    expect(merged.map((layer) => layer.wastedBytes)).toEqual([0, 0, 1007]);
+  });
+
   it('applies opaque directories: lower contents gone (each a removal), the layer’s own entries kept', () => {
     const { model, merged, changes } = build([
       ['app/', 'app/old:10', 'app/keep/', 'app/keep/x:20', 'app/keep/y:30', 'other:1'],

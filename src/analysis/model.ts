@@ -40,6 +40,11 @@ export class FileModelBuilder {
   readonly records = new RecordStore();
   private first = new Int32Array(1024).fill(NONE);
   private last = new Int32Array(1024).fill(NONE);
+  /** Per path: the content its present file or hardlink shares with its other names (NONE: none). */
+  private group = new Int32Array(1024).fill(NONE);
+  private readonly groupSizes: number[] = [];
+  private readonly groupNames: number[] = [];
+  private readonly groupLayers: number[] = [];
   private readonly layerStarts: number[] = [0];
   private entryCount = 0;
   private layer = 0;
@@ -110,8 +115,34 @@ export class FileModelBuilder {
     return this.isPresent(record) && this.records.types[record] === TypeCode.dir;
   }
 
-  private contentBytes(record: number): number {
-    return this.records.types[record] === TypeCode.file ? this.records.sizes[record]! : 0;
+  /**
+   * `path` stops naming its content: the bytes a lower layer shipped for it are dead once no other
+   * hardlink names them (deleting one name of a hardlinked file frees nothing).
+   */
+  private release(path: number): number {
+    const group = this.group[path]!;
+    if (group === NONE) return 0;
+    this.group[path] = NONE;
+    if (--this.groupNames[group]! > 0 || this.groupLayers[group]! >= this.layer) return 0;
+    return this.groupSizes[group]!;
+  }
+
+  /** A file gets content of its own; a hardlink shares its target's, when the target is present. */
+  private name(path: number, items: LayerItems, i: number): void {
+    const type = items.types[i]!;
+    if (type === TypeCode.file) {
+      this.group[path] = this.groupSizes.length;
+      this.groupSizes.push(items.sizes[i]!);
+      this.groupNames.push(1);
+      this.groupLayers.push(this.layer);
+    } else if (type === TypeCode.hardlink && items.links[i] !== NO_LINK) {
+      const target = this.paths.find(this.links.get(items.links[i]!));
+      const group = target === NONE || target === path ? NONE : this.group[target]!;
+      if (group !== NONE) {
+        this.group[path] = group;
+        this.groupNames[group]!++;
+      }
+    }
   }
 
   private append(
@@ -135,7 +166,7 @@ export class FileModelBuilder {
   /** Appends a removal of `path` carrying what was removed (its attributes, for trees and change lists). */
   private appendRemoval(path: number, removed: number, flags: number): void {
     const r = this.records;
-    if (r.layers[removed]! < this.layer) this.wasted += this.contentBytes(removed);
+    this.wasted += this.release(path);
     this.append(
       path,
       r.types[removed]!,
@@ -195,6 +226,7 @@ export class FileModelBuilder {
     const gid = items.gids[i]!;
     const flags = this.classify(path, type, mode, uid, gid);
     this.append(path, type, flags | RecordFlag.Tar, mode, uid, gid, items.sizes[i]!, items.links[i]!);
+    this.name(path, items, i);
   }
 
   /** Makes `dir` and its ancestors present directories, implying the missing ones. */
@@ -223,6 +255,7 @@ export class FileModelBuilder {
       // Set again within this layer (a duplicate entry, a dir implied before its own entry, a re-add
       // after a whiteout): the earlier record is superseded and the classification carries over.
       r.flags[current]! |= RecordFlag.Superseded;
+      this.wasted += this.release(path);
       const below = r.flags[current]! & RecordFlag.Below;
       const unchanged =
         r.change(current) === Change.Unchanged && sameDirectory(r, current, type, mode, uid, gid);
@@ -230,7 +263,7 @@ export class FileModelBuilder {
     }
     if (!present) return Change.Added;
     if (sameDirectory(r, current, type, mode, uid, gid)) return RecordFlag.Below | Change.Unchanged;
-    this.wasted += this.contentBytes(current);
+    this.wasted += this.release(path);
     return RecordFlag.Below | Change.Modified;
   }
 
@@ -240,10 +273,13 @@ export class FileModelBuilder {
     while (capacity < size) capacity *= 2;
     const first = resize(this.first, capacity);
     const last = resize(this.last, capacity);
+    const group = resize(this.group, capacity);
     first.fill(NONE, this.first.length);
     last.fill(NONE, this.last.length);
+    group.fill(NONE, this.group.length);
     this.first = first;
     this.last = last;
+    this.group = group;
   }
 }
 
