@@ -71,6 +71,21 @@ describe('evaluateAnalysis', () => {
   });
 });
 
+describe('highestUserWastedPercent', () => {
+  it('fails waste over user layers that add no bytes, as dive’s wasted / 0 = +Inf does', () => {
+    const policy: Policy = {
+      ...profilePolicy('none'),
+      rules: { highestUserWastedPercent: { value: 0.1, origin: '.dive-ci' } },
+    };
+    const waste = { userSize: 0, wastedBytes: 5000, userWastedPercent: 0 };
+    const [rule] = evaluateAnalysis(fakeFacts(), fakeSummary({ waste }), policy);
+    expect(rule).toMatchObject({ id: 'highestUserWastedPercent', status: 'fail', actual: '+Inf' });
+    const clean = { userSize: 0, wastedBytes: 0, userWastedPercent: 0 };
+    const [passed] = evaluateAnalysis(fakeFacts(), fakeSummary({ waste: clean }), policy);
+    expect(passed).toMatchObject({ status: 'pass', actual: 0 });
+  });
+});
+
 describe('evaluate without layers', () => {
   it('reports every configured layer check as skipped with the reason, and keeps disabled rules disabled', () => {
     const policy: Policy = {

@@ -7,8 +7,10 @@ import { diveRule } from './dive-rule.js';
  */
 export const highestUserWastedPercent: AnalysisCheck = (_facts, analysis, policy) => {
   return diveRule('highestUserWastedPercent', policy.rules.highestUserWastedPercent, (threshold, origin) => {
-    const actual = analysis.waste.userWastedPercent;
-    if (threshold < actual) {
+    const { wastedBytes, userSize } = analysis.waste;
+    // dive divides in floating point: waste over no user bytes is +Inf, which every threshold fails.
+    const actual = userSize === 0 && wastedBytes > 0 ? '+Inf' : analysis.waste.userWastedPercent;
+    if (actual === '+Inf' || threshold < actual) {
       return {
         status: 'fail',
         actual,
