@@ -101,18 +101,33 @@ describe('FileModelBuilder', () => {
     expect(merged.map((layer) => layer.wastedBytes)).toEqual([0, 0, 1007]);
   });
 
+  it('counts what `rm -rf d && mkdir d` removed alike whether the layer says it by whiteout or opaque marker', () => {
+    const lower = ['etc/', 'etc/a:1', 'etc/b:2', 'etc/sub/', 'etc/sub/c:3'];
+    const whiteout = build([lower, ['.wh.etc', 'etc/', 'etc/a:1']]);
+    const opaque = build([lower, ['etc/', 'etc/.wh..wh..opq', 'etc/a:1']]);
+    expect(
+      whiteout
+        .changes(1)
+        .filter((change) => change.startsWith('removed'))
+        .sort(),
+    ).toEqual(['removed /etc/b', 'removed /etc/sub']);
+    expect(whiteout.merged[1]!.removed).toBe(2);
+    expect(opaque.merged[1]!.removed).toBe(2);
+  });
+
   it('applies opaque directories: lower contents gone (each a removal), the layer’s own entries kept', () => {
     const { model, merged, changes } = build([
       ['app/', 'app/old:10', 'app/keep/', 'app/keep/x:20', 'app/keep/y:30', 'other:1'],
       ['app/', 'app/.wh..wh..opq', 'app/keep/', 'app/keep/x:21', 'app/new:5'],
     ]);
+    // keep/y was below the opaque directory too: gone, though keep/ itself was re-created.
     expect(changes(1)).toEqual([
+      'removed /app/keep/y',
       'removed /app/old',
       'modified /app/keep',
       'modified /app/keep/x',
       'added /app/new',
     ]);
-    // keep/y was below the opaque directory too: gone, though keep/ itself was re-created.
     expect(listing(model.treeAt(1))).toEqual([
       '/app dir 26 unmodified',
       '/app/keep dir 21 modified',
@@ -122,7 +137,7 @@ describe('FileModelBuilder', () => {
       '/app/old file 10 removed',
       '/other file 1 unmodified',
     ]);
-    expect(merged[1]).toEqual({ added: 1, modified: 2, removed: 1, wastedBytes: 60 });
+    expect(merged[1]).toEqual({ added: 1, modified: 2, removed: 2, wastedBytes: 60 });
   });
 
   it('applies whiteouts before the layer’s own entries, whatever their order in the tar', () => {
@@ -130,7 +145,8 @@ describe('FileModelBuilder', () => {
       ['d/', 'd/f:1', 'd/g:2'],
       ['d/', 'd/f:3', 'd/.wh.f', '.wh.d'],
     ]);
-    expect(changes(1)).toEqual(['modified /d', 'modified /d/f']);
+    // d was removed and re-created, so it is modified; g, which it held and no longer does, is removed.
+    expect(changes(1)).toEqual(['removed /d/g', 'modified /d', 'modified /d/f']);
     expect(listing(model.treeAt(1))).toEqual([
       '/d dir 3 modified',
       '/d/f file 3 modified',

@@ -229,6 +229,19 @@ export class FileModelBuilder {
     this.name(path, items, i);
   }
 
+  /**
+   * A directory this layer removed and then re-created is listed as modified, not removed: what it held
+   * below and this layer does not re-create is then listed as removed itself (not as part of a removal).
+   */
+  private listRemovedChildren(dir: number): void {
+    const r = this.records;
+    for (let child = this.paths.firstChild(dir); child !== NONE; child = this.paths.nextSibling(child)) {
+      const record = this.last[child]!;
+      if (record !== NONE && r.layers[record] === this.layer && r.change(record) === Change.Removed)
+        r.flags[record]! &= ~RecordFlag.Cascade;
+    }
+  }
+
   /** Makes `dir` and its ancestors present directories, implying the missing ones. */
   private ensureDirectory(dir: number): void {
     if (this.isPresentDir(dir)) return;
@@ -256,6 +269,7 @@ export class FileModelBuilder {
       // after a whiteout): the earlier record is superseded and the classification carries over.
       r.flags[current]! |= RecordFlag.Superseded;
       this.wasted += this.release(path);
+      if (type === TypeCode.dir && r.change(current) === Change.Removed) this.listRemovedChildren(path);
       const below = r.flags[current]! & RecordFlag.Below;
       const unchanged =
         r.change(current) === Change.Unchanged && sameDirectory(r, current, type, mode, uid, gid);
