@@ -87,8 +87,15 @@ describe('FileModelBuilder', () => {
       ['d/', 'd/f:7', 'e/', 'e/g:1'],
       ['.wh.d', './.wh.d', 'd/.wh.f', 'e/.wh..wh..opq', 'e/.wh.g'],
     ]);
-    expect(changes(1)).toEqual(['removed /d', 'removed /e/g']);
-    expect(merged[1]).toEqual({ added: 0, modified: 0, removed: 2, wastedBytes: 8 });
+    expect(changes(1)).toEqual(['removed /d', 'removed /d/f', 'removed /e/g']);
+    expect(merged[1]).toEqual({ added: 0, modified: 0, removed: 3, wastedBytes: 8 });
+    // The same whiteouts in the other order: the same changes.
+    const reversed = build([
+      ['d/', 'd/f:7', 'e/', 'e/g:1'],
+      ['e/.wh.g', 'e/.wh..wh..opq', 'd/.wh.f', './.wh.d', '.wh.d'],
+    ]);
+    expect(reversed.changes(1).sort()).toEqual(['removed /d', 'removed /d/f', 'removed /e/g']);
+    expect(reversed.merged[1]).toEqual(merged[1]);
   });
 
   it('counts a hardlinked file’s bytes dead only when its last name goes', () => {

@@ -181,8 +181,12 @@ export class FileModelBuilder {
 
   private removeByWhiteout(path: number): void {
     const current = this.last[path]!;
-    // Already removed by this layer (a repeated whiteout, an opaque or whited-out parent): nothing more.
-    if (current !== NONE && this.records.layers[current] === this.layer && !this.isPresent(current)) return;
+    // Already removed by this layer (a repeated whiteout, an opaque or whited-out parent): one removal,
+    // listed as the layer's own change whichever whiteout came first.
+    if (current !== NONE && this.records.layers[current] === this.layer && !this.isPresent(current)) {
+      this.records.flags[current]! &= ~RecordFlag.Cascade;
+      return;
+    }
     if (!this.isPresent(current)) {
       // A whiteout of nothing: still the layer's removal entry, but it removes nothing.
       this.append(path, TypeCode.file, RecordFlag.Tar | Change.Removed, 0, 0, 0, 0, NO_LINK);
