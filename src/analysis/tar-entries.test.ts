@@ -199,6 +199,26 @@ describe('readLayerTar', () => {
     ]);
   });
 
+  it('keeps what is inside aufs metadata directories out of the tree, as docker and dive skip it', async () => {
+    const tar = await tarOf([
+      '.wh..wh.plnk/',
+      '.wh..wh.plnk/234.567:500',
+      'x/.wh..wh.orph/r/s:9',
+      './x/.wh..wh.orph/../../y:1',
+      'a/b/c:2',
+    ]);
+    const { items, result } = await read(tar);
+    expect(items.map((item) => [item.kind, item.path, item.size])).toEqual([
+      ['Marker', '/', 0],
+      ['Marker', '/', 500],
+      ['Marker', '/x', 9],
+      ['Entry', '/y', 1],
+      ['Entry', '/a/b/c', 2],
+    ]);
+    // dive's layer size counts every entry.
+    expect([result.fileCount, result.contentSize]).toEqual([5, 512]);
+  });
+
   it('hides estargz metadata at the root, and only there, when asked', async () => {
     const tar = await tarOf([
       '.prefetch.landmark:1',

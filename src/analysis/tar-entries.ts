@@ -10,6 +10,7 @@ const DOT = 0x2e;
 const WHITEOUT_PREFIX = Buffer.from('.wh.');
 const META_PREFIX = Buffer.from('.wh..wh.');
 const OPAQUE_MARKER = Buffer.from('.wh..wh..opq');
+const NO_META = -1;
 /** Root entries estargz adds for lazy pulling; they are not part of the image's filesystem. */
 const ESTARGZ_METADATA = ['stargz.index.json', '.prefetch.landmark', '.no.prefetch.landmark'].map((name) =>
   Buffer.from(name),
@@ -140,6 +141,11 @@ export class LayerItemsWriter {
     const { uid, gid } = entry;
     this.fileCount++;
     this.contentSize += size;
+    if (resolver.metaParent !== NO_META) {
+      // Inside aufs metadata (`.wh..wh.plnk/`, `.wh..wh.orph/`): never unpacked, as docker and dive skip it.
+      items.push(ItemKind.Marker, resolver.metaParent, TypeCode.file, mode, uid, gid, size, NO_LINK);
+      return true;
+    }
     if (startsWith(base, baseStart, baseEnd, WHITEOUT_PREFIX)) {
       if (equals(base, baseStart, baseEnd, OPAQUE_MARKER))
         items.push(ItemKind.Opaque, dir, TypeCode.dir, mode, uid, gid, size, NO_LINK);
@@ -242,9 +248,12 @@ export class NameResolver {
   base: Buffer = Buffer.alloc(0);
   baseStart = 0;
   baseEnd = 0;
+  /** When a directory of the name is aufs metadata (`.wh..wh.plnk/…`): the directory holding it, else -1. */
+  metaParent = NO_META;
   private lastDirBytes = Buffer.alloc(256);
   private lastDirLength = -1;
   private lastDir = ROOT;
+  private lastMetaParent = NO_META;
 
   constructor(private readonly paths: PathTable) {}
 
@@ -276,6 +285,7 @@ export class NameResolver {
     this.baseStart = lastSlash < 0 ? start : lastSlash + 1;
     this.baseEnd = end;
     this.dir = lastSlash < 0 ? ROOT : this.directory(bytes, start, lastSlash);
+    if (lastSlash < 0) this.metaParent = NO_META;
     return true;
   }
 
@@ -285,15 +295,22 @@ export class NameResolver {
     if (length === this.lastDirLength) {
       let at = length - 1;
       while (at >= 0 && last[at] === bytes[start + at]) at--;
-      if (at < 0) return this.lastDir;
+      if (at < 0) {
+        this.metaParent = this.lastMetaParent;
+        return this.lastDir;
+      }
     }
     let dir = ROOT;
+    let metaParent = NO_META;
     let segment = start;
     for (let at = start; at <= end; at++) {
       if (at < end && bytes[at] !== SLASH) continue;
+      if (metaParent === NO_META && startsWith(bytes, segment, at, META_PREFIX)) metaParent = dir;
       dir = this.paths.childId(dir, this.paths.internNameBytes(bytes, segment, at));
       segment = at + 1;
     }
+    this.metaParent = metaParent;
+    this.lastMetaParent = metaParent;
     if (last.length < length) this.lastDirBytes = Buffer.alloc(Math.max(length, last.length * 2));
     bytes.copy(this.lastDirBytes, 0, start, end);
     this.lastDirLength = length;
@@ -305,6 +322,8 @@ export class NameResolver {
     const segments = normaliseSegments(name);
     const base = segments.pop();
     if (base === undefined) return false;
+    const meta = segments.findIndex((segment) => segment.startsWith('.wh..wh.'));
+    this.metaParent = meta < 0 ? NO_META : this.paths.intern(segments.slice(0, meta));
     this.dir = this.paths.intern(segments);
     this.base = Buffer.from(base);
     this.baseStart = 0;
