@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TEMP_PREFIX } from './location.js';
@@ -16,25 +17,49 @@ export async function writeAtomically(
   beforeRename?: Promise<void>,
 ): Promise<number> {
   const temp = join(directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  const handle = await open(temp, 'wx', 0o644);
-  let bytes = 0;
+  // Listed before it exists: the file is there as soon as open's system call ran, before it resolves.
+  unfinished.add(temp);
   try {
-    bytes = await writeAll(handle, chunks);
-    await handle.sync();
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await unlink(temp).catch(() => {});
-    throw error;
+    const handle = await open(temp, 'wx', 0o644);
+    let bytes = 0;
+    try {
+      bytes = await writeAll(handle, chunks);
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => {});
+      await unlink(temp).catch(() => {});
+      throw error;
+    }
+    await handle.close();
+    await beforeRename;
+    try {
+      await rename(temp, join(directory, name));
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw error;
+    }
+    return bytes;
+  } finally {
+    unfinished.delete(temp);
   }
-  await handle.close();
-  await beforeRename;
-  try {
-    await rename(temp, join(directory, name));
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw error;
+}
+
+/** Temp files of this process's writes in progress. */
+const unfinished = new Set<string>();
+
+/**
+ * Removes the temp files of the writes still in progress, at once: for a signal that ends the process
+ * mid-write, which would otherwise leave them for `cache prune` to remove only once they are abandoned.
+ */
+export function removeUnfinishedWritesSync(): void {
+  for (const temp of unfinished) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Already renamed or removed.
+    }
   }
-  return bytes;
+  unfinished.clear();
 }
 
 async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<number> {

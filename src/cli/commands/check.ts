@@ -43,6 +43,7 @@ import {
 import { openImage, policyReference } from '../open-image.js';
 import { colorEnabled, type Output, terminalWidth } from '../output.js';
 import { ProgressLine } from '../progress.js';
+import { removingTempFilesOnSignal } from '../quit-signals.js';
 import { type AnalysisCaches, checkCachesOf } from './cache.js';
 
 const FORMATS = ['table', 'json', 'markdown', 'github'] as const satisfies readonly ReportFormat[];
@@ -229,7 +230,7 @@ export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
     cwd: io.cwd,
     reference: policyReference(image),
   });
-  const { report, skipped } = await decide(image, args, io, policy);
+  const { report, skipped } = await removingTempFilesOnSignal(() => decide(image, args, io, policy));
   io.stdout.write(
     await renderReport(report, format, {
       color: colorEnabled(io.stdout, io.env),

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, watch } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAYERS_FOLDER, TEMP_PREFIX } from '../../src/analysis/cache/location.js';
+import { blobOf, ImageFiles, makeTempDir, OCI, setLayoutIndex } from '../helpers/image-files.js';
+import { projectRoot } from '../helpers/shared.js';
+
+/** An uncompressed layer of `count` empty files: its cache entry takes a while to write. */
+function manyFilesLayer(layer: number, count: number): Buffer {
+  const blocks: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const header = Buffer.alloc(512);
+    header.write(`layer-${layer}/directory-${i % 100}/${'a-long-file-name-'.repeat(4)}${i}`, 0);
+    header.write('0000644\0', 100);
+    for (const offset of [108, 116]) header.write('0000000\0', offset);
+    header.write('00000000000\0', 124);
+    header.write('00000000000\0', 136);
+    header.write('        ', 148);
+    header.write('0', 156);
+    header.write('ustar\x0000', 257);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    blocks.push(header);
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+let dir: { path: string; remove: () => Promise<void> };
+beforeAll(async () => {
+  dir = await makeTempDir('signals');
+  const files = new ImageFiles();
+  const tars = [0, 1].map((layer) => manyFilesLayer(layer, 120_000));
+  const layers = tars.map((tar) => files.blob(tar, OCI.layer));
+  const config = files.blob(
+    {
+      os: 'linux',
+      architecture: 'amd64',
+      rootfs: { type: 'layers', diff_ids: tars.map((tar) => blobOf(tar).digest) },
+    },
+    OCI.config,
+  );
+  const manifest = files.blob({ schemaVersion: 2, mediaType: OCI.manifest, config, layers }, OCI.manifest);
+  await setLayoutIndex(files, [manifest]).writeDirectory(join(dir.path, 'image'));
+});
+afterAll(() => dir.remove());
+
+/** Runs `check` and sends `signal` the moment it starts writing a layer's cache entry. */
+function interruptedCheck(
+  signal: NodeJS.Signals,
+  cache: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const layers = join(cache, LAYERS_FOLDER);
+  mkdirSync(layers, { recursive: true });
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(projectRoot, 'bin', 'imgscope'), 'check', '--cache-dir', cache, join(dir.path, 'image')],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IMGSCOPE_NO_CACHE: '' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const watcher = watch(layers, (_event, name) => {
+      if (!name?.startsWith(TEMP_PREFIX)) return;
+      watcher.close();
+      child.kill(signal);
+    });
+    child.on('error', reject);
+    child.on('close', (code, received) => {
+      watcher.close();
+      resolve({ code, signal: received, stderr });
+    });
+  });
+}
+
+const tempFiles = (cache: string) =>
+  readdirSync(cache, { recursive: true, encoding: 'utf8' }).filter((path) =>
+    path.split('/').at(-1)!.startsWith(TEMP_PREFIX),
+  );
+
+describe('a signal during imgscope check', () => {
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    '%s ends it by that signal and leaves no half-written cache file',
+    async (signal) => {
+      const cache = join(dir.path, `cache-${signal}`);
+      const result = await interruptedCheck(signal, cache);
+      expect(result.signal).toBe(signal);
+      expect(result.stderr).toBe('');
+      expect(tempFiles(cache)).toEqual([]);
+    },
+  );
+});
