@@ -281,6 +281,10 @@ describe('imgscope cache ls and prune', () => {
     [['cache', 'ls', 'extra'], /unexpected argument "extra"/],
     [['cache', 'prune', '--max-size', 'lots'], /--max-size "lots" is not a size — give a size such as 300MB/],
     [['cache', 'prune', '--max-size', '-1'], /--max-size "-1" is not a size — give a size such as 300MB/],
+    [
+      ['cache', 'ls', '--max-size', '1GiB'],
+      /^imgscope: cache ls does not take --max-size — .*cache prune --max-size/,
+    ],
   ])('%j exits 2 with one line saying what to do', async (args, message) => {
     const result = await runCli([...args, '--cache-dir', newDir('cache')]);
     expect(result.code).toBe(2);

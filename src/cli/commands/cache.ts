@@ -102,6 +102,12 @@ export async function runCache(args: ParsedArgs, io: Output): Promise<number> {
   const root = cacheRoot({ flag: args.options['cache-dir'], env: io.env, cwd: io.cwd });
   switch (action) {
     case 'ls': {
+      if (args.options['max-size'] !== undefined) {
+        // Refused, not ignored: `cache ls --max-size 2GiB` in a cron job would bound nothing.
+        throw new ImgscopeError('BAD_INPUT', 'cache ls does not take --max-size', {
+          hint: 'to drop entries until the cache fits, run imgscope cache prune --max-size SIZE',
+        });
+      }
       const inventory = await onCache(root, () => listCache(root));
       io.stdout.write(
         args.options.json ? `${JSON.stringify(inventoryJson(inventory), null, 2)}\n` : listing(inventory),
