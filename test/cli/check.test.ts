@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -327,6 +327,27 @@ describe('imgscope check on bad input', () => {
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
+  it('refuses a decompression guard that is not a size even with --no-layers', async () => {
+    const result = await runCli(['check', '--no-layers', 'fixtures/demo'], {
+      env: { IMGSCOPE_DECOMPRESSION_LIMIT: 'lots' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^imgscope: IMGSCOPE_DECOMPRESSION_LIMIT="lots" is not a size — /);
+  });
+
+  it('says how to name the registry image when a bare name is read as a local folder that is no image', async () => {
+    const cwd = join(scratch, 'service-folders');
+    mkdirSync(join(cwd, 'redis'), { recursive: true });
+    const result = await runCli(['check', 'redis'], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^imgscope: redis is not an image \(no oci-layout or manifest\.json in it\).* — for the registry image of that name write docker:\/\/redis; /,
+    );
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    // A path is plainly a path: no registry advice.
+    expect((await runCli(['check', './redis'], { cwd })).stderr).not.toMatch(/docker:\/\//);
   });
 
   it('names the setting that raises the decompression guard when it trips', async () => {

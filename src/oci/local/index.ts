@@ -4,7 +4,12 @@ import type { ImageSource, OpenOptions } from '../source.js';
 import { isDockerArchive, openDockerArchive } from './docker-archive.js';
 import { DirectoryFiles, type LocalFiles, notAnImage } from './files.js';
 import { isLayout, openLayout } from './layout.js';
-import { formatLocalReference, type LocalTransport, parseLocalReference } from './reference.js';
+import {
+  formatLocalReference,
+  type LocalTransport,
+  looksLikePath,
+  parseLocalReference,
+} from './reference.js';
 import { TarArchiveFiles } from './tar-index.js';
 
 export { isLocalReference, parseLocalReference } from './reference.js';
@@ -21,7 +26,7 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
     : await TarArchiveFiles.open(path, given);
-  const transport = named ?? (await detectTransport(files, isDirectory));
+  const transport = named ?? (await detectTransport(files, isDirectory).catch(pointToRegistry(path)));
   options.signal?.throwIfAborted();
 
   const reference = formatLocalReference(transport, path, ref);
@@ -63,6 +68,20 @@ async function detectTransport(files: LocalFiles, isDirectory: boolean): Promise
     files.location,
     isDirectory ? 'no oci-layout or manifest.json in it' : 'no oci-layout or manifest.json inside',
   );
+}
+
+/**
+ * A bare `redis` read as the folder ./redis because one exists, and not an image: the user most likely
+ * meant the registry image, so the error says how to name it.
+ */
+function pointToRegistry(spec: string): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof ImgscopeError) || looksLikePath(spec)) throw error;
+    throw new ImgscopeError(error.code, error.message, {
+      hint: `for the registry image of that name write docker://${spec}; for a local image ${error.hint}`,
+      cause: error,
+    });
+  };
 }
 
 function requireShape(transport: LocalTransport, isDirectory: boolean, given: string): void {

@@ -26,7 +26,7 @@ export function isLocalReference(spec: string): boolean {
  * directory (`fixtures/missing`): read as a path, so a typo gets "no such file" rather than a registry
  * lookup of a name the user never meant.
  */
-function looksLikePath(spec: string): boolean {
+export function looksLikePath(spec: string): boolean {
   if (/^(?:\.{1,2}|~)?\//.test(spec) || /\.(?:tar|tar\.gz|tgz)$/.test(spec)) return true;
   const slash = spec.indexOf('/');
   if (slash <= 0) return false;
