@@ -193,6 +193,16 @@ describe('imgscope cache ls and prune', () => {
     return { cache, byAge: layers };
   }
 
+  it.each([[[]], [['--no-cache']], [['--no-layers']]])(
+    'check refuses an empty --cache-dir %j',
+    async (extra) => {
+      const result = await runCli(['check', '--cache-dir=', ...extra, 'fixtures/demo']);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^imgscope: --cache-dir is empty — /);
+    },
+  );
+
   it('ls lists digest, size and last use, most recent first, with the total', async () => {
     const { cache, byAge } = await agedCache();
     const table = await runCli(['cache', 'ls', '--cache-dir', cache]);
@@ -285,8 +295,12 @@ describe('imgscope cache ls and prune', () => {
       ['cache', 'ls', '--max-size', '1GiB'],
       /^imgscope: cache ls does not take --max-size — .*cache prune --max-size/,
     ],
+    [['cache', 'ls', '--cache-dir='], /^imgscope: --cache-dir is empty — name the cache folder/],
+    [['cache', 'prune', '--cache-dir', ''], /^imgscope: --cache-dir is empty — /],
   ])('%j exits 2 with one line saying what to do', async (args, message) => {
-    const result = await runCli([...args, '--cache-dir', newDir('cache')]);
+    const result = await runCli(
+      args.some((arg) => arg.startsWith('--cache-dir')) ? args : [...args, '--cache-dir', newDir('cache')],
+    );
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);

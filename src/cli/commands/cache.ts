@@ -36,6 +36,7 @@ function cacheSettingsOf(
   io: Output,
   write: (text: string) => void,
 ): CacheSettings | undefined {
+  refuseEmptyCacheDir(options);
   if (options['no-cache']) return undefined;
   if (!options['cache-dir'] && cacheDisabledByEnv(io.env)) return undefined;
   let warned = false;
@@ -48,6 +49,17 @@ function cacheSettingsOf(
     },
     debug: options.debug ? (line) => write(`debug: ${line}\n`) : undefined,
   };
+}
+
+/**
+ * `--cache-dir "$UNSET"`: an empty folder name would otherwise mean the default cache, or none under
+ * IMGSCOPE_NO_CACHE — neither what was asked for.
+ */
+export function refuseEmptyCacheDir(options: ParsedOptions): void {
+  if (options['cache-dir'] !== '') return;
+  throw new ImgscopeError('BAD_INPUT', '--cache-dir is empty', {
+    hint: 'name the cache folder (--cache-dir DIR), or leave the option out for the default',
+  });
 }
 
 /**
@@ -99,6 +111,7 @@ export async function runCache(args: ParsedArgs, io: Output): Promise<number> {
       hint: USAGE_HINT,
     });
   }
+  refuseEmptyCacheDir(args.options);
   const root = cacheRoot({ flag: args.options['cache-dir'], env: io.env, cwd: io.cwd });
   switch (action) {
     case 'ls': {

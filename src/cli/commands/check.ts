@@ -44,7 +44,7 @@ import { openImage, policyReference } from '../open-image.js';
 import { colorEnabled, type Output, terminalWidth } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { removingTempFilesOnSignal } from '../quit-signals.js';
-import { type AnalysisCaches, checkCachesOf } from './cache.js';
+import { type AnalysisCaches, checkCachesOf, refuseEmptyCacheDir } from './cache.js';
 
 const FORMATS = ['table', 'json', 'markdown', 'github'] as const satisfies readonly ReportFormat[];
 type Format = (typeof FORMATS)[number];
@@ -181,6 +181,7 @@ export async function decide(
   policy: Policy,
 ): Promise<{ report: Report; skipped?: LayersSkipped }> {
   const { options } = args;
+  refuseEmptyCacheDir(options);
   let source: ImageSource;
   try {
     source = await openImage(image, options, io, policy.platform);
