@@ -28,8 +28,9 @@ IMAGE
   docker-archive:FILE[:NAME:TAG] a docker save / kaniko / crane tarball
   PATH                           a layout directory or archive, detected
 
-Options (for check and the explorer; inspect takes --json, --platform and the registry options, cache
-takes --json, --cache-dir and --max-size; an option a command does not take is an error, never ignored)
+Options (for check; the explorer takes them all but --json, --format, --no-layers and --full; inspect
+takes --json, --platform and the registry options, cache takes --json, --cache-dir and --max-size; an
+option a command does not take is an error, never ignored)
   --json                         the JSON report on stdout (same as --format json)
   --format table|json|markdown|github
   --platform os/arch[/variant]   platform to pick from an index (default linux/amd64)

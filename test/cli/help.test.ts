@@ -32,6 +32,14 @@ describe('imgscope help', () => {
     },
   );
 
+  it('names every option of check the explorer refuses, and no other', async () => {
+    const help = (await helpOf('--help')).replace(/\n\s+/g, ' ');
+    const clause = /the explorer takes them all but ([^;]+);/.exec(help)?.[1] ?? '';
+    const named = [...clause.matchAll(/--([\w-]+)/g)].map((m) => m[1]);
+    const refused = [...COMMAND_OPTIONS.check].filter((option) => !COMMAND_OPTIONS.tui.has(option));
+    expect(named.sort()).toEqual(refused.sort());
+  });
+
   it.each(['check', 'inspect', 'cache'] as const)(
     'lists every option %s takes and none it refuses',
     async (command) => {
