@@ -9,6 +9,7 @@ export interface Output {
 
 export function processOutput(): Output {
   dropOutputAfterReaderLeaves(process.stdout);
+  dropErrorsAfterReaderLeaves(process.stderr);
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -43,4 +44,15 @@ function dropOutputAfterReaderLeaves(stream: NodeJS.WritableStream): void {
     process.stderr.write(`imgscope: cannot write the output (${error.message})\n`);
     process.exit(2);
   });
+}
+
+/**
+ * The same for stderr (`imgscope check IMAGE 2>&1 | head -1`): the exit code stays the command's own — an
+ * unhandled EPIPE would end the process with 1, "a check failed", where an error had happened. Any other
+ * write error on stderr is dropped too: there is nowhere left to report it.
+ */
+function dropErrorsAfterReaderLeaves(stream: NodeJS.WritableStream): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  stream.on('error', () => {});
 }

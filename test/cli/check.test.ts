@@ -213,6 +213,13 @@ describe('imgscope check', () => {
     expect(failing.code).toBe(1);
   });
 
+  it('keeps exit code 2 for an error when the reader of stderr has gone (2>&1 | head)', async () => {
+    const error = await runCli(['check', 'fixtures/does-not-exist'], { closeStderr: true });
+    expect(error.code).toBe(2);
+    const debug = await runCli(['check', '--debug', 'fixtures/does-not-exist'], { closeStderr: true });
+    expect(debug.code).toBe(2);
+  });
+
   it('turns an index without linux/amd64 into a failed platform check listing what it has (exit 1)', async () => {
     const layout = indexWithoutAmd64();
     const result = await runCli(['check', '--json', layout]);

@@ -18,6 +18,8 @@ export function runCli(
     timeoutMs?: number;
     /** Closes the reading end of stdout at once, as `imgscope … | head -1` does after its line. */
     closeStdout?: boolean;
+    /** Closes the reading end of stderr at once, as `imgscope … 2>&1 | head -1` does. */
+    closeStderr?: boolean;
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -33,9 +35,11 @@ export function runCli(
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
       });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
+    if (options.closeStderr) child.stderr.destroy();
+    else
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`imgscope ${args.join(' ')} did not finish within ${options.timeoutMs ?? 60_000} ms`));
