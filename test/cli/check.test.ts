@@ -357,6 +357,17 @@ describe('imgscope check on bad input', () => {
     expect((await runCli(['check', './redis'], { cwd })).stderr).not.toMatch(/docker:\/\//);
   });
 
+  it('says how to name the registry image when org/name:tag is read as a path under a local folder', async () => {
+    const cwd = join(scratch, 'chart-folders');
+    mkdirSync(join(cwd, 'bitnami'), { recursive: true });
+    const result = await runCli(['check', 'bitnami/redis:7.2'], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^imgscope: bitnami\/redis:7\.2: no such file or directory — for the registry image of that name write docker:\/\/bitnami\/redis:7\.2; for a local image check the path/,
+    );
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
   it('names the setting that raises the decompression guard when it trips', async () => {
     const result = await runCli(['check', 'fixtures/demo'], {
       env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' },

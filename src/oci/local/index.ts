@@ -6,8 +6,8 @@ import { DirectoryFiles, type LocalFiles, notAnImage } from './files.js';
 import { isLayout, openLayout } from './layout.js';
 import {
   formatLocalReference,
+  isPlainlyPath,
   type LocalTransport,
-  looksLikePath,
   parseLocalReference,
 } from './reference.js';
 import { TarArchiveFiles } from './tar-index.js';
@@ -21,12 +21,13 @@ export { isLocalReference, parseLocalReference } from './reference.js';
 export async function openLocalImage(spec: string, options: OpenOptions = {}): Promise<ImageSource> {
   const { transport: named, path, ref } = parseLocalReference(spec);
   const given = named ? `${named}:${path}` : path;
-  const isDirectory = await statKind(path, given);
+  const registryHint = named ? rethrow : pointToRegistry(path);
+  const isDirectory = await statKind(path, given).catch(registryHint);
   if (named) requireShape(named, isDirectory, given);
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
     : await TarArchiveFiles.open(path, given);
-  const transport = named ?? (await detectTransport(files, isDirectory).catch(pointToRegistry(path)));
+  const transport = named ?? (await detectTransport(files, isDirectory).catch(registryHint));
   options.signal?.throwIfAborted();
 
   const reference = formatLocalReference(transport, path, ref);
@@ -70,13 +71,19 @@ async function detectTransport(files: LocalFiles, isDirectory: boolean): Promise
   );
 }
 
+const rethrow = (error: unknown): never => {
+  throw error;
+};
+
 /**
- * A bare `redis` read as the folder ./redis because one exists, and not an image: the user most likely
- * meant the registry image, so the error says how to name it.
+ * A bare `redis` read as the folder ./redis because one exists, or `bitnami/redis:7` read as a path
+ * because a folder ./bitnami exists — and no image there: the user may well have meant the registry
+ * image, so the error says how to name it.
  */
 function pointToRegistry(spec: string): (error: unknown) => never {
   return (error) => {
-    if (!(error instanceof ImgscopeError) || looksLikePath(spec)) throw error;
+    if (!(error instanceof ImgscopeError) || isPlainlyPath(spec)) throw error;
+    if (error.code !== 'NOT_FOUND' && error.code !== 'BAD_INPUT') throw error;
     throw new ImgscopeError(error.code, error.message, {
       hint: `for the registry image of that name write docker://${spec}; for a local image ${error.hint}`,
       cause: error,

@@ -26,12 +26,17 @@ export function isLocalReference(spec: string): boolean {
  * directory (`fixtures/missing`): read as a path, so a typo gets "no such file" rather than a registry
  * lookup of a name the user never meant.
  */
-export function looksLikePath(spec: string): boolean {
-  if (/^(?:\.{1,2}|~)?\//.test(spec) || /\.(?:tar|tar\.gz|tgz)$/.test(spec)) return true;
+function looksLikePath(spec: string): boolean {
+  if (isPlainlyPath(spec)) return true;
   const slash = spec.indexOf('/');
   if (slash <= 0) return false;
   const first = spec.slice(0, slash);
   return !first.includes(':') && !first.includes('.') && first !== 'localhost' && existsSync(first);
+}
+
+/** A spec that can only be a path: `./x`, `/x`, `~/x`, `x.tar`. */
+export function isPlainlyPath(spec: string): boolean {
+  return /^(?:\.{1,2}|~)?\//.test(spec) || /\.(?:tar|tar\.gz|tgz)$/.test(spec);
 }
 
 /**
