@@ -336,6 +336,21 @@ describe('imgscope check on bad input', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
 
+  it('says an archive is empty rather than not a tar archive', async () => {
+    const empty = join(scratch, 'empty.tar');
+    writeFileSync(empty, '');
+    const blank = join(scratch, 'blank.tar');
+    writeFileSync(blank, Buffer.alloc(10_240)); // what `tar cf blank.tar --files-from /dev/null` writes
+    const emptyFile = await runCli(['check', empty]);
+    expect(emptyFile.code).toBe(2);
+    expect(emptyFile.stderr).toMatch(/^imgscope: \S+empty\.tar is not an image \(the file is empty\); /);
+    const emptyTar = await runCli(['check', blank]);
+    expect(emptyTar.code).toBe(2);
+    expect(emptyTar.stderr).toMatch(
+      /^imgscope: \S+blank\.tar is not an image \(an empty tar archive: no oci-layout or manifest\.json inside\); /,
+    );
+  });
+
   it('refuses a decompression guard that is not a size even with --no-layers', async () => {
     const result = await runCli(['check', '--no-layers', 'fixtures/demo'], {
       env: { IMGSCOPE_DECOMPRESSION_LIMIT: 'lots' },

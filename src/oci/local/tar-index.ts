@@ -122,6 +122,11 @@ export async function indexTar(file: string, location: string): Promise<Map<stri
         },
       );
     }
+    // A save cut short before its first byte, or `tar cf x.tar` of nothing: said as such, not as "not tar".
+    if (first.length === 0) throw notAnImage(location, 'the file is empty');
+    if (first.length === BLOCK && first.every((byte) => byte === 0)) {
+      throw notAnImage(location, 'an empty tar archive: no oci-layout or manifest.json inside');
+    }
     if (first.length < BLOCK || !checksumMatches(first)) throw notAnImage(location, 'not a tar archive');
     return resolveLinks(await readEntries(handle, fileSize, location));
   } finally {
