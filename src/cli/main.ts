@@ -37,25 +37,27 @@ function inert(text: string): string {
 }
 
 /** Renders any failure as one line (plus a hint); stack traces only with --debug. */
-function reportError(error: unknown, io: Output, debug: boolean): number {
+function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): number {
   if (isImgscopeError(error)) {
-    io.stderr.write(`imgscope: ${inert(error.message)}${error.hint ? ` — ${inert(error.hint)}` : ''}\n`);
-    if (debug && error.stack) io.stderr.write(`${error.stack}\n`);
+    stderr.write(`imgscope: ${inert(error.message)}${error.hint ? ` — ${inert(error.hint)}` : ''}\n`);
+    if (debug && error.stack) stderr.write(`${error.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
   const hint = debug ? '' : ' — run again with --debug for details, and report it if it persists';
-  io.stderr.write(`imgscope: unexpected error: ${inert(message.split('\n')[0] ?? '')}${hint}\n`);
-  if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  stderr.write(`imgscope: unexpected error: ${inert(message.split('\n')[0] ?? '')}${hint}\n`);
+  if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
   return 2;
 }
 
-export async function main(argv: string[], io: Output = processOutput()): Promise<number> {
+export async function main(argv: string[], given?: Output): Promise<number> {
   const debug = argv.includes('--debug');
   tuneV8ForCli();
+  let io = given;
   try {
+    io ??= processOutput();
     return await dispatch(parseCommandLine(argv), io);
   } catch (error) {
-    return reportError(error, io, debug);
+    return reportError(error, io?.stderr ?? process.stderr, debug);
   }
 }

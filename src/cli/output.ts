@@ -1,3 +1,5 @@
+import { ImgscopeError } from '../errors.js';
+
 /** Where a command writes: stdout for results, stderr for progress and errors. Injected for tests. */
 export interface Output {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -15,8 +17,24 @@ export function processOutput(): Output {
     stderr: process.stderr,
     stdin: process.stdin,
     env: process.env,
-    cwd: process.cwd(),
+    // Read when a command needs it: --version and --help work in a removed folder too.
+    get cwd() {
+      return currentDirectory();
+    },
   };
+}
+
+/** process.cwd(), or one line saying what to do when the folder was removed under the shell. */
+function currentDirectory(): string {
+  try {
+    return process.cwd();
+  } catch (error) {
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      `the current directory no longer exists (${(error as NodeJS.ErrnoException).code ?? 'ENOENT'})`,
+      { hint: 'cd to a folder that exists and run imgscope again', cause: error },
+    );
+  }
 }
 
 /** Colour only on a terminal, and never when NO_COLOR is set (no-color.org). */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/report.js';
 import { runCli } from '../helpers/cli.js';
-import { announcePeerImages, fixture, hasPeerImages, peerImage } from '../helpers/shared.js';
+import { announcePeerImages, fixture, hasPeerImages, peerImage, projectRoot } from '../helpers/shared.js';
 import { schemaErrorsOf } from '../policy/report-schema.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'imgscope-cli-'));
@@ -349,6 +350,32 @@ describe('imgscope check on bad input', () => {
     expect(emptyTar.stderr).toMatch(
       /^imgscope: \S+blank\.tar is not an image \(an empty tar archive: no oci-layout or manifest\.json inside\); /,
     );
+  });
+
+  it('says the current directory is gone, in one line, when it was removed under the shell', async () => {
+    const gone = join(scratch, 'removed-cwd');
+    const run = (...args: string[]) =>
+      spawnSync(
+        'sh',
+        [
+          '-c',
+          'mkdir "$1" && cd "$1" && rmdir "$1" && shift && exec "$@"',
+          'sh',
+          gone,
+          process.execPath,
+          join(projectRoot, 'bin', 'imgscope'),
+          ...args,
+        ],
+        { encoding: 'utf8' },
+      );
+    const result = run('check', fixture('demo'));
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'imgscope: the current directory no longer exists (ENOENT) — cd to a folder that exists and run imgscope again\n',
+    );
+    const version = run('--version');
+    expect(version.status).toBe(0);
+    expect(version.stdout).toMatch(/^imgscope \d/);
   });
 
   it('refuses a decompression guard that is not a size even with --no-layers', async () => {
