@@ -1,5 +1,6 @@
 import type { AnalysisEvent } from '../analysis/types.js';
 import { formatSize } from '../policy/sizes.js';
+import type { Output } from './output.js';
 
 /**
  * One self-rewriting stderr line while layers stream. Only used when stderr is a terminal, so logs and
@@ -7,17 +8,24 @@ import { formatSize } from '../policy/sizes.js';
  */
 export class ProgressLine {
   private readonly stream: NodeJS.WritableStream;
-  private readonly layerCount: number;
-  private readonly totalBytes: number;
+  private layerCount = 0;
+  private totalBytes = 0;
   private readonly bytesByLayer = new Map<number, number>();
   private done = 0;
   private lastDraw = 0;
   private drawn = false;
 
-  constructor(stream: NodeJS.WritableStream, layerCount: number, totalBytes: number) {
+  constructor(stream: NodeJS.WritableStream) {
     this.stream = stream;
+  }
+
+  /** Counts the layers of one image from here on. */
+  start(layerCount: number, totalBytes: number): void {
     this.layerCount = layerCount;
     this.totalBytes = totalBytes;
+    this.bytesByLayer.clear();
+    this.done = 0;
+    this.lastDraw = 0;
   }
 
   update(event: AnalysisEvent): void {
@@ -40,5 +48,19 @@ export class ProgressLine {
   clear(): void {
     if (this.drawn) this.stream.write('\r\x1b[2K');
     this.drawn = false;
+  }
+
+  /**
+   * `io` whose stderr first erases the progress line: a warning or a --debug line written meanwhile
+   * starts at the left margin instead of after the progress text, and the next update draws the
+   * progress again below it.
+   */
+  sharing(io: Output): Output {
+    const stderr = io.stderr;
+    const write = (...args: Parameters<typeof stderr.write>) => {
+      this.clear();
+      return (stderr.write as (...args: unknown[]) => boolean).apply(stderr, args);
+    };
+    return { ...io, stderr: Object.assign(Object.create(stderr), { write }) };
   }
 }

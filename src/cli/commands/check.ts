@@ -63,11 +63,9 @@ async function streamLayers(
   source: ImageSource,
   options: AnalyzeOptions,
   caches: AnalysisCaches | undefined,
-  io: Output,
+  progress: ProgressLine | undefined,
 ): Promise<Analysis> {
-  const progress = io.stderr.isTTY
-    ? new ProgressLine(io.stderr, source.layers.length, compressedSizeOf(source))
-    : undefined;
+  progress?.start(source.layers.length, compressedSizeOf(source));
   try {
     return await analyzeImage(
       source,
@@ -94,7 +92,12 @@ function analyzeOptionsOf(args: ParsedArgs, io: Output): AnalyzeOptions {
  * (layers from the layer cache where it has them) and stored once the whole analysis succeeded, so never
  * from unverified bytes.
  */
-async function analysedImage(source: ImageSource, args: ParsedArgs, io: Output): Promise<AnalysisSummary> {
+async function analysedImage(
+  source: ImageSource,
+  args: ParsedArgs,
+  io: Output,
+  progress: ProgressLine | undefined,
+): Promise<AnalysisSummary> {
   const options = analyzeOptionsOf(args, io);
   const caches = checkCachesOf(args.options, io);
   try {
@@ -111,7 +114,7 @@ async function analysedImage(source: ImageSource, args: ParsedArgs, io: Output):
       if (cached.twin) caches?.summaries.adopt(source.digest, cached.summary);
       return cached.summary;
     }
-    const summary = summarizeAnalysis(await streamLayers(source, options, caches, io));
+    const summary = summarizeAnalysis(await streamLayers(source, options, caches, progress));
     caches?.summaries.put(source.digest, storedSummary(summary));
     return summary;
   } finally {
@@ -179,6 +182,7 @@ export async function decide(
   args: ParsedArgs,
   io: Output,
   policy: Policy,
+  progress?: ProgressLine,
 ): Promise<{ report: Report; skipped?: LayersSkipped }> {
   const { options } = args;
   refuseEmptyCacheDir(options);
@@ -208,7 +212,7 @@ export async function decide(
       full: options.full,
       noLayers: options['no-layers'],
     });
-    const analysis = streamed ? await analysedImage(source, args, io) : undefined;
+    const analysis = streamed ? await analysedImage(source, args, io, progress) : undefined;
     const skipped = options['no-layers']
       ? SKIPPED_BY_FLAG
       : args.command === 'tui'
@@ -231,7 +235,12 @@ export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
     cwd: io.cwd,
     reference: policyReference(image),
   });
-  const { report, skipped } = await removingTempFilesOnSignal(() => decide(image, args, io, policy));
+  // Progress only on a terminal; other stderr lines then take turns with it.
+  const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
+  const checkIo = progress ? progress.sharing(io) : io;
+  const { report, skipped } = await removingTempFilesOnSignal(() =>
+    decide(image, args, checkIo, policy, progress),
+  );
   io.stdout.write(
     await renderReport(report, format, {
       color: colorEnabled(io.stdout, io.env),

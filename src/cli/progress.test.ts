@@ -1,0 +1,35 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { Output } from './output.js';
+import { ProgressLine } from './progress.js';
+
+function terminal(): { stream: Writable & { isTTY: boolean }; text: () => string } {
+  const chunks: string[] = [];
+  const stream = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString());
+        callback();
+      },
+    }),
+    { isTTY: true },
+  );
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('ProgressLine', () => {
+  it('erases itself before another stderr line, so the line starts at the left margin', async () => {
+    const { stream, text } = terminal();
+    const progress = new ProgressLine(stream);
+    progress.start(2, 2048);
+    const io = progress.sharing({ stderr: stream } as unknown as Output);
+    progress.update({ type: 'layer-progress', layer: 0, compressedBytes: 1024, compressedSize: 1024 });
+    io.stderr.write('imgscope: warning: cannot write the layer cache\n');
+    io.stderr.write('debug: cache miss sha256:abc\n');
+    expect(text()).toBe(
+      '\r\x1b[2Kanalysing layers 0/2 · 1 KiB of 2 KiB\r\x1b[2K' +
+        'imgscope: warning: cannot write the layer cache\ndebug: cache miss sha256:abc\n',
+    );
+    expect(io.stderr.isTTY).toBe(true);
+  });
+});
