@@ -44,9 +44,21 @@ export function isImgscopeError(error: unknown): error is ImgscopeError {
 export class PlatformNotFoundError extends ImgscopeError {
   /** The index searched; its digest is '' when the caller did not know it. */
   readonly index: { digest: string; mediaType: string; manifests: Descriptor[] };
+  /** The image as its source names it (normalised, as a report shows it), once the source has said. */
+  image:
+    | { reference: string; kind: 'registry' | 'oci-layout' | 'oci-archive' | 'docker-archive' }
+    | undefined;
 
   constructor(message: string, hint: string, index: PlatformNotFoundError['index']) {
     super('PLATFORM', message, { hint });
     this.index = index;
   }
+}
+
+/** Rethrows `error`, naming the image on a PlatformNotFoundError that does not name it yet. */
+export function namingImage(image: NonNullable<PlatformNotFoundError['image']>): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof PlatformNotFoundError) error.image ??= image;
+    throw error;
+  };
 }

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ImgscopeError, isImgscopeError, PlatformNotFoundError } from '../errors.js';
+import { ImgscopeError, isImgscopeError, namingImage, PlatformNotFoundError } from '../errors.js';
 import { type Digest, sha256Digest } from '../oci/digest.js';
 import { assembleImage, type BlobReader } from '../oci/image.js';
 import { parseManifest, type Schema1Manifest, selectPlatform } from '../oci/manifest.js';
@@ -26,7 +26,9 @@ export async function openRegistryImage(
   const ref = parseReference(reference);
   const client = new RegistryClient(ref, options);
   try {
-    return await resolve(ref, client, options);
+    return await resolve(ref, client, options).catch(
+      namingImage({ reference: ref.toString(), kind: 'registry' }),
+    );
   } catch (error) {
     await client.close();
     throw error;

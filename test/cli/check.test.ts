@@ -232,6 +232,16 @@ describe('imgscope check', () => {
     const platform = report.checks?.find((c) => c.id === 'platform');
     expect(platform?.status).toBe('fail');
     expect(platform?.message).toMatch(/linux\/arm64/);
+    // Normalised as for any other image, not echoed as typed.
+    expect(report.reference).toBe(`oci:${layout}`);
+  });
+
+  it('names an archive of such an index as an oci-archive, normalised', async () => {
+    const archive = join(scratch, 'arm-only.tar');
+    expect(spawnSync('tar', ['cf', archive, '-C', indexWithoutAmd64(), '.']).status).toBe(0);
+    const result = await runCli(['check', '--json', archive]);
+    expect(result.code).toBe(1);
+    expect((JSON.parse(result.stdout) as Report).reference).toBe(`oci-archive:${archive}`);
   });
   it.each(['cloudbase', 'none'])(
     'refuses an index without linux/amd64 under --profile %s, which runs its other images (exit 2, no verdict on nothing)',

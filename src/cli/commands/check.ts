@@ -195,8 +195,8 @@ export async function decide(
     const asked = options.platform ?? policy.platform?.value;
     if (!(error instanceof PlatformNotFoundError) || !error.index.digest || asked) throw error;
     const facts = indexOnlyFacts({
-      reference: image,
-      kind: isLocalReference(image) ? 'oci-layout' : 'registry',
+      reference: error.image?.reference ?? image,
+      kind: error.image?.kind ?? (isLocalReference(image) ? 'oci-layout' : 'registry'),
       index: { ...error.index, digest: parseDigest(error.index.digest, image) },
       schema: manifestSchemaOf(error.index.mediaType),
     });

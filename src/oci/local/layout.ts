@@ -1,4 +1,4 @@
-import { ImgscopeError } from '../../errors.js';
+import { ImgscopeError, namingImage } from '../../errors.js';
 import { type Digest, digestHex } from '../digest.js';
 import { assembleImage, type BlobReader, readVerifiedDocument, remedyFor } from '../image.js';
 import { MAX_MANIFEST_BYTES, parseJsonDocument, parseManifest, selectPlatform } from '../manifest.js';
@@ -99,12 +99,16 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
     }
     // The innermost index is the one whose entries name the platforms on offer.
     index = { digest: descriptor.digest, mediaType: document.mediaType, manifests: document.index.manifests };
-    descriptor = selectPlatform(
-      document.index,
-      wanted,
-      `${location}: index ${descriptor.digest}`,
-      descriptor.digest,
-    );
+    try {
+      descriptor = selectPlatform(
+        document.index,
+        wanted,
+        `${location}: index ${descriptor.digest}`,
+        descriptor.digest,
+      );
+    } catch (error) {
+      namingImage({ reference: options.reference, kind: options.kind })(error);
+    }
     await requirePresent(files, document.index, descriptor, wanted);
   }
 }
