@@ -1,5 +1,40 @@
-import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { fixture } from '../helpers/shared.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'imgscope-inspect-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** fixtures/demo with its config rewritten by `edit`. */
+interface EditableConfig {
+  created?: string;
+  config: { Labels?: Record<string, string>; ExposedPorts?: Record<string, object> };
+  history: { created_by?: string }[];
+}
+
+function demoWithConfig(edit: (config: EditableConfig) => void): string {
+  const copy = join(scratch, `demo-${Math.random().toString(16).slice(2)}`);
+  cpSync(fixture('demo'), copy, { recursive: true });
+  const blob = (digest: string) => join(copy, 'blobs', 'sha256', digest.slice(7));
+  const put = (value: unknown) => {
+    const bytes = Buffer.from(JSON.stringify(value));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    writeFileSync(blob(digest), bytes);
+    return { digest, size: bytes.length };
+  };
+  const index = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
+  const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8'));
+  edit(config);
+  manifest.config = { ...manifest.config, ...put(config) };
+  index.manifests[0] = { ...index.manifests[0], ...put(manifest) };
+  writeFileSync(join(copy, 'index.json'), JSON.stringify(index));
+  return copy;
+}
 
 describe('imgscope inspect', () => {
   it('describes an index and the selected image without reading layers', async () => {
@@ -33,6 +68,24 @@ describe('imgscope inspect', () => {
       'imgscope: fixtures/demo: the image is linux/amd64, not the requested linux/arm64 — ' +
         'drop --platform to take the image as it is, or pick a tag built for linux/arm64\n',
     );
+  });
+
+  it('shows control characters from the image config as \\x1b, never sends them to the terminal', async () => {
+    const sequence = '\x1b]0;owned\x07\x1b[31m';
+    const layout = demoWithConfig((config) => {
+      config.created = `2024${sequence}`;
+      config.config.Labels = { [`key${sequence}`]: `value${sequence}` };
+      config.config.ExposedPorts = { [`80/tcp${sequence}`]: {} };
+      config.history[0]!.created_by = `/bin/sh -c echo ${sequence}`;
+    });
+    const result = await runCli(['inspect', layout]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+    expect(result.stdout).toMatch(/^Labels {6}key\\x1b\]0;owned\\x07\\x1b\[31m=value\\x1b/m);
+    expect(result.stdout).toMatch(/^ {3}1 .* RUN echo \\x1b\]0;owned/m);
+    // JSON keeps the values as they are, escaped by JSON itself.
+    const json = JSON.parse((await runCli(['inspect', '--json', layout])).stdout);
+    expect(json.config.created).toBe(`2024${sequence}`);
   });
 
   it('counts a single environment variable as "1 variable"', async () => {

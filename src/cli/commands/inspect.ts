@@ -3,7 +3,7 @@ import type { ImageSource } from '../../oci/source.js';
 import { formatSize } from '../../policy/sizes.js';
 import { compressedSizeOf, layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
 import { truncateEnd } from '../../report/fit-table.js';
-import { counted, layerNumber, shortCommand } from '../../report/format.js';
+import { counted, layerNumber, printable, shortCommand } from '../../report/format.js';
 import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
 import { type Output, terminalWidth } from '../output.js';
@@ -90,7 +90,9 @@ function renderInspect(info: ReturnType<typeof describeImage>, width: number): s
       `  ${String(layerNumber(layer.index)).padStart(2)}  ${formatSize(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${command}`,
     );
   }
-  return `${lines.join('\n')}\n`;
+  // Created, ports, labels and commands come from the image: their control characters are shown as
+  // `\x1b`, as check's formats show them, so a crafted config cannot drive the terminal.
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 /** `imgscope inspect IMAGE`: manifest, config and layer list without downloading any layer. */
