@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageArgument, parseCommandLine } from './args.js';
+import { imageArgument, parseCommandLine, positiveInteger } from './args.js';
 
 describe('parseCommandLine', () => {
   it('routes commands, and a bare image to the explorer', () => {
@@ -133,5 +133,14 @@ describe('imageArgument', () => {
     expect(() => imageArgument(parseCommandLine(['inspect', 'alpine', 'extra']))).toThrow(
       'unexpected argument "extra" after the image',
     );
+  });
+});
+
+describe('positiveInteger', () => {
+  it('takes decimal digits only, as --max-layers does', () => {
+    expect(positiveInteger(' 4 ', '--concurrency')).toBe(4);
+    for (const value of ['1e2', '0x10', '0b11', '4.0', '+3', '', '0', '-1']) {
+      expect(() => positiveInteger(value, '--concurrency'), value).toThrow('is not a positive whole number');
+    }
   });
 });

@@ -316,7 +316,8 @@ export function imageArgument(args: ParsedArgs): string {
 
 export function positiveInteger(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  // Decimal digits only: Number() would also take 1e2, 0x10 and 4.0, which --max-layers refuses.
+  const n = /^\s*[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new ImgscopeError('BAD_INPUT', `${flag} "${value}" is not a positive whole number`, {
       hint: `for example ${flag} 4`,
