@@ -24,9 +24,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGzip } from 'node:zlib';
-import { writeBlob, writeLayout } from './images.js';
-import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
+import { writeGzipLayer, writeLayout } from './images.js';
+import { noisePool, prng, textPool } from './tar-gen.js';
 
 const dist = (path) => new URL(`../dist/${path}`, import.meta.url);
 if (!existsSync(fileURLToPath(dist('analysis/cache/layer-cache.js')))) {
@@ -90,7 +89,7 @@ function* changes(random) {
 async function generateLayout(dir) {
   const random = prng(2024);
   const layers = [manyFiles(random), binaries(random), changes(random)].map(
-    (entries) => (blobs) => writeBlob(blobs, tarStream(entries).pipe(createGzip({ level: 1 }))),
+    (entries) => (blobs) => writeGzipLayer(blobs, entries, 1),
   );
   return writeLayout(dir, layers, ['ADD docs /', 'COPY app /opt/app', 'RUN cleanup']);
 }

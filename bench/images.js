@@ -17,25 +17,47 @@ import { noisePool, prng, tarHeader, tarStream, textPool } from './tar-gen.js';
 const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const MiB = 1024 * 1024;
 
-/** Writes a gzip layer blob from a stream of its bytes, named by its sha256. */
-export async function writeBlob(blobs, source) {
+/**
+ * Writes a gzip layer blob from a stream of its bytes, named by its sha256. `tar` is the sha256 of the
+ * uncompressed tar, filled while the blob streams: once it has, its digest is the layer's diff_id.
+ */
+export async function writeBlob(blobs, source, tar) {
   const hash = createHash('sha256');
   let size = 0;
   const temp = join(blobs, `.incoming-${process.pid}`);
   await pipeline(
     source,
-    new Transform({
-      transform(chunk, _encoding, callback) {
-        hash.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    }),
+    hashing(hash, (chunk) => (size += chunk.length)),
     createWriteStream(temp),
   );
   const hex = hash.digest('hex');
   renameSync(temp, join(blobs, hex));
-  return { mediaType: LAYER_MEDIA_TYPE, digest: `sha256:${hex}`, size };
+  return {
+    mediaType: LAYER_MEDIA_TYPE,
+    digest: `sha256:${hex}`,
+    size,
+    diffId: `sha256:${tar.digest('hex')}`,
+  };
+}
+
+/** A pass-through stream that feeds every chunk to `hash`. */
+function hashing(hash, onChunk = () => {}) {
+  return new Transform({
+    transform(chunk, _encoding, callback) {
+      hash.update(chunk);
+      onChunk(chunk);
+      callback(null, chunk);
+    },
+  });
+}
+
+/** A gzip layer blob of tar `entries`, its diff_id taken on the way. */
+export function writeGzipLayer(blobs, entries, level) {
+  const tar = createHash('sha256');
+  const layer = tarStream(entries)
+    .pipe(hashing(tar))
+    .pipe(createGzip({ level, chunkSize: MiB }));
+  return writeBlob(blobs, layer, tar);
 }
 
 function writeJsonBlob(blobs, value) {
@@ -44,8 +66,6 @@ function writeJsonBlob(blobs, value) {
   writeFileSync(join(blobs, hex), bytes);
   return { digest: `sha256:${hex}`, size: bytes.length };
 }
-
-const gzipLayer = (entries, level) => tarStream(entries).pipe(createGzip({ level, chunkSize: MiB }));
 
 /** An OCI layout in `dir` with one image tagged `latest`; returns its layers' descriptors. */
 export async function writeLayout(dir, layerSources, commands) {
@@ -57,14 +77,14 @@ export async function writeLayout(dir, layerSources, commands) {
     architecture: 'amd64',
     os: 'linux',
     config: { Cmd: ['/bin/sh'] },
-    rootfs: { type: 'layers', diff_ids: [] },
+    rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.diffId) },
     history: commands.map((created_by) => ({ created_by })),
   });
   const manifest = writeJsonBlob(blobs, {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers,
+    layers: layers.map(({ diffId: _diffId, ...descriptor }) => descriptor),
   });
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(
@@ -275,11 +295,13 @@ async function bigLayer(blobs, compressedTarget) {
     const data = text.subarray(i * PIECE, (i + 1) * PIECE);
     pieces.push({ data, deflated: deflatePiece(data, 6) });
   }
+  const tar = createHash('sha256');
   function* member() {
     let crc = 0;
     let size = 0;
     const contents = (data, deflated = deflatePiece(data)) => {
       crc = crc32(data, crc);
+      tar.update(data);
       size += data.length;
       return deflated;
     };
@@ -309,7 +331,7 @@ async function bigLayer(blobs, compressedTarget) {
     yield trailer;
   }
   const { Readable } = await import('node:stream');
-  return writeBlob(blobs, Readable.from(member()));
+  return writeBlob(blobs, Readable.from(member()), tar);
 }
 
 /** Generates every image as the layout `root/NAME/image`; returns { NAME: { dir, layers } }. */
@@ -318,7 +340,7 @@ export async function generateImages(root, scale) {
   const base = join(root, 'base', 'image');
   const baseLayers = await writeLayout(
     base,
-    [(blobs) => writeBlob(blobs, gzipLayer(debianBase(scale), 6))],
+    [(blobs) => writeGzipLayer(blobs, debianBase(scale), 6)],
     ['ADD rootfs.tar.xz /'],
   );
   images.base = { dir: base, layers: baseLayers };
@@ -330,11 +352,11 @@ export async function generateImages(root, scale) {
       app,
       [
         (blobs) => copyBlob(base, blobs, baseLayers[0]), // the base image's layer, byte for byte
-        (blobs) => writeBlob(blobs, gzipLayer(aptInstall(scale), 6)),
-        (blobs) => writeBlob(blobs, gzipLayer(appTree(scale), 6)),
-        (blobs) => writeBlob(blobs, gzipLayer(cleanUp(scale), 6)),
-        (blobs) => writeBlob(blobs, gzipLayer(build(scale, 707), 6)),
-        (blobs) => writeBlob(blobs, gzipLayer(build(scale, 808), 6)),
+        (blobs) => writeGzipLayer(blobs, aptInstall(scale), 6),
+        (blobs) => writeGzipLayer(blobs, appTree(scale), 6),
+        (blobs) => writeGzipLayer(blobs, cleanUp(scale), 6),
+        (blobs) => writeGzipLayer(blobs, build(scale, 707), 6),
+        (blobs) => writeGzipLayer(blobs, build(scale, 808), 6),
       ],
       [
         'ADD rootfs.tar.xz /',
@@ -352,7 +374,7 @@ export async function generateImages(root, scale) {
     dir: files,
     layers: await writeLayout(
       files,
-      [(blobs) => writeBlob(blobs, gzipLayer(manyFiles(Math.max(100, Math.round(200_000 * scale))), 1))],
+      [(blobs) => writeGzipLayer(blobs, manyFiles(Math.max(100, Math.round(200_000 * scale))), 1)],
       ['COPY docs /usr/share/doc'],
     ),
   };
