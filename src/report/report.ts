@@ -85,7 +85,7 @@ export interface Report {
   wastedBytes?: number;
   userSize?: number;
   userWastedPercent?: number;
-  /** Per path, Σ(cumulative − smallest): dive's inefficiency list without the surviving copy. */
+  /** Per path, Σ(cumulative − the copy that survives, 0 if none): dive's inefficiency list without that copy. */
   reclaimableBytes?: number;
   /**
    * Bytes the layers ship that the final filesystem no longer has (deleted or overwritten by a later
