@@ -315,7 +315,9 @@ describe('details, verdict, help and size', () => {
     expect(help).toContain('▶ Help — ? or Esc closes');
     // The legend's last line is the help's last: nothing was cut.
     // Reclaim is dive's per-path figure, not what a squash saves (the Details pane's "squash drops").
-    expect(help).toContain('reclaim: all copies but the one that survives; Details’ squash drops also counts deleted folders.');
+    expect(help).toContain(
+      'reclaim: all copies but the one that survives; Details’ squash drops also counts deleted folders.',
+    );
   });
 
   it('wraps the help in a 60-column terminal instead of cutting its lines', async () => {
