@@ -315,9 +315,7 @@ describe('details, verdict, help and size', () => {
     expect(help).toContain('▶ Help — ? or Esc closes');
     // The legend's last line is the help's last: nothing was cut.
     // Reclaim is dive's per-path figure, not what a squash saves (the Details pane's "squash drops").
-    expect(help).toContain(
-      'reclaim: all copies but the one that survives; Details’ squash drops also counts deleted folders.',
-    );
+    expect(help).toContain('reclaim: all copies but the one kept; Details’ squash drops is the total.');
   });
 
   it('wraps the help in a 60-column terminal instead of cutting its lines', async () => {
@@ -328,7 +326,7 @@ describe('details, verdict, help and size', () => {
     expect(help).not.toContain('…');
     expect(text).toContain('w waste view: files that several layers wrote or deleted');
     expect(text).toContain('files: this layer’s changes or the whole image up to this layer');
-    expect(text).toContain('a squash saves Details’ squash drops.');
+    expect(text).toContain('Details’ squash drops is the total.');
   });
 
   it('scrolls a help taller than the terminal, and says how in its title', async () => {

@@ -121,8 +121,6 @@ export function helpLines(width = Number.POSITIVE_INFINITY): Line[] {
     ),
     ...text('Directory sizes include everything below them; ▸ marks a folded directory.'),
     ...text('Waste: every copy of a path that two or more layers wrote (dive’s figure);'),
-    ...text(
-      'reclaim: all copies but the one that survives; Details’ squash drops also counts deleted folders.',
-    ),
+    ...text('reclaim: all copies but the one kept; Details’ squash drops is the total.'),
   ];
 }
