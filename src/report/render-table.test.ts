@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { warningReport } from '../../test/policy/sample-reports.js';
+import { noImageReport, warningReport } from '../../test/policy/sample-reports.js';
 import { renderTable } from './render-table.js';
 import type { Report } from './report.js';
 
 describe('renderTable', () => {
+  it('shows no size, layers or digest to deploy when the index has no image for the platform', () => {
+    const lines = renderTable(noImageReport(), { color: false }).split('\n');
+    expect(lines.slice(1, 3)).toEqual([
+      `Index      sha256:${'9'.repeat(64)}    Schema oci-v1 (application/vnd.oci.image.index.v1+json)`,
+      'Platform   none selected: the index has linux/arm64',
+    ]);
+    expect(lines.some((line) => /^(Digest|Size) /.test(line) || line.includes('┌'))).toBe(false);
+  });
+
   it('shows control characters from the image as escapes, in tables and in messages', () => {
     const base = warningReport();
     const evil = '/bin/sh -c echo \u001b]0;owned\u0007 \u001b[31mred';

@@ -1,6 +1,7 @@
 import { formatSize } from '../policy/sizes.js';
 import { fittedTable, type TableColumn, truncateEnd, truncateMiddle, wrapToWidth } from './fit-table.js';
 import { counted, formatPercent, layerNumber, printable, shortCommand, shortDigest } from './format.js';
+import { imageSelected, indexPlatforms } from './no-image.js';
 import type { Report } from './report.js';
 
 const DEFAULT_WIDTH = 100;
@@ -32,15 +33,23 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
 
   // The table's cells are made printable by fittedTable; every other line from the image is made so here.
   lines.push(printable(`Image      ${report.reference}`));
-  lines.push(printable(`Digest     ${report.pinnedReference ?? report.digest}`));
-  lines.push(printable(`Platform   ${report.platform}    Schema ${report.schema} (${report.mediaType})`));
-  if (report.index)
-    lines.push(printable(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`));
-  const uncompressed = report.layersAnalyzed ? ` · ${formatSize(report.uncompressedSize)} uncompressed` : '';
-  lines.push(
-    `Size       ${formatSize(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
-  );
-  lines.push('');
+  if (!imageSelected(report)) {
+    // An index without the platform: there is no image, so no size and no layers to show.
+    lines.push(printable(`Index      ${report.digest}    Schema ${report.schema} (${report.mediaType})`));
+    lines.push(printable(`Platform   none selected: the index has ${indexPlatforms(report)}`));
+  } else {
+    lines.push(printable(`Digest     ${report.pinnedReference ?? report.digest}`));
+    lines.push(printable(`Platform   ${report.platform}    Schema ${report.schema} (${report.mediaType})`));
+    if (report.index)
+      lines.push(printable(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`));
+    const uncompressed = report.layersAnalyzed
+      ? ` · ${formatSize(report.uncompressedSize)} uncompressed`
+      : '';
+    lines.push(
+      `Size       ${formatSize(report.compressedSize)} compressed${uncompressed} · ${counted(report.layerCount, 'layer', 'layers')}`,
+    );
+    lines.push('');
+  }
 
   const command: TableColumn = { head: 'Command', align: 'left', shorten: truncateEnd };
   const commandOf = (createdBy: string) => shortCommand(createdBy, Number.POSITIVE_INFINITY) || '—';
@@ -63,7 +72,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
       commandOf(layer.createdBy),
     ]);
     lines.push(fittedTable(columns, rows, width, color));
-  } else {
+  } else if (report.layers.length > 0) {
     const columns: TableColumn[] = [
       { head: '#', align: 'right' },
       { head: 'Compressed', shortHead: 'Compr.', align: 'right' },
