@@ -34,6 +34,13 @@ describe('renderMarkdown', () => {
     expect(markdown).not.toContain('| Size |');
   });
 
+  it('mentions no one and links no issue from text in the image (/home/@admin, #12)', () => {
+    const markdown = renderMarkdown(withFinding('/home/@admin/.cache and /srv/@org/team-x: see #12'));
+    expect(markdown).toContain('/home/@&#8203;admin/.cache and /srv/@&#8203;org/team-x: see \\#&#8203;12');
+    const finding = markdown.split('\n').find((line) => line.includes('/home/'));
+    expect(finding).not.toMatch(/@(?!&#8203;)|(?<!&)#\d/);
+  });
+
   it('heads the comment with the verdict and the image', () => {
     expect(renderMarkdown(failingReport()).split('\n')[0]).toBe(
       '### ❌ imgscope: fail — `localhost:5000/team/app:1.0`',

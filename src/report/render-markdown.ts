@@ -28,9 +28,15 @@ const STATUS_MARKS: Record<CheckStatus, string> = { pass: '✅', warn: '⚠️',
 
 /** Plain text made inert: Markdown and HTML punctuation escaped, one line. */
 function text(value: string): string {
-  return printable(value.replace(/\s+/g, ' '))
-    .replace(/[\\`*_{}[\]()<>#+!~]/g, '\\$&')
-    .replace(/&/g, '&amp;');
+  return (
+    printable(value.replace(/\s+/g, ' '))
+      .replace(/[\\`*_{}[\]()<>#+!~]/g, '\\$&')
+      .replace(/&/g, '&amp;')
+      // A path such as /home/@admin would mention (notify) that user or team on GitHub, and #12 link
+      // that issue; a zero-width space after the @ or # keeps the text as it reads and does neither
+      // (as Renovate's comments do).
+      .replace(/@|#(?=\d)/g, '$&&#8203;')
+  );
 }
 
 /** A code span that survives any backticks in `value`. */
