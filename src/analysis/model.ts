@@ -40,7 +40,10 @@ export class FileModelBuilder {
   readonly records = new RecordStore();
   private first = new Int32Array(1024).fill(NONE);
   private last = new Int32Array(1024).fill(NONE);
-  /** Per path: the content its present file or hardlink shares with its other names (NONE: none). */
+  /**
+   * Per path: the content its present file or hardlink shares with its other names. Made only when a
+   * hardlink names a file; a path with none (NONE) names content of its own.
+   */
   private group = new Int32Array(1024).fill(NONE);
   private readonly groupSizes: number[] = [];
   private readonly groupNames: number[] = [];
@@ -121,7 +124,13 @@ export class FileModelBuilder {
    */
   private release(path: number): number {
     const group = this.group[path]!;
-    if (group === NONE) return 0;
+    if (group === NONE) {
+      const r = this.records;
+      const record = this.last[path]!;
+      const lower =
+        this.isPresent(record) && r.types[record] === TypeCode.file && r.layers[record]! < this.layer;
+      return lower ? r.sizes[record]! : 0;
+    }
     this.group[path] = NONE;
     if (--this.groupNames[group]! > 0 || this.groupLayers[group]! >= this.layer) return 0;
     return this.groupSizes[group]!;
@@ -130,19 +139,29 @@ export class FileModelBuilder {
   /** A file gets content of its own; a hardlink shares its target's, when the target is present. */
   private name(path: number, items: LayerItems, i: number): void {
     const type = items.types[i]!;
-    if (type === TypeCode.file) {
-      this.group[path] = this.groupSizes.length;
-      this.groupSizes.push(items.sizes[i]!);
-      this.groupNames.push(1);
-      this.groupLayers.push(this.layer);
-    } else if (type === TypeCode.hardlink && items.links[i] !== NO_LINK) {
+    if (type === TypeCode.file) this.group[path] = NONE;
+    else if (type === TypeCode.hardlink && items.links[i] !== NO_LINK) {
       const target = this.paths.find(this.links.get(items.links[i]!));
-      const group = target === NONE || target === path ? NONE : this.group[target]!;
+      if (target === NONE || target === path) return;
+      const group = this.group[target] !== NONE ? this.group[target]! : this.shareContent(target);
       if (group !== NONE) {
         this.group[path] = group;
         this.groupNames[group]!++;
       }
     }
+  }
+
+  /** The group of the file at `target`, made on its first hardlink; NONE when no file is there. */
+  private shareContent(target: number): number {
+    const r = this.records;
+    const record = this.last[target]!;
+    if (!this.isPresent(record) || r.types[record] !== TypeCode.file) return NONE;
+    const group = this.groupSizes.length;
+    this.groupSizes.push(r.sizes[record]!);
+    this.groupNames.push(1);
+    this.groupLayers.push(r.layers[record]!);
+    this.group[target] = group;
+    return group;
   }
 
   private append(
