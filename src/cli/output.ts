@@ -37,8 +37,13 @@ function currentDirectory(): string {
   }
 }
 
-/** Colour only on a terminal, and never when NO_COLOR is set (no-color.org). */
+/**
+ * Colour on a terminal unless NO_COLOR is set (no-color.org) or TERM is dumb. FORCE_COLOR decides first,
+ * as Node reads it: 1, 2, 3, true or empty turn colour on anywhere (a CI log that renders ANSI colours),
+ * NO_COLOR notwithstanding; any other value (0, false) turns it off.
+ */
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  if (env.FORCE_COLOR !== undefined) return ['', '1', '2', '3', 'true'].includes(env.FORCE_COLOR);
   return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
