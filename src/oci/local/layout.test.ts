@@ -255,11 +255,33 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect(ambiguous.message).toContain(
       'holds 2 images and none for linux/amd64: v1 (no platform), v2 (linux/arm64)',
     );
+    expect(ambiguous.hint).toBe(
+      `name one with oci-archive:${file}:REF, or choose with --platform os/arch[/variant]`,
+    );
     const unknown = await failure(openLocalImage(`oci-archive:${file}:v3`));
     expect(unknown.code).toBe('NOT_FOUND');
     expect(unknown.message).toBe(
       `oci-archive:${file} has no image named "v3"; it has v1 (no platform), v2 (linux/arm64)`,
     );
+  });
+
+  it('asks for a ref, not a platform, when no entry of several names its platform', async () => {
+    const files = new ImageFiles();
+    const first = await addOciImage(files, amd64);
+    const second = await addOciImage(files, arm64);
+    const unplatformed = ({ mediaType, digest, size }: Descriptor, name: string) => ({
+      mediaType,
+      digest,
+      size,
+      annotations: { 'org.opencontainers.image.ref.name': name },
+    });
+    setLayoutIndex(files, [unplatformed(first, 'a'), unplatformed(second, 'b')]);
+    const dir = await files.writeDirectory(tempPath('two-unnamed-platforms'));
+    const error = await failure(openLocalImage(dir));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toBe(`${dir} holds 2 images: a (no platform), b (no platform)`);
+    expect(error.hint).toBe(`name one with oci:${dir}:REF`);
+    expect((await openLocalImage(`oci:${dir}:b`)).digest).toBe(second.digest);
   });
 
   it('picks among several images by platform when their index entries carry one', async () => {

@@ -161,10 +161,19 @@ function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string
   );
   if (matching.length === 1) return matching[0]!;
   const what = ref === undefined ? `${distinct.size} images` : `${distinct.size} images named "${ref}"`;
+  // A bare PATH takes no :REF (PATH:REF would be read as a registry image), so the hint names the transport.
+  const byRef = ref === undefined ? `name one with ${options.reference}:REF` : undefined;
+  if (![...distinct.values()].some((entry) => entry.platform)) {
+    // --platform cannot choose among entries that carry no platform (docker save, skopeo write none).
+    throw new ImgscopeError('BAD_INPUT', `${location} holds ${what}: ${listing}`, {
+      hint: byRef ?? 'the layout names them alike; export the one image again',
+    });
+  }
+  const byPlatform = 'choose with --platform os/arch[/variant]';
   throw new ImgscopeError(
     matching.length === 0 ? 'PLATFORM' : 'BAD_INPUT',
     `${location} holds ${what} and ${matching.length === 0 ? 'none' : 'several'} for ${formatPlatform(wanted)}: ${listing}`,
-    { hint: 'name one with PATH:REF, or choose with --platform os/arch[/variant]' },
+    { hint: byRef ? `${byRef}, or ${byPlatform}` : byPlatform },
   );
 }
 
