@@ -19,7 +19,19 @@ const DECOMPRESS_COMMAND: Record<Compression, string> = {
   xz: 'unxz',
 };
 
-/** The command that undoes a compression, for hints. */
-export function decompressCommand(compression: Compression): string {
-  return DECOMPRESS_COMMAND[compression];
+/** Names each command decompresses in place (`-k`); any other name it refuses ("unknown suffix"). */
+const KNOWN_SUFFIX: Record<Compression, RegExp> = {
+  gzip: /\.(?:gz|tgz|taz|z)$/i,
+  zstd: /\.(?:zst|tzst)$/i,
+  bzip2: /\.(?:bz2|bz|tbz2|tbz)$/i,
+  xz: /\.(?:xz|txz)$/i,
+};
+
+/** The shell command that undoes a compression of `file`, for hints. */
+export function decompressCommand(compression: Compression, file: string): string {
+  const command = DECOMPRESS_COMMAND[compression];
+  if (KNOWN_SUFFIX[compression].test(file)) return `${command} -k ${file}`;
+  // `docker save | gzip > image.tar`: the command cannot derive an output name, so give it one.
+  const output = /\.tar$/i.test(file) ? `${file.slice(0, -4)}.decompressed.tar` : `${file}.tar`;
+  return `${command} -c ${file} > ${output}`;
 }

@@ -117,6 +117,16 @@ describe('TarArchiveFiles', () => {
     expect(error.hint).toContain(`gunzip -k ${file}`);
   });
 
+  it('gives a decompress command that works when the name lacks the compression suffix', async () => {
+    const file = join(temp.path, 'piped.tar');
+    await writeTar(join(temp.path, 'inner2.tar'), [{ name: 'manifest.json', content: '[]' }]);
+    writeFileSync(file, gzipSync(readFileSync(join(temp.path, 'inner2.tar'))));
+    const error = await failure(TarArchiveFiles.open(file, 'piped.tar'));
+    expect(error.hint).toBe(
+      `decompress it first: gunzip -c ${file} > ${join(temp.path, 'piped.decompressed.tar')}`,
+    );
+  });
+
   it('refuses a file that is not a tar archive, and a truncated one', async () => {
     const text = join(temp.path, 'notes.txt');
     writeFileSync(text, 'just some notes\n'.repeat(100));

@@ -113,12 +113,11 @@ export async function indexTar(file: string, location: string): Promise<Map<stri
     const first = await readAt(handle, 0, BLOCK);
     const compression = detectCompression(first);
     if (compression) {
-      const command = decompressCommand(compression);
       throw new ImgscopeError(
         'BAD_INPUT',
         `${location} is ${compression}-compressed; imgscope reads tar archives`,
         {
-          hint: `decompress it first: ${command} -k ${file}`,
+          hint: `decompress it first: ${decompressCommand(compression, file)}`,
         },
       );
     }
