@@ -134,6 +134,29 @@ describe('docker-archive: legacy docker save', () => {
     expect(unknown.message).toContain('no image tagged "app:3"; it has app:1, app:2, other:latest');
   });
 
+  it('names untagged images by position and reads one with @N, as skopeo does', async () => {
+    const files = new ImageFiles();
+    const first = await addLegacyImage(files, [], 'one');
+    const second = await addLegacyImage(files, [], 'two');
+    files.add(
+      'manifest.json',
+      [first, second].map(({ Config, Layers }) => ({ Config, Layers })),
+    );
+    const file = await files.writeTar(tempPath('untagged.tar'));
+    const error = await failure(openLocalImage(file));
+    expect(error.message).toBe(`${file} holds 2 images; name one of: @0 (untagged), @1 (untagged)`);
+    expect(error.hint).toBe(
+      `name one: docker-archive:${file}:NAME:TAG, or docker-archive:${file}:@N for the Nth image (from @0)`,
+    );
+    const chosen = await openLocalImage(`docker-archive:${file}:@1`);
+    expect(chosen.configDescriptor.digest).toBe(second.config.digest);
+    const beyond = await failure(openLocalImage(`docker-archive:${file}:@2`));
+    expect(beyond.code).toBe('NOT_FOUND');
+    expect(beyond.message).toBe(
+      `docker-archive:${file} has no image @2; it has @0 (untagged), @1 (untagged)`,
+    );
+  });
+
   it('reports a layer missing from the archive as NOT_FOUND naming archive and member', async () => {
     const files = new ImageFiles();
     const image = await addLegacyImage(files, ['app:1'], 'one');

@@ -43,7 +43,7 @@ export async function openDockerArchive(
   const { location } = files;
   if (!(await isDockerArchive(files))) throw notAnImage(location, 'no manifest.json');
   const images = parseArchiveManifest(await files.read('manifest.json', MAX_MANIFEST_BYTES), location);
-  const image = chooseImage(images, options.ref, location);
+  const image = chooseImage(images, options, location);
 
   const configPath = normalizeMemberPath(image.config);
   const rawConfig = await files.read(image.config, MAX_MANIFEST_BYTES);
@@ -137,20 +137,40 @@ function shortDockerName(name: string): string {
   return short;
 }
 
-function chooseImage(images: ArchiveImage[], ref: string | undefined, location: string): ArchiveImage {
-  const tags = images.flatMap((image) => image.repoTags);
-  const listing = tags.length > 0 ? tags.join(', ') : 'no tags';
+/** `@N` selects the Nth image of manifest.json (from 0), as skopeo's `docker-archive:FILE:@N` does. */
+const POSITION_REF = /^@(\d+)$/;
+
+function chooseImage(
+  images: ArchiveImage[],
+  { ref, reference }: DockerArchiveOptions,
+  location: string,
+): ArchiveImage {
+  // An untagged image is named by its position: without it, several untagged images could not be read.
+  const names = images.map((image, position) =>
+    image.repoTags.length > 0 ? image.repoTags.join(', ') : `@${position} (untagged)`,
+  );
+  const listing = names.join(', ');
+  const base = ref === undefined ? reference : reference.slice(0, -(ref.length + 1));
+  const choose = `name one: ${base}:NAME:TAG, or ${base}:@N for the Nth image (from @0)`;
   if (ref !== undefined) {
+    const position = POSITION_REF.exec(ref);
+    const positional = position ? images[Number(position[1])] : undefined;
+    if (positional) return positional;
+    if (position) {
+      throw new ImgscopeError('NOT_FOUND', `${location} has no image ${ref}; it has ${listing}`, {
+        hint: choose,
+      });
+    }
     const wanted = shortDockerName(ref);
     const found = images.find((image) => image.repoTags.some((tag) => shortDockerName(tag) === wanted));
     if (found) return found;
     throw new ImgscopeError('NOT_FOUND', `${location} has no image tagged "${ref}"; it has ${listing}`, {
-      hint: 'name one of its tags: docker-archive:FILE:NAME:TAG',
+      hint: choose,
     });
   }
   if (images.length === 1) return images[0]!;
   throw new ImgscopeError('BAD_INPUT', `${location} holds ${images.length} images; name one of: ${listing}`, {
-    hint: 'add the tag to the reference: docker-archive:FILE:NAME:TAG',
+    hint: choose,
   });
 }
 
