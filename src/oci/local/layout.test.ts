@@ -284,6 +284,30 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect((await openLocalImage(`oci:${dir}:b`)).digest).toBe(second.digest);
   });
 
+  it('lists images that share a ref name (docker save a:latest b:latest) by their full names', async () => {
+    const files = new ImageFiles();
+    const alpine = await addOciImage(files, amd64);
+    const busybox = await addOciImage(files, arm64);
+    const saved = ({ mediaType, digest, size }: Descriptor, name: string) => ({
+      mediaType,
+      digest,
+      size,
+      annotations: {
+        'io.containerd.image.name': `docker.io/library/${name}:latest`,
+        'org.opencontainers.image.ref.name': 'latest',
+      },
+    });
+    setLayoutIndex(files, [saved(alpine, 'alpine'), saved(busybox, 'busybox')]);
+    const file = await files.writeTar(tempPath('docker-save-two.tar'));
+    const listing =
+      'docker.io/library/alpine:latest (no platform), docker.io/library/busybox:latest (no platform)';
+    expect((await failure(openLocalImage(file))).message).toBe(`${file} holds 2 images: ${listing}`);
+    const byTag = await failure(openLocalImage(`oci-archive:${file}:latest`));
+    expect(byTag.message).toBe(`oci-archive:${file} holds 2 images named "latest": ${listing}`);
+    const chosen = await openLocalImage(`oci-archive:${file}:docker.io/library/busybox:latest`);
+    expect(chosen.digest).toBe(busybox.digest);
+  });
+
   it('picks among several images by platform when their index entries carry one', async () => {
     const files = new ImageFiles();
     const amdImage = await addOciImage(files, amd64);

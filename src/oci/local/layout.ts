@@ -135,8 +135,17 @@ function dockerCanonicalName(name: string): string {
   return canonical;
 }
 
-function describeEntry(descriptor: Descriptor): string {
-  const name = descriptor.annotations?.[REF_NAME] ?? descriptor.annotations?.[CONTAINERD_NAME];
+/**
+ * An entry as the user can name it. `docker save a:latest b:latest` gives both the ref name `latest`, so a
+ * ref name other entries share is replaced by the containerd image name, which tells them apart.
+ */
+function describeEntry(descriptor: Descriptor, entries: readonly Descriptor[]): string {
+  const refName = descriptor.annotations?.[REF_NAME];
+  const shared =
+    refName !== undefined &&
+    entries.some((other) => other.digest !== descriptor.digest && other.annotations?.[REF_NAME] === refName);
+  const containerdName = descriptor.annotations?.[CONTAINERD_NAME];
+  const name = shared ? (containerdName ?? refName) : (refName ?? containerdName);
   const platform = descriptor.platform ? formatPlatform(descriptor.platform) : 'no platform';
   return `${name ?? descriptor.digest.slice(0, 19)} (${platform})`;
 }
@@ -144,7 +153,7 @@ function describeEntry(descriptor: Descriptor): string {
 function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string): Descriptor {
   const entries = index.manifests;
   if (entries.length === 0) throw notAnImage(location, 'index.json lists no images');
-  const listing = entries.map(describeEntry).join(', ');
+  const listing = entries.map((entry) => describeEntry(entry, entries)).join(', ');
   const { ref } = options;
   const candidates = ref === undefined ? entries : entries.filter((entry) => matchesRef(entry, ref));
   if (candidates.length === 0) {
@@ -166,7 +175,7 @@ function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string
   if (![...distinct.values()].some((entry) => entry.platform)) {
     // --platform cannot choose among entries that carry no platform (docker save, skopeo write none).
     throw new ImgscopeError('BAD_INPUT', `${location} holds ${what}: ${listing}`, {
-      hint: byRef ?? 'the layout names them alike; export the one image again',
+      hint: byRef ?? 'name one by a name listed',
     });
   }
   const byPlatform = 'choose with --platform os/arch[/variant]';
