@@ -80,6 +80,8 @@ export interface WasteSummary {
   reclaimableBytes: number;
   /** Largest dive waste first. */
   inefficientFiles: InefficientFile[];
+  /** How many paths are inefficient, when `inefficientFiles` was cut short (a cached summary). */
+  inefficientFileCount?: number;
 }
 
 /**

@@ -97,6 +97,7 @@ export function buildReport(
       reclaimableBytes: file.reclaimableBytes,
       overwrittenBy: file.overwrittenBy,
     }));
+    report.inefficientFileCount = waste.inefficientFileCount ?? waste.inefficientFiles.length;
   }
   return report;
 }

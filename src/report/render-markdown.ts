@@ -183,7 +183,7 @@ function wasteSection(report: Report, topFiles: number): string[] {
   ]);
   return [
     '',
-    `#### Top waste (${shown.length} of ${files.length})`,
+    `#### Top waste (${shown.length} of ${report.inefficientFileCount ?? files.length})`,
     '',
     ...tableOf(
       ['Count', 'Wasted', 'Reclaimable', 'Path', 'Changed by layer'],

@@ -117,7 +117,9 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
         ]);
       const waste = fittedTable(columns, rows, width, color);
       lines.push('');
-      lines.push(`Top inefficient files (${Math.min(files.length, topFiles)} of ${files.length}):`);
+      lines.push(
+        `Top inefficient files (${Math.min(files.length, topFiles)} of ${report.inefficientFileCount ?? files.length}):`,
+      );
       lines.push(waste);
     }
   } else if (!report.layersAnalyzed) {

@@ -92,7 +92,10 @@ export interface Report {
    * layer, directory whiteouts and opaque directories included): exactly what squashing drops.
    */
   deadBytes?: number;
+  /** The first REPORT_INEFFICIENT_FILES inefficient paths, largest dive waste first. */
   inefficientFiles?: ReportInefficientFile[];
+  /** How many paths are inefficient in all: `inefficientFiles` lists at most the first 50. */
+  inefficientFileCount?: number;
   // Added by policy evaluation.
   profile?: string;
   tier?: { name: string; imageSize: number; recommendedMemory: string } | null;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/report.js';
 import { runCli } from '../helpers/cli.js';
+import { blobOf, ImageFiles, OCI, setLayoutIndex, tarBytes } from '../helpers/image-files.js';
 import { announcePeerImages, fixture, hasPeerImages, peerImage, projectRoot } from '../helpers/shared.js';
 import { schemaErrorsOf } from '../policy/report-schema.js';
 
@@ -255,6 +256,36 @@ describe('imgscope check', () => {
       expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     },
   );
+  it('counts every inefficient file, not only the 50 the report lists, fresh or from the cache', async () => {
+    // 120 files the second layer overwrites: more than the report's list of inefficient files holds.
+    const names = Array.from({ length: 120 }, (_, i) => `f${String(i).padStart(3, '0')}`);
+    const tars = [
+      await tarBytes(names.map((name, i) => ({ name, content: 'a'.repeat(10 + i) }))),
+      await tarBytes(names.map((name, i) => ({ name, content: 'b'.repeat(5 + i) }))),
+    ];
+    const files = new ImageFiles();
+    const layers = tars.map((tar) => files.blob(tar, OCI.layer));
+    const config = files.blob(
+      {
+        os: 'linux',
+        architecture: 'amd64',
+        config: { Cmd: ['serve'] },
+        rootfs: { type: 'layers', diff_ids: tars.map((tar) => blobOf(tar).digest) },
+      },
+      OCI.config,
+    );
+    const manifest = files.blob({ schemaVersion: 2, mediaType: OCI.manifest, config, layers }, OCI.manifest);
+    const layout = await setLayoutIndex(files, [manifest]).writeDirectory(join(scratch, 'many-inefficient'));
+    const cache = join(scratch, 'many-inefficient-cache');
+    for (const run of ['fresh', 'cached']) {
+      const report = await checkJson('--cache-dir', cache, layout);
+      expect([run, report.inefficientFiles?.length, report.inefficientFileCount]).toEqual([run, 50, 120]);
+      const table = await runCli(['check', '--cache-dir', cache, layout]);
+      expect(table.stdout, run).toContain('Top inefficient files (10 of 120)');
+      const markdown = await runCli(['check', '--format', 'markdown', '--cache-dir', cache, layout]);
+      expect(markdown.stdout, run).toContain('#### Top waste (10 of 120)');
+    }
+  });
 });
 
 /** fixtures/multiarch with its inner index rewritten to offer only the arm64 image. */

@@ -173,23 +173,26 @@ const isLayerSummary = isObject({
   wastedBytes: isNumber,
 });
 
-const isWasteSummary = isObject({
-  contentSize: isNumber,
-  userSize: isNumber,
-  efficiency: isNumber,
-  wastedBytes: isNumber,
-  userWastedPercent: isNumber,
-  reclaimableBytes: isNumber,
-  inefficientFiles: isArrayOf(
-    isObject({
-      path: isString,
-      count: isCount,
-      wastedBytes: isNumber,
-      reclaimableBytes: isNumber,
-      overwrittenBy: isArrayOf(isObject({ layer: isCount, createdBy: isString, change: CHANGE })),
-    }),
-  ),
-});
+const isWasteSummary = isObject(
+  {
+    contentSize: isNumber,
+    userSize: isNumber,
+    efficiency: isNumber,
+    wastedBytes: isNumber,
+    userWastedPercent: isNumber,
+    reclaimableBytes: isNumber,
+    inefficientFiles: isArrayOf(
+      isObject({
+        path: isString,
+        count: isCount,
+        wastedBytes: isNumber,
+        reclaimableBytes: isNumber,
+        overwrittenBy: isArrayOf(isObject({ layer: isCount, createdBy: isString, change: CHANGE })),
+      }),
+    ),
+  },
+  { inefficientFileCount: isCount },
+);
 
 const isPathBytes = isObject({ path: isString, bytes: isNumber });
 

@@ -130,7 +130,11 @@ function storedSummary(summary: AnalysisSummary): AnalysisSummary {
   if (waste.inefficientFiles.length <= REPORT_INEFFICIENT_FILES) return summary;
   return {
     ...summary,
-    waste: { ...waste, inefficientFiles: waste.inefficientFiles.slice(0, REPORT_INEFFICIENT_FILES) },
+    waste: {
+      ...waste,
+      inefficientFiles: waste.inefficientFiles.slice(0, REPORT_INEFFICIENT_FILES),
+      inefficientFileCount: waste.inefficientFiles.length,
+    },
   };
 }
 
