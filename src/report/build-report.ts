@@ -2,7 +2,7 @@ import type { Analysis } from '../analysis/types.js';
 import { layerCommands as commandsFromHistory } from '../oci/history.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
-import type { ImageFacts } from '../policy/facts.js';
+import { type ImageFacts, indexPlatformsOf } from '../policy/facts.js';
 import { VERSION } from '../version.js';
 import { REPORT_VERSION, type Report, type ReportLayer } from './report.js';
 
@@ -77,7 +77,7 @@ export function buildReport(
     report.index = {
       digest: source.index.digest,
       mediaType: source.index.mediaType,
-      platforms: source.index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)),
+      platforms: indexPlatformsOf(source.index).map(formatPlatform),
     };
   }
   if (analysis) {

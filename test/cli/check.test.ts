@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/report.js';
 import { runCli } from '../helpers/cli.js';
-import { blobOf, ImageFiles, OCI, setLayoutIndex, tarBytes } from '../helpers/image-files.js';
+import { addOciImage, blobOf, ImageFiles, OCI, setLayoutIndex, tarBytes } from '../helpers/image-files.js';
 import { announcePeerImages, fixture, hasPeerImages, peerImage, projectRoot } from '../helpers/shared.js';
 import { schemaErrorsOf } from '../policy/report-schema.js';
 
@@ -256,6 +256,36 @@ describe('imgscope check', () => {
       expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     },
   );
+  it("lists an index's platforms without its attestation manifests, as its checks do", async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, { os: 'linux', architecture: 'amd64' });
+    const provenance = files.blob(
+      { schemaVersion: 2, mediaType: OCI.manifest, config: image.config, layers: [] },
+      OCI.manifest,
+    );
+    const index = files.blob(
+      {
+        schemaVersion: 2,
+        mediaType: OCI.index,
+        manifests: [
+          image,
+          {
+            ...provenance,
+            platform: { os: 'unknown', architecture: 'unknown' },
+            annotations: {
+              'vnd.docker.reference.type': 'attestation-manifest',
+              'vnd.docker.reference.digest': image.digest,
+            },
+          },
+        ],
+      },
+      OCI.index,
+    );
+    const layout = await setLayoutIndex(files, [index]).writeDirectory(join(scratch, 'attested-index'));
+    const report = await checkJson('--no-layers', layout);
+    expect(report.index?.platforms).toEqual(['linux/amd64']);
+  });
+
   it('counts every inefficient file, not only the 50 the report lists, fresh or from the cache', async () => {
     // 120 files the second layer overwrites: more than the report's list of inefficient files holds.
     const names = Array.from({ length: 120 }, (_, i) => `f${String(i).padStart(3, '0')}`);
