@@ -3,7 +3,7 @@
  * (table, markdown, github, the TUI's details pane) are pure functions of it. Bump REPORT_VERSION on any
  * change a consumer could notice; the JSON Schema in `schema/report.schema.json` describes it.
  */
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
 export interface ReportLayer {
   index: number;

@@ -50,7 +50,7 @@ describe('imgscope check', () => {
   it('reports the demo image with dive-compatible figures in JSON', async () => {
     const report = await checkJson('fixtures/demo');
     expect(report).toMatchObject({
-      reportVersion: 1,
+      reportVersion: 2,
       reference: 'oci:fixtures/demo',
       schema: 'oci-v1',
       platform: 'linux/amd64',

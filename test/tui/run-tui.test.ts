@@ -125,7 +125,7 @@ describe('runTui', () => {
 
     function fakeReport() {
       return {
-        reportVersion: 1,
+        reportVersion: 2,
         tool: { name: 'imgscope' as const, version: '0' },
         reference: source.reference,
         digest: source.digest,
