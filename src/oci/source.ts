@@ -53,6 +53,15 @@ export interface ImageSource {
   close(): Promise<void>;
 }
 
+/**
+ * Config + layer blobs as stored ("before decompression"): what a registry holds and the platform limits.
+ * A schema 1 image has no config blob (imgscope makes one up to read it), so only its layers count.
+ */
+export function storedSizeOf(source: Pick<ImageSource, 'schema' | 'configDescriptor' | 'layers'>): number {
+  const config = source.schema === 'docker-v2s1' ? 0 : source.configDescriptor.size;
+  return source.layers.reduce((sum, layer) => sum + layer.size, config);
+}
+
 /** A local blob's place: a file of its own, or a member of an archive. */
 export interface StoredBlob {
   /** Absolute path of the file that holds the bytes: the blob itself, or the archive it is a member of. */

@@ -1,6 +1,6 @@
 import { type ManifestSchema, MediaType } from '../oci/media-types.js';
 import { type Platform, platformMatches } from '../oci/platform.js';
-import type { ImageSource, ResolvedIndex } from '../oci/source.js';
+import { type ImageSource, type ResolvedIndex, storedSizeOf } from '../oci/source.js';
 import type { ImageConfig } from '../oci/types.js';
 
 /**
@@ -53,8 +53,7 @@ export function indexPlatformsOf(index: Pick<ResolvedIndex, 'manifests'>): Platf
 }
 
 export function imageFactsOf(source: ImageSource): ImageFacts {
-  const compressedSize =
-    source.configDescriptor.size + source.layers.reduce((sum, layer) => sum + layer.size, 0);
+  const compressedSize = storedSizeOf(source);
   return {
     reference: source.reference,
     digest: source.digest,

@@ -1,7 +1,7 @@
 import type { Analysis } from '../analysis/types.js';
 import { layerCommands as commandsFromHistory } from '../oci/history.js';
 import { formatPlatform } from '../oci/platform.js';
-import type { ImageSource } from '../oci/source.js';
+import { type ImageSource, storedSizeOf } from '../oci/source.js';
 import { type ImageFacts, indexPlatformsOf } from '../policy/facts.js';
 import { VERSION } from '../version.js';
 import { REPORT_VERSION, type Report, type ReportLayer } from './report.js';
@@ -10,9 +10,6 @@ import { REPORT_VERSION, type Report, type ReportLayer } from './report.js';
 export const REPORT_INEFFICIENT_FILES = 50;
 
 /** Config + layer blobs as stored: what a registry transfers and what platforms call "compressed". */
-export function compressedSizeOf(source: ImageSource): number {
-  return source.configDescriptor.size + source.layers.reduce((sum, layer) => sum + layer.size, 0);
-}
 
 /** `repo@sha256:…` for registry references; undefined for local sources, which have no pullable name. */
 export function pinnedReferenceOf(source: ImageSource): string | undefined {
@@ -65,7 +62,7 @@ export function buildReport(
     mediaType: source.mediaType,
     schema: source.schema,
     platform: formatPlatform(source.platform),
-    compressedSize: compressedSizeOf(source),
+    compressedSize: storedSizeOf(source),
     uncompressedSize: 0,
     layerCount: source.layers.length,
     layers: analysis ? analysis.layers.map((layer) => ({ ...layer })) : layersWithoutAnalysis(source),

@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../src/oci/digest.js';
 import { MediaType } from '../../src/oci/media-types.js';
+import { storedSizeOf } from '../../src/oci/source.js';
 import { openRegistryImage, RegistryClient } from '../../src/registry/index.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { registryUnavailable, startRegistry, type TestRegistry } from './harness.js';
@@ -72,6 +73,8 @@ describe.skipIf(registryUnavailable)('Docker manifest schema 1 from a real regis
       expect(source.digest).toBe(manifestDigest);
       expect(source.layers.map((layer) => layer.digest)).toEqual([sha256Digest(base), sha256Digest(top)]);
       expect(source.layers.map((layer) => layer.size)).toEqual([base.length, top.length]);
+      // The registry stores no config for it: the size the platform judges is the layers' alone.
+      expect(storedSizeOf(source)).toBe(base.length + top.length);
       expect(source.config.created).toBe('2016-01-03T00:00:00Z');
       expect(source.config.history?.map((entry) => entry.empty_layer)).toEqual([false, false, true]);
       expect(source.config.history?.[1]?.created_by).toBe('/bin/sh -c #(nop) ADD run.sh');

@@ -11,7 +11,7 @@ import { ImgscopeError, PlatformNotFoundError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
 import { isLocalReference } from '../../oci/local/index.js';
 import { manifestSchemaOf } from '../../oci/media-types.js';
-import type { ImageSource } from '../../oci/source.js';
+import { type ImageSource, storedSizeOf } from '../../oci/source.js';
 import {
   evaluate,
   evaluateManifest,
@@ -25,12 +25,7 @@ import {
   resolvePolicy,
   tierOf,
 } from '../../policy/index.js';
-import {
-  buildReport,
-  compressedSizeOf,
-  REPORT_INEFFICIENT_FILES,
-  reportWithoutImage,
-} from '../../report/build-report.js';
+import { buildReport, REPORT_INEFFICIENT_FILES, reportWithoutImage } from '../../report/build-report.js';
 import { type ReportFormat, renderReport } from '../../report/render.js';
 import type { Report } from '../../report/report.js';
 import {
@@ -65,7 +60,7 @@ async function streamLayers(
   caches: AnalysisCaches | undefined,
   progress: ProgressLine | undefined,
 ): Promise<Analysis> {
-  progress?.start(source.layers.length, compressedSizeOf(source));
+  progress?.start(source.layers.length, storedSizeOf(source));
   try {
     return await analyzeImage(
       source,

@@ -1,7 +1,7 @@
 import { formatPlatform } from '../../oci/platform.js';
-import type { ImageSource } from '../../oci/source.js';
+import { type ImageSource, storedSizeOf } from '../../oci/source.js';
 import { formatSize } from '../../policy/sizes.js';
-import { compressedSizeOf, layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
+import { layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
 import { truncateEnd } from '../../report/fit-table.js';
 import { counted, layerNumber, printable, shortCommand } from '../../report/format.js';
 import { imageArgument, type ParsedArgs } from '../args.js';
@@ -53,7 +53,7 @@ export function describeImage(source: ImageSource) {
       size: layer.size,
       createdBy: commands[index] ?? '',
     })),
-    compressedSize: compressedSizeOf(source),
+    compressedSize: storedSizeOf(source),
   };
 }
 
