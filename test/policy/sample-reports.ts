@@ -20,6 +20,22 @@ function reportOf(source = fakeSource(), analysis: Analysis | undefined, policy:
 }
 
 /** An analysed image that passes with a warning: an apt cache, a deleting layer, dive rules. */
+
+/** An index with one linux/arm64 image and no linux/amd64 one. */
+function arm64Index() {
+  return {
+    digest: `sha256:${'9'.repeat(64)}` as const,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      {
+        mediaType: 'm',
+        digest: `sha256:${'7'.repeat(64)}` as const,
+        size: 1,
+        platform: { os: 'linux', architecture: 'arm64' },
+      },
+    ],
+  };
+}
 export function warningReport(): Report {
   const analysis = fakeAnalysis({
     layers: [
@@ -75,18 +91,7 @@ export function failingReport(): Report {
   const source = fakeSource({
     platform: { os: 'linux', architecture: 'arm64' },
     layers,
-    index: {
-      digest: `sha256:${'9'.repeat(64)}`,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        {
-          mediaType: 'm',
-          digest: `sha256:${'7'.repeat(64)}`,
-          size: 1,
-          platform: { os: 'linux', architecture: 'arm64' },
-        },
-      ],
-    },
+    index: arm64Index(),
   });
   const policy: Policy = {
     ...profilePolicy('scf'),
@@ -110,18 +115,7 @@ export function noImageReport(): Report {
     reference: 'registry.test/team/app:1.0',
     kind: 'registry',
     schema: 'oci-v1',
-    index: {
-      digest: `sha256:${'9'.repeat(64)}`,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        {
-          mediaType: 'm',
-          digest: `sha256:${'7'.repeat(64)}`,
-          size: 1,
-          platform: { os: 'linux', architecture: 'arm64' },
-        },
-      ],
-    },
+    index: arm64Index(),
   });
   const policy = profilePolicy('scf');
   const { checks } = evaluate(facts, undefined, policy, 'the index has no image for this platform');
