@@ -212,7 +212,7 @@ export function describeHostileImages(suite: Suite): void {
 
     it('a gzip bomb is streamed in bounded memory and reported exactly', async () => {
       const bomb = gzipBomb(2 * GiB);
-      const image = assembleImage({ layers: [precompressedLayer(bomb.gzip, bomb.tarBytes)] });
+      const image = assembleImage({ layers: [precompressedLayer(bomb)] });
       await push('bomb:v1', image);
       await suite.trial({
         group: GROUP,
@@ -230,7 +230,7 @@ export function describeHostileImages(suite: Suite): void {
 
     it('the decompression guard stops a gzip bomb with one line, early', async () => {
       const bomb = gzipBomb(2 * GiB);
-      const image = assembleImage({ layers: [precompressedLayer(bomb.gzip, bomb.tarBytes)] });
+      const image = assembleImage({ layers: [precompressedLayer(bomb)] });
       await push('bomb:v1', image);
       await suite.trial({
         group: GROUP,
@@ -249,7 +249,7 @@ export function describeHostileImages(suite: Suite): void {
     it('a layer of 1,000,000 tiny entries finishes in bounded memory', { timeout: 180_000 }, async () => {
       const entries = 1_000_000;
       const layer = await gzippedTinyEntries(entries);
-      const image = assembleImage({ layers: [precompressedLayer(layer.gzip, layer.tarBytes)] });
+      const image = assembleImage({ layers: [precompressedLayer(layer)] });
       await push('million:v1', image);
       await suite.trial({
         group: GROUP,

@@ -23,13 +23,13 @@ export function gzipLayer(tar: Buffer, mediaType: string = MediaType.OciLayerGzi
   return { bytes: gzipSync(tar), mediaType, diffId: sha256Digest(tar), tarBytes: tar.length };
 }
 
-/** An already compressed layer whose tar is too large to hash here (the bomb, the million entries). */
-export function precompressedLayer(gzip: Buffer, tarBytes: number): LayerBlob {
+/** A layer generated already compressed (the bomb, the million entries), its tar hashed as it was made. */
+export function precompressedLayer(layer: { gzip: Buffer; tarBytes: number; diffId: Digest }): LayerBlob {
   return {
-    bytes: gzip,
+    bytes: layer.gzip,
     mediaType: MediaType.OciLayerGzip,
-    diffId: sha256Digest(`unhashed-${tarBytes}`),
-    tarBytes,
+    diffId: layer.diffId,
+    tarBytes: layer.tarBytes,
   };
 }
 

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
+import type { Digest } from '../../src/oci/digest.js';
 
 /**
  * A byte-level ustar writer for hostile layers: raw (non-UTF-8) names, `..` and absolute names, device
@@ -110,24 +112,53 @@ function* tinyEntryBlocks(count: number): Generator<Buffer> {
   yield END_OF_ARCHIVE;
 }
 
+/** A layer made here already compressed, with what its config must say of the tar. */
+export interface GeneratedLayer {
+  gzip: Buffer;
+  tarBytes: number;
+  diffId: Digest;
+}
+
 /** The gzip of a tar of `count` empty files, generated as a stream (about 7.6 bytes per entry). */
-export async function gzippedTinyEntries(count: number): Promise<{ gzip: Buffer; tarBytes: number }> {
+export async function gzippedTinyEntries(count: number): Promise<GeneratedLayer> {
   const chunks: Buffer[] = [];
-  const gzip = Readable.from(tinyEntryBlocks(count)).pipe(createGzip({ level: 1 }));
+  const tar = createHash('sha256');
+  const blocks = function* () {
+    for (const block of tinyEntryBlocks(count)) {
+      tar.update(block);
+      yield block;
+    }
+  };
+  const gzip = Readable.from(blocks()).pipe(createGzip({ level: 1 }));
   for await (const chunk of gzip as AsyncIterable<Buffer>) chunks.push(chunk);
-  return { gzip: Buffer.concat(chunks), tarBytes: (count + 2) * BLOCK };
+  return {
+    gzip: Buffer.concat(chunks),
+    tarBytes: (count + 2) * BLOCK,
+    diffId: `sha256:${tar.digest('hex')}`,
+  };
 }
 
 /**
  * A gzip bomb: one file of `bytes` zero bytes (a multiple of 16 MiB) in a tar, about 1/1000 of that when
  * compressed. Built as concatenated gzip members (legal; estargz does the same) so it costs milliseconds.
  */
-export function gzipBomb(bytes: number): { gzip: Buffer; tarBytes: number } {
+export function gzipBomb(bytes: number): GeneratedLayer {
   const piece = 16 * 1024 * 1024;
   if (bytes % piece !== 0) throw new Error('gzipBomb: size must be a multiple of 16 MiB');
-  const zeros = gzipSync(Buffer.alloc(piece), { level: 9 });
-  const members = [gzipSync(tarHeader({ name: 'zeros.bin' }, bytes))];
-  for (let i = 0; i < bytes / piece; i++) members.push(zeros);
+  const zeroPiece = Buffer.alloc(piece);
+  const zeros = gzipSync(zeroPiece, { level: 9 });
+  const header = tarHeader({ name: 'zeros.bin' }, bytes);
+  const tar = createHash('sha256').update(header);
+  const members = [gzipSync(header)];
+  for (let i = 0; i < bytes / piece; i++) {
+    members.push(zeros);
+    tar.update(zeroPiece);
+  }
   members.push(gzipSync(END_OF_ARCHIVE));
-  return { gzip: Buffer.concat(members), tarBytes: BLOCK + bytes + END_OF_ARCHIVE.length };
+  tar.update(END_OF_ARCHIVE);
+  return {
+    gzip: Buffer.concat(members),
+    tarBytes: BLOCK + bytes + END_OF_ARCHIVE.length,
+    diffId: `sha256:${tar.digest('hex')}`,
+  };
 }
