@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { sha256Digest } from '../oci/digest.js';
 import type { ImageSource } from '../oci/source.js';
 import { analyze, analyzeImage, layerCommands, PROGRESS_INTERVAL } from './analyze.js';
 import { fakeImage, gzip, tarOf, zstd } from './testing.js';
@@ -143,6 +144,27 @@ describe('analyzeImage', () => {
     await expect(analyzeImage(image)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
     await new Promise((resolve) => setImmediate(resolve));
     expect(image.opened.every((stream) => stream.destroyed)).toBe(true);
+  });
+
+  it('checks each layer’s uncompressed tar against the config’s diff_ids, as docker does when it unpacks', async () => {
+    const { base, curl, rm, blobs } = await threeLayers();
+    const diffIds = [base, curl, rm].map(sha256Digest);
+    const analysis = await analyzeImage(fakeImage(blobs, { diffIds }));
+    expect(analysis.layers.map((layer) => layer.fileCount)).toEqual([5, 5, 2]);
+
+    for (const wrong of [0, 1, 2]) {
+      const swapped = diffIds.map((id, index) => (index === wrong ? diffIds[(wrong + 1) % 3]! : id));
+      const image = fakeImage(blobs, { diffIds: swapped, reference: 'registry.test/app:1' });
+      const failure = analyzeImage(image);
+      await expect(failure).rejects.toMatchObject({
+        code: 'DIGEST_MISMATCH',
+        message: `layer ${wrong + 1} of registry.test/app:1 (${image.layers[wrong]!.digest}): its uncompressed content is ${diffIds[wrong]}, but the config's rootfs.diff_ids[${wrong}] is ${swapped[wrong]}`,
+      });
+      await expect(failure).rejects.toHaveProperty(
+        'hint',
+        expect.stringMatching(/^docker and containerd refuse/),
+      );
+    }
   });
 
   it('names the layer when its bytes do not decompress', async () => {

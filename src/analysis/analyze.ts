@@ -1,5 +1,6 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { ImgscopeError, isImgscopeError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
 import { remedyFor } from '../oci/image.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
@@ -7,6 +8,7 @@ import type { FingerprintStore } from './cache/fingerprint-store.js';
 import type { LayerCache } from './cache/layer-cache.js';
 import { LocalBlobs } from './cache/local-blobs.js';
 import { decodeLayer } from './compression.js';
+import { beginDiffIdHash } from './diff-id-hasher.js';
 import { WasteAccumulator } from './efficiency.js';
 import { EventQueue } from './event-queue.js';
 import { type LayerItems, StringTable } from './layer-items.js';
@@ -54,6 +56,7 @@ interface ParsedLayer {
   fileCount: number;
   contentSize: number;
   uncompressedSize: number;
+  diffId: Digest;
 }
 
 /**
@@ -232,6 +235,7 @@ class ImageAnalysis {
         await this.localBlobs.confirm(descriptor, controller.signal);
         this.uncompressedTotal += cached.uncompressedSize;
         if (this.uncompressedTotal > this.maxUncompressed) throw this.limitError(label);
+        this.checkDiffId(index, cached.diffId, label);
         return cached;
       }
       const watched = await this.localBlobs.watch(descriptor);
@@ -250,6 +254,10 @@ class ImageAnalysis {
         label,
         remedy: this.remedy,
         hideEstargzMetadata: compression === 'gzip',
+        // A plain tar's blob digest is its diff_id, and the blob stream verifies it.
+        ...(compression === 'none'
+          ? { knownDiffId: descriptor.digest }
+          : { hash: beginDiffIdHash(descriptor.size) }),
         onBytes: (bytes) => {
           this.uncompressedTotal += bytes - layerBytes;
           layerBytes = bytes;
@@ -262,6 +270,7 @@ class ImageAnalysis {
         this.cache?.put(descriptor.digest, parsed, tables);
         watched?.verified();
       }
+      this.checkDiffId(index, parsed.diffId, label);
       return parsed;
     } catch (error) {
       destroyAll();
@@ -271,6 +280,21 @@ class ImageAnalysis {
       controller.signal.removeEventListener('abort', onLayerAbort);
       this.abortControllers.delete(controller);
     }
+  }
+
+  /**
+   * docker and containerd refuse to unpack a layer whose uncompressed tar does not hash to the config's
+   * diff_id. A config that does not count the layers (refused for registry images) names none to compare.
+   */
+  private checkDiffId(index: number, actual: Digest, label: string): void {
+    const diffIds = this.source.config.rootfs.diff_ids;
+    const expected = diffIds.length === this.source.layers.length ? diffIds[index] : undefined;
+    if (expected === undefined || expected === actual) return;
+    throw new ImgscopeError(
+      'DIGEST_MISMATCH',
+      `${label}: its uncompressed content is ${actual}, but the config's rootfs.diff_ids[${index}] is ${expected}`,
+      { hint: 'docker and containerd refuse to unpack this layer; rebuild the image' },
+    );
   }
 
   private limitError(label: string): ImgscopeError {

@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import { ImgscopeError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import { beginDiffIdHash, type StreamHash } from './diff-id-hasher.js';
 import { ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
 import { type PathTable, ROOT } from './paths.js';
 import { type TarEntry, TarParser, UnsupportedEntryType } from './tar-parser.js';
@@ -30,6 +32,13 @@ export interface TarReadOptions {
   hideEstargzMetadata?: boolean;
   /** Called with the uncompressed byte count so far; throw from it to stop (the decompression guard). */
   onBytes?: (uncompressedBytes: number) => void;
+  /**
+   * The stream's sha256 when it is already known (an uncompressed layer's blob digest, verified as the
+   * blob streams): the stream is then not hashed a second time.
+   */
+  knownDiffId?: Digest;
+  /** Hashes the stream for its diff_id (diff-id-hasher.ts); default on this thread. */
+  hash?: StreamHash;
 }
 
 export interface TarReadResult {
@@ -40,6 +49,8 @@ export interface TarReadResult {
   contentSize: number;
   /** Bytes of the tar stream. */
   uncompressedSize: number;
+  /** sha256 of the tar stream, every byte to its end: what a config's `rootfs.diff_ids` names the layer by. */
+  diffId: Digest;
 }
 
 /**
@@ -50,28 +61,37 @@ export interface TarReadResult {
 export async function readLayerTar(input: Readable, options: TarReadOptions): Promise<TarReadResult> {
   const writer = new LayerItemsWriter(options);
   const parser = new TarParser((entry) => writer.addEntry(entry));
+  const hash = options.knownDiffId ? undefined : (options.hash ?? beginDiffIdHash(0));
   let uncompressedSize = 0;
-  // Errors of the input (decompression, verification) pass through; the parser's become MALFORMED.
-  for await (const chunk of input) {
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    uncompressedSize += bytes.length;
-    options.onBytes?.(uncompressedSize);
+  try {
+    // Errors of the input (decompression, verification) pass through; the parser's become MALFORMED.
+    for await (const chunk of input) {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      uncompressedSize += bytes.length;
+      options.onBytes?.(uncompressedSize);
+      try {
+        parser.write(bytes);
+      } catch (error) {
+        throw malformedTar(options, error as Error);
+      }
+      const behind = hash?.update(bytes);
+      if (behind) await behind;
+    }
     try {
-      parser.write(bytes);
+      parser.end();
     } catch (error) {
       throw malformedTar(options, error as Error);
     }
-  }
-  try {
-    parser.end();
   } catch (error) {
-    throw malformedTar(options, error as Error);
+    hash?.discard();
+    throw error;
   }
   return {
     items: writer.items,
     fileCount: writer.fileCount,
     contentSize: writer.contentSize,
     uncompressedSize,
+    diffId: options.knownDiffId ?? (await hash!.digest()),
   };
 }
 

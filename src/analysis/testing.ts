@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import tar, { type Header } from 'tar-stream';
-import { sha256Digest, VerifyingStream } from '../oci/digest.js';
+import { type Digest, sha256Digest, VerifyingStream } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Descriptor, HistoryEntry, ImageConfig } from '../oci/types.js';
@@ -121,6 +121,8 @@ export interface FakeImageOptions {
   /** Layer N's blob opens at once but sends its first byte only once this promise settles. */
   hold?: Map<number, Promise<void>>;
   reference?: string;
+  /** The config's rootfs.diff_ids (default none: nothing to compare the layers with). */
+  diffIds?: readonly Digest[];
 }
 
 export interface FakeImage extends ImageSource {
@@ -140,7 +142,7 @@ export function fakeImage(blobs: readonly Buffer[], options: FakeImageOptions = 
   const config: ImageConfig = {
     architecture: 'amd64',
     os: 'linux',
-    rootfs: { type: 'layers', diff_ids: [] },
+    rootfs: { type: 'layers', diff_ids: [...(options.diffIds ?? [])] },
     ...(options.history ? { history: options.history } : {}),
   };
   const rawConfig = Buffer.from(JSON.stringify(config));

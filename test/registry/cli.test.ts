@@ -152,6 +152,30 @@ describe.skipIf(registryUnavailable)('imgscope against a real registry', () => {
     expect(report).toMatchObject({ digest: amd64.digest, layerCount: 2, layersAnalyzed: true });
   });
 
+  it('check refuses an image whose config names its layers by the wrong diff_ids, exit 2 in one line', async () => {
+    const image = await buildImage({
+      label: 'cli-diff-ids',
+      layers: [{ 'a.txt': 'a' }, { 'b.txt': 'b' }],
+      diffIds: (real) => [real[0]!, real[0]!],
+    });
+    await pushImage(`${registry.host}/private/diff-ids:v1`, image.content, {
+      credentials: { ...TEST_USER },
+      env: {},
+    });
+    const result = await runCli(['check', '--no-cache', `${registry.host}/private/diff-ids:v1`], {
+      env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      `imgscope: layer 2 of ${registry.host}/private/diff-ids:v1 (${image.layers[1]!.descriptor.digest}): its uncompressed content is sha256:`,
+    );
+    expect(lines[0]).toContain("but the config's rootfs.diff_ids[1] is");
+    expect(lines[0]).toContain('docker and containerd refuse to unpack this layer');
+  });
+
   it('fetches a layer of 1 MiB or more over a connection of its own, kept for the next one, and smaller blobs through the pool', async () => {
     const image = await buildImage({
       label: 'cli-bulk',

@@ -36,7 +36,14 @@ export async function tarOf(files: LayerFiles): Promise<Buffer> {
 }
 
 export async function buildImage(
-  options: { layers?: LayerFiles[]; platform?: Platform; format?: 'oci' | 'docker'; label?: string } = {},
+  options: {
+    layers?: LayerFiles[];
+    platform?: Platform;
+    format?: 'oci' | 'docker';
+    label?: string;
+    /** Rewrites the config's rootfs.diff_ids (an image built wrong). */
+    diffIds?: (real: Digest[]) => Digest[];
+  } = {},
 ): Promise<BuiltImage> {
   const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
   const docker = options.format === 'docker';
@@ -67,7 +74,7 @@ export async function buildImage(
         Cmd: ['/bin/sh'],
         Labels: { 'org.opencontainers.image.title': options.label ?? 'test' },
       },
-      rootfs: { type: 'layers', diff_ids: diffIds },
+      rootfs: { type: 'layers', diff_ids: options.diffIds?.(diffIds) ?? diffIds },
       history: layerFiles.map(() => ({ created: '2024-01-01T00:00:00Z', created_by: 'test' })),
     }),
   );

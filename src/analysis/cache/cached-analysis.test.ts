@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { announcePeerImages, fixture, hasPeerImages, peerImage } from '../../../test/helpers/shared.js';
+import { sha256Digest } from '../../oci/digest.js';
 import { openLocalImage } from '../../oci/local/index.js';
 import type { ImageSource } from '../../oci/source.js';
 import { buildReport } from '../../report/build-report.js';
@@ -131,6 +132,24 @@ describe('a cached analysis', () => {
     expect(readdirSync(join(scratch, `root-${roots}`, LAYERS_FOLDER))).toEqual([
       entryFileName(image.layers[0]!.digest),
     ]);
+  });
+
+  it('checks a cached layer against the diff_ids of the image at hand, without downloading it', async () => {
+    const tarBytes = await tarOf(['etc/', 'etc/hosts:20']);
+    const layer = gzip(tarBytes);
+    const { cache } = newCache();
+    await run(fakeImage([layer], { diffIds: [sha256Digest(tarBytes)] }), { cache });
+    await cache.flush();
+
+    const wrong = sha256Digest('another tar');
+    const lying = fakeImage([layer], { diffIds: [wrong] });
+    await expect(run(lying, { cache })).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      message: expect.stringContaining(
+        `is ${sha256Digest(tarBytes)}, but the config's rootfs.diff_ids[0] is ${wrong}`,
+      ),
+    });
+    expect(lying.opened).toHaveLength(0);
   });
 
   it('keeps the decompression guard for layers that come from the cache', async () => {

@@ -57,6 +57,7 @@ function spelled(layer: LayerAnalysis, tables: InternTables) {
     fileCount: layer.fileCount,
     contentSize: layer.contentSize,
     uncompressedSize: layer.uncompressedSize,
+    diffId: layer.diffId,
   };
 }
 
@@ -149,6 +150,7 @@ describe('cache entry format', () => {
       fileCount: 1,
       contentSize: 0,
       uncompressedSize: 1024,
+      diffId: DIGEST,
     };
     expect(encodeEntry(DIGEST, ANALYSER, layer, tables)).toBeUndefined();
   });
@@ -192,6 +194,21 @@ describe('cache entry format', () => {
         header.crc32 = 0;
       }).subarray(0, -4);
       expect(refusal(old).message).toBe('stale: entry format 1');
+    });
+
+    it('an entry of format 2, written before entries carried the diff_id (stale)', async () => {
+      const old = resign(await entry(), (header) => {
+        header.format = 2;
+        delete header.diffId;
+      });
+      expect(refusal(old).message).toBe('stale: entry format 2');
+    });
+
+    it('an entry whose diff_id is not a sha256 digest', async () => {
+      const forged = resign(await entry(), (header) => {
+        header.diffId = 'sha256:short';
+      });
+      expect(refusal(forged).message).toBe('corrupt: no diff_id');
     });
 
     it('an entry filed under the wrong digest', async () => {

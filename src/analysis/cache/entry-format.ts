@@ -10,7 +10,7 @@
  * place; last the CRC-32 of all the bytes before it, header included (checksum.ts). Nothing is used
  * before it matches.
  */
-import type { Digest } from '../../oci/digest.js';
+import { type Digest, isDigest } from '../../oci/digest.js';
 import { LayerItems, NO_LINK, type StringTable } from '../layer-items.js';
 import { type PathTable, ROOT } from '../paths.js';
 import type { Compression } from '../types.js';
@@ -23,6 +23,8 @@ export interface LayerAnalysis {
   fileCount: number;
   contentSize: number;
   uncompressedSize: number;
+  /** sha256 of the uncompressed tar, as computed while it was parsed: the layer's diff_id. */
+  diffId: Digest;
 }
 
 /** The image's interning tables a layer's ids refer to. */
@@ -43,8 +45,8 @@ export class UnusableEntryError extends Error {
 }
 
 const MAGIC = Buffer.from('IMGSCOPE', 'latin1');
-/** Bumped when the byte layout changes. */
-export const FORMAT_VERSION = 2;
+/** Bumped when the byte layout changes (3: the header carries the layer's diff_id). */
+export const FORMAT_VERSION = 3;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const COMPRESSIONS: readonly Compression[] = ['gzip', 'zstd', 'none'];
 /** ItemKind and TypeCode values the merge understands. */
@@ -57,6 +59,7 @@ interface Header {
   analyser: string;
   littleEndian: boolean;
   digest: string;
+  diffId: Digest;
   compression: Compression;
   fileCount: number;
   contentSize: number;
@@ -166,6 +169,7 @@ export function encodeEntry(
     analyser,
     littleEndian: LITTLE_ENDIAN,
     digest,
+    diffId: layer.diffId,
     compression: layer.compression,
     fileCount: layer.fileCount,
     contentSize: layer.contentSize,
@@ -201,6 +205,7 @@ export function decodeEntry(
   if (header.analyser !== expected.analyser) throw stale(`analyser ${header.analyser}`);
   if (header.littleEndian !== LITTLE_ENDIAN) throw stale('written on a machine of the other byte order');
   if (header.digest !== expected.digest) throw corrupt(`entry of ${header.digest.slice(0, 80)}`);
+  if (!isDigest(header.diffId)) throw corrupt('no diff_id');
 
   let expectedPayload = 0;
   for (const [, type, key] of SECTIONS) expectedPayload += sectionBytes(type, header[key]);
@@ -220,6 +225,7 @@ export function decodeEntry(
     fileCount: header.fileCount,
     contentSize: header.contentSize,
     uncompressedSize: header.uncompressedSize,
+    diffId: header.diffId,
   };
 }
 
