@@ -31,9 +31,35 @@ describe('selectPlatform', () => {
     expect(pick('linux/arm')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
   });
 
-  it('still takes the only variant an index has when none is asked for', () => {
+  it('falls back to a lower variant, closest first, never to a higher one, as containerd does', () => {
+    const arm = indexOf(
+      { os: 'linux', architecture: 'arm', variant: 'v5' },
+      { os: 'linux', architecture: 'arm', variant: 'v6' },
+      { os: 'linux', architecture: 'arm', variant: 'v8' },
+    );
+    const pick = (index: ImageIndex, wanted: string) =>
+      selectPlatform(index, parsePlatform(wanted), 'app').platform;
+    expect(pick(arm, 'linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
+    expect(pick(arm, 'linux/arm64')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v8' });
+    expect(pick(arm, 'linux/arm/v5')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v5' });
+    const amd64 = indexOf(
+      { os: 'linux', architecture: '386' },
+      { os: 'linux', architecture: 'amd64', variant: 'v3' },
+      { os: 'linux', architecture: 'amd64', variant: 'v2' },
+    );
+    expect(pick(amd64, 'linux/amd64/v4')).toEqual({ os: 'linux', architecture: 'amd64', variant: 'v3' });
+    expect(pick(amd64, 'linux/amd64')).toEqual({ os: 'linux', architecture: '386' });
+  });
+
+  it('does not take a higher variant than the one asked for', () => {
     const index = indexOf({ os: 'linux', architecture: 'amd64', variant: 'v2' });
-    expect(selectPlatform(index, parsePlatform('linux/amd64'), 'app').platform?.variant).toBe('v2');
+    expect(() => selectPlatform(index, parsePlatform('linux/amd64'), 'app')).toThrow(
+      'app: no linux/amd64 image; the index has linux/amd64/v2',
+    );
+    const arm = indexOf({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(() => selectPlatform(arm, parsePlatform('linux/arm/v6'), 'app')).toThrow(
+      /no linux\/arm\/v6 image/,
+    );
   });
 });
 

@@ -31,13 +31,24 @@ describe('platforms', () => {
     expect(() => parsePlatform('linux//v7')).toThrow(/not os\/arch/);
   });
 
-  it('matches a variant only when one is asked for', () => {
+  it('matches the platform asked for and the lower variants it runs, as containerd does', () => {
     expect(
       platformMatches({ os: 'linux', architecture: 'arm', variant: 'v7' }, parsePlatform('linux/arm')),
     ).toBe(true);
     expect(
       platformMatches({ os: 'linux', architecture: 'arm', variant: 'v6' }, parsePlatform('linux/arm/v7')),
+    ).toBe(true);
+    expect(
+      platformMatches({ os: 'linux', architecture: 'arm', variant: 'v7' }, parsePlatform('linux/arm/v6')),
     ).toBe(false);
+    expect(
+      platformMatches({ os: 'linux', architecture: 'amd64', variant: 'v3' }, parsePlatform('linux/amd64')),
+    ).toBe(false);
+    expect(platformMatches({ os: 'linux', architecture: '386' }, parsePlatform('linux/amd64'))).toBe(true);
+    expect(platformMatches({ os: 'linux', architecture: 'amd64' }, parsePlatform('linux/386'))).toBe(false);
+    expect(
+      platformMatches({ os: 'linux', architecture: 'arm', variant: 'v7' }, parsePlatform('linux/arm64')),
+    ).toBe(true);
     expect(
       platformMatches({ os: 'linux', architecture: 'arm64', variant: 'v8' }, parsePlatform('linux/arm64')),
     ).toBe(true);

@@ -11,7 +11,9 @@ export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' }
 
 const ARCH_ALIASES: Record<string, string> = {
   x86_64: 'amd64',
+  'x86-64': 'amd64',
   x86: '386',
+  i386: '386',
   aarch64: 'arm64',
   armhf: 'arm',
   armel: 'arm',
@@ -25,7 +27,10 @@ export function normalizePlatform(platform: Platform): Platform {
   let variant = platform.variant?.toLowerCase() || undefined;
   if (rawArch === 'armhf' && !variant) variant = 'v7';
   if (rawArch === 'armel' && !variant) variant = 'v6';
-  if (architecture === 'arm64' && variant === 'v8') variant = undefined;
+  if (architecture === 'arm64' && (variant === 'v8' || variant === '8')) variant = undefined;
+  if (architecture === 'arm' && (variant === '5' || variant === '6' || variant === '7' || variant === '8'))
+    variant = `v${variant}`;
+  if (architecture === '386') variant = undefined;
   if (architecture === 'amd64' && variant === 'v1') variant = undefined; // x86-64 baseline, as containerd
   if (architecture === 'arm' && !variant) variant = 'v7';
   const normalized: Platform = { os, architecture };
@@ -51,26 +56,81 @@ export function formatPlatform(platform: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
-/** Whether an index entry's platform satisfies the wanted one (variant only compared when wanted). */
-export function platformMatches(candidate: Platform, wanted: Platform): boolean {
-  const c = normalizePlatform(candidate);
-  const w = normalizePlatform(wanted);
-  if (c.os !== w.os || c.architecture !== w.architecture) return false;
-  if (w.variant && c.variant !== w.variant) return false;
-  return true;
+/** 3 for `v3`; NaN for no variant or another form, which has no lower variants. */
+function level(variant: string | undefined): number {
+  const match = /^v(\d+)$/.exec(variant ?? '');
+  return match ? Number(match[1]) : Number.NaN;
 }
 
 /**
- * Of the entries that satisfy `wanted`, the one docker and containerd pick: the exact variant first (an
- * index may list linux/amd64/v3 before linux/amd64, which a plain linux/amd64 host needs), else the first.
+ * What a host of platform `w` runs, best first: containerd's `platforms.Only`. amd64/vN also runs
+ * amd64/vN-1 … v1, and 386; arm/vN runs arm/vN-1 … v5; arm64 runs the arm64 minor versions below it and
+ * 32-bit arm/v8 … v5. Never a higher variant than the one asked for.
  */
+function compatible(w: Platform): Platform[] {
+  const vector: Platform[] = [w];
+  const of = (architecture: string, variant?: string): Platform =>
+    normalizePlatform(variant ? { os: w.os, architecture, variant } : { os: w.os, architecture });
+  if (w.architecture === 'amd64') {
+    for (let v = level(w.variant) - 1; v >= 1; v--) vector.push(of('amd64', `v${v}`));
+    vector.push(of('386'));
+  } else if (w.architecture === 'arm') {
+    for (let v = level(w.variant) - 1; v >= 5; v--) vector.push(of('arm', `v${v}`));
+  } else if (w.architecture === 'arm64') {
+    const variant = w.variant ?? 'v8';
+    const parts = /^v(\d+)(?:\.(\d))?$/.exec(variant);
+    let major = parts ? Number(parts[1]) : Number.NaN;
+    let minor = parts?.[2] ? Number(parts[2]) : 0;
+    if (major >= 8) {
+      const push = (maj: number, min: number) => vector.push(of('arm64', min ? `v${maj}.${min}` : `v${maj}`));
+      if (major === 9) {
+        for (let m = minor - 1; m >= 0; m--) push(9, m);
+        // v9.0 diverged from v8.5: v9.x runs v8.{x+5}, up to v8.9.
+        minor = Math.min(minor + 5, 9);
+        major = 8;
+        push(8, minor);
+      }
+      for (let m = minor - 1; m >= 0; m--) push(major, m);
+    }
+    const arm = variant.startsWith('v8.') || variant.startsWith('v9.') ? 'v8' : variant;
+    vector.push(...compatible(of('arm', arm)));
+  }
+  return vector;
+}
+
+function samePlatform(a: Platform, b: Platform): boolean {
+  return a.os === b.os && a.architecture === b.architecture && a.variant === b.variant;
+}
+
+/**
+ * Whether an index entry's platform runs where `wanted` does, by containerd's `platforms.Only`: the exact
+ * platform or a lower variant of it (linux/arm/v7 takes arm/v6), never a higher one.
+ */
+export function platformMatches(candidate: Platform, wanted: Platform): boolean {
+  const c = normalizePlatform(candidate);
+  return compatible(normalizePlatform(wanted)).some((p) => samePlatform(p, c));
+}
+
+/**
+ * The entries docker and containerd prefer for `wanted`: those of the exact platform, else of the closest
+ * lower variant (an index may list linux/amd64/v3 before linux/amd64, which a plain linux/amd64 host needs).
+ */
+export function closestPlatforms<T extends { platform?: Platform }>(entries: T[], wanted: Platform): T[] {
+  for (const p of compatible(normalizePlatform(wanted))) {
+    const matching = entries.filter(
+      (entry) => entry.platform && samePlatform(normalizePlatform(entry.platform), p),
+    );
+    if (matching.length > 0) return matching;
+  }
+  return [];
+}
+
+/** The entry docker and containerd pick for `wanted`: of the closest platform, the first listed. */
 export function closestPlatform<T extends { platform?: Platform }>(
   entries: T[],
   wanted: Platform,
 ): T | undefined {
-  const w = normalizePlatform(wanted);
-  const matching = entries.filter((entry) => entry.platform && platformMatches(entry.platform, w));
-  return matching.find((entry) => normalizePlatform(entry.platform!).variant === w.variant) ?? matching[0];
+  return closestPlatforms(entries, wanted)[0];
 }
 
 /**

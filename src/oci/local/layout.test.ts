@@ -319,6 +319,17 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect(arm.digest).toBe(armImage.digest);
   });
 
+  it('prefers the exact platform to one the wanted platform also runs (amd64 over 386)', async () => {
+    const files = new ImageFiles();
+    const amdImage = await addOciImage(files, amd64);
+    const i386Image = await addOciImage(files, { os: 'linux', architecture: '386' });
+    setLayoutIndex(files, [amdImage, i386Image]);
+    const file = await files.writeTar(tempPath('amd64-386.tar'));
+    expect((await openLocalImage(file)).digest).toBe(amdImage.digest);
+    const i386 = await openLocalImage(file, { platform: { os: 'linux', architecture: '386' } });
+    expect(i386.digest).toBe(i386Image.digest);
+  });
+
   it('fails a truncated blob while streaming it, with SIZE_MISMATCH', async () => {
     const files = new ImageFiles();
     const image = await addOciImage(files, amd64);

@@ -3,7 +3,7 @@ import { type Digest, digestHex } from '../digest.js';
 import { assembleImage, type BlobReader, readVerifiedDocument, remedyFor } from '../image.js';
 import { MAX_MANIFEST_BYTES, parseJsonDocument, parseManifest, selectPlatform } from '../manifest.js';
 import { MediaType } from '../media-types.js';
-import { DEFAULT_PLATFORM, formatPlatform, type Platform, platformMatches } from '../platform.js';
+import { closestPlatforms, DEFAULT_PLATFORM, formatPlatform, type Platform } from '../platform.js';
 import type { ImageSource, ResolvedIndex } from '../source.js';
 import type { Descriptor, ImageIndex } from '../types.js';
 import { type LocalFiles, missingFile, notAnImage } from './files.js';
@@ -165,9 +165,7 @@ function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string
   if (distinct.size === 1) return candidates[0]!;
 
   const wanted = options.platform ?? DEFAULT_PLATFORM;
-  const matching = [...distinct.values()].filter(
-    (entry) => entry.platform && platformMatches(entry.platform, wanted),
-  );
+  const matching = closestPlatforms([...distinct.values()], wanted);
   if (matching.length === 1) return matching[0]!;
   const what = ref === undefined ? `${distinct.size} images` : `${distinct.size} images named "${ref}"`;
   // A bare PATH takes no :REF (PATH:REF would be read as a registry image), so the hint names the transport.

@@ -79,6 +79,19 @@ describe('platform', () => {
     expect(result?.message).toBe('the index has no linux/amd64 image; it has linux/arm64, linux/arm/v7');
   });
 
+  it('fails an index whose only amd64 image needs a newer CPU than linux/amd64, as containerd picks none', () => {
+    const result = platformCheck(
+      fakeFacts({
+        platform: undefined,
+        config: undefined,
+        indexPlatforms: [{ os: 'linux', architecture: 'amd64', variant: 'v2' }],
+      }),
+      scf,
+    );
+    expect(result?.status).toBe('fail');
+    expect(result?.message).toBe('the index has no linux/amd64 image; it has linux/amd64/v2');
+  });
+
   it('points at the amd64 image when the index has one but another was selected', () => {
     const result = platformCheck(
       fakeFacts({

@@ -1,4 +1,4 @@
-import { formatPlatform, normalizePlatform, type Platform } from '../../oci/platform.js';
+import { closestPlatform, formatPlatform, normalizePlatform, type Platform } from '../../oci/platform.js';
 import { imageText } from '../../report/format.js';
 import type { Profile } from '../profiles.js';
 import { checkResult, type ManifestCheck } from './check.js';
@@ -8,6 +8,20 @@ function fits(profile: Profile, platform: Platform): boolean {
   return (
     (!profile.os || p.os === profile.os) && (!profile.architecture || p.architecture === profile.architecture)
   );
+}
+
+/**
+ * Whether the index has an image the profile runs, as its host picks one: for scf, the entry
+ * linux/amd64 selects (an index of linux/amd64/v2 alone has none, as containerd finds none).
+ */
+function indexFits(profile: Profile, platforms: Platform[]): boolean {
+  if (!profile.architecture) return platforms.some((p) => fits(profile, p));
+  const host = { os: profile.os ?? 'linux', architecture: profile.architecture };
+  const chosen = closestPlatform(
+    platforms.map((platform) => ({ platform })),
+    host,
+  );
+  return chosen !== undefined && fits(profile, chosen.platform);
 }
 
 function wantedOf(profile: Profile): string {
@@ -25,13 +39,13 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   const wanted = wantedOf(profile);
   const offered = facts.indexPlatforms?.map(formatPlatform) ?? [];
   const offeredText = offered.map(imageText).join(', ');
-  const indexFits = facts.indexPlatforms?.some((p) => fits(profile, p)) ?? false;
+  const offersFit = facts.indexPlatforms ? indexFits(profile, facts.indexPlatforms) : false;
   const buildHint = profile.architecture
     ? `build for ${wanted}: \`docker buildx build --platform ${wanted} …\` (Apple silicon and other ARM hosts build arm64 by default)`
     : `build a ${wanted} image`;
 
   if (!facts.platform) {
-    if (facts.indexPlatforms && !indexFits) {
+    if (facts.indexPlatforms && !offersFit) {
       return checkResult(
         'platform',
         'fail',
@@ -55,7 +69,7 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   let message = `${imageText(actual)} image: ${profile.title} ${runs}`;
   let hint = buildHint;
   if (facts.indexPlatforms) {
-    if (indexFits) hint = `the index also has ${wanted}: check that image with --platform ${wanted}`;
+    if (offersFit) hint = `the index also has ${wanted}: check that image with --platform ${wanted}`;
     else message += `; the index has no ${wanted} image (it has ${offeredText})`;
   }
   return checkResult('platform', 'fail', message, { actual, limit: wanted, hint });
