@@ -22,6 +22,15 @@ export function parseDigest(value: unknown, where: string): Digest {
   });
 }
 
+/** A digest by the OCI grammar (`algorithm:encoded`) that is not sha256: well formed, but not one imgscope reads. */
+export function isOtherAlgorithmDigest(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    !value.startsWith('sha256:') &&
+    /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(value)
+  );
+}
+
 export function digestHex(digest: Digest): string {
   return digest.slice('sha256:'.length);
 }

@@ -63,6 +63,60 @@ describe('selectPlatform', () => {
   });
 });
 
+describe('an index entry named by a sha512 digest', () => {
+  const sha512 = `sha512:${'a'.repeat(128)}`;
+  const raw = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: [
+        {
+          mediaType: MediaType.OciManifest,
+          digest: sha512,
+          size: 9,
+          platform: { os: 'linux', architecture: 's390x' },
+        },
+        {
+          mediaType: MediaType.OciManifest,
+          digest: `sha256:${'1'.repeat(64)}`,
+          size: 9,
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
+        {
+          mediaType: MediaType.OciManifest,
+          digest: sha512,
+          size: 9,
+          platform: { os: 'linux', architecture: 'arm64' },
+        },
+      ],
+    }),
+  );
+
+  it('is skipped when another entry is selected, as containerd and go-containerregistry do', () => {
+    const parsed = parseManifest(raw, 'app');
+    if (parsed.kind !== 'index') throw new Error('not an index');
+    expect(selectPlatform(parsed.index, parsePlatform('linux/amd64'), 'app').digest).toBe(
+      `sha256:${'1'.repeat(64)}`,
+    );
+  });
+
+  it('fails, naming the platform and digest, only when it is the one selected', () => {
+    const parsed = parseManifest(raw, 'app');
+    if (parsed.kind !== 'index') throw new Error('not an index');
+    expect(() => selectPlatform(parsed.index, parsePlatform('linux/arm64'), 'app')).toThrow(
+      `app: the linux/arm64 image is named by the digest ${sha512}`,
+    );
+    expect(() => selectPlatform(parsed.index, parsePlatform('linux/s390x'), 'app')).toThrow(
+      /linux\/s390x image/,
+    );
+  });
+
+  it('still fails the index when the digest is malformed', () => {
+    const bad = Buffer.from(raw.toString().replace(sha512, 'sha512:ZZ!'));
+    expect(() => parseManifest(bad, 'app')).toThrow(/is not a sha256 digest/);
+  });
+});
+
 describe('platform fields of the wrong type', () => {
   it('are left out of an index entry and a config rather than crashing the run', () => {
     const index = Buffer.from(

@@ -1,5 +1,5 @@
 import { ImgscopeError, PlatformNotFoundError } from '../errors.js';
-import { parseDigest } from './digest.js';
+import { isOtherAlgorithmDigest, parseDigest, sha256Digest } from './digest.js';
 import {
   baseMediaType,
   isImageManifestMediaType,
@@ -8,7 +8,9 @@ import {
   MediaType,
 } from './media-types.js';
 import { closestPlatform, formatPlatform, normalizePlatform, type Platform } from './platform.js';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from './types.js';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, UnusableEntry } from './types.js';
+
+const PLACEHOLDER_DIGEST = sha256Digest('');
 
 /** Manifests and configs above this size are refused: real ones are a few KiB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -124,8 +126,18 @@ export function parseManifest(bytes: Uint8Array, label: string, headerMediaType?
   const looksLikeIndex = Array.isArray(doc.manifests);
   if (isIndexMediaType(declared) || (!declared && looksLikeIndex)) {
     if (!Array.isArray(doc.manifests)) throw malformed(label, 'index has no manifests array');
-    const manifests = doc.manifests.map((m, i) => parseDescriptor(m, `${label}: manifests[${i}]`));
+    const manifests: Descriptor[] = [];
+    const unusable: UnusableEntry[] = [];
+    doc.manifests.forEach((m, i) => {
+      const where = `${label}: manifests[${i}]`;
+      // As containerd and go-containerregistry, an entry of another digest algorithm only fails if selected.
+      if (isObject(m) && isOtherAlgorithmDigest(m.digest)) {
+        const checked = parseDescriptor({ ...m, digest: PLACEHOLDER_DIGEST }, where);
+        unusable.push({ ...checked, digest: m.digest, position: manifests.length });
+      } else manifests.push(parseDescriptor(m, where));
+    });
     const index: ImageIndex = { schemaVersion: 2, manifests };
+    if (unusable.length > 0) index.unusable = unusable;
     index.mediaType = declared || MediaType.OciIndex;
     if (isObject(doc.annotations)) index.annotations = doc.annotations as Record<string, string>;
     return { kind: 'index', mediaType: index.mediaType, index };
@@ -237,14 +249,25 @@ export function selectPlatform(
   label: string,
   indexDigest = '',
 ): Descriptor {
-  const images = index.manifests.filter(
+  const entries: (Descriptor | UnusableEntry)[] = [...index.manifests];
+  for (const entry of [...(index.unusable ?? [])].reverse()) entries.splice(entry.position, 0, entry);
+  const images = entries.filter(
     (m) => isImageManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType),
   );
   // Attestation manifests (buildx) carry platform unknown/unknown; they are never candidates.
   const candidates = images.filter((m) => m.platform && m.platform.os !== 'unknown');
-  const match = closestPlatform(candidates, wanted);
+  const match =
+    closestPlatform(candidates, wanted) ??
+    (candidates.length === 0 && images.length === 1 ? images[0] : undefined);
+  if (match && 'position' in match) {
+    const which = match.platform ? `the ${formatPlatform(match.platform)} image` : 'its image';
+    throw new ImgscopeError(
+      'UNSUPPORTED',
+      `${label}: ${which} is named by the digest ${match.digest.slice(0, 200)}, which imgscope cannot verify (it reads sha256 only)`,
+      { hint: 'push the image with sha256 digests, the default of docker, buildx, crane and skopeo' },
+    );
+  }
   if (match) return match;
-  if (candidates.length === 0 && images.length === 1 && images[0]) return images[0];
   const available = candidates.map((m) => formatPlatform(m.platform!)).join(', ') || 'none';
   throw new PlatformNotFoundError(
     `${label}: no ${formatPlatform(wanted)} image; the index has ${available}`,

@@ -25,7 +25,15 @@ export interface ImageIndex {
   schemaVersion: 2;
   mediaType?: string;
   manifests: Descriptor[];
+  /** Entries named by a digest of another algorithm (sha512): skipped unless the one selected. */
+  unusable?: UnusableEntry[];
   annotations?: Record<string, string>;
+}
+
+/** An index entry imgscope cannot read, and where it stood: before `manifests[position]`. */
+export interface UnusableEntry extends Omit<Descriptor, 'digest'> {
+  digest: string;
+  position: number;
 }
 
 export interface HistoryEntry {

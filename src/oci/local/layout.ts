@@ -152,6 +152,14 @@ function describeEntry(descriptor: Descriptor, entries: readonly Descriptor[]): 
 
 function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string): Descriptor {
   const entries = index.manifests;
+  const other = index.unusable?.[0];
+  if (entries.length === 0 && other) {
+    throw new ImgscopeError(
+      'UNSUPPORTED',
+      `${location}: index.json names its images by digests such as ${other.digest.slice(0, 200)}, which imgscope cannot verify (it reads sha256 only)`,
+      { hint: 'write the layout with sha256 digests, the default of docker, buildx, crane and skopeo' },
+    );
+  }
   if (entries.length === 0) throw notAnImage(location, 'index.json lists no images');
   const listing = entries.map((entry) => describeEntry(entry, entries)).join(', ');
   const { ref } = options;
