@@ -325,7 +325,7 @@ for (const [transport, blobOptions] of TRANSPORTS) {
       ).toBe(true);
 
       const log = lines.join('\n');
-      expect(log).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/storage\/[\w-]+\?X-Amz-Signature=\*\*\* → 200/);
+      expect(log).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/storage\/\*\*\*\?X-Amz-Signature=\*\*\* → 200/);
       // Which way each blob came is in the log: the layers over connections of their own, or the pool.
       expect(/→ 200 .*own connection/.test(log)).toBe(blobOptions.bulkDownloadBytes === 0);
       expect(log).toMatch(

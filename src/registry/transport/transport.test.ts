@@ -46,6 +46,27 @@ describe('redactUrl', () => {
     );
   });
 
+  it('hides path segments that may be tokens off the registry API, and keeps digests and plain words', () => {
+    const hex = 'ab'.repeat(32);
+    const signed = new URL(
+      `https://cdn.example/exp=1900000000~acl=*~hmac=0a1b2c/eyJhbGciOiJIUzI1NiJ9.e30.sig/5e5779a8/9f86d081884c7d659a2feaa0c55ad015/docker/registry/v2/blobs/sha256/ab/${hex}/data`,
+    );
+    expect(redactUrl(signed)).toBe(
+      `https://cdn.example/***/***/5e5779a8/***/docker/registry/v2/blobs/sha256/ab/${hex}/data`,
+    );
+    expect(redactUrl(new URL('http://127.0.0.1:1/storage/1b4e28ba-2fa1-11d2-883f-b9a761bde3fb'))).toBe(
+      'http://127.0.0.1:1/storage/***',
+    );
+    expect(redactUrl(new URL('https://auth.example/oauth2/token'))).toBe('https://auth.example/oauth2/token');
+    // The registry API path is the reference the user gave: printed as it is.
+    const api = `https://r.example/v2/team-2024/app.v1234567890/blobs/sha256:${hex}`;
+    expect(redactUrl(new URL(api))).toBe(api);
+    expect(redactUrl(new URL('https://r.example/v2/'))).toBe('https://r.example/v2/');
+    expect(redactUrl(new URL('https://r.example/v2/9f86d081884c7d659a2feaa0c55ad015'))).toBe(
+      'https://r.example/v2/***',
+    );
+  });
+
   it('keeps the values of the token and distribution API parameters, repeated ones included', () => {
     const url = new URL(
       'https://auth.example/token?service=reg&scope=repository%3Aa%3Apull&scope=repository%3Ab%3Apull&account=me',
