@@ -230,6 +230,7 @@ export class RegistryClient {
         throw await registryFailure(response, {
           subject,
           repositoryName: this.name(repository),
+          origin: this.origin,
           what: 'manifest',
         });
       }
@@ -328,6 +329,7 @@ export class RegistryClient {
       throw await registryFailure(response, {
         subject: digest,
         repositoryName: this.name(repository),
+        origin: this.origin,
         what: 'blob',
       });
     }
@@ -384,7 +386,12 @@ export class RegistryClient {
           },
         );
       }
-      throw await registryFailure(response, { subject, repositoryName: this.name(repository), what: 'blob' });
+      throw await registryFailure(response, {
+        subject,
+        repositoryName: this.name(repository),
+        origin: this.origin,
+        what: 'blob',
+      });
     };
     return resumableDownload({
       open,

@@ -40,6 +40,8 @@ export interface FailureContext {
   /** `registry/repository`. */
   repositoryName: string;
   what: 'manifest' | 'blob' | 'upload';
+  /** The registry's origin: an answer from elsewhere came from the storage it redirected to. */
+  origin?: string;
 }
 
 /** Turns a registry's refusal into one readable line (exit 2). Consumes the response body. */
@@ -50,6 +52,21 @@ export async function registryFailure(
   const body = await readRegistryError(response);
   const code = body?.code ?? '';
   const detail = `${response.status}${body ? ` ${summarize(body)}` : ''}`;
+  if (context.origin && response.url.origin !== context.origin) {
+    // A pre-signed storage URL that expired or was refused: no login of the user's changes that.
+    return new ImgscopeError(
+      'REGISTRY',
+      `${context.subject}: the storage the registry redirected to, ${redactUrl(response.url)}, answered ${detail}`,
+      {
+        hint:
+          response.status >= 500
+            ? "the registry's storage is failing; try again later"
+            : response.status === 404
+              ? "the registry's storage has lost it; report it to the registry operator"
+              : "the registry's storage refused the registry's own signed link (expired?); try again, and report it to the registry operator if it persists",
+      },
+    );
+  }
   if (code === 'NAME_UNKNOWN') {
     return new ImgscopeError(
       'NOT_FOUND',

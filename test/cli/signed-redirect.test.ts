@@ -21,7 +21,7 @@ function sha256(bytes: Buffer): string {
  * A loopback registry that sends layer GETs to a pre-signed storage URL carrying its secrets in userinfo,
  * path and query, where the storage then fails (500, or a reset connection).
  */
-function signedRedirectRegistry(storage: '500' | 'reset'): Server {
+function signedRedirectRegistry(storage: '500' | 'reset', storageOrigin?: () => string): Server {
   const tar = Buffer.alloc(1024, 0);
   const layer = gzipSync(Buffer.concat([tar, Buffer.from(storage)]));
   const config = Buffer.from(
@@ -65,7 +65,7 @@ function signedRedirectRegistry(storage: '500' | 'reset'): Server {
     else if (path === `/v2/app/blobs/${sha256(layer)}`) {
       const signed = `/cdn/exp=1900000000~acl=*~hmac=HMACSECRET0123/eyJhbGciOiJIUzI1NiJ9.JWTSECRET.sig/1b4e28ba-2fa1-11d2-883f-b9a761bde3fb/data`;
       res.writeHead(307, {
-        location: `http://u:pw-SECRET@127.0.0.1:${port}${signed}?X-Amz-Signature=QUERYSECRET`,
+        location: `${storageOrigin?.() ?? `http://u:pw-SECRET@127.0.0.1:${port}`}${signed}?X-Amz-Signature=QUERYSECRET`,
       });
       res.end();
     } else if (path.startsWith('/cdn/') && storage === 'reset') req.socket.destroy();
@@ -100,3 +100,35 @@ describe.each(['500', 'reset'] as const)(
     });
   },
 );
+
+describe('a blob whose pre-signed storage URL is refused (403 from another origin)', () => {
+  let registry: Server;
+  let storage: Server;
+  let host = '';
+  beforeAll(async () => {
+    storage = createServer((_req, res) => {
+      res
+        .writeHead(403, { 'content-type': 'application/xml' })
+        .end('<Error><Code>AccessDenied</Code></Error>');
+    });
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    const storageOrigin = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
+    registry = signedRedirectRegistry('500', () => storageOrigin);
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => registry.close(resolve));
+    await new Promise((resolve) => storage.close(resolve));
+  });
+
+  it('says the storage refused the link, not that the registry wants credentials', async () => {
+    const result = await runCli(['check', `${host}/app:v1`, '--no-cache']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /: the storage the registry redirected to, http:\/\/127\.0\.0\.1:\d+\/cdn\//,
+    );
+    expect(result.stderr).toContain('answered 403');
+    expect(result.stderr).not.toMatch(/credentials|access refused by the registry/);
+  });
+});
