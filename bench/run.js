@@ -10,8 +10,9 @@
 //    gunzip alone of the same blobs, one after another, from memory, at the analyser's zlib settings);
 //    and what a user would otherwise script: `skopeo copy docker://… dir:` then `tar -tzvf` of every
 //    layer. Beside them,
-//    as diagnostics: receiving the blobs from the registry alone, sha256 of them alone, and inflating them
-//    the way `check` does (raw deflate, no CRC-32; analysis/gzip-decoder.ts).
+//    as diagnostics: receiving the blobs from the registry alone, sha256 of them alone, sha256 of their
+//    tars alone (the diff_ids `check` verifies), and inflating them the way `check` does (raw deflate, no
+//    CRC-32; analysis/gzip-decoder.ts).
 // 3. Start-up of non-interactive commands, and which modules they load (the TUI's must not load).
 // 4. The focused benches, each in its own process: parse.js (per-entry cost), analysis.js (one 200 MB gzip
 //    layer vs gunzip), memory.js (1M entries: peak RSS, bytes per entry), zstd.js (main-thread freedom),
@@ -174,6 +175,31 @@ function sha256Alone(image) {
   });
 }
 
+/**
+ * sha256 of each layer's uncompressed tar alone (its diff_id, which `check` verifies too), from memory:
+ * each blob is inflated untimed first.
+ */
+async function diffIdAlone(image) {
+  let wall = 0n;
+  for (const layer of image.layers) {
+    const tar = [];
+    const sink = new Writable({
+      highWaterMark: 4 << 20,
+      write: (chunk, _encoding, callback) => {
+        tar.push(chunk);
+        callback();
+      },
+    });
+    await pipeline(Readable.from(blobChunks(image, layer)), createGunzip(GUNZIP), sink);
+    const started = process.hrtime.bigint();
+    const hash = createHash('sha256');
+    for (const chunk of tar) hash.update(chunk);
+    hash.digest();
+    wall += process.hrtime.bigint() - started;
+  }
+  return { seconds: Number(wall) / 1e9 };
+}
+
 /** What a user scripts without imgscope: copy the image out of the registry, list every layer. */
 function skopeoAndTar(reference) {
   const dir = join(work, 'skopeo-dir');
@@ -241,14 +267,15 @@ try {
     const scripts = [];
     const receives = [];
     const hashes = [];
+    const diffIds = [];
     const inflates = [];
     let report;
     await receiveAlone(image); // the registry's reads come from the page cache, as on a warm registry
     for (let rep = 0; rep < REPS; rep++) {
       const order =
         rep % 2 === 0
-          ? ['check', 'floor', 'inflate', 'receive', 'sha256', 'script']
-          : ['script', 'sha256', 'receive', 'inflate', 'floor', 'check'];
+          ? ['check', 'floor', 'inflate', 'receive', 'sha256', 'diffid', 'script']
+          : ['script', 'diffid', 'sha256', 'receive', 'inflate', 'floor', 'check'];
       for (const what of order) {
         if (what === 'check') {
           const registryCpuBefore = registry.cpuSeconds();
@@ -262,6 +289,7 @@ try {
         else if (what === 'inflate') inflates.push(await inflateAlone(image));
         else if (what === 'receive') receives.push(await receiveAlone(image));
         else if (what === 'sha256') hashes.push(await sha256Alone(image));
+        else if (what === 'diffid') diffIds.push(await diffIdAlone(image));
         else scripts.push(skopeoAndTar(image.reference));
       }
     }
@@ -278,6 +306,7 @@ try {
       scriptSeconds: median(scripts.map((s) => s.seconds)),
       receiveSeconds: median(receives.map((r) => r.seconds)),
       sha256Seconds: median(hashes.map((h) => h.seconds)),
+      diffIdSeconds: median(diffIds.map((h) => h.seconds)),
       inflateSeconds: median(inflates.map((i) => i.seconds)),
       peakRssBytes: Math.max(...checks.map((c) => c.peakRss)),
       // Where a check's time goes: Node's own start, imgscope's until its first request, then requests
@@ -406,14 +435,19 @@ function table(r) {
     '  two-core bound: CPU of `check` and of the registry serving it, ÷ 2 cores (no schedule can beat it), all images',
     `${s(twoCoreBound)} = ${x(twoCoreBound / floorTotal)} the floor (${s(checkCpu)} + registry ${s(registryCpu)})`,
   );
+  const verifyingFloor = floorTotal + sum('sha256Seconds') + sum('diffIdSeconds');
   row(
-    '  where it goes, all images: receiving from the registry alone / sha256 alone / gunzip alone / raw inflate alone (as `check` inflates: no CRC-32)',
-    `${s(sum('receiveSeconds'))} / ${s(sum('sha256Seconds'))} / ${s(floorTotal)} / ${s(sum('inflateSeconds'))}`,
+    '  ÷ gunzip, sha256 of the blobs and sha256 of their tars, one after another (what verifying every digest costs), all images',
+    `${x(checkTotal / verifyingFloor)} (${s(checkTotal)} vs ${s(verifyingFloor)})`,
+  );
+  row(
+    '  where it goes, all images: receiving from the registry alone / sha256 of the blobs alone / sha256 of the tars (diff_ids) alone / gunzip alone / raw inflate alone (as `check` inflates: no CRC-32)',
+    `${s(sum('receiveSeconds'))} / ${s(sum('sha256Seconds'))} / ${s(sum('diffIdSeconds'))} / ${s(floorTotal)} / ${s(sum('inflateSeconds'))}`,
   );
   for (const [name, image] of images)
     row(
       `    ${name}`,
-      `${s(image.receiveSeconds)} / ${s(image.sha256Seconds)} / ${s(image.floorSeconds)} / ${s(image.inflateSeconds)}`,
+      `${s(image.receiveSeconds)} / ${s(image.sha256Seconds)} / ${s(image.diffIdSeconds)} / ${s(image.floorSeconds)} / ${s(image.inflateSeconds)}`,
     );
   row(
     '  where a `check` spends its time: Node starting / imgscope until its first request / requests and analysis until the report / exit',
