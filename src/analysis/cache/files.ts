@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { constants, unlinkSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TEMP_PREFIX } from './location.js';
@@ -41,6 +41,23 @@ export async function writeAtomically(
     return bytes;
   } finally {
     unfinished.delete(temp);
+  }
+}
+
+/**
+ * Reads a whole cache file, which must be a regular file. A FIFO or a device in its place (or a symlink to
+ * one: /dev/zero, a pipe) would otherwise block the read forever or fill memory; it fails with EINVAL,
+ * which callers treat like any unreadable entry. O_NONBLOCK keeps opening a FIFO from waiting for a writer.
+ */
+export async function readCacheFile(file: string): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) {
+      throw Object.assign(new Error(`EINVAL: not a regular file, '${file}'`), { code: 'EINVAL' });
+    }
+    return await handle.readFile();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import type { FileStamp, StoredBlob } from '../../oci/source.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
-import { describeError, errorCode, makeDirectories, writeAtomically } from './files.js';
+import { describeError, errorCode, makeDirectories, readCacheFile, writeAtomically } from './files.js';
 import { decodeRecord, encodeRecord, recordFileName, sameStamp } from './fingerprint-format.js';
 import { FINGERPRINTS_FOLDER } from './location.js';
 
@@ -62,7 +61,7 @@ export class DiskFingerprintStore implements FingerprintStore {
     };
     let bytes: Buffer;
     try {
-      bytes = await readFile(join(this.directory, recordFileName(blob, digest)));
+      bytes = await readCacheFile(join(this.directory, recordFileName(blob, digest)));
     } catch (error) {
       return miss(errorCode(error) === 'ENOENT' ? '' : describeError(error));
     }

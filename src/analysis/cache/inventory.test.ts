@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -122,6 +123,15 @@ describe('cache inventory with image summaries', () => {
     expect(result.images.kept).toBe(1);
     expect(result.kept).toBe(1);
   });
+
+  it('does not block on a FIFO where a twin pointer should be, and removes it', async () => {
+    const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], [{ n: 90, layers: [1], usedAt: 2 }]);
+    const pointer = join(root, IMAGES_FOLDER, `${TWIN_PREFIX}${'a'.repeat(64)}`);
+    execFileSync('mkfifo', [pointer]);
+    const result = await pruneCache(root, 1e9);
+    expect(result.images.kept).toBe(1);
+    expect(existsSync(pointer)).toBe(false);
+  }, 10_000);
 
   it('without a budget removes everything: summaries, their twin pointers, their folder, and stale summary folders', async () => {
     const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], [{ n: 90, layers: [1], usedAt: 2 }]);

@@ -1,6 +1,7 @@
-import { lstat, readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, isDigest } from '../../oci/digest.js';
+import { readCacheFile } from './files.js';
 import { decodeRecord, isRecordFileName, sameStamp } from './fingerprint-format.js';
 import {
   digestOfEntryFile,
@@ -207,7 +208,7 @@ async function pruneFingerprints(directory: string, all: boolean): Promise<Prune
 
 async function fingerprintStillMatches(recordFile: string): Promise<boolean> {
   try {
-    const { blob } = decodeRecord(await readFile(recordFile));
+    const { blob } = decodeRecord(await readCacheFile(recordFile));
     return sameStamp(await stat(blob.file, { bigint: true }), blob.stamp);
   } catch {
     return false;
@@ -219,8 +220,8 @@ async function removeDanglingTwinPointers(directory: string): Promise<void> {
   for (const name of await namesIn(directory)) {
     if (!name.startsWith(TWIN_PREFIX)) continue;
     const pointer = join(directory, name);
-    const digest = await readFile(pointer, 'utf8').then(
-      (text) => text.trim(),
+    const digest = await readCacheFile(pointer).then(
+      (bytes) => bytes.toString('utf8').trim(),
       () => undefined,
     );
     const target = isDigest(digest)
@@ -235,7 +236,7 @@ async function summaryLayers(images: CacheFolder): Promise<Map<CacheEntryInfo, S
   const layers = new Map<CacheEntryInfo, Set<string>>();
   for (const entry of images.entries) {
     try {
-      const bytes = await readFile(join(images.directory, entryFileName(entry.digest)));
+      const bytes = await readCacheFile(join(images.directory, entryFileName(entry.digest)));
       layers.set(entry, new Set(readSummaryHeader(bytes).header.layers));
     } catch {
       // Unreadable or gone: not in the map.

@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,6 +131,22 @@ describe('DiskLayerCache', () => {
       expect(filesIn(root)).toEqual([]);
     }
   });
+
+  it('misses, without blocking or reading forever, when a FIFO or a device is where an entry should be', async () => {
+    const root = newRoot();
+    const file = await stored(root);
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    const { cache, lines } = cacheAt(root);
+    expect(await cache.get(DIGEST, freshTables())).toBeUndefined();
+    expect(lines).toEqual([`cache miss ${DIGEST} (EINVAL)`]);
+    rmSync(file);
+    symlinkSync('/dev/zero', file);
+    expect(await cache.get(DIGEST, freshTables())).toBeUndefined();
+    // A put replaces the link itself, never writing through it.
+    expect(existsSync(await stored(root))).toBe(true);
+    expect(lstatSync(file).isFile()).toBe(true);
+  }, 10_000);
 
   it('ignores and removes an entry another analyser version wrote', async () => {
     const root = newRoot();

@@ -1,4 +1,4 @@
-import { readFile, unlink, utimes } from 'node:fs/promises';
+import { unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
@@ -9,7 +9,13 @@ import {
   type LayerAnalysis,
   UnusableEntryError,
 } from './entry-format.js';
-import { errorCode as codeOf, describeError as describe, makeDirectories, writeAtomically } from './files.js';
+import {
+  errorCode as codeOf,
+  describeError as describe,
+  makeDirectories,
+  readCacheFile,
+  writeAtomically,
+} from './files.js';
 import { ANALYSER_VERSION, entryFileName, LAYERS_FOLDER } from './location.js';
 
 /**
@@ -63,7 +69,7 @@ export class DiskLayerCache implements LayerCache {
     const file = join(this.directory, entryFileName(digest));
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readCacheFile(file);
     } catch (error) {
       this.debug(`cache miss ${digest}${codeOf(error) === 'ENOENT' ? '' : ` (${describe(error)})`}`);
       return undefined;

@@ -1,12 +1,19 @@
 import { createHash } from 'node:crypto';
-import { readFile, unlink, utimes } from 'node:fs/promises';
+import { unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, isDigest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import type { AnalysisSummary } from '../summary.js';
 import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
-import { describeError, errorCode, makeDirectories, settled, writeAtomically } from './files.js';
+import {
+  describeError,
+  errorCode,
+  makeDirectories,
+  readCacheFile,
+  settled,
+  writeAtomically,
+} from './files.js';
 import { entryFileName, IMAGES_FOLDER, LAYERS_FOLDER, SUMMARY_VERSION, TWIN_PREFIX } from './location.js';
 import { decodeSummary, encodeSummary } from './summary-format.js';
 
@@ -78,7 +85,7 @@ export class DiskSummaryCache {
     const file = join(this.directory, entryFileName(digest));
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readCacheFile(file);
     } catch (error) {
       const code = errorCode(error);
       const twin = code === 'ENOENT' ? await this.twinOf(image) : undefined;
@@ -137,9 +144,9 @@ export class DiskSummaryCache {
     const layers = image.layers.map((layer) => layer.digest);
     try {
       const pointer = join(this.directory, twinFileName(this.analyser, layers, commands));
-      const digest = (await readFile(pointer, 'utf8')).trim();
+      const digest = (await readCacheFile(pointer)).toString('utf8').trim();
       if (!isDigest(digest) || digest === image.digest) return undefined;
-      const bytes = await readFile(join(this.directory, entryFileName(digest)));
+      const bytes = await readCacheFile(join(this.directory, entryFileName(digest)));
       const summary = decodeSummary(bytes, { digest, analyser: this.analyser, layers: image.layers });
       // The hash names them, but a pointer is no proof: compare what it stands for.
       if (summary.layers.every((layer, index) => layer.createdBy === commands[index]))
