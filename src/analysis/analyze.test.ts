@@ -247,6 +247,28 @@ describe('analyzeImage', () => {
     expect(image.opened.every((stream) => stream.destroyed)).toBe(true);
   });
 
+  it('hides eStargz metadata only in an eStargz layer: a plain gzip layer keeps a file of that name', async () => {
+    const tar = await tarOf(['.prefetch.landmark:1', 'app:4', 'stargz.index.json:12']);
+    // eStargz's footer: an empty gzip member whose extra field ends with the TOC offset and "STARGZ".
+    const extra = Buffer.concat([
+      Buffer.from('SG'),
+      Buffer.from([22, 0]),
+      Buffer.from(`${'0'.repeat(16)}STARGZ`),
+    ]);
+    const footer = Buffer.concat([
+      Buffer.from([0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, extra.length, 0]),
+      extra,
+      Buffer.from([1, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]),
+    ]);
+    expect(footer.length).toBe(51);
+    const analysis = await analyzeImage(fakeImage([gzip(tar), Buffer.concat([gzip(tar), footer]), tar]));
+    expect(analysis.layers.map((layer) => [layer.fileCount, layer.contentSize])).toEqual([
+      [3, 17],
+      [1, 4],
+      [3, 17],
+    ]);
+  });
+
   it('analyses an image without layers', async () => {
     const analysis = await analyzeImage(fakeImage([]));
     expect(analysis.layers).toEqual([]);

@@ -37,6 +37,8 @@ export interface DecodedLayer {
   compression: Compression;
   /** The uncompressed tar stream. Errors of the blob stream and the decoder surface here. */
   tar: Readable;
+  /** Whether the layer is eStargz (gzip ending with its footer); asked once `tar` has ended. */
+  isEstargz: () => boolean;
 }
 
 /**
@@ -66,8 +68,9 @@ export async function decodeLayer(
   }
   const source = ended ? Readable.from(head.length > 0 ? [head] : []) : blob;
   if (!ended && head.length > 0) blob.unshift(head);
-  if (detected === 'none') return { compression: 'none', tar: source };
-  const decoder = detected === 'gzip' ? new GzipDecoder(GUNZIP_OPTIONS) : new ZstdWorkerDecoder();
+  if (detected === 'none') return { compression: 'none', tar: source, isEstargz: () => false };
+  const gzip = detected === 'gzip' ? new GzipDecoder(GUNZIP_OPTIONS) : undefined;
+  const decoder = gzip ?? new ZstdWorkerDecoder();
   const feed = new DecoderFeed(decoder);
   source.on('error', (error) => decoder.destroy(error));
   feed.on('error', (error) => decoder.destroy(error));
@@ -76,7 +79,7 @@ export async function decodeLayer(
     feed.destroy();
   });
   source.pipe(feed);
-  return { compression: detected, tar: decoder };
+  return { compression: detected, tar: decoder, isEstargz: () => gzip?.estargz === true };
 }
 
 /** Reads until `size` bytes are buffered or the stream ends; the caller puts them back. */

@@ -32,6 +32,15 @@ const FIXED_HEADER = 10;
 const TRAILER = 8;
 /** A header longer than this (its name or comment unterminated) is not a layer's. */
 const MAX_HEADER = 1024 * 1024;
+/**
+ * eStargz ends with a footer: an empty gzip member whose extra field ends with the TOC offset and
+ * "STARGZ" (51 bytes; 47 in the older stargz format, without the "SG" subfield header).
+ */
+const ESTARGZ_FOOTER = 51;
+const LEGACY_STARGZ_FOOTER = 47;
+const STARGZ = Buffer.from('STARGZ');
+/** Where "STARGZ" ends, counted from the end: the empty deflate block and the trailer follow it. */
+const STARGZ_END = 5 + TRAILER;
 
 /** Where the input is: the first member's header, deflate stream and trailer, then what follows them. */
 type Phase = 'header' | 'deflate' | 'trailer' | 'after-member' | 'zeros' | 'more-members';
@@ -53,6 +62,8 @@ export class GzipDecoder extends Readable {
   private inputEnded = false;
   private endedInflater = false;
   private endedRest = false;
+  /** The last bytes of the input, where an eStargz footer would be. */
+  private tail = Buffer.alloc(0);
 
   constructor(private readonly zlibOptions: ZlibOptions & TransformOptions) {
     super({ highWaterMark: zlibOptions.chunkSize });
@@ -70,7 +81,18 @@ export class GzipDecoder extends Readable {
     });
   }
 
+  /** Whether the input ended with an eStargz (or stargz) footer; meaningful once it has ended. */
+  get estargz(): boolean {
+    return isStargzFooter(this.tail);
+  }
+
   write(chunk: Buffer, callback: Callback): void {
+    // A copy: the chunk's buffer is reused once called back.
+    this.tail = Buffer.from(
+      chunk.length >= ESTARGZ_FOOTER
+        ? chunk.subarray(chunk.length - ESTARGZ_FOOTER)
+        : Buffer.concat([this.tail, chunk]).subarray(-ESTARGZ_FOOTER),
+    );
     if (this.destroyed) callback(new Error('gzip decoder destroyed'));
     // Until the inflater has called back every write it got, it decides where its stream ended.
     else if (this.phase === 'header') this.readHeader(chunk, callback);
@@ -202,6 +224,17 @@ export class GzipDecoder extends Readable {
     if (this.rest && !this.rest.readableEnded) return;
     if (!this.readableEnded) this.push(null);
   }
+}
+
+function isStargzFooter(tail: Buffer): boolean {
+  const marker = tail.length - STARGZ_END - STARGZ.length;
+  if (marker < 0 || !tail.subarray(marker, marker + STARGZ.length).equals(STARGZ)) return false;
+  return [ESTARGZ_FOOTER, LEGACY_STARGZ_FOOTER].some((length) => {
+    const start = tail.length - length;
+    return (
+      start >= 0 && tail[start] === ID1 && tail[start + 1] === ID2 && ((tail[start + 3] ?? 0) & FEXTRA) !== 0
+    );
+  });
 }
 
 function unexpectedEnd(): Error {

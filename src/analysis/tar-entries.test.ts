@@ -16,7 +16,10 @@ interface Item {
   link?: string;
 }
 
-async function read(tarBytes: Buffer, options: { hideEstargzMetadata?: boolean; chunk?: number } = {}) {
+async function read(
+  tarBytes: Buffer,
+  options: { hideEstargzMetadata?: boolean | (() => boolean); chunk?: number } = {},
+) {
   const paths = new PathTable();
   const links = new StringTable();
   const chunk = options.chunk ?? 4096;
@@ -233,6 +236,20 @@ describe('readLayerTar', () => {
     expect(hidden.result.contentSize).toBe(12);
     const shown = await read(tar);
     expect(shown.result.fileCount).toBe(5);
+  });
+
+  it('holds estargz metadata back until the layer ends, then hides it or adds it in order', async () => {
+    const tar = await tarOf(['.prefetch.landmark:1', 'etc/hosts:5', 'stargz.index.json:900']);
+    const estargz = await read(tar, { hideEstargzMetadata: () => true });
+    expect(estargz.items.map((item) => item.path)).toEqual(['/etc/hosts']);
+    const plain = await read(tar, { hideEstargzMetadata: () => false });
+    expect(plain.items.map((item) => item.path)).toEqual([
+      '/etc/hosts',
+      '/.prefetch.landmark',
+      '/stargz.index.json',
+    ]);
+    expect(plain.result.fileCount).toBe(3);
+    expect(plain.result.contentSize).toBe(906);
   });
 
   it('survives names that are not UTF-8', async () => {

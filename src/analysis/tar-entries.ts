@@ -28,8 +28,11 @@ export interface TarReadOptions {
   label: string;
   /** What to do about a layer that is not a valid tar (default: rebuild or re-push the image). */
   remedy?: string;
-  /** Hide estargz's root metadata entries (set for gzip layers). */
-  hideEstargzMetadata?: boolean;
+  /**
+   * Hide estargz's root metadata entries: always (true), or if the layer proves to be eStargz once its
+   * stream has ended (a function, asked then; until then those entries are held back).
+   */
+  hideEstargzMetadata?: boolean | (() => boolean);
   /** Called with the uncompressed byte count so far; throw from it to stop (the decompression guard). */
   onBytes?: (uncompressedBytes: number) => void;
   /**
@@ -86,6 +89,7 @@ export async function readLayerTar(input: Readable, options: TarReadOptions): Pr
     hash?.discard();
     throw error;
   }
+  writer.end();
   return {
     items: writer.items,
     fileCount: writer.fileCount,
@@ -115,13 +119,26 @@ export class LayerItemsWriter {
   private readonly resolver: NameResolver;
   private readonly paths: PathTable;
   private readonly links: StringTable;
-  private readonly hideEstargz: boolean;
+  private readonly hideEstargz: boolean | (() => boolean);
+  /** Root entries named as estargz metadata, held until the end says whether the layer is eStargz. */
+  private heldBack: TarEntry[] | undefined;
 
   constructor(options: Pick<TarReadOptions, 'paths' | 'links' | 'hideEstargzMetadata'>) {
     this.paths = options.paths;
     this.links = options.links;
     this.resolver = new NameResolver(options.paths);
-    this.hideEstargz = options.hideEstargzMetadata === true;
+    this.hideEstargz = options.hideEstargzMetadata ?? false;
+  }
+
+  /**
+   * After the last entry: adds the entries held back, unless the layer is eStargz. A plain gzip layer may
+   * hold a file named stargz.index.json, and docker unpacks it like any other.
+   */
+  end(): void {
+    const held = this.heldBack;
+    this.heldBack = undefined;
+    if (!held || (typeof this.hideEstargz === 'function' && this.hideEstargz())) return;
+    for (const entry of held) this.addEntry(entry, false);
   }
 
   /** A header given as strings (tests, fixtures); same rules as `addEntry`. */
@@ -145,16 +162,22 @@ export class LayerItemsWriter {
   }
 
   /** false when the entry is not part of the filesystem (the root itself, estargz metadata). */
-  addEntry(entry: TarEntry): boolean {
+  addEntry(entry: TarEntry, mayHide = true): boolean {
     const resolver = this.resolver;
     if (!resolver.resolve(entry.name, entry.nameStart, entry.nameEnd)) return false;
     const { dir, base, baseStart, baseEnd } = resolver;
     if (
-      this.hideEstargz &&
+      mayHide &&
+      this.hideEstargz !== false &&
       dir === ROOT &&
       ESTARGZ_METADATA.some((name) => equals(base, baseStart, baseEnd, name))
-    )
+    ) {
+      if (this.hideEstargz !== true) {
+        this.heldBack ??= [];
+        this.heldBack.push(copyOf(entry));
+      }
       return false;
+    }
     const { items, paths } = this;
     const size = entry.size;
     const mode = entry.mode & 0o7777;
@@ -193,6 +216,13 @@ export class LayerItemsWriter {
     items.push(ItemKind.Entry, path, type, mode, uid, gid, size, link);
     return true;
   }
+}
+
+/** An entry whose header bytes stay valid after the parser moves on. */
+function copyOf(entry: TarEntry): TarEntry {
+  const name = Buffer.from(entry.name.subarray(entry.nameStart, entry.nameEnd));
+  const link = Buffer.from(entry.link.subarray(entry.linkStart, entry.linkEnd));
+  return { ...entry, name, nameStart: 0, nameEnd: name.length, link, linkStart: 0, linkEnd: link.length };
 }
 
 function typeCode(type: EntryHeader['type']): number {
