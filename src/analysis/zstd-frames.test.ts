@@ -45,16 +45,16 @@ function walk(...chunks: Uint8Array[]): ZstdFrame[] {
   return frames;
 }
 
-/** Frames whose headers have every optional field, each with the window it declares. */
-const headers: [number[], number][] = [
+/** Frames whose headers have every optional field, each with the window and content size it declares. */
+const headers: [number[], number, number?][] = [
   [[0x00, 0x00], 1024], // window descriptor only: the smallest window
   [[0x04, 0x58], 2 * 1024 * 1024], // with a checksum
   [[0x00, 0xa7], 1024 ** 3 + 7 * 128 * 1024 ** 2], // 1.875 GiB
-  [[0x81, 0x50, 0x07, 0x10, 0x27, 0x00, 0x00], 1024 ** 2], // 1-byte dictionary id, 4-byte content size
-  [[0x20, 200], 200], // single segment: the content size (1 byte) is the window
-  [[0x60, 0x00, 0x01], 256 + 256], // 2-byte content size, stored minus 256
-  [[0xa3, 1, 2, 3, 4, 0x00, 0x00, 0x00, 0x08], 128 * 1024 ** 2], // 4-byte dictionary id, 4-byte size
-  [[0xe0, 0, 0, 0, 0, 2, 0, 0, 0], 2 ** 33], // 8-byte content size
+  [[0x81, 0x50, 0x07, 0x10, 0x27, 0x00, 0x00], 1024 ** 2, 10_000], // 1-byte dictionary id, 4-byte content size
+  [[0x20, 200], 200, 200], // single segment: the content size (1 byte) is the window
+  [[0x60, 0x00, 0x01], 256 + 256, 256 + 256], // 2-byte content size, stored minus 256
+  [[0xa3, 1, 2, 3, 4, 0x00, 0x00, 0x00, 0x08], 128 * 1024 ** 2, 128 * 1024 ** 2], // 4-byte dictionary id, 4-byte size
+  [[0xe0, 0, 0, 0, 0, 2, 0, 0, 0], 2 ** 33, 2 ** 33], // 8-byte content size
 ];
 
 const parts = headers.map(([header], index) =>
@@ -66,16 +66,18 @@ function expectedFrames(parts: Buffer[]): ZstdFrame[] {
   const frames: ZstdFrame[] = [];
   let offset = 0;
   for (const part of parts) {
-    if (part.readUInt32LE(0) === 0xfd2fb528) frames.push({ offset, window: 0 });
+    if (part.readUInt32LE(0) === 0xfd2fb528) frames.push({ offset, window: 0, contentSize: undefined });
     offset += part.length;
   }
   return frames;
 }
 
 describe('ZstdFrameWalker', () => {
-  it('reports the window of every frame, whatever optional header fields and blocks it has', () => {
+  it('reports the window and content size of every frame, whatever optional header fields and blocks it has', () => {
     const offsets = expectedFrames(parts).map(({ offset }) => offset);
-    expect(walk(stream)).toEqual(headers.map(([, window], index) => ({ offset: offsets[index], window })));
+    expect(walk(stream)).toStrictEqual(
+      headers.map(([, window, contentSize], index) => ({ offset: offsets[index], window, contentSize })),
+    );
   });
 
   it('gives the same frames however the stream is split', () => {

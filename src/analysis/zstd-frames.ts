@@ -10,6 +10,8 @@ export interface ZstdFrame {
   offset: number;
   /** Bytes of history the decoder must keep: Window_Size, or Frame_Content_Size for a single segment. */
   window: number;
+  /** Frame_Content_Size: the bytes the frame decodes to, when its header says (zstd writes it for files). */
+  contentSize: number | undefined;
 }
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -84,7 +86,11 @@ export class ZstdFrameWalker {
         break;
       }
       case 'frame-header':
-        this.onFrame({ offset: this.frameOffset, window: frameWindow(this.descriptor, field) });
+        this.onFrame({
+          offset: this.frameOffset,
+          window: frameWindow(this.descriptor, field),
+          contentSize: frameContentSize(this.descriptor, field),
+        });
         this.expect('block-header', 3);
         break;
       case 'block-header': {
@@ -129,6 +135,14 @@ function frameWindow(descriptor: number, header: Uint8Array): number {
     return base + (base / 8) * (windowDescriptor & 7);
   }
   const contentSize = littleEndian(header, dictionaryBytes, contentSizeBytes);
+  return contentSizeBytes === 2 ? contentSize + 256 : contentSize;
+}
+
+/** The Frame_Content_Size a frame header declares, or undefined when it has none. */
+function frameContentSize(descriptor: number, header: Uint8Array): number | undefined {
+  const { singleSegment, dictionaryBytes, contentSizeBytes } = readDescriptor(descriptor);
+  if (contentSizeBytes === 0) return undefined;
+  const contentSize = littleEndian(header, (singleSegment ? 0 : 1) + dictionaryBytes, contentSizeBytes);
   return contentSizeBytes === 2 ? contentSize + 256 : contentSize;
 }
 

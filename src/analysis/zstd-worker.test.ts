@@ -65,6 +65,29 @@ describe('ZstdWorkerDecoder', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('fails frames that decode to more or fewer bytes than their headers declare, as reference zstd does', async () => {
+    const payload = Buffer.from('imgscope '.repeat(2000));
+    // A frame whose header declares its content size (2 bytes, minus 256) beside a 1 KiB window.
+    const good = execFileSync('zstd', ['-q', '-c', '--zstd=wlog=10', `--stream-size=${payload.length}`], {
+      input: payload,
+    });
+    expect(good[4]).toBe(0x44);
+    expect(good.readUInt16LE(6) + 256).toBe(payload.length);
+    const declaring = (size: number) => {
+      const bytes = Buffer.from(good);
+      bytes.writeUInt16LE(size - 256, 6);
+      return bytes;
+    };
+    await expect(decodeAll(new ZstdWorkerDecoder(), declaring(payload.length + 100))).rejects.toThrow(
+      `invalid zstd data (the frames declare ${payload.length + 100} bytes of content but decode to ${payload.length})`,
+    );
+    await expect(decodeAll(new ZstdWorkerDecoder(), declaring(payload.length - 100))).rejects.toThrow(
+      `invalid zstd data (the frames declare ${payload.length - 100} bytes of content but decode to more)`,
+    );
+    const frames = await decodeAll(new ZstdWorkerDecoder(), Buffer.concat([good, zstd(payload), good]));
+    expect(frames.length).toBe(3 * payload.length);
+  });
+
   it('fails a stream that ends inside a frame, naming zstd', async () => {
     const truncated = zstd(Buffer.from('x'.repeat(10_000) + 'y'.repeat(10_000))).subarray(0, 20);
     await expect(decodeAll(new ZstdWorkerDecoder(), truncated)).rejects.toThrow(/invalid zstd data/);

@@ -181,11 +181,21 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
   private resumeWrite: (() => void) | undefined;
   private finish: ((error?: Error | null) => void) | undefined;
   private ended = false;
+  /**
+   * Σ Frame_Content_Size of the frames seen so far, undefined once one does not declare it; and the bytes
+   * decoded. fzstd checks neither that nor the frame checksums: a corrupt frame may decode to other bytes
+   * than its header declares, which reference zstd refuses (and docker's pull with it).
+   */
+  private declaredBytes: number | undefined = 0;
+  private decodedBytes = 0;
 
   constructor(maxWindow = MAX_ZSTD_WINDOW) {
     super({ readableHighWaterMark: OUTPUT_BATCH, writableHighWaterMark: OUTPUT_BATCH });
     this.frames = new ZstdFrameWalker((frame) => {
       if (frame.window > maxWindow) throw new ZstdWindowError(frame, maxWindow);
+      if (this.declaredBytes !== undefined && frame.contentSize !== undefined)
+        this.declaredBytes += frame.contentSize;
+      else this.declaredBytes = undefined;
     });
     this.worker = acquireWorker(this);
     this.send({ type: 'start', state: this.shared, batch: OUTPUT_BATCH, maxUnclaimed: MAX_UNCLAIMED });
@@ -233,6 +243,12 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
     switch (message.type) {
       case 'data': {
         const { chunk } = message;
+        this.decodedBytes += chunk.byteLength;
+        // Frames are walked before the worker gets their bytes: output past what they declare is corrupt.
+        if (this.declaredBytes !== undefined && this.decodedBytes > this.declaredBytes) {
+          this.destroy(this.sizeMismatch('more'));
+          return;
+        }
         if (this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)))
           this.claim(chunk.byteLength);
         else this.held += chunk.byteLength;
@@ -246,6 +262,10 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
         break;
       }
       case 'end':
+        if (this.declaredBytes !== undefined && this.decodedBytes !== this.declaredBytes) {
+          this.destroy(this.sizeMismatch(String(this.decodedBytes)));
+          return;
+        }
         this.ended = true;
         releaseWorker(this.worker);
         this.push(null);
@@ -255,6 +275,10 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
         this.destroy(zstdError(message.message));
         break;
     }
+  }
+
+  private sizeMismatch(decoded: string): Error {
+    return zstdError(`the frames declare ${this.declaredBytes} bytes of content but decode to ${decoded}`);
   }
 
   private claim(bytes: number): void {
