@@ -67,6 +67,30 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(same).command).toBe('check');
   });
 
+  it('refuses an option given twice with different values instead of keeping the last', () => {
+    for (const command of [['check'], []]) {
+      expect(() =>
+        parseCommandLine([...command, '--max-compressed', '100MB', '--max-compressed', '1GB', 'alpine']),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'BAD_INPUT',
+          message: '--max-compressed is given twice: 100MB and 1GB',
+          hint: 'keep one --max-compressed',
+        }),
+      );
+    }
+    expect(() =>
+      parseCommandLine(['check', '--lowestEfficiency', '0.99', '--lowestEfficiency=0.5', 'alpine']),
+    ).toThrow(/--lowestEfficiency is given twice: 0.99 and 0.5/);
+    expect(() => parseCommandLine(['inspect', '-u', 'a', '--username', 'b', 'alpine'])).toThrow(
+      /--username is given twice: a and b/,
+    );
+    const same = ['check', '--memory', '512', '--memory', '512', 'alpine'];
+    expect(parseCommandLine(same).options.memory).toBe('512');
+    const repeatable = ['check', '--insecure-registry', 'a', '--insecure-registry', 'b', 'alpine'];
+    expect(parseCommandLine(repeatable).options['insecure-registry']).toEqual(['a', 'b']);
+  });
+
   it("words parseArgs' complaints as one line naming the option", () => {
     const complaint = (argv: string[]) => {
       try {

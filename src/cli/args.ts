@@ -216,19 +216,45 @@ function commandLineError(error: Error, argv: readonly string[]): ImgscopeError 
   return new ImgscopeError('BAD_INPUT', line, { hint: HELP_HINT });
 }
 
+/**
+ * `--max-compressed 100MB … --max-compressed 1GB`: parseArgs keeps the last value without a word, so a
+ * budget or rule given twice would be half ignored. Repeating the same value is harmless.
+ */
+function refuseRepeatedValues(tokens: readonly { kind: string; name?: string; value?: string }[]): void {
+  const seen = new Map<string, string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined || token.value === undefined) continue;
+    const spec = OPTIONS[token.name as OptionName] as { multiple?: boolean } | undefined;
+    if (spec?.multiple) continue;
+    const earlier = seen.get(token.name);
+    if (earlier !== undefined && earlier !== token.value) {
+      throw new ImgscopeError('BAD_INPUT', `--${token.name} is given twice: ${earlier} and ${token.value}`, {
+        hint: `keep one --${token.name}`,
+      });
+    }
+    seen.set(token.name, token.value);
+  }
+}
+
 export function parseCommandLine(argv: string[]): ParsedArgs {
-  let parsed: { values: ParsedOptions; positionals: string[] };
+  let parsed: {
+    values: ParsedOptions;
+    positionals: string[];
+    tokens: { kind: string; name?: string; value?: string }[];
+  };
   try {
     parsed = parseArgs({
       args: withNegativeValuesAttached(argv),
       options: OPTIONS,
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
   } catch (error) {
     throw commandLineError(error as Error, argv);
   }
   const { values, positionals } = parsed;
+  refuseRepeatedValues(parsed.tokens);
   if (values.version) return { command: 'version', positionals: [], options: values };
   const [first, ...rest] = positionals;
   if (values.help || first === undefined || first === 'help') {
