@@ -1,3 +1,5 @@
+import { DEFAULT_CONCURRENCY } from '../analysis/analyze.js';
+
 /** The options of check and the explorer that decide the verdict: profile, budgets, rules, scope. */
 const POLICY_OPTIONS = `  --profile scf|cloudbase|none   platform rules to check against (default scf: Tencent SCF image functions)
   --memory MiB                   the function memory you picked, judged against the image's memory tier
@@ -10,7 +12,7 @@ const POLICY_OPTIONS = `  --profile scf|cloudbase|none   platform rules to check
   --fail-on fail|warn            with warn, warnings fail the verdict too
   --no-layers                    manifest-level checks only; no layer is downloaded
   --full                         analyse layers even when the manifest checks already failed
-  --concurrency N                layers streamed at once`;
+  --concurrency N                layers streamed at once (default ${DEFAULT_CONCURRENCY})`;
 
 export const HELP = `imgscope — will this image be accepted, what does it cost, and where is the waste?
 
@@ -59,6 +61,11 @@ Environment
   IMGSCOPE_DECOMPRESSION_LIMIT   stop with an error past this many uncompressed bytes (64GiB)
   IMGSCOPE_CACHE_DIR             the layer cache folder (--cache-dir wins)
   IMGSCOPE_NO_CACHE=1            no layer cache unless --cache-dir is given
+  REGISTRY_AUTH_FILE, DOCKER_CONFIG   where registry logins are read (else ~/.docker/config.json, then
+                                 Podman's auth.json)
+  NO_COLOR                       no colour in the summary or the explorer
+  FORCE_COLOR                    colour in check's summary off a terminal too (1, 2, 3, true; 0 turns it
+                                 off)
 
 Exit codes: 0 ok, 1 a check failed, 2 bad input or error.
 `;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONCURRENCY } from '../../src/analysis/analyze.js';
 import { COMMAND_OPTIONS } from '../../src/cli/args.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -31,6 +32,18 @@ describe('imgscope help', () => {
       expect(await helpOf('help', command)).toBe(help);
     },
   );
+
+  it('gives the --concurrency default and names the environment variables the README documents', async () => {
+    const global = await helpOf('--help');
+    expect(global).toContain(`layers streamed at once (default ${DEFAULT_CONCURRENCY})`);
+    expect(await helpOf('check', '--help')).toContain(
+      `layers streamed at once (default ${DEFAULT_CONCURRENCY})`,
+    );
+    const environment = global.slice(global.indexOf('\nEnvironment\n'));
+    for (const name of ['REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'NO_COLOR', 'FORCE_COLOR']) {
+      expect(environment, name).toContain(name);
+    }
+  });
 
   it('names every option of check the explorer refuses, and no other', async () => {
     const help = (await helpOf('--help')).replace(/\n\s+/g, ' ');
