@@ -16,6 +16,25 @@ describe('insecure registries', () => {
     expect(isInsecureRegistry('Lab.Internal:5000', options)).toBe(true);
     expect(isInsecureRegistry('Localhost:5000', options)).toBe(true);
   });
+
+  it('refuses an entry that could never match a registry: empty, with a scheme or a path', () => {
+    for (const entry of ['', ' ', 'http://lab.internal:5000', 'lab.internal:5000/v2']) {
+      expect(() => resolveOptions({ insecureRegistries: [entry], env: {} })).toThrow(
+        expect.objectContaining({
+          code: 'BAD_INPUT',
+          message: `--insecure-registry: "${entry}" is not a registry host`,
+        }),
+      );
+    }
+    expect(() =>
+      resolveOptions({ env: { IMGSCOPE_INSECURE_REGISTRIES: 'cache.lan,https://lab.internal' } }),
+    ).toThrow('IMGSCOPE_INSECURE_REGISTRIES: "https://lab.internal" is not a registry host');
+    // Empty items between commas are separators, not entries.
+    expect(resolveOptions({ env: { IMGSCOPE_INSECURE_REGISTRIES: 'a,,b,' } }).insecureRegistries).toEqual([
+      'a',
+      'b',
+    ]);
+  });
 });
 
 describe('timeouts', () => {

@@ -50,6 +50,8 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     .split(',')
     .map((host) => host.trim())
     .filter(Boolean);
+  for (const host of options.insecureRegistries ?? []) checkInsecureEntry(host, '--insecure-registry');
+  for (const host of fromEnv) checkInsecureEntry(host, 'IMGSCOPE_INSECURE_REGISTRIES');
   return {
     insecureRegistries: [...(options.insecureRegistries ?? []), ...fromEnv],
     credentials: options.credentials,
@@ -61,6 +63,18 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     proxies: proxySettingsFromEnv(env),
     env,
   };
+}
+
+/**
+ * An entry is compared with `host[:port]`, so an empty one (an unset variable) or one with a scheme or a
+ * path would never match: the registry the user meant would be reached over HTTPS after all. Docker
+ * refuses `://` in insecure-registries too.
+ */
+function checkInsecureEntry(host: string, where: string): void {
+  if (host.trim() !== '' && !/[/\s]/.test(host)) return;
+  throw new ImgscopeError('BAD_INPUT', `${where}: "${host.slice(0, 80)}" is not a registry host`, {
+    hint: 'name it as HOST or HOST:PORT, without a scheme or path (for example lab.internal:5000)',
+  });
 }
 
 function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<Timeouts> {
