@@ -74,4 +74,17 @@ describe('networkFailure', () => {
       'the proxy wants a login: put it in HTTPS_PROXY as http://USER:PASSWORD@proxy.corp:3128',
     );
   });
+
+  it('says a login already in the proxy URL was refused, rather than asking for one, and never prints it', () => {
+    const proxy = proxySettingsFromEnv({ https_proxy: 'http://me:s3cret@proxy.corp:3128' }).https!;
+    const refused = networkFailure(
+      request,
+      new ProxiedFailure(proxy, new Error('Proxy response (407) !== 200 when HTTP Tunneling')),
+    );
+    expect(refused.message).toMatch(/: the proxy refused the tunnel \(HTTP 407\)$/);
+    expect(refused.hint).toBe(
+      'the proxy refused the login in https_proxy: check its USER and PASSWORD (a password holding /, ? or # percent-encoded)',
+    );
+    expect(`${refused.message} ${refused.hint}`).not.toMatch(/s3cret|me:/);
+  });
 });

@@ -190,6 +190,9 @@ function networkHint(
   const certificate = codeIn(error, CERTIFICATE_HINTS);
   if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname);
   if (proxy && tunnelStatus(error) === 407) {
+    if (proxy.url.username !== '' || proxy.url.password !== '') {
+      return `the proxy refused the login in ${proxy.variable}: check its USER and PASSWORD (a password holding /, ? or # percent-encoded)`;
+    }
     return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
   }
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
