@@ -50,35 +50,111 @@ function narrows(narrower: RowFilter, wider: RowFilter): boolean {
   );
 }
 
-const unfilteredCache = new WeakMap<FileTree, FilteredTree>();
+function sameFilter(a: RowFilter, b: RowFilter): boolean {
+  return a.text === b.text && CHANGE_MARKS.every((mark) => a.changes[mark] === b.changes[mark]);
+}
 
-function unfiltered(tree: FileTree): FilteredTree {
-  let filtered = unfilteredCache.get(tree);
-  if (!filtered) {
-    filtered = {
-      tree,
-      filter: NO_FILTER,
-      children: (node) => (node.childCount > 0 ? tree.children(node) : NO_NODES),
-      hasChildren: (node) => node.childCount > 0,
-    };
-    unfilteredCache.set(tree, filtered);
-  }
+/**
+ * A filtered tree, the one it was narrowed from (Backspace goes back along that chain), and the
+ * self-contained result whose subtrees it shares without walking them.
+ */
+interface Narrowed extends FilteredTree {
+  base: Narrowed | undefined;
+  readonly anchor: Narrowed;
+}
+
+/** Results kept behind the newest, each with its rows: a long filter erased does not hold every step. */
+const NARROWED_KEPT = 8;
+
+const unfilteredCache = new WeakMap<FileTree, Narrowed>();
+
+/**
+ * The whole tree, with each directory's children built once: TreeNodes are made on demand, and the
+ * first character of a filter would otherwise build all of them again.
+ */
+function unfiltered(tree: FileTree): Narrowed {
+  const cached = unfilteredCache.get(tree);
+  if (cached) return cached;
+  const built = new Map<number, readonly TreeNode[]>();
+  const children = (node: TreeNode): readonly TreeNode[] => {
+    if (node.childCount === 0) return NO_NODES;
+    let nodes = built.get(node.id);
+    if (!nodes) {
+      nodes = tree.children(node);
+      built.set(node.id, nodes);
+    }
+    return nodes;
+  };
+  const filtered: Narrowed = {
+    tree,
+    filter: NO_FILTER,
+    children,
+    hasChildren: (node) => node.childCount > 0,
+    base: undefined,
+    get anchor() {
+      return filtered;
+    },
+  };
+  unfilteredCache.set(tree, filtered);
   return filtered;
+}
+
+/** The result in `previous`'s chain to start from: the same filter, or the newest that `filter` narrows. */
+function startingPoint(tree: FileTree, filter: RowFilter, previous: FilteredTree | undefined): Narrowed {
+  let at = previous?.tree === tree ? (previous as Narrowed) : undefined;
+  for (; at; at = at.base) if (narrows(filter, at.filter)) return at;
+  return unfiltered(tree);
+}
+
+/**
+ * The walk's result, built apart from the walk so that its closures hold `kept` and the anchor, not the
+ * chain. `whole(node)`: the node's subtree is the anchor's, unwalked; without an anchor it is its own.
+ */
+function narrowed(
+  tree: FileTree,
+  filter: RowFilter,
+  kept: ReadonlyMap<number, readonly TreeNode[]>,
+  whole: (node: TreeNode) => boolean,
+  base: Narrowed,
+  anchor: Narrowed | undefined,
+): Narrowed {
+  const result: Narrowed = {
+    tree,
+    filter,
+    children: (node) => kept.get(node.id) ?? (whole(node) ? result.anchor.children(node) : NO_NODES),
+    hasChildren: (node) => kept.has(node.id) || (whole(node) && result.anchor.hasChildren(node)),
+    base,
+    get anchor() {
+      return anchor ?? result;
+    },
+  };
+  return result;
+}
+
+/** Below a directory whose own path matches, every path matches too: it contains the directory's. */
+function wholeSubtrees(tree: FileTree, matchesPath: (path: string) => boolean): (node: TreeNode) => boolean {
+  const rootId = tree.root.id;
+  return (node) => node.id !== rootId && matchesPath(node.path);
 }
 
 /**
  * One walk over the tree; the result answers `children` for visible directories only. Given the
- * previous result for the same tree and a filter that only narrows it (the user typed one more
- * character), the walk covers just what the previous filter left.
+ * previous result for the same tree, the walk covers just what the nearest result the new filter narrows
+ * left (the user typed one more character), and erasing back to an earlier filter walks nothing.
  */
 export function filterTree(tree: FileTree, filter: RowFilter, previous?: FilteredTree): FilteredTree {
   if (isPassAll(filter)) return unfiltered(tree);
-  const base =
-    previous && previous.tree === tree && narrows(filter, previous.filter) ? previous : unfiltered(tree);
+  const base = startingPoint(tree, filter, previous);
+  if (sameFilter(filter, base.filter)) return base;
   const matchesPath = pathMatcher(filter.text);
-  const kept = new Map<number, TreeNode[]>();
+  // With the change kinds of the base, a subtree whose directory matches is the base's, which is its
+  // anchor's: no need to walk it.
+  const sameChanges = CHANGE_MARKS.every((mark) => filter.changes[mark] === base.filter.changes[mark]);
+  const whole = sameChanges ? wholeSubtrees(tree, matchesPath) : () => false;
+  const kept = new Map<number, readonly TreeNode[]>();
   const visit = (node: TreeNode): boolean => {
     if (base.hasChildren(node)) {
+      if (whole(node)) return true;
       const visibleChildren = base.children(node).filter(visit);
       if (visibleChildren.length > 0) {
         kept.set(node.id, visibleChildren);
@@ -88,12 +164,11 @@ export function filterTree(tree: FileTree, filter: RowFilter, previous?: Filtere
     return filter.changes[node.change] && matchesPath(node.path);
   };
   visit(tree.root);
-  return {
-    tree,
-    filter,
-    children: (node) => kept.get(node.id) ?? NO_NODES,
-    hasChildren: (node) => kept.has(node.id),
-  };
+  const result = narrowed(tree, filter, kept, whole, base, sameChanges ? base.anchor : undefined);
+  let link: Narrowed | undefined = result;
+  for (let i = 0; i < NARROWED_KEPT && link; i++) link = link.base;
+  if (link) link.base = undefined;
+  return result;
 }
 
 /** Which directories are folded: all of them or none, flipped for the paths in `toggled`. */
@@ -146,11 +221,13 @@ function appendRows(
 ): void {
   const children = filtered.children(parent);
   const last = children.length - 1;
+  // One guide string a level, shared by the rows: a 200,000-row flatten then builds no strings.
+  const branch = prefix + BRANCH;
   for (let i = 0; i <= last; i++) {
     const node = children[i]!;
     const expandable = filtered.hasChildren(node);
     const collapsed = expandable && isCollapsed(collapse, node.path);
-    out.push({ node, depth, guide: prefix + (i === last ? LAST_BRANCH : BRANCH), expandable, collapsed });
+    out.push({ node, depth, guide: i === last ? prefix + LAST_BRANCH : branch, expandable, collapsed });
     if (expandable && !collapsed) {
       appendRows(out, filtered, collapse, node, depth + 1, prefix + (i === last ? BLANK : PIPE));
     }
