@@ -29,6 +29,8 @@ export interface TuiIO {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: Readonly<Record<string, string | undefined>>;
+  /** Called just before Ink takes the keyboard: whoever held stdin until then lets go. */
+  beforeKeyboard?: () => void;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   };
   try {
     const { createElement, render, App } = await loadInk();
+    io.beforeKeyboard?.();
     screen = takeScreen(io.stdout);
     io.stdout.on('resize', onResize);
     const instance = render(createElement(App, { store, theme }), {

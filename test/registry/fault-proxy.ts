@@ -33,7 +33,9 @@ export type Fault =
   /** 307 to the blob store, as registries backed by object storage do. */
   | { kind: 'redirect' }
   /** Accept the request and never answer (until the proxy stops). */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Wait `ms`, then pass the request through untouched: a slow registry. */
+  | { kind: 'delay'; ms: number };
 
 export interface FaultRule {
   method?: string;
@@ -144,6 +146,10 @@ export class FaultProxy {
       res
         .writeHead(307, { location: `${this.storeOrigin}/storage/${id}?X-Amz-Signature=secret-signature` })
         .end();
+      return;
+    }
+    if (fault?.kind === 'delay') {
+      setTimeout(() => this.forward(req, res, req.url ?? '/', req.headers, undefined), fault.ms);
       return;
     }
     this.forward(req, res, req.url ?? '/', req.headers, fault);

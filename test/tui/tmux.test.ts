@@ -11,6 +11,7 @@ import { digestHex } from '../../src/oci/digest.js';
 import { openLocalImage } from '../../src/oci/local/index.js';
 import { pushImage } from '../../src/registry/index.js';
 import { fixture, projectRoot } from '../helpers/shared.js';
+import { startFaultProxy } from '../registry/fault-proxy.js';
 import { registryUnavailable, startRegistry, type TestRegistry } from '../registry/harness.js';
 
 const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((path) => existsSync(path));
@@ -28,6 +29,12 @@ const COLUMNS = 100;
 const ROWS = 30;
 const DEADLINE_MS = 20_000;
 const EXIT_LINE = /\[imgscope exited with (\d+)\]/;
+/** Run after imgscope: what the shell would read next, i.e. keys imgscope left in the terminal. */
+const LEFTOVER = `bash -c 'read -r -s -t 1 -n 100 left; echo "[shell read: $left]"'; `;
+const LEFTOVER_LINE = /\[shell read: (.*)\]/;
+/** Run after imgscope: the terminal's local modes (echo, icanon… or -echo, -icanon when left raw). */
+const ECHO_CHECK = `echo "[modes: $(stty -a | tr -s '; ' '\\n\\n' | grep -xE -- '-?(echo|icanon)' | tr '\\n' ' ')]"; `;
+const ECHO_LINE = /\[modes: (.*)\]/;
 
 /**
  * The environment a person's shell would give imgscope: the test runner's own markers (NODE_ENV=test,
@@ -47,13 +54,19 @@ let sessions = 0;
 class Terminal {
   readonly name = `s${++sessions}`;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
+  /** `shell.after` runs in the pane's shell once imgscope has ended; `surviveCtrlC` keeps that shell
+   * alive through a Ctrl+C (as an interactive shell is), to report how imgscope ended. */
+  constructor(
+    args: string[],
+    env: Record<string, string> = {},
+    shell: { after?: string; surviveCtrlC?: boolean } = {},
+  ) {
     const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args]
       .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
       .join(' ');
     // The shell stays after imgscope ends, so its status stays readable (tmux's remain-on-exit loses the
     // last lines a process writes before it dies).
-    const command = `${imgscope}; echo "[imgscope exited with $?]"; exec sleep 86400`;
+    const command = `${shell.surviveCtrlC ? 'trap : INT; ' : ''}${imgscope}; echo "[imgscope exited with $?]"; ${shell.after ?? ''}exec sleep 86400`;
     const environment = Object.entries({
       HOME: '/nonexistent',
       DOCKER_CONFIG: '/nonexistent',
@@ -372,6 +385,69 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       }
     });
     afterAll(() => registry?.stop());
+
+    it('ends with 2 and the terminal as it was when the image cannot be opened', async () => {
+      const term = new Terminal(['oci:/nonexistent/layout'], {}, { after: ECHO_CHECK });
+      try {
+        expect(await term.exitStatus()).toBe(2);
+        const screen = await term.waitFor((s) => ECHO_LINE.test(s), 'the terminal modes');
+        expect(screen).toContain('no such file or directory');
+        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )echo( |$)/);
+        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )icanon( |$)/);
+      } finally {
+        term.close();
+      }
+    });
+
+    it('does not echo keys typed while the manifest loads, and gives them to the explorer', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'delay', ms: 2000 }, times: 2 });
+      const term = new Terminal([`${proxy.host}/fixtures/demo:1.0`], {}, { after: LEFTOVER });
+      try {
+        await term.waitFor(() => proxy.requests.some((r) => r.fault === 'delay'), 'the manifest requested');
+        term.type('jjw');
+        // Typed before the screen showed: the third layer selected, then the waste view.
+        const screen = await term.waitFor(
+          (s) => finished(s) && s.includes('inefficient files'),
+          'the waste view the keys asked for',
+        );
+        expect(screen).toContain('▶ Layers');
+        term.keys('q');
+        expect(await term.exitStatus()).toBe(0);
+        const after = await term.waitFor((s) => LEFTOVER_LINE.test(s), 'what the shell read');
+        expect(after).not.toContain('jjw'); // once echoed there by the terminal while loading
+        expect(LEFTOVER_LINE.exec(after)![1]).toBe('');
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
+
+    it('aborts a slow manifest load on Ctrl+C with 130, and gives the terminal back as it was', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'hang' }, times: 2 });
+      const term = new Terminal(
+        [`${proxy.host}/fixtures/demo:1.0`],
+        {},
+        {
+          after: ECHO_CHECK,
+          surviveCtrlC: true,
+        },
+      );
+      try {
+        await term.waitFor(() => proxy.requests.some((r) => r.fault === 'hang'), 'the manifest requested');
+        const pressed = Date.now();
+        term.keys('C-c');
+        expect(await term.exitStatus()).toBe(130);
+        expect(Date.now() - pressed).toBeLessThan(5000);
+        const screen = await term.waitFor((s) => ECHO_LINE.test(s), 'the terminal modes');
+        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )echo( |$)/);
+        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )icanon( |$)/);
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
 
     it('streams the layers from the registry into the same screen', async () => {
       const term = new Terminal([reference]);

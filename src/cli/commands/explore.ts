@@ -11,6 +11,7 @@ import {
 } from '../args.js';
 import { openImage, policyReference } from '../open-image.js';
 import type { Output } from '../output.js';
+import { holdTypeAhead, type TypeAhead } from '../type-ahead.js';
 import { analysisCachesOf } from './cache.js';
 import { runCheck, withPolicy } from './check.js';
 
@@ -20,6 +21,15 @@ import { runCheck, withPolicy } from './check.js';
  */
 export async function runExplore(args: ParsedArgs, io: Output): Promise<number> {
   if (!io.stdout.isTTY || !io.stdin.isTTY) return runCheck(args, io);
+  const typeAhead = holdTypeAhead(io.stdin as NodeJS.ReadStream);
+  try {
+    return await explore(args, io, typeAhead);
+  } finally {
+    typeAhead.restore();
+  }
+}
+
+async function explore(args: ParsedArgs, io: Output, typeAhead: TypeAhead): Promise<number> {
   const image = imageArgument(args);
   const policy = await resolvePolicy({
     flags: policyFlagsOf(args.options),
@@ -57,6 +67,7 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
           stdout: io.stdout as NodeJS.WriteStream,
           stderr: io.stderr as NodeJS.WriteStream,
           env: io.env,
+          beforeKeyboard: typeAhead.release,
         },
       );
     } finally {

@@ -1,0 +1,55 @@
+/**
+ * Keys typed while the explorer loads (the manifest from a slow registry, Ink's first import). Left to the
+ * terminal, they were echoed onto the shell's screen, where they stayed after quitting. In raw mode they
+ * are not echoed; they are kept and handed to the explorer as if typed once it shows. Raw mode also turns
+ * Ctrl+C into a byte, so that byte is made the SIGINT the terminal would have sent: it still aborts the load.
+ */
+export interface TypeAhead {
+  /** Stops holding and gives the keys back to `stdin`, which stays raw for the explorer to read. */
+  release(): void;
+  /** Stops holding and gives the terminal back as it was (the load failed). Safe after release(). */
+  restore(): void;
+}
+
+const CTRL_C = 0x03;
+
+export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return { release() {}, restore() {} };
+  const held: Buffer[] = [];
+  // Read in paused mode, not with 'data': pausing a flowing TTY stops its reads, and Ink's 'readable'
+  // listener would then wait for a read nobody starts.
+  const onReadable = () => {
+    for (let chunk = stdin.read() as Buffer | string | null; chunk !== null; chunk = stdin.read()) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (bytes.includes(CTRL_C)) {
+        restore();
+        // To the foreground process group, as the terminal sends it: a script running imgscope stops too.
+        process.kill(0, 'SIGINT');
+        return;
+      }
+      held.push(bytes);
+    }
+  };
+  let holding = true;
+  const stop = () => {
+    const was = holding;
+    holding = false;
+    stdin.off('readable', onReadable);
+    return was;
+  };
+  const restore = () => {
+    stop();
+    stdin.setRawMode(false);
+    // A paused TTY still reads (up to its buffer): unref it, or a failed load never lets the process exit.
+    stdin.pause();
+    stdin.unref();
+  };
+  stdin.setRawMode(true);
+  stdin.on('readable', onReadable);
+  return {
+    release() {
+      if (stop() && held.length > 0) stdin.unshift(Buffer.concat(held));
+    },
+    restore,
+  };
+}
