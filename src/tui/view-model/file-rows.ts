@@ -134,7 +134,8 @@ function narrowed(
 /** Below a directory whose own path matches, every path matches too: it contains the directory's. */
 function wholeSubtrees(tree: FileTree, matchesPath: (path: string) => boolean): (node: TreeNode) => boolean {
   const rootId = tree.root.id;
-  return (node) => node.id !== rootId && matchesPath(node.path);
+  // childCount first: flattening asks about every file, and a path match costs a lower-cased copy.
+  return (node) => node.childCount > 0 && node.id !== rootId && matchesPath(node.path);
 }
 
 /**
