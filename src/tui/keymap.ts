@@ -129,6 +129,18 @@ export function keyOfChar(char: string): [input: string, key: Key] {
   return [char, { ...NO_KEY, shift: char !== char.toLowerCase() }];
 }
 
+/** Below this many rows, narrowing them costs less than a second frame: the key is applied at once. */
+const EAGER_ROWS = 20_000;
+
+function narrowsFewRows(command: Command, state: TuiState): boolean {
+  const { files } = state;
+  return (
+    command.type === 'filter-typed' &&
+    files.appliedFilterText === files.filterText &&
+    (files.rows?.rows.length ?? 0) <= EAGER_ROWS
+  );
+}
+
 /** A run cut into control characters (each a key) and the stretches of text between them. */
 const RUN_PARTS = /[\x00-\x1f\x7f]|[^\x00-\x1f\x7f]+/g;
 
@@ -151,11 +163,22 @@ export function handleInput(input: string, key: Key, store: Store<TuiState, Acti
         : [...part].map(keyOfChar);
     for (const [char, charKey] of keys) {
       const command = commandFor(char, charKey, store.getState());
+      if (command?.type === 'filter-typed' || command?.type === 'filter-erased') {
+        store.dispatch({ ...command, deferred: !narrowsFewRows(command, store.getState()) });
+        continue;
+      }
       if (command?.type === 'quit') {
         quit();
         return;
       }
-      if (command) store.dispatch(command);
+      if (!command) continue;
+      // Whatever comes next in the run (Enter then j, Ctrl+Space) acts on the rows of the text typed.
+      store.dispatch({ type: 'filter-applied' });
+      store.dispatch(command);
     }
+  }
+  // After this key's frame, which shows the text: keys typed meanwhile arrive as one run, one walk.
+  if (store.getState().files.appliedFilterText !== store.getState().files.filterText) {
+    setImmediate(() => store.dispatch({ type: 'filter-applied' }));
   }
 }

@@ -329,7 +329,7 @@ describe('keys', () => {
     expect(quit).toBe(true);
   });
 
-  it('erases in the filter prompt for each backspace of a run (a held Backspace repeats into one read)', () => {
+  it('erases in the filter prompt for each backspace of a run (a held Backspace repeats into one read)', async () => {
     const store = createStore(reduce, run(finished(), { type: 'filter-opened' }));
     handleInput('passwd', key(), store, () => {});
     handleInput('\x7f\x7f', key(), store, () => {});
@@ -338,8 +338,39 @@ describe('keys', () => {
     expect(store.getState().files.filterText).toBe('');
     handleInput('sx\x7fh', key(), store, () => {}); // a typo corrected faster than a frame
     expect(store.getState().files.filterText).toBe('sh');
+    await new Promise(setImmediate);
     expect(rowPaths(store.getState())).toEqual(['/bin', '/bin/sh']);
     expect(store.getState().files.editingFilter).toBe(true);
+  });
+
+  it('echoes a typed key at once and brings many rows up to it after the frame, once for a burst', async () => {
+    const many = Array.from({ length: 25_000 }, (_, i) => ({ path: `/d${i % 50}/f${i}` }));
+    const big = run(start(), {
+      type: 'analysis-finished',
+      analysis: fakeAnalysis([[...many, { path: '/etc/passwd' }], []]),
+    });
+    const store = createStore(reduce, run(big, { type: 'filter-opened' }));
+    const before = store.getState().files.rows;
+    let frames = 0;
+    store.subscribe(() => frames++);
+    handleInput('p', key(), store, () => {});
+    handleInput('a', key(), store, () => {});
+    handleInput('', key({ backspace: true }), store, () => {});
+    handleInput('as', key(), store, () => {});
+    // The prompt shows every key; the rows and the title still the last filter applied.
+    expect(store.getState().files.filterText).toBe('pas');
+    expect(store.getState().files.rows).toBe(before);
+    expect(filesTitle(store.getState())).not.toContain('matching');
+    expect(frames).toBe(4);
+    await new Promise(setImmediate);
+    expect(store.getState().files.appliedFilterText).toBe('pas');
+    expect(frames).toBe(5); // one rebuild for the four keys
+    expect(rowPaths(store.getState())).toEqual(['/etc', '/etc/passwd']);
+    expect(filesTitle(store.getState())).toContain('matching "pas"');
+    // Few rows left: narrowing them is cheaper than a second frame, so the next key applies at once.
+    handleInput('s', key(), store, () => {});
+    expect(store.getState().files.appliedFilterText).toBe('pass');
+    expect(rowPaths(store.getState())).toEqual(['/etc', '/etc/passwd']);
   });
 
   it('closes the filter prompt on an Enter or Tab that arrives in the same read as the text', () => {

@@ -78,7 +78,8 @@ function rebuildFiles(state: TuiState, keepPath: boolean): TuiState {
   const cursor = found >= 0 ? cursorTo(found, rows.rows.length, layout.filesHeight, files.cursor) : TOP;
   const waste = analysis.waste.inefficientFiles.filter((file) => matchesText(file.path, files.filterText));
   const wasteCursor = clampCursor(keepPath ? files.wasteCursor : TOP, waste.length, layout.filesHeight);
-  return { ...state, files: { ...files, rows, cursor, waste, wasteCursor } };
+  const appliedFilterText = files.filterText;
+  return { ...state, files: { ...files, rows, cursor, waste, wasteCursor, appliedFilterText } };
 }
 
 function withFiles(state: TuiState, files: Partial<FilesState>): TuiState {
@@ -254,12 +255,19 @@ export function reduce(state: TuiState, action: Action): TuiState {
       return { ...state, focus: 'files', files: { ...state.files, editingFilter: true } };
     case 'filter-typed': {
       // Unfolded: a match inside a folded directory would otherwise be counted but not shown.
-      const filterText = state.files.filterText + action.text;
-      return rebuildFiles(withFiles(state, { filterText, collapse: ALL_EXPANDED }), false);
+      const typed = withFiles(state, {
+        filterText: state.files.filterText + action.text,
+        collapse: ALL_EXPANDED,
+      });
+      return action.deferred ? typed : rebuildFiles(typed, false);
     }
-    case 'filter-erased':
+    case 'filter-erased': {
       if (state.files.filterText === '') return state;
-      return rebuildFiles(withFiles(state, { filterText: state.files.filterText.slice(0, -1) }), false);
+      const erased = withFiles(state, { filterText: state.files.filterText.slice(0, -1) });
+      return action.deferred ? erased : rebuildFiles(erased, false);
+    }
+    case 'filter-applied':
+      return state.files.appliedFilterText === state.files.filterText ? state : rebuildFiles(state, false);
     case 'filter-closed': {
       const closed = withFiles(state, { editingFilter: false });
       if (action.keep || state.files.filterText === '') return closed;

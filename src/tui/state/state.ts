@@ -36,6 +36,8 @@ export interface FilesState {
   readonly mode: TreeMode;
   readonly wasteView: boolean;
   readonly filterText: string;
+  /** The filter text the rows and the waste list were built for: behind filterText while a key waits. */
+  readonly appliedFilterText: string;
   /** The filter prompt has the keyboard. */
   readonly editingFilter: boolean;
   readonly changes: ChangeToggles;
@@ -95,6 +97,7 @@ export function initialState(facts: InitialFacts): TuiState {
       mode: 'layer',
       wasteView: false,
       filterText: '',
+      appliedFilterText: '',
       editingFilter: false,
       changes: ALL_CHANGES,
       collapse: ALL_EXPANDED,
@@ -130,7 +133,10 @@ export type Action =
   | { type: 'tree-mode-toggled' }
   | { type: 'waste-view-toggled' }
   | { type: 'filter-opened' }
-  | { type: 'filter-typed'; text: string }
-  | { type: 'filter-erased' }
+  // `deferred`: change the prompt's text only; 'filter-applied' brings the rows up to it (one walk for a
+  // burst of keys, and the frame that echoes a key does not wait for the walk).
+  | { type: 'filter-typed'; text: string; deferred?: boolean }
+  | { type: 'filter-erased'; deferred?: boolean }
+  | { type: 'filter-applied' }
   | { type: 'filter-closed'; keep: boolean }
   | { type: 'help-toggled' };

@@ -113,11 +113,11 @@ export function filesTitle(state: TuiState): string {
   const layer = layerNumber(state.layerCursor.index);
   if (files.wasteView) {
     if (!state.analysis) return 'Waste: counted once every layer is read';
-    return `Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}${files.filterText ? ` matching "${files.filterText}"` : ''}`;
+    return `Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}${files.appliedFilterText ? ` matching "${files.appliedFilterText}"` : ''}`;
   }
   if (state.layers.length === 0) return 'Files: the image has no layers';
   const what = files.mode === 'layer' ? `Layer ${layer} changes` : `Image up to layer ${layer}`;
-  const filter = files.filterText ? ` matching "${files.filterText}"` : '';
+  const filter = files.appliedFilterText ? ` matching "${files.appliedFilterText}"` : '';
   const count = files.rows ? ` (${counted(files.rows.rows.length, 'row', 'rows')})` : '';
   return `Files: ${what}${filter}${count}`;
 }
@@ -131,7 +131,7 @@ export function filesPlaceholder(state: TuiState): string {
   }
   if (state.files.wasteView) return 'No file was written or deleted by more than one layer.';
   if (state.layers.length === 0) return 'The image has no layers, so no files.';
-  if (state.files.filterText || Object.values(state.files.changes).includes(false))
+  if (state.files.appliedFilterText || Object.values(state.files.changes).includes(false))
     return 'Nothing matches the filter.';
   return state.files.mode === 'image'
     ? 'The image has no files up to this layer.'
