@@ -7,7 +7,7 @@ import { projectRoot } from '../../test/helpers/shared.js';
 import { beginDiffIdHash, type StreamHash } from './diff-id-hasher.js';
 
 const MiB = 1024 * 1024;
-const WORKER = 64 * MiB; // a compressed size that sends the hash to the worker
+const WORKER = 1024 * MiB; // a compressed size that sends the hash to the worker
 const INLINE = 1000;
 
 function sha256(chunks: readonly Uint8Array[]): string {
