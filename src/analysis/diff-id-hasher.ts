@@ -242,12 +242,12 @@ class InlineHash implements StreamHash {
 
 /**
  * Layers smaller than this (compressed) are hashed on the main thread. The worker pays where one layer is
- * big enough for its hash to hold the main thread for a long stretch (the bench's 1.15 GB layer: 1.59 s
- * against 1.75 s inline). Below that its start-up (~25 ms) and the copies cost as much as they save or
- * more: the bench's 74 MB base image took 0.47 s against 0.44 s inline; its six-layer image, whose layers
- * stream side by side, was no faster either way (1.5–1.6 s). Interleaved medians of 4 to 6.
+ * big enough for its hash to hold the main thread for a long stretch: the bench's 1.15 GB layer took 1.59 s
+ * against 1.75 s inline, its 216 MB layer (bench/analysis.js) 1.29× gunzip against 1.34×. Below that its
+ * start-up (~25 ms) and the copies cost more than they save: the 74 MB base image took 0.47 s against
+ * 0.44 s inline. Interleaved medians of 4 to 7.
  */
-const INLINE_BELOW_BYTES = 256 * 1024 * 1024;
+const INLINE_BELOW_BYTES = 128 * 1024 * 1024;
 
 let shared: HashWorker | undefined;
 
