@@ -162,6 +162,25 @@ describe('imgscope check with the image summary cache', () => {
     ]);
   });
 
+  it('does not serve a rebuild whose config names a layer by another diff_id: the layer is checked against it', async () => {
+    const first = demoCopy();
+    const cache = newDir('cache');
+    expect((await check(first.dir, cache)).code).toBe(0);
+
+    const rebuilt = rebuiltDemo((config) => {
+      const rootfs = config.rootfs as { diff_ids: string[] };
+      rootfs.diff_ids = [...rootfs.diff_ids].reverse();
+    });
+    const run = await check(rebuilt.dir, cache);
+    expect(run.code).toBe(2);
+    expect(summaryLines(run.stderr)).toEqual([`debug: image summary miss ${rebuilt.manifestDigest}`]);
+    // Every layer came from the layer cache, and its stored diff_id still caught the config's lie.
+    expect(layerCacheLines(run.stderr).every((line) => line.startsWith('debug: cache hit '))).toBe(true);
+    expect(run.stderr).toMatch(
+      /imgscope: layer 1 of .*: its uncompressed content is sha256:\w+, but the config's rootfs\.diff_ids\[0\] is sha256:\w+/,
+    );
+  });
+
   it("stores a rebuild's summary found through its twin only once the rebuild's blobs are verified", async () => {
     const first = demoCopy();
     const cache = newDir('cache');

@@ -27,6 +27,11 @@ export interface SummaryKey {
    * changed only in timestamps, labels or environment.
    */
   commands?: readonly string[];
+  /**
+   * The config's rootfs.diff_ids. They are part of the twin's key: a rebuild whose config names a layer by
+   * another diff_id must be analysed, so the layer is checked against it.
+   */
+  diffIds?: readonly Digest[];
 }
 
 /** A stored summary that holds for the image. */
@@ -143,7 +148,10 @@ export class DiskSummaryCache {
     if (!commands) return undefined;
     const layers = image.layers.map((layer) => layer.digest);
     try {
-      const pointer = join(this.directory, twinFileName(this.analyser, layers, commands));
+      const pointer = join(
+        this.directory,
+        twinFileName(this.analyser, layers, commands, image.diffIds ?? []),
+      );
       const digest = (await readCacheFile(pointer)).toString('utf8').trim();
       if (!isDigest(digest) || digest === image.digest) return undefined;
       const bytes = await readCacheFile(join(this.directory, entryFileName(digest)));
@@ -158,9 +166,12 @@ export class DiskSummaryCache {
     return undefined;
   }
 
-  /** Stores the image's summary in the background; call it only once the analysis succeeded. */
-  put(digest: Digest, summary: AnalysisSummary): void {
-    this.store(digest, summary, { pointer: true });
+  /**
+   * Stores the image's summary in the background; call it only once the analysis succeeded, which verified
+   * the layers against `diffIds` (the config's).
+   */
+  put(digest: Digest, summary: AnalysisSummary, diffIds: readonly Digest[] = []): void {
+    this.store(digest, summary, { pointer: true, diffIds });
   }
 
   /**
@@ -169,7 +180,7 @@ export class DiskSummaryCache {
    * summary would lose both.
    */
   adopt(digest: Digest, summary: AnalysisSummary): void {
-    this.store(digest, summary, { pointer: false });
+    this.store(digest, summary, { pointer: false, diffIds: [] });
   }
 
   /** Resolves once every write, touch and removal started so far has finished (they never reject). */
@@ -178,13 +189,18 @@ export class DiskSummaryCache {
   }
 
   /** Writes the summary, then (with `pointer`) the twin pointer of its layers and commands to it. */
-  private store(digest: Digest, summary: AnalysisSummary, { pointer }: { pointer: boolean }): void {
+  private store(
+    digest: Digest,
+    summary: AnalysisSummary,
+    { pointer, diffIds }: { pointer: boolean; diffIds: readonly Digest[] },
+  ): void {
     if (this.writes.failed) return;
     const chunks = encodeSummary(digest, this.analyser, summary);
     const twin = twinFileName(
       this.analyser,
       summary.layers.map((layer) => layer.digest),
       summary.layers.map((layer) => layer.createdBy),
+      diffIds,
     );
     const store = async () => {
       const bytes = await this.write(entryFileName(digest), chunks);
@@ -220,10 +236,15 @@ function withinGuard(summary: AnalysisSummary, maxUncompressedBytes: number): bo
   return summary.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0) <= maxUncompressedBytes;
 }
 
-/** `twin-<sha256 of the analyser, the layer digests and the commands>`: see `twinOf`. */
-function twinFileName(analyser: string, layers: readonly string[], commands: readonly string[]): string {
+/** `twin-<sha256 of the analyser, the layer digests, the commands and the diff_ids>`: see `twinOf`. */
+function twinFileName(
+  analyser: string,
+  layers: readonly string[],
+  commands: readonly string[],
+  diffIds: readonly Digest[],
+): string {
   const key = createHash('sha256')
-    .update(JSON.stringify([analyser, layers, commands]))
+    .update(JSON.stringify([analyser, layers, commands, diffIds]))
     .digest('hex');
   return `${TWIN_PREFIX}${key}`;
 }

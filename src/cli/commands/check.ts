@@ -100,6 +100,7 @@ async function analysedImage(
       digest: source.digest,
       layers: source.layers,
       commands: layerCommands(source.config, source.layers.length),
+      diffIds: source.config.rootfs.diff_ids,
     };
     const guard = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
     const cached = await caches?.summaries.get(image, guard);
@@ -110,7 +111,7 @@ async function analysedImage(
       return cached.summary;
     }
     const summary = summarizeAnalysis(await streamLayers(source, options, caches, progress));
-    caches?.summaries.put(source.digest, storedSummary(summary));
+    caches?.summaries.put(source.digest, storedSummary(summary), image.diffIds);
     return summary;
   } finally {
     await caches?.layers.flush();
