@@ -164,6 +164,23 @@ export async function assembleImage(parts: ImageParts): Promise<ImageSource> {
   return new AssembledImage(parts, parsed.mediaType, manifest, config);
 }
 
+/**
+ * Refuses an image whose config does not name one diff_id per layer, closing it first: docker and
+ * containerd refuse to unpack such an image, and its layers could not be checked against their diff_ids.
+ */
+export async function requireDiffIdPerLayer(source: ImageSource): Promise<ImageSource> {
+  const diffIds = source.config.rootfs.diff_ids.length;
+  if (diffIds === source.layers.length) return source;
+  await source.close();
+  throw new ImgscopeError(
+    'MALFORMED',
+    `${source.reference}: the manifest has ${source.layers.length} layers but the config's rootfs.diff_ids has ${diffIds}`,
+    {
+      hint: `docker and containerd refuse to unpack such an image; ${source.kind === 'registry' ? 'rebuild and re-push it' : 'rebuild it'}`,
+    },
+  );
+}
+
 const IMAGE_CONFIG_MEDIA_TYPES = new Set<string>([MediaType.OciConfig, MediaType.DockerConfig]);
 
 /**

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ImgscopeError, isImgscopeError, namingImage, PlatformNotFoundError } from '../errors.js';
 import { type Digest, sha256Digest } from '../oci/digest.js';
-import { assembleImage, type BlobReader } from '../oci/image.js';
+import { assembleImage, type BlobReader, requireDiffIdPerLayer } from '../oci/image.js';
 import { parseManifest, type Schema1Manifest, selectPlatform } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import { DEFAULT_PLATFORM, formatPlatform, platformMismatch } from '../oci/platform.js';
@@ -123,15 +123,7 @@ async function resolve(
       blobs,
       ...(signal ? { signal } : {}),
     });
-    const diffIds = source.config.rootfs.diff_ids.length;
-    if (diffIds !== source.layers.length) {
-      await source.close();
-      throw new ImgscopeError(
-        'MALFORMED',
-        `${label}: the manifest has ${source.layers.length} layers but the config's rootfs.diff_ids has ${diffIds}`,
-        { hint: 'docker and containerd refuse to unpack such an image; rebuild and re-push it' },
-      );
-    }
+    await requireDiffIdPerLayer(source);
   }
   const mismatch =
     index || !options.platform

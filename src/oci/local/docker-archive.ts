@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { ImgscopeError } from '../../errors.js';
 import { type Digest, sha256Digest } from '../digest.js';
-import { assembleImage, type BlobReader, remedyFor, verifyBytes } from '../image.js';
+import { assembleImage, type BlobReader, remedyFor, requireDiffIdPerLayer, verifyBytes } from '../image.js';
 import { MAX_MANIFEST_BYTES, parseConfig, parseJsonDocument } from '../manifest.js';
 import { MediaType } from '../media-types.js';
 import type { ImageSource } from '../source.js';
@@ -95,15 +95,17 @@ export async function openDockerArchive(
       return path === undefined ? undefined : files.locate(path);
     },
   };
-  return assembleImage({
-    reference: options.reference,
-    kind: 'docker-archive',
-    rawManifest: Buffer.from(JSON.stringify(manifest)),
-    manifestMediaType: MediaType.DockerManifest,
-    rawConfig,
-    blobs,
-    signal: options.signal,
-  });
+  return requireDiffIdPerLayer(
+    await assembleImage({
+      reference: options.reference,
+      kind: 'docker-archive',
+      rawManifest: Buffer.from(JSON.stringify(manifest)),
+      manifestMediaType: MediaType.DockerManifest,
+      rawConfig,
+      blobs,
+      signal: options.signal,
+    }),
+  );
 }
 
 function malformedArchive(location: string, what: string): ImgscopeError {

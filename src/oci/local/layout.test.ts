@@ -203,6 +203,23 @@ describe('OCI layout directories (oci:DIR)', () => {
     expect(error.code).toBe('DIGEST_MISMATCH');
   });
 
+  it('refuses a config that does not name one diff_id per layer, as docker and containerd refuse to unpack it', async () => {
+    const files = new ImageFiles();
+    const layers = [files.blob(randomBytes(100), OCI.layer), files.blob(randomBytes(100), OCI.layer)];
+    const config = files.blob(
+      { ...amd64, rootfs: { type: 'layers', diff_ids: [layers[0]!.digest] } },
+      OCI.config,
+    );
+    setLayoutIndex(files, [files.blob({ schemaVersion: 2, config, layers }, OCI.manifest)]);
+    const dir = await files.writeDirectory(tempPath('one-diff-id'));
+    const error = await failure(openLocalImage(dir));
+    expect(error.code).toBe('MALFORMED');
+    expect(error.message).toBe(
+      `oci:${dir}: the manifest has 2 layers but the config's rootfs.diff_ids has 1`,
+    );
+    expect(error.hint).toBe('docker and containerd refuse to unpack such an image; rebuild it');
+  });
+
   it('refuses a directory that is not a layout, naming the path and what imgscope reads', async () => {
     const dir = await new ImageFiles().add('README', 'hello').writeDirectory(tempPath('not-layout'));
     const error = await failure(openLocalImage(dir));

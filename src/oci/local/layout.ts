@@ -1,6 +1,12 @@
 import { ImgscopeError, namingImage } from '../../errors.js';
 import { type Digest, digestHex } from '../digest.js';
-import { assembleImage, type BlobReader, readVerifiedDocument, remedyFor } from '../image.js';
+import {
+  assembleImage,
+  type BlobReader,
+  readVerifiedDocument,
+  remedyFor,
+  requireDiffIdPerLayer,
+} from '../image.js';
 import { MAX_MANIFEST_BYTES, parseJsonDocument, parseManifest, selectPlatform } from '../manifest.js';
 import { MediaType } from '../media-types.js';
 import { closestPlatforms, DEFAULT_PLATFORM, formatPlatform, type Platform } from '../platform.js';
@@ -84,15 +90,17 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
     const raw = await readVerifiedDocument(blobs, descriptor, names, { signal: options.signal });
     const document = parseManifest(raw, label, descriptor.mediaType);
     if (document.kind !== 'index') {
-      return assembleImage({
-        reference: options.reference,
-        kind: options.kind,
-        rawManifest: raw,
-        manifestMediaType: descriptor.mediaType,
-        index,
-        blobs,
-        signal: options.signal,
-      });
+      return requireDiffIdPerLayer(
+        await assembleImage({
+          reference: options.reference,
+          kind: options.kind,
+          rawManifest: raw,
+          manifestMediaType: descriptor.mediaType,
+          index,
+          blobs,
+          signal: options.signal,
+        }),
+      );
     }
     if (depth > MAX_INDEX_DEPTH) {
       throw malformedLayout(location, `indexes nest deeper than ${MAX_INDEX_DEPTH} levels`);
