@@ -177,7 +177,7 @@ describe('imgscope check with the image summary cache', () => {
     // Every layer came from the layer cache, and its stored diff_id still caught the config's lie.
     expect(layerCacheLines(run.stderr).every((line) => line.startsWith('debug: cache hit '))).toBe(true);
     expect(run.stderr).toMatch(
-      /imgscope: layer 1 of .*: its uncompressed content is sha256:\w+, but the config's rootfs\.diff_ids\[0\] is sha256:\w+/,
+      /imgscope: layer \d+ of .*: its uncompressed content is sha256:\w+, but the config's rootfs\.diff_ids\[\d+\] is sha256:\w+/,
     );
   });
 
