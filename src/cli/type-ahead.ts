@@ -2,8 +2,11 @@
  * Keys typed while the explorer loads (the manifest from a slow registry, Ink's first import). Left to the
  * terminal, they were echoed onto the shell's screen, where they stayed after quitting. In raw mode they
  * are not echoed; they are kept and handed to the explorer as if typed once it shows. Raw mode also turns
- * Ctrl+C into a byte, so that byte is made the SIGINT the terminal would have sent: it still aborts the load.
+ * Ctrl+C and Ctrl+Z into bytes, so each is made the signal the terminal would have sent: Ctrl+C still
+ * aborts the load, and Ctrl+Z still stops it until `fg`.
  */
+import { stopLikeCtrlZ } from '../tui/terminal.js';
+
 export interface TypeAhead {
   /** Stops holding and gives the keys back to `stdin`, which stays raw for the explorer to read. */
   release(): void;
@@ -12,6 +15,7 @@ export interface TypeAhead {
 }
 
 const CTRL_C = 0x03;
+const CTRL_Z = 0x1a;
 
 export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return { release() {}, restore() {} };
@@ -27,7 +31,14 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
         process.kill(0, 'SIGINT');
         return;
       }
-      held.push(bytes);
+      if (bytes.includes(CTRL_Z)) {
+        held.push(Buffer.from(bytes.filter((byte) => byte !== CTRL_Z)));
+        stdin.setRawMode(false);
+        stopLikeCtrlZ();
+        stdin.setRawMode(true);
+      } else {
+        held.push(bytes);
+      }
     }
   };
   let holding = true;

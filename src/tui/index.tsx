@@ -14,7 +14,7 @@ import { loadInk } from './ink-loader.js';
 import { reduce } from './state/reducer.js';
 import { type Action, initialState, type TuiState } from './state/state.js';
 import { createStore, type Store } from './store.js';
-import { takeScreen } from './terminal.js';
+import { stopLikeCtrlZ, takeScreen } from './terminal.js';
 import { themeFor } from './theme.js';
 
 export interface TuiInput {
@@ -117,19 +117,38 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   try {
     const { createElement, render, App } = await loadInk();
     io.beforeKeyboard?.();
-    screen = takeScreen(io.stdout);
     io.stdout.on('resize', onResize);
-    const instance = render(createElement(App, { store, theme }), {
-      stdin: io.stdin,
-      stdout: io.stdout,
-      stderr: io.stderr,
-      exitOnCtrlC: false,
-      patchConsole: false,
-      maxFps: MAX_FPS,
-    });
-    unmount = () => instance.unmount();
     for (const name of QUIT_SIGNALS) process.on(name, onSignal);
-    await instance.waitUntilExit();
+    for (;;) {
+      screen = takeScreen(io.stdout);
+      let suspended = false;
+      const instance = render(
+        createElement(App, {
+          store,
+          theme,
+          suspend: () => {
+            suspended = true;
+            instance.unmount();
+          },
+        }),
+        {
+          stdin: io.stdin,
+          stdout: io.stdout,
+          stderr: io.stderr,
+          exitOnCtrlC: false,
+          patchConsole: false,
+          maxFps: MAX_FPS,
+        },
+      );
+      unmount = () => instance.unmount();
+      await instance.waitUntilExit();
+      if (!suspended || signal) break;
+      // Ctrl+Z. Ink has given the keyboard back (cooked mode); the shell gets its screen. Once continued, a
+      // new Ink instance draws the whole frame from the store: the first one would redraw only what changed.
+      screen.restore();
+      stopLikeCtrlZ();
+      onResize();
+    }
   } finally {
     for (const name of QUIT_SIGNALS) process.off(name, onSignal);
     io.stdout.off('resize', onResize);

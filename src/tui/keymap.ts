@@ -4,7 +4,13 @@ import type { Store } from './store.js';
 import type { ChangeMark } from './view-model/file-rows.js';
 import { layoutFor } from './view-model/layout.js';
 
-export type Command = Action | { type: 'quit' };
+export type Command = Action | { type: 'quit' } | { type: 'suspend' };
+
+/** What a key can do beyond the store: end the session, or stop it for the shell (Ctrl+Z). */
+export interface Session {
+  quit(): void;
+  suspend(): void;
+}
 
 /** The keys, as the footer and the help screen list them. */
 export const KEY_HELP: readonly (readonly [keys: string, what: string])[] = [
@@ -19,7 +25,7 @@ export const KEY_HELP: readonly (readonly [keys: string, what: string])[] = [
   ['v', 'files: this layer’s changes or the whole image up to this layer'],
   ['w', 'waste view: files that several layers wrote or deleted'],
   ['?', 'this help'],
-  ['q  Ctrl+C', 'quit'],
+  ['q  Ctrl+C', 'quit (Ctrl+Z suspends to the shell; fg comes back)'],
 ];
 
 const CHANGE_KEYS: Record<string, ChangeMark> = { a: 'added', r: 'removed', m: 'modified', u: 'unmodified' };
@@ -57,6 +63,7 @@ function motionFor(input: string, key: Key): Command | undefined {
 /** What a key press means in the current state; undefined when it means nothing. */
 export function commandFor(input: string, key: Key, state: TuiState): Command | undefined {
   if (key.ctrl && input === 'c') return { type: 'quit' };
+  if (key.ctrl && input === 'z') return { type: 'suspend' };
   // The notice says only that q quits: other keys would change a screen nobody can see.
   if (layoutFor(state.viewport, state.layers.length).tooSmall)
     return input === 'q' ? { type: 'quit' } : undefined;
@@ -152,7 +159,7 @@ const RUN_PARTS = /[\x00-\x1f\x7f]|[^\x00-\x1f\x7f]+/g;
  * held Backspace erases, and Enter or Tab typed right after the text closes the prompt, so the keys
  * after it are not typed into the filter.
  */
-export function handleInput(input: string, key: Key, store: Store<TuiState, Action>, quit: () => void): void {
+export function handleInput(input: string, key: Key, store: Store<TuiState, Action>, session: Session): void {
   const isRun = input.length > 1 && !key.ctrl && !key.meta;
   const parts = isRun ? (input.match(RUN_PARTS) ?? []) : [input];
   for (const part of parts) {
@@ -167,8 +174,8 @@ export function handleInput(input: string, key: Key, store: Store<TuiState, Acti
         store.dispatch({ ...command, deferred: !narrowsFewRows(command, store.getState()) });
         continue;
       }
-      if (command?.type === 'quit') {
-        quit();
+      if (command?.type === 'quit' || command?.type === 'suspend') {
+        session[command.type]();
         return;
       }
       if (!command) continue;

@@ -21,3 +21,15 @@ export function takeScreen(stdout: NodeJS.WriteStream): Screen {
   process.on('exit', restore);
   return { restore };
 }
+
+/**
+ * Stops the process as Ctrl+Z would have in a cooked terminal, and returns once it is continued (`fg`).
+ * Raw mode turns Ctrl+Z into a byte, so the signal the terminal would have sent is sent here, to the
+ * foreground process group as the terminal sends it. The caller gives the terminal back before and takes
+ * it again after. A process group with no shell to continue it (orphaned) ignores the stop: this then
+ * returns at once, and the screen simply comes back.
+ */
+export function stopLikeCtrlZ(): void {
+  // The thread that sends a stop to its own group stops before kill() returns; it resumes on SIGCONT.
+  process.kill(0, 'SIGTSTP');
+}

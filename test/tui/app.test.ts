@@ -45,7 +45,7 @@ function mount(viewport = { columns: 100, rows: 30 }, evaluate?: (report: Report
     (analysis) => (evaluate ?? ((r) => r))(buildReport(source, analysis)),
     viewport,
   );
-  const app = render(createElement(App, { store, theme: themeFor({}) }));
+  const app = render(createElement(App, { store, theme: themeFor({}), suspend() {} }));
   unmount = app.unmount;
   const frame = () => app.lastFrame() ?? '';
   /** Waits for the next frame that satisfies `predicate` (input is handled asynchronously). */
@@ -195,7 +195,7 @@ describe('text from the image', () => {
       columns: 100,
       rows: 30,
     });
-    const app = render(createElement(App, { store, theme: themeFor({ NO_COLOR: '1' }) }));
+    const app = render(createElement(App, { store, theme: themeFor({ NO_COLOR: '1' }), suspend() {} }));
     unmount = app.unmount;
     store.dispatch({
       type: 'analysis-finished',
@@ -238,7 +238,7 @@ describe('wide characters', () => {
       columns: 100,
       rows: 30,
     });
-    const app = render(createElement(App, { store, theme: themeFor({ NO_COLOR: '1' }) }));
+    const app = render(createElement(App, { store, theme: themeFor({ NO_COLOR: '1' }), suspend() {} }));
     unmount = app.unmount;
     const name = `长${'文'.repeat(60)}`;
     store.dispatch({

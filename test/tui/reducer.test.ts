@@ -2,7 +2,7 @@ import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/report/build-report.js';
 import { createTuiStore } from '../../src/tui/index.js';
-import { commandFor, handleInput, NO_KEY } from '../../src/tui/keymap.js';
+import { commandFor, handleInput, NO_KEY, type Session } from '../../src/tui/keymap.js';
 import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
 import { createStore } from '../../src/tui/store.js';
@@ -47,6 +47,8 @@ function run(state: TuiState, ...actions: Action[]): TuiState {
 
 const finished = (): TuiState =>
   run(start(), { type: 'analysis-finished', analysis: fakeAnalysis(LAYERS, WASTE) });
+/** A session whose keys quit and suspend nothing. */
+const NO_SESSION: Session = { quit() {}, suspend() {} };
 const rowPaths = (state: TuiState) => state.files.rows?.rows.map((row) => row.node.path) ?? [];
 const cursorPath = (state: TuiState) => state.files.rows?.rows[state.files.cursor.index]?.node.path;
 
@@ -313,30 +315,52 @@ describe('keys', () => {
     expect(commandFor('q', key(), editing)).toEqual({ type: 'quit' });
   });
 
+  it('suspends on Ctrl+Z whatever is on screen: tree, filter prompt, help, the too-small notice', () => {
+    const tiny = { type: 'resized', viewport: { columns: 40, rows: 10 } } as const;
+    const states = [
+      finished(),
+      run(finished(), { type: 'filter-opened' }),
+      run(finished(), { type: 'help-toggled' }),
+      run(finished(), tiny),
+    ];
+    for (const state of states)
+      expect(commandFor('z', key({ ctrl: true }), state)).toEqual({ type: 'suspend' });
+    expect(commandFor('z', key(), finished())).toBeUndefined();
+    // In a run of keys typed faster than a frame: the keys before it act, the session is suspended.
+    const store = createStore(reduce, run(finished(), { type: 'focus-cycled', step: 1 }));
+    let suspended = 0;
+    handleInput('j\x1aj', key(), store, { ...NO_SESSION, suspend: () => suspended++ });
+    expect(suspended).toBe(1);
+    expect(store.getState().files.cursor.index).toBe(1);
+  });
+
   it('splits a run of characters into keys, control characters included', () => {
     const store = createStore(reduce, run(finished(), { type: 'focus-cycled', step: 1 }));
     let quit = false;
-    handleInput('jj', key(), store, () => {});
+    handleInput('jj', key(), store, NO_SESSION);
     expect(store.getState().files.cursor.index).toBe(2);
-    handleInput('/sh\r\x00', key(), store, () => {}); // open the filter, type, keep it, fold all
+    handleInput('/sh\r\x00', key(), store, NO_SESSION); // open the filter, type, keep it, fold all
     expect(rowPaths(store.getState())).toEqual(['/bin']);
     expect(store.getState().files.rows?.rows[0]?.collapsed).toBe(true);
     expect(store.getState().files.filterText).toBe('sh');
     expect(store.getState().files.editingFilter).toBe(false);
-    handleInput('q', key(), store, () => {
-      quit = true;
+    handleInput('q', key(), store, {
+      ...NO_SESSION,
+      quit: () => {
+        quit = true;
+      },
     });
     expect(quit).toBe(true);
   });
 
   it('erases in the filter prompt for each backspace of a run (a held Backspace repeats into one read)', async () => {
     const store = createStore(reduce, run(finished(), { type: 'filter-opened' }));
-    handleInput('passwd', key(), store, () => {});
-    handleInput('\x7f\x7f', key(), store, () => {});
+    handleInput('passwd', key(), store, NO_SESSION);
+    handleInput('\x7f\x7f', key(), store, NO_SESSION);
     expect(store.getState().files.filterText).toBe('pass');
-    handleInput('\x7f\x7f\x7f\b', key(), store, () => {});
+    handleInput('\x7f\x7f\x7f\b', key(), store, NO_SESSION);
     expect(store.getState().files.filterText).toBe('');
-    handleInput('sx\x7fh', key(), store, () => {}); // a typo corrected faster than a frame
+    handleInput('sx\x7fh', key(), store, NO_SESSION); // a typo corrected faster than a frame
     expect(store.getState().files.filterText).toBe('sh');
     await new Promise(setImmediate);
     expect(rowPaths(store.getState())).toEqual(['/bin', '/bin/sh']);
@@ -353,10 +377,10 @@ describe('keys', () => {
     const before = store.getState().files.rows;
     let frames = 0;
     store.subscribe(() => frames++);
-    handleInput('p', key(), store, () => {});
-    handleInput('a', key(), store, () => {});
-    handleInput('', key({ backspace: true }), store, () => {});
-    handleInput('as', key(), store, () => {});
+    handleInput('p', key(), store, NO_SESSION);
+    handleInput('a', key(), store, NO_SESSION);
+    handleInput('', key({ backspace: true }), store, NO_SESSION);
+    handleInput('as', key(), store, NO_SESSION);
     // The prompt shows every key; the rows and the title still the last filter applied.
     expect(store.getState().files.filterText).toBe('pas');
     expect(store.getState().files.rows).toBe(before);
@@ -368,24 +392,27 @@ describe('keys', () => {
     expect(rowPaths(store.getState())).toEqual(['/etc', '/etc/passwd']);
     expect(filesTitle(store.getState())).toContain('matching "pas"');
     // Few rows left: narrowing them is cheaper than a second frame, so the next key applies at once.
-    handleInput('s', key(), store, () => {});
+    handleInput('s', key(), store, NO_SESSION);
     expect(store.getState().files.appliedFilterText).toBe('pass');
     expect(rowPaths(store.getState())).toEqual(['/etc', '/etc/passwd']);
   });
 
   it('closes the filter prompt on an Enter or Tab that arrives in the same read as the text', () => {
     const store = createStore(reduce, run(finished(), { type: 'filter-opened' }));
-    handleInput('sh\rj', key(), store, () => {}); // typed faster than a frame: text, Enter, then a move
+    handleInput('sh\rj', key(), store, NO_SESSION); // typed faster than a frame: text, Enter, then a move
     expect(store.getState().files.filterText).toBe('sh');
     expect(store.getState().files.editingFilter).toBe(false);
     expect(store.getState().files.cursor.index).toBe(1);
-    handleInput('/', key(), store, () => {});
-    handleInput('\x7f\x7fpa\t', key(), store, () => {});
+    handleInput('/', key(), store, NO_SESSION);
+    handleInput('\x7f\x7fpa\t', key(), store, NO_SESSION);
     expect(store.getState().files.filterText).toBe('pa');
     expect(store.getState().files.editingFilter).toBe(false);
     let quit = false;
-    handleInput('/x\rq', key(), store, () => {
-      quit = true;
+    handleInput('/x\rq', key(), store, {
+      ...NO_SESSION,
+      quit: () => {
+        quit = true;
+      },
     });
     expect(store.getState().files.filterText).toBe('pax');
     expect(quit).toBe(true);

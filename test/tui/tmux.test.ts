@@ -55,18 +55,23 @@ class Terminal {
   readonly name = `s${++sessions}`;
 
   /** `shell.after` runs in the pane's shell once imgscope has ended; `surviveCtrlC` keeps that shell
-   * alive through a Ctrl+C (as an interactive shell is), to report how imgscope ended. */
+   * alive through a Ctrl+C (as an interactive shell is), to report how imgscope ended; `jobControl` runs
+   * imgscope as a job of its own (bash's `set -m`, as in an interactive shell), so Ctrl+Z stops it and
+   * the shell goes on with `after`. */
   constructor(
     args: string[],
     env: Record<string, string> = {},
-    shell: { after?: string; surviveCtrlC?: boolean } = {},
+    shell: { after?: string; surviveCtrlC?: boolean; jobControl?: boolean } = {},
   ) {
     const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args]
       .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
       .join(' ');
     // The shell stays after imgscope ends, so its status stays readable (tmux's remain-on-exit loses the
     // last lines a process writes before it dies).
-    const command = `${shell.surviveCtrlC ? 'trap : INT; ' : ''}${imgscope}; echo "[imgscope exited with $?]"; ${shell.after ?? ''}exec sleep 86400`;
+    const script = `${shell.surviveCtrlC ? 'trap : INT; ' : ''}${imgscope}; echo "[imgscope exited with $?]"; ${shell.after ?? ''}exec sleep 86400`;
+    const command = shell.jobControl
+      ? `exec bash -c '${`set -m; ${script}`.replaceAll("'", `'\\''`)}'`
+      : script;
     const environment = Object.entries({
       HOME: '/nonexistent',
       DOCKER_CONFIG: '/nonexistent',
@@ -306,6 +311,41 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     }
   });
 
+  it('gives the shell its terminal on Ctrl+Z, and draws the whole screen again after fg', async () => {
+    const resumed = /\[resumed imgscope exited with (\d+)\]/;
+    const term = new Terminal(
+      [DEMO],
+      {},
+      {
+        jobControl: true,
+        after: `${ECHO_CHECK}fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+      },
+    );
+    try {
+      const before = await term.waitFor(finished, 'the final verdict');
+      term.keys('C-z');
+      // Stopped (128 + SIGTSTP), then continued by the shell's fg: a whole frame on a fresh alternate
+      // screen, which only a full redraw puts there.
+      const screen = await term.waitFor(
+        (s) => finished(s) && term.flag('alternate_on') === '1' && !resumed.test(s),
+        'the explorer drawn again after fg',
+      );
+      expect(screen).toBe(before);
+      // The keyboard is the explorer's again (raw: a key acts without Enter).
+      term.keys('Tab', 'j');
+      await term.waitFor((s) => cursorIndex(s) === 1, 'the Files cursor moved by j');
+      term.keys('q');
+      const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
+      expect(resumed.exec(after)![1]).toBe('0');
+      // While stopped, the shell had its screen and a cooked terminal.
+      expect(after).toContain('[imgscope exited with 148]');
+      expect(ECHO_LINE.exec(after)![1]).toMatch(/(^| )echo( |$)/);
+      expect(ECHO_LINE.exec(after)![1]).toMatch(/(^| )icanon( |$)/);
+    } finally {
+      term.close();
+    }
+  });
+
   it('restores the terminal when killed with SIGTERM, and exits with 128 + 15', async () => {
     const term = new Terminal([DEMO]);
     try {
@@ -418,6 +458,35 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         const after = await term.waitFor((s) => LEFTOVER_LINE.test(s), 'what the shell read');
         expect(after).not.toContain('jjw'); // once echoed there by the terminal while loading
         expect(LEFTOVER_LINE.exec(after)![1]).toBe('');
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
+
+    it('stops a slow manifest load on Ctrl+Z, and goes on with it after fg', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'delay', ms: 2000 }, times: 2 });
+      const resumed = /\[resumed imgscope exited with (\d+)\]/;
+      const term = new Terminal(
+        [`${proxy.host}/fixtures/demo:1.0`],
+        {},
+        {
+          jobControl: true,
+          after: `${ECHO_CHECK}fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+        },
+      );
+      try {
+        await term.waitFor(() => proxy.requests.some((r) => r.fault === 'delay'), 'the manifest requested');
+        term.type('w');
+        term.keys('C-z');
+        // Stopped and continued: the load goes on, and the key typed before Ctrl+Z still counts.
+        await term.waitFor((s) => finished(s) && s.includes('inefficient files'), 'the waste view after fg');
+        term.keys('q');
+        const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
+        expect(resumed.exec(after)![1]).toBe('0');
+        expect(after).toContain('[imgscope exited with 148]');
+        expect(ECHO_LINE.exec(after)![1]).toMatch(/(^| )icanon( |$)/);
       } finally {
         term.close();
         await proxy.stop();

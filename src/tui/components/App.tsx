@@ -28,11 +28,23 @@ function filesPaneLines(state: TuiState, width: number, height: number): Line[] 
 }
 
 /** The whole screen: a thin layout over the view model, which does the work. */
-export function App({ store, theme }: { store: Store<TuiState, Action>; theme: Theme }) {
+export function App({
+  store,
+  theme,
+  suspend,
+}: {
+  store: Store<TuiState, Action>;
+  theme: Theme;
+  /** Ctrl+Z: ends this frame's drawing so that the terminal can be given back (index.tsx). */
+  suspend: () => void;
+}) {
   const state = useSyncExternalStore(store.subscribe, store.getState);
   const { exit } = useApp();
 
-  const onKey = useCallback((input: string, key: Key) => handleInput(input, key, store, exit), [store, exit]);
+  const onKey = useCallback(
+    (input: string, key: Key) => handleInput(input, key, store, { quit: exit, suspend }),
+    [store, exit, suspend],
+  );
   useInput(onKey);
 
   const layout = layoutOf(state);
