@@ -92,6 +92,23 @@ describe('platform', () => {
     expect(result?.message).toBe('the index has no linux/amd64 image; it has linux/amd64/v2');
   });
 
+  it('fails a single image that needs a newer CPU than linux/amd64, as it fails in an index', () => {
+    const v3 = { os: 'linux', architecture: 'amd64', variant: 'v3' };
+    const result = platformCheck(fakeFacts({ platform: v3 }), scf);
+    expect(result).toMatchObject({ status: 'fail', actual: 'linux/amd64/v3', limit: 'linux/amd64' });
+    expect(result?.message).toBe('linux/amd64/v3 image: Tencent SCF image functions run linux/amd64 only');
+    expect(result?.hint).toBe(
+      'build for linux/amd64 without a CPU level: `docker buildx build --platform linux/amd64 …` (linux/amd64/v3 needs a newer CPU than linux/amd64 promises)',
+    );
+    // The x86-64 baseline is plain linux/amd64, as containerd reads it.
+    const v1 = { os: 'linux', architecture: 'amd64', variant: 'v1' };
+    expect(platformCheck(fakeFacts({ platform: v1 }), scf)?.status).toBe('pass');
+    // linux/amd64 hosts run 386 images, but scf states linux/amd64.
+    expect(platformCheck(fakeFacts({ platform: { os: 'linux', architecture: '386' } }), scf)?.status).toBe(
+      'fail',
+    );
+  });
+
   it('points at the amd64 image when the index has one but another was selected', () => {
     const result = platformCheck(
       fakeFacts({

@@ -1,12 +1,23 @@
-import { closestPlatform, formatPlatform, normalizePlatform, type Platform } from '../../oci/platform.js';
+import {
+  closestPlatform,
+  formatPlatform,
+  normalizePlatform,
+  type Platform,
+  platformMatches,
+} from '../../oci/platform.js';
 import { imageText } from '../../report/format.js';
 import type { Profile } from '../profiles.js';
 import { checkResult, type ManifestCheck } from './check.js';
 
 function fits(profile: Profile, platform: Platform): boolean {
   const p = normalizePlatform(platform);
+  if (profile.os && p.os !== profile.os) return false;
+  if (!profile.architecture) return true;
+  // A variant above the baseline (linux/amd64/v3) needs a newer CPU than the platform promises: a
+  // linux/amd64 host refuses it, in an index (indexFits) as alone.
   return (
-    (!profile.os || p.os === profile.os) && (!profile.architecture || p.architecture === profile.architecture)
+    p.architecture === profile.architecture &&
+    platformMatches(p, { os: p.os, architecture: profile.architecture })
   );
 }
 
@@ -67,7 +78,10 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   }
   const runs = profile.architecture ? `run ${wanted} only` : `run ${wanted} containers only`;
   let message = `${imageText(actual)} image: ${profile.title} ${runs}`;
-  let hint = buildHint;
+  const newerCpu = normalizePlatform(facts.platform).architecture === profile.architecture;
+  let hint = newerCpu
+    ? `build for ${wanted} without a CPU level: \`docker buildx build --platform ${wanted} …\` (${imageText(actual)} needs a newer CPU than ${wanted} promises)`
+    : buildHint;
   if (facts.indexPlatforms) {
     if (offersFit) hint = `the index also has ${wanted}: check that image with --platform ${wanted}`;
     else message += `; the index has no ${wanted} image (it has ${offeredText})`;
