@@ -107,7 +107,7 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('`localhost:5000/x\\|y:1`');
     expect(markdown).toContain('\\[click\\]\\(http://evil\\)/\\<img src=x\\>\\|\\*b\\*');
     expect(markdown).not.toMatch(/(?<!\\)<(img|script)/);
-    expect(markdown).toContain('- multi line \\<script\\>');
+    expect(markdown).toContain('- multi\\\\x0aline \\<script\\>');
     const checkRow = markdown.split('\n').find((line) => line.includes('`hints`'))!;
     // Four unescaped pipes: the row has exactly three cells.
     expect(checkRow.match(/(?<!\\)\|/g)).toHaveLength(4);
@@ -142,6 +142,15 @@ describe('renderMarkdown', () => {
     const markdown = renderMarkdown(report);
     expect(markdown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(markdown).toContain('- /a\\\\x1b\\[31mb: 1 MiB, from layer 2 \\(`RUN \\x07x`\\)');
+  });
+
+  it('shows a newline or tab in a file name as an escape, as the table does, not as a space', () => {
+    const report = withFinding('/nl\nline\ttab.txt: 2 MiB, from layer 2');
+    report.inefficientFiles = [{ ...report.inefficientFiles![0]!, path: '/nl\nline\ttab.txt' }];
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('- /nl\\\\x0aline\\\\x09tab.txt: 2 MiB, from layer 2');
+    expect(markdown).toContain('| `/nl\\x0aline\\x09tab.txt` |');
+    expect(markdown).not.toContain('nl line');
   });
 
   it('fences code spans that contain backticks', () => {

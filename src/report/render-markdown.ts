@@ -29,7 +29,8 @@ const STATUS_MARKS: Record<CheckStatus, string> = { pass: '✅', warn: '⚠️',
 /** Plain text made inert: Markdown and HTML punctuation escaped, one line. */
 function text(value: string): string {
   return (
-    printable(value.replace(/\s+/g, ' '))
+    printable(value)
+      .replace(/\s+/g, ' ')
       .replace(/[\\`*_{}[\]()<>#+!~]/g, '\\$&')
       .replace(/&/g, '&amp;')
       // A path such as /home/@admin would mention (notify) that user or team on GitHub, and #12 link
@@ -41,7 +42,9 @@ function text(value: string): string {
 
 /** A code span that survives any backticks in `value`. */
 function code(value: string): string {
-  return codeSpan(printable(value.replace(/\s+/g, ' ')));
+  // Control characters first: a newline or tab in a file name is shown as \x0a, as every format shows it,
+  // not folded into a space that names another file.
+  return codeSpan(printable(value).replace(/\s+/g, ' '));
 }
 
 /**
