@@ -44,6 +44,17 @@ describe('parseSize', () => {
   it('drops fractions of a byte, as humanize does', () => {
     expect(parseSize('1.5')).toBe(1);
     expect(parseSize('1.5KB')).toBe(1500);
+    expect(parseSize('1.0000001KB')).toBe(1000);
+  });
+
+  it('is exact where a floating-point product falls a hair short of a whole byte', () => {
+    expect(parseSize('2.01GB')).toBe(2_010_000_000);
+    expect(parseSize('2.01MB')).toBe(2_010_000);
+    expect(parseSize('4.35MB')).toBe(4_350_000);
+    expect(parseSize('0.29KB')).toBe(290);
+    expect(parseSize('1,234.5KB')).toBe(1_234_500);
+    expect(parseSize('.5KiB')).toBe(512);
+    expect(parseSize('8PiB')).toBeUndefined(); // 2^53: past what a number holds exactly
   });
 
   it.each(['', 'MB', '84 JB', '-1MB', 'ten', '1e3', '1MB extra', 'disabled'])('refuses %j', (text) => {

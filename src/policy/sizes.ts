@@ -49,10 +49,11 @@ export function parseSize(text: string): number | undefined {
   const [, number, unit] = match as unknown as [string, string, string];
   const factor = UNIT_FACTORS.get(unit.toLowerCase());
   if (factor === undefined) return undefined;
-  const value = Number(number.replaceAll(',', ''));
-  if (!Number.isFinite(value)) return undefined;
-  const bytes = Math.floor(value * factor);
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
+  // In exact decimal arithmetic: as a double, 2.01 × 1e9 is 2,009,999,999.9999998, one byte short.
+  const [whole = '', fraction = ''] = number.replaceAll(',', '').split('.');
+  const scale = 10n ** BigInt(fraction.length);
+  const bytes = ((BigInt(whole || '0') * scale + BigInt(fraction || '0')) * BigInt(factor)) / scale;
+  return bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined;
 }
 
 /** What a size should look like, for error messages. */
