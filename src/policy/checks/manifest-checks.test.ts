@@ -192,6 +192,13 @@ describe('memory-tier', () => {
     expect(result?.hint).toContain('more than 1024 MiB');
   });
 
+  it('offers shrinking into a lower tier only where there is one', () => {
+    const tier1 = memoryTier(fakeFacts({ compressedSize: 100 * MiB }), withMemory(256));
+    expect(tier1).toMatchObject({ status: 'fail', hint: 'give the function more than 256 MiB' });
+    const tier2 = memoryTier(fakeFacts({ compressedSize: 300 * MiB }), withMemory(256));
+    expect(tier2?.hint).toBe('give the function more than 512 MiB, or shrink the image into a lower tier');
+  });
+
   it('has no tier outside scf', () => {
     expect(memoryTier(fakeFacts(), cloudbase)).toBeUndefined();
     expect(tierOf(fakeFacts(), none)).toBeUndefined();

@@ -84,7 +84,8 @@ export const memoryTier: ManifestCheck = (facts, policy) => {
     return checkResult('memory-tier', 'fail', `${recommendation}; ${configured} is too low`, {
       actual,
       limit: tier.recommended,
-      hint: `give the function more than ${tier.memoryAboveMiB} MiB, or shrink the image into a lower tier`,
+      // The smallest tier has none below it to shrink into.
+      hint: `give the function more than ${tier.memoryAboveMiB} MiB${tier.level > 1 ? ', or shrink the image into a lower tier' : ''}`,
     });
   }
   const note = standing === 'above' ? ' is above the range (allowed; it costs more)' : ' fits';
