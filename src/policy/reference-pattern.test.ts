@@ -37,6 +37,21 @@ describe('referenceMatches', () => {
     expect(referenceMatches('team/app', pinned)).toBe(true);
   });
 
+  it('matches a local image given with its transport as given without it', () => {
+    for (const given of [
+      'oci:fixtures/demo',
+      'oci:./fixtures/demo',
+      'fixtures/demo',
+      'oci:fixtures/demo:v1',
+    ]) {
+      expect(referenceMatches('fixtures/demo', given)).toBe(true);
+    }
+    expect(referenceMatches('demo', 'oci:demo')).toBe(true);
+    expect(referenceMatches('oci:demo', 'oci:demo')).toBe(true);
+    expect(referenceMatches('demo', 'oci-archive:demo.tar')).toBe(false);
+    expect(referenceMatches('demo.tar', 'docker-archive:demo.tar')).toBe(true);
+  });
+
   it('treats regex characters literally', () => {
     expect(referenceMatches('team/a.p', 'team/app')).toBe(false);
     expect(referenceMatches('team/a+p', 'team/a+p')).toBe(true);

@@ -1,3 +1,6 @@
+/** The transport prefix of a local image as given (`oci:`, `oci-archive:`, `docker-archive:`). */
+const LOCAL_TRANSPORT = /^(?:oci|oci-archive|docker-archive):/;
+
 /**
  * Reference patterns for per-image overrides. `*` matches within one path component, `**` across
  * components, `?` one character. A pattern matches the whole reference or its trailing components,
@@ -6,9 +9,17 @@
  */
 export function referenceMatches(pattern: string, reference: string): boolean {
   const regexp = globToRegExp(pattern);
-  const tagged = reference.replace(/@sha256:[a-f0-9]{64}$/, '');
-  const bare = tagged.replace(/:[^:/]+$/, '');
-  for (const candidate of new Set([reference, tagged, bare])) {
+  // A local image given as `oci:fixtures/demo` is `fixtures/demo` too, as given without its transport.
+  const path = reference.replace(LOCAL_TRANSPORT, '');
+  const candidates = new Set<string>();
+  for (const name of [reference, path]) {
+    const tagged = name.replace(/@sha256:[a-f0-9]{64}$/, '');
+    candidates
+      .add(name)
+      .add(tagged)
+      .add(tagged.replace(/:[^:/]+$/, ''));
+  }
+  for (const candidate of candidates) {
     if (regexp.test(candidate)) return true;
     for (let slash = candidate.indexOf('/'); slash !== -1; slash = candidate.indexOf('/', slash + 1)) {
       if (regexp.test(candidate.slice(slash + 1))) return true;
