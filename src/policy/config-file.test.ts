@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,16 @@ describe('finding and loading the file', () => {
     await expect(loadConfigFile(dir)).rejects.toMatchObject({
       message: `--config ${dir}: is a directory, not a file`,
       hint: 'check the path given to --config',
+    });
+  });
+
+  it('refuses a config file that is a symbolic link to nothing rather than ignore it', async () => {
+    const dir = join(root, 'dangling');
+    await mkdir(dir, { recursive: true });
+    await symlink(join('..', 'gone', 'imgscope.config.json'), join(dir, 'imgscope.config.json'));
+    await expect(findConfigFile(dir)).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: `${join(dir, 'imgscope.config.json')}: is a symbolic link to ../gone/imgscope.config.json, which does not exist`,
     });
   });
 

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ImgscopeError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
@@ -174,7 +174,15 @@ async function readText(file: string, flag: string | undefined): Promise<string 
     return await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !flag) return undefined;
+    if (code === 'ENOENT' && !flag) {
+      // A symlink to a file that is gone (a checkout without the shared config) is a config meant to
+      // apply: ignoring it would gate with no budgets at all.
+      const target = await readlink(file).catch(() => undefined);
+      if (target === undefined) return undefined;
+      throw new ImgscopeError('BAD_INPUT', `${file}: is a symbolic link to ${target}, which does not exist`, {
+        hint: 'restore the file it points to, or remove the link',
+      });
+    }
     const what =
       code === 'ENOENT'
         ? 'does not exist'
