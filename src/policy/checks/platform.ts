@@ -13,8 +13,8 @@ function fits(profile: Profile, platform: Platform): boolean {
   const p = normalizePlatform(platform);
   if (profile.os && p.os !== profile.os) return false;
   if (!profile.architecture) return true;
-  // A variant above the baseline (linux/amd64/v3) needs a newer CPU than the platform promises: a
-  // linux/amd64 host refuses it, in an index (indexFits) as alone.
+  // A variant above the baseline (linux/amd64/v3) needs a newer CPU than the platform promises: in an
+  // index a linux/amd64 host does not pick it (indexFits); alone it is pulled, and may not run.
   return (
     p.architecture === profile.architecture &&
     platformMatches(p, { os: p.os, architecture: profile.architecture })
@@ -79,6 +79,20 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   const runs = profile.architecture ? `run ${wanted} only` : `run ${wanted} containers only`;
   let message = `${imageText(actual)} image: ${profile.title} ${runs}`;
   const newerCpu = normalizePlatform(facts.platform).architecture === profile.architecture;
+  if (newerCpu && !facts.indexPlatforms) {
+    // docker pulls and starts a lone image of a higher variant (with a warning); it then dies of an
+    // illegal instruction on a host below that CPU level. Not a refusal, a risk.
+    return checkResult(
+      'platform',
+      'warn',
+      `${imageText(actual)} image: ${profile.title} promise ${wanted}; it runs only on hosts with that newer CPU level`,
+      {
+        actual,
+        limit: wanted,
+        hint: `build for ${wanted} without a CPU level: \`docker buildx build --platform ${wanted} …\``,
+      },
+    );
+  }
   let hint = newerCpu
     ? `build for ${wanted} without a CPU level: \`docker buildx build --platform ${wanted} …\` (${imageText(actual)} needs a newer CPU than ${wanted} promises)`
     : buildHint;
