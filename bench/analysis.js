@@ -1,13 +1,23 @@
 #!/usr/bin/env node
 // Analysis time of one generated ~200 MB gzip layer, as a ratio to node:zlib gunzip alone of the same
-// bytes, measured in the same run (goal: ≤ 1.3×). The layer is written to os.tmpdir() once and removed at
-// the end. The analysis reads it the way every source does: through a VerifyingStream (sha256 + size).
+// bytes, measured in the same run (goal: ≤ 1.3×). The layer is written once into an OCI image layout in
+// os.tmpdir(), removed at the end, and opened as `imgscope oci:DIR` opens it: read in the local source's
+// chunks, its blob digest verified, its tar hashed and compared with the config's diff_id.
 // Beside it, what the explorer would feel while a layer streams: how busy the main thread is
 // (eventLoopUtilization) and its longest stall (monitorEventLoopDelay), inflating in node:zlib's pool.
 //
 // Usage: npm run build && node bench/analysis.js [--reps N] [--mb UNCOMPRESSED_MB] [--json]
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -23,7 +33,8 @@ if (!existsSync(fileURLToPath(analysisEntry))) {
   process.exit(2);
 }
 const { analyzeImage } = await import(analysisEntry.href);
-const { VerifyingStream } = await import(new URL('../dist/oci/digest.js', import.meta.url).href);
+const { openLocalImage } = await import(new URL('../dist/oci/local/index.js', import.meta.url).href);
+const { BLOB_READ_CHUNK } = await import(new URL('../dist/oci/local/files.js', import.meta.url).href);
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -34,7 +45,6 @@ const REPS = option('--reps', 5);
 const UNCOMPRESSED_MB = option('--mb', 360);
 const JSON_OUTPUT = args.includes('--json');
 const GOAL = 1.3;
-const READ_CHUNK = 256 * 1024;
 /**
  * The floor is gunzip at its fastest: the analyser's own settings (1 MiB chunks, room to run ahead),
  * which beat zlib's defaults (16 KiB chunks) by about 2× here.
@@ -84,48 +94,82 @@ function* layerEntries(totalBytes) {
   }
 }
 
+/** The layer's gzip blob at `path`, with its digest, size and diff_id (the sha256 of its tar). */
 async function generateLayer(path) {
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
+  const tap = (hash) => {
+    let size = 0;
+    const stream = new Transform({
+      transform(chunk, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    return { stream, size: () => size };
+  };
+  const blob = createHash('sha256');
+  const tar = createHash('sha256');
+  const blobTap = tap(blob);
   await pipeline(
     tarStream(layerEntries(UNCOMPRESSED_MB << 20)),
+    tap(tar).stream,
     createGzip({ level: 6 }),
-    tap,
+    blobTap.stream,
     createWriteStream(path),
   );
-  return { digest: `sha256:${hash.digest('hex')}`, size };
+  return {
+    digest: `sha256:${blob.digest('hex')}`,
+    size: blobTap.size(),
+    diffId: `sha256:${tar.digest('hex')}`,
+  };
 }
 
-/** The smallest ImageSource over one layer file. */
-function fileImage(path, descriptor) {
-  const config = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } };
-  return {
-    reference: `bench:${path}`,
-    kind: 'oci-layout',
-    digest: descriptor.digest,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    schema: 'oci-v1',
-    platform: { os: 'linux', architecture: 'amd64' },
-    index: undefined,
-    manifest: { schemaVersion: 2, config: descriptor, layers: [descriptor] },
-    rawManifest: new Uint8Array(),
-    config,
-    configDescriptor: descriptor,
-    layers: [descriptor],
-    async openBlob(blob) {
-      return createReadStream(path, { highWaterMark: READ_CHUNK }).pipe(
-        new VerifyingStream({ digest: blob.digest, size: blob.size, label: path }),
-      );
-    },
-    async close() {},
+/** An OCI image layout in `dir` around the layer at `layerPath` (moved into it); returns the blob's path. */
+function writeLayout(dir, layerPath, layer) {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const blob = (bytes) => {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    writeFileSync(join(blobs, digest.slice(7)), bytes);
+    return { digest, size: bytes.length };
   };
+  const layerBlob = join(blobs, layer.digest.slice(7));
+  renameSync(layerPath, layerBlob);
+  const config = blob(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+        history: [{ created_by: 'bench: one Debian-like layer' }],
+      }),
+    ),
+  );
+  const manifest = blob(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [
+          {
+            mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+            digest: layer.digest,
+            size: layer.size,
+          },
+        ],
+      }),
+    ),
+  );
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }],
+    }),
+  );
+  return layerBlob;
 }
 
 async function timeGunzip(path) {
@@ -137,7 +181,11 @@ async function timeGunzip(path) {
       callback();
     },
   });
-  await pipeline(createReadStream(path, { highWaterMark: READ_CHUNK }), createGunzip(GUNZIP_FLOOR), sink);
+  await pipeline(
+    createReadStream(path, { highWaterMark: BLOB_READ_CHUNK }),
+    createGunzip(GUNZIP_FLOOR),
+    sink,
+  );
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes };
 }
 
@@ -155,15 +203,14 @@ async function timeAnalysis(image) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-const path = join(tmpdir(), `imgscope-bench-layer-${process.pid}.tar.gz`);
+const dir = mkdtempSync(join(tmpdir(), 'imgscope-bench-layout-'));
+let image;
 try {
   const generationStarted = Date.now();
-  const descriptor = {
-    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    ...(await generateLayer(path)),
-  };
+  const descriptor = await generateLayer(join(dir, 'layer.tar.gz'));
+  const path = writeLayout(dir, join(dir, 'layer.tar.gz'), descriptor);
   const generationSeconds = (Date.now() - generationStarted) / 1000;
-  const image = fileImage(path, descriptor);
+  image = await openLocalImage(`oci:${dir}`);
 
   await timeGunzip(path); // warm the page cache and the code
   const gunzipTimes = [];
@@ -221,5 +268,6 @@ try {
     );
   }
 } finally {
-  rmSync(path, { force: true });
+  await image?.close();
+  rmSync(dir, { recursive: true, force: true });
 }
