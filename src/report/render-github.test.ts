@@ -50,6 +50,17 @@ describe('renderGithub', () => {
     expect(warning).toContain('%0A- apt package lists /var/lib/apt/lists: 9 MiB');
   });
 
+  it('makes warnings errors under --fail-on warn, where they fail the verdict', () => {
+    const report = { ...warningReport(), verdict: 'fail' as const };
+    const commands = (failOn: 'fail' | 'warn') =>
+      renderGithub(report, { failOn })
+        .split('\n')
+        .filter((l) => /^::(error|warning) title=imgscope hints/.test(l))
+        .map((l) => l.slice(2, l.indexOf(' ')));
+    expect(commands('warn')).toEqual(['error']);
+    expect(commands('fail')).toEqual(['warning']);
+  });
+
   it('says how many findings it left out of an annotation', () => {
     const withFindings = (count: number): Report => ({
       ...warningReport(),

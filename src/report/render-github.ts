@@ -1,3 +1,4 @@
+import type { FailOn } from '../policy/policy.js';
 import { formatSize } from '../policy/sizes.js';
 import { counted, printable } from './format.js';
 import { imageSelected, indexPlatforms } from './no-image.js';
@@ -5,7 +6,8 @@ import type { CheckResult, CheckStatus, Report } from './report.js';
 
 /**
  * GitHub Actions workflow commands (`::error title=…::message`): failed checks become error annotations,
- * warnings warning annotations, skipped checks notices, and one closing notice carries the verdict.
+ * warnings warning annotations (error annotations under --fail-on warn, where they fail the verdict),
+ * skipped checks notices, and one closing notice carries the verdict.
  * Passed checks stay quiet. Escaping follows @actions/core: data escapes `%`, CR and LF; properties
  * also escape `:` and `,`.
  */
@@ -44,6 +46,8 @@ export function workflowCommand(
 export interface GithubOptions {
   /** How many findings of a check (the hints) an annotation lists. */
   topDetails?: number;
+  /** With `warn`, warnings failed the verdict: they are errors, so the failed step shows why. */
+  failOn?: FailOn | undefined;
 }
 
 function annotationBody(check: CheckResult, topDetails: number): string[] {
@@ -75,9 +79,10 @@ export function renderGithub(report: Report, options: GithubOptions = {}): strin
   const lines: string[] = [];
   for (const check of checks) {
     if (check.status === 'pass') continue;
+    const failsVerdict = check.status === 'warn' && options.failOn === 'warn';
     lines.push(
       workflowCommand(
-        COMMANDS[check.status],
+        failsVerdict ? 'error' : COMMANDS[check.status],
         { title: `imgscope ${check.id} (${report.reference})` },
         annotationBody(check, options.topDetails ?? 5),
       ),

@@ -1,3 +1,4 @@
+import type { FailOn } from '../policy/policy.js';
 import type { TableOptions } from './render-table.js';
 import type { Report } from './report.js';
 
@@ -10,7 +11,7 @@ export type ReportFormat = 'table' | 'json' | 'markdown' | 'github';
 export async function renderReport(
   report: Report,
   format: ReportFormat,
-  options: TableOptions = {},
+  options: TableOptions & { failOn?: FailOn } = {},
 ): Promise<string> {
   switch (format) {
     case 'json':
@@ -20,6 +21,6 @@ export async function renderReport(
     case 'markdown':
       return (await import('./render-markdown.js')).renderMarkdown(report);
     case 'github':
-      return (await import('./render-github.js')).renderGithub(report);
+      return (await import('./render-github.js')).renderGithub(report, { failOn: options.failOn });
   }
 }

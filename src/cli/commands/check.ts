@@ -246,6 +246,7 @@ export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
       color: colorEnabled(io.stdout, io.env),
       width: terminalWidth(io.stdout),
       notAnalysedNote: skipped?.note,
+      failOn: policy.failOn,
     }),
   );
   return exitCodeOf(report.verdict ?? 'pass');
