@@ -128,7 +128,7 @@ describe('imgscope check', () => {
     const note = async (...args: string[]) =>
       (await runCli(['check', ...args])).stdout.split('\n').find((line) => line.includes('not analysed'));
     const afterFailure =
-      'Layers were not analysed (manifest-only): the manifest-level checks already failed; ' +
+      'Layers were not analysed (manifest-only): the manifest-level checks already failed the verdict; ' +
       'use --full for efficiency and waste.';
     expect(await note('fixtures/arm64')).toBe(afterFailure);
     expect(await note('--max-compressed', '100KB', 'fixtures/demo')).toBe(afterFailure);
@@ -144,10 +144,10 @@ describe('imgscope check', () => {
     const result = await runCli(['fixtures/arm64']);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
-      'the manifest-level checks already failed; use imgscope check --full for efficiency and waste.',
+      'the manifest-level checks already failed the verdict; use imgscope check --full for efficiency and waste.',
     );
     expect(result.stdout).toContain(
-      'not evaluated: the manifest-level checks already failed (use imgscope check --full)',
+      'not evaluated: the manifest-level checks already failed the verdict (use imgscope check --full)',
     );
   });
 

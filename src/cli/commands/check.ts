@@ -160,13 +160,13 @@ const SKIPPED_BY_FLAG: LayersSkipped = {
   note: 'run without --no-layers for efficiency and waste',
 };
 const SKIPPED_AFTER_FAILURE: LayersSkipped = {
-  reason: 'the manifest-level checks already failed (use --full)',
-  note: 'the manifest-level checks already failed; use --full for efficiency and waste',
+  reason: 'the manifest-level checks already failed the verdict (use --full)',
+  note: 'the manifest-level checks already failed the verdict; use --full for efficiency and waste',
 };
 /** The same, for the explorer's summary off a terminal: the explorer takes no --full. */
 const SKIPPED_AFTER_FAILURE_EXPLORER: LayersSkipped = {
-  reason: 'the manifest-level checks already failed (use imgscope check --full)',
-  note: 'the manifest-level checks already failed; use imgscope check --full for efficiency and waste',
+  reason: 'the manifest-level checks already failed the verdict (use imgscope check --full)',
+  note: 'the manifest-level checks already failed the verdict; use imgscope check --full for efficiency and waste',
 };
 const NO_IMAGE: LayersSkipped = {
   reason: 'the index has no image for this platform',
