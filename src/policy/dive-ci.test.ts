@@ -78,6 +78,16 @@ describe('parseDiveCi', () => {
     expect(parseDiveCi('plugins:\n- a\n- b\n', '.dive-ci')).toEqual({});
   });
 
+  it('reads the rules written as a one-line flow mapping, as YAML (and so dive) allows', () => {
+    const text =
+      'rules: {lowestEfficiency: 0.5, \'highestWastedBytes\': "20MB, or so", plugin1/rule1: error}\n';
+    expect(parseDiveCi(text, '.dive-ci')).toEqual({
+      lowestEfficiency: '0.5',
+      highestWastedBytes: '20MB, or so',
+    });
+    expect(parseDiveCi('rules: {}\nplugins:\n  - a\n', '.dive-ci')).toEqual({});
+  });
+
   it('skips nested content under unknown keys', () => {
     const text =
       'rules:\n  custom:\n    nested: 1\n  lowestEfficiency: 0.5\nother:\n  lowestEfficiency: 0.1\n';
@@ -85,9 +95,14 @@ describe('parseDiveCi', () => {
   });
 
   it.each([
+    ['rules: 0.9\n', '.dive-ci:1: "rules:" must be followed by an indented block of rules'],
     [
-      'rules: {lowestEfficiency: 0.9}\n',
+      'rules: {lowestEfficiency: 0.9\n  }\n',
       '.dive-ci:1: "rules:" must be followed by an indented block of rules',
+    ],
+    [
+      'rules: {lowestEfficiency}\n',
+      '.dive-ci:1: expected "key: value" in the rules, found "lowestEfficiency"',
     ],
     ['rules:\n  lowestEfficiency: [0.9]\n', '.dive-ci:2: lowestEfficiency: unsupported YAML value "[0.9]"'],
     ['rules:\n\tlowestEfficiency: 0.9\n', '.dive-ci:2: tabs are not allowed in YAML indentation'],

@@ -3,9 +3,10 @@ import { DIVE_RULE_KEYS, type DiveRuleKey } from './values.js';
 
 /**
  * dive's `.dive-ci`: YAML whose `rules:` mapping holds `lowestEfficiency`, `highestWastedBytes` and
- * `highestUserWastedPercent`. This reads the subset such files use — block mappings, plain or quoted
- * scalars, comments, `---`, and other top-level keys (dive's own example has `plugins:` with a list),
- * which are skipped — and refuses anything else with the line named. Keys match case-insensitively, as
+ * `highestUserWastedPercent`. This reads the subset such files use — block mappings, a one-line flow
+ * mapping of rules (`rules: {lowestEfficiency: 0.9}`), plain or quoted scalars, comments, `---`, and
+ * other top-level keys (dive's own example has `plugins:` with a list), which are skipped — and refuses
+ * anything else with the line named. Keys match case-insensitively, as
  * viper (dive's config library) matches them; unknown rule keys are ignored, as dive ignores them.
  *
  * Values come back as the strings dive would read (viper's GetString); readRule validates them.
@@ -44,9 +45,17 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
       const entry = keyValue(content);
       if (!entry) throw fail(lineNo, `expected "key: value", found "${content}"`);
       if (entry.key.toLowerCase() === 'rules') {
-        if (entry.value !== '') throw fail(lineNo, '"rules:" must be followed by an indented block of rules');
         section = 'rules';
         rulesIndent = undefined;
+        if (entry.value === '') continue;
+        const flow = /^\{(.*)\}$/.exec(entry.value);
+        if (!flow) throw fail(lineNo, '"rules:" must be followed by an indented block of rules');
+        for (const item of splitFlowItems(flow[1]!)) {
+          const rule = keyValue(item);
+          if (!rule) throw fail(lineNo, `expected "key: value" in the rules, found "${item}"`);
+          setRule(rule, lineNo);
+        }
+        section = 'other';
       } else {
         section = 'other';
       }
@@ -58,17 +67,40 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
     if (indent < rulesIndent) throw fail(lineNo, 'indentation does not match the rules above');
     const entry = keyValue(content);
     if (!entry) throw fail(lineNo, `expected "key: value", found "${content}"`);
+    // Unknown rules (dive's example has `plugin1/rule1: error`) are ignored, with anything nested under them.
+    if (!setRule(entry, lineNo)) skipDeeperThan = indent;
+  }
+  return rules;
+
+  /** Records a known rule (false for a key dive does not know). */
+  function setRule(entry: { key: string; value: string }, lineNo: number): boolean {
     const key = DIVE_RULE_KEYS.find((k) => k.toLowerCase() === entry.key.toLowerCase());
-    if (!key) {
-      // Unknown rules (dive's example has `plugin1/rule1: error`) are ignored, with anything nested under them.
-      skipDeeperThan = indent;
-      continue;
-    }
+    if (!key) return false;
     if (entry.value === '') throw fail(lineNo, `${key} has no value (use a threshold or "disabled")`);
     if (key in rules) throw fail(lineNo, `${key} is set twice`);
     rules[key] = scalar(entry.value, () => fail(lineNo, `${key}: unsupported YAML value "${entry.value}"`));
+    return true;
   }
-  return rules;
+}
+
+/** The entries of a one-line flow mapping's inside, split at the commas outside quotes. */
+function splitFlowItems(inside: string): string[] {
+  const items: string[] = [];
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < inside.length; i++) {
+    const c = inside[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === ',') {
+      items.push(inside.slice(start, i));
+      start = i + 1;
+    }
+  }
+  items.push(inside.slice(start));
+  return items.map((item) => item.trim()).filter((item) => item !== '');
 }
 
 /** Drops a `#` comment: at the line start or after whitespace, outside quotes. */
