@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { sha256Digest } from '../oci/digest.js';
 import type { ImageSource } from '../oci/source.js';
 import { analyze, analyzeImage, layerCommands, PROGRESS_INTERVAL } from './analyze.js';
-import { fakeImage, gzip, tarOf, zstd } from './testing.js';
+import { END_OF_ARCHIVE, fakeImage, gzip, rawEntry, tarOf, zstd } from './testing.js';
 import type { AnalysisEvent } from './types.js';
 
 const history = [
@@ -267,6 +267,22 @@ describe('analyzeImage', () => {
       [1, 4],
       [3, 17],
     ]);
+  });
+
+  it('counts names that differ only in bytes that are not UTF-8 as different files', async () => {
+    const layer = (last: number, size: number) =>
+      Buffer.concat([
+        rawEntry({ name: Buffer.from([0x78, last]), typeflag: '0', content: Buffer.alloc(size) }),
+        END_OF_ARCHIVE,
+      ]);
+    const analysis = await analyzeImage(fakeImage([layer(0xff, 10), layer(0xfe, 20)]));
+    expect(analysis.waste).toMatchObject({ efficiency: 1, wastedBytes: 0, inefficientFiles: [] });
+    expect(analysis.layers.map(({ added, modified, wastedBytes }) => [added, modified, wastedBytes])).toEqual(
+      [
+        [1, 0, 0],
+        [1, 0, 0],
+      ],
+    );
   });
 
   it('analyses an image without layers', async () => {

@@ -4,6 +4,8 @@
  * path id means the same path in every layer, in the merged tree and in the waste figures.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 /** The id of `/`. */
 export const ROOT = 0;
 
@@ -88,7 +90,7 @@ export class PathTable {
       high |= byte;
       hash = Math.imul(hash ^ byte, HASH_PRIME);
     }
-    if (high & 0x80) return this.internName(bytes.toString('utf8', start, end));
+    if (high & 0x80) return this.internName(decodeName(bytes, start, end));
     const length = end - start;
     const mask = this.nameSlots.length - 1;
     let slot = finish(hash) & mask;
@@ -265,6 +267,49 @@ export class PathTable {
     }
     this.slots = slots;
   }
+}
+
+/**
+ * A name's bytes as a string, one string per byte sequence: UTF-8 is decoded, and each byte that is not
+ * part of valid UTF-8 becomes the lone surrogate U+DC00 + byte (Python's `surrogateescape`), which no
+ * valid UTF-8 decodes to. Decoding those bytes to U+FFFD would make `a\xff` and `a\xfe` one path,
+ * where docker unpacks (and dive counts) two files.
+ */
+export function decodeName(bytes: Buffer, start: number, end: number): string {
+  const view = bytes.subarray(start, end);
+  if (isUtf8(view)) return view.toString('utf8');
+  let text = '';
+  let at = 0;
+  while (at < view.length) {
+    const length = utf8SequenceLength(view, at);
+    if (length > 0) {
+      text += view.toString('utf8', at, at + length);
+      at += length;
+    } else text += String.fromCharCode(0xdc00 + view[at++]!);
+  }
+  return text;
+}
+
+/** Length of the well-formed UTF-8 sequence at `at` (RFC 3629: no overlongs, surrogates or > U+10FFFF), or 0. */
+function utf8SequenceLength(bytes: Buffer, at: number): number {
+  const first = bytes[at]!;
+  if (first < 0x80) return 1;
+  const continuation = (offset: number, low = 0x80, high = 0xbf): boolean => {
+    const byte = bytes[at + offset];
+    return byte !== undefined && byte >= low && byte <= high;
+  };
+  if (first >= 0xc2 && first <= 0xdf) return continuation(1) ? 2 : 0;
+  if (first >= 0xe0 && first <= 0xef) {
+    const low = first === 0xe0 ? 0xa0 : 0x80;
+    const high = first === 0xed ? 0x9f : 0xbf;
+    return continuation(1, low, high) && continuation(2) ? 3 : 0;
+  }
+  if (first >= 0xf0 && first <= 0xf4) {
+    const low = first === 0xf0 ? 0x90 : 0x80;
+    const high = first === 0xf4 ? 0x8f : 0xbf;
+    return continuation(1, low, high) && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
 }
 
 const HASH_SEED = 0x811c9dc5;

@@ -263,7 +263,16 @@ describe('readLayerTar', () => {
     ]);
     const { items } = await read(tar);
     expect(items).toHaveLength(1);
-    expect(items[0]!.path).toBe('/bad\ufffd\ufffd/f');
+    // Each byte that is not UTF-8 becomes U+DC00 + byte, as Python's surrogateescape.
+    expect(items[0]!.path).toBe('/bad\udcff\udcfe/f');
+  });
+
+  it('keeps names that differ only in bytes that are not UTF-8 apart, as docker and dive do', async () => {
+    const entry = (last: number, size: number) =>
+      rawEntry({ name: Buffer.from([0x78, last]), typeflag: '0', content: Buffer.alloc(size) });
+    const tar = Buffer.concat([entry(0xff, 1), entry(0xfe, 2), entry(0xc3, 3), END_OF_ARCHIVE]);
+    const { items } = await read(tar);
+    expect(items.map((item) => item.path)).toEqual(['/x\udcff', '/x\udcfe', '/x\udcc3']);
   });
 
   it('fails a stream that is not a tar with a MALFORMED error naming the layer', async () => {

@@ -4,7 +4,7 @@ import { ImgscopeError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { beginDiffIdHash, type StreamHash } from './diff-id-hasher.js';
 import { ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
-import { type PathTable, ROOT } from './paths.js';
+import { decodeName, type PathTable, ROOT } from './paths.js';
 import { type TarEntry, TarParser, UnsupportedEntryType } from './tar-parser.js';
 
 const SLASH = 0x2f;
@@ -209,7 +209,7 @@ export class LayerItemsWriter {
     const type = entry.type;
     let link = NO_LINK;
     if (entry.linkEnd > entry.linkStart && (type === TypeCode.symlink || type === TypeCode.hardlink)) {
-      const target = entry.link.toString('utf8', entry.linkStart, entry.linkEnd);
+      const target = decodeName(entry.link, entry.linkStart, entry.linkEnd);
       link = this.links.intern(type === TypeCode.hardlink ? normalisePath(target) : target);
     }
     const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
@@ -327,7 +327,7 @@ export class NameResolver {
         length === 0 ||
         (bytes[segment] === DOT && (length === 1 || (length === 2 && bytes[segment + 1] === DOT)))
       )
-        return this.resolveOdd(bytes.toString('utf8', start, end));
+        return this.resolveOdd(decodeName(bytes, start, end));
       if (at < end) lastSlash = at;
       segment = at + 1;
     }

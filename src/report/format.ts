@@ -58,11 +58,12 @@ export function imageText(text: string): string {
 
 /**
  * Text from the image (paths, commands, platform names) as it may be printed: control characters shown
- * as `\x1b`, so a crafted file name cannot move the cursor, retitle the terminal or colour a CI log.
+ * as `\x1b`, so a crafted file name cannot move the cursor, retitle the terminal or colour a CI log; a
+ * name's byte that is not UTF-8 (held as U+DC00 + byte, see paths.ts `decodeName`) as `\xff`.
  */
 export function printable(text: string): string {
-  return text.replace(
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]|(?<![\ud800-\udbff])[\udc80-\udcff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return `\\x${(code >= 0xdc00 ? code - 0xdc00 : code).toString(16).padStart(2, '0')}`;
+  });
 }

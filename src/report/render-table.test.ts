@@ -34,6 +34,16 @@ describe('renderTable', () => {
     expect(text).toContain('· d\\x07');
   });
 
+  it('shows a name’s bytes that are not UTF-8 as \\xff, and leaves characters beyond U+FFFF whole', () => {
+    const base = warningReport();
+    const report: Report = {
+      ...base,
+      inefficientFiles: [{ ...base.inefficientFiles![0]!, path: '/x\udcff/\ud800\udc80', overwrittenBy: [] }],
+    };
+    const text = renderTable(report, { color: false });
+    expect(text).toContain('/x\\xff/\ud800\udc80');
+  });
+
   it('wraps a long finding under its check, so its fix at the end is not cut off', () => {
     const finding = `apt package lists /var/lib/apt/lists: 9 MiB, left by layer 2 (\`RUN apt-get update\`); ${'word '.repeat(30)}end the RUN with \`&& rm -rf /var/lib/apt/lists/*\``;
     const report: Report = {
