@@ -64,4 +64,21 @@ describe('hintFindingsOf: dead bytes', () => {
       },
     ]);
   });
+
+  it('counts the bytes freed by removing the last name of a hardlinked file as deleted, naming it', () => {
+    const { deadBytes } = findingsOf([
+      ['usr/', 'usr/bin/', 'usr/bin/perl:100', 'usr/bin/perl5 => usr/bin/perl'],
+      ['usr/', 'usr/bin/', 'usr/bin/.wh.perl'],
+      ['usr/', 'usr/bin/', 'usr/bin/.wh.perl5'],
+    ]);
+    expect(deadBytes).toEqual([
+      {
+        layer: 2,
+        change: 'deleted',
+        bytes: 100,
+        largestPaths: [{ path: '/usr/bin/perl5', bytes: 100 }],
+        pathCount: 1,
+      },
+    ]);
+  });
 });

@@ -210,13 +210,16 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
   for (const summary of analysis.layers) {
     if (summary.wastedBytes <= 0) continue;
     const removed: { path: string; bytes: number }[] = [];
+    const removedHardlinks: { path: string; bytes: number }[] = [];
     const modified = newStep();
     const trail: Step[] = [modified];
     // Removed paths with what they held; modified ones (and the directories leading to them) as Steps.
     analysis.model.layerTree(summary.index).walk((node) => {
       const change = node.change;
       if (change === 'removed') {
-        removed.push({ path: node.path(), bytes: node.totalSize });
+        const path = { path: node.path(), bytes: node.totalSize };
+        removed.push(path);
+        if (node.type === 'hardlink') removedHardlinks.push(path);
         return false;
       }
       const isDir = node.type === 'dir';
@@ -234,15 +237,22 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
       }
       return isDir;
     });
-    const removedBytes = Math.min(
+    let removedBytes = Math.min(
       summary.wastedBytes,
       removed.reduce((sum, p) => sum + p.bytes, 0),
     );
-    if (removedBytes > 0) groups.push(group(summary.index, 'deleted', removedBytes, removed));
-    if (summary.wastedBytes > removedBytes) {
-      const overwritten = overwrittenPaths(analysis.model, summary.index, modified);
-      groups.push(group(summary.index, 'overwritten', summary.wastedBytes - removedBytes, overwritten));
+    const overwritten =
+      summary.wastedBytes > removedBytes ? overwrittenPaths(analysis.model, summary.index, modified) : [];
+    // Removing the last name of a hardlinked file frees its bytes, but a hardlink's own size is 0: with
+    // nothing overwritten to account for them, the bytes no removed path shows were deleted too.
+    if (overwritten.length === 0 && removed.length > 0) {
+      const unexplained = summary.wastedBytes - removedBytes;
+      if (removedHardlinks.length === 1) removedHardlinks[0]!.bytes += unexplained;
+      removedBytes = summary.wastedBytes;
     }
+    if (removedBytes > 0) groups.push(group(summary.index, 'deleted', removedBytes, removed));
+    if (summary.wastedBytes > removedBytes)
+      groups.push(group(summary.index, 'overwritten', summary.wastedBytes - removedBytes, overwritten));
   }
   return groups.sort(bySize);
 }
