@@ -93,6 +93,24 @@ describe('computeWaste (dive’s efficiency)', () => {
     expect(summary.efficiency).toBe((1 + 4 - 1) / (1 + 4));
   });
 
+  it('reads aufs metadata as dive does, which skips only names from `.wh..wh..` on', () => {
+    // `.wh..wh.aufs` is a whiteout of `/.wh.aufs`, absent below: dive's walk of layer 2 stops there,
+    // before bin/ and etc/, which are then not counted a second time.
+    const aufs = waste([
+      ['bin/', 'bin/sh:100', 'etc/passwd:50'],
+      ['.wh..wh.aufs', '.wh..wh.orph/', '.wh..wh.plnk/', 'bin/sh:120', 'etc/passwd:60'],
+    ]);
+    expect(files(aufs)).toEqual([]);
+    expect(aufs.efficiency).toBe((100 + 50 - 1) / 150);
+    // What `.wh..wh.plnk/` holds is counted as files, and then the directory is not a leaf.
+    const plnk = waste([['a:10'], ['.wh..wh.plnk/', '.wh..wh.plnk/1.2:500', 'a => .wh..wh.plnk/1.2']]);
+    expect(files(plnk)).toEqual(['/a 2 10']);
+    expect(plnk.efficiency).toBe(500 / 510);
+    // A `.wh..wh..` name is skipped, the directories leading to it kept.
+    const skipped = waste([['d/'], ['d/.wh..wh..tmp', '.wh..wh..y/q:2']]);
+    expect(files(skipped)).toEqual(['/d 2 0']);
+  });
+
   it('breaks ties like dive: equal sizes list the path that became inefficient last first', () => {
     expect(
       files(

@@ -5,8 +5,10 @@
  *
  * dive's model, reproduced here on interned paths instead of an object tree:
  * - Each layer has its own tree: every tar entry added by path, with the parents it implies (parents no
- *   entry named carry an empty FileInfo: size 0, not a directory). `.wh..wh.*` names are never added, but
- *   the directories leading to them are. A whiteout `.wh.X` is a node of its own whose path is X.
+ *   entry named carry an empty FileInfo: size 0, not a directory). Names from `.wh..wh..` on (the opaque
+ *   marker's prefix) are never added, but the directories leading to them are. A whiteout `.wh.X` is a
+ *   node of its own whose path is X: aufs's `.wh..wh.plnk` too (a whiteout of `.wh.plnk`, absent below
+ *   unless it holds entries), and what is inside it counts as files, though docker skips all of it.
  * - For every leaf of a layer's tree (root excluded), in dive's walk order (children by name, deepest
  *   first): size = the entry's header size; for a whiteout, the size of X in the stack of the layers
  *   below (a directory: the sizes of everything in it, itself included; anything else: 0). Per path:
@@ -27,6 +29,8 @@ const NONE = -1;
 const PRESENT = 1;
 const IS_DIR = 2;
 const WHITEOUT_PREFIX = '.wh.';
+/** dive's `doubleWhiteoutPrefix`: names it never adds to a tree. */
+const DOUBLE_WHITEOUT_PREFIX = '.wh..wh..';
 
 /** A leaf visit of one layer: a path, or a whiteout node (whose path is its target). */
 interface Leaf {
@@ -77,6 +81,7 @@ export class WasteAccumulator {
     const stamp = this.layer + 1;
 
     const whiteouts: number[] = [];
+    const metaWhiteouts: number[] = [];
     this.layerNodes.length = 0;
     for (let i = 0; i < items.count; i++) {
       const path = items.paths[i]!;
@@ -96,27 +101,39 @@ export class WasteAccumulator {
           whiteouts.push(path);
           break;
         }
+        case ItemKind.Marker:
+          this.addMarker(path, i, stamp, metaWhiteouts);
+          break;
         default:
           this.markNode(path, stamp);
       }
     }
+    // dive visits a whiteout node only as a leaf: `.wh..wh.plnk/` holding entries of this layer is none.
+    const notLeaves: number[] = [];
+    for (let k = 0; k < metaWhiteouts.length; k += 2) {
+      const target = metaWhiteouts[k + 1]!;
+      if (this.whitedOut[target] === stamp) continue;
+      this.whitedOut[target] = stamp;
+      whiteouts.push(target);
+      if (this.hasChild[metaWhiteouts[k]!] === stamp) notLeaves.push(target);
+    }
+    const visitedWhiteouts =
+      notLeaves.length === 0 ? whiteouts : whiteouts.filter((path) => !notLeaves.includes(path));
 
     // The stack dive looks whiteouts up in: layers 0..n-1, or for the base layer its own tree as is.
     if (this.layer === 0) for (const node of this.layerNodes) this.addToStack(node, items, stamp);
 
     let anyMissing = false;
     let conflict = false;
-    for (const path of whiteouts) {
-      anyMissing ||= !(this.stackFlags[path]! & PRESENT);
-      conflict ||= this.inTree[path] === stamp;
-    }
+    for (const path of visitedWhiteouts) anyMissing ||= !(this.stackFlags[path]! & PRESENT);
+    for (const path of whiteouts) conflict ||= this.inTree[path] === stamp;
 
     // Order matters when a path is visited twice in this layer, and for where a missing whiteout cuts
     // the walk short; otherwise only the order in which paths become inefficient does (it breaks ties in
     // dive's list), so the common case visits the leaves as they come, with no Leaf made for each.
     const discovered: Leaf[] = [];
     if (conflict || anyMissing) {
-      const leaves = this.leavesOf(items, stamp, whiteouts);
+      const leaves = this.leavesOf(items, stamp, visitedWhiteouts);
       if (conflict) sortInWalkOrder(leaves, this.paths);
       else this.cutAtFirstMissing(leaves);
       for (const leaf of leaves) {
@@ -133,7 +150,7 @@ export class WasteAccumulator {
         if (this.visit(node, size, false))
           discovered.push({ path: node, whiteout: false, size, missing: false });
       }
-      for (const path of whiteouts) {
+      for (const path of visitedWhiteouts) {
         const size = this.removedSize(path);
         if (this.visit(path, size, true)) discovered.push({ path, whiteout: true, size, missing: false });
       }
@@ -216,6 +233,34 @@ export class WasteAccumulator {
     }
     leaves[kept++] = first.leaf;
     leaves.length = kept;
+  }
+
+  /**
+   * aufs metadata, which docker skips, as dive adds it: dive skips only names from `.wh..wh..` on, so
+   * `.wh..wh.plnk` is a whiteout node (of `.wh.plnk`), and an entry inside it a node like any other.
+   */
+  private addMarker(path: number, item: number, stamp: number, metaWhiteouts: number[]): void {
+    let skipped = NONE;
+    for (let at = path; at !== ROOT; at = this.paths.parent(at))
+      if (this.paths.name(at).startsWith(DOUBLE_WHITEOUT_PREFIX)) skipped = at;
+    if (skipped !== NONE) {
+      this.markNode(this.paths.parent(skipped), stamp);
+      return;
+    }
+    const name = this.paths.name(path);
+    if (!name.startsWith(WHITEOUT_PREFIX)) {
+      this.markNode(path, stamp);
+      this.explicit[path] = stamp;
+      this.lastItem[path] = item;
+      return;
+    }
+    const parent = this.paths.parent(path);
+    this.markNode(parent, stamp);
+    this.hasChild[parent] = stamp;
+    if (name.length === WHITEOUT_PREFIX.length) return;
+    const target = this.paths.child(parent, name.slice(WHITEOUT_PREFIX.length));
+    if (target >= this.inTree.length) this.ensureCapacity(this.paths.size);
+    metaWhiteouts.push(path, target);
   }
 
   /** Puts `path` and its missing ancestors into this layer's tree. */

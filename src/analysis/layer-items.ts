@@ -8,7 +8,10 @@ export const ItemKind = {
   Whiteout: 1,
   /** `.wh..wh..opq`: hides everything the layers below have in the directory. `path` is the directory. */
   Opaque: 2,
-  /** Any other `.wh..wh.*` name (aufs metadata): no effect but naming its directory. `path` is the directory. */
+  /**
+   * Any other `.wh..wh.*` name (aufs metadata), or an entry inside such a directory: not unpacked. `path`
+   * and type are the entry's own, for dive's figures, which count them (efficiency.ts).
+   */
   Marker: 3,
 } as const;
 export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];

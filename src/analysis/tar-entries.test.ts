@@ -197,12 +197,12 @@ describe('readLayerTar', () => {
       ['Whiteout', '/etc/motd'],
       ['Opaque', '/var/cache'],
       ['Whiteout', '/tmp'],
-      ['Marker', '/'],
-      ['Marker', '/x'],
+      ['Marker', '/.wh..wh.plnk'],
+      ['Marker', '/x/.wh.'],
     ]);
   });
 
-  it('keeps what is inside aufs metadata directories out of the tree, as docker and dive skip it', async () => {
+  it('marks what is inside aufs metadata directories, which docker skips, under its own path', async () => {
     const tar = await tarOf([
       '.wh..wh.plnk/',
       '.wh..wh.plnk/234.567:500',
@@ -212,9 +212,9 @@ describe('readLayerTar', () => {
     ]);
     const { items, result } = await read(tar);
     expect(items.map((item) => [item.kind, item.path, item.size])).toEqual([
-      ['Marker', '/', 0],
-      ['Marker', '/', 500],
-      ['Marker', '/x', 9],
+      ['Marker', '/.wh..wh.plnk', 0],
+      ['Marker', '/.wh..wh.plnk/234.567', 500],
+      ['Marker', '/x/.wh..wh.orph/r/s', 9],
       ['Entry', '/y', 1],
       ['Entry', '/a/b/c', 2],
     ]);

@@ -184,9 +184,12 @@ export class LayerItemsWriter {
     const { uid, gid } = entry;
     this.fileCount++;
     this.contentSize += size;
+    const type = entry.type;
     if (resolver.metaParent !== NO_META) {
-      // Inside aufs metadata (`.wh..wh.plnk/`, `.wh..wh.orph/`): never unpacked, as docker and dive skip it.
-      items.push(ItemKind.Marker, resolver.metaParent, TypeCode.file, mode, uid, gid, size, NO_LINK);
+      // Inside aufs metadata (`.wh..wh.plnk/`, `.wh..wh.orph/`): never unpacked, as docker skips it. dive
+      // does not (efficiency.ts), so the marker keeps the entry's own path and type.
+      const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
+      items.push(ItemKind.Marker, path, type, mode, uid, gid, size, NO_LINK);
       return true;
     }
     if (startsWith(base, baseStart, baseEnd, WHITEOUT_PREFIX)) {
@@ -195,9 +198,10 @@ export class LayerItemsWriter {
       else if (
         startsWith(base, baseStart, baseEnd, META_PREFIX) ||
         baseEnd - baseStart === WHITEOUT_PREFIX.length
-      )
-        items.push(ItemKind.Marker, dir, TypeCode.file, mode, uid, gid, size, NO_LINK);
-      else {
+      ) {
+        const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
+        items.push(ItemKind.Marker, path, type, mode, uid, gid, size, NO_LINK);
+      } else {
         const target = paths.childId(
           dir,
           paths.internNameBytes(base, baseStart + WHITEOUT_PREFIX.length, baseEnd),
@@ -206,7 +210,6 @@ export class LayerItemsWriter {
       }
       return true;
     }
-    const type = entry.type;
     let link = NO_LINK;
     if (entry.linkEnd > entry.linkStart && (type === TypeCode.symlink || type === TypeCode.hardlink)) {
       const target = decodeName(entry.link, entry.linkStart, entry.linkEnd);
