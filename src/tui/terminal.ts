@@ -30,6 +30,8 @@ export function takeScreen(stdout: NodeJS.WriteStream): Screen {
  * returns at once, and the screen simply comes back.
  */
 export function stopLikeCtrlZ(): void {
+  // Windows has no job control: there the screen comes back at once.
+  if (process.platform === 'win32') return;
   // The thread that sends a stop to its own group stops before kill() returns; it resumes on SIGCONT.
   process.kill(0, 'SIGTSTP');
 }
