@@ -56,6 +56,21 @@ describe('timeouts', () => {
       );
     }
   });
+
+  it('refuse a value past the longest timer Node.js sets, which would fire at once', () => {
+    expect(resolveOptions({ env: { IMGSCOPE_TIMEOUT_IDLE_MS: '2147483647' } }).timeouts.bodyIdleMs).toBe(
+      2147483647,
+    );
+    for (const name of [
+      'IMGSCOPE_TIMEOUT_CONNECT_MS',
+      'IMGSCOPE_TIMEOUT_HEADERS_MS',
+      'IMGSCOPE_TIMEOUT_IDLE_MS',
+    ]) {
+      expect(() => resolveOptions({ env: { [name]: '99999999999999' } })).toThrow(
+        `${name}="99999999999999" is more than 2147483647 ms`,
+      );
+    }
+  });
 });
 
 describe('marked insecure', () => {

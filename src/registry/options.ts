@@ -77,6 +77,9 @@ function checkInsecureEntry(host: string, where: string): void {
   });
 }
 
+/** The longest delay setTimeout honours; a longer one is cut to 1 ms, so every request would time out. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<Timeouts> {
   const timeouts: Partial<Timeouts> = {};
   for (const [key, name] of Object.entries(TIMEOUT_VARIABLES) as [keyof Timeouts, string][]) {
@@ -89,6 +92,15 @@ function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<Timeouts> {
         `${name}="${value.slice(0, 40)}" is not a number of milliseconds`,
         {
           hint: 'set it to a whole number such as 30000, or unset it',
+        },
+      );
+    }
+    if (ms > MAX_TIMER_MS) {
+      throw new ImgscopeError(
+        'BAD_INPUT',
+        `${name}="${value.slice(0, 40)}" is more than ${MAX_TIMER_MS} ms`,
+        {
+          hint: `Node.js timers fire at once past ${MAX_TIMER_MS} ms (24.8 days): set it to that or less, or unset it`,
         },
       );
     }
