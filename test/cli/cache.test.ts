@@ -1,6 +1,7 @@
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -9,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FINGERPRINTS_FOLDER, IMAGES_FOLDER, LAYERS_FOLDER } from '../../src/analysis/cache/location.js';
 import { runCli } from '../helpers/cli.js';
@@ -135,6 +136,21 @@ describe('imgscope check with the layer cache', () => {
     });
     expect(disabled.code).toBe(0);
     expect(existsSync(off)).toBe(false);
+  });
+
+  it('is never put in the working directory by an empty HOME or a relative XDG_CACHE_HOME', async () => {
+    const cwd = newDir('cwd');
+    mkdirSync(cwd);
+    for (const env of [{ HOME: '' }, { HOME: 'home' }, { HOME: '', XDG_CACHE_HOME: 'cache' }]) {
+      const result = await runCli(['cache', 'ls', '--json'], {
+        cwd,
+        env: { ...CACHE_ON, IMGSCOPE_CACHE_DIR: '', XDG_CACHE_HOME: '', ...env },
+      });
+      expect(result.code).toBe(0);
+      const { directory } = JSON.parse(result.stdout) as { directory: string };
+      expect(isAbsolute(directory)).toBe(true);
+      expect(directory.startsWith(cwd)).toBe(false);
+    }
   });
 
   it('degrades to no cache with one warning when the folder cannot be written', async () => {

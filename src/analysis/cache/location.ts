@@ -1,5 +1,5 @@
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { homeDirectory, xdgDirectory } from '../../home.js';
 import { type Digest, digestHex } from '../../oci/digest.js';
 import { VERSION } from '../../version.js';
 
@@ -67,8 +67,9 @@ export function cacheRoot(options: {
   if (options.flag) return resolve(options.cwd, options.flag);
   const { IMGSCOPE_CACHE_DIR: explicit, XDG_CACHE_HOME: xdg } = options.env;
   if (explicit) return resolve(options.cwd, explicit);
-  if (xdg && isAbsolute(xdg)) return join(xdg, 'imgscope');
-  return join(options.home ?? homedir(), '.cache', 'imgscope');
+  const xdgCache = xdgDirectory(xdg);
+  if (xdgCache) return join(xdgCache, 'imgscope');
+  return join(options.home ?? homeDirectory(options.env), '.cache', 'imgscope');
 }
 
 /** `IMGSCOPE_NO_CACHE` set to anything but '' or '0'. */

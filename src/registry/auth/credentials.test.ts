@@ -21,6 +21,18 @@ function dockerConfig(name: string, value: unknown): string {
 describe('findCredentials', () => {
   const env = () => ({ HOME: join(dir, 'nohome') });
 
+  it('never reads a config file in the working directory for an empty HOME, DOCKER_CONFIG or XDG folder', async () => {
+    for (const env of [
+      { HOME: '', DOCKER_CONFIG: '', XDG_CONFIG_HOME: '', XDG_RUNTIME_DIR: '' },
+      { HOME: 'home', XDG_CONFIG_HOME: 'config', XDG_RUNTIME_DIR: 'run' },
+    ]) {
+      const { searched } = await findCredentials('r.io', 'a', { env });
+      const paths = searched.filter((line) => line.includes('.json'));
+      expect(paths).toHaveLength(2);
+      for (const line of paths) expect(line).toMatch(/^\//);
+    }
+  });
+
   it("finds Docker Hub under Docker's historical https://index.docker.io/v1/ key", async () => {
     const path = dockerConfig('hub', {
       auths: { 'https://index.docker.io/v1/': { auth: auth('me', 'pw:with:colons') } },

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { homeDirectory, xdgDirectory } from '../../home.js';
 import { DOCKER_HUB } from '../reference.js';
 
 export type Credential =
@@ -84,14 +84,16 @@ export async function findCredentials(
 
 function dockerConfigPath(options: CredentialOptions): string {
   if (options.dockerConfigPath) return options.dockerConfigPath;
-  const dir = options.env.DOCKER_CONFIG ?? join(options.env.HOME ?? homedir(), '.docker');
+  // Empty (an unset variable in a CI line) means unset, as docker reads it: not the working directory.
+  const dir = options.env.DOCKER_CONFIG || join(homeDirectory(options.env), '.docker');
   return join(dir, 'config.json');
 }
 
 function podmanAuthPaths(env: NodeJS.ProcessEnv): string[] {
   const paths: string[] = [];
-  if (env.XDG_RUNTIME_DIR) paths.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
-  const configHome = env.XDG_CONFIG_HOME ?? join(env.HOME ?? homedir(), '.config');
+  const runtimeDir = xdgDirectory(env.XDG_RUNTIME_DIR);
+  if (runtimeDir) paths.push(join(runtimeDir, 'containers', 'auth.json'));
+  const configHome = xdgDirectory(env.XDG_CONFIG_HOME) ?? join(homeDirectory(env), '.config');
   paths.push(join(configHome, 'containers', 'auth.json'));
   return [...new Set(paths)];
 }
