@@ -3,6 +3,7 @@ import { isLocalReference, openLocalImage } from '../oci/local/index.js';
 import { type Platform, parsePlatform, platformMismatch } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Setting } from '../policy/index.js';
+import { checkInsecureEntry } from '../registry/insecure-entry.js';
 import { parseReference } from '../registry/reference.js';
 import type { ParsedOptions } from './args.js';
 import type { Output } from './output.js';
@@ -24,6 +25,9 @@ export async function openImage(
   io: Output,
   configuredPlatform?: Setting<Platform>,
 ): Promise<ImageSource> {
+  // Checked for an image on disk too: a CI line tried on a local archive first must not pass with a
+  // host that would fail (or be ignored) against the registry.
+  for (const host of options['insecure-registry'] ?? []) checkInsecureEntry(host, '--insecure-registry');
   const wanted = options.platform
     ? { value: parsePlatform(options.platform), origin: '--platform' }
     : configuredPlatform;

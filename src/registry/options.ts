@@ -1,4 +1,5 @@
 import { ImgscopeError } from '../errors.js';
+import { checkInsecureEntry } from './insecure-entry.js';
 import { isLoopbackHost } from './reference.js';
 import { TIMEOUT_VARIABLES } from './timeout-variables.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './transport/http.js';
@@ -63,18 +64,6 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     proxies: proxySettingsFromEnv(env),
     env,
   };
-}
-
-/**
- * An entry is compared with `host[:port]`, so an empty one (an unset variable) or one with a scheme or a
- * path would never match: the registry the user meant would be reached over HTTPS after all. Docker
- * refuses `://` in insecure-registries too.
- */
-function checkInsecureEntry(host: string, where: string): void {
-  if (host.trim() !== '' && !/[/\s]/.test(host)) return;
-  throw new ImgscopeError('BAD_INPUT', `${where}: "${host.slice(0, 80)}" is not a registry host`, {
-    hint: 'name it as HOST or HOST:PORT, without a scheme or path (for example lab.internal:5000)',
-  });
 }
 
 /** The longest delay setTimeout honours; a longer one is cut to 1 ms, so every request would time out. */

@@ -399,6 +399,14 @@ describe('imgscope check on bad input', () => {
       /^imgscope: image reference "ALPINE:3": repository names must be lowercase — use "alpine:3"\n$/,
     ],
     [['chek', 'fixtures/demo'], /^imgscope: unknown command "chek" — did you mean "check"\?\n$/],
+    [
+      ['check', '--insecure-registry', '', 'fixtures/demo'],
+      /^imgscope: --insecure-registry: "" is not a registry host — name it as HOST or HOST:PORT/,
+    ],
+    [
+      ['inspect', '--insecure-registry', 'http://lab.internal:5000', 'fixtures/demo'],
+      /^imgscope: --insecure-registry: "http:\/\/lab.internal:5000" is not a registry host/,
+    ],
   ])('%j exits 2 with one line naming the input', async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
