@@ -1,4 +1,5 @@
 import { basename, resolve } from 'node:path';
+import { ImgscopeError } from '../errors.js';
 import {
   type ConfigFile,
   findConfigFile,
@@ -118,12 +119,25 @@ export function diveCiSettings(text: string, file: string): PolicySettings {
   return settings;
 }
 
+/**
+ * The file a flag names. `--config "$UNSET"` would otherwise name the working directory, and say that
+ * it is a directory rather than that the value is missing.
+ */
+function namedPath(cwd: string, value: string, flag: string): string {
+  if (value.trim() === '') {
+    throw new ImgscopeError('BAD_INPUT', `${flag} is empty`, {
+      hint: `name the file (${flag} FILE), or leave the option out for the default`,
+    });
+  }
+  return resolve(cwd, value);
+}
+
 async function readDiveCi(
   flags: PolicyFlags,
   cwd: string,
 ): Promise<{ file: string; settings: PolicySettings } | undefined> {
   if (flags.ciConfig !== undefined) {
-    const file = resolve(cwd, flags.ciConfig);
+    const file = namedPath(cwd, flags.ciConfig, FLAG_NAMES.ciConfig);
     return { file, settings: diveCiSettings(await readNamedFile(file, FLAG_NAMES.ciConfig), file) };
   }
   const file = resolve(cwd, DIVE_CI_FILE_NAME);
@@ -132,7 +146,9 @@ async function readDiveCi(
 }
 
 async function readConfig(flags: PolicyFlags, cwd: string): Promise<ConfigFile | undefined> {
-  if (flags.config !== undefined) return loadConfigFile(resolve(cwd, flags.config), FLAG_NAMES.config);
+  if (flags.config !== undefined) {
+    return loadConfigFile(namedPath(cwd, flags.config, FLAG_NAMES.config), FLAG_NAMES.config);
+  }
   return findConfigFile(cwd);
 }
 

@@ -400,6 +400,11 @@ describe('imgscope check on bad input', () => {
     ],
     [['chek', 'fixtures/demo'], /^imgscope: unknown command "chek" — did you mean "check"\?\n$/],
     [
+      ['check', '--config', '', 'fixtures/demo'],
+      /^imgscope: --config is empty — name the file \(--config FILE\)/,
+    ],
+    [['check', '--ci-config=', 'fixtures/demo'], /^imgscope: --ci-config is empty — name the file/],
+    [
       ['check', '--insecure-registry', '', 'fixtures/demo'],
       /^imgscope: --insecure-registry: "" is not a registry host — name it as HOST or HOST:PORT/,
     ],
