@@ -72,6 +72,11 @@ describe('proxies from the environment', () => {
     expect(message('http://user:1234/ss@proxy:3128')).toBe('HTTPS_PROXY="***" is not a proxy URL');
     expect(message('http://user:1234#ss@proxy:3128')).toBe('HTTPS_PROXY="***" is not a proxy URL');
     expect(message('http://user:p@ss@proxy:3128')).toBe('accepted');
+    // A `%` not followed by two hex digits: the proxy client could not decode the login.
+    expect(message('http://user:50%off@proxy:3128')).toBe(
+      'HTTPS_PROXY="http://***@proxy:3128" is not a proxy URL',
+    );
+    expect(message('http://user:50%25off@proxy:3128')).toBe('accepted');
   });
 });
 

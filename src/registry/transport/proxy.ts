@@ -64,10 +64,24 @@ function proxyFromEnv(env: NodeJS.ProcessEnv, upper: string): ProxyServer | unde
   } catch {}
   // An `@` past the host means a password holding `/`, `?` or `#` cut the URL short: the host is wrong.
   if (!url || /@/.test(`${url.pathname}${url.search}${url.hash}`)) throw notAProxy(variable, '***');
+  // The proxy client decodes the login; a stray `%` (a password not percent-encoded) would fail each
+  // request with "URI malformed", blamed on the network.
+  if (!decodable(url.username) || !decodable(url.password)) {
+    throw notAProxy(variable, maskUserinfo(value).slice(0, 80));
+  }
   if (!PROXY_PROTOCOLS.has(url.protocol) || !url.hostname) {
     throw notAProxy(variable, maskUserinfo(value).slice(0, 80));
   }
   return { url, variable };
+}
+
+function decodable(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `shown` is the value with any password masked, or `***` when it cannot be told where the password ends. */
