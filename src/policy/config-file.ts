@@ -1,4 +1,4 @@
-import { readFile, readlink } from 'node:fs/promises';
+import { access, constants, readFile, readlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ImgscopeError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
@@ -183,6 +183,15 @@ async function readText(file: string, flag: string | undefined): Promise<string 
         hint: 'restore the file it points to, or remove the link',
       });
     }
+    if (code === 'EACCES' && !flag && !(await searchable(dirname(file)))) {
+      // Whether the file is there cannot be told: "check the file permissions" would name one that may
+      // not exist.
+      throw new ImgscopeError(
+        'BAD_INPUT',
+        `cannot look for ${basename(file)} in ${dirname(file)}: the folder cannot be searched (EACCES)`,
+        { hint: 'run imgscope from a folder you may read, or name the files with --config and --ci-config' },
+      );
+    }
     const what =
       code === 'ENOENT'
         ? 'does not exist'
@@ -196,6 +205,13 @@ async function readText(file: string, flag: string | undefined): Promise<string 
       { hint: flag ? `check the path given to ${flag}` : found },
     );
   }
+}
+
+async function searchable(dir: string): Promise<boolean> {
+  return access(dir, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Reads a file the user named (`--config`, `--ci-config`): missing is an error. */
