@@ -155,7 +155,17 @@ describe('imageArgument', () => {
       );
     }
     expect(() => imageArgument(parseCommandLine(['inspect', 'alpine', 'extra']))).toThrow(
-      'unexpected argument "extra" after the image',
+      expect.objectContaining({
+        message: 'unexpected argument "extra" after the image',
+        hint: 'put options before or after the image; give one image per run',
+      }),
+    );
+    // A docker habit: the first word is no command of imgscope's, so the explorer took it for the image.
+    expect(() => imageArgument(parseCommandLine(['pull', 'alpine']))).toThrow(
+      expect.objectContaining({
+        message: 'unexpected argument "alpine" after the image',
+        hint: 'put options before or after the image; give one image per run; "pull" was read as the image: imgscope\'s commands are check, inspect and cache',
+      }),
     );
   });
 });

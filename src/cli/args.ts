@@ -333,8 +333,13 @@ export function imageArgument(args: ParsedArgs): string {
     );
   }
   if (extra.length > 0) {
+    // `imgscope pull alpine`, as docker is used: the first word was taken for the explorer's image.
+    const commands =
+      args.command === 'tui' && /^[a-z]+$/.test(image)
+        ? `; "${image}" was read as the image: imgscope's commands are check, inspect and cache`
+        : '';
     throw new ImgscopeError('BAD_INPUT', `unexpected argument "${extra[0]}" after the image`, {
-      hint: 'put options before or after the image; give one image per run',
+      hint: `put options before or after the image; give one image per run${commands}`,
     });
   }
   return image;
