@@ -8,7 +8,8 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }));
   return {
     ...fs,
-    readFile: (path: string) => (String(path).startsWith('/locked/') ? denied() : fs.readFile(path)),
+    open: (path: string, flags: number) =>
+      String(path).startsWith('/locked/') ? denied() : fs.open(path, flags),
     access: (path: string, mode?: number) => (String(path) === '/locked' ? denied() : fs.access(path, mode)),
   };
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +147,23 @@ describe('finding and loading the file', () => {
     await expect(loadConfigFile(dir)).rejects.toMatchObject({
       message: `--config ${dir}: is a directory, not a file`,
       hint: 'check the path given to --config',
+    });
+  });
+
+  it('refuses a FIFO found where a config file belongs at once, rather than wait for a writer', async () => {
+    const dir = join(root, 'fifo');
+    await mkdir(dir, { recursive: true });
+    execFileSync('mkfifo', [join(dir, 'imgscope.config.json')]);
+    await expect(findConfigFile(dir)).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: `${join(dir, 'imgscope.config.json')}: is not a regular file`,
+    });
+  });
+
+  it('stops reading a named config file past 1 MiB (--config /dev/zero)', async () => {
+    await expect(loadConfigFile('/dev/zero')).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: '/dev/zero: more than 1048576 bytes, not a config file',
     });
   });
 

@@ -1,4 +1,4 @@
-import { access, constants, readFile, readlink } from 'node:fs/promises';
+import { access, constants, open, readlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ImgscopeError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
@@ -169,10 +169,51 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   };
 }
 
+/** Config files are a few hundred bytes; past this it is not one (`--config /dev/zero`). */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * The file's text, at most MAX_CONFIG_BYTES. A file found by convention must be a regular file: a FIFO
+ * left under that name would wait for a writer forever. A file the user named may be a pipe
+ * (`--config <(make-config)`), read as it comes.
+ */
+async function readBounded(file: string, named: boolean): Promise<string> {
+  const handle = await open(file, named ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR' });
+    if (!named && !stats.isFile()) {
+      throw new ImgscopeError('BAD_INPUT', `${file}: is not a regular file`, {
+        hint: 'remove it or replace it with the JSON or YAML file it should be',
+      });
+    }
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_CONFIG_BYTES) {
+        throw new ImgscopeError(
+          'BAD_INPUT',
+          `${file}: more than ${MAX_CONFIG_BYTES} bytes, not a config file`,
+          {
+            hint: 'name the JSON or YAML config file itself',
+          },
+        );
+      }
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
 async function readText(file: string, flag: string | undefined): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return await readBounded(file, flag !== undefined);
   } catch (error) {
+    if (error instanceof ImgscopeError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !flag) {
       // A symlink to a file that is gone (a checkout without the shared config) is a config meant to
