@@ -15,7 +15,7 @@ import { TarArchiveFiles } from './tar-index.js';
 export { isLocalReference, parseLocalReference } from './reference.js';
 
 /**
- * Opens an image on disk: `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:NAME:TAG]`,
+ * Opens an image on disk: `oci:DIR[:REF|:@N]`, `oci-archive:FILE[:REF|:@N]`, `docker-archive:FILE[:NAME:TAG]`,
  * or a bare path whose format is detected. Archives are indexed, never extracted.
  */
 export async function openLocalImage(spec: string, options: OpenOptions = {}): Promise<ImageSource> {

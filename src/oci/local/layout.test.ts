@@ -301,6 +301,29 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect((await openLocalImage(`oci:${dir}:b`)).digest).toBe(second.digest);
   });
 
+  it('selects an untagged image by its position, @N, as skopeo does, and lists unnamed images so', async () => {
+    const files = new ImageFiles();
+    const first = await addOciImage(files, amd64);
+    const second = await addOciImage(files, arm64);
+    const bare = ({ mediaType, digest, size }: Descriptor) => ({ mediaType, digest, size });
+    const sha512 = { mediaType: OCI.manifest, digest: `sha512:${'a'.repeat(128)}`, size: 10 };
+    setLayoutIndex(files, [bare(first), sha512 as unknown as Descriptor, bare(second)]);
+    const dir = await files.writeDirectory(tempPath('untagged'));
+    const ambiguous = await failure(openLocalImage(dir));
+    expect(ambiguous.message).toBe(
+      `${dir} holds 2 images: @0 ${first.digest.slice(0, 19)} (no platform), @2 ${second.digest.slice(0, 19)} (no platform)`,
+    );
+    expect(ambiguous.hint).toBe(`name one with oci:${dir}:@N for the Nth (from @0)`);
+    expect((await openLocalImage(`oci:${dir}:@0`)).digest).toBe(first.digest);
+    expect((await openLocalImage(`oci:${dir}:@2`)).digest).toBe(second.digest);
+    expect((await failure(openLocalImage(`oci:${dir}:@1`))).code).toBe('UNSUPPORTED');
+    const beyond = await failure(openLocalImage(`oci:${dir}:@3`));
+    expect(beyond.code).toBe('NOT_FOUND');
+    expect(beyond.message).toBe(`oci:${dir} has no image @3: index.json lists 3 (@0 to @2)`);
+    const file = await files.writeTar(tempPath('untagged.tar'));
+    expect((await openLocalImage(`oci-archive:${file}:@2`)).digest).toBe(second.digest);
+  });
+
   it('lists images that share a ref name (docker save a:latest b:latest) by their full names', async () => {
     const files = new ImageFiles();
     const alpine = await addOciImage(files, amd64);

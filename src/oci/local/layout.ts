@@ -1,5 +1,5 @@
 import { ImgscopeError, namingImage } from '../../errors.js';
-import { type Digest, digestHex } from '../digest.js';
+import { type Digest, digestHex, isDigest } from '../digest.js';
 import {
   assembleImage,
   type BlobReader,
@@ -11,7 +11,7 @@ import { MAX_MANIFEST_BYTES, parseJsonDocument, parseManifest, selectPlatform } 
 import { MediaType } from '../media-types.js';
 import { closestPlatforms, DEFAULT_PLATFORM, formatPlatform, type Platform } from '../platform.js';
 import type { ImageSource, ResolvedIndex } from '../source.js';
-import type { Descriptor, ImageIndex } from '../types.js';
+import type { Descriptor, ImageIndex, UnusableEntry } from '../types.js';
 import { type LocalFiles, missingFile, notAnImage } from './files.js';
 
 export interface LayoutOptions {
@@ -144,19 +144,29 @@ function dockerCanonicalName(name: string): string {
 }
 
 /**
- * An entry as the user can name it. `docker save a:latest b:latest` gives both the ref name `latest`, so a
- * ref name other entries share is replaced by the containerd image name, which tells them apart.
+ * An entry's name, as the user can write it. `docker save a:latest b:latest` gives both the ref name
+ * `latest`, so a ref name other entries share is replaced by the containerd image name, which tells
+ * them apart; undefined when only `@N` can.
  */
-function describeEntry(descriptor: Descriptor, entries: readonly Descriptor[]): string {
+function entryName(descriptor: Descriptor, entries: readonly Descriptor[]): string | undefined {
   const refName = descriptor.annotations?.[REF_NAME];
   const shared =
     refName !== undefined &&
     entries.some((other) => other.digest !== descriptor.digest && other.annotations?.[REF_NAME] === refName);
   const containerdName = descriptor.annotations?.[CONTAINERD_NAME];
-  const name = shared ? (containerdName ?? refName) : (refName ?? containerdName);
-  const platform = descriptor.platform ? formatPlatform(descriptor.platform) : 'no platform';
-  return `${name ?? descriptor.digest.slice(0, 19)} (${platform})`;
+  return shared ? containerdName : (refName ?? containerdName);
 }
+
+function describeEntry(descriptor: Descriptor, entries: readonly Descriptor[], position: number): string {
+  const name = entryName(descriptor, entries);
+  const refName = descriptor.annotations?.[REF_NAME];
+  const unnamed = refName === undefined ? descriptor.digest.slice(0, 19) : refName;
+  const platform = descriptor.platform ? formatPlatform(descriptor.platform) : 'no platform';
+  return `${name ?? `@${position} ${unnamed}`} (${platform})`;
+}
+
+/** `@N` selects the Nth entry of index.json (from 0), as skopeo's `oci:DIR:@N`: untagged images have no other name. */
+const POSITION_REF = /^@(\d+)$/;
 
 function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string): Descriptor {
   const entries = index.manifests;
@@ -169,12 +179,19 @@ function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string
     );
   }
   if (entries.length === 0) throw notAnImage(location, 'index.json lists no images');
-  const listing = entries.map((entry) => describeEntry(entry, entries)).join(', ');
   const { ref } = options;
+  const transport = options.kind === 'oci-archive' ? 'oci-archive' : 'oci';
+  const position = ref === undefined ? null : POSITION_REF.exec(ref);
+  if (position) return entryAt(index, Number(position[1]), location, transport);
+  // Positions count the entries of other digest algorithms too, as @N does.
+  const skipped = index.unusable ?? [];
+  const listing = entries
+    .map((entry, i) => describeEntry(entry, entries, i + skipped.filter((u) => u.position <= i).length))
+    .join(', ');
   const candidates = ref === undefined ? entries : entries.filter((entry) => matchesRef(entry, ref));
   if (candidates.length === 0) {
     throw new ImgscopeError('NOT_FOUND', `${location} has no image named "${ref}"; it has ${listing}`, {
-      hint: `name one of them: ${options.kind === 'oci-archive' ? 'oci-archive' : 'oci'}:PATH:REF`,
+      hint: `name one of them: ${transport}:PATH:REF, or ${transport}:PATH:@N for the Nth (from @0)`,
     });
   }
   const distinct = new Map(candidates.map((entry) => [entry.digest, entry]));
@@ -185,7 +202,11 @@ function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string
   if (matching.length === 1) return matching[0]!;
   const what = ref === undefined ? `${distinct.size} images` : `${distinct.size} images named "${ref}"`;
   // A bare PATH takes no :REF (PATH:REF would be read as a registry image), so the hint names the transport.
-  const byRef = ref === undefined ? `name one with ${options.reference}:REF` : undefined;
+  const unnamed = entries.some((entry) => entryName(entry, entries) === undefined);
+  const byRef =
+    ref === undefined
+      ? `name one with ${options.reference}:${unnamed ? '@N for the Nth (from @0)' : 'REF'}`
+      : undefined;
   if (![...distinct.values()].some((entry) => entry.platform)) {
     // --platform cannot choose among entries that carry no platform (docker save, skopeo write none).
     throw new ImgscopeError('BAD_INPUT', `${location} holds ${what}: ${listing}`, {
@@ -198,6 +219,28 @@ function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string
     `${location} holds ${what} and ${matching.length === 0 ? 'none' : 'several'} for ${formatPlatform(wanted)}: ${listing}`,
     { hint: byRef ? `${byRef}, or ${byPlatform}` : byPlatform },
   );
+}
+
+/** The entry at `position` in index.json, counting entries of other digest algorithms as skopeo does. */
+function entryAt(index: ImageIndex, position: number, location: string, transport: string): Descriptor {
+  const all: Array<Descriptor | UnusableEntry> = [...index.manifests];
+  for (const entry of [...(index.unusable ?? [])].reverse()) all.splice(entry.position, 0, entry);
+  const entry = all[position];
+  if (entry === undefined) {
+    throw new ImgscopeError(
+      'NOT_FOUND',
+      `${location} has no image @${position}: index.json lists ${all.length} (@0 to @${all.length - 1})`,
+      { hint: `name one of them: ${transport}:PATH:@N` },
+    );
+  }
+  if (!isDigest(entry.digest)) {
+    throw new ImgscopeError(
+      'UNSUPPORTED',
+      `${location}: image @${position} is named by the digest ${entry.digest.slice(0, 200)}, which imgscope cannot verify (it reads sha256 only)`,
+      { hint: 'write the layout with sha256 digests, the default of docker, buildx, crane and skopeo' },
+    );
+  }
+  return entry as Descriptor;
 }
 
 /**
