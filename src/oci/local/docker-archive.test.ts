@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -167,6 +168,18 @@ describe('docker-archive: legacy docker save', () => {
     expect(error.code).toBe('NOT_FOUND');
     expect(error.message).toBe(`${file}: "${image.Layers[1]}" is missing`);
   });
+
+  it('refuses a config that is a FIFO in an extracted save rather than waiting for a writer', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, ['app:1'], 'one');
+    files.files.delete(image.Config);
+    files.add('manifest.json', [{ Config: image.Config, RepoTags: image.RepoTags, Layers: image.Layers }]);
+    const dir = await files.writeDirectory(tempPath('fifo-config'));
+    execFileSync('mkfifo', [join(dir, image.Config)]);
+    const error = await failure(openLocalImage(dir));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.message).toBe(`${dir}: "${image.Config}" is missing`);
+  }, 5000);
 
   it('verifies config bytes against the digest in their name', async () => {
     const files = new ImageFiles();

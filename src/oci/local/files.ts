@@ -1,4 +1,4 @@
-import { type BigIntStats, createReadStream } from 'node:fs';
+import { type BigIntStats, constants, createReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -136,7 +136,8 @@ export class DirectoryFiles implements LocalFiles {
     if (!full) throw missingFile(this.location, path);
     let handle: FileHandle;
     try {
-      handle = await open(full, 'r');
+      // Non-blocking, so a FIFO opens at once (and is then refused as not a file) rather than waiting forever for a writer.
+      handle = await open(full, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') throw missingFile(this.location, path);
