@@ -63,8 +63,11 @@ async function statKind(path: string, given: string): Promise<boolean> {
 
 /** An OCI layout wins over manifest.json: modern `docker save` writes both, and the layout has real digests. */
 async function detectTransport(files: LocalFiles, isDirectory: boolean): Promise<LocalTransport> {
-  if (await isLayout(files)) return isDirectory ? 'oci' : 'oci-archive';
+  const layout = isDirectory ? 'oci' : 'oci-archive';
+  if (await isLayout(files)) return layout;
   if (await isDockerArchive(files)) return 'docker-archive';
+  // An oci-layout without its index.json: the layout reader names the missing file.
+  if ((await files.size('oci-layout')) !== undefined) return layout;
   throw notAnImage(
     files.location,
     isDirectory ? 'no oci-layout or manifest.json in it' : 'no oci-layout or manifest.json inside',

@@ -231,6 +231,20 @@ describe('OCI layout directories (oci:DIR)', () => {
     expect(named.code).toBe('BAD_INPUT');
     expect(named.message).toContain(`oci:${dir} is not an image (no oci-layout file)`);
   });
+
+  it('names index.json as what is missing from a layout given as a bare path, not the oci-layout it has', async () => {
+    const files = new ImageFiles();
+    await addOciImage(files, amd64);
+    setLayoutIndex(files, []).files.delete('index.json');
+    for (const path of [
+      await files.writeDirectory(tempPath('no-index')),
+      await files.writeTar(tempPath('no-index.tar')),
+    ]) {
+      const error = await failure(openLocalImage(path));
+      expect(error.code).toBe('NOT_FOUND');
+      expect(error.message).toMatch(/: "index\.json" is missing$/);
+    }
+  });
 });
 
 describe('OCI archives (oci-archive:FILE[:REF])', () => {
