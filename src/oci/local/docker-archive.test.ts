@@ -335,6 +335,13 @@ describe('inputs that are not images', () => {
     const named = await failure(openLocalImage(`docker-archive:${other}`));
     expect(named.message).toContain(`docker-archive:${other} is not an image (no manifest.json)`);
 
+    const pipe = tempPath('saved.fifo');
+    execFileSync('mkfifo', [pipe]);
+    const piped = await failure(openLocalImage(pipe));
+    expect(piped.code).toBe('BAD_INPUT');
+    expect(piped.message).toBe(`${pipe} is a pipe; imgscope reads image archives from files`);
+    expect(piped.hint).toContain('docker save -o image.tar');
+
     const absent = await failure(openLocalImage(`oci-archive:${tempPath('absent.tar')}:v1`));
     expect(absent.code).toBe('NOT_FOUND');
     expect(absent.message).toMatch(/absent\.tar: no such file or directory$/);

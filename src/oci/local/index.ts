@@ -58,6 +58,12 @@ async function statKind(path: string, given: string): Promise<boolean> {
   });
   if (info.isDirectory()) return true;
   if (info.isFile()) return false;
+  if (info.isFIFO()) {
+    // `imgscope check <(docker save app)`: an archive is indexed and read at offsets, which a pipe cannot do.
+    throw new ImgscopeError('BAD_INPUT', `${given} is a pipe; imgscope reads image archives from files`, {
+      hint: 'save the image to a file first: docker save -o image.tar NAME, then imgscope … image.tar',
+    });
+  }
   throw notAnImage(given, 'neither a file nor a directory');
 }
 
