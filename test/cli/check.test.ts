@@ -237,6 +237,23 @@ describe('imgscope check', () => {
     expect(report.reference).toBe(`oci:${layout}`);
   });
 
+  it('fails the platform check (exit 1) for an index written flat into index.json, as go-containerregistry writes one', async () => {
+    const flat = join(scratch, 'flat-no-amd64');
+    cpSync(fixture('multiarch'), flat, { recursive: true });
+    const outer = JSON.parse(readFileSync(join(flat, 'index.json'), 'utf8'));
+    const innerPath = join(flat, 'blobs', 'sha256', (outer.manifests[0].digest as string).slice(7));
+    const inner = JSON.parse(readFileSync(innerPath, 'utf8'));
+    inner.manifests[0].platform = { os: 'linux', architecture: 's390x' };
+    writeFileSync(join(flat, 'index.json'), JSON.stringify(inner));
+    const result = await runCli(['check', '--json', flat]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.index?.platforms).toEqual(['linux/s390x', 'linux/arm64']);
+    expect(report.checks?.find((c) => c.id === 'platform')?.status).toBe('fail');
+    expect(report.reference).toBe(`oci:${flat}`);
+  });
+
   it('names an archive of such an index as an oci-archive, normalised', async () => {
     const archive = join(scratch, 'arm-only.tar');
     expect(spawnSync('tar', ['cf', archive, '-C', indexWithoutAmd64(), '.']).status).toBe(0);

@@ -1,5 +1,5 @@
-import { ImgscopeError, namingImage } from '../../errors.js';
-import { type Digest, digestHex, isDigest } from '../digest.js';
+import { ImgscopeError, namingImage, PlatformNotFoundError } from '../../errors.js';
+import { type Digest, digestHex, isDigest, sha256Digest } from '../digest.js';
 import {
   assembleImage,
   type BlobReader,
@@ -67,15 +67,12 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
   if ((await files.size('oci-layout')) === undefined) throw notAnImage(location, 'no oci-layout file');
   parseJsonDocument(await files.read('oci-layout', MAX_MANIFEST_BYTES), `${location}: oci-layout`);
   if ((await files.size('index.json')) === undefined) throw missingFile(location, 'index.json');
-  const parsed = parseManifest(
-    await files.read('index.json', MAX_MANIFEST_BYTES),
-    `${location}: index.json`,
-    MediaType.OciIndex,
-  );
+  const rawIndex = await files.read('index.json', MAX_MANIFEST_BYTES);
+  const parsed = parseManifest(rawIndex, `${location}: index.json`, MediaType.OciIndex);
   if (parsed.kind !== 'index') throw notAnImage(location, 'index.json is not an image index');
 
   const blobs = layoutBlobs(files);
-  const entry = chooseEntry(parsed.index, options, location);
+  const entry = chooseEntry(parsed.index, sha256Digest(rawIndex), options, location);
   const wanted = options.platform ?? DEFAULT_PLATFORM;
   const seen = new Set<Digest>();
   let descriptor = entry;
@@ -168,7 +165,12 @@ function describeEntry(descriptor: Descriptor, entries: readonly Descriptor[], p
 /** `@N` selects the Nth entry of index.json (from 0), as skopeo's `oci:DIR:@N`: untagged images have no other name. */
 const POSITION_REF = /^@(\d+)$/;
 
-function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string): Descriptor {
+function chooseEntry(
+  index: ImageIndex,
+  indexDigest: Digest,
+  options: LayoutOptions,
+  location: string,
+): Descriptor {
   const entries = index.manifests;
   const other = index.unusable?.[0];
   if (entries.length === 0 && other) {
@@ -214,11 +216,20 @@ function chooseEntry(index: ImageIndex, options: LayoutOptions, location: string
     });
   }
   const byPlatform = 'choose with --platform os/arch[/variant]';
-  throw new ImgscopeError(
-    matching.length === 0 ? 'PLATFORM' : 'BAD_INPUT',
-    `${location} holds ${what} and ${matching.length === 0 ? 'none' : 'several'} for ${formatPlatform(wanted)}: ${listing}`,
-    { hint: byRef ? `${byRef}, or ${byPlatform}` : byPlatform },
-  );
+  const message = `${location} holds ${what} and ${matching.length === 0 ? 'none' : 'several'} for ${formatPlatform(wanted)}: ${listing}`;
+  const hint = byRef ? `${byRef}, or ${byPlatform}` : byPlatform;
+  if (matching.length === 0 && [...distinct.values()].every((entry) => entry.platform)) {
+    // Platform images listed straight in index.json (go-containerregistry's layout.Write of an index):
+    // a multi-platform index like a nested one, so a profile's platform check reports it as for one.
+    const error = new PlatformNotFoundError(message, hint, {
+      digest: indexDigest,
+      mediaType: index.mediaType ?? MediaType.OciIndex,
+      manifests: [...distinct.values()],
+    });
+    error.image = { reference: options.reference, kind: options.kind };
+    throw error;
+  }
+  throw new ImgscopeError(matching.length === 0 ? 'PLATFORM' : 'BAD_INPUT', message, { hint });
 }
 
 /** The entry at `position` in index.json, counting entries of other digest algorithms as skopeo does. */
