@@ -13,6 +13,7 @@ import {
   setLayoutIndex,
 } from '../../../test/helpers/image-files.js';
 import { ImgscopeError } from '../../errors.js';
+import { sha256Digest } from '../digest.js';
 import type { ImageSource } from '../source.js';
 import { openLocalImage } from './index.js';
 
@@ -371,6 +372,9 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect((await openLocalImage(file)).digest).toBe(amdImage.digest);
     const arm = await openLocalImage(file, { platform: { os: 'linux', architecture: 'arm64' } });
     expect(arm.digest).toBe(armImage.digest);
+    // Such an index.json is the image's index (go-containerregistry writes one so), listed as a nested one is.
+    expect(arm.index?.digest).toBe(sha256Digest(files.files.get('index.json') as Buffer));
+    expect(arm.index?.manifests.map((m) => m.digest)).toEqual([amdImage.digest, armImage.digest]);
   });
 
   it('prefers the exact platform to one the wanted platform also runs (amd64 over 386)', async () => {

@@ -72,11 +72,12 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
   if (parsed.kind !== 'index') throw notAnImage(location, 'index.json is not an image index');
 
   const blobs = layoutBlobs(files);
-  const entry = chooseEntry(parsed.index, sha256Digest(rawIndex), options, location);
+  const indexDigest = sha256Digest(rawIndex);
+  const entry = chooseEntry(parsed.index, indexDigest, options, location);
   const wanted = options.platform ?? DEFAULT_PLATFORM;
   const seen = new Set<Digest>();
   let descriptor = entry;
-  let index: ResolvedIndex | undefined;
+  let index = options.ref === undefined ? flatIndex(parsed.index, indexDigest) : undefined;
   for (let depth = 1; ; depth++) {
     if (seen.has(descriptor.digest)) {
       throw malformedLayout(location, `index ${descriptor.digest} refers back to itself`);
@@ -230,6 +231,13 @@ function chooseEntry(
     throw error;
   }
   throw new ImgscopeError(matching.length === 0 ? 'PLATFORM' : 'BAD_INPUT', message, { hint });
+}
+
+/** index.json listing the platform images of one image itself (go-containerregistry's layout.Write of an index) is its index. */
+function flatIndex(index: ImageIndex, digest: Digest): ResolvedIndex | undefined {
+  const digests = new Set(index.manifests.map((entry) => entry.digest));
+  if (digests.size < 2 || !index.manifests.every((entry) => entry.platform)) return undefined;
+  return { digest, mediaType: index.mediaType ?? MediaType.OciIndex, manifests: index.manifests };
 }
 
 /** The entry at `position` in index.json, counting entries of other digest algorithms as skopeo does. */
