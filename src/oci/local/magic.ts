@@ -27,11 +27,16 @@ const KNOWN_SUFFIX: Record<Compression, RegExp> = {
   xz: /\.(?:xz|txz)$/i,
 };
 
+/** A path as a POSIX shell reads it back: as is when it is plain, else in single quotes. */
+function shellQuoted(path: string): string {
+  return /^[\w./@%+=:,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
 /** The shell command that undoes a compression of `file`, for hints. */
 export function decompressCommand(compression: Compression, file: string): string {
   const command = DECOMPRESS_COMMAND[compression];
-  if (KNOWN_SUFFIX[compression].test(file)) return `${command} -k ${file}`;
+  if (KNOWN_SUFFIX[compression].test(file)) return `${command} -k ${shellQuoted(file)}`;
   // `docker save | gzip > image.tar`: the command cannot derive an output name, so give it one.
   const output = /\.tar$/i.test(file) ? `${file.slice(0, -4)}.decompressed.tar` : `${file}.tar`;
-  return `${command} -c ${file} > ${output}`;
+  return `${command} -c ${shellQuoted(file)} > ${shellQuoted(output)}`;
 }

@@ -127,6 +127,22 @@ describe('TarArchiveFiles', () => {
     );
   });
 
+  it('quotes a name with spaces or quotes in the decompress command, so it can be pasted into a shell', async () => {
+    await writeTar(join(temp.path, 'inner3.tar'), [{ name: 'manifest.json', content: '[]' }]);
+    const gz = gzipSync(readFileSync(join(temp.path, 'inner3.tar')));
+    const spaced = join(temp.path, 'my image.tar.gz');
+    writeFileSync(spaced, gz);
+    const first = await failure(TarArchiveFiles.open(spaced, 'my image.tar.gz'));
+    expect(first.hint).toBe(`decompress it first: gunzip -k '${spaced}'`);
+    const quoted = join(temp.path, "it's.tar");
+    writeFileSync(quoted, gz);
+    const second = await failure(TarArchiveFiles.open(quoted, "it's.tar"));
+    const q = (path: string) => `'${path.replace("'", `'\\''`)}'`;
+    expect(second.hint).toBe(
+      `decompress it first: gunzip -c ${q(quoted)} > ${q(join(temp.path, "it's.decompressed.tar"))}`,
+    );
+  });
+
   it('refuses a file that is not a tar archive, and a truncated one', async () => {
     const text = join(temp.path, 'notes.txt');
     writeFileSync(text, 'just some notes\n'.repeat(100));
