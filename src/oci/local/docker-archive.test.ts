@@ -302,6 +302,30 @@ describe('docker-archive: modern docker save (manifest.json over an OCI layout)'
     ]);
     await streamEveryBlob(asDocker);
   });
+
+  it('names the prefix that reads an image given under the other format, rather than "not an image"', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, ['app:1'], 'one');
+    files.add('manifest.json', [{ Config: image.Config, RepoTags: image.RepoTags, Layers: image.Layers }]);
+    const saved = await files.writeTar(tempPath('saved.tar'));
+    const asOci = await failure(openLocalImage(`oci-archive:${saved}`));
+    expect(asOci.code).toBe('BAD_INPUT');
+    expect(asOci.message).toBe(
+      `oci-archive:${saved} is a docker save archive (manifest.json), not an OCI layout`,
+    );
+    expect(asOci.hint).toBe(
+      `read it as docker-archive:${saved}, or give the bare path: the format is detected`,
+    );
+
+    const layout = new ImageFiles();
+    setLayoutIndex(layout, [await addOciImage(layout, { os: 'linux', architecture: 'amd64' })]);
+    const dir = await layout.writeDirectory(tempPath('layout'));
+    const asDocker = await failure(openLocalImage(`docker-archive:${dir}`));
+    expect(asDocker.message).toBe(
+      `docker-archive:${dir} is an OCI layout (oci-layout, index.json), not a docker save archive`,
+    );
+    expect(asDocker.hint).toBe(`read it as oci:${dir}, or give the bare path: the format is detected`);
+  });
 });
 
 describe('inputs that are not images', () => {

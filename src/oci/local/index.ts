@@ -27,6 +27,7 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
     : await TarArchiveFiles.open(path, given);
+  if (named) await requireFormat(named, files, isDirectory, path);
   const transport = named ?? (await detectTransport(files, isDirectory).catch(registryHint));
   options.signal?.throwIfAborted();
 
@@ -98,6 +99,32 @@ function pointToRegistry(spec: string): (error: unknown) => never {
       cause: error,
     });
   };
+}
+
+/** A transport prefix that names the other format: the image is there, so say which prefix reads it. */
+async function requireFormat(
+  named: LocalTransport,
+  files: LocalFiles,
+  isDirectory: boolean,
+  path: string,
+): Promise<void> {
+  const wantsLayout = named !== 'docker-archive';
+  if (wantsLayout && !(await isLayout(files)) && (await isDockerArchive(files))) {
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      `${files.location} is a docker save archive (manifest.json), not an OCI layout`,
+      { hint: `read it as docker-archive:${path}, or give the bare path: the format is detected` },
+    );
+  }
+  if (!wantsLayout && !(await isDockerArchive(files)) && (await isLayout(files))) {
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      `${files.location} is an OCI layout (oci-layout, index.json), not a docker save archive`,
+      {
+        hint: `read it as ${isDirectory ? 'oci' : 'oci-archive'}:${path}, or give the bare path: the format is detected`,
+      },
+    );
+  }
 }
 
 function requireShape(transport: LocalTransport, isDirectory: boolean, given: string): void {
