@@ -69,8 +69,17 @@ export function parseJsonDocument(
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw malformed(label, `not valid JSON (${(error as Error).message})`);
+    throw malformed(label, `not valid JSON (${withoutExcerpt((error as Error).message)})`);
   }
+}
+
+/**
+ * V8 quotes the document's first characters in some JSON errors (`Unexpected token 'r', "root:x:0:0"...
+ * is not valid JSON`). A layout's file may be a symlink to any file on the machine (skopeo follows them
+ * too), so a crafted layout could print the start of a secret: the excerpt is left out.
+ */
+function withoutExcerpt(message: string): string {
+  return message.replace(/, ".*"(?:\.\.\.)? is not valid JSON$/s, '');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +245,19 @@ describe('OCI layout directories (oci:DIR)', () => {
       expect(error.code).toBe('NOT_FOUND');
       expect(error.message).toMatch(/: "index\.json" is missing$/);
     }
+  });
+  it('does not quote the start of a file a crafted layout links its index.json to', async () => {
+    const files = new ImageFiles();
+    await addOciImage(files, amd64);
+    const dir = await setLayoutIndex(files, []).writeDirectory(tempPath('linked-index'));
+    const secret = tempPath('secret-token');
+    writeFileSync(secret, 'ghp_SECRETTOKEN1234567890');
+    rmSync(join(dir, 'index.json'));
+    symlinkSync(secret, join(dir, 'index.json'));
+    const error = await failure(openLocalImage(dir));
+    expect(error.code).toBe('MALFORMED');
+    expect(error.message).toContain("not valid JSON (Unexpected token 'g')");
+    expect(error.message).not.toContain('SECRET');
   });
 });
 
