@@ -86,18 +86,11 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
 /** The entries of a one-line flow mapping's inside, split at the commas outside quotes. */
 function splitFlowItems(inside: string): string[] {
   const items: string[] = [];
-  let quote: string | undefined;
   let start = 0;
-  for (let i = 0; i < inside.length; i++) {
-    const c = inside[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === ',') {
-      items.push(inside.slice(start, i));
-      start = i + 1;
-    }
+  for (const i of unquoted(inside)) {
+    if (inside[i] !== ',') continue;
+    items.push(inside.slice(start, i));
+    start = i + 1;
   }
   items.push(inside.slice(start));
   return items.map((item) => item.trim()).filter((item) => item !== '');
@@ -105,18 +98,25 @@ function splitFlowItems(inside: string): string[] {
 
 /** Drops a `#` comment: at the line start or after whitespace, outside quotes. */
 function stripComment(line: string): string {
+  for (const i of unquoted(line)) {
+    if (line[i] === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) return line.slice(0, i);
+  }
+  return line;
+}
+
+/** The indexes of `text`'s characters outside single or double quotes (the quotes excluded). */
+function* unquoted(text: string): Generator<number> {
   let quote: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
     if (quote) {
       if (c === quote) quote = undefined;
     } else if (c === '"' || c === "'") {
       quote = c;
-    } else if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) {
-      return line.slice(0, i);
+    } else {
+      yield i;
     }
   }
-  return line;
 }
 
 function keyValue(content: string): { key: string; value: string } | undefined {
