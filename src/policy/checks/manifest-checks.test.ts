@@ -111,6 +111,14 @@ describe('platform', () => {
     );
   });
 
+  it('fails a windows/amd64 image for scf: another OS, not a newer CPU level', () => {
+    const windows = { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.1234' };
+    const result = platformCheck(fakeFacts({ platform: windows }), scf);
+    expect(result).toMatchObject({ status: 'fail', actual: 'windows/amd64', limit: 'linux/amd64' });
+    expect(result?.message).toBe('windows/amd64 image: Tencent SCF image functions run linux/amd64 only');
+    expect(result?.hint).not.toContain('CPU level');
+  });
+
   it('points at the amd64 image when the index has one but another was selected', () => {
     const result = platformCheck(
       fakeFacts({

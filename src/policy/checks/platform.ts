@@ -78,7 +78,10 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   }
   const runs = profile.architecture ? `run ${wanted} only` : `run ${wanted} containers only`;
   let message = `${imageText(actual)} image: ${profile.title} ${runs}`;
-  const newerCpu = normalizePlatform(facts.platform).architecture === profile.architecture;
+  const normalized = normalizePlatform(facts.platform);
+  // Only a Linux image of the right architecture is a CPU-level question; windows/amd64 is another OS.
+  const newerCpu =
+    normalized.architecture === profile.architecture && normalized.os === (profile.os ?? 'linux');
   if (newerCpu && !facts.indexPlatforms) {
     // docker pulls and starts a lone image of a higher variant (with a warning); it then dies of an
     // illegal instruction on a host below that CPU level. Not a refusal, a risk.
