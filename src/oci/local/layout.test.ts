@@ -169,6 +169,22 @@ describe('OCI layout directories (oci:DIR)', () => {
     );
   });
 
+  it('names a missing foreign layer (with urls) as such, not as a copy to redo', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    setLayoutIndex(files, [image]);
+    const dir = await files.writeDirectory(tempPath('foreign'));
+    rmSync(join(dir, 'blobs/sha256', hexOf(image.layer.digest)));
+    const source = await openLocalImage(`oci:${dir}`);
+    const foreign = { ...source.layers[0]!, urls: ['https://mcr.microsoft.com/v2/windows/blobs/x'] };
+    const error = await failure(source.openBlob(foreign));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.message).toBe(
+      `oci:${dir}: blob ${image.layer.digest} is a non-distributable (foreign) layer the layout does not hold; it is downloaded from the URLs in its descriptor`,
+    );
+    expect(error.hint).toContain('--no-layers');
+  });
+
   it('accepts indexes nested four deep and refuses a fifth level', async () => {
     const files = new ImageFiles();
     let top: Descriptor = await addOciImage(files, amd64);

@@ -38,6 +38,17 @@ export function layoutBlobs(files: LocalFiles): BlobReader {
     async open(descriptor, options) {
       const path = blobPath(descriptor.digest);
       if ((await files.size(path)) === undefined) {
+        if (descriptor.urls?.length) {
+          // skopeo and containerd leave a foreign (non-distributable) layer out of a layout: copying
+          // again would not bring it, so say what it is, as the registry source does.
+          throw new ImgscopeError(
+            'UNSUPPORTED',
+            `${files.location}: blob ${descriptor.digest} is a non-distributable (foreign) layer the layout does not hold; it is downloaded from the URLs in its descriptor`,
+            {
+              hint: 'imgscope reads layers from the layout only: use --no-layers for the manifest-level checks',
+            },
+          );
+        }
         throw new ImgscopeError(
           'NOT_FOUND',
           `${files.location}: blob ${descriptor.digest} is missing (${path})`,
