@@ -260,6 +260,20 @@ describe('startup', () => {
     expect(result?.message).toContain('neither Entrypoint nor Cmd');
   });
 
+  it('reads an Entrypoint of [""] as none, as docker resets it before it looks for a command', () => {
+    const reset = (cmd?: string[]) =>
+      fakeFacts({
+        config: {
+          ...fakeFacts().config!,
+          config: { Entrypoint: [''], ...(cmd ? { Cmd: cmd } : {}), ExposedPorts: { '9000/tcp': {} } },
+        },
+      });
+    const alone = startup(reset(), scf);
+    expect(alone?.status).toBe('warn');
+    expect(alone?.message).toContain('neither Entrypoint nor Cmd');
+    expect(startup(reset(['/app']), scf)).toMatchObject({ status: 'pass', actual: '/app' });
+  });
+
   it('warns for scf when 9000/tcp is not exposed, naming what is', () => {
     const facts = fakeFacts({
       config: { ...fakeFacts().config!, config: { Entrypoint: ['/app'], ExposedPorts: { '8080/tcp': {} } } },

@@ -2,7 +2,9 @@ import { codeSpan, imageText } from '../../report/format.js';
 import { checkResult, type ManifestCheck } from './check.js';
 
 function commandOf(entrypoint: string[] | null | undefined, cmd: string[] | null | undefined): string[] {
-  return [...(entrypoint ?? []), ...(cmd ?? [])];
+  // docker resets an Entrypoint of [""] (`ENTRYPOINT [""]`) to none before it looks for a command.
+  const reset = entrypoint?.length === 1 && entrypoint[0] === '';
+  return [...(reset ? [] : (entrypoint ?? [])), ...(cmd ?? [])];
 }
 
 function exposes(ports: Record<string, object> | null | undefined, port: number): boolean {
