@@ -1,6 +1,9 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ImgscopeError } from '../../errors.js';
-import { tokenRealm } from './token.js';
+import type { Exchange } from '../transport/types.js';
+import type { Credential } from './credentials.js';
+import { fetchToken, type TokenContext, tokenRealm } from './token.js';
 
 const challenge = (realm: string) => ({ scheme: 'bearer', params: { realm, service: 's' } });
 
@@ -39,5 +42,44 @@ describe('tokenRealm', () => {
         /unusable token service/,
       );
     }
+  });
+});
+
+describe('fetchToken', () => {
+  const bearer = { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 's' } };
+  const answering =
+    (status: number, body: unknown): Exchange =>
+    async (request) => ({
+      status,
+      headers: { 'content-type': 'application/json' },
+      body: Readable.from([Buffer.from(JSON.stringify(body))]),
+      url: request.url,
+    });
+  const context = (credential: Credential | undefined): TokenContext => ({
+    registry: 'r.example',
+    insecure: false,
+    credential,
+    credentialSource: credential ? '/home/me/.docker/config.json' : undefined,
+  });
+
+  it('reports an identity token refused with OAuth2 invalid_grant as refused credentials, not an outage', async () => {
+    const refused = fetchToken(
+      answering(400, { error: 'invalid_grant', error_description: 'refresh token expired' }),
+      bearer,
+      ['repository:team/app:pull'],
+      context({ kind: 'identity-token', token: 'REFRESH-SECRET' }),
+    );
+    await expect(refused).rejects.toMatchObject({
+      code: 'AUTH',
+      message: expect.stringContaining('rejected the credentials from /home/me/.docker/config.json (400)'),
+      hint: expect.stringContaining('log in again with `docker login r.example`'),
+    });
+    await expect(refused).rejects.not.toThrow(/REFRESH-SECRET/);
+  });
+
+  it('still calls another 400 from the token service a failure of the service', async () => {
+    await expect(
+      fetchToken(answering(400, { error: 'unsupported_grant_type' }), bearer, [], context(undefined)),
+    ).rejects.toThrow(/answered HTTP 400/);
   });
 });

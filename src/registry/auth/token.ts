@@ -98,12 +98,14 @@ export async function fetchToken(
   const where = `token service ${redactUrl(realm)} of registry ${context.registry}`;
   const response = await exchange(request);
   const body = await readSmallBody(response.body, MAX_TOKEN_RESPONSE, where);
-  if (response.status === 401 || response.status === 403) {
+  if (response.status === 401 || response.status === 403 || refusedGrant(request, response.status, body)) {
     throw authError(
       `${where} rejected ${context.credentialSource ? `the credentials from ${context.credentialSource}` : 'anonymous access'} (${response.status})`,
-      context.credentialSource
-        ? 'check the username and password, or log in again'
-        : `log in with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`,
+      credential?.kind === 'identity-token'
+        ? `the identity token has expired or was revoked: log in again with \`docker login ${context.registry}\``
+        : context.credentialSource
+          ? 'check the username and password, or log in again'
+          : `log in with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`,
     );
   }
   if (response.status !== 200) {
@@ -133,4 +135,18 @@ export async function fetchToken(
   // Renew a little early so a token does not expire between being chosen and being used.
   const margin = Math.min(30, lifetimeS / 4) * 1000;
   return { value, expiresAt: start + lifetimeS * 1000 - margin };
+}
+
+/**
+ * OAuth2 (RFC 6749 §5.2) answers an expired or revoked refresh token with 400 `invalid_grant`: the
+ * credentials were refused, and trying again later cannot help.
+ */
+function refusedGrant(request: HttpRequest, status: number, body: Buffer): boolean {
+  if (request.method !== 'POST' || status !== 400) return false;
+  try {
+    const error = (JSON.parse(body.toString('utf8')) as { error?: unknown } | null)?.error;
+    return error === 'invalid_grant' || error === 'invalid_client' || error === 'unauthorized_client';
+  } catch {
+    return false;
+  }
 }
