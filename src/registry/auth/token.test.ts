@@ -83,3 +83,39 @@ describe('fetchToken', () => {
     ).rejects.toThrow(/answered HTTP 400/);
   });
 });
+
+describe('fetchToken failures name the registry and the repository', () => {
+  const bearer = { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 's' } };
+  const context: TokenContext = {
+    registry: 'r.example',
+    insecure: false,
+    credential: undefined,
+    credentialSource: undefined,
+  };
+
+  it('when the token service refuses anonymous access', async () => {
+    const exchange: Exchange = async (request) => ({
+      status: 401,
+      headers: {},
+      body: Readable.from([]),
+      url: request.url,
+    });
+    await expect(fetchToken(exchange, bearer, ['repository:team/app:pull'], context)).rejects.toThrow(
+      'token service https://auth.example/token of registry r.example (repository team/app) rejected anonymous access (401)',
+    );
+  });
+
+  it('when the token service cannot be reached', async () => {
+    const exchange: Exchange = async () => {
+      throw new ImgscopeError('NETWORK', 'GET https://auth.example/token: connection refused', {
+        hint: 'nothing accepts connections at auth.example',
+      });
+    };
+    await expect(fetchToken(exchange, bearer, ['repository:team/app:pull'], context)).rejects.toMatchObject({
+      code: 'NETWORK',
+      message:
+        'registry r.example (repository team/app): token service unreachable: GET https://auth.example/token: connection refused',
+      hint: 'nothing accepts connections at auth.example',
+    });
+  });
+});

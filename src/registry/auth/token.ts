@@ -95,8 +95,22 @@ export async function fetchToken(
   }
   if (context.signal) request.signal = context.signal;
 
-  const where = `token service ${redactUrl(realm)} of registry ${context.registry}`;
-  const response = await exchange(request);
+  const repository = scopes.map((scope) => /^repository:(.+):[^:]+$/.exec(scope)?.[1]).find(Boolean);
+  const forWhat = `registry ${context.registry}${repository ? ` (repository ${repository})` : ''}`;
+  const where = `token service ${redactUrl(realm)} of ${forWhat}`;
+  let response: Awaited<ReturnType<Exchange>>;
+  try {
+    response = await exchange(request);
+  } catch (error) {
+    // The transport's message names only the token service's URL, which users do not recognise.
+    if (error instanceof ImgscopeError && error.code === 'NETWORK') {
+      throw new ImgscopeError('NETWORK', `${forWhat}: token service unreachable: ${error.message}`, {
+        ...(error.hint ? { hint: error.hint } : {}),
+        cause: error,
+      });
+    }
+    throw error;
+  }
   const body = await readSmallBody(response.body, MAX_TOKEN_RESPONSE, where);
   if (response.status === 401 || response.status === 403 || refusedGrant(request, response.status, body)) {
     throw authError(
