@@ -119,3 +119,43 @@ describe('fetchToken failures name the registry and the repository', () => {
     });
   });
 });
+
+describe('fetchToken lifetime', () => {
+  const bearer = { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 's' } };
+  const context: TokenContext = {
+    registry: 'r.example',
+    insecure: false,
+    credential: undefined,
+    credentialSource: undefined,
+  };
+  const issuing =
+    (reply: Record<string, unknown>): Exchange =>
+    async (request) => ({
+      status: 200,
+      headers: {},
+      body: Readable.from([Buffer.from(JSON.stringify(reply))]),
+      url: request.url,
+    });
+
+  it('counts from issued_at when the clocks agree', async () => {
+    const issuedAt = new Date(Date.now() - 100_000).toISOString();
+    const token = await fetchToken(
+      issuing({ token: 't', expires_in: 300, issued_at: issuedAt }),
+      bearer,
+      [],
+      context,
+    );
+    expect(token.expiresAt).toBe(Date.parse(issuedAt) + 270_000);
+  });
+
+  it('keeps a token for its whole lifetime when the token service clock is behind', async () => {
+    const before = Date.now();
+    const token = await fetchToken(
+      issuing({ token: 't', expires_in: 300, issued_at: new Date(before - 600_000).toISOString() }),
+      bearer,
+      [],
+      context,
+    );
+    expect(token.expiresAt).toBeGreaterThanOrEqual(before + 270_000);
+  });
+});

@@ -145,10 +145,13 @@ export async function fetchToken(
   const lifetimeS =
     typeof reply.expires_in === 'number' && reply.expires_in > 0 ? reply.expires_in : DEFAULT_LIFETIME_S;
   const issuedAt = typeof reply.issued_at === 'string' ? Date.parse(reply.issued_at) : Number.NaN;
-  const start = Number.isNaN(issuedAt) ? Date.now() : Math.min(issuedAt, Date.now());
+  const now = Date.now();
   // Renew a little early so a token does not expire between being chosen and being used.
   const margin = Math.min(30, lifetimeS / 4) * 1000;
-  return { value, expiresAt: start + lifetimeS * 1000 - margin };
+  const fromIssue = (Number.isNaN(issuedAt) ? now : Math.min(issuedAt, now)) + lifetimeS * 1000 - margin;
+  // Expired on arrival means the token service's clock is behind this one's: trusting `issued_at` would
+  // fetch a token for every request. The registry judges the token; a 401 renews it.
+  return { value, expiresAt: fromIssue > now ? fromIssue : now + lifetimeS * 1000 - margin };
 }
 
 /**
