@@ -75,12 +75,13 @@ export function authenticating(context: AuthContext): Layer {
     }
     let pending = tokens.get(key);
     if (!pending) {
-      const { credential, source } = await credentials();
+      const { credential, source, searched } = await credentials();
       pending = fetchToken(context.exchange, challenge, scopes, {
         registry: context.registry,
         insecure: context.insecure,
         credential,
         credentialSource: source,
+        searched,
         ...(signal ? { signal } : {}),
       });
       tokens.set(key, pending);

@@ -103,6 +103,14 @@ describe('fetchToken failures name the registry and the repository', () => {
     await expect(fetchToken(exchange, bearer, ['repository:team/app:pull'], context)).rejects.toThrow(
       'token service https://auth.example/token of registry r.example (repository team/app) rejected anonymous access (401)',
     );
+    const searched = ['--username (not given)', '/home/me/.docker/config.json (missing)'];
+    await expect(
+      fetchToken(exchange, bearer, ['repository:team/app:pull'], { ...context, searched }),
+    ).rejects.toMatchObject({
+      hint: expect.stringContaining(
+        'no credentials were found (looked in: --username (not given); /home/me/.docker/config.json (missing))',
+      ),
+    });
   });
 
   it('when the token service cannot be reached', async () => {

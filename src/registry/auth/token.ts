@@ -18,6 +18,8 @@ export interface TokenContext {
   insecure: boolean;
   credential: Credential | undefined;
   credentialSource: string | undefined;
+  /** Where credentials were looked for, for the hint when none were found. */
+  searched?: string[];
   signal?: AbortSignal;
 }
 
@@ -119,7 +121,7 @@ export async function fetchToken(
         ? `the identity token has expired or was revoked: log in again with \`docker login ${context.registry}\``
         : context.credentialSource
           ? 'check the username and password, or log in again'
-          : `log in with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`,
+          : `no credentials were found${context.searched?.length ? ` (looked in: ${context.searched.join('; ')})` : ''}; log in with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`,
     );
   }
   if (response.status !== 200) {
