@@ -173,3 +173,15 @@ describe('findCredentials', () => {
     });
   });
 });
+
+describe('findCredentials on a store it cannot read', () => {
+  it('says the file is unreadable rather than missing', async () => {
+    const path = join(dir, 'a-folder.json');
+    mkdirSync(path, { recursive: true });
+    const { searched } = await findCredentials('r.io', 'a', {
+      env: { HOME: join(dir, 'nohome') },
+      dockerConfigPath: path,
+    });
+    expect(searched).toContain(`${path} (unreadable: EISDIR)`);
+  });
+});

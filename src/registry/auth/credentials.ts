@@ -115,8 +115,12 @@ async function readJsonFile(path: string, searched: string[]): Promise<Record<st
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    searched.push(`${path} (missing)`);
+  } catch (error) {
+    // A file that is there but cannot be read (root-owned after `sudo docker login`) is not "missing".
+    const code = (error as NodeJS.ErrnoException).code;
+    searched.push(
+      `${path} (${code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : `unreadable: ${code ?? 'error'}`})`,
+    );
     return undefined;
   }
   try {
