@@ -152,6 +152,18 @@ describe.skipIf(registryUnavailable)('htpasswd (Basic) registry', () => {
     expect(error.hint).toContain('the credentials from --username were refused');
     expect(`${error.message} ${error.hint}`).not.toContain('nope-secret');
   });
+
+  it('with only an identitytoken says it cannot log in to a username-and-password registry, not that it was refused', async () => {
+    const dir = join(scratch, 'docker-identity-basic');
+    writeJson(join(dir, 'config.json'), {
+      auths: { [registry.host]: { identitytoken: TEST_IDENTITY_TOKEN } },
+    });
+    const error = await authFailure(ref, { env: emptyEnv({ DOCKER_CONFIG: dir }) });
+    expect(error.hint).toContain(
+      `the identity token from ${join(dir, 'config.json')} works only with a token service`,
+    );
+    expect(error.hint).not.toContain('were refused');
+  });
 });
 
 describe.skipIf(registryUnavailable)('token (Bearer) registry', () => {

@@ -127,6 +127,7 @@ export function authenticating(context: AuthContext): Layer {
 
     const first = await authorization(challenges, request.scope, request.signal);
     let response = await send(first);
+    let sent = first !== undefined;
     if (response.status === 401 && response.url.origin === context.origin && isReplayable(request)) {
       const renewed = parseChallenges(response.headers['www-authenticate']);
       if (renewed.length > 0) {
@@ -141,11 +142,12 @@ export function authenticating(context: AuthContext): Layer {
         if (second !== undefined && second !== first) {
           await drain(response.body);
           response = await send(second);
+          sent = true;
         }
       }
     }
     if ((response.status === 401 || response.status === 403) && response.url.origin === context.origin) {
-      throw await accessDenied(response, request, context, await credentials());
+      throw await accessDenied(response, request, context, await credentials(), sent);
     }
     return response;
   };
@@ -161,6 +163,7 @@ async function accessDenied(
   request: HttpRequest,
   context: AuthContext,
   lookup: CredentialLookup,
+  sent: boolean,
 ): Promise<ImgscopeError> {
   const detail = summarize(await readRegistryError(response));
   const [, repository, actions] = /^repository:(.+):([a-z,*]+)$/.exec(request.scope ?? '') ?? [];
@@ -168,8 +171,11 @@ async function accessDenied(
     ? `${actions?.includes('push') ? 'push' : 'pull'} access to repository ${repository}`
     : 'access';
   const message = `registry ${context.registry} refused ${what} (${response.status}${detail ? ` ${detail}` : ''})`;
-  const hint = lookup.source
-    ? `the credentials from ${lookup.source} were refused; check them, their permissions on ${repository ?? 'the repository'}, or log in again`
-    : `the repository may not exist, or it needs credentials and none were found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`;
+  const hint =
+    !sent && lookup.credential?.kind === 'identity-token'
+      ? `the identity token from ${lookup.source} works only with a token service, and this registry asks for a username and password: log in again with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`
+      : lookup.source
+        ? `the credentials from ${lookup.source} were refused; check them, their permissions on ${repository ?? 'the repository'}, or log in again`
+        : `the repository may not exist, or it needs credentials and none were found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`;
   return new ImgscopeError('AUTH', message, { hint });
 }
