@@ -167,3 +167,21 @@ describe('fetchToken lifetime', () => {
     expect(token.expiresAt).toBeGreaterThanOrEqual(before + 270_000);
   });
 });
+
+describe('tokenRealm refusals name the repository', () => {
+  it('when fetchToken refuses a plain-HTTP realm', async () => {
+    const exchange: Exchange = async () => {
+      throw new Error('must not be called');
+    };
+    await expect(
+      fetchToken(exchange, challenge('http://10.0.0.8/token'), ['repository:team/app:pull'], {
+        registry: 'r.example',
+        insecure: false,
+        credential: undefined,
+        credentialSource: undefined,
+      }),
+    ).rejects.toThrow(
+      /^registry r\.example \(repository team\/app\) sent imgscope to a plain-HTTP token service/,
+    );
+  });
+});

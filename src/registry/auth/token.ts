@@ -35,7 +35,12 @@ function authError(message: string, hint: string, cause?: unknown): ImgscopeErro
  * Validates the realm a registry named: an http(s) URL; plain HTTP only for a registry marked insecure,
  * or on loopback for a loopback registry — a registry elsewhere must not send credentials to this machine.
  */
-export function tokenRealm(challenge: Challenge, context: Pick<TokenContext, 'registry' | 'insecure'>): URL {
+export function tokenRealm(
+  challenge: Challenge,
+  context: Pick<TokenContext, 'registry' | 'insecure'>,
+  repository?: string,
+): URL {
+  const registry = `registry ${context.registry}${repository ? ` (repository ${repository})` : ''}`;
   const realm = challenge.params.realm;
   let url: URL | undefined;
   try {
@@ -43,14 +48,14 @@ export function tokenRealm(challenge: Challenge, context: Pick<TokenContext, 're
   } catch {}
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     throw authError(
-      `registry ${context.registry} named an unusable token service "${realm ?? ''}"`,
+      `${registry} named an unusable token service "${realm ?? ''}"`,
       'the registry is misconfigured; report it to its operator',
     );
   }
   const local = isLoopbackHost(url.host) && isLoopbackHost(context.registry);
   if (url.protocol === 'http:' && !local && !context.insecure) {
     throw authError(
-      `registry ${context.registry} sent imgscope to a plain-HTTP token service (${url.host}); refusing to send credentials unencrypted`,
+      `${registry} sent imgscope to a plain-HTTP token service (${url.host}); refusing to send credentials unencrypted`,
       `if you trust this network, mark the registry insecure: --insecure-registry ${context.registry}`,
     );
   }
@@ -67,7 +72,8 @@ export async function fetchToken(
   scopes: string[],
   context: TokenContext,
 ): Promise<BearerToken> {
-  const realm = tokenRealm(challenge, context);
+  const repository = scopes.map((scope) => /^repository:(.+):[^:]+$/.exec(scope)?.[1]).find(Boolean);
+  const realm = tokenRealm(challenge, context, repository);
   const service = challenge.params.service;
   const { credential } = context;
   let request: HttpRequest;
@@ -97,7 +103,6 @@ export async function fetchToken(
   }
   if (context.signal) request.signal = context.signal;
 
-  const repository = scopes.map((scope) => /^repository:(.+):[^:]+$/.exec(scope)?.[1]).find(Boolean);
   const forWhat = `registry ${context.registry}${repository ? ` (repository ${repository})` : ''}`;
   const where = `token service ${redactUrl(realm)} of ${forWhat}`;
   let response: Awaited<ReturnType<Exchange>>;
