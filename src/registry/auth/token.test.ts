@@ -6,6 +6,14 @@ import type { Credential } from './credentials.js';
 import { fetchToken, type TokenContext, tokenRealm } from './token.js';
 
 const challenge = (realm: string) => ({ scheme: 'bearer', params: { realm, service: 's' } });
+const bearer = challenge('https://auth.example/token');
+/** An anonymous pull from r.example. */
+const anonymous: TokenContext = {
+  registry: 'r.example',
+  insecure: false,
+  credential: undefined,
+  credentialSource: undefined,
+};
 
 describe('tokenRealm', () => {
   it('accepts HTTPS realms, and plain-HTTP realms on loopback for a loopback registry', () => {
@@ -46,7 +54,6 @@ describe('tokenRealm', () => {
 });
 
 describe('fetchToken', () => {
-  const bearer = { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 's' } };
   const answering =
     (status: number, body: unknown): Exchange =>
     async (request) => ({
@@ -85,14 +92,6 @@ describe('fetchToken', () => {
 });
 
 describe('fetchToken failures name the registry and the repository', () => {
-  const bearer = { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 's' } };
-  const context: TokenContext = {
-    registry: 'r.example',
-    insecure: false,
-    credential: undefined,
-    credentialSource: undefined,
-  };
-
   it('when the token service refuses anonymous access', async () => {
     const exchange: Exchange = async (request) => ({
       status: 401,
@@ -100,12 +99,12 @@ describe('fetchToken failures name the registry and the repository', () => {
       body: Readable.from([]),
       url: request.url,
     });
-    await expect(fetchToken(exchange, bearer, ['repository:team/app:pull'], context)).rejects.toThrow(
+    await expect(fetchToken(exchange, bearer, ['repository:team/app:pull'], anonymous)).rejects.toThrow(
       'token service https://auth.example/token of registry r.example (repository team/app) rejected anonymous access (401)',
     );
     const searched = ['--username (not given)', '/home/me/.docker/config.json (missing)'];
     await expect(
-      fetchToken(exchange, bearer, ['repository:team/app:pull'], { ...context, searched }),
+      fetchToken(exchange, bearer, ['repository:team/app:pull'], { ...anonymous, searched }),
     ).rejects.toMatchObject({
       hint: expect.stringContaining(
         'no credentials were found (looked in: --username (not given); /home/me/.docker/config.json (missing))',
@@ -119,23 +118,18 @@ describe('fetchToken failures name the registry and the repository', () => {
         hint: 'nothing accepts connections at auth.example',
       });
     };
-    await expect(fetchToken(exchange, bearer, ['repository:team/app:pull'], context)).rejects.toMatchObject({
-      code: 'NETWORK',
-      message:
-        'registry r.example (repository team/app): token service unreachable: GET https://auth.example/token: connection refused',
-      hint: 'nothing accepts connections at auth.example',
-    });
+    await expect(fetchToken(exchange, bearer, ['repository:team/app:pull'], anonymous)).rejects.toMatchObject(
+      {
+        code: 'NETWORK',
+        message:
+          'registry r.example (repository team/app): token service unreachable: GET https://auth.example/token: connection refused',
+        hint: 'nothing accepts connections at auth.example',
+      },
+    );
   });
 });
 
 describe('fetchToken lifetime', () => {
-  const bearer = { scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 's' } };
-  const context: TokenContext = {
-    registry: 'r.example',
-    insecure: false,
-    credential: undefined,
-    credentialSource: undefined,
-  };
   const issuing =
     (reply: Record<string, unknown>): Exchange =>
     async (request) => ({
@@ -151,7 +145,7 @@ describe('fetchToken lifetime', () => {
       issuing({ token: 't', expires_in: 300, issued_at: issuedAt }),
       bearer,
       [],
-      context,
+      anonymous,
     );
     expect(token.expiresAt).toBe(Date.parse(issuedAt) + 270_000);
   });
@@ -162,7 +156,7 @@ describe('fetchToken lifetime', () => {
       issuing({ token: 't', expires_in: 300, issued_at: new Date(before - 600_000).toISOString() }),
       bearer,
       [],
-      context,
+      anonymous,
     );
     expect(token.expiresAt).toBeGreaterThanOrEqual(before + 270_000);
   });
