@@ -83,7 +83,7 @@ describe('networkFailure', () => {
     );
     expect(refused.message).toMatch(/: the proxy refused the tunnel \(HTTP 407\)$/);
     expect(refused.hint).toBe(
-      'the proxy refused the login in https_proxy: check its USER and PASSWORD (a password holding /, ? or # percent-encoded)',
+      'the proxy refused the login in https_proxy: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)',
     );
     expect(`${refused.message} ${refused.hint}`).not.toMatch(/s3cret|me:/);
   });

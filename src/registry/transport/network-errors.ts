@@ -191,7 +191,7 @@ function networkHint(
   if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname);
   if (proxy && tunnelStatus(error) === 407) {
     if (proxy.url.username !== '' || proxy.url.password !== '') {
-      return `the proxy refused the login in ${proxy.variable}: check its USER and PASSWORD (a password holding /, ? or # percent-encoded)`;
+      return `the proxy refused the login in ${proxy.variable}: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`;
     }
     return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
   }
