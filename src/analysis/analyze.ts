@@ -245,7 +245,7 @@ class ImageAnalysis {
       const counted = blob.pipe(new ProgressCounter(index, descriptor.size, this.emit));
       streams.push(counted);
       blob.on('error', (error) => counted.destroy(error));
-      const { compression, tar, isEstargz } = await decodeLayer(counted, label, this.remedy);
+      const { compression, tar, isEstargz, expansion } = await decodeLayer(counted, label, this.remedy);
       streams.push(tar);
       let layerBytes = 0;
       const result = await readLayerTar(tar, {
@@ -257,7 +257,7 @@ class ImageAnalysis {
         // A plain tar's blob digest is its diff_id, and the blob stream verifies it.
         ...(compression === 'none'
           ? { knownDiffId: descriptor.digest }
-          : { hash: beginDiffIdHash(descriptor.size) }),
+          : { hash: beginDiffIdHash(descriptor.size, expansion) }),
         onBytes: (bytes) => {
           this.uncompressedTotal += bytes - layerBytes;
           layerBytes = bytes;

@@ -36,6 +36,30 @@ describe('detectCompression', () => {
 });
 
 describe('decodeLayer', () => {
+  it.each([
+    ['gzip', gzip],
+    ['zstd', zstd],
+  ])(
+    'reports how much %s expands its input: about 1 for incompressible data, more for text',
+    async (_, compress) => {
+      const text = Buffer.from('usr/share/doc/copyright '.repeat(40_000));
+      const noise = randomBytes(text.length);
+      const expansions: number[] = [];
+      for (const data of [text, noise, Buffer.concat([text, noise])]) {
+        const decoded = await decodeLayer(chunked(compress(data), 64 * 1024), 'layer');
+        expect(decoded.expansion()).toBe(1); // nothing decoded yet
+        expect(await collect(decoded.tar)).toEqual(data);
+        expansions.push(decoded.expansion());
+      }
+      const [ofText, ofNoise, ofBoth] = expansions as [number, number, number];
+      expect(ofText).toBeGreaterThan(20);
+      expect(ofNoise).toBeGreaterThan(0.99);
+      expect(ofNoise).toBeLessThan(1.01);
+      expect(ofBoth).toBeGreaterThan(1.9);
+      expect(ofBoth).toBeLessThan(2.1);
+    },
+  );
+
   it('gunzips, reporting gzip', async () => {
     const { compression, tar } = await decodeLayer(chunked(gzip(payload), 4096), 'layer');
     expect(compression).toBe('gzip');

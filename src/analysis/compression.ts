@@ -39,6 +39,11 @@ export interface DecodedLayer {
   tar: Readable;
   /** Whether the layer is eStargz (gzip ending with its footer); asked once `tar` has ended. */
   isEstargz: () => boolean;
+  /**
+   * Uncompressed bytes the decoder has produced per compressed byte it has consumed, so far: near 1 for
+   * incompressible data, which decodes at memcpy speed, higher where decoding is real work.
+   */
+  expansion: () => number;
 }
 
 /**
@@ -68,7 +73,8 @@ export async function decodeLayer(
   }
   const source = ended ? Readable.from(head.length > 0 ? [head] : []) : blob;
   if (!ended && head.length > 0) blob.unshift(head);
-  if (detected === 'none') return { compression: 'none', tar: source, isEstargz: () => false };
+  if (detected === 'none')
+    return { compression: 'none', tar: source, isEstargz: () => false, expansion: () => 1 };
   const gzip = detected === 'gzip' ? new GzipDecoder(GUNZIP_OPTIONS) : undefined;
   const decoder = gzip ?? new ZstdWorkerDecoder();
   const feed = new DecoderFeed(decoder);
@@ -79,7 +85,12 @@ export async function decodeLayer(
     feed.destroy();
   });
   source.pipe(feed);
-  return { compression: detected, tar: decoder, isEstargz: () => gzip?.estargz === true };
+  return {
+    compression: detected,
+    tar: decoder,
+    isEstargz: () => gzip?.estargz === true,
+    expansion: () => decoder.expansion,
+  };
 }
 
 /** Reads until `size` bytes are buffered or the stream ends; the caller puts them back. */

@@ -48,17 +48,64 @@ describe('diff_id hashing', () => {
     expect(digests).toEqual(layers.map(sha256));
   });
 
-  it('copies what it is given: the caller may reuse its buffer as soon as update returns', async () => {
-    const reused = Buffer.alloc(MiB);
-    const expected = createHash('sha256');
-    const hash = beginDiffIdHash(WORKER);
-    for (let round = 0; round < 12; round++) {
-      reused.fill(round);
-      expected.update(reused);
-      await hash.update(reused);
-    }
-    expect(await hash.digest()).toBe(`sha256:${expected.digest('hex')}`);
+  describe('of a big layer, placed once its first 8 MiB have shown how hard its decoder works', () => {
+    it.each([
+      ['on the main thread, in slices, when the decoder expands its input (compressible data)', 2.5, 'main'],
+      ['on the worker when it barely does (incompressible data decodes at memcpy speed)', 1.05, 'worker'],
+    ])('%s', async (_, expansion, thread) => {
+      const hash = beginDiffIdHash(WORKER, () => expansion);
+      const chunks = unevenChunks(); // 15 MiB
+      await hash.update(chunks[0]!);
+      expect(hash.thread).toBeUndefined();
+      expect(await feed(hash, chunks.slice(1))).toBe(sha256(chunks));
+      expect(hash.thread).toBe(thread);
+    });
+
+    it('hashes a stream that ends within the sample on the main thread', async () => {
+      const hash = beginDiffIdHash(WORKER, () => 1);
+      const chunks = [randomBytes(MiB), randomBytes(3 * MiB + 1)];
+      expect(await feed(hash, chunks)).toBe(sha256(chunks));
+      expect(hash.thread).toBe('main');
+      expect(
+        await feed(
+          beginDiffIdHash(WORKER, () => 1),
+          [],
+        ),
+      ).toBe(sha256([]));
+    });
+
+    it('drops a discarded sample and goes on', async () => {
+      const dropped = beginDiffIdHash(WORKER, () => 1);
+      await dropped.update(randomBytes(5 * MiB));
+      dropped.discard();
+      const chunks = unevenChunks();
+      expect(
+        await feed(
+          beginDiffIdHash(WORKER, () => 1),
+          chunks,
+        ),
+      ).toBe(sha256(chunks));
+    });
   });
+
+  it.each([
+    ['on the worker', undefined],
+    ['while a big layer is sampled, then on the main thread', () => 3],
+    ['while a big layer is sampled, then on the worker', () => 1],
+  ])(
+    'copies what it is given %s: the caller may reuse its buffer as soon as update returns',
+    async (_, expansion) => {
+      const reused = Buffer.alloc(MiB);
+      const expected = createHash('sha256');
+      const hash = beginDiffIdHash(WORKER, expansion);
+      for (let round = 0; round < 12; round++) {
+        reused.fill(round);
+        expected.update(reused);
+        await hash.update(reused);
+      }
+      expect(await hash.digest()).toBe(`sha256:${expected.digest('hex')}`);
+    },
+  );
 
   it('makes the caller wait once the worker is a ring behind, instead of queueing the layer', async () => {
     const hash = beginDiffIdHash(WORKER);

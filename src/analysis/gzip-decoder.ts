@@ -53,6 +53,8 @@ export class GzipDecoder extends Readable {
   /** The stream whose output is passed on now: the inflater, then (for more members) gunzip. */
   private current: Readable;
   private inflatedBytes = 0;
+  /** What gunzip has produced of the members after the first. */
+  private restBytes = 0;
   private inflaterEnded = false;
   private readonly trailer = Buffer.alloc(TRAILER);
   private trailerLength = 0;
@@ -79,6 +81,12 @@ export class GzipDecoder extends Readable {
       if (this.rest) this.follow(this.rest);
       this.settle();
     });
+  }
+
+  /** Uncompressed bytes produced per compressed byte consumed, so far (1 before any). */
+  get expansion(): number {
+    const consumed = this.inflater.bytesWritten + (this.rest?.bytesWritten ?? 0);
+    return consumed > 0 ? (this.inflatedBytes + this.restBytes) / consumed : 1;
   }
 
   /** Whether the input ended with an eStargz (or stargz) footer; meaningful once it has ended. */
@@ -121,7 +129,10 @@ export class GzipDecoder extends Readable {
 
   private follow(source: Gunzip): void {
     this.current = source;
-    source.on('data', (chunk: Buffer) => this.forward(source, chunk));
+    source.on('data', (chunk: Buffer) => {
+      this.restBytes += chunk.length;
+      this.forward(source, chunk);
+    });
     source.resume();
   }
 

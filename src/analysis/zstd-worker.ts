@@ -188,6 +188,9 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
    */
   private declaredBytes: number | undefined = 0;
   private decodedBytes = 0;
+  /** Sizes of the chunks sent to the worker and not yet taken, and the bytes of those it took. */
+  private readonly sentSizes: number[] = [];
+  private takenBytes = 0;
 
   constructor(maxWindow = MAX_ZSTD_WINDOW) {
     super({ readableHighWaterMark: OUTPUT_BATCH, writableHighWaterMark: OUTPUT_BATCH });
@@ -201,6 +204,11 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
     this.send({ type: 'start', state: this.shared, batch: OUTPUT_BATCH, maxUnclaimed: MAX_UNCLAIMED });
   }
 
+  /** Uncompressed bytes decoded per compressed byte the worker has taken, so far (1 before any). */
+  get expansion(): number {
+    return this.takenBytes > 0 ? this.decodedBytes / this.takenBytes : 1;
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     try {
       this.frames.push(chunk);
@@ -212,6 +220,7 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
     // buffer behind it (often a pooled or larger one).
     const copy = new Uint8Array(chunk.byteLength);
     copy.set(chunk);
+    this.sentSizes.push(copy.byteLength);
     this.send({ type: 'data', chunk: copy }, [copy.buffer]);
     if (++this.inFlight < MAX_INPUTS_IN_FLIGHT) callback();
     else this.resumeWrite = callback;
@@ -256,6 +265,7 @@ export class ZstdWorkerDecoder extends Duplex implements WorkerClient {
       }
       case 'taken': {
         this.inFlight--;
+        this.takenBytes += this.sentSizes.shift() ?? 0;
         const resume = this.resumeWrite;
         this.resumeWrite = undefined;
         resume?.();
