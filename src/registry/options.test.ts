@@ -50,7 +50,7 @@ describe('timeouts', () => {
   });
 
   it('refuse a value that is not a positive whole number of milliseconds, naming the variable', () => {
-    for (const value of ['1.5', '0', '-3', '30s']) {
+    for (const value of ['1.5', '0', '-3', '30s', '0x10', '1e3', '30000.0', '+500', '0b11', 'Infinity']) {
       expect(() => resolveOptions({ env: { IMGSCOPE_TIMEOUT_IDLE_MS: value } })).toThrow(
         `IMGSCOPE_TIMEOUT_IDLE_MS="${value}" is not a number of milliseconds`,
       );

@@ -74,13 +74,14 @@ function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<Timeouts> {
   for (const [key, name] of Object.entries(TIMEOUT_VARIABLES) as [keyof Timeouts, string][]) {
     const value = env[name]?.trim();
     if (!value) continue;
-    const ms = Number(value);
+    // Decimal digits only: Number() would also take 0x10, 1e3 and 30000.0.
+    const ms = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(ms) || ms < 1) {
       throw new ImgscopeError(
         'BAD_INPUT',
         `${name}="${value.slice(0, 40)}" is not a number of milliseconds`,
         {
-          hint: 'set it to a whole number such as 30000, or unset it',
+          hint: 'set it to a whole number of milliseconds in decimal digits, such as 30000, or unset it',
         },
       );
     }
