@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageArgument, parseCommandLine, positiveInteger } from './args.js';
+import { decompressionLimit, imageArgument, parseCommandLine, positiveInteger } from './args.js';
 
 describe('parseCommandLine', () => {
   it('routes commands, and a bare image to the explorer', () => {
@@ -176,5 +176,15 @@ describe('positiveInteger', () => {
     for (const value of ['1e2', '0x10', '0b11', '4.0', '+3', '', '0', '-1']) {
       expect(() => positiveInteger(value, '--concurrency'), value).toThrow('is not a positive whole number');
     }
+  });
+});
+
+describe('decompressionLimit', () => {
+  it('reads a size, and refuses a fraction of a byte as a unit left out', () => {
+    expect(decompressionLimit({ IMGSCOPE_DECOMPRESSION_LIMIT: '256MiB' })).toBe(256 * 1024 * 1024);
+    expect(decompressionLimit({})).toBeUndefined();
+    expect(() => decompressionLimit({ IMGSCOPE_DECOMPRESSION_LIMIT: '1.5' })).toThrow(
+      'IMGSCOPE_DECOMPRESSION_LIMIT="1.5" is not a size',
+    );
   });
 });

@@ -73,7 +73,7 @@ describe('parseConfigFile', () => {
     [{ budgets: { maxCompresed: 1 } }, `${FILE}: unknown key "budgets.maxCompresed"`],
     [
       { budgets: { maxCompressed: 'lots' } },
-      `${FILE}: "budgets.maxCompressed": "lots" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes`,
+      `${FILE}: "budgets.maxCompressed": "lots" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes`,
     ],
     [{ budgets: { maxLayers: 2.5 } }, `${FILE}: "budgets.maxLayers": 2.5 is not a whole number, 0 or more`],
     [{ budgets: 3 }, `${FILE}: "budgets" must be an object`],
@@ -87,7 +87,7 @@ describe('parseConfigFile', () => {
     ],
     [
       { rules: { highestWastedBytes: 'much' } },
-      `${FILE}: "rules.highestWastedBytes": "much" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes, or "disabled"`,
+      `${FILE}: "rules.highestWastedBytes": "much" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes, or "disabled"`,
     ],
     [{ rules: { lowestEfficency: 0.9 } }, `${FILE}: unknown key "rules.lowestEfficency"`],
     [{ overrides: {} }, `${FILE}: "overrides" must be an array`],

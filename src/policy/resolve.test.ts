@@ -99,8 +99,19 @@ describe('resolvePolicy', () => {
     await expect(resolvePolicy({ cwd: dir, flags: { maxCompressed: 'big' } })).rejects.toMatchObject({
       code: 'BAD_INPUT',
       message:
-        '--max-compressed: "big" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes',
+        '--max-compressed: "big" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes',
     });
+    for (const [flag, name] of [
+      ['maxCompressed', '--max-compressed'],
+      ['maxUncompressed', '--max-uncompressed'],
+      ['highestWastedBytes', '--highest-wasted-bytes'],
+    ] as const) {
+      // A fraction of a byte: 1.5 is not 1 byte but a unit left out.
+      await expect(resolvePolicy({ cwd: dir, flags: { [flag]: '1.5' } })).rejects.toMatchObject({
+        code: 'BAD_INPUT',
+        message: `${name}: "1.5" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes${flag === 'highestWastedBytes' ? ', or "disabled"' : ''}`,
+      });
+    }
     await expect(resolvePolicy({ cwd: dir, flags: { failOn: 'never' } })).rejects.toMatchObject({
       message: '--fail-on: "never" is not "fail" or "warn"',
     });

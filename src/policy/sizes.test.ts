@@ -41,10 +41,17 @@ describe('parseSize', () => {
     expect(parseSize(text)).toBe(bytes);
   });
 
-  it('drops fractions of a byte, as humanize does', () => {
-    expect(parseSize('1.5')).toBe(1);
+  it('refuses a fraction of a byte in a number of bytes, where a unit was surely left out', () => {
+    for (const text of ['1.5', '0.5', '1.5B', '1,000.25', '.5', '1.5 b'])
+      expect(parseSize(text)).toBeUndefined();
+    expect(parseSize('1.0')).toBe(1);
+    expect(parseSize('42.B')).toBe(42);
+  });
+
+  it('drops the fraction of a byte a larger unit leaves, as humanize does', () => {
     expect(parseSize('1.5KB')).toBe(1500);
     expect(parseSize('1.0000001KB')).toBe(1000);
+    expect(parseSize('1.3GiB')).toBe(1_395_864_371);
   });
 
   it('is exact where a floating-point product falls a hair short of a whole byte', () => {

@@ -5,8 +5,10 @@
  * number (commas allowed as thousands separators) then an optional, case-insensitive unit, optionally
  * after spaces. `KB`/`MB`/`GB`… and the bare `K`/`M`/`G`… are SI (powers of 1000); `KiB`/`MiB`/`GiB`…
  * and `Ki`/`Mi`/`Gi`… are IEC (powers of 1024); no unit or `B` means bytes. Units run to peta; humanize's
- * exa and above exceed the bytes a number holds exactly, so they are refused. Fractions of a byte are
- * dropped, as humanize does. So a `.dive-ci` that says `20MB` means 20,000,000 bytes here as in dive.
+ * exa and above exceed the bytes a number holds exactly, so they are refused. A number of bytes (no unit,
+ * or `B`) must be whole: humanize reads `1.5` as 1 byte, but a budget of 1 byte is a unit left out, so
+ * it is refused. A larger unit's fraction of a byte (`1.3GiB`) is dropped, as humanize does. So a
+ * `.dive-ci` that says `20MB` means 20,000,000 bytes here as in dive.
  *
  * The platform document's "MB" is a different matter, settled in `profiles.ts`.
  */
@@ -42,7 +44,7 @@ const UNIT_FACTORS: ReadonlyMap<string, number> = new Map([
 
 const SIZE_PATTERN = /^([0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)$/i;
 
-/** Bytes for `300MB`, `300MiB`, `1GiB`, `1.5GB`, `20Mb`, `1,000`, `42`; undefined when it is not a size. */
+/** Bytes for `300MB`, `300MiB`, `1GiB`, `1.5GB`, `20Mb`, `1,000`, `42`; undefined when it is not a size (`1.5`). */
 export function parseSize(text: string): number | undefined {
   const match = SIZE_PATTERN.exec(text.trim());
   if (!match) return undefined;
@@ -51,13 +53,14 @@ export function parseSize(text: string): number | undefined {
   if (factor === undefined) return undefined;
   // In exact decimal arithmetic: as a double, 2.01 × 1e9 is 2,009,999,999.9999998, one byte short.
   const [whole = '', fraction = ''] = number.replaceAll(',', '').split('.');
+  if (factor === 1 && /[1-9]/.test(fraction)) return undefined;
   const scale = 10n ** BigInt(fraction.length);
   const bytes = ((BigInt(whole || '0') * scale + BigInt(fraction || '0')) * BigInt(factor)) / scale;
   return bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined;
 }
 
 /** What a size should look like, for error messages. */
-export const SIZE_SYNTAX = 'a size such as 300MB, 300MiB, 1.5GB, 1GiB or a number of bytes';
+export const SIZE_SYNTAX = 'a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes';
 
 const UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
 
