@@ -31,6 +31,28 @@ describe('platforms', () => {
     expect(() => parsePlatform('linux//v7')).toThrow(/not os\/arch/);
   });
 
+  it('refuses characters no platform uses, as containerd does, and keeps its aliases', () => {
+    for (const text of [
+      'linux/amd 64',
+      'linux /arm',
+      'linux/&arm',
+      'linux/arm/v7/x',
+      '../arm/v7',
+      'linux/amd64/',
+    ]) {
+      expect(() => parsePlatform(text), text).toThrow(`--platform "${text}" is not os/arch[/variant]`);
+    }
+    expect(() => parsePlatform('linux/amd 64')).toThrow(
+      expect.objectContaining({
+        hint: expect.stringMatching(/^use letters, digits, _ or - between the slashes, for example /),
+      }),
+    );
+    expect(formatPlatform(parsePlatform(' Linux/x86_64 '))).toBe('linux/amd64');
+    expect(formatPlatform(parsePlatform('linux/aarch64'))).toBe('linux/arm64');
+    expect(formatPlatform(parsePlatform('linux/x86-64'))).toBe('linux/amd64');
+    expect(formatPlatform(parsePlatform('linux/arm64/v8.2'))).toBe('linux/arm64/v8.2');
+  });
+
   it('matches the platform asked for and the lower variants it runs, as containerd does', () => {
     expect(
       platformMatches({ os: 'linux', architecture: 'arm', variant: 'v7' }, parsePlatform('linux/arm')),

@@ -39,12 +39,26 @@ export function normalizePlatform(platform: Platform): Platform {
   return normalized;
 }
 
+/**
+ * One part of `os/arch[/variant]`, as containerd's platforms.Parse allows it: letters, digits, `_`, `-`.
+ * A variant may also hold a dot: arm64's `v8.2` is one, which closestPlatforms matches.
+ */
+const PLATFORM_PART = /^[A-Za-z0-9_-]+$/;
+const VARIANT_PART = /^[A-Za-z0-9_.-]+$/;
+
+/** What a part of a platform may hold, for error messages. */
+export const PLATFORM_PART_SYNTAX = 'use letters, digits, _ or - between the slashes';
+
 /** Parses `os/arch[/variant]` as given to `--platform`. */
 export function parsePlatform(text: string): Platform {
   const parts = text.trim().split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((part) => part === '')) {
+  const wellFormed =
+    parts.length >= 2 &&
+    parts.length <= 3 &&
+    parts.every((part, i) => (i === 2 ? VARIANT_PART : PLATFORM_PART).test(part));
+  if (!wellFormed) {
     throw new ImgscopeError('BAD_INPUT', `--platform "${text}" is not os/arch[/variant]`, {
-      hint: 'use for example --platform linux/amd64 or --platform linux/arm64/v8',
+      hint: `${PLATFORM_PART_SYNTAX}, for example --platform linux/amd64 or --platform linux/arm64/v8`,
     });
   }
   const [os, architecture, variant] = parts as [string, string, string | undefined];

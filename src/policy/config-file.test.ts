@@ -80,6 +80,7 @@ describe('parseConfigFile', () => {
     [{ profile: 'aws' }, `${FILE}: "profile": "aws" is not a profile`],
     [{ failOn: 'error' }, `${FILE}: "failOn": "error" is not "fail" or "warn"`],
     [{ platform: 'amd64' }, `${FILE}: "platform": "amd64" is not os/arch[/variant]`],
+    [{ platform: 'linux/amd 64' }, `${FILE}: "platform": "linux/amd 64" is not os/arch[/variant]`],
     [{ memory: 0 }, `${FILE}: "memory": 0 is not a memory size in MiB`],
     [
       { rules: { lowestEfficiency: 1.5 } },

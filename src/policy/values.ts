@@ -1,5 +1,5 @@
 import { ImgscopeError } from '../errors.js';
-import { type Platform, parsePlatform } from '../oci/platform.js';
+import { PLATFORM_PART_SYNTAX, type Platform, parsePlatform } from '../oci/platform.js';
 import type { FailOn } from './policy.js';
 import { isProfileName, PROFILE_NAMES, type ProfileName } from './profiles.js';
 import { parseMemoryMiB, parseSize, SIZE_SYNTAX } from './sizes.js';
@@ -82,7 +82,12 @@ export function readPlatform(value: unknown, where: string): Platform {
       // parsePlatform names the flag; say where this value came from instead.
     }
   }
-  throw bad(where, value, 'os/arch[/variant]', 'write for example linux/amd64 or linux/arm64/v8');
+  throw bad(
+    where,
+    value,
+    'os/arch[/variant]',
+    `${PLATFORM_PART_SYNTAX}, for example linux/amd64 or linux/arm64/v8`,
+  );
 }
 
 /** dive's three CI rules. */
