@@ -236,6 +236,15 @@ function refuseRepeatedValues(tokens: readonly { kind: string; name?: string; va
   }
 }
 
+/**
+ * Whether --debug was given, known even when the rest of the command line fails to parse. Read as
+ * parseArgs reads it: after `--` every word is an argument (`imgscope inspect -- --debug` names an image).
+ */
+export function debugRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--debug');
+}
+
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed: {
     values: ParsedOptions;

@@ -1,7 +1,7 @@
 import { isImgscopeError } from '../errors.js';
 import { printable } from '../report/format.js';
 import { VERSION } from '../version.js';
-import { type ParsedArgs, parseCommandLine } from './args.js';
+import { debugRequested, type ParsedArgs, parseCommandLine } from './args.js';
 import { helpFor } from './help.js';
 import { type Output, processOutput } from './output.js';
 import { tuneV8ForCli } from './v8-tuning.js';
@@ -51,7 +51,7 @@ function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boole
 }
 
 export async function main(argv: string[], given?: Output): Promise<number> {
-  const debug = argv.includes('--debug');
+  const debug = debugRequested(argv);
   tuneV8ForCli();
   let io = given;
   try {

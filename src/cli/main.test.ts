@@ -1,0 +1,36 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { main } from './main.js';
+
+async function run(argv: string[]): Promise<{ code: number; stderr: string }> {
+  const stderr = new PassThrough();
+  let text = '';
+  stderr.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  const code = await main(argv, {
+    stdout: new PassThrough(),
+    stderr,
+    stdin: new PassThrough(),
+    env: {},
+    cwd: process.cwd(),
+  });
+  return { code, stderr: text };
+}
+
+describe('main', () => {
+  it('takes a --debug after -- as an argument: one line, no stack trace', async () => {
+    const result = await run(['inspect', '--', '--debug']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^imgscope: image reference "--debug"/),
+    ]);
+  });
+
+  it('prints the stack trace with --debug, even when the command line does not parse', async () => {
+    const result = await run(['inspect', '--debug', '--no-such-option']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^imgscope: unknown option --no-such-option/);
+    expect(result.stderr).toMatch(/\n\s+at /);
+  });
+});
