@@ -3,7 +3,7 @@ import { DEFAULT_CONCURRENCY } from '../analysis/analyze.js';
 /** The options of check and the explorer that decide the verdict: profile, budgets, rules, scope. */
 const POLICY_OPTIONS = `  --profile scf|cloudbase|none   platform rules to check against (default scf: Tencent SCF image functions)
   --memory MiB                   the function memory you picked, judged against the image's memory tier
-  --max-compressed SIZE, --max-uncompressed SIZE, --max-layers N   your budgets (300MB, 300MiB, 1GiB, bytes)
+  --max-compressed SIZE, --max-uncompressed SIZE, --max-layers N   your budgets (300MB, 300MiB, 1GiB, whole bytes)
   --lowestEfficiency R, --highestWastedBytes SIZE, --highestUserWastedPercent R   dive's CI rules
                                  (a value or "disabled"), also spelled --lowest-efficiency,
                                  --highest-wasted-bytes and --highest-user-wasted-percent
@@ -130,7 +130,7 @@ Usage
 
 Options
   --json                         the listing or what was pruned as JSON on stdout
-  --max-size SIZE                for prune: the size to keep the cache under (300MB, 2GiB, bytes)
+  --max-size SIZE                for prune: the size to keep the cache under (300MB, 2GiB, whole bytes)
   --cache-dir DIR                the cache folder (default $IMGSCOPE_CACHE_DIR, else
                                  $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope)
   --debug                        show stack traces
