@@ -32,6 +32,18 @@ export function isImageManifestMediaType(mediaType: string): boolean {
   return base === MediaType.OciManifest || base === MediaType.DockerManifest;
 }
 
+/**
+ * A foreign (Windows base) or OCI non-distributable layer: docker push leaves it out and the registry
+ * accepts the manifest without it, so no registry holds its bytes (they are fetched from its `urls`).
+ */
+export function isNonDistributableMediaType(mediaType: string): boolean {
+  const base = baseMediaType(mediaType);
+  return (
+    base.startsWith('application/vnd.docker.image.rootfs.foreign.') ||
+    base.startsWith('application/vnd.oci.image.layer.nondistributable.')
+  );
+}
+
 export function isSchema1MediaType(mediaType: string): boolean {
   const base = baseMediaType(mediaType);
   return base === MediaType.DockerManifestSchema1 || base === MediaType.DockerManifestSchema1Signed;

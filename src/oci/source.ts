@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
-import type { ManifestSchema } from './media-types.js';
+import { isNonDistributableMediaType, type ManifestSchema } from './media-types.js';
 import type { Platform } from './platform.js';
 import type { Descriptor, ImageConfig, ImageManifest } from './types.js';
 
@@ -53,13 +53,42 @@ export interface ImageSource {
   close(): Promise<void>;
 }
 
+/** Config + layer blobs as a registry stores them, and what of the manifest's listing that leaves out. */
+export interface StoredSize {
+  /** What the platform limits ("before decompression", platform-limits.md "image size"). */
+  bytes: number;
+  /** Foreign (non-distributable) layers: listed, but no registry holds them. */
+  foreignBytes: number;
+  /** Blobs listed again after their first listing: a registry stores a blob once. */
+  repeatedBytes: number;
+}
+
 /**
- * Config + layer blobs as stored ("before decompression"): what a registry holds and the platform limits.
- * A schema 1 image has no config blob (imgscope makes one up to read it), so only its layers count.
+ * Config + layer blobs as a registry stores them ("before decompression"): each blob once however often
+ * the manifest lists it, and no foreign layer. A schema 1 image has no config blob (imgscope makes one up
+ * to read it), so only its layers count.
  */
+export function storedSize(source: Pick<ImageSource, 'schema' | 'configDescriptor' | 'layers'>): StoredSize {
+  const counted = new Set<string>();
+  const size: StoredSize = { bytes: 0, foreignBytes: 0, repeatedBytes: 0 };
+  if (source.schema !== 'docker-v2s1') {
+    counted.add(source.configDescriptor.digest);
+    size.bytes += source.configDescriptor.size;
+  }
+  for (const layer of source.layers) {
+    if (isNonDistributableMediaType(layer.mediaType)) size.foreignBytes += layer.size;
+    else if (counted.has(layer.digest)) size.repeatedBytes += layer.size;
+    else {
+      counted.add(layer.digest);
+      size.bytes += layer.size;
+    }
+  }
+  return size;
+}
+
+/** `storedSize(source).bytes`: the image's compressed size. */
 export function storedSizeOf(source: Pick<ImageSource, 'schema' | 'configDescriptor' | 'layers'>): number {
-  const config = source.schema === 'docker-v2s1' ? 0 : source.configDescriptor.size;
-  return source.layers.reduce((sum, layer) => sum + layer.size, config);
+  return storedSize(source).bytes;
 }
 
 /** A local blob's place: a file of its own, or a member of an archive. */

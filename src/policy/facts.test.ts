@@ -38,6 +38,31 @@ describe('imageFactsOf', () => {
     expect(facts.indexPlatforms).toBeUndefined();
   });
 
+  it('counts what the registry stores: a blob listed twice once, a foreign layer not at all', () => {
+    const facts = imageFactsOf(
+      source({
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+            digest: digest('f'),
+            size: 50_000,
+            urls: ['https://mcr.microsoft.com/v2/windows/servercore/blobs/sha256:ff'],
+          },
+          {
+            mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+            digest: digest('e'),
+            size: 7000,
+          },
+          { mediaType: 'l', digest: digest('1'), size: 1000 },
+          { mediaType: 'l', digest: digest('2'), size: 2000 },
+          { mediaType: 'l', digest: digest('1'), size: 1000 },
+        ],
+      }),
+    );
+    expect(facts.compressedSize).toBe(3100);
+    expect(facts.uncountedBytes).toEqual({ foreign: 57_000, repeated: 1000 });
+  });
+
   it('knows a digest reference is not a tag, and local images have no pinned reference', () => {
     expect(imageFactsOf(source({ reference: `localhost:5000/team/app@${digest('a')}` })).referenceIsTag).toBe(
       false,

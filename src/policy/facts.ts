@@ -1,6 +1,6 @@
 import { type ManifestSchema, MediaType } from '../oci/media-types.js';
 import { type Platform, platformMatches } from '../oci/platform.js';
-import { type ImageSource, type ResolvedIndex, storedSizeOf } from '../oci/source.js';
+import { type ImageSource, type ResolvedIndex, storedSize } from '../oci/source.js';
 import type { ImageConfig } from '../oci/types.js';
 
 /**
@@ -21,8 +21,10 @@ export interface ImageFacts {
   indexPlatforms: Platform[] | undefined;
   /** Undefined when no image was selected. */
   config: ImageConfig | undefined;
-  /** Config + layer blobs as stored; undefined when no image was selected. */
+  /** Config + layer blobs as a registry stores them; undefined when no image was selected. */
   compressedSize: number | undefined;
+  /** Listed bytes `compressedSize` leaves out: foreign layers, and blobs listed more than once. */
+  uncountedBytes?: { foreign: number; repeated: number };
   /**
    * Layers stored uncompressed in a docker-archive (`docker save`): every way of pushing one (docker
    * load + push, skopeo, crane) compresses them, so `compressedSize` is more than the registry will hold.
@@ -53,7 +55,7 @@ export function indexPlatformsOf(index: Pick<ResolvedIndex, 'manifests'>): Platf
 }
 
 export function imageFactsOf(source: ImageSource): ImageFacts {
-  const compressedSize = storedSizeOf(source);
+  const stored = storedSize(source);
   return {
     reference: source.reference,
     digest: source.digest,
@@ -62,7 +64,8 @@ export function imageFactsOf(source: ImageSource): ImageFacts {
     platform: source.platform,
     indexPlatforms: source.index ? indexPlatformsOf(source.index) : undefined,
     config: source.config,
-    compressedSize,
+    compressedSize: stored.bytes,
+    uncountedBytes: { foreign: stored.foreignBytes, repeated: stored.repeatedBytes },
     storedUncompressed:
       source.kind === 'docker-archive' && source.layers.some((l) => l.mediaType === MediaType.DockerLayer),
     layerCount: source.layers.length,

@@ -122,6 +122,19 @@ export function formatSizeBeside(actual: number, limit: number): string {
 }
 
 /** Function memory as SCF configures it, in MiB: `512`, `512MiB`, `1GiB`, `1024MB` (see profiles.ts). */
+/**
+ * What a compressed size leaves out of the manifest's listing, said beside it (empty when nothing): the
+ * size is what the registry stores, as the platform measures it (see `storedSize`).
+ */
+export function uncountedNote(uncounted: { foreign: number; repeated: number } | undefined): string {
+  const { foreign = 0, repeated = 0 } = uncounted ?? {};
+  const parts = [
+    ...(foreign > 0 ? [`${formatSize(foreign)} of foreign layers the registry does not store`] : []),
+    ...(repeated > 0 ? [`${formatSize(repeated)} of layers listed again, stored once`] : []),
+  ];
+  return parts.length > 0 ? `; not counted: ${parts.join(', ')}` : '';
+}
+
 export function parseMemoryMiB(text: string): number | undefined {
   const trimmed = text.trim();
   if (/^[0-9]+$/.test(trimmed)) {

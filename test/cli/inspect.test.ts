@@ -14,9 +14,17 @@ interface EditableConfig {
   created?: string;
   config: { Labels?: Record<string, string>; ExposedPorts?: Record<string, object> };
   history: { created_by?: string }[];
+  rootfs: { diff_ids: string[] };
 }
 
-function demoWithConfig(edit: (config: EditableConfig) => void): string {
+interface EditableManifest {
+  layers: { mediaType: string; digest: string; size: number; urls?: string[] }[];
+}
+
+function demoWithConfig(
+  edit: (config: EditableConfig) => void,
+  editManifest: (manifest: EditableManifest) => void = () => {},
+): string {
   const copy = join(scratch, `demo-${Math.random().toString(16).slice(2)}`);
   cpSync(fixture('demo'), copy, { recursive: true });
   const blob = (digest: string) => join(copy, 'blobs', 'sha256', digest.slice(7));
@@ -30,6 +38,7 @@ function demoWithConfig(edit: (config: EditableConfig) => void): string {
   const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
   const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8'));
   edit(config);
+  editManifest(manifest);
   manifest.config = { ...manifest.config, ...put(config) };
   index.manifests[0] = { ...index.manifests[0], ...put(manifest) };
   writeFileSync(join(copy, 'index.json'), JSON.stringify(index));
@@ -86,6 +95,36 @@ describe('imgscope inspect', () => {
     // JSON keeps the values as they are, escaped by JSON itself.
     const json = JSON.parse((await runCli(['inspect', '--json', layout])).stdout);
     expect(json.config.created).toBe(`2024${sequence}`);
+  });
+
+  it('counts the compressed size as the registry stores it: a repeated layer once, a foreign one not', async () => {
+    const foreign = {
+      mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+      digest: `sha256:${'ab'.repeat(32)}`,
+      size: 100_000_000,
+      urls: ['https://mcr.microsoft.com/v2/windows/servercore/blobs/sha256:abab'],
+    };
+    const layout = demoWithConfig(
+      (config) => {
+        const diffIds = config.rootfs.diff_ids;
+        config.rootfs.diff_ids = [`sha256:${'cd'.repeat(32)}`, ...diffIds, diffIds[1]!];
+      },
+      (manifest) => {
+        manifest.layers = [foreign, ...manifest.layers, manifest.layers[1]!];
+      },
+    );
+    const plain = JSON.parse((await runCli(['inspect', '--json', 'fixtures/demo'])).stdout);
+    const result = await runCli(['inspect', '--json', layout]);
+    expect(result.code).toBe(0);
+    const info = JSON.parse(result.stdout);
+    expect(info.layers).toHaveLength(10);
+    const configGrowth = info.config.size - plain.config.size;
+    expect(info.compressedSize).toBe(plain.compressedSize + configGrowth);
+    expect(info.uncountedBytes).toEqual({ foreign: 100_000_000, repeated: plain.layers[1].size });
+    const text = (await runCli(['inspect', layout])).stdout;
+    expect(text).toMatch(
+      /^Layers {6}10, .* compressed \(config included; not counted: 95\.4 MiB of foreign layers the registry does not store, 63\.7 KiB of layers listed again, stored once\)$/m,
+    );
   });
 
   it('counts a single environment variable as "1 variable"', async () => {

@@ -11,7 +11,7 @@ import { ImgscopeError, PlatformNotFoundError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
 import { isLocalReference } from '../../oci/local/index.js';
 import { manifestSchemaOf } from '../../oci/media-types.js';
-import { type ImageSource, storedSizeOf } from '../../oci/source.js';
+import type { ImageSource } from '../../oci/source.js';
 import {
   evaluate,
   evaluateManifest,
@@ -60,7 +60,9 @@ async function streamLayers(
   caches: AnalysisCaches | undefined,
   progress: ProgressLine | undefined,
 ): Promise<Analysis> {
-  progress?.start(source.layers.length, storedSizeOf(source));
+  // Every listed layer is streamed, a repeated one too: the total counts listings, not stored blobs.
+  const listedBytes = source.layers.reduce((sum, layer) => sum + layer.size, 0);
+  progress?.start(source.layers.length, listedBytes);
   try {
     return await analyzeImage(
       source,

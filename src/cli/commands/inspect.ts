@@ -1,6 +1,6 @@
 import { formatPlatform } from '../../oci/platform.js';
-import { type ImageSource, storedSizeOf } from '../../oci/source.js';
-import { formatSize } from '../../policy/sizes.js';
+import { type ImageSource, storedSize } from '../../oci/source.js';
+import { formatSize, uncountedNote } from '../../policy/sizes.js';
 import { layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
 import { truncateEnd } from '../../report/fit-table.js';
 import { counted, layerNumber, printable, shortCommand } from '../../report/format.js';
@@ -12,6 +12,7 @@ import { type Output, terminalWidth } from '../output.js';
 export function describeImage(source: ImageSource) {
   const config = source.config.config ?? {};
   const commands = layerCommands(source);
+  const stored = storedSize(source);
   return {
     reference: source.reference,
     digest: source.digest,
@@ -53,7 +54,8 @@ export function describeImage(source: ImageSource) {
       size: layer.size,
       createdBy: commands[index] ?? '',
     })),
-    compressedSize: storedSizeOf(source),
+    compressedSize: stored.bytes,
+    uncountedBytes: { foreign: stored.foreignBytes, repeated: stored.repeatedBytes },
   };
 }
 
@@ -81,7 +83,7 @@ function renderInspect(info: ReturnType<typeof describeImage>, width: number): s
   const labels = Object.entries(c.labels);
   lines.push(`Labels      ${labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(', ') : '—'}`);
   lines.push(
-    `Layers      ${info.layers.length}, ${formatSize(info.compressedSize)} compressed (config included)`,
+    `Layers      ${info.layers.length}, ${formatSize(info.compressedSize)} compressed (config included${uncountedNote(info.uncountedBytes)})`,
   );
   const commandWidth = Math.max(10, Math.min(50, width - LAYER_LINE_FIXED));
   for (const layer of info.layers) {

@@ -1,4 +1,4 @@
-import { formatSize, formatSizeBeside } from '../sizes.js';
+import { formatSize, formatSizeBeside, uncountedNote } from '../sizes.js';
 import {
   checkResult,
   type ManifestCheck,
@@ -18,7 +18,7 @@ export const compressedSize: ManifestCheck = (facts, policy) => {
     return checkResult('compressed-size', 'skip', NO_IMAGE, { limit });
   }
   const size = facts.compressedSize;
-  const what = `${formatSizeBeside(size, limit)} compressed (config + layers as stored)`;
+  const what = `${formatSizeBeside(size, limit)} compressed (config + layers as stored${uncountedNote(facts.uncountedBytes)})`;
   if (size < limit) {
     return checkResult('compressed-size', 'pass', `${what}, below ${formatSize(limit)}`, {
       actual: size,

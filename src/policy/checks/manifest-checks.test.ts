@@ -159,6 +159,19 @@ describe('compressed-size', () => {
     expect(atLimit?.hint).toContain('support ticket');
   });
 
+  it('says which listed bytes it leaves out: foreign layers and a layer listed again', () => {
+    const facts = fakeFacts({
+      compressedSize: 2 * MiB,
+      uncountedBytes: { foreign: 300 * MiB, repeated: MiB },
+    });
+    expect(compressedSize(facts, scf)?.message).toBe(
+      '2 MiB compressed (config + layers as stored; not counted: 300 MiB of foreign layers the registry does not store, 1 MiB of layers listed again, stored once), below 1 GiB',
+    );
+    expect(compressedSize(fakeFacts({ compressedSize: 2 * MiB }), scf)?.message).toBe(
+      '2 MiB compressed (config + layers as stored), below 1 GiB',
+    );
+  });
+
   it('skips when the manifest carries no sizes, and does not apply to cloudbase', () => {
     expect(compressedSize(fakeFacts({ compressedSize: undefined }), scf)?.status).toBe('skip');
     expect(compressedSize(fakeFacts({ compressedSize: 5 * GiB }), cloudbase)).toBeUndefined();

@@ -1,4 +1,4 @@
-import { formatSize, formatSizePair } from '../sizes.js';
+import { formatSize, formatSizePair, uncountedNote } from '../sizes.js';
 import {
   checkResult,
   fromOrigin,
@@ -18,7 +18,7 @@ export const maxCompressed: ManifestCheck = (facts, policy) => {
   }
   const actual = facts.compressedSize;
   const shown = formatSizePair(actual, limit);
-  const message = `${shown.actual} compressed, budget ${shown.limit}${fromOrigin(budget.origin)}`;
+  const message = `${shown.actual} compressed, budget ${shown.limit}${fromOrigin(budget.origin)}${uncountedNote(facts.uncountedBytes)}`;
   if (actual <= limit) return checkResult('max-compressed', 'pass', message, { actual, limit });
   if (facts.storedUncompressed) {
     return checkResult('max-compressed', 'warn', `${message}; ${STORED_UNCOMPRESSED}`, {
