@@ -43,7 +43,12 @@ export function isImgscopeError(error: unknown): error is ImgscopeError {
 /** An index has no image for the wanted platform: carries the index so policy can report what it offers. */
 export class PlatformNotFoundError extends ImgscopeError {
   /** The index searched; its digest is '' when the caller did not know it. */
-  readonly index: { digest: string; mediaType: string; manifests: Descriptor[] };
+  readonly index: {
+    digest: string;
+    mediaType: string;
+    manifests: Descriptor[];
+    annotations?: Record<string, string>;
+  };
   /** The image as its source names it (normalised, as a report shows it), once the source has said. */
   image:
     | { reference: string; kind: 'registry' | 'oci-layout' | 'oci-archive' | 'docker-archive' }

@@ -281,6 +281,11 @@ export function selectPlatform(
   throw new PlatformNotFoundError(
     `${label}: no ${formatPlatform(wanted)} image; the index has ${available}`,
     'pick one with --platform os/arch[/variant], or build the image for the platform you deploy to',
-    { digest: indexDigest, mediaType: index.mediaType ?? MediaType.OciIndex, manifests: index.manifests },
+    {
+      digest: indexDigest,
+      mediaType: index.mediaType ?? MediaType.OciIndex,
+      manifests: index.manifests,
+      ...(index.annotations ? { annotations: index.annotations } : {}),
+    },
   );
 }

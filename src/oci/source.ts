@@ -9,6 +9,9 @@ export interface ResolvedIndex {
   digest: Digest;
   mediaType: string;
   manifests: Descriptor[];
+  annotations?: Record<string, string>;
+  /** The entry of `manifests` picked for the platform: the image, or the index nested in this one that holds it. */
+  selected?: Descriptor;
 }
 
 /**

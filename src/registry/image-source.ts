@@ -63,8 +63,14 @@ async function resolve(
         hint: 'the image index is malformed; rebuild and re-push it',
       });
     }
-    index ??= { digest: fetched.digest, mediaType: parsed.mediaType, manifests: parsed.index.manifests };
     const chosen = selectPlatform(parsed.index, options.platform ?? DEFAULT_PLATFORM, label, fetched.digest);
+    index ??= {
+      digest: fetched.digest,
+      mediaType: parsed.mediaType,
+      manifests: parsed.index.manifests,
+      ...(parsed.index.annotations ? { annotations: parsed.index.annotations } : {}),
+      selected: chosen,
+    };
     if (seen.has(chosen.digest)) {
       throw new ImgscopeError('MALFORMED', `${label}: the index refers to itself (${chosen.digest})`, {
         hint: 'the image index is malformed; rebuild and re-push it',

@@ -45,6 +45,40 @@ function demoWithConfig(
   return copy;
 }
 
+/**
+ * fixtures/multiarch with its image of `architecture` swapped for a Windows one of the same manifest,
+ * annotations on the index and on the arm64 manifest.
+ */
+function multiarchWithout(architecture: string): string {
+  const copy = join(scratch, `multiarch-${Math.random().toString(16).slice(2)}`);
+  cpSync(fixture('multiarch'), copy, { recursive: true });
+  const blob = (digest: string) => join(copy, 'blobs', 'sha256', digest.slice(7));
+  const put = (value: unknown) => {
+    const bytes = Buffer.from(JSON.stringify(value));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    writeFileSync(blob(digest), bytes);
+    return { digest, size: bytes.length };
+  };
+  const top = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8'));
+  const index = JSON.parse(readFileSync(blob(top.manifests[0].digest), 'utf8'));
+  index.annotations = { 'org.opencontainers.image.created': '2024-05-01T00:00:00Z' };
+  index.manifests = index.manifests.map((entry: { platform: { architecture: string }; digest: string }) => {
+    if (entry.platform.architecture === architecture) {
+      return {
+        ...entry,
+        platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.5458' },
+      };
+    }
+    const manifest = JSON.parse(readFileSync(blob(entry.digest), 'utf8'));
+    return { ...entry, ...put({ ...manifest, annotations: { 'org.opencontainers.image.title': 'hello' } }) };
+  });
+  // The arm64 entry first, as the assertions read them.
+  index.manifests.sort((a: { platform: { os: string } }) => (a.platform.os === 'linux' ? -1 : 1));
+  top.manifests[0] = { ...top.manifests[0], ...put(index) };
+  writeFileSync(join(copy, 'index.json'), JSON.stringify(top));
+  return copy;
+}
+
 describe('imgscope inspect', () => {
   it('describes an index and the selected image without reading layers', async () => {
     const result = await runCli(['inspect', '--json', 'fixtures/multiarch']);
@@ -55,8 +89,40 @@ describe('imgscope inspect', () => {
       'linux/amd64',
       'linux/arm64',
     ]);
+    expect(info.index.manifests.map((m: { selected: boolean }) => m.selected)).toEqual([true, false]);
     expect(info.layers).toHaveLength(1);
     expect(info.compressedSize).toBe(info.config.size + info.layers[0].size);
+  });
+
+  it('lists an index without linux/amd64, with its annotations and os.version, rather than refusing it', async () => {
+    const layout = multiarchWithout('amd64');
+    const result = await runCli(['inspect', layout]);
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(
+      /^Platform {4}none: the index has no linux\/amd64 image for check to take \(name one with --platform/m,
+    );
+    expect(result.stdout).toMatch(/^ {12}linux\/arm64 +\d+ B {2}sha256:[0-9a-f]{64}$/m);
+    expect(result.stdout).toMatch(/^ {12}windows\/amd64 10\.0\.17763\.5458 +\d+ B {2}sha256:[0-9a-f]{64}$/m);
+    expect(result.stdout).toMatch(
+      /^ {12}annotations: org\.opencontainers\.image\.created=2024-05-01T00:00:00Z$/m,
+    );
+    expect(result.stdout).not.toMatch(/^(Created|Layers)/m);
+
+    const info = JSON.parse((await runCli(['inspect', '--json', layout])).stdout);
+    expect(info).toMatchObject({ platform: null, config: null, layers: [], compressedSize: null });
+    expect(info.index.annotations).toEqual({ 'org.opencontainers.image.created': '2024-05-01T00:00:00Z' });
+    expect(info.index.manifests.map((m: { osVersion: string | null }) => m.osVersion)).toEqual([
+      null,
+      '10.0.17763.5458',
+    ]);
+
+    const arm64 = await runCli(['inspect', '--platform', 'linux/arm64', layout]);
+    expect(arm64.stdout).toMatch(/^ {12}linux\/arm64 .* {2}← selected$/m);
+    expect(arm64.stdout).toMatch(/^Annotations org\.opencontainers\.image\.title=hello$/m);
+    const arm64Json = JSON.parse(
+      (await runCli(['inspect', '--json', '--platform', 'linux/arm64', layout])).stdout,
+    );
+    expect(arm64Json.annotations).toEqual({ 'org.opencontainers.image.title': 'hello' });
   });
 
   it('prints config facts a deploy depends on', async () => {

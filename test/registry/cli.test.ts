@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatSize } from '../../src/policy/sizes.js';
 import { pushImage, pushIndex } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
 import { registryUnavailable, startRegistry, TEST_USER, type TestRegistry } from './harness.js';
@@ -64,6 +65,53 @@ describe.skipIf(registryUnavailable)('imgscope against a real registry', () => {
     );
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).digest).toBe(arm64.digest);
+  });
+
+  it('inspect lists every platform of an index without linux/amd64 (exit 0) rather than refusing it', async () => {
+    const windows = await buildImage({
+      label: 'cli-windows',
+      platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.20348.2340' },
+    });
+    const credentials = { credentials: { ...TEST_USER }, env: {} };
+    const reference = `${registry.host}/private/app:no-amd64`;
+    const pushed = await pushIndex(reference, buildIndex([arm64, windows]), credentials);
+    const run = (...args: string[]) =>
+      runCli(['inspect', ...args, reference], {
+        env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password },
+      });
+    const json = await run('--json');
+    expect([json.code, json.stderr]).toEqual([0, '']);
+    const info = JSON.parse(json.stdout);
+    expect(info).toMatchObject({
+      reference,
+      digest: pushed.digest,
+      platform: null,
+      config: null,
+      layers: [],
+      compressedSize: null,
+      index: { digest: pushed.digest, wantedPlatform: 'linux/amd64' },
+    });
+    const entry = (image: BuiltImage, platform: string, osVersion: string | null) => ({
+      digest: image.digest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      size: image.manifest.length,
+      platform,
+      osVersion,
+      annotations: {},
+      selected: false,
+    });
+    expect(info.index.manifests).toEqual([
+      entry(arm64, 'linux/arm64', null),
+      entry(windows, 'windows/amd64', '10.0.20348.2340'),
+    ]);
+    const text = await run();
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^Platform {4}none: the index has no linux\/amd64 image for check to take/m);
+    expect(text.stdout).toContain(
+      `windows/amd64 10.0.20348.2340  ${formatSize(windows.manifest.length).padStart(9)}  ${windows.digest}\n`,
+    );
+    const picked = JSON.parse((await run('--json', '--platform', 'linux/arm64')).stdout);
+    expect(picked.index.manifests.map((m: { selected: boolean }) => m.selected)).toEqual([true, false]);
   });
 
   it('refuses a single-platform image for another --platform, exit 2, and takes it for its own', async () => {

@@ -1,5 +1,8 @@
-import { formatPlatform } from '../../oci/platform.js';
-import { type ImageSource, storedSize } from '../../oci/source.js';
+import { PlatformNotFoundError } from '../../errors.js';
+import { parseDigest } from '../../oci/digest.js';
+import { isIndexMediaType, manifestSchemaOf } from '../../oci/media-types.js';
+import { DEFAULT_PLATFORM, formatPlatform, parsePlatform } from '../../oci/platform.js';
+import { type ImageSource, type ResolvedIndex, storedSize } from '../../oci/source.js';
 import { formatSize, uncountedNote } from '../../policy/sizes.js';
 import { layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
 import { truncateEnd } from '../../report/fit-table.js';
@@ -8,8 +11,74 @@ import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
 import { type Output, terminalWidth } from '../output.js';
 
-/** What `inspect --json` prints: everything known from the manifest and config, no layer read. */
-export function describeImage(source: ImageSource) {
+interface IndexInfo {
+  digest: string;
+  mediaType: string;
+  annotations: Record<string, string>;
+  /** The platform an image was picked for: --platform, else linux/amd64, as check picks. */
+  wantedPlatform: string;
+  manifests: {
+    digest: string;
+    mediaType: string;
+    size: number;
+    platform: string | null;
+    osVersion: string | null;
+    annotations: Record<string, string>;
+    selected: boolean;
+  }[];
+}
+
+/** What `inspect --json` prints. `platform`, `config` and the sizes are null for an index with no image picked. */
+interface InspectInfo {
+  reference: string;
+  digest: string;
+  pinnedReference: string | null;
+  mediaType: string;
+  schema: string;
+  platform: string | null;
+  annotations: Record<string, string>;
+  index: IndexInfo | null;
+  config: {
+    digest: string;
+    size: number;
+    os: string;
+    architecture: string;
+    variant: string | null;
+    created: string | null;
+    entrypoint: string[] | null;
+    cmd: string[] | null;
+    workingDir: string | null;
+    user: string | null;
+    exposedPorts: string[];
+    envCount: number;
+    labels: Record<string, string>;
+  } | null;
+  layers: { index: number; digest: string; mediaType: string; size: number; createdBy: string }[];
+  compressedSize: number | null;
+  uncountedBytes: { foreign: number; repeated: number } | null;
+}
+
+/** Every entry of an index, as `docker buildx imagetools inspect` lists them, and which one was picked. */
+function describeIndex(index: ResolvedIndex, wanted: string): IndexInfo {
+  return {
+    digest: index.digest,
+    mediaType: index.mediaType,
+    annotations: index.annotations ?? {},
+    wantedPlatform: wanted,
+    manifests: index.manifests.map((m) => ({
+      digest: m.digest,
+      mediaType: m.mediaType,
+      size: m.size,
+      platform: m.platform ? formatPlatform(m.platform) : null,
+      osVersion: m.platform?.['os.version'] ?? null,
+      annotations: m.annotations ?? {},
+      selected: m === index.selected,
+    })),
+  };
+}
+
+/** Everything known from the manifest and config, no layer read. */
+function describeImage(source: ImageSource, wanted: string): InspectInfo {
   const config = source.config.config ?? {};
   const commands = layerCommands(source);
   const stored = storedSize(source);
@@ -20,18 +89,8 @@ export function describeImage(source: ImageSource) {
     mediaType: source.mediaType,
     schema: source.schema,
     platform: formatPlatform(source.platform),
-    index: source.index
-      ? {
-          digest: source.index.digest,
-          mediaType: source.index.mediaType,
-          manifests: source.index.manifests.map((m) => ({
-            digest: m.digest,
-            mediaType: m.mediaType,
-            size: m.size,
-            platform: m.platform ? formatPlatform(m.platform) : null,
-          })),
-        }
-      : null,
+    annotations: source.manifest.annotations ?? {},
+    index: source.index ? describeIndex(source.index, wanted) : null,
     config: {
       digest: source.configDescriptor.digest,
       size: source.configDescriptor.size,
@@ -59,22 +118,73 @@ export function describeImage(source: ImageSource) {
   };
 }
 
+/**
+ * An index with no image for the platform: its entries, and no image (`platform`, `config` and sizes
+ * null). The digest is the index's, as in check's report of such an index.
+ */
+function describeIndexOnly(reference: string, index: ResolvedIndex, wanted: string): InspectInfo {
+  return {
+    reference,
+    digest: index.digest,
+    pinnedReference: null,
+    mediaType: index.mediaType,
+    schema: manifestSchemaOf(index.mediaType),
+    platform: null,
+    annotations: {},
+    index: describeIndex(index, wanted),
+    config: null,
+    layers: [],
+    compressedSize: null,
+    uncountedBytes: null,
+  };
+}
+
 /** Index, size and digest take 32 columns of a layer line; the command gets the rest, 50 at most. */
 const LAYER_LINE_FIXED = 32;
 
-function renderInspect(info: ReturnType<typeof describeImage>, width: number): string {
-  const lines = [
-    `Image       ${info.reference}`,
-    `Digest      ${info.digest}`,
-    ...(info.pinnedReference ? [`Deploy as   ${info.pinnedReference}`] : []),
-    `Media type  ${info.mediaType} (${info.schema})`,
-    `Platform    ${info.platform}`,
-  ];
+function annotationsText(annotations: Record<string, string>): string {
+  return Object.entries(annotations)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
+/** One line per index entry: platform (with a Windows entry's os.version), size, digest, and the pick. */
+function indexLines(index: NonNullable<InspectInfo['index']>): string[] {
+  const attestation = (m: (typeof index.manifests)[number]) =>
+    m.annotations['vnd.docker.reference.type'] === 'attestation-manifest';
+  const labels = index.manifests.map((m) =>
+    [m.platform ?? 'no platform', m.osVersion, attestation(m) ? '(attestation)' : null]
+      .filter(Boolean)
+      .join(' '),
+  );
+  const width = Math.max(...labels.map((label) => label.length));
+  const lines = index.manifests.map(
+    (m, i) =>
+      `            ${labels[i]!.padEnd(width)}  ${formatSize(m.size).padStart(9)}  ${m.digest}${m.selected ? '  ← selected' : ''}`,
+  );
+  const noted = annotationsText(index.annotations);
+  return noted ? [...lines, `            annotations: ${noted}`] : lines;
+}
+
+function renderInspect(info: InspectInfo, width: number): string {
+  const lines = [`Image       ${info.reference}`, `Digest      ${info.digest}`];
+  if (info.pinnedReference) lines.push(`Deploy as   ${info.pinnedReference}`);
+  lines.push(`Media type  ${info.mediaType} (${info.schema})`);
+  if (info.platform !== null) lines.push(`Platform    ${info.platform}`);
+  else {
+    lines.push(
+      `Platform    none: the index has no ${info.index?.wantedPlatform} image for check to take (name one with --platform os/arch[/variant])`,
+    );
+  }
   if (info.index) {
-    lines.push(`Index       ${info.index.digest} (${info.index.mediaType})`);
-    for (const m of info.index.manifests) lines.push(`            ${m.platform ?? 'unknown'}  ${m.digest}`);
+    const entries = counted(info.index.manifests.length, 'entry', 'entries');
+    lines.push(`Index       ${info.index.digest} (${info.index.mediaType}), ${entries}`);
+    lines.push(...indexLines(info.index));
   }
   const c = info.config;
+  if (!c) return `${lines.map(printable).join('\n')}\n`;
+  const annotations = annotationsText(info.annotations);
+  if (annotations) lines.push(`Annotations ${annotations}`);
   lines.push(`Created     ${c.created ?? '—'}`);
   lines.push(`Entrypoint  ${c.entrypoint ? JSON.stringify(c.entrypoint) : '—'}`);
   lines.push(`Cmd         ${c.cmd ? JSON.stringify(c.cmd) : '—'}`);
@@ -83,7 +193,7 @@ function renderInspect(info: ReturnType<typeof describeImage>, width: number): s
   const labels = Object.entries(c.labels);
   lines.push(`Labels      ${labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(', ') : '—'}`);
   lines.push(
-    `Layers      ${info.layers.length}, ${formatSize(info.compressedSize)} compressed (config included${uncountedNote(info.uncountedBytes)})`,
+    `Layers      ${info.layers.length}, ${formatSize(info.compressedSize ?? 0)} compressed (config included${uncountedNote(info.uncountedBytes ?? undefined)})`,
   );
   const commandWidth = Math.max(10, Math.min(50, width - LAYER_LINE_FIXED));
   for (const layer of info.layers) {
@@ -92,23 +202,46 @@ function renderInspect(info: ReturnType<typeof describeImage>, width: number): s
       `  ${String(layerNumber(layer.index)).padStart(2)}  ${formatSize(layer.size).padStart(10)}  ${layer.digest.slice(7, 19)}  ${command}`,
     );
   }
-  // Created, ports, labels and commands come from the image: their control characters are shown as
-  // `\x1b`, as check's formats show them, so a crafted config cannot drive the terminal.
+  // Created, ports, labels, annotations and commands come from the image: their control characters are
+  // shown as `\x1b`, as check's formats show them, so a crafted config cannot drive the terminal.
   return `${lines.map(printable).join('\n')}\n`;
+}
+
+/**
+ * The image, or, when the reference names an index with no image for the platform, the index alone:
+ * inspect lists what an index offers rather than refusing it, as `crane manifest` and
+ * `docker buildx imagetools inspect` do. A single-platform image of another platform stays refused.
+ */
+async function inspected(image: string, args: ParsedArgs, io: Output): Promise<InspectInfo> {
+  const wanted = formatPlatform(
+    args.options.platform ? parsePlatform(args.options.platform) : DEFAULT_PLATFORM,
+  );
+  let source: ImageSource;
+  try {
+    source = await openImage(image, args.options, io);
+  } catch (error) {
+    if (
+      !(error instanceof PlatformNotFoundError) ||
+      !isIndexMediaType(error.index.mediaType) ||
+      !error.index.digest
+    ) {
+      throw error;
+    }
+    const index = { ...error.index, digest: parseDigest(error.index.digest, image) };
+    return describeIndexOnly(error.image?.reference ?? image, index, wanted);
+  }
+  try {
+    return describeImage(source, wanted);
+  } finally {
+    await source.close();
+  }
 }
 
 /** `imgscope inspect IMAGE`: manifest, config and layer list without downloading any layer. */
 export async function runInspect(args: ParsedArgs, io: Output): Promise<number> {
-  const source = await openImage(imageArgument(args), args.options, io);
-  try {
-    const info = describeImage(source);
-    io.stdout.write(
-      args.options.json
-        ? `${JSON.stringify(info, null, 2)}\n`
-        : renderInspect(info, terminalWidth(io.stdout)),
-    );
-    return 0;
-  } finally {
-    await source.close();
-  }
+  const info = await inspected(imageArgument(args), args, io);
+  io.stdout.write(
+    args.options.json ? `${JSON.stringify(info, null, 2)}\n` : renderInspect(info, terminalWidth(io.stdout)),
+  );
+  return 0;
 }

@@ -88,7 +88,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
   const wanted = options.platform ?? DEFAULT_PLATFORM;
   const seen = new Set<Digest>();
   let descriptor = entry;
-  let index = options.ref === undefined ? flatIndex(parsed.index, indexDigest) : undefined;
+  let index = options.ref === undefined ? flatIndex(parsed.index, indexDigest, entry) : undefined;
   for (let depth = 1; ; depth++) {
     if (seen.has(descriptor.digest)) {
       throw malformedLayout(location, `index ${descriptor.digest} refers back to itself`);
@@ -115,17 +115,19 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
       throw malformedLayout(location, `indexes nest deeper than ${MAX_INDEX_DEPTH} levels`);
     }
     // The innermost index is the one whose entries name the platforms on offer.
-    index = { digest: descriptor.digest, mediaType: document.mediaType, manifests: document.index.manifests };
+    const nestedDigest = descriptor.digest;
     try {
-      descriptor = selectPlatform(
-        document.index,
-        wanted,
-        `${location}: index ${descriptor.digest}`,
-        descriptor.digest,
-      );
+      descriptor = selectPlatform(document.index, wanted, `${location}: index ${nestedDigest}`, nestedDigest);
     } catch (error) {
       namingImage({ reference: options.reference, kind: options.kind })(error);
     }
+    index = {
+      digest: nestedDigest,
+      mediaType: document.mediaType,
+      manifests: document.index.manifests,
+      ...(document.index.annotations ? { annotations: document.index.annotations } : {}),
+      selected: descriptor,
+    };
     await requirePresent(files, document.index, descriptor, wanted);
   }
 }
@@ -237,6 +239,7 @@ function chooseEntry(
       digest: indexDigest,
       mediaType: index.mediaType ?? MediaType.OciIndex,
       manifests: [...distinct.values()],
+      ...(index.annotations ? { annotations: index.annotations } : {}),
     });
     error.image = { reference: options.reference, kind: options.kind };
     throw error;
@@ -245,10 +248,16 @@ function chooseEntry(
 }
 
 /** index.json listing the platform images of one image itself (go-containerregistry's layout.Write of an index) is its index. */
-function flatIndex(index: ImageIndex, digest: Digest): ResolvedIndex | undefined {
+function flatIndex(index: ImageIndex, digest: Digest, selected: Descriptor): ResolvedIndex | undefined {
   const digests = new Set(index.manifests.map((entry) => entry.digest));
   if (digests.size < 2 || !index.manifests.every((entry) => entry.platform)) return undefined;
-  return { digest, mediaType: index.mediaType ?? MediaType.OciIndex, manifests: index.manifests };
+  return {
+    digest,
+    mediaType: index.mediaType ?? MediaType.OciIndex,
+    manifests: index.manifests,
+    ...(index.annotations ? { annotations: index.annotations } : {}),
+    selected,
+  };
 }
 
 /** The entry at `position` in index.json, counting entries of other digest algorithms as skopeo does. */
