@@ -125,6 +125,14 @@ describe('imgscope inspect', () => {
     expect(arm64Json.annotations).toEqual({ 'org.opencontainers.image.title': 'hello' });
   });
 
+  it('refuses a --platform the index does not have, naming what it has (exit 2)', async () => {
+    const result = await runCli(['inspect', '--platform', 'linux/s390x', 'fixtures/multiarch']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/no linux\/s390x image; the index has linux\/amd64, linux\/arm64/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it('prints config facts a deploy depends on', async () => {
     const result = await runCli(['inspect', 'fixtures/demo']);
     expect(result.code).toBe(0);

@@ -208,9 +208,11 @@ function renderInspect(info: InspectInfo, width: number): string {
 }
 
 /**
- * The image, or, when the reference names an index with no image for the platform, the index alone:
- * inspect lists what an index offers rather than refusing it, as `crane manifest` and
- * `docker buildx imagetools inspect` do. A single-platform image of another platform stays refused.
+ * The image, or, when the reference names an index with no linux/amd64 image, the index alone: inspect
+ * lists what an index offers rather than refusing it, as `crane manifest` and
+ * `docker buildx imagetools inspect` do. A platform asked for with --platform that the index lacks stays
+ * refused (its message lists what the index has), as `crane manifest --platform` refuses it, and so does
+ * a single-platform image of another platform.
  */
 async function inspected(image: string, args: ParsedArgs, io: Output): Promise<InspectInfo> {
   const wanted = formatPlatform(
@@ -221,6 +223,7 @@ async function inspected(image: string, args: ParsedArgs, io: Output): Promise<I
     source = await openImage(image, args.options, io);
   } catch (error) {
     if (
+      args.options.platform !== undefined ||
       !(error instanceof PlatformNotFoundError) ||
       !isIndexMediaType(error.index.mediaType) ||
       !error.index.digest
