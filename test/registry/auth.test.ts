@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImgscopeError } from '../../src/errors.js';
 import type { ImageSource } from '../../src/oci/source.js';
 import { openRegistryImage, pushImage, type RegistryOptions } from '../../src/registry/index.js';
+import { startFaultProxy } from './fault-proxy.js';
 import {
   registryUnavailable,
   startRegistry,
@@ -206,6 +207,31 @@ describe.skipIf(registryUnavailable)('token (Bearer) registry', () => {
     expect(issued()).toEqual([
       { method: 'GET', scopes: ['repository:private/app:pull'], principal: TEST_USER.username },
     ]);
+  });
+
+  it('asks the token service for each scope of a challenge naming several, one scope parameter each', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      const challenge = `Bearer realm="${registry.issuer!.url}",service="imgscope-test-registry",scope="repository:library/app:pull repository:team/other:pull"`;
+      proxy.inject({
+        method: 'GET',
+        path: /^\/v2\/$/,
+        fault: { kind: 'header', name: 'www-authenticate', value: challenge },
+      });
+      issued();
+      const source = await openAndRead(`${proxy.host}/library/app:v1`, { env: emptyEnv() });
+      expect(source.digest).toBe(publicImage.digest);
+      expect(proxy.pendingRules).toBe(0);
+      expect(issued()).toEqual([
+        {
+          method: 'GET',
+          scopes: ['repository:library/app:pull', 'repository:team/other:pull'],
+          principal: 'anonymous',
+        },
+      ]);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('refuses a private repository to anonymous users with an AUTH error', async () => {

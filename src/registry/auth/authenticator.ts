@@ -97,7 +97,7 @@ export function authenticating(context: AuthContext): Layer {
   ): Promise<string | undefined> {
     const bearer = findChallenge(challenges, 'bearer');
     if (bearer) {
-      const scopes = [...new Set([bearer.params.scope, scope].filter((s): s is string => Boolean(s)))];
+      const scopes = [...new Set([...challengeScopes(bearer), ...(scope ? [scope] : [])])];
       return `Bearer ${await token(bearer, scopes, signal)}`;
     }
     if (findChallenge(challenges, 'basic')) {
@@ -109,10 +109,12 @@ export function authenticating(context: AuthContext): Layer {
     return undefined;
   }
 
-  function forget(challenges: Challenge[], scope: string | undefined): void {
+  function forget(challenges: Challenge[], scopes: string[]): void {
     const bearer = findChallenge(challenges, 'bearer');
     if (!bearer) return;
-    for (const key of tokens.keys()) if (scope === undefined || key.includes(scope)) tokens.delete(key);
+    for (const key of tokens.keys()) {
+      if (scopes.length === 0 || scopes.some((scope) => key.includes(scope))) tokens.delete(key);
+    }
   }
 
   return (next) => async (request) => {
@@ -136,7 +138,8 @@ export function authenticating(context: AuthContext): Layer {
         if (challenges.length === 0) ping = Promise.resolve(renewed.map(withoutScope));
         // Only a token that was sent can have been refused (expired, or too narrow a scope).
         if (first?.startsWith('Bearer ')) {
-          forget(renewed, findChallenge(renewed, 'bearer')?.params.scope ?? request.scope);
+          const refused = challengeScopes(findChallenge(renewed, 'bearer'));
+          forget(renewed, refused.length > 0 ? refused : request.scope ? [request.scope] : []);
         }
         const second = await authorization(renewed, request.scope, request.signal);
         if (second !== undefined && second !== first) {
@@ -151,6 +154,14 @@ export function authenticating(context: AuthContext): Layer {
     }
     return response;
   };
+}
+
+/**
+ * A challenge's `scope` may list several scopes separated by spaces; the token spec asks for each as a
+ * `scope` parameter of its own.
+ */
+function challengeScopes(challenge: Challenge | undefined): string[] {
+  return challenge?.params.scope?.split(/\s+/).filter(Boolean) ?? [];
 }
 
 function withoutScope(challenge: Challenge): Challenge {
