@@ -46,4 +46,33 @@ describe('resumableDownload', () => {
     expect(Buffer.concat(chunks).toString()).toBe(blob.toString());
     expect(opened).toEqual([0, 6]);
   });
+
+  it('names the storage host, not the registry nor the signed URL, when a redirected body breaks for good', async () => {
+    const stalled = Object.assign(new Error('body stalled'), { code: 'BODY_TIMEOUT' });
+    const download = resumableDownload({
+      open: async () => ({
+        body: new Readable({
+          read() {
+            this.destroy(stalled);
+          },
+        }),
+        skip: 0,
+        url: new URL('https://store.example/bucket/x?X-Amz-Signature=secret-signature'),
+      }),
+      size: 10,
+      maxResumes: 0,
+      delayMs: () => 0,
+      request,
+    });
+    const error = await download.toArray().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({
+      code: 'NETWORK',
+      message:
+        'GET http://registry.test/v2/x/blobs/sha256:abc, redirected to store.example: the response body stalled',
+      hint: 'check that this machine may connect to store.example, where the registry sends blob downloads (its storage or CDN); if it is only slow, raise IMGSCOPE_TIMEOUT_IDLE_MS (in milliseconds)',
+    });
+  });
 });

@@ -7,11 +7,16 @@ import {
   prematureEnd,
   underlyingFailure,
 } from './transport/network-errors.js';
+import type { HttpRequest } from './transport/types.js';
+
+type HttpRequestSummary = Pick<HttpRequest, 'method' | 'url' | 'redirectedFrom'>;
 
 export interface BodyAtOffset {
   body: Readable;
   /** Bytes at the start of `body` that precede the wanted offset (a server that ignored `Range`). */
   skip: number;
+  /** Where the body came from, when a redirect sent the download elsewhere (storage, a CDN). */
+  url?: URL;
 }
 
 export interface ResumableOptions {
@@ -23,7 +28,7 @@ export interface ResumableOptions {
   maxResumes: number;
   delayMs: (resume: number) => number;
   /** For the final error message. */
-  request: { method: 'GET'; url: URL };
+  request: HttpRequestSummary;
   signal?: AbortSignal;
 }
 
@@ -43,6 +48,8 @@ class ResumableDownload extends Readable {
   private body: Readable | undefined;
   private delivered = 0;
   private resumes = 0;
+  /** Where the current body comes from, for the final error. */
+  private source: URL | undefined;
 
   constructor(private readonly options: ResumableOptions) {
     super({ highWaterMark: 64 * 1024 });
@@ -74,6 +81,7 @@ class ResumableDownload extends Readable {
     }
     const { body } = opened;
     this.body = body;
+    this.source = opened.url;
     let toSkip = opened.skip;
     body.on('data', (raw: Buffer) => {
       let chunk = raw;
@@ -107,7 +115,7 @@ class ResumableDownload extends Readable {
     this.body = undefined;
     const { options } = this;
     if (this.resumes >= options.maxResumes) {
-      this.destroy(networkFailure(options.request, underlyingFailure(failure), this.resumes + 1));
+      this.destroy(networkFailure(this.failedRequest(), underlyingFailure(failure), this.resumes + 1));
       return;
     }
     this.resumes++;
@@ -121,5 +129,14 @@ class ResumableDownload extends Readable {
       },
       (error: unknown) => this.destroy(error as Error),
     );
+  }
+
+  /** The request whose body broke: the storage a redirect sent it to, named by host only. */
+  private failedRequest(): HttpRequestSummary {
+    const { request } = this.options;
+    const source = this.source;
+    return source && source.origin !== request.url.origin
+      ? { ...request, url: source, redirectedFrom: request.url }
+      : request;
   }
 }

@@ -362,10 +362,10 @@ export class RegistryClient {
         bulk: descriptor.size >= this.options.bulkDownloadBytes,
         ...(signal ? { signal } : {}),
       });
-      if (response.status === 200) return { body: response.body, skip: offset };
+      if (response.status === 200) return { body: response.body, skip: offset, url: response.url };
       if (response.status === 206 && offset > 0) {
         const range = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(headerValue(response, 'content-range') ?? '');
-        if (range && Number(range[1]) === offset) return { body: response.body, skip: 0 };
+        if (range && Number(range[1]) === offset) return { body: response.body, skip: 0, url: response.url };
         discard(response);
         throw new ImgscopeError(
           'REGISTRY',

@@ -30,8 +30,8 @@ export type Fault =
   | { kind: 'corrupt'; offset: number }
   /** Replace a response header. */
   | { kind: 'header'; name: string; value: string }
-  /** 307 to the blob store, as registries backed by object storage do. */
-  | { kind: 'redirect' }
+  /** 307 to the blob store, as registries backed by object storage do; or to `origin`, a store elsewhere. */
+  | { kind: 'redirect'; origin?: string }
   /** Accept the request and never answer (until the proxy stops). */
   | { kind: 'hang' }
   /** Wait `ms`, then pass the request through untouched: a slow registry. */
@@ -144,7 +144,9 @@ export class FaultProxy {
       const id = randomUUID();
       this.redirects.set(id, { path: req.url ?? '/', authorization: req.headers.authorization });
       res
-        .writeHead(307, { location: `${this.storeOrigin}/storage/${id}?X-Amz-Signature=secret-signature` })
+        .writeHead(307, {
+          location: `${fault.origin ?? this.storeOrigin}/storage/${id}?X-Amz-Signature=secret-signature`,
+        })
         .end();
       return;
     }

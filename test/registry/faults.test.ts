@@ -305,6 +305,39 @@ for (const [transport, blobOptions] of TRANSPORTS) {
       await registry?.stop();
     });
 
+    it('names the storage host it could not reach, never the signed URL, when a redirected blob fails', async () => {
+      const closed = await startRegistry();
+      const storage = closed.host;
+      await closed.stop();
+      proxy.inject({
+        method: 'GET',
+        path: /\/blobs\/sha256:/,
+        fault: { kind: 'redirect', origin: `http://${storage}` },
+        times: 10,
+      });
+      const lines: string[] = [];
+      const error = await failure(
+        pullThrough(proxy, 'private/app:v1', {
+          ...fast,
+          credentials: { ...TEST_USER },
+          debug: (line) => lines.push(line),
+        }),
+      );
+      proxy.clear();
+      expect(error.code).toBe('NETWORK');
+      expect(error.message).toMatch(
+        new RegExp(
+          `^GET http://${proxy.host}/v2/private/app/blobs/sha256:[0-9a-f]{64}, redirected to ${storage}: connection refused \\(after 4 attempts\\)$`,
+        ),
+      );
+      expect(error.hint).toBe(
+        `nothing accepts connections at ${storage}, where the registry sends blob downloads (its storage or CDN): check that this machine may connect to it, or tell the registry's operator`,
+      );
+      const printed = `${error.message}\n${error.hint}\n${lines.join('\n')}`;
+      expect(printed).not.toContain('secret-signature');
+      expect(`${error.message}\n${error.hint}`).not.toMatch(/storage\/|X-Amz|\?/);
+    });
+
     it('follows the redirect, never sends Authorization to the other origin, and logs no secret', async () => {
       proxy.inject({ method: 'GET', path: /\/blobs\/sha256:/, fault: { kind: 'redirect' }, times: 3 });
       const lines: string[] = [];

@@ -52,6 +52,34 @@ describe('networkFailure', () => {
     }
   });
 
+  it('names the storage host a redirect sent a blob to, and never its signed URL', () => {
+    const redirected = {
+      method: 'GET' as const,
+      url: new URL('https://bucket.s3.example/a/b?X-Amz-Credential=AKIA&X-Amz-Signature=secret'),
+      redirectedFrom: new URL('https://registry.example.com/v2/app/blobs/sha256:abc'),
+    };
+    const refused = networkFailure(redirected, coded('connect ECONNREFUSED', 'ECONNREFUSED'), 4);
+    expect(refused.message).toBe(
+      'GET https://registry.example.com/v2/app/blobs/sha256:abc, redirected to bucket.s3.example: connection refused (after 4 attempts)',
+    );
+    expect(refused.hint).toBe(
+      "nothing accepts connections at bucket.s3.example, where the registry sends blob downloads (its storage or CDN): check that this machine may connect to it, or tell the registry's operator",
+    );
+    expect(networkFailure(redirected, coded('getaddrinfo ENOTFOUND', 'ENOTFOUND')).hint).toMatch(
+      /^bucket\.s3\.example, where the registry sends blob downloads .* could not be looked up: check this machine's DNS/,
+    );
+    expect(networkFailure(redirected, coded('connect timed out', 'CONNECT_TIMEOUT')).hint).toMatch(
+      /may connect to bucket\.s3\.example, .*raise IMGSCOPE_TIMEOUT_CONNECT_MS/,
+    );
+    expect(
+      networkFailure(redirected, coded('wrong version', 'ERR_SSL_WRONG_VERSION_NUMBER')).hint,
+    ).not.toMatch(/insecure-registry/);
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'UND_ERR_HEADERS_TIMEOUT', 'OTHER']) {
+      const { message, hint } = networkFailure(redirected, coded('x', code));
+      expect(`${message} ${hint}`, code).not.toMatch(/\?|X-Amz|secret|\/a\/b|registry at|name and port/);
+    }
+  });
+
   it('names the proxy and its variable, and says where a proxy login goes', () => {
     const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
     const refused = networkFailure(

@@ -148,20 +148,39 @@ export function underlyingFailure(error: unknown): unknown {
 }
 
 /** The one-line error a user sees when the network gave up on a request. */
-export function networkFailure(request: Pick<HttpRequest, 'method' | 'url'>, error: unknown, attempts = 1) {
+export function networkFailure(
+  request: Pick<HttpRequest, 'method' | 'url' | 'redirectedFrom'>,
+  error: unknown,
+  attempts = 1,
+) {
   if (error instanceof ImgscopeError) return error;
   const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
   const proxy = proxiedFailure(error)?.proxy;
   const through = proxy ? ` through the proxy ${proxy.url.host} (${proxy.variable})` : '';
+  // A redirect target is a signed URL (credentials in its query or path): only its host is printed.
+  const what = request.redirectedFrom
+    ? `${redactUrl(request.redirectedFrom)}, redirected to ${request.url.host}`
+    : redactUrl(request.url);
   return new ImgscopeError(
     'NETWORK',
-    `${request.method} ${redactUrl(request.url)}${through}: ${describeNetworkError(error)}${tries}`,
+    `${request.method} ${what}${through}: ${describeNetworkError(error)}${tries}`,
     { hint: networkHint(request, error, proxy), cause: error },
   );
 }
 
-const TIMED_OUT = (timeout: keyof typeof TIMEOUT_VARIABLES) => (host: string) =>
-  `check that the registry at ${host} is up; if it is only slow, raise ${TIMEOUT_VARIABLES[timeout]} (in milliseconds)`;
+/** The timeout each timeout error code means. */
+const TIMEOUT_OF_CODE: Record<string, keyof typeof TIMEOUT_VARIABLES> = {
+  ETIMEDOUT: 'connectMs',
+  UND_ERR_CONNECT_TIMEOUT: 'connectMs',
+  CONNECT_TIMEOUT: 'connectMs',
+  UND_ERR_HEADERS_TIMEOUT: 'headersMs',
+  HEADERS_TIMEOUT: 'headersMs',
+  UND_ERR_BODY_TIMEOUT: 'bodyIdleMs',
+  BODY_TIMEOUT: 'bodyIdleMs',
+};
+
+const raise = (timeout: keyof typeof TIMEOUT_VARIABLES) =>
+  `if it is only slow, raise ${TIMEOUT_VARIABLES[timeout]} (in milliseconds)`;
 
 /** Hints for a registry that cannot be reached or answers too slowly, by error code. */
 const REACHABILITY_HINTS: Record<string, (host: string, hostname: string) => string> = {
@@ -169,22 +188,36 @@ const REACHABILITY_HINTS: Record<string, (host: string, hostname: string) => str
     `nothing accepts connections at ${host}: check the registry's name and port, and that it runs`,
   ENOTFOUND: (_host, hostname) => `check the spelling of ${hostname}, and this machine's DNS`,
   EAI_AGAIN: (_host, hostname) => `${hostname} could not be looked up just now: check this machine's DNS`,
-  ETIMEDOUT: TIMED_OUT('connectMs'),
-  UND_ERR_CONNECT_TIMEOUT: TIMED_OUT('connectMs'),
-  CONNECT_TIMEOUT: TIMED_OUT('connectMs'),
-  UND_ERR_HEADERS_TIMEOUT: TIMED_OUT('headersMs'),
-  HEADERS_TIMEOUT: TIMED_OUT('headersMs'),
-  UND_ERR_BODY_TIMEOUT: TIMED_OUT('bodyIdleMs'),
-  BODY_TIMEOUT: TIMED_OUT('bodyIdleMs'),
+  ...Object.fromEntries(
+    Object.entries(TIMEOUT_OF_CODE).map(([code, timeout]) => [
+      code,
+      (host: string) => `check that the registry at ${host} is up; ${raise(timeout)}`,
+    ]),
+  ),
 };
 
+/** For a host a redirect sent a blob download to: the registry's name and port are not the problem. */
+function storageHint(host: string, error: unknown): string {
+  const where = `${host}, where the registry sends blob downloads (its storage or CDN)`;
+  const code = codeIn(error, REACHABILITY_HINTS);
+  if (code === 'ECONNREFUSED') {
+    return `nothing accepts connections at ${where}: check that this machine may connect to it, or tell the registry's operator`;
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `${where} could not be looked up: check this machine's DNS, or tell the registry's operator`;
+  }
+  const timeout = code && TIMEOUT_OF_CODE[code];
+  if (timeout) return `check that this machine may connect to ${where}; ${raise(timeout)}`;
+  return `check that this machine may connect to ${where}`;
+}
+
 function networkHint(
-  request: Pick<HttpRequest, 'url'>,
+  request: Pick<HttpRequest, 'url' | 'redirectedFrom'>,
   error: unknown,
   proxy: ProxyServer | undefined,
 ): string {
   const { host, hostname } = request.url;
-  if (describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+  if (describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER' && !request.redirectedFrom) {
     return `if ${host} is a plain-HTTP registry you trust, add --insecure-registry ${host}`;
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
@@ -196,6 +229,7 @@ function networkHint(
     return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
   }
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
+  if (request.redirectedFrom) return storageHint(host, error);
   const code = codeIn(error, REACHABILITY_HINTS);
   if (code) return REACHABILITY_HINTS[code]!(host, hostname);
   return `check that the registry at ${host} is reachable`;

@@ -31,7 +31,12 @@ export function followingRedirects({ maxRedirects = 5, insecure = false } = {}):
           },
         );
       }
-      request = redirected(request, new URL(location, request.url), mayDowngrade(first.url, insecure));
+      request = redirected(
+        request,
+        new URL(location, request.url),
+        mayDowngrade(first.url, insecure),
+        first.url,
+      );
     }
   };
 }
@@ -41,7 +46,12 @@ function mayDowngrade(start: URL, insecure: boolean): boolean {
   return insecure || start.protocol === 'http:' || isLoopbackHost(start.host);
 }
 
-function redirected(request: HttpRequest, target: URL, downgradeToLoopback: boolean): HttpRequest {
+function redirected(
+  request: HttpRequest,
+  target: URL,
+  downgradeToLoopback: boolean,
+  start: URL,
+): HttpRequest {
   if (target.protocol !== 'https:' && target.protocol !== 'http:') {
     throw new ImgscopeError('NETWORK', `${redactUrl(request.url)} redirected to a ${target.protocol} URL`, {
       hint: 'the registry sent an unusable redirect; report it to the registry operator',
@@ -59,5 +69,11 @@ function redirected(request: HttpRequest, target: URL, downgradeToLoopback: bool
   }
   const headers = { ...request.headers };
   if (target.origin !== request.url.origin) delete headers.authorization;
-  return { ...request, url: target, headers };
+  const { redirectedFrom: _, ...rest } = request;
+  return {
+    ...rest,
+    url: target,
+    headers,
+    ...(target.origin !== start.origin ? { redirectedFrom: start } : {}),
+  };
 }

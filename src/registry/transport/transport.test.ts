@@ -113,3 +113,31 @@ describe('followingRedirects', () => {
     ).rejects.toThrow(/redirected from HTTPS to plain HTTP \(store\.example\)/);
   });
 });
+
+describe('followingRedirects marks requests sent to another origin', () => {
+  it('with the registry URL they began as, and only those', async () => {
+    const seen: (string | undefined)[] = [];
+    const hops: Record<string, string> = {
+      'https://r.example/v2/a/blobs/x': 'https://r.example/v2/a/blobs/y',
+      'https://r.example/v2/a/blobs/y': 'https://cdn.example/signed?sig=secret',
+      'https://cdn.example/signed?sig=secret': 'https://store.example/blob?sig=secret',
+    };
+    const exchange = followingRedirects()(async (request) => {
+      seen.push(request.redirectedFrom?.href);
+      const to = hops[request.url.href];
+      return {
+        status: to ? 307 : 200,
+        headers: to ? { location: to } : {},
+        body: Readable.from([]),
+        url: request.url,
+      };
+    });
+    await exchange({ method: 'GET', url: new URL('https://r.example/v2/a/blobs/x'), headers: {} });
+    expect(seen).toEqual([
+      undefined,
+      undefined,
+      'https://r.example/v2/a/blobs/x',
+      'https://r.example/v2/a/blobs/x',
+    ]);
+  });
+});

@@ -20,6 +20,11 @@ export interface HttpRequest {
    * (bulk-get.ts) instead of through the keep-alive pool.
    */
   bulk?: boolean;
+  /**
+   * Set on a request a redirect sent to another origin (a blob to storage or a CDN): the registry URL it
+   * began as. Failures then name the host that failed, never the signed URL redirected to.
+   */
+  redirectedFrom?: URL;
 }
 
 export interface HttpResponse {
