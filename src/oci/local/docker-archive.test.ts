@@ -344,6 +344,30 @@ describe('inputs that are not images', () => {
     }
   });
 
+  it('names a pre-1.10 docker save (repositories, no manifest.json) and how to convert it', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, ['app:1'], 'one');
+    const top = image.Layers[1]!.split('/')[0]!;
+    files.add('repositories', { app: { '1': top } });
+    const archive = await files.writeTar(tempPath('pre110.tar'));
+    for (const spec of [archive, `docker-archive:${archive}`, `oci-archive:${archive}`]) {
+      const error = await failure(openLocalImage(spec));
+      expect(error.code).toBe('UNSUPPORTED');
+      expect(error.exitCode).toBe(2);
+      expect(error.message).toBe(
+        `${spec} is a docker save from before Docker 1.10 (a repositories file, no manifest.json), which imgscope cannot read`,
+      );
+      expect(error.hint).toContain(`docker load -i ${archive}, then docker save -o image.tar NAME`);
+      expect(error.hint).toContain('skopeo never read them');
+    }
+    const dir = await files.writeDirectory(tempPath('pre110'));
+    const extracted = await failure(openLocalImage(dir));
+    expect(extracted.code).toBe('UNSUPPORTED');
+    expect(extracted.hint).toContain(`tar -C ${dir} -c . | docker load`);
+    const spaced = await files.writeTar(tempPath('pre 1.10.tar'));
+    expect((await failure(openLocalImage(spaced))).hint).toContain(`docker load -i '${spaced}'`);
+  });
+
   it('names the path and what imgscope reads for a plain file, a tar without an image, and nothing', async () => {
     const text = tempPath('notes.txt');
     writeFileSync(text, 'hello\n');

@@ -8,7 +8,7 @@ import { MediaType } from '../media-types.js';
 import type { ImageSource } from '../source.js';
 import type { Descriptor } from '../types.js';
 import { type LocalFiles, missingFile, normalizeMemberPath, notAnImage } from './files.js';
-import { detectCompression } from './magic.js';
+import { detectCompression, shellQuoted } from './magic.js';
 
 export interface DockerArchiveOptions {
   reference: string;
@@ -29,6 +29,29 @@ const HEX_NAME = /^(?:sha256:)?([a-f0-9]{64})(?:\.json|\.tar|\.tar\.gz|\.tgz|\.t
 /** Whether the files hold a docker-archive (`manifest.json`). */
 export async function isDockerArchive(files: LocalFiles): Promise<boolean> {
   return (await files.size('manifest.json')) !== undefined;
+}
+
+/**
+ * Whether the files hold a `docker save` from before Docker 1.10 (2016): a `repositories` file and
+ * `<id>/json` + `<id>/layer.tar` per layer, but no manifest.json and no image config to read.
+ */
+export async function isPre110DockerSave(files: LocalFiles): Promise<boolean> {
+  if ((await files.size('repositories')) === undefined || (await isDockerArchive(files))) return false;
+  return (await files.size('oci-layout')) === undefined;
+}
+
+/** A pre-1.10 save has no image config (no diff_ids) to verify layers against; docker can convert it. */
+export function pre110DockerSave(location: string, path: string, isDirectory: boolean): ImgscopeError {
+  const load = isDirectory
+    ? `tar -C ${shellQuoted(path)} -c . | docker load`
+    : `docker load -i ${shellQuoted(path)}`;
+  return new ImgscopeError(
+    'UNSUPPORTED',
+    `${location} is a docker save from before Docker 1.10 (a repositories file, no manifest.json), which imgscope cannot read`,
+    {
+      hint: `convert it with a Docker engine that still loads such saves (Docker dropped them in 2025; skopeo never read them): ${load}, then docker save -o image.tar NAME`,
+    },
+  );
 }
 
 /**

@@ -1,7 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { ImgscopeError } from '../../errors.js';
 import type { ImageSource, OpenOptions } from '../source.js';
-import { isDockerArchive, openDockerArchive } from './docker-archive.js';
+import {
+  isDockerArchive,
+  isPre110DockerSave,
+  openDockerArchive,
+  pre110DockerSave,
+} from './docker-archive.js';
 import { DirectoryFiles, type LocalFiles, notAnImage } from './files.js';
 import { isLayout, openLayout } from './layout.js';
 import {
@@ -27,6 +32,7 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
     : await TarArchiveFiles.open(path, given);
+  if (await isPre110DockerSave(files)) throw pre110DockerSave(files.location, path, isDirectory);
   if (named) await requireFormat(named, files, isDirectory, path);
   const transport = named ?? (await detectTransport(files, isDirectory).catch(registryHint));
   options.signal?.throwIfAborted();

@@ -28,7 +28,7 @@ const KNOWN_SUFFIX: Record<Compression, RegExp> = {
 };
 
 /** A path as a POSIX shell reads it back: as is when it is plain, else in single quotes. */
-function shellQuoted(path: string): string {
+export function shellQuoted(path: string): string {
   return /^[\w./@%+=:,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
 }
 
