@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, writeTar } from '../../../test/helpers/image-files.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { makeTempDir, type TarEntry, writeTar } from '../../../test/helpers/image-files.js';
 import { ImgscopeError } from '../../errors.js';
 import { TarArchiveFiles } from './tar-index.js';
 
@@ -90,6 +91,41 @@ describe('TarArchiveFiles', () => {
     expect(await read(files, 'legacy/layer.tar')).toBe('layer bytes');
     expect(await read(files, 'hard')).toBe('layer bytes');
     expect(await files.size('loop')).toBeUndefined();
+  });
+
+  it('reads the headers of many small members a window at a time, and skips large content unread', async () => {
+    const file = join(temp.path, 'many.tar');
+    const entries: TarEntry[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // Sizes that put headers at every offset within a window, PAX names, and large members between.
+      const name = i % 97 === 0 ? `${'long/'.repeat(60)}f${i}` : `d${i % 7}/f${i}`;
+      entries.push({ name, content: Buffer.alloc(i % 1500, i % 251) });
+      if (i % 1000 === 500) entries.push({ name: `big${i}`, content: Buffer.alloc(3 * 1024 * 1024, 1) });
+    }
+    await writeTar(file, entries);
+    const probe = await open(file);
+    await probe.close();
+    const handleRead = vi.spyOn(Object.getPrototypeOf(probe), 'read');
+    try {
+      const files = await TarArchiveFiles.open(file, 'many.tar');
+      const reads = handleRead.mock.calls.length;
+      const bytesRead = handleRead.mock.calls.reduce((sum, call) => sum + (call[2] as number), 0);
+      // One read per header would be over 3,000; skipped content would be over 9 MiB.
+      expect(reads).toBeLessThan(100);
+      expect(bytesRead).toBeLessThan(8 * 1024 * 1024);
+      expect(files.paths()).toEqual(entries.map((entry) => entry.name));
+      for (const i of [0, 96, 97, 500, 1501, 2999]) {
+        const content = Buffer.alloc(i % 1500, i % 251);
+        expect(
+          (await buffer(await files.open(entries.find((e) => e.name.endsWith(`f${i}`))!.name))).equals(
+            content,
+          ),
+        ).toBe(true);
+      }
+      expect(await files.size('big1500')).toBe(3 * 1024 * 1024);
+    } finally {
+      handleRead.mockRestore();
+    }
   });
 
   it('reads GNU base-256 sizes', async () => {

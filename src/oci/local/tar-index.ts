@@ -28,6 +28,9 @@ const MAX_METADATA_BYTES = 1024 * 1024;
 /** Typeflags whose size field never announces content (links, devices, directories, fifos). */
 const NO_CONTENT = new Set(['1', '2', '3', '4', '5', '6']);
 const MAX_LINK_HOPS = 16;
+/** Header reads start at a few blocks and double, up to this, while each read holds several headers. */
+const MIN_HEADER_WINDOW = 4 * 1024;
+const MAX_HEADER_WINDOW = 1024 * 1024;
 
 type IndexedEntry = ({ kind: 'file' } & TarMember) | { kind: 'hardlink' | 'symlink'; target: string };
 
@@ -151,6 +154,53 @@ async function openArchive(file: string, location: string): Promise<FileHandle> 
   }
 }
 
+/**
+ * Reads headers through a window, so the headers of consecutive small members cost one read rather than
+ * one each. The window doubles while each read serves several headers and drops back to a few blocks
+ * after a member larger than it: content is skipped, not read, so an archive of large layers costs
+ * about a small read per header, and at most one window is held at a time.
+ */
+class HeaderWindow {
+  private bytes: Buffer = Buffer.alloc(0);
+  private start = 0;
+  private size = MIN_HEADER_WINDOW;
+  private headersServed = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly fileSize: number,
+  ) {}
+
+  /** The header block at `position`; stays valid after later reads (a refill allocates a new window). */
+  async header(position: number): Promise<Buffer> {
+    if (!this.holds(position, BLOCK)) await this.refill(position);
+    this.headersServed++;
+    return this.slice(position, BLOCK);
+  }
+
+  /** Metadata content (PAX records, GNU long names): from the window when it holds it, else read apart. */
+  async bytesAt(position: number, length: number): Promise<Buffer> {
+    return this.holds(position, length)
+      ? this.slice(position, length)
+      : readAt(this.handle, position, length);
+  }
+
+  private holds(position: number, length: number): boolean {
+    return position >= this.start && position + length <= this.start + this.bytes.length;
+  }
+
+  private slice(position: number, length: number): Buffer {
+    return this.bytes.subarray(position - this.start, position - this.start + length);
+  }
+
+  private async refill(position: number): Promise<void> {
+    this.size = this.headersServed > 1 ? Math.min(this.size * 2, MAX_HEADER_WINDOW) : MIN_HEADER_WINDOW;
+    this.headersServed = 0;
+    this.start = position;
+    this.bytes = await readAt(this.handle, position, Math.min(this.size, this.fileSize - position));
+  }
+}
+
 async function readEntries(
   handle: FileHandle,
   fileSize: number,
@@ -158,9 +208,10 @@ async function readEntries(
 ): Promise<Map<string, IndexedEntry>> {
   const entries = new Map<string, IndexedEntry>();
   let pending: { path?: string; linkpath?: string; size?: number } = {};
+  const headers = new HeaderWindow(handle, fileSize);
   let position = 0;
   while (position + BLOCK <= fileSize) {
-    const block = await readAt(handle, position, BLOCK);
+    const block = await headers.header(position);
     if (isZeroBlock(block)) break;
     if (!checksumMatches(block)) throw malformed(location, `tar header at byte ${position} is corrupt`);
     const type = block[156] === 0 ? '0' : String.fromCharCode(block[156]!);
@@ -177,7 +228,7 @@ async function readEntries(
     const readMetadata = async (): Promise<Buffer> => {
       if (size > MAX_METADATA_BYTES)
         throw malformed(location, `tar metadata entry of ${size} bytes at ${position}`);
-      return readAt(handle, contentOffset, size);
+      return headers.bytesAt(contentOffset, size);
     };
 
     if (type === 'x') {
