@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { projectRoot } from '../../../test/helpers/shared.js';
 import type { Digest } from '../../oci/digest.js';
 import { StringTable } from '../layer-items.js';
@@ -238,21 +238,46 @@ describe.skipIf(!existsSync(distCache))('a writer killed mid-write (built dist/)
     const paths = new PathTable();
     const items = new LayerItems();
     for (let i = 0; i < 400_000; i++) items.push(0, paths.intern(['dir' + (i % 1000), 'file-' + i]), 0, 0o644, 0, 0, i, -1);
-    const layer = { items, compression: 'gzip', fileCount: items.count, contentSize: 0, uncompressedSize: 0 };
+    const layer = {
+      items, compression: 'gzip', fileCount: items.count, contentSize: 0, uncompressedSize: 0,
+      diffId: 'sha256:' + 'ab'.repeat(32),
+    };
     const cache = new DiskLayerCache({ root: process.argv[1] });
     for (let n = 0; ; n++) {
       cache.put('sha256:' + n.toString(16).padStart(64, '0'), layer, { paths, links: new StringTable() });
       await cache.flush();
     }`;
 
+  /**
+   * Kills the writer while a temp file of its exists, once it has stored an entry. Seeing the temp file and
+   * killing are two steps, and under load the rename could slip in between (a new writer then had to start,
+   * seconds each): the writer is frozen first, and killed only if a temp file is still there once every
+   * thread of it has stopped; else it goes on.
+   */
   async function killMidWrite(root: string): Promise<void> {
     const folder = join(root, LAYERS_FOLDER);
     const child = spawn(process.execPath, ['--input-type=module', '-e', writer, root], { stdio: 'ignore' });
+    const pid = child.pid!;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    // A test that times out never reaches the finally below: the writer must not outlive it.
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    const midWrite = () => {
+      const names = existsSync(folder) ? readdirSync(folder) : [];
+      return (
+        names.some((name) => name.startsWith(TEMP_PREFIX)) && names.some((name) => name.startsWith('sha256-'))
+      );
+    };
     try {
       for (;;) {
-        if (existsSync(folder) && readdirSync(folder).some((name) => name.startsWith(TEMP_PREFIX))) break;
         if (child.exitCode !== null) throw new Error('the writer exited on its own');
+        if (midWrite()) {
+          process.kill(pid, 'SIGSTOP');
+          while (!everyThreadStopped(pid)) await new Promise((resolve) => setTimeout(resolve, 1));
+          if (midWrite()) break;
+          process.kill(pid, 'SIGCONT');
+        }
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     } finally {
@@ -261,16 +286,31 @@ describe.skipIf(!existsSync(distCache))('a writer killed mid-write (built dist/)
     }
   }
 
-  it('leaves no partial entry visible: every entry a reader can open is whole', async () => {
-    const root = newRoot();
-    let temps: string[] = [];
-    // The kill lands mid-write nearly always; retry in the rare case it fell between two writes.
-    for (let attempt = 0; attempt < 5 && temps.length === 0; attempt++) {
-      await killMidWrite(root);
-      temps = filesIn(root).filter((name) => name.startsWith(TEMP_PREFIX));
+  /** A thread still inside a system call (a rename) stops only once the call has returned. */
+  function everyThreadStopped(pid: number): boolean {
+    if (!existsSync('/proc/self/task')) {
+      return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
+        .trim()
+        .startsWith('T');
     }
+    return readdirSync(`/proc/${pid}/task`).every((task) => {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!);
+    });
+  }
+
+  it('leaves no partial entry visible: every entry a reader can open is whole', async () => {
+    // A dist/ built before the analyser revision changed writes to another folder: nothing to wait for.
+    const built = await import(
+      pathToFileURL(join(projectRoot, 'dist', 'analysis', 'cache', 'location.js')).href
+    );
+    expect(built.LAYERS_FOLDER, 'dist/ is older than src/: run npm run build').toBe(LAYERS_FOLDER);
+    const root = newRoot();
+    await killMidWrite(root);
+    const temps = filesIn(root).filter((name) => name.startsWith(TEMP_PREFIX));
     expect(temps.length).toBeGreaterThan(0);
     const entries = filesIn(root).filter((name) => name.startsWith('sha256-'));
+    expect(entries.length).toBeGreaterThan(0);
     const { cache, lines } = cacheAt(root);
     for (const name of entries) {
       const digest = `sha256:${name.slice('sha256-'.length)}` as Digest;
