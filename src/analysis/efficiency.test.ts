@@ -111,6 +111,12 @@ describe('computeWaste (dive’s efficiency)', () => {
     expect(files(skipped)).toEqual(['/d 2 0']);
   });
 
+  it('visits a whiteout only as a leaf, as dive: `.wh.z/` holding entries is a directory of them', () => {
+    const summary = waste([['a:10'], ['.wh.z/', '.wh.z/w:4', 'a:10']]);
+    expect(files(summary)).toEqual(['/a 2 20']);
+    expect(summary.efficiency).toBe((10 + 4) / (20 + 4));
+  });
+
   it('breaks ties like dive: equal sizes list the path that became inefficient last first', () => {
     expect(
       files(

@@ -108,8 +108,13 @@ export class WasteAccumulator {
           this.markNode(path, stamp);
       }
     }
-    // dive visits a whiteout node only as a leaf: `.wh..wh.plnk/` holding entries of this layer is none.
+    // dive visits a whiteout node only as a leaf: `.wh..wh.plnk/` or `x/.wh.y/` holding entries of this
+    // layer is none.
     const notLeaves: number[] = [];
+    for (const target of whiteouts) {
+      const node = this.paths.lookup(this.paths.parent(target), WHITEOUT_PREFIX + this.paths.name(target));
+      if (node !== NONE && this.hasChild[node] === stamp) notLeaves.push(target);
+    }
     for (let k = 0; k < metaWhiteouts.length; k += 2) {
       const target = metaWhiteouts[k + 1]!;
       if (this.whitedOut[target] === stamp) continue;
