@@ -111,6 +111,22 @@ describe('computeWaste (dive’s efficiency)', () => {
     expect(files(skipped)).toEqual(['/d 2 0']);
   });
 
+  it('reads `.wh..wh.` names below the root as dive does: as it reads them at the root', () => {
+    // docker unpacks these names (tar-entries.ts); dive's figures do not depend on where they are.
+    const nested = waste([
+      ['a:10', 'x/'],
+      ['x/.wh..wh.plnk/', 'x/.wh..wh.plnk/1.2:500', 'x/.wh..wh..y/q:2', 'x/.wh..wh..z', 'a:10'],
+    ]);
+    expect(files(nested)).toEqual(['/a 2 20']);
+    expect(nested.efficiency).toBe((10 + 0 + 500) / (20 + 0 + 500));
+    const atRoot = waste([
+      ['a:10', 'x/'],
+      ['.wh..wh.plnk/', '.wh..wh.plnk/1.2:500', 'x/', '.wh..wh..y/q:2', '.wh..wh..z', 'a:10'],
+    ]);
+    expect(files(atRoot)).toEqual(['/a 2 20', '/x 2 0']);
+    expect(atRoot.efficiency).toBe((10 + 0 + 500) / (20 + 0 + 500));
+  });
+
   it('visits a whiteout only as a leaf, as dive: `.wh.z/` holding entries is a directory of them', () => {
     const summary = waste([['a:10'], ['.wh.z/', '.wh.z/w:4', 'a:10']]);
     expect(files(summary)).toEqual(['/a 2 20']);

@@ -7,8 +7,9 @@
  * - Each layer has its own tree: every tar entry added by path, with the parents it implies (parents no
  *   entry named carry an empty FileInfo: size 0, not a directory). Names from `.wh..wh..` on (the opaque
  *   marker's prefix) are never added, but the directories leading to them are. A whiteout `.wh.X` is a
- *   node of its own whose path is X: aufs's `.wh..wh.plnk` too (a whiteout of `.wh.plnk`, absent below
- *   unless it holds entries), and what is inside it counts as files, though docker skips all of it.
+ *   node of its own whose path is X, visited only as a leaf: aufs's `.wh..wh.plnk` too (a whiteout of
+ *   `.wh.plnk`, absent below), and what is inside it counts as files, though docker skips all of it at
+ *   the root. Where a name is in the tree does not matter to dive.
  * - For every leaf of a layer's tree (root excluded), in dive's walk order (children by name, deepest
  *   first): size = the entry's header size; for a whiteout, the size of X in the stack of the layers
  *   below (a directory: the sizes of everything in it, itself included; anything else: 0). Per path:
@@ -31,6 +32,8 @@ const IS_DIR = 2;
 const WHITEOUT_PREFIX = '.wh.';
 /** dive's `doubleWhiteoutPrefix`: names it never adds to a tree. */
 const DOUBLE_WHITEOUT_PREFIX = '.wh..wh..';
+/** What a whiteout named with that prefix removes. */
+const DOUBLE_WHITEOUT_TARGET = DOUBLE_WHITEOUT_PREFIX.slice(WHITEOUT_PREFIX.length);
 
 /** A leaf visit of one layer: a path, or a whiteout node (whose path is its target). */
 interface Leaf {
@@ -83,9 +86,24 @@ export class WasteAccumulator {
     const whiteouts: number[] = [];
     const metaWhiteouts: number[] = [];
     this.layerNodes.length = 0;
+    // Entries come grouped by directory: whether dive skips one's directory is worked out once per group.
+    let lastDir = NONE;
+    let skippedDir = NONE;
     for (let i = 0; i < items.count; i++) {
       const path = items.paths[i]!;
-      switch (items.kinds[i]) {
+      const kind = items.kinds[i];
+      if (kind !== ItemKind.Marker) {
+        const dir = kind === ItemKind.Opaque ? path : this.paths.parent(path);
+        if (dir !== lastDir) {
+          lastDir = dir;
+          skippedDir = this.skippedByDive(dir);
+        }
+        if (skippedDir !== NONE) {
+          this.markNode(this.paths.parent(skippedDir), stamp);
+          continue;
+        }
+      }
+      switch (kind) {
         case ItemKind.Entry:
           this.markNode(path, stamp);
           this.explicit[path] = stamp;
@@ -94,6 +112,8 @@ export class WasteAccumulator {
         case ItemKind.Whiteout: {
           const parent = this.paths.parent(path);
           this.markNode(parent, stamp);
+          // `x/.wh..wh..y`, a whiteout of `x/.wh..y` to docker, is a name dive never adds (x is kept).
+          if (this.paths.name(path).startsWith(DOUBLE_WHITEOUT_TARGET)) break;
           this.hasChild[parent] = stamp;
           // A whiteout named twice (`.wh.x`, `./.wh.x`) is one node of dive's layer tree: one visit.
           if (this.whitedOut[path] === stamp) break;
@@ -245,9 +265,7 @@ export class WasteAccumulator {
    * `.wh..wh.plnk` is a whiteout node (of `.wh.plnk`), and an entry inside it a node like any other.
    */
   private addMarker(path: number, item: number, stamp: number, metaWhiteouts: number[]): void {
-    let skipped = NONE;
-    for (let at = path; at !== ROOT; at = this.paths.parent(at))
-      if (this.paths.name(at).startsWith(DOUBLE_WHITEOUT_PREFIX)) skipped = at;
+    const skipped = this.skippedByDive(path);
     if (skipped !== NONE) {
       this.markNode(this.paths.parent(skipped), stamp);
       return;
@@ -266,6 +284,17 @@ export class WasteAccumulator {
     const target = this.paths.child(parent, name.slice(WHITEOUT_PREFIX.length));
     if (target >= this.inTree.length) this.ensureCapacity(this.paths.size);
     metaWhiteouts.push(path, target);
+  }
+
+  /**
+   * The outermost of `dir` and its ancestors named from `.wh..wh..` on (`x/.wh..wh..y/`, a directory to
+   * docker), which dive never adds, with everything under it; else NONE.
+   */
+  private skippedByDive(dir: number): number {
+    let skipped = NONE;
+    for (let at = dir; at !== ROOT; at = this.paths.parent(at))
+      if (this.paths.name(at).startsWith(DOUBLE_WHITEOUT_PREFIX)) skipped = at;
+    return skipped;
   }
 
   /** Puts `path` and its missing ancestors into this layer's tree. */

@@ -9,8 +9,10 @@ export const ItemKind = {
   /** `.wh..wh..opq`: hides everything the layers below have in the directory. `path` is the directory. */
   Opaque: 2,
   /**
-   * Any other `.wh..wh.*` name (aufs metadata), or an entry inside such a directory: not unpacked. `path`
-   * and type are the entry's own, for dive's figures, which count them (efficiency.ts).
+   * Any other `.wh..wh.*` name at the root (aufs metadata), or an entry inside such a directory: not
+   * unpacked. `path` and type are the entry's own, for dive's figures, which count them (efficiency.ts).
+   * Deeper, docker reads such names as any other: `x/.wh..wh.plnk` is a Whiteout of `x/.wh.plnk`.
+   * `.wh.` alone, at any depth, names nothing to remove: a Marker too.
    */
   Marker: 3,
 } as const;

@@ -82,6 +82,26 @@ describe('FileModelBuilder', () => {
     expect(listing(model.treeAt(1))).toEqual(['/a file 2 modified', '/ghost file 0 removed']);
   });
 
+  it('leaves aufs metadata at the root out, and unpacks `.wh..wh.` names below it as docker does', () => {
+    const { model, changes } = build([
+      ['backup/keep:3'],
+      ['.wh..wh.plnk/', '.wh..wh.plnk/1.2:500', 'backup/.wh..wh.plnk/', 'backup/.wh..wh.plnk/42.1:100'],
+    ]);
+    // `backup/.wh..wh.plnk/` whites out `backup/.wh.plnk` (nothing); its file implies the directory.
+    expect(changes(1)).toEqual([
+      'removed /backup/.wh.plnk',
+      'added /backup/.wh..wh.plnk',
+      'added /backup/.wh..wh.plnk/42.1',
+    ]);
+    expect(listing(model.treeAt(1))).toEqual([
+      '/backup dir 103 unmodified',
+      '/backup/.wh..wh.plnk dir 100 added',
+      '/backup/.wh..wh.plnk/42.1 file 100 added',
+      '/backup/.wh.plnk file 0 removed',
+      '/backup/keep file 3 unmodified',
+    ]);
+  });
+
   it('counts a path removed once by a layer, however many whiteouts and opaque markers name it', () => {
     const { merged, changes } = build([
       ['d/', 'd/f:7', 'e/', 'e/g:1'],

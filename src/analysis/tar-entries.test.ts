@@ -202,7 +202,7 @@ describe('readLayerTar', () => {
     ]);
   });
 
-  it('marks what is inside aufs metadata directories, which docker skips, under its own path', async () => {
+  it('marks what is inside aufs metadata directories at the root, which docker skips, under its own path', async () => {
     const tar = await tarOf([
       '.wh..wh.plnk/',
       '.wh..wh.plnk/234.567:500',
@@ -214,12 +214,33 @@ describe('readLayerTar', () => {
     expect(items.map((item) => [item.kind, item.path, item.size])).toEqual([
       ['Marker', '/.wh..wh.plnk', 0],
       ['Marker', '/.wh..wh.plnk/234.567', 500],
-      ['Marker', '/x/.wh..wh.orph/r/s', 9],
+      ['Entry', '/x/.wh..wh.orph/r/s', 9],
       ['Entry', '/y', 1],
       ['Entry', '/a/b/c', 2],
     ]);
     // dive's layer size counts every entry.
     expect([result.fileCount, result.contentSize]).toEqual([5, 512]);
+  });
+
+  it('reads `.wh..wh.` names below the root as docker does: a whiteout of `.wh.NAME`, files in it', async () => {
+    // docker and containerd skip only archive names that start with `.wh..wh.`: aufs keeps its metadata
+    // at a branch's root. A copy of such a branch deeper in an image is unpacked like any other names.
+    const tar = await tarOf([
+      'backup/.wh..wh.plnk/',
+      'backup/.wh..wh.plnk/42.1:100',
+      'backup/.wh..wh.aufs:1',
+      'backup/.wh..wh..opq',
+      'x/../.wh..wh.orph/o:3',
+    ]);
+    const { items, result } = await read(tar);
+    expect(items.map((item) => [item.kind, item.path, item.size])).toEqual([
+      ['Whiteout', '/backup/.wh.plnk', 0],
+      ['Entry', '/backup/.wh..wh.plnk/42.1', 100],
+      ['Whiteout', '/backup/.wh.aufs', 1],
+      ['Opaque', '/backup', 0],
+      ['Marker', '/.wh..wh.orph/o', 3],
+    ]);
+    expect([result.fileCount, result.contentSize]).toEqual([5, 104]);
   });
 
   it('hides estargz metadata at the root, and only there, when asked', async () => {

@@ -12,7 +12,6 @@ const DOT = 0x2e;
 const WHITEOUT_PREFIX = Buffer.from('.wh.');
 const META_PREFIX = Buffer.from('.wh..wh.');
 const OPAQUE_MARKER = Buffer.from('.wh..wh..opq');
-const NO_META = -1;
 /** Root entries estargz adds for lazy pulling; they are not part of the image's filesystem. */
 const ESTARGZ_METADATA = ['stargz.index.json', '.prefetch.landmark', '.no.prefetch.landmark'].map((name) =>
   Buffer.from(name),
@@ -185,8 +184,8 @@ export class LayerItemsWriter {
     this.fileCount++;
     this.contentSize += size;
     const type = entry.type;
-    if (resolver.metaParent !== NO_META) {
-      // Inside aufs metadata (`.wh..wh.plnk/`, `.wh..wh.orph/`): never unpacked, as docker skips it. dive
+    if (resolver.inMeta) {
+      // Inside aufs metadata (`/.wh..wh.plnk/`, `/.wh..wh.orph/`): never unpacked, as docker skips it. dive
       // does not (efficiency.ts), so the marker keeps the entry's own path and type.
       const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
       items.push(ItemKind.Marker, path, type, mode, uid, gid, size, NO_LINK);
@@ -196,7 +195,7 @@ export class LayerItemsWriter {
       if (equals(base, baseStart, baseEnd, OPAQUE_MARKER))
         items.push(ItemKind.Opaque, dir, TypeCode.dir, mode, uid, gid, size, NO_LINK);
       else if (
-        startsWith(base, baseStart, baseEnd, META_PREFIX) ||
+        (dir === ROOT && startsWith(base, baseStart, baseEnd, META_PREFIX)) ||
         baseEnd - baseStart === WHITEOUT_PREFIX.length
       ) {
         const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
@@ -301,12 +300,15 @@ export class NameResolver {
   base: Buffer = Buffer.alloc(0);
   baseStart = 0;
   baseEnd = 0;
-  /** When a directory of the name is aufs metadata (`.wh..wh.plnk/…`): the directory holding it, else -1. */
-  metaParent = NO_META;
+  /**
+   * The name is inside aufs metadata (`.wh..wh.plnk/…`). Only at the root: docker and containerd skip names
+   * that start with `.wh..wh.`; deeper, `x/.wh..wh.plnk/` is a whiteout of `x/.wh.plnk`, what it holds files.
+   */
+  inMeta = false;
   private lastDirBytes = Buffer.alloc(256);
   private lastDirLength = -1;
   private lastDir = ROOT;
-  private lastMetaParent = NO_META;
+  private lastInMeta = false;
 
   constructor(private readonly paths: PathTable) {}
 
@@ -338,7 +340,7 @@ export class NameResolver {
     this.baseStart = lastSlash < 0 ? start : lastSlash + 1;
     this.baseEnd = end;
     this.dir = lastSlash < 0 ? ROOT : this.directory(bytes, start, lastSlash);
-    if (lastSlash < 0) this.metaParent = NO_META;
+    if (lastSlash < 0) this.inMeta = false;
     return true;
   }
 
@@ -349,21 +351,19 @@ export class NameResolver {
       let at = length - 1;
       while (at >= 0 && last[at] === bytes[start + at]) at--;
       if (at < 0) {
-        this.metaParent = this.lastMetaParent;
+        this.inMeta = this.lastInMeta;
         return this.lastDir;
       }
     }
     let dir = ROOT;
-    let metaParent = NO_META;
     let segment = start;
     for (let at = start; at <= end; at++) {
       if (at < end && bytes[at] !== SLASH) continue;
-      if (metaParent === NO_META && startsWith(bytes, segment, at, META_PREFIX)) metaParent = dir;
       dir = this.paths.childId(dir, this.paths.internNameBytes(bytes, segment, at));
       segment = at + 1;
     }
-    this.metaParent = metaParent;
-    this.lastMetaParent = metaParent;
+    this.inMeta = startsWith(bytes, start, end, META_PREFIX);
+    this.lastInMeta = this.inMeta;
     if (last.length < length) this.lastDirBytes = Buffer.alloc(Math.max(length, last.length * 2));
     bytes.copy(this.lastDirBytes, 0, start, end);
     this.lastDirLength = length;
@@ -375,8 +375,7 @@ export class NameResolver {
     const segments = normaliseSegments(name);
     const base = segments.pop();
     if (base === undefined) return false;
-    const meta = segments.findIndex((segment) => segment.startsWith('.wh..wh.'));
-    this.metaParent = meta < 0 ? NO_META : this.paths.intern(segments.slice(0, meta));
+    this.inMeta = segments[0]?.startsWith('.wh..wh.') ?? false;
     this.dir = this.paths.intern(segments);
     this.base = Buffer.from(base);
     this.baseStart = 0;
