@@ -37,7 +37,7 @@ export interface TuiIO {
  * Signals that end the session like q does: the screen is restored and the analysis stopped. Left to
  * their default (Ink re-raises them after its own cleanup), the process died on the alternate screen.
  */
-const QUIT_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+const QUIT_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT'] as const;
 
 /** Redraws at most this often; the first frame after a quiet spell is drawn at once. */
 const MAX_FPS = 60;
@@ -75,7 +75,7 @@ export function createTuiStore(
 
 /**
  * Shows the image and its analysis as it streams, until the user quits. Resolves with the exit code (0,
- * or 128 + the signal's number when SIGTERM, SIGHUP or SIGINT ended it, as a shell reports a kill);
+ * or 128 + the signal's number when SIGTERM, SIGHUP, SIGINT or SIGQUIT ended it, as a shell reports a kill);
  * if the analysis failed, the failure is shown and, once the terminal is restored, rethrown for the CLI to
  * report.
  */

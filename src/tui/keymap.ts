@@ -25,8 +25,14 @@ export const KEY_HELP: readonly (readonly [keys: string, what: string])[] = [
   ['v', 'files: this layer’s changes or the whole image up to this layer'],
   ['w', 'waste view: files that several layers wrote or deleted'],
   ['?', 'this help'],
-  ['q  Ctrl+C', 'quit (Ctrl+Z suspends to the shell; fg comes back)'],
+  ['q  Ctrl+C', 'quit; Ctrl+\\ too (Ctrl+Z suspends to the shell; fg comes back)'],
 ];
+
+/**
+ * Ctrl+\, which a cooked terminal makes SIGQUIT. Raw mode turns it into this byte, which Ink reports as
+ * it is (no ctrl flag: it is past Ctrl+Z, the last of the ctrl+letter codes).
+ */
+const CTRL_BACKSLASH = '\x1c';
 
 const CHANGE_KEYS: Record<string, ChangeMark> = { a: 'added', r: 'removed', m: 'modified', u: 'unmodified' };
 
@@ -62,7 +68,8 @@ function motionFor(input: string, key: Key): Command | undefined {
 
 /** What a key press means in the current state; undefined when it means nothing. */
 export function commandFor(input: string, key: Key, state: TuiState): Command | undefined {
-  if (key.ctrl && input === 'c') return { type: 'quit' };
+  // Ctrl+\ quits as top and htop take SIGQUIT: the terminal restored, exit 0, as for q and Ctrl+C.
+  if ((key.ctrl && input === 'c') || input === CTRL_BACKSLASH) return { type: 'quit' };
   if (key.ctrl && input === 'z') return { type: 'suspend' };
   // The notice says only that q quits: other keys would change a screen nobody can see.
   if (layoutFor(state.viewport, state.layers.length).tooSmall)
@@ -132,7 +139,7 @@ export function keyOfChar(char: string): [input: string, key: Key] {
   if (char === '\t') return ['', { ...NO_KEY, tab: true }];
   if (char === '\r' || char === '\n') return ['', { ...NO_KEY, return: true }];
   if (char === '\x7f' || char === '\b') return ['', { ...NO_KEY, backspace: true }];
-  if (code < 0x20) return [String.fromCharCode(code + 0x60), { ...NO_KEY, ctrl: true }];
+  if (code <= 0x1a) return [String.fromCharCode(code + 0x60), { ...NO_KEY, ctrl: true }];
   return [char, { ...NO_KEY, shift: char !== char.toLowerCase() }];
 }
 

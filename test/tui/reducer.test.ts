@@ -315,6 +315,22 @@ describe('keys', () => {
     expect(commandFor('q', key(), editing)).toEqual({ type: 'quit' });
   });
 
+  it('quits on Ctrl+\\ whatever is on screen, alone or in a run, and never types it into the filter', () => {
+    const states = [
+      finished(),
+      run(finished(), { type: 'filter-opened' }),
+      run(finished(), { type: 'help-toggled' }),
+      run(finished(), { type: 'resized', viewport: { columns: 40, rows: 10 } }),
+    ];
+    // Ink reports the byte as it is, without the ctrl flag.
+    for (const state of states) expect(commandFor('\x1c', key(), state)).toEqual({ type: 'quit' });
+    const store = createStore(reduce, run(finished(), { type: 'focus-cycled', step: 1 }));
+    let quits = 0;
+    handleInput('j\x1cj', key(), store, { ...NO_SESSION, quit: () => quits++ });
+    expect(quits).toBe(1);
+    expect(store.getState().files.cursor.index).toBe(1);
+  });
+
   it('suspends on Ctrl+Z whatever is on screen: tree, filter prompt, help, the too-small notice', () => {
     const tiny = { type: 'resized', viewport: { columns: 40, rows: 10 } } as const;
     const states = [

@@ -361,6 +361,29 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     }
   });
 
+  it('quits on Ctrl+\\ as on q (exit 0), and restores the terminal on SIGQUIT with 128 + 3', async () => {
+    const keyed = new Terminal([DEMO], {}, { after: ECHO_CHECK });
+    const killed = new Terminal([DEMO]);
+    try {
+      await keyed.waitFor(finished, 'the final verdict');
+      keyed.keys('C-\\');
+      expect(await keyed.exitStatus()).toBe(0);
+      const screen = await keyed.waitFor((s) => ECHO_LINE.test(s), 'the terminal modes');
+      expect(screen).not.toContain('Layers (8)');
+      expect(keyed.flag('alternate_on')).toBe('0');
+      expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )icanon( |$)/);
+
+      await killed.waitFor(finished, 'the final verdict');
+      process.kill(killed.pid(), 'SIGQUIT');
+      expect(await killed.exitStatus()).toBe(131);
+      expect(killed.flag('alternate_on')).toBe('0');
+      expect(killed.flag('cursor_flag')).toBe('1');
+    } finally {
+      keyed.close();
+      killed.close();
+    }
+  });
+
   it('erases the filter once per Backspace when they arrive in one read (a held key)', async () => {
     const term = new Terminal([DEMO]);
     try {
