@@ -14,7 +14,7 @@ import { loadInk } from './ink-loader.js';
 import { reduce } from './state/reducer.js';
 import { type Action, initialState, type TuiState } from './state/state.js';
 import { createStore, type Store } from './store.js';
-import { stopLikeCtrlZ, takeScreen } from './terminal.js';
+import { stopLikeCtrlZ, stopLikeSigtstp, takeScreen } from './terminal.js';
 import { themeFor } from './theme.js';
 
 export interface TuiInput {
@@ -38,6 +38,14 @@ export interface TuiIO {
  * their default (Ink re-raises them after its own cleanup), the process died on the alternate screen.
  */
 const QUIT_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT'] as const;
+
+/**
+ * Why a session's Ink instance was unmounted without quitting: Ctrl+Z (the foreground process group
+ * stops, as the terminal would have stopped it), a SIGTSTP sent to imgscope (imgscope alone stops), or a
+ * SIGCONT after a stop imgscope could not see (SIGSTOP), when the shell may have had the terminal meanwhile.
+ * In each case the terminal is given back and, once continued, taken again and the whole frame drawn.
+ */
+type Pause = 'ctrl-z' | 'sigtstp' | 'sigcont';
 
 /** Redraws at most this often; the first frame after a quiet spell is drawn at once. */
 const MAX_FPS = 60;
@@ -109,25 +117,39 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   const onResize = () => store.dispatch({ type: 'resized', viewport: viewportOf(io.stdout) });
   let screen: ReturnType<typeof takeScreen> | undefined;
   let signal: NodeJS.Signals | undefined;
+  let pause: Pause | undefined;
   let unmount = () => {};
   const onSignal = (received: NodeJS.Signals) => {
     signal ??= received;
     unmount();
+  };
+  const onStopSignal = () => {
+    pause ??= 'sigtstp';
+    unmount();
+  };
+  const onContinued = () => {
+    pause ??= 'sigcont';
+    unmount();
+  };
+  const listenToJobControl = (listen: boolean) => {
+    process[listen ? 'on' : 'off']('SIGTSTP', onStopSignal);
+    process[listen ? 'on' : 'off']('SIGCONT', onContinued);
   };
   try {
     const { createElement, render, App } = await loadInk();
     io.beforeKeyboard?.();
     io.stdout.on('resize', onResize);
     for (const name of QUIT_SIGNALS) process.on(name, onSignal);
+    listenToJobControl(true);
     for (;;) {
       screen = takeScreen(io.stdout);
-      let suspended = false;
+      pause = undefined;
       const instance = render(
         createElement(App, {
           store,
           theme,
           suspend: () => {
-            suspended = true;
+            pause ??= 'ctrl-z';
             instance.unmount();
           },
         }),
@@ -142,15 +164,22 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       );
       unmount = () => instance.unmount();
       await instance.waitUntilExit();
-      if (!suspended || signal) break;
-      // Ctrl+Z. Ink has given the keyboard back (cooked mode); the shell gets its screen. Once continued, a
-      // new Ink instance draws the whole frame from the store: the first one would redraw only what changed.
+      if (!pause || signal) break;
+      // Ink has given the keyboard back (cooked mode); the shell gets its screen. Once continued, a new Ink
+      // instance draws the whole frame from the store: the first one would redraw only what changed.
       screen.restore();
-      stopLikeCtrlZ();
+      if (pause !== 'sigcont') {
+        // Unheard, the stop takes effect, and the SIGCONT that ends it is not taken for another stop.
+        listenToJobControl(false);
+        if (pause === 'ctrl-z') stopLikeCtrlZ();
+        else stopLikeSigtstp();
+        listenToJobControl(true);
+      }
       onResize();
     }
   } finally {
     for (const name of QUIT_SIGNALS) process.off(name, onSignal);
+    listenToJobControl(false);
     io.stdout.off('resize', onResize);
     screen?.restore();
     // Quitting mid-stream stops the analysis; its own cleanup closes the streams.

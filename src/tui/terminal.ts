@@ -35,3 +35,13 @@ export function stopLikeCtrlZ(): void {
   // The thread that sends a stop to its own group stops before kill() returns; it resumes on SIGCONT.
   process.kill(0, 'SIGTSTP');
 }
+
+/**
+ * Stops this process alone, as the SIGTSTP it was sent would have with no handler (its sender chose whom
+ * to stop), and returns once it is continued. The caller gives the terminal back before, and removes its
+ * own SIGTSTP listener: a listened-to signal does not stop the process.
+ */
+export function stopLikeSigtstp(): void {
+  if (process.platform === 'win32') return;
+  process.kill(process.pid, 'SIGTSTP');
+}

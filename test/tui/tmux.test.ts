@@ -311,21 +311,34 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     }
   });
 
-  it('gives the shell its terminal on Ctrl+Z, and draws the whole screen again after fg', async () => {
+  it.each([
+    ['on Ctrl+Z', (term: Terminal) => term.keys('C-z')],
+    // kill -TSTP: the same, for imgscope alone.
+    ['on a SIGTSTP', (term: Terminal) => process.kill(term.pid(), 'SIGTSTP')],
+  ])('gives the shell its terminal %s, and draws the whole screen again after fg', async (_, stop) => {
     const resumed = /\[resumed imgscope exited with (\d+)\]/;
+    // The shell waits for Enter before fg, so the test sees the stop before the screen comes back.
     const term = new Terminal(
       [DEMO],
       {},
       {
         jobControl: true,
-        after: `${ECHO_CHECK}fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+        after: `${ECHO_CHECK}read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
       },
     );
     try {
       const before = await term.waitFor(finished, 'the final verdict');
-      term.keys('C-z');
-      // Stopped (128 + SIGTSTP), then continued by the shell's fg: a whole frame on a fresh alternate
-      // screen, which only a full redraw puts there.
+      stop(term);
+      // Stopped (128 + SIGTSTP): the shell has its screen and a cooked terminal.
+      const stopped = await term.waitFor((s) => ECHO_LINE.test(s), 'the shell running after the stop');
+      expect(stopped).toContain('[imgscope exited with 148]');
+      expect(stopped).not.toContain('Layers (8)');
+      expect(term.flag('alternate_on')).toBe('0');
+      expect(ECHO_LINE.exec(stopped)![1]).toMatch(/(^| )echo( |$)/);
+      expect(ECHO_LINE.exec(stopped)![1]).toMatch(/(^| )icanon( |$)/);
+      term.keys('Enter');
+      // Continued by the shell's fg: a whole frame on a fresh alternate screen, which only a full redraw
+      // puts there.
       const screen = await term.waitFor(
         (s) => finished(s) && term.flag('alternate_on') === '1' && !resumed.test(s),
         'the explorer drawn again after fg',
@@ -337,10 +350,38 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       term.keys('q');
       const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
       expect(resumed.exec(after)![1]).toBe('0');
-      // While stopped, the shell had its screen and a cooked terminal.
-      expect(after).toContain('[imgscope exited with 148]');
-      expect(ECHO_LINE.exec(after)![1]).toMatch(/(^| )echo( |$)/);
-      expect(ECHO_LINE.exec(after)![1]).toMatch(/(^| )icanon( |$)/);
+    } finally {
+      term.close();
+    }
+  });
+
+  it('draws the whole screen again and takes the keyboard back when continued after a SIGSTOP', async () => {
+    // SIGSTOP cannot be caught: the shell prints on the explorer's screen and takes the terminal as it is;
+    // `stty sane` gives it the cooked modes an interactive shell restores, which imgscope must undo.
+    const resumed = /\[resumed imgscope exited with (\d+)\]/;
+    const term = new Terminal(
+      [DEMO],
+      {},
+      {
+        jobControl: true,
+        after: `stty sane; read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+      },
+    );
+    try {
+      const before = await term.waitFor(finished, 'the final verdict');
+      process.kill(term.pid(), 'SIGSTOP');
+      await term.waitFor((s) => s.includes('[imgscope exited with 147]'), 'the shell running after the stop');
+      term.keys('Enter');
+      const screen = await term.waitFor(
+        (s) => finished(s) && !s.includes('exited with') && !resumed.test(s),
+        'the explorer drawn again after fg',
+      );
+      expect(screen).toBe(before);
+      term.keys('Tab', 'j');
+      await term.waitFor((s) => cursorIndex(s) === 1, 'the Files cursor moved by j');
+      term.keys('q');
+      const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
+      expect(resumed.exec(after)![1]).toBe('0');
     } finally {
       term.close();
     }
