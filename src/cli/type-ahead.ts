@@ -5,7 +5,7 @@
  * Ctrl+C and Ctrl+Z into bytes, so each is made the signal the terminal would have sent: Ctrl+C still
  * aborts the load, and Ctrl+Z still stops it until `fg`.
  */
-import { stopLikeCtrlZ } from '../tui/terminal.js';
+import { stopLikeCtrlZ, stopLikeSigtstp } from '../tui/terminal.js';
 
 export interface TypeAhead {
   /** Stops holding and gives the keys back to `stdin`, which stays raw for the explorer to read. */
@@ -33,19 +33,39 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
       }
       if (bytes.includes(CTRL_Z)) {
         held.push(Buffer.from(bytes.filter((byte) => byte !== CTRL_Z)));
-        stdin.setRawMode(false);
-        stopLikeCtrlZ();
-        stdin.setRawMode(true);
+        stopCooked(stopLikeCtrlZ);
       } else {
         held.push(bytes);
       }
     }
+  };
+  // A SIGTSTP from another process stops imgscope alone, as it would have without the handler; a SIGCONT
+  // after a SIGSTOP, which cannot be caught, takes raw mode again from a shell that may have reset it.
+  const onStopSignal = () => stopCooked(stopLikeSigtstp);
+  const onContinued = () => {
+    // Off first: raw mode set again when Node believes it already is would change nothing.
+    stdin.setRawMode(false);
+    stdin.setRawMode(true);
+  };
+  const listenToJobControl = (listen: boolean) => {
+    process[listen ? 'on' : 'off']('SIGTSTP', onStopSignal);
+    process[listen ? 'on' : 'off']('SIGCONT', onContinued);
+  };
+  // Stops with the terminal cooked. Unheard, the stop takes effect, and the SIGCONT that ends it is not
+  // taken for another one.
+  const stopCooked = (stopProcess: () => void) => {
+    stdin.setRawMode(false);
+    listenToJobControl(false);
+    stopProcess();
+    listenToJobControl(true);
+    stdin.setRawMode(true);
   };
   let holding = true;
   const stop = () => {
     const was = holding;
     holding = false;
     stdin.off('readable', onReadable);
+    listenToJobControl(false);
     return was;
   };
   const restore = () => {
@@ -57,6 +77,7 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   };
   stdin.setRawMode(true);
   stdin.on('readable', onReadable);
+  listenToJobControl(true);
   return {
     release() {
       if (stop() && held.length > 0) stdin.unshift(Buffer.concat(held));

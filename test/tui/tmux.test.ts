@@ -141,6 +141,10 @@ class Terminal {
   }
 }
 
+/** A process's state as ps shows it: S running or sleeping, T stopped. */
+const processState = (pid: number) =>
+  execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+
 /** Lines of the Files pane: right of the first column separator. */
 function filesPane(screen: string): string[] {
   return screen
@@ -528,7 +532,10 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       }
     });
 
-    it('stops a slow manifest load on Ctrl+Z, and goes on with it after fg', async () => {
+    it.each([
+      ['on Ctrl+Z', (term: Terminal) => term.keys('C-z')],
+      ['on a SIGTSTP', (term: Terminal) => process.kill(term.pid(), 'SIGTSTP')],
+    ])('stops a slow manifest load %s, and goes on with it after fg', async (_, stop) => {
       const proxy = await startFaultProxy(registry.url);
       proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'delay', ms: 2000 }, times: 2 });
       const resumed = /\[resumed imgscope exited with (\d+)\]/;
@@ -543,14 +550,44 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       try {
         await term.waitFor(() => proxy.requests.some((r) => r.fault === 'delay'), 'the manifest requested');
         term.type('w');
-        term.keys('C-z');
-        // Stopped and continued: the load goes on, and the key typed before Ctrl+Z still counts.
+        stop(term);
+        // Stopped and continued: the load goes on, and the key typed before the stop still counts.
         await term.waitFor((s) => finished(s) && s.includes('inefficient files'), 'the waste view after fg');
         term.keys('q');
         const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
         expect(resumed.exec(after)![1]).toBe('0');
         expect(after).toContain('[imgscope exited with 148]');
         expect(ECHO_LINE.exec(after)![1]).toMatch(/(^| )icanon( |$)/);
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
+
+    it('takes the keyboard back when continued after a SIGSTOP during a slow manifest load', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'delay', ms: 5000 }, times: 2 });
+      // `stty sane`: the cooked modes an interactive shell restores after the stop, which imgscope must undo.
+      const term = new Terminal(
+        [`${proxy.host}/fixtures/demo:1.0`],
+        {},
+        { jobControl: true, after: 'stty sane; read -r; fg >/dev/null; ' },
+      );
+      try {
+        await term.waitFor(() => proxy.requests.some((r) => r.fault === 'delay'), 'the manifest requested');
+        process.kill(term.pid(), 'SIGSTOP');
+        await term.waitFor(
+          (s) => s.includes('[imgscope exited with 147]'),
+          'the shell running after the stop',
+        );
+        term.keys('Enter');
+        await term.waitFor(() => /^S/.test(processState(term.pid())), 'imgscope continued');
+        term.type('jjw');
+        // Raw again: the keys are neither echoed nor lost, and the explorer acts on them once it shows.
+        await term.waitFor((s) => finished(s) && s.includes('inefficient files'), 'the waste view after fg');
+        term.keys('q');
+        const after = await term.waitFor((s) => !s.includes('Layers (8)'), 'imgscope ending');
+        expect(after).not.toContain('jjw');
       } finally {
         term.close();
         await proxy.stop();
