@@ -2,8 +2,8 @@
  * Keys typed while the explorer loads (the manifest from a slow registry, Ink's first import). Left to the
  * terminal, they were echoed onto the shell's screen, where they stayed after quitting. In raw mode they
  * are not echoed; they are kept and handed to the explorer as if typed once it shows. Raw mode also turns
- * Ctrl+C and Ctrl+Z into bytes, so each is made the signal the terminal would have sent: Ctrl+C still
- * aborts the load, and Ctrl+Z still stops it until `fg`.
+ * Ctrl+C, Ctrl+\ and Ctrl+Z into bytes, so each is made the signal the terminal would have sent: Ctrl+C
+ * (SIGINT) and Ctrl+\ (SIGQUIT) still abort the load, and Ctrl+Z still stops it until `fg`.
  */
 import { stopLikeCtrlZ, stopLikeSigtstp } from '../tui/terminal.js';
 
@@ -16,6 +16,7 @@ export interface TypeAhead {
 
 const CTRL_C = 0x03;
 const CTRL_Z = 0x1a;
+const CTRL_BACKSLASH = 0x1c;
 
 export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return { release() {}, restore() {} };
@@ -25,10 +26,11 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   const onReadable = () => {
     for (let chunk = stdin.read() as Buffer | string | null; chunk !== null; chunk = stdin.read()) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (bytes.includes(CTRL_C)) {
+      const quit = bytes.includes(CTRL_C) ? 'SIGINT' : bytes.includes(CTRL_BACKSLASH) ? 'SIGQUIT' : undefined;
+      if (quit) {
         restore();
         // To the foreground process group, as the terminal sends it: a script running imgscope stops too.
-        process.kill(0, 'SIGINT');
+        process.kill(0, quit);
         return;
       }
       if (bytes.includes(CTRL_Z)) {

@@ -54,21 +54,21 @@ let sessions = 0;
 class Terminal {
   readonly name = `s${++sessions}`;
 
-  /** `shell.after` runs in the pane's shell once imgscope has ended; `surviveCtrlC` keeps that shell
-   * alive through a Ctrl+C (as an interactive shell is), to report how imgscope ended; `jobControl` runs
-   * imgscope as a job of its own (bash's `set -m`, as in an interactive shell), so Ctrl+Z stops it and
-   * the shell goes on with `after`. */
+  /** `shell.after` runs in the pane's shell once imgscope has ended; `surviveQuitKeys` keeps that
+   * shell alive through a Ctrl+C or Ctrl+\\ (as an interactive shell is), to report how imgscope ended;
+   * `jobControl` runs imgscope as a job of its own (bash's `set -m`, as in an interactive shell), so
+   * Ctrl+Z stops it and the shell goes on with `after`. */
   constructor(
     args: string[],
     env: Record<string, string> = {},
-    shell: { after?: string; surviveCtrlC?: boolean; jobControl?: boolean } = {},
+    shell: { after?: string; surviveQuitKeys?: boolean; jobControl?: boolean } = {},
   ) {
     const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args]
       .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
       .join(' ');
     // The shell stays after imgscope ends, so its status stays readable (tmux's remain-on-exit loses the
     // last lines a process writes before it dies).
-    const script = `${shell.surviveCtrlC ? 'trap : INT; ' : ''}${imgscope}; echo "[imgscope exited with $?]"; ${shell.after ?? ''}exec sleep 86400`;
+    const script = `${shell.surviveQuitKeys ? 'trap : INT QUIT; ulimit -c 0; ' : ''}${imgscope}; echo "[imgscope exited with $?]"; ${shell.after ?? ''}exec sleep 86400`;
     const command = shell.jobControl
       ? `exec bash -c '${`set -m; ${script}`.replaceAll("'", `'\\''`)}'`
       : script;
@@ -594,31 +594,37 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       }
     });
 
-    it('aborts a slow manifest load on Ctrl+C with 130, and gives the terminal back as it was', async () => {
-      const proxy = await startFaultProxy(registry.url);
-      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'hang' }, times: 2 });
-      const term = new Terminal(
-        [`${proxy.host}/fixtures/demo:1.0`],
-        {},
-        {
-          after: ECHO_CHECK,
-          surviveCtrlC: true,
-        },
-      );
-      try {
-        await term.waitFor(() => proxy.requests.some((r) => r.fault === 'hang'), 'the manifest requested');
-        const pressed = Date.now();
-        term.keys('C-c');
-        expect(await term.exitStatus()).toBe(130);
-        expect(Date.now() - pressed).toBeLessThan(5000);
-        const screen = await term.waitFor((s) => ECHO_LINE.test(s), 'the terminal modes');
-        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )echo( |$)/);
-        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )icanon( |$)/);
-      } finally {
-        term.close();
-        await proxy.stop();
-      }
-    });
+    it.each([
+      ['Ctrl+C', 130, 'C-c'],
+      ['Ctrl+\\', 131, 'C-\\'],
+    ])(
+      'aborts a slow manifest load on %s with %s, and gives the terminal back as it was',
+      async (_, status, key) => {
+        const proxy = await startFaultProxy(registry.url);
+        proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'hang' }, times: 2 });
+        const term = new Terminal(
+          [`${proxy.host}/fixtures/demo:1.0`],
+          {},
+          {
+            after: ECHO_CHECK,
+            surviveQuitKeys: true,
+          },
+        );
+        try {
+          await term.waitFor(() => proxy.requests.some((r) => r.fault === 'hang'), 'the manifest requested');
+          const pressed = Date.now();
+          term.keys(key);
+          expect(await term.exitStatus()).toBe(status);
+          expect(Date.now() - pressed).toBeLessThan(5000);
+          const screen = await term.waitFor((s) => ECHO_LINE.test(s), 'the terminal modes');
+          expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )echo( |$)/);
+          expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )icanon( |$)/);
+        } finally {
+          term.close();
+          await proxy.stop();
+        }
+      },
+    );
 
     it('streams the layers from the registry into the same screen', async () => {
       const term = new Terminal([reference]);
