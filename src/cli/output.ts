@@ -64,9 +64,20 @@ function dropOutputAfterReaderLeaves(stream: NodeJS.WritableStream): void {
   guarded.add(stream);
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    if (error.code === 'EIO' && (stream as { isTTY?: boolean }).isTTY) endAsHangUp();
     process.stderr.write(`imgscope: cannot write the output (${error.message})\n`);
     process.exit(2);
   });
+}
+
+/**
+ * EIO from a terminal: it hung up (its window was closed), and there is nothing left to restore or to
+ * report to. The process ends as the hangup's SIGHUP ends a program that does not handle it (129), not
+ * by exiting: on exit Node 20 resets the terminal's modes and aborts when it cannot (nodejs/node#51519).
+ */
+function endAsHangUp(): void {
+  process.removeAllListeners('SIGHUP');
+  process.kill(process.pid, 'SIGHUP');
 }
 
 /**

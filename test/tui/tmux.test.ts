@@ -4,7 +4,8 @@
  * wait polls the screen against a deadline; no fixed sleeps.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestHex } from '../../src/oci/digest.js';
@@ -57,18 +58,22 @@ class Terminal {
   /** `shell.after` runs in the pane's shell once imgscope has ended; `surviveQuitKeys` keeps that
    * shell alive through a Ctrl+C or Ctrl+\\ (as an interactive shell is), to report how imgscope ended;
    * `jobControl` runs imgscope as a job of its own (bash's `set -m`, as in an interactive shell), so
-   * Ctrl+Z stops it and the shell goes on with `after`. */
+   * Ctrl+Z stops it and the shell goes on with `after`; `surviveHangUp` keeps it alive when the terminal
+   * closes. `after` reads imgscope's exit status in `$status`. */
   constructor(
     args: string[],
     env: Record<string, string> = {},
-    shell: { after?: string; surviveQuitKeys?: boolean; jobControl?: boolean } = {},
+    shell: { after?: string; surviveQuitKeys?: boolean; surviveHangUp?: boolean; jobControl?: boolean } = {},
   ) {
     const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args]
       .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
       .join(' ');
     // The shell stays after imgscope ends, so its status stays readable (tmux's remain-on-exit loses the
     // last lines a process writes before it dies).
-    const script = `${shell.surviveQuitKeys ? 'trap : INT QUIT; ulimit -c 0; ' : ''}${imgscope}; echo "[imgscope exited with $?]"; ${shell.after ?? ''}exec sleep 86400`;
+    const traps =
+      (shell.surviveQuitKeys ? 'trap : INT QUIT; ulimit -c 0; ' : '') +
+      (shell.surviveHangUp ? "trap '' HUP; " : '');
+    const script = `${traps}${imgscope}; status=$?; echo "[imgscope exited with $status]"; ${shell.after ?? ''}exec sleep 86400`;
     const command = shell.jobControl
       ? `exec bash -c '${`set -m; ${script}`.replaceAll("'", `'\\''`)}'`
       : script;
@@ -426,6 +431,26 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     } finally {
       keyed.close();
       killed.close();
+    }
+  });
+
+  it('ends as a hangup does (129) when its terminal is closed, not by a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imgscope-hangup-'));
+    const statusFile = join(dir, 'status');
+    const term = new Terminal(
+      [DEMO],
+      {},
+      { surviveHangUp: true, after: `echo $status > ${statusFile}; exit; ` },
+    );
+    try {
+      await term.waitFor(finished, 'the final verdict');
+      term.close();
+      const deadline = Date.now() + DEADLINE_MS;
+      while (!existsSync(statusFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // It crashed (139, or 134) on exit: Node 20 aborts when it cannot reset a terminal that is gone.
+      expect(readFileSync(statusFile, 'utf8').trim()).toBe('129');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
