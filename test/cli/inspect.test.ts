@@ -21,12 +21,10 @@ interface EditableManifest {
   layers: { mediaType: string; digest: string; size: number; urls?: string[] }[];
 }
 
-function demoWithConfig(
-  edit: (config: EditableConfig) => void,
-  editManifest: (manifest: EditableManifest) => void = () => {},
-): string {
-  const copy = join(scratch, `demo-${Math.random().toString(16).slice(2)}`);
-  cpSync(fixture('demo'), copy, { recursive: true });
+/** A scratch copy of a fixture layout: where a blob is, and `put` to store a JSON document as a blob. */
+function layoutCopy(name: string) {
+  const copy = join(scratch, `${name}-${Math.random().toString(16).slice(2)}`);
+  cpSync(fixture(name), copy, { recursive: true });
   const blob = (digest: string) => join(copy, 'blobs', 'sha256', digest.slice(7));
   const put = (value: unknown) => {
     const bytes = Buffer.from(JSON.stringify(value));
@@ -34,6 +32,14 @@ function demoWithConfig(
     writeFileSync(blob(digest), bytes);
     return { digest, size: bytes.length };
   };
+  return { copy, blob, put };
+}
+
+function demoWithConfig(
+  edit: (config: EditableConfig) => void,
+  editManifest: (manifest: EditableManifest) => void = () => {},
+): string {
+  const { copy, blob, put } = layoutCopy('demo');
   const index = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8'));
   const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
   const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8'));
@@ -50,15 +56,7 @@ function demoWithConfig(
  * annotations on the index and on the arm64 manifest.
  */
 function multiarchWithout(architecture: string): string {
-  const copy = join(scratch, `multiarch-${Math.random().toString(16).slice(2)}`);
-  cpSync(fixture('multiarch'), copy, { recursive: true });
-  const blob = (digest: string) => join(copy, 'blobs', 'sha256', digest.slice(7));
-  const put = (value: unknown) => {
-    const bytes = Buffer.from(JSON.stringify(value));
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    writeFileSync(blob(digest), bytes);
-    return { digest, size: bytes.length };
-  };
+  const { copy, blob, put } = layoutCopy('multiarch');
   const top = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8'));
   const index = JSON.parse(readFileSync(blob(top.manifests[0].digest), 'utf8'));
   index.annotations = { 'org.opencontainers.image.created': '2024-05-01T00:00:00Z' };

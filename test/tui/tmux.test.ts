@@ -179,6 +179,18 @@ const depth = (row: string) => row.replace(/^›/, '').search(/[├└]/) / 3;
 /** The row count the Files title gives. */
 const rowCount = (screen: string) => Number(/Files: .*\((\d+) rows\)/.exec(screen)?.[1] ?? Number.NaN);
 
+/**
+ * After a stop and `fg`: the keyboard is the explorer's again (raw: a key acts without Enter), and q ends
+ * it with 0, which the shell's `after` script prints as `resumed` matches it.
+ */
+async function expectKeyboardBackThenQuit(term: Terminal, resumed: RegExp): Promise<void> {
+  term.keys('Tab', 'j');
+  await term.waitFor((s) => cursorIndex(s) === 1, 'the Files cursor moved by j');
+  term.keys('q');
+  const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
+  expect(resumed.exec(after)![1]).toBe('0');
+}
+
 /** The final verdict in the header, in a frame drawn down to its footer (a capture can catch one half written). */
 const finished = (screen: string) =>
   /verdict PASS\s*$/m.test(screen.split('\n')[0] ?? '') && /^Tab pane.*q quit/m.test(screen);
@@ -353,12 +365,7 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         'the explorer drawn again after fg',
       );
       expect(screen).toBe(before);
-      // The keyboard is the explorer's again (raw: a key acts without Enter).
-      term.keys('Tab', 'j');
-      await term.waitFor((s) => cursorIndex(s) === 1, 'the Files cursor moved by j');
-      term.keys('q');
-      const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
-      expect(resumed.exec(after)![1]).toBe('0');
+      await expectKeyboardBackThenQuit(term, resumed);
     } finally {
       term.close();
     }
@@ -386,11 +393,7 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         'the explorer drawn again after fg',
       );
       expect(screen).toBe(before);
-      term.keys('Tab', 'j');
-      await term.waitFor((s) => cursorIndex(s) === 1, 'the Files cursor moved by j');
-      term.keys('q');
-      const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
-      expect(resumed.exec(after)![1]).toBe('0');
+      await expectKeyboardBackThenQuit(term, resumed);
     } finally {
       term.close();
     }
