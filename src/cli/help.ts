@@ -28,7 +28,7 @@ IMAGE
   oci:DIR[:REF|:@N]              an OCI image layout directory
   oci-archive:FILE[:REF|:@N]     an OCI layout in a tar file
   docker-archive:FILE[:NAME:TAG|:@N] a docker save / kaniko / crane tarball
-  PATH                           a layout directory or archive, detected
+  PATH[:@N]                      a layout directory or archive, detected
 
 Options (for check; the explorer takes them all but --json, --format, --no-layers and --full; inspect
 takes --json, --platform and the registry options, cache takes --json, --cache-dir and --max-size; an
@@ -72,7 +72,7 @@ Exit codes: 0 ok, 1 a check failed, 2 bad input or error.
 
 const IMAGE_FORMS = `IMAGE
   alpine:3.20, ghcr.io/org/app@sha256:…, docker://…   an image in a registry (no Docker daemon needed)
-  oci:DIR[:REF|:@N], oci-archive:FILE[:REF|:@N], docker-archive:FILE[:NAME:TAG|:@N], or a PATH (detected)`;
+  oci:DIR[:REF|:@N], oci-archive:FILE[:REF|:@N], docker-archive:FILE[:NAME:TAG|:@N], or a PATH[:@N] (detected)`;
 
 const IMAGE_ACCESS = `  --platform os/arch[/variant]   the platform to pick from an index (default linux/amd64); an image of
                                  a single platform must be this one, else exit 2

@@ -152,6 +152,16 @@ describe('parseReference', () => {
     );
     expect(rejection('ghcr.io/app@sha256:abc')).toMatch(/^image reference "ghcr.io\/app@sha256:abc": /);
   });
+
+  it("refuses skopeo's PATH:@N as a position only a local image has, not as credentials", () => {
+    for (const text of ['flat:@0', 'docker://image.tar:@12', 'team/flat:@1']) {
+      expect(rejection(text), text).toBe(
+        `image reference "${text}": :@N picks an image of a layout or archive on disk, and a registry image has none`,
+      );
+    }
+    // A colon before it may be a user:password: masked as before.
+    expect(rejection('alice:Pass0rd:@0')).toBe('image reference "***@0": "0" is not a sha256 digest');
+  });
 });
 
 describe('isLoopbackHost', () => {

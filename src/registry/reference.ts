@@ -71,6 +71,15 @@ export function parseReference(text: string): ImageReference {
   const input = text.trim();
   let rest = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
   if (rest === '') throw invalid(text, 'is empty');
+  // `flat:@0` is no user `flat` with an empty password but skopeo's position in a layout or archive;
+  // one word before it holds no password, so it can be repeated.
+  if (/^[^@:]+:@\d+$/.test(rest)) {
+    throw invalid(
+      text,
+      ':@N picks an image of a layout or archive on disk, and a registry image has none',
+      'for an image on disk name a path that exists: PATH:@N, oci:DIR:@N or docker-archive:FILE:@N',
+    );
+  }
   // Only a digest may follow an `@`; what comes before any other `@` is never repeated: it may be a password.
   const shown = maskUserinfo(rest);
   if (shown !== rest) throw userinfoError(shown);

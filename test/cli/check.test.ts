@@ -511,6 +511,27 @@ describe('imgscope check on bad input', () => {
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('reads a bare PATH:@N as its prefixed form when PATH is read as a path, and never as credentials', async () => {
+    const cwd = join(scratch, 'positions');
+    cpSync(fixture('demo'), join(cwd, 'flat'), { recursive: true });
+    cpSync(fixture('demo.docker.tar'), join(cwd, 'image.tar'));
+    for (const [image, reference] of [
+      ['flat:@0', 'oci:flat:@0'],
+      ['image.tar:@0', 'docker-archive:image.tar:@0'],
+    ] as const) {
+      const result = await runCli(['check', '--json', '--no-layers', image], { cwd });
+      expect(result.stderr, image).toBe('');
+      expect((JSON.parse(result.stdout) as Report).reference, image).toBe(reference);
+    }
+    const beyond = await runCli(['check', 'flat:@3'], { cwd });
+    expect(beyond.stderr).toMatch(/^imgscope: flat has no image @3: index\.json lists 1 \(@0 to @0\)/);
+    const absent = await runCli(['check', 'absent:@0'], { cwd });
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toBe(
+      'imgscope: image reference "absent:@0": :@N picks an image of a layout or archive on disk, and a registry image has none — for an image on disk name a path that exists: PATH:@N, oci:DIR:@N or docker-archive:FILE:@N\n',
+    );
+  });
+
   it('names the setting that raises the decompression guard when it trips', async () => {
     const result = await runCli(['check', 'fixtures/demo'], {
       env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' },

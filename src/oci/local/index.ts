@@ -20,13 +20,14 @@ import { TarArchiveFiles } from './tar-index.js';
 export { isLocalReference, parseLocalReference } from './reference.js';
 
 /**
- * Opens an image on disk: `oci:DIR[:REF|:@N]`, `oci-archive:FILE[:REF|:@N]`, `docker-archive:FILE[:NAME:TAG]`,
- * or a bare path whose format is detected. Archives are indexed, never extracted.
+ * Opens an image on disk: `oci:DIR[:REF|:@N]`, `oci-archive:FILE[:REF|:@N]`,
+ * `docker-archive:FILE[:NAME:TAG|:@N]`, or a bare path (`PATH[:@N]`) whose format is detected. Archives are indexed, never extracted.
  */
 export async function openLocalImage(spec: string, options: OpenOptions = {}): Promise<ImageSource> {
   const { transport: named, path, ref } = parseLocalReference(spec);
   const given = named ? `${named}:${path}` : path;
-  const registryHint = named ? rethrow : pointToRegistry(path);
+  // A bare PATH:@N names a position only an image on disk has: no registry image to point to.
+  const registryHint = named || ref !== undefined ? rethrow : pointToRegistry(path);
   const isDirectory = await statKind(path, given).catch(registryHint);
   if (named) requireShape(named, isDirectory, given);
   const files: LocalFiles = isDirectory

@@ -67,6 +67,21 @@ describe('parseLocalReference', () => {
     });
     expect(parseLocalReference('oci:dir:', (path) => path === 'dir').ref).toBeUndefined();
   });
+
+  it("splits a bare PATH:@N, skopeo's position, unless the whole spec is a path", () => {
+    expect(parseLocalReference(`${temp.path}/lay:@1`)).toEqual({
+      transport: undefined,
+      path: `${temp.path}/lay`,
+      ref: '@1',
+    });
+    expect(parseLocalReference('./absent:@0', () => false)).toEqual({
+      transport: undefined,
+      path: './absent',
+      ref: '@0',
+    });
+    expect(parseLocalReference('odd:@0', (path) => path === 'odd:@0').path).toBe('odd:@0');
+    expect(parseLocalReference('lay:v1', () => true).ref).toBeUndefined();
+  });
 });
 
 describe('isLocalReference', () => {
@@ -92,5 +107,12 @@ describe('isLocalReference', () => {
     expect(isLocalReference('../absent')).toBe(true);
     expect(isLocalReference('absent.tar')).toBe(true);
     expect(isLocalReference('src/absent')).toBe(true); // its first segment is a local directory
+  });
+
+  it('reads a bare PATH:@N by the rules of its PATH', () => {
+    expect(isLocalReference(`${join(temp.path, 'lay')}:@0`)).toBe(true);
+    expect(isLocalReference('src:@0')).toBe(true); // an existing folder, as a bare `src` is
+    expect(isLocalReference('./absent:@0')).toBe(true);
+    expect(isLocalReference('absent:@0')).toBe(false); // left for the registry parser to refuse
   });
 });

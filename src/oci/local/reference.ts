@@ -16,9 +16,22 @@ function transportOf(spec: string): LocalTransport | undefined {
   return LOCAL_TRANSPORTS.find((transport) => spec.startsWith(`${transport}:`));
 }
 
-/** Whether a spec names a local image: a transport prefix, or a path that exists. */
+/**
+ * skopeo's `:@N` (the Nth image of a layout or archive) after a bare path: no registry reference ends so,
+ * since a tag cannot be empty and only a digest follows an `@`.
+ */
+const POSITION_SUFFIX = /^(.+):(@\d+)$/;
+
+/**
+ * Whether a spec names a local image: a transport prefix, or a path that exists. A bare `PATH:@N` is
+ * local when PATH would be, by the same rules.
+ */
 export function isLocalReference(spec: string): boolean {
-  return transportOf(spec) !== undefined || (spec !== '' && (existsSync(spec) || looksLikePath(spec)));
+  if (transportOf(spec) !== undefined) return true;
+  if (spec === '') return false;
+  if (existsSync(spec) || looksLikePath(spec)) return true;
+  const path = POSITION_SUFFIX.exec(spec)?.[1];
+  return path !== undefined && (existsSync(path) || looksLikePath(path));
 }
 
 /**
@@ -40,7 +53,7 @@ export function isPlainlyPath(spec: string): boolean {
 }
 
 /**
- * Splits `TRANSPORT:PATH[:REF]`. Paths may contain `:` and refs do too (`NAME:TAG`,
+ * Splits `TRANSPORT:PATH[:REF]`, and a bare `PATH:@N` whose whole spec is not itself a path. Paths may contain `:` and refs do too (`NAME:TAG`,
  * `localhost:5000/app:1`), so the longest prefix that exists on disk is the path. When nothing exists
  * the first `:` splits, so the error names the path the user most likely meant.
  */
@@ -49,7 +62,10 @@ export function parseLocalReference(
   exists: (path: string) => boolean = existsSync,
 ): LocalReference {
   const transport = transportOf(spec);
-  if (!transport) return { transport: undefined, path: spec, ref: undefined };
+  if (!transport) {
+    const position = exists(spec) ? null : POSITION_SUFFIX.exec(spec);
+    return { transport: undefined, path: position?.[1] ?? spec, ref: position?.[2] };
+  }
   const rest = spec.slice(transport.length + 1);
   if (exists(rest)) return { transport, path: rest, ref: undefined };
   for (let colon = rest.lastIndexOf(':'); colon > 0; colon = rest.lastIndexOf(':', colon - 1)) {
