@@ -26,8 +26,9 @@ export async function openImage(
   configuredPlatform?: Setting<Platform>,
 ): Promise<ImageSource> {
   // Checked for an image on disk too: a CI line tried on a local archive first must not pass with a
-  // host that would fail (or be ignored) against the registry.
+  // host, or a half of the credentials, that would fail (or be ignored) against the registry.
   for (const host of options['insecure-registry'] ?? []) checkInsecureEntry(host, '--insecure-registry');
+  checkCredentialOptions(options);
   const wanted = options.platform
     ? { value: parsePlatform(options.platform), origin: '--platform' }
     : configuredPlatform;
@@ -57,6 +58,20 @@ export function policyReference(image: string): string {
   }
 }
 
+/** --username and --password-stdin come as a pair: either alone names no credentials. */
+function checkCredentialOptions(options: ParsedOptions): void {
+  if (options['password-stdin'] && !options.username) {
+    throw new ImgscopeError('BAD_INPUT', '--password-stdin needs --username', {
+      hint: 'for example: echo "$TOKEN" | imgscope check --username me --password-stdin IMAGE',
+    });
+  }
+  if (options.username && !options['password-stdin']) {
+    throw new ImgscopeError('BAD_INPUT', '--username needs --password-stdin', {
+      hint: 'pipe the password in with --password-stdin, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD',
+    });
+  }
+}
+
 async function openSource(
   image: string,
   options: ParsedOptions,
@@ -67,12 +82,7 @@ async function openSource(
   if (isLocalReference(image)) return openLocalImage(image, { platform });
 
   let credentials: { username: string; password: string } | undefined;
-  if (options['password-stdin']) {
-    if (!options.username) {
-      throw new ImgscopeError('BAD_INPUT', '--password-stdin needs --username', {
-        hint: 'for example: echo "$TOKEN" | imgscope check --username me --password-stdin IMAGE',
-      });
-    }
+  if (options['password-stdin'] && options.username) {
     if (io.stdin.isTTY) {
       throw new ImgscopeError(
         'BAD_INPUT',
@@ -89,10 +99,6 @@ async function openSource(
       });
     }
     credentials = { username: options.username, password };
-  } else if (options.username) {
-    throw new ImgscopeError('BAD_INPUT', '--username needs --password-stdin', {
-      hint: 'pipe the password in with --password-stdin, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD',
-    });
   }
   // undici and the auth stack load only for registry images.
   const { openRegistryImage } = await import('../registry/index.js');

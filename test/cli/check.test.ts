@@ -429,6 +429,14 @@ describe('imgscope check on bad input', () => {
       ['inspect', '--insecure-registry', 'http://lab.internal:5000', 'fixtures/demo'],
       /^imgscope: --insecure-registry: "http:\/\/lab.internal:5000" is not a registry host/,
     ],
+    [
+      ['check', '--username', 'me', 'fixtures/demo'],
+      /^imgscope: --username needs --password-stdin — pipe the password in with --password-stdin/,
+    ],
+    [
+      ['inspect', '--password-stdin', 'oci-archive:fixtures/demo.oci.tar'],
+      /^imgscope: --password-stdin needs --username — for example: /,
+    ],
   ])('%j exits 2 with one line naming the input', async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
