@@ -41,7 +41,7 @@ ${POLICY_OPTIONS}
                                  $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope); a cached layer is not
                                  downloaded again, a cached image's layers are not decompressed (a local
                                  image's blobs are hashed again only when their files changed)
-  --no-cache                     neither read nor write the layer cache
+  --no-cache                     neither read nor write the layer cache (wins over --cache-dir)
   --insecure-registry HOST       plain HTTP for HOST, or HTTPS without a certificate check if it speaks
                                  TLS (repeatable; loopback hosts are always insecure)
   --username USER --password-stdin   registry credentials (else Docker/Podman credential files)
@@ -95,7 +95,7 @@ Options
 ${IMAGE_ACCESS}
 ${POLICY_OPTIONS}
   --cache-dir DIR                where layer analyses and image summaries are cached
-  --no-cache                     neither read nor write the layer cache
+  --no-cache                     neither read nor write the layer cache (wins over --cache-dir)
   --debug                        log registry exchanges and cache hits, and show stack traces
   -h, --help
 

@@ -45,6 +45,14 @@ describe('imgscope help', () => {
     }
   });
 
+  it('says --no-cache wins over --cache-dir, since both are taken together', async () => {
+    for (const args of [['--help'], ['check', '--help']]) {
+      expect(await helpOf(...args), args.join(' ')).toContain(
+        '--no-cache                     neither read nor write the layer cache (wins over --cache-dir)',
+      );
+    }
+  });
+
   it('names every option of check the explorer refuses, and no other', async () => {
     const help = (await helpOf('--help')).replace(/\n\s+/g, ' ');
     const clause = /the explorer takes them all but ([^;]+);/.exec(help)?.[1] ?? '';
