@@ -1,5 +1,5 @@
 import { ImgscopeError } from '../errors.js';
-import { isLocalReference, openLocalImage } from '../oci/local/index.js';
+import { isLocalReference, openLocalImage, prefixedForms } from '../oci/local/index.js';
 import { type Platform, parsePlatform, platformMismatch } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
 import type { Setting } from '../policy/index.js';
@@ -72,6 +72,24 @@ function checkCredentialOptions(options: ParsedOptions): void {
   }
 }
 
+/**
+ * Refuses IMAGE that is no registry reference before anything is read; when it is a bare `PATH:REF` of
+ * a path on disk, the hint names the prefixed form that reads it.
+ */
+function refuseUnparsable(image: string): void {
+  try {
+    parseReference(image);
+  } catch (error) {
+    if (!(error instanceof ImgscopeError) || image.startsWith('docker://')) throw error;
+    const forms = prefixedForms(image);
+    if (!forms) throw error;
+    throw new ImgscopeError(error.code, error.message, {
+      hint: `for the image on disk write ${forms}`,
+      cause: error,
+    });
+  }
+}
+
 async function openSource(
   image: string,
   options: ParsedOptions,
@@ -81,6 +99,7 @@ async function openSource(
   const platform = wanted?.value;
   if (isLocalReference(image)) return openLocalImage(image, { platform });
 
+  refuseUnparsable(image);
   let credentials: { username: string; password: string } | undefined;
   if (options['password-stdin'] && options.username) {
     if (io.stdin.isTTY) {

@@ -540,6 +540,24 @@ describe('imgscope check on bad input', () => {
     );
   });
 
+  it('names the prefixed form for a bare PATH:REF of a path on disk, which only the prefixed forms take', async () => {
+    const cwd = join(scratch, 'refs');
+    cpSync(fixture('demo'), join(cwd, 'flat'), { recursive: true });
+    cpSync(fixture('demo.docker.tar'), join(cwd, 'image.tar'));
+    const unparsable = await runCli(['check', 'image.tar:imgscope/demo:1.0'], { cwd });
+    expect(unparsable.code).toBe(2);
+    expect(unparsable.stderr).toBe(
+      'imgscope: image reference "image.tar:imgscope/demo:1.0": "image.tar:imgscope" is not a valid registry host — for the image on disk write docker-archive:image.tar:imgscope/demo:1.0 or oci-archive:image.tar:imgscope/demo:1.0\n',
+    );
+    const missing = await runCli(['check', './flat:demo'], { cwd });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(
+      'imgscope: ./flat:demo: no such file or directory — name it with its prefix, oci:./flat:demo\n',
+    );
+    const named = await runCli(['check', '--json', '--no-layers', 'oci:./flat:demo'], { cwd });
+    expect((JSON.parse(named.stdout) as Report).reference).toBe('oci:./flat:demo');
+  });
+
   it('names the setting that raises the decompression guard when it trips', async () => {
     const result = await runCli(['check', 'fixtures/demo'], {
       env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' },

@@ -14,10 +14,11 @@ import {
   isPlainlyPath,
   type LocalTransport,
   parseLocalReference,
+  prefixedForms,
 } from './reference.js';
 import { TarArchiveFiles } from './tar-index.js';
 
-export { isLocalReference, parseLocalReference } from './reference.js';
+export { isLocalReference, parseLocalReference, prefixedForms } from './reference.js';
 
 /**
  * Opens an image on disk: `oci:DIR[:REF|:@N]`, `oci-archive:FILE[:REF|:@N]`,
@@ -27,8 +28,11 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   const { transport: named, path, ref } = parseLocalReference(spec);
   const given = named ? `${named}:${path}` : path;
   // A bare PATH:@N names a position only an image on disk has: no registry image to point to.
-  const registryHint = named || ref !== undefined ? rethrow : pointToRegistry(path);
-  const isDirectory = await statKind(path, given).catch(registryHint);
+  const bare = !named && ref === undefined;
+  const registryHint = bare ? pointToRegistry(path) : rethrow;
+  const isDirectory = await statKind(path, given)
+    .catch(bare ? toPrefixedForms(path) : rethrow)
+    .catch(registryHint);
   if (named) requireShape(named, isDirectory, given);
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
@@ -91,6 +95,19 @@ async function detectTransport(files: LocalFiles, isDirectory: boolean): Promise
 const rethrow = (error: unknown): never => {
   throw error;
 };
+
+/** `fixtures/demo:v1`, missing, where `fixtures/demo` is a layout: only its prefixed form takes a ref. */
+function toPrefixedForms(spec: string): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof ImgscopeError) || error.code !== 'NOT_FOUND') throw error;
+    const forms = prefixedForms(spec);
+    if (!forms) throw error;
+    throw new ImgscopeError('NOT_FOUND', error.message, {
+      hint: `name it with its prefix, ${forms}`,
+      cause: error,
+    });
+  };
+}
 
 /**
  * A bare `redis` read as the folder ./redis because one exists, or `bitnami/redis:7` read as a path

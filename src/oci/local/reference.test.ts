@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../../test/helpers/image-files.js';
-import { isLocalReference, parseLocalReference } from './reference.js';
+import { isLocalReference, parseLocalReference, prefixedForms } from './reference.js';
 
 let temp: { path: string; remove: () => Promise<void> };
 beforeAll(async () => {
@@ -114,5 +114,23 @@ describe('isLocalReference', () => {
     expect(isLocalReference('src:@0')).toBe(true); // an existing folder, as a bare `src` is
     expect(isLocalReference('./absent:@0')).toBe(true);
     expect(isLocalReference('absent:@0')).toBe(false); // left for the registry parser to refuse
+  });
+});
+
+describe('prefixedForms', () => {
+  it('names the prefixed forms of a bare PATH:REF by the longest PATH on disk', () => {
+    const dir = temp.path;
+    expect(prefixedForms(`${dir}/lay:out:v1`)).toBe(`oci:${dir}/lay:out:v1`);
+    expect(prefixedForms(`${dir}/lay:v1`)).toBe(`oci:${dir}/lay:v1`);
+    expect(prefixedForms(`${dir}/app.tar:app:1.2`)).toBe(
+      `docker-archive:${dir}/app.tar:app:1.2 or oci-archive:${dir}/app.tar:app:1.2`,
+    );
+    expect(prefixedForms(`${dir}/lay:`)).toBe(`oci:${dir}/lay:REF`);
+  });
+
+  it('has none when no PATH exists, nor for a spec with an @, which may hold a password', () => {
+    expect(prefixedForms(`${temp.path}/absent:v1`)).toBeUndefined();
+    expect(prefixedForms(`${temp.path}/app.tar/inner:v1`)).toBeUndefined(); // a file as a folder
+    expect(prefixedForms(`${temp.path}/lay:me:secret@ghcr.io/app`)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, type Stats, statSync } from 'node:fs';
 
 export type LocalTransport = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -77,6 +77,34 @@ export function parseLocalReference(
   return { transport, path: rest.slice(0, colon), ref: rest.slice(colon + 1) || undefined };
 }
 
+/**
+ * For a bare `PATH:REF`, which no reader takes (a bare path takes only `:@N`): the prefixed forms that
+ * name it, when the longest PATH before a `:` exists; else undefined. A spec with an `@` gets none, since
+ * a hint repeats it and what precedes an `@` may be a password.
+ */
+export function prefixedForms(spec: string): string | undefined {
+  if (spec.includes('@')) return undefined;
+  for (let colon = spec.lastIndexOf(':'); colon > 0; colon = spec.lastIndexOf(':', colon - 1)) {
+    const path = spec.slice(0, colon);
+    const info = statOrUndefined(path);
+    if (!info) continue;
+    const ref = spec.slice(colon + 1) || 'REF';
+    return info.isDirectory()
+      ? `oci:${path}:${ref}`
+      : `docker-archive:${path}:${ref} or oci-archive:${path}:${ref}`;
+  }
+  return undefined;
+}
+
 export function formatLocalReference(transport: LocalTransport, path: string, ref?: string): string {
   return ref ? `${transport}:${path}:${ref}` : `${transport}:${path}`;
+}
+
+/** Undefined for nothing there, and for a path that cannot be read (a file as a folder, no permission). */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
