@@ -2,13 +2,12 @@
 // in test/registry/harness.ts) on a free loopback port, storage in a temp dir; images pushed by skopeo from
 // OCI layouts. Stopped (and its storage removed) by stop(), or when this process exits.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-const BINARY = process.env.IMGSCOPE_TEST_REGISTRY ?? '/usr/bin/docker-registry';
+import { REGISTRY_BINARY as BINARY, missingTools } from './tools.js';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -22,9 +21,8 @@ function freePort() {
 }
 
 export async function startRegistry() {
-  for (const tool of [BINARY, '/usr/bin/skopeo']) {
-    if (!existsSync(tool)) throw new Error(`${tool} is missing (apt-get install docker-registry skopeo)`);
-  }
+  const missing = missingTools(['registry', 'skopeo', 'getconf']);
+  if (missing) throw new Error(missing);
   const dir = mkdtempSync(join(tmpdir(), 'imgscope-bench-registry-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');

@@ -35,6 +35,7 @@ import { request } from 'undici';
 import { EXPLORER_MODULE, modulesLoaded } from './bundle-modules.js';
 import { generateImages } from './images.js';
 import { startRegistry } from './registry.js';
+import { missingTools } from './tools.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const root = here('..');
@@ -42,6 +43,11 @@ const BIN = here('../bin/imgscope');
 const PROBE = pathToFileURL(here('probe.js')).href;
 if (!existsSync(here('../dist/analysis/analyze.js'))) {
   console.error('npm run bench: dist/ is missing; run `npm run build` first');
+  process.exit(2);
+}
+const missing = missingTools();
+if (missing) {
+  console.error(`npm run bench: ${missing}`);
   process.exit(2);
 }
 // The receive diagnostic uses imgscope's own transport, from the build.

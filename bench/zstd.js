@@ -18,10 +18,16 @@ import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
+import { missingTools } from './tools.js';
 
 const dist = (path) => new URL(`../dist/${path}`, import.meta.url);
 if (!existsSync(fileURLToPath(dist('analysis/analyze.js')))) {
   console.error('bench/zstd.js: dist/ is missing; run `npm run build` first');
+  process.exit(2);
+}
+const missing = missingTools(['zstd']);
+if (missing) {
+  console.error(`bench/zstd.js: ${missing}`);
   process.exit(2);
 }
 const { analyzeImage } = await import(dist('analysis/analyze.js').href);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,4 +55,22 @@ describe.skipIf(unavailable)('npm run bench, at 2% scale', () => {
       expect(results[section], section).toBeTruthy();
     expect(stdout).toMatch(/\| `check --no-cache` from the registry ÷ gunzip floor, all images \| \d/);
   });
+});
+
+describe('npm run bench without the tools it runs', () => {
+  const bin = mkdtempSync(join(tmpdir(), 'imgscope-bench-path-'));
+  afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+  it('names each missing one and what to install, before generating anything', async () => {
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const env = { ...process.env, PATH: bin, IMGSCOPE_BENCH_SCALE: '0.02', IMGSCOPE_BENCH_REPS: '1' };
+    const failed = await run(process.execPath, ['bench/run.js'], { cwd: ROOT, env }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(
+      /^npm run bench: .*skopeo, tar, gzip, zstd, getconf not found \(Debian: apt-get install .*skopeo tar gzip zstd libc-bin\)\n$/,
+    );
+  }, 120_000);
 });
