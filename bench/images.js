@@ -258,7 +258,7 @@ function* build(scale, seed) {
 }
 
 /** 200,000 small text files, 50 a directory. */
-function* manyFiles(count) {
+export function* manyFiles(count) {
   const { random, text } = pools(505);
   for (let i = 0; i < count; i++) {
     if (i % 50 === 0) yield { name: `usr/share/doc/p${Math.floor(i / 50)}/`, type: '5', mode: 0o755 };
