@@ -25,6 +25,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
+import { median } from './stats.js';
 import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
 
 const analysisEntry = new URL('../dist/analysis/analyze.js', import.meta.url);
@@ -200,8 +201,6 @@ async function timeAnalysis(image) {
   delay.disable();
   return { seconds, analysis, busy, maxStallMs: delay.max / 1e6 };
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const dir = mkdtempSync(join(tmpdir(), 'imgscope-bench-layout-'));
 let image;

@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeGzipLayer, writeLayout } from './images.js';
+import { median } from './stats.js';
 import { noisePool, prng, textPool } from './tar-gen.js';
 
 const dist = (path) => new URL(`../dist/${path}`, import.meta.url);
@@ -110,7 +111,6 @@ function cli(argv) {
   return { seconds, stdout: result.stdout, stderr: result.stderr };
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const since = (started) => Number(process.hrtime.bigint() - started) / 1e9;
 
 const timer = (phases) => async (name, work) => {

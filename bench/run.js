@@ -35,6 +35,7 @@ import { request } from 'undici';
 import { EXPLORER_MODULE, modulesLoaded } from './bundle-modules.js';
 import { generateImages } from './images.js';
 import { startRegistry } from './registry.js';
+import { median } from './stats.js';
 import { missingTools } from './tools.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -72,7 +73,6 @@ if (!(SCALE > 0 && SCALE <= 1)) {
 const GUNZIP = { chunkSize: 1 << 20, readableHighWaterMark: 4 << 20, writableHighWaterMark: 1 << 20 };
 
 const log = (line) => process.stderr.write(`${line}\n`);
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const seconds = (started) => Number(process.hrtime.bigint() - started) / 1e9;
 
 function run(command, args, options = {}) {

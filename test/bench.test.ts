@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { median } from '../bench/stats.js';
 import { registryUnavailable } from './registry/harness.js';
 
 const run = promisify(execFile);
@@ -75,4 +76,13 @@ describe('npm run bench without the tools it runs', () => {
       /^npm run bench: .*skopeo, tar, gzip, zstd, getconf not found \(Debian: apt-get install .*skopeo tar gzip zstd libc-bin\)\n$/,
     );
   }, 120_000);
+});
+
+describe("the benches' median", () => {
+  it('is the middle value of an odd count and the mean of the two middle ones of an even count', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([1, 9])).toBe(5);
+    expect(median([7])).toBe(7);
+  });
 });
