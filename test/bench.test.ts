@@ -49,6 +49,7 @@ describe.skipIf(unavailable)('npm run bench, at 2% scale', () => {
       expect(image.checkSeconds).toBeGreaterThan(0);
       expect(image.floorSeconds).toBeGreaterThan(0);
       expect(image.scriptSeconds).toBeGreaterThan(0);
+      expect(image.cachedSeconds).toBeGreaterThan(0);
       expect(image.efficiency).toBeGreaterThan(0);
       expect(image.efficiency).toBeLessThanOrEqual(1);
     }
@@ -57,6 +58,9 @@ describe.skipIf(unavailable)('npm run bench, at 2% scale', () => {
     // The explorer is timed on the file model the analyser builds of the files image, not on a stand-in.
     expect(results.tui.entries).toBe(results.images.files.entries);
     expect(stdout).toMatch(/\| `check --no-cache` from the registry ÷ gunzip floor, all images \| \d/);
+    expect(stdout).toMatch(
+      /\| cached re-run of `check` from the registry, the slowest of the 4 images \(\w+\) \| \d/,
+    );
   });
 });
 
