@@ -446,7 +446,7 @@ function table(r) {
     base: 'Debian-like base',
     app: 'six layers on that base, overwrites + deletes',
     files: 'one 200,000-file layer',
-    big: 'one 1.15 GB layer',
+    big: `one ${mb(r.images.big.compressedBytes)} layer`,
   };
 
   const checkTotal = sum('checkSeconds');
@@ -561,14 +561,14 @@ function table(r) {
   }
   if (r.parse)
     row(
-      `tar parse, ${r.parse.entries.toLocaleString('en')} entries in memory (tar-stream: ${s(r.parse.tarStreamSeconds)})`,
+      `tar parse, ${r.parse.entries.toLocaleString('en')} entries in memory, best of ${r.parse.repetitions} (tar-stream: ${s(r.parse.tarStreamSeconds)})`,
       `${s(r.parse.seconds)} (${r.parse.microsecondsPerEntry.toFixed(2)} µs/entry)`,
       '< 1 s',
       r.parse.seconds < 1,
     );
   if (r.analysis)
     row(
-      `one ${mb(r.analysis.compressedBytes)} gzip layer, analysis ÷ gunzip (in process)`,
+      `one ${mb(r.analysis.compressedBytes)} gzip layer, analysis ÷ gunzip (in process, medians of ${r.analysis.repetitions})`,
       x(r.analysis.ratio),
       `≤ ${r.analysis.goal}×`,
       r.analysis.ratio <= r.analysis.goal,
@@ -580,13 +580,13 @@ function table(r) {
     );
   if (r.zstd)
     row(
-      `zstd layer (${mb(r.zstd.uncompressedBytes)} of tar) analysed: main thread busy, longest stall (fzstd on the main thread, as before)`,
+      `zstd layer (${mb(r.zstd.uncompressedBytes)} of tar) analysed once: main thread busy, longest stall (fzstd on the main thread, as before)`,
       `${pct(r.zstd.mainThreadBusy)}, ${r.zstd.maxEventLoopDelayMs.toFixed(0)} ms in ${s(r.zstd.zstdSeconds)} ` +
         `(${pct(r.zstd.mainThreadFzstdBusy)}, ${r.zstd.mainThreadFzstdMaxEventLoopDelayMs.toFixed(0)} ms)`,
     );
   if (r.memory) {
     row(
-      `${r.memory.entries.toLocaleString('en')} entries in ${r.memory.layers} layers: peak RSS`,
+      `${r.memory.entries.toLocaleString('en')} entries in ${r.memory.layers} layers: peak RSS (one run)`,
       `${r.memory.peakRssMB.toFixed(0)} MB`,
       `< ${r.memory.goalMB} MB`,
       r.memory.peakRssMB < r.memory.goalMB,
@@ -595,7 +595,7 @@ function table(r) {
   }
 
   const header = [
-    `imgscope benchmark — scale ${r.scale}, median of ${r.repetitions}, ${images.length} images ` +
+    `imgscope benchmark — scale ${r.scale}, medians of ${r.repetitions} runs unless a row says otherwise, ${images.length} images ` +
       `(${mb(sum('compressedBytes'))} of layers, ${sum('entries').toLocaleString('en')} entries), ` +
       `generated in ${s(r.generationSeconds)}, pushed in ${s(r.pushSeconds)}; whole run ${s(r.totalSeconds)}; ` +
       `load average ${r.loadAverage.before.toFixed(1)} before, ${r.loadAverage.after.toFixed(1)} after (2 cores)`,

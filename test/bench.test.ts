@@ -58,6 +58,11 @@ describe.skipIf(unavailable)('npm run bench, at 2% scale', () => {
     // The explorer is timed on the file model the analyser builds of the files image, not on a stand-in.
     expect(results.tui.entries).toBe(results.images.files.entries);
     expect(stdout).toMatch(/\| `check --no-cache` from the registry ÷ gunzip floor, all images \| \d/);
+    // Each row says how its figure was taken where it is not the header's median.
+    expect(stdout).toMatch(/\| tar parse, [\d,]+ entries in memory, best of \d+ /);
+    expect(stdout).toMatch(
+      /\| one [\d.]+ MB gzip layer, analysis ÷ gunzip \(in process, medians of \d+\) \|/,
+    );
     expect(stdout).toMatch(
       /\| cached re-run of `check` from the registry, the slowest of the 4 images \(\w+\) \| \d/,
     );
