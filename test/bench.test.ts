@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { median } from '../bench/stats.js';
 import { registryUnavailable } from './registry/harness.js';
 
@@ -70,10 +70,9 @@ describe.skipIf(unavailable)('npm run bench, at 2% scale', () => {
 });
 
 describe('npm run bench without the tools it runs', () => {
-  const bin = mkdtempSync(join(tmpdir(), 'imgscope-bench-path-'));
-  afterAll(() => rmSync(bin, { recursive: true, force: true }));
-
   it('names each missing one and what to install, before generating anything', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'imgscope-bench-path-'));
+    onTestFinished(() => rmSync(bin, { recursive: true, force: true }));
     symlinkSync(process.execPath, join(bin, 'node'));
     const env = { ...process.env, PATH: bin, IMGSCOPE_BENCH_SCALE: '0.02', IMGSCOPE_BENCH_REPS: '1' };
     const failed = await run(process.execPath, ['bench/run.js'], { cwd: ROOT, env }).then(
