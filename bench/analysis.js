@@ -26,7 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
 import { median } from './stats.js';
-import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
+import { hashingTap, noisePool, prng, tarStream, textPool } from './tar-gen.js';
 
 const analysisEntry = new URL('../dist/analysis/analyze.js', import.meta.url);
 if (!existsSync(fileURLToPath(analysisEntry))) {
@@ -97,23 +97,12 @@ function* layerEntries(totalBytes) {
 
 /** The layer's gzip blob at `path`, with its digest, size and diff_id (the sha256 of its tar). */
 async function generateLayer(path) {
-  const tap = (hash) => {
-    let size = 0;
-    const stream = new Transform({
-      transform(chunk, _encoding, callback) {
-        hash.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
-    return { stream, size: () => size };
-  };
   const blob = createHash('sha256');
   const tar = createHash('sha256');
-  const blobTap = tap(blob);
+  const blobTap = hashingTap(blob);
   await pipeline(
     tarStream(layerEntries(UNCOMPRESSED_MB << 20)),
-    tap(tar).stream,
+    hashingTap(tar).stream,
     createGzip({ level: 6 }),
     blobTap.stream,
     createWriteStream(path),

@@ -1,6 +1,6 @@
 // Deterministic tar streams for the benchmarks: ustar headers written by hand, contents sliced from a
 // text pool (compresses like source and config files) or a noise pool (like already-compressed binaries).
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 
 const BLOCK = 512;
 
@@ -87,4 +87,17 @@ export function tarStream(entries) {
     })(),
     { objectMode: false },
   );
+}
+
+/** A pass-through that feeds every chunk to `hash` and counts the bytes: `{ stream, size() }`. */
+export function hashingTap(hash) {
+  let size = 0;
+  const stream = new Transform({
+    transform(chunk, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  return { stream, size: () => size };
 }

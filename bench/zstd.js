@@ -12,12 +12,12 @@ import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Duplex, Transform } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { noisePool, prng, tarStream, textPool } from './tar-gen.js';
+import { hashingTap, noisePool, prng, tarStream, textPool } from './tar-gen.js';
 import { missingTools } from './tools.js';
 
 const dist = (path) => new URL(`../dist/${path}`, import.meta.url);
@@ -60,16 +60,9 @@ function* entries() {
 
 async function writeBlob(path, compressor) {
   const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  await pipeline(tarStream(entries()), compressor, tap, createWriteStream(path));
-  return { digest: `sha256:${hash.digest('hex')}`, size };
+  const tap = hashingTap(hash);
+  await pipeline(tarStream(entries()), compressor, tap.stream, createWriteStream(path));
+  return { digest: `sha256:${hash.digest('hex')}`, size: tap.size() };
 }
 
 function zstdCli() {
