@@ -56,21 +56,28 @@ export function isVersionedFolderName(name: string): boolean {
 
 /**
  * The cache root: `--cache-dir`, else `IMGSCOPE_CACHE_DIR`, else `$XDG_CACHE_HOME/imgscope` (the XDG base
- * directory spec ignores a relative XDG_CACHE_HOME), else `~/.cache/imgscope`.
+ * directory spec ignores a relative XDG_CACHE_HOME), else `~/.cache/imgscope`; undefined when there is no
+ * home folder to put it in (see homeDirectory).
  */
 export function cacheRoot(options: {
   flag?: string | undefined;
   env: NodeJS.ProcessEnv;
   cwd: string;
   home?: string;
-}): string {
+}): string | undefined {
   if (options.flag) return resolve(options.cwd, options.flag);
   const { IMGSCOPE_CACHE_DIR: explicit, XDG_CACHE_HOME: xdg } = options.env;
   if (explicit) return resolve(options.cwd, explicit);
   const xdgCache = xdgDirectory(xdg);
   if (xdgCache) return join(xdgCache, 'imgscope');
-  return join(options.home ?? homeDirectory(options.env), '.cache', 'imgscope');
+  const home = options.home ?? homeDirectory(options.env);
+  return home === undefined ? undefined : join(home, '.cache', 'imgscope');
 }
+
+/** Why cacheRoot found no folder, and the ways to name one. */
+export const NO_CACHE_ROOT =
+  'no folder for the layer cache: HOME is unset or not absolute, and this user has no home folder';
+export const NO_CACHE_ROOT_FIX = 'set XDG_CACHE_HOME or IMGSCOPE_CACHE_DIR, or pass --cache-dir DIR';
 
 /** `IMGSCOPE_NO_CACHE` set to anything but '' or '0'. */
 export function cacheDisabledByEnv(env: NodeJS.ProcessEnv): boolean {

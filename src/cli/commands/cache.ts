@@ -8,7 +8,12 @@ import {
   pruneCache,
 } from '../../analysis/cache/inventory.js';
 import { DiskLayerCache } from '../../analysis/cache/layer-cache.js';
-import { cacheDisabledByEnv, cacheRoot } from '../../analysis/cache/location.js';
+import {
+  cacheDisabledByEnv,
+  cacheRoot,
+  NO_CACHE_ROOT,
+  NO_CACHE_ROOT_FIX,
+} from '../../analysis/cache/location.js';
 import { DiskSummaryCache } from '../../analysis/cache/summary-cache.js';
 import { ImgscopeError } from '../../errors.js';
 import { formatSize, parseSize, SIZE_SYNTAX } from '../../policy/sizes.js';
@@ -39,9 +44,16 @@ function cacheSettingsOf(
   refuseEmptyCacheDir(options);
   if (options['no-cache']) return undefined;
   if (!options['cache-dir'] && cacheDisabledByEnv(io.env)) return undefined;
+  const root = cacheRoot({ flag: options['cache-dir'], env: io.env, cwd: io.cwd });
+  if (root === undefined) {
+    write(
+      `imgscope: warning: ${NO_CACHE_ROOT}; continuing without it — ${NO_CACHE_ROOT_FIX} (--no-cache to silence this)\n`,
+    );
+    return undefined;
+  }
   let warned = false;
   return {
-    root: cacheRoot({ flag: options['cache-dir'], env: io.env, cwd: io.cwd }),
+    root,
     warn: (message) => {
       if (warned) return;
       warned = true;
@@ -113,6 +125,7 @@ export async function runCache(args: ParsedArgs, io: Output): Promise<number> {
   }
   refuseEmptyCacheDir(args.options);
   const root = cacheRoot({ flag: args.options['cache-dir'], env: io.env, cwd: io.cwd });
+  if (root === undefined) throw new ImgscopeError('BAD_INPUT', NO_CACHE_ROOT, { hint: NO_CACHE_ROOT_FIX });
   switch (action) {
     case 'ls': {
       if (args.options['max-size'] !== undefined) {

@@ -72,7 +72,8 @@ export async function findCredentials(
   }
 
   const dockerConfig = dockerConfigPath(options);
-  const fromDocker = await fromDockerConfig(dockerConfig, registry, options, searched);
+  if (dockerConfig === undefined) searched.push('~/.docker/config.json (HOME unset, and no home folder)');
+  const fromDocker = dockerConfig && (await fromDockerConfig(dockerConfig, registry, options, searched));
   if (fromDocker) return found(fromDocker.credential, fromDocker.source);
 
   for (const path of podmanAuthPaths(options.env).filter((path) => path !== authFile)) {
@@ -82,19 +83,22 @@ export async function findCredentials(
   return { searched };
 }
 
-function dockerConfigPath(options: CredentialOptions): string {
+/** Undefined when DOCKER_CONFIG is unset and there is no home folder (see homeDirectory). */
+function dockerConfigPath(options: CredentialOptions): string | undefined {
   if (options.dockerConfigPath) return options.dockerConfigPath;
   // Empty (an unset variable in a CI line) means unset, as docker reads it: not the working directory.
-  const dir = options.env.DOCKER_CONFIG || join(homeDirectory(options.env), '.docker');
-  return join(dir, 'config.json');
+  if (options.env.DOCKER_CONFIG) return join(options.env.DOCKER_CONFIG, 'config.json');
+  const home = homeDirectory(options.env);
+  return home === undefined ? undefined : join(home, '.docker', 'config.json');
 }
 
 function podmanAuthPaths(env: NodeJS.ProcessEnv): string[] {
   const paths: string[] = [];
   const runtimeDir = xdgDirectory(env.XDG_RUNTIME_DIR);
   if (runtimeDir) paths.push(join(runtimeDir, 'containers', 'auth.json'));
-  const configHome = xdgDirectory(env.XDG_CONFIG_HOME) ?? join(homeDirectory(env), '.config');
-  paths.push(join(configHome, 'containers', 'auth.json'));
+  const home = homeDirectory(env);
+  const configHome = xdgDirectory(env.XDG_CONFIG_HOME) ?? (home && join(home, '.config'));
+  if (configHome) paths.push(join(configHome, 'containers', 'auth.json'));
   return [...new Set(paths)];
 }
 
