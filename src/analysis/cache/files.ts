@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, unlinkSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TEMP_PREFIX } from './location.js';
 
@@ -33,7 +33,7 @@ export async function writeAtomically(
     await handle.close();
     await beforeRename;
     try {
-      await rename(temp, join(directory, name));
+      await renameOver(temp, join(directory, name));
     } catch (error) {
       await unlink(temp).catch(() => {});
       throw error;
@@ -41,6 +41,20 @@ export async function writeAtomically(
     return bytes;
   } finally {
     unfinished.delete(temp);
+  }
+}
+
+/**
+ * A folder where a cache file goes (made by hand or by a sync tool) holds no entry, and would otherwise
+ * fail this and every later write of the cache (EISDIR) as if the disk were full: it is removed.
+ */
+async function renameOver(temp: string, target: string): Promise<void> {
+  try {
+    await rename(temp, target);
+  } catch (error) {
+    if (errorCode(error) !== 'EISDIR') throw error;
+    await rm(target, { recursive: true, force: true });
+    await rename(temp, target);
   }
 }
 

@@ -148,6 +148,23 @@ describe('DiskLayerCache', () => {
     expect(lstatSync(file).isFile()).toBe(true);
   }, 10_000);
 
+  it('replaces a folder where an entry should be, rather than giving up caching as if the disk were full', async () => {
+    const root = newRoot();
+    const file = await stored(root);
+    rmSync(file);
+    mkdirSync(join(file, 'sub'), { recursive: true });
+    writeFileSync(join(file, 'sub', 'x'), 'x');
+    const tables = freshTables();
+    const { cache, lines, warnings } = cacheAt(root);
+    expect(await cache.get(DIGEST, tables)).toBeUndefined();
+    cache.put(DIGEST, await sampleLayer(tables), tables);
+    await cache.flush();
+    expect(warnings).toEqual([]);
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(await cache.get(DIGEST, freshTables())).toBeDefined();
+    expect(lines.at(-1)).toBe(`cache hit ${DIGEST}`);
+  });
+
   it('ignores and removes an entry another analyser version wrote', async () => {
     const root = newRoot();
     const tables = freshTables();
