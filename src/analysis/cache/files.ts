@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, unlinkSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { TEMP_PREFIX } from './location.js';
 
 /**
@@ -109,8 +109,12 @@ async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Prom
  * `mkdir -p` that always ends: the missing folders are made one at a time, from the deepest existing
  * ancestor down, and the first failure rejects. Node 20's `mkdir(path, { recursive: true })` loops
  * forever where mkdir answers ENOENT for a folder whose parent exists (/proc/nope/x).
+ *
+ * Those made up to and including the cache root `root` are private (0700), as the XDG base directory spec
+ * asks of a folder it makes and as go-containerregistry makes its cache: entries list the files of private
+ * images. A folder that exists keeps its mode, so a cache root shared on purpose stays shared.
  */
-export async function makeDirectories(path: string): Promise<void> {
+export async function makeDirectories(path: string, root: string): Promise<void> {
   const missing: string[] = [];
   let current = resolve(path);
   for (;;) {
@@ -123,9 +127,11 @@ export async function makeDirectories(path: string): Promise<void> {
     missing.push(current);
     current = dirname(current);
   }
+  const rootFolder = resolve(root);
   for (const folder of missing.reverse()) {
+    const isRootOrAbove = folder === rootFolder || rootFolder.startsWith(`${folder}${sep}`);
     try {
-      await mkdir(folder);
+      await mkdir(folder, isRootOrAbove ? 0o700 : undefined);
     } catch (error) {
       // Made meanwhile by another writer: fine if it is a folder.
       if (errorCode(error) !== 'EEXIST' || !(await stat(folder)).isDirectory()) throw error;

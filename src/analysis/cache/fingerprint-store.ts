@@ -104,13 +104,13 @@ export class DiskFingerprintStore implements FingerprintStore {
   }
 
   private async write(name: string, bytes: Buffer): Promise<void> {
-    await makeDirectories(this.directory);
+    await makeDirectories(this.directory, this.options.root);
     try {
       await writeAtomically(this.directory, name, [bytes]);
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
       // `cache prune` removes the folder when it empties it: make it again, once.
-      await makeDirectories(this.directory);
+      await makeDirectories(this.directory, this.options.root);
       await writeAtomically(this.directory, name, [bytes]);
     }
   }

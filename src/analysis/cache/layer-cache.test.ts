@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -163,6 +164,23 @@ describe('DiskLayerCache', () => {
     expect(lstatSync(file).isFile()).toBe(true);
     expect(await cache.get(DIGEST, freshTables())).toBeDefined();
     expect(lines.at(-1)).toBe(`cache hit ${DIGEST}`);
+  });
+
+  it('makes the cache root and the folders above it private, and leaves an existing root as it is', async () => {
+    const home = newRoot();
+    const root = join(home, '.cache', 'imgscope');
+    const tables = freshTables();
+    const { cache } = cacheAt(root);
+    cache.put(DIGEST, await sampleLayer(tables), tables);
+    await cache.flush();
+    const modeOf = (path: string) => statSync(path).mode & 0o777;
+    expect([home, join(home, '.cache'), root].map(modeOf)).toEqual([0o700, 0o700, 0o700]);
+    expect(modeOf(join(root, LAYERS_FOLDER))).toBe(0o777 & ~process.umask());
+
+    const shared = newRoot();
+    mkdirSync(shared, { mode: 0o755 });
+    await stored(shared);
+    expect(modeOf(shared)).toBe(0o755 & ~process.umask());
   });
 
   it('ignores and removes an entry another analyser version wrote', async () => {

@@ -119,7 +119,7 @@ export class DiskLayerCache implements LayerCache {
   }
 
   private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
-    this.folderReady ??= makeDirectories(this.directory);
+    this.folderReady ??= makeDirectories(this.directory, this.options.root);
     await this.folderReady;
     return writeAtomically(this.directory, entryFileName(digest), chunks, this.removals.get(digest));
   }

@@ -212,13 +212,13 @@ export class DiskSummaryCache {
   }
 
   private async write(name: string, chunks: Uint8Array[]): Promise<number> {
-    await makeDirectories(this.directory);
+    await makeDirectories(this.directory, this.options.root);
     try {
       return await writeAtomically(this.directory, name, chunks, this.removals.get(name));
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
       // `cache prune` removes the folder when it empties it: make it again, once.
-      await makeDirectories(this.directory);
+      await makeDirectories(this.directory, this.options.root);
       return await writeAtomically(this.directory, name, chunks);
     }
   }
