@@ -171,6 +171,16 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
       ]);
     });
 
+    it('says the login in the URL was refused when the password is wrong, and prints neither', async () => {
+      const { username } = PROXY_LOGIN;
+      const result = await check({ http_proxy: `http://${username}:not-the-password@${guarded.host}` });
+      expect(result.code).toBe(2);
+      expect(result.stderr.split('\n').filter((line) => line.startsWith('imgscope:'))).toEqual([
+        `imgscope: GET http://${registryName}/v2/ through the proxy ${guarded.host} (http_proxy): the proxy refused the tunnel (HTTP 401) — the proxy refused the login in http_proxy: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`,
+      ]);
+      expect(result.stderr).not.toContain('not-the-password');
+    });
+
     it('logs in with the user and password in the proxy URL, and prints neither', async () => {
       const { username, password } = PROXY_LOGIN;
       const result = await check({ http_proxy: `http://${username}:${password}@${guarded.host}` });

@@ -115,4 +115,27 @@ describe('networkFailure', () => {
     );
     expect(`${refused.message} ${refused.hint}`).not.toMatch(/s3cret|me:/);
   });
+
+  it('takes a 401 to CONNECT (tinyproxy refusing a login) as a login refused too', () => {
+    const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://me:wrong@proxy.corp:3128' }).https!;
+    const refused = networkFailure(
+      request,
+      new ProxiedFailure(proxy, new Error('Proxy response (401) !== 200 when HTTP Tunneling')),
+    );
+    expect(refused.hint).toMatch(/^the proxy refused the login in HTTPS_PROXY: /);
+  });
+
+  it('does not call a proxy that answered the CONNECT with an error unreachable', () => {
+    const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
+    for (const status of [403, 500, 502, 503]) {
+      const failure = networkFailure(
+        request,
+        new ProxiedFailure(proxy, new Error(`Proxy response (${status}) !== 200 when HTTP Tunneling`)),
+      );
+      expect(failure.message).toMatch(new RegExp(`: the proxy refused the tunnel \\(HTTP ${status}\\)$`));
+      expect(failure.hint).toBe(
+        'the proxy answered but would not or could not connect to registry.example.com: ask its operator to allow registry.example.com, or add registry.example.com to NO_PROXY if this machine reaches it directly',
+      );
+    }
+  });
 });

@@ -211,6 +211,18 @@ function storageHint(host: string, error: unknown): string {
   return `check that this machine may connect to ${where}`;
 }
 
+/** The proxy answered the CONNECT, so it is reachable: the hint is about its login or what it may reach. */
+function tunnelHint(proxy: ProxyServer, status: number, url: URL): string {
+  // squid answers a wrong login with 407 again, tinyproxy with 401.
+  if (status === 407 || status === 401) {
+    if (proxy.url.username !== '' || proxy.url.password !== '') {
+      return `the proxy refused the login in ${proxy.variable}: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`;
+    }
+    return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
+  }
+  return `the proxy answered but would not or could not connect to ${url.host}: ask its operator to allow ${url.host}, or add ${url.hostname} to NO_PROXY if this machine reaches it directly`;
+}
+
 function networkHint(
   request: Pick<HttpRequest, 'url' | 'redirectedFrom'>,
   error: unknown,
@@ -222,12 +234,8 @@ function networkHint(
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
   if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname);
-  if (proxy && tunnelStatus(error) === 407) {
-    if (proxy.url.username !== '' || proxy.url.password !== '') {
-      return `the proxy refused the login in ${proxy.variable}: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`;
-    }
-    return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
-  }
+  const tunnel = proxy && tunnelStatus(error);
+  if (proxy && tunnel) return tunnelHint(proxy, tunnel, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
   if (request.redirectedFrom) return storageHint(host, error);
   const code = codeIn(error, REACHABILITY_HINTS);
