@@ -61,6 +61,24 @@ describe('findCredentials', () => {
     expect(none.searched).toContain(`${path} (no entry for quay.io)`);
   });
 
+  it('says an entry is unusable, rather than missing, when its auth is not base64 of USER:PASSWORD', async () => {
+    const path = dockerConfig('mangled', { auths: { 'ghcr.io': { auth: 'bm9jb2xvbg==' }, 'quay.io': {} } });
+    const mangled = await findCredentials('ghcr.io', 'o/app', { env: env(), dockerConfigPath: path });
+    expect(mangled.credential).toBeUndefined();
+    expect(mangled.searched).toContain(
+      `${path} (the entry for ghcr.io is unusable: its "auth" is not base64 of USER:PASSWORD; log in again)`,
+    );
+    const empty = await findCredentials('quay.io', 'o/app', { env: env(), dockerConfigPath: path });
+    expect(empty.searched).toContain(`${path} (the entry for quay.io holds no credentials)`);
+    const podman = await findCredentials('ghcr.io', 'o/app', {
+      env: { ...env(), REGISTRY_AUTH_FILE: path },
+      dockerConfigPath: path,
+    });
+    expect(podman.searched[2]).toBe(
+      `${path} (the entry for ghcr.io is unusable: its "auth" is not base64 of USER:PASSWORD; log in again)`,
+    );
+  });
+
   it('explicit credentials win, then the environment; a lone IMGSCOPE_USERNAME is noted, not used', async () => {
     const explicit = await findCredentials('r.io', 'a', {
       explicit: { username: 'cli', password: 'x' },

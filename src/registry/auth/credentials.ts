@@ -161,8 +161,15 @@ async function fromDockerConfig(
   if (credential) return { credential, source: path };
 
   if (config.credsStore) return fromHelper(config.credsStore, registry, options, searched);
-  searched.push(`${path} (no entry for ${registry})`);
+  searched.push(`${path} (${entry ? unusableEntry(entry, registry) : `no entry for ${registry}`})`);
   return undefined;
+}
+
+/** Why an entry that is there gave no credential: a mangled `auth` is not a missing login. */
+function unusableEntry(entry: AuthEntry, registry: string): string {
+  return entry.auth
+    ? `the entry for ${registry} is unusable: its "auth" is not base64 of USER:PASSWORD; log in again`
+    : `the entry for ${registry} holds no credentials`;
 }
 
 function credentialOfEntry(entry: AuthEntry): Credential | undefined {
@@ -212,7 +219,8 @@ async function fromAuthFile(
     const credential = credentialOfEntry(entry);
     if (credential) return credential;
   }
-  searched.push(`${path} (no entry for ${registry})`);
+  const [closest] = matches;
+  searched.push(`${path} (${closest ? unusableEntry(closest.entry, registry) : `no entry for ${registry}`})`);
   return undefined;
 }
 
