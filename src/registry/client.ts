@@ -375,6 +375,15 @@ export class RegistryClient {
           },
         );
       }
+      if (response.status === 416 && offset > 0) {
+        // Nothing left at `offset`: the blob is shorter than the manifest says, which no retry mends.
+        discard(response);
+        throw new ImgscopeError(
+          'REGISTRY',
+          `${subject}: the blob ends after ${offset} bytes, but the manifest gives its size as ${descriptor.size}`,
+          { hint: 'the manifest describes this blob wrongly; rebuild and push the image again' },
+        );
+      }
       if (response.status === 404 && descriptor.urls?.length) {
         // A foreign (non-distributable) layer: pushing again leaves it out again, as docker push does.
         discard(response);

@@ -224,6 +224,32 @@ describe.skipIf(registryUnavailable)('imgscope against a real registry', () => {
     expect(lines[0]).toContain('docker and containerd refuse to unpack this layer');
   });
 
+  it('says a layer is shorter than its manifest says, rather than that the registry refused a request', async () => {
+    const image = await buildImage({ label: 'cli-short-blob' });
+    const credentials = { credentials: { ...TEST_USER }, env: {} };
+    await pushImage(`${registry.host}/private/short:real`, image.content, credentials);
+    const manifest = JSON.parse(image.manifest.toString());
+    const realSize = manifest.layers[0].size;
+    manifest.layers[0].size = realSize + 1_000_000;
+    await pushImage(
+      `${registry.host}/private/short:v1`,
+      { ...image.content, manifest: Buffer.from(JSON.stringify(manifest)) },
+      credentials,
+    );
+    const result = await runCli(
+      ['check', '--no-cache', '--profile', 'none', `${registry.host}/private/short:v1`],
+      {
+        env: { ...env, IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password },
+      },
+    );
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      `: the blob ends after ${realSize} bytes, but the manifest gives its size as ${realSize + 1_000_000} — the manifest describes this blob wrongly`,
+    );
+  });
+
   it('fetches a layer of 1 MiB or more over a connection of its own, kept for the next one, and smaller blobs through the pool', async () => {
     const image = await buildImage({
       label: 'cli-bulk',
