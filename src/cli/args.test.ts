@@ -47,6 +47,9 @@ describe('parseCommandLine', () => {
         }),
       );
     }
+    // A rule switched off asks nothing of the layers.
+    const disabled = ['check', '--no-layers', '--lowestEfficiency', 'disabled', '--highest-wasted-bytes'];
+    expect(parseCommandLine([...disabled, 'disabled', 'alpine']).command).toBe('check');
     // Manifest-level budgets are what --no-layers is for.
     const manifestOnly = ['check', '--no-layers', '--max-compressed', '1GB', '--max-layers', '20', 'alpine'];
     expect(parseCommandLine(manifestOnly).command).toBe('check');

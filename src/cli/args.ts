@@ -121,7 +121,8 @@ function refuseContradictions(values: ParsedOptions): void {
       hint: '--full analyses the layers even after a failed manifest check, --no-layers never reads them; keep one',
     });
   }
-  const budget = LAYER_BUDGETS.find((name) => values[name] !== undefined);
+  // A dive rule given as "disabled" asks for nothing the layers must answer.
+  const budget = LAYER_BUDGETS.find((name) => values[name] !== undefined && values[name] !== 'disabled');
   if (budget) {
     throw new ImgscopeError('BAD_INPUT', `--${budget} cannot be checked with --no-layers`, {
       hint: `it needs the layers analysed: drop --no-layers to enforce it, or drop --${budget}`,
