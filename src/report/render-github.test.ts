@@ -42,6 +42,12 @@ describe('renderGithub', () => {
     );
   });
 
+  it('offers no digest to deploy for an image on disk, only its digest', () => {
+    const verdict = renderGithub(passingReport()).trimEnd().split('\n').at(-1)!;
+    expect(verdict).toMatch(new RegExp(`%0Adigest ${passingReport().digest}$`));
+    expect(verdict).not.toContain('deploy');
+  });
+
   it('annotates warnings with their findings', () => {
     const warning = renderGithub(warningReport())
       .split('\n')

@@ -94,7 +94,7 @@ export function renderGithub(report: Report, options: GithubOptions = {}): strin
     ? [
         head,
         `${formatSize(report.compressedSize)} compressed, ${counted(report.layerCount, 'layer', 'layers')}, ${report.platform}`,
-        `deploy ${report.pinnedReference ?? report.digest}`,
+        report.pinnedReference ? `deploy ${report.pinnedReference}` : `digest ${report.digest}`,
       ]
     : [head, `no image for the platform in index ${report.digest} (it has ${indexPlatforms(report)})`];
   lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary));

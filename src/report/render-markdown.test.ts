@@ -34,6 +34,15 @@ describe('renderMarkdown', () => {
     expect(markdown).not.toContain('| Size |');
   });
 
+  it("offers a registry image's pinned reference to deploy, and only a digest for an image on disk", () => {
+    expect(renderMarkdown(failingReport())).toContain(
+      `| Deploy | \`localhost:5000/team/app@sha256:${'a'.repeat(64)}\` |`,
+    );
+    const local = renderMarkdown(passingReport());
+    expect(local).not.toContain('| Deploy |');
+    expect(local).toContain(`| Digest | \`${passingReport().digest}\` |`);
+  });
+
   it('mentions no one and links no issue from text in the image (/home/@admin, #12)', () => {
     const markdown = renderMarkdown(withFinding('/home/@admin/.cache and /srv/@org/team-x: see #12'));
     expect(markdown).toContain('/home/@&#8203;admin/.cache and /srv/@&#8203;org/team-x: see \\#&#8203;12');

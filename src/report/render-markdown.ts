@@ -97,7 +97,11 @@ function summaryRows(report: Report): string[][] {
     if (report.profile) rows.push(['Profile', text(report.profile)]);
     return rows;
   }
-  rows.push(['Deploy', code(report.pinnedReference ?? report.digest)]);
+  // An image on disk has no reference to deploy: its digest (for a docker-archive, of a manifest
+  // imgscope wrote) need not be the one a push gives.
+  rows.push(
+    report.pinnedReference ? ['Deploy', code(report.pinnedReference)] : ['Digest', code(report.digest)],
+  );
   const index = report.index ? ` (from an index of ${report.index.platforms.map(text).join(', ')})` : '';
   rows.push(['Platform', `${text(report.platform)}${index} · ${text(report.schema)}`]);
   const uncompressed = report.layersAnalyzed ? ` · ${formatSize(report.uncompressedSize)} uncompressed` : '';
