@@ -94,7 +94,21 @@ describe('parseDiveCi', () => {
     expect(parseDiveCi(text, '.dive-ci')).toEqual({ lowestEfficiency: '0.5' });
   });
 
+  it('reads a document indented as a whole, as YAML does (the first key sets the top level)', () => {
+    const indented =
+      '  plugins:\n    - plugin1\n  rules:\n    lowestEfficiency: 0.95\n    highestUserWastedPercent: 0.5\n';
+    expect(parseDiveCi(indented, '.dive-ci')).toEqual({
+      lowestEfficiency: '0.95',
+      highestUserWastedPercent: '0.5',
+    });
+    expect(parseDiveCi(`---\n${indented}`, '.dive-ci').lowestEfficiency).toBe('0.95');
+  });
+
   it.each([
+    [
+      '  plugins: x\nrules:\n  lowestEfficiency: 0.9\n',
+      '.dive-ci:2: indentation does not match the lines above',
+    ],
     ['rules: 0.9\n', '.dive-ci:1: "rules:" must be followed by an indented block of rules'],
     [
       'rules: {lowestEfficiency: 0.9\n  }\n',

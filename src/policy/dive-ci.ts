@@ -17,6 +17,9 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
   let section: 'top' | 'rules' | 'other' = 'top';
   let rulesIndent: number | undefined;
   let skipDeeperThan: number | undefined;
+  // YAML lets the whole document be indented (a heredoc in an indented script): its first key's column
+  // is the top level.
+  let topIndent: number | undefined;
 
   const fail = (line: number, what: string) =>
     new ImgscopeError('BAD_INPUT', `${file}:${line}: ${what}`, {
@@ -32,12 +35,14 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
     const indent = indentMatch.length;
     const content = line.slice(indent);
 
+    topIndent ??= indent;
+    if (indent < topIndent) throw fail(lineNo, 'indentation does not match the lines above');
     if (skipDeeperThan !== undefined) {
       if (indent > skipDeeperThan) continue;
       skipDeeperThan = undefined;
     }
-    if (indent === 0) {
-      // A list item at column 0 continues the key above it (`plugins:` then `- plugin1`).
+    if (indent === topIndent) {
+      // A list item at the top level's column continues the key above it (`plugins:` then `- plugin1`).
       if (content.startsWith('- ') || content === '-') {
         if (section === 'rules') throw fail(lineNo, '"rules" must be a mapping, not a list');
         continue;
