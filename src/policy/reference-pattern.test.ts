@@ -52,6 +52,19 @@ describe('referenceMatches', () => {
     expect(referenceMatches('demo.tar', 'docker-archive:demo.tar')).toBe(true);
   });
 
+  it('matches an image picked from an archive or layout by the file or folder alone', () => {
+    for (const given of [
+      'docker-archive:build/app.tar:team/app:1.2',
+      'docker-archive:build/app.tar:app:1.2',
+      'oci-archive:build/app.tar:localhost:5000/app:1.2',
+      'docker-archive:build/app.tar:@1',
+    ]) {
+      expect(referenceMatches('build/app.tar', given)).toBe(true);
+      expect(referenceMatches('*.tar', given)).toBe(true);
+    }
+    expect(referenceMatches('build/app.tar', 'docker-archive:other.tar:build/app.tar:1')).toBe(false);
+  });
+
   it('treats regex characters literally', () => {
     expect(referenceMatches('team/a.p', 'team/app')).toBe(false);
     expect(referenceMatches('team/a+p', 'team/a+p')).toBe(true);

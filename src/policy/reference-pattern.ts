@@ -1,3 +1,5 @@
+import { parseLocalReference } from '../oci/local/reference.js';
+
 /** The transport prefix of a local image as given (`oci:`, `oci-archive:`, `docker-archive:`). */
 const LOCAL_TRANSPORT = /^(?:oci|oci-archive|docker-archive):/;
 
@@ -11,7 +13,10 @@ export function referenceMatches(pattern: string, reference: string): boolean {
   const regexp = globToRegExp(pattern);
   // A local image given as `oci:fixtures/demo` is `fixtures/demo` too, as given without its transport.
   const path = reference.replace(LOCAL_TRANSPORT, '');
-  const candidates = new Set<string>();
+  // Its file or folder alone too: the tag rule below drops an `oci:DIR:REF`'s REF, but of a
+  // `docker-archive:FILE:NAME:TAG` only the TAG.
+  const file = LOCAL_TRANSPORT.test(reference) ? parseLocalReference(reference).path : path;
+  const candidates = new Set<string>([file]);
   for (const name of [reference, path]) {
     const tagged = name.replace(/@sha256:[a-f0-9]{64}$/, '');
     candidates
