@@ -114,6 +114,24 @@ describe('parseConfigFile', () => {
     );
   });
 
+  it.each([
+    ['{ "budgets": { "maxCompressed": "300MB" }, "budgets": { "maxLayers": 20 } }', 'budgets'],
+    ['{ "budgets": { "maxLayers": 20, "maxLayers": 30 } }', 'budgets.maxLayers'],
+    [
+      '{ "overrides": [{ "match": "a" }, { "match": "b", "memory": 1024, "memory": 512 }] }',
+      'overrides[1].memory',
+    ],
+    ['{ "memory": 512, "\\u006demory": 1024 }', 'memory'],
+  ])('refuses a key given twice, which JSON.parse would silently keep the last of: %s', (text, key) => {
+    expect(errorOf(() => parseConfigFile(text, FILE))).toBe(`${FILE}: "${key}" is given twice`);
+  });
+
+  it('takes the same key in different objects, and quotes or braces inside strings', () => {
+    const text =
+      '{ "overrides": [{ "match": "a\\"}{,[", "memory": 512 }, { "match": ["b", "b"], "memory": 512 }], "memory": 256 }';
+    expect(parseConfigFile(text, FILE).overrides).toHaveLength(2);
+  });
+
   it('reads a file saved with a UTF-8 byte order mark (as .dive-ci is read)', () => {
     expect(parseConfigFile('\uFEFF{ "memory": 512 }', FILE).settings.memoryMiB?.value).toBe(512);
   });

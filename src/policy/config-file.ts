@@ -151,6 +151,45 @@ function readOverrides(value: unknown, file: string): ImageOverride[] {
   });
 }
 
+/**
+ * The first key an object of valid JSON `text` holds twice, as a path (`budgets`, `overrides[1].memory`);
+ * undefined when none. JSON.parse keeps the last of them, which would drop the first's budgets unseen.
+ */
+export function repeatedKey(text: string): string | undefined {
+  type Frame = { keys?: Set<string>; key?: string; index: number; wantsKey: boolean };
+  const stack: Frame[] = [];
+  const pathTo = (last: string) =>
+    stack
+      .slice(0, -1)
+      .map((frame) => (frame.keys ? `.${frame.key}` : `[${frame.index}]`))
+      .join('')
+      .concat(`.${last}`)
+      .slice(1);
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const top = stack[stack.length - 1];
+    if (c === '{') stack.push({ keys: new Set(), index: 0, wantsKey: true });
+    else if (c === '[') stack.push({ index: 0, wantsKey: false });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',' && top) {
+      top.index++;
+      top.wantsKey = top.keys !== undefined;
+    } else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (top?.keys && top.wantsKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) return pathTo(key);
+        top.keys.add(key);
+        top.key = key;
+        top.wantsKey = false;
+      }
+      i = end;
+    }
+  }
+  return undefined;
+}
+
 /** Parses and validates the text of an imgscope.config.json read from `file`. */
 export function parseConfigFile(text: string, file: string): ConfigFile {
   let doc: unknown;
@@ -161,6 +200,10 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
     throw badFile(file, `not valid JSON (${(error as Error).message})`, 'fix the JSON syntax');
   }
   if (!isObject(doc)) throw badFile(file, 'must hold a JSON object', 'write { "profile": "scf", … }');
+  const repeated = repeatedKey(text);
+  if (repeated !== undefined) {
+    throw badFile(file, `"${repeated}" is given twice`, 'merge the two into one: JSON keeps only the last');
+  }
   checkKeys(doc, TOP_KEYS, file, '');
   return {
     path: file,
