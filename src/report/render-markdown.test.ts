@@ -73,7 +73,12 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('<details><summary>hints: 4 findings</summary>');
     expect(markdown).toContain('`&& rm -rf /var/lib/apt/lists/*`');
     expect(markdown).toContain('| 3 | 10 MiB | 30 MiB | 10 MiB | `RUN rm -rf /build` |');
-    expect(markdown).toContain('| 2 | 10 MiB | 10 MiB | `/build/a.o` | #3 removed |');
+    expect(markdown).toContain('| 2 | 10 MiB | 10 MiB | `/build/a.o` | layer 3 removed |');
+  });
+
+  it('names the layers that changed a file without linking GitHub issues (#3)', () => {
+    const markdown = renderMarkdown(warningReport());
+    expect(markdown).not.toMatch(/(?<![&\\])#\d/);
   });
 
   it('counts a single finding as "1 finding"', () => {

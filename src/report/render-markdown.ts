@@ -186,17 +186,14 @@ function wasteSection(report: Report, topFiles: number): string[] {
     formatSize(file.wastedBytes),
     formatSize(file.reclaimableBytes),
     code(file.path),
-    file.overwrittenBy.map((o) => `#${layerNumber(o.layer)} ${o.change}`).join(', '),
+    // `layer 3`, not the table's `#3`: GitHub links `#3` in a comment to issue 3 and notes it there.
+    file.overwrittenBy.map((o) => `layer ${layerNumber(o.layer)} ${o.change}`).join(', '),
   ]);
   return [
     '',
     `#### Top waste (${shown.length} of ${report.inefficientFileCount ?? files.length})`,
     '',
-    ...tableOf(
-      ['Count', 'Wasted', 'Reclaimable', 'Path', 'Changed by layer'],
-      ['r', 'r', 'r', 'l', 'l'],
-      rows,
-    ),
+    ...tableOf(['Count', 'Wasted', 'Reclaimable', 'Path', 'Changed by'], ['r', 'r', 'r', 'l', 'l'], rows),
   ];
 }
 
