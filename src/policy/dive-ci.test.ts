@@ -131,6 +131,11 @@ describe('parseDiveCi', () => {
     ],
     ['rules:\n- lowestEfficiency: 0.9\n', '.dive-ci:2: "rules" must be a mapping, not a list'],
     ['just text\n', '.dive-ci:1: expected "key: value", found "just text"'],
+    [`${'x'.repeat(5000)}\n`, `.dive-ci:1: expected "key: value", found "${'x'.repeat(59)}…"`],
+    [
+      `rules:\n  lowestEfficiency: [${'9'.repeat(5000)}]\n`,
+      `.dive-ci:2: lowestEfficiency: unsupported YAML value "[${'9'.repeat(58)}…"`,
+    ],
   ])('refuses %j with the line named', (text, message) => {
     expect(errorOf(() => parseDiveCi(text, '.dive-ci'))).toEqual({ code: 'BAD_INPUT', message });
   });

@@ -1,4 +1,5 @@
 import { ImgscopeError } from '../errors.js';
+import { truncate } from '../report/format.js';
 import { DIVE_RULE_KEYS, type DiveRuleKey } from './values.js';
 
 /**
@@ -48,7 +49,7 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
         continue;
       }
       const entry = keyValue(content);
-      if (!entry) throw fail(lineNo, `expected "key: value", found "${content}"`);
+      if (!entry) throw fail(lineNo, `expected "key: value", found ${shown(content)}`);
       if (entry.key.toLowerCase() === 'rules') {
         section = 'rules';
         rulesIndent = undefined;
@@ -57,7 +58,7 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
         if (!flow) throw fail(lineNo, '"rules:" must be followed by an indented block of rules');
         for (const item of splitFlowItems(flow[1]!)) {
           const rule = keyValue(item);
-          if (!rule) throw fail(lineNo, `expected "key: value" in the rules, found "${item}"`);
+          if (!rule) throw fail(lineNo, `expected "key: value" in the rules, found ${shown(item)}`);
           setRule(rule, lineNo);
         }
         section = 'other';
@@ -71,7 +72,7 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
     if (indent > rulesIndent) throw fail(lineNo, 'unexpected indentation');
     if (indent < rulesIndent) throw fail(lineNo, 'indentation does not match the rules above');
     const entry = keyValue(content);
-    if (!entry) throw fail(lineNo, `expected "key: value", found "${content}"`);
+    if (!entry) throw fail(lineNo, `expected "key: value", found ${shown(content)}`);
     // Unknown rules (dive's example has `plugin1/rule1: error`) are ignored, with anything nested under them.
     if (!setRule(entry, lineNo)) skipDeeperThan = indent;
   }
@@ -83,9 +84,19 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
     if (!key) return false;
     if (entry.value === '') throw fail(lineNo, `${key} has no value (use a threshold or "disabled")`);
     if (key in rules) throw fail(lineNo, `${key} is set twice`);
-    rules[key] = scalar(entry.value, () => fail(lineNo, `${key}: unsupported YAML value "${entry.value}"`));
+    rules[key] = scalar(entry.value, () =>
+      fail(lineNo, `${key}: unsupported YAML value ${shown(entry.value)}`),
+    );
     return true;
   }
+}
+
+/**
+ * A line of the file quoted in an error, cut short: `--ci-config` given a binary or minified file by
+ * mistake would otherwise put all of it in the one-line error.
+ */
+function shown(text: string): string {
+  return `"${truncate(text, 60)}"`;
 }
 
 /** The entries of a one-line flow mapping's inside, split at the commas outside quotes. */
