@@ -192,6 +192,32 @@ describe('FileModelBuilder', () => {
     expect(model.treeAt(1).size).toBe(3);
   });
 
+  it('lists nothing a layer added and then replaced itself, and as removed only what was below', () => {
+    // A tar that names lib/ with contents, then lib again as a symlink (duplicate entries in one layer,
+    // as concatenated tars have them): docker unpacks the symlink over the directory and what it held.
+    const { model, merged, changes } = build([
+      ['lib/', 'lib/old:4'],
+      ['lib/old:5', 'lib/new/', 'lib/new/x:6', 'lib -> usr/lib', 'usr/', 'usr/lib/'],
+    ]);
+    expect(changes(1)).toEqual(['modified /lib', 'added /usr', 'added /usr/lib']);
+    expect(merged[1]).toEqual({ added: 2, modified: 1, removed: 0, wastedBytes: 4 });
+    // lib/old was below: removed with the directory; lib/new never was, so it is not in the image at all.
+    expect(listing(model.treeAt(1))).toEqual([
+      '/lib -> usr/lib symlink 0 modified',
+      '/lib/old file 5 removed',
+      '/usr dir 0 added',
+      '/usr/lib dir 0 added',
+    ]);
+    expect(listing(model.layerTree(1))).toEqual(listing(model.treeAt(1)));
+    // In a base layer nothing was below: a path set again after its parent was replaced is added, once.
+    const base = build([['a/b/f:32', 'a:45', 'a/b -> zz']]);
+    expect(base.changes(0)).toEqual(['added /a', 'added /a/b']);
+    expect(base.merged[0]).toEqual({ added: 2, modified: 0, removed: 0, wastedBytes: 0 });
+    expect(listing(base.model.treeAt(0))).toEqual(['/a dir 0 added', '/a/b -> zz symlink 0 added']);
+    // A directory removed with its parent and re-created: what the layer had put in it is not a removal.
+    expect(build([['a/p/x:1', 'a:2', 'a/p/']]).changes(0)).toEqual(['added /a', 'added /a/p']);
+  });
+
   it('turns a file into an implied directory when a later path goes through it', () => {
     const { model, changes } = build([['x:9'], ['x/y:1']]);
     expect(changes(1)).toEqual(['modified /x', 'added /x/y']);

@@ -182,14 +182,23 @@ export class FileModelBuilder {
     return record;
   }
 
-  /** Appends a removal of `path` carrying what was removed (its attributes, for trees and change lists). */
+  /**
+   * Appends a removal of `path` carrying what was removed (its attributes, for trees and change lists). What
+   * this layer set itself and now removes (a directory it filled, then replaced by a file) stops being a
+   * change of the layer, and was below only if the record it set was.
+   */
   private appendRemoval(path: number, removed: number, flags: number): void {
     const r = this.records;
     this.wasted += this.release(path);
+    let below: number = RecordFlag.Below;
+    if (r.layers[removed] === this.layer) {
+      r.flags[removed]! |= RecordFlag.Superseded;
+      below = r.flags[removed]! & RecordFlag.Below;
+    }
     this.append(
       path,
       r.types[removed]!,
-      flags | Change.Removed | RecordFlag.Below,
+      flags | Change.Removed | below,
       r.modes[removed]!,
       r.uids[removed]!,
       r.gids[removed]!,
@@ -260,7 +269,12 @@ export class FileModelBuilder {
     const r = this.records;
     for (let child = this.paths.firstChild(dir); child !== NONE; child = this.paths.nextSibling(child)) {
       const record = this.last[child]!;
-      if (record !== NONE && r.layers[record] === this.layer && r.change(record) === Change.Removed)
+      if (
+        record !== NONE &&
+        r.layers[record] === this.layer &&
+        r.change(record) === Change.Removed &&
+        r.flags[record]! & RecordFlag.Below
+      )
         r.flags[record]! &= ~RecordFlag.Cascade;
     }
   }

@@ -65,6 +65,15 @@ export class RecordStore {
     return (this.flags[record]! & RecordFlag.ChangeMask) as Change;
   }
 
+  /** A removal, with its ancestor's, of what its own layer had set: the path was never in the image. */
+  removedUnseen(record: number): boolean {
+    const flags = this.flags[record]!;
+    return (
+      (flags & RecordFlag.ChangeMask) === Change.Removed &&
+      (flags & (RecordFlag.Cascade | RecordFlag.Below)) === RecordFlag.Cascade
+    );
+  }
+
   /** Releases the unused tail of the columns once merging is over. */
   trim(): void {
     this.grow(Math.max(this.count, 1));

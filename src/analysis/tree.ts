@@ -64,7 +64,7 @@ export class TreeView implements FileTree {
         record = records.next[record]!
       )
         visible = record;
-      if (visible === HIDDEN) continue;
+      if (visible === HIDDEN || records.removedUnseen(visible)) continue;
       if (records.change(visible) !== Change.Removed || records.layers[visible] === layer)
         shown[path] = visible;
     }
@@ -78,8 +78,10 @@ export class TreeView implements FileTree {
     const shown = new Int32Array(count).fill(HIDDEN);
     const context = new Uint8Array(count);
     const [start, end] = source.layerRange(layer);
-    for (let record = start; record < end; record++) shown[records.paths[record]!] = record;
+    for (let record = start; record < end; record++)
+      shown[records.paths[record]!] = records.removedUnseen(record) ? HIDDEN : record;
     for (let record = start; record < end; record++) {
+      if (shown[records.paths[record]!] === HIDDEN) continue;
       for (
         let at = paths.parent(records.paths[record]!);
         at !== ROOT && shown[at] === HIDDEN;
