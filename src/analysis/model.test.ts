@@ -181,6 +181,27 @@ describe('FileModelBuilder', () => {
     ]);
   });
 
+  it('lists what a directory held below as removed when the layer replaces it and then makes it again', () => {
+    // As `rm -rf etc && mkdir etc` by whiteout, so by duplicate entries: etc as a file, then etc/ again.
+    const { model, merged, changes } = build([
+      ['etc/', 'etc/a:1', 'etc/b:2'],
+      ['etc:5', 'etc/', 'etc/a:3'],
+    ]);
+    expect(changes(1)).toEqual(['removed /etc/b', 'modified /etc', 'modified /etc/a']);
+    expect(merged[1]).toEqual({ added: 0, modified: 2, removed: 1, wastedBytes: 3 });
+    expect(listing(model.treeAt(1))).toEqual([
+      '/etc dir 3 modified',
+      '/etc/a file 3 modified',
+      '/etc/b file 2 removed',
+    ]);
+    // The same through a path that implies the directory again, and through a symlink.
+    expect(build([['etc/b:2'], ['etc -> x', 'etc/c:1']]).changes(1)).toEqual([
+      'removed /etc/b',
+      'modified /etc',
+      'added /etc/c',
+    ]);
+  });
+
   it('replaces a directory with a file, removing what was in it', () => {
     const { model, merged } = build([['x/', 'x/a:4', 'x/b:5'], ['x:9']]);
     expect(merged[1]).toEqual({ added: 0, modified: 1, removed: 0, wastedBytes: 9 });

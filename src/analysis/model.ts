@@ -262,8 +262,9 @@ export class FileModelBuilder {
   }
 
   /**
-   * A directory this layer removed and then re-created is listed as modified, not removed: what it held
-   * below and this layer does not re-create is then listed as removed itself (not as part of a removal).
+   * A directory this layer removed (or replaced) and then re-created is listed as modified, not removed:
+   * what it held below and this layer does not re-create is then listed as removed itself (not as part of
+   * a removal).
    */
   private listRemovedChildren(dir: number): void {
     const r = this.records;
@@ -306,7 +307,9 @@ export class FileModelBuilder {
       // after a whiteout): the earlier record is superseded and the classification carries over.
       r.flags[current]! |= RecordFlag.Superseded;
       this.wasted += this.release(path);
-      if (type === TypeCode.dir && r.change(current) === Change.Removed) this.listRemovedChildren(path);
+      // A directory this layer removed, or replaced by a file or symlink, and now makes again.
+      if (type === TypeCode.dir && (!this.isPresent(current) || r.types[current] !== TypeCode.dir))
+        this.listRemovedChildren(path);
       const below = r.flags[current]! & RecordFlag.Below;
       const unchanged =
         r.change(current) === Change.Unchanged && sameDirectory(r, current, type, mode, uid, gid);
