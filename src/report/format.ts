@@ -59,11 +59,17 @@ export function imageText(text: string): string {
 /**
  * Text from the image (paths, commands, platform names) as it may be printed: control characters shown
  * as `\x1b`, so a crafted file name cannot move the cursor, retitle the terminal or colour a CI log; a
- * name's byte that is not UTF-8 (held as U+DC00 + byte, see paths.ts `decodeName`) as `\xff`.
+ * name's byte that is not UTF-8 (held as U+DC00 + byte, see paths.ts `decodeName`) as `\xff`; the
+ * bidirectional embeddings, overrides and isolates, and the line and paragraph separators, as `\u202e`,
+ * so a name cannot display reordered ("Trojan Source") or split across lines.
  */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]|(?<![\ud800-\udbff])[\udc80-\udcff]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return `\\x${(code >= 0xdc00 ? code - 0xdc00 : code).toString(16).padStart(2, '0')}`;
-  });
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f]|(?<![\ud800-\udbff])[\udc80-\udcff]|[\u2028-\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => {
+      const code = c.charCodeAt(0);
+      if (code >= 0x2028 && code <= 0x2069) return `\\u${code.toString(16)}`;
+      return `\\x${(code >= 0xdc00 ? code - 0xdc00 : code).toString(16).padStart(2, '0')}`;
+    },
+  );
 }

@@ -34,6 +34,21 @@ describe('renderTable', () => {
     expect(text).toContain('· d\\x07');
   });
 
+  it('shows bidirectional overrides and line separators from the image as escapes, not reordered text', () => {
+    const base = warningReport();
+    const trojan = '/app/invoice\u202egpj.exe';
+    const report: Report = {
+      ...base,
+      inefficientFiles: [{ ...base.inefficientFiles![0]!, path: trojan, overwrittenBy: [] }],
+      layers: base.layers.map((layer) => ({ ...layer, createdBy: 'RUN a\u2028b \u2066c\u2069' })),
+    };
+    const text = renderTable(report, { color: false });
+    expect(text).not.toMatch(/[\u2028-\u202e\u2066-\u2069]/);
+    expect(text).toContain('/app/invoice\\u202egpj.exe');
+    // A command's whitespace, U+2028 included, is folded to one space before it is printed.
+    expect(text).toContain('RUN a b \\u2066c\\u2069');
+  });
+
   it('shows a name’s bytes that are not UTF-8 as \\xff, and leaves characters beyond U+FFFF whole', () => {
     const base = warningReport();
     const report: Report = {
