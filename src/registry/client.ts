@@ -154,6 +154,9 @@ export class RegistryClient {
    * extra, and when the answer is how a TLS port refuses plain HTTP (a 400, or a dropped connection), asks
    * again over HTTPS without checking the certificate — as docker does for insecure registries — and stays
    * on HTTPS if that answers. The answer is kept as the auth layer's `/v2/` ping.
+   * Named without a port, the registry's HTTP and HTTPS are different ports (80 and 443): nothing
+   * answering on 80, or 80 redirecting to HTTPS (to a certificate that is then not checked either), still
+   * leaves HTTPS on 443.
    */
   private async probe(signal: AbortSignal | undefined): Promise<void> {
     const ping = (origin: string) =>
@@ -163,20 +166,25 @@ export class RegistryClient {
         headers: {},
         ...(signal ? { signal } : {}),
       });
+    // An origin drops a default port (`https://host:443` is `https://host`): connections are keyed by it.
+    const secureOrigin = new URL(this.currentOrigin.replace(/^http:/, 'https:')).origin;
+    this.pools.skipCertificateCheck(secureOrigin);
+    const portless = new URL(this.currentOrigin).port === '';
     let plain: HttpResponse | undefined;
     let failure: unknown;
     try {
       plain = await ping(this.currentOrigin);
       if (plain.status !== 400) {
+        // Redirected to HTTPS: stay there, where the registry's requests keep their Authorization.
+        if (plain.url.origin === secureOrigin) this.currentOrigin = secureOrigin;
         this.probedPing = plain;
         return;
       }
     } catch (error) {
-      if (signal?.aborted || !mayBeRefusedTls(error)) throw error;
+      const httpsMayAnswer = mayBeRefusedTls(error) || (portless && isTransientNetworkError(error));
+      if (signal?.aborted || !httpsMayAnswer) throw error;
       failure = error;
     }
-    const secureOrigin = this.currentOrigin.replace(/^http:/, 'https:');
-    this.pools.skipCertificateCheck(secureOrigin);
     try {
       this.probedPing = await ping(secureOrigin);
       this.currentOrigin = secureOrigin;

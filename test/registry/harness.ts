@@ -102,6 +102,8 @@ export interface StartOptions {
   auth?: RegistryAuth;
   /** The address to listen on; default 127.0.0.1. */
   bind?: string;
+  /** The port to listen on; default a free one. */
+  port?: number;
   /** Serve HTTPS with a certificate for these host names and addresses (its CA file: `caPath`). */
   tls?: { names: string[] };
   /** Serve the images of another registry (its storage), e.g. to push over HTTP and pull over HTTPS. */
@@ -142,7 +144,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
       ].join('\n');
     }
     for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
+      const port = options.port ?? (await freePort());
       const configPath = join(dir, 'config.yml');
       const bind = options.bind ?? '127.0.0.1';
       writeFileSync(configPath, registryConfig(storageDir, `${bind}:${port}`, authConfig, tls));

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -94,6 +95,58 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
           expect.stringMatching(`^debug: GET https://${host}/v2/ → 200`),
         ]);
       } finally {
+        await secure.stop();
+      }
+    });
+  });
+
+  /** Ports 443 and 80 of this machine's address: only root may listen there. */
+  describe.skipIf(!target || process.getuid?.() !== 0)('named without a port, on 443', () => {
+    const startOn443 = () =>
+      startRegistry({
+        bind: target!.address,
+        port: 443,
+        tls: { names: [...new Set([target!.name, target!.address])] },
+        storageDir: plain.storageDir,
+      });
+
+    it('is reached over HTTPS, certificate unchecked, when marked insecure and nothing listens on port 80', async () => {
+      const secure = await startOn443();
+      try {
+        // The address: a host name without a dot would be a Docker Hub namespace.
+        const name = target!.address;
+        const result = await check(`${name}/tls/app:v1`, '--insecure-registry', name);
+        expect(result.stderr).not.toMatch(/^imgscope:/m);
+        expect(result.code).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+        expect(pings(result.stderr).at(-1)).toMatch(`debug: GET https://${name}/v2/ → 200`);
+
+        // Named with its port, 443 is the default port of HTTPS, which URLs leave out.
+        const withPort = await check(`${name}:443/tls/app:v1`, '--insecure-registry', `${name}:443`);
+        expect(withPort.stderr).not.toMatch(/^imgscope:/m);
+        expect(withPort.code).toBe(0);
+      } finally {
+        await secure.stop();
+      }
+    });
+
+    it('follows port 80 redirecting to HTTPS, and stays on HTTPS, when marked insecure', async () => {
+      const secure = await startOn443();
+      const name = target!.address;
+      const redirector = createServer((request, response) => {
+        response.writeHead(301, { location: `https://${name}${request.url}` }).end();
+      });
+      await new Promise<void>((resolve) => redirector.listen(80, name, resolve));
+      try {
+        const result = await check(`${name}/tls/app:v1`, '--insecure-registry', name);
+        expect(result.stderr).not.toMatch(/^imgscope:/m);
+        expect(result.code).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+        const exchanges = result.stderr.split('\n').filter((line) => line.startsWith('debug: GET'));
+        expect(exchanges[0]).toMatch(`debug: GET http://${name}/v2/ → 301`);
+        expect(exchanges.slice(1).every((line) => line.startsWith(`debug: GET https://${name}/`))).toBe(true);
+      } finally {
+        redirector.close();
         await secure.stop();
       }
     });
