@@ -29,6 +29,19 @@ export async function readRegistryError(response: HttpResponse): Promise<Registr
   return undefined;
 }
 
+/**
+ * For a refusal with no registry error document that a proxy forwarded: the proxy's own answer (a block
+ * page) more likely than the registry's, which sends an error document with every 4xx and 5xx.
+ */
+export function forwardingProxyHint(
+  response: HttpResponse,
+  error: RegistryErrorBody | undefined,
+): string | undefined {
+  const proxy = response.forwardedBy;
+  if (!proxy || error) return undefined;
+  return `the answer came through the proxy ${proxy.url.host} (${proxy.variable}) and is no registry error: the proxy may refuse ${response.url.host}; ask its administrator, or add ${response.url.hostname} to NO_PROXY`;
+}
+
 export function summarize(error: RegistryErrorBody | undefined): string {
   if (!error) return '';
   return error.message ? `${error.code}: ${error.message}` : error.code;
@@ -52,6 +65,16 @@ export async function registryFailure(
   const body = await readRegistryError(response);
   const code = body?.code ?? '';
   const detail = `${response.status}${body ? ` ${summarize(body)}` : ''}`;
+  const proxyHint = forwardingProxyHint(response, body);
+  if (proxyHint) {
+    return new ImgscopeError(
+      'REGISTRY',
+      `${context.subject}: ${redactUrl(response.url)} answered ${detail}`,
+      {
+        hint: proxyHint,
+      },
+    );
+  }
   if (context.origin && response.url.origin !== context.origin) {
     // A pre-signed storage URL that expired or was refused: no login of the user's changes that.
     return new ImgscopeError(

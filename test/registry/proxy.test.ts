@@ -81,10 +81,37 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
     expect(exchanges.length).toBeGreaterThanOrEqual(4);
     for (const line of exchanges) expect(line).toMatch(new RegExp(`\\(through proxy ${proxy.host}\\)$`));
     expect(result.stderr).not.toContain('own connection');
-    // The proxy saw the tunnels: the CLI did not go around it.
-    const tunnels = proxy.requests().slice(before);
-    expect(tunnels.length).toBeGreaterThan(0);
-    expect(tunnels.every((line) => line === `CONNECT ${registryName} HTTP/1.1`)).toBe(true);
+    // The proxy saw the requests, forwarded as Go forwards them: the CLI did not go around it.
+    const forwarded = proxy.requests().slice(before);
+    expect(forwarded.length).toBeGreaterThanOrEqual(exchanges.length);
+    expect(forwarded.every((line) => line.startsWith(`GET http://${registryName}/v2/`))).toBe(true);
+  });
+
+  it('forwards requests to a plain-HTTP registry through a proxy that tunnels to port 443 only, as Squid by default', async () => {
+    const strict = await startTinyproxy({ connectPorts: [443] });
+    try {
+      const result = await check({ HTTP_PROXY: strict.url });
+      expect(result.stderr).not.toMatch(/^imgscope:/m);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+      expect(strict.requests()).toContain(`GET http://${registryName}/v2/ HTTP/1.1`);
+      expect(strict.requests().some((line) => line.startsWith('CONNECT'))).toBe(false);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it("says a refusal the proxy forwarded, with no registry error in it, may be the proxy's own", async () => {
+    const blocking = await startTinyproxy({ blockedHosts: [name] });
+    try {
+      const result = await check({ HTTP_PROXY: blocking.url });
+      expect(result.code).toBe(2);
+      expect(result.stderr.split('\n').filter((line) => line.startsWith('imgscope:'))).toEqual([
+        `imgscope: registry ${registryName} refused pull access to repository proxied/app (403) — the answer came through the proxy ${blocking.host} (HTTP_PROXY) and is no registry error: the proxy may refuse ${registryName}; ask its administrator, or add ${name} to NO_PROXY`,
+      ]);
+    } finally {
+      await blocking.stop();
+    }
   });
 
   it('goes straight to hosts in NO_PROXY', async () => {
@@ -167,7 +194,7 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
       const result = await check({ HTTP_PROXY: guarded.url });
       expect(result.code).toBe(2);
       expect(result.stderr.split('\n').filter((line) => line.startsWith('imgscope:'))).toEqual([
-        `imgscope: GET http://${registryName}/v2/ through the proxy ${guarded.host} (HTTP_PROXY): the proxy refused the tunnel (HTTP 407) — the proxy wants a login: put it in HTTP_PROXY as http://USER:PASSWORD@${guarded.host}`,
+        `imgscope: GET http://${registryName}/v2/ through the proxy ${guarded.host} (HTTP_PROXY): the proxy refused the request (HTTP 407) — the proxy wants a login: put it in HTTP_PROXY as http://USER:PASSWORD@${guarded.host}`,
       ]);
     });
 
@@ -188,7 +215,7 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
       expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest });
       expect(result.stderr).toContain(`(through proxy ${guarded.host})`);
       expect(`${result.stdout}${result.stderr}`).not.toContain(password);
-      expect(guarded.requests()).toContain(`CONNECT ${registryName} HTTP/1.1`);
+      expect(guarded.requests()).toContain(`GET http://${registryName}/v2/ HTTP/1.1`);
     });
   });
 });

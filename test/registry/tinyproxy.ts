@@ -24,7 +24,15 @@ export interface TestProxy {
   stop(): Promise<void>;
 }
 
-export async function startTinyproxy(options: { login?: { username: string; password: string } } = {}) {
+export async function startTinyproxy(
+  options: {
+    login?: { username: string; password: string };
+    /** The only ports CONNECT may reach (Squid and Debian's tinyproxy allow 443 only); default any. */
+    connectPorts?: number[];
+    /** Hosts the proxy refuses (403 and its own HTML page), as a company proxy blocks sites. */
+    blockedHosts?: string[];
+  } = {},
+) {
   if (!TINYPROXY) throw new Error(tinyproxyUnavailable);
   const dir = mkdtempSync(join(tmpdir(), 'imgscope-tinyproxy-'));
   const log = join(dir, 'tinyproxy.log');
@@ -40,9 +48,12 @@ export async function startTinyproxy(options: { login?: { username: string; pass
       `LogFile "${log}"`,
       'LogLevel Connect',
       ...(options.login ? [`BasicAuth ${options.login.username} ${options.login.password}`] : []),
+      ...(options.connectPorts ?? []).map((port) => `ConnectPort ${port}`),
+      ...(options.blockedHosts ? [`Filter "${join(dir, 'blocked')}"`, 'FilterDefaultDeny No'] : []),
       '',
     ].join('\n'),
   );
+  if (options.blockedHosts) writeFileSync(join(dir, 'blocked'), `${options.blockedHosts.join('\n')}\n`);
   const child = spawnTracked(TINYPROXY, ['-d', '-c', config]);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -1,5 +1,5 @@
 import { ImgscopeError } from '../../errors.js';
-import { readRegistryError, summarize } from '../registry-errors.js';
+import { forwardingProxyHint, readRegistryError, summarize } from '../registry-errors.js';
 import { drain } from '../transport/body.js';
 import {
   type Exchange,
@@ -176,17 +176,19 @@ async function accessDenied(
   lookup: CredentialLookup,
   sent: boolean,
 ): Promise<ImgscopeError> {
-  const detail = summarize(await readRegistryError(response));
+  const error = await readRegistryError(response);
+  const detail = summarize(error);
   const [, repository, actions] = /^repository:(.+):([a-z,*]+)$/.exec(request.scope ?? '') ?? [];
   const what = repository
     ? `${actions?.includes('push') ? 'push' : 'pull'} access to repository ${repository}`
     : 'access';
   const message = `registry ${context.registry} refused ${what} (${response.status}${detail ? ` ${detail}` : ''})`;
   const hint =
-    !sent && lookup.credential?.kind === 'identity-token'
+    forwardingProxyHint(response, error) ??
+    (!sent && lookup.credential?.kind === 'identity-token'
       ? `the identity token from ${lookup.source} works only with a token service, and this registry asks for a username and password: log in again with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`
       : lookup.source
         ? `the credentials from ${lookup.source} were refused; check them, their permissions on ${repository ?? 'the repository'}, or log in again`
-        : `the repository may not exist, or it needs credentials and none were found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`;
+        : `the repository may not exist, or it needs credentials and none were found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`);
   return new ImgscopeError('AUTH', message, { hint });
 }

@@ -62,6 +62,9 @@ export class ConnectionPools {
       if (proxy)
         return await this.dispatch(this.proxyAgent(proxy, unchecked), request, {
           via: `through proxy ${proxy.url.host}`,
+          ...(request.url.protocol === 'http:' && proxy.url.protocol === 'http:'
+            ? { forwardedBy: proxy }
+            : {}),
         });
       return request.bulk && request.method === 'GET' && request.body === undefined
         ? this.tracked(
@@ -81,7 +84,7 @@ export class ConnectionPools {
   private async dispatch(
     dispatcher: UndiciDispatcher,
     request: HttpRequest,
-    route: Pick<HttpResponse, 'via'> = {},
+    route: Pick<HttpResponse, 'via' | 'forwardedBy'> = {},
   ): Promise<HttpResponse> {
     const { url } = request;
     await this.settling.get(url.origin);
@@ -89,7 +92,9 @@ export class ConnectionPools {
       origin: url.origin,
       method: request.method,
       path: `${url.pathname}${url.search}`,
-      headers: request.headers,
+      // A copy: undici's forwarding proxy client adds `host` to the object it is given, and a redirect
+      // would carry that host to another origin.
+      headers: { ...request.headers },
       body: request.body ?? null,
       signal: request.signal ?? null,
       headersTimeout: this.timeouts.headersMs,
@@ -108,6 +113,9 @@ export class ConnectionPools {
       const ProxyAgent = loadProxyAgent();
       agent = new ProxyAgent({
         uri: proxy.url.href,
+        // A plain-HTTP registry is asked through the proxy as Go asks it (GET http://HOST/…), not through a
+        // CONNECT tunnel, which proxies commonly allow to port 443 only (Squid's and Debian's defaults).
+        proxyTunnel: false,
         connections: 8,
         connect: { timeout: this.timeouts.connectMs },
         keepAliveTimeout: 30_000,

@@ -111,8 +111,8 @@ const CERTIFICATE_HINTS: Record<string, (hostname: string) => string> = {
 export function describeNetworkError(error: unknown): string {
   const code = describedCode(error);
   if (code) return DESCRIPTIONS[code]!;
-  const status = tunnelStatus(error);
-  if (status) return `the proxy refused the tunnel (HTTP ${status})`;
+  const refusal = proxyRefusal(error);
+  if (refusal) return `the proxy refused the ${refusal.of} (HTTP ${refusal.status})`;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -133,11 +133,15 @@ function proxiedFailure(error: unknown): ProxiedFailure | undefined {
   return undefined;
 }
 
-/** The status of a refused CONNECT, which undici reports only in its message. */
-function tunnelStatus(error: unknown): number | undefined {
+/**
+ * The status of a proxy's refusal, which undici reports only in its message: of a CONNECT tunnel (an HTTPS
+ * registry), or the 407 of a request forwarded to a plain-HTTP registry.
+ */
+function proxyRefusal(error: unknown): { status: number; of: 'tunnel' | 'request' } | undefined {
   for (const e of causeChain(error)) {
-    const match = /^Proxy response \((\d{3})\)/.exec(e.message);
-    if (match) return Number(match[1]);
+    const tunnel = /^Proxy response \((\d{3})\)/.exec(e.message);
+    if (tunnel) return { status: Number(tunnel[1]), of: 'tunnel' };
+    if (/^Proxy Authentication Required \(407\)/.test(e.message)) return { status: 407, of: 'request' };
   }
   return undefined;
 }
@@ -234,8 +238,8 @@ function networkHint(
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
   if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname);
-  const tunnel = proxy && tunnelStatus(error);
-  if (proxy && tunnel) return tunnelHint(proxy, tunnel, request.url);
+  const refusal = proxy && proxyRefusal(error);
+  if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
   if (request.redirectedFrom) return storageHint(host, error);
   const code = codeIn(error, REACHABILITY_HINTS);

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { ProxyServer } from './proxy.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -39,6 +40,11 @@ export interface HttpResponse {
    * the debug log.
    */
   via?: string;
+  /**
+   * The proxy that forwarded a plain-HTTP request: its answer may be the proxy's own (a block page), not
+   * the registry's. Unset for a tunnelled one, whose answer is the registry's.
+   */
+  forwardedBy?: ProxyServer;
 }
 
 /** One HTTP exchange. The transport is a stack of layers, each wrapping the next with one job. */
