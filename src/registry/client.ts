@@ -322,16 +322,27 @@ export class RegistryClient {
     return readSmallBody(stream, MAX_MANIFEST_BYTES, label);
   }
 
-  /** Size of a blob from a HEAD request, or undefined when the registry does not have it. */
+  /**
+   * Size of a blob from a HEAD request, or undefined when the registry does not have it. A registry that
+   * does not take HEAD (405, 501) is asked for the blob's first byte, whose `Content-Range` has the size.
+   */
   async blobSize(repository: string, digest: Digest, signal?: AbortSignal): Promise<number | undefined> {
-    const response = await this.request(
-      'HEAD',
-      repository,
-      `blobs/${digest}`,
-      'pull',
-      signal ? { signal } : {},
-    );
+    const path = `blobs/${digest}`;
+    let response = await this.request('HEAD', repository, path, 'pull', signal ? { signal } : {});
     discard(response);
+    if (response.status === 405 || response.status === 501) {
+      response = await this.request('GET', repository, path, 'pull', {
+        headers: { range: 'bytes=0-0' },
+        ...(signal ? { signal } : {}),
+      });
+      if (response.status === 206) {
+        response.body.on('error', () => {}).destroy();
+        const total = /^bytes 0-0\/(\d+)$/.exec(headerValue(response, 'content-range') ?? '')?.[1];
+        return total === undefined ? undefined : Number(total);
+      }
+      // A registry that ignored the range is sending the whole blob: its length is all that is needed.
+      if (response.status === 200) response.body.on('error', () => {}).destroy();
+    }
     if (response.status === 404) return undefined;
     if (response.status !== 200) {
       throw await registryFailure(response, {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImgscopeError } from '../../src/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
-import { openRegistryImage, type RegistryOptions } from '../../src/registry/index.js';
+import { openRegistryImage, RegistryClient, type RegistryOptions } from '../../src/registry/index.js';
 import { bytesAt, HostileRegistry, json, type Route } from './hostile-registry.js';
 import { type BuiltImage, buildImage, readAll } from './images.js';
 
@@ -364,5 +364,40 @@ describe('a config that does not describe the manifest', () => {
     expect(error.message).toBe(
       `${registry.host}/app:v1: the manifest has 2 layers but the config's rootfs.diff_ids has 1`,
     );
+  });
+});
+
+describe('a registry that does not take HEAD', () => {
+  let registry: HostileRegistry;
+  const blob = Buffer.from('a schema 1 layer of 32 bytes....');
+  const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}` as const;
+  const notAllowed: Route = (req, res) => {
+    if (req.method !== 'HEAD') return false;
+    res.writeHead(405).end();
+    return true;
+  };
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+  });
+  afterAll(() => registry?.stop());
+
+  it("sizes a blob (schema 1's layers) from the first byte's Content-Range, or a whole answer's length", async () => {
+    const client = new RegistryClient({ registry: registry.host, apiHost: registry.host }, options);
+    try {
+      registry.serve(notAllowed, (req, res, url) => {
+        if (url.pathname !== `/v2/app/blobs/${digest}`) return false;
+        expect(req.headers.range).toBe('bytes=0-0');
+        res.writeHead(206, { 'content-range': `bytes 0-0/${blob.length}`, 'content-length': 1 });
+        res.end(blob.subarray(0, 1));
+        return true;
+      });
+      expect(await client.blobSize('app', digest)).toBe(blob.length);
+      registry.serve(notAllowed, bytesAt(`/v2/app/blobs/${digest}`, blob));
+      expect(await client.blobSize('app', digest)).toBe(blob.length);
+      registry.serve(notAllowed);
+      expect(await client.blobSize('app', digest)).toBeUndefined();
+    } finally {
+      await client.close();
+    }
   });
 });
