@@ -33,12 +33,27 @@ export function followingRedirects({ maxRedirects = 5, insecure = false } = {}):
       }
       request = redirected(
         request,
-        new URL(location, request.url),
+        redirectTarget(location, request),
         mayDowngrade(first.url, insecure),
         first.url,
       );
     }
   };
+}
+
+/** The URL a `Location` names; one that is no URL is named by the request, never by its text (a signed URL). */
+function redirectTarget(location: string, request: HttpRequest): URL {
+  try {
+    return new URL(location, request.url);
+  } catch {
+    throw new ImgscopeError(
+      'NETWORK',
+      `${redactUrl(request.url)} redirected to a Location that is not a URL`,
+      {
+        hint: 'the registry sent an unusable redirect; report it to the registry operator',
+      },
+    );
+  }
 }
 
 /** A loopback target may be plain HTTP after HTTPS when the request began locally or the user allowed it. */

@@ -114,6 +114,22 @@ describe('followingRedirects', () => {
   });
 });
 
+describe('followingRedirects given a Location that is no URL', () => {
+  it('fails with one NETWORK line naming the request, not the Location', async () => {
+    const exchange = followingRedirects()(async (request) => ({
+      status: 307,
+      headers: { location: 'http://[signed-secret' },
+      body: Readable.from([]),
+      url: request.url,
+    }));
+    const failure = exchange({ method: 'GET', url: new URL('https://r.example/v2/a/blobs/x'), headers: {} });
+    await expect(failure).rejects.toMatchObject({
+      code: 'NETWORK',
+      message: 'https://r.example/v2/a/blobs/x redirected to a Location that is not a URL',
+    });
+  });
+});
+
 describe('followingRedirects marks requests sent to another origin', () => {
   it('with the registry URL they began as, and only those', async () => {
     const seen: (string | undefined)[] = [];
