@@ -178,6 +178,32 @@ describe('findCredentials', () => {
       expect(ms).toBeLessThan(2000);
     });
 
+    it('asks the credsStore before a stale auths entry, as docker does, and takes the entry if the store has nothing', async () => {
+      const bin = join(dir, 'bin-store');
+      mkdirSync(bin, { recursive: true });
+      const helper = join(bin, 'docker-credential-fake');
+      const path = dockerConfig('store-and-auths', {
+        credsStore: 'fake',
+        auths: { 'r.io': { auth: auth('old', 'stale') } },
+      });
+      const lookup = () =>
+        findCredentials('r.io', 'a', {
+          env: { ...env(), PATH: `${bin}:${process.env.PATH}` },
+          dockerConfigPath: path,
+        });
+      writeFileSync(helper, `#!/bin/sh\necho '{"Username":"new","Secret":"fresh"}'\n`);
+      chmodSync(helper, 0o755);
+      expect(await lookup()).toMatchObject({
+        credential: { kind: 'basic', username: 'new', password: 'fresh' },
+        source: 'docker-credential-fake',
+      });
+      writeFileSync(helper, '#!/bin/sh\necho credentials not found in native keychain; exit 1\n');
+      expect(await lookup()).toMatchObject({
+        credential: { kind: 'basic', username: 'old', password: 'stale' },
+        source: path,
+      });
+    });
+
     it('notes a missing, failing or garbled helper without its output', async () => {
       expect((await withHelper('fails', 'echo not found; exit 1')).found.searched).toContain(
         'docker-credential-fake (no credentials or it failed)',

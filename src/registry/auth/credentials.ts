@@ -156,11 +156,15 @@ async function fromDockerConfig(
   )?.[1];
   if (helper) return fromHelper(helper, registry, options, searched);
 
+  // As in docker, a credsStore answers before `auths`, whose entries it leaves stale (docker keeps them
+  // for emails); an entry is used only when the store has nothing, where docker would fail.
+  if (config.credsStore) {
+    const stored = await fromHelper(config.credsStore, registry, options, searched);
+    if (stored) return stored;
+  }
   const entry = Object.entries(config.auths ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1];
   const credential = entry && credentialOfEntry(entry);
   if (credential) return { credential, source: path };
-
-  if (config.credsStore) return fromHelper(config.credsStore, registry, options, searched);
   searched.push(`${path} (${entry ? unusableEntry(entry, registry) : `no entry for ${registry}`})`);
   return undefined;
 }
