@@ -8,8 +8,8 @@ const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 /**
  * Follows redirects of GET and HEAD (registries send blobs to storage this way) by hand, so that the
  * `Authorization` meant for the registry is never sent to another origin, and HTTPS is never downgraded
- * to plain HTTP — but on loopback, for a request that began there or in plain HTTP, or when the
- * registry was marked `insecure`.
+ * to plain HTTP — but for a registry marked `insecure` (its storage may be plain HTTP, as docker follows
+ * it), and on loopback for a request that began there or in plain HTTP.
  */
 export function followingRedirects({ maxRedirects = 5, insecure = false } = {}): Layer {
   return (next) => async (first) => {
@@ -31,12 +31,7 @@ export function followingRedirects({ maxRedirects = 5, insecure = false } = {}):
           },
         );
       }
-      request = redirected(
-        request,
-        redirectTarget(location, request),
-        mayDowngrade(first.url, insecure),
-        first.url,
-      );
+      request = redirected(request, redirectTarget(location, request), first.url, insecure);
     }
   };
 }
@@ -56,29 +51,25 @@ function redirectTarget(location: string, request: HttpRequest): URL {
   }
 }
 
-/** A loopback target may be plain HTTP after HTTPS when the request began locally or the user allowed it. */
-function mayDowngrade(start: URL, insecure: boolean): boolean {
-  return insecure || start.protocol === 'http:' || isLoopbackHost(start.host);
+/** Plain HTTP after HTTPS: anywhere for a registry the user marked insecure; else on loopback, from loopback. */
+function mayDowngrade(start: URL, target: URL, insecure: boolean): boolean {
+  if (insecure) return true;
+  return (start.protocol === 'http:' || isLoopbackHost(start.host)) && isLoopbackHost(target.host);
 }
 
-function redirected(
-  request: HttpRequest,
-  target: URL,
-  downgradeToLoopback: boolean,
-  start: URL,
-): HttpRequest {
+function redirected(request: HttpRequest, target: URL, start: URL, insecure: boolean): HttpRequest {
   if (target.protocol !== 'https:' && target.protocol !== 'http:') {
     throw new ImgscopeError('NETWORK', `${redactUrl(request.url)} redirected to a ${target.protocol} URL`, {
       hint: 'the registry sent an unusable redirect; report it to the registry operator',
     });
   }
   const downgrade = request.url.protocol === 'https:' && target.protocol === 'http:';
-  if (downgrade && !(downgradeToLoopback && isLoopbackHost(target.host))) {
+  if (downgrade && !mayDowngrade(start, target, insecure)) {
     throw new ImgscopeError(
       'NETWORK',
       `${redactUrl(request.url)} redirected from HTTPS to plain HTTP (${target.host})`,
       {
-        hint: 'refusing to downgrade the connection; report it to the registry operator',
+        hint: `refusing to downgrade the connection; if you trust this network, mark the registry insecure: --insecure-registry ${start.host}`,
       },
     );
   }

@@ -98,7 +98,7 @@ describe('followingRedirects', () => {
     return last;
   }
 
-  it('downgrades HTTPS to plain HTTP only on loopback, for a request that began on loopback or when insecure', async () => {
+  it('downgrades HTTPS to plain HTTP anywhere when insecure, else only to loopback from loopback', async () => {
     await expect(follow('https://r.example/v2/a/blobs/x', 'http://127.0.0.1:9/blob')).rejects.toThrow(
       /redirected from HTTPS to plain HTTP \(127\.0\.0\.1:9\)/,
     );
@@ -108,9 +108,18 @@ describe('followingRedirects', () => {
     await expect(follow('https://localhost:5000/v2/a/blobs/x', 'http://127.0.0.1:9/blob')).resolves.toBe(
       'http://127.0.0.1:9/blob',
     );
+    await expect(follow('https://localhost:5000/v2/a/blobs/x', 'http://store.example/blob')).rejects.toThrow(
+      /redirected from HTTPS to plain HTTP \(store\.example\)/,
+    );
+    // Plain-HTTP storage behind a registry marked insecure (MinIO on an internal network), as docker follows it.
     await expect(
-      follow('https://localhost:5000/v2/a/blobs/x', 'http://store.example/blob', true),
-    ).rejects.toThrow(/redirected from HTTPS to plain HTTP \(store\.example\)/);
+      follow('https://r.example/v2/a/blobs/x', 'http://minio.internal:9000/b', true),
+    ).resolves.toBe('http://minio.internal:9000/b');
+    await expect(
+      follow('https://r.example/v2/a/blobs/x', 'http://minio.internal:9000/b'),
+    ).rejects.toMatchObject({
+      hint: 'refusing to downgrade the connection; if you trust this network, mark the registry insecure: --insecure-registry r.example',
+    });
   });
 });
 
