@@ -59,11 +59,18 @@ class Terminal {
    * shell alive through a Ctrl+C or Ctrl+\\ (as an interactive shell is), to report how imgscope ended;
    * `jobControl` runs imgscope as a job of its own (bash's `set -m`, as in an interactive shell), so
    * Ctrl+Z stops it and the shell goes on with `after`; `surviveHangUp` keeps it alive when the terminal
-   * closes. `after` reads imgscope's exit status in `$status`. */
+   * closes; `term` is the TERM imgscope runs with (tmux sets its own for the pane, whatever the
+   * environment says). `after` reads imgscope's exit status in `$status`. */
   constructor(
     args: string[],
     env: Record<string, string> = {},
-    shell: { after?: string; surviveQuitKeys?: boolean; surviveHangUp?: boolean; jobControl?: boolean } = {},
+    shell: {
+      after?: string;
+      surviveQuitKeys?: boolean;
+      surviveHangUp?: boolean;
+      jobControl?: boolean;
+      term?: string;
+    } = {},
   ) {
     const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args]
       .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
@@ -73,7 +80,8 @@ class Terminal {
     const traps =
       (shell.surviveQuitKeys ? 'trap : INT QUIT; ulimit -c 0; ' : '') +
       (shell.surviveHangUp ? "trap '' HUP; " : '');
-    const script = `${traps}${imgscope}; status=$?; echo "[imgscope exited with $status]"; ${shell.after ?? ''}exec sleep 86400`;
+    const term = shell.term ? `TERM='${shell.term}' ` : '';
+    const script = `${traps}${term}${imgscope}; status=$?; echo "[imgscope exited with $status]"; ${shell.after ?? ''}exec sleep 86400`;
     const command = shell.jobControl
       ? `exec bash -c '${`set -m; ${script}`.replaceAll("'", `'\\''`)}'`
       : script;
@@ -494,6 +502,18 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     } finally {
       coloured.close();
       plain.close();
+    }
+  });
+
+  it('prints the check summary on a TERM=dumb terminal, which cannot move the cursor, and waits for no key', async () => {
+    const term = new Terminal([DEMO], {}, { term: 'dumb' });
+    try {
+      expect(await term.exitStatus()).toBe(0);
+      const screen = term.screen();
+      expect(screen).toMatch(/^Verdict: PASS$/m);
+      expect(screen).not.toContain('Tab pane');
+    } finally {
+      term.close();
     }
   });
 

@@ -20,13 +20,21 @@ import { runCheck, withPolicy } from './check.js';
  * so it never waits for keys nobody will press. The TUI's modules (React, Ink) load only here.
  */
 export async function runExplore(args: ParsedArgs, io: Output): Promise<number> {
-  if (!io.stdout.isTTY || !io.stdin.isTTY) return runCheck(args, io);
+  if (!io.stdout.isTTY || !io.stdin.isTTY || cannotMoveCursor(io.env)) return runCheck(args, io);
   const typeAhead = holdTypeAhead(io.stdin as NodeJS.ReadStream);
   try {
     return await explore(args, io, typeAhead);
   } finally {
     typeAhead.restore();
   }
+}
+
+/**
+ * TERM=dumb (Emacs's shell, acme, editors' terminals) is a terminal that prints lines and cannot move the
+ * cursor: the explorer's screen would arrive as a stream of escape codes waiting for keys.
+ */
+function cannotMoveCursor(env: Readonly<Record<string, string | undefined>>): boolean {
+  return env.TERM === 'dumb';
 }
 
 async function explore(args: ParsedArgs, io: Output, typeAhead: TypeAhead): Promise<number> {
