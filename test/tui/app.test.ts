@@ -230,6 +230,50 @@ describe('text from the image', () => {
   });
 });
 
+describe('long paths', () => {
+  it('keeps the file names of long inefficient paths in the waste view and in Details', async () => {
+    const lists = '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm';
+    const paths = [`${lists}_main_binary-amd64_Packages.lz4`, `${lists}_InRelease`];
+    const waste = paths.map((path, i) => ({
+      path,
+      count: 2,
+      wastedBytes: i === 0 ? 5000 : 1000,
+      reclaimableBytes: 3000,
+      overwrittenBy: [{ layer: 1, createdBy: 'RUN rm', change: 'removed' as const }],
+    }));
+    const entries = paths.map((path) => ({ path, size: 1000 }));
+    const source = fakeSource(['ADD base /', 'RUN rm']);
+    const store = createTuiStore(source, (analysis) => buildReport(source, analysis), {
+      columns: 100,
+      rows: 40,
+    });
+    const app = render(createElement(App, { store, theme: themeFor({ NO_COLOR: '1' }), suspend() {} }));
+    unmount = app.unmount;
+    const analysis = fakeAnalysis(
+      [entries, entries.map((e) => ({ ...e, change: 'removed' as const }))],
+      waste,
+    );
+    store.dispatch({ type: 'analysis-finished', analysis });
+    store.dispatch({ type: 'report-updated', report: buildReport(source, analysis), final: true });
+    store.dispatch({ type: 'waste-view-toggled' });
+    store.dispatch({ type: 'focus-cycled', step: -1 });
+    store.dispatch({ type: 'cursor-jumped', to: 'end' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const screen = app.lastFrame() ?? '';
+    const left = layoutFor({ columns: 100, rows: 40 }, 2).leftWidth;
+    const [files, details] = [
+      screen.split('\n').map((l) => l.slice(left + 1)),
+      screen.split('\n').map((l) => l.slice(0, left)),
+    ];
+    const wasteRow = (pane: string[], size: string) =>
+      pane.find((l) => new RegExp(`${size} +2×|2× +${size}`).test(l)) ?? '';
+    for (const pane of [files, details]) {
+      expect(wasteRow(pane, '4.88 KiB')).toMatch(/…\S*Packages\.lz4 *$/);
+      expect(wasteRow(pane, '1000 B')).toMatch(/…\S*_InRelease *$/);
+    }
+  });
+});
+
 describe('wide characters', () => {
   it('measures CJK and emoji in columns: long names end in …, Details wraps without clipping', async () => {
     const command = `RUN echo ${'中文字符'.repeat(10)} 🎉 END`;

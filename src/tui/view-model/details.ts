@@ -1,5 +1,6 @@
 import { formatSize } from '../../policy/sizes.js';
-import { formatPercent, layerNumber, shortCommand, shortDigest } from '../../report/format.js';
+import { truncateMiddle } from '../../report/fit-table.js';
+import { formatPercent, layerNumber, printable, shortCommand, shortDigest } from '../../report/format.js';
 import type { CheckResult, CheckStatus, Report } from '../../report/report.js';
 import { wrapText } from '../format.js';
 import type { TuiState } from '../state/state.js';
@@ -142,8 +143,9 @@ function wasteSection(state: TuiState, width: number): Line[] {
   const top = (report?.inefficientFiles ?? waste?.inefficientFiles ?? []).slice(0, TOP_FILES);
   if (top.length > 0) lines.push(line(seg('  top inefficient files (w lists all)', 'dim')));
   for (const file of top) {
-    const figures = `${formatSize(file.wastedBytes).padStart(9)} ${`${file.count}×`.padStart(3)} `;
-    lines.push(line(`  ${figures}`, file.path));
+    const figures = `  ${formatSize(file.wastedBytes).padStart(9)} ${`${file.count}×`.padStart(3)} `;
+    // Cut in the middle: the end holds the file name, where several apt lists share a long start.
+    lines.push(line(figures, truncateMiddle(printable(file.path), Math.max(1, width - figures.length))));
   }
   return lines;
 }

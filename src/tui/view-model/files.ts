@@ -1,10 +1,11 @@
 import type { InefficientFile, TreeNode } from '../../analysis/types.js';
 import { formatSize } from '../../policy/sizes.js';
-import { counted, layerNumber } from '../../report/format.js';
+import { truncateMiddle } from '../../report/fit-table.js';
+import { counted, layerNumber, printable } from '../../report/format.js';
 import { fitRight, formatMode } from '../format.js';
 import type { FilesState, TuiState } from '../state/state.js';
 import type { ChangeMark, FileRow } from './file-rows.js';
-import { type Line, line, listRow, type Role, seg } from './lines.js';
+import { columnsOf, type Line, line, listRow, type Role, type Segment, seg } from './lines.js';
 import { windowOf } from './list-cursor.js';
 
 /** The change is shown by a symbol as well as a colour, so the tree reads without colour. */
@@ -95,13 +96,26 @@ function lastChange(file: InefficientFile): string {
   return last ? `  (${last.change} by layer ${layerNumber(last.layer)})` : '';
 }
 
-export function wasteLines(files: FilesState, height: number): Line[] {
+/** Columns before a waste row's path: the gutter, copies, wasted and reclaimable. */
+const WASTE_FIGURES_WIDTH = 1 + (6 + 1) + (SIZE_WIDTH + 1) + (SIZE_WIDTH + 1);
+
+/**
+ * A waste row's path and its last change, in `room` columns. The note gives way first; a path that does
+ * not fit is cut in the middle, keeping its end, where the file name is (apt lists share a long start).
+ */
+function wastePath(file: InefficientFile, room: number): Segment[] {
+  const path = printable(file.path);
+  if (columnsOf(path) <= room) return [seg(path, 'plain'), seg(lastChange(file), 'dim')];
+  return [seg(truncateMiddle(path, Math.max(1, room)), 'plain')];
+}
+
+export function wasteLines(files: FilesState, width: number, height: number): Line[] {
+  const room = width - WASTE_FIGURES_WIDTH;
   return windowOf(files.waste, files.wasteCursor, height).map((file, i) => {
     const l = line(
       `${fitRight(`${file.count}×`, 6)} ${fitRight(formatSize(file.wastedBytes), SIZE_WIDTH)} `,
       `${fitRight(formatSize(file.reclaimableBytes), SIZE_WIDTH)} `,
-      file.path,
-      seg(lastChange(file), 'dim'),
+      ...wastePath(file, room),
     );
     return listRow(l, files.wasteCursor.offset + i === files.wasteCursor.index);
   });
