@@ -34,3 +34,27 @@ describe('main', () => {
     expect(result.stderr).toMatch(/\n\s+at /);
   });
 });
+
+describe('check on a terminal', () => {
+  async function stderrOf(env: NodeJS.ProcessEnv): Promise<string> {
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    let text = '';
+    stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const code = await main(['check', '--no-cache', 'fixtures/demo'], {
+      stdout: new PassThrough(),
+      stderr,
+      stdin: new PassThrough(),
+      env,
+      cwd: process.cwd(),
+    });
+    expect(code).toBe(0);
+    return text;
+  }
+
+  it('draws its progress line, but not on TERM=dumb (Emacs’s shell), which shows the codes as text', async () => {
+    expect(await stderrOf({ TERM: 'xterm-256color' })).toContain('\r\x1b[2Kanalysing layers 8/8');
+    expect(await stderrOf({ TERM: 'dumb' })).toBe('');
+  });
+});

@@ -64,3 +64,11 @@ export class ProgressLine {
     return { ...io, stderr: Object.assign(Object.create(stderr), { write }) };
   }
 }
+
+/**
+ * The progress line for a command, or none: off a terminal, logs and CI output would fill with carriage
+ * returns, and a TERM=dumb terminal (Emacs's shell) shows the erase-line code as text.
+ */
+export function progressLineFor(io: Output): ProgressLine | undefined {
+  return io.stderr.isTTY && io.env.TERM !== 'dumb' ? new ProgressLine(io.stderr) : undefined;
+}

@@ -37,7 +37,7 @@ import {
 } from '../args.js';
 import { openImage, policyReference } from '../open-image.js';
 import { colorEnabled, type Output, terminalWidth } from '../output.js';
-import { ProgressLine } from '../progress.js';
+import { type ProgressLine, progressLineFor } from '../progress.js';
 import { removingTempFilesOnSignal } from '../quit-signals.js';
 import { type AnalysisCaches, checkCachesOf, refuseEmptyCacheDir } from './cache.js';
 
@@ -238,7 +238,7 @@ export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
     reference: policyReference(image),
   });
   // Progress only on a terminal; other stderr lines then take turns with it.
-  const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
+  const progress = progressLineFor(io);
   const checkIo = progress ? progress.sharing(io) : io;
   const { report, skipped } = await removingTempFilesOnSignal(() =>
     decide(image, args, checkIo, policy, progress),
