@@ -136,9 +136,10 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
     process[listen ? 'on' : 'off']('SIGCONT', onContinued);
   };
   try {
+    // Listened to before Ink loads: a terminal resized meanwhile was drawn at its old size, wrapped.
+    io.stdout.on('resize', onResize);
     const { createElement, render, App } = await loadInk();
     io.beforeKeyboard?.();
-    io.stdout.on('resize', onResize);
     for (const name of QUIT_SIGNALS) process.on(name, onSignal);
     listenToJobControl(true);
     for (;;) {

@@ -84,6 +84,25 @@ describe('runTui', () => {
     await terminal.until(() => held.state.closed, 'the analysis closed');
   });
 
+  it('draws at the size the terminal was resized to while Ink loaded', async () => {
+    const terminal = fakeTerminal();
+    const source = fakeSource(['FROM base', 'RUN build']);
+    const run = runTui({ source, events: heldEvents([]).events }, terminal.io);
+    const stdout = terminal.io.stdout;
+    Object.assign(stdout, { columns: 70, rows: 20 });
+    stdout.emit('resize');
+    await terminal.until(() => terminal.text().includes('q quit'), 'the footer');
+    const header =
+      terminal
+        .text()
+        .split('\n')
+        .find((l) => l.includes(' imgscope  ')) ?? '';
+    expect(header.length).toBeGreaterThan(60);
+    expect(header.length).toBeLessThanOrEqual(70);
+    terminal.type('q');
+    await expect(run).resolves.toBe(0);
+  });
+
   it('shows a failed analysis, then rethrows it for the CLI once the terminal is restored', async () => {
     const terminal = fakeTerminal();
     const source = fakeSource(['FROM base']);
