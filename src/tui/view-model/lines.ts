@@ -68,19 +68,34 @@ columns, so a cut wide name still ends in `…` rather than being clipped by Ink
 export function fitLine(l: Line, width: number): Line {
   const out: Segment[] = [];
   let used = 0;
-  for (const segment of l.segments) {
-    if (used >= width) break;
+  for (const [i, segment] of l.segments.entries()) {
+    if (used >= width) {
+      // The text so far filled the width exactly: what is left (a count after its label) would vanish
+      // without a sign, so the last column says the line goes on.
+      if (l.segments.slice(i).some((rest) => rest.text.trim() !== '')) markCut(out);
+      break;
+    }
     const room = width - used;
     const text = printable(segment.text);
     const columns = columnsOf(text);
     if (columns > room) {
       out.push({ ...segment, text: truncateEnd(text, room) });
       used = width;
-    } else {
-      out.push(text === segment.text ? segment : { ...segment, text });
-      used += columns;
+      break;
     }
+    out.push(text === segment.text ? segment : { ...segment, text });
+    used += columns;
   }
   if (l.selected && used < width) out.push({ text: ' '.repeat(width - used) });
   return { ...l, segments: out };
+}
+
+/** Ends the last non-empty segment in `…`, in place of its last column. */
+function markCut(segments: Segment[]): void {
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const { text } = segments[i]!;
+    if (text === '') continue;
+    segments[i] = { ...segments[i]!, text: truncateEnd(`${text}…`, columnsOf(text)) };
+    return;
+  }
 }
