@@ -312,3 +312,44 @@ describe('a file row', () => {
     expect(lineText(fileHeading(70))).toMatch(/ UID:GID +Size Name$/);
   });
 });
+
+describe('a tree nested thousands deep (a hostile layer)', () => {
+  /** `/d/d/…/d/f`: `depth` directories in a chain, a file at the bottom. */
+  function chain(depth: number): FileTree {
+    const nodes: TreeNode[] = [];
+    for (let i = 0; i <= depth + 1; i++) {
+      const path = i === 0 ? '/' : `${'/d'.repeat(Math.min(i, depth))}${i > depth ? '/f' : ''}`;
+      const type = i > depth ? 'file' : 'dir';
+      nodes.push({
+        id: i,
+        name: i === 0 ? '' : i > depth ? 'f' : 'd',
+        path,
+        entry: { path, type, mode: 0o755, uid: 0, gid: 0, size: i > depth ? 1 : 0, layer: 0 },
+        change: 'added',
+        totalSize: 1,
+        childCount: i > depth ? 0 : 1,
+      });
+    }
+    return {
+      root: nodes[0]!,
+      size: depth + 1,
+      children: (node) => (node.id <= depth ? [nodes[node.id + 1]!] : []),
+      walk: () => {
+        throw new Error('not used');
+      },
+    };
+  }
+
+  it('lists, filters and folds it without running out of stack', () => {
+    const tree = chain(20_000);
+    const rows = flattenTree(filterTree(tree, NO_FILTER));
+    expect(rows.rows).toHaveLength(20_001);
+    expect(rows.rows.at(-1)?.node.name).toBe('f');
+    expect(rows.rows.at(-1)?.depth).toBe(20_000);
+    const filtered = flattenTree(filterTree(tree, { ...NO_FILTER, text: '/f' }));
+    expect(filtered.rows).toHaveLength(20_001);
+    const folded = toggleCollapseAt(rows, 0);
+    expect(folded.rows).toHaveLength(1);
+    expect(toggleCollapseAt(folded, 0).rows).toHaveLength(20_001);
+  });
+});

@@ -153,18 +153,27 @@ export function filterTree(tree: FileTree, filter: RowFilter, previous?: Filtere
   const sameChanges = CHANGE_MARKS.every((mark) => filter.changes[mark] === base.filter.changes[mark]);
   const whole = sameChanges ? wholeSubtrees(tree, matchesPath) : () => false;
   const kept = new Map<number, readonly TreeNode[]>();
-  const visit = (node: TreeNode): boolean => {
-    if (base.hasChildren(node)) {
-      if (whole(node)) return true;
-      const visibleChildren = base.children(node).filter(visit);
-      if (visibleChildren.length > 0) {
-        kept.set(node.id, visibleChildren);
-        return true;
-      }
+  const matches = (node: TreeNode) => filter.changes[node.change] && matchesPath(node.path);
+  // A directory is shown when a child is (it keeps those) or when it matches itself. Walked with a
+  // stack of open directories, not by recursion: a hostile layer nests paths thousands deep.
+  const open: { node: TreeNode; children: readonly TreeNode[]; next: number; shown: TreeNode[] }[] = [];
+  const enter = (node: TreeNode) => open.push({ node, children: base.children(node), next: 0, shown: [] });
+  if (base.hasChildren(tree.root)) enter(tree.root);
+  while (open.length > 0) {
+    const dir = open[open.length - 1]!;
+    const child = dir.children[dir.next++];
+    if (child) {
+      if (!base.hasChildren(child)) {
+        if (matches(child)) dir.shown.push(child);
+      } else if (whole(child)) dir.shown.push(child);
+      else enter(child);
+      continue;
     }
-    return filter.changes[node.change] && matchesPath(node.path);
-  };
-  visit(tree.root);
+    open.pop();
+    if (dir.shown.length > 0) kept.set(dir.node.id, dir.shown);
+    if ((dir.shown.length > 0 || matches(dir.node)) && open.length > 0)
+      open[open.length - 1]!.shown.push(dir.node);
+  }
   const result = narrowed(tree, filter, kept, whole, base, sameChanges ? base.anchor : undefined);
   let link: Narrowed | undefined = result;
   for (let i = 0; i < NARROWED_KEPT && link; i++) link = link.base;
@@ -220,18 +229,32 @@ function appendRows(
   depth: number,
   prefix: string,
 ): void {
-  const children = filtered.children(parent);
-  const last = children.length - 1;
-  // One guide string a level, shared by the rows: a 200,000-row flatten then builds no strings.
-  const branch = prefix + BRANCH;
-  for (let i = 0; i <= last; i++) {
-    const node = children[i]!;
+  // A stack of the unfolded directories being listed, not recursion: a hostile layer nests paths
+  // thousands deep. One guide string a level, shared by its rows: a 200,000-row flatten builds no strings.
+  const open: {
+    children: readonly TreeNode[];
+    next: number;
+    depth: number;
+    prefix: string;
+    branch: string;
+  }[] = [];
+  const enter = (node: TreeNode, at: number, stem: string) =>
+    open.push({ children: filtered.children(node), next: 0, depth: at, prefix: stem, branch: stem + BRANCH });
+  enter(parent, depth, prefix);
+  while (open.length > 0) {
+    const level = open[open.length - 1]!;
+    const i = level.next++;
+    const node = level.children[i];
+    if (!node) {
+      open.pop();
+      continue;
+    }
+    const last = i === level.children.length - 1;
     const expandable = filtered.hasChildren(node);
     const collapsed = expandable && isCollapsed(collapse, node.path);
-    out.push({ node, depth, guide: i === last ? prefix + LAST_BRANCH : branch, expandable, collapsed });
-    if (expandable && !collapsed) {
-      appendRows(out, filtered, collapse, node, depth + 1, prefix + (i === last ? BLANK : PIPE));
-    }
+    const guide = last ? level.prefix + LAST_BRANCH : level.branch;
+    out.push({ node, depth: level.depth, guide, expandable, collapsed });
+    if (expandable && !collapsed) enter(node, level.depth + 1, level.prefix + (last ? BLANK : PIPE));
   }
 }
 
