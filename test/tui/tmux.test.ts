@@ -13,7 +13,7 @@ import { openLocalImage } from '../../src/oci/local/index.js';
 import { pushImage } from '../../src/registry/index.js';
 import { fixture, projectRoot } from '../helpers/shared.js';
 import { startFaultProxy } from '../registry/fault-proxy.js';
-import { registryUnavailable, startRegistry, type TestRegistry } from '../registry/harness.js';
+import { registryUnavailable, startRegistry, TEST_USER, type TestRegistry } from '../registry/harness.js';
 
 const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((path) => existsSync(path));
 const DEMO = fixture('demo');
@@ -60,7 +60,8 @@ class Terminal {
    * `jobControl` runs imgscope as a job of its own (bash's `set -m`, as in an interactive shell), so
    * Ctrl+Z stops it and the shell goes on with `after`; `surviveHangUp` keeps it alive when the terminal
    * closes; `term` is the TERM imgscope runs with (tmux sets its own for the pane, whatever the
-   * environment says). `after` reads imgscope's exit status in `$status`. */
+   * environment says); `stdin` is piped into imgscope, a line. `after` reads imgscope's exit status in
+   * `$status`. */
   constructor(
     args: string[],
     env: Record<string, string> = {},
@@ -70,6 +71,7 @@ class Terminal {
       surviveHangUp?: boolean;
       jobControl?: boolean;
       term?: string;
+      stdin?: string;
     } = {},
   ) {
     const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args]
@@ -81,7 +83,8 @@ class Terminal {
       (shell.surviveQuitKeys ? 'trap : INT QUIT; ulimit -c 0; ' : '') +
       (shell.surviveHangUp ? "trap '' HUP; " : '');
     const term = shell.term ? `TERM='${shell.term}' ` : '';
-    const script = `${traps}${term}${imgscope}; status=$?; echo "[imgscope exited with $status]"; ${shell.after ?? ''}exec sleep 86400`;
+    const input = shell.stdin === undefined ? '' : `printf '%s\\n' '${shell.stdin}' | `;
+    const script = `${traps}${input}${term}${imgscope}; status=$?; echo "[imgscope exited with $status]"; ${shell.after ?? ''}exec sleep 86400`;
     const command = shell.jobControl
       ? `exec bash -c '${`set -m; ${script}`.replaceAll("'", `'\\''`)}'`
       : script;
@@ -673,6 +676,29 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         }
       },
     );
+
+    it('reads its keys from the terminal when --password-stdin takes stdin for the password', async () => {
+      const guarded = await startRegistry({ auth: 'basic', storageDir: registry.storageDir });
+      const image = `${guarded.host}/fixtures/demo:1.0`;
+      const term = new Terminal(
+        ['-u', TEST_USER.username, '--password-stdin', image],
+        {},
+        { stdin: TEST_USER.password, after: ECHO_CHECK },
+      );
+      try {
+        await term.waitFor(finished, 'the explorer with the final verdict');
+        term.keys('Tab', 'j');
+        await term.waitFor((s) => cursorIndex(s) === 1, 'the Files cursor moved by j');
+        term.keys('q');
+        expect(await term.exitStatus()).toBe(0);
+        const modes = ECHO_LINE.exec(await term.waitFor((s) => ECHO_LINE.test(s), 'the terminal modes'))![1];
+        expect(modes).toMatch(/(^| )echo( |$)/);
+        expect(modes).toMatch(/(^| )icanon( |$)/);
+      } finally {
+        term.close();
+        await guarded.stop();
+      }
+    });
 
     it('streams the layers from the registry into the same screen', async () => {
       const term = new Terminal([reference]);

@@ -1,3 +1,5 @@
+import { openSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
 import { analyze } from '../../analysis/analyze.js';
 import type { Analysis } from '../../analysis/types.js';
 import { imageFactsOf, resolvePolicy } from '../../policy/index.js';
@@ -20,12 +22,29 @@ import { runCheck, withPolicy } from './check.js';
  * so it never waits for keys nobody will press. The TUI's modules (React, Ink) load only here.
  */
 export async function runExplore(args: ParsedArgs, io: Output): Promise<number> {
-  if (!io.stdout.isTTY || !io.stdin.isTTY || cannotMoveCursor(io.env)) return runCheck(args, io);
-  const typeAhead = holdTypeAhead(io.stdin as NodeJS.ReadStream);
+  if (!io.stdout.isTTY || cannotMoveCursor(io.env)) return runCheck(args, io);
+  const keyboard = io.stdin.isTTY ? (io.stdin as NodeJS.ReadStream) : terminalKeyboard(args);
+  if (!keyboard) return runCheck(args, io);
+  const typeAhead = holdTypeAhead(keyboard);
   try {
-    return await explore(args, io, typeAhead);
+    return await explore(args, io, keyboard, typeAhead);
   } finally {
     typeAhead.restore();
+    if (keyboard !== io.stdin) keyboard.destroy();
+  }
+}
+
+/**
+ * With --password-stdin, stdin carries the password, not keys: the keyboard is then the controlling
+ * terminal, read as less and fzf read it when their input is a pipe. Undefined without one (or without
+ * --password-stdin: input piped in means no one is at the keys).
+ */
+function terminalKeyboard(args: ParsedArgs): NodeJS.ReadStream | undefined {
+  if (!args.options['password-stdin']) return undefined;
+  try {
+    return new ReadStream(openSync('/dev/tty', 'r'));
+  } catch {
+    return undefined;
   }
 }
 
@@ -37,7 +56,12 @@ function cannotMoveCursor(env: Readonly<Record<string, string | undefined>>): bo
   return env.TERM === 'dumb';
 }
 
-async function explore(args: ParsedArgs, io: Output, typeAhead: TypeAhead): Promise<number> {
+async function explore(
+  args: ParsedArgs,
+  io: Output,
+  keyboard: NodeJS.ReadStream,
+  typeAhead: TypeAhead,
+): Promise<number> {
   const image = imageArgument(args);
   const policy = await resolvePolicy({
     flags: policyFlagsOf(args.options),
@@ -71,7 +95,7 @@ async function explore(args: ParsedArgs, io: Output, typeAhead: TypeAhead): Prom
       return await runTui(
         { source, events, evaluate },
         {
-          stdin: io.stdin as NodeJS.ReadStream,
+          stdin: keyboard,
           stdout: io.stdout as NodeJS.WriteStream,
           stderr: io.stderr as NodeJS.WriteStream,
           env: io.env,
