@@ -127,9 +127,7 @@ describe('docker-archive: legacy docker save', () => {
     const { file } = await twoImages();
     const error = await failure(openLocalImage(`docker-archive:${file}`));
     expect(error.code).toBe('BAD_INPUT');
-    expect(error.message).toBe(
-      `docker-archive:${file} holds 2 images; name one of: app:1, app:2, other:latest`,
-    );
+    expect(error.message).toBe(`docker-archive:${file} holds 2 images: app:1, app:2, other:latest`);
     const unknown = await failure(openLocalImage(`docker-archive:${file}:app:3`));
     expect(unknown.code).toBe('NOT_FOUND');
     expect(unknown.message).toContain('no image tagged "app:3"; it has app:1, app:2, other:latest');
@@ -145,7 +143,7 @@ describe('docker-archive: legacy docker save', () => {
     );
     const file = await files.writeTar(tempPath('untagged.tar'));
     const error = await failure(openLocalImage(file));
-    expect(error.message).toBe(`${file} holds 2 images; name one of: @0 (untagged), @1 (untagged)`);
+    expect(error.message).toBe(`${file} holds 2 images: @0 (untagged), @1 (untagged)`);
     expect(error.hint).toBe(
       `name one: docker-archive:${file}:NAME:TAG, or docker-archive:${file}:@N for the Nth image (from @0)`,
     );

@@ -194,7 +194,7 @@ function chooseImage(
     });
   }
   if (images.length === 1) return images[0]!;
-  throw new ImgscopeError('BAD_INPUT', `${location} holds ${images.length} images; name one of: ${listing}`, {
+  throw new ImgscopeError('BAD_INPUT', `${location} holds ${images.length} images: ${listing}`, {
     hint: choose,
   });
 }
