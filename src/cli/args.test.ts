@@ -180,6 +180,12 @@ describe('positiveInteger', () => {
       expect(() => positiveInteger(value, '--concurrency'), value).toThrow('is not a positive whole number');
     }
   });
+
+  it('says a number of more digits than it can hold is too large, not that it is no number', () => {
+    expect(() => positiveInteger('99999999999999999999', '--concurrency')).toThrow(
+      '--concurrency "99999999999999999999" is too large',
+    );
+  });
 });
 
 describe('decompressionLimit', () => {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ImgscopeError } from '../errors.js';
 import type { PolicyFlags } from '../policy/index.js';
-import { parseSize, SIZE_SYNTAX } from '../policy/sizes.js';
+import { parseSize, SIZE_SYNTAX, whyNotASize } from '../policy/sizes.js';
 
 /** Every option imgscope accepts; each command reads the ones it needs. */
 const OPTIONS = {
@@ -359,6 +359,11 @@ export function positiveInteger(value: string | undefined, flag: string): number
   if (value === undefined) return undefined;
   // Decimal digits only: Number() would also take 1e2, 0x10 and 4.0, which --max-layers refuses.
   const n = /^\s*[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isFinite(n) && !Number.isSafeInteger(n)) {
+    throw new ImgscopeError('BAD_INPUT', `${flag} "${value}" is too large`, {
+      hint: `for example ${flag} 4`,
+    });
+  }
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new ImgscopeError('BAD_INPUT', `${flag} "${value}" is not a positive whole number`, {
       hint: `for example ${flag} 4`,
@@ -378,7 +383,7 @@ export function decompressionLimit(env: NodeJS.ProcessEnv): number | undefined {
   if (bytes === undefined || bytes < 1) {
     throw new ImgscopeError(
       'BAD_INPUT',
-      `IMGSCOPE_DECOMPRESSION_LIMIT="${value.slice(0, 40)}" is not a size`,
+      `IMGSCOPE_DECOMPRESSION_LIMIT="${value.slice(0, 40)}" ${whyNotASize(value)}`,
       {
         hint: `set it to ${SIZE_SYNTAX}, or unset it`,
       },

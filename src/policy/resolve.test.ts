@@ -112,6 +112,13 @@ describe('resolvePolicy', () => {
         message: `${name}: "1.5" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes${flag === 'highestWastedBytes' ? ', or "disabled"' : ''}`,
       });
     }
+    // More than a number holds exactly: too large, not malformed.
+    await expect(resolvePolicy({ cwd: dir, flags: { maxCompressed: '10PB' } })).rejects.toMatchObject({
+      message: '--max-compressed: "10PB" is too large (at most 8 PiB)',
+    });
+    await expect(
+      resolvePolicy({ cwd: dir, flags: { maxLayers: '99999999999999999999' } }),
+    ).rejects.toMatchObject({ message: '--max-layers: "99999999999999999999" is too large' });
     await expect(resolvePolicy({ cwd: dir, flags: { failOn: 'never' } })).rejects.toMatchObject({
       message: '--fail-on: "never" is not "fail" or "warn"',
     });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { formatSize, formatSizeBeside, GiB, KiB, MiB, parseMemoryMiB, parseSize } from './sizes.js';
+import {
+  formatSize,
+  formatSizeBeside,
+  GiB,
+  KiB,
+  MiB,
+  parseMemoryMiB,
+  parseSize,
+  whyNotASize,
+} from './sizes.js';
 
 describe('parseSize', () => {
   it('reads SI units as powers of 1000 and IEC units as powers of 1024', () => {
@@ -66,6 +75,16 @@ describe('parseSize', () => {
 
   it.each(['', 'MB', '84 JB', '-1MB', 'ten', '1e3', '1MB extra', 'disabled'])('refuses %j', (text) => {
     expect(parseSize(text)).toBeUndefined();
+  });
+});
+
+describe('whyNotASize', () => {
+  it('tells a size past 8 PiB from text that is no size', () => {
+    expect(parseSize('10PB')).toBeUndefined();
+    expect(whyNotASize('10PB')).toBe('is too large (at most 8 PiB)');
+    expect(whyNotASize('99999999999999999999')).toBe('is too large (at most 8 PiB)');
+    expect(parseSize('8PB')).toBe(8e15);
+    expect(whyNotASize('10XB')).toBe('is not a size');
   });
 });
 

@@ -46,6 +46,22 @@ const SIZE_PATTERN = /^([0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)$/i;
 
 /** Bytes for `300MB`, `300MiB`, `1GiB`, `1.5GB`, `20Mb`, `1,000`, `42`; undefined when it is not a size (`1.5`). */
 export function parseSize(text: string): number | undefined {
+  const bytes = exactBytes(text);
+  return bytes !== undefined && bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined;
+}
+
+/** A size written as one, but past what a number holds exactly (2^53 − 1 bytes, about 8 PiB). */
+export function isSizeTooLarge(text: string): boolean {
+  const bytes = exactBytes(text);
+  return bytes !== undefined && bytes > BigInt(Number.MAX_SAFE_INTEGER);
+}
+
+/** Why parseSize refused `text`, to follow the text in a message. */
+export function whyNotASize(text: string): string {
+  return isSizeTooLarge(text) ? 'is too large (at most 8 PiB)' : 'is not a size';
+}
+
+function exactBytes(text: string): bigint | undefined {
   const match = SIZE_PATTERN.exec(text.trim());
   if (!match) return undefined;
   const [, number, unit] = match as unknown as [string, string, string];
@@ -55,8 +71,7 @@ export function parseSize(text: string): number | undefined {
   const [whole = '', fraction = ''] = number.replaceAll(',', '').split('.');
   if (factor === 1 && /[1-9]/.test(fraction)) return undefined;
   const scale = 10n ** BigInt(fraction.length);
-  const bytes = ((BigInt(whole || '0') * scale + BigInt(fraction || '0')) * BigInt(factor)) / scale;
-  return bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined;
+  return ((BigInt(whole || '0') * scale + BigInt(fraction || '0')) * BigInt(factor)) / scale;
 }
 
 /** What a size should look like, for error messages. */

@@ -2,7 +2,7 @@ import { ImgscopeError } from '../errors.js';
 import { PLATFORM_PART_SYNTAX, type Platform, parsePlatform } from '../oci/platform.js';
 import type { FailOn } from './policy.js';
 import { isProfileName, PROFILE_NAMES, type ProfileName } from './profiles.js';
-import { parseMemoryMiB, parseSize, SIZE_SYNTAX } from './sizes.js';
+import { isSizeTooLarge, parseMemoryMiB, parseSize, SIZE_SYNTAX, whyNotASize } from './sizes.js';
 
 /**
  * Readers for one configured value, shared by flags, `imgscope.config.json` and `.dive-ci`. Each takes
@@ -26,12 +26,22 @@ function sizeOf(value: unknown): number | undefined {
 
 export function readSize(value: unknown, where: string): number {
   const bytes = sizeOf(value);
+  if (bytes === undefined && typeof value === 'string' && isSizeTooLarge(value)) {
+    throw new ImgscopeError('BAD_INPUT', `${where}: ${shown(value)} ${whyNotASize(value)}`, {
+      hint: 'write for example 300MB, 300MiB or 1GiB',
+    });
+  }
   if (bytes === undefined) throw bad(where, value, SIZE_SYNTAX, 'write for example 300MB, 300MiB or 1GiB');
   return bytes;
 }
 
 export function readCount(value: unknown, where: string): number {
   const count = typeof value === 'string' && /^\s*[0-9]+\s*$/.test(value) ? Number(value) : value;
+  if (typeof count === 'number' && Number.isInteger(count) && !Number.isSafeInteger(count)) {
+    throw new ImgscopeError('BAD_INPUT', `${where}: ${shown(value)} is too large`, {
+      hint: 'write for example 20',
+    });
+  }
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
     throw bad(where, value, 'a whole number, 0 or more', 'write for example 20');
   }

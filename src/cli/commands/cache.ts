@@ -16,7 +16,7 @@ import {
 } from '../../analysis/cache/location.js';
 import { DiskSummaryCache } from '../../analysis/cache/summary-cache.js';
 import { ImgscopeError } from '../../errors.js';
-import { formatSize, parseSize, SIZE_SYNTAX } from '../../policy/sizes.js';
+import { formatSize, parseSize, SIZE_SYNTAX, whyNotASize } from '../../policy/sizes.js';
 import { counted } from '../../report/format.js';
 import type { ParsedArgs, ParsedOptions } from '../args.js';
 import type { Output } from '../output.js';
@@ -161,7 +161,7 @@ function maxSizeOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const bytes = parseSize(text);
   if (bytes === undefined) {
-    throw new ImgscopeError('BAD_INPUT', `--max-size "${text}" is not a size`, {
+    throw new ImgscopeError('BAD_INPUT', `--max-size "${text}" ${whyNotASize(text)}`, {
       hint: `give ${SIZE_SYNTAX}`,
     });
   }
