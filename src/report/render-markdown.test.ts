@@ -25,6 +25,12 @@ function withFinding(
 }
 
 describe('renderMarkdown', () => {
+  it('heads a FAIL that only warnings explain with fail-on warn', () => {
+    const markdown = renderMarkdown({ ...warningReport(), verdict: 'fail' });
+    expect(markdown.split('\n')[0]).toContain('❌ imgscope: fail (the warnings fail it: fail-on warn)');
+    expect(renderMarkdown(failingReport()).split('\n')[0]).not.toContain('fail-on warn');
+  });
+
   it('offers no digest to deploy when the index has no image for the platform', () => {
     const markdown = renderMarkdown(noImageReport());
     expect(markdown).not.toContain('| Deploy |');

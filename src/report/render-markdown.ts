@@ -10,6 +10,7 @@ import {
 } from './format.js';
 import { imageSelected, indexPlatforms } from './no-image.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
+import { verdictNote } from './verdict.js';
 
 export interface MarkdownOptions {
   /** How many inefficient files to list. */
@@ -199,7 +200,9 @@ function wasteSection(report: Report, topFiles: number): string[] {
 
 /** A pull-request comment: verdict, image summary, checks, layers (folded) and the top waste. */
 export function renderMarkdown(report: Report, options: MarkdownOptions = {}): string {
-  const heading = report.verdict ? VERDICT_HEADINGS[report.verdict] : 'imgscope report';
+  const heading = report.verdict
+    ? `${VERDICT_HEADINGS[report.verdict]}${verdictNote(report)}`
+    : 'imgscope report';
   const lines = [`### ${heading} — ${code(report.reference)}`, ''];
   lines.push(...tableOf(['', ''], ['l', 'l'], summaryRows(report)));
   if (report.checks && report.checks.length > 0)

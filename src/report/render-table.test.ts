@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noImageReport, warningReport } from '../../test/policy/sample-reports.js';
+import { failingReport, noImageReport, warningReport } from '../../test/policy/sample-reports.js';
 import { renderTable } from './render-table.js';
 import type { Report } from './report.js';
 
@@ -32,6 +32,15 @@ describe('renderTable', () => {
     expect(text).toContain('/app/a\\x0ab\\x1b[1m');
     expect(text).toContain('hints: m \\x9b1m');
     expect(text).toContain('· d\\x07');
+  });
+
+  it('says a FAIL that only warnings explain comes from fail-on warn, and says nothing when a check failed', () => {
+    const failedByWarnings: Report = { ...warningReport(), verdict: 'fail' };
+    expect(renderTable(failedByWarnings, { color: false })).toMatch(
+      /^Verdict: FAIL \(the warnings fail it: fail-on warn\)/m,
+    );
+    expect(renderTable(warningReport(), { color: false })).not.toContain('fail-on warn');
+    expect(renderTable(failingReport(), { color: false })).not.toContain('fail-on warn');
   });
 
   it('shows bidirectional overrides and line separators from the image as escapes, not reordered text', () => {

@@ -3,6 +3,7 @@ import { fittedTable, type TableColumn, truncateEnd, truncateMiddle, wrapToWidth
 import { counted, formatPercent, layerNumber, printable, shortCommand, shortDigest } from './format.js';
 import { imageSelected, indexPlatforms } from './no-image.js';
 import type { Report } from './report.js';
+import { verdictNote } from './verdict.js';
 
 const DEFAULT_WIDTH = 100;
 
@@ -150,7 +151,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   if (report.verdict) {
     lines.push('');
     const deploy = report.pinnedReference ? ` · deploy ${report.pinnedReference}` : '';
-    lines.push(printable(`Verdict: ${report.verdict.toUpperCase()}${deploy}`));
+    lines.push(printable(`Verdict: ${report.verdict.toUpperCase()}${verdictNote(report)}${deploy}`));
   }
   return `${lines.join('\n')}\n`;
 }
