@@ -1,5 +1,6 @@
 import { ImgscopeError } from '../errors.js';
 import { readSmallBody } from './transport/body.js';
+import { isProxyLoginStatus, proxyLoginHint } from './transport/network-errors.js';
 import { redactUrl } from './transport/redact.js';
 import type { HttpResponse } from './transport/types.js';
 
@@ -39,7 +40,9 @@ export function forwardingProxyHint(
 ): string | undefined {
   const proxy = response.forwardedBy;
   if (!proxy || error) return undefined;
-  return `the answer came through the proxy ${proxy.url.host} (${proxy.variable}) and is no registry error: the proxy may refuse ${response.url.host}; ask its administrator, or add ${response.url.hostname} to NO_PROXY`;
+  const through = `the answer came through the proxy ${proxy.url.host} (${proxy.variable}) and is no registry error`;
+  if (isProxyLoginStatus(response.status)) return `${through}: ${proxyLoginHint(proxy)}`;
+  return `${through}: the proxy may refuse ${response.url.host}; ask its administrator, or add ${response.url.hostname} to NO_PROXY`;
 }
 
 export function summarize(error: RegistryErrorBody | undefined): string {

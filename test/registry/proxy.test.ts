@@ -203,7 +203,8 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
       const result = await check({ http_proxy: `http://${username}:not-the-password@${guarded.host}` });
       expect(result.code).toBe(2);
       expect(result.stderr.split('\n').filter((line) => line.startsWith('imgscope:'))).toEqual([
-        `imgscope: GET http://${registryName}/v2/ through the proxy ${guarded.host} (http_proxy): the proxy refused the tunnel (HTTP 401) — the proxy refused the login in http_proxy: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`,
+        // A plain-HTTP registry's requests are forwarded, not tunnelled: tinyproxy's 401 is the answer.
+        `imgscope: registry ${registryName} refused pull access to repository proxied/app (401) — the answer came through the proxy ${guarded.host} (http_proxy) and is no registry error: the proxy refused the login in http_proxy: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`,
       ]);
       expect(result.stderr).not.toContain('not-the-password');
     });

@@ -215,15 +215,22 @@ function storageHint(host: string, error: unknown): string {
   return `check that this machine may connect to ${where}`;
 }
 
+/** Whether a proxy's answer asks for its login: squid answers a wrong one with 407 again, tinyproxy with 401. */
+export function isProxyLoginStatus(status: number): boolean {
+  return status === 407 || status === 401;
+}
+
+/** What to do about a proxy that wants a login: give one, or check the one given. */
+export function proxyLoginHint(proxy: ProxyServer): string {
+  if (proxy.url.username !== '' || proxy.url.password !== '') {
+    return `the proxy refused the login in ${proxy.variable}: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`;
+  }
+  return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
+}
+
 /** The proxy answered the CONNECT, so it is reachable: the hint is about its login or what it may reach. */
 function tunnelHint(proxy: ProxyServer, status: number, url: URL): string {
-  // squid answers a wrong login with 407 again, tinyproxy with 401.
-  if (status === 407 || status === 401) {
-    if (proxy.url.username !== '' || proxy.url.password !== '') {
-      return `the proxy refused the login in ${proxy.variable}: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`;
-    }
-    return `the proxy wants a login: put it in ${proxy.variable} as http://USER:PASSWORD@${proxy.url.host}`;
-  }
+  if (isProxyLoginStatus(status)) return proxyLoginHint(proxy);
   return `the proxy answered but would not or could not connect to ${url.host}: ask its operator to allow ${url.host}, or add ${url.hostname} to NO_PROXY if this machine reaches it directly`;
 }
 
