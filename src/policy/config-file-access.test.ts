@@ -18,7 +18,7 @@ const { readOptionalFile } = await import('./config-file.js');
 
 describe('a file looked for in a folder that cannot be searched', () => {
   it('says the folder cannot be searched, not that a file that may not exist has the wrong permissions', async () => {
-    await expect(readOptionalFile('/locked/.dive-ci')).rejects.toMatchObject({
+    await expect(readOptionalFile('/locked/.dive-ci', '--ci-config')).rejects.toMatchObject({
       code: 'BAD_INPUT',
       message: 'cannot look for .dive-ci in /locked: the folder cannot be searched (EACCES)',
       hint: expect.stringContaining('--config and --ci-config'),

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +195,33 @@ describe('finding and loading the file', () => {
       message: `${join(dir, 'imgscope.config.json')}: is a symbolic link to ../gone/imgscope.config.json, which does not exist`,
     });
   });
+
+  // Making a file another user owns takes root (CI runs as root).
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a config file another user put in a folder anyone may write to, as git refuses such a repository',
+    async () => {
+      const shared = join(root, 'shared');
+      const below = join(shared, 'work');
+      await mkdir(below, { recursive: true });
+      await chmod(shared, 0o1777);
+      const file = join(shared, 'imgscope.config.json');
+      await writeFile(file, JSON.stringify({ profile: 'none' }));
+      await chown(file, 12345, 12345);
+      await expect(findConfigFile(below)).rejects.toMatchObject({
+        code: 'BAD_INPUT',
+        message: `${file}: found in a folder anyone may write to, and owned by another user (uid 12345)`,
+        hint: expect.stringContaining(`--config ${file}`),
+      });
+      // Named on the command line, it is the user's choice.
+      expect((await loadConfigFile(file)).settings.profile?.value).toBe('none');
+      // Owned by root, or in a folder only its owner writes, it is read.
+      await chown(file, 0, 0);
+      expect((await findConfigFile(below))?.path).toBe(file);
+      await chown(file, 12345, 12345);
+      await chmod(shared, 0o755);
+      expect((await findConfigFile(below))?.path).toBe(file);
+    },
+  );
 
   it('fails with NOT_FOUND for a --config file that does not exist', async () => {
     const missing = join(root, 'missing.json');

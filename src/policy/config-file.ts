@@ -1,4 +1,4 @@
-import { access, constants, open, readlink } from 'node:fs/promises';
+import { access, constants, lstat, open, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ImgscopeError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
@@ -303,9 +303,35 @@ export async function readNamedFile(file: string, flag: string): Promise<string>
   return (await readText(file, flag))!;
 }
 
-/** Reads a file found by convention: undefined when it is absent. */
-export async function readOptionalFile(file: string): Promise<string | undefined> {
-  return readText(file, undefined);
+/**
+ * Reads a file found by convention: undefined when it is absent. `flag` names the option that would name
+ * it instead, for the error about a file that may have been planted.
+ */
+export async function readOptionalFile(file: string, flag: string): Promise<string | undefined> {
+  const text = await readText(file, undefined);
+  if (text !== undefined) await refusePlanted(file, flag);
+  return text;
+}
+
+/**
+ * A file found by convention in a folder anyone may write to (/tmp, a shared runner's work folder) and
+ * owned by another user (not root) may have been put there to loosen the policy of whoever runs imgscope
+ * below it — as git refuses a repository another user owns. It is refused, not skipped: skipping would
+ * change the policy without a word.
+ */
+async function refusePlanted(file: string, flag: string): Promise<void> {
+  const me = process.getuid?.();
+  if (me === undefined) return;
+  const [folder, entry] = await Promise.all([stat(dirname(file)), lstat(file)]);
+  const anyoneMayWrite = (folder.mode & 0o002) !== 0;
+  if (!anyoneMayWrite || entry.uid === me || entry.uid === 0) return;
+  throw new ImgscopeError(
+    'BAD_INPUT',
+    `${file}: found in a folder anyone may write to, and owned by another user (uid ${entry.uid})`,
+    {
+      hint: `if you trust it, name it with ${flag} ${file}; else remove it, or run imgscope from another folder`,
+    },
+  );
 }
 
 /** The nearest imgscope.config.json in `cwd` or a directory above it. */
@@ -313,7 +339,7 @@ export async function findConfigFile(cwd: string): Promise<ConfigFile | undefine
   let dir = resolve(cwd);
   for (;;) {
     const file = join(dir, CONFIG_FILE_NAME);
-    const text = await readOptionalFile(file);
+    const text = await readOptionalFile(file, '--config');
     if (text !== undefined) return parseConfigFile(text, file);
     const parent = dirname(dir);
     if (parent === dir) return undefined;

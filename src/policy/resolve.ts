@@ -141,7 +141,7 @@ async function readDiveCi(
     return { file, settings: diveCiSettings(await readNamedFile(file, FLAG_NAMES.ciConfig), file) };
   }
   const file = resolve(cwd, DIVE_CI_FILE_NAME);
-  const text = await readOptionalFile(file);
+  const text = await readOptionalFile(file, '--ci-config');
   return text === undefined ? undefined : { file, settings: diveCiSettings(text, file) };
 }
 
