@@ -15,16 +15,49 @@ export function formatPercent(ratio: number): string {
   return `${(ratio * 100).toFixed(2)} %`;
 }
 
-/** Shortens a history command for one-line display: drops the shell prefix and `#(nop)` markers. */
+/**
+ * A shell form's prefix as builders record it: `/bin/sh -c`, or the SHELL of the Dockerfile
+ * (`/bin/bash -o pipefail -c`, `/bin/sh -eux -c`).
+ */
+const SHELL = String.raw`\/(?:usr\/)?bin\/(?:ba|da|z|k)?sh(?: -[a-zA-Z]+(?: [a-z]+)?)*? -c `;
+const SHELL_PREFIX = new RegExp(`^${SHELL}`);
+const SHELL_AFTER_ARGS = new RegExp(` (?=${SHELL})`);
+
+/**
+ * Drops the build arguments a RUN recorded before its command (`|2 A=1 B=2 /bin/sh -c …`, docker's and
+ * BuildKit's form, values unquoted): up to the shell, or for an exec form N `name=value` words (the text as
+ * it is when there are fewer).
+ */
+function withoutBuildArgs(text: string): string {
+  const count = /^\|(\d+) /.exec(text);
+  if (!count) return text;
+  const shell = SHELL_AFTER_ARGS.exec(text);
+  if (shell) return text.slice(shell.index + 1);
+  let rest = text.slice(count[0].length);
+  for (let left = Number(count[1]); left > 0; left--) {
+    const arg = /^[^=\s]+=\S* /.exec(rest);
+    if (!arg) return text;
+    rest = rest.slice(arg[0].length);
+  }
+  return rest;
+}
+
+/**
+ * Shortens a history command for one-line display, as the Dockerfile line that made it: drops the
+ * `#(nop)` marker, the shell prefix and the build arguments of a RUN, and BuildKit's `# buildkit`.
+ */
 export function shortCommand(createdBy: string, width = 60): string {
-  const text = createdBy
-    .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
-    .replace(/^\/bin\/sh -c /, 'RUN ')
-    .replace(/^RUN \/bin\/(?:ba)?sh -c /, 'RUN ')
-    .replace(/\s*# buildkit$/, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return truncate(text, width);
+  let text = createdBy.trim().replace(/\s*# buildkit$/, '');
+  const nop = /^\/bin\/sh -c #\(nop\)\s*/.exec(text);
+  if (nop) text = text.slice(nop[0].length);
+  else {
+    const run = /^RUN /.exec(text);
+    const command = withoutBuildArgs(run ? text.slice(run[0].length) : text);
+    const shell = SHELL_PREFIX.exec(command);
+    if (shell) text = `RUN ${command.slice(shell[0].length)}`;
+    else if (run || command !== text) text = `RUN ${command}`;
+  }
+  return truncate(text.replace(/\s+/g, ' ').trim(), width);
 }
 
 export function truncate(text: string, width: number): string {

@@ -202,4 +202,18 @@ describe('commandLine', () => {
     expect(commandLine('RUN /bin/sh -c make # buildkit')).toBe('RUN make');
     expect(commandLine('x'.repeat(100), 10)).toBe(`${'x'.repeat(9)}…`);
   });
+
+  it('drops the build arguments and the SHELL a RUN recorded, as docker, BuildKit and kaniko write them', () => {
+    const install = 'apt-get update && apt-get install -y curl';
+    expect(commandLine(`RUN |2 DEBIAN_FRONTEND=noninteractive V=1.2 /bin/sh -c ${install} # buildkit`)).toBe(
+      `RUN ${install}`,
+    );
+    expect(commandLine(`|1 V=1.2 /bin/sh -c ${install}`)).toBe(`RUN ${install}`);
+    expect(commandLine('RUN |1 EMPTY= echo hi # buildkit')).toBe('RUN echo hi');
+    expect(commandLine(`RUN /bin/bash -o pipefail -c ${install} # buildkit`)).toBe(`RUN ${install}`);
+    expect(commandLine(`/bin/bash -c ${install}`)).toBe(`RUN ${install}`);
+    expect(commandLine(`RUN ${install}`)).toBe(`RUN ${install}`); // kaniko
+    expect(commandLine('COPY . . # buildkit')).toBe('COPY . .');
+    expect(commandLine('|1 MSG=two words /bin/sh -c make all')).toBe('RUN make all');
+  });
 });

@@ -1,6 +1,6 @@
 import type { CacheKind, DeadBytes, LargeFile, Leftover } from '../../analysis/findings.js';
 import type { AnalysisSummary } from '../../analysis/summary.js';
-import { codeSpan, counted, imageText, layerNumber } from '../../report/format.js';
+import { codeSpan, counted, imageText, layerNumber, shortCommand } from '../../report/format.js';
 import type { CheckDetail } from '../../report/report.js';
 import { formatSize, MiB } from '../sizes.js';
 import { type AnalysisCheck, checkResult } from './check.js';
@@ -69,13 +69,7 @@ export const VCS_DIRS = 10;
 
 /** A history command as one short line: `RUN apt-get update && …`. */
 export function commandLine(createdBy: string, width = 80): string {
-  const text = createdBy
-    .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
-    .replace(/^(?:RUN )?\/bin\/sh -c /, 'RUN ')
-    .replace(/\s*# buildkit$/, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+  return shortCommand(createdBy, width);
 }
 
 function layerText(summary: AnalysisSummary, layer: number): string {
