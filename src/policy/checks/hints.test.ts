@@ -51,6 +51,7 @@ describe('hints', () => {
         { path: '/etc/apk/cache/APKINDEX.tar.gz', size: 1 * MiB, layer: 1 },
         { path: '/var/cache/yum/x86_64/primary.sqlite', size: 2 * MiB, layer: 1 },
         { path: '/var/cache/dnf/repodata.xml', size: 3 * MiB, layer: 1 },
+        { path: '/var/cache/libdnf5/fedora-1/repodata/primary.xml.zck', size: 3 * MiB, layer: 1 },
         { path: '/home/node/.yarn-cache/v6/pkg', size: 4 * MiB, layer: 2 },
         { path: '/srv/cache/data', size: 5 * MiB, layer: 2 },
       ],
@@ -63,10 +64,11 @@ describe('hints', () => {
         ['apk-cache', '/etc/apk/cache'],
         ['yum-cache', '/var/cache/yum'],
         ['yum-cache', '/var/cache/dnf'],
+        ['yum-cache', '/var/cache/libdnf5'],
         ['yarn-cache', '/home/node/.yarn-cache'],
       ]),
     );
-    expect(found).toHaveLength(4);
+    expect(found).toHaveLength(5);
   });
 
   it('fences a command that contains backticks with a longer run, so it stays one code span', () => {
