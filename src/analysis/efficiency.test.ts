@@ -56,6 +56,45 @@ describe('computeWaste (dive’s efficiency)', () => {
     expect(summary.userWastedPercent).toBe(0);
   });
 
+  it('names the layer that removed an inefficient file with its directory, by whiteout or opaque marker', () => {
+    const summary = waste(
+      [
+        ['d/', 'd/f:5', 'e/', 'e/g:7', 'k/', 'k/h:3'],
+        ['d/', 'd/f:5', 'e/', 'e/g:7', 'k/', 'k/h:3'],
+        ['.wh.d', 'e/', 'e/.wh..wh..opq', 'k/', 'k/.wh.h'],
+        ['k/', 'k/x:1'],
+        ['.wh.k'],
+      ],
+      ['ADD base', 'RUN chmod -R 600 /', 'RUN rm -rf /d /e/* /k/h', 'RUN touch /k/x', 'RUN rm -rf /k'],
+    );
+    const byPath = Object.fromEntries(
+      summary.inefficientFiles.map((file) => [file.path, file.overwrittenBy]),
+    );
+    expect(byPath['/d/f']).toEqual([
+      { layer: 1, createdBy: 'RUN chmod -R 600 /', change: 'modified' },
+      { layer: 2, createdBy: 'RUN rm -rf /d /e/* /k/h', change: 'removed' },
+    ]);
+    expect(byPath['/e/g']).toEqual([
+      { layer: 1, createdBy: 'RUN chmod -R 600 /', change: 'modified' },
+      { layer: 2, createdBy: 'RUN rm -rf /d /e/* /k/h', change: 'removed' },
+    ]);
+    // Removed by its own whiteout first: the later removal of /k takes nothing more of it.
+    expect(byPath['/k/h']).toEqual([
+      { layer: 1, createdBy: 'RUN chmod -R 600 /', change: 'modified' },
+      { layer: 2, createdBy: 'RUN rm -rf /d /e/* /k/h', change: 'removed' },
+    ]);
+    // dive's figures are unchanged by it.
+    expect(files(summary)).toContain('/d/f 2 10');
+  });
+
+  it('names the removal of a directory that no entry named, only the paths below it', () => {
+    const summary = waste([['d/f:5'], ['d/f:6'], ['.wh.d']], ['ADD f', 'RUN edit /d/f', 'RUN rm -rf /d']);
+    expect(summary.inefficientFiles[0]!.overwrittenBy).toEqual([
+      { layer: 1, createdBy: 'RUN edit /d/f', change: 'modified' },
+      { layer: 2, createdBy: 'RUN rm -rf /d', change: 'removed' },
+    ]);
+  });
+
   it('gives a whiteout of a directory the size of everything in it in the stacked layers below', () => {
     const summary = waste([['d/'], ['d/', 'd/x:3', 'd/y/', 'd/y/z:4'], ['.wh.d']]);
     expect(files(summary)).toEqual(['/d 2 7']);

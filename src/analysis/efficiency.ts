@@ -69,6 +69,12 @@ export class WasteAccumulator {
   private surviving = new Float64Array(0);
   private survivingLayer = new Int32Array(0);
   private readonly laterVisits = new Map<number, { layer: number; change: ChangeKind }[]>();
+  /**
+   * Per directory: the layers that removed everything in it from the layers below, by a whiteout of the
+   * directory or an opaque marker in it. dive's figures ignore what these remove below the directory;
+   * the attribution names them.
+   */
+  private readonly directoryRemovals = new Map<number, number[]>();
   private readonly inefficient: number[] = [];
   private sumMinimum = 0;
   private sumCumulative = 0;
@@ -85,6 +91,7 @@ export class WasteAccumulator {
 
     const whiteouts: number[] = [];
     const metaWhiteouts: number[] = [];
+    const opaques: number[] = [];
     this.layerNodes.length = 0;
     // Entries come grouped by directory: whether dive skips one's directory is worked out once per group.
     let lastDir = NONE;
@@ -123,6 +130,10 @@ export class WasteAccumulator {
         }
         case ItemKind.Marker:
           this.addMarker(path, i, stamp, metaWhiteouts);
+          break;
+        case ItemKind.Opaque:
+          opaques.push(path);
+          this.markNode(path, stamp);
           break;
         default:
           this.markNode(path, stamp);
@@ -183,6 +194,9 @@ export class WasteAccumulator {
     }
     for (const leaf of discovered) this.inefficient.push(leaf.path);
 
+    // By the path table, not dive's stack: there a directory no entry named is not one.
+    for (const path of whiteouts) if (this.paths.firstChild(path) !== NONE) this.recordDirectoryRemoval(path);
+    for (const dir of opaques) this.recordDirectoryRemoval(dir);
     this.stackLayer(items, stamp, whiteouts, conflict);
   }
 
@@ -213,7 +227,11 @@ export class WasteAccumulator {
 
   private inefficientFile(path: number): InefficientFile {
     const cumulative = this.cumulative[path]!;
-    const overwrittenBy = (this.laterVisits.get(path) ?? []).map(({ layer, change }) => ({
+    const visits = this.laterVisits.get(path) ?? [];
+    const last = visits[visits.length - 1];
+    const removal = last && last.change !== 'removed' ? this.removalAbove(path, last.layer) : NONE;
+    const removals = removal === NONE ? [] : [{ layer: removal, change: 'removed' as const }];
+    const overwrittenBy = [...visits, ...removals].map(({ layer, change }) => ({
       layer,
       createdBy: this.createdBy[layer] ?? '',
       change,
@@ -225,6 +243,24 @@ export class WasteAccumulator {
       reclaimableBytes: cumulative - this.surviving[path]!,
       overwrittenBy,
     };
+  }
+
+  private recordDirectoryRemoval(dir: number): void {
+    const layers = this.directoryRemovals.get(dir);
+    if (layers) layers.push(this.layer);
+    else this.directoryRemovals.set(dir, [this.layer]);
+  }
+
+  /** The first layer after `since` that removed a directory above `path`, and so `path`; else NONE. */
+  private removalAbove(path: number, since: number): number {
+    if (this.directoryRemovals.size === 0) return NONE;
+    let first = NONE;
+    for (let dir = this.paths.parent(path); dir !== ROOT; dir = this.paths.parent(dir)) {
+      for (const layer of this.directoryRemovals.get(dir) ?? []) {
+        if (layer > since && (first === NONE || layer < first)) first = layer;
+      }
+    }
+    return first;
   }
 
   /** This layer's leaves in dive's terms: the nodes without children in its tree, then its whiteouts. */

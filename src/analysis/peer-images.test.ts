@@ -62,7 +62,10 @@ describe.skipIf(!hasPeerImages)('analysis of the dive project’s test images', 
     expect(analysis.waste.reclaimableBytes).toBe(3 * 6405);
     expect(analysis.waste.inefficientFiles.map((file) => file.overwrittenBy)).toEqual([
       [{ layer: 13, createdBy: '/bin/sh -c chmod +x /root/saved.txt', change: 'modified' }],
-      [{ layer: 4, createdBy: '/bin/sh -c chmod 444 /root/example/somefile1.txt', change: 'modified' }],
+      [
+        { layer: 4, createdBy: '/bin/sh -c chmod 444 /root/example/somefile1.txt', change: 'modified' },
+        { layer: 9, createdBy: '/bin/sh -c rm -rf /root/example/', change: 'removed' },
+      ],
       [
         {
           layer: 7,
