@@ -82,11 +82,11 @@ describe('hints', () => {
 
   it('finds VCS directories', () => {
     const analysis = fakeSummary({
-      layers,
+      layers: [...layers, fakeLayer(3, { createdBy: 'COPY . /app # buildkit' })],
       files: [
-        { path: '/app/.git/objects/pack/pack-1.pack', size: 5 * MiB, layer: 2 },
-        { path: '/app/vendor/lib/.hg/store/data', size: 2 * MiB, layer: 2 },
-        { path: '/app/index.js', size: 1 * KiB, layer: 2 },
+        { path: '/app/.git/objects/pack/pack-1.pack', size: 5 * MiB, layer: 3 },
+        { path: '/app/vendor/lib/.hg/store/data', size: 2 * MiB, layer: 3 },
+        { path: '/app/index.js', size: 1 * KiB, layer: 3 },
       ],
     });
     const result = hints(facts, analysis, policy)!;
@@ -96,6 +96,23 @@ describe('hints', () => {
     ]);
     expect(result.message).toBe('could save about 7 MiB: 2 VCS directories (7 MiB)');
     expect(result.hint).toContain('.dockerignore');
+  });
+
+  it('tells to delete a VCS directory a RUN cloned in that RUN: .dockerignore does not reach it', () => {
+    const analysis = fakeSummary({
+      layers: [
+        fakeLayer(0, { createdBy: '/bin/sh -c #(nop) ADD file:abc in / ' }),
+        fakeLayer(1, {
+          createdBy: 'RUN /bin/sh -c git clone https://example.com/lib.git /src/lib # buildkit',
+        }),
+      ],
+      files: [{ path: '/src/lib/.git/objects/pack/pack-1.pack', size: 5 * MiB, layer: 1 }],
+    });
+    const result = hints(facts, analysis, policy)!;
+    const vcs = result.details!.find((d) => d.kind === 'vcs')!;
+    expect(vcs.message).toContain('delete it in the RUN that cloned it (`&& rm -rf /src/lib/.git`)');
+    expect(vcs.message).not.toContain('.dockerignore');
+    expect(result.hint).toContain('rm -rf /src/lib/.git');
   });
 
   it('attributes what later layers deleted or overwrote to those layers and their commands', () => {

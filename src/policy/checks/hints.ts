@@ -52,10 +52,18 @@ const CACHE_ADVICE: Readonly<Record<CacheKind, Advice>> = {
 
 const VCS_FIX = 'add the VCS directory to .dockerignore, or COPY only what the app needs';
 
-function adviceFor(leftover: Leftover): Advice {
+/** A VCS directory a RUN made (a `git clone`) is no COPY's: .dockerignore cannot keep it out. */
+function vcsFix(summary: AnalysisSummary, leftover: Leftover): string {
+  const command =
+    leftover.layer === undefined ? '' : shortCommand(summary.layers[leftover.layer]?.createdBy ?? '');
+  if (!command.startsWith('RUN ')) return VCS_FIX;
+  return `delete it in the RUN that cloned it (${codeSpan(`&& rm -rf ${leftover.path}`)}), or clone in a build stage`;
+}
+
+function adviceFor(summary: AnalysisSummary, leftover: Leftover): Advice {
   if (leftover.kind !== 'vcs') return CACHE_ADVICE[leftover.kind];
   const name = leftover.path.slice(leftover.path.lastIndexOf('/') + 1);
-  return { label: `${name} directory`, fix: VCS_FIX };
+  return { label: `${name} directory`, fix: vcsFix(summary, leftover) };
 }
 
 /**
@@ -79,7 +87,7 @@ function layerText(summary: AnalysisSummary, layer: number): string {
 }
 
 function leftoverDetail(summary: AnalysisSummary, leftover: Leftover): CheckDetail {
-  const { label, fix } = adviceFor(leftover);
+  const { label, fix } = adviceFor(summary, leftover);
   const { layer } = leftover;
   const by = layer === undefined ? '' : `, left by ${layerText(summary, layer)}`;
   const detail: CheckDetail = {
@@ -153,7 +161,7 @@ export const hints: AnalysisCheck = (_facts, summary) => {
 
   // Leftovers and deletions are mistakes worth a warning; overwrites are often unavoidable (dpkg status).
   const notable = [
-    ...leftovers.map((f) => ({ bytes: f.bytes, fix: adviceFor(f).fix })),
+    ...leftovers.map((f) => ({ bytes: f.bytes, fix: adviceFor(summary, f).fix })),
     ...groups.filter((g) => g.change === 'deleted').map((g) => ({ bytes: g.bytes, fix: groupFix(g) })),
   ]
     .filter((n) => n.bytes >= NOTABLE_BYTES)
