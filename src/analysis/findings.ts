@@ -70,7 +70,8 @@ const CACHE_PATTERNS: readonly { kind: CacheKind; pattern: RegExp }[] = [
   { kind: 'apk-cache', pattern: /^\/(?:var\/cache\/apk|etc\/apk\/cache)$/ },
   { kind: 'yum-cache', pattern: /^\/var\/cache\/(?:yum|dnf|libdnf5)$/ },
   { kind: 'pip-cache', pattern: /\/\.cache\/pip$/ },
-  { kind: 'npm-cache', pattern: /\/\.npm$/ },
+  // npm's cache is `_cacache`: `npm cache clean --force` removes it, not the `_logs` beside it.
+  { kind: 'npm-cache', pattern: /\/\.npm\/_cacache$/ },
   { kind: 'yarn-cache', pattern: /\/(?:\.cache\/yarn|\.yarn-cache)$/ },
 ];
 
@@ -88,7 +89,7 @@ const LEFTOVER_NAMES = new Set([
   'dnf',
   'libdnf5',
   'pip',
-  '.npm',
+  '_cacache',
   'yarn',
   '.yarn-cache',
   ...VCS_NAMES,

@@ -31,8 +31,8 @@ describe('hints on fixtures/demo', () => {
     expect(detail('apt-cache')!.message).toContain(
       '`RUN apt-get update && apt-get install -y --no-install-recommends',
     );
-    // index-v5 228 + 227 + 226 and the logs 2,200 (L6) + 1,100 (L8): L6 left most of it.
-    expect(detail('npm-cache')).toMatchObject({ path: '/root/.npm', bytes: 3_981, layer: 5 });
+    // index-v5 228 + 227 + 226 (L6); the logs beside it, 2,200 (L6) + 1,100 (L8), are no cache.
+    expect(detail('npm-cache')).toMatchObject({ path: '/root/.npm/_cacache', bytes: 681, layer: 5 });
     expect(detail('apt-lists')).toBeUndefined(); // L3 emptied it (in a layer of its own)
     expect(detail('vcs')).toBeUndefined(); // L8 removed /app/.git
   });
@@ -54,9 +54,9 @@ describe('hints on fixtures/demo', () => {
   });
 
   it('totals what could be saved: caches plus everything later layers made dead', () => {
-    expect(result.actual).toBe(16_384 + 3_981 + 90_675);
+    expect(result.actual).toBe(16_384 + 681 + 90_675);
     expect(result.message).toBe(
-      'could save about 108 KiB: 2 package caches (19.9 KiB), files deleted or overwritten by later layers (88.5 KiB)',
+      'could save about 105 KiB: 2 package caches (16.7 KiB), files deleted or overwritten by later layers (88.5 KiB)',
     );
     // A toy image: nothing reaches the 1 MiB that makes a finding worth a warning.
     expect(result.status).toBe('pass');

@@ -26,6 +26,7 @@ describe('hints', () => {
         { path: '/var/cache/apt/archives/curl.deb', size: 2 * MiB, layer: 1 },
         { path: '/root/.cache/pip/http/ab/cd', size: 3 * MiB, layer: 2 },
         { path: '/root/.npm/_cacache/index', size: 1 * MiB, layer: 2 },
+        { path: '/root/.npm/_logs/2024-01-01T00_09_00_000Z-debug-0.log', size: 1 * MiB, layer: 2 },
         { path: '/usr/local/share/.cache/yarn/v6/pkg', size: 4 * MiB, layer: 2 },
         { path: '/var/cache/apk/APKINDEX.tar.gz', size: 2.5 * MiB, layer: 1 },
         { path: '/usr/bin/curl', size: 300 * KiB, layer: 1 },
@@ -40,6 +41,11 @@ describe('hints', () => {
     expect(apt.message).toContain('left by layer 2 (`RUN apt-get update && apt-get install -y curl`)');
     expect(apt.message).toContain('rm -rf /var/lib/apt/lists/*');
     expect(result.hint).toContain('rm -rf /var/lib/apt/lists/*');
+    // npm's logs are no cache: `npm cache clean --force` leaves them, so they are not counted in it.
+    expect(result.details!.find((d) => d.kind === 'npm-cache')).toMatchObject({
+      path: '/root/.npm/_cacache',
+      bytes: 1 * MiB,
+    });
     expect(result.actual).toBe(21.5 * MiB);
     expect(result.message).toBe('could save about 21.5 MiB: 6 package caches (21.5 MiB)');
   });
