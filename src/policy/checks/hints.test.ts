@@ -121,6 +121,19 @@ describe('hints', () => {
     expect(result.hint).toContain('rm -rf /src/lib/.git');
   });
 
+  it('tells to copy less from the stage a VCS directory came from: .dockerignore does not reach it', () => {
+    const analysis = fakeSummary({
+      layers: [
+        fakeLayer(0, { createdBy: '/bin/sh -c #(nop) ADD file:abc in / ' }),
+        fakeLayer(1, { createdBy: 'COPY --chown=app --from=build /src /src # buildkit' }),
+      ],
+      files: [{ path: '/src/.git/objects/pack/pack-1.pack', size: 5 * MiB, layer: 1 }],
+    });
+    const vcs = hints(facts, analysis, policy)!.details!.find((d) => d.kind === 'vcs')!;
+    expect(vcs.message).toContain('COPY only what the app needs from that stage');
+    expect(vcs.message).not.toContain('.dockerignore');
+  });
+
   it('attributes what later layers deleted or overwrote to those layers and their commands', () => {
     const analysis = fakeSummary({
       layers: [

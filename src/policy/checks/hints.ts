@@ -52,12 +52,18 @@ const CACHE_ADVICE: Readonly<Record<CacheKind, Advice>> = {
 
 const VCS_FIX = 'add the VCS directory to .dockerignore, or COPY only what the app needs';
 
-/** A VCS directory a RUN made (a `git clone`) is no COPY's: .dockerignore cannot keep it out. */
+/**
+ * A VCS directory a RUN made (a `git clone`), or a COPY brought from another stage, is not in the build
+ * context: .dockerignore cannot keep it out.
+ */
 function vcsFix(summary: AnalysisSummary, leftover: Leftover): string {
   const command =
     leftover.layer === undefined ? '' : shortCommand(summary.layers[leftover.layer]?.createdBy ?? '');
-  if (!command.startsWith('RUN ')) return VCS_FIX;
-  return `delete it in the RUN that cloned it (${codeSpan(`&& rm -rf ${leftover.path}`)}), or clone in a build stage`;
+  if (command.startsWith('RUN '))
+    return `delete it in the RUN that cloned it (${codeSpan(`&& rm -rf ${leftover.path}`)}), or clone in a build stage`;
+  if (/^(?:COPY|ADD) (?:--\S+ )*--from=/.test(command))
+    return 'COPY only what the app needs from that stage, or delete it there in the RUN that cloned it';
+  return VCS_FIX;
 }
 
 function adviceFor(summary: AnalysisSummary, leftover: Leftover): Advice {
