@@ -119,6 +119,8 @@ export function verifyBytes(
 export interface ImageParts {
   reference: string;
   kind: ImageSource['kind'];
+  /** See `ImageSource.dockerSave`. */
+  dockerSave?: boolean;
   /** Exact bytes of one platform's image manifest (an index must be resolved before this point). */
   rawManifest: Uint8Array;
   /** Media type the manifest was described or served under, when known. */
@@ -214,6 +216,7 @@ function parseImageConfig(
 class AssembledImage implements ImageSource {
   readonly reference: string;
   readonly kind: ImageSource['kind'];
+  readonly dockerSave: boolean;
   readonly digest: Digest;
   readonly mediaType: string;
   readonly schema: ImageSource['schema'];
@@ -231,6 +234,7 @@ class AssembledImage implements ImageSource {
   constructor(parts: ImageParts, mediaType: string, manifest: ImageManifest, config: ImageConfig) {
     this.reference = parts.reference;
     this.kind = parts.kind;
+    this.dockerSave = parts.dockerSave ?? false;
     this.digest = sha256Digest(parts.rawManifest);
     this.mediaType = mediaType;
     this.schema = manifestSchemaOf(mediaType);

@@ -26,6 +26,11 @@ export interface ImageSource {
   readonly reference: string;
   /** Where the image came from, for messages and reports. */
   readonly kind: 'registry' | 'oci-layout' | 'oci-archive' | 'docker-archive';
+  /**
+   * The image is in a `docker save` (manifest.json beside or instead of an OCI layout), whichever reader
+   * opened it: its layers are as the docker engine stores them, often uncompressed.
+   */
+  readonly dockerSave?: boolean;
   /** Digest of the selected image manifest (the line to deploy with). */
   readonly digest: Digest;
   /** Media type of the selected image manifest. */

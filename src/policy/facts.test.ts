@@ -71,6 +71,34 @@ describe('imageFactsOf', () => {
     expect([local.referenceIsTag, local.pinnedReference]).toEqual([false, undefined]);
   });
 
+  it('knows the layers of a docker save are stored uncompressed, read as docker-archive or as its OCI layout', () => {
+    const uncompressed = (mediaType: string) => ({ mediaType, digest: digest('1'), size: 1000 });
+    const savedByDocker25 = source({
+      kind: 'oci-archive',
+      dockerSave: true,
+      layers: [uncompressed('application/vnd.oci.image.layer.v1.tar')],
+    });
+    expect(imageFactsOf(savedByDocker25).storedUncompressed).toBe(true);
+    const savedByDocker24 = source({
+      kind: 'docker-archive',
+      dockerSave: true,
+      layers: [uncompressed('application/vnd.docker.image.rootfs.diff.tar')],
+    });
+    expect(imageFactsOf(savedByDocker24).storedUncompressed).toBe(true);
+    // An OCI layout of uncompressed layers that no docker save wrote: pushed as it is, by crane or oras.
+    const layout = source({
+      kind: 'oci-archive',
+      layers: [uncompressed('application/vnd.oci.image.layer.v1.tar')],
+    });
+    expect(imageFactsOf(layout).storedUncompressed).toBe(false);
+    const gzipSave = source({
+      kind: 'oci-archive',
+      dockerSave: true,
+      layers: [uncompressed('application/vnd.oci.image.layer.v1.tar+gzip')],
+    });
+    expect(imageFactsOf(gzipSave).storedUncompressed).toBe(false);
+  });
+
   it('lists the platforms of the index, leaving out attestations', () => {
     const facts = imageFactsOf(
       source({

@@ -1,7 +1,7 @@
-import { type ManifestSchema, MediaType } from '../oci/media-types.js';
+import { baseMediaType, type ManifestSchema, MediaType } from '../oci/media-types.js';
 import { type Platform, platformMatches } from '../oci/platform.js';
 import { type ImageSource, type ResolvedIndex, storedSize } from '../oci/source.js';
-import type { ImageConfig } from '../oci/types.js';
+import type { Descriptor, ImageConfig } from '../oci/types.js';
 
 /**
  * What is known about an image before any layer byte is read: all the manifest-level checks need.
@@ -26,7 +26,7 @@ export interface ImageFacts {
   /** Listed bytes `compressedSize` leaves out: foreign layers, and blobs listed more than once. */
   uncountedBytes?: { foreign: number; repeated: number };
   /**
-   * Layers stored uncompressed in a docker-archive (`docker save`): every way of pushing one (docker
+   * Layers stored uncompressed in a `docker save`, read as docker-archive or (Docker 25+) as its OCI layout: every way of pushing one (docker
    * load + push, skopeo, crane) compresses them, so `compressedSize` is more than the registry will hold.
    */
   storedUncompressed: boolean;
@@ -54,6 +54,12 @@ export function indexPlatformsOf(index: Pick<ResolvedIndex, 'manifests'>): Platf
   return index.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [m.platform] : []));
 }
 
+/** Docker 25+ saves its layers as `application/vnd.oci.image.layer.v1.tar` in the OCI layout it writes. */
+function isUncompressedLayer(layer: Descriptor): boolean {
+  const type = baseMediaType(layer.mediaType);
+  return type === MediaType.DockerLayer || type === MediaType.OciLayer;
+}
+
 export function imageFactsOf(source: ImageSource): ImageFacts {
   const stored = storedSize(source);
   return {
@@ -66,8 +72,7 @@ export function imageFactsOf(source: ImageSource): ImageFacts {
     config: source.config,
     compressedSize: stored.bytes,
     uncountedBytes: { foreign: stored.foreignBytes, repeated: stored.repeatedBytes },
-    storedUncompressed:
-      source.kind === 'docker-archive' && source.layers.some((l) => l.mediaType === MediaType.DockerLayer),
+    storedUncompressed: source.dockerSave === true && source.layers.some(isUncompressedLayer),
     layerCount: source.layers.length,
     referenceIsTag: isRegistryTag(source.kind, source.reference),
     pinnedReference:

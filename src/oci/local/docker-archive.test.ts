@@ -301,6 +301,17 @@ describe('docker-archive: modern docker save (manifest.json over an OCI layout)'
     await streamEveryBlob(asDocker);
   });
 
+  it('marks the image as a docker save whichever reader opens it, and a plain OCI layout as not one', async () => {
+    const { file } = await modernArchive();
+    expect((await openLocalImage(file)).dockerSave).toBe(true);
+    expect((await openLocalImage(`oci-archive:${file}:1`)).dockerSave).toBe(true);
+    expect((await openLocalImage(`docker-archive:${file}`)).dockerSave).toBe(true);
+
+    const layout = new ImageFiles();
+    setLayoutIndex(layout, [await addOciImage(layout, { os: 'linux', architecture: 'amd64' })]);
+    expect((await openLocalImage(await layout.writeTar(tempPath('plain.tar')))).dockerSave).toBe(false);
+  });
+
   it('names the prefix that reads an image given under the other format, rather than "not an image"', async () => {
     const files = new ImageFiles();
     const image = await addLegacyImage(files, ['app:1'], 'one');

@@ -122,6 +122,7 @@ export async function openDockerArchive(
     await assembleImage({
       reference: options.reference,
       kind: 'docker-archive',
+      dockerSave: true,
       rawManifest: Buffer.from(JSON.stringify(manifest)),
       manifestMediaType: MediaType.DockerManifest,
       rawConfig,

@@ -48,6 +48,7 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   return openLayout(files, {
     reference,
     kind: transport === 'oci' ? 'oci-layout' : 'oci-archive',
+    dockerSave: await isDockerArchive(files),
     ref,
     platform: options.platform,
     signal: options.signal,

@@ -17,6 +17,8 @@ import { type LocalFiles, missingFile, notAnImage } from './files.js';
 export interface LayoutOptions {
   reference: string;
   kind: 'oci-layout' | 'oci-archive';
+  /** A modern `docker save` (Docker 25+) writes its OCI layout beside manifest.json. */
+  dockerSave?: boolean;
   /** `:REF` from the reference: an `org.opencontainers.image.ref.name` or `io.containerd.image.name`. */
   ref: string | undefined;
   platform?: Platform;
@@ -103,6 +105,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
         await assembleImage({
           reference: options.reference,
           kind: options.kind,
+          dockerSave: options.dockerSave,
           rawManifest: raw,
           manifestMediaType: descriptor.mediaType,
           index,

@@ -42,7 +42,7 @@ export const NO_IMAGE = 'no image: the index has none for this platform';
  * (`ImageFacts.storedUncompressed`), so the image in the registry may well be under it.
  */
 export const STORED_UNCOMPRESSED =
-  'this docker-archive stores its layers uncompressed and a push compresses them, so the pushed image is smaller';
+  'this docker save archive stores its layers uncompressed and a push compresses them, so the pushed image is smaller';
 export const STORED_UNCOMPRESSED_HINT =
   'check the pushed image (imgscope check REGISTRY/NAME:TAG) for the verdict, or an OCI layout with compressed layers';
 

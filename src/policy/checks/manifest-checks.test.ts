@@ -245,7 +245,7 @@ describe('sizes of a docker-archive with uncompressed layers (a push compresses 
   it('warn rather than fail: the pushed image is smaller than the saved one', () => {
     const over = compressedSize(saved(GiB), scf);
     expect(over).toMatchObject({ status: 'warn', actual: GiB, limit: GiB });
-    expect(over?.message).toContain('this docker-archive stores its layers uncompressed');
+    expect(over?.message).toContain('this docker save archive stores its layers uncompressed');
     expect(memoryTier(saved(600 * MiB), withMemory(512))?.status).toBe('warn');
     const budget = { ...scf, budgets: { maxCompressed: { value: 100 * MiB, origin: '--max-compressed' } } };
     expect(maxCompressed(saved(200 * MiB), budget)?.status).toBe('warn');
