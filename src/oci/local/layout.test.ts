@@ -368,6 +368,25 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect((await openLocalImage(`oci-archive:${file}:@2`)).digest).toBe(second.digest);
   });
 
+  it('refuses an image named by a sha512 digest when its ref selects it, rather than calling it absent', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    const sha512 = {
+      mediaType: OCI.manifest,
+      digest: `sha512:${'a'.repeat(128)}`,
+      size: 10,
+      annotations: { 'org.opencontainers.image.ref.name': 'strong' },
+    };
+    setLayoutIndex(files, [sha512 as unknown as Descriptor, image]);
+    const dir = await files.writeDirectory(tempPath('sha512-named'));
+    const error = await failure(openLocalImage(`oci:${dir}:strong`));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.message).toBe(
+      `oci:${dir}: image "strong" is named by the digest ${sha512.digest}, which imgscope cannot verify (it reads sha256 only)`,
+    );
+    expect((await openLocalImage(dir)).digest).toBe(image.digest);
+  });
+
   it('lists images that share a ref name (docker save a:latest b:latest) by their full names', async () => {
     const files = new ImageFiles();
     const alpine = await addOciImage(files, amd64);

@@ -141,7 +141,7 @@ function malformedLayout(location: string, what: string): ImgscopeError {
   });
 }
 
-function matchesRef(descriptor: Descriptor, ref: string): boolean {
+function matchesRef(descriptor: Pick<Descriptor, 'annotations'>, ref: string): boolean {
   const names = [descriptor.annotations?.[REF_NAME], descriptor.annotations?.[CONTAINERD_NAME]];
   return names.includes(ref) || names.includes(dockerCanonicalName(ref));
 }
@@ -208,6 +208,10 @@ function chooseEntry(
     .map((entry, i) => describeEntry(entry, entries, i + skipped.filter((u) => u.position <= i).length))
     .join(', ');
   const candidates = ref === undefined ? entries : entries.filter((entry) => matchesRef(entry, ref));
+  const unreadable = ref === undefined ? undefined : skipped.find((entry) => matchesRef(entry, ref));
+  if (candidates.length === 0 && unreadable) {
+    throw unverifiableEntry(location, `image "${ref}"`, unreadable.digest);
+  }
   if (candidates.length === 0) {
     throw new ImgscopeError('NOT_FOUND', `${location} has no image named "${ref}"; it has ${listing}`, {
       hint: `name one of them: ${transport}:PATH:REF, or ${transport}:PATH:@N for the Nth (from @0)`,
@@ -275,14 +279,17 @@ function entryAt(index: ImageIndex, position: number, location: string, transpor
       { hint: `name one of them: ${transport}:PATH:@N` },
     );
   }
-  if (!isDigest(entry.digest)) {
-    throw new ImgscopeError(
-      'UNSUPPORTED',
-      `${location}: image @${position} is named by the digest ${entry.digest.slice(0, 200)}, which imgscope cannot verify (it reads sha256 only)`,
-      { hint: 'write the layout with sha256 digests, the default of docker, buildx, crane and skopeo' },
-    );
-  }
+  if (!isDigest(entry.digest)) throw unverifiableEntry(location, `image @${position}`, entry.digest);
   return entry as Descriptor;
+}
+
+/** The image chosen is named by a digest of another algorithm (sha512), so its bytes cannot be checked. */
+function unverifiableEntry(location: string, image: string, digest: string): ImgscopeError {
+  return new ImgscopeError(
+    'UNSUPPORTED',
+    `${location}: ${image} is named by the digest ${digest.slice(0, 200)}, which imgscope cannot verify (it reads sha256 only)`,
+    { hint: 'write the layout with sha256 digests, the default of docker, buildx, crane and skopeo' },
+  );
 }
 
 /**
