@@ -9,6 +9,7 @@ import {
 } from './docker-archive.js';
 import { DirectoryFiles, type LocalFiles, notAnImage } from './files.js';
 import { isLayout, openLayout } from './layout.js';
+import { shellQuoted } from './magic.js';
 import {
   formatLocalReference,
   isPlainlyPath,
@@ -36,7 +37,7 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   if (named) requireShape(named, isDirectory, given);
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
-    : await TarArchiveFiles.open(path, given);
+    : await requireImageAtTop(await TarArchiveFiles.open(path, given), path);
   if (await isPre110DockerSave(files)) throw pre110DockerSave(files.location, path, isDirectory);
   if (named) await requireFormat(named, files, isDirectory, path);
   const transport = named ?? (await detectTransport(files, isDirectory).catch(registryHint));
@@ -53,6 +54,36 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
     platform: options.platform,
     signal: options.signal,
   });
+}
+
+/** What every image archive has at its top: a layout, a docker save, or a save from before Docker 1.10. */
+const TOP_LEVEL_MARKERS = ['oci-layout', 'index.json', 'manifest.json', 'repositories'];
+
+/**
+ * `tar -cf image.tar out` of a layout or an extracted save puts the image one folder down, where no
+ * reader (imgscope, skopeo, docker load) looks: say where it is rather than only "not an image".
+ */
+async function requireImageAtTop(files: TarArchiveFiles, path: string): Promise<TarArchiveFiles> {
+  for (const marker of TOP_LEVEL_MARKERS) if ((await files.size(marker)) !== undefined) return files;
+  const members = new Set(files.paths());
+  // An OCI layout, or a docker save (manifest.json beside repositories): a manifest.json alone may be a
+  // web app's, in a tarball that holds no image at all.
+  const holdsImage = (folder: string): boolean =>
+    members.has(`${folder}/oci-layout`) ||
+    (members.has(`${folder}/manifest.json`) && members.has(`${folder}/repositories`));
+  const folders = [...members]
+    .flatMap((member) => /^(.+)\/(?:oci-layout|manifest\.json)$/.exec(member)?.[1] ?? [])
+    .filter(holdsImage);
+  // The shallowest: `tar -cf image.tar /abs/out` stores `abs/out/oci-layout`.
+  const folder = folders.sort((a, b) => a.split('/').length - b.split('/').length)[0];
+  if (folder === undefined) return files;
+  throw new ImgscopeError(
+    'BAD_INPUT',
+    `${files.location} holds an image in its folder ${folder}/, not at the top of the archive`,
+    {
+      hint: `archive the folder's contents instead (tar -C ${shellQuoted(folder)} -cf ${shellQuoted(path)} .), or extract the archive and name the folder`,
+    },
+  );
 }
 
 /** True for a directory, false for a file; NOT_FOUND when there is nothing at the path. */

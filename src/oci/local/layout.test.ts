@@ -487,4 +487,27 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect((await failure(openLocalImage(`oci-archive:${dir}`))).hint).toContain('oci:DIR');
     expect((await failure(openLocalImage(`oci:${file}`))).hint).toContain('oci-archive:FILE');
   });
+
+  it('says where the image is when the archive holds its folder (tar -cf image.tar out) rather than its contents', async () => {
+    const files = new ImageFiles();
+    setLayoutIndex(files, [await addOciImage(files, amd64)]);
+    const inFolder = new ImageFiles();
+    for (const [path, content] of files.files) inFolder.files.set(`out/${path}`, content);
+    const file = await inFolder.writeTar(tempPath('folder.tar'));
+    for (const spec of [file, `oci-archive:${file}`]) {
+      const error = await failure(openLocalImage(spec));
+      expect(error.code).toBe('BAD_INPUT');
+      expect(error.message).toBe(`${spec} holds an image in its folder out/, not at the top of the archive`);
+      expect(error.hint).toBe(
+        `archive the folder's contents instead (tar -C out -cf ${file} .), or extract the archive and name the folder`,
+      );
+    }
+    // A web app's manifest.json in a folder is no image: the archive is simply not one.
+    const web = await new ImageFiles()
+      .add('site/public/manifest.json', { name: 'app' })
+      .writeTar(tempPath('web.tar'));
+    expect((await failure(openLocalImage(web))).message).toBe(
+      `${web} is not an image (no oci-layout or manifest.json inside); imgscope reads OCI layout directories, OCI archives and docker save or kaniko tarballs`,
+    );
+  });
 });
