@@ -128,6 +128,16 @@ describe('prefixedForms', () => {
     expect(prefixedForms(`${dir}/lay:`)).toBe(`oci:${dir}/lay:REF`);
   });
 
+  it('names docker-archive for a folder of an extracted docker save, which oci: would refuse', () => {
+    const saved = join(temp.path, 'saved');
+    mkdirSync(saved);
+    writeFileSync(join(saved, 'manifest.json'), '[]');
+    expect(prefixedForms(`${saved}:app:1`)).toBe(`docker-archive:${saved}:app:1`);
+    // Docker 25 and later write an OCI layout beside manifest.json: it is read as the layout.
+    writeFileSync(join(saved, 'oci-layout'), '{}');
+    expect(prefixedForms(`${saved}:app:1`)).toBe(`oci:${saved}:app:1`);
+  });
+
   it('has none when no PATH exists, nor for a spec with an @, which may hold a password', () => {
     expect(prefixedForms(`${temp.path}/absent:v1`)).toBeUndefined();
     expect(prefixedForms(`${temp.path}/app.tar/inner:v1`)).toBeUndefined(); // a file as a folder

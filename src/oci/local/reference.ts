@@ -1,4 +1,5 @@
 import { existsSync, type Stats, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export type LocalTransport = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -89,11 +90,15 @@ export function prefixedForms(spec: string): string | undefined {
     const info = statOrUndefined(path);
     if (!info) continue;
     const ref = spec.slice(colon + 1) || 'REF';
-    return info.isDirectory()
-      ? `oci:${path}:${ref}`
-      : `docker-archive:${path}:${ref} or oci-archive:${path}:${ref}`;
+    if (info.isDirectory()) return `${isExtractedSave(path) ? 'docker-archive' : 'oci'}:${path}:${ref}`;
+    return `docker-archive:${path}:${ref} or oci-archive:${path}:${ref}`;
   }
   return undefined;
+}
+
+/** A folder holding an extracted docker save without an OCI layout (Docker before 25), which oci: refuses. */
+function isExtractedSave(dir: string): boolean {
+  return existsSync(join(dir, 'manifest.json')) && !existsSync(join(dir, 'oci-layout'));
 }
 
 export function formatLocalReference(transport: LocalTransport, path: string, ref?: string): string {
