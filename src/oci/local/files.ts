@@ -86,8 +86,10 @@ export class DirectoryFiles implements LocalFiles {
     try {
       const info = await stat(full);
       return info.isFile() ? info.size : undefined;
-    } catch {
-      return undefined;
+    } catch (error) {
+      // Only absence is "none": a folder on the way that cannot be searched (EACCES) is not a missing blob.
+      if (isAbsent(error)) return undefined;
+      throw this.unreadable(path, error);
     }
   }
 
@@ -139,16 +141,8 @@ export class DirectoryFiles implements LocalFiles {
       // Non-blocking, so a FIFO opens at once (and is then refused as not a file) rather than waiting forever for a writer.
       handle = await open(full, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw missingFile(this.location, path);
-      throw new ImgscopeError(
-        'BAD_INPUT',
-        `${this.location}: cannot read "${path}" (${code ?? String(error)})`,
-        {
-          hint: 'check the permissions of the image files',
-          cause: error,
-        },
-      );
+      if (isAbsent(error)) throw missingFile(this.location, path);
+      throw this.unreadable(path, error);
     }
     const isFile = await handle.stat().then(
       (info) => info.isFile(),
@@ -158,6 +152,26 @@ export class DirectoryFiles implements LocalFiles {
     await handle.close();
     throw missingFile(this.location, path);
   }
+
+  private unreadable(path: string, error: unknown): ImgscopeError {
+    const code = (error as NodeJS.ErrnoException).code;
+    return new ImgscopeError(
+      'BAD_INPUT',
+      `${this.location}: cannot read "${path}" (${code ?? String(error)})`,
+      {
+        hint:
+          code === 'ELOOP'
+            ? 'a symbolic link on the way leads back to itself; copy the image again'
+            : 'check the permissions of the image files',
+        cause: error,
+      },
+    );
+  }
+}
+
+function isAbsent(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 /** The one-line answer to "this path holds no image", saying what would have been read. */

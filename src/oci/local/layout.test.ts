@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -236,6 +244,40 @@ describe('OCI layout directories (oci:DIR)', () => {
     );
     expect(error.hint).toBe('docker and containerd refuse to unpack such an image; rebuild it');
   });
+
+  it('says a blob it cannot reach is unreadable, not missing', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    setLayoutIndex(files, [image]);
+    const dir = await files.writeDirectory(tempPath('unreachable'));
+    const blob = join(dir, 'blobs', 'sha256', hexOf(image.layer.digest));
+    rmSync(blob);
+    symlinkSync(blob, blob);
+    const source = await openLocalImage(dir);
+    const error = await failure(readAll(source, source.layers[0]!));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toBe(`${dir}: cannot read "blobs/sha256/${hexOf(image.layer.digest)}" (ELOOP)`);
+    expect(error.hint).toBe('a symbolic link on the way leads back to itself; copy the image again');
+  });
+
+  it.skipIf(process.getuid?.() === 0)(
+    'says a blob in a folder it may not search is unreadable (EACCES), not missing',
+    async () => {
+      const files = new ImageFiles();
+      const image = await addOciImage(files, amd64);
+      setLayoutIndex(files, [image]);
+      const dir = await files.writeDirectory(tempPath('unsearchable'));
+      const source = await openLocalImage(dir);
+      chmodSync(join(dir, 'blobs', 'sha256'), 0o644);
+      try {
+        const error = await failure(readAll(source, source.layers[0]!));
+        expect(error.message).toContain('(EACCES)');
+        expect(error.hint).toBe('check the permissions of the image files');
+      } finally {
+        chmodSync(join(dir, 'blobs', 'sha256'), 0o755);
+      }
+    },
+  );
 
   it('refuses a directory that is not a layout, naming the path and what imgscope reads', async () => {
     const dir = await new ImageFiles().add('README', 'hello').writeDirectory(tempPath('not-layout'));
