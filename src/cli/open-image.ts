@@ -1,4 +1,4 @@
-import { ImgscopeError } from '../errors.js';
+import { ImgscopeError, PlatformNotFoundError } from '../errors.js';
 import { isLocalReference, openLocalImage, prefixedForms } from '../oci/local/index.js';
 import { type Platform, parsePlatform, platformMismatch } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
@@ -128,5 +128,19 @@ async function openSource(
     credentials,
     env: io.env,
     debug: options.debug ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined,
-  });
+  }).catch(pointToDisk(image));
+}
+
+/**
+ * `app:v1`, where ./app is an image on disk, names a registry image (a bare path takes no `:REF`); when
+ * the registry fails it, say how to read the image on disk, which the user most likely meant.
+ */
+function pointToDisk(image: string): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof ImgscopeError) || error instanceof PlatformNotFoundError) throw error;
+    const forms = image.startsWith('docker://') ? undefined : prefixedForms(image, { imagesOnly: true });
+    if (!forms) throw error;
+    const hint = `${error.hint ? `${error.hint}; ` : ''}for the image on disk write ${forms}`;
+    throw new ImgscopeError(error.code, error.message, { hint, cause: error, exitCode: error.exitCode });
+  };
 }

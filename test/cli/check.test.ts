@@ -558,6 +558,26 @@ describe('imgscope check on bad input', () => {
     expect((JSON.parse(named.stdout) as Report).reference).toBe('oci:./flat:demo');
   });
 
+  it('names the prefixed form when a bare NAME:REF of an image on disk went to the registry and failed', async () => {
+    const cwd = join(scratch, 'registry-refs');
+    cpSync(fixture('demo'), join(cwd, 'flat'), { recursive: true });
+    cpSync(fixture('README.md'), join(cwd, 'nginx', 'README.md'));
+    cpSync(fixture('README.md'), join(cwd, 'app'));
+    // An unreachable proxy stands for a registry that fails, without leaving this machine.
+    const env = { HTTPS_PROXY: 'http://127.0.0.1:1', NO_PROXY: '' };
+    const layout = await runCli(['check', 'flat:demo'], { cwd, env });
+    expect(layout.code).toBe(2);
+    expect(layout.stderr).toMatch(
+      /^imgscope: GET https:\/\/registry-1\.docker\.io\/v2\/ .*; for the image on disk write oci:flat:demo\n$/,
+    );
+    // A folder or file that only shares the name holds no image: the registry's error stands alone.
+    const folder = await runCli(['check', 'nginx:1.25'], { cwd, env });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).not.toContain('for the image on disk');
+    const file = await runCli(['check', 'app:v1'], { cwd, env });
+    expect(file.stderr).not.toContain('for the image on disk');
+  });
+
   it('names the setting that raises the decompression guard when it trips', async () => {
     const result = await runCli(['check', 'fixtures/demo'], {
       env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' },

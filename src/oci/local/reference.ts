@@ -81,20 +81,27 @@ export function parseLocalReference(
 /**
  * For a bare `PATH:REF`, which no reader takes (a bare path takes only `:@N`): the prefixed forms that
  * name it, when the longest PATH before a `:` exists; else undefined. A spec with an `@` gets none, since
- * a hint repeats it and what precedes an `@` may be a password.
+ * a hint repeats it and what precedes an `@` may be a password. With `imagesOnly`, only a folder holding
+ * an image (oci-layout, index.json or manifest.json) counts, not a folder or file (a built binary) that
+ * merely shares the name; an archive named `*.tar` is read as a path anyway.
  */
-export function prefixedForms(spec: string): string | undefined {
+export function prefixedForms(spec: string, { imagesOnly = false } = {}): string | undefined {
   if (spec.includes('@')) return undefined;
   for (let colon = spec.lastIndexOf(':'); colon > 0; colon = spec.lastIndexOf(':', colon - 1)) {
     const path = spec.slice(0, colon);
     const info = statOrUndefined(path);
     if (!info) continue;
     const ref = spec.slice(colon + 1) || 'REF';
-    if (info.isDirectory()) return `${isExtractedSave(path) ? 'docker-archive' : 'oci'}:${path}:${ref}`;
-    return `docker-archive:${path}:${ref} or oci-archive:${path}:${ref}`;
+    if (imagesOnly && !(info.isDirectory() && IMAGE_FILES.some((file) => existsSync(join(path, file))))) {
+      return undefined;
+    }
+    if (!info.isDirectory()) return `docker-archive:${path}:${ref} or oci-archive:${path}:${ref}`;
+    return `${isExtractedSave(path) ? 'docker-archive' : 'oci'}:${path}:${ref}`;
   }
   return undefined;
 }
+
+const IMAGE_FILES = ['oci-layout', 'index.json', 'manifest.json'];
 
 /** A folder holding an extracted docker save without an OCI layout (Docker before 25), which oci: refuses. */
 function isExtractedSave(dir: string): boolean {
