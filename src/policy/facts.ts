@@ -26,8 +26,9 @@ export interface ImageFacts {
   /** Listed bytes `compressedSize` leaves out: foreign layers, and blobs listed more than once. */
   uncountedBytes?: { foreign: number; repeated: number };
   /**
-   * Layers stored uncompressed in a `docker save`, read as docker-archive or (Docker 25+) as its OCI layout: every way of pushing one (docker
-   * load + push, skopeo, crane) compresses them, so `compressedSize` is more than the registry will hold.
+   * Layers stored uncompressed in a `docker save`, read as docker-archive or (Docker 25+) as its OCI
+   * layout: every way of pushing one (docker load + push, skopeo, crane) compresses them, so
+   * `compressedSize` is more than the registry will hold.
    */
   storedUncompressed: boolean;
   layerCount: number;
