@@ -127,10 +127,10 @@ describe('docker-archive: legacy docker save', () => {
     const { file } = await twoImages();
     const error = await failure(openLocalImage(`docker-archive:${file}`));
     expect(error.code).toBe('BAD_INPUT');
-    expect(error.message).toBe(`docker-archive:${file} holds 2 images: app:1, app:2, other:latest`);
+    expect(error.message).toBe(`docker-archive:${file} holds 2 images: @0 (app:1); @1 (app:2, other:latest)`);
     const unknown = await failure(openLocalImage(`docker-archive:${file}:app:3`));
     expect(unknown.code).toBe('NOT_FOUND');
-    expect(unknown.message).toContain('no image tagged "app:3"; it has app:1, app:2, other:latest');
+    expect(unknown.message).toContain('no image tagged "app:3"; it has @0 (app:1); @1 (app:2, other:latest)');
   });
 
   it('names untagged images by position and reads one with @N, as skopeo does', async () => {
@@ -143,7 +143,7 @@ describe('docker-archive: legacy docker save', () => {
     );
     const file = await files.writeTar(tempPath('untagged.tar'));
     const error = await failure(openLocalImage(file));
-    expect(error.message).toBe(`${file} holds 2 images: @0 (untagged), @1 (untagged)`);
+    expect(error.message).toBe(`${file} holds 2 images: @0 (untagged); @1 (untagged)`);
     expect(error.hint).toBe(
       `name one: docker-archive:${file}:NAME:TAG, or docker-archive:${file}:@N for the Nth image (from @0)`,
     );
@@ -152,7 +152,7 @@ describe('docker-archive: legacy docker save', () => {
     const beyond = await failure(openLocalImage(`docker-archive:${file}:@2`));
     expect(beyond.code).toBe('NOT_FOUND');
     expect(beyond.message).toBe(
-      `docker-archive:${file} has no image @2; it has @0 (untagged), @1 (untagged)`,
+      `docker-archive:${file} has no image @2; it has @0 (untagged); @1 (untagged)`,
     );
   });
 

@@ -172,10 +172,12 @@ function chooseImage(
   location: string,
 ): ArchiveImage {
   // An untagged image is named by its position: without it, several untagged images could not be read.
-  const names = images.map((image, position) =>
-    image.repoTags.length > 0 ? image.repoTags.join(', ') : `@${position} (untagged)`,
+  // Each image by its position and its tags: one image's tags must not read as separate images.
+  const names = images.map(
+    (image, position) =>
+      `@${position} (${image.repoTags.length > 0 ? image.repoTags.join(', ') : 'untagged'})`,
   );
-  const listing = names.join(', ');
+  const listing = names.join('; ');
   const base = ref === undefined ? reference : reference.slice(0, -(ref.length + 1));
   const choose = `name one: ${base}:NAME:TAG, or ${base}:@N for the Nth image (from @0)`;
   if (ref !== undefined) {
