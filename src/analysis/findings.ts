@@ -15,7 +15,13 @@ export type CacheKind =
   | 'yum-cache'
   | 'pip-cache'
   | 'npm-cache'
-  | 'yarn-cache';
+  | 'yarn-cache'
+  | 'zypper-cache'
+  | 'uv-cache'
+  | 'poetry-cache'
+  | 'go-cache'
+  | 'maven-cache'
+  | 'gradle-cache';
 export type LeftoverKind = CacheKind | 'vcs';
 
 /** A directory of the final image that should not ship: a package manager's cache or a VCS directory. */
@@ -73,6 +79,13 @@ const CACHE_PATTERNS: readonly { kind: CacheKind; pattern: RegExp }[] = [
   // npm's cache is `_cacache`: `npm cache clean --force` removes it, not the `_logs` beside it.
   { kind: 'npm-cache', pattern: /\/\.npm\/_cacache$/ },
   { kind: 'yarn-cache', pattern: /\/(?:\.cache\/yarn|\.yarn-cache)$/ },
+  { kind: 'zypper-cache', pattern: /^\/var\/cache\/zypp$/ },
+  { kind: 'uv-cache', pattern: /\/\.cache\/uv$/ },
+  { kind: 'poetry-cache', pattern: /\/\.cache\/pypoetry$/ },
+  // Go's build cache, and its module cache (`$GOPATH/pkg/mod`: /go in the golang images, ~/go elsewhere).
+  { kind: 'go-cache', pattern: /\/(?:\.cache\/go-build|go\/pkg\/mod)$/ },
+  { kind: 'maven-cache', pattern: /\/\.m2\/repository$/ },
+  { kind: 'gradle-cache', pattern: /\/\.gradle\/caches$/ },
 ];
 
 const VCS_NAMES = new Set(['.git', '.svn', '.hg']);
@@ -92,6 +105,13 @@ const LEFTOVER_NAMES = new Set([
   '_cacache',
   'yarn',
   '.yarn-cache',
+  'zypp',
+  'uv',
+  'pypoetry',
+  'go-build',
+  'mod',
+  'repository',
+  'caches',
   ...VCS_NAMES,
 ]);
 

@@ -60,6 +60,15 @@ describe('hints', () => {
         { path: '/var/cache/libdnf5/fedora-1/repodata/primary.xml.zck', size: 3 * MiB, layer: 1 },
         { path: '/home/node/.yarn-cache/v6/pkg', size: 4 * MiB, layer: 2 },
         { path: '/srv/cache/data', size: 5 * MiB, layer: 2 },
+        { path: '/var/cache/zypp/raw/repo-oss/repomd.xml', size: 1 * MiB, layer: 1 },
+        { path: '/root/.cache/uv/wheels-v1/x.whl', size: 1 * MiB, layer: 2 },
+        { path: '/root/.cache/pypoetry/cache/x', size: 1 * MiB, layer: 2 },
+        { path: '/root/.cache/go-build/00/x-d', size: 1 * MiB, layer: 2 },
+        { path: '/go/pkg/mod/github.com/x/y@v1.0.0/y.go', size: 1 * MiB, layer: 2 },
+        { path: '/home/app/.m2/repository/org/x/x.jar', size: 1 * MiB, layer: 2 },
+        { path: '/home/app/.gradle/caches/modules-2/x.jar', size: 1 * MiB, layer: 2 },
+        { path: '/srv/mod/x', size: 1 * MiB, layer: 2 },
+        { path: '/srv/repository/x', size: 1 * MiB, layer: 2 },
       ],
     });
     const found = hints(facts, analysis, policy)!
@@ -72,9 +81,16 @@ describe('hints', () => {
         ['yum-cache', '/var/cache/dnf'],
         ['yum-cache', '/var/cache/libdnf5'],
         ['yarn-cache', '/home/node/.yarn-cache'],
+        ['zypper-cache', '/var/cache/zypp'],
+        ['uv-cache', '/root/.cache/uv'],
+        ['poetry-cache', '/root/.cache/pypoetry'],
+        ['go-cache', '/root/.cache/go-build'],
+        ['go-cache', '/go/pkg/mod'],
+        ['maven-cache', '/home/app/.m2/repository'],
+        ['gradle-cache', '/home/app/.gradle/caches'],
       ]),
     );
-    expect(found).toHaveLength(5);
+    expect(found).toHaveLength(12);
   });
 
   it('fences a command that contains backticks with a longer run, so it stays one code span', () => {

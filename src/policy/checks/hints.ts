@@ -48,6 +48,30 @@ const CACHE_ADVICE: Readonly<Record<CacheKind, Advice>> = {
     label: 'yarn cache',
     fix: 'end the RUN that calls yarn install with `&& yarn cache clean`',
   },
+  'zypper-cache': {
+    label: 'zypper cache',
+    fix: 'end the RUN that calls zypper install with `&& zypper clean --all`',
+  },
+  'uv-cache': {
+    label: 'uv cache',
+    fix: 'use `uv pip install --no-cache` or `uv sync --no-cache` (or ENV UV_NO_CACHE=1)',
+  },
+  'poetry-cache': {
+    label: 'Poetry cache',
+    fix: 'end the RUN that calls poetry install with `&& rm -rf ~/.cache/pypoetry`',
+  },
+  'go-cache': {
+    label: 'Go build or module cache',
+    fix: 'build in a stage of its own and COPY only the binary, or end the RUN that builds with `&& go clean -cache -modcache`',
+  },
+  'maven-cache': {
+    label: 'Maven repository',
+    fix: 'build in a stage of its own and COPY only the jar, or end the RUN that builds with `&& rm -rf ~/.m2/repository`',
+  },
+  'gradle-cache': {
+    label: 'Gradle cache',
+    fix: 'build in a stage of its own and COPY only the jar, or end the RUN that builds with `&& rm -rf ~/.gradle/caches`',
+  },
 };
 
 const VCS_FIX = 'add the VCS directory to .dockerignore, or COPY only what the app needs';
