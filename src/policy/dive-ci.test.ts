@@ -104,6 +104,11 @@ describe('parseDiveCi', () => {
     expect(parseDiveCi(`---\n${indented}`, '.dive-ci').lowestEfficiency).toBe('0.95');
   });
 
+  it('reads the first YAML document only, as dive does', () => {
+    const two = 'rules:\n  lowestEfficiency: 0.9\n---\nrules:\n  highestWastedBytes: 1MB\n';
+    expect(parseDiveCi(two, '.dive-ci')).toEqual({ lowestEfficiency: '0.9' });
+  });
+
   it.each([
     [
       '  plugins: x\nrules:\n  lowestEfficiency: 0.9\n',
@@ -120,6 +125,10 @@ describe('parseDiveCi', () => {
     ],
     ['rules:\n  lowestEfficiency: [0.9]\n', '.dive-ci:2: lowestEfficiency: unsupported YAML value "[0.9]"'],
     ['rules:\n\tlowestEfficiency: 0.9\n', '.dive-ci:2: tabs are not allowed in YAML indentation'],
+    [
+      'rules:\n  lowestEfficiency: 0.9\nrules:\n  highestWastedBytes: 1MB\n',
+      '.dive-ci:3: "rules" is given twice',
+    ],
     ['rules:\n  lowestEfficiency: 0.9\n    highestWastedBytes: 1\n', '.dive-ci:3: unexpected indentation'],
     [
       'rules:\n  lowestEfficiency:\n',

@@ -21,6 +21,7 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
   // YAML lets the whole document be indented (a heredoc in an indented script): its first key's column
   // is the top level.
   let topIndent: number | undefined;
+  const topKeys = new Set<string>();
 
   const fail = (line: number, what: string) =>
     new ImgscopeError('BAD_INPUT', `${file}:${line}: ${what}`, {
@@ -30,6 +31,8 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
   for (const [i, raw] of lines.entries()) {
     const lineNo = i + 1;
     const line = stripComment(raw).trimEnd();
+    // dive reads the first YAML document only: a second one (after `---` or `...`) is not its config.
+    if ((line === '---' || line === '...') && topIndent !== undefined) break;
     if (line.trim() === '' || line === '---' || line === '...') continue;
     const indentMatch = /^[ \t]*/.exec(line)![0];
     if (indentMatch.includes('\t')) throw fail(lineNo, 'tabs are not allowed in YAML indentation');
@@ -50,6 +53,9 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
       }
       const entry = keyValue(content);
       if (!entry) throw fail(lineNo, `expected "key: value", found ${shown(content)}`);
+      // YAML refuses a key given twice, and so does dive: merging two "rules:" blocks would gate by both.
+      if (topKeys.has(entry.key)) throw fail(lineNo, `"${entry.key}" is given twice`);
+      topKeys.add(entry.key);
       if (entry.key.toLowerCase() === 'rules') {
         section = 'rules';
         rulesIndent = undefined;
