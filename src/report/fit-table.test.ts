@@ -14,4 +14,17 @@ describe('wrapToWidth', () => {
     expect(lines.join('')).toBe('日本語のファイル名/opt/データ/設定.json');
     for (const line of lines) expect(stringWidth(line)).toBeLessThanOrEqual(10);
   });
+
+  it('wraps a path of a megabyte in one pass', () => {
+    const path = `/${'b'.repeat(1_000_000)}`;
+    const started = performance.now();
+    const lines = wrapToWidth(path, 90);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(lines.join('')).toBe(path);
+    expect(lines).toHaveLength(Math.ceil(path.length / 90));
+  });
+
+  it('gives a character wider than the line a line of its own instead of looping', () => {
+    expect(wrapToWidth('a 中文 b', 1)).toEqual(['a', '中', '文', 'b']);
+  });
 });

@@ -113,20 +113,28 @@ export function truncateMiddle(text: string, width: number): string {
 
 /**
  * `text` in lines of at most `width` display columns, broken at spaces where a word fits, else inside the
- * word (a long path).
+ * word (a long path). One pass over the text: a path of a megabyte from a hostile image wraps at once. A
+ * character wider than the line takes a line of its own rather than none.
  */
 export function wrapToWidth(text: string, width: number): string[] {
+  const chars = [...text.trim()];
+  const widths = chars.map((char) => stringWidth(char));
+  const room = Math.max(1, width);
   const lines: string[] = [];
-  let rest = [...text.trim()];
-  while (stringWidth(rest.join('')) > width) {
-    const head = takeWidth(rest, Math.max(1, width));
-    const space = head.lastIndexOf(' ');
-    const cut = space > 0 ? space : head.length;
-    lines.push(rest.slice(0, cut).join('').trimEnd());
-    rest = rest.slice(cut);
-    while (rest[0] === ' ') rest.shift();
+  let rest = widths.reduce((sum, w) => sum + w, 0);
+  let start = 0;
+  while (rest > width) {
+    let end = start;
+    let used = 0;
+    while (end < chars.length && used + widths[end]! <= room) used += widths[end++]!;
+    if (end === start) end++;
+    let space = end - 1;
+    while (space > start && chars[space] !== ' ') space--;
+    const cut = space > start ? space : end;
+    lines.push(chars.slice(start, cut).join('').trimEnd());
+    for (; start < cut || chars[start] === ' '; start++) rest -= widths[start]!;
   }
-  lines.push(rest.join(''));
+  lines.push(chars.slice(start).join(''));
   return lines;
 }
 
