@@ -21,10 +21,12 @@ export async function readRegistryError(response: HttpResponse): Promise<Registr
     const doc = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] };
     const first = doc.errors?.[0];
     if (first && typeof first.code === 'string') {
-      // Messages are the registry's words, shown to the user: one line, bounded.
-      const message =
-        typeof first.message === 'string' ? first.message.replace(/\s+/g, ' ').slice(0, 200) : '';
-      return { code: first.code.slice(0, 64), message };
+      // Messages are the registry's words, shown to the user: one line, bounded, and without the
+      // credentials of the request, which some registries quote back.
+      const shown = (text: string, length: number) =>
+        masked(text, response.sentSecrets).replace(/\s+/g, ' ').slice(0, length);
+      const message = typeof first.message === 'string' ? shown(first.message, 200) : '';
+      return { code: shown(first.code, 64), message };
     }
   } catch {}
   return undefined;
@@ -43,6 +45,14 @@ export function forwardingProxyHint(
   const through = `the answer came through the proxy ${proxy.url.host} (${proxy.variable}) and is no registry error`;
   if (isProxyLoginStatus(response.status)) return `${through}: ${proxyLoginHint(proxy)}`;
   return `${through}: the proxy may refuse ${response.url.host}; ask its administrator, or add ${response.url.hostname} to NO_PROXY`;
+}
+
+function masked(text: string, secrets: readonly string[] = []): string {
+  let result = text;
+  // Longest first, so that a password inside its own `user:password` leaves no part of either.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length))
+    result = result.replaceAll(secret, '***');
+  return result;
 }
 
 export function summarize(error: RegistryErrorBody | undefined): string {

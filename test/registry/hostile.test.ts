@@ -401,3 +401,57 @@ describe('a registry that does not take HEAD', () => {
     }
   });
 });
+
+describe('a registry whose error text quotes the request credentials', () => {
+  let registry: HostileRegistry;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+  });
+  afterAll(() => registry?.stop());
+  const password = 'hunter2-secret';
+  const env = { IMGSCOPE_USERNAME: 'alice', IMGSCOPE_PASSWORD: password };
+
+  /** Answers every repository request with `status`, quoting the Authorization header and its password. */
+  const echoing =
+    (status: number, code: string): Route =>
+    (req, res, url) => {
+      if (!url.pathname.startsWith('/v2/app/')) return false;
+      const sent = req.headers.authorization ?? '';
+      const decoded = Buffer.from(sent.replace(/^Basic /, ''), 'base64').toString();
+      json(res, status, { errors: [{ code, message: `refused "${sent}" (${decoded}, ${password})` }] });
+      return true;
+    };
+
+  it.each([
+    [403, 'DENIED'],
+    [400, 'WEIRD'],
+  ])('never prints a Basic password the registry echoes in a %i', async (status, code) => {
+    const basic: Route = (req, res, url) => {
+      if (url.pathname !== '/v2/' || req.headers.authorization) return false;
+      json(res, 401, {}, { 'www-authenticate': 'Basic realm="hostile"' });
+      return true;
+    };
+    registry.serve(basic, echoing(status, code));
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, { ...options, env }));
+    const basicValue = Buffer.from(`alice:${password}`).toString('base64');
+    expect(error.message).toContain('refused "Basic ***" (***, ***)');
+    expect(`${error.message} ${error.hint}`).not.toContain(password);
+    expect(error.message).not.toContain(basicValue);
+  });
+
+  it('never prints a bearer token the registry echoes', async () => {
+    const bearer: Route = (req, res, url) => {
+      if (url.pathname === '/token') {
+        json(res, 200, { token: 'the-secret-token', expires_in: 300 });
+        return true;
+      }
+      if (req.headers.authorization) return false;
+      json(res, 401, {}, { 'www-authenticate': `Bearer realm="http://${registry.host}/token",service="h"` });
+      return true;
+    };
+    registry.serve(bearer, echoing(403, 'DENIED'));
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, { ...options, env }));
+    expect(error.message).toContain('refused "Bearer ***"');
+    expect(error.message).not.toContain('the-secret-token');
+  });
+});

@@ -129,6 +129,7 @@ export function authenticating(context: AuthContext): Layer {
 
     const first = await authorization(challenges, request.scope, request.signal);
     let response = await send(first);
+    let sentValue = first;
     let sent = first !== undefined;
     if (response.status === 401 && response.url.origin === context.origin && isReplayable(request)) {
       const renewed = parseChallenges(response.headers['www-authenticate']);
@@ -145,15 +146,27 @@ export function authenticating(context: AuthContext): Layer {
         if (second !== undefined && second !== first) {
           await drain(response.body);
           response = await send(second);
+          sentValue = second;
           sent = true;
         }
       }
+    }
+    if (response.status >= 400 && sentValue !== undefined) {
+      response = { ...response, sentSecrets: secretsOf(sentValue) };
     }
     if ((response.status === 401 || response.status === 403) && response.url.origin === context.origin) {
       throw await accessDenied(response, request, context, await credentials(), sent);
     }
     return response;
   };
+}
+
+/** What an Authorization value gives away if echoed: its credential, and a Basic one's password. */
+function secretsOf(authorizationValue: string): string[] {
+  const credential = authorizationValue.slice(authorizationValue.indexOf(' ') + 1);
+  if (!/^basic /i.test(authorizationValue)) return [credential];
+  const decoded = Buffer.from(credential, 'base64').toString('utf8');
+  return [credential, decoded, decoded.slice(decoded.indexOf(':') + 1)].filter((secret) => secret !== '');
 }
 
 /**

@@ -45,6 +45,11 @@ export interface HttpResponse {
    * the registry's. Unset for a tunnelled one, whose answer is the registry's.
    */
   forwardedBy?: ProxyServer;
+  /**
+   * The secrets the request carried in its Authorization header (a token, a Basic password), set on an
+   * error answer: some registries echo that header in their error text, which is masked of them.
+   */
+  sentSecrets?: string[];
 }
 
 /** One HTTP exchange. The transport is a stack of layers, each wrapping the next with one job. */
