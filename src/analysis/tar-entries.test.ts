@@ -312,6 +312,29 @@ describe('readLayerTar', () => {
     });
   });
 
+  it('fails a layer with a name or link target longer than PATH_MAX, as unpacking it fails', async () => {
+    const deep = `${'d/'.repeat(2100)}f`;
+    await expect(read(await tarOf([{ name: deep, content: 'x' }]))).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringMatching(
+        /^layer 1 of test: entry "d\/d\/.*…" has a name of 4202 bytes, longer than Linux's 4096-byte PATH_MAX/,
+      ),
+      hint: expect.stringContaining('cannot be pulled'),
+    });
+    const symlink = { name: 'l', type: 'symlink' as const, linkname: 'x'.repeat(5000) };
+    await expect(read(await tarOf([symlink]))).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringContaining('entry "l" has a link target of 5000 bytes'),
+    });
+  });
+
+  it('reads a long name that normalises within PATH_MAX, and one of PATH_MAX itself', async () => {
+    const longest = `/${'n'.repeat(255)}`.repeat(17).slice(0, 4096);
+    const roundabout = `${'x/../'.repeat(1000)}a`;
+    const { items } = await read(await tarOf([{ name: longest }, { name: roundabout, content: 'a' }]));
+    expect(items.map((item) => item.path)).toEqual([longest, '/a']);
+  });
+
   it('fails a truncated tar', async () => {
     const tar = await tarOf([{ name: 'f', content: Buffer.alloc(5000) }]);
     await expect(read(tar.subarray(0, 2048))).rejects.toMatchObject({ code: 'MALFORMED' });

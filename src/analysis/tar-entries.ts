@@ -17,6 +17,24 @@ const ESTARGZ_METADATA = ['stargz.index.json', '.prefetch.landmark', '.no.prefet
   Buffer.from(name),
 );
 
+/**
+ * Linux's PATH_MAX. Docker and containerd unpack an entry at its path below the layer's directory, so a
+ * longer name or link target fails the pull ("file name too long"); refusing it also bounds what one
+ * entry makes the file model hold, where a PAX header may carry a name of a megabyte.
+ */
+export const PATH_MAX = 4096;
+
+/** An entry whose name or link target Linux cannot hold: the layer cannot be unpacked. */
+export class NameTooLong extends Error {
+  constructor(what: 'name' | 'link target', name: string, length: number) {
+    const shown = name.length > 100 ? `${name.slice(0, 99)}…` : name;
+    super(
+      `entry "${shown}" has a ${what} of ${length} bytes, longer than Linux's ${PATH_MAX}-byte PATH_MAX, so Docker and containerd cannot unpack it`,
+    );
+    this.name = 'NameTooLong';
+  }
+}
+
 /** What to do about a layer that cannot be read, when the caller does not know where it came from. */
 export const DEFAULT_LAYER_REMEDY = 'rebuild or re-push the image';
 
@@ -212,7 +230,15 @@ export class LayerItemsWriter {
     let link = NO_LINK;
     if (entry.linkEnd > entry.linkStart && (type === TypeCode.symlink || type === TypeCode.hardlink)) {
       const target = decodeName(entry.link, entry.linkStart, entry.linkEnd);
-      link = this.links.intern(type === TypeCode.hardlink ? normalisePath(target) : target);
+      const stored = type === TypeCode.hardlink ? normalisePath(target) : target;
+      if (stored.length > PATH_MAX) {
+        throw new NameTooLong(
+          'link target',
+          decodeName(entry.name, entry.nameStart, entry.nameEnd),
+          stored.length,
+        );
+      }
+      link = this.links.intern(stored);
     }
     const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
     items.push(ItemKind.Entry, path, type, mode, uid, gid, size, link);
@@ -258,7 +284,7 @@ function equals(bytes: Buffer, start: number, end: number, other: Buffer): boole
 
 function malformedTar({ label, remedy }: TarReadOptions, error: Error): Error {
   if (error instanceof ImgscopeError) return error;
-  if (error instanceof UnsupportedEntryType) {
+  if (error instanceof UnsupportedEntryType || error instanceof NameTooLong) {
     return new ImgscopeError('UNSUPPORTED', `${label}: ${error.message}`, {
       hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',
       cause: error,
@@ -323,6 +349,7 @@ export class NameResolver {
     }
     while (end > start && bytes[end - 1] === SLASH) end--;
     if (start === end) return false;
+    if (end - start > PATH_MAX) return this.resolveOdd(decodeName(bytes, start, end));
     let lastSlash = -1;
     let segment = start;
     for (let at = start; at <= end; at++) {
@@ -373,6 +400,8 @@ export class NameResolver {
 
   private resolveOdd(name: string): boolean {
     const segments = normaliseSegments(name);
+    const length = segments.reduce((sum, segment) => sum + 1 + segment.length, 0);
+    if (length > PATH_MAX) throw new NameTooLong('name', name, length);
     const base = segments.pop();
     if (base === undefined) return false;
     this.inMeta = segments[0]?.startsWith('.wh..wh.') ?? false;

@@ -8,7 +8,7 @@ import { VERSION } from '../../version.js';
  * LayerItems column): entries of older revisions are then never read again. The package version is part
  * of the key too, so a release never trusts another release's entries.
  */
-export const ANALYSER_REVISION = 7;
+export const ANALYSER_REVISION = 8;
 
 /** What an entry's header must name to be used. */
 export const ANALYSER_VERSION = `${VERSION}-r${ANALYSER_REVISION}`;
