@@ -151,6 +151,13 @@ describe('parseReference', () => {
       'image reference "***@abc123": "abc123" is not a sha256 digest',
     );
     expect(rejection('ghcr.io/app@sha256:abc')).toMatch(/^image reference "ghcr.io\/app@sha256:abc": /);
+    // So is a digest of an algorithm imgscope does not read, while a host:port after the @ is credentials.
+    expect(rejection('127.0.0.1:5000/app@md5:d41d8cd98f00b204e9800998ecf8427e')).toBe(
+      'image reference "***@md5:d41d8cd98f00b204e9800998ecf8427e": "md5:d41d8cd98f00b204e9800998ecf8427e" is not a sha256 digest',
+    );
+    expect(rejection('alice:Pass0rd@registry:5000')).toBe(
+      'image reference "***@registry:5000": credentials do not belong in an image reference',
+    );
   });
 
   it("refuses skopeo's PATH:@N as a position only a local image has, not as credentials", () => {

@@ -1,5 +1,5 @@
 import { ImgscopeError } from '../errors.js';
-import { type Digest, isDigest } from '../oci/digest.js';
+import { type Digest, isDigest, isOtherAlgorithmDigest } from '../oci/digest.js';
 import { maskUserinfo } from './transport/redact.js';
 
 /**
@@ -40,10 +40,14 @@ function invalid(
   return new ImgscopeError('BAD_INPUT', `image reference "${text}": ${why}`, { hint });
 }
 
-/** `***@host/app`: credentials, unless what follows the `@` is one word that is no host — a mistyped digest. */
+/**
+ * `***@host/app`: credentials, unless what follows the `@` is one word that is no host, or a digest of
+ * another algorithm (`md5:…`, not `host:5000`) — a mistyped digest.
+ */
 function userinfoError(shown: string): ImgscopeError {
   const afterAt = shown.slice(shown.indexOf('@') + 1);
-  if (!afterAt.includes('/') && !looksLikeRegistry(afterAt)) {
+  const otherDigest = isOtherAlgorithmDigest(afterAt) && !/:\d+$/.test(afterAt);
+  if (!afterAt.includes('/') && (!looksLikeRegistry(afterAt) || otherDigest)) {
     return invalid(
       shown,
       `"${afterAt}" is not a sha256 digest`,
