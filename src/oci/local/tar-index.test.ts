@@ -29,6 +29,20 @@ async function failure(promise: Promise<unknown>): Promise<ImgscopeError> {
 }
 
 describe('TarArchiveFiles', () => {
+  it('leaves out members whose name or link target is longer than PATH_MAX, keeping no such name', async () => {
+    const file = join(temp.path, 'long-names.tar');
+    const long = `${'n'.repeat(5000)}`;
+    await writeTar(file, [
+      { name: 'kept', content: 'k' },
+      { name: long, content: 'x' },
+      { name: 'link', type: 'symlink', linkname: `kept/${'t'.repeat(5000)}` },
+      { name: `${'d/'.repeat(2047)}f`, content: 'deep' },
+    ]);
+    const files = await TarArchiveFiles.open(file, 'long-names.tar');
+    expect(files.paths()).toEqual(['kept', `${'d/'.repeat(2047)}f`]);
+    expect(await files.size(long)).toBeUndefined();
+  });
+
   it('serves members by normalised path without extracting, skipping content it does not read', async () => {
     const file = join(temp.path, 'plain.tar');
     const big = Buffer.alloc(70_000, 7);

@@ -28,6 +28,8 @@ const MAX_METADATA_BYTES = 1024 * 1024;
 /** Typeflags whose size field never announces content (links, devices, directories, fifos). */
 const NO_CONTENT = new Set(['1', '2', '3', '4', '5', '6']);
 const MAX_LINK_HOPS = 16;
+/** Linux's PATH_MAX: no longer name can be extracted. */
+const PATH_MAX = 4096;
 /** Header reads start at a few blocks and double, up to this, while each read holds several headers. */
 const MIN_HEADER_WINDOW = 4 * 1024;
 const MAX_HEADER_WINDOW = 1024 * 1024;
@@ -243,7 +245,10 @@ async function readEntries(
     } else if (type !== 'g') {
       const path = normalizeMemberPath(pending.path ?? headerPath(block));
       const target = pending.linkpath ?? cString(block, 157, 100);
-      if (type === '0' || type === '7') entries.set(path, { kind: 'file', offset: contentOffset, size });
+      // A name or link target past PATH_MAX names nothing docker load could extract, and kept, megabyte
+      // names from PAX headers would make the index as large as the archive: such a member is left out.
+      if (path.length > PATH_MAX || target.length > PATH_MAX) entries.delete(path);
+      else if (type === '0' || type === '7') entries.set(path, { kind: 'file', offset: contentOffset, size });
       else if (type === '1') entries.set(path, { kind: 'hardlink', target: normalizeMemberPath(target) });
       else if (type === '2') entries.set(path, { kind: 'symlink', target: symlinkTarget(path, target) });
       else entries.delete(path);
