@@ -89,7 +89,8 @@ export interface Report {
   reclaimableBytes?: number;
   /**
    * Bytes the layers ship that the final filesystem no longer has (deleted or overwritten by a later
-   * layer, directory whiteouts and opaque directories included): exactly what squashing drops.
+   * layer, directory whiteouts and opaque directories included): what squashing drops, but for a copy a
+   * layer shadows within itself (a path it lists twice), which is not counted.
    */
   deadBytes?: number;
   /** The first REPORT_INEFFICIENT_FILES inefficient paths, largest dive waste first. */
