@@ -52,7 +52,7 @@ ${POLICY_OPTIONS}
 Environment
   IMGSCOPE_USERNAME, IMGSCOPE_PASSWORD   registry credentials
   IMGSCOPE_REGISTRY              the registry they are for; unset, they go to the image's registry
-  IMGSCOPE_INSECURE_REGISTRIES   comma-separated hosts reached over plain HTTP
+  IMGSCOPE_INSECURE_REGISTRIES   comma-separated hosts taken as --insecure-registry HOST
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY
                                  proxies, read as docker and skopeo do (loopback is always direct)
   NODE_EXTRA_CA_CERTS            a PEM file of CAs to trust beside Node.js's (a company CA)
@@ -64,8 +64,8 @@ Environment
   REGISTRY_AUTH_FILE, DOCKER_CONFIG   where registry logins are read (else ~/.docker/config.json, then
                                  Podman's auth.json)
   NO_COLOR                       no colour in the summary or the explorer
-  FORCE_COLOR                    colour in check's summary off a terminal too (1, 2, 3, true; 0 turns it
-                                 off)
+  FORCE_COLOR                    colour in check's summary off a terminal too, NO_COLOR notwithstanding
+                                 (empty, 1, 2, 3, true; any other value turns it off, on a terminal too)
 
 Exit codes: 0 ok, 1 a check failed, 2 bad input or error.
 `;
