@@ -1,6 +1,7 @@
 /**
  * The interactive view of `imgscope IMAGE`. The CLI loads this module with a dynamic import() only when
- * stdout is a TTY, so headless paths never load React or Ink.
+ * stdout is a terminal that can move the cursor (a TTY, TERM not dumb), so headless paths never load React
+ * or Ink.
  */
 import { constants } from 'node:os';
 import type { Analysis, AnalysisEvent } from '../analysis/types.js';
