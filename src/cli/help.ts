@@ -74,8 +74,8 @@ const IMAGE_FORMS = `IMAGE
   alpine:3.20, ghcr.io/org/app@sha256:…, docker://…   an image in a registry (no Docker daemon needed)
   oci:DIR[:REF|:@N], oci-archive:FILE[:REF|:@N], docker-archive:FILE[:NAME:TAG|:@N], or a PATH[:@N] (detected)`;
 
-const IMAGE_ACCESS = `  --platform os/arch[/variant]   the platform to pick from an index (default linux/amd64); an image of
-                                 a single platform must be this one, else exit 2
+const IMAGE_ACCESS = `  --platform os/arch[/variant]   the platform to pick from an index (default linux/amd64); when given,
+                                 an image of a single platform must be this one, else exit 2
   --insecure-registry HOST       plain HTTP for HOST, or HTTPS without a certificate check if it speaks
                                  TLS (repeatable; loopback hosts are always insecure)
   --username USER --password-stdin   registry credentials (else Docker/Podman credential files)`;
