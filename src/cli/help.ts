@@ -38,9 +38,10 @@ option a command does not take is an error, never ignored)
   --platform os/arch[/variant]   platform to pick from an index (default linux/amd64)
 ${POLICY_OPTIONS}
   --cache-dir DIR                where layer analyses and image summaries are cached (default
-                                 $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope); a cached layer is not
-                                 downloaded again, a cached image's layers are not decompressed (a local
-                                 image's blobs are hashed again only when their files changed)
+                                 $IMGSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/imgscope, else ~/.cache/imgscope);
+                                 a cached layer is not downloaded again, a cached image's layers are not
+                                 decompressed (a local image's blobs are hashed again only when their files
+                                 changed)
   --no-cache                     neither read nor write the layer cache (wins over --cache-dir)
   --insecure-registry HOST       plain HTTP for HOST, or HTTPS without a certificate check if it speaks
                                  TLS (repeatable; loopback hosts are always insecure)
