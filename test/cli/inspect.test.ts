@@ -199,6 +199,40 @@ describe('imgscope inspect', () => {
     );
   });
 
+  it('cuts long values and long lists from the image in the table, never in --json', async () => {
+    const huge = 'x'.repeat(300_000);
+    const labels: Record<string, string> = { description: huge };
+    for (let i = 0; i < 30; i++) labels[`label${i}`] = `${i}`;
+    const layout = demoWithConfig((config) => {
+      config.config.Labels = labels;
+    });
+    const result = await runCli(['inspect', layout]);
+    expect(result.code).toBe(0);
+    const longest = Math.max(...result.stdout.split('\n').map((line) => line.length));
+    expect(longest).toBeLessThan(5000);
+    expect(result.stdout).toMatch(
+      /^Labels {6}description=x+…, label0=0, .*, … 11 more \(--json lists them all\)$/m,
+    );
+    const json = JSON.parse((await runCli(['inspect', '--json', layout])).stdout);
+    expect(json.config.labels.description).toBe(huge);
+
+    // A Windows entry's os.version sets the width every entry line of the index is padded to.
+    const { copy, blob, put } = layoutCopy('multiarch');
+    const top = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8'));
+    const index = JSON.parse(readFileSync(blob(top.manifests[0].digest), 'utf8'));
+    index.manifests[1].platform = {
+      os: 'windows',
+      architecture: 'amd64',
+      'os.version': '10.'.repeat(50_000),
+    };
+    top.manifests[0] = { ...top.manifests[0], ...put(index) };
+    writeFileSync(join(copy, 'index.json'), JSON.stringify(top));
+    const listing = await runCli(['inspect', copy]);
+    expect(listing.code).toBe(0);
+    expect(Math.max(...listing.stdout.split('\n').map((line) => line.length))).toBeLessThan(200);
+    expect(listing.stdout).toMatch(/^ {12}windows\/amd64 10\.10\.[0-9.]*… +\d+ B {2}sha256:[0-9a-f]{64}$/m);
+  });
+
   it('counts a single environment variable as "1 variable"', async () => {
     const result = await runCli(['inspect', 'fixtures/arm64']);
     expect(result.stdout).toMatch(/^Env {9}1 variable$/m);

@@ -142,21 +142,43 @@ function describeIndexOnly(reference: string, index: ResolvedIndex, wanted: stri
 /** Index, size and digest take 32 columns of a layer line; the command gets the rest, 50 at most. */
 const LAYER_LINE_FIXED = 32;
 
+/**
+ * A value from the image in the table is cut to this many columns, and a list to this many items: a
+ * crafted or generated config (a README in an annotation, thousands of labels) must not print megabyte
+ * lines. `--json` keeps every value whole.
+ */
+const VALUE_WIDTH = 200;
+const LISTED_ITEMS = 20;
+/** Widest platform column of the index listing: every entry line is padded to it. */
+const PLATFORM_COLUMN = 48;
+
+/** `text` made printable and cut to `width` columns; printable first, so an escape is never cut in half. */
+function shown(text: string, width = VALUE_WIDTH): string {
+  return truncateEnd(printable(text), width);
+}
+
+/** Items joined by commas, each cut, at most LISTED_ITEMS of them. */
+function listText(items: string[]): string {
+  const listed = items.slice(0, LISTED_ITEMS).map((item) => shown(item));
+  const more = items.length - listed.length;
+  return more > 0 ? `${listed.join(', ')}, … ${more} more (--json lists them all)` : listed.join(', ');
+}
+
 function annotationsText(annotations: Record<string, string>): string {
-  return Object.entries(annotations)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
+  return listText(Object.entries(annotations).map(([k, v]) => `${k}=${v}`));
 }
 
 /** One line per index entry: platform (with a Windows entry's os.version), size, digest, and the pick. */
 function indexLines(index: NonNullable<InspectInfo['index']>): string[] {
   const attestation = (m: (typeof index.manifests)[number]) =>
     m.annotations['vnd.docker.reference.type'] === 'attestation-manifest';
-  const labels = index.manifests.map((m) =>
-    [m.platform ?? 'no platform', m.osVersion, attestation(m) ? '(attestation)' : null]
-      .filter(Boolean)
-      .join(' '),
-  );
+  const labels = index.manifests
+    .map((m) =>
+      [m.platform ?? 'no platform', m.osVersion, attestation(m) ? '(attestation)' : null]
+        .filter(Boolean)
+        .join(' '),
+    )
+    .map((label) => shown(label, PLATFORM_COLUMN));
   const width = Math.max(...labels.map((label) => label.length));
   const lines = index.manifests.map(
     (m, i) =>
@@ -185,13 +207,13 @@ function renderInspect(info: InspectInfo, width: number): string {
   if (!c) return `${lines.map(printable).join('\n')}\n`;
   const annotations = annotationsText(info.annotations);
   if (annotations) lines.push(`Annotations ${annotations}`);
-  lines.push(`Created     ${c.created ?? '—'}`);
-  lines.push(`Entrypoint  ${c.entrypoint ? JSON.stringify(c.entrypoint) : '—'}`);
-  lines.push(`Cmd         ${c.cmd ? JSON.stringify(c.cmd) : '—'}`);
-  lines.push(`Ports       ${c.exposedPorts.join(', ') || '—'}`);
+  lines.push(`Created     ${c.created === null ? '—' : shown(c.created)}`);
+  lines.push(`Entrypoint  ${c.entrypoint ? shown(JSON.stringify(c.entrypoint)) : '—'}`);
+  lines.push(`Cmd         ${c.cmd ? shown(JSON.stringify(c.cmd)) : '—'}`);
+  lines.push(`Ports       ${listText(c.exposedPorts) || '—'}`);
   lines.push(`Env         ${counted(c.envCount, 'variable', 'variables')}`);
   const labels = Object.entries(c.labels);
-  lines.push(`Labels      ${labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(', ') : '—'}`);
+  lines.push(`Labels      ${labels.length ? listText(labels.map(([k, v]) => `${k}=${v}`)) : '—'}`);
   lines.push(
     `Layers      ${info.layers.length}, ${formatSize(info.compressedSize ?? 0)} compressed (config included${uncountedNote(info.uncountedBytes ?? undefined)})`,
   );
