@@ -63,6 +63,24 @@ describe('selectPlatform', () => {
   });
 });
 
+describe('the platforms a refusal names', () => {
+  it('names each platform once and at most 20 of them, so an index of thousands stays one short line', () => {
+    const windows = { os: 'windows', architecture: 'amd64' };
+    const many = Array.from({ length: 3000 }, (_, i) => ({ os: 'linux', architecture: `riscv${i}` }));
+    expect(() => selectPlatform(indexOf(windows, windows), parsePlatform('linux/arm64'), 'app')).toThrow(
+      'app: no linux/arm64 image; the index has windows/amd64',
+    );
+    let message = '';
+    try {
+      selectPlatform(indexOf(...many), parsePlatform('linux/arm64'), 'app');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/the index has linux\/riscv0, linux\/riscv1, .*, linux\/riscv19 and 2980 more$/);
+    expect(message.length).toBeLessThan(500);
+  });
+});
+
 describe('an index entry named by a sha512 digest', () => {
   const sha512 = `sha512:${'a'.repeat(128)}`;
   const raw = Buffer.from(

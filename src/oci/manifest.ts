@@ -7,7 +7,13 @@ import {
   isSchema1MediaType,
   MediaType,
 } from './media-types.js';
-import { closestPlatform, formatPlatform, normalizePlatform, type Platform } from './platform.js';
+import {
+  closestPlatform,
+  formatPlatform,
+  normalizePlatform,
+  type Platform,
+  platformsText,
+} from './platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, UnusableEntry } from './types.js';
 
 const PLACEHOLDER_DIGEST = sha256Digest('');
@@ -277,7 +283,7 @@ export function selectPlatform(
     );
   }
   if (match) return match;
-  const available = candidates.map((m) => formatPlatform(m.platform!)).join(', ') || 'none';
+  const available = platformsText(candidates.map((m) => m.platform!)) || 'none';
   throw new PlatformNotFoundError(
     `${label}: no ${formatPlatform(wanted)} image; the index has ${available}`,
     'pick one with --platform os/arch[/variant], or build the image for the platform you deploy to',

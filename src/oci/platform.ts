@@ -70,6 +70,17 @@ export function formatPlatform(platform: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
+/** Platforms named in one message at most: an index may list thousands, and an error stays one readable line. */
+const MESSAGE_PLATFORMS = 20;
+
+/** The platforms of index entries for a message: each once, in index order, the first 20 and how many more. */
+export function platformsText(platforms: Platform[]): string {
+  const distinct = [...new Set(platforms.map(formatPlatform))];
+  const named = distinct.slice(0, MESSAGE_PLATFORMS).join(', ');
+  const more = distinct.length - MESSAGE_PLATFORMS;
+  return more > 0 ? `${named} and ${more} more` : named;
+}
+
 /** 3 for `v3`; NaN for no variant or another form, which has no lower variants. */
 function level(variant: string | undefined): number {
   const match = /^v(\d+)$/.exec(variant ?? '');
