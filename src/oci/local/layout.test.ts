@@ -478,6 +478,20 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect(i386.digest).toBe(i386Image.digest);
   });
 
+  it('names at most 20 entries when an index.json of thousands has none for the platform', async () => {
+    const files = new ImageFiles();
+    const images = [];
+    for (let i = 0; i < 30; i++)
+      images.push(await addOciImage(files, { os: 'linux', architecture: `riscv${i}` }));
+    setLayoutIndex(files, images);
+    const dir = tempPath('many-platforms');
+    await files.writeDirectory(dir);
+    const error = await failure(openLocalImage(dir, { platform: { os: 'linux', architecture: 'ppc64le' } }));
+    expect(error.message).toMatch(
+      /holds 30 images and none for linux\/ppc64le: @0 .*\(linux\/riscv19\) and 10 more$/,
+    );
+  });
+
   it('fails a truncated blob while streaming it, with SIZE_MISMATCH', async () => {
     const files = new ImageFiles();
     const image = await addOciImage(files, amd64);

@@ -182,6 +182,9 @@ function describeEntry(descriptor: Descriptor, entries: readonly Descriptor[], p
 /** `@N` selects the Nth entry of index.json (from 0), as skopeo's `oci:DIR:@N`: untagged images have no other name. */
 const POSITION_REF = /^@(\d+)$/;
 
+/** Entries of index.json a message names at most: a layout may list thousands, and an error stays one line. */
+const LISTED_ENTRIES = 20;
+
 function chooseEntry(
   index: ImageIndex,
   indexDigest: Digest,
@@ -204,9 +207,11 @@ function chooseEntry(
   if (position) return entryAt(index, Number(position[1]), location, transport);
   // Positions count the entries of other digest algorithms too, as @N does.
   const skipped = index.unusable ?? [];
-  const listing = entries
-    .map((entry, i) => describeEntry(entry, entries, i + skipped.filter((u) => u.position <= i).length))
-    .join(', ');
+  const listed = entries
+    .slice(0, LISTED_ENTRIES)
+    .map((entry, i) => describeEntry(entry, entries, i + skipped.filter((u) => u.position <= i).length));
+  const unlisted = entries.length - listed.length;
+  const listing = `${listed.join(', ')}${unlisted > 0 ? ` and ${unlisted} more` : ''}`;
   const candidates = ref === undefined ? entries : entries.filter((entry) => matchesRef(entry, ref));
   const unreadable = ref === undefined ? undefined : skipped.find((entry) => matchesRef(entry, ref));
   if (candidates.length === 0 && unreadable) {
