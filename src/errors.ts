@@ -1,4 +1,4 @@
-import type { Descriptor } from './oci/types.js';
+import type { Descriptor, UnusableEntry } from './oci/types.js';
 
 /**
  * Errors are values with a stable code and the exit code the CLI should use. They are raised where the
@@ -47,6 +47,7 @@ export class PlatformNotFoundError extends ImgscopeError {
     digest: string;
     mediaType: string;
     manifests: Descriptor[];
+    unusable?: UnusableEntry[];
     annotations?: Record<string, string>;
   };
   /** The image as its source names it (normalised, as a report shows it), once the source has said. */

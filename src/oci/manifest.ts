@@ -291,6 +291,7 @@ export function selectPlatform(
       digest: indexDigest,
       mediaType: index.mediaType ?? MediaType.OciIndex,
       manifests: index.manifests,
+      ...(index.unusable ? { unusable: index.unusable } : {}),
       ...(index.annotations ? { annotations: index.annotations } : {}),
     },
   );

@@ -2,13 +2,15 @@ import type { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
 import { isNonDistributableMediaType, type ManifestSchema } from './media-types.js';
 import type { Platform } from './platform.js';
-import type { Descriptor, ImageConfig, ImageManifest } from './types.js';
+import type { Descriptor, ImageConfig, ImageManifest, UnusableEntry } from './types.js';
 
 /** An index the image was selected from, with every platform it offers. */
 export interface ResolvedIndex {
   digest: Digest;
   mediaType: string;
   manifests: Descriptor[];
+  /** Entries named by a digest of another algorithm (sha512), listed but never read. */
+  unusable?: UnusableEntry[];
   annotations?: Record<string, string>;
   /** The entry of `manifests` picked for the platform: the image, or the index nested in this one that holds it. */
   selected?: Descriptor;

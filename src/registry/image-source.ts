@@ -68,6 +68,7 @@ async function resolve(
       digest: fetched.digest,
       mediaType: parsed.mediaType,
       manifests: parsed.index.manifests,
+      ...(parsed.index.unusable ? { unusable: parsed.index.unusable } : {}),
       ...(parsed.index.annotations ? { annotations: parsed.index.annotations } : {}),
       selected: chosen,
     };

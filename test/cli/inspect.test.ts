@@ -123,6 +123,34 @@ describe('imgscope inspect', () => {
     expect(arm64Json.annotations).toEqual({ 'org.opencontainers.image.title': 'hello' });
   });
 
+  it('lists an index entry named by a sha512 digest, as skopeo inspect --raw shows it, without reading it', async () => {
+    const { copy, blob, put } = layoutCopy('multiarch');
+    const top = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8'));
+    const index = JSON.parse(readFileSync(blob(top.manifests[0].digest), 'utf8'));
+    const sha512 = `sha512:${'a'.repeat(128)}`;
+    index.manifests.splice(1, 0, {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha512,
+      size: 400,
+      platform: { os: 'linux', architecture: 's390x' },
+    });
+    top.manifests[0] = { ...top.manifests[0], ...put(index) };
+    writeFileSync(join(copy, 'index.json'), JSON.stringify(top));
+    const result = await runCli(['inspect', copy]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Index .*, 3 entries$/m);
+    expect(result.stdout).toMatch(
+      /^ {12}linux\/amd64 .* {2}← selected\n {12}linux\/s390x +400 B {2}sha512:a{128}\n/m,
+    );
+    const info = JSON.parse((await runCli(['inspect', '--json', copy])).stdout);
+    expect(info.index.manifests.map((m: { digest: string }) => m.digest.slice(0, 7))).toEqual([
+      'sha256:',
+      'sha512:',
+      'sha256:',
+    ]);
+    expect(info.index.manifests[1]).toMatchObject({ platform: 'linux/s390x', size: 400, selected: false });
+  });
+
   it('refuses a --platform the index does not have, naming what it has (exit 2)', async () => {
     const result = await runCli(['inspect', '--platform', 'linux/s390x', 'fixtures/multiarch']);
     expect(result.code).toBe(2);

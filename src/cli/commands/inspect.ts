@@ -3,6 +3,7 @@ import { parseDigest } from '../../oci/digest.js';
 import { isIndexMediaType, manifestSchemaOf } from '../../oci/media-types.js';
 import { DEFAULT_PLATFORM, formatPlatform, parsePlatform } from '../../oci/platform.js';
 import { type ImageSource, type ResolvedIndex, storedSize } from '../../oci/source.js';
+import type { Descriptor, UnusableEntry } from '../../oci/types.js';
 import { formatSize, uncountedNote } from '../../policy/sizes.js';
 import { layerCommands, pinnedReferenceOf } from '../../report/build-report.js';
 import { truncateEnd } from '../../report/fit-table.js';
@@ -58,6 +59,13 @@ interface InspectInfo {
   uncountedBytes: { foreign: number; repeated: number } | null;
 }
 
+/** The entries of an index in its order, those named by a sha512 digest (never read) included. */
+function listedEntries(index: ResolvedIndex): (Descriptor | UnusableEntry)[] {
+  const entries: (Descriptor | UnusableEntry)[] = [...index.manifests];
+  for (const entry of [...(index.unusable ?? [])].reverse()) entries.splice(entry.position, 0, entry);
+  return entries;
+}
+
 /** Every entry of an index, as `docker buildx imagetools inspect` lists them, and which one was picked. */
 function describeIndex(index: ResolvedIndex, wanted: string): IndexInfo {
   return {
@@ -65,7 +73,7 @@ function describeIndex(index: ResolvedIndex, wanted: string): IndexInfo {
     mediaType: index.mediaType,
     annotations: index.annotations ?? {},
     wantedPlatform: wanted,
-    manifests: index.manifests.map((m) => ({
+    manifests: listedEntries(index).map((m) => ({
       digest: m.digest,
       mediaType: m.mediaType,
       size: m.size,
@@ -182,7 +190,7 @@ function indexLines(index: NonNullable<InspectInfo['index']>): string[] {
   const width = Math.max(...labels.map((label) => label.length));
   const lines = index.manifests.map(
     (m, i) =>
-      `            ${labels[i]!.padEnd(width)}  ${formatSize(m.size).padStart(9)}  ${m.digest}${m.selected ? '  ← selected' : ''}`,
+      `            ${labels[i]!.padEnd(width)}  ${formatSize(m.size).padStart(9)}  ${shown(m.digest)}${m.selected ? '  ← selected' : ''}`,
   );
   const noted = annotationsText(index.annotations);
   return noted ? [...lines, `            annotations: ${noted}`] : lines;

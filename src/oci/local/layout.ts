@@ -128,6 +128,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
       digest: nestedDigest,
       mediaType: document.mediaType,
       manifests: document.index.manifests,
+      ...(document.index.unusable ? { unusable: document.index.unusable } : {}),
       ...(document.index.annotations ? { annotations: document.index.annotations } : {}),
       selected: descriptor,
     };
