@@ -51,6 +51,19 @@ describe('selectPlatform', () => {
     expect(pick(amd64, 'linux/amd64')).toEqual({ os: 'linux', architecture: '386' });
   });
 
+  it('reads arm64/v8.0 as arm64 and arm64/9.0 as v9, as containerd normalises them', () => {
+    const v80 = indexOf({ os: 'linux', architecture: 'arm64', variant: 'v8.0' });
+    expect(selectPlatform(v80, parsePlatform('linux/arm64'), 'app').digest).toBe(v80.manifests[0]!.digest);
+    const plain = indexOf({ os: 'linux', architecture: 'arm64' });
+    for (const wanted of ['linux/arm64/v8.0', 'linux/arm64/9', 'linux/arm64/v9.0']) {
+      expect(selectPlatform(plain, parsePlatform(wanted), 'app').digest, wanted).toBe(
+        plain.manifests[0]!.digest,
+      );
+    }
+    const v9 = indexOf({ os: 'linux', architecture: 'arm64', variant: '9.0' });
+    expect(selectPlatform(v9, parsePlatform('linux/arm64/v9'), 'app').digest).toBe(v9.manifests[0]!.digest);
+  });
+
   it('does not take a higher variant than the one asked for', () => {
     const index = indexOf({ os: 'linux', architecture: 'amd64', variant: 'v2' });
     expect(() => selectPlatform(index, parsePlatform('linux/amd64'), 'app')).toThrow(

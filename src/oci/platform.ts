@@ -19,7 +19,7 @@ const ARCH_ALIASES: Record<string, string> = {
   armel: 'arm',
 };
 
-/** One place for platform aliases: aarch64 and arm64/v8 → arm64, x86_64 and amd64/v1 → amd64, armhf → arm/v7. */
+/** One place for platform aliases: aarch64 and arm64/v8 (or v8.0) → arm64, x86_64 and amd64/v1 → amd64, armhf → arm/v7. */
 export function normalizePlatform(platform: Platform): Platform {
   const os = platform.os.toLowerCase();
   const rawArch = platform.architecture.toLowerCase();
@@ -27,7 +27,11 @@ export function normalizePlatform(platform: Platform): Platform {
   let variant = platform.variant?.toLowerCase() || undefined;
   if (rawArch === 'armhf' && !variant) variant = 'v7';
   if (rawArch === 'armel' && !variant) variant = 'v6';
-  if (architecture === 'arm64' && (variant === 'v8' || variant === '8')) variant = undefined;
+  // containerd's spellings of the arm64 baseline and of v9: v8.0 is arm64 itself, 9.0 is v9.
+  if (architecture === 'arm64' && (variant === 'v8' || variant === '8' || variant === 'v8.0'))
+    variant = undefined;
+  if (architecture === 'arm64' && (variant === '9' || variant === '9.0' || variant === 'v9.0'))
+    variant = 'v9';
   if (architecture === 'arm' && (variant === '5' || variant === '6' || variant === '7' || variant === '8'))
     variant = `v${variant}`;
   if (architecture === '386') variant = undefined;
