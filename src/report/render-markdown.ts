@@ -103,7 +103,7 @@ function summaryRows(report: Report): string[][] {
   rows.push(
     report.pinnedReference ? ['Deploy', code(report.pinnedReference)] : ['Digest', code(report.digest)],
   );
-  const index = report.index ? ` (from an index of ${report.index.platforms.map(text).join(', ')})` : '';
+  const index = report.index ? ` (from an index of ${text(indexPlatforms(report))})` : '';
   rows.push(['Platform', `${text(report.platform)}${index} · ${text(report.schema)}`]);
   const uncompressed = report.layersAnalyzed ? ` · ${formatSize(report.uncompressedSize)} uncompressed` : '';
   rows.push([

@@ -43,6 +43,15 @@ describe('renderTable', () => {
     expect(renderTable(failingReport(), { color: false })).not.toContain('fail-on warn');
   });
 
+  it("names at most 20 of the index's platforms on its Index line", () => {
+    const platforms = Array.from({ length: 25 }, (_, i) => `linux/arch${i}`);
+    const report: Report = { ...warningReport(), index: { digest: 'sha256:1', mediaType: 'x', platforms } };
+    const line = renderTable(report, { color: false })
+      .split('\n')
+      .find((l) => l.startsWith('Index '));
+    expect(line).toMatch(/\(linux\/arch0, .*, linux\/arch19 and 5 more\)$/);
+  });
+
   it('shows bidirectional overrides and line separators from the image as escapes, not reordered text', () => {
     const base = warningReport();
     const trojan = '/app/invoice\u202egpj.exe';

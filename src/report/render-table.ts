@@ -41,8 +41,7 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   } else {
     lines.push(printable(`Digest     ${report.pinnedReference ?? report.digest}`));
     lines.push(printable(`Platform   ${report.platform}    Schema ${report.schema} (${report.mediaType})`));
-    if (report.index)
-      lines.push(printable(`Index      ${report.index.digest} (${report.index.platforms.join(', ')})`));
+    if (report.index) lines.push(printable(`Index      ${report.index.digest} (${indexPlatforms(report)})`));
     const uncompressed = report.layersAnalyzed
       ? ` · ${formatSize(report.uncompressedSize)} uncompressed`
       : '';

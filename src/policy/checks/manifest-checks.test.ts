@@ -79,6 +79,20 @@ describe('platform', () => {
     expect(result?.message).toBe('the index has no linux/amd64 image; it has linux/arm64, linux/arm/v7');
   });
 
+  it("names at most 20 of an index's platforms, each once, and keeps them all in actual", () => {
+    const indexPlatforms = Array.from({ length: 30 }, (_, i) => ({ os: 'linux', architecture: `arch${i}` }));
+    const result = platformCheck(
+      fakeFacts({
+        platform: undefined,
+        config: undefined,
+        indexPlatforms: [...indexPlatforms, indexPlatforms[0]!],
+      }),
+      scf,
+    );
+    expect(result?.message).toMatch(/; it has linux\/arch0, linux\/arch1, .*, linux\/arch19 and 10 more$/);
+    expect(result?.actual?.toString().split(', ')).toHaveLength(31);
+  });
+
   it('fails an index whose only amd64 image needs a newer CPU than linux/amd64, as containerd picks none', () => {
     const result = platformCheck(
       fakeFacts({

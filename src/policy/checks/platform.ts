@@ -4,6 +4,7 @@ import {
   normalizePlatform,
   type Platform,
   platformMatches,
+  platformsText,
 } from '../../oci/platform.js';
 import { imageText } from '../../report/format.js';
 import type { Profile } from '../profiles.js';
@@ -49,7 +50,8 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   if (!profile.os && !profile.architecture) return undefined;
   const wanted = wantedOf(profile);
   const offered = facts.indexPlatforms?.map(formatPlatform) ?? [];
-  const offeredText = offered.map(imageText).join(', ');
+  // At most 20, each once: an index may list thousands (`actual` keeps them all).
+  const offeredText = imageText(platformsText(facts.indexPlatforms ?? []));
   const offersFit = facts.indexPlatforms ? indexFits(profile, facts.indexPlatforms) : false;
   const buildHint = profile.architecture
     ? `build for ${wanted}: \`docker buildx build --platform ${wanted} …\` (Apple silicon and other ARM hosts build arm64 by default)`
