@@ -113,6 +113,22 @@ describe('analyzeImage', () => {
     expect(analysis.layers.map((layer) => layer.contentSize)).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
+  it('streams more than ten layers at once without a listener-leak warning', async () => {
+    const blobs = await Promise.all(Array.from({ length: 24 }, (_, i) => tarOf([`f${i}:${i}`]).then(gzip)));
+    const image = fakeImage(blobs, { chunkSize: 16 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      await analyzeImage(image, { concurrency: 16 });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(image.maxOpen).toBeGreaterThan(10);
+    expect(warnings).toEqual([]);
+  });
+
   it('starts the next layer as soon as one is parsed, up to four slots’ worth past the merge', async () => {
     const blobs = await Promise.all(Array.from({ length: 10 }, (_, i) => tarOf([`f${i}:${i}`]).then(gzip)));
     let release = () => {};

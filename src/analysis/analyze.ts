@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { ImgscopeError, isImgscopeError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
@@ -87,6 +88,8 @@ export async function analyzeImage(
 
 async function* run(source: ImageSource, options: AnalyzeOptions): AsyncGenerator<AnalysisEvent> {
   const controller = new AbortController();
+  // Every layer in flight listens to it: more than ten (--concurrency 11 and up) is no leak.
+  setMaxListeners(0, controller.signal);
   const forwardAbort = () => controller.abort(options.signal?.reason);
   if (options.signal?.aborted) forwardAbort();
   else options.signal?.addEventListener('abort', forwardAbort, { once: true });
