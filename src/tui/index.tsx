@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:os';
 import type { Analysis, AnalysisEvent } from '../analysis/types.js';
+import { removingTempFilesOnSignal } from '../cli/quit-signals.js';
 import { ImgscopeError } from '../errors.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
@@ -139,7 +140,9 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   try {
     // Listened to before Ink loads: a terminal resized meanwhile was drawn at its old size, wrapped.
     io.stdout.on('resize', onResize);
-    const { createElement, render, App } = await loadInk();
+    // Layers are already streaming into the cache: a signal before the session listens ends the process
+    // by default, which would leave their half-written temp files behind.
+    const { createElement, render, App } = await removingTempFilesOnSignal(loadInk);
     io.beforeKeyboard?.();
     for (const name of QUIT_SIGNALS) process.on(name, onSignal);
     listenToJobControl(true);

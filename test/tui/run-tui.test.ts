@@ -84,6 +84,21 @@ describe('runTui', () => {
     await terminal.until(() => held.state.closed, 'the analysis closed');
   });
 
+  it('handles SIGINT, SIGTERM and SIGHUP while Ink loads, so half-written cache files can be removed', async () => {
+    const terminal = fakeTerminal();
+    const source = fakeSource(['FROM base']);
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const before = signals.map((name) => process.listenerCount(name));
+    // Layers stream into the cache from here on; left to the default, a signal would end the process
+    // with their temp files still there.
+    const run = runTui({ source, events: heldEvents([]).events }, terminal.io);
+    expect(signals.map((name, i) => process.listenerCount(name) - before[i]!)).toEqual([1, 1, 1]);
+    await terminal.until(() => terminal.text().includes('q quit'), 'the footer');
+    terminal.type('q');
+    await expect(run).resolves.toBe(0);
+    expect(signals.map((name) => process.listenerCount(name))).toEqual(before);
+  });
+
   it('draws at the size the terminal was resized to while Ink loaded', async () => {
     const terminal = fakeTerminal();
     const source = fakeSource(['FROM base', 'RUN build']);
