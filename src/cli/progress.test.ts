@@ -32,4 +32,13 @@ describe('ProgressLine', () => {
     );
     expect(io.stderr.isTTY).toBe(true);
   });
+
+  it('fits a narrow terminal: a wrapped line would be erased only on its last row', () => {
+    const { stream, text } = terminal();
+    Object.assign(stream, { columns: 30 });
+    const progress = new ProgressLine(stream);
+    progress.start(130, 2048);
+    progress.update({ type: 'layer-progress', layer: 0, compressedBytes: 1024, compressedSize: 1024 });
+    expect(text()).toBe('\r\x1b[2Kanalysing layers 0/130 · 1 Ki');
+  });
 });

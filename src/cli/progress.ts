@@ -39,9 +39,8 @@ export class ProgressLine {
     this.lastDraw = now;
     let bytes = 0;
     for (const value of this.bytesByLayer.values()) bytes += value;
-    this.stream.write(
-      `\r\x1b[2Kanalysing layers ${this.done}/${this.layerCount} · ${formatSize(bytes)} of ${formatSize(this.totalBytes)}`,
-    );
+    const line = `analysing layers ${this.done}/${this.layerCount} · ${formatSize(bytes)} of ${formatSize(this.totalBytes)}`;
+    this.stream.write(`\r\x1b[2K${fitted(line, (this.stream as { columns?: number }).columns)}`);
     this.drawn = true;
   }
 
@@ -63,6 +62,14 @@ export class ProgressLine {
     };
     return { ...io, stderr: Object.assign(Object.create(stderr), { write }) };
   }
+}
+
+/**
+ * `line` cut to fit a terminal `columns` wide. A line that reaches the last column wraps (or leaves the
+ * cursor past the margin), and the next \r\x1b[2K would then erase only its last row.
+ */
+function fitted(line: string, columns: number | undefined): string {
+  return columns && line.length >= columns ? line.slice(0, Math.max(0, columns - 1)) : line;
 }
 
 /**
