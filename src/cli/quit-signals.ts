@@ -4,15 +4,19 @@ const QUIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * Runs `work`; a SIGINT, SIGTERM or SIGHUP meanwhile removes the cache's half-written temp files, then
- * ends the process by that same signal, as it would have ended without the handler (a shell reports
- * 128 + N).
+ * runs `beforeExit` (synchronous: erase a progress line) and ends the process by that same signal, as it
+ * would have ended without the handler (a shell reports 128 + N).
  */
-export async function removingTempFilesOnSignal<T>(work: () => Promise<T>): Promise<T> {
+export async function removingTempFilesOnSignal<T>(
+  work: () => Promise<T>,
+  beforeExit?: () => void,
+): Promise<T> {
   const stopListening = () => {
     for (const name of QUIT_SIGNALS) process.off(name, onSignal);
   };
   const onSignal = (signal: NodeJS.Signals) => {
     removeUnfinishedWritesSync();
+    beforeExit?.();
     stopListening();
     process.kill(process.pid, signal);
   };

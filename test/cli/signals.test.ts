@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, watch } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAYERS_FOLDER, TEMP_PREFIX } from '../../src/analysis/cache/location.js';
@@ -93,4 +93,55 @@ describe('a signal during imgscope check', () => {
       expect(tempFiles(cache)).toEqual([]);
     },
   );
+});
+
+const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((path) => existsSync(path));
+const SOCKET = `imgscope-signals-test-${process.pid}`;
+const tmux = (...args: string[]) =>
+  execFileSync(TMUX!, ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+
+describe.skipIf(!TMUX)('a signal during imgscope check on a terminal', () => {
+  afterAll(() => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // Gone with its last session.
+    }
+  });
+
+  it('erases the progress line before ending, so the next line starts at the margin', async () => {
+    const cache = join(dir.path, 'cache-terminal');
+    const command = [process.execPath, join(projectRoot, 'bin', 'imgscope'), 'check', '--cache-dir', cache]
+      .concat(join(dir.path, 'image'))
+      .map((word) => `'${word}'`)
+      .join(' ');
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'check',
+      '-x',
+      '100',
+      '-y',
+      '10',
+      `${command} >/dev/null; echo "[exit $?]"; exec sleep 86400`,
+    );
+    const screen = () => tmux('capture-pane', '-p', '-t', 'check');
+    const deadline = Date.now() + 20_000;
+    const until = async (text: string) => {
+      while (!screen().includes(text)) {
+        if (Date.now() > deadline) throw new Error(`the screen never showed ${text}:\n${screen()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await until('analysing layers');
+    const shell = tmux('display-message', '-p', '-t', 'check', '#{pane_pid}').trim();
+    process.kill(
+      Number(execFileSync('ps', ['-o', 'pid=', '--ppid', shell], { encoding: 'utf8' }).trim()),
+      'SIGTERM',
+    );
+    await until('[exit');
+    expect(screen()).toContain('[exit 143]');
+    expect(screen()).not.toContain('analysing layers');
+  });
 });

@@ -240,8 +240,10 @@ export async function runCheck(args: ParsedArgs, io: Output): Promise<number> {
   // Progress only on a terminal; other stderr lines then take turns with it.
   const progress = progressLineFor(io);
   const checkIo = progress ? progress.sharing(io) : io;
-  const { report, skipped } = await removingTempFilesOnSignal(() =>
-    decide(image, args, checkIo, policy, progress),
+  // Interrupted, the progress line is erased: the shell's next line would otherwise start after it.
+  const { report, skipped } = await removingTempFilesOnSignal(
+    () => decide(image, args, checkIo, policy, progress),
+    () => progress?.clear(),
   );
   io.stdout.write(
     await renderReport(report, format, {
