@@ -17,7 +17,7 @@ const POLICY_OPTIONS = `  --profile scf|cloudbase|none   platform rules to check
 export const HELP = `imgscope — will this image be accepted, what does it cost, and where is the waste?
 
 Usage
-  imgscope IMAGE                 interactive explorer (prints the check summary when not on a terminal)
+  imgscope IMAGE                 interactive explorer (the check summary off a terminal, or on TERM=dumb)
   imgscope check IMAGE           verdict, sizes, layers, efficiency and waste; exit 1 when a check fails
   imgscope inspect IMAGE         manifest, config and layers without downloading any layer
   imgscope cache ls [--json]     layer analyses kept for re-runs: digest, size, last use
