@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { gzipSync } from 'node:zlib';
@@ -175,9 +175,20 @@ describe('docker-archive: legacy docker save', () => {
     const dir = await files.writeDirectory(tempPath('fifo-config'));
     execFileSync('mkfifo', [join(dir, image.Config)]);
     const error = await failure(openLocalImage(dir));
-    expect(error.code).toBe('NOT_FOUND');
-    expect(error.message).toBe(`${dir}: "${image.Config}" is missing`);
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toBe(`${dir}: "${image.Config}" is a FIFO, not a file`);
   }, 5000);
+
+  it('says manifest.json is a folder, rather than calling the save one from before Docker 1.10', async () => {
+    const files = new ImageFiles();
+    await addLegacyImage(files, ['app:1'], 'one');
+    files.add('repositories', { app: { '1': 'x' } });
+    const dir = await files.writeDirectory(tempPath('folder-manifest'));
+    mkdirSync(join(dir, 'manifest.json'));
+    const error = await failure(openLocalImage(dir));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toBe(`${dir}: "manifest.json" is a directory, not a file`);
+  });
 
   it('verifies config bytes against the digest in their name', async () => {
     const files = new ImageFiles();

@@ -1,4 +1,4 @@
-import { type BigIntStats, constants, createReadStream } from 'node:fs';
+import { type BigIntStats, constants, createReadStream, type Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -48,6 +48,21 @@ export function missingFile(location: string, path: string): ImgscopeError {
   });
 }
 
+/** What stands where a file should be (a folder, a FIFO), so the message says what was found rather than "missing". */
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+export function notAFile(location: string, path: string, found: Stats | string): ImgscopeError {
+  const what = typeof found === 'string' ? found : kindOf(found);
+  return new ImgscopeError('BAD_INPUT', `${location}: "${path}" is ${what}, not a file`, {
+    hint: 'the image is damaged: remove it and save or copy the image again',
+  });
+}
+
 export function tooLarge(location: string, path: string, size: number, maxBytes: number): ImgscopeError {
   return new ImgscopeError(
     'LIMIT',
@@ -85,8 +100,10 @@ export class DirectoryFiles implements LocalFiles {
     if (!full) return undefined;
     try {
       const info = await stat(full);
-      return info.isFile() ? info.size : undefined;
+      if (info.isFile()) return info.size;
+      throw notAFile(this.location, path, info);
     } catch (error) {
+      if (error instanceof ImgscopeError) throw error;
       // Only absence is "none": a folder on the way that cannot be searched (EACCES) is not a missing blob.
       if (isAbsent(error)) return undefined;
       throw this.unreadable(path, error);
@@ -144,13 +161,10 @@ export class DirectoryFiles implements LocalFiles {
       if (isAbsent(error)) throw missingFile(this.location, path);
       throw this.unreadable(path, error);
     }
-    const isFile = await handle.stat().then(
-      (info) => info.isFile(),
-      () => false,
-    );
-    if (isFile) return handle;
+    const info = await handle.stat().catch(() => undefined);
+    if (info?.isFile()) return handle;
     await handle.close();
-    throw missingFile(this.location, path);
+    throw info ? notAFile(this.location, path, info) : missingFile(this.location, path);
   }
 
   private unreadable(path: string, error: unknown): ImgscopeError {

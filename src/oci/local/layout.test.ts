@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -19,6 +20,7 @@ import {
   makeTempDir,
   OCI,
   setLayoutIndex,
+  writeTar,
 } from '../../../test/helpers/image-files.js';
 import { ImgscopeError } from '../../errors.js';
 import { sha256Digest } from '../digest.js';
@@ -175,6 +177,26 @@ describe('OCI layout directories (oci:DIR)', () => {
     expect(error.message).toBe(
       `oci:${dir}: blob ${image.layer.digest} is missing (blobs/sha256/${hexOf(image.layer.digest)})`,
     );
+  });
+
+  it('says a folder stands where a blob should be, in a layout directory and in an archive, not "missing"', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    setLayoutIndex(files, [image]);
+    const manifestPath = `blobs/sha256/${hexOf(image.digest)}`;
+    const dir = await files.writeDirectory(tempPath('folder-blob'));
+    rmSync(join(dir, manifestPath));
+    mkdirSync(join(dir, manifestPath));
+    const inDirectory = await failure(openLocalImage(`oci:${dir}`));
+    expect(inDirectory.code).toBe('BAD_INPUT');
+    expect(inDirectory.message).toBe(`oci:${dir}: "${manifestPath}" is a directory, not a file`);
+    expect(inDirectory.hint).toBe('the image is damaged: remove it and save or copy the image again');
+
+    files.files.delete(manifestPath);
+    const file = tempPath('folder-blob.tar');
+    await writeTar(file, [...files.entries(), { name: manifestPath, type: 'directory' }]);
+    const inArchive = await failure(openLocalImage(file));
+    expect(inArchive.message).toBe(`${file}: "${manifestPath}" is a directory, not a file`);
   });
 
   it('names a missing foreign layer (with urls) as such, not as a copy to redo', async () => {

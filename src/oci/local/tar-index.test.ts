@@ -59,7 +59,8 @@ describe('TarArchiveFiles', () => {
     expect((await buffer(await files.open('dir/big.bin'))).equals(big)).toBe(true);
     expect(await read(files, 'empty')).toBe('');
     expect((await files.head('dir/small.txt', 3)).toString()).toBe('sma');
-    expect(await files.size('dir')).toBeUndefined();
+    const folder = await failure(files.size('dir'));
+    expect(folder.message).toBe('plain.tar: "dir" is a directory, not a file');
     const missing = await failure(files.open('nope'));
     expect(missing.code).toBe('NOT_FOUND');
     expect(missing.message).toContain('plain.tar');

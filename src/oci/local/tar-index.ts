@@ -10,6 +10,7 @@ import {
   type LocalFiles,
   missingFile,
   normalizeMemberPath,
+  notAFile,
   notAnImage,
   readAt,
   tooLarge,
@@ -34,7 +35,24 @@ const PATH_MAX = 4096;
 const MIN_HEADER_WINDOW = 4 * 1024;
 const MAX_HEADER_WINDOW = 1024 * 1024;
 
-type IndexedEntry = ({ kind: 'file' } & TarMember) | { kind: 'hardlink' | 'symlink'; target: string };
+type IndexedEntry =
+  | ({ kind: 'file' } & TarMember)
+  | { kind: 'hardlink' | 'symlink'; target: string }
+  | { kind: 'other'; what: string };
+
+/** Members that are no file, by type flag, so a folder where a file should be is named as such, not "missing". */
+const NOT_A_FILE: Record<string, string> = {
+  '3': 'a device',
+  '4': 'a device',
+  '5': 'a directory',
+  '6': 'a FIFO',
+};
+
+/** The archive's regular files, and what stands at the paths that hold something else. */
+interface TarIndex {
+  members: Map<string, TarMember>;
+  notFiles: Map<string, string>;
+}
 
 function malformed(location: string, what: string): ImgscopeError {
   return new ImgscopeError('MALFORMED', `${location}: ${what}`, {
@@ -111,7 +129,7 @@ function parsePax(data: Buffer): Record<string, string> {
  * honoured; hard and symbolic links resolve to the member they name (docker save links legacy
  * `<id>/layer.tar` to `blobs/sha256/…`). Compressed and non-tar files fail with a one-line BAD_INPUT.
  */
-export async function indexTar(file: string, location: string): Promise<Map<string, TarMember>> {
+export async function indexTar(file: string, location: string): Promise<TarIndex> {
   const handle = await openArchive(file, location);
   try {
     const { size: fileSize } = await handle.stat();
@@ -251,6 +269,7 @@ async function readEntries(
       else if (type === '0' || type === '7') entries.set(path, { kind: 'file', offset: contentOffset, size });
       else if (type === '1') entries.set(path, { kind: 'hardlink', target: normalizeMemberPath(target) });
       else if (type === '2') entries.set(path, { kind: 'symlink', target: symlinkTarget(path, target) });
+      else if (NOT_A_FILE[type] !== undefined) entries.set(path, { kind: 'other', what: NOT_A_FILE[type] });
       else entries.delete(path);
       pending = {};
     }
@@ -263,16 +282,18 @@ function symlinkTarget(path: string, target: string): string {
   return normalizeMemberPath(target.startsWith('/') ? target : posix.join(posix.dirname(path), target));
 }
 
-function resolveLinks(entries: Map<string, IndexedEntry>): Map<string, TarMember> {
+function resolveLinks(entries: Map<string, IndexedEntry>): TarIndex {
   const members = new Map<string, TarMember>();
+  const notFiles = new Map<string, string>();
   for (const [path, entry] of entries) {
     let current: IndexedEntry | undefined = entry;
-    for (let hops = 0; current && current.kind !== 'file' && hops < MAX_LINK_HOPS; hops++) {
+    for (let hops = 0; current && 'target' in current && hops < MAX_LINK_HOPS; hops++) {
       current = entries.get(current.target);
     }
     if (current?.kind === 'file') members.set(path, { offset: current.offset, size: current.size });
+    else if (current?.kind === 'other') notFiles.set(path, current.what);
   }
-  return members;
+  return { members, notFiles };
 }
 
 /** Random access to the members of an uncompressed tar file, indexed once, never extracted. */
@@ -280,11 +301,13 @@ export class TarArchiveFiles implements LocalFiles {
   readonly location: string;
   private readonly file: string;
   private readonly members: Map<string, TarMember>;
+  private readonly notFiles: Map<string, string>;
 
-  private constructor(file: string, location: string, members: Map<string, TarMember>) {
+  private constructor(file: string, location: string, { members, notFiles }: TarIndex) {
     this.file = file;
     this.location = location;
     this.members = members;
+    this.notFiles = notFiles;
   }
 
   static async open(file: string, location: string): Promise<TarArchiveFiles> {
@@ -297,7 +320,10 @@ export class TarArchiveFiles implements LocalFiles {
   }
 
   async size(path: string): Promise<number | undefined> {
-    return this.members.get(normalizeMemberPath(path))?.size;
+    const member = normalizeMemberPath(path);
+    const found = this.notFiles.get(member);
+    if (found !== undefined) throw notAFile(this.location, path, found);
+    return this.members.get(member)?.size;
   }
 
   async head(path: string, length: number): Promise<Buffer> {
@@ -337,9 +363,11 @@ export class TarArchiveFiles implements LocalFiles {
   }
 
   private member(path: string): TarMember {
-    const member = this.members.get(normalizeMemberPath(path));
-    if (!member) throw missingFile(this.location, path);
-    return member;
+    const normalized = normalizeMemberPath(path);
+    const member = this.members.get(normalized);
+    if (member) return member;
+    const found = this.notFiles.get(normalized);
+    throw found === undefined ? missingFile(this.location, path) : notAFile(this.location, path, found);
   }
 
   private async readRange(offset: number, length: number): Promise<Buffer> {
