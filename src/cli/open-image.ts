@@ -97,7 +97,10 @@ async function openSource(
   wanted: Setting<Platform> | undefined,
 ): Promise<ImageSource> {
   const platform = wanted?.value;
-  if (isLocalReference(image)) return openLocalImage(image, { platform });
+  if (isLocalReference(image)) {
+    const warn = (message: string) => io.stderr.write(`imgscope: warning: ${message}\n`);
+    return openLocalImage(image, { platform, warn });
+  }
 
   refuseUnparsable(image);
   let credentials: { username: string; password: string } | undefined;

@@ -132,4 +132,6 @@ export interface OpenOptions {
   /** Where `platform` was asked for, named in errors: `--platform` (the default) or a config file. */
   platformOrigin?: string;
   signal?: AbortSignal;
+  /** Receives one-line warnings about an image read anyway (an OCI layout without its oci-layout file). */
+  warn?: (message: string) => void;
 }

@@ -53,6 +53,7 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
     ref,
     platform: options.platform,
     signal: options.signal,
+    warn: options.warn,
   });
 }
 
@@ -116,8 +117,10 @@ async function detectTransport(files: LocalFiles, isDirectory: boolean): Promise
   const layout = isDirectory ? 'oci' : 'oci-archive';
   if (await isLayout(files)) return layout;
   if (await isDockerArchive(files)) return 'docker-archive';
-  // An oci-layout without its index.json: the layout reader names the missing file.
-  if ((await files.size('oci-layout')) !== undefined) return layout;
+  // An oci-layout without its index.json: the layout reader names the missing file. An index.json
+  // without oci-layout: read as a layout, with a warning, as skopeo and crane read it.
+  if ((await files.size('oci-layout')) !== undefined || (await files.size('index.json')) !== undefined)
+    return layout;
   throw notAnImage(
     files.location,
     isDirectory ? 'no oci-layout or manifest.json in it' : 'no oci-layout or manifest.json inside',

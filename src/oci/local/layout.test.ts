@@ -310,7 +310,23 @@ describe('OCI layout directories (oci:DIR)', () => {
     );
     const named = await failure(openLocalImage(`oci:${dir}`));
     expect(named.code).toBe('BAD_INPUT');
-    expect(named.message).toContain(`oci:${dir} is not an image (no oci-layout file)`);
+    expect(named.message).toContain(`oci:${dir} is not an image (no oci-layout or index.json file)`);
+  });
+
+  it('reads a layout without its oci-layout file, as skopeo and crane do, with one warning', async () => {
+    const files = new ImageFiles();
+    const image = await addOciImage(files, amd64);
+    setLayoutIndex(files, [image]).files.delete('oci-layout');
+    const dir = await files.writeDirectory(tempPath('no-oci-layout'));
+    const file = await files.writeTar(tempPath('no-oci-layout.tar'));
+    for (const spec of [dir, `oci:${dir}`, file, `oci-archive:${file}`]) {
+      const warnings: string[] = [];
+      const source = await openLocalImage(spec, { warn: (message) => warnings.push(message) });
+      expect(source.digest).toBe(image.digest);
+      expect(warnings).toEqual([
+        `${spec} has no oci-layout file, which the OCI layout spec requires; reading it from index.json, as skopeo and crane do`,
+      ]);
+    }
   });
 
   it('names index.json as what is missing from a layout given as a bare path, not the oci-layout it has', async () => {

@@ -23,6 +23,7 @@ export interface LayoutOptions {
   ref: string | undefined;
   platform?: Platform;
   signal?: AbortSignal;
+  warn?: (message: string) => void;
 }
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -77,8 +78,16 @@ export async function isLayout(files: LocalFiles): Promise<boolean> {
  */
 export async function openLayout(files: LocalFiles, options: LayoutOptions): Promise<ImageSource> {
   const { location } = files;
-  if ((await files.size('oci-layout')) === undefined) throw notAnImage(location, 'no oci-layout file');
-  parseJsonDocument(await files.read('oci-layout', MAX_MANIFEST_BYTES), `${location}: oci-layout`);
+  if ((await files.size('oci-layout')) !== undefined) {
+    parseJsonDocument(await files.read('oci-layout', MAX_MANIFEST_BYTES), `${location}: oci-layout`);
+  } else if ((await files.size('index.json')) !== undefined) {
+    // The spec requires oci-layout, but skopeo and crane read a layout from index.json alone.
+    options.warn?.(
+      `${location} has no oci-layout file, which the OCI layout spec requires; reading it from index.json, as skopeo and crane do`,
+    );
+  } else {
+    throw notAnImage(location, 'no oci-layout or index.json file');
+  }
   if ((await files.size('index.json')) === undefined) throw missingFile(location, 'index.json');
   const rawIndex = await files.read('index.json', MAX_MANIFEST_BYTES);
   const parsed = parseManifest(rawIndex, `${location}: index.json`, MediaType.OciIndex);
