@@ -161,7 +161,7 @@ describe('parseReference', () => {
   });
 
   it("refuses skopeo's PATH:@N as a position only a local image has, not as credentials", () => {
-    for (const text of ['flat:@0', 'docker://image.tar:@12', 'team/flat:@1']) {
+    for (const text of ['flat:@0', 'docker://image.tar:@12', 'team/flat:@1', 'a:@-1']) {
       expect(rejection(text), text).toBe(
         `image reference "${text}": :@N picks an image of a layout or archive on disk, and a registry image has none`,
       );

@@ -77,7 +77,7 @@ export function parseReference(text: string): ImageReference {
   if (rest === '') throw invalid(text, 'is empty');
   // `flat:@0` is no user `flat` with an empty password but skopeo's position in a layout or archive;
   // one word before it holds no password, so it can be repeated.
-  if (/^[^@:]+:@\d+$/.test(rest)) {
+  if (/^[^@:]+:@-?\d+$/.test(rest)) {
     throw invalid(
       text,
       ':@N picks an image of a layout or archive on disk, and a registry image has none',

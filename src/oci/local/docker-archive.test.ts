@@ -154,6 +154,8 @@ describe('docker-archive: legacy docker save', () => {
     expect(beyond.message).toBe(
       `docker-archive:${file} has no image @2; it has @0 (untagged); @1 (untagged)`,
     );
+    const negative = await failure(openLocalImage(`${file}:@-1`));
+    expect(negative.message).toBe(`${file} has no image @-1; it has @0 (untagged); @1 (untagged)`);
   });
 
   it('reports a layer missing from the archive as NOT_FOUND naming archive and member', async () => {

@@ -163,8 +163,8 @@ function shortDockerName(name: string): string {
   return short;
 }
 
-/** `@N` selects the Nth image of manifest.json (from 0), as skopeo's `docker-archive:FILE:@N` does. */
-const POSITION_REF = /^@(\d+)$/;
+/** `@N` selects the Nth image of manifest.json (from 0), as skopeo's `docker-archive:FILE:@N` does; `@-1` is none. */
+const POSITION_REF = /^@(-?\d+)$/;
 
 function chooseImage(
   images: ArchiveImage[],
@@ -182,7 +182,7 @@ function chooseImage(
   const choose = `name one: ${base}:NAME:TAG, or ${base}:@N for the Nth image (from @0)`;
   if (ref !== undefined) {
     const position = POSITION_REF.exec(ref);
-    const positional = position ? images[Number(position[1])] : undefined;
+    const positional = position && !ref.startsWith('@-') ? images[Number(position[1])] : undefined;
     if (positional) return positional;
     if (position) {
       throw new ImgscopeError('NOT_FOUND', `${location} has no image ${ref}; it has ${listing}`, {

@@ -444,6 +444,13 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     const beyond = await failure(openLocalImage(`oci:${dir}:@3`));
     expect(beyond.code).toBe('NOT_FOUND');
     expect(beyond.message).toBe(`oci:${dir} has no image @3: index.json lists 3 (@0 to @2)`);
+    // Echoed as typed: not rounded past 2^53, not taken for a name or a registry image when negative.
+    for (const position of ['@99999999999999999999', '@-1']) {
+      for (const spec of [`oci:${dir}:${position}`, `${dir}:${position}`]) {
+        const none = await failure(openLocalImage(spec));
+        expect(none.message, spec).toMatch(` has no image ${position}: index.json lists 3 (@0 to @2)`);
+      }
+    }
     const file = await files.writeTar(tempPath('untagged.tar'));
     expect((await openLocalImage(`oci-archive:${file}:@2`)).digest).toBe(second.digest);
   });

@@ -189,8 +189,11 @@ function describeEntry(descriptor: Descriptor, entries: readonly Descriptor[], p
   return `${name ?? `@${position} ${unnamed}`} (${platform})`;
 }
 
-/** `@N` selects the Nth entry of index.json (from 0), as skopeo's `oci:DIR:@N`: untagged images have no other name. */
-const POSITION_REF = /^@(\d+)$/;
+/**
+ * `@N` selects the Nth entry of index.json (from 0), as skopeo's `oci:DIR:@N`: untagged images have no other
+ * name. A negative N is matched too, so it is answered as a position there is none at, not as a name.
+ */
+const POSITION_REF = /^@(-?\d+)$/;
 
 /** Entries of index.json a message names at most: a layout may list thousands, and an error stays one line. */
 const LISTED_ENTRIES = 20;
@@ -214,7 +217,7 @@ function chooseEntry(
   const { ref } = options;
   const transport = options.kind === 'oci-archive' ? 'oci-archive' : 'oci';
   const position = ref === undefined ? null : POSITION_REF.exec(ref);
-  if (position) return entryAt(index, Number(position[1]), location, transport);
+  if (position) return entryAt(index, position[0], location, transport);
   // Positions count the entries of other digest algorithms too, as @N does.
   const skipped = index.unusable ?? [];
   const listed = entries
@@ -283,18 +286,19 @@ function flatIndex(index: ImageIndex, digest: Digest, selected: Descriptor): Res
 }
 
 /** The entry at `position` in index.json, counting entries of other digest algorithms as skopeo does. */
-function entryAt(index: ImageIndex, position: number, location: string, transport: string): Descriptor {
+function entryAt(index: ImageIndex, ref: string, location: string, transport: string): Descriptor {
   const all: Array<Descriptor | UnusableEntry> = [...index.manifests];
   for (const entry of [...(index.unusable ?? [])].reverse()) all.splice(entry.position, 0, entry);
-  const entry = all[position];
+  // `ref` is echoed as given: a number past 2^53 would print rounded.
+  const entry = ref.startsWith('@-') ? undefined : all[Number(ref.slice(1))];
   if (entry === undefined) {
     throw new ImgscopeError(
       'NOT_FOUND',
-      `${location} has no image @${position}: index.json lists ${all.length} (@0 to @${all.length - 1})`,
+      `${location} has no image ${ref}: index.json lists ${all.length} (@0 to @${all.length - 1})`,
       { hint: `name one of them: ${transport}:PATH:@N` },
     );
   }
-  if (!isDigest(entry.digest)) throw unverifiableEntry(location, `image @${position}`, entry.digest);
+  if (!isDigest(entry.digest)) throw unverifiableEntry(location, `image ${ref}`, entry.digest);
   return entry as Descriptor;
 }
 

@@ -21,7 +21,7 @@ function transportOf(spec: string): LocalTransport | undefined {
  * skopeo's `:@N` (the Nth image of a layout or archive) after a bare path: no registry reference ends so,
  * since a tag cannot be empty and only a digest follows an `@`.
  */
-const POSITION_SUFFIX = /^(.+):(@\d+)$/;
+const POSITION_SUFFIX = /^(.+):(@-?\d+)$/;
 
 /**
  * Whether a spec names a local image: a transport prefix, or a path that exists. A bare `PATH:@N` is
