@@ -215,6 +215,25 @@ describe('OCI layout directories (oci:DIR)', () => {
     expect(error.hint).toContain('--no-layers');
   });
 
+  it('shows the outermost of nested indexes, as for a registry image', async () => {
+    const files = new ImageFiles();
+    const amdImage = await addOciImage(files, amd64);
+    const armImage = await addOciImage(files, arm64);
+    const inner = files.blob(
+      { schemaVersion: 2, mediaType: OCI.index, manifests: [amdImage, armImage] },
+      OCI.index,
+    );
+    const outer = files.blob(
+      { schemaVersion: 2, mediaType: OCI.index, manifests: [{ ...inner, platform: amd64 }] },
+      OCI.index,
+    );
+    setLayoutIndex(files, [outer]);
+    const source = await openLocalImage(await files.writeDirectory(tempPath('nested-outer')));
+    expect(source.digest).toBe(amdImage.digest);
+    expect(source.index?.digest).toBe(outer.digest);
+    expect(source.index?.selected?.digest).toBe(inner.digest);
+  });
+
   it('accepts indexes nested four deep and refuses a fifth level', async () => {
     const files = new ImageFiles();
     let top: Descriptor = await addOciImage(files, amd64);

@@ -126,14 +126,15 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
     if (depth > MAX_INDEX_DEPTH) {
       throw malformedLayout(location, `indexes nest deeper than ${MAX_INDEX_DEPTH} levels`);
     }
-    // The innermost index is the one whose entries name the platforms on offer.
     const nestedDigest = descriptor.digest;
     try {
       descriptor = selectPlatform(document.index, wanted, `${location}: index ${nestedDigest}`, nestedDigest);
     } catch (error) {
       namingImage({ reference: options.reference, kind: options.kind })(error);
     }
-    index = {
+    // The outermost index is shown, as for a registry image (and by skopeo and crane): its digest is what
+    // the layout's ref names and a registry tag would resolve to.
+    index ??= {
       digest: nestedDigest,
       mediaType: document.mediaType,
       manifests: document.index.manifests,
