@@ -351,19 +351,52 @@ describe('docker-archive: modern docker save (manifest.json over an OCI layout)'
 });
 
 describe('inputs that are not images', () => {
-  it('asks for a gunzip when the archive is gzip-compressed', async () => {
+  it('reads a gzip- or zstd-compressed save (docker save app | gzip) as the plain one, and asks to unxz an xz one', async () => {
     const files = new ImageFiles();
     const image = await addLegacyImage(files, ['app:1'], 'one');
     files.add('manifest.json', [{ Config: image.Config, RepoTags: image.RepoTags, Layers: image.Layers }]);
     const tarFile = await files.writeTar(tempPath('saved.tar'));
+    const plain = await openLocalImage(tarFile);
+    const expected = await Promise.all(
+      plain.layers.map(async (layer) => buffer(await plain.openBlob(layer))),
+    );
+    await plain.close();
     const gzFile = `${tarFile}.gz`;
     writeFileSync(gzFile, gzipSync(readFileSync(tarFile)));
-    for (const spec of [gzFile, `docker-archive:${gzFile}`]) {
-      const error = await failure(openLocalImage(spec));
-      expect(error.code).toBe('BAD_INPUT');
-      expect(error.message).toContain('is gzip-compressed');
-      expect(error.hint).toContain('gunzip');
+    const zstFile = `${tarFile}.zst`;
+    execFileSync('zstd', ['-q', '-f', tarFile, '-o', zstFile]);
+    for (const spec of [gzFile, `docker-archive:${gzFile}`, zstFile]) {
+      const source = await openLocalImage(spec);
+      try {
+        expect(source.digest, spec).toBe(plain.digest);
+        // Last layer first, then both at once: each read finds its bytes wherever the cursors stand.
+        expect(await buffer(await source.openBlob(source.layers[1]!))).toEqual(expected[1]);
+        const both = await Promise.all(
+          source.layers.map(async (layer) => buffer(await source.openBlob(layer))),
+        );
+        expect(both).toEqual(expected);
+      } finally {
+        await source.close();
+      }
     }
+    const xzFile = `${tarFile}.xz`;
+    execFileSync('xz', ['-k', '-f', tarFile]);
+    const error = await failure(openLocalImage(xzFile));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toContain('is xz-compressed');
+    expect(error.hint).toContain('unxz');
+  });
+
+  it('says a compressed save cut short cannot be decompressed, in one line', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, ['app:1'], 'one');
+    files.add('manifest.json', [{ Config: image.Config, RepoTags: image.RepoTags, Layers: image.Layers }]);
+    const gz = gzipSync(readFileSync(await files.writeTar(tempPath('whole.tar'))));
+    const cut = tempPath('cut.tar.gz');
+    writeFileSync(cut, gz.subarray(0, gz.length - 100));
+    const error = await failure(openLocalImage(cut));
+    expect(error.code).toBe('MALFORMED');
+    expect(error.message).toBe(`${cut}: cannot decompress the archive (unexpected end of file)`);
   });
 
   it('names a pre-1.10 docker save (repositories, no manifest.json) and how to convert it', async () => {

@@ -117,6 +117,7 @@ export async function openDockerArchive(
       const path = members.get(descriptor.digest);
       return path === undefined ? undefined : files.locate(path);
     },
+    close: async () => files.close?.(),
   };
   return requireDiffIdPerLayer(
     await assembleImage({

@@ -29,6 +29,8 @@ export interface LocalFiles {
   open(path: string, options?: { signal?: AbortSignal }): Promise<Readable>;
   /** Where a regular file's bytes lie and the stat of what holds them; undefined when there is none. */
   locate(path: string): Promise<StoredBlob | undefined>;
+  /** Releases what reading holds open between reads (a compressed archive's paused decompressors). */
+  close?(): Promise<void>;
 }
 
 export function fileStampOf(stats: BigIntStats): FileStamp {

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { ImgscopeError } from '../../errors.js';
 import type { ImageSource, OpenOptions } from '../source.js';
+import { CompressedTarFiles, isCompressedArchive } from './compressed-tar.js';
 import {
   isDockerArchive,
   isPre110DockerSave,
@@ -37,7 +38,28 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   if (named) requireShape(named, isDirectory, given);
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
-    : await requireImageAtTop(await TarArchiveFiles.open(path, given), path);
+    : await requireImageAtTop(await openArchiveFiles(path, given), path);
+  try {
+    return await openFiles(files, { named, path, ref, isDirectory, registryHint }, options);
+  } catch (error) {
+    // A compressed archive may hold paused decompressors from reading its metadata.
+    await files.close?.();
+    throw error;
+  }
+}
+
+async function openFiles(
+  files: LocalFiles,
+  given: {
+    named: LocalTransport | undefined;
+    path: string;
+    ref: string | undefined;
+    isDirectory: boolean;
+    registryHint: (error: unknown) => never;
+  },
+  options: OpenOptions,
+): Promise<ImageSource> {
+  const { named, path, ref, isDirectory, registryHint } = given;
   if (await isPre110DockerSave(files)) throw pre110DockerSave(files.location, path, isDirectory);
   if (named) await requireFormat(named, files, isDirectory, path);
   const transport = named ?? (await detectTransport(files, isDirectory).catch(registryHint));
@@ -57,6 +79,14 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   });
 }
 
+/** An archive's members: indexed in place when it is plain tar, in a streaming pass when it is compressed. */
+async function openArchiveFiles(path: string, given: string): Promise<ArchiveFiles> {
+  if (await isCompressedArchive(path, given)) return CompressedTarFiles.open(path, given);
+  return TarArchiveFiles.open(path, given);
+}
+
+type ArchiveFiles = LocalFiles & { paths(): string[] };
+
 /** What every image archive has at its top: a layout, a docker save, or a save from before Docker 1.10. */
 const TOP_LEVEL_MARKERS = ['oci-layout', 'index.json', 'manifest.json', 'repositories'];
 
@@ -64,7 +94,7 @@ const TOP_LEVEL_MARKERS = ['oci-layout', 'index.json', 'manifest.json', 'reposit
  * `tar -cf image.tar out` of a layout or an extracted save puts the image one folder down, where no
  * reader (imgscope, skopeo, docker load) looks: say where it is rather than only "not an image".
  */
-async function requireImageAtTop(files: TarArchiveFiles, path: string): Promise<TarArchiveFiles> {
+async function requireImageAtTop(files: ArchiveFiles, path: string): Promise<ArchiveFiles> {
   for (const marker of TOP_LEVEL_MARKERS) if ((await files.size(marker)) !== undefined) return files;
   const members = new Set(files.paths());
   // An OCI layout, or a docker save (manifest.json beside repositories): a manifest.json alone may be a

@@ -63,6 +63,7 @@ export function layoutBlobs(files: LocalFiles): BlobReader {
       return files.open(path, options);
     },
     locate: (descriptor) => files.locate(blobPath(descriptor.digest)),
+    close: async () => files.close?.(),
   };
 }
 

@@ -88,6 +88,9 @@ describe('isLocalReference', () => {
   it('is true for the transport prefixes and for paths that exist', () => {
     expect(isLocalReference('oci:anything')).toBe(true);
     expect(isLocalReference('oci-archive:x.tar')).toBe(true);
+    // A compressed save that is not there yet is still a path: `no such file`, not a registry lookup.
+    for (const name of ['app.tar.gz', 'app.tgz', 'app.tar.zst', 'app.tzst'])
+      expect(isLocalReference(name), name).toBe(true);
     expect(isLocalReference('docker-archive:x.tar:app:1')).toBe(true);
     expect(isLocalReference(join(temp.path, 'app.tar'))).toBe(true);
     expect(isLocalReference(join(temp.path, 'lay:out'))).toBe(true);

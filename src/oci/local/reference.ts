@@ -50,7 +50,7 @@ function looksLikePath(spec: string): boolean {
 
 /** A spec that can only be a path: `./x`, `/x`, `~/x`, `x.tar`. */
 export function isPlainlyPath(spec: string): boolean {
-  return /^(?:\.{1,2}|~)?\//.test(spec) || /\.(?:tar|tar\.gz|tgz)$/.test(spec);
+  return /^(?:\.{1,2}|~)?\//.test(spec) || /\.(?:tar|tar\.gz|tgz|tar\.zst|tzst)$/.test(spec);
 }
 
 /**

@@ -164,7 +164,9 @@ describe('TarArchiveFiles', () => {
     writeFileSync(file, gzipSync(readFileSync(join(temp.path, 'inner.tar'))));
     const error = await failure(TarArchiveFiles.open(file, 'image.tar.gz'));
     expect(error.code).toBe('BAD_INPUT');
-    expect(error.message).toBe('image.tar.gz is gzip-compressed; imgscope reads tar archives');
+    expect(error.message).toBe(
+      'image.tar.gz is gzip-compressed; imgscope reads tar archives, gzip- or zstd-compressed ones too',
+    );
     expect(error.hint).toContain(`gunzip -k ${file}`);
   });
 

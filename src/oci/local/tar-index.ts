@@ -49,7 +49,7 @@ const NOT_A_FILE: Record<string, string> = {
 };
 
 /** The archive's regular files, and what stands at the paths that hold something else. */
-interface TarIndex {
+export interface TarIndex {
   members: Map<string, TarMember>;
   notFiles: Map<string, string>;
 }
@@ -138,25 +138,51 @@ export async function indexTar(file: string, location: string): Promise<TarIndex
     if (compression) {
       throw new ImgscopeError(
         'BAD_INPUT',
-        `${location} is ${compression}-compressed; imgscope reads tar archives`,
+        `${location} is ${compression}-compressed; imgscope reads tar archives, gzip- or zstd-compressed ones too`,
         {
           hint: `decompress it first: ${decompressCommand(compression, file)}`,
         },
       );
     }
-    // A save cut short before its first byte, or `tar cf x.tar` of nothing: said as such, not as "not tar".
-    if (first.length === 0) throw notAnImage(location, 'the file is empty');
-    if (first.length === BLOCK && first.every((byte) => byte === 0)) {
-      throw notAnImage(location, 'an empty tar archive: no oci-layout or manifest.json inside');
-    }
-    if (first.length < BLOCK || !checksumMatches(first)) throw notAnImage(location, 'not a tar archive');
-    return resolveLinks(await readEntries(handle, fileSize, location));
+    requireTarStart(first, location);
+    return resolveLinks(await readEntries(new HeaderWindow(handle, fileSize), fileSize, location));
   } finally {
     await handle.close();
   }
 }
 
-async function openArchive(file: string, location: string): Promise<FileHandle> {
+/** The first block of an archive: a save cut short before its first byte, or `tar cf x.tar` of nothing, said as such. */
+export function requireTarStart(first: Buffer, location: string): void {
+  if (first.length === 0) throw notAnImage(location, 'the file is empty');
+  if (first.length === BLOCK && first.every((byte) => byte === 0)) {
+    throw notAnImage(location, 'an empty tar archive: no oci-layout or manifest.json inside');
+  }
+  if (first.length < BLOCK || !checksumMatches(first)) throw notAnImage(location, 'not a tar archive');
+}
+
+/**
+ * Where the headers are read from: at offsets of a file, or forward through a decompressed stream (each
+ * position asked for is at or past the last one).
+ */
+export interface HeaderSource {
+  /** The header block at `position`; shorter only at the end of the archive. */
+  header(position: number): Promise<Buffer>;
+  /** Metadata content (PAX records, GNU long names). */
+  bytesAt(position: number, length: number): Promise<Buffer>;
+  /** Told of each regular file before any later header is read. */
+  onFile?(offset: number, size: number): Promise<void>;
+}
+
+/** Every member of the archive `headers` reads, with links resolved; `fileSize` is Infinity when unknown. */
+export async function indexEntries(
+  headers: HeaderSource,
+  fileSize: number,
+  location: string,
+): Promise<TarIndex> {
+  return resolveLinks(await readEntries(headers, fileSize, location));
+}
+
+export async function openArchive(file: string, location: string): Promise<FileHandle> {
   try {
     return await open(file, 'r');
   } catch (error) {
@@ -180,7 +206,7 @@ async function openArchive(file: string, location: string): Promise<FileHandle> 
  * after a member larger than it: content is skipped, not read, so an archive of large layers costs
  * about a small read per header, and at most one window is held at a time.
  */
-class HeaderWindow {
+class HeaderWindow implements HeaderSource {
   private bytes: Buffer = Buffer.alloc(0);
   private start = 0;
   private size = MIN_HEADER_WINDOW;
@@ -222,16 +248,19 @@ class HeaderWindow {
 }
 
 async function readEntries(
-  handle: FileHandle,
+  headers: HeaderSource,
   fileSize: number,
   location: string,
 ): Promise<Map<string, IndexedEntry>> {
   const entries = new Map<string, IndexedEntry>();
   let pending: { path?: string; linkpath?: string; size?: number } = {};
-  const headers = new HeaderWindow(handle, fileSize);
   let position = 0;
   while (position + BLOCK <= fileSize) {
     const block = await headers.header(position);
+    // Only a stream of unknown length ends short: a tar without its end-of-archive blocks, as Go's reads it.
+    if (block.length === 0) break;
+    if (block.length < BLOCK)
+      throw malformed(location, `archive is truncated in the header at byte ${position}`);
     if (isZeroBlock(block)) break;
     if (!checksumMatches(block)) throw malformed(location, `tar header at byte ${position} is corrupt`);
     const type = block[156] === 0 ? '0' : String.fromCharCode(block[156]!);
@@ -266,8 +295,10 @@ async function readEntries(
       // A name or link target past PATH_MAX names nothing docker load could extract, and kept, megabyte
       // names from PAX headers would make the index as large as the archive: such a member is left out.
       if (path.length > PATH_MAX || target.length > PATH_MAX) entries.delete(path);
-      else if (type === '0' || type === '7') entries.set(path, { kind: 'file', offset: contentOffset, size });
-      else if (type === '1') entries.set(path, { kind: 'hardlink', target: normalizeMemberPath(target) });
+      else if (type === '0' || type === '7') {
+        entries.set(path, { kind: 'file', offset: contentOffset, size });
+        await headers.onFile?.(contentOffset, size);
+      } else if (type === '1') entries.set(path, { kind: 'hardlink', target: normalizeMemberPath(target) });
       else if (type === '2') entries.set(path, { kind: 'symlink', target: symlinkTarget(path, target) });
       else if (NOT_A_FILE[type] !== undefined) entries.set(path, { kind: 'other', what: NOT_A_FILE[type] });
       else entries.delete(path);
