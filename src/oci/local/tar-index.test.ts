@@ -101,11 +101,15 @@ describe('TarArchiveFiles', () => {
       { name: 'legacy/layer.tar', type: 'symlink', linkname: '../blobs/sha256/abc' },
       { name: 'hard', type: 'link', linkname: 'blobs/sha256/abc' },
       { name: 'loop', type: 'symlink', linkname: 'loop' },
+      // GNU tar given a file twice stores the second as a hard link to itself; extracting keeps the file.
+      { name: 'manifest.json', content: '[]' },
+      { name: './manifest.json', type: 'link', linkname: 'manifest.json' },
     ]);
     const files = await TarArchiveFiles.open(file, 'links.tar');
     expect(await read(files, 'legacy/layer.tar')).toBe('layer bytes');
     expect(await read(files, 'hard')).toBe('layer bytes');
     expect(await files.size('loop')).toBeUndefined();
+    expect(await read(files, 'manifest.json')).toBe('[]');
   });
 
   it('reads the headers of many small members a window at a time, and skips large content unread', async () => {

@@ -298,8 +298,11 @@ async function readEntries(
       else if (type === '0' || type === '7') {
         entries.set(path, { kind: 'file', offset: contentOffset, size });
         await headers.onFile?.(contentOffset, size);
-      } else if (type === '1') entries.set(path, { kind: 'hardlink', target: normalizeMemberPath(target) });
-      else if (type === '2') entries.set(path, { kind: 'symlink', target: symlinkTarget(path, target) });
+      } else if (type === '1') {
+        // `tar -cf x.tar manifest.json *` stores the second copy as a link to itself: the file stays.
+        const linked = normalizeMemberPath(target);
+        if (linked !== path) entries.set(path, { kind: 'hardlink', target: linked });
+      } else if (type === '2') entries.set(path, { kind: 'symlink', target: symlinkTarget(path, target) });
       else if (NOT_A_FILE[type] !== undefined) entries.set(path, { kind: 'other', what: NOT_A_FILE[type] });
       else entries.delete(path);
       pending = {};
