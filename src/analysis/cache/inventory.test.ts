@@ -209,11 +209,48 @@ describe('cache inventory: stale folders of other imgscope versions', () => {
     const mine = ['images-raw', 'layers-of-paint', 'fingerprints-', 'layers-0.0.1-r1.bak'];
     for (const name of [...stale, ...mine]) {
       mkdirSync(join(root, name));
-      writeFileSync(join(root, name, 'file'), 'keep me, or not');
+      writeFileSync(join(root, name, entryFileName(digest(9))), 'keep me, or not');
     }
     expect((await listCache(root)).stale.files).toBe(3);
     expect((await pruneCache(root)).stale.files).toBe(3);
     expect(readdirSync(root).sort()).toEqual([LAYERS_FOLDER, ...mine].sort());
+  });
+
+  it("lose only the files imgscope names: a user's file or subfolder in one stays, and so does the folder", async () => {
+    const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], []);
+    const other = join(root, 'layers-0.0.1-r1');
+    mkdirSync(join(other, 'sub'), { recursive: true });
+    writeFileSync(join(other, entryFileName(digest(2))), 'an old entry');
+    writeFileSync(join(other, 'notes.txt'), "the user's");
+    writeFileSync(join(other, 'sub', entryFileName(digest(3))), "the user's too");
+    expect((await listCache(root)).stale).toEqual({ files: 1, size: 'an old entry'.length });
+    expect((await pruneCache(root)).stale).toMatchObject({ files: 1, size: 'an old entry'.length });
+    expect(readdirSync(other).sort()).toEqual(['notes.txt', 'sub']);
+    expect(readdirSync(join(other, 'sub'))).toEqual([entryFileName(digest(3))]);
+  });
+
+  it("count against --max-size and go before this version's entries, and only as far as the budget needs", async () => {
+    const root = cacheWith([{ n: 1, size: 100, usedAt: 1 }], []);
+    const [olderName, newerName] = ['layers-0.0.1-r1', 'images-99.0.0-r1-s1'];
+    const [older, newer] = [join(root, olderName), join(root, newerName)];
+    for (const [folder, usedAt] of [
+      [older, 2],
+      [newer, 3],
+    ] as const) {
+      mkdirSync(folder);
+      const file = join(folder, entryFileName(digest(usedAt)));
+      writeFileSync(file, Buffer.alloc(100));
+      utimesSync(file, hours(usedAt), hours(usedAt));
+    }
+    // Everything fits: nothing goes, another version's cache included.
+    expect((await pruneCache(root, 300)).stale.files).toBe(0);
+    expect(readdirSync(root).sort()).toEqual([LAYERS_FOLDER, newerName, olderName].sort());
+    // 100 bytes over: the oldest of the other versions' entries goes, not this version's older entry.
+    const result = await pruneCache(root, 200);
+    expect(result.stale).toEqual({ files: 1, size: 100, kept: 1, keptSize: 100 });
+    expect(result.removed).toEqual([]);
+    expect(existsSync(older)).toBe(false);
+    expect(readdirSync(newer)).toHaveLength(1);
   });
 
   it('are kept while another version may be writing to them: a temp file younger than 10 minutes', async () => {

@@ -1,4 +1,4 @@
-import { lstat, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, isDigest } from '../../oci/digest.js';
 import { readCacheFile } from './files.js';
@@ -8,6 +8,7 @@ import {
   entryFileName,
   FINGERPRINTS_FOLDER,
   IMAGES_FOLDER,
+  isCacheFileName,
   isVersionedFolderName,
   LAYERS_FOLDER,
   TEMP_PREFIX,
@@ -41,8 +42,16 @@ export interface CacheInventory extends CacheFolder {
   images: CacheFolder;
   /** Fingerprints of verified local blobs: a few hundred bytes each, so counted, not listed. */
   fingerprints: { directory: string; count: number; totalSize: number };
-  /** Files no analysis will read: other versions' folders and abandoned temp files. */
+  /** Files no analysis will read: other versions' entries and abandoned temp files. */
   stale: { files: number; size: number };
+}
+
+/** A file of another imgscope version, or a temp file whose writer is gone. */
+interface StaleFile {
+  path: string;
+  size: number;
+  lastUsed: number;
+  abandonedTemp: boolean;
 }
 
 export interface PruneCount {
@@ -56,7 +65,8 @@ export interface PruneCount {
 export interface PruneResult extends PruneCount {
   images: PruneCount;
   fingerprints: { removed: number; removedSize: number; kept: number; keptSize: number };
-  stale: { files: number; size: number };
+  /** What was removed of `CacheInventory.stale`, and what the budget let other versions keep. */
+  stale: { files: number; size: number; kept: number; keptSize: number };
 }
 
 /** Lists the entries under a cache root; a missing root is an empty cache. */
@@ -65,17 +75,18 @@ export async function listCache(root: string, now = Date.now()): Promise<CacheIn
   const layers = await listFolder(join(root, LAYERS_FOLDER), now, stale);
   const images = await listFolder(join(root, IMAGES_FOLDER), now, stale);
   const fingerprints = await listFingerprints(join(root, FINGERPRINTS_FOLDER), now, stale);
-  for (const folder of await staleFolders(root, now)) {
-    const usage = await diskUsage(folder);
-    stale.files += usage.files;
-    stale.size += usage.size;
+  for (const file of await otherVersionsFiles(root, now)) {
+    stale.files++;
+    stale.size += file.size;
   }
   return { ...layers, images, fingerprints, stale };
 }
 
 /**
- * Removes the least recently used entries, layer entries and image summaries alike, until the rest fit
- * in `maxSize` bytes (everything when it is undefined), and always what is stale. A summary goes with any
+ * Removes the entries of other imgscope versions and then the least recently used entries, layer entries
+ * and image summaries alike, until the rest fit in `maxSize` bytes (everything when it is undefined), and
+ * always abandoned temp files. Only files named as imgscope names them are removed: a folder of another
+ * version goes only once nothing else is left in it. A summary goes with any
  * of its layers: an image whose layer was dropped is analysed afresh, as it should be. (A summary hit
  * marks the image's layer entries as used too, so images in use keep both.)
  *
@@ -90,7 +101,17 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
   const removedLayers = new Set<CacheEntryInfo>();
   const removedImages = new Set<CacheEntryInfo>();
   const visitedImages = new Set<CacheEntryInfo>();
-  let size = inventory.totalSize + images.totalSize;
+  const others = await otherVersionsFiles(root, now);
+  const removedStale = { files: 0, size: 0, kept: 0, keptSize: 0 };
+  const removeStale = async (file: StaleFile) => {
+    if (await removeFile(file.path)) {
+      removedStale.files++;
+      removedStale.size += file.size;
+    }
+  };
+  for (const file of others) if (file.abandonedTemp) await removeStale(file);
+  const otherVersions = others.filter((file) => !file.abandonedTemp);
+  let size = otherVersions.reduce((sum, file) => sum + file.size, inventory.totalSize + images.totalSize);
   const removeImage = async (entry: CacheEntryInfo) => {
     if (visitedImages.has(entry)) return;
     visitedImages.add(entry);
@@ -101,6 +122,16 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
   };
   // A summary that cannot be read would be discarded by the next check anyway.
   for (const entry of images.entries) if (!layersOfImage.has(entry)) await removeImage(entry);
+  // Another version's entries go first: this one never reads them.
+  for (const file of otherVersions) {
+    if (maxSize !== undefined && size <= maxSize) {
+      removedStale.kept++;
+      removedStale.keptSize += file.size;
+    } else {
+      await removeStale(file);
+      size -= file.size;
+    }
+  }
 
   const oldestFirst = [
     ...inventory.entries.map((entry) => ({ entry, isLayer: true })),
@@ -122,16 +153,20 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
   await removeDanglingTwinPointers(images.directory);
   const fingerprints = await pruneFingerprints(inventory.fingerprints.directory, maxSize === undefined);
   const { directory: fingerprintsDirectory } = inventory.fingerprints;
-  for (const folder of [inventory.directory, images.directory, fingerprintsDirectory])
-    await removeAbandonedTemps(folder, now);
-  for (const folder of await staleFolders(root, now)) await rm(folder, { recursive: true, force: true });
-  // The summaries' and fingerprints' folders are made again by the next check that stores one.
-  for (const folder of [images.directory, fingerprintsDirectory]) await rmdir(folder).catch(() => {});
+  for (const folder of [inventory.directory, images.directory, fingerprintsDirectory]) {
+    const removed = await removeAbandonedTemps(folder, now);
+    removedStale.files += removed.files;
+    removedStale.size += removed.size;
+  }
+  // The summaries' and fingerprints' folders are made again by the next check that stores one; another
+  // version's stays while it holds anything, theirs or the user's.
+  for (const folder of [images.directory, fingerprintsDirectory, ...(await staleFolders(root, now))])
+    await rmdir(folder).catch(() => {});
   return {
     ...counts(inventory, removedLayers),
     images: counts(images, removedImages),
     fingerprints,
-    stale: inventory.stale,
+    stale: removedStale,
   };
 }
 
@@ -245,13 +280,18 @@ async function summaryLayers(images: CacheFolder): Promise<Map<CacheEntryInfo, S
   return layers;
 }
 
-async function removeAbandonedTemps(folder: string, now: number): Promise<void> {
+async function removeAbandonedTemps(folder: string, now: number): Promise<{ files: number; size: number }> {
+  const removed = { files: 0, size: 0 };
   for (const name of await namesIn(folder)) {
     if (!name.startsWith(TEMP_PREFIX)) continue;
     const file = join(folder, name);
     const info = await statOrUndefined(file);
-    if (info && isAbandonedTemp(name, info, now)) await removeFile(file);
+    if (info && isAbandonedTemp(name, info, now) && (await removeFile(file))) {
+      removed.files++;
+      removed.size += info.size;
+    }
   }
+  return removed;
 }
 
 /** A temp file no write has touched for ABANDONED_TEMP_MS: its writer is gone. */
@@ -275,7 +315,7 @@ async function staleFolders(root: string, now: number): Promise<string[]> {
 }
 
 async function hasFreshTemp(folder: string, now: number): Promise<boolean> {
-  // Not namesIn: a stale "folder" may be a file or a dangling link, and is removed all the same.
+  // Not namesIn: a stale "folder" may be a file or a dangling link.
   for (const name of await readdir(folder).catch(() => [])) {
     if (!name.startsWith(TEMP_PREFIX)) continue;
     const info = await statOrUndefined(join(folder, name));
@@ -284,19 +324,28 @@ async function hasFreshTemp(folder: string, now: number): Promise<boolean> {
   return false;
 }
 
-/** Files and bytes under a path as `rm -r` sees them: a symlink is one file, never followed. */
-async function diskUsage(path: string): Promise<{ files: number; size: number }> {
-  const info = await lstat(path).catch(() => undefined);
-  if (!info?.isDirectory()) return info ? { files: 1, size: info.size } : { files: 0, size: 0 };
-  const usage = { files: 0, size: 0 };
-  const entries = await readdir(path, { recursive: true, withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    if (entry.isDirectory()) continue;
-    const file = await lstat(join(entry.parentPath, entry.name)).catch(() => undefined);
-    usage.files++;
-    usage.size += file?.size ?? 0;
+/**
+ * The files imgscope names (entries, summaries, twin pointers, fingerprints, temp files) in the folders of
+ * other versions, oldest first; a symlink in their place is one file, never followed. Nothing else in them
+ * is imgscope's: a user's file or a subfolder is neither counted nor removed.
+ */
+async function otherVersionsFiles(root: string, now: number): Promise<StaleFile[]> {
+  const files: StaleFile[] = [];
+  const add = (path: string, info: { size: number; mtimeMs: number }, abandonedTemp = false) =>
+    files.push({ path, size: info.size, lastUsed: info.mtimeMs, abandonedTemp });
+  for (const folder of await staleFolders(root, now)) {
+    const info = await lstat(folder).catch(() => undefined);
+    if (info?.isSymbolicLink()) add(folder, info);
+    if (!info?.isDirectory()) continue;
+    for (const name of await namesIn(folder)) {
+      if (!isCacheFileName(name)) continue;
+      const file = await lstat(join(folder, name)).catch(() => undefined);
+      if (!file || file.isDirectory()) continue;
+      if (!name.startsWith(TEMP_PREFIX)) add(join(folder, name), file);
+      else if (isAbandonedTemp(name, file, now)) add(join(folder, name), file, true);
+    }
   }
-  return usage;
+  return files.sort((a, b) => a.lastUsed - b.lastUsed);
 }
 
 async function namesIn(folder: string): Promise<string[]> {

@@ -95,6 +95,13 @@ export const TWIN_PREFIX = 'twin-';
 /** Temp files of writes in progress (or of writers killed mid-write): never read, removed by prune. */
 export const TEMP_PREFIX = '.tmp-';
 
+/** Whether a name is one imgscope gives the files of its folders, in any version: prune removes no other. */
+export function isCacheFileName(name: string): boolean {
+  return CACHE_FILE_NAME.test(name) || name.startsWith(TEMP_PREFIX);
+}
+// Entries and summaries (`sha256-<hex>`), twin pointers (`twin-<hex>`), fingerprint records (`<hex>`).
+const CACHE_FILE_NAME = /^(?:sha256-|twin-)?[0-9a-f]{64}$/;
+
 /**
  * `sha256-<hex>`: one entry per layer digest, or per manifest digest in the images folder (no colon, so
  * the name is valid on every filesystem).

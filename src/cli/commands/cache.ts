@@ -269,9 +269,12 @@ function pruned(result: PruneResult, maxSize: number | undefined): string {
     `removed ${layers(result.removed.length)} (${formatSize(result.removedSize)}); ` +
       `kept ${layers(result.kept)} (${formatSize(result.keptSize)})${within}`,
   ];
-  if (result.stale.files > 0)
+  const { stale } = result;
+  if (stale.files > 0)
+    lines.push(`removed ${counted(stale.files, 'stale file', 'stale files')} (${formatSize(stale.size)})`);
+  if (stale.kept > 0)
     lines.push(
-      `removed ${counted(result.stale.files, 'stale file', 'stale files')} (${formatSize(result.stale.size)})`,
+      `kept ${counted(stale.kept, 'file', 'files')} of other imgscope versions (${formatSize(stale.keptSize)})${within}`,
     );
   const { images } = result;
   if (images.removed.length + images.kept > 0)
