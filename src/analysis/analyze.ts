@@ -58,6 +58,7 @@ interface ParsedLayer {
   contentSize: number;
   uncompressedSize: number;
   diffId: Digest;
+  blobSize: number;
 }
 
 /**
@@ -236,6 +237,9 @@ class ImageAnalysis {
       if (cached) {
         // Of an image on disk, the analysis stands only for bytes that are still there.
         await this.localBlobs.confirm(descriptor, controller.signal);
+        // Read afresh, a blob of another size than its descriptor's is refused: so is a cached one.
+        if (cached.blobSize !== descriptor.size)
+          throw this.blobSizeError(label, cached.blobSize, descriptor.size);
         this.uncompressedTotal += cached.uncompressedSize;
         if (this.uncompressedTotal > this.maxUncompressed) throw this.limitError(label);
         this.checkDiffId(index, cached.diffId, label);
@@ -267,7 +271,8 @@ class ImageAnalysis {
           if (this.uncompressedTotal > this.maxUncompressed) throw this.limitError(label);
         },
       });
-      const parsed = { ...result, compression };
+      // The blob stream refuses any other size than the descriptor's, so this is the blob's.
+      const parsed = { ...result, compression, blobSize: descriptor.size };
       // The blob ends only after its digest and size were verified: never store what did not.
       if (blob.readableEnded && !blob.errored) {
         this.cache?.put(descriptor.digest, parsed, tables);
@@ -283,6 +288,16 @@ class ImageAnalysis {
       controller.signal.removeEventListener('abort', onLayerAbort);
       this.abortControllers.delete(controller);
     }
+  }
+
+  private blobSizeError(label: string, actual: number, promised: number): ImgscopeError {
+    return new ImgscopeError(
+      'SIZE_MISMATCH',
+      `${label}: ${actual} bytes, but its descriptor promises ${promised}`,
+      {
+        hint: `the manifest describes this blob wrongly; ${this.remedy}`,
+      },
+    );
   }
 
   /**

@@ -22,7 +22,7 @@ const freshTables = (): InternTables => ({ paths: new PathTable(), links: new St
 async function parse(entries: Parameters<typeof tarOf>[0], tables: InternTables): Promise<LayerAnalysis> {
   const tar = await tarOf(entries);
   const result = await readLayerTar(Readable.from([tar]), { ...tables, label: 'test layer' });
-  return { ...result, compression: 'gzip' };
+  return { ...result, compression: 'gzip', blobSize: tar.length };
 }
 
 const LAYER = [
@@ -58,6 +58,7 @@ function spelled(layer: LayerAnalysis, tables: InternTables) {
     contentSize: layer.contentSize,
     uncompressedSize: layer.uncompressedSize,
     diffId: layer.diffId,
+    blobSize: layer.blobSize,
   };
 }
 
@@ -151,6 +152,7 @@ describe('cache entry format', () => {
       contentSize: 0,
       uncompressedSize: 1024,
       diffId: DIGEST,
+      blobSize: 1024,
     };
     expect(encodeEntry(DIGEST, ANALYSER, layer, tables)).toBeUndefined();
   });

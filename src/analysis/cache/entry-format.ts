@@ -25,6 +25,8 @@ export interface LayerAnalysis {
   uncompressedSize: number;
   /** sha256 of the uncompressed tar, as computed while it was parsed: the layer's diff_id. */
   diffId: Digest;
+  /** The blob's size as verified while it was read: a descriptor giving another is refused, cached or not. */
+  blobSize: number;
 }
 
 /** The image's interning tables a layer's ids refer to. */
@@ -45,8 +47,8 @@ export class UnusableEntryError extends Error {
 }
 
 const MAGIC = Buffer.from('IMGSCOPE', 'latin1');
-/** Bumped when the byte layout changes (3: the header carries the layer's diff_id). */
-export const FORMAT_VERSION = 3;
+/** Bumped when the byte layout changes (3: the header carries the layer's diff_id; 4: its blob size). */
+export const FORMAT_VERSION = 4;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const COMPRESSIONS: readonly Compression[] = ['gzip', 'zstd', 'none'];
 /** ItemKind and TypeCode values the merge understands. */
@@ -60,6 +62,7 @@ interface Header {
   littleEndian: boolean;
   digest: string;
   diffId: Digest;
+  blobSize: number;
   compression: Compression;
   fileCount: number;
   contentSize: number;
@@ -170,6 +173,7 @@ export function encodeEntry(
     littleEndian: LITTLE_ENDIAN,
     digest,
     diffId: layer.diffId,
+    blobSize: layer.blobSize,
     compression: layer.compression,
     fileCount: layer.fileCount,
     contentSize: layer.contentSize,
@@ -226,6 +230,7 @@ export function decodeEntry(
     contentSize: header.contentSize,
     uncompressedSize: header.uncompressedSize,
     diffId: header.diffId,
+    blobSize: header.blobSize,
   };
 }
 
@@ -253,6 +258,7 @@ function isHeader(value: unknown): value is Header {
   if (typeof value !== 'object' || value === null) return false;
   const h = value as Record<string, unknown>;
   const counts = [
+    'blobSize',
     'fileCount',
     'contentSize',
     'uncompressedSize',

@@ -41,7 +41,7 @@ async function sampleLayer(tables: InternTables): Promise<LayerAnalysis> {
     { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
   ]);
   const result = await readLayerTar(Readable.from([tar]), { ...tables, label: 'sample' });
-  return { ...result, compression: 'gzip' };
+  return { ...result, compression: 'gzip', blobSize: tar.length };
 }
 
 function cacheAt(root: string, extra: { analyser?: string } = {}) {
@@ -275,7 +275,7 @@ describe.skipIf(!existsSync(distCache))('a writer killed mid-write (built dist/)
     for (let i = 0; i < 400_000; i++) items.push(0, paths.intern(['dir' + (i % 1000), 'file-' + i]), 0, 0o644, 0, 0, i, -1);
     const layer = {
       items, compression: 'gzip', fileCount: items.count, contentSize: 0, uncompressedSize: 0,
-      diffId: 'sha256:' + 'ab'.repeat(32),
+      diffId: 'sha256:' + 'ab'.repeat(32), blobSize: 0,
     };
     const cache = new DiskLayerCache({ root: process.argv[1] });
     for (let n = 0; ; n++) {
