@@ -1,17 +1,41 @@
-/**
- * A cache's writes, touches and removals run in the background: tracked so `flush` can wait for them,
- * and the first write failure turned into one warning after which the cache stops writing (a full or
- * read-only disk degrades to no cache, never to an error).
- */
-export class BackgroundWrites {
-  private readonly pending = new Set<Promise<void>>();
-  private failure: unknown;
+import { describeError } from './files.js';
 
-  constructor(private readonly warnOnce: (error: unknown) => void) {}
+/**
+ * The write failures of a command's caches, which share one root: the first, whichever cache it came
+ * from, stops them all after one warning naming the root (a full or read-only disk degrades to no cache
+ * writes, never to an error).
+ */
+export class CacheWriteFailure {
+  private stopped = false;
+
+  constructor(
+    private readonly root: string,
+    private readonly warn?: (message: string) => void,
+  ) {}
 
   /** A write already failed: further ones are not attempted. */
   get failed(): boolean {
-    return this.failure !== undefined;
+    return this.stopped;
+  }
+
+  fail(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.warn?.(cannotWriteWarning(this.root, error));
+  }
+}
+
+/**
+ * A cache's writes, touches and removals run in the background: tracked so `flush` can wait for them,
+ * and a write failure reported to `failure`, after which no write is attempted.
+ */
+export class BackgroundWrites {
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly failure: CacheWriteFailure) {}
+
+  get failed(): boolean {
+    return this.failure.failed;
   }
 
   /** `work` must not reject. */
@@ -21,9 +45,7 @@ export class BackgroundWrites {
   }
 
   fail(error: unknown): void {
-    if (this.failure !== undefined) return;
-    this.failure = error;
-    this.warnOnce(error);
+    this.failure.fail(error);
   }
 
   /** Resolves once everything tracked so far (and anything it started) has finished. */
@@ -32,10 +54,19 @@ export class BackgroundWrites {
   }
 }
 
-/** The warning a cache gives when it cannot write, naming the folder and the ways out. */
-export function cannotWriteWarning(what: string, directory: string, reason: string): string {
+const SPACE_CODES = new Set(['ENOSPC', 'EDQUOT']);
+const PERMISSION_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/** The warning when the cache cannot be written: the root, why, and the ways out that fit the error. */
+export function cannotWriteWarning(root: string, error: unknown): string {
+  const reason = describeError(error);
+  const fix = SPACE_CODES.has(reason)
+    ? 'free some space'
+    : PERMISSION_CODES.has(reason)
+      ? 'make it writable'
+      : 'free some space or make it writable';
   return (
-    `cannot write the ${what} in ${directory} (${reason}); continuing without it — ` +
-    'free some space, make the folder writable, choose another with --cache-dir, or pass --no-cache'
+    `cannot write the cache in ${root} (${reason}); continuing without storing anything in it — ` +
+    `${fix}, choose another folder with --cache-dir, or pass --no-cache`
   );
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import type { FileStamp, StoredBlob } from '../../oci/source.js';
-import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
+import { BackgroundWrites, CacheWriteFailure } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
 import { describeError, errorCode, makeDirectories, readCacheFile, writeAtomically } from './files.js';
 import { decodeRecord, encodeRecord, recordFileName, sameStamp } from './fingerprint-format.js';
@@ -34,6 +34,8 @@ export interface DiskFingerprintStoreOptions {
   root: string;
   /** Told once when writing fails (read-only or full disk); the store then stops writing. */
   warn?: (message: string) => void;
+  /** Shared by a command's caches: one failure stops them all, with its one warning (not `warn`'s). */
+  writeFailure?: CacheWriteFailure;
   /** Hits, misses and stores, one line each. */
   debug?: (line: string) => void;
 }
@@ -49,8 +51,8 @@ export class DiskFingerprintStore implements FingerprintStore {
 
   constructor(private readonly options: DiskFingerprintStoreOptions) {
     this.directory = join(options.root, FINGERPRINTS_FOLDER);
-    this.writes = new BackgroundWrites((error) =>
-      options.warn?.(cannotWriteWarning('blob fingerprints', this.directory, describeError(error))),
+    this.writes = new BackgroundWrites(
+      options.writeFailure ?? new CacheWriteFailure(options.root, options.warn),
     );
   }
 

@@ -1,7 +1,7 @@
 import { unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
-import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
+import { BackgroundWrites, CacheWriteFailure } from './background-writes.js';
 import {
   decodeEntry,
   encodeEntry,
@@ -37,6 +37,8 @@ export interface DiskLayerCacheOptions {
   root: string;
   /** Told once when writing fails (read-only or full disk); the cache then stops writing. */
   warn?: (message: string) => void;
+  /** Shared by a command's caches: one failure stops them all, with its one warning (not `warn`'s). */
+  writeFailure?: CacheWriteFailure;
   /** Hits, misses, stores and discarded entries, one line each. */
   debug?: (line: string) => void;
   /** What entries must be written by (tests); default this imgscope's ANALYSER_VERSION. */
@@ -60,8 +62,8 @@ export class DiskLayerCache implements LayerCache {
   constructor(private readonly options: DiskLayerCacheOptions) {
     this.directory = join(options.root, LAYERS_FOLDER);
     this.analyser = options.analyser ?? ANALYSER_VERSION;
-    this.writes = new BackgroundWrites((error) =>
-      options.warn?.(cannotWriteWarning('layer cache', this.directory, describe(error))),
+    this.writes = new BackgroundWrites(
+      options.writeFailure ?? new CacheWriteFailure(options.root, options.warn),
     );
   }
 

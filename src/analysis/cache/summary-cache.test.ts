@@ -228,7 +228,7 @@ describe('DiskSummaryCache', () => {
     expect(await cache.get(image)).toBeUndefined();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(
-      /^cannot write the image summary cache in .* \(ENOTDIR\); continuing without it/,
+      /^cannot write the cache in .* \(ENOTDIR\); continuing without storing anything in it — /,
     );
   });
 });

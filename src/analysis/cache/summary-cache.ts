@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Digest, isDigest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/types.js';
 import type { AnalysisSummary } from '../summary.js';
-import { BackgroundWrites, cannotWriteWarning } from './background-writes.js';
+import { BackgroundWrites, CacheWriteFailure } from './background-writes.js';
 import { UnusableEntryError } from './entry-format.js';
 import {
   describeError,
@@ -49,6 +49,8 @@ export interface DiskSummaryCacheOptions {
   root: string;
   /** Told once when writing fails (read-only or full disk); the cache then stops writing. */
   warn?: (message: string) => void;
+  /** Shared by a command's caches: one failure stops them all, with its one warning (not `warn`'s). */
+  writeFailure?: CacheWriteFailure;
   /** Hits, misses, stores and discarded summaries, one line each. */
   debug?: (line: string) => void;
   /** What summaries must be written by (tests); default this imgscope's SUMMARY_VERSION. */
@@ -72,8 +74,8 @@ export class DiskSummaryCache {
     this.directory = join(options.root, IMAGES_FOLDER);
     this.layersDirectory = join(options.root, LAYERS_FOLDER);
     this.analyser = options.analyser ?? SUMMARY_VERSION;
-    this.writes = new BackgroundWrites((error) =>
-      options.warn?.(cannotWriteWarning('image summary cache', this.directory, describeError(error))),
+    this.writes = new BackgroundWrites(
+      options.writeFailure ?? new CacheWriteFailure(options.root, options.warn),
     );
   }
 

@@ -1,3 +1,4 @@
+import { CacheWriteFailure } from '../../analysis/cache/background-writes.js';
 import { DiskFingerprintStore } from '../../analysis/cache/fingerprint-store.js';
 import {
   type CacheEntryInfo,
@@ -26,15 +27,15 @@ const USAGE_HINT =
 
 interface CacheSettings {
   root: string;
-  warn: (message: string) => void;
+  writeFailure: CacheWriteFailure;
   debug: ((line: string) => void) | undefined;
 }
 
 /**
  * Where an analysing command's caches live and where their lines go, or undefined with `--no-cache` (or
  * IMGSCOPE_NO_CACHE without an explicit --cache-dir). Lines go to `write` — stderr by default; the TUI
- * holds them until the screen is released. One warning at most per command: both caches share a folder,
- * so the second failure would say nothing new.
+ * holds them until the screen is released. One warning at most per command: the caches share a folder,
+ * and the first write that fails stops them all.
  */
 function cacheSettingsOf(
   options: ParsedOptions,
@@ -51,14 +52,9 @@ function cacheSettingsOf(
     );
     return undefined;
   }
-  let warned = false;
   return {
     root,
-    warn: (message) => {
-      if (warned) return;
-      warned = true;
-      write(`imgscope: warning: ${message}\n`);
-    },
+    writeFailure: new CacheWriteFailure(root, (message) => write(`imgscope: warning: ${message}\n`)),
     debug: options.debug ? (line) => write(`debug: ${line}\n`) : undefined,
   };
 }

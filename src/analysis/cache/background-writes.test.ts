@@ -1,0 +1,51 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fileStampOf } from '../../oci/local/files.js';
+import { CacheWriteFailure } from './background-writes.js';
+import { DiskFingerprintStore, RACY_WINDOW_MS } from './fingerprint-store.js';
+import { FINGERPRINTS_FOLDER } from './location.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'imgscope-writes-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const fsError = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
+
+describe('CacheWriteFailure', () => {
+  it('warns once, naming the cache root and the way out that fits the error', () => {
+    const warningFor = (code: string) => {
+      const warnings: string[] = [];
+      const failure = new CacheWriteFailure('/var/cache/imgscope', (message) => warnings.push(message));
+      failure.fail(fsError(code));
+      failure.fail(fsError('EIO'));
+      expect(failure.failed).toBe(true);
+      expect(warnings).toHaveLength(1);
+      return warnings[0];
+    };
+    const tail = 'choose another folder with --cache-dir, or pass --no-cache';
+    expect(warningFor('ENOSPC')).toBe(
+      `cannot write the cache in /var/cache/imgscope (ENOSPC); continuing without storing anything in it — free some space, ${tail}`,
+    );
+    expect(warningFor('EROFS')).toBe(
+      `cannot write the cache in /var/cache/imgscope (EROFS); continuing without storing anything in it — make it writable, ${tail}`,
+    );
+    expect(warningFor('ENOTDIR')).toMatch(/\(ENOTDIR\); .* — free some space or make it writable, choose/);
+  });
+
+  it("stops every cache sharing it: after the layer cache's ENOSPC, no fingerprint is written", async () => {
+    const root = join(scratch, 'cache');
+    const warnings: string[] = [];
+    const writeFailure = new CacheWriteFailure(root, (message) => warnings.push(message));
+    const store = new DiskFingerprintStore({ root, writeFailure, warn: () => warnings.push('not this') });
+    writeFailure.fail(fsError('ENOSPC'));
+    const file = join(scratch, 'blob');
+    writeFileSync(file, 'layer bytes');
+    const blob = { file, offset: 0, length: 11, stamp: fileStampOf(await stat(file, { bigint: true })) };
+    store.remember(blob, `sha256:${'ab'.repeat(32)}`, Date.now() + RACY_WINDOW_MS + 1000);
+    await store.flush();
+    expect(existsSync(join(root, FINGERPRINTS_FOLDER))).toBe(false);
+    expect(warnings).toEqual([expect.stringMatching(/^cannot write the cache in .*\(ENOSPC\)/)]);
+  });
+});
