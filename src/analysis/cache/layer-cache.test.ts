@@ -95,6 +95,23 @@ describe('DiskLayerCache', () => {
     ]);
   });
 
+  it('makes its folder again when it was removed after the first store (another version pruned it)', async () => {
+    const root = newRoot();
+    const { cache, warnings } = cacheAt(root);
+    const other: Digest = `sha256:${'34'.repeat(32)}`;
+    for (const digest of [DIGEST, other]) {
+      const tables = freshTables();
+      cache.put(digest, await sampleLayer(tables), tables);
+      await cache.flush();
+      rmSync(join(root, LAYERS_FOLDER), { recursive: true });
+    }
+    const tables = freshTables();
+    cache.put(DIGEST, await sampleLayer(tables), tables);
+    await cache.flush();
+    expect(warnings).toEqual([]);
+    expect(filesIn(root)).toEqual([entryFileName(DIGEST)]);
+  });
+
   it('marks a hit as recently used (the mtime prune orders by)', async () => {
     const root = newRoot();
     const file = await stored(root);

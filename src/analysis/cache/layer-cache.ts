@@ -123,7 +123,15 @@ export class DiskLayerCache implements LayerCache {
   private async write(digest: Digest, chunks: Uint8Array[]): Promise<number> {
     this.folderReady ??= makeDirectories(this.directory, this.options.root);
     await this.folderReady;
-    return writeAtomically(this.directory, entryFileName(digest), chunks, this.removals.get(digest));
+    const name = entryFileName(digest);
+    try {
+      return await writeAtomically(this.directory, name, chunks, this.removals.get(digest));
+    } catch (error) {
+      if (codeOf(error) !== 'ENOENT') throw error;
+      // Removed since it was made (another version's `cache prune` empties it): make it again, once.
+      await makeDirectories(this.directory, this.options.root);
+      return await writeAtomically(this.directory, name, chunks);
+    }
   }
 
   private track(work: Promise<void>): void {
