@@ -5,10 +5,11 @@ import { VERSION } from '../../version.js';
 
 /**
  * Bump when parsing a layer yields different items for the same bytes (new whiteout rules, a changed
- * LayerItems column): entries of older revisions are then never read again. The package version is part
- * of the key too, so a release never trusts another release's entries.
+ * LayerItems column) or an entry's format changes: entries of older revisions are then never read again,
+ * and two builds of one version sharing a cache do not keep discarding each other's entries. The package
+ * version is part of the key too, so a release never trusts another release's entries.
  */
-export const ANALYSER_REVISION = 8;
+export const ANALYSER_REVISION = 9;
 
 /** What an entry's header must name to be used. */
 export const ANALYSER_VERSION = `${VERSION}-r${ANALYSER_REVISION}`;
