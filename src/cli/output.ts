@@ -1,3 +1,4 @@
+import { removeUnfinishedWritesSync } from '../analysis/cache/files.js';
 import { ImgscopeError } from '../errors.js';
 
 /** Where a command writes: stdout for results, stderr for progress and errors. Injected for tests. */
@@ -55,15 +56,16 @@ export function terminalWidth(stream: { isTTY?: boolean; columns?: number }): nu
 const guarded = new WeakSet<NodeJS.WritableStream>();
 
 /**
- * A reader that stops early (`imgscope check --json IMAGE | head -1`) closes the pipe: what is left of the
- * output is dropped, as `git log | head` does, and the command still ends with its own exit code instead
- * of a stack trace. Other write errors stay fatal.
+ * A reader that stops early (`imgscope check --json IMAGE | head -1`) closes the pipe: the process ends
+ * quietly by SIGPIPE (a shell reports 141), as git and every Go tool end, so that `set -o pipefail` cannot
+ * take a report nobody read whole for a verdict. Other write errors are one line and exit 2.
  */
 function dropOutputAfterReaderLeaves(stream: NodeJS.WritableStream): void {
   if (guarded.has(stream)) return;
   guarded.add(stream);
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    if (error.code === 'EPIPE') endAsBrokenPipe();
+    if (error.code === 'ERR_STREAM_DESTROYED') return;
     if (error.code === 'EIO' && (stream as { isTTY?: boolean }).isTTY) endAsHangUp();
     process.stderr.write(`imgscope: cannot write the output (${error.message})\n`);
     process.exit(2);
@@ -78,6 +80,18 @@ function dropOutputAfterReaderLeaves(stream: NodeJS.WritableStream): void {
 function endAsHangUp(): void {
   process.removeAllListeners('SIGHUP');
   process.kill(process.pid, 'SIGHUP');
+}
+
+/**
+ * Node ignores SIGPIPE from its start; libuv restores the default action (end the process) when the last
+ * listener of a signal goes, so one added and removed lets the signal end the process as it would git.
+ */
+function endAsBrokenPipe(): void {
+  removeUnfinishedWritesSync();
+  const nothing = () => {};
+  process.on('SIGPIPE', nothing);
+  process.off('SIGPIPE', nothing);
+  process.kill(process.pid, 'SIGPIPE');
 }
 
 /**

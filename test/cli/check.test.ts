@@ -204,15 +204,24 @@ describe('imgscope check', () => {
     expect(amd.verdict).toBe('pass');
   });
 
-  it('stops quietly when the reader closes the pipe early (| head), keeping the verdict as exit code', async () => {
-    const passing = await runCli(['check', '--format', 'markdown', 'fixtures/demo'], { closeStdout: true });
-    expect(passing.stderr).toBe('');
-    expect(passing.code).toBe(0);
-    const failing = await runCli(['check', '--json', '--max-compressed', '1000', 'fixtures/demo'], {
-      closeStdout: true,
-    });
-    expect(failing.stderr).toBe('');
-    expect(failing.code).toBe(1);
+  it('ends quietly by SIGPIPE when the reader closes the pipe early (| head), as git does', async () => {
+    for (const args of [
+      ['check', '--format', 'markdown', 'fixtures/demo'],
+      ['check', '--json', '--max-compressed', '1000', 'fixtures/demo'],
+      ['inspect', 'fixtures/demo'],
+    ]) {
+      const result = await runCli(args, { closeStdout: true });
+      expect(result.stderr, args.join(' ')).toBe('');
+      expect(result.signal, args.join(' ')).toBe('SIGPIPE');
+    }
+  });
+
+  it('fails with one line and exit 2 when the report cannot be written (a full disk)', async () => {
+    const result = await runCli(['check', '--json', 'fixtures/demo'], { stdoutPath: '/dev/full' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'imgscope: cannot write the output (ENOSPC: no space left on device, write)\n',
+    );
   });
 
   it('keeps exit code 2 for an error when the reader of stderr has gone (2>&1 | head)', async () => {
