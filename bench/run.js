@@ -19,7 +19,9 @@
 //    layer vs gunzip), memory.js (1M entries: peak RSS, bytes per entry), zstd.js (main-thread freedom),
 //    cache.js (cached re-runs in detail, of the 200,000-file image generated here as an OCI layout) and tui-latency.js, when present.
 //
-// Usage: npm run build && npm run bench [-- --json] [-- --json-file FILE (the table, and the figures there)]
+// Usage: npm run bench (prints the table), npm run -s bench -- --json (the figures as JSON on stdout: -s stops
+// npm printing its own lines there), npm run bench -- --json-file FILE (the table, and the figures in FILE);
+// node bench/run.js [--json] [--json-file FILE] after npm run build.
 // Environment: IMGSCOPE_BENCH_SCALE=0.1 scales every image and count down (default 1: ~1.5 GB of
 // layers, ~10 min on 2 cores); IMGSCOPE_BENCH_REPS (default 3); IMGSCOPE_BENCH_KEEP=1 keeps the work
 // folder (in os.tmpdir()).
@@ -39,6 +41,15 @@ import { startRegistry } from './registry.js';
 import { median } from './stats.js';
 import { missingTools } from './tools.js';
 
+const JSON_OUTPUT = process.argv.includes('--json');
+// npm prints `> imgscope@… bench` and the command on stdout before the script runs, unless it is silent:
+// refused before minutes of measuring would end in JSON that no parser can read.
+if (JSON_OUTPUT && process.env.npm_lifecycle_event && process.env.npm_config_loglevel !== 'silent') {
+  console.error(
+    'npm run bench: npm printed its own lines before the JSON on stdout — run npm run -s bench -- --json',
+  );
+  process.exit(2);
+}
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const root = here('..');
 const BIN = here('../bin/imgscope');
@@ -62,7 +73,6 @@ const { DEFAULT_TIMEOUTS } = await import('../dist/registry/transport/http.js');
 const SCALE = Number(process.env.IMGSCOPE_BENCH_SCALE ?? 1);
 const REPS = Math.max(1, Number(process.env.IMGSCOPE_BENCH_REPS ?? 3));
 const KEEP = process.env.IMGSCOPE_BENCH_KEEP === '1';
-const JSON_OUTPUT = process.argv.includes('--json');
 const JSON_FILE = process.argv.includes('--json-file')
   ? process.argv[process.argv.indexOf('--json-file') + 1]
   : undefined;

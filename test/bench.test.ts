@@ -86,6 +86,34 @@ describe('npm run bench without the tools it runs', () => {
   }, 120_000);
 });
 
+describe('npm run bench -- --json', () => {
+  const underNpm = (loglevel: string) => ({
+    ...process.env,
+    npm_lifecycle_event: 'bench',
+    npm_config_loglevel: loglevel,
+    PATH: '/nonexistent',
+  });
+  const failure = (env: NodeJS.ProcessEnv) =>
+    run(process.execPath, ['bench/run.js', '--json'], { cwd: ROOT, env }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+
+  it('is refused when npm prints its own lines on stdout first, naming npm run -s', async () => {
+    const failed = await failure(underNpm('notice'));
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toBe(
+      'npm run bench: npm printed its own lines before the JSON on stdout — run npm run -s bench -- --json\n',
+    );
+  });
+
+  it('runs under npm run -s, whose stdout holds the JSON alone', async () => {
+    // No tool on PATH: it stops at the next check, past the one under test.
+    const failed = await failure(underNpm('silent'));
+    expect(failed?.stderr).toMatch(/^npm run bench: .* not found/);
+  });
+});
+
 describe("the benches' median", () => {
   it('is the middle value of an odd count and the mean of the two middle ones of an even count', () => {
     expect(median([3, 1, 2])).toBe(2);
