@@ -3,9 +3,10 @@
 // zstd CLI and by gzip, analysed in this process (analyzeImage over a verified file stream) while
 // monitorEventLoopDelay watches the main thread; for comparison, fzstd decoding the same blob on the main
 // thread (how zstd was decoded before the worker). Reports each one's time and longest event-loop stall:
-// what a key press in the TUI would wait for.
+// what a key press in the TUI would wait for. With --reps N, the three are measured N times in turn and
+// each figure is the median.
 //
-// Usage: npm run build && node bench/zstd.js [--mb UNCOMPRESSED_MB] [--json]
+// Usage: npm run build && node bench/zstd.js [--mb UNCOMPRESSED_MB] [--reps N] [--json]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { median } from './stats.js';
 import { hashingTap, noisePool, prng, tarStream, textPool } from './tar-gen.js';
 import { missingTools } from './tools.js';
 
@@ -36,6 +38,8 @@ const { VerifyingStream } = await import(dist('oci/digest.js').href);
 const args = process.argv.slice(2);
 const at = args.indexOf('--mb');
 const UNCOMPRESSED_MB = at >= 0 ? Number(args[at + 1]) : 200;
+const repsAt = args.indexOf('--reps');
+const REPS = repsAt >= 0 ? Math.max(1, Number(args[repsAt + 1])) : 1;
 const JSON_OUTPUT = args.includes('--json');
 
 function* entries() {
@@ -105,20 +109,34 @@ try {
   const analyse = (path, blob) => analyzeImage(fileImage(path, { mediaType, ...blob }));
 
   await analyse(zstdPath, zstdBlob); // warms the worker pool's first worker, the page cache and the code
-  const worker = await watched(() => analyse(zstdPath, zstdBlob));
-  const gzip = await watched(() => analyse(gzipPath, gzipBlob));
-  const mainThread = await watched(async () => {
-    let bytes = 0;
-    const decoder = new Decompress((chunk) => {
-      bytes += chunk.length;
+  const runs = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    const worker = await watched(() => analyse(zstdPath, zstdBlob));
+    const gzip = await watched(() => analyse(gzipPath, gzipBlob));
+    const mainThread = await watched(async () => {
+      let bytes = 0;
+      const decoder = new Decompress((chunk) => {
+        bytes += chunk.length;
+      });
+      for await (const chunk of createReadStream(zstdPath, { highWaterMark: 256 * 1024 }))
+        decoder.push(chunk);
+      decoder.push(new Uint8Array(0), true);
+      return bytes;
     });
-    for await (const chunk of createReadStream(zstdPath, { highWaterMark: 256 * 1024 })) decoder.push(chunk);
-    decoder.push(new Uint8Array(0), true);
-    return bytes;
+    runs.push({ worker, gzip, mainThread });
+  }
+  const medianOf = (run, figure) => median(runs.map((r) => r[run][figure]));
+  const figures = (run) => ({
+    seconds: medianOf(run, 'seconds'),
+    maxMs: medianOf(run, 'maxMs'),
+    p99Ms: medianOf(run, 'p99Ms'),
+    busy: medianOf(run, 'busy'),
   });
-  const layer = worker.value.layers[0];
+  const [worker, gzip, mainThread] = ['worker', 'gzip', 'mainThread'].map(figures);
+  const layer = runs[0].worker.value.layers[0];
   const result = {
     bench: 'zstd',
+    repetitions: REPS,
     compressedBytes: zstdBlob.size,
     uncompressedBytes: layer.uncompressedSize,
     entries: layer.fileCount,

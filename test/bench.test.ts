@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { median } from '../bench/stats.js';
+import { median, mediansOf } from '../bench/stats.js';
 import { registryUnavailable } from './registry/harness.js';
 
 const run = promisify(execFile);
@@ -120,5 +120,22 @@ describe("the benches' median", () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([1, 9])).toBe(5);
     expect(median([7])).toBe(7);
+  });
+});
+
+describe("the benches' medians of several runs", () => {
+  it("takes the median of each figure, the first run for the rest, and a failed run's exit code", () => {
+    const runs = [
+      { bench: 'memory', peakRssMB: 300, entries: 10, exitCode: 0 },
+      { bench: 'memory', peakRssMB: 100, entries: 10, exitCode: 1 },
+      { bench: 'memory', peakRssMB: 200, entries: 10, exitCode: 0 },
+    ];
+    expect(mediansOf(runs)).toEqual({
+      bench: 'memory',
+      peakRssMB: 200,
+      entries: 10,
+      exitCode: 1,
+      repetitions: 3,
+    });
   });
 });
