@@ -1,7 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, watch } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LAYERS_FOLDER, TEMP_PREFIX } from '../../src/analysis/cache/location.js';
 import { blobOf, ImageFiles, makeTempDir, OCI, setLayoutIndex } from '../helpers/image-files.js';
 import { projectRoot } from '../helpers/shared.js';
@@ -143,5 +144,35 @@ describe.skipIf(!TMUX)('a signal during imgscope check on a terminal', () => {
     await until('[exit');
     expect(screen()).toContain('[exit 143]');
     expect(screen()).not.toContain('analysing layers');
+  });
+});
+
+describe('SIGUSR1 sent to imgscope', () => {
+  it("does not open Node's inspector, a debug port into a process that holds registry credentials", async () => {
+    // A registry that accepts the connection and never answers: imgscope waits for its headers meanwhile.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => {
+      silent.close();
+    });
+    const { port } = silent.address() as AddressInfo;
+    const child = spawn(
+      process.execPath,
+      [join(projectRoot, 'bin', 'imgscope'), 'check', '--no-cache', `127.0.0.1:${port}/app:1`],
+      { cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('close', (_code, signal) => resolve(signal)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    child.kill('SIGUSR1');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGTERM');
+    expect(await ended).toBe('SIGTERM');
+    expect(stderr).not.toMatch(/inspector|Debugger/i);
   });
 });
