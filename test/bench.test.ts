@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { median, mediansOf } from '../bench/stats.js';
 import { registryUnavailable } from './registry/harness.js';
 
@@ -28,10 +28,10 @@ if (unavailable) console.warn(`skipping the bench smoke run: ${unavailable}`);
  * running as the code under it changes: here end to end at 2% scale, once, every measure present.
  */
 describe.skipIf(unavailable)('npm run bench, at 2% scale', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'imgscope-bench-test-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
   it('runs every measure and reports each', { timeout: 300_000 }, async () => {
+    // Made here, not in the describe: a skipped or filtered-out suite never runs its afterAll.
+    const dir = mkdtempSync(join(tmpdir(), 'imgscope-bench-test-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const json = join(dir, 'bench.json');
     const env = { ...process.env, IMGSCOPE_BENCH_SCALE: '0.02', IMGSCOPE_BENCH_REPS: '1' };
     const { stdout, stderr } = await run(process.execPath, ['bench/run.js', '--json-file', json], {
