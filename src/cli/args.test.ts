@@ -137,6 +137,21 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['check:1', 'extra'])).toMatchObject({ command: 'tui' });
   });
 
+  it('refuses a help topic it does not know, and keeps the help of each command', () => {
+    expect(() => parseCommandLine(['help', 'bogus'])).toThrow(
+      expect.objectContaining({
+        message: 'unknown help topic "bogus"',
+        hint: 'imgscope help COMMAND takes one of check, inspect, cache; imgscope --help shows them all',
+      }),
+    );
+    expect(parseCommandLine(['help', 'check'])).toMatchObject({ command: 'help', positionals: ['check'] });
+    expect(parseCommandLine(['help'])).toMatchObject({ command: 'help', positionals: [] });
+    expect(parseCommandLine(['alpine', '--help'])).toMatchObject({
+      command: 'help',
+      positionals: ['alpine'],
+    });
+  });
+
   it('takes --debug, --help and --version with any command', () => {
     expect(parseCommandLine(['inspect', '--debug', 'alpine']).command).toBe('inspect');
     expect(parseCommandLine(['cache', '--help']).command).toBe('help');

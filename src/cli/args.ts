@@ -267,6 +267,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   refuseRepeatedValues(parsed.tokens);
   if (values.version) return { command: 'version', positionals: [], options: values };
   const [first, ...rest] = positionals;
+  if (first === 'help' && rest[0] !== undefined && !COMMANDS.has(rest[0])) refuseHelpTopic(rest[0]);
   if (values.help || first === undefined || first === 'help') {
     return { command: 'help', positionals: first === 'help' ? rest : positionals, options: values };
   }
@@ -283,6 +284,14 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   refuseForeignOptions('tui', values);
   refuseTwoSpellings(values);
   return { command: 'tui', positionals, options: values };
+}
+
+/** `imgscope help bogus` names what it does not know, as `docker help bogus` does, rather than printing the global help. */
+function refuseHelpTopic(topic: string): never {
+  const topics = [...COMMANDS].filter((command) => command !== 'help').join(', ');
+  throw new ImgscopeError('BAD_INPUT', `unknown help topic "${topic}"`, {
+    hint: `imgscope help COMMAND takes one of ${topics}; imgscope --help shows them all`,
+  });
 }
 
 /**
