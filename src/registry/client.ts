@@ -8,6 +8,7 @@ import type { Descriptor } from '../oci/types.js';
 import { authenticating } from './auth/authenticator.js';
 import { findCredentials } from './auth/credentials.js';
 import { type BodyAtOffset, resumableDownload } from './blob-reader.js';
+import { readCertsDirectory } from './certs-dir.js';
 import {
   isInsecureRegistry,
   isMarkedInsecure,
@@ -83,8 +84,11 @@ export class RegistryClient {
       isMarkedInsecure(reference.apiHost, this.options) || isMarkedInsecure(reference.registry, this.options);
     this.currentOrigin = `${insecure ? 'http' : 'https'}://${reference.apiHost}`;
     if (!insecure) this.protocol = Promise.resolve();
-    this.pools = new ConnectionPools(this.options.timeouts, this.options.proxies);
     const { debug } = this.options;
+    // As docker: an insecure registry's folder is not read (a broken one cannot stop a local registry).
+    const trust = insecure ? undefined : readCertsDirectory(reference.registry, this.options.env);
+    if (trust) debug?.(`TLS for ${reference.registry}: ${trust.description}`);
+    this.pools = new ConnectionPools(this.options.timeouts, this.options.proxies, trust?.secureContext);
     this.unauthenticated = stack(
       this.pools.exchange,
       userAgent(),

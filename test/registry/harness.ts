@@ -91,6 +91,8 @@ export interface TestRegistry {
   storageDir: string;
   /** With `tls`: the self-signed certificate to trust (NODE_EXTRA_CA_CERTS). */
   caPath?: string;
+  /** With `tls.clientCertificates`: a client certificate (PEM) the registry accepts, and its key. */
+  client?: { certPath: string; keyPath: string };
   /** Present for token auth. */
   issuer?: TokenIssuer;
   /** The file Distribution keeps a blob's (or manifest's) bytes in: edit it to tamper with the image. */
@@ -105,7 +107,7 @@ export interface StartOptions {
   /** The port to listen on; default a free one. */
   port?: number;
   /** Serve HTTPS with a certificate for these host names and addresses (its CA file: `caPath`). */
-  tls?: { names: string[] };
+  tls?: { names: string[]; clientCertificates?: boolean };
   /** Serve the images of another registry (its storage), e.g. to push over HTTP and pull over HTTPS. */
   storageDir?: string;
   issuer?: Partial<Omit<TokenIssuerOptions, 'dir' | 'service' | 'issuer' | 'users' | 'identityTokens'>>;
@@ -119,6 +121,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
   let issuer: TokenIssuer | undefined;
   try {
     const tls = options.tls ? makeServerCertificate(dir, options.tls.names) : undefined;
+    const client = options.tls?.clientCertificates ? makeClientCertificate(dir) : undefined;
     let authConfig = '';
     if (auth === 'basic') {
       writeFileSync(join(dir, 'htpasswd'), `${TEST_USER.username}:${TEST_USER_BCRYPT}\n`);
@@ -147,7 +150,15 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
       const port = options.port ?? (await freePort());
       const configPath = join(dir, 'config.yml');
       const bind = options.bind ?? '127.0.0.1';
-      writeFileSync(configPath, registryConfig(storageDir, `${bind}:${port}`, authConfig, tls));
+      writeFileSync(
+        configPath,
+        registryConfig(
+          storageDir,
+          `${bind}:${port}`,
+          authConfig,
+          tls && { ...tls, clientCa: client?.caPath },
+        ),
+      );
       const child = spawnTracked(REGISTRY_BINARY, ['serve', configPath]);
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => {
@@ -169,6 +180,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
         host,
         url: `${tls ? 'https' : 'http'}://${host}`,
         ...(tls ? { caPath: tls.certPath } : {}),
+        ...(client ? { client: { certPath: client.certPath, keyPath: client.keyPath } } : {}),
         storageDir,
         blobDataPath: (digest) => {
           const hex = digest.replace(/^sha256:/, '');
@@ -212,13 +224,69 @@ function makeServerCertificate(dir: string, names: string[]): { keyPath: string;
   return { keyPath, certPath };
 }
 
+/** A CA, and a client certificate it signed: a registry given the CA as `clientcas` asks for it. */
+function makeClientCertificate(dir: string): { caPath: string; certPath: string; keyPath: string } {
+  const caPath = join(dir, 'client-ca.crt');
+  const caKeyPath = join(dir, 'client-ca.key');
+  const keyPath = join(dir, 'client.key');
+  const requestPath = join(dir, 'client.csr');
+  const certPath = join(dir, 'client.cert');
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=imgscope test CA',
+    '-keyout',
+    caKeyPath,
+    '-out',
+    caPath,
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=imgscope-test-client',
+    '-keyout',
+    keyPath,
+    '-out',
+    requestPath,
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    requestPath,
+    '-CA',
+    caPath,
+    '-CAkey',
+    caKeyPath,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    certPath,
+  );
+  return { caPath, certPath, keyPath };
+}
+
 function registryConfig(
   storageDir: string,
   address: string,
   authConfig: string,
-  tls?: { keyPath: string; certPath: string },
+  tls?: { keyPath: string; certPath: string; clientCa: string | undefined },
 ): string {
-  const tlsConfig = tls ? `  tls:\n    certificate: ${tls.certPath}\n    key: ${tls.keyPath}\n` : '';
+  const clientCas = tls?.clientCa ? `    clientcas:\n      - ${tls.clientCa}\n` : '';
+  const tlsConfig = tls
+    ? `  tls:\n    certificate: ${tls.certPath}\n    key: ${tls.keyPath}\n${clientCas}`
+    : '';
   return `version: 0.1
 log:
   level: error

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
-import { type ConnectionOptions, connect as connectTls } from 'node:tls';
+import { type ConnectionOptions, connect as connectTls, type SecureContext } from 'node:tls';
 
 /** How long a connection waits for the next blob before it is closed; servers keep theirs 5 s or more. */
 const IDLE_MS = 4_000;
@@ -24,7 +24,7 @@ export interface ConnectionUser {
   onClose(): void;
 }
 
-export type BulkTls = Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
+export type BulkTls = Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'secureContext'>;
 
 /**
  * One TCP or TLS connection for bulk GETs, read into its user's buffers (`onread`). It outlives an
@@ -164,10 +164,24 @@ export class BulkConnections {
 
 /** Connections are shared between GETs with the same origin and the same TLS settings. */
 export function connectionKey(url: URL, tls: BulkTls | undefined): string {
-  if (tls?.rejectUnauthorized === false) return `${url.origin} unchecked`;
-  if (!tls?.ca) return url.origin;
+  // A connection that presented one client certificate is not another's.
+  const context = tls?.secureContext ? ` context ${contextId(tls.secureContext)}` : '';
+  if (tls?.rejectUnauthorized === false) return `${url.origin} unchecked${context}`;
+  if (!tls?.ca) return `${url.origin}${context}`;
   // A connection verified against one set of trusted certificates proves nothing to a GET that trusts others.
   const trusted = createHash('sha256');
   for (const certificate of [tls.ca].flat()) trusted.update(certificate).update('\0');
-  return `${url.origin} ca ${trusted.digest('hex')}`;
+  return `${url.origin} ca ${trusted.digest('hex')}${context}`;
+}
+
+const contextIds = new WeakMap<SecureContext, number>();
+let lastContextId = 0;
+
+function contextId(context: SecureContext): number {
+  let id = contextIds.get(context);
+  if (id === undefined) {
+    id = ++lastContextId;
+    contextIds.set(context, id);
+  }
+  return id;
 }

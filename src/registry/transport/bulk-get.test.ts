@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createSecureContext } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PIECE_BYTES, releasePiece, takePiece } from '../../oci/pieces.js';
 import { BulkConnections, connectionKey } from './bulk-connections.js';
@@ -514,6 +515,8 @@ describe('connectionKey', () => {
   it('shares connections only between GETs to one origin that trust the same certificates', () => {
     const url = new URL('https://registry.example:5000/v2/a/blobs/sha256:1');
     const other = new URL('https://registry.example:5000/v2/b/blobs/sha256:2');
+    // certs.d trust (a client certificate, say): one context per registry client.
+    const [first, second] = [createSecureContext(), createSecureContext()];
     expect(connectionKey(url, undefined)).toBe(connectionKey(other, undefined));
     expect(connectionKey(url, { ca: 'A' })).toBe(connectionKey(other, { ca: ['A'] }));
     const keys = [
@@ -523,7 +526,11 @@ describe('connectionKey', () => {
       connectionKey(url, { ca: 'B' }),
       connectionKey(url, { ca: ['A', 'B'] }),
       connectionKey(new URL('https://registry.example:5001/v2/'), undefined),
+      connectionKey(url, { secureContext: first }),
+      connectionKey(url, { secureContext: second }),
+      connectionKey(url, { secureContext: first, rejectUnauthorized: false }),
     ];
     expect(new Set(keys).size).toBe(keys.length);
+    expect(connectionKey(url, { secureContext: first })).toBe(connectionKey(other, { secureContext: first }));
   });
 });

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { BulkConnections } from './bulk-connections.js';
+import type { SecureContext } from 'node:tls';
+import { BulkConnections, type BulkTls } from './bulk-connections.js';
 import { type BulkResponse, bulkGet } from './bulk-get.js';
 import { networkFailure, ProxiedFailure } from './network-errors.js';
 import { NO_PROXIES, type ProxyServer, type ProxySettings, proxyFor } from './proxy.js';
@@ -48,6 +49,11 @@ export class ConnectionPools {
   constructor(
     private readonly timeouts: Timeouts,
     private readonly proxies: ProxySettings = NO_PROXIES,
+    /**
+     * The registry's certs.d trust (extra CAs, a client certificate), for every HTTPS connection its
+     * client makes — token service and storage included, as docker's one transport per registry does.
+     */
+    private readonly secureContext?: SecureContext,
   ) {}
 
   /** Connections to `origin` (https://HOST:PORT) accept any certificate from now on. */
@@ -58,9 +64,10 @@ export class ConnectionPools {
   readonly exchange: Exchange = async (request: HttpRequest): Promise<HttpResponse> => {
     const proxy = proxyFor(request.url, this.proxies);
     const unchecked = this.unchecked.has(request.url.origin);
+    const tls = this.tlsOptions(unchecked);
     try {
       if (proxy)
-        return await this.dispatch(this.proxyAgent(proxy, unchecked), request, {
+        return await this.dispatch(this.proxyAgent(proxy, unchecked, tls), request, {
           via: `through proxy ${proxy.url.host}`,
           ...(request.url.protocol === 'http:' && proxy.url.protocol === 'http:'
             ? { forwardedBy: proxy }
@@ -71,7 +78,7 @@ export class ConnectionPools {
             await bulkGet(this.untilClosed(request), {
               timeouts: this.timeouts,
               connections: this.bulkConnections,
-              ...(unchecked ? { tls: { rejectUnauthorized: false } } : {}),
+              ...(tls ? { tls } : {}),
             }),
           )
         : await this.dispatch(this.pool(request.url.origin), request);
@@ -106,7 +113,7 @@ export class ConnectionPools {
     return { status: response.statusCode, headers: response.headers, body: response.body, url, ...route };
   }
 
-  private proxyAgent(proxy: ProxyServer, unchecked: boolean): UndiciDispatcher {
+  private proxyAgent(proxy: ProxyServer, unchecked: boolean, tls: BulkTls | undefined): UndiciDispatcher {
     const key = `${unchecked ? 'unchecked ' : ''}${proxy.url.href}`;
     let agent = this.proxyAgents.get(key);
     if (!agent) {
@@ -119,11 +126,19 @@ export class ConnectionPools {
         connections: 8,
         connect: { timeout: this.timeouts.connectMs },
         keepAliveTimeout: 30_000,
-        ...(unchecked ? { requestTls: { rejectUnauthorized: false } } : {}),
+        ...(tls ? { requestTls: tls } : {}),
       });
       this.proxyAgents.set(key, agent);
     }
     return agent;
+  }
+
+  private tlsOptions(unchecked: boolean): BulkTls | undefined {
+    if (!unchecked && !this.secureContext) return undefined;
+    return {
+      ...(this.secureContext ? { secureContext: this.secureContext } : {}),
+      ...(unchecked ? { rejectUnauthorized: false } : {}),
+    };
   }
 
   private untilClosed(request: HttpRequest): HttpRequest {
@@ -147,7 +162,7 @@ export class ConnectionPools {
         connections: 8,
         connect: {
           timeout: this.timeouts.connectMs,
-          ...(this.unchecked.has(origin) ? { rejectUnauthorized: false } : {}),
+          ...this.tlsOptions(this.unchecked.has(origin)),
         },
         keepAliveTimeout: 30_000,
       });

@@ -1,0 +1,173 @@
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { ImgscopeError } from '../errors.js';
+
+/**
+ * Where per-registry trust is looked for, as podman and skopeo look (containers/image), docker reading
+ * the second: the first `BASE/HOST[:PORT]` folder that exists wins.
+ */
+export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The TLS settings a registry's certs.d folder asks for, for every HTTPS connection of that registry. */
+export interface RegistryTls {
+  secureContext: SecureContext;
+  /** What they are and the folder they came from, for the debug log. */
+  description: string;
+}
+
+/**
+ * Reads `certs.d/REGISTRY/` as docker reads it (moby registry.ReadCertsDirectory): every `*.crt` holds CA
+ * certificates trusted beside the system's, every `*.cert` with the `*.key` of the same name is a client
+ * certificate presented to servers that ask for one. A `.cert` without its `.key`, or a `.key` without its
+ * `.cert`, is an error, as in docker. Undefined when there is no such folder or it holds none of these.
+ * `IMGSCOPE_CERTS_DIR` (a folder of `HOST[:PORT]` folders) replaces the default places.
+ */
+export function readCertsDirectory(registry: string, env: NodeJS.ProcessEnv): RegistryTls | undefined {
+  const bases = env.IMGSCOPE_CERTS_DIR ? [env.IMGSCOPE_CERTS_DIR] : DEFAULT_CERTS_DIRS;
+  for (const base of bases) {
+    const dir = join(base, registry);
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      throw unreadable(
+        dir,
+        error,
+        code === 'ENOTDIR' ? 'make it a folder of .crt, .cert and .key files' : undefined,
+      );
+    }
+    return trustFrom(dir, names);
+  }
+  return undefined;
+}
+
+function trustFrom(dir: string, names: string[]): RegistryTls | undefined {
+  const authorities: string[] = [];
+  const clientCertificates: { cert: string; key: string }[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    if (name.endsWith('.crt')) {
+      authorities.push(...certificatesIn(path));
+    } else if (name.endsWith('.cert')) {
+      const keyName = `${name.slice(0, -'.cert'.length)}.key`;
+      if (!names.includes(keyName)) {
+        throw new ImgscopeError('BAD_INPUT', `${path}: client certificate without its key ${keyName}`, {
+          hint: `put the private key in ${join(dir, keyName)}, or name a CA certificate with .crt`,
+        });
+      }
+      clientCertificates.push(clientCertificate(path, join(dir, keyName)));
+    } else if (name.endsWith('.key')) {
+      const certName = `${name.slice(0, -'.key'.length)}.cert`;
+      if (!names.includes(certName)) {
+        throw new ImgscopeError(
+          'BAD_INPUT',
+          `${path}: private key without its client certificate ${certName}`,
+          {
+            hint: `put the client certificate in ${join(dir, certName)}, or remove the key`,
+          },
+        );
+      }
+    }
+  }
+  if (authorities.length === 0 && clientCertificates.length === 0) return undefined;
+  const what = [
+    authorities.length > 0
+      ? `${authorities.length} CA certificate${authorities.length === 1 ? '' : 's'}`
+      : '',
+    clientCertificates.length > 0 ? 'a client certificate' : '',
+  ];
+  return {
+    secureContext: secureContextFor(authorities, clientCertificates),
+    description: `${what.filter(Boolean).join(' and ')} from ${dir}`,
+  };
+}
+
+function secureContextFor(authorities: string[], clientCertificates: { cert: string; key: string }[]) {
+  // Go picks the first client certificate the server's request fits; servers rarely ask for more than one.
+  const [first] = clientCertificates;
+  // Node.js's `ca` replaces its own roots (and NODE_EXTRA_CA_CERTS); docker adds to the system's.
+  return createSecureContext({
+    ...(authorities.length > 0
+      ? { ca: [...rootCertificates, ...extraCaCertificates(), ...authorities] }
+      : {}),
+    ...(first ?? {}),
+  });
+}
+
+function clientCertificate(certPath: string, keyPath: string): { cert: string; key: string } {
+  const pair = { cert: readText(certPath), key: readText(keyPath) };
+  try {
+    createSecureContext(pair);
+  } catch (error) {
+    // Never the key itself: OpenSSL's reason names what is wrong with it.
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      `${certPath} and ${keyPath} do not load as a client certificate and its key (${reasonOf(error)})`,
+      { hint: 'give the PEM client certificate the unencrypted PEM private key that matches it' },
+    );
+  }
+  return pair;
+}
+
+/** Node.js trusts NODE_EXTRA_CA_CERTS, read at start-up, only while `ca` is not given. */
+function extraCaCertificates(): string[] {
+  const path = process.env.NODE_EXTRA_CA_CERTS;
+  if (!path) return [];
+  try {
+    return readFileSync(path, 'utf8').match(PEM_CERTIFICATE) ?? [];
+  } catch {
+    return []; // Node.js warned about it at start-up.
+  }
+}
+
+function certificatesIn(path: string): string[] {
+  const blocks = readText(path).match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    throw new ImgscopeError('BAD_INPUT', `${path} holds no PEM certificate`, {
+      hint: 'put the CA certificate in PEM form (-----BEGIN CERTIFICATE-----) in it, or remove the file',
+    });
+  }
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new ImgscopeError(
+        'BAD_INPUT',
+        `${path} holds a certificate that does not parse (${reasonOf(error)})`,
+        {
+          hint: 'replace it with the CA certificate in PEM form, or remove the file',
+        },
+      );
+    }
+  }
+  return blocks;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+}
+
+function unreadable(path: string, error: unknown, hint?: string): ImgscopeError {
+  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new ImgscopeError('BAD_INPUT', `${path}: cannot read it (${code})`, {
+    hint: hint ?? 'make it readable by this user, or point IMGSCOPE_CERTS_DIR at a folder of readable copies',
+  });
+}
+
+function reasonOf(error: unknown): string {
+  const message = (error as Error).message ?? String(error);
+  return message
+    .replace(/^error:[0-9A-F]+:[^:]*:[^:]*:/, '')
+    .split('\n')[0]!
+    .trim();
+}
