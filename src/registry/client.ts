@@ -89,6 +89,8 @@ export class RegistryClient {
     const trust = insecure ? undefined : readCertsDirectory(reference.registry, this.options.env);
     if (trust) debug?.(`TLS for ${reference.registry}: ${trust.description}`);
     this.pools = new ConnectionPools(this.options.timeouts, this.options.proxies, trust?.secureContext);
+    // Not for a registry insecure only by being on loopback: its token service or storage may be anywhere.
+    if (markedInsecure) this.pools.skipEveryCertificateCheck();
     this.unauthenticated = stack(
       this.pools.exchange,
       userAgent(),

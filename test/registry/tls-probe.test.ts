@@ -1,4 +1,10 @@
-import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -96,6 +102,100 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
         ]);
       } finally {
         await secure.stop();
+      }
+    });
+  });
+
+  describe.skipIf(!target)('redirecting to storage over HTTPS', () => {
+    /**
+     * An HTTPS registry front (self-signed, on this machine's name) over the plain registry, whose blob
+     * GETs redirect to a second HTTPS origin, the "storage", with a self-signed certificate of its own.
+     */
+    async function startRedirectingFront(): Promise<{ host: string; stop: () => Promise<void> }> {
+      const { name, address } = target!;
+      const dir = mkdtempSync(join(tmpdir(), 'imgscope-front-'));
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`].concat([
+          '-addext',
+          `subjectAltName=DNS:${name},IP:${address},IP:127.0.0.1`,
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ]),
+        { stdio: 'pipe' },
+      );
+      const credentials = {
+        key: readFileSync(join(dir, 'key.pem')),
+        cert: readFileSync(join(dir, 'cert.pem')),
+      };
+      let storeOrigin = '';
+      const forward = (path: string, request: IncomingMessage, response: ServerResponse) => {
+        const upstream = httpRequest(
+          `${plain.url}${path}`,
+          { method: request.method, headers: { ...request.headers, host: plain.host } },
+          (answer) => {
+            response.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(response);
+          },
+        );
+        upstream.on('error', () => response.destroy());
+        request.pipe(upstream);
+      };
+      const front = createHttpsServer(credentials, (request, response) => {
+        const path = request.url ?? '/';
+        if (request.method === 'GET' && /\/blobs\/sha256:/.test(path)) {
+          request.resume();
+          response.writeHead(307, { location: `${storeOrigin}/storage${path}` }).end();
+        } else forward(path, request, response);
+      });
+      const store = createHttpsServer(credentials, (request, response) =>
+        forward((request.url ?? '/').replace(/^\/storage/, ''), request, response),
+      );
+      const listen = (server: typeof front, host: string) =>
+        new Promise<number>((resolve) =>
+          server.listen(0, host, () => resolve((server.address() as AddressInfo).port)),
+        );
+      const frontPort = await listen(front, '0.0.0.0');
+      storeOrigin = `https://${name}:${await listen(store, address)}`;
+      return {
+        host: `${name}:${frontPort}`,
+        stop: async () => {
+          for (const server of [front, store]) {
+            server.closeAllConnections();
+            await new Promise((resolve) => server.close(resolve));
+          }
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+
+    it('does not check the storage certificate of a registry marked insecure, as docker does', async () => {
+      const front = await startRedirectingFront();
+      try {
+        const result = await check(`${front.host}/tls/app:v1`, '--insecure-registry', front.host);
+        expect(result.stderr).not.toMatch(/^imgscope:/m);
+        expect(result.code).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+        const big = image.layers[0]!.descriptor.digest;
+        expect(result.stderr).toMatch(
+          new RegExp(`debug: GET https://${target!.name}:\\d+/storage/\\S+${big} → 200`),
+        );
+      } finally {
+        await front.stop();
+      }
+    });
+
+    it('checks it when the registry is insecure only because it is on loopback', async () => {
+      const front = await startRedirectingFront();
+      try {
+        const loopback = front.host.replace(target!.name, '127.0.0.1');
+        const result = await check(`${loopback}/tls/app:v1`);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toContain(`${target!.name}'s certificate is not signed by a CA Node.js trusts`);
+      } finally {
+        await front.stop();
       }
     });
   });

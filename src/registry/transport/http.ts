@@ -43,6 +43,8 @@ export class ConnectionPools {
   private readonly settling = new Map<string, Promise<void>>();
   /** HTTPS origins whose certificate is not checked (registries the user or loopback made insecure). */
   private readonly unchecked = new Set<string>();
+  /** No certificate is checked, at any origin: the registry was marked insecure. */
+  private uncheckedEverywhere = false;
   /** Aborted by `close`: ends the bulk GETs still waiting for their response. */
   private readonly closing = new AbortController();
 
@@ -61,9 +63,21 @@ export class ConnectionPools {
     this.unchecked.add(origin);
   }
 
+  /**
+   * Every connection accepts any certificate: the registry's, and its token service's and storage's, as
+   * docker's one transport per insecure registry does.
+   */
+  skipEveryCertificateCheck(): void {
+    this.uncheckedEverywhere = true;
+  }
+
+  private isUnchecked(origin: string): boolean {
+    return this.uncheckedEverywhere || this.unchecked.has(origin);
+  }
+
   readonly exchange: Exchange = async (request: HttpRequest): Promise<HttpResponse> => {
     const proxy = proxyFor(request.url, this.proxies);
-    const unchecked = this.unchecked.has(request.url.origin);
+    const unchecked = this.isUnchecked(request.url.origin);
     const tls = this.tlsOptions(unchecked);
     try {
       if (proxy)
@@ -162,7 +176,7 @@ export class ConnectionPools {
         connections: 8,
         connect: {
           timeout: this.timeouts.connectMs,
-          ...this.tlsOptions(this.unchecked.has(origin)),
+          ...this.tlsOptions(this.isUnchecked(origin)),
         },
         keepAliveTimeout: 30_000,
       });
