@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -95,10 +95,19 @@ describe.skipIf(unavailable)('certs.d', () => {
     expect(result.stderr).toContain(`${target!.name}'s certificate is not signed by a CA Node.js trusts`);
   });
 
-  it('presents no client certificate without a .cert/.key pair: a registry that wants one refuses', async () => {
+  it('says so when the registry wants a client certificate: none, or one it does not accept', async () => {
+    const want = (result: { code: number | null; stderr: string }) => {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        `imgscope: GET https://${host}/v2/: the server wants a client certificate it accepts — put a client certificate ${host} accepts in /etc/docker/certs.d/${host}/ as NAME.cert, its key as NAME.key\n`,
+      );
+    };
     hostDir({ 'ca.crt': secure.caPath! });
-    const result = await check();
-    expect(result.code).toBe(2);
+    want(await check());
+    // The registry's own certificate is not signed by the CA it trusts for clients.
+    const serverKey = join(dirname(secure.caPath!), 'server.key');
+    hostDir({ 'ca.crt': secure.caPath!, 'client.cert': secure.caPath!, 'client.key': serverKey });
+    want(await check());
   });
 
   it('is not read for an insecure registry (loopback, or marked), as docker does not read it', async () => {

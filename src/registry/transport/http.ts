@@ -2,10 +2,11 @@ import type { Readable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { BulkConnections, type BulkTls } from './bulk-connections.js';
 import { type BulkResponse, bulkGet } from './bulk-get.js';
-import { networkFailure, ProxiedFailure } from './network-errors.js';
+import { isTlsAlert, networkFailure, ProxiedFailure } from './network-errors.js';
 import { NO_PROXIES, type ProxyServer, type ProxySettings, proxyFor } from './proxy.js';
 import type { Exchange, HttpRequest, HttpResponse } from './types.js';
 import {
+  buildConnector,
   loadProxyAgent,
   Pool,
   type UndiciDispatcher,
@@ -45,6 +46,11 @@ export class ConnectionPools {
   private readonly unchecked = new Set<string>();
   /** No certificate is checked, at any origin: the registry was marked insecure. */
   private uncheckedEverywhere = false;
+  /**
+   * Per origin, the last TLS alert a pooled connection got after its handshake (TLS 1.3 servers refuse a
+   * missing or unknown client certificate so): undici reports the connection as closed, not why.
+   */
+  private readonly tlsAlerts = new Map<string, Error>();
   /** Aborted by `close`: ends the bulk GETs still waiting for their response. */
   private readonly closing = new AbortController();
 
@@ -96,8 +102,11 @@ export class ConnectionPools {
             }),
           )
         : await this.dispatch(this.pool(request.url.origin), request);
-    } catch (error) {
-      if (request.signal?.aborted) throw error;
+    } catch (caught) {
+      if (request.signal?.aborted) throw caught;
+      const alert = this.tlsAlerts.get(request.url.origin);
+      this.tlsAlerts.delete(request.url.origin);
+      const error = alert && (caught as { code?: unknown }).code === 'UND_ERR_SOCKET' ? alert : caught;
       throw networkFailure(request, proxy ? new ProxiedFailure(proxy, error) : error);
     }
   };
@@ -172,12 +181,20 @@ export class ConnectionPools {
   private pool(origin: string): UndiciPool {
     let pool = this.pools.get(origin);
     if (!pool) {
+      const connector = buildConnector({
+        timeout: this.timeouts.connectMs,
+        ...this.tlsOptions(this.isUnchecked(origin)),
+      });
       pool = new Pool(origin, {
         connections: 8,
-        connect: {
-          timeout: this.timeouts.connectMs,
-          ...this.tlsOptions(this.isUnchecked(origin)),
-        },
+        connect: (options, callback) =>
+          connector(options, (error, socket) => {
+            if (error) return callback(error, null);
+            socket.on('error', (socketError) => {
+              if (isTlsAlert(socketError)) this.tlsAlerts.set(origin, socketError);
+            });
+            callback(null, socket);
+          }),
         keepAliveTimeout: 30_000,
       });
       this.pools.set(origin, pool);

@@ -59,6 +59,11 @@ export function mayBeRefusedTls(error: unknown): boolean {
   return false;
 }
 
+/** An alert the TLS server sent: it refused the connection, for a reason it names (`ERR_SSL_…_ALERT_…`). */
+export function isTlsAlert(error: Error): boolean {
+  return /^ERR_SSL_.*_ALERT_/.test(codeOf(error) ?? '');
+}
+
 export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || codeOf(error) === 'UND_ERR_ABORTED');
 }
@@ -78,7 +83,28 @@ const DESCRIPTIONS: Record<string, string> = {
   BODY_TIMEOUT: 'the response body stalled',
   CLOSED_EARLY: 'the connection closed early',
   ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak HTTPS',
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'the server wants a client certificate',
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'the server refused the TLS handshake',
+  // Go's TLS servers (Distribution, Harbor) send this for a missing client certificate too.
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'the server wants a client certificate it accepts',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'the server does not trust the client certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'the server refused the client certificate as expired',
 };
+
+/** Hints for a server refusing the client certificate (mutual TLS), by error code. */
+const CLIENT_CERTIFICATE_HINTS: Record<string, (host: string) => string> = {
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: (host) => clientCertificateHint(host),
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: (host) => clientCertificateHint(host),
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: (host) => clientCertificateHint(host),
+  // TLS 1.2 servers may refuse a missing client certificate with a bare handshake failure.
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host) =>
+    `if ${host} wants a client certificate, ${clientCertificateHint(host)}`,
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (host) =>
+    `renew the client certificate in /etc/docker/certs.d/${host}/`,
+};
+
+const clientCertificateHint = (host: string) =>
+  `put a client certificate ${host} accepts in /etc/docker/certs.d/${host}/ as NAME.cert, its key as NAME.key`;
 
 /** The first code in the cause chain that `known` has a key for. */
 function codeIn(error: unknown, known: Record<string, unknown>): string | undefined {
@@ -245,6 +271,8 @@ function networkHint(
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
   if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname);
+  const clientCertificate = !request.redirectedFrom && codeIn(error, CLIENT_CERTIFICATE_HINTS);
+  if (clientCertificate) return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host);
   const refusal = proxy && proxyRefusal(error);
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;

@@ -1,5 +1,10 @@
 import { createRequire } from 'node:module';
-import type { Dispatcher, ProxyAgent, Pool as UndiciPool } from 'undici';
+import type {
+  Dispatcher,
+  ProxyAgent,
+  buildConnector as UndiciBuildConnector,
+  Pool as UndiciPool,
+} from 'undici';
 
 /**
  * undici's package entry loads all of undici — fetch, WebSocket, caches, mocks, proxy agents: 80 ms of
@@ -16,6 +21,8 @@ export const undiciRequest: (
   this: Dispatcher,
   options: Dispatcher.RequestOptions,
 ) => Promise<Dispatcher.ResponseData> = require('undici/lib/api/api-request.js');
+
+export const buildConnector: typeof UndiciBuildConnector = require('undici/lib/core/connect.js');
 
 /**
  * Only runs behind a proxy load it, and through the entry: ProxyAgent opens its tunnels with the
