@@ -1,3 +1,6 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -170,12 +173,21 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
         new RegExp(`^debug: GET https://${secureName}/.*\\(through proxy ${proxy.host}\\)$`),
       );
       expect(proxy.requests().slice(before)).toContain(`CONNECT ${secureName} HTTP/1.1`);
+      // The registry's certs.d CA, inside the tunnel too.
+      const certsDir = mkdtempSync(join(tmpdir(), 'imgscope-certs-d-'));
+      mkdirSync(join(certsDir, secureName));
+      copyFileSync(secure.caPath!, join(certsDir, secureName, 'ca.crt'));
+      const trusted = await pull({ IMGSCOPE_CERTS_DIR: certsDir });
+      rmSync(certsDir, { recursive: true, force: true });
+      expect(trusted.stderr).not.toMatch(/^imgscope:/m);
+      expect(trusted.code).toBe(0);
+      expect(blobLine(trusted.stderr, image.layers[0]!.descriptor.digest)).toMatch(/\(through proxy /);
       // The certificate is still checked end to end: the proxy does not vouch for the registry.
       const untrusted = await pull({});
       expect(untrusted.code).toBe(2);
       expect(untrusted.stderr).toMatch(
         new RegExp(
-          `through the proxy ${proxy.host} \\(HTTPS_PROXY\\): self-signed certificate — ${name}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, set NODE_EXTRA_CA_CERTS to the CA's PEM file\n`,
+          `through the proxy ${proxy.host} \\(HTTPS_PROXY\\): self-signed certificate — ${name}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in /etc/docker/certs.d/${secureName}/ca.crt, or set NODE_EXTRA_CA_CERTS to it\n`,
         ),
       );
     } finally {

@@ -16,6 +16,17 @@ describe('networkFailure', () => {
         /^registry\.example\.com's certificate is not signed by a CA Node\.js trusts; .*NODE_EXTRA_CA_CERTS/,
       ),
     });
+    // The registry's certs.d folder, for the storage it redirected to too.
+    const redirected = {
+      ...request,
+      url: new URL('https://storage.example.net/blob?sig=x'),
+      redirectedFrom: new URL('https://registry.example.com:5000/v2/a/blobs/sha256:1'),
+    };
+    expect(
+      networkFailure(redirected, coded('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT')).hint,
+    ).toBe(
+      "storage.example.net's certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in /etc/docker/certs.d/registry.example.com:5000/ca.crt, or set NODE_EXTRA_CA_CERTS to it",
+    );
     const wrapped = new Error('fetch failed', {
       cause: coded("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID'),
     });

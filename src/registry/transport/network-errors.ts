@@ -119,11 +119,12 @@ function describedCode(error: unknown): string | undefined {
   return codeIn(error, DESCRIPTIONS);
 }
 
-const UNTRUSTED_CA = (hostname: string) =>
-  `${hostname}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, set NODE_EXTRA_CA_CERTS to the CA's PEM file`;
+/** `registry` is the host whose certs.d folder applies: the registry's, for a host it redirected to too. */
+const UNTRUSTED_CA = (hostname: string, registry: string) =>
+  `${hostname}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in /etc/docker/certs.d/${registry}/ca.crt, or set NODE_EXTRA_CA_CERTS to it`;
 
 /** Hints for the certificate checks Node.js's TLS fails with, by error code. */
-const CERTIFICATE_HINTS: Record<string, (hostname: string) => string> = {
+const CERTIFICATE_HINTS: Record<string, (hostname: string, registry: string) => string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED_CA,
   SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED_CA,
   UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED_CA,
@@ -270,7 +271,8 @@ function networkHint(
     return `if ${host} is a plain-HTTP registry you trust, add --insecure-registry ${host}`;
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
-  if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname);
+  if (certificate)
+    return CERTIFICATE_HINTS[certificate]!(hostname, (request.redirectedFrom ?? request.url).host);
   const clientCertificate = !request.redirectedFrom && codeIn(error, CLIENT_CERTIFICATE_HINTS);
   if (clientCertificate) return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host);
   const refusal = proxy && proxyRefusal(error);
