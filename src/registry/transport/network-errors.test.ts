@@ -36,6 +36,13 @@ describe('networkFailure', () => {
     expect(networkFailure(request, coded('certificate has expired', 'CERT_HAS_EXPIRED')).hint).toMatch(
       /has expired/,
     );
+    // A clock behind (a VM resumed, no NTP): not the registry's fault, nor its reachability.
+    expect(
+      networkFailure(request, coded('certificate is not yet valid', 'CERT_NOT_YET_VALID')),
+    ).toMatchObject({
+      message: 'GET https://registry.example.com/v2/: certificate is not yet valid',
+      hint: "registry.example.com's certificate is not valid yet by this machine's clock: check the clock (date -u), or wait",
+    });
   });
 
   it('points a refused connection at the name, port and registry, and a timeout at its variable', () => {

@@ -131,6 +131,8 @@ const CERTIFICATE_HINTS: Record<string, (hostname: string, registry: string) => 
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED_CA,
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED_CA,
   CERT_HAS_EXPIRED: (hostname) => `${hostname}'s certificate has expired; its owner must renew it`,
+  CERT_NOT_YET_VALID: (hostname) =>
+    `${hostname}'s certificate is not valid yet by this machine's clock: check the clock (date -u), or wait`,
   ERR_TLS_CERT_ALTNAME_INVALID: (hostname) =>
     `the certificate is not for ${hostname}; use the registry's name as its certificate gives it`,
 };
