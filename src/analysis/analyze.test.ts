@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sha256Digest } from '../oci/digest.js';
 import type { ImageSource } from '../oci/source.js';
-import { analyze, analyzeImage, layerCommands, PROGRESS_INTERVAL } from './analyze.js';
+import { analyze, analyzeImage, failedLayerOf, layerCommands, PROGRESS_INTERVAL } from './analyze.js';
 import { END_OF_ARCHIVE, fakeImage, gzip, rawEntry, tarOf, zstd } from './testing.js';
 import type { AnalysisEvent } from './types.js';
 
@@ -181,6 +181,15 @@ describe('analyzeImage', () => {
         expect.stringMatching(/^docker and containerd refuse/),
       );
     }
+  });
+
+  it('marks the layer that failed, not the layers its failure stopped', async () => {
+    const corrupt = gzip(Buffer.alloc(10_000));
+    corrupt.fill(0x55, 12, 40);
+    const good = gzip(await tarOf(['etc/', 'etc/motd:100']));
+    const error = await analyzeImage(fakeImage([good, corrupt, good])).catch((e: unknown) => e);
+    expect(failedLayerOf(error)).toBe(1);
+    expect(failedLayerOf(new Error('quit'))).toBeUndefined();
   });
 
   it('names the layer when its bytes do not decompress', async () => {

@@ -282,7 +282,10 @@ class ImageAnalysis {
       return parsed;
     } catch (error) {
       destroyAll();
-      throw describeFailure(error, label, this.remedy, controller.signal);
+      const failure = describeFailure(error, label, this.remedy, controller.signal);
+      // Aborted, the layer was stopped (by a quit or another layer's failure): it did not fail itself.
+      if (!controller.signal.aborted) markFailedLayer(failure, index);
+      throw failure;
     } finally {
       this.signal.removeEventListener('abort', onAbort);
       controller.signal.removeEventListener('abort', onLayerAbort);
@@ -332,6 +335,21 @@ export function layerCommands(config: ImageConfig, layerCount: number): string[]
     .filter((entry) => !entry.empty_layer)
     .map((entry) => entry.created_by ?? '');
   return Array.from({ length: layerCount }, (_, index) => commands[index] ?? '');
+}
+
+const FAILED_LAYER = Symbol('failedLayer');
+
+/** The index of the layer whose own reading failed with `error`; undefined for any other failure. */
+export function failedLayerOf(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null
+    ? (error as { [FAILED_LAYER]?: number })[FAILED_LAYER]
+    : undefined;
+}
+
+/** The first layer to fail with an error keeps it: layers re-throwing that error did not fail too. */
+function markFailedLayer(error: unknown, index: number): void {
+  if (typeof error !== 'object' || error === null || FAILED_LAYER in error) return;
+  Object.defineProperty(error, FAILED_LAYER, { value: index });
 }
 
 function abortError(reason: unknown): Error {

@@ -4,6 +4,7 @@
  * or Ink.
  */
 import { constants } from 'node:os';
+import { failedLayerOf } from '../analysis/analyze.js';
 import type { Analysis, AnalysisEvent } from '../analysis/types.js';
 import { removingTempFilesOnSignal } from '../cli/quit-signals.js';
 import { ImgscopeError } from '../errors.js';
@@ -114,6 +115,7 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       type: 'analysis-failed',
       message: error instanceof Error ? error.message : String(error),
       hint,
+      layer: failedLayerOf(error),
     });
   });
   const onResize = () => store.dispatch({ type: 'resized', viewport: viewportOf(io.stdout) });

@@ -93,7 +93,7 @@ describe('state while layers stream', () => {
       message: 'layer 1: digest mismatch',
       hint: 're-pull',
     });
-    expect(state.failure).toEqual({ message: 'layer 1: digest mismatch', hint: 're-pull' });
+    expect(state.failure).toEqual({ message: 'layer 1: digest mismatch', hint: 're-pull', layer: undefined });
   });
 
   it('marks the layers left unread as stopped once the analysis failed, not as streaming forever', () => {
@@ -114,6 +114,26 @@ describe('state while layers stream', () => {
     expect(details).not.toContain('streaming');
     expect(details).toContain('compressed, not read: the analysis stopped');
     expect(details).toContain('(manifest checks only: the analysis failed)');
+  });
+
+  it('says which layer failed and why, apart from the layers the failure stopped', () => {
+    const state = start();
+    const digest = state.layers[1]!.digest;
+    const reason = `content is sha256:${'5'.repeat(64)}, expected ${digest}`;
+    const failed = run(state, {
+      type: 'analysis-failed',
+      message: `layer 2/2 (${digest.slice(0, 19)}) of ${state.image.reference}: ${reason}`,
+      hint: 'write the layout again',
+      layer: 1,
+    });
+    const rows = layerLines(failed, 10).map((row) => lineText(row).split('→')[1]!.trim());
+    expect(rows[0]).toMatch(/^stopped /);
+    expect(rows[1]).toBe(`FAILED ${reason}`);
+    const failedRole = layerLines(failed, 10)[1]!.segments.find((s) => s.text.includes('FAILED'))?.role;
+    expect(failedRole).toBe('error');
+    const details = detailLines(run(failed, { type: 'cursor-moved', delta: 1 }), 200).map(lineText);
+    expect(details).toContain(`  ${reason}`);
+    expect(details.join('\n')).not.toContain('not read: the analysis stopped');
   });
 });
 

@@ -205,7 +205,7 @@ export function reduce(state: TuiState, action: Action): TuiState {
       return rebuildFiles({ ...state, layers, analysis: action.analysis }, false);
     }
     case 'analysis-failed':
-      return { ...state, failure: { message: action.message, hint: action.hint } };
+      return { ...state, failure: { message: action.message, hint: action.hint, layer: action.layer } };
     case 'report-updated':
       return { ...state, report: action.report, reportFinal: action.final };
     case 'resized':

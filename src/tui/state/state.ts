@@ -49,6 +49,13 @@ export interface FilesState {
   readonly wasteCursor: ListCursor;
 }
 
+export interface AnalysisFailure {
+  readonly message: string;
+  readonly hint: string | undefined;
+  /** The layer whose reading failed (corrupt blob, digest mismatch); the others were only stopped. */
+  readonly layer: number | undefined;
+}
+
 export interface TuiState {
   readonly image: ImageFacts;
   readonly layers: readonly LayerState[];
@@ -56,7 +63,7 @@ export interface TuiState {
   readonly report: Report | undefined;
   /** The report reflects the finished analysis (not only the manifest-level checks). */
   readonly reportFinal: boolean;
-  readonly failure: { readonly message: string; readonly hint: string | undefined } | undefined;
+  readonly failure: AnalysisFailure | undefined;
   readonly focus: PaneId;
   readonly layerCursor: ListCursor;
   readonly detailsScroll: number;
@@ -118,7 +125,7 @@ export type Action =
   | { type: 'layers-progressed'; progress: readonly { layer: number; bytesRead: number }[] }
   | { type: 'layer-finished'; summary: LayerSummary }
   | { type: 'analysis-finished'; analysis: Analysis }
-  | { type: 'analysis-failed'; message: string; hint: string | undefined }
+  | { type: 'analysis-failed'; message: string; hint: string | undefined; layer?: number }
   | { type: 'report-updated'; report: Report; final: boolean }
   // From the terminal
   | { type: 'resized'; viewport: Viewport }

@@ -4,6 +4,7 @@ import { formatPercent, layerNumber, printable, shortCommand, shortDigest } from
 import type { CheckResult, CheckStatus, Report } from '../../report/report.js';
 import { wrapText } from '../format.js';
 import type { TuiState } from '../state/state.js';
+import { layerFailure } from './layers.js';
 import { type Line, line, type Role, seg } from './lines.js';
 
 export const STATUS_ROLE: Record<CheckStatus, Role> = {
@@ -35,6 +36,14 @@ function layerSection(state: TuiState, width: number): Line[] {
   lines.push(...(command ? wrapped(command, width) : [line(seg('  (no history command)', 'dim'))]));
   const summary = layer.summary;
   if (!summary) {
+    const failure = layerFailure(state, layer);
+    if (failure !== undefined) {
+      lines.push(
+        line(seg(`  ${formatSize(layer.compressedSize)} compressed, `, 'dim'), seg('FAILED', 'error')),
+      );
+      lines.push(...wrapped(failure, width, '  ', 'error'));
+      return lines;
+    }
     const status = state.failure
       ? 'not read: the analysis stopped'
       : layer.status === 'waiting'

@@ -8,11 +8,29 @@ import { windowOf } from './list-cursor.js';
 const SIZE_WIDTH = 9;
 
 /**
- * The uncompressed size once known, a progress bar of compressed bytes while streaming; once the analysis
- * failed, every layer not read says it was stopped rather than showing a bar that will never move.
+ * Why `layer` failed, as `check` says it: the failure's message without the layer's name in front
+ * (`layer 2/8 (sha256:…) of REF: ` or `layer 2 of REF (sha256:…): `), which the row already gives.
+ * Undefined when the analysis did not fail in this layer.
  */
-function sizeOrProgress(layer: LayerState, failed: boolean): Segment {
+export function layerFailure(state: TuiState, layer: LayerState): string | undefined {
+  const { failure } = state;
+  if (!failure || failure.layer !== layer.index) return undefined;
+  const { reference } = state.image;
+  for (const named of [`of ${reference}: `, `of ${reference} (${layer.digest}): `]) {
+    const at = failure.message.indexOf(named);
+    if (at >= 0) return failure.message.slice(at + named.length);
+  }
+  return failure.message;
+}
+
+/**
+ * The uncompressed size once known, a progress bar of compressed bytes while streaming; once the analysis
+ * failed, the layer that failed says so and every other layer not read says it was stopped rather than
+ * showing a bar that will never move.
+ */
+function sizeOrProgress(layer: LayerState, failed: boolean, failedHere: boolean): Segment {
   if (layer.summary) return seg(fitRight(formatSize(layer.summary.uncompressedSize), SIZE_WIDTH), 'plain');
+  if (failedHere) return seg(fitRight('FAILED', SIZE_WIDTH), 'error');
   if (failed) return seg(fitRight('stopped', SIZE_WIDTH), 'dim');
   if (layer.status === 'waiting') return seg(fitRight('waiting', SIZE_WIDTH), 'dim');
   return seg(progressBar(layer.bytesRead, layer.compressedSize, SIZE_WIDTH), 'progress');
@@ -28,17 +46,21 @@ export function layerTitle(state: TuiState, width: number): string {
   return title.length + columns.length <= width ? title + columns : title;
 }
 
-/** One line per visible layer: number, compressed size, uncompressed size (or progress), command. */
+/**
+ * One line per visible layer: number, compressed size, uncompressed size (or progress), command; the
+ * layer that failed gives why in place of its command (Details still shows the command).
+ */
 export function layerLines(state: TuiState, height: number): Line[] {
   const numberWidth = Math.max(2, String(state.layers.length).length);
   return windowOf(state.layers, state.layerCursor, height).map((layer) => {
     const command = shortCommand(layer.command, Number.POSITIVE_INFINITY) || '—';
+    const failure = layerFailure(state, layer);
     const l: Line = line(
       `${String(layerNumber(layer.index)).padStart(numberWidth)} `,
       fitRight(formatSize(layer.compressedSize), SIZE_WIDTH),
       seg(' → ', 'dim'),
-      sizeOrProgress(layer, state.failure !== undefined),
-      ` ${command}`,
+      sizeOrProgress(layer, state.failure !== undefined, failure !== undefined),
+      failure === undefined ? ` ${command}` : seg(` ${failure}`, 'error'),
     );
     return listRow(l, layer.index === state.layerCursor.index);
   });
