@@ -176,3 +176,29 @@ describe('SIGUSR1 sent to imgscope', () => {
     expect(stderr).not.toMatch(/inspector|Debugger/i);
   });
 });
+
+describe('a second signal while the explorer flushes its cache', () => {
+  it('ends it by that signal and leaves no half-written cache file', async () => {
+    const cache = join(dir.path, 'cache-explorer-flush');
+    mkdirSync(cache, { recursive: true });
+    // The explorer's flush, waiting on a write whose temp file is on disk and not yet renamed: a slow
+    // disk's fsync of a large entry, held here until the signal comes.
+    const script = `
+      import { writeAtomically } from ${JSON.stringify(join(projectRoot, 'dist/analysis/cache/files.js'))};
+      import { flushCaches } from ${JSON.stringify(join(projectRoot, 'dist/cli/commands/explore.js'))};
+      const held = new Promise(() => {});
+      const write = writeAtomically(${JSON.stringify(cache)}, 'entry', [Buffer.alloc(10)], held);
+      const slow = { flush: () => write };
+      setInterval(() => {}, 1000);
+      setTimeout(() => console.log('flushing'), 100);
+      await flushCaches({ layers: slow, fingerprints: slow });
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.once('data', () => child.kill('SIGINT'));
+    const signal = await new Promise((resolve) => child.on('close', (_code, received) => resolve(received)));
+    expect(signal).toBe('SIGINT');
+    expect(tempFiles(cache)).toEqual([]);
+  });
+});

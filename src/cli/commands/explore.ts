@@ -13,8 +13,9 @@ import {
 } from '../args.js';
 import { openImage, policyReference } from '../open-image.js';
 import type { Output } from '../output.js';
+import { removingTempFilesOnSignal } from '../quit-signals.js';
 import { holdTypeAhead, type TypeAhead } from '../type-ahead.js';
-import { analysisCachesOf } from './cache.js';
+import { type AnalysisCaches, analysisCachesOf } from './cache.js';
 import { runCheck, withPolicy } from './check.js';
 
 /**
@@ -103,12 +104,23 @@ async function explore(
         },
       );
     } finally {
-      await caches?.layers.flush();
-      await caches?.fingerprints.flush();
+      await flushCaches(caches);
       holding = false;
       for (const text of held) io.stderr.write(text);
     }
   } finally {
     await source.close();
   }
+}
+
+/**
+ * Waits for the cache writes still running once the session has ended. The session no longer listens to
+ * signals by then: a second Ctrl+C (or a SIGTERM) while a large entry is written would end the process by
+ * default, its temp files left in the cache folder.
+ */
+export function flushCaches(caches: AnalysisCaches | undefined): Promise<void> {
+  return removingTempFilesOnSignal(async () => {
+    await caches?.layers.flush();
+    await caches?.fingerprints.flush();
+  });
 }
