@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import type { EntryType } from '../analysis/types.js';
 import { wrapToWidth } from '../report/fit-table.js';
 import { printable } from '../report/format.js';
@@ -43,6 +44,17 @@ export function fitRight(text: string, width: number): string {
   if (width <= 0) return '';
   if (text.length > width) return fitLeft(text, width);
   return text.padStart(width);
+}
+
+/** The end of `text` that fits in `width` display columns (wide characters count two). */
+export function keepEnd(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (/^[\x20-\x7e]*$/.test(text)) return text.slice(Math.max(0, text.length - width));
+  const chars = [...text];
+  let used = 0;
+  let start = chars.length;
+  while (start > 0 && used + stringWidth(chars[start - 1]!) <= width) used += stringWidth(chars[--start]!);
+  return chars.slice(start).join('');
 }
 
 /**

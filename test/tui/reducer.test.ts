@@ -6,7 +6,7 @@ import { commandFor, handleInput, NO_KEY, type Session } from '../../src/tui/key
 import { layoutOf, reduce } from '../../src/tui/state/reducer.js';
 import type { Action, TuiState } from '../../src/tui/state/state.js';
 import { createStore } from '../../src/tui/store.js';
-import { headerLine } from '../../src/tui/view-model/chrome.js';
+import { footerLines, headerLine } from '../../src/tui/view-model/chrome.js';
 import { detailLines } from '../../src/tui/view-model/details.js';
 import { filesPlaceholder, filesTitle } from '../../src/tui/view-model/files.js';
 import { layerLines } from '../../src/tui/view-model/layers.js';
@@ -134,6 +134,26 @@ describe('state while layers stream', () => {
     const details = detailLines(run(failed, { type: 'cursor-moved', delta: 1 }), 200).map(lineText);
     expect(details).toContain(`  ${reason}`);
     expect(details.join('\n')).not.toContain('not read: the analysis stopped');
+  });
+});
+
+describe('the filter prompt', () => {
+  it('keeps the end of a long filter and the cursor in sight, the hint giving way', () => {
+    const typed = 'usr/lib/node_modules/npm/node_modules/some-very-long-package-name/lib/index.js';
+    const state = run(finished(), { type: 'filter-opened' }, { type: 'filter-typed', text: typed });
+    const prompt = lineText(footerLines(state, 60)[1]!);
+    expect(prompt).toBe(`filter: …${typed.slice(-50)}█`);
+    expect(stringWidth(prompt)).toBe(60);
+    const short = run(finished(), { type: 'filter-opened' }, { type: 'filter-typed', text: 'ssl' });
+    expect(lineText(footerLines(short, 60)[1]!)).toBe('filter: ssl█   Enter keep · Esc clear');
+    const wide = run(
+      finished(),
+      { type: 'filter-opened' },
+      { type: 'filter-typed', text: '镜像'.repeat(40) },
+    );
+    const widePrompt = lineText(footerLines(wide, 60)[1]!);
+    expect(widePrompt.endsWith('像█')).toBe(true);
+    expect(stringWidth(widePrompt)).toBeLessThanOrEqual(60);
   });
 });
 

@@ -1,6 +1,6 @@
 import { truncateEnd } from '../../report/fit-table.js';
 import { printable } from '../../report/format.js';
-import { wrapText } from '../format.js';
+import { keepEnd, wrapText } from '../format.js';
 import { KEY_HELP } from '../keymap.js';
 import type { TuiState } from '../state/state.js';
 import { CHANGE_MARKS, type ChangeMark } from './file-rows.js';
@@ -45,6 +45,22 @@ const KEYS: readonly (readonly [key: string, what: string])[] = [
   ['q', 'quit'],
 ];
 
+const FILTER_LABEL = 'filter: ';
+const FILTER_HINT = '   Enter keep · Esc clear';
+
+/**
+ * The filter prompt. A text longer than the line shows its end, where keys go, after a `…`, so the
+ * cursor stays in sight; the hint gives way first.
+ */
+function filterPrompt(text: string, width: number): Line {
+  const shown = printable(text);
+  const room = width - FILTER_LABEL.length - 1;
+  const columns = columnsOf(shown);
+  const hint = columns + FILTER_HINT.length <= room ? FILTER_HINT : '';
+  const visible = columns <= room ? shown : `…${keepEnd(shown, room - 1)}`;
+  return line(seg(FILTER_LABEL, 'key'), `${visible}█`, seg(hint, 'dim'));
+}
+
 /** Words of the change toggles, full and (for terminals under 70 columns) short. */
 const TOGGLE_WORDS: Record<ChangeMark, readonly [full: string, short: string]> = {
   added: ['added', 'add'],
@@ -64,12 +80,7 @@ export function footerLines(state: TuiState, width = Number.POSITIVE_INFINITY): 
   const shown = narrow ? KEYS.filter(([key]) => key !== '^Space') : KEYS;
   const keys = line(...shown.flatMap(([key, what]) => [seg(key, 'key'), seg(` ${what}${gap}`, 'dim')]));
   const { files } = state;
-  if (files.editingFilter) {
-    return [
-      keys,
-      line(seg('filter: ', 'key'), `${files.filterText}█`, seg('   Enter keep · Esc clear', 'dim')),
-    ];
-  }
+  if (files.editingFilter) return [keys, filterPrompt(files.filterText, width)];
   const toggles = CHANGE_MARKS.flatMap((mark) => {
     const key = mark === 'unmodified' ? 'u' : mark[0]!;
     const word = TOGGLE_WORDS[mark][narrow ? 1 : 0];
