@@ -10,7 +10,7 @@ import { footerLines, headerLine } from '../../src/tui/view-model/chrome.js';
 import { detailLines } from '../../src/tui/view-model/details.js';
 import { filesPlaceholder, filesTitle } from '../../src/tui/view-model/files.js';
 import { layerLines } from '../../src/tui/view-model/layers.js';
-import { lineText } from '../../src/tui/view-model/lines.js';
+import { fitLine, lineText } from '../../src/tui/view-model/lines.js';
 import { fakeSource } from './fake-source.js';
 import { type FakeEntry, fakeAnalysis } from './fake-tree.js';
 
@@ -134,6 +134,24 @@ describe('state while layers stream', () => {
     const details = detailLines(run(failed, { type: 'cursor-moved', delta: 1 }), 200).map(lineText);
     expect(details).toContain(`  ${reason}`);
     expect(details.join('\n')).not.toContain('not read: the analysis stopped');
+  });
+});
+
+describe('the Layers pane', () => {
+  it('takes its share of a wide terminal, so commands that fit are not cut', () => {
+    const command = 'RUN apt-get update && apt-get install -y curl git';
+    const source = fakeSource(['FROM base', command]);
+    const state = createTuiStore(source, (a) => buildReport(source, a), {
+      columns: 200,
+      rows: 30,
+    }).getState();
+    const { leftWidth, rightWidth } = layoutOf(state);
+    expect(leftWidth).toBe(80);
+    expect(rightWidth).toBeGreaterThan(leftWidth);
+    const row = lineText(fitLine(layerLines(state, 10)[1]!, leftWidth));
+    expect(row).toMatch(/ RUN apt-get update && apt-get install -y curl git *$/);
+    // Narrow terminals keep their split: the Files pane's columns need the room.
+    expect(layoutOf({ ...state, viewport: { columns: 100, rows: 30 } }).leftWidth).toBe(40);
   });
 });
 

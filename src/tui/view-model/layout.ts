@@ -38,7 +38,9 @@ export function layoutFor(viewport: Viewport, layerCount: number): Layout {
   const rows = Math.max(1, viewport.rows - 1);
   const tooSmall = columns < MIN_COLUMNS || rows < MIN_ROWS - 1;
   const bodyHeight = Math.max(0, rows - HEADER_ROWS - FOOTER_ROWS);
-  const leftWidth = Math.min(64, Math.max(30, Math.round(columns * 0.4)));
+  // A share of the width, as dive splits its columns, not a fixed cap: on a wide terminal the layers'
+  // commands get the room too, and the Files pane keeps the larger part.
+  const leftWidth = Math.max(30, Math.round(columns * 0.4));
   const rightWidth = Math.max(0, columns - leftWidth - 1);
   // Layers get what they need up to about half the left column; Details the rest.
   const layersHeight = Math.max(1, Math.min(layerCount, Math.floor((bodyHeight - 2) / 2)));
