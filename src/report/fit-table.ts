@@ -90,10 +90,21 @@ function tableWidth(contentWidths: readonly number[]): number {
   return contentWidths.reduce((sum, w) => sum + w + CELL_OVERHEAD, 1);
 }
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * `text`'s characters as a reader sees them: a flag, an emoji ZWJ sequence or a letter with its combining
+ * marks is one, so a cut never splits it into its parts. Called only for text that is cut or wrapped.
+ */
+export function charactersOf(text: string): string[] {
+  if (/^[\x20-\x7e]*$/.test(text)) return text.split('');
+  return Array.from(graphemes.segment(text), (part) => part.segment);
+}
+
 /** Cuts `text` to `width` display columns, ending in `…` when cut. */
 export function truncateEnd(text: string, width: number): string {
   if (stringWidth(text) <= width) return text;
-  return `${takeWidth([...text], width - 1).join('')}…`;
+  return `${takeWidth(charactersOf(text), width - 1).join('')}…`;
 }
 
 /**
@@ -105,7 +116,7 @@ export function truncateMiddle(text: string, width: number): string {
   if (width <= 1) return '…'.slice(0, width);
   const room = width - 1;
   const headRoom = Math.floor(room * 0.4);
-  const chars = [...text];
+  const chars = charactersOf(text);
   const head = takeWidth(chars, headRoom);
   const tail = takeWidth([...chars].reverse(), room - stringWidth(head.join(''))).reverse();
   return `${head.join('')}…${tail.join('')}`;
@@ -117,7 +128,7 @@ export function truncateMiddle(text: string, width: number): string {
  * character wider than the line takes a line of its own rather than none.
  */
 export function wrapToWidth(text: string, width: number): string[] {
-  const chars = [...text.trim()];
+  const chars = charactersOf(text.trim());
   const widths = chars.map((char) => stringWidth(char));
   const room = Math.max(1, width);
   const lines: string[] = [];

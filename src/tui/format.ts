@@ -1,6 +1,6 @@
 import stringWidth from 'string-width';
 import type { EntryType } from '../analysis/types.js';
-import { wrapToWidth } from '../report/fit-table.js';
+import { charactersOf, wrapToWidth } from '../report/fit-table.js';
 import { printable } from '../report/format.js';
 
 const TYPE_CHAR: Record<EntryType, string> = {
@@ -50,7 +50,7 @@ export function fitRight(text: string, width: number): string {
 export function keepEnd(text: string, width: number): string {
   if (width <= 0) return '';
   if (/^[\x20-\x7e]*$/.test(text)) return text.slice(Math.max(0, text.length - width));
-  const chars = [...text];
+  const chars = charactersOf(text);
   let used = 0;
   let start = chars.length;
   while (start > 0 && used + stringWidth(chars[start - 1]!) <= width) used += stringWidth(chars[--start]!);
