@@ -4,6 +4,7 @@
  * or Ink.
  */
 import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { failedLayerOf } from '../analysis/analyze.js';
 import type { Analysis, AnalysisEvent } from '../analysis/types.js';
 import { removingTempFilesOnSignal } from '../cli/quit-signals.js';
@@ -17,7 +18,7 @@ import { loadInk } from './ink-loader.js';
 import { reduce } from './state/reducer.js';
 import { type Action, initialState, type TuiState } from './state/state.js';
 import { createStore, type Store } from './store.js';
-import { stopLikeCtrlZ, stopLikeSigtstp, takeScreen } from './terminal.js';
+import { inForeground, stopLikeCtrlZ, stopLikeSigtstp, takeScreen } from './terminal.js';
 import { themeFor } from './theme.js';
 
 export interface TuiInput {
@@ -49,6 +50,9 @@ const QUIT_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT'] as const;
  * In each case the terminal is given back and, once continued, taken again and the whole frame drawn.
  */
 type Pause = 'ctrl-z' | 'sigtstp' | 'sigcont';
+
+/** How often a session continued in the background checks whether `fg` has given it the terminal. */
+const FOREGROUND_POLL_MS = 100;
 
 /** Redraws at most this often; the first frame after a quiet spell is drawn at once. */
 const MAX_FPS = 60;
@@ -182,6 +186,11 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
         else stopLikeSigtstp();
         listenToJobControl(true);
       }
+      // Continued by the shell's `bg`, the terminal is the shell's: drawing would paint over its prompt,
+      // and raw mode would stop the job (SIGTTOU) with the explorer's screen left behind. `fg` gives the
+      // terminal back with no signal when the job runs, so it is watched for; layers stream meanwhile.
+      while (!signal && !inForeground()) await sleep(FOREGROUND_POLL_MS);
+      if (signal) break;
       onResize();
     }
   } finally {

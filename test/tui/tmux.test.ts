@@ -382,6 +382,39 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     }
   });
 
+  it('stays off the screen when continued in the background (bg), and draws it again on fg', async () => {
+    const resumed = /\[resumed imgscope exited with (\d+)\]/;
+    const term = new Terminal(
+      [DEMO],
+      {},
+      {
+        jobControl: true,
+        after: `read -r; bg >/dev/null; echo "[in the background]"; read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+      },
+    );
+    try {
+      const before = await term.waitFor(finished, 'the final verdict');
+      term.keys('C-z');
+      await term.waitFor((s) => s.includes('[imgscope exited with 148]'), 'the shell running after the stop');
+      term.keys('Enter');
+      await term.waitFor((s) => s.includes('[in the background]'), 'the shell after bg');
+      // Running, not stopped by SIGTTOU, and the shell's screen left alone.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(processState(term.pid())).toMatch(/^S/);
+      expect(term.flag('alternate_on')).toBe('0');
+      expect(term.screen()).not.toContain('Layers (8)');
+      term.keys('Enter');
+      const screen = await term.waitFor(
+        (s) => finished(s) && term.flag('alternate_on') === '1' && !resumed.test(s),
+        'the explorer drawn again after fg',
+      );
+      expect(screen).toBe(before);
+      await expectKeyboardBackThenQuit(term, resumed);
+    } finally {
+      term.close();
+    }
+  });
+
   it('draws the whole screen again and takes the keyboard back when continued after a SIGSTOP', async () => {
     // SIGSTOP cannot be caught: the shell prints on the explorer's screen and takes the terminal as it is;
     // `stty sane` gives it the cooked modes an interactive shell restores, which imgscope must undo.
