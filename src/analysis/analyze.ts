@@ -9,7 +9,7 @@ import type { FingerprintStore } from './cache/fingerprint-store.js';
 import type { LayerCache } from './cache/layer-cache.js';
 import { LocalBlobs } from './cache/local-blobs.js';
 import { decodeLayer } from './compression.js';
-import { beginDiffIdHash } from './diff-id-hasher.js';
+import { beginDiffIdHash, HashWorkerDiedError } from './diff-id-hasher.js';
 import { WasteAccumulator } from './efficiency.js';
 import { EventQueue } from './event-queue.js';
 import { type LayerItems, StringTable } from './layer-items.js';
@@ -358,9 +358,18 @@ function abortError(reason: unknown): Error {
     : new DOMException(String(reason ?? 'The operation was aborted'), 'AbortError');
 }
 
-/** Keeps ImgscopeErrors and aborts as they are; names the layer in anything else (zlib, zstd). */
+/**
+ * Keeps ImgscopeErrors and aborts as they are; names the layer in anything else (zlib, zstd), and says
+ * which failures are not the blob's.
+ */
 function describeFailure(error: unknown, label: string, remedy: string, signal: AbortSignal): unknown {
   if (isImgscopeError(error) || signal.aborted) return error;
+  if (error instanceof HashWorkerDiedError) {
+    return new ImgscopeError('LIMIT', `${label}: cannot verify it: ${error.message}`, {
+      hint: 'the image is not at fault; free some memory or lower --concurrency, and run again',
+      cause: error,
+    });
+  }
   if (error instanceof ZstdWindowError) {
     return new ImgscopeError('UNSUPPORTED', `${label}: cannot decompress (${error.message})`, {
       hint: `recompress the layer with a zstd window of ${error.limit / 2 ** 20} MiB or less (zstd's default; --long=27 at most)`,

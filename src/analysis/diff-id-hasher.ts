@@ -139,6 +139,17 @@ class RingHash implements StreamHash {
   }
 }
 
+/**
+ * The thread hashing layers died (out of memory, killed): the layer's bytes are not at fault, and the
+ * message must not say they are.
+ */
+export class HashWorkerDiedError extends Error {
+  constructor(reason: string) {
+    super(`the thread hashing its uncompressed content stopped (${reason})`);
+    this.name = 'HashWorkerDiedError';
+  }
+}
+
 class HashWorker {
   private readonly worker: Worker;
   private readonly open = new Map<number, RingHash>();
@@ -155,8 +166,8 @@ class HashWorker {
     this.worker = new Worker(WORKER_SOURCE, { eval: true });
     this.worker.unref();
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => this.fail(new Error(`the hashing worker exited (code ${code})`)));
+    this.worker.on('error', (error) => this.fail(new HashWorkerDiedError(error.message)));
+    this.worker.on('exit', (code) => this.fail(new HashWorkerDiedError(`it exited with code ${code}`)));
   }
 
   get usable(): boolean {

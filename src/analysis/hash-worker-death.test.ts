@@ -1,0 +1,46 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
+import { analyzeImage } from './analyze.js';
+import type * as Hasher from './diff-id-hasher.js';
+import { fakeImage, gzip, tarOf } from './testing.js';
+
+const OUT_OF_MEMORY = 'Worker terminated due to reaching memory limit: JS heap out of memory';
+
+/** A worker thread that dies of memory as soon as it starts, as one does when the heap is exhausted. */
+vi.mock('node:worker_threads', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('node:worker_threads')>()),
+  Worker: class extends EventEmitter {
+    constructor() {
+      super();
+      setImmediate(() => {
+        this.emit('error', Object.assign(new Error(OUT_OF_MEMORY), { code: 'ERR_WORKER_OUT_OF_MEMORY' }));
+        this.emit('exit', 1);
+      });
+    }
+    ref() {}
+    unref() {}
+    postMessage() {}
+  },
+}));
+
+/** Every layer's hash on that worker, however small the layer (the real threshold is 128 MiB). */
+vi.mock('./diff-id-hasher.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof Hasher>();
+  return { ...actual, beginDiffIdHash: () => actual.beginDiffIdHash(Number.MAX_SAFE_INTEGER) };
+});
+
+describe('the hashing worker dying', () => {
+  it('says the hashing thread stopped and why, not that the layer cannot be decompressed', async () => {
+    const layer = gzip(await tarOf(['etc/', 'etc/motd:100']));
+    const failure = analyzeImage(fakeImage([layer]));
+    await expect(failure).rejects.toMatchObject({
+      message: expect.stringMatching(
+        new RegExp(
+          `^layer 1 of fake:image \\(sha256:[0-9a-f]{64}\\): cannot verify it: the thread hashing its uncompressed content stopped \\(${OUT_OF_MEMORY}\\)$`,
+        ),
+      ),
+      hint: 'the image is not at fault; free some memory or lower --concurrency, and run again',
+    });
+    await expect(failure).rejects.not.toMatchObject({ message: expect.stringContaining('decompress') });
+  });
+});
