@@ -155,6 +155,17 @@ describe('the Layers pane', () => {
   });
 });
 
+describe('the Files title', () => {
+  it('cuts a long filter in the middle, keeping the row count and the closing quote in sight', () => {
+    const typed = `/usr/lib/${'node_modules/npm/'.repeat(4)}lib/utils/`;
+    const state = run(finished(), { type: 'filter-typed', text: typed });
+    const title = filesTitle(state, 50);
+    expect(title).toMatch(/^Files: Layer 1 changes matching "\/u[^"]*…[^"]*s\/" \(0 rows\)$/);
+    expect(stringWidth(title)).toBe(50);
+    expect(filesTitle(state)).toBe(`Files: Layer 1 changes matching "${typed}" (0 rows)`);
+  });
+});
+
 describe('the filter prompt', () => {
   it('keeps the end of a long filter and the cursor in sight, the hint giving way', () => {
     const typed = 'usr/lib/node_modules/npm/node_modules/some-very-long-package-name/lib/index.js';

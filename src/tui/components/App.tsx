@@ -98,7 +98,7 @@ export function App({
           </Box>
           <Text dimColor>{separator}</Text>
           <Pane
-            title={filesTitle(state)}
+            title={filesTitle(state, rightWidth - 2)}
             focused={state.focus === 'files'}
             width={rightWidth}
             height={layout.bodyHeight - 1}

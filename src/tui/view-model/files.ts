@@ -122,18 +122,27 @@ export function wasteLines(files: FilesState, width: number, height: number): Li
 }
 
 /** The Files pane title: which tree, which layer, what is filtered. */
-export function filesTitle(state: TuiState): string {
+/**
+ * The Files pane's title in `width` columns. A long filter is cut in the middle so the count after it
+ * (and its closing quote) stays in sight.
+ */
+export function filesTitle(state: TuiState, width = Number.POSITIVE_INFINITY): string {
   const { files } = state;
   const layer = layerNumber(state.layerCursor.index);
+  const titled = (head: string, tail: string) => {
+    if (!files.appliedFilterText) return head + tail;
+    const filter = printable(files.appliedFilterText);
+    const room = width - columnsOf(`${head} matching ""${tail}`);
+    return `${head} matching "${truncateMiddle(filter, Math.max(1, room))}"${tail}`;
+  };
   if (files.wasteView) {
     if (!state.analysis) return 'Waste: counted once every layer is read';
-    return `Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}${files.appliedFilterText ? ` matching "${files.appliedFilterText}"` : ''}`;
+    return titled(`Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}`, '');
   }
   if (state.layers.length === 0) return 'Files: the image has no layers';
   const what = files.mode === 'layer' ? `Layer ${layer} changes` : `Image up to layer ${layer}`;
-  const filter = files.appliedFilterText ? ` matching "${files.appliedFilterText}"` : '';
   const count = files.rows ? ` (${counted(files.rows.rows.length, 'row', 'rows')})` : '';
-  return `Files: ${what}${filter}${count}`;
+  return titled(`Files: ${what}`, count);
 }
 
 /** What the Files pane says while it has nothing to show. */
