@@ -178,12 +178,15 @@ describe('SIGUSR1 sent to imgscope', () => {
 });
 
 describe('a second signal while the explorer flushes its cache', () => {
-  it('ends it by that signal and leaves no half-written cache file', async () => {
-    const cache = join(dir.path, 'cache-explorer-flush');
-    mkdirSync(cache, { recursive: true });
-    // The explorer's flush, waiting on a write whose temp file is on disk and not yet renamed: a slow
-    // disk's fsync of a large entry, held here until the signal comes.
-    const script = `
+  // SIGQUIT too: the explorer quits on Ctrl+\, and once its session ended the terminal sends one.
+  it.each(['SIGINT', 'SIGQUIT'] as const)(
+    '%s ends it by that signal and leaves no half-written cache file',
+    async (sent) => {
+      const cache = join(dir.path, `cache-explorer-flush-${sent}`);
+      mkdirSync(cache, { recursive: true });
+      // The explorer's flush, waiting on a write whose temp file is on disk and not yet renamed: a slow
+      // disk's fsync of a large entry, held here until the signal comes.
+      const script = `
       import { writeAtomically } from ${JSON.stringify(join(projectRoot, 'dist/analysis/cache/files.js'))};
       import { flushCaches } from ${JSON.stringify(join(projectRoot, 'dist/cli/commands/explore.js'))};
       const held = new Promise(() => {});
@@ -193,12 +196,15 @@ describe('a second signal while the explorer flushes its cache', () => {
       setTimeout(() => console.log('flushing'), 100);
       await flushCaches({ layers: slow, fingerprints: slow });
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    child.stdout.once('data', () => child.kill('SIGINT'));
-    const signal = await new Promise((resolve) => child.on('close', (_code, received) => resolve(received)));
-    expect(signal).toBe('SIGINT');
-    expect(tempFiles(cache)).toEqual([]);
-  });
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      child.stdout.once('data', () => child.kill(sent));
+      const signal = await new Promise((resolve) =>
+        child.on('close', (_code, received) => resolve(received)),
+      );
+      expect(signal).toBe(sent);
+      expect(tempFiles(cache)).toEqual([]);
+    },
+  );
 });
