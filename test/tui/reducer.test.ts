@@ -134,6 +134,12 @@ describe('state while layers stream', () => {
     const details = detailLines(run(failed, { type: 'cursor-moved', delta: 1 }), 200).map(lineText);
     expect(details).toContain(`  ${reason}`);
     expect(details.join('\n')).not.toContain('not read: the analysis stopped');
+    // A layer the failure stopped says so in full in a narrow pane too.
+    const narrow = detailLines(failed, 40)
+      .map((l) => lineText(fitLine(l, 40)))
+      .join(' ')
+      .replace(/\s+/g, ' ');
+    expect(narrow).toContain('1000 B compressed, not read: the analysis stopped');
   });
 });
 

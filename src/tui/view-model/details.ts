@@ -49,7 +49,8 @@ function layerSection(state: TuiState, width: number): Line[] {
       : layer.status === 'waiting'
         ? 'waiting to stream'
         : 'streaming';
-    lines.push(line(seg(`  ${formatSize(layer.compressedSize)} compressed, ${status}`, 'dim')));
+    // Wrapped: cut, a narrow pane lost why the layer was not read.
+    lines.push(...wrapped(`${formatSize(layer.compressedSize)} compressed, ${status}`, width, '  ', 'dim'));
     return lines;
   }
   lines.push(
