@@ -186,6 +186,18 @@ describe('the Files pane', () => {
     );
     expect(rowOf(screen, '/etc/passwd')).toMatch(/^› +2× +22 B +12 B \/etc\/passwd +\(modified by/);
   });
+
+  it('drops waste figures in a 60-column terminal rather than the paths', async () => {
+    const { finish, until, press } = mount({ columns: 60, rows: 24 });
+    finish();
+    await until((f) => f.includes('Files:'), 'with the tree');
+    const screen = filesPane(
+      await press('w', (f) => /Waste: 1 inefficient file(?!s)/.test(f), 'with the waste view'),
+      60,
+    );
+    expect(screen).toMatch(/^ +Wasted Path$/m);
+    expect(rowOf(screen, '/etc/passwd')).toMatch(/^› +22 B \/etc\/passwd/);
+  });
 });
 
 describe('text from the image', () => {

@@ -23,7 +23,7 @@ import { Pane } from './Pane.js';
 function filesPaneLines(state: TuiState, width: number, height: number): Line[] {
   const { files } = state;
   const body = files.wasteView ? wasteLines(files, width, height - 1) : fileLines(files, width, height - 1);
-  const heading = files.wasteView ? wasteHeading() : fileHeading(width);
+  const heading = files.wasteView ? wasteHeading(width) : fileHeading(width);
   return body.length > 0 ? [heading, ...body] : [heading, line(seg(filesPlaceholder(state), 'dim'))];
 }
 

@@ -82,22 +82,39 @@ export function fileLines(files: FilesState, width: number, height: number): Lin
   });
 }
 
-export function wasteHeading(): Line {
-  return line(
-    seg(
-      ` ${fitRight('Copies', 6)} ${fitRight('Wasted', SIZE_WIDTH)} ${fitRight('Reclaim', SIZE_WIDTH)} Path`,
-      'dim',
-    ),
-  );
+/** Under this many columns left for the path, a waste figure gives way: Reclaim first, then Copies. */
+const MIN_WASTE_PATH = 20;
+
+interface WasteColumns {
+  readonly copies: boolean;
+  readonly reclaim: boolean;
+  /** Columns left for the path. */
+  readonly room: number;
+}
+
+/** Which waste figures fit beside a readable path in `width` columns (Wasted always stays). */
+function wasteColumns(width: number): WasteColumns {
+  const copies = 6 + 1;
+  const figure = SIZE_WIDTH + 1;
+  const gutter = 1;
+  const all = width - gutter - copies - 2 * figure;
+  if (all >= MIN_WASTE_PATH) return { copies: true, reclaim: true, room: all };
+  const withCopies = all + figure;
+  if (withCopies >= MIN_WASTE_PATH) return { copies: true, reclaim: false, room: withCopies };
+  return { copies: false, reclaim: false, room: withCopies + copies };
+}
+
+export function wasteHeading(width = Number.POSITIVE_INFINITY): Line {
+  const columns = wasteColumns(width);
+  const copies = columns.copies ? `${fitRight('Copies', 6)} ` : '';
+  const reclaim = columns.reclaim ? `${fitRight('Reclaim', SIZE_WIDTH)} ` : '';
+  return line(seg(` ${copies}${fitRight('Wasted', SIZE_WIDTH)} ${reclaim}Path`, 'dim'));
 }
 
 function lastChange(file: InefficientFile): string {
   const last = file.overwrittenBy.at(-1);
   return last ? `  (${last.change} by layer ${layerNumber(last.layer)})` : '';
 }
-
-/** Columns before a waste row's path: the gutter, copies, wasted and reclaimable. */
-const WASTE_FIGURES_WIDTH = 1 + (6 + 1) + (SIZE_WIDTH + 1) + (SIZE_WIDTH + 1);
 
 /**
  * A waste row's path and its last change, in `room` columns. The note gives way first; a path that does
@@ -110,12 +127,13 @@ function wastePath(file: InefficientFile, room: number): Segment[] {
 }
 
 export function wasteLines(files: FilesState, width: number, height: number): Line[] {
-  const room = width - WASTE_FIGURES_WIDTH;
+  const columns = wasteColumns(width);
   return windowOf(files.waste, files.wasteCursor, height).map((file, i) => {
     const l = line(
-      `${fitRight(`${file.count}×`, 6)} ${fitRight(formatSize(file.wastedBytes), SIZE_WIDTH)} `,
-      `${fitRight(formatSize(file.reclaimableBytes), SIZE_WIDTH)} `,
-      ...wastePath(file, room),
+      columns.copies ? `${fitRight(`${file.count}×`, 6)} ` : '',
+      `${fitRight(formatSize(file.wastedBytes), SIZE_WIDTH)} `,
+      columns.reclaim ? `${fitRight(formatSize(file.reclaimableBytes), SIZE_WIDTH)} ` : '',
+      ...wastePath(file, columns.room),
     );
     return listRow(l, files.wasteCursor.offset + i === files.wasteCursor.index);
   });
