@@ -9,7 +9,7 @@ import type { FingerprintStore } from './cache/fingerprint-store.js';
 import type { LayerCache } from './cache/layer-cache.js';
 import { LocalBlobs } from './cache/local-blobs.js';
 import { decodeLayer } from './compression.js';
-import { beginDiffIdHash, HashWorkerDiedError } from './diff-id-hasher.js';
+import { beginDiffIdHash } from './diff-id-hasher.js';
 import { WasteAccumulator } from './efficiency.js';
 import { EventQueue } from './event-queue.js';
 import { type LayerItems, StringTable } from './layer-items.js';
@@ -17,6 +17,7 @@ import { LayerSchedule } from './layer-schedule.js';
 import { FileModelBuilder } from './model.js';
 import { PathTable } from './paths.js';
 import { readLayerTar } from './tar-entries.js';
+import { ThreadDiedError } from './thread-died.js';
 import type { Analysis, AnalysisEvent, Compression, LayerSummary } from './types.js';
 import { ZstdWindowError } from './zstd-worker.js';
 
@@ -364,8 +365,8 @@ function abortError(reason: unknown): Error {
  */
 function describeFailure(error: unknown, label: string, remedy: string, signal: AbortSignal): unknown {
   if (isImgscopeError(error) || signal.aborted) return error;
-  if (error instanceof HashWorkerDiedError) {
-    return new ImgscopeError('LIMIT', `${label}: cannot verify it: ${error.message}`, {
+  if (error instanceof ThreadDiedError) {
+    return new ImgscopeError('LIMIT', `${label}: ${error.message}`, {
       hint: 'the image is not at fault; free some memory or lower --concurrency, and run again',
       cause: error,
     });

@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { type Digest, hashInSlices } from '../oci/digest.js';
+import { ThreadDiedError } from './thread-died.js';
 
 /** Each open hash's ring of shared memory: how far the main thread may copy ahead of the worker. */
 const RING_BYTES = 4 * 1024 * 1024;
@@ -139,16 +140,7 @@ class RingHash implements StreamHash {
   }
 }
 
-/**
- * The thread hashing layers died (out of memory, killed): the layer's bytes are not at fault, and the
- * message must not say they are.
- */
-export class HashWorkerDiedError extends Error {
-  constructor(reason: string) {
-    super(`the thread hashing its uncompressed content stopped (${reason})`);
-    this.name = 'HashWorkerDiedError';
-  }
-}
+const HASHING = 'hashing its uncompressed content';
 
 class HashWorker {
   private readonly worker: Worker;
@@ -166,8 +158,8 @@ class HashWorker {
     this.worker = new Worker(WORKER_SOURCE, { eval: true });
     this.worker.unref();
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
-    this.worker.on('error', (error) => this.fail(new HashWorkerDiedError(error.message)));
-    this.worker.on('exit', (code) => this.fail(new HashWorkerDiedError(`it exited with code ${code}`)));
+    this.worker.on('error', (error) => this.fail(new ThreadDiedError(HASHING, error.message)));
+    this.worker.on('exit', (code) => this.fail(new ThreadDiedError(HASHING, `it exited with code ${code}`)));
   }
 
   get usable(): boolean {

@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { Duplex } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { ThreadDiedError } from './thread-died.js';
 import { type ZstdFrame, ZstdFrameWalker, zstdError } from './zstd-frames.js';
 
 /** Decoded bytes the worker gathers into one message. */
@@ -120,6 +121,8 @@ interface WorkerClient {
   onFailure(error: Error): void;
 }
 
+const DECODING = 'decoding its zstd content';
+
 /** A worker thread and the decoder currently using it; its listeners stay for its whole life. */
 class PooledWorker {
   client: WorkerClient | undefined;
@@ -128,8 +131,8 @@ class PooledWorker {
   constructor(fzstd: string) {
     this.thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { fzstd } });
     this.thread.on('message', (message: FromWorker) => this.client?.onMessage(message));
-    this.thread.on('error', (error) => this.fail(zstdError(error.message)));
-    this.thread.on('exit', (code) => this.fail(zstdError(`the decoder thread exited with code ${code}`)));
+    this.thread.on('error', (error) => this.fail(new ThreadDiedError(DECODING, error.message)));
+    this.thread.on('exit', (code) => this.fail(new ThreadDiedError(DECODING, `it exited with code ${code}`)));
   }
 
   private fail(error: Error): void {

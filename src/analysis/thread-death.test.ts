@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { analyzeImage } from './analyze.js';
 import type * as Hasher from './diff-id-hasher.js';
-import { fakeImage, gzip, tarOf } from './testing.js';
+import { fakeImage, gzip, tarOf, zstd } from './testing.js';
 
 const OUT_OF_MEMORY = 'Worker terminated due to reaching memory limit: JS heap out of memory';
 
-/** A worker thread that dies of memory as soon as it starts, as one does when the heap is exhausted. */
+/** Every worker thread dies of memory as soon as it starts, as one does when the heap is exhausted. */
 vi.mock('node:worker_threads', async (importOriginal) => ({
   ...(await importOriginal<typeof import('node:worker_threads')>()),
   Worker: class extends EventEmitter {
@@ -20,6 +20,9 @@ vi.mock('node:worker_threads', async (importOriginal) => ({
     ref() {}
     unref() {}
     postMessage() {}
+    terminate() {
+      return Promise.resolve(1);
+    }
   },
 }));
 
@@ -29,18 +32,31 @@ vi.mock('./diff-id-hasher.js', async (importOriginal) => {
   return { ...actual, beginDiffIdHash: () => actual.beginDiffIdHash(Number.MAX_SAFE_INTEGER) };
 });
 
-describe('the hashing worker dying', () => {
+describe('a helper thread dying', () => {
   it('says the hashing thread stopped and why, not that the layer cannot be decompressed', async () => {
     const layer = gzip(await tarOf(['etc/', 'etc/motd:100']));
     const failure = analyzeImage(fakeImage([layer]));
     await expect(failure).rejects.toMatchObject({
       message: expect.stringMatching(
         new RegExp(
-          `^layer 1 of fake:image \\(sha256:[0-9a-f]{64}\\): cannot verify it: the thread hashing its uncompressed content stopped \\(${OUT_OF_MEMORY}\\)$`,
+          `^layer 1 of fake:image \\(sha256:[0-9a-f]{64}\\): the thread hashing its uncompressed content stopped \\(${OUT_OF_MEMORY}\\)$`,
         ),
       ),
       hint: 'the image is not at fault; free some memory or lower --concurrency, and run again',
     });
     await expect(failure).rejects.not.toMatchObject({ message: expect.stringContaining('decompress') });
+  });
+
+  it('says the zstd decoding thread stopped and why, not that the zstd data is invalid', async () => {
+    const layer = zstd(await tarOf(['etc/', 'etc/motd:100']));
+    const failure = analyzeImage(fakeImage([layer]));
+    await expect(failure).rejects.toMatchObject({
+      message: expect.stringMatching(
+        new RegExp(
+          `^layer 1 of fake:image \\(sha256:[0-9a-f]{64}\\): the thread decoding its zstd content stopped \\(${OUT_OF_MEMORY}\\)$`,
+        ),
+      ),
+      hint: 'the image is not at fault; free some memory or lower --concurrency, and run again',
+    });
   });
 });
