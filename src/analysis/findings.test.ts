@@ -65,6 +65,25 @@ describe('hintFindingsOf: dead bytes', () => {
     ]);
   });
 
+  it('counts a copy a layer ships and overwrites itself as overwritten, with the lower copy of the path', () => {
+    const { deadBytes } = findingsOf([
+      ['opt/', 'opt/tool:300', 'opt/cfg:2'],
+      ['opt/tool:200', 'opt/tool:100', 'opt/new:40', 'opt/new:1'],
+    ]);
+    expect(deadBytes).toEqual([
+      {
+        layer: 1,
+        change: 'overwritten',
+        bytes: 300 + 200 + 40,
+        largestPaths: [
+          { path: '/opt/tool', bytes: 500 },
+          { path: '/opt/new', bytes: 40 },
+        ],
+        pathCount: 2,
+      },
+    ]);
+  });
+
   it('counts the bytes freed by removing the last name of a hardlinked file as deleted, naming it', () => {
     const { deadBytes } = findingsOf([
       ['usr/', 'usr/bin/', 'usr/bin/perl:100', 'usr/bin/perl5 => usr/bin/perl'],

@@ -210,10 +210,10 @@ function heaviestLayer(bytesByLayer: Map<number, number>): number | undefined {
 const bySize = (a: { bytes: number }, b: { bytes: number }) => b.bytes - a.bytes;
 
 /**
- * Splits each layer's dead bytes (`LayerSummary.wastedBytes`: whiteouts, directory whiteouts and opaque
- * directories included, which dive's figures miss) into what it deleted and what it overwrote, walking
- * the layer's own tree down to the entries it removed or modified, and the tree below it for what the
- * modified ones replaced.
+ * Splits each layer's dead bytes (`LayerSummary.wastedBytes`: whiteouts, directory whiteouts, opaque
+ * directories and copies the layer shadows itself included, which dive's figures miss) into what it
+ * deleted and what it overwrote, walking the layer's own tree down to the entries it removed or modified,
+ * and the tree below it for what the modified ones replaced.
  */
 function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadBytes[] {
   const groups: DeadBytes[] = [];
@@ -264,7 +264,12 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
       removed.reduce((sum, p) => sum + p.bytes, 0),
     );
     const overwritten =
-      summary.wastedBytes > removedBytes ? overwrittenPaths(analysis.model, summary.index, modified) : [];
+      summary.wastedBytes > removedBytes
+        ? mergedByPath([
+            ...overwrittenPaths(analysis.model, summary.index, modified),
+            ...analysis.model.shadowedCopies(summary.index),
+          ])
+        : [];
     // Removing the last name of a hardlinked file frees its bytes, but a hardlink's own size is 0: with
     // nothing overwritten to account for them, the bytes no removed path shows were deleted too.
     if (overwritten.length === 0 && removed.length > 0) {
@@ -277,6 +282,13 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
       groups.push(group(summary.index, 'overwritten', summary.wastedBytes - removedBytes, overwritten));
   }
   return groups.sort(bySize);
+}
+
+/** One line per path, its bytes summed: a layer can overwrite a lower copy and then its own. */
+function mergedByPath(paths: readonly { path: string; bytes: number }[]): { path: string; bytes: number }[] {
+  const byPath = new Map<string, number>();
+  for (const { path, bytes } of paths) byPath.set(path, (byPath.get(path) ?? 0) + bytes);
+  return [...byPath].map(([path, bytes]) => ({ path, bytes }));
 }
 
 /** The paths a layer modified, and the directories that lead to them, by name from the root. */

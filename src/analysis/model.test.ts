@@ -188,7 +188,7 @@ describe('FileModelBuilder', () => {
       ['etc:5', 'etc/', 'etc/a:3'],
     ]);
     expect(changes(1)).toEqual(['removed /etc/b', 'modified /etc', 'modified /etc/a']);
-    expect(merged[1]).toEqual({ added: 0, modified: 2, removed: 1, wastedBytes: 3 });
+    expect(merged[1]).toEqual({ added: 0, modified: 2, removed: 1, wastedBytes: 3 + 5 });
     expect(listing(model.treeAt(1))).toEqual([
       '/etc dir 3 modified',
       '/etc/a file 3 modified',
@@ -200,6 +200,20 @@ describe('FileModelBuilder', () => {
       'modified /etc',
       'added /etc/c',
     ]);
+  });
+
+  it('counts the copies a layer ships and replaces itself as dead, keeping hardlinked content alive', () => {
+    // Concatenated tars: app/big twice in one layer; the base layer shadows its own copy too.
+    const { model, merged } = build([
+      ['app/', 'app/big:1000', 'app/big:10', 'app/keep:7'],
+      ['app/big:4', 'app/big:3', 'app/keep:2'],
+      // A file named twice while a hardlink keeps the first copy: nothing of it is dead.
+      ['lib/', 'lib/a:50', 'lib/b => lib/a', 'lib/a:5'],
+    ]);
+    expect(merged.map((layer) => layer.wastedBytes)).toEqual([1000, 10 + 4 + 7, 0]);
+    expect(model.shadowedCopies(0)).toEqual([{ path: '/app/big', bytes: 1000 }]);
+    expect(model.shadowedCopies(1)).toEqual([{ path: '/app/big', bytes: 4 }]);
+    expect(model.shadowedCopies(2)).toEqual([]);
   });
 
   it('replaces a directory with a file, removing what was in it', () => {
@@ -221,8 +235,9 @@ describe('FileModelBuilder', () => {
       ['lib/old:5', 'lib/new/', 'lib/new/x:6', 'lib -> usr/lib', 'usr/', 'usr/lib/'],
     ]);
     expect(changes(1)).toEqual(['modified /lib', 'added /usr', 'added /usr/lib']);
-    expect(merged[1]).toEqual({ added: 2, modified: 1, removed: 0, wastedBytes: 4 });
-    // lib/old was below: removed with the directory; lib/new never was, so it is not in the image at all.
+    expect(merged[1]).toEqual({ added: 2, modified: 1, removed: 0, wastedBytes: 4 + 5 + 6 });
+    // lib/old was below: removed with the directory; lib/new never was, so it is not in the image at all
+    // (but its bytes, and lib/old's new ones, are in the blob: dead).
     expect(listing(model.treeAt(1))).toEqual([
       '/lib -> usr/lib symlink 0 modified',
       '/lib/old file 5 removed',
@@ -233,7 +248,7 @@ describe('FileModelBuilder', () => {
     // In a base layer nothing was below: a path set again after its parent was replaced is added, once.
     const base = build([['a/b/f:32', 'a:45', 'a/b -> zz']]);
     expect(base.changes(0)).toEqual(['added /a', 'added /a/b']);
-    expect(base.merged[0]).toEqual({ added: 2, modified: 0, removed: 0, wastedBytes: 0 });
+    expect(base.merged[0]).toEqual({ added: 2, modified: 0, removed: 0, wastedBytes: 32 + 45 });
     expect(listing(base.model.treeAt(0))).toEqual(['/a dir 0 added', '/a/b -> zz symlink 0 added']);
     // A directory removed with its parent and re-created: what the layer had put in it is not a removal.
     expect(build([['a/p/x:1', 'a:2', 'a/p/']]).changes(0)).toEqual(['added /a', 'added /a/p']);

@@ -10,7 +10,7 @@ import {
 import { type PathTable, ROOT } from './paths.js';
 import { Change, RecordFlag, RecordStore } from './records.js';
 import { TreeView, type TreeViewSource } from './tree.js';
-import type { ChangeKind, FileEntry, FileModel, FileTree, LayerChange } from './types.js';
+import type { ChangeKind, FileEntry, FileModel, FileTree, LayerChange, ShadowedCopy } from './types.js';
 
 const NONE = -1;
 const IMPLIED_DIR_MODE = 0o755;
@@ -22,7 +22,7 @@ export interface LayerMergeResult {
   added: number;
   modified: number;
   removed: number;
-  /** Content bytes of lower layers this layer overwrote or removed. */
+  /** Content bytes this layer made dead: of lower layers it overwrote or removed, and of its own copies it replaced. */
   wastedBytes: number;
 }
 
@@ -49,9 +49,12 @@ export class FileModelBuilder {
   private readonly groupNames: number[] = [];
   private readonly groupLayers: number[] = [];
   private readonly layerStarts: number[] = [0];
+  private readonly layerShadowed: ShadowedCopy[][] = [];
   private entryCount = 0;
   private layer = 0;
   private wasted = 0;
+  /** This layer's own copies it replaced: path, bytes, path, bytes… */
+  private shadowed: number[] = [];
 
   constructor(
     readonly paths: PathTable,
@@ -68,6 +71,7 @@ export class FileModelBuilder {
     const layer = this.layerCount;
     this.layer = layer;
     this.wasted = 0;
+    this.shadowed = [];
     this.entryCount += fileCount;
     const { kinds, paths } = items;
 
@@ -85,6 +89,10 @@ export class FileModelBuilder {
     const start = this.layerStarts[layer]!;
     const end = this.records.count;
     this.layerStarts.push(end);
+    const shadowed: ShadowedCopy[] = [];
+    for (let k = 0; k < this.shadowed.length; k += 2)
+      shadowed.push({ path: this.paths.path(this.shadowed[k]!), bytes: this.shadowed[k + 1]! });
+    this.layerShadowed.push(shadowed);
     const counts = [0, 0, 0, 0];
     const { flags } = this.records;
     for (let record = start; record < end; record++) {
@@ -105,6 +113,7 @@ export class FileModelBuilder {
       this.last,
       [...this.layerStarts],
       this.entryCount,
+      [...this.layerShadowed],
     );
   }
 
@@ -119,21 +128,28 @@ export class FileModelBuilder {
   }
 
   /**
-   * `path` stops naming its content: the bytes a lower layer shipped for it are dead once no other
-   * hardlink names them (deleting one name of a hardlinked file frees nothing).
+   * `path` stops naming its content: the bytes a layer shipped for it are dead once no other hardlink
+   * names them (deleting one name of a hardlinked file frees nothing). Content this layer shipped itself
+   * is dead too: the earlier copy of a path the layer lists twice is still in its blob.
    */
   private release(path: number): number {
     const group = this.group[path]!;
+    let bytes: number;
+    let layer: number;
     if (group === NONE) {
       const r = this.records;
       const record = this.last[path]!;
-      const lower =
-        this.isPresent(record) && r.types[record] === TypeCode.file && r.layers[record]! < this.layer;
-      return lower ? r.sizes[record]! : 0;
+      if (!this.isPresent(record) || r.types[record] !== TypeCode.file) return 0;
+      bytes = r.sizes[record]!;
+      layer = r.layers[record]!;
+    } else {
+      this.group[path] = NONE;
+      if (--this.groupNames[group]! > 0) return 0;
+      bytes = this.groupSizes[group]!;
+      layer = this.groupLayers[group]!;
     }
-    this.group[path] = NONE;
-    if (--this.groupNames[group]! > 0 || this.groupLayers[group]! >= this.layer) return 0;
-    return this.groupSizes[group]!;
+    if (layer === this.layer && bytes > 0) this.shadowed.push(path, bytes);
+    return bytes;
   }
 
   /** A file gets content of its own; a hardlink shares its target's, when the target is present. */
@@ -366,6 +382,7 @@ export class CompactFileModel implements FileModel, TreeViewSource {
     private readonly last: Int32Array,
     private readonly layerStarts: readonly number[],
     readonly entryCount: number,
+    private readonly layerShadowed: readonly (readonly ShadowedCopy[])[],
   ) {}
 
   get layerCount(): number {
@@ -429,6 +446,11 @@ export class CompactFileModel implements FileModel, TreeViewSource {
   layerTree(layer: number): FileTree {
     this.checkLayer(layer);
     return this.cached(`layer:${layer}`, () => TreeView.layer(this, layer));
+  }
+
+  shadowedCopies(layer: number): readonly ShadowedCopy[] {
+    this.checkLayer(layer);
+    return this.layerShadowed[layer]!;
   }
 
   /** Last record of each path (after the top layer); -1 for none. */

@@ -50,7 +50,10 @@ export interface LayerSummary {
   added: number;
   modified: number;
   removed: number;
-  /** Bytes this layer made dead: content below it that it overwrote or deleted. */
+  /**
+   * Bytes this layer made dead: content below it that it overwrote or deleted, and copies it ships and
+   * replaces itself.
+   */
   wastedBytes: number;
 }
 
@@ -148,6 +151,16 @@ export interface FileModel {
   treeAt(layer: number): FileTree;
   /** Only what `layer` changed, as a tree (removed entries included). */
   layerTree(layer: number): FileTree;
+  /**
+   * Copies `layer` ships and replaces itself (a path it lists twice, a file in a directory it then
+   * replaces), with the bytes each made dead: part of its `wastedBytes`.
+   */
+  shadowedCopies(layer: number): readonly ShadowedCopy[];
+}
+
+export interface ShadowedCopy {
+  path: string;
+  bytes: number;
 }
 
 export interface Analysis {

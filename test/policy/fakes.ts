@@ -146,6 +146,7 @@ export function fakeAnalysis(
       return tree;
     },
     layerTree: (layer) => fakeTree(options.layerTrees?.[layer] ?? []),
+    shadowedCopies: () => [],
   };
   const waste: WasteSummary = {
     contentSize: 87 * MiB,

@@ -100,6 +100,7 @@ export function fakeModel(layers: readonly FakeEntry[][]): FileModel {
       }
     },
     layerTree: (layer) => fakeTree(layers[layer] ?? [], layer),
+    shadowedCopies: () => [],
     treeAt(layer) {
       const merged = new Map<string, FakeEntry>();
       for (let l = 0; l <= layer; l++) {

@@ -189,7 +189,7 @@ describe('hints', () => {
       'layer 3 (`RUN rm -rf /build`) deleted 11 MiB that earlier layers still ship: /build (10 MiB), /tmp/x (1 MiB); ' +
         'delete files in the same RUN that created them, or build them in another stage',
     );
-    expect(groups[1]!.message).toContain('overwrote 2 MiB that earlier layers still ship: /app/bin;');
+    expect(groups[1]!.message).toContain('overwrote 2 MiB that the layers still ship: /app/bin;');
     expect(result.message).toBe(
       'could save about 14 MiB: files deleted or overwritten by later layers (14 MiB)',
     );
