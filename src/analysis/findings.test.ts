@@ -84,6 +84,46 @@ describe('hintFindingsOf: dead bytes', () => {
     ]);
   });
 
+  it('splits by what freed the bytes: deleting one name of a hardlinked file frees nothing', () => {
+    const { deadBytes } = findingsOf([
+      ['usr/', 'usr/bin/', 'usr/bin/perl:100', 'usr/bin/perl5 => usr/bin/perl', 'etc/', 'etc/conf:40'],
+      ['usr/', 'usr/bin/', 'usr/bin/.wh.perl', 'etc/', 'etc/conf:1'],
+    ]);
+    expect(deadBytes).toEqual([
+      {
+        layer: 1,
+        change: 'overwritten',
+        bytes: 40,
+        largestPaths: [{ path: '/etc/conf', bytes: 40 }],
+        pathCount: 1,
+      },
+    ]);
+  });
+
+  it('counts what a layer deletes and then writes again as overwritten, the rest of the directory as deleted', () => {
+    // `rm -rf dist && mkdir dist && build`: an opaque dist/ with a new bundle.js.
+    const { deadBytes } = findingsOf([
+      ['dist/', 'dist/bundle.js:800', 'dist/bundle.js.map:1200'],
+      ['dist/', 'dist/.wh..wh..opq', 'dist/bundle.js:950'],
+    ]);
+    expect(deadBytes).toEqual([
+      {
+        layer: 1,
+        change: 'deleted',
+        bytes: 1200,
+        largestPaths: [{ path: '/dist/bundle.js.map', bytes: 1200 }],
+        pathCount: 1,
+      },
+      {
+        layer: 1,
+        change: 'overwritten',
+        bytes: 800,
+        largestPaths: [{ path: '/dist/bundle.js', bytes: 800 }],
+        pathCount: 1,
+      },
+    ]);
+  });
+
   it('counts the bytes freed by removing the last name of a hardlinked file as deleted, naming it', () => {
     const { deadBytes } = findingsOf([
       ['usr/', 'usr/bin/', 'usr/bin/perl:100', 'usr/bin/perl5 => usr/bin/perl'],

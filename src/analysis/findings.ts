@@ -210,10 +210,10 @@ function heaviestLayer(bytesByLayer: Map<number, number>): number | undefined {
 const bySize = (a: { bytes: number }, b: { bytes: number }) => b.bytes - a.bytes;
 
 /**
- * Splits each layer's dead bytes (`LayerSummary.wastedBytes`: whiteouts, directory whiteouts, opaque
- * directories and copies the layer shadows itself included, which dive's figures miss) into what it
- * deleted and what it overwrote, walking the layer's own tree down to the entries it removed or modified,
- * and the tree below it for what the modified ones replaced.
+ * Each layer's dead bytes (`LayerSummary.wastedBytes`: whiteouts, directory whiteouts, opaque directories
+ * and copies the layer shadows itself included, which dive's figures miss), split as the model counted
+ * them into what it deleted and what it overwrote, with the paths behind each: the layer's own tree walked
+ * down to the entries it removed or modified, and the tree below it for what the modified ones replaced.
  */
 function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadBytes[] {
   const groups: DeadBytes[] = [];
@@ -231,6 +231,7 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
   });
   for (const summary of analysis.layers) {
     if (summary.wastedBytes <= 0) continue;
+    const { deleted, overwritten, shadowed } = analysis.model.deadBytes(summary.index);
     const removed: { path: string; bytes: number }[] = [];
     const removedHardlinks: { path: string; bytes: number }[] = [];
     const modified = newStep();
@@ -259,27 +260,16 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
       }
       return isDir;
     });
-    let removedBytes = Math.min(
-      summary.wastedBytes,
-      removed.reduce((sum, p) => sum + p.bytes, 0),
-    );
-    const overwritten =
-      summary.wastedBytes > removedBytes
-        ? mergedByPath([
-            ...overwrittenPaths(analysis.model, summary.index, modified),
-            ...analysis.model.shadowedCopies(summary.index),
-          ])
-        : [];
-    // Removing the last name of a hardlinked file frees its bytes, but a hardlink's own size is 0: with
-    // nothing overwritten to account for them, the bytes no removed path shows were deleted too.
-    if (overwritten.length === 0 && removed.length > 0) {
-      const unexplained = summary.wastedBytes - removedBytes;
-      if (removedHardlinks.length === 1) removedHardlinks[0]!.bytes += unexplained;
-      removedBytes = summary.wastedBytes;
+    if (deleted > 0) {
+      // Removing the last name of a hardlinked file frees its bytes, but a hardlink's own size is 0.
+      const unexplained = deleted - removed.reduce((sum, p) => sum + p.bytes, 0);
+      if (unexplained > 0 && removedHardlinks.length === 1) removedHardlinks[0]!.bytes += unexplained;
+      groups.push(group(summary.index, 'deleted', deleted, removed));
     }
-    if (removedBytes > 0) groups.push(group(summary.index, 'deleted', removedBytes, removed));
-    if (summary.wastedBytes > removedBytes)
-      groups.push(group(summary.index, 'overwritten', summary.wastedBytes - removedBytes, overwritten));
+    if (overwritten > 0) {
+      const paths = mergedByPath([...overwrittenPaths(analysis.model, summary.index, modified), ...shadowed]);
+      groups.push(group(summary.index, 'overwritten', overwritten, paths));
+    }
   }
   return groups.sort(bySize);
 }

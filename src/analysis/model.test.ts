@@ -211,9 +211,9 @@ describe('FileModelBuilder', () => {
       ['lib/', 'lib/a:50', 'lib/b => lib/a', 'lib/a:5'],
     ]);
     expect(merged.map((layer) => layer.wastedBytes)).toEqual([1000, 10 + 4 + 7, 0]);
-    expect(model.shadowedCopies(0)).toEqual([{ path: '/app/big', bytes: 1000 }]);
-    expect(model.shadowedCopies(1)).toEqual([{ path: '/app/big', bytes: 4 }]);
-    expect(model.shadowedCopies(2)).toEqual([]);
+    expect(model.deadBytes(0).shadowed).toEqual([{ path: '/app/big', bytes: 1000 }]);
+    expect(model.deadBytes(1).shadowed).toEqual([{ path: '/app/big', bytes: 4 }]);
+    expect(model.deadBytes(2).shadowed).toEqual([]);
   });
 
   it('replaces a directory with a file, removing what was in it', () => {

@@ -10,7 +10,15 @@ import {
 import { type PathTable, ROOT } from './paths.js';
 import { Change, RecordFlag, RecordStore } from './records.js';
 import { TreeView, type TreeViewSource } from './tree.js';
-import type { ChangeKind, FileEntry, FileModel, FileTree, LayerChange, ShadowedCopy } from './types.js';
+import type {
+  ChangeKind,
+  FileEntry,
+  FileModel,
+  FileTree,
+  LayerChange,
+  LayerDeadBytes,
+  ShadowedCopy,
+} from './types.js';
 
 const NONE = -1;
 const IMPLIED_DIR_MODE = 0o755;
@@ -49,12 +57,21 @@ export class FileModelBuilder {
   private readonly groupNames: number[] = [];
   private readonly groupLayers: number[] = [];
   private readonly layerStarts: number[] = [0];
-  private readonly layerShadowed: ShadowedCopy[][] = [];
+  private readonly layerDead: LayerDeadBytes[] = [];
   private entryCount = 0;
   private layer = 0;
   private wasted = 0;
   /** This layer's own copies it replaced: path, bytes, path, bytes… */
   private shadowed: number[] = [];
+  /**
+   * Per path: the bytes this layer's whiteouts and opaque directories freed there (stamped layer + 1).
+   * A path the layer then sets again was overwritten, not deleted, as its layer tree shows (modified).
+   */
+  private freed = new Float64Array(1024);
+  private freedStamp = new Int32Array(1024);
+  private deleting = false;
+  /** Bytes this layer's deletions freed at paths it then set again. */
+  private recreated = 0;
 
   constructor(
     readonly paths: PathTable,
@@ -72,14 +89,18 @@ export class FileModelBuilder {
     this.layer = layer;
     this.wasted = 0;
     this.shadowed = [];
+    this.recreated = 0;
     this.entryCount += fileCount;
     const { kinds, paths } = items;
 
+    this.deleting = true;
     for (let i = 0; i < items.count; i++) {
       const kind = kinds[i]!;
       if (kind === ItemKind.Whiteout) this.removeByWhiteout(paths[i]!);
       else if (kind === ItemKind.Opaque) this.hideLowerContents(paths[i]!);
     }
+    this.deleting = false;
+    const freedByDeletion = this.wasted;
     for (let i = 0; i < items.count; i++) {
       const kind = kinds[i]!;
       if (kind === ItemKind.Entry) this.setEntry(items, i);
@@ -92,7 +113,8 @@ export class FileModelBuilder {
     const shadowed: ShadowedCopy[] = [];
     for (let k = 0; k < this.shadowed.length; k += 2)
       shadowed.push({ path: this.paths.path(this.shadowed[k]!), bytes: this.shadowed[k + 1]! });
-    this.layerShadowed.push(shadowed);
+    const deleted = freedByDeletion - this.recreated;
+    this.layerDead.push({ deleted, overwritten: this.wasted - deleted, shadowed });
     const counts = [0, 0, 0, 0];
     const { flags } = this.records;
     for (let record = start; record < end; record++) {
@@ -113,7 +135,7 @@ export class FileModelBuilder {
       this.last,
       [...this.layerStarts],
       this.entryCount,
-      [...this.layerShadowed],
+      [...this.layerDead],
     );
   }
 
@@ -149,6 +171,27 @@ export class FileModelBuilder {
       layer = this.groupLayers[group]!;
     }
     if (layer === this.layer && bytes > 0) this.shadowed.push(path, bytes);
+    return bytes;
+  }
+
+  /**
+   * What this layer's deletions freed at `path` (and, for a path set again as a non-directory, below it:
+   * it replaced all of that), taken once.
+   */
+  private takeFreed(path: number, withContents: boolean): number {
+    const stamp = this.layer + 1;
+    let bytes = 0;
+    const pending = [path];
+    while (pending.length > 0) {
+      const at = pending.pop()!;
+      if (this.freedStamp[at] === stamp) {
+        bytes += this.freed[at]!;
+        this.freedStamp[at] = 0;
+      }
+      if (!withContents) continue;
+      for (let child = this.paths.firstChild(at); child !== NONE; child = this.paths.nextSibling(child))
+        pending.push(child);
+    }
     return bytes;
   }
 
@@ -205,7 +248,12 @@ export class FileModelBuilder {
    */
   private appendRemoval(path: number, removed: number, flags: number): void {
     const r = this.records;
-    this.wasted += this.release(path);
+    const bytes = this.release(path);
+    this.wasted += bytes;
+    if (this.deleting && bytes > 0) {
+      this.freed[path] = bytes;
+      this.freedStamp[path] = this.layer + 1;
+    }
     let below: number = RecordFlag.Below;
     if (r.layers[removed] === this.layer) {
       r.flags[removed]! |= RecordFlag.Superseded;
@@ -323,6 +371,7 @@ export class FileModelBuilder {
       // after a whiteout): the earlier record is superseded and the classification carries over.
       r.flags[current]! |= RecordFlag.Superseded;
       this.wasted += this.release(path);
+      if (!this.isPresent(current)) this.recreated += this.takeFreed(path, type !== TypeCode.dir);
       // A directory this layer removed, or replaced by a file or symlink, and now makes again.
       if (type === TypeCode.dir && (!this.isPresent(current) || r.types[current] !== TypeCode.dir))
         this.listRemovedChildren(path);
@@ -344,6 +393,8 @@ export class FileModelBuilder {
     const first = resize(this.first, capacity);
     const last = resize(this.last, capacity);
     const group = resize(this.group, capacity);
+    this.freed = resize(this.freed, capacity);
+    this.freedStamp = resize(this.freedStamp, capacity);
     first.fill(NONE, this.first.length);
     last.fill(NONE, this.last.length);
     group.fill(NONE, this.group.length);
@@ -382,7 +433,7 @@ export class CompactFileModel implements FileModel, TreeViewSource {
     private readonly last: Int32Array,
     private readonly layerStarts: readonly number[],
     readonly entryCount: number,
-    private readonly layerShadowed: readonly (readonly ShadowedCopy[])[],
+    private readonly layerDead: readonly LayerDeadBytes[],
   ) {}
 
   get layerCount(): number {
@@ -448,9 +499,9 @@ export class CompactFileModel implements FileModel, TreeViewSource {
     return this.cached(`layer:${layer}`, () => TreeView.layer(this, layer));
   }
 
-  shadowedCopies(layer: number): readonly ShadowedCopy[] {
+  deadBytes(layer: number): LayerDeadBytes {
     this.checkLayer(layer);
-    return this.layerShadowed[layer]!;
+    return this.layerDead[layer]!;
   }
 
   /** Last record of each path (after the top layer); -1 for none. */

@@ -151,11 +151,21 @@ export interface FileModel {
   treeAt(layer: number): FileTree;
   /** Only what `layer` changed, as a tree (removed entries included). */
   layerTree(layer: number): FileTree;
+  /** How `layer` made its dead bytes (`LayerSummary.wastedBytes`). */
+  deadBytes(layer: number): LayerDeadBytes;
+}
+
+/** What one layer made dead, by how: `deleted + overwritten` is the layer's `wastedBytes`. */
+export interface LayerDeadBytes {
+  /** Freed by its whiteouts and opaque directories, but for the paths it then sets again. */
+  deleted: number;
+  /** Freed by its entries replacing what was at their paths (and what it deleted there first). */
+  overwritten: number;
   /**
-   * Copies `layer` ships and replaces itself (a path it lists twice, a file in a directory it then
-   * replaces), with the bytes each made dead: part of its `wastedBytes`.
+   * Copies the layer ships and replaces itself (a path it lists twice, a file in a directory it then
+   * replaces), with the bytes each made dead: part of `overwritten`.
    */
-  shadowedCopies(layer: number): readonly ShadowedCopy[];
+  shadowed: readonly ShadowedCopy[];
 }
 
 export interface ShadowedCopy {

@@ -146,7 +146,15 @@ export function fakeAnalysis(
       return tree;
     },
     layerTree: (layer) => fakeTree(options.layerTrees?.[layer] ?? []),
-    shadowedCopies: () => [],
+    // What the layer's tree shows removed was deleted (up to its wastedBytes); the rest overwritten.
+    deadBytes: (layer) => {
+      const wasted = layers[layer]?.wastedBytes ?? 0;
+      const removed = (options.layerTrees?.[layer] ?? [])
+        .filter((file) => file.change === 'removed')
+        .reduce((sum, file) => sum + (file.size ?? 0), 0);
+      const deleted = Math.min(wasted, removed);
+      return { deleted, overwritten: wasted - deleted, shadowed: [] };
+    },
   };
   const waste: WasteSummary = {
     contentSize: 87 * MiB,
