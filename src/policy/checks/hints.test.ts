@@ -198,6 +198,31 @@ describe('hints', () => {
     );
   });
 
+  it('advises a COPY or ADD that overwrote files to copy them once, a RUN to change them where they were made', () => {
+    const overwrite = (createdBy: string) => {
+      const analysis = fakeSummary({
+        layers: [layers[0]!, fakeLayer(1, { createdBy, wastedBytes: 3 * MiB })],
+        layerTrees: { 1: [{ path: '/app/data.bin', size: 3 * MiB, change: 'modified' }] },
+        trees: { 0: [{ path: '/app/data.bin', size: 3 * MiB }] },
+      });
+      return hints(facts, analysis, policy)!.details!.find((d) => d.kind === 'overwritten')!.message;
+    };
+    for (const copy of [
+      'COPY . . # buildkit',
+      '/bin/sh -c #(nop) COPY dir:abc in /app ',
+      'ADD app.tar /app',
+    ]) {
+      const message = overwrite(copy);
+      expect(message).toContain(
+        '; copy each file in one layer: narrow this COPY so it leaves out what earlier layers hold',
+      );
+      expect(message).not.toMatch(/chmod|RUN/);
+    }
+    expect(overwrite('RUN /bin/sh -c chmod -R 755 /app # buildkit')).toContain(
+      '; change files in the same RUN that created them (COPY --chmod/--chown instead of a later chmod/chown)',
+    );
+  });
+
   it('only lists overwrites and small findings: they do not warn', () => {
     const analysis = fakeSummary({
       layers: [

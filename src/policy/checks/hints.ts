@@ -133,10 +133,17 @@ function leftoverDetail(summary: AnalysisSummary, leftover: Leftover): CheckDeta
   return detail;
 }
 
-function groupFix(group: DeadBytes): string {
-  return group.change === 'deleted'
-    ? 'delete files in the same RUN that created them, or build them in another stage'
-    : 'change files in the same RUN that created them (COPY --chmod/--chown instead of a later chmod/chown)';
+const DELETED_FIX = 'delete files in the same RUN that created them, or build them in another stage';
+const OVERWRITTEN_FIX =
+  'change files in the same RUN that created them (COPY --chmod/--chown instead of a later chmod/chown)';
+/** A COPY or ADD that overwrote files brought them again: no RUN or chmod is involved. */
+const COPIED_AGAIN_FIX =
+  'copy each file in one layer: narrow this COPY so it leaves out what earlier layers hold, unless an earlier copy is there for the build cache (package.json before npm ci)';
+
+function groupFix(summary: AnalysisSummary, group: DeadBytes): string {
+  if (group.change === 'deleted') return DELETED_FIX;
+  const command = shortCommand(summary.layers[group.layer]?.createdBy ?? '');
+  return /^(?:COPY|ADD) /.test(command) ? COPIED_AGAIN_FIX : OVERWRITTEN_FIX;
 }
 
 function groupDetail(summary: AnalysisSummary, group: DeadBytes): CheckDetail {
@@ -150,7 +157,7 @@ function groupDetail(summary: AnalysisSummary, group: DeadBytes): CheckDetail {
   const shippers = group.change === 'deleted' ? 'earlier layers' : 'the layers';
   return {
     kind: group.change,
-    message: `${layerText(summary, group.layer)} ${what} ${formatSize(group.bytes)} that ${shippers} still ship: ${shown.join(', ')}${more}; ${groupFix(group)}`,
+    message: `${layerText(summary, group.layer)} ${what} ${formatSize(group.bytes)} that ${shippers} still ship: ${shown.join(', ')}${more}; ${groupFix(summary, group)}`,
     bytes: group.bytes,
     layer: group.layer,
     createdBy: summary.layers[group.layer]?.createdBy ?? '',
@@ -194,7 +201,9 @@ export const hints: AnalysisCheck = (_facts, summary) => {
   // Leftovers and deletions are mistakes worth a warning; overwrites are often unavoidable (dpkg status).
   const notable = [
     ...leftovers.map((f) => ({ bytes: f.bytes, fix: adviceFor(summary, f).fix })),
-    ...groups.filter((g) => g.change === 'deleted').map((g) => ({ bytes: g.bytes, fix: groupFix(g) })),
+    ...groups
+      .filter((g) => g.change === 'deleted')
+      .map((g) => ({ bytes: g.bytes, fix: groupFix(summary, g) })),
   ]
     .filter((n) => n.bytes >= NOTABLE_BYTES)
     .sort(bySize);
