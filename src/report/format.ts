@@ -81,6 +81,16 @@ export function codeSpan(text: string): string {
 }
 
 /**
+ * `text` as one word of a POSIX shell command: as it is when every character is one no shell treats
+ * specially, else in single quotes (a quote inside as `'\''`), so a suggested command stays right to
+ * paste whatever a path holds (spaces, `$`, globs, quotes).
+ */
+export function shellQuote(text: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text)) return text;
+  return `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/**
  * Text from the image (a path, a platform, a port) placed in a message: as it is, unless it holds a
  * backtick. Then it becomes a code span itself, so that a reader of the message's code spans (the
  * Markdown comment) cannot pair its backtick with one of the message's own spans.

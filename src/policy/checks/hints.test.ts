@@ -137,6 +137,30 @@ describe('hints', () => {
     expect(result.hint).toContain('rm -rf /src/lib/.git');
   });
 
+  it('quotes the path in the suggested rm as a POSIX shell needs: spaces, $, globs, quotes', () => {
+    const analysis = fakeSummary({
+      layers: [
+        fakeLayer(0, { createdBy: '/bin/sh -c #(nop) ADD file:abc in / ' }),
+        fakeLayer(1, { createdBy: 'RUN /bin/sh -c git clone https://example.com/lib.git /src # buildkit' }),
+      ],
+      files: ['/srv/my app', '/srv/$HOME', "/srv/it's", '/srv/[a]*', '/srv/plain-1.2_x'].map((dir, n) => ({
+        path: `${dir}/.git/HEAD`,
+        size: (n + 1) * MiB,
+        layer: 1,
+      })),
+    });
+    const removals = hints(facts, analysis, policy)!
+      .details!.filter((d) => d.kind === 'vcs')
+      .map((d) => /\(`&& (rm -rf .*)`\)/.exec(d.message)?.[1]);
+    expect(removals).toEqual([
+      'rm -rf /srv/plain-1.2_x/.git',
+      "rm -rf '/srv/[a]*/.git'",
+      "rm -rf '/srv/it'\\''s/.git'",
+      "rm -rf '/srv/$HOME/.git'",
+      "rm -rf '/srv/my app/.git'",
+    ]);
+  });
+
   it('tells to copy less from the stage a VCS directory came from: .dockerignore does not reach it', () => {
     const analysis = fakeSummary({
       layers: [

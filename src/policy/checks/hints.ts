@@ -1,6 +1,6 @@
 import type { CacheKind, DeadBytes, LargeFile, Leftover } from '../../analysis/findings.js';
 import type { AnalysisSummary } from '../../analysis/summary.js';
-import { codeSpan, counted, imageText, layerNumber, shortCommand } from '../../report/format.js';
+import { codeSpan, counted, imageText, layerNumber, shellQuote, shortCommand } from '../../report/format.js';
 import type { CheckDetail } from '../../report/report.js';
 import { formatSize, MiB } from '../sizes.js';
 import { type AnalysisCheck, checkResult } from './check.js';
@@ -84,7 +84,7 @@ function vcsFix(summary: AnalysisSummary, leftover: Leftover): string {
   const command =
     leftover.layer === undefined ? '' : shortCommand(summary.layers[leftover.layer]?.createdBy ?? '');
   if (command.startsWith('RUN '))
-    return `delete it in the RUN that cloned it (${codeSpan(`&& rm -rf ${leftover.path}`)}), or clone in a build stage`;
+    return `delete it in the RUN that cloned it (${codeSpan(`&& rm -rf ${shellQuote(leftover.path)}`)}), or clone in a build stage`;
   if (/^(?:COPY|ADD) (?:--\S+ )*--from=/.test(command))
     return 'COPY only what the app needs from that stage, or delete it there in the RUN that cloned it';
   return VCS_FIX;
