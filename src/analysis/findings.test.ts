@@ -100,6 +100,36 @@ describe('hintFindingsOf: dead bytes', () => {
     ]);
   });
 
+  it('gives each deleted path the bytes its removal freed: nothing for one name of a hardlinked file', () => {
+    const { deadBytes } = findingsOf([
+      ['usr/', 'usr/bin/perl:100', 'usr/bin/perl5 => usr/bin/perl', 'tmp/', 'tmp/big:500', 'tmp/big.log:7'],
+      ['usr/bin/.wh.perl', 'tmp/.wh.big', 'tmp/.wh.big.log'],
+    ]);
+    expect(deadBytes).toEqual([
+      {
+        layer: 1,
+        change: 'deleted',
+        bytes: 507,
+        largestPaths: [
+          { path: '/tmp/big', bytes: 500 },
+          { path: '/tmp/big.log', bytes: 7 },
+          { path: '/usr/bin/perl', bytes: 0 },
+        ],
+        pathCount: 3,
+      },
+    ]);
+    // A directory's removal counts what was under it, not a sibling whose name it starts.
+    const siblings = findingsOf([
+      ['d/', 'd/a:10', 'd/b:20', 'd.txt:4', 'd-x:1'],
+      ['.wh.d', '.wh.d.txt', '.wh.d-x'],
+    ]).deadBytes;
+    expect(siblings[0]!.largestPaths).toEqual([
+      { path: '/d', bytes: 30 },
+      { path: '/d.txt', bytes: 4 },
+      { path: '/d-x', bytes: 1 },
+    ]);
+  });
+
   it('counts what a layer deletes and then writes again as overwritten, the rest of the directory as deleted', () => {
     // `rm -rf dist && mkdir dist && build`: an opaque dist/ with a new bundle.js.
     const { deadBytes } = findingsOf([

@@ -6,7 +6,7 @@
  *
  * Changing what is found here changes cached summaries: bump SUMMARY_REVISION in cache/location.ts.
  */
-import type { Analysis, FileTree, WalkedNode } from './types.js';
+import type { Analysis, FileTree, PathBytes, WalkedNode } from './types.js';
 
 export type CacheKind =
   | 'apt-lists'
@@ -231,18 +231,17 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
   });
   for (const summary of analysis.layers) {
     if (summary.wastedBytes <= 0) continue;
-    const { deleted, overwritten, shadowed } = analysis.model.deadBytes(summary.index);
+    const { deleted, overwritten, shadowed, removals } = analysis.model.deadBytes(summary.index);
+    const freedAt = freedBytesLookup(removals);
     const removed: { path: string; bytes: number }[] = [];
-    const removedHardlinks: { path: string; bytes: number }[] = [];
     const modified = newStep();
     const trail: Step[] = [modified];
     // Removed paths with what they held; modified ones (and the directories leading to them) as Steps.
     analysis.model.layerTree(summary.index).walk((node) => {
       const change = node.change;
       if (change === 'removed') {
-        const path = { path: node.path(), bytes: node.totalSize };
-        removed.push(path);
-        if (node.type === 'hardlink') removedHardlinks.push(path);
+        const path = node.path();
+        removed.push({ path, bytes: freedAt(path) ?? node.totalSize });
         return false;
       }
       const isDir = node.type === 'dir';
@@ -260,18 +259,46 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
       }
       return isDir;
     });
-    if (deleted > 0) {
-      // Removing the last name of a hardlinked file frees its bytes, but a hardlink's own size is 0.
-      const unexplained = deleted - removed.reduce((sum, p) => sum + p.bytes, 0);
-      if (unexplained > 0 && removedHardlinks.length === 1) removedHardlinks[0]!.bytes += unexplained;
-      groups.push(group(summary.index, 'deleted', deleted, removed));
-    }
+    if (deleted > 0) groups.push(group(summary.index, 'deleted', deleted, removed));
     if (overwritten > 0) {
       const paths = mergedByPath([...overwrittenPaths(analysis.model, summary.index, modified), ...shadowed]);
       groups.push(group(summary.index, 'overwritten', overwritten, paths));
     }
   }
   return groups.sort(bySize);
+}
+
+/**
+ * What a layer's removals freed at or under a path, as the model counted them (a hardlinked file's bytes
+ * only where its last name went); undefined where the layer removed nothing there itself.
+ */
+function freedBytesLookup(removals: readonly PathBytes[]): (path: string) => number | undefined {
+  if (removals.length === 0) return () => undefined;
+  const sorted = [...removals].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const before = [0];
+  for (const removal of sorted) before.push(before[before.length - 1]! + removal.bytes);
+  /** How many removals sort before `key`. */
+  const rank = (key: string): number => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (sorted[mid]!.path < key) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  };
+  const between = (from: number, to: number) => before[to]! - before[from]!;
+  return (path) => {
+    // The path itself (the keys before `path\0`), then what is under it: from `path/` up to `path0`
+    // ('0' follows '/'), leaving out siblings such as `path.txt` that sort between.
+    const self = rank(path);
+    const afterSelf = rank(`${path}\u0000`);
+    const under = rank(`${path}/`);
+    const afterUnder = rank(`${path}0`);
+    if (self === afterSelf && under === afterUnder) return undefined;
+    return between(self, afterSelf) + between(under, afterUnder);
+  };
 }
 
 /** One line per path, its bytes summed: a layer can overwrite a lower copy and then its own. */

@@ -17,7 +17,7 @@ import type {
   FileTree,
   LayerChange,
   LayerDeadBytes,
-  ShadowedCopy,
+  PathBytes,
 } from './types.js';
 
 const NONE = -1;
@@ -72,6 +72,8 @@ export class FileModelBuilder {
   private deleting = false;
   /** Bytes this layer's deletions freed at paths it then set again. */
   private recreated = 0;
+  /** What each of this layer's whiteouts and opaque directories' children freed: path, bytes, … */
+  private removals: number[] = [];
 
   constructor(
     readonly paths: PathTable,
@@ -90,6 +92,7 @@ export class FileModelBuilder {
     this.wasted = 0;
     this.shadowed = [];
     this.recreated = 0;
+    this.removals = [];
     this.entryCount += fileCount;
     const { kinds, paths } = items;
 
@@ -110,11 +113,14 @@ export class FileModelBuilder {
     const start = this.layerStarts[layer]!;
     const end = this.records.count;
     this.layerStarts.push(end);
-    const shadowed: ShadowedCopy[] = [];
+    const shadowed: PathBytes[] = [];
     for (let k = 0; k < this.shadowed.length; k += 2)
       shadowed.push({ path: this.paths.path(this.shadowed[k]!), bytes: this.shadowed[k + 1]! });
+    const removals: PathBytes[] = [];
+    for (let k = 0; k < this.removals.length; k += 2)
+      removals.push({ path: this.paths.path(this.removals[k]!), bytes: this.removals[k + 1]! });
     const deleted = freedByDeletion - this.recreated;
-    this.layerDead.push({ deleted, overwritten: this.wasted - deleted, shadowed });
+    this.layerDead.push({ deleted, overwritten: this.wasted - deleted, shadowed, removals });
     const counts = [0, 0, 0, 0];
     const { flags } = this.records;
     for (let record = start; record < end; record++) {
@@ -284,8 +290,10 @@ export class FileModelBuilder {
       this.append(path, TypeCode.file, RecordFlag.Tar | Change.Removed, 0, 0, 0, 0, NO_LINK);
       return;
     }
+    const before = this.wasted;
     this.appendRemoval(path, current, RecordFlag.Tar);
     this.removeContents(path);
+    this.removals.push(path, this.wasted - before);
   }
 
   /** An opaque directory: everything the layers below have in it is gone (each child a removal). */
@@ -294,8 +302,10 @@ export class FileModelBuilder {
     for (let child = this.paths.firstChild(dir); child !== NONE; child = this.paths.nextSibling(child)) {
       const current = this.last[child]!;
       if (!this.isPresent(current)) continue;
+      const before = this.wasted;
       this.appendRemoval(child, current, 0);
       this.removeContents(child);
+      this.removals.push(child, this.wasted - before);
     }
   }
 

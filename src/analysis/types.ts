@@ -165,10 +165,15 @@ export interface LayerDeadBytes {
    * Copies the layer ships and replaces itself (a path it lists twice, a file in a directory it then
    * replaces), with the bytes each made dead: part of `overwritten`.
    */
-  shadowed: readonly ShadowedCopy[];
+  shadowed: readonly PathBytes[];
+  /**
+   * Each path a whiteout or opaque directory of the layer removed, with the bytes that freed (0 for one
+   * name of a hardlinked file whose other names remain), paths it then set again included.
+   */
+  removals: readonly PathBytes[];
 }
 
-export interface ShadowedCopy {
+export interface PathBytes {
   path: string;
   bytes: number;
 }

@@ -153,7 +153,7 @@ export function fakeAnalysis(
         .filter((file) => file.change === 'removed')
         .reduce((sum, file) => sum + (file.size ?? 0), 0);
       const deleted = Math.min(wasted, removed);
-      return { deleted, overwritten: wasted - deleted, shadowed: [] };
+      return { deleted, overwritten: wasted - deleted, shadowed: [], removals: [] };
     },
   };
   const waste: WasteSummary = {

@@ -100,7 +100,7 @@ export function fakeModel(layers: readonly FakeEntry[][]): FileModel {
       }
     },
     layerTree: (layer) => fakeTree(layers[layer] ?? [], layer),
-    deadBytes: () => ({ deleted: 0, overwritten: 0, shadowed: [] }),
+    deadBytes: () => ({ deleted: 0, overwritten: 0, shadowed: [], removals: [] }),
     treeAt(layer) {
       const merged = new Map<string, FakeEntry>();
       for (let l = 0; l <= layer; l++) {
