@@ -19,8 +19,8 @@ import {
 import type { ImageReference } from './reference.js';
 import { registryFailure } from './registry-errors.js';
 import { manifestDigestOf, manifestPayload } from './schema1.js';
-import { drain, readSmallBody } from './transport/body.js';
-import { ConnectionPools } from './transport/http.js';
+import { type BodyDeadline, drain, readSmallBody } from './transport/body.js';
+import { ConnectionPools, documentDeadlineMs } from './transport/http.js';
 import { logging } from './transport/logging.js';
 import { isTransientNetworkError, mayBeRefusedTls, networkFailure } from './transport/network-errors.js';
 import { redactUrl } from './transport/redact.js';
@@ -107,6 +107,7 @@ export class RegistryClient {
           return client.origin;
         },
         insecure: markedInsecure,
+        tokenDeadlineMs: documentDeadlineMs(this.options.timeouts),
         exchange: this.unauthenticated,
         takePing: () => {
           const ping = this.probedPing;
@@ -276,7 +277,12 @@ export class RegistryClient {
         },
       );
     }
-    const bytes = await readSmallBody(response.body, MAX_MANIFEST_BYTES, `${subject}: manifest`);
+    const bytes = await readSmallBody(
+      response.body,
+      MAX_MANIFEST_BYTES,
+      `${subject}: manifest`,
+      this.documentDeadline(response.url),
+    );
     if (Number.isFinite(announced) && headerValue(response, 'content-length') && bytes.length !== announced) {
       throw Object.assign(new Error(`manifest body of ${bytes.length} bytes, announced ${announced}`), {
         code: 'PREMATURE_END',
@@ -308,6 +314,11 @@ export class RegistryClient {
     return { bytes, mediaType: contentType ? baseMediaType(contentType) : '', digest };
   }
 
+  /** How long a manifest, config or token may take to arrive whole from `url`. */
+  documentDeadline(url: URL): BodyDeadline {
+    return { ms: documentDeadlineMs(this.options.timeouts), from: redactUrl(url) };
+  }
+
   /** A small blob (config) read whole, verified, capped like a manifest. */
   async getSmallBlob(
     repository: string,
@@ -325,7 +336,12 @@ export class RegistryClient {
       );
     }
     const stream = this.openBlob(repository, descriptor, label, signal);
-    return readSmallBody(stream, MAX_MANIFEST_BYTES, label);
+    return readSmallBody(
+      stream,
+      MAX_MANIFEST_BYTES,
+      label,
+      this.documentDeadline(new URL(`/v2/${repository}/blobs/${descriptor.digest}`, this.origin)),
+    );
   }
 
   /**

@@ -11,6 +11,7 @@ import { RegistryClient } from './client.js';
 import type { RegistryOptions } from './options.js';
 import { type ImageReference, manifestIdentifier, parseReference } from './reference.js';
 import { convertSchema1 } from './schema1.js';
+import { withDeadline } from './transport/body.js';
 
 /** An index may point at another index (rare, legal); deeper nesting or a loop is refused. */
 const MAX_INDEX_DEPTH = 3;
@@ -43,13 +44,18 @@ async function resolve(
   const { signal } = options;
   const label = ref.toString();
   const blobs: BlobReader = {
-    open: async (descriptor, blobOptions) =>
-      client.openRawBlob(
+    open: async (descriptor, blobOptions) => {
+      const raw = client.openRawBlob(
         ref.repository,
         descriptor,
         `blob ${descriptor.digest} of ${label}`,
         blobOptions?.signal ?? signal,
-      ),
+      );
+      // The config is a small document, read whole before anything else: a total deadline, as manifests.
+      if (parsed.kind !== 'manifest' || descriptor.digest !== parsed.manifest.config.digest) return raw;
+      const url = new URL(`/v2/${ref.repository}/blobs/${descriptor.digest}`, client.origin);
+      return withDeadline(raw, `${label}: config ${descriptor.digest}`, client.documentDeadline(url));
+    },
     close: () => client.close(),
   };
 

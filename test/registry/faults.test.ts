@@ -107,6 +107,17 @@ for (const [transport, blobOptions] of TRANSPORTS) {
         expect(layerGets()).toHaveLength(4);
       });
 
+      it('asks again for a manifest whose body stalls: the idle timeout, not the total deadline, ends it', async () => {
+        proxy.inject({
+          method: 'GET',
+          path: /\/manifests\/v1$/,
+          fault: { kind: 'stall', afterBytes: 40, ms: 5000 },
+        });
+        const { source } = await pullThrough(proxy, 'faulty/app:v1', fast);
+        expect(source.digest).toBe(image.digest);
+        expect(proxy.requests.filter((r) => r.path.endsWith('/manifests/v1'))).toHaveLength(2);
+      });
+
       it('resumes after a stalled body once the idle timeout fires', async () => {
         proxy.inject({
           method: 'GET',

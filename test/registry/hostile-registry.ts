@@ -68,3 +68,24 @@ export function bytesAt(
     return true;
   };
 }
+
+/** Answers `GET path` with these bytes one at a time, `everyMs` apart: a body that never stalls, but crawls. */
+export function tricklingAt(
+  path: string,
+  bytes: Uint8Array,
+  headers: Record<string, string | number> = {},
+  everyMs = 50,
+): Route {
+  return (req, res, url) => {
+    if (url.pathname !== path) return false;
+    res.writeHead(200, { 'content-length': bytes.byteLength, ...headers });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent < bytes.byteLength) res.write(bytes.subarray(sent, ++sent));
+      else res.end();
+    }, everyMs);
+    res.once('close', () => clearInterval(timer));
+    void req;
+    return true;
+  };
+}

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImgscopeError } from '../../src/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { openRegistryImage, RegistryClient, type RegistryOptions } from '../../src/registry/index.js';
-import { bytesAt, HostileRegistry, json, type Route } from './hostile-registry.js';
+import { bytesAt, HostileRegistry, json, type Route, tricklingAt } from './hostile-registry.js';
 import { type BuiltImage, buildImage, readAll } from './images.js';
 
 const options: RegistryOptions = { env: {}, retries: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } };
@@ -58,6 +58,58 @@ describe('registries that answer what Distribution never would', () => {
     expect(error.message).toBe(
       `${registry.host}/app:v1: manifest content is ${sha512(image.manifest)} but the registry says ${other}`,
     );
+  });
+});
+
+describe('a registry that sends a small document a byte at a time', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'trickle' });
+  });
+  afterAll(() => registry?.stop());
+  const slow: RegistryOptions = { ...options, timeouts: { bodyIdleMs: 200 } };
+
+  it('gives up on a manifest not received whole within twice the idle timeout, naming the URL and the variable', async () => {
+    registry.serve(
+      tricklingAt('/v2/app/manifests/v1', image.manifest, { 'content-type': MediaType.OciManifest }),
+    );
+    const started = Date.now();
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, slow));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(error.code).toBe('NETWORK');
+    expect(error.message).toBe(
+      `${registry.host}/app:v1: manifest: not received in full within 400 ms from http://${registry.host}/v2/app/manifests/v1`,
+    );
+    expect(error.hint).toMatch(/raise IMGSCOPE_TIMEOUT_IDLE_MS/);
+  });
+
+  it('gives up on a config the same way, but not on a layer', async () => {
+    const config = `/v2/app/blobs/${image.configDescriptor.digest}`;
+    registry.serve(tricklingAt(config, image.config), ...imageRoutes('app', image));
+    const started = Date.now();
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, slow));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(error.message).toBe(
+      `${registry.host}/app:v1: config ${image.configDescriptor.digest}: not received in full within 400 ms from http://${registry.host}${config}`,
+    );
+
+    const layer = image.layers[0]!;
+    registry.serve(
+      tricklingAt(`/v2/app/blobs/${layer.descriptor.digest}`, layer.bytes.subarray(0), {}, 5),
+      ...imageRoutes('app', image),
+    );
+    const source = await openRegistryImage(`${registry.host}/app:v1`, {
+      ...options,
+      timeouts: { bodyIdleMs: 100 },
+    });
+    try {
+      const bytes = await readAll(await source.openBlob(layer.descriptor));
+      expect(bytes.byteLength).toBe(layer.descriptor.size);
+    } finally {
+      await source.close();
+    }
   });
 });
 

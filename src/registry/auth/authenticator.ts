@@ -21,6 +21,8 @@ export interface AuthContext {
   insecure: boolean;
   /** The transport below authentication, for the `/v2/` ping and token requests. */
   exchange: Exchange;
+  /** How long a token response may take to arrive whole (transport/http.ts documentDeadlineMs). */
+  tokenDeadlineMs?: number;
   /** A `/v2/` answer the client already has (from finding the registry's protocol), used as the ping. */
   takePing?: () => HttpResponse | undefined;
   lookupCredentials: () => Promise<CredentialLookup>;
@@ -82,6 +84,7 @@ export function authenticating(context: AuthContext): Layer {
         credential,
         credentialSource: source,
         searched,
+        ...(context.tokenDeadlineMs ? { deadlineMs: context.tokenDeadlineMs } : {}),
         ...(signal ? { signal } : {}),
       });
       tokens.set(key, pending);

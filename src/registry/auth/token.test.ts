@@ -179,3 +179,22 @@ describe('tokenRealm refusals name the repository', () => {
     );
   });
 });
+
+describe('fetchToken deadline', () => {
+  it('gives up on a token response that trickles in for longer than the deadline', async () => {
+    const exchange: Exchange = async (request) => ({
+      status: 200,
+      headers: {},
+      // One byte, then nothing more, ever: only a total deadline ends this.
+      body: new Readable({ read() {} }).once('resume', function (this: Readable) {
+        this.push('{');
+      }),
+      url: request.url,
+    });
+    await expect(
+      fetchToken(exchange, bearer, ['repository:team/app:pull'], { ...anonymous, deadlineMs: 100 }),
+    ).rejects.toThrow(
+      'token service https://auth.example/token of registry r.example (repository team/app): not received in full within 100 ms',
+    );
+  });
+});

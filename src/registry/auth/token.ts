@@ -20,6 +20,8 @@ export interface TokenContext {
   credentialSource: string | undefined;
   /** Where credentials were looked for, for the hint when none were found. */
   searched?: string[];
+  /** How long the token response may take to arrive whole. */
+  deadlineMs?: number;
   signal?: AbortSignal;
 }
 
@@ -118,7 +120,12 @@ export async function fetchToken(
     }
     throw error;
   }
-  const body = await readSmallBody(response.body, MAX_TOKEN_RESPONSE, where);
+  const body = await readSmallBody(
+    response.body,
+    MAX_TOKEN_RESPONSE,
+    where,
+    context.deadlineMs ? { ms: context.deadlineMs } : undefined,
+  );
   if (response.status === 401 || response.status === 403 || refusedGrant(request, response.status, body)) {
     throw authError(
       `${where} rejected ${context.credentialSource ? `the credentials from ${context.credentialSource}` : 'anonymous access'} (${response.status})`,

@@ -1,10 +1,48 @@
 import type { Readable } from 'node:stream';
 import { ImgscopeError } from '../../errors.js';
+import { TIMEOUT_VARIABLES } from '../timeout-variables.js';
 
-/** Reads a small body (manifest, token, error document) whole, refusing more than `limit` bytes. */
-export async function readSmallBody(body: Readable, limit: number, label: string): Promise<Buffer> {
+/**
+ * A small document (manifest, index, config, token) must arrive whole within `ms`: the idle timeout alone
+ * lets a server that sends a byte every few seconds hold imgscope for hours. Layer blobs, which may take
+ * that long, are never given one.
+ */
+export interface BodyDeadline {
+  ms: number;
+  /** Where the body comes from, when the label does not say: `https://…/manifests/v1`. */
+  from?: string;
+}
+
+/** Destroys `body` with a one-line error unless it has ended within the deadline. */
+export function withDeadline<T extends Readable>(body: T, label: string, deadline: BodyDeadline): T {
+  const timer = setTimeout(() => {
+    body.destroy(
+      new ImgscopeError(
+        'NETWORK',
+        `${label}: not received in full within ${deadline.ms} ms${deadline.from ? ` from ${deadline.from}` : ''}`,
+        {
+          hint: `the registry or the network is very slow: raise ${TIMEOUT_VARIABLES.bodyIdleMs} (a manifest, config or token must arrive whole within twice it), or try again later`,
+        },
+      ),
+    );
+  }, deadline.ms);
+  body.once('close', () => clearTimeout(timer));
+  return body;
+}
+
+/**
+ * Reads a small body (manifest, token, error document) whole, refusing more than `limit` bytes, or
+ * taking longer than `deadline`.
+ */
+export async function readSmallBody(
+  body: Readable,
+  limit: number,
+  label: string,
+  deadline?: BodyDeadline,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
+  if (deadline) withDeadline(body, label, deadline);
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       size += chunk.length;

@@ -26,6 +26,15 @@ export interface Timeouts {
 export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, headersMs: 30_000, bodyIdleMs: 30_000 };
 
 /**
+ * How long a small document (manifest, index, config, token) may take to arrive whole: twice the idle
+ * timeout, so that a body that stalls meets the idle timeout first (a transient failure, asked again), and
+ * only one that trickles meets this. Capped at the longest delay a Node.js timer honours.
+ */
+export function documentDeadlineMs(timeouts: Timeouts): number {
+  return Math.min(2 * timeouts.bodyIdleMs, 2 ** 31 - 1);
+}
+
+/**
  * The bottom of the transport: one keep-alive undici Pool per origin (registry, token service, blob
  * storage), created on first use and closed together; bulk GETs (layer blobs) on connections of their own,
  * each kept alive for the next blob; and, where HTTPS_PROXY / HTTP_PROXY apply, one tunnelling undici
