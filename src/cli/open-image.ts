@@ -131,6 +131,7 @@ async function openSource(
     credentials,
     env: io.env,
     debug: options.debug ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined,
+    notice: (line: string) => io.stderr.write(`imgscope: ${line}\n`),
   }).catch(pointToDisk(image));
 }
 

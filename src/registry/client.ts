@@ -95,7 +95,7 @@ export class RegistryClient {
       this.pools.exchange,
       userAgent(),
       followingRedirects({ insecure: markedInsecure }),
-      retrying(this.options.retries),
+      retrying(this.options.retries, this.options.notice),
       ...(debug ? [logging(debug)] : []),
     );
     const client = this;

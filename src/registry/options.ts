@@ -13,6 +13,8 @@ export interface RegistryOptions {
   credentials?: { username: string; password: string };
   /** Receives one line per HTTP exchange (`--debug`), credentials and tokens redacted. */
   debug?: (line: string) => void;
+  /** Receives a line when imgscope waits a while on the registry's say-so (a `Retry-After`). */
+  notice?: (line: string) => void;
   /** Wins over `IMGSCOPE_TIMEOUT_*_MS` in `env`, which win over the defaults. */
   timeouts?: Partial<Timeouts>;
   retries?: Partial<RetryOptions>;
@@ -34,6 +36,7 @@ export interface ResolvedRegistryOptions {
   insecureRegistries: string[];
   credentials: { username: string; password: string } | undefined;
   debug: ((line: string) => void) | undefined;
+  notice: ((line: string) => void) | undefined;
   timeouts: Timeouts;
   retries: RetryOptions;
   dockerConfigPath: string | undefined;
@@ -57,6 +60,7 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     insecureRegistries: [...(options.insecureRegistries ?? []), ...fromEnv],
     credentials: options.credentials,
     debug: options.debug,
+    notice: options.notice,
     timeouts: { ...DEFAULT_TIMEOUTS, ...timeoutsFromEnv(env), ...options.timeouts },
     retries: { ...DEFAULT_RETRIES, ...options.retries },
     dockerConfigPath: options.dockerConfigPath,

@@ -2,7 +2,8 @@ import { ImgscopeError } from '../errors.js';
 import { readSmallBody } from './transport/body.js';
 import { isProxyLoginStatus, proxyLoginHint } from './transport/network-errors.js';
 import { redactUrl } from './transport/redact.js';
-import type { HttpResponse } from './transport/types.js';
+import { parseRetryAfter } from './transport/retry.js';
+import { type HttpResponse, headerValue } from './transport/types.js';
 
 /** The first entry of a distribution-spec error body: `{"errors":[{"code","message","detail"}]}`. */
 export interface RegistryErrorBody {
@@ -132,9 +133,16 @@ export async function registryFailure(
     });
   }
   if (code === 'TOOMANYREQUESTS' || response.status === 429) {
-    return new ImgscopeError('REGISTRY', `${context.subject}: rate-limited by the registry (${detail})`, {
-      hint: 'wait and try again; logging in usually raises the limit',
-    });
+    const retryAfter = parseRetryAfter(headerValue(response, 'retry-after'));
+    const wait = retryAfter === undefined ? '' : `; it asks to wait ${Math.ceil(retryAfter / 1000)} s`;
+    const registry = context.repositoryName.slice(0, context.repositoryName.indexOf('/'));
+    return new ImgscopeError(
+      'REGISTRY',
+      `${context.subject}: rate-limited by the registry (${detail})${wait}`,
+      {
+        hint: `wait and try again; pulling anonymously has the lowest limit: log in with \`docker login ${registry}\``,
+      },
+    );
   }
   return new ImgscopeError('REGISTRY', `${context.subject}: ${redactUrl(response.url)} answered ${detail}`, {
     hint:

@@ -231,7 +231,33 @@ for (const [transport, blobOptions] of TRANSPORTS) {
         const started = Date.now();
         const error = await failure(openRegistryImage(`${proxy.host}/faulty/app:v1`, fast));
         expect(Date.now() - started).toBeLessThan(1000);
-        expect(error.message).toMatch(/rate-limited by the registry \(429 TOOMANYREQUESTS: injected\)/);
+        expect(error.message).toMatch(
+          /rate-limited by the registry \(429 TOOMANYREQUESTS: injected\); it asks to wait 3600 s$/,
+        );
+        expect(error.hint).toBe(
+          `wait and try again; pulling anonymously has the lowest limit: log in with \`docker login ${proxy.host}\``,
+        );
+      });
+
+      it('says when it waits for a Retry-After, and waits no longer than the limit in all', async () => {
+        proxy.inject({
+          path: /\/manifests\/v1$/,
+          fault: { kind: 'status', status: 429, retryAfter: '1' },
+          times: 2,
+        });
+        const notices: string[] = [];
+        const options: RegistryOptions = {
+          ...fast,
+          retries: { ...fast.retries, maxRetryAfterMs: 1500 },
+          notice: (line) => notices.push(line),
+        };
+        const started = Date.now();
+        const error = await failure(openRegistryImage(`${proxy.host}/faulty/app:v1`, options));
+        expect(Date.now() - started).toBeLessThan(1900);
+        expect(error.message).toMatch(/rate-limited by the registry .*; it asks to wait 1 s$/);
+        expect(notices).toEqual([
+          `${proxy.host} answered 429 (rate limit): waiting 1 s, as its Retry-After asks, before trying again`,
+        ]);
       });
 
       it('recovers from a Content-Length that promises more than is sent, or less', async () => {

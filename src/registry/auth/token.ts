@@ -136,6 +136,11 @@ export async function fetchToken(
           : `no credentials were found${context.searched?.length ? ` (looked in: ${context.searched.join('; ')})` : ''}; log in with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`,
     );
   }
+  if (response.status === 429) {
+    throw new ImgscopeError('REGISTRY', `${where} rate-limited the request (HTTP 429)`, {
+      hint: `wait and try again; pulling anonymously has the lowest limit: log in with \`docker login ${context.registry}\``,
+    });
+  }
   if (response.status !== 200) {
     throw authError(
       `${where} answered HTTP ${response.status}`,

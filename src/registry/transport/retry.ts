@@ -23,6 +23,9 @@ export const DEFAULT_RETRIES: RetryOptions = {
   maxRetryAfterMs: 60_000,
 };
 
+/** A `Retry-After` wait this long or longer is announced (`notice`), never slept through silently. */
+const ANNOUNCED_WAIT_MS = 1000;
+
 /** Timing and overload, and 500: registries and their proxies answer transient faults with it too. */
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -42,12 +45,14 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 
 /**
  * Retries network failures and 408/429/500/502/503/504 with backoff, honouring `Retry-After` for every later
- * request to the same host. Requests with a streamed body go through once.
+ * request to the same host. Requests with a streamed body go through once. A request waits for
+ * `Retry-After` at most `maxRetryAfterMs` in all, and says so through `notice` when a wait is long.
  */
-export function retrying(options: RetryOptions): Layer {
+export function retrying(options: RetryOptions, notice?: (line: string) => void): Layer {
   const notBefore = new Map<string, number>();
   return (next) => async (request) => {
     const origin = request.url.origin;
+    let retryAfterWaited = 0;
     for (let attempt = 1; ; attempt++) {
       const wait = (notBefore.get(origin) ?? 0) - Date.now();
       if (wait > 0) await sleep(wait, undefined, { signal: request.signal });
@@ -64,9 +69,18 @@ export function retrying(options: RetryOptions): Layer {
       }
       if (!RETRYABLE_STATUS.has(response.status) || !canRetry) return response;
       const retryAfter = parseRetryAfter(headerValue(response, 'retry-after'));
-      if (retryAfter !== undefined && retryAfter > options.maxRetryAfterMs) return response;
+      if (retryAfter !== undefined && retryAfterWaited + retryAfter > options.maxRetryAfterMs)
+        return response;
       const delay = retryAfter ?? backoffDelay(attempt, options);
-      if (retryAfter !== undefined) notBefore.set(origin, Date.now() + retryAfter);
+      if (retryAfter !== undefined) {
+        retryAfterWaited += retryAfter;
+        notBefore.set(origin, Date.now() + retryAfter);
+        if (retryAfter >= ANNOUNCED_WAIT_MS) {
+          notice?.(
+            `${request.url.host} answered ${response.status}${response.status === 429 ? ' (rate limit)' : ''}: waiting ${Math.ceil(retryAfter / 1000)} s, as its Retry-After asks, before trying again`,
+          );
+        }
+      }
       discard(response);
       await sleep(delay, undefined, { signal: request.signal });
     }
