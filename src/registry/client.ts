@@ -48,13 +48,27 @@ export const MANIFEST_ACCEPT = [
 
 export interface FetchedManifest {
   bytes: Buffer;
-  /** From `Content-Type`, parameters stripped. */
+  /**
+   * From `Content-Type`, parameters stripped; empty when that is missing or generic (`text/plain`…), and the
+   * body's `mediaType` field or shape then tells.
+   */
   mediaType: string;
   /** Computed over the bytes and checked against `Docker-Content-Digest` and any requested digest. */
   digest: Digest;
 }
 
 type Access = 'pull' | 'pull,push';
+
+/**
+ * Content types that say nothing about a manifest: static mirrors and object stores serve manifests as
+ * files. go-containerregistry then goes by the body, as imgscope does; the digest is still verified.
+ */
+const GENERIC_CONTENT_TYPES = new Set([
+  'application/json',
+  'text/plain',
+  'application/octet-stream',
+  'binary/octet-stream',
+]);
 
 /**
  * The distribution API of one registry: manifests, verified blobs (resumed with `Range` when a download
@@ -311,7 +325,8 @@ export class RegistryClient {
         },
       );
     }
-    return { bytes, mediaType: contentType ? baseMediaType(contentType) : '', digest };
+    const mediaType = baseMediaType(contentType ?? '');
+    return { bytes, mediaType: GENERIC_CONTENT_TYPES.has(mediaType) ? '' : mediaType, digest };
   }
 
   /** How long a manifest, config or token may take to arrive whole from `url`. */

@@ -61,6 +61,32 @@ describe('registries that answer what Distribution never would', () => {
   });
 });
 
+describe('a registry or static mirror that serves manifests with a generic Content-Type', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'generic' });
+  });
+  afterAll(() => registry?.stop());
+
+  it('goes by the body, as go-containerregistry does, still verifying the digest', async () => {
+    for (const type of ['text/plain; charset=utf-8', 'application/octet-stream', 'binary/octet-stream']) {
+      registry.serve(...imageRoutes('app', image, { 'content-type': type }));
+      const source = await openRegistryImage(`${registry.host}/app:v1`, options);
+      await source.close();
+      expect(source.digest).toBe(image.digest);
+      expect(source.mediaType).toBe(MediaType.OciManifest);
+    }
+    const other = `sha256:${'0'.repeat(64)}`;
+    registry.serve(
+      ...imageRoutes('app', image, { 'content-type': 'text/plain', 'docker-content-digest': other }),
+    );
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(error.code).toBe('DIGEST_MISMATCH');
+  });
+});
+
 describe('a registry that sends a small document a byte at a time', () => {
   let registry: HostileRegistry;
   let image: BuiltImage;
