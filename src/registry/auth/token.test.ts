@@ -198,3 +198,40 @@ describe('fetchToken deadline', () => {
     );
   });
 });
+
+describe('fetchToken whitespace', () => {
+  const issuing =
+    (reply: Record<string, unknown>, seen: string[] = []): Exchange =>
+    async (request) => {
+      if (request.body instanceof Uint8Array) seen.push(Buffer.from(request.body).toString('utf8'));
+      return {
+        status: 200,
+        headers: {},
+        body: Readable.from([Buffer.from(JSON.stringify(reply))]),
+        url: request.url,
+      };
+    };
+
+  it('drops the trailing newline of a token, which no HTTP header can carry', async () => {
+    const token = await fetchToken(issuing({ token: 'abc.def\n' }), bearer, [], anonymous);
+    expect(token.value).toBe('abc.def');
+    const access = await fetchToken(issuing({ token: ' ', access_token: 'xyz\r\n' }), bearer, [], anonymous);
+    expect(access.value).toBe('xyz');
+  });
+
+  it('says the token service is at fault for a token with a newline inside, not the network', async () => {
+    await expect(fetchToken(issuing({ token: 'abc\ndef' }), bearer, [], anonymous)).rejects.toThrow(
+      'token service https://auth.example/token of registry r.example returned a token with characters an HTTP header cannot carry',
+    );
+  });
+
+  it('sends an identity token without the newline it was stored with', async () => {
+    const seen: string[] = [];
+    await fetchToken(issuing({ access_token: 'a' }, seen), bearer, [], {
+      ...anonymous,
+      credential: { kind: 'identity-token', token: 'REFRESH\n' },
+      credentialSource: 'config.json',
+    });
+    expect(new URLSearchParams(seen[0]).get('refresh_token')).toBe('REFRESH');
+  });
+});

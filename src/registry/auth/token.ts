@@ -26,6 +26,8 @@ export interface TokenContext {
 }
 
 const MAX_TOKEN_RESPONSE = 1024 * 1024;
+/** Visible ASCII, no spaces: RFC 6750's b64token is narrower, but registries' tokens stay within this. */
+const BEARER_TOKEN = /^[\x21-\x7e]+$/;
 /** What the distribution token spec says to assume when `expires_in` is absent. */
 const DEFAULT_LIFETIME_S = 60;
 
@@ -82,7 +84,8 @@ export async function fetchToken(
   if (credential?.kind === 'identity-token') {
     const form = new URLSearchParams({
       grant_type: 'refresh_token',
-      refresh_token: credential.token,
+      // Stored with the newline of the file or `echo` it came from, it would be refused as expired.
+      refresh_token: credential.token.trim(),
       client_id: 'imgscope',
     });
     if (service) form.set('service', service);
@@ -157,9 +160,17 @@ export async function fetchToken(
       error,
     );
   }
-  const value = typeof reply?.token === 'string' && reply.token ? reply.token : reply?.access_token;
+  const raw = typeof reply?.token === 'string' && reply.token.trim() ? reply.token : reply?.access_token;
+  // A bearer token has no whitespace (RFC 6750 b64token): a trailing newline is the service's slip.
+  const value = typeof raw === 'string' ? raw.trim() : raw;
   if (typeof value !== 'string' || value === '') {
     throw authError(`${where} returned no token`, 'the token service is failing; try again later');
+  }
+  if (!BEARER_TOKEN.test(value)) {
+    throw authError(
+      `${where} returned a token with characters an HTTP header cannot carry`,
+      'the token service is misconfigured; report it to the registry operator',
+    );
   }
   const lifetimeS =
     typeof reply.expires_in === 'number' && reply.expires_in > 0 ? reply.expires_in : DEFAULT_LIFETIME_S;
