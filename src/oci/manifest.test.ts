@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, parseManifest, selectPlatform } from './manifest.js';
 import { MediaType } from './media-types.js';
 import { type Platform, parsePlatform } from './platform.js';
-import type { ImageIndex } from './types.js';
+import type { Descriptor, ImageIndex } from './types.js';
 
 function indexOf(...platforms: Platform[]): ImageIndex {
   return {
@@ -18,6 +18,21 @@ function indexOf(...platforms: Platform[]): ImageIndex {
 }
 
 describe('selectPlatform', () => {
+  it('searches an index without a platform when no entry with one matches, as containerd does', () => {
+    const nested: Descriptor = {
+      mediaType: MediaType.OciIndex,
+      digest: `sha256:${'e'.repeat(64)}`,
+      size: 300,
+    };
+    const index = indexOf({ os: 'linux', architecture: 'amd64' });
+    index.manifests.push(nested);
+    expect(selectPlatform(index, parsePlatform('linux/arm64'), 'app')).toEqual(nested);
+    expect(selectPlatform(index, parsePlatform('linux/amd64'), 'app').platform).toEqual({
+      os: 'linux',
+      architecture: 'amd64',
+    });
+  });
+
   it('prefers the exact variant to one listed before it, as containerd does', () => {
     const index = indexOf(
       { os: 'linux', architecture: 'amd64', variant: 'v3' },

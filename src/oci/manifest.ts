@@ -273,7 +273,9 @@ export function selectPlatform(
   const candidates = images.filter((m) => m.platform && m.platform.os !== 'unknown');
   const match =
     closestPlatform(candidates, wanted) ??
-    (candidates.length === 0 && images.length === 1 ? images[0] : undefined);
+    (candidates.length === 0 && images.length === 1 ? images[0] : undefined) ??
+    // An index without a platform may hold the wanted one: containerd searches it after the entries with one.
+    images.find((m) => !m.platform && isIndexMediaType(m.mediaType));
   if (match && 'position' in match) {
     const which = match.platform ? `the ${formatPlatform(match.platform)} image` : 'its image';
     throw new ImgscopeError(

@@ -84,7 +84,7 @@ async function resolve(
       });
     }
     seen.add(chosen.digest);
-    const platform = formatPlatform(chosen.platform ?? DEFAULT_PLATFORM);
+    const platform = formatPlatform(chosen.platform ?? options.platform ?? DEFAULT_PLATFORM);
     fetched = await client
       .getManifest(ref.repository, chosen.digest, `${label} (${platform})`, signal)
       .catch((error: unknown) => {

@@ -317,6 +317,46 @@ describe('an index that misstates a manifest', () => {
   });
 });
 
+describe('an index holding another index without a platform', () => {
+  let registry: HostileRegistry;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+  });
+  afterAll(() => registry?.stop());
+
+  it('searches the nested index for a platform the outer one does not list, as containerd does', async () => {
+    const amd64 = await buildImage({ label: 'amd64' });
+    const arm64 = await buildImage({ label: 'arm64', platform: { os: 'linux', architecture: 'arm64' } });
+    const document = (manifests: unknown[]) =>
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }));
+    const entry = (image: BuiltImage, architecture: string) => ({
+      mediaType: MediaType.OciManifest,
+      digest: image.digest,
+      size: image.manifest.length,
+      platform: { os: 'linux', architecture },
+    });
+    const nested = document([entry(arm64, 'arm64')]);
+    const nestedDigest = `sha256:${createHash('sha256').update(nested).digest('hex')}`;
+    const outer = document([
+      entry(amd64, 'amd64'),
+      { mediaType: MediaType.OciIndex, digest: nestedDigest, size: nested.length },
+    ]);
+    const indexType = { 'content-type': MediaType.OciIndex };
+    registry.serve(
+      bytesAt('/v2/app/manifests/multi', outer, indexType),
+      bytesAt(`/v2/app/manifests/${nestedDigest}`, nested, indexType),
+      ...imageRoutes('app', amd64),
+      ...imageRoutes('app', arm64),
+    );
+    const source = await openRegistryImage(`${registry.host}/app:multi`, {
+      ...options,
+      platform: { os: 'linux', architecture: 'arm64' },
+    });
+    await source.close();
+    expect(source.digest).toBe(arm64.digest);
+  });
+});
+
 describe('a foreign (non-distributable) layer', () => {
   let registry: HostileRegistry;
   let image: BuiltImage;
