@@ -134,7 +134,7 @@ export async function registryFailure(
   }
   if (code === 'TOOMANYREQUESTS' || response.status === 429) {
     const retryAfter = parseRetryAfter(headerValue(response, 'retry-after'));
-    const wait = retryAfter === undefined ? '' : `; it asks to wait ${Math.ceil(retryAfter / 1000)} s`;
+    const wait = retryAfter ? `; it asks to wait ${Math.ceil(retryAfter / 1000)} s` : '';
     const registry = context.repositoryName.slice(0, context.repositoryName.indexOf('/'));
     return new ImgscopeError(
       'REGISTRY',

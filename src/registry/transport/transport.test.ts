@@ -12,6 +12,9 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Mon, 01 Jan 2024 00:00:05 GMT', now)).toBe(5000);
     expect(parseRetryAfter('Mon, 01 Jan 2023 00:00:05 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon')).toBeUndefined();
+    // Date.parse would take these for years, and answer "wait 0 s".
+    expect(parseRetryAfter('-5')).toBeUndefined();
+    expect(parseRetryAfter('1.5')).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
   });
 });
