@@ -11,10 +11,18 @@ export interface RegistryErrorBody {
   message: string;
 }
 
+/**
+ * An error document only words the failure, which its status already gives: one that trickles in is
+ * given up after this, and the failure reported without its words, rather than holding imgscope up.
+ */
+const ERROR_BODY_DEADLINE_MS = 10_000;
+
 export async function readRegistryError(response: HttpResponse): Promise<RegistryErrorBody | undefined> {
   let text: string;
   try {
-    text = (await readSmallBody(response.body, 64 * 1024, 'error body')).toString('utf8');
+    text = (
+      await readSmallBody(response.body, 64 * 1024, 'error body', { ms: ERROR_BODY_DEADLINE_MS })
+    ).toString('utf8');
   } catch {
     return undefined;
   }
