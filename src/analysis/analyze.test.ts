@@ -249,6 +249,23 @@ describe('analyzeImage', () => {
     });
   });
 
+  it('fails a layer whose distinct names outgrow the memory budget, naming the layer', async () => {
+    const names = Array.from({ length: 200 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(97)}`);
+    const layer = gzip(await tarOf(names.map((name) => ({ name, content: Buffer.alloc(0) }))));
+    await expect(analyzeImage(fakeImage([layer]), { maxNameBytes: 100 * 1024 })).resolves.toBeDefined();
+    await expect(analyzeImage(fakeImage([layer]), { maxNameBytes: 10 * 1024 })).rejects.toMatchObject({
+      code: 'LIMIT',
+      message: expect.stringMatching(
+        /^layer 1 of fake:image \(sha256:[0-9a-f]{64}\): its file names and paths take more than 10240 bytes of memory, more than any real image$/,
+      ),
+    });
+    // Paths thousands of folders deep cost memory per folder, with next to no name bytes.
+    const deep = gzip(await tarOf([{ name: `${'a/'.repeat(2000)}f`, content: Buffer.alloc(0) }]));
+    await expect(analyzeImage(fakeImage([deep]), { maxNameBytes: 100 * 1024 })).rejects.toMatchObject({
+      code: 'LIMIT',
+    });
+  });
+
   it('stops when aborted, with the abort reason', async () => {
     const { blobs } = await threeLayers();
     const controller = new AbortController();

@@ -15,6 +15,7 @@ import { EventQueue } from './event-queue.js';
 import { type LayerItems, StringTable } from './layer-items.js';
 import { LayerSchedule } from './layer-schedule.js';
 import { FileModelBuilder } from './model.js';
+import { NameBudget, NameBudgetExceeded, nameBudgetError } from './name-budget.js';
 import { PathTable } from './paths.js';
 import { readLayerTar } from './tar-entries.js';
 import { ThreadDiedError } from './thread-died.js';
@@ -32,6 +33,8 @@ export interface AnalyzeOptions {
   maxWaitingEntries?: number;
   /** Decompression guard over the whole image; default 64 GiB. */
   maxUncompressedBytes?: number;
+  /** Memory the image's distinct names and paths may take (name-budget.ts); default 512 MiB. */
+  maxNameBytes?: number;
   /** Layer analyses by digest: hits skip the download, misses are stored once their bytes are verified. */
   cache?: LayerCache;
   /**
@@ -115,8 +118,8 @@ async function* run(source: ImageSource, options: AnalyzeOptions): AsyncGenerato
 }
 
 class ImageAnalysis {
-  private readonly paths = new PathTable();
-  private readonly links = new StringTable();
+  private readonly paths: PathTable;
+  private readonly links: StringTable;
   private readonly concurrency: number;
   private readonly maxUncompressed: number;
   private readonly maxWaitingEntries: number;
@@ -136,6 +139,9 @@ class ImageAnalysis {
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     this.maxUncompressed = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+    const nameBudget = new NameBudget(options.maxNameBytes);
+    this.paths = new PathTable(nameBudget);
+    this.links = new StringTable(nameBudget);
     this.maxWaitingEntries = options.maxWaitingEntries ?? DEFAULT_MAX_WAITING_ENTRIES;
     this.cache = options.cache;
     this.localBlobs = new LocalBlobs(source, options.fingerprints);
@@ -371,6 +377,7 @@ function describeFailure(error: unknown, label: string, remedy: string, signal: 
       cause: error,
     });
   }
+  if (error instanceof NameBudgetExceeded) return nameBudgetError(label, error);
   if (error instanceof ZstdWindowError) {
     return new ImgscopeError('UNSUPPORTED', `${label}: cannot decompress (${error.message})`, {
       hint: `recompress the layer with a zstd window of ${error.limit / 2 ** 20} MiB or less (zstd's default; --long=27 at most)`,

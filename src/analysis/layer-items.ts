@@ -1,3 +1,4 @@
+import type { NameBudget } from './name-budget.js';
 import type { EntryType } from './types.js';
 
 /** What a tar entry does to the tree. */
@@ -96,9 +97,12 @@ export class StringTable {
   private readonly values: string[] = [];
   private readonly ids = new Map<string, number>();
 
+  constructor(private readonly budget?: NameBudget) {}
+
   intern(value: string): number {
     let id = this.ids.get(value);
     if (id === undefined) {
+      this.budget?.charge(value.length);
       id = this.values.length;
       this.values.push(value);
       this.ids.set(value, id);

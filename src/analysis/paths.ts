@@ -5,6 +5,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+import { type NameBudget, PATH_NODE_BYTES } from './name-budget.js';
 
 /** The id of `/`. */
 export const ROOT = 0;
@@ -30,7 +31,8 @@ export class PathTable {
   /** Built on demand once the table stops growing: children sorted by name, for tree walks. */
   private sorted: { offsets: Int32Array; children: Int32Array; count: number } | undefined;
 
-  constructor() {
+  /** Charged for every distinct name and path; none (unbounded) for tables built by tests and tools. */
+  constructor(private readonly budget?: NameBudget) {
     this.parents[ROOT] = NONE;
     this.nameOf[ROOT] = this.internName('');
     this.firstChildOf[ROOT] = NONE;
@@ -122,6 +124,7 @@ export class PathTable {
   }
 
   private addName(name: string, slot: number): number {
+    this.budget?.charge(name.length);
     const id = this.names.length;
     this.names.push(name);
     this.nameSlots[slot] = id + 1;
@@ -165,6 +168,7 @@ export class PathTable {
       const id = entry - 1;
       if (this.parents[id] === parent && this.nameOf[id] === nameId) return id;
     }
+    this.budget?.charge(PATH_NODE_BYTES);
     if (this.count === this.parents.length) this.growNodes();
     const id = this.count++;
     this.parents[id] = parent;

@@ -4,6 +4,7 @@ import { ImgscopeError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { beginDiffIdHash, type StreamHash } from './diff-id-hasher.js';
 import { ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
+import { NameBudgetExceeded, nameBudgetError } from './name-budget.js';
 import { decodeName, type PathTable, ROOT } from './paths.js';
 import { type TarEntry, TarParser, UnsupportedEntryType } from './tar-parser.js';
 
@@ -284,6 +285,7 @@ function equals(bytes: Buffer, start: number, end: number, other: Buffer): boole
 
 function malformedTar({ label, remedy }: TarReadOptions, error: Error): Error {
   if (error instanceof ImgscopeError) return error;
+  if (error instanceof NameBudgetExceeded) return nameBudgetError(label, error);
   if (error instanceof UnsupportedEntryType || error instanceof NameTooLong) {
     return new ImgscopeError('UNSUPPORTED', `${label}: ${error.message}`, {
       hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',

@@ -1,6 +1,7 @@
 import { unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
+import { NameBudgetExceeded } from '../name-budget.js';
 import { BackgroundWrites, CacheWriteFailure } from './background-writes.js';
 import {
   decodeEntry,
@@ -84,6 +85,8 @@ export class DiskLayerCache implements LayerCache {
       this.track(utimes(file, now, now).catch(() => {}));
       return layer;
     } catch (error) {
+      // The image's budget, not the entry, is at fault: the entry stays.
+      if (error instanceof NameBudgetExceeded) throw error;
       const reason = error instanceof UnusableEntryError ? error.message : `unreadable: ${describe(error)}`;
       this.debug(`cache entry ${digest} discarded (${reason})`);
       const removal = unlink(file).catch(() => {});
