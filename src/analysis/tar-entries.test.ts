@@ -326,6 +326,15 @@ describe('readLayerTar', () => {
       code: 'UNSUPPORTED',
       message: expect.stringContaining('entry "l" has a link target of 5000 bytes'),
     });
+    // PATH_MAX counts bytes: 2,100 'é' are 2,100 UTF-16 code units but 4,200 bytes.
+    const accented = 'é'.repeat(2100);
+    await expect(read(await tarOf([{ name: accented, content: 'x' }]))).rejects.toMatchObject({
+      message: expect.stringContaining('has a name of 4201 bytes'),
+    });
+    const accentedLink = { name: 'l', type: 'symlink' as const, linkname: accented };
+    await expect(read(await tarOf([accentedLink]))).rejects.toMatchObject({
+      message: expect.stringContaining('entry "l" has a link target of 4200 bytes'),
+    });
   });
 
   it('reads a long name that normalises within PATH_MAX, and one of PATH_MAX itself', async () => {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import { ImgscopeError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
+import { exceedsPathMax, PATH_MAX, utf8Length } from '../oci/path-max.js';
 import { beginDiffIdHash, type StreamHash } from './diff-id-hasher.js';
 import { ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
 import { NameBudgetExceeded, nameBudgetError } from './name-budget.js';
@@ -17,13 +18,6 @@ const OPAQUE_MARKER = Buffer.from('.wh..wh..opq');
 const ESTARGZ_METADATA = ['stargz.index.json', '.prefetch.landmark', '.no.prefetch.landmark'].map((name) =>
   Buffer.from(name),
 );
-
-/**
- * Linux's PATH_MAX. Docker and containerd unpack an entry at its path below the layer's directory, so a
- * longer name or link target fails the pull ("file name too long"); refusing it also bounds what one
- * entry makes the file model hold, where a PAX header may carry a name of a megabyte.
- */
-export const PATH_MAX = 4096;
 
 /** An entry whose name or link target Linux cannot hold: the layer cannot be unpacked. */
 export class NameTooLong extends Error {
@@ -232,11 +226,11 @@ export class LayerItemsWriter {
     if (entry.linkEnd > entry.linkStart && (type === TypeCode.symlink || type === TypeCode.hardlink)) {
       const target = decodeName(entry.link, entry.linkStart, entry.linkEnd);
       const stored = type === TypeCode.hardlink ? normalisePath(target) : target;
-      if (stored.length > PATH_MAX) {
+      if (exceedsPathMax(stored)) {
         throw new NameTooLong(
           'link target',
           decodeName(entry.name, entry.nameStart, entry.nameEnd),
-          stored.length,
+          utf8Length(stored),
         );
       }
       link = this.links.intern(stored);
@@ -402,8 +396,8 @@ export class NameResolver {
 
   private resolveOdd(name: string): boolean {
     const segments = normaliseSegments(name);
-    const length = segments.reduce((sum, segment) => sum + 1 + segment.length, 0);
-    if (length > PATH_MAX) throw new NameTooLong('name', name, length);
+    const normalised = `/${segments.join('/')}`;
+    if (exceedsPathMax(normalised)) throw new NameTooLong('name', name, utf8Length(normalised));
     const base = segments.pop();
     if (base === undefined) return false;
     this.inMeta = segments[0]?.startsWith('.wh..wh.') ?? false;

@@ -37,6 +37,8 @@ describe('TarArchiveFiles', () => {
       { name: long, content: 'x' },
       { name: 'link', type: 'symlink', linkname: `kept/${'t'.repeat(5000)}` },
       { name: `${'d/'.repeat(2047)}f`, content: 'deep' },
+      // 2,100 UTF-16 code units, 4,200 bytes
+      { name: 'é'.repeat(2100), content: 'x' },
     ]);
     const files = await TarArchiveFiles.open(file, 'long-names.tar');
     expect(files.paths()).toEqual(['kept', `${'d/'.repeat(2047)}f`]);

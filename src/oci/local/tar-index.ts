@@ -3,6 +3,7 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImgscopeError } from '../../errors.js';
+import { exceedsPathMax } from '../path-max.js';
 import type { StoredBlob } from '../source.js';
 import {
   BLOB_READ_CHUNK,
@@ -29,8 +30,6 @@ const MAX_METADATA_BYTES = 1024 * 1024;
 /** Typeflags whose size field never announces content (links, devices, directories, fifos). */
 const NO_CONTENT = new Set(['1', '2', '3', '4', '5', '6']);
 const MAX_LINK_HOPS = 16;
-/** Linux's PATH_MAX: no longer name can be extracted. */
-const PATH_MAX = 4096;
 /** Header reads start at a few blocks and double, up to this, while each read holds several headers. */
 const MIN_HEADER_WINDOW = 4 * 1024;
 const MAX_HEADER_WINDOW = 1024 * 1024;
@@ -294,7 +293,7 @@ async function readEntries(
       const target = pending.linkpath ?? cString(block, 157, 100);
       // A name or link target past PATH_MAX names nothing docker load could extract, and kept, megabyte
       // names from PAX headers would make the index as large as the archive: such a member is left out.
-      if (path.length > PATH_MAX || target.length > PATH_MAX) entries.delete(path);
+      if (exceedsPathMax(path) || exceedsPathMax(target)) entries.delete(path);
       else if (type === '0' || type === '7') {
         entries.set(path, { kind: 'file', offset: contentOffset, size });
         await headers.onFile?.(contentOffset, size);
