@@ -348,10 +348,16 @@ describe('TarParser', () => {
     ]);
   });
 
-  it('ends after any whole entry, end-of-archive blocks or not, and accepts short zero padding', () => {
+  it('ends after any whole entry or block, end-of-archive blocks or not, but not inside a header block', () => {
     const entry = withContent(header('f', '0', 3), Buffer.from('abc'));
     expect(parse(entry)).toHaveLength(1);
-    expect(parse(Buffer.concat([entry, Buffer.alloc(100)]))).toHaveLength(1);
+    expect(parse(Buffer.concat([entry, Buffer.alloc(512)]))).toHaveLength(1);
+    // Go's reader (docker, containerd) reads a header with io.ReadFull: part of a block fails the unpack.
+    for (const zeros of [10, 100, 600])
+      expect(() => parse(Buffer.concat([entry, Buffer.alloc(zeros)]))).toThrow(/truncated/);
+    expect(parse(Buffer.alloc(0))).toHaveLength(0);
+    expect(parse(Buffer.alloc(512))).toHaveLength(0);
+    expect(() => parse(Buffer.alloc(10))).toThrow(/truncated/);
     // As in Go's reader, a stream may end inside the padding after the data, even with no padding at all.
     for (const end of [512 + 3, 512 + 100]) expect(parse(entry.subarray(0, end))).toHaveLength(1);
   });

@@ -147,14 +147,12 @@ export class TarParser {
   }
 
   /**
-   * The stream is over: throws if it stopped inside a header or an entry's data. As for Go's reader, a
-   * stream may end after any whole entry (end-of-archive blocks are optional) or inside the padding after
-   * its data; trailing zero padding may be short.
+   * The stream is over: throws if it stopped inside a header block or an entry's data. As for Go's reader,
+   * a stream may end after any whole block (end-of-archive blocks are optional) or inside the padding after
+   * an entry's data; a part of a block, zeros included, is a truncated header (Go's io.ErrUnexpectedEOF).
    */
   end(): void {
-    const inHeader =
-      this.pendingLength > 0 && this.pending.subarray(0, this.pendingLength).some((b) => b !== 0);
-    if (this.skip > this.padding || this.extendedWanted > 0 || inHeader)
+    if (this.skip > this.padding || this.extendedWanted > 0 || this.pendingLength > 0)
       throw new Error('unexpected end of data: the archive is truncated');
   }
 
