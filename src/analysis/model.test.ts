@@ -82,6 +82,17 @@ describe('FileModelBuilder', () => {
     expect(listing(model.treeAt(1))).toEqual(['/a file 2 modified', '/ghost file 0 removed']);
   });
 
+  it('makes the missing folder of a whiteout, as docker and containerd do before removing nothing', () => {
+    const { model, changes } = build([['a:1'], ['gone/sub/.wh.x']]);
+    expect(changes(1)).toEqual(['added /gone', 'added /gone/sub', 'removed /gone/sub/x']);
+    expect(listing(model.treeAt(1))).toEqual([
+      '/a file 1 unmodified',
+      '/gone dir 0 added',
+      '/gone/sub dir 0 added',
+      '/gone/sub/x file 0 removed',
+    ]);
+  });
+
   it('leaves aufs metadata at the root out, and unpacks `.wh..wh.` names below it as docker does', () => {
     const { model, changes } = build([
       ['backup/keep:3'],

@@ -286,6 +286,10 @@ export class FileModelBuilder {
       return;
     }
     if (!this.isPresent(current)) {
+      // Docker and containerd create every entry's missing parent before looking at it, whiteouts included:
+      // a whiteout in a folder that is not there below leaves that folder, empty.
+      const parent = this.paths.parent(path);
+      if (!this.isPresent(this.last[parent]!)) this.ensureDirectory(parent);
       // A whiteout of nothing: still the layer's removal entry, but it removes nothing.
       this.append(path, TypeCode.file, RecordFlag.Tar | Change.Removed, 0, 0, 0, 0, NO_LINK);
       return;
