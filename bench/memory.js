@@ -43,28 +43,30 @@ function* baseLayer(random) {
   }
 }
 
-/** An upper layer of `count` entries: new files, overwrites, links and whiteouts of base files. */
+/**
+ * An upper layer of `count` entries: new files, overwrites, links and whiteouts of base files. Hardlinks
+ * name the layer's latest new file, as a tar writer links two names of one inode in the same layer (a
+ * base file may have been removed below, and docker cannot link to what is not there).
+ */
 function* upperLayer(layer, count, random) {
   let emitted = 0;
+  let latestNew;
   for (let n = 0; emitted < count; n++) {
     const roll = random();
     const base = Math.floor(random() * baseFiles);
-    if (roll < 0.55) {
+    if (roll < 0.55 || (roll >= 0.85 && roll < 0.9 && latestNew === undefined)) {
       if (n % FILES_PER_DIR === 0) {
         yield { name: `opt/l${layer}/d${Math.floor(n / FILES_PER_DIR)}/`, type: '5', mode: 0o755 };
         emitted++;
       }
-      yield {
-        name: `opt/l${layer}/d${Math.floor(n / FILES_PER_DIR)}/new${n}.bin`,
-        size: Math.floor(random() * 2048),
-        content,
-      };
+      latestNew = `opt/l${layer}/d${Math.floor(n / FILES_PER_DIR)}/new${n}.bin`;
+      yield { name: latestNew, size: Math.floor(random() * 2048), content };
     } else if (roll < 0.8) {
       yield { name: baseFileName(base), size: Math.floor(random() * 1024), content };
     } else if (roll < 0.85) {
       yield { name: `opt/l${layer}/link${n}`, type: '2', linkname: `../../${baseFileName(base)}` };
     } else if (roll < 0.9) {
-      yield { name: `opt/l${layer}/hard${n}`, type: '1', linkname: baseFileName(base) };
+      yield { name: `opt/l${layer}/hard${n}`, type: '1', linkname: latestNew };
     } else {
       const name = baseFileName(base);
       const slash = name.lastIndexOf('/');

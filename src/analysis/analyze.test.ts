@@ -266,6 +266,19 @@ describe('analyzeImage', () => {
     });
   });
 
+  it('fails a layer with a hardlink to a path a lower layer removed, as docker cannot unpack it', async () => {
+    const base = gzip(await tarOf([{ name: 'etc/real', content: 'real' }]));
+    const removal = gzip(await tarOf([{ name: 'etc/.wh.real', content: '' }]));
+    const link = gzip(await tarOf([{ name: 'etc/orphan', type: 'link', linkname: 'etc/real' }]));
+    await expect(analyzeImage(fakeImage([base, removal, link]))).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringMatching(
+        /^layer 3 of fake:image \(sha256:[0-9a-f]{64}\): entry "\/etc\/orphan" is a hardlink to "\/etc\/real", which is not there/,
+      ),
+      hint: expect.stringContaining('cannot be pulled'),
+    });
+  });
+
   it('stops when aborted, with the abort reason', async () => {
     const { blobs } = await threeLayers();
     const controller = new AbortController();

@@ -14,7 +14,7 @@ import { WasteAccumulator } from './efficiency.js';
 import { EventQueue } from './event-queue.js';
 import { type LayerItems, StringTable } from './layer-items.js';
 import { LayerSchedule } from './layer-schedule.js';
-import { FileModelBuilder } from './model.js';
+import { FileModelBuilder, HardlinkTargetMissing, type LayerMergeResult } from './model.js';
 import { NameBudget, NameBudgetExceeded, nameBudgetError } from './name-budget.js';
 import { PathTable } from './paths.js';
 import { readLayerTar } from './tar-entries.js';
@@ -189,7 +189,7 @@ class ImageAnalysis {
     );
     for (let index = 0; index < layers.length; index++) {
       const parsed = await schedule.take(index);
-      const merged = model.applyLayer(parsed.items, parsed.fileCount);
+      const merged = this.merge(model, parsed, index);
       waste.addLayer(parsed.items, createdBy[index]!, parsed.contentSize);
       const descriptor = layers[index]!;
       const summary: LayerSummary = {
@@ -213,6 +213,22 @@ class ImageAnalysis {
     return { layers: summaries, waste: waste.result(), model: model.build() };
   }
 
+  private merge(model: FileModelBuilder, parsed: ParsedLayer, index: number): LayerMergeResult {
+    try {
+      return model.applyLayer(parsed.items, parsed.fileCount);
+    } catch (error) {
+      if (!(error instanceof HardlinkTargetMissing)) throw error;
+      throw new ImgscopeError('UNSUPPORTED', `${this.layerLabel(index)}: ${error.message}`, {
+        hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',
+        cause: error,
+      });
+    }
+  }
+
+  private layerLabel(index: number): string {
+    return `layer ${index + 1} of ${this.source.reference} (${this.source.layers[index]!.digest})`;
+  }
+
   private fail(error: unknown): void {
     if (this.firstError) return;
     this.firstError = { error };
@@ -224,7 +240,7 @@ class ImageAnalysis {
   }
 
   private async parseLayer(index: number, descriptor: Descriptor): Promise<ParsedLayer> {
-    const label = `layer ${index + 1} of ${this.source.reference} (${descriptor.digest})`;
+    const label = this.layerLabel(index);
     const controller = new AbortController();
     const onAbort = () => controller.abort(this.signal.reason);
     this.signal.addEventListener('abort', onAbort, { once: true });

@@ -21,6 +21,18 @@ import type {
 } from './types.js';
 
 const NONE = -1;
+/** Docker unpacks a hardlink into aufs's link folder (never unpacked itself) as a copy of the file there. */
+const AUFS_LINK_DIR = '/.wh..wh.plnk/';
+
+/** A hardlink whose target docker could not link: the layer cannot be unpacked. */
+export class HardlinkTargetMissing extends Error {
+  constructor(path: string, target: string) {
+    super(
+      `entry "${path}" is a hardlink to "${target}", which is not there when it is unpacked, so Docker and containerd cannot unpack it`,
+    );
+    this.name = 'HardlinkTargetMissing';
+  }
+}
 const IMPLIED_DIR_MODE = 0o755;
 const CHANGE_KINDS: readonly ChangeKind[] = ['added', 'modified', 'removed'];
 const CACHED_TREES = 4;
@@ -206,14 +218,30 @@ export class FileModelBuilder {
     const type = items.types[i]!;
     if (type === TypeCode.file) this.group[path] = NONE;
     else if (type === TypeCode.hardlink && items.links[i] !== NO_LINK) {
-      const target = this.paths.find(this.links.get(items.links[i]!));
-      if (target === NONE || target === path) return;
+      const targetPath = this.links.get(items.links[i]!);
+      const target = this.paths.find(targetPath);
+      if (!this.canLink(target, path) && !targetPath.startsWith(AUFS_LINK_DIR))
+        throw new HardlinkTargetMissing(this.paths.path(path), targetPath);
       const group = this.group[target] !== NONE ? this.group[target]! : this.shareContent(target);
       if (group !== NONE) {
         this.group[path] = group;
         this.groupNames[group]!++;
       }
     }
+  }
+
+  /**
+   * Docker and containerd unpack a hardlink with link(2), which fails when its target is missing or a
+   * directory. A target this layer removes by whiteout is let be: the merge applies a layer's whiteouts
+   * first, where an unpack follows the archive's order.
+   */
+  private canLink(target: number, path: number): boolean {
+    if (target === NONE || target === path) return false;
+    const record = this.last[target]!;
+    if (record === NONE) return false;
+    const r = this.records;
+    if (!this.isPresent(record)) return r.layers[record] === this.layer;
+    return r.types[record] !== TypeCode.dir;
   }
 
   /** The group of the file at `target`, made on its first hardlink; NONE when no file is there. */

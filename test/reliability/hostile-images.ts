@@ -102,26 +102,24 @@ export function describeHostileImages(suite: Suite): void {
       });
     });
 
-    it('symlink and hardlink loops are recorded, never followed', async () => {
+    it('symlink loops are recorded, never followed', async () => {
       const image = singleLayer([
         { name: 'loop/a', type: 'symlink', linkname: 'b' },
         { name: 'loop/b', type: 'symlink', linkname: 'a' },
         { name: 'loop/self', type: 'symlink', linkname: 'self' },
         { name: 'loop/up', type: 'symlink', linkname: '../loop/up' },
-        { name: 'hard/one', type: 'hardlink', linkname: 'hard/two' },
-        { name: 'hard/two', type: 'hardlink', linkname: 'hard/one' },
       ]);
       await push('loops:v1', image);
       await suite.trial({
         group: GROUP,
-        fault: 'symlink and hardlink loops',
+        fault: 'symlink loops',
         expected: 'recovered',
         args: [suite.ref('loops:v1')],
-        checkReport: exactly(image, [{ fileCount: 6, contentSize: 0 }]),
+        checkReport: exactly(image, [{ fileCount: 4, contentSize: 0 }]),
       });
     });
 
-    it('a hardlink to a missing target is recorded as it is', async () => {
+    it('a hardlink to a missing target fails the layer, as docker cannot unpack it', async () => {
       const image = singleLayer([
         { name: 'etc/real', content: 'real' },
         { name: 'etc/orphan', type: 'hardlink', linkname: 'does/not/exist' },
@@ -129,10 +127,9 @@ export function describeHostileImages(suite: Suite): void {
       await push('orphan:v1', image);
       await suite.trial({
         group: GROUP,
-        fault: 'hardlink to a missing target',
-        expected: 'recovered',
+        fault: 'hardlink to a missing target (or a loop)',
+        expected: 'failed cleanly',
         args: [suite.ref('orphan:v1')],
-        checkReport: exactly(image, [{ fileCount: 2, contentSize: 4 }]),
       });
     });
 
