@@ -32,6 +32,9 @@ export const TypeCode = { file: 0, dir: 1, symlink: 2, hardlink: 3, char: 4, blo
 
 export const NO_LINK = -1;
 
+/** aufs's folder of hardlink sources: docker does not unpack it, and makes each hardlink into it a copy. */
+export const AUFS_LINK_DIR = '/.wh..wh.plnk';
+
 /**
  * The entries of one layer's tar in archive order, columnar: what parsing produces and merging consumes.
  * Paths are ids of the image's shared PathTable; link targets are ids of its StringTable.

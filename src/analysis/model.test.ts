@@ -278,11 +278,17 @@ describe('FileModelBuilder', () => {
     expect(() => build([['etc/a:1'], ['x => etc']])).toThrow(refused);
     expect(() => build([['x:1'], ['x => x']])).toThrow(refused);
     // A file of a lower layer, of the layer itself, or one the layer also whites out (the unpack's order
-    // decides, which the merge does not keep), and aufs's link folder: all linked.
+    // decides, which the merge does not keep): all linked.
     expect(() =>
       build([['etc/a:1'], ['x => etc/a', 'etc/b:2', 'y => etc/b', 'etc/.wh.a', 'z => etc/a']]),
     ).not.toThrow();
-    expect(() => build([['.wh..wh.plnk/', '.wh..wh.plnk/1.2:5', 'x => .wh..wh.plnk/1.2']])).not.toThrow();
+  });
+
+  it('unpacks a hardlink into aufs’s link folder as docker does: a copy of the file there', () => {
+    const { model } = build([['.wh..wh.plnk/', '.wh..wh.plnk/1.2:5@750', 'usr/x => .wh..wh.plnk/1.2']]);
+    expect(listing(model.treeAt(0))).toEqual(['/usr dir 5 added', '/usr/x file 5 added']);
+    const [usr] = model.treeAt(0).children(model.treeAt(0).root);
+    expect(model.treeAt(0).children(usr!)[0]!.entry).toMatchObject({ type: 'file', mode: 0o750, size: 5 });
   });
 
   it('keeps link targets: symlinks as written, hardlinks as normalised paths', () => {

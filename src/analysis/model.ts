@@ -1,4 +1,5 @@
 import {
+  AUFS_LINK_DIR,
   ENTRY_TYPES,
   ItemKind,
   type LayerItems,
@@ -21,8 +22,6 @@ import type {
 } from './types.js';
 
 const NONE = -1;
-/** Docker unpacks a hardlink into aufs's link folder (never unpacked itself) as a copy of the file there. */
-const AUFS_LINK_DIR = '/.wh..wh.plnk/';
 
 /** A hardlink whose target docker could not link: the layer cannot be unpacked. */
 export class HardlinkTargetMissing extends Error {
@@ -109,16 +108,21 @@ export class FileModelBuilder {
     const { kinds, paths } = items;
 
     this.deleting = true;
+    let aufsLinkFiles: Map<string, number> | undefined;
     for (let i = 0; i < items.count; i++) {
       const kind = kinds[i]!;
       if (kind === ItemKind.Whiteout) this.removeByWhiteout(paths[i]!);
       else if (kind === ItemKind.Opaque) this.hideLowerContents(paths[i]!);
+      else if (kind === ItemKind.Marker && items.types[i] === TypeCode.file) {
+        if (this.paths.path(paths[i]!).startsWith(`${AUFS_LINK_DIR}/`))
+          (aufsLinkFiles ??= new Map()).set(this.paths.name(paths[i]!), i);
+      }
     }
     this.deleting = false;
     const freedByDeletion = this.wasted;
     for (let i = 0; i < items.count; i++) {
       const kind = kinds[i]!;
-      if (kind === ItemKind.Entry) this.setEntry(items, i);
+      if (kind === ItemKind.Entry) this.setEntry(items, i, aufsLinkFiles);
       else if (kind === ItemKind.Opaque) this.ensureDirectory(paths[i]!);
     }
 
@@ -220,8 +224,7 @@ export class FileModelBuilder {
     else if (type === TypeCode.hardlink && items.links[i] !== NO_LINK) {
       const targetPath = this.links.get(items.links[i]!);
       const target = this.paths.find(targetPath);
-      if (!this.canLink(target, path) && !targetPath.startsWith(AUFS_LINK_DIR))
-        throw new HardlinkTargetMissing(this.paths.path(path), targetPath);
+      if (!this.canLink(target, path)) throw new HardlinkTargetMissing(this.paths.path(path), targetPath);
       const group = this.group[target] !== NONE ? this.group[target]! : this.shareContent(target);
       if (group !== NONE) {
         this.group[path] = group;
@@ -355,16 +358,29 @@ export class FileModelBuilder {
     }
   }
 
-  private setEntry(items: LayerItems, i: number): void {
+  private setEntry(items: LayerItems, i: number, aufsLinkFiles?: Map<string, number>): void {
     const path = items.paths[i]!;
     this.ensureDirectory(this.paths.parent(path));
-    const type = items.types[i]!;
-    const mode = items.modes[i]!;
-    const uid = items.uids[i]!;
-    const gid = items.gids[i]!;
+    // docker unpacks a hardlink into aufs's link folder as a copy of the file there (tar-entries.ts has
+    // refused one whose file the layer lacks); dive's figures keep reading the link as it is.
+    const source = aufsLinkFiles && this.aufsLinkSource(items, i, aufsLinkFiles);
+    const from = source ?? i;
+    const type = items.types[from]!;
+    const mode = items.modes[from]!;
+    const uid = items.uids[from]!;
+    const gid = items.gids[from]!;
+    const link = source === undefined ? items.links[i]! : NO_LINK;
     const flags = this.classify(path, type, mode, uid, gid);
-    this.append(path, type, flags | RecordFlag.Tar, mode, uid, gid, items.sizes[i]!, items.links[i]!);
-    this.name(path, items, i);
+    this.append(path, type, flags | RecordFlag.Tar, mode, uid, gid, items.sizes[from]!, link);
+    this.name(path, items, from);
+  }
+
+  /** The item of the aufs link file a hardlink names, if it names one. */
+  private aufsLinkSource(items: LayerItems, i: number, files: Map<string, number>): number | undefined {
+    if (items.types[i] !== TypeCode.hardlink || items.links[i] === NO_LINK) return undefined;
+    const target = this.links.get(items.links[i]!);
+    if (!target.startsWith(AUFS_LINK_DIR)) return undefined;
+    return files.get(target.slice(target.lastIndexOf('/') + 1));
   }
 
   /**

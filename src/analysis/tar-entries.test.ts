@@ -222,6 +222,24 @@ describe('readLayerTar', () => {
     expect([result.fileCount, result.contentSize]).toEqual([5, 512]);
   });
 
+  it('refuses a hardlink into aufs’s link folder whose file the layer does not hold, as docker does', async () => {
+    const tar = await tarOf([
+      '.wh..wh.plnk/',
+      '.wh..wh.plnk/234.567:500',
+      { name: 'usr/bin/tool', type: 'link', linkname: '.wh..wh.plnk/234.567' },
+    ]);
+    const { items } = await read(tar);
+    // dive reads the link as it is; the merge makes it a copy of the file (model.ts).
+    expect(items.at(-1)).toMatchObject({ kind: 'Entry', path: '/usr/bin/tool', type: 'hardlink', size: 0 });
+    const orphan = await tarOf([{ name: 'usr/bin/tool', type: 'link', linkname: '.wh..wh.plnk/1.2' }]);
+    await expect(read(orphan)).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringContaining(
+        'entry "usr/bin/tool" is a hardlink to "/.wh..wh.plnk/1.2", an aufs link file',
+      ),
+    });
+  });
+
   it('reads `.wh..wh.` names below the root as docker does: a whiteout of `.wh.NAME`, files in it', async () => {
     // docker and containerd skip only archive names that start with `.wh..wh.`: aufs keeps its metadata
     // at a branch's root. A copy of such a branch deeper in an image is unpacked like any other names.

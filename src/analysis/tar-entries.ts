@@ -4,7 +4,7 @@ import { ImgscopeError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { exceedsPathMax, PATH_MAX, utf8Length } from '../oci/path-max.js';
 import { beginDiffIdHash, type StreamHash } from './diff-id-hasher.js';
-import { ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
+import { AUFS_LINK_DIR, ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
 import { NameBudgetExceeded, nameBudgetError } from './name-budget.js';
 import { decodeName, type PathTable, ROOT } from './paths.js';
 import { type TarEntry, TarParser, UnsupportedEntryType } from './tar-parser.js';
@@ -27,6 +27,16 @@ export class NameTooLong extends Error {
       `entry "${shown}" has a ${what} of ${length} bytes, longer than Linux's ${PATH_MAX}-byte PATH_MAX, so Docker and containerd cannot unpack it`,
     );
     this.name = 'NameTooLong';
+  }
+}
+
+/** A hardlink into aufs's link folder whose file the layer does not hold (before it): docker refuses it. */
+export class InvalidAufsHardlink extends Error {
+  constructor(name: string, target: string) {
+    super(
+      `entry "${name}" is a hardlink to "${target}", an aufs link file the layer does not hold before it, so Docker cannot unpack it ("Invalid aufs hardlink")`,
+    );
+    this.name = 'InvalidAufsHardlink';
   }
 }
 
@@ -134,6 +144,8 @@ export class LayerItemsWriter {
   private readonly hideEstargz: boolean | (() => boolean);
   /** Root entries named as estargz metadata, held until the end says whether the layer is eStargz. */
   private heldBack: TarEntry[] | undefined;
+  /** Files in aufs's link folder by base name (as docker keys them), for the hardlinks into it. */
+  private aufsLinkFiles: Set<string> | undefined;
 
   constructor(options: Pick<TarReadOptions, 'paths' | 'links' | 'hideEstargzMetadata'>) {
     this.paths = options.paths;
@@ -202,6 +214,13 @@ export class LayerItemsWriter {
       // does not (efficiency.ts), so the marker keeps the entry's own path and type.
       const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
       items.push(ItemKind.Marker, path, type, mode, uid, gid, size, NO_LINK);
+      if (
+        type === TypeCode.file &&
+        normalisePath(decodeName(entry.name, entry.nameStart, entry.nameEnd)).startsWith(AUFS_LINK_DIR)
+      ) {
+        this.aufsLinkFiles ??= new Set();
+        this.aufsLinkFiles.add(decodeName(base, baseStart, baseEnd));
+      }
       return true;
     }
     if (startsWith(base, baseStart, baseEnd, WHITEOUT_PREFIX)) {
@@ -226,6 +245,13 @@ export class LayerItemsWriter {
     if (entry.linkEnd > entry.linkStart && (type === TypeCode.symlink || type === TypeCode.hardlink)) {
       const target = decodeName(entry.link, entry.linkStart, entry.linkEnd);
       const stored = type === TypeCode.hardlink ? normalisePath(target) : target;
+      // The merge makes such a link a copy of the file (model.ts); docker refuses one it cannot resolve.
+      if (
+        type === TypeCode.hardlink &&
+        stored.startsWith(AUFS_LINK_DIR) &&
+        !this.aufsLinkFiles?.has(stored.slice(stored.lastIndexOf('/') + 1))
+      )
+        throw new InvalidAufsHardlink(decodeName(entry.name, entry.nameStart, entry.nameEnd), stored);
       if (exceedsPathMax(stored)) {
         throw new NameTooLong(
           'link target',
@@ -280,7 +306,11 @@ function equals(bytes: Buffer, start: number, end: number, other: Buffer): boole
 function malformedTar({ label, remedy }: TarReadOptions, error: Error): Error {
   if (error instanceof ImgscopeError) return error;
   if (error instanceof NameBudgetExceeded) return nameBudgetError(label, error);
-  if (error instanceof UnsupportedEntryType || error instanceof NameTooLong) {
+  if (
+    error instanceof UnsupportedEntryType ||
+    error instanceof NameTooLong ||
+    error instanceof InvalidAufsHardlink
+  ) {
     return new ImgscopeError('UNSUPPORTED', `${label}: ${error.message}`, {
       hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',
       cause: error,
