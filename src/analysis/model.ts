@@ -114,8 +114,10 @@ export class FileModelBuilder {
       if (kind === ItemKind.Whiteout) this.removeByWhiteout(paths[i]!);
       else if (kind === ItemKind.Opaque) this.hideLowerContents(paths[i]!);
       else if (kind === ItemKind.Marker && items.types[i] === TypeCode.file) {
-        if (this.paths.path(paths[i]!).startsWith(`${AUFS_LINK_DIR}/`))
-          (aufsLinkFiles ??= new Map()).set(this.paths.name(paths[i]!), i);
+        if (this.paths.path(paths[i]!).startsWith(`${AUFS_LINK_DIR}/`)) {
+          aufsLinkFiles ??= new Map();
+          aufsLinkFiles.set(this.paths.name(paths[i]!), i);
+        }
       }
     }
     this.deleting = false;
