@@ -3,7 +3,8 @@ import type { CliRun } from './cli-run.js';
 
 /**
  * What became of one fault or hostile input, judged only from what a user of the CLI sees:
- * - `recovered`: exit 0, nothing on stderr, a report with the right digest and figures;
+ * - `recovered`: exit 0, nothing on stderr but a notice the trial expects, a report with the right digest and
+ *   figures;
  * - `failed cleanly`: exit 2, nothing on stdout, exactly one stderr line `imgscope: … — hint` that names
  *   the input, no stack trace;
  * - `lost`: anything else — wrong figures, an unclean or unexpected error, a leaked secret;
@@ -20,6 +21,8 @@ export interface Expectation {
   secrets?: string[];
   /** `--debug` run: `debug:` lines and a stack trace after the error line are expected on stderr. */
   debug?: boolean;
+  /** A stderr line the run must print besides its result (a wait it announces), matched whole. */
+  notice?: RegExp;
 }
 
 export interface Judgement {
@@ -36,12 +39,16 @@ export function judge(run: CliRun, expectation: Expectation): Judgement {
     (secret) => run.stdout.includes(secret) || run.stderr.includes(secret),
   );
   const leaked = leaks.map((secret) => `leaked a secret (${secret.slice(0, 6)}…)`);
-  const stderrLines = run.stderr
-    .split('\n')
-    .filter((line) => line !== '' && !(expectation.debug && line.startsWith('debug: ')));
+  const allLines = run.stderr.split('\n').filter((line) => line !== '');
+  const noticed = expectation.notice ? allLines.filter((line) => expectation.notice!.test(line)) : [];
+  const stderrLines = allLines.filter(
+    (line) => !noticed.includes(line) && !(expectation.debug && line.startsWith('debug: ')),
+  );
+  const missingNotice =
+    expectation.notice && noticed.length === 0 ? [`no stderr line ${expectation.notice}`] : [];
 
   if (run.code === 0) {
-    const problems = [...leaked];
+    const problems = [...leaked, ...missingNotice];
     if (stderrLines.length > 0) problems.push(`stderr not empty: ${stderrLines[0]}`);
     let report: Report | undefined;
     try {

@@ -204,9 +204,11 @@ export function describeRegistryFaults(suite: Suite): void {
         fault: '429 with Retry-After: 1',
         expected: 'recovered',
         args: [suite.ref('app:v1')],
+        notice:
+          /^imgscope: [\d.:]+ answered 429 \(rate limit\): waiting 1 s, as its Retry-After asks, before trying again$/,
         checkReport: sameFigures,
         verify: (run) => (run.ms >= 1000 ? [] : [`did not wait for Retry-After (${run.ms} ms)`]),
-        notes: (run) => `waited the second; ${seconds(run)}`,
+        notes: (run) => `waited the second, saying so; ${seconds(run)}`,
       });
     });
 

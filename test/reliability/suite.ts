@@ -30,6 +30,7 @@ export interface TrialSpec {
   checkReport?: Expectation['checkReport'];
   secrets?: string[];
   debug?: boolean;
+  notice?: Expectation['notice'];
   /** Digests whose bytes were bad: nothing named after them may be in the cache afterwards. */
   unverified?: string[];
   /** Reuse a cache folder of an earlier trial (default: a fresh one). */
@@ -100,6 +101,7 @@ export class Suite {
       secrets: [...TEST_SECRETS, ...(spec.secrets ?? [])],
       ...(spec.checkReport ? { checkReport: spec.checkReport } : {}),
       ...(spec.debug ? { debug: true } : {}),
+      ...(spec.notice ? { notice: spec.notice } : {}),
     });
     const cached = filesUnder(cacheDir);
     for (const digest of spec.unverified ?? []) {
