@@ -8,7 +8,8 @@ import { ImgscopeError } from '../errors.js';
  * Where per-registry trust is looked for, as podman and skopeo look (containers/image), docker reading
  * the second: the first `BASE/HOST[:PORT]` folder that exists wins.
  */
-export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
+export const DOCKER_CERTS_DIR = '/etc/docker/certs.d';
+export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', DOCKER_CERTS_DIR];
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 

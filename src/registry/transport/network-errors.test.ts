@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { networkFailure, ProxiedFailure } from './network-errors.js';
 import { proxySettingsFromEnv } from './proxy.js';
 
@@ -27,6 +27,18 @@ describe('networkFailure', () => {
     ).toBe(
       "storage.example.net's certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in /etc/docker/certs.d/registry.example.com:5000/ca.crt, or set NODE_EXTRA_CA_CERTS to it",
     );
+    // IMGSCOPE_CERTS_DIR replaces docker's folder, so the hint names it.
+    vi.stubEnv('IMGSCOPE_CERTS_DIR', '/srv/certs');
+    try {
+      expect(
+        networkFailure(request, coded('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT')).hint,
+      ).toMatch(/put the CA's PEM file in \/srv\/certs\/registry\.example\.com\/ca\.crt,/);
+      expect(
+        networkFailure(request, coded('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED')).hint,
+      ).toMatch(/ in \/srv\/certs\/registry\.example\.com\/ as NAME\.cert/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
     const wrapped = new Error('fetch failed', {
       cause: coded("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID'),
     });

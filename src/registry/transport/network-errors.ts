@@ -1,4 +1,5 @@
 import { ImgscopeError } from '../../errors.js';
+import { DOCKER_CERTS_DIR } from '../certs-dir.js';
 import { TIMEOUT_VARIABLES } from '../timeout-variables.js';
 import type { ProxyServer } from './proxy.js';
 import { redactUrl } from './redact.js';
@@ -91,6 +92,9 @@ const DESCRIPTIONS: Record<string, string> = {
   ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'the server refused the client certificate as expired',
 };
 
+/** The certs.d folder a hint sends the user to: IMGSCOPE_CERTS_DIR's when set, since it replaces docker's. */
+const certsFolder = (registry: string) => `${process.env.IMGSCOPE_CERTS_DIR || DOCKER_CERTS_DIR}/${registry}`;
+
 /** Hints for a server refusing the client certificate (mutual TLS), by error code. */
 const CLIENT_CERTIFICATE_HINTS: Record<string, (host: string) => string> = {
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: (host) => clientCertificateHint(host),
@@ -99,12 +103,11 @@ const CLIENT_CERTIFICATE_HINTS: Record<string, (host: string) => string> = {
   // TLS 1.2 servers may refuse a missing client certificate with a bare handshake failure.
   ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host) =>
     `if ${host} wants a client certificate, ${clientCertificateHint(host)}`,
-  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (host) =>
-    `renew the client certificate in /etc/docker/certs.d/${host}/`,
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (host) => `renew the client certificate in ${certsFolder(host)}/`,
 };
 
 const clientCertificateHint = (host: string) =>
-  `put a client certificate ${host} accepts in /etc/docker/certs.d/${host}/ as NAME.cert, its key as NAME.key`;
+  `put a client certificate ${host} accepts in ${certsFolder(host)}/ as NAME.cert, its key as NAME.key`;
 
 /** The first code in the cause chain that `known` has a key for. */
 function codeIn(error: unknown, known: Record<string, unknown>): string | undefined {
@@ -121,7 +124,7 @@ function describedCode(error: unknown): string | undefined {
 
 /** `registry` is the host whose certs.d folder applies: the registry's, for a host it redirected to too. */
 const UNTRUSTED_CA = (hostname: string, registry: string) =>
-  `${hostname}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in /etc/docker/certs.d/${registry}/ca.crt, or set NODE_EXTRA_CA_CERTS to it`;
+  `${hostname}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in ${certsFolder(registry)}/ca.crt, or set NODE_EXTRA_CA_CERTS to it`;
 
 /** Hints for the certificate checks Node.js's TLS fails with, by error code. */
 const CERTIFICATE_HINTS: Record<string, (hostname: string, registry: string) => string> = {
