@@ -56,7 +56,7 @@ describe('hints on fixtures/demo', () => {
   it('totals what could be saved: caches plus everything later layers made dead', () => {
     expect(result.actual).toBe(16_384 + 681 + 90_675);
     expect(result.message).toBe(
-      'could save about 105 KiB: 2 package caches (16.7 KiB), files deleted or overwritten by later layers (88.5 KiB)',
+      'could save about 105 KiB: 2 package caches (16.7 KiB), files deleted or overwritten later (88.5 KiB)',
     );
     // A toy image: nothing reaches the 1 MiB that makes a finding worth a warning.
     expect(result.status).toBe('pass');

@@ -192,11 +192,11 @@ export const hints: AnalysisCheck = (_facts, summary) => {
     parts.push(`${counted(caches.length, 'package cache', 'package caches')} (${formatSize(cacheBytes)})`);
   if (vcs.length > 0)
     parts.push(`${counted(vcs.length, 'VCS directory', 'VCS directories')} (${formatSize(vcsBytes)})`);
-  if (deadBytes > 0) parts.push(`files deleted or overwritten by later layers (${formatSize(deadBytes)})`);
+  if (deadBytes > 0) parts.push(`files deleted or overwritten later (${formatSize(deadBytes)})`);
   const message =
     parts.length > 0
       ? `could save about ${formatSize(savable)}: ${parts.join(', ')}`
-      : 'no package caches, VCS directories, or files deleted or overwritten by later layers';
+      : 'no package caches, VCS directories, or files deleted or overwritten later';
 
   // Leftovers and deletions are mistakes worth a warning; overwrites are often unavoidable (dpkg status).
   const notable = [
