@@ -214,9 +214,7 @@ describe('hints', () => {
         'delete files in the same RUN that created them, or build them in another stage',
     );
     expect(groups[1]!.message).toContain('overwrote 2 MiB that the layers still ship: /app/bin;');
-    expect(result.message).toBe(
-      'could save about 14 MiB: files deleted or overwritten later (14 MiB)',
-    );
+    expect(result.message).toBe('could save about 14 MiB: files deleted or overwritten later (14 MiB)');
     expect(result.hint).toBe(
       'delete files in the same RUN that created them, or build them in another stage',
     );
@@ -292,9 +290,7 @@ describe('hints', () => {
     )!;
     expect(result.status).toBe('pass');
     expect(result.actual).toBe(0);
-    expect(result.message).toBe(
-      'no package caches, VCS directories, or files deleted or overwritten later',
-    );
+    expect(result.message).toBe('no package caches, VCS directories, or files deleted or overwritten later');
   });
 });
 
