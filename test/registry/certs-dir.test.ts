@@ -96,10 +96,11 @@ describe.skipIf(unavailable)('certs.d', () => {
   });
 
   it('says so when the registry wants a client certificate: none, or one it does not accept', async () => {
+    // The hint names the folder imgscope reads: IMGSCOPE_CERTS_DIR's here, as it replaces docker's.
     const want = (result: { code: number | null; stderr: string }) => {
       expect(result.code).toBe(2);
       expect(result.stderr).toBe(
-        `imgscope: GET https://${host}/v2/: the server wants a client certificate it accepts — put a client certificate ${host} accepts in /etc/docker/certs.d/${host}/ as NAME.cert, its key as NAME.key\n`,
+        `imgscope: GET https://${host}/v2/: the server wants a client certificate it accepts — put a client certificate ${host} accepts in ${certsDir}/${host}/ as NAME.cert, its key as NAME.key\n`,
       );
     };
     hostDir({ 'ca.crt': secure.caPath! });
