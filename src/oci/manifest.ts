@@ -257,6 +257,7 @@ function containerConfig(value: unknown, label: string): ImageConfig['config'] {
 /**
  * Picks the manifest for `wanted` from an index, or throws a PlatformNotFoundError that says which
  * platforms exist (and carries the index, `indexDigest` naming it, for the platform check to report).
+ * Without a match, the first index that has no platform is returned, to be searched.
  */
 export function selectPlatform(
   index: ImageIndex,
@@ -264,18 +265,21 @@ export function selectPlatform(
   label: string,
   indexDigest = '',
 ): Descriptor {
-  const entries: (Descriptor | UnusableEntry)[] = [...index.manifests];
-  for (const entry of [...(index.unusable ?? [])].reverse()) entries.splice(entry.position, 0, entry);
-  const images = entries.filter(
-    (m) => isImageManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType),
-  );
-  // Attestation manifests (buildx) carry platform unknown/unknown; they are never candidates.
-  const candidates = images.filter((m) => m.platform && m.platform.os !== 'unknown');
+  const match = matchPlatform(index, wanted, label) ?? platformlessIndexes(index)[0];
+  if (match) return match;
+  throw platformNotFound(index, wanted, label, indexDigest);
+}
+
+/**
+ * The entry of an index for `wanted` among those that name a platform (or its only image), undefined
+ * when none is; an entry whose digest imgscope cannot verify is refused.
+ */
+export function matchPlatform(index: ImageIndex, wanted: Platform, label: string): Descriptor | undefined {
+  const images = imageEntries(index);
+  const candidates = platformCandidates(images);
   const match =
     closestPlatform(candidates, wanted) ??
-    (candidates.length === 0 && images.length === 1 ? images[0] : undefined) ??
-    // An index without a platform may hold the wanted one: containerd searches it after the entries with one.
-    images.find((m) => !m.platform && isIndexMediaType(m.mediaType));
+    (candidates.length === 0 && images.length === 1 ? images[0] : undefined);
   if (match && 'position' in match) {
     const which = match.platform ? `the ${formatPlatform(match.platform)} image` : 'its image';
     throw new ImgscopeError(
@@ -284,9 +288,44 @@ export function selectPlatform(
       { hint: 'push the image with sha256 digests, the default of docker, buildx, crane and skopeo' },
     );
   }
-  if (match) return match;
-  const available = platformsText(candidates.map((m) => m.platform!)) || 'none';
-  throw new PlatformNotFoundError(
+  return match;
+}
+
+/** The entries of an index that are images or indexes, those of unverifiable digests in their place. */
+function imageEntries(index: ImageIndex): (Descriptor | UnusableEntry)[] {
+  const entries: (Descriptor | UnusableEntry)[] = [...index.manifests];
+  for (const entry of [...(index.unusable ?? [])].reverse()) entries.splice(entry.position, 0, entry);
+  return entries.filter((m) => isImageManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType));
+}
+
+/** Attestation manifests (buildx) carry platform unknown/unknown; they are never candidates. */
+function platformCandidates<T extends { platform?: Platform }>(entries: T[]): T[] {
+  return entries.filter((m) => m.platform && m.platform.os !== 'unknown');
+}
+
+/** The platforms an index's entries name, attestations left out. */
+export function indexPlatforms(index: ImageIndex): Platform[] {
+  return platformCandidates(imageEntries(index)).map((m) => m.platform!);
+}
+
+/**
+ * Nested indexes without a platform, in order: any may hold the wanted platform, and containerd searches
+ * them after the entries that name one.
+ */
+export function platformlessIndexes(index: ImageIndex): Descriptor[] {
+  return index.manifests.filter((m) => !m.platform && isIndexMediaType(m.mediaType));
+}
+
+/** No `wanted` image in `index`, whose entries (and nested indexes) name `platforms`. */
+export function platformNotFound(
+  index: ImageIndex,
+  wanted: Platform,
+  label: string,
+  indexDigest: string,
+  platforms: Platform[] = indexPlatforms(index),
+): PlatformNotFoundError {
+  const available = platformsText(platforms) || 'none';
+  return new PlatformNotFoundError(
     `${label}: no ${formatPlatform(wanted)} image; the index has ${available}`,
     'pick one with --platform os/arch[/variant], or build the image for the platform you deploy to',
     {

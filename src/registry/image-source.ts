@@ -2,12 +2,20 @@ import { Readable } from 'node:stream';
 import { ImgscopeError, isImgscopeError, namingImage, PlatformNotFoundError } from '../errors.js';
 import { type Digest, sha256Digest } from '../oci/digest.js';
 import { assembleImage, type BlobReader, requireDiffIdPerLayer } from '../oci/image.js';
-import { parseManifest, type Schema1Manifest, selectPlatform } from '../oci/manifest.js';
+import {
+  indexPlatforms,
+  matchPlatform,
+  type ParsedManifest,
+  parseManifest,
+  platformlessIndexes,
+  platformNotFound,
+  type Schema1Manifest,
+} from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
-import { DEFAULT_PLATFORM, formatPlatform, platformMismatch } from '../oci/platform.js';
+import { DEFAULT_PLATFORM, formatPlatform, type Platform, platformMismatch } from '../oci/platform.js';
 import type { ImageSource, OpenOptions, ResolvedIndex } from '../oci/source.js';
-import type { Descriptor, ImageManifest } from '../oci/types.js';
-import { RegistryClient } from './client.js';
+import type { Descriptor, ImageIndex, ImageManifest } from '../oci/types.js';
+import { type FetchedManifest, RegistryClient } from './client.js';
 import type { RegistryOptions } from './options.js';
 import { type ImageReference, manifestIdentifier, parseReference } from './reference.js';
 import { convertSchema1 } from './schema1.js';
@@ -15,6 +23,16 @@ import { withDeadline } from './transport/body.js';
 
 /** An index may point at another index (rare, legal); deeper nesting or a loop is refused. */
 const MAX_INDEX_DEPTH = 3;
+/** Nested indexes fetched in search of a platform: a hostile index cannot make it fetch without end. */
+const MAX_INDEXES_SEARCHED = 16;
+
+interface IndexSearch {
+  /** Digests of the indexes and manifests already fetched. */
+  seen: Set<Digest>;
+  /** Every platform the indexes searched name, for the error when none is the one wanted. */
+  platforms: Platform[];
+  fetches: number;
+}
 
 /**
  * Opens an image in a registry: resolves the tag to a digest, verifies the manifest, selects a platform
@@ -59,33 +77,72 @@ async function resolve(
     close: () => client.close(),
   };
 
+  const wanted = options.platform ?? DEFAULT_PLATFORM;
   let fetched = await client.getManifest(ref.repository, manifestIdentifier(ref), label, signal);
   let parsed = parseManifest(fetched.bytes, `${label}: manifest`, fetched.mediaType);
   let index: ResolvedIndex | undefined;
-  const seen = new Set<Digest>([fetched.digest]);
-  for (let depth = 0; parsed.kind === 'index'; depth++) {
+  if (parsed.kind === 'index') {
+    const outer = parsed.index;
+    const search: IndexSearch = { seen: new Set([fetched.digest]), platforms: [], fetches: 0 };
+    const found = await imageUnder(outer, 0, search);
+    if (!found) throw platformNotFound(outer, wanted, label, fetched.digest, search.platforms);
+    index = {
+      digest: fetched.digest,
+      mediaType: parsed.mediaType,
+      manifests: outer.manifests,
+      ...(outer.unusable ? { unusable: outer.unusable } : {}),
+      ...(outer.annotations ? { annotations: outer.annotations } : {}),
+      selected: found.selected,
+    };
+    ({ fetched, parsed } = found);
+  }
+
+  /**
+   * The image for the wanted platform under `nested`: the entry naming it, else the first found in an
+   * index without a platform (as containerd searches them), each searched in turn.
+   */
+  async function imageUnder(
+    nested: ImageIndex,
+    depth: number,
+    search: IndexSearch,
+  ): Promise<{ fetched: FetchedManifest; parsed: ParsedManifest; selected: Descriptor } | undefined> {
     if (depth >= MAX_INDEX_DEPTH) {
       throw new ImgscopeError('MALFORMED', `${label}: indexes nested more than ${MAX_INDEX_DEPTH} deep`, {
         hint: 'the image index is malformed; rebuild and re-push it',
       });
     }
-    const chosen = selectPlatform(parsed.index, options.platform ?? DEFAULT_PLATFORM, label, fetched.digest);
-    index ??= {
-      digest: fetched.digest,
-      mediaType: parsed.mediaType,
-      manifests: parsed.index.manifests,
-      ...(parsed.index.unusable ? { unusable: parsed.index.unusable } : {}),
-      ...(parsed.index.annotations ? { annotations: parsed.index.annotations } : {}),
-      selected: chosen,
-    };
-    if (seen.has(chosen.digest)) {
-      throw new ImgscopeError('MALFORMED', `${label}: the index refers to itself (${chosen.digest})`, {
-        hint: 'the image index is malformed; rebuild and re-push it',
-      });
+    search.platforms.push(...indexPlatforms(nested));
+    const match = matchPlatform(nested, wanted, label);
+    for (const chosen of match ? [match] : platformlessIndexes(nested)) {
+      if (search.seen.has(chosen.digest)) {
+        // An index listed twice, or under two others, was searched already.
+        if (!match) continue;
+        throw new ImgscopeError('MALFORMED', `${label}: the index refers to itself (${chosen.digest})`, {
+          hint: 'the image index is malformed; rebuild and re-push it',
+        });
+      }
+      search.seen.add(chosen.digest);
+      if (++search.fetches > MAX_INDEXES_SEARCHED) {
+        throw new ImgscopeError(
+          'MALFORMED',
+          `${label}: more than ${MAX_INDEXES_SEARCHED} nested indexes to search for ${formatPlatform(wanted)}`,
+          { hint: 'the image index is malformed; rebuild and re-push it' },
+        );
+      }
+      const image = await manifestOf(chosen);
+      if (image.parsed.kind !== 'index') return { ...image, selected: chosen };
+      const found = await imageUnder(image.parsed.index, depth + 1, search);
+      if (found) return { ...found, selected: chosen };
     }
-    seen.add(chosen.digest);
-    const platform = formatPlatform(chosen.platform ?? options.platform ?? DEFAULT_PLATFORM);
-    fetched = await client
+    return undefined;
+  }
+
+  /** The manifest (or index) an index entry names, checked against the entry. */
+  async function manifestOf(
+    chosen: Descriptor,
+  ): Promise<{ fetched: FetchedManifest; parsed: ParsedManifest }> {
+    const platform = formatPlatform(chosen.platform ?? wanted);
+    const entry = await client
       .getManifest(ref.repository, chosen.digest, `${label} (${platform})`, signal)
       .catch((error: unknown) => {
         // The tag exists (its index was just read): what is missing is the manifest the index names.
@@ -99,19 +156,22 @@ async function resolve(
           },
         );
       });
-    if (fetched.bytes.byteLength !== chosen.size) {
+    if (entry.bytes.byteLength !== chosen.size) {
       // The digest matched, so the index is what is wrong; docker and containerd refuse the pull too.
       throw new ImgscopeError(
         'SIZE_MISMATCH',
-        `${label}: manifest ${chosen.digest} is ${fetched.bytes.byteLength} bytes, but the index says ${chosen.size}`,
+        `${label}: manifest ${chosen.digest} is ${entry.bytes.byteLength} bytes, but the index says ${chosen.size}`,
         { hint: 'the image index is malformed; rebuild and re-push it' },
       );
     }
-    parsed = parseManifest(
-      fetched.bytes,
-      `${label}: manifest ${chosen.digest}`,
-      fetched.mediaType || chosen.mediaType,
-    );
+    return {
+      fetched: entry,
+      parsed: parseManifest(
+        entry.bytes,
+        `${label}: manifest ${chosen.digest}`,
+        entry.mediaType || chosen.mediaType,
+      ),
+    };
   }
 
   let source: ImageSource;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImgscopeError } from '../../src/errors.js';
+import { ImgscopeError, type PlatformNotFoundError } from '../../src/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { openRegistryImage, RegistryClient, type RegistryOptions } from '../../src/registry/index.js';
 import { bytesAt, HostileRegistry, json, type Route, tricklingAt } from './hostile-registry.js';
@@ -354,6 +354,70 @@ describe('an index holding another index without a platform', () => {
     });
     await source.close();
     expect(source.digest).toBe(arm64.digest);
+  });
+
+  const indexDocument = (manifests: unknown[]) =>
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }));
+  const platformed = (image: BuiltImage, architecture: string) => ({
+    mediaType: MediaType.OciManifest,
+    digest: image.digest,
+    size: image.manifest.length,
+    platform: { os: 'linux', architecture },
+  });
+  const unplatformed = (document: Buffer) => ({
+    mediaType: MediaType.OciIndex,
+    digest: `sha256:${createHash('sha256').update(document).digest('hex')}`,
+    size: document.length,
+  });
+
+  it('searches every index without a platform, not only the first', async () => {
+    const amd64 = await buildImage({ label: 'amd64' });
+    const s390x = await buildImage({ label: 's390x', platform: { os: 'linux', architecture: 's390x' } });
+    const arm64 = await buildImage({ label: 'arm64', platform: { os: 'linux', architecture: 'arm64' } });
+    const first = indexDocument([platformed(s390x, 's390x')]);
+    const second = indexDocument([platformed(arm64, 'arm64')]);
+    const outer = indexDocument([platformed(amd64, 'amd64'), unplatformed(first), unplatformed(second)]);
+    const indexType = { 'content-type': MediaType.OciIndex };
+    registry.serve(
+      bytesAt('/v2/app/manifests/multi', outer, indexType),
+      bytesAt(`/v2/app/manifests/${unplatformed(first).digest}`, first, indexType),
+      bytesAt(`/v2/app/manifests/${unplatformed(second).digest}`, second, indexType),
+      ...imageRoutes('app', amd64),
+      ...imageRoutes('app', s390x),
+      ...imageRoutes('app', arm64),
+    );
+    const source = await openRegistryImage(`${registry.host}/app:multi`, {
+      ...options,
+      platform: { os: 'linux', architecture: 'arm64' },
+    });
+    await source.close();
+    expect(source.digest).toBe(arm64.digest);
+  });
+
+  it('names the outer index and every platform it holds when none is the one asked for', async () => {
+    const amd64 = await buildImage({ label: 'amd64' });
+    const s390x = await buildImage({ label: 's390x', platform: { os: 'linux', architecture: 's390x' } });
+    const nested = indexDocument([platformed(s390x, 's390x')]);
+    // Listed twice: searched once, not taken for an index that refers to itself.
+    const outer = indexDocument([platformed(amd64, 'amd64'), unplatformed(nested), unplatformed(nested)]);
+    const outerDigest = `sha256:${createHash('sha256').update(outer).digest('hex')}`;
+    const indexType = { 'content-type': MediaType.OciIndex };
+    registry.serve(
+      bytesAt('/v2/app/manifests/multi', outer, indexType),
+      bytesAt(`/v2/app/manifests/${unplatformed(nested).digest}`, nested, indexType),
+      ...imageRoutes('app', amd64),
+      ...imageRoutes('app', s390x),
+    );
+    const error = await failure(
+      openRegistryImage(`${registry.host}/app:multi`, {
+        ...options,
+        platform: { os: 'linux', architecture: 'arm64' },
+      }),
+    );
+    expect(error.message).toBe(
+      `${registry.host}/app:multi: no linux/arm64 image; the index has linux/amd64, linux/s390x`,
+    );
+    expect((error as PlatformNotFoundError).index.digest).toBe(outerDigest);
   });
 });
 
