@@ -19,7 +19,7 @@ import {
 import type { ImageReference } from './reference.js';
 import { registryFailure } from './registry-errors.js';
 import { manifestDigestOf, manifestPayload } from './schema1.js';
-import { type BodyDeadline, drain, readSmallBody } from './transport/body.js';
+import { type BodyDeadline, drain, readSmallBody, withDeadline } from './transport/body.js';
 import { ConnectionPools, documentDeadlineMs } from './transport/http.js';
 import { logging } from './transport/logging.js';
 import { isTransientNetworkError, mayBeRefusedTls, networkFailure } from './transport/network-errors.js';
@@ -58,6 +58,14 @@ export interface FetchedManifest {
 }
 
 type Access = 'pull' | 'pull,push';
+
+export interface RawBlobOptions {
+  /**
+   * A small document (the config), read whole before anything else: each response's body must arrive
+   * within the document deadline, and its error names it so.
+   */
+  document?: string;
+}
 
 /**
  * Content types that say nothing about a manifest: static mirrors and object stores serve manifests as
@@ -350,13 +358,8 @@ export class RegistryClient {
         },
       );
     }
-    const stream = this.openBlob(repository, descriptor, label, signal);
-    return readSmallBody(
-      stream,
-      MAX_MANIFEST_BYTES,
-      label,
-      this.documentDeadline(new URL(`/v2/${repository}/blobs/${descriptor.digest}`, this.origin)),
-    );
+    const stream = this.openBlob(repository, descriptor, label, signal, { document: label });
+    return readSmallBody(stream, MAX_MANIFEST_BYTES, label);
   }
 
   /**
@@ -394,23 +397,40 @@ export class RegistryClient {
   }
 
   /** Streams a blob through a VerifyingStream: sha256 and size are checked as the bytes pass. */
-  openBlob(repository: string, descriptor: Descriptor, label: string, signal?: AbortSignal): Readable {
+  openBlob(
+    repository: string,
+    descriptor: Descriptor,
+    label: string,
+    signal?: AbortSignal,
+    options: RawBlobOptions = {},
+  ): Readable {
     const verified = new VerifyingStream({
       digest: descriptor.digest,
       size: descriptor.size,
       label,
       remedy: 're-push the image',
     });
-    return pipeline(this.openRawBlob(repository, descriptor, label, signal), verified, () => {});
+    return pipeline(this.openRawBlob(repository, descriptor, label, signal, options), verified, () => {});
   }
 
   /**
    * The blob's bytes, unverified — for `assembleImage`, which puts the VerifyingStream in front. A broken
    * download resumes from the delivered offset with `Range`.
    */
-  openRawBlob(repository: string, descriptor: Descriptor, label: string, signal?: AbortSignal): Readable {
+  openRawBlob(
+    repository: string,
+    descriptor: Descriptor,
+    label: string,
+    signal?: AbortSignal,
+    options: RawBlobOptions = {},
+  ): Readable {
     const path = `blobs/${descriptor.digest}`;
     const subject = label;
+    // From each response's headers on, as for a manifest: not while a Retry-After is waited for.
+    const timed = (response: HttpResponse): Readable =>
+      options.document
+        ? withDeadline(response.body, options.document, this.documentDeadline(response.url))
+        : response.body;
     const open = async (offset: number): Promise<BodyAtOffset> => {
       const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
       const response = await this.request('GET', repository, path, 'pull', {
@@ -418,10 +438,11 @@ export class RegistryClient {
         bulk: descriptor.size >= this.options.bulkDownloadBytes,
         ...(signal ? { signal } : {}),
       });
-      if (response.status === 200) return { body: response.body, skip: offset, url: response.url };
+      if (response.status === 200) return { body: timed(response), skip: offset, url: response.url };
       if (response.status === 206 && offset > 0) {
         const range = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(headerValue(response, 'content-range') ?? '');
-        if (range && Number(range[1]) === offset) return { body: response.body, skip: 0, url: response.url };
+        if (range && Number(range[1]) === offset)
+          return { body: timed(response), skip: 0, url: response.url };
         discard(response);
         throw new ImgscopeError(
           'REGISTRY',

@@ -19,7 +19,6 @@ import { type FetchedManifest, RegistryClient } from './client.js';
 import type { RegistryOptions } from './options.js';
 import { type ImageReference, manifestIdentifier, parseReference } from './reference.js';
 import { convertSchema1 } from './schema1.js';
-import { withDeadline } from './transport/body.js';
 
 /** An index may point at another index (rare, legal); deeper nesting or a loop is refused. */
 const MAX_INDEX_DEPTH = 3;
@@ -63,16 +62,15 @@ async function resolve(
   const label = ref.toString();
   const blobs: BlobReader = {
     open: async (descriptor, blobOptions) => {
-      const raw = client.openRawBlob(
+      // The config is a small document, read whole before anything else: a deadline, as manifests.
+      const isConfig = parsed.kind === 'manifest' && descriptor.digest === parsed.manifest.config.digest;
+      return client.openRawBlob(
         ref.repository,
         descriptor,
         `blob ${descriptor.digest} of ${label}`,
         blobOptions?.signal ?? signal,
+        isConfig ? { document: `${label}: config ${descriptor.digest}` } : {},
       );
-      // The config is a small document, read whole before anything else: a total deadline, as manifests.
-      if (parsed.kind !== 'manifest' || descriptor.digest !== parsed.manifest.config.digest) return raw;
-      const url = new URL(`/v2/${ref.repository}/blobs/${descriptor.digest}`, client.origin);
-      return withDeadline(raw, `${label}: config ${descriptor.digest}`, client.documentDeadline(url));
     },
     close: () => client.close(),
   };

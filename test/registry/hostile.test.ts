@@ -137,6 +137,25 @@ describe('a registry that sends a small document a byte at a time', () => {
       await source.close();
     }
   });
+
+  it("starts a config's deadline when its body does, not while a Retry-After is waited for", async () => {
+    const config = `/v2/app/blobs/${image.configDescriptor.digest}`;
+    let limited = 0;
+    const once: Route = (_req, res, url) => {
+      if (url.pathname !== config || limited++ > 0) return false;
+      json(res, 429, { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }, { 'retry-after': '1' });
+      return true;
+    };
+    registry.serve(once, ...imageRoutes('app', image));
+    const notices: string[] = [];
+    const source = await openRegistryImage(`${registry.host}/app:v1`, {
+      ...slow,
+      notice: (line) => notices.push(line),
+    });
+    await source.close();
+    expect(source.digest).toBe(image.digest);
+    expect(notices).toHaveLength(1);
+  });
 });
 
 describe('a registry address that answers with a web page', () => {
