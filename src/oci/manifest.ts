@@ -139,6 +139,17 @@ export function parseManifest(bytes: Uint8Array, label: string, headerMediaType?
     throw malformed(label, `unsupported schemaVersion ${String(doc.schemaVersion)}`);
 
   const looksLikeIndex = Array.isArray(doc.manifests);
+  const looksLikeManifest = doc.config !== undefined || doc.layers !== undefined;
+  if (!declared && looksLikeIndex === looksLikeManifest) {
+    // Served as a file (octet-stream, text/plain) without a mediaType field, only the shape can tell:
+    // one of both shapes could be read as either by different tools, as containerd refuses to.
+    throw malformed(
+      label,
+      looksLikeIndex
+        ? 'no media type says whether it is an index or a manifest, and it has both manifests and config or layers'
+        : 'no media type, and neither the manifests of an index nor the config and layers of a manifest',
+    );
+  }
   if (isIndexMediaType(declared) || (!declared && looksLikeIndex)) {
     if (!Array.isArray(doc.manifests)) throw malformed(label, 'index has no manifests array');
     const manifests: Descriptor[] = [];
@@ -157,7 +168,7 @@ export function parseManifest(bytes: Uint8Array, label: string, headerMediaType?
     if (isObject(doc.annotations)) index.annotations = doc.annotations as Record<string, string>;
     return { kind: 'index', mediaType: index.mediaType, index };
   }
-  if (isImageManifestMediaType(declared) || (!declared && doc.config !== undefined)) {
+  if (isImageManifestMediaType(declared) || (!declared && looksLikeManifest)) {
     if (!Array.isArray(doc.layers)) throw malformed(label, 'manifest has no layers array');
     const manifest: ImageManifest = {
       schemaVersion: 2,

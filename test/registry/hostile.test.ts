@@ -85,6 +85,31 @@ describe('a registry or static mirror that serves manifests with a generic Conte
     const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
     expect(error.code).toBe('DIGEST_MISMATCH');
   });
+
+  it('refuses a body whose shape does not tell an index from a manifest, saying so', async () => {
+    const { config, layers } = JSON.parse(image.manifest.toString('utf8'));
+    const entry = { mediaType: MediaType.OciManifest, digest: image.digest, size: image.manifest.length };
+    const cases = [
+      [
+        { schemaVersion: 2, config, layers, manifests: [entry] },
+        'and it has both manifests and config or layers',
+      ],
+      [{ schemaVersion: 2, config, layers, manifests: [] }, 'and it has both manifests and config or layers'],
+      [{ schemaVersion: 2 }, 'neither the manifests of an index nor the config and layers of a manifest'],
+    ] as const;
+    for (const [document, what] of cases) {
+      const bytes = Buffer.from(JSON.stringify(document));
+      registry.serve(
+        bytesAt('/v2/app/manifests/v1', bytes, { 'content-type': 'application/octet-stream' }),
+        ...imageRoutes('app', image, { 'content-type': 'application/octet-stream' }).slice(1),
+      );
+      const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+      expect(error.code, what).toBe('MALFORMED');
+      expect(error.message).toMatch(
+        new RegExp(`^${registry.host}/app:v1: manifest: no media type.*${what}$`),
+      );
+    }
+  });
 });
 
 describe('a registry that sends a small document a byte at a time', () => {
