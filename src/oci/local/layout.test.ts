@@ -22,7 +22,7 @@ import {
   setLayoutIndex,
   writeTar,
 } from '../../../test/helpers/image-files.js';
-import { ImgscopeError } from '../../errors.js';
+import { ImgscopeError, type PlatformNotFoundError } from '../../errors.js';
 import { sha256Digest } from '../digest.js';
 import type { ImageSource } from '../source.js';
 import { openLocalImage } from './index.js';
@@ -232,6 +232,35 @@ describe('OCI layout directories (oci:DIR)', () => {
     expect(source.digest).toBe(amdImage.digest);
     expect(source.index?.digest).toBe(outer.digest);
     expect(source.index?.selected?.digest).toBe(inner.digest);
+  });
+
+  it('searches every nested index without a platform, and names the outer index when none has it', async () => {
+    const files = new ImageFiles();
+    const s390x = { os: 'linux', architecture: 's390x' };
+    const amdImage = await addOciImage(files, amd64);
+    const s390xImage = await addOciImage(files, s390x);
+    const armImage = await addOciImage(files, arm64);
+    const platformless = (image: Descriptor) =>
+      files.blob({ schemaVersion: 2, mediaType: OCI.index, manifests: [image] }, OCI.index);
+    const outer = files.blob(
+      {
+        schemaVersion: 2,
+        mediaType: OCI.index,
+        manifests: [amdImage, platformless(s390xImage), platformless(armImage)],
+      },
+      OCI.index,
+    );
+    setLayoutIndex(files, [outer]);
+    const dir = await files.writeDirectory(tempPath('platformless'));
+    const source = await openLocalImage(dir, { platform: { os: 'linux', architecture: 'arm64' } });
+    expect(source.digest).toBe(armImage.digest);
+    expect(source.index?.digest).toBe(outer.digest);
+
+    const error = await failure(openLocalImage(dir, { platform: { os: 'linux', architecture: 'ppc64le' } }));
+    expect(error.message).toBe(
+      `${dir}: index ${outer.digest}: no linux/ppc64le image; the index has linux/amd64, linux/s390x, linux/arm64`,
+    );
+    expect((error as PlatformNotFoundError).index.digest).toBe(outer.digest);
   });
 
   it('accepts indexes nested four deep and refuses a fifth level', async () => {

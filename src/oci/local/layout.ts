@@ -7,7 +7,15 @@ import {
   remedyFor,
   requireDiffIdPerLayer,
 } from '../image.js';
-import { MAX_MANIFEST_BYTES, parseJsonDocument, parseManifest, selectPlatform } from '../manifest.js';
+import {
+  indexPlatforms,
+  MAX_MANIFEST_BYTES,
+  matchPlatform,
+  parseJsonDocument,
+  parseManifest,
+  platformlessIndexes,
+  platformNotFound,
+} from '../manifest.js';
 import { MediaType } from '../media-types.js';
 import { closestPlatforms, DEFAULT_PLATFORM, formatPlatform, type Platform } from '../platform.js';
 import type { ImageSource, ResolvedIndex } from '../source.js';
@@ -30,6 +38,8 @@ const REF_NAME = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME = 'io.containerd.image.name';
 /** Indexes nested deeper than this below index.json are refused (real images nest one level). */
 const MAX_INDEX_DEPTH = 4;
+/** Nested indexes without a platform read in search of one: a hostile layout cannot fan out without end. */
+const MAX_INDEXES_SEARCHED = 16;
 
 export function blobPath(digest: Digest): string {
   return `blobs/sha256/${digestHex(digest)}`;
@@ -101,6 +111,34 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
   const seen = new Set<Digest>();
   let descriptor = entry;
   let index = options.ref === undefined ? flatIndex(parsed.index, indexDigest, entry) : undefined;
+  /**
+   * The entry of `nestedIndex` for the wanted platform: the one naming it, else the first index without a
+   * platform that holds it (as containerd searches them), else an error listing every platform seen.
+   */
+  async function entryFor(nestedIndex: ImageIndex, digest: Digest, depth: number): Promise<Descriptor> {
+    const label = `${location}: index ${digest}`;
+    const platforms: Platform[] = [];
+    let searched = 0;
+    const search = async (index: ImageIndex, level: number): Promise<Descriptor | undefined> => {
+      platforms.push(...indexPlatforms(index));
+      const match = matchPlatform(index, wanted, label);
+      if (match || level >= MAX_INDEX_DEPTH) return match;
+      for (const nested of platformlessIndexes(index)) {
+        if (++searched > MAX_INDEXES_SEARCHED) {
+          throw malformedLayout(location, `more than ${MAX_INDEXES_SEARCHED} nested indexes to search`);
+        }
+        const names = { label: `${location}: manifest ${nested.digest}`, remedy: remedyFor(options.kind) };
+        const raw = await readVerifiedDocument(blobs, nested, names, { signal: options.signal });
+        const document = parseManifest(raw, names.label, nested.mediaType);
+        if (document.kind === 'index' && (await search(document.index, level + 1))) return nested;
+      }
+      return undefined;
+    };
+    const found = await search(nestedIndex, depth);
+    if (found) return found;
+    throw platformNotFound(nestedIndex, wanted, label, digest, platforms);
+  }
+
   for (let depth = 1; ; depth++) {
     if (seen.has(descriptor.digest)) {
       throw malformedLayout(location, `index ${descriptor.digest} refers back to itself`);
@@ -129,7 +167,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
     }
     const nestedDigest = descriptor.digest;
     try {
-      descriptor = selectPlatform(document.index, wanted, `${location}: index ${nestedDigest}`, nestedDigest);
+      descriptor = await entryFor(document.index, nestedDigest, depth);
     } catch (error) {
       namingImage({ reference: options.reference, kind: options.kind })(error);
     }
