@@ -57,7 +57,11 @@ export function retrying(options: RetryOptions, notice?: (line: string) => void)
     let retryAfterWaited = 0;
     for (let attempt = 1; ; attempt++) {
       const wait = (notBefore.get(origin) ?? 0) - Date.now();
-      if (wait > 0) await sleep(wait, undefined, { signal: request.signal });
+      if (wait > 0) {
+        // Another request's Retry-After, announced there: this request waits it too, so it counts here.
+        retryAfterWaited += wait;
+        await sleep(wait, undefined, { signal: request.signal });
+      }
       const canRetry = attempt < options.attempts && isReplayable(request);
       let response: HttpResponse;
       try {

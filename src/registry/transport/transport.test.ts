@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from './redact.js';
 import { followingRedirects } from './redirect.js';
-import { backoffDelay, DEFAULT_RETRIES, parseRetryAfter } from './retry.js';
+import { backoffDelay, DEFAULT_RETRIES, parseRetryAfter, retrying } from './retry.js';
+import type { Exchange } from './types.js';
 
 describe('parseRetryAfter', () => {
   it('reads delay-seconds and HTTP dates, and ignores nonsense', () => {
@@ -167,5 +168,31 @@ describe('followingRedirects marks requests sent to another origin', () => {
       'https://r.example/v2/a/blobs/x',
       'https://r.example/v2/a/blobs/x',
     ]);
+  });
+});
+
+describe('retrying with Retry-After', () => {
+  it("counts the wait another request's Retry-After imposed in the limit of a request", async () => {
+    let calls = 0;
+    const rateLimited: Exchange = async (request) => ({
+      status: ++calls === 1 || request.url.pathname === '/b' ? 429 : 200,
+      headers: { 'retry-after': '1' },
+      body: Readable.from([]),
+      url: request.url,
+    });
+    const notices: string[] = [];
+    const exchange = retrying({ ...DEFAULT_RETRIES, maxRetryAfterMs: 1500 }, (line) => notices.push(line))(
+      rateLimited,
+    );
+    const get = (path: string) =>
+      exchange({ method: 'GET', url: new URL(path, 'https://r.example'), headers: {} });
+    const first = get('/a');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    // Held back by /a's Retry-After (0.9 s), then asked to wait 1 s more: 1.9 s in all, over the 1.5 s limit.
+    const second = await get('/b');
+    expect(second.status).toBe(429);
+    expect(Date.now() - started).toBeLessThan(1400);
+    expect((await first).status).toBe(200);
   });
 });
