@@ -1,8 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, parseManifest, selectPlatform } from './manifest.js';
+import {
+  matchPlatform,
+  parseConfig,
+  parseManifest,
+  platformlessIndexes,
+  platformNotFound,
+} from './manifest.js';
+
 import { MediaType } from './media-types.js';
 import { type Platform, parsePlatform } from './platform.js';
 import type { Descriptor, ImageIndex } from './types.js';
+
+/** What the registry and layout readers do at one index: its match, else an index to search, else the error. */
+function selectPlatform(index: ImageIndex, wanted: Platform, label: string): Descriptor {
+  const found = matchPlatform(index, wanted, label) ?? platformlessIndexes(index)[0];
+  if (found) return found;
+  throw platformNotFound(index, wanted, label, '');
+}
 
 function indexOf(...platforms: Platform[]): ImageIndex {
   return {

@@ -266,22 +266,6 @@ function containerConfig(value: unknown, label: string): ImageConfig['config'] {
 }
 
 /**
- * Picks the manifest for `wanted` from an index, or throws a PlatformNotFoundError that says which
- * platforms exist (and carries the index, `indexDigest` naming it, for the platform check to report).
- * Without a match, the first index that has no platform is returned, to be searched.
- */
-export function selectPlatform(
-  index: ImageIndex,
-  wanted: Platform,
-  label: string,
-  indexDigest = '',
-): Descriptor {
-  const match = matchPlatform(index, wanted, label) ?? platformlessIndexes(index)[0];
-  if (match) return match;
-  throw platformNotFound(index, wanted, label, indexDigest);
-}
-
-/**
  * The entry of an index for `wanted` among those that name a platform (or its only image), undefined
  * when none is; an entry whose digest imgscope cannot verify is refused.
  */
