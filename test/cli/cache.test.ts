@@ -163,7 +163,7 @@ describe('imgscope check with the layer cache', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       new RegExp(
-        `^imgscope: warning: ${CANNOT_WRITE} in ${blocker}/cache \\(ENOTDIR\\); continuing without storing`,
+        `^imgscope: warning: ${CANNOT_WRITE} in ${blocker}/cache: ${blocker} is not a folder; continuing without storing anything in it — move that file away`,
       ),
     );
     expect(JSON.parse(result.stdout)).toMatchObject({ layerCount: 8, layersAnalyzed: true });
@@ -360,4 +360,23 @@ describe('imgscope cache ls and prune', () => {
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
+
+  it.each(['ls', 'prune'])(
+    '%s names a file standing where a cache folder should be (exit 2), not permissions',
+    async (action) => {
+      const root = newDir('file-in-the-way');
+      mkdirSync(root);
+      const file = join(root, IMAGES_FOLDER);
+      writeFileSync(file, 'a file where the summaries folder should be');
+      const result = await runCli(['cache', action, '--cache-dir', root]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        `imgscope: cannot use the cache in ${root}: ${file} is not a folder — move that file away, or choose another folder with --cache-dir\n`,
+      );
+      const itself = await runCli(['cache', action, '--cache-dir', file]);
+      expect(itself.stderr).toMatch(
+        /^imgscope: cannot use the cache in .*: it is not a folder — move that file/,
+      );
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,28 @@ describe('CacheWriteFailure', () => {
     expect(warningFor('EROFS')).toBe(
       `cannot write the cache in /var/cache/imgscope (EROFS); continuing without storing anything in it — make it writable, ${tail}`,
     );
-    expect(warningFor('ENOTDIR')).toMatch(/\(ENOTDIR\); .* — free some space or make it writable, choose/);
+    expect(warningFor('EIO')).toMatch(/\(EIO\); .* — free some space or make it writable, choose/);
+  });
+
+  it('names the file standing where a folder of the cache should be, and says to move it', () => {
+    const root = join(scratch, 'cache-root');
+    writeFileSync(join(scratch, 'cache-root'), 'not a folder');
+    const below = join(root, 'layers-0.1.0-r1');
+    const warnings: string[] = [];
+    new CacheWriteFailure(root, (message) => warnings.push(message)).fail(
+      Object.assign(fsError('ENOTDIR'), { path: below }),
+    );
+    expect(warnings).toEqual([
+      `cannot write the cache in ${root}: it is not a folder; continuing without storing anything in it — move that file away, choose another folder with --cache-dir, or pass --no-cache`,
+    ]);
+    rmSync(root);
+    mkdirSync(root);
+    writeFileSync(below, 'not a folder either');
+    warnings.length = 0;
+    new CacheWriteFailure(root, (message) => warnings.push(message)).fail(
+      Object.assign(fsError('EEXIST'), { path: below }),
+    );
+    expect(warnings[0]).toMatch(new RegExp(`^cannot write the cache in ${root}: ${below} is not a folder; `));
   });
 
   it("stops every cache sharing it: after the layer cache's ENOSPC, no fingerprint is written", async () => {

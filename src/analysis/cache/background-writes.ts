@@ -1,4 +1,4 @@
-import { describeError } from './files.js';
+import { describeError, fileInTheWay } from './files.js';
 
 /**
  * The write failures of a command's caches, which share one root: the first, whichever cache it came
@@ -59,6 +59,13 @@ const PERMISSION_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 /** The warning when the cache cannot be written: the root, why, and the ways out that fit the error. */
 export function cannotWriteWarning(root: string, error: unknown): string {
+  const file = fileInTheWay(error);
+  if (file) {
+    return (
+      `cannot write the cache in ${root}: ${file === root ? 'it' : file} is not a folder; continuing without ` +
+      'storing anything in it — move that file away, choose another folder with --cache-dir, or pass --no-cache'
+    );
+  }
   const reason = describeError(error);
   const fix = SPACE_CODES.has(reason)
     ? 'free some space'

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, unlinkSync } from 'node:fs';
+import { constants, statSync, unlinkSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { TEMP_PREFIX } from './location.js';
@@ -123,7 +123,12 @@ export async function makeDirectories(path: string, root: string): Promise<void>
       throw error;
     });
     if (found?.isDirectory()) break;
-    if (found) throw Object.assign(new Error(`ENOTDIR: not a directory, '${current}'`), { code: 'ENOTDIR' });
+    if (found) {
+      throw Object.assign(new Error(`ENOTDIR: not a directory, '${current}'`), {
+        code: 'ENOTDIR',
+        path: current,
+      });
+    }
     missing.push(current);
     current = dirname(current);
   }
@@ -136,6 +141,29 @@ export async function makeDirectories(path: string, root: string): Promise<void>
       // Made meanwhile by another writer: fine if it is a folder.
       if (errorCode(error) !== 'EEXIST' || !(await stat(folder)).isDirectory()) throw error;
     }
+  }
+}
+
+/**
+ * The file standing where the cache needs a folder, for an error making or listing one (ENOTDIR, or EEXIST
+ * from mkdir): the error's path or its nearest existing ancestor, when that is not a folder. Synchronous:
+ * it runs once, for a message.
+ */
+export function fileInTheWay(error: unknown): string | undefined {
+  const code = errorCode(error);
+  const path = (error as NodeJS.ErrnoException | undefined)?.path;
+  if ((code !== 'ENOTDIR' && code !== 'EEXIST') || !path) return undefined;
+  for (let current = resolve(path); ; current = dirname(current)) {
+    // ENOTDIR below a file, ENOENT below nothing: look further up.
+    const info = (() => {
+      try {
+        return statSync(current);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (info) return info.isDirectory() ? undefined : current;
+    if (dirname(current) === current) return undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 import { CacheWriteFailure } from '../../analysis/cache/background-writes.js';
+import { fileInTheWay } from '../../analysis/cache/files.js';
 import { DiskFingerprintStore } from '../../analysis/cache/fingerprint-store.js';
 import {
   type CacheEntryInfo,
@@ -169,6 +170,17 @@ async function onCache<T>(root: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    const file = fileInTheWay(error);
+    if (file) {
+      throw new ImgscopeError(
+        'BAD_INPUT',
+        `cannot use the cache in ${root}: ${file === root ? 'it' : file} is not a folder`,
+        {
+          hint: 'move that file away, or choose another folder with --cache-dir',
+          cause: error,
+        },
+      );
+    }
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new ImgscopeError('BAD_INPUT', `cannot use the cache in ${root} (${code})`, {
       hint: 'check its permissions, or choose another folder with --cache-dir',
