@@ -62,6 +62,17 @@ function cacheWith(
 
 const digestsOf = (entries: { digest: Digest }[]) => entries.map((entry) => entry.digest);
 
+describe('two prunes at once', () => {
+  it('leave what fits the budget: an entry the other prune removed first counts as gone', async () => {
+    const layers = Array.from({ length: 400 }, (_, i) => ({ n: i + 1, size: 100, usedAt: i }));
+    const root = cacheWith(layers, []);
+    const [first, second] = await Promise.all([pruneCache(root, 200 * 100), pruneCache(root, 200 * 100)]);
+    expect(readdirSync(join(root, LAYERS_FOLDER))).toHaveLength(200);
+    expect(first.removed.length + second.removed.length).toBe(200);
+    expect([first.kept, second.kept, first.keptSize, second.keptSize]).toEqual([200, 200, 20_000, 20_000]);
+  });
+});
+
 describe('cache inventory with image summaries', () => {
   it('lists layer entries and image summaries apart, most recently used first', async () => {
     const root = cacheWith(

@@ -100,7 +100,6 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
   const layersOfImage = await summaryLayers(images);
   const removedLayers = new Set<CacheEntryInfo>();
   const removedImages = new Set<CacheEntryInfo>();
-  const visitedImages = new Set<CacheEntryInfo>();
   const others = await otherVersionsFiles(root, now);
   const removedStale = { files: 0, size: 0, kept: 0, keptSize: 0 };
   const removeStale = async (file: StaleFile) => {
@@ -112,13 +111,15 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
   for (const file of others) if (file.abandonedTemp) await removeStale(file);
   const otherVersions = others.filter((file) => !file.abandonedTemp);
   let size = otherVersions.reduce((sum, file) => sum + file.size, inventory.totalSize + images.totalSize);
+  // A file another prune removed first is gone all the same: counted out of the budget, not removed again
+  // in its stead (two prunes at once would otherwise each drop what fits), and reported by that prune.
+  const goneLayers = new Set<CacheEntryInfo>();
+  const goneImages = new Set<CacheEntryInfo>();
   const removeImage = async (entry: CacheEntryInfo) => {
-    if (visitedImages.has(entry)) return;
-    visitedImages.add(entry);
-    if (await removeFile(join(images.directory, entryFileName(entry.digest)))) {
-      removedImages.add(entry);
-      size -= entry.size;
-    }
+    if (goneImages.has(entry)) return;
+    goneImages.add(entry);
+    if (await removeFile(join(images.directory, entryFileName(entry.digest)))) removedImages.add(entry);
+    size -= entry.size;
   };
   // A summary that cannot be read would be discarded by the next check anyway.
   for (const entry of images.entries) if (!layersOfImage.has(entry)) await removeImage(entry);
@@ -143,10 +144,9 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
       await removeImage(entry);
       continue;
     }
-    if (await removeFile(join(inventory.directory, entryFileName(entry.digest)))) {
-      removedLayers.add(entry);
-      size -= entry.size;
-    }
+    if (await removeFile(join(inventory.directory, entryFileName(entry.digest)))) removedLayers.add(entry);
+    goneLayers.add(entry);
+    size -= entry.size;
     for (const [image, layers] of layersOfImage) if (layers.has(entry.digest)) await removeImage(image);
   }
 
@@ -163,21 +163,26 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
   for (const folder of [images.directory, fingerprintsDirectory, ...(await staleFolders(root, now))])
     await rmdir(folder).catch(() => {});
   return {
-    ...counts(inventory, removedLayers),
-    images: counts(images, removedImages),
+    ...counts(inventory, removedLayers, goneLayers),
+    images: counts(images, removedImages, goneImages),
     fingerprints,
     stale: removedStale,
   };
 }
 
-function counts(folder: CacheFolder, removed: ReadonlySet<CacheEntryInfo>): PruneCount {
-  const gone = folder.entries.filter((entry) => removed.has(entry));
-  const removedSize = gone.reduce((sum, entry) => sum + entry.size, 0);
+/** What this prune removed, and what is left once `gone` (removed by it or by another prune) is not. */
+function counts(
+  folder: CacheFolder,
+  removed: ReadonlySet<CacheEntryInfo>,
+  gone: ReadonlySet<CacheEntryInfo>,
+): PruneCount {
+  const ours = folder.entries.filter((entry) => removed.has(entry));
+  const left = folder.entries.filter((entry) => !gone.has(entry));
   return {
-    removed: gone,
-    removedSize,
-    kept: folder.entries.length - gone.length,
-    keptSize: folder.totalSize - removedSize,
+    removed: ours,
+    removedSize: ours.reduce((sum, entry) => sum + entry.size, 0),
+    kept: left.length,
+    keptSize: left.reduce((sum, entry) => sum + entry.size, 0),
   };
 }
 
