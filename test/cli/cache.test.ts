@@ -170,6 +170,26 @@ describe('imgscope check with the layer cache', () => {
   });
 
   it.skipIf(!tinyDiskPossible())(
+    'prune on a read-only mount says so (exit 2), rather than to check permissions',
+    async () => {
+      const cache = newDir('read-only');
+      await runCli(['check', '--json', '--cache-dir', cache, 'fixtures/demo']);
+      execFileSync('mount', ['--bind', cache, cache]);
+      try {
+        execFileSync('mount', ['-o', 'remount,bind,ro', cache]);
+        const result = await runCli(['cache', 'prune', '--cache-dir', cache]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toBe(
+          `imgscope: cannot use the cache in ${cache} (EROFS) — it is on a read-only file system: ` +
+            'run this where it is mounted writable, or choose another folder with --cache-dir\n',
+        );
+      } finally {
+        execFileSync('umount', [cache]);
+      }
+    },
+  );
+
+  it.skipIf(!tinyDiskPossible())(
     'on a full disk says, in one line, that the cache is not written and why',
     async () => {
       const disk = newDir('full-disk');

@@ -182,10 +182,12 @@ async function onCache<T>(root: string, work: () => Promise<T>): Promise<T> {
       );
     }
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ImgscopeError('BAD_INPUT', `cannot use the cache in ${root} (${code})`, {
-      hint: 'check its permissions, or choose another folder with --cache-dir',
-      cause: error,
-    });
+    // Read-only, its permissions are not at fault: the mount is.
+    const hint =
+      code === 'EROFS'
+        ? 'it is on a read-only file system: run this where it is mounted writable, or choose another folder with --cache-dir'
+        : 'check its permissions, or choose another folder with --cache-dir';
+    throw new ImgscopeError('BAD_INPUT', `cannot use the cache in ${root} (${code})`, { hint, cause: error });
   }
 }
 
