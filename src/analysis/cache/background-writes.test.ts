@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,25 @@ describe('CacheWriteFailure', () => {
       Object.assign(fsError('EEXIST'), { path: below }),
     );
     expect(warnings[0]).toMatch(new RegExp(`^cannot write the cache in ${root}: ${below} is not a folder; `));
+  });
+
+  it('names a cache root linked to a folder that does not exist (a disk not mounted), and says so', async () => {
+    const root = join(scratch, 'linked-root');
+    symlinkSync(join(scratch, 'unmounted-disk'), root);
+    const warnings: string[] = [];
+    const store = new DiskFingerprintStore({
+      root,
+      writeFailure: new CacheWriteFailure(root, (message) => warnings.push(message)),
+    });
+    const file = join(scratch, 'blob-of-linked-root');
+    writeFileSync(file, 'layer bytes');
+    const blob = { file, offset: 0, length: 11, stamp: fileStampOf(await stat(file, { bigint: true })) };
+    store.remember(blob, `sha256:${'cd'.repeat(32)}`, Date.now() + RACY_WINDOW_MS + 1000);
+    await store.flush();
+    expect(warnings).toEqual([
+      `cannot write the cache in ${root}: it is a symbolic link to ${join(scratch, 'unmounted-disk')}, which does not exist; ` +
+        'continuing without storing anything in it — make that folder (or mount its disk), choose another folder with --cache-dir, or pass --no-cache',
+    ]);
   });
 
   it("stops every cache sharing it: after the layer cache's ENOSPC, no fingerprint is written", async () => {

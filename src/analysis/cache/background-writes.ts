@@ -1,4 +1,4 @@
-import { describeError, fileInTheWay } from './files.js';
+import { brokenLinkInTheWay, describeError, fileInTheWay } from './files.js';
 
 /**
  * The write failures of a command's caches, which share one root: the first, whichever cache it came
@@ -64,6 +64,14 @@ export function cannotWriteWarning(root: string, error: unknown): string {
     return (
       `cannot write the cache in ${root}: ${file === root ? 'it' : file} is not a folder; continuing without ` +
       'storing anything in it — move that file away, choose another folder with --cache-dir, or pass --no-cache'
+    );
+  }
+  const broken = brokenLinkInTheWay(error);
+  if (broken) {
+    return (
+      `cannot write the cache in ${root}: ${broken.link === root ? 'it' : broken.link} is a symbolic link to ` +
+      `${broken.target}, which does not exist; continuing without storing anything in it — make that folder ` +
+      '(or mount its disk), choose another folder with --cache-dir, or pass --no-cache'
     );
   }
   const reason = describeError(error);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, statSync, unlinkSync } from 'node:fs';
+import { constants, lstatSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { TEMP_PREFIX } from './location.js';
@@ -165,6 +165,29 @@ export function fileInTheWay(error: unknown): string | undefined {
     if (info) return info.isDirectory() ? undefined : current;
     if (dirname(current) === current) return undefined;
   }
+}
+
+/**
+ * A symbolic link on the way to a cache folder whose target does not exist (a cache root linked to a disk
+ * not mounted), for an ENOENT making one: the link and what it names.
+ */
+export function brokenLinkInTheWay(error: unknown): { link: string; target: string } | undefined {
+  const path = (error as NodeJS.ErrnoException | undefined)?.path;
+  if (errorCode(error) !== 'ENOENT' || !path) return undefined;
+  for (let current = resolve(path); dirname(current) !== current; current = dirname(current)) {
+    try {
+      if (!lstatSync(current).isSymbolicLink()) continue;
+      statSync(current);
+      return undefined;
+    } catch {
+      try {
+        return { link: current, target: readlinkSync(current) };
+      } catch {
+        // Not there at all: look further up.
+      }
+    }
+  }
+  return undefined;
 }
 
 export function errorCode(error: unknown): string | undefined {
