@@ -33,8 +33,10 @@ export interface AnalyzeOptions {
   maxWaitingEntries?: number;
   /** Decompression guard over the whole image; default 64 GiB. */
   maxUncompressedBytes?: number;
-  /** Memory the image's distinct names and paths may take (name-budget.ts); default 512 MiB. */
+  /** Memory the image's distinct names and link targets may take (name-budget.ts); default 512 MiB. */
   maxNameBytes?: number;
+  /** How many distinct paths the image may have (name-budget.ts); default 16,000,000. */
+  maxPaths?: number;
   /** Layer analyses by digest: hits skip the download, misses are stored once their bytes are verified. */
   cache?: LayerCache;
   /**
@@ -139,7 +141,7 @@ class ImageAnalysis {
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     this.maxUncompressed = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
-    const nameBudget = new NameBudget(options.maxNameBytes);
+    const nameBudget = new NameBudget(options.maxNameBytes, options.maxPaths);
     this.paths = new PathTable(nameBudget);
     this.links = new StringTable(nameBudget);
     this.maxWaitingEntries = options.maxWaitingEntries ?? DEFAULT_MAX_WAITING_ENTRIES;

@@ -5,7 +5,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
-import { type NameBudget, PATH_NODE_BYTES } from './name-budget.js';
+import type { NameBudget } from './name-budget.js';
 
 /** The id of `/`. */
 export const ROOT = 0;
@@ -168,7 +168,7 @@ export class PathTable {
       const id = entry - 1;
       if (this.parents[id] === parent && this.nameOf[id] === nameId) return id;
     }
-    this.budget?.charge(PATH_NODE_BYTES);
+    this.budget?.chargePath();
     if (this.count === this.parents.length) this.growNodes();
     const id = this.count++;
     this.parents[id] = parent;
