@@ -284,6 +284,18 @@ describe('FileModelBuilder', () => {
     ).not.toThrow();
   });
 
+  it('links a hardlink whose target’s folders are symlinks, as link(2) follows them (usrmerge)', () => {
+    const refused = /^entry "\/y" is a hardlink to "\/[a-z/]+", which is not there when it is unpacked/;
+    for (const lib of ['lib -> usr/lib', 'lib -> /usr/lib', 'lib -> ./usr/./lib/']) {
+      const { merged } = build([['usr/lib/x:10', lib], ['y => lib/x'], ['usr/lib/.wh.x']]);
+      // The link shares the file's content: removing the file's other name frees nothing.
+      expect(merged[2]!.wastedBytes).toBe(0);
+    }
+    expect(() => build([['usr/lib/x:10', 'a/b/l -> ../../usr/lib'], ['y => a/b/l/x']])).not.toThrow();
+    expect(() => build([['usr/lib/x:10', 'lib -> usr/missing'], ['y => lib/x']])).toThrow(refused);
+    expect(() => build([['l -> l'], ['y => l/x']])).toThrow(refused);
+  });
+
   it('unpacks a hardlink into aufs’s link folder as docker does: a copy of the file there', () => {
     const { model } = build([['.wh..wh.plnk/', '.wh..wh.plnk/1.2:5@750', 'usr/x => .wh..wh.plnk/1.2']]);
     expect(listing(model.treeAt(0))).toEqual(['/usr dir 5 added', '/usr/x file 5 added']);

@@ -225,7 +225,8 @@ export class FileModelBuilder {
     if (type === TypeCode.file) this.group[path] = NONE;
     else if (type === TypeCode.hardlink && items.links[i] !== NO_LINK) {
       const targetPath = this.links.get(items.links[i]!);
-      const target = this.paths.find(targetPath);
+      let target = this.paths.find(targetPath);
+      if (!this.canLink(target, path)) target = this.throughSymlinks(targetPath);
       if (!this.canLink(target, path)) throw new HardlinkTargetMissing(this.paths.path(path), targetPath);
       const group = this.group[target] !== NONE ? this.group[target]! : this.shareContent(target);
       if (group !== NONE) {
@@ -247,6 +248,38 @@ export class FileModelBuilder {
     const r = this.records;
     if (!this.isPresent(record)) return r.layers[record] === this.layer;
     return r.types[record] !== TypeCode.dir;
+  }
+
+  /**
+   * The path link(2) reaches for `target`: symlinks among its folders are followed (its last name is not),
+   * as the kernel follows them, inside the image's root as docker's chroot and containerd keep them;
+   * NONE when a name on the way is not there. Only for targets not found as named: never per entry.
+   */
+  private throughSymlinks(target: string): number {
+    const pending = segmentsOf(target).reverse();
+    const resolved = [ROOT];
+    let followed = 0;
+    while (pending.length > 0) {
+      const name = pending.pop()!;
+      if (name === '..') {
+        if (resolved.length > 1) resolved.pop();
+        continue;
+      }
+      const id = this.paths.lookup(resolved[resolved.length - 1]!, name);
+      const record = id === NONE ? NONE : this.last[id]!;
+      if (!this.isPresent(record)) return NONE;
+      const link = this.records.links[record]!;
+      if (pending.length > 0 && this.records.types[record] === TypeCode.symlink && link !== NO_LINK) {
+        // Linux gives up after 40 symlinks (ELOOP).
+        if (++followed > 40) return NONE;
+        const to = this.links.get(link);
+        if (to.startsWith('/')) resolved.length = 1;
+        pending.push(...segmentsOf(to).reverse());
+        continue;
+      }
+      resolved.push(id);
+    }
+    return resolved[resolved.length - 1]!;
   }
 
   /** The group of the file at `target`, made on its first hardlink; NONE when no file is there. */
@@ -589,4 +622,8 @@ export class CompactFileModel implements FileModel, TreeViewSource {
     if (!Number.isInteger(layer) || layer < 0 || layer >= this.layerCount)
       throw new RangeError(`layer ${layer} is out of range (the image has ${this.layerCount} layers)`);
   }
+}
+
+function segmentsOf(path: string): string[] {
+  return path.split('/').filter((segment) => segment !== '' && segment !== '.');
 }
