@@ -25,9 +25,10 @@ const NONE = -1;
 
 /** A hardlink whose target docker could not link: the layer cannot be unpacked. */
 export class HardlinkTargetMissing extends Error {
-  constructor(path: string, target: string) {
+  constructor(path: string, target: string, isDirectory: boolean) {
+    const why = isDirectory ? 'a directory (link(2) cannot link one)' : 'not there when it is unpacked';
     super(
-      `entry "${path}" is a hardlink to "${target}", which is not there when it is unpacked, so Docker and containerd cannot unpack it`,
+      `entry "${path}" is a hardlink to "${target}", which is ${why}, so Docker and containerd cannot unpack it`,
     );
     this.name = 'HardlinkTargetMissing';
   }
@@ -227,7 +228,12 @@ export class FileModelBuilder {
       const targetPath = this.links.get(items.links[i]!);
       let target = this.paths.find(targetPath);
       if (!this.canLink(target, path)) target = this.throughSymlinks(targetPath);
-      if (!this.canLink(target, path)) throw new HardlinkTargetMissing(this.paths.path(path), targetPath);
+      if (!this.canLink(target, path))
+        throw new HardlinkTargetMissing(
+          this.paths.path(path),
+          targetPath,
+          target !== NONE && this.isPresentDir(target),
+        );
       const group = this.group[target] !== NONE ? this.group[target]! : this.shareContent(target);
       if (group !== NONE) {
         this.group[path] = group;
