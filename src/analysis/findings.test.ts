@@ -35,6 +35,7 @@ describe('hintFindingsOf: dead bytes', () => {
           { path: '/lib', bytes: 50_000 },
         ],
         pathCount: 3,
+        ownBytes: 0,
       },
     ]);
   });
@@ -51,6 +52,7 @@ describe('hintFindingsOf: dead bytes', () => {
         bytes: 600,
         largestPaths: [{ path: '/build/a.o', bytes: 600 }],
         pathCount: 1,
+        ownBytes: 0,
       },
       {
         layer: 1,
@@ -61,6 +63,7 @@ describe('hintFindingsOf: dead bytes', () => {
           { path: '/bin/small', bytes: 5 },
         ],
         pathCount: 2,
+        ownBytes: 0,
       },
     ]);
   });
@@ -80,6 +83,7 @@ describe('hintFindingsOf: dead bytes', () => {
           { path: '/opt/new', bytes: 40 },
         ],
         pathCount: 2,
+        ownBytes: 200 + 40,
       },
     ]);
   });
@@ -96,6 +100,7 @@ describe('hintFindingsOf: dead bytes', () => {
         bytes: 40,
         largestPaths: [{ path: '/etc/conf', bytes: 40 }],
         pathCount: 1,
+        ownBytes: 0,
       },
     ]);
   });
@@ -116,6 +121,7 @@ describe('hintFindingsOf: dead bytes', () => {
           { path: '/usr/bin/perl', bytes: 0 },
         ],
         pathCount: 3,
+        ownBytes: 0,
       },
     ]);
     // A directory's removal counts what was under it, not a sibling whose name it starts.
@@ -143,6 +149,7 @@ describe('hintFindingsOf: dead bytes', () => {
         bytes: 1200,
         largestPaths: [{ path: '/dist/bundle.js.map', bytes: 1200 }],
         pathCount: 1,
+        ownBytes: 0,
       },
       {
         layer: 1,
@@ -150,8 +157,16 @@ describe('hintFindingsOf: dead bytes', () => {
         bytes: 800,
         largestPaths: [{ path: '/dist/bundle.js', bytes: 800 }],
         pathCount: 1,
+        ownBytes: 0,
       },
     ]);
+  });
+
+  it('tells how much of what a layer overwrote was its own copies', () => {
+    const [own] = findingsOf([['f:10', 'f:20']]).deadBytes;
+    expect(own).toMatchObject({ change: 'overwritten', bytes: 10, ownBytes: 10 });
+    const [both] = findingsOf([['f:5'], ['f:10', 'f:20']]).deadBytes;
+    expect(both).toMatchObject({ change: 'overwritten', bytes: 15, ownBytes: 10 });
   });
 
   it('counts the bytes freed by removing the last name of a hardlinked file as deleted, naming it', () => {
@@ -167,6 +182,7 @@ describe('hintFindingsOf: dead bytes', () => {
         bytes: 100,
         largestPaths: [{ path: '/usr/bin/perl5', bytes: 100 }],
         pathCount: 1,
+        ownBytes: 0,
       },
     ]);
   });

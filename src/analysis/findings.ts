@@ -48,6 +48,8 @@ export interface DeadBytes {
   largestPaths: { path: string; bytes: number }[];
   /** How many such paths there are in all. */
   pathCount: number;
+  /** Of `bytes`, what the layer shipped itself and then replaced (a path it lists twice); 0 if deleted. */
+  ownBytes: number;
 }
 
 export interface LargeFile {
@@ -222,12 +224,14 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
     change: DeadBytes['change'],
     bytes: number,
     paths: { path: string; bytes: number }[],
+    ownBytes = 0,
   ): DeadBytes => ({
     layer,
     change,
     bytes,
     largestPaths: paths.sort(bySize).slice(0, DEAD_PATH_EXAMPLES),
     pathCount: paths.length,
+    ownBytes,
   });
   for (const summary of analysis.layers) {
     if (summary.wastedBytes <= 0) continue;
@@ -262,7 +266,8 @@ function deadBytesByLayer(analysis: Pick<Analysis, 'layers' | 'model'>): DeadByt
     if (deleted > 0) groups.push(group(summary.index, 'deleted', deleted, removed));
     if (overwritten > 0) {
       const paths = mergedByPath([...overwrittenPaths(analysis.model, summary.index, modified), ...shadowed]);
-      groups.push(group(summary.index, 'overwritten', overwritten, paths));
+      const own = shadowed.reduce((sum, copy) => sum + copy.bytes, 0);
+      groups.push(group(summary.index, 'overwritten', overwritten, paths, Math.min(own, overwritten)));
     }
   }
   return groups.sort(bySize);

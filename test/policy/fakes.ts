@@ -128,6 +128,8 @@ export function fakeAnalysis(
     files?: FakeFile[];
     layerTrees?: Record<number, FakeFile[]>;
     trees?: Record<number, FakeFile[]>;
+    /** Per layer, the copies it shipped and replaced itself (part of what it overwrote). */
+    shadowed?: Record<number, { path: string; bytes: number }[]>;
     waste?: Partial<WasteSummary>;
   } = {},
 ): Analysis {
@@ -153,7 +155,8 @@ export function fakeAnalysis(
         .filter((file) => file.change === 'removed')
         .reduce((sum, file) => sum + (file.size ?? 0), 0);
       const deleted = Math.min(wasted, removed);
-      return { deleted, overwritten: wasted - deleted, shadowed: [], removals: [] };
+      const shadowed = options.shadowed?.[layer] ?? [];
+      return { deleted, overwritten: wasted - deleted, shadowed, removals: [] };
     },
   };
   const waste: WasteSummary = {

@@ -214,6 +214,7 @@ const isFindings = isObject({
       bytes: isNumber,
       largestPaths: isArrayOf(isPathBytes),
       pathCount: isCount,
+      ownBytes: isSize,
     }),
   ),
   largestFiles: isArrayOf(isObject({ path: isString, bytes: isNumber, layer: isCount })),

@@ -213,10 +213,29 @@ describe('hints', () => {
       'layer 3 (`RUN rm -rf /build`) deleted 11 MiB that earlier layers still ship: /build (10 MiB), /tmp/x (1 MiB); ' +
         'delete files in the same RUN that created them, or build them in another stage',
     );
-    expect(groups[1]!.message).toContain('overwrote 2 MiB that the layers still ship: /app/bin;');
+    expect(groups[1]!.message).toContain('overwrote 2 MiB that earlier layers still ship: /app/bin;');
     expect(result.message).toBe('could save about 14 MiB: files deleted or overwritten later (14 MiB)');
     expect(result.hint).toBe(
       'delete files in the same RUN that created them, or build them in another stage',
+    );
+  });
+
+  it('says whose copies a layer overwrote: earlier layers’, its own, or both', () => {
+    const overwrote = (shadowed: { path: string; bytes: number }[]) => {
+      const analysis = fakeSummary({
+        layers: [layers[0]!, fakeLayer(1, { wastedBytes: 3 * MiB })],
+        layerTrees: { 1: [{ path: '/app/data.bin', size: 3 * MiB, change: 'modified' }] },
+        trees: { 0: [{ path: '/app/data.bin', size: 2 * MiB }] },
+        shadowed: { 1: shadowed },
+      });
+      return hints(facts, analysis, policy)!.details!.find((d) => d.kind === 'overwritten')!.message;
+    };
+    expect(overwrote([])).toContain('overwrote 3 MiB that earlier layers still ship: /app/data.bin;');
+    expect(overwrote([{ path: '/app/data.bin', bytes: 1 * MiB }])).toContain(
+      'overwrote 3 MiB that earlier layers and this one still ship: /app/data.bin;',
+    );
+    expect(overwrote([{ path: '/app/data.bin', bytes: 3 * MiB }])).toContain(
+      'overwrote 3 MiB that this layer still ships: /app/data.bin;',
     );
   });
 

@@ -152,12 +152,17 @@ function groupDetail(summary: AnalysisSummary, group: DeadBytes): CheckDetail {
   );
   const hidden = group.pathCount - group.largestPaths.length;
   const more = hidden > 0 ? `, and ${hidden} more` : '';
-  // What a layer overwrote may be its own copy (a path it lists twice), not only an earlier layer's.
   const what = group.change === 'deleted' ? 'deleted' : 'overwrote';
-  const shippers = group.change === 'deleted' ? 'earlier layers' : 'the layers';
+  // What a layer overwrote may be its own copy (a path it lists twice), not only an earlier layer's.
+  const shippers =
+    group.ownBytes === 0
+      ? 'earlier layers'
+      : group.ownBytes >= group.bytes
+        ? 'this layer'
+        : 'earlier layers and this one';
   return {
     kind: group.change,
-    message: `${layerText(summary, group.layer)} ${what} ${formatSize(group.bytes)} that ${shippers} still ship: ${shown.join(', ')}${more}; ${groupFix(summary, group)}`,
+    message: `${layerText(summary, group.layer)} ${what} ${formatSize(group.bytes)} that ${shippers} still ${shippers === 'this layer' ? 'ships' : 'ship'}: ${shown.join(', ')}${more}; ${groupFix(summary, group)}`,
     bytes: group.bytes,
     layer: group.layer,
     createdBy: summary.layers[group.layer]?.createdBy ?? '',
