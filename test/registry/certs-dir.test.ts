@@ -12,6 +12,7 @@ import {
   type TestRegistry,
 } from './harness.js';
 import { type BuiltImage, buildImage, noise } from './images.js';
+import { startTinyproxy, tinyproxyUnavailable } from './tinyproxy.js';
 
 /**
  * Per-registry trust from a certs.d folder (`/etc/docker/certs.d/HOST:PORT/`, here IMGSCOPE_CERTS_DIR), as
@@ -110,6 +111,26 @@ describe.skipIf(unavailable)('certs.d', () => {
     hostDir({ 'ca.crt': secure.caPath!, 'client.cert': secure.caPath!, 'client.key': serverKey });
     want(await check());
   });
+
+  it.skipIf(tinyproxyUnavailable)(
+    'says so through HTTPS_PROXY too, where the refusal comes inside the tunnel',
+    async () => {
+      const proxy = await startTinyproxy();
+      try {
+        hostDir({ 'ca.crt': secure.caPath! });
+        const result = await runCli(
+          ['check', '--json', '--no-cache', '--profile', 'none', `${host}/certs/app:v1`],
+          { env: { ...env(), HTTPS_PROXY: proxy.url } },
+        );
+        expect(result.code).toBe(2);
+        expect(result.stderr).toBe(
+          `imgscope: GET https://${host}/v2/ through the proxy ${proxy.host} (HTTPS_PROXY): the server wants a client certificate it accepts — put a client certificate ${host} accepts in ${certsDir}/${host}/ as NAME.cert, its key as NAME.key\n`,
+        );
+      } finally {
+        await proxy.stop();
+      }
+    },
+  );
 
   it('is not read for an insecure registry (loopback, or marked), as docker does not read it', async () => {
     // A plain-HTTP registry by its loopback address, and one by this machine's name, marked insecure.

@@ -14,6 +14,8 @@ import {
   undiciRequest,
 } from './undici-pool.js';
 
+type Connector = ReturnType<typeof buildConnector>;
+
 export interface Timeouts {
   /** TCP + TLS connect. */
   connectMs: number;
@@ -159,6 +161,14 @@ export class ConnectionPools {
         connect: { timeout: this.timeouts.connectMs },
         keepAliveTimeout: 30_000,
         ...(tls ? { requestTls: tls } : {}),
+        // Each tunnelled origin's pool: its connector opens the tunnel, then TLS inside it.
+        factory: (origin: string | URL, options: object) => {
+          const { connect } = options as { connect: Connector };
+          return new Pool(origin, {
+            ...options,
+            connect: this.notingTlsAlerts(new URL(origin).origin, connect),
+          });
+        },
       });
       this.proxyAgents.set(key, agent);
     }
@@ -196,19 +206,24 @@ export class ConnectionPools {
       });
       pool = new Pool(origin, {
         connections: 8,
-        connect: (options, callback) =>
-          connector(options, (error, socket) => {
-            if (error) return callback(error, null);
-            socket.on('error', (socketError) => {
-              if (isTlsAlert(socketError)) this.tlsAlerts.set(origin, socketError);
-            });
-            callback(null, socket);
-          }),
+        connect: this.notingTlsAlerts(origin, connector),
         keepAliveTimeout: 30_000,
       });
       this.pools.set(origin, pool);
     }
     return pool;
+  }
+
+  /** `connect`, noting the TLS alert a connection to `origin` gets after its handshake, for `exchange`. */
+  private notingTlsAlerts(origin: string, connect: Connector): Connector {
+    return (options, callback) =>
+      connect(options, (error, socket) => {
+        if (error) return callback(error, null);
+        socket.on('error', (socketError) => {
+          if (isTlsAlert(socketError)) this.tlsAlerts.set(origin, socketError);
+        });
+        callback(null, socket);
+      });
   }
 
   async close(): Promise<void> {
