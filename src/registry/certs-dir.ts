@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { ImgscopeError } from '../errors.js';
@@ -46,6 +46,17 @@ export function readCertsDirectory(registry: string, env: NodeJS.ProcessEnv): Re
     return trustFrom(dir, names);
   }
   return undefined;
+}
+
+/**
+ * The certs.d folder to send a user to for `registry`'s trust: the one read when it exists, else docker's
+ * (or IMGSCOPE_CERTS_DIR's). For Docker Hub it is `docker.io`, as podman and skopeo name it.
+ */
+export function certsFolderFor(registry: string, env: NodeJS.ProcessEnv): string {
+  const folders = (env.IMGSCOPE_CERTS_DIR ? [env.IMGSCOPE_CERTS_DIR] : DEFAULT_CERTS_DIRS).map((base) =>
+    join(base, registry),
+  );
+  return folders.find((folder) => existsSync(folder)) ?? folders.at(-1)!;
 }
 
 function trustFrom(dir: string, names: string[]): RegistryTls | undefined {

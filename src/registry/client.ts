@@ -8,7 +8,7 @@ import type { Descriptor } from '../oci/types.js';
 import { authenticating } from './auth/authenticator.js';
 import { findCredentials } from './auth/credentials.js';
 import { type BodyAtOffset, resumableDownload } from './blob-reader.js';
-import { readCertsDirectory } from './certs-dir.js';
+import { certsFolderFor, readCertsDirectory } from './certs-dir.js';
 import {
   isInsecureRegistry,
   isMarkedInsecure,
@@ -110,7 +110,12 @@ export class RegistryClient {
     // As docker: an insecure registry's folder is not read (a broken one cannot stop a local registry).
     const trust = insecure ? undefined : readCertsDirectory(reference.registry, this.options.env);
     if (trust) debug?.(`TLS for ${reference.registry}: ${trust.description}`);
-    this.pools = new ConnectionPools(this.options.timeouts, this.options.proxies, trust?.secureContext);
+    this.pools = new ConnectionPools(
+      this.options.timeouts,
+      this.options.proxies,
+      trust?.secureContext,
+      insecure ? undefined : certsFolderFor(reference.registry, this.options.env),
+    );
     // Not for a registry insecure only by being on loopback: its token service or storage may be anywhere.
     if (markedInsecure) this.pools.skipEveryCertificateCheck();
     this.unauthenticated = stack(

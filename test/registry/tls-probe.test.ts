@@ -194,6 +194,10 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
         const result = await check(`${loopback}/tls/app:v1`);
         expect(result.code).toBe(2);
         expect(result.stderr).toContain(`${target!.name}'s certificate is not signed by a CA Node.js trusts`);
+        // A loopback registry's certs.d folder is not read: only NODE_EXTRA_CA_CERTS can help.
+        expect(result.stderr).toMatch(
+          / — .*if it comes from your own CA, set NODE_EXTRA_CA_CERTS to the CA's PEM file$/m,
+        );
       } finally {
         await front.stop();
       }

@@ -73,6 +73,8 @@ export class ConnectionPools {
      * client makes — token service and storage included, as docker's one transport per registry does.
      */
     private readonly secureContext?: SecureContext,
+    /** That certs.d folder, for certificate hints; unset when it is not read (an insecure registry). */
+    private readonly certsFolder?: string,
   ) {}
 
   /** Connections to `origin` (https://HOST:PORT) accept any certificate from now on. */
@@ -118,7 +120,7 @@ export class ConnectionPools {
       const alert = this.tlsAlerts.get(request.url.origin);
       this.tlsAlerts.delete(request.url.origin);
       const error = alert && (caught as { code?: unknown }).code === 'UND_ERR_SOCKET' ? alert : caught;
-      throw networkFailure(request, proxy ? new ProxiedFailure(proxy, error) : error);
+      throw networkFailure(request, proxy ? new ProxiedFailure(proxy, error) : error, 1, this.certsFolder);
     }
   };
 

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { networkFailure, ProxiedFailure } from './network-errors.js';
 import { proxySettingsFromEnv } from './proxy.js';
 
@@ -16,29 +16,34 @@ describe('networkFailure', () => {
         /^registry\.example\.com's certificate is not signed by a CA Node\.js trusts; .*NODE_EXTRA_CA_CERTS/,
       ),
     });
-    // The registry's certs.d folder, for the storage it redirected to too.
+    // The registry's certs.d folder, for the storage it redirected to and its token service too.
+    const folder = '/etc/containers/certs.d/registry.example.com:5000';
     const redirected = {
       ...request,
       url: new URL('https://storage.example.net/blob?sig=x'),
       redirectedFrom: new URL('https://registry.example.com:5000/v2/a/blobs/sha256:1'),
     };
     expect(
+      networkFailure(redirected, coded('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT'), 1, folder)
+        .hint,
+    ).toBe(
+      "storage.example.net's certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in /etc/containers/certs.d/registry.example.com:5000/ca.crt, or set NODE_EXTRA_CA_CERTS to it",
+    );
+    const token = { method: 'GET' as const, url: new URL('https://auth.example.com/token?service=x') };
+    expect(
+      networkFailure(token, coded('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT'), 1, folder).hint,
+    ).toMatch(/put the CA's PEM file in \/etc\/containers\/certs\.d\/registry\.example\.com:5000\/ca\.crt,/);
+    expect(
+      networkFailure(token, coded('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), 1, folder).hint,
+    ).toBe(
+      'put a client certificate auth.example.com accepts in /etc/containers/certs.d/registry.example.com:5000/ as NAME.cert, its key as NAME.key',
+    );
+    // An insecure registry's folder is not read: no folder to name.
+    expect(
       networkFailure(redirected, coded('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT')).hint,
     ).toBe(
-      "storage.example.net's certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in /etc/docker/certs.d/registry.example.com:5000/ca.crt, or set NODE_EXTRA_CA_CERTS to it",
+      "storage.example.net's certificate is not signed by a CA Node.js trusts; if it comes from your own CA, set NODE_EXTRA_CA_CERTS to the CA's PEM file",
     );
-    // IMGSCOPE_CERTS_DIR replaces docker's folder, so the hint names it.
-    vi.stubEnv('IMGSCOPE_CERTS_DIR', '/srv/certs');
-    try {
-      expect(
-        networkFailure(request, coded('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT')).hint,
-      ).toMatch(/put the CA's PEM file in \/srv\/certs\/registry\.example\.com\/ca\.crt,/);
-      expect(
-        networkFailure(request, coded('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED')).hint,
-      ).toMatch(/ in \/srv\/certs\/registry\.example\.com\/ as NAME\.cert/);
-    } finally {
-      vi.unstubAllEnvs();
-    }
     const wrapped = new Error('fetch failed', {
       cause: coded("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID'),
     });

@@ -1,5 +1,4 @@
 import { ImgscopeError } from '../../errors.js';
-import { DOCKER_CERTS_DIR } from '../certs-dir.js';
 import { TIMEOUT_VARIABLES } from '../timeout-variables.js';
 import type { ProxyServer } from './proxy.js';
 import { redactUrl } from './redact.js';
@@ -92,22 +91,22 @@ const DESCRIPTIONS: Record<string, string> = {
   ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'the server refused the client certificate as expired',
 };
 
-/** The certs.d folder a hint sends the user to: IMGSCOPE_CERTS_DIR's when set, since it replaces docker's. */
-const certsFolder = (registry: string) => `${process.env.IMGSCOPE_CERTS_DIR || DOCKER_CERTS_DIR}/${registry}`;
-
-/** Hints for a server refusing the client certificate (mutual TLS), by error code. */
-const CLIENT_CERTIFICATE_HINTS: Record<string, (host: string) => string> = {
-  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: (host) => clientCertificateHint(host),
-  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: (host) => clientCertificateHint(host),
-  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: (host) => clientCertificateHint(host),
+/**
+ * Hints for a server refusing the client certificate (mutual TLS), by error code; `folder` is the
+ * registry's certs.d folder, which holds the client certificate for all its hosts.
+ */
+const CLIENT_CERTIFICATE_HINTS: Record<string, (host: string, folder: string) => string> = {
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: (host, folder) => clientCertificateHint(host, folder),
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: (host, folder) => clientCertificateHint(host, folder),
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: (host, folder) => clientCertificateHint(host, folder),
   // TLS 1.2 servers may refuse a missing client certificate with a bare handshake failure.
-  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host) =>
-    `if ${host} wants a client certificate, ${clientCertificateHint(host)}`,
-  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (host) => `renew the client certificate in ${certsFolder(host)}/`,
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host, folder) =>
+    `if ${host} wants a client certificate, ${clientCertificateHint(host, folder)}`,
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (_host, folder) => `renew the client certificate in ${folder}/`,
 };
 
-const clientCertificateHint = (host: string) =>
-  `put a client certificate ${host} accepts in ${certsFolder(host)}/ as NAME.cert, its key as NAME.key`;
+const clientCertificateHint = (host: string, folder: string) =>
+  `put a client certificate ${host} accepts in ${folder}/ as NAME.cert, its key as NAME.key`;
 
 /** The first code in the cause chain that `known` has a key for. */
 function codeIn(error: unknown, known: Record<string, unknown>): string | undefined {
@@ -122,12 +121,19 @@ function describedCode(error: unknown): string | undefined {
   return codeIn(error, DESCRIPTIONS);
 }
 
-/** `registry` is the host whose certs.d folder applies: the registry's, for a host it redirected to too. */
-const UNTRUSTED_CA = (hostname: string, registry: string) =>
-  `${hostname}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, put the CA's PEM file in ${certsFolder(registry)}/ca.crt, or set NODE_EXTRA_CA_CERTS to it`;
+/**
+ * `folder` is the registry's certs.d folder, whose CAs apply to its token service and storage too; none
+ * for an insecure registry, whose folder is not read.
+ */
+const UNTRUSTED_CA = (hostname: string, folder: string | undefined) =>
+  `${hostname}'s certificate is not signed by a CA Node.js trusts; if it comes from your own CA, ${
+    folder
+      ? `put the CA's PEM file in ${folder}/ca.crt, or set NODE_EXTRA_CA_CERTS to it`
+      : "set NODE_EXTRA_CA_CERTS to the CA's PEM file"
+  }`;
 
 /** Hints for the certificate checks Node.js's TLS fails with, by error code. */
-const CERTIFICATE_HINTS: Record<string, (hostname: string, registry: string) => string> = {
+const CERTIFICATE_HINTS: Record<string, (hostname: string, folder: string | undefined) => string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED_CA,
   SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED_CA,
   UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED_CA,
@@ -183,11 +189,15 @@ export function underlyingFailure(error: unknown): unknown {
   return error instanceof ImgscopeError && error.code === 'NETWORK' && error.cause ? error.cause : error;
 }
 
-/** The one-line error a user sees when the network gave up on a request. */
+/**
+ * The one-line error a user sees when the network gave up on a request; `certsFolder` is the certs.d
+ * folder of the registry the request was made for, when it is read.
+ */
 export function networkFailure(
   request: Pick<HttpRequest, 'method' | 'url' | 'redirectedFrom'>,
   error: unknown,
   attempts = 1,
+  certsFolder?: string,
 ) {
   if (error instanceof ImgscopeError) return error;
   const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
@@ -200,7 +210,7 @@ export function networkFailure(
   return new ImgscopeError(
     'NETWORK',
     `${request.method} ${what}${through}: ${describeNetworkError(error)}${tries}`,
-    { hint: networkHint(request, error, proxy), cause: error },
+    { hint: networkHint(request, error, proxy, certsFolder), cause: error },
   );
 }
 
@@ -270,16 +280,16 @@ function networkHint(
   request: Pick<HttpRequest, 'url' | 'redirectedFrom'>,
   error: unknown,
   proxy: ProxyServer | undefined,
+  certsFolder: string | undefined,
 ): string {
   const { host, hostname } = request.url;
   if (describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER' && !request.redirectedFrom) {
     return `if ${host} is a plain-HTTP registry you trust, add --insecure-registry ${host}`;
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
-  if (certificate)
-    return CERTIFICATE_HINTS[certificate]!(hostname, (request.redirectedFrom ?? request.url).host);
-  const clientCertificate = !request.redirectedFrom && codeIn(error, CLIENT_CERTIFICATE_HINTS);
-  if (clientCertificate) return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host);
+  if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname, certsFolder);
+  const clientCertificate = certsFolder && !request.redirectedFrom && codeIn(error, CLIENT_CERTIFICATE_HINTS);
+  if (clientCertificate) return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host, certsFolder);
   const refusal = proxy && proxyRefusal(error);
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
