@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { ImgscopeError } from '../errors.js';
 
 /**
@@ -103,13 +103,26 @@ function trustFrom(dir: string, names: string[]): RegistryTls | undefined {
 function secureContextFor(authorities: string[], clientCertificates: { cert: string; key: string }[]) {
   // Go picks the first client certificate the server's request fits; servers rarely ask for more than one.
   const [first] = clientCertificates;
-  // Node.js's `ca` replaces its own roots (and NODE_EXTRA_CA_CERTS); docker adds to the system's.
-  return createSecureContext({
-    ...(authorities.length > 0
-      ? { ca: [...rootCertificates, ...extraCaCertificates(), ...authorities] }
-      : {}),
-    ...(first ?? {}),
-  });
+  // Without `ca` a context starts from the roots Node.js trusts (its own, or the system's with
+  // --use-openssl-ca); `ca` would replace them, where docker adds to the system's. Adding a CA leaves out
+  // NODE_EXTRA_CA_CERTS, so those are added again.
+  const context = createSecureContext(first ?? {});
+  const native = context.context as { addCACert(pem: string): void };
+  if (authorities.length > 0) {
+    for (const authority of [...extraCaCertificates(), ...authorities]) native.addCACert(authority);
+  }
+  return context;
+}
+
+/** The certificates of NODE_EXTRA_CA_CERTS, which Node.js read at start-up. */
+function extraCaCertificates(): string[] {
+  const path = process.env.NODE_EXTRA_CA_CERTS;
+  if (!path) return [];
+  try {
+    return readFileSync(path, 'utf8').match(PEM_CERTIFICATE) ?? [];
+  } catch {
+    return []; // Node.js warned about it at start-up.
+  }
 }
 
 function clientCertificate(certPath: string, keyPath: string): { cert: string; key: string } {
@@ -125,17 +138,6 @@ function clientCertificate(certPath: string, keyPath: string): { cert: string; k
     );
   }
   return pair;
-}
-
-/** Node.js trusts NODE_EXTRA_CA_CERTS, read at start-up, only while `ca` is not given. */
-function extraCaCertificates(): string[] {
-  const path = process.env.NODE_EXTRA_CA_CERTS;
-  if (!path) return [];
-  try {
-    return readFileSync(path, 'utf8').match(PEM_CERTIFICATE) ?? [];
-  } catch {
-    return []; // Node.js warned about it at start-up.
-  }
 }
 
 function certificatesIn(path: string): string[] {

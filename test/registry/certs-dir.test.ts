@@ -89,6 +89,28 @@ describe.skipIf(unavailable)('certs.d', () => {
     );
   });
 
+  it('adds the .crt CAs to the trust Node.js has, a system store (--use-openssl-ca) included', async () => {
+    // The registry's CA in the system store; the folder holds the client certificate and another CA.
+    hostDir({
+      'other.crt': secure.client!.certPath,
+      'client.cert': secure.client!.certPath,
+      'client.key': secure.client!.keyPath,
+    });
+    const result = await runCli(
+      ['check', '--json', '--no-cache', '--profile', 'none', `${host}/certs/app:v1`],
+      { env: { ...env(), NODE_OPTIONS: '--use-openssl-ca', SSL_CERT_FILE: secure.caPath! } },
+    );
+    expect(result.stderr).not.toMatch(/^imgscope:/m);
+    expect(result.code).toBe(0);
+    // And NODE_EXTRA_CA_CERTS.
+    const extra = await runCli(
+      ['check', '--json', '--no-cache', '--profile', 'none', `${host}/certs/app:v1`],
+      { env: { ...env(), NODE_EXTRA_CA_CERTS: secure.caPath! } },
+    );
+    expect(extra.stderr).not.toMatch(/^imgscope:/m);
+    expect(extra.code).toBe(0);
+  });
+
   it('still checks the certificate against the folder CAs: without them the registry is refused', async () => {
     hostDir({ 'client.cert': secure.client!.certPath, 'client.key': secure.client!.keyPath });
     const result = await check();
