@@ -22,7 +22,12 @@ import { manifestDigestOf, manifestPayload } from './schema1.js';
 import { type BodyDeadline, drain, readSmallBody, withDeadline } from './transport/body.js';
 import { ConnectionPools, documentDeadlineMs } from './transport/http.js';
 import { logging } from './transport/logging.js';
-import { isTransientNetworkError, mayBeRefusedTls, networkFailure } from './transport/network-errors.js';
+import {
+  isTlsRefusal,
+  isTransientNetworkError,
+  mayBeRefusedTls,
+  networkFailure,
+} from './transport/network-errors.js';
 import { redactUrl } from './transport/redact.js';
 import { followingRedirects } from './transport/redirect.js';
 import { backoffDelay, retrying } from './transport/retry.js';
@@ -224,7 +229,8 @@ export class RegistryClient {
       this.currentOrigin = secureOrigin;
       if (plain) discard(plain);
     } catch (error) {
-      if (signal?.aborted) throw error;
+      // A TLS alert (a client certificate wanted) is the registry's answer, not a port that is not HTTPS.
+      if (signal?.aborted || isTlsRefusal(error)) throw error;
       if (!plain) throw failure;
       this.probedPing = plain; // neither speaks to us: the plain-HTTP answer stands, as before
     }

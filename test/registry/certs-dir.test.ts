@@ -134,6 +134,15 @@ describe.skipIf(unavailable)('certs.d', () => {
     want(await check());
   });
 
+  it('says a registry marked insecure gets no client certificate, its folder being unread', async () => {
+    hostDir({ 'client.cert': secure.client!.certPath, 'client.key': secure.client!.keyPath });
+    const result = await check('--insecure-registry', host);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `imgscope: GET https://${host}/v2/: the server wants a client certificate it accepts — reach ${host} by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry\n`,
+    );
+  });
+
   it.skipIf(tinyproxyUnavailable)(
     'says so through HTTPS_PROXY too, where the refusal comes inside the tunnel',
     async () => {

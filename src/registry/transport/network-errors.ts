@@ -64,6 +64,12 @@ export function isTlsAlert(error: Error): boolean {
   return /^ERR_SSL_.*_ALERT_/.test(codeOf(error) ?? '');
 }
 
+/** A failure because a TLS server refused the connection: it speaks TLS, and said why. */
+export function isTlsRefusal(error: unknown): boolean {
+  for (const e of causeChain(error)) if (isTlsAlert(e)) return true;
+  return false;
+}
+
 export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || codeOf(error) === 'UND_ERR_ABORTED');
 }
@@ -93,20 +99,23 @@ const DESCRIPTIONS: Record<string, string> = {
 
 /**
  * Hints for a server refusing the client certificate (mutual TLS), by error code; `folder` is the
- * registry's certs.d folder, which holds the client certificate for all its hosts.
+ * registry's certs.d folder, which holds the client certificate for all its hosts, unset when it is not read.
  */
-const CLIENT_CERTIFICATE_HINTS: Record<string, (host: string, folder: string) => string> = {
+const CLIENT_CERTIFICATE_HINTS: Record<string, (host: string, folder: string | undefined) => string> = {
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: (host, folder) => clientCertificateHint(host, folder),
   ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: (host, folder) => clientCertificateHint(host, folder),
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: (host, folder) => clientCertificateHint(host, folder),
   // TLS 1.2 servers may refuse a missing client certificate with a bare handshake failure.
   ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host, folder) =>
     `if ${host} wants a client certificate, ${clientCertificateHint(host, folder)}`,
-  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (_host, folder) => `renew the client certificate in ${folder}/`,
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (_host, folder) =>
+    `renew the client certificate${folder ? ` in ${folder}/` : ''}`,
 };
 
-const clientCertificateHint = (host: string, folder: string) =>
-  `put a client certificate ${host} accepts in ${folder}/ as NAME.cert, its key as NAME.key`;
+const clientCertificateHint = (host: string, folder: string | undefined) =>
+  folder
+    ? `put a client certificate ${host} accepts in ${folder}/ as NAME.cert, its key as NAME.key`
+    : `reach ${host} by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry`;
 
 /** The first code in the cause chain that `known` has a key for. */
 function codeIn(error: unknown, known: Record<string, unknown>): string | undefined {
@@ -288,7 +297,7 @@ function networkHint(
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
   if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname, certsFolder);
-  const clientCertificate = certsFolder && !request.redirectedFrom && codeIn(error, CLIENT_CERTIFICATE_HINTS);
+  const clientCertificate = !request.redirectedFrom && codeIn(error, CLIENT_CERTIFICATE_HINTS);
   if (clientCertificate) return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host, certsFolder);
   const refusal = proxy && proxyRefusal(error);
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
