@@ -157,6 +157,19 @@ describe.skipIf(unavailable)('certs.d', () => {
         expect(result.stderr).toBe(
           `imgscope: GET https://${host}/v2/ through the proxy ${proxy.host} (HTTPS_PROXY): the server wants a client certificate it accepts — put a client certificate ${host} accepts in ${certsDir}/${host}/ as NAME.cert, its key as NAME.key\n`,
         );
+        // With the client certificate, the tunnelled connections present it.
+        hostDir({
+          'ca.crt': secure.caPath!,
+          'client.cert': secure.client!.certPath,
+          'client.key': secure.client!.keyPath,
+        });
+        const presented = await runCli(
+          ['check', '--json', '--no-cache', '--profile', 'none', `${host}/certs/app:v1`],
+          { env: { ...env(), HTTPS_PROXY: proxy.url } },
+        );
+        expect(presented.stderr).not.toMatch(/^imgscope:/m);
+        expect(presented.code).toBe(0);
+        expect(proxy.requests().some((line) => line.startsWith(`CONNECT ${host} `))).toBe(true);
       } finally {
         await proxy.stop();
       }
