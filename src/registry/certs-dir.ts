@@ -61,7 +61,7 @@ export function certsFolderFor(registry: string, env: NodeJS.ProcessEnv): string
 
 function trustFrom(dir: string, names: string[]): RegistryTls | undefined {
   const authorities: string[] = [];
-  const clientCertificates: { cert: string; key: string }[] = [];
+  const clientCertificates: { cert: string; key: string; name: string }[] = [];
   for (const name of names) {
     const path = join(dir, name);
     if (name.endsWith('.crt')) {
@@ -73,7 +73,7 @@ function trustFrom(dir: string, names: string[]): RegistryTls | undefined {
           hint: `put the private key in ${join(dir, keyName)}, or name a CA certificate with .crt`,
         });
       }
-      clientCertificates.push(clientCertificate(path, join(dir, keyName)));
+      clientCertificates.push({ ...clientCertificate(path, join(dir, keyName)), name });
     } else if (name.endsWith('.key')) {
       const certName = `${name.slice(0, -'.key'.length)}.cert`;
       if (!names.includes(certName)) {
@@ -92,17 +92,21 @@ function trustFrom(dir: string, names: string[]): RegistryTls | undefined {
     authorities.length > 0
       ? `${authorities.length} CA certificate${authorities.length === 1 ? '' : 's'}`
       : '',
-    clientCertificates.length > 0 ? 'a client certificate' : '',
+    clientCertificates.length > 0 ? `the client certificate ${clientCertificates[0]!.name}` : '',
   ];
+  // Go presents the first pair the server's request fits; Node.js cannot choose, so one is presented.
+  const others =
+    clientCertificates.length > 1
+      ? ` (the first of ${clientCertificates.length} pairs: only it is presented)`
+      : '';
   return {
     secureContext: secureContextFor(authorities, clientCertificates),
-    description: `${what.filter(Boolean).join(' and ')} from ${dir}`,
+    description: `${what.filter(Boolean).join(' and ')}${others} from ${dir}`,
   };
 }
 
 function secureContextFor(authorities: string[], clientCertificates: { cert: string; key: string }[]) {
-  // Go picks the first client certificate the server's request fits; servers rarely ask for more than one.
-  const [first] = clientCertificates;
+  const first = clientCertificates[0] && { cert: clientCertificates[0].cert, key: clientCertificates[0].key };
   // Without `ca` a context starts from the roots Node.js trusts (its own, or the system's with
   // --use-openssl-ca); `ca` would replace them, where docker adds to the system's. Adding a CA leaves out
   // NODE_EXTRA_CA_CERTS, so those are added again.

@@ -78,7 +78,7 @@ describe.skipIf(unavailable)('certs.d', () => {
     const result = await check('--debug');
     expect(result.stderr).not.toMatch(/^imgscope:/m);
     expect(result.stderr).toContain(
-      `debug: TLS for ${host}: 1 CA certificate and a client certificate from ${join(certsDir, host)}\n`,
+      `debug: TLS for ${host}: 1 CA certificate and the client certificate client.cert from ${join(certsDir, host)}\n`,
     );
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
@@ -132,6 +132,19 @@ describe.skipIf(unavailable)('certs.d', () => {
     const serverKey = join(dirname(secure.caPath!), 'server.key');
     hostDir({ 'ca.crt': secure.caPath!, 'client.cert': secure.caPath!, 'client.key': serverKey });
     want(await check());
+    // Of several pairs, the first is presented (Go would pick the one the server's request fits): --debug says which.
+    hostDir({
+      'ca.crt': secure.caPath!,
+      'a.cert': secure.caPath!,
+      'a.key': serverKey,
+      'client.cert': secure.client!.certPath,
+      'client.key': secure.client!.keyPath,
+    });
+    const several = await check('--debug');
+    expect(several.code).toBe(2);
+    expect(several.stderr).toContain(
+      `debug: TLS for ${host}: 1 CA certificate and the client certificate a.cert (the first of 2 pairs: only it is presented) from ${join(certsDir, host)}\n`,
+    );
   });
 
   it('says a registry marked insecure gets no client certificate, its folder being unread', async () => {
