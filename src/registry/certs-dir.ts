@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { ImgscopeError } from '../errors.js';
 
 /**
@@ -111,10 +111,15 @@ function secureContextFor(authorities: string[], clientCertificates: { cert: str
   // --use-openssl-ca); `ca` would replace them, where docker adds to the system's. Adding a CA leaves out
   // NODE_EXTRA_CA_CERTS, so those are added again.
   const context = createSecureContext(first ?? {});
-  const native = context.context as { addCACert(pem: string): void };
-  if (authorities.length > 0) {
-    for (const authority of [...extraCaCertificates(), ...authorities]) native.addCACert(authority);
+  if (authorities.length === 0) return context;
+  const added = [...extraCaCertificates(), ...authorities];
+  // addCACert is what Node's own `ca` option calls, but it is not public API: should a Node.js release
+  // drop it, fall back to Node's bundled roots plus these, which loses only --use-openssl-ca's system store.
+  const native = context.context as { addCACert?: (pem: string) => void };
+  if (typeof native.addCACert !== 'function') {
+    return createSecureContext({ ...(first ?? {}), ca: [...rootCertificates, ...added] });
   }
+  for (const authority of added) native.addCACert(authority);
   return context;
 }
 
