@@ -64,8 +64,10 @@ Environment
   IMGSCOPE_DECOMPRESSION_LIMIT   stop with an error past this many uncompressed bytes (64GiB)
   IMGSCOPE_CACHE_DIR             the layer cache folder (--cache-dir wins)
   IMGSCOPE_NO_CACHE=1            no layer cache unless --cache-dir is given
-  REGISTRY_AUTH_FILE, DOCKER_CONFIG   where registry logins are read (else ~/.docker/config.json, then
-                                 Podman's auth.json)
+  XDG_CACHE_HOME                 the layer cache goes in $XDG_CACHE_HOME/imgscope (else ~/.cache/imgscope)
+  REGISTRY_AUTH_FILE, DOCKER_CONFIG, XDG_RUNTIME_DIR, XDG_CONFIG_HOME
+                                 where registry logins are read (else ~/.docker/config.json, then
+                                 Podman's containers/auth.json in $XDG_RUNTIME_DIR, then $XDG_CONFIG_HOME)
   NO_COLOR                       no colour in the summary or the explorer
   FORCE_COLOR                    colour in check's summary off a terminal too, NO_COLOR notwithstanding
                                  (empty, 1, 2, 3, true; any other value turns it off, on a terminal too)
