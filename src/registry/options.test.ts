@@ -50,9 +50,20 @@ describe('timeouts', () => {
   });
 
   it('refuse a value that is not a positive whole number of milliseconds, naming the variable', () => {
-    for (const value of ['1.5', '0', '-3', '30s', '0x10', '1e3', '30000.0', '+500', '0b11', 'Infinity']) {
+    for (const value of ['1.5', '-3', '30s', '0x10', '1e3', '30000.0', '+500', '0b11', 'Infinity']) {
       expect(() => resolveOptions({ env: { IMGSCOPE_TIMEOUT_IDLE_MS: value } })).toThrow(
         `IMGSCOPE_TIMEOUT_IDLE_MS="${value}" is not a number of milliseconds`,
+      );
+    }
+  });
+
+  it('refuse 0, saying it does not turn the timeout off, rather than calling it no number', () => {
+    for (const value of ['0', '000']) {
+      expect(() => resolveOptions({ env: { IMGSCOPE_TIMEOUT_CONNECT_MS: value } })).toThrow(
+        expect.objectContaining({
+          message: `IMGSCOPE_TIMEOUT_CONNECT_MS="${value}" is 0 ms`,
+          hint: '0 does not turn the timeout off: set it to 1 to 2147483647 ms, or unset it for the default',
+        }),
       );
     }
   });
@@ -68,6 +79,9 @@ describe('timeouts', () => {
     ]) {
       expect(() => resolveOptions({ env: { [name]: '99999999999999' } })).toThrow(
         `${name}="99999999999999" is more than 2147483647 ms`,
+      );
+      expect(() => resolveOptions({ env: { [name]: '99999999999999999999' } })).toThrow(
+        `${name}="99999999999999999999" is more than 2147483647 ms`,
       );
     }
   });

@@ -79,8 +79,7 @@ function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<Timeouts> {
     const value = env[name]?.trim();
     if (!value) continue;
     // Decimal digits only: Number() would also take 0x10, 1e3 and 30000.0.
-    const ms = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(ms) || ms < 1) {
+    if (!/^[0-9]+$/.test(value)) {
       throw new ImgscopeError(
         'BAD_INPUT',
         `${name}="${value.slice(0, 40)}" is not a number of milliseconds`,
@@ -88,6 +87,13 @@ function timeoutsFromEnv(env: NodeJS.ProcessEnv): Partial<Timeouts> {
           hint: 'set it to a whole number of milliseconds in decimal digits, such as 30000, or unset it',
         },
       );
+    }
+    const ms = Number(value);
+    if (ms === 0) {
+      // Many tools read 0 as "no timeout"; here it would fail every request at once.
+      throw new ImgscopeError('BAD_INPUT', `${name}="${value.slice(0, 40)}" is 0 ms`, {
+        hint: `0 does not turn the timeout off: set it to 1 to ${MAX_TIMER_MS} ms, or unset it for the default`,
+      });
     }
     if (ms > MAX_TIMER_MS) {
       throw new ImgscopeError(
