@@ -239,6 +239,20 @@ describe('hints', () => {
     );
   });
 
+  it('advises a layer that ships only its own copies to be rebuilt, since no Dockerfile line made them', () => {
+    const analysis = fakeSummary({
+      layers: [layers[0]!, fakeLayer(1, { createdBy: '/bin/sh -c make', wastedBytes: 3 * MiB })],
+      layerTrees: { 1: [{ path: '/app/data.bin', size: 3 * MiB, change: 'modified' }] },
+      trees: { 0: [{ path: '/app/data.bin', size: 2 * MiB }] },
+      shadowed: { 1: [{ path: '/app/data.bin', bytes: 3 * MiB }] },
+    });
+    const message = hints(facts, analysis, policy)!.details!.find((d) => d.kind === 'overwritten')!.message;
+    expect(message).toMatch(
+      /this layer's tar holds these paths more than once and ships every copy: rebuild it with a tool that writes each path once \(docker, buildkit and kaniko do\)$/,
+    );
+    expect(message).not.toContain('same RUN');
+  });
+
   it('advises a COPY or ADD that overwrote files to copy them once, a RUN to change them where they were made', () => {
     const overwrite = (createdBy: string) => {
       const analysis = fakeSummary({

@@ -140,8 +140,16 @@ const OVERWRITTEN_FIX =
 const COPIED_AGAIN_FIX =
   'copy each file in one layer: narrow this COPY so it leaves out what earlier layers hold, unless an earlier copy is there for the build cache (package.json before npm ci)';
 
+/**
+ * Only a layer's own copies: its tar lists a path more than once (or fills a folder it then replaces),
+ * which no diff docker, buildkit or kaniko take makes — no Dockerfile change removes it.
+ */
+const OWN_COPIES_FIX =
+  "this layer's tar holds these paths more than once and ships every copy: rebuild it with a tool that writes each path once (docker, buildkit and kaniko do)";
+
 function groupFix(summary: AnalysisSummary, group: DeadBytes): string {
   if (group.change === 'deleted') return DELETED_FIX;
+  if (group.ownBytes >= group.bytes) return OWN_COPIES_FIX;
   const command = shortCommand(summary.layers[group.layer]?.createdBy ?? '');
   return /^(?:COPY|ADD) /.test(command) ? COPIED_AGAIN_FIX : OVERWRITTEN_FIX;
 }
