@@ -74,9 +74,13 @@ class Cursor {
     return new Cursor(file, tar, location);
   }
 
-  /** The bytes in [start, end) as they decompress, those before `start` discarded; fewer at the end. */
-  async *range(start: number, end: number): AsyncGenerator<Buffer> {
-    while (this.position < end) {
+  /**
+   * The bytes in [start, end) as they decompress, those before `start` discarded; fewer at the end, or
+   * once `abandoned()` says the reader has gone (checked per chunk, so a stream destroyed while its cursor
+   * skips towards it does not decompress on, unseen, up to its member).
+   */
+  async *range(start: number, end: number, abandoned?: () => boolean): AsyncGenerator<Buffer> {
+    while (this.position < end && !abandoned?.()) {
       const chunk = this.pending ?? (await this.next());
       this.pending = undefined;
       if (chunk === undefined) return;
@@ -199,10 +203,11 @@ export class CompressedTarFiles implements LocalFiles {
   }
 
   async open(path: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
-    const stream = Readable.from(this.stream(this.member(path)), {
-      objectMode: false,
-      highWaterMark: BLOB_READ_CHUNK,
-    });
+    // Readable.from ends its generator only at the generator's next yield: told when the stream is destroyed.
+    const stream: Readable = Readable.from(
+      this.stream(this.member(path), () => stream.destroyed),
+      { objectMode: false, highWaterMark: BLOB_READ_CHUNK },
+    );
     return options.signal ? addAbortSignal(options.signal, stream) : stream;
   }
 
@@ -216,13 +221,17 @@ export class CompressedTarFiles implements LocalFiles {
     for (const cursor of this.idle.splice(0)) cursor.close();
   }
 
-  private async *stream({ offset, size }: TarMember): AsyncGenerator<Buffer> {
+  private async *stream(
+    { offset, size }: TarMember,
+    abandoned: () => boolean = () => false,
+  ): AsyncGenerator<Buffer> {
+    if (abandoned()) return;
     const cursor = await this.cursorBefore(offset);
     // A reader letting go early leaves the cursor at a known position too: only a failure spoils it.
     let failed = false;
     try {
-      yield* cursor.range(offset, offset + size);
-      if (cursor.position < offset + size) throw truncated(this.location);
+      yield* cursor.range(offset, offset + size, abandoned);
+      if (cursor.position < offset + size && !abandoned()) throw truncated(this.location);
     } catch (error) {
       failed = true;
       throw error;

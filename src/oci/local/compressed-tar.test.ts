@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type * as fs from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { makeTempDir, tarBytes } from '../../../test/helpers/image-files.js';
+import { CompressedTarFiles } from './compressed-tar.js';
+
+/** Compressed bytes read from each file, as the archive's decompressors pull them. */
+const bytesRead = new Map<string, number>();
+vi.mock('node:fs', async (importOriginal) => {
+  const actual = await importOriginal<typeof fs>();
+  return {
+    ...actual,
+    createReadStream: (...args: Parameters<typeof fs.createReadStream>) => {
+      const stream = actual.createReadStream(...args);
+      const path = String(args[0]);
+      // Counted as the file stream pushes them: a 'data' listener would make the stream flow.
+      const push = stream.push.bind(stream);
+      stream.push = (chunk: Buffer | null) => {
+        if (chunk) bytesRead.set(path, (bytesRead.get(path) ?? 0) + chunk.length);
+        return push(chunk);
+      };
+      return stream;
+    },
+  };
+});
+
+let temp: { path: string; remove: () => Promise<void> };
+beforeAll(async () => {
+  temp = await makeTempDir('compressed-tar');
+});
+afterAll(() => temp.remove());
+
+const MiB = 1024 * 1024;
+
+describe('a member of a compressed archive', () => {
+  it('stops decompressing towards the member once its stream is destroyed', async () => {
+    // 48 MiB stored before the member: gzip level 0, so compressed bytes read are decompressed bytes reached.
+    const tar = await tarBytes([
+      { name: 'first', content: randomBytes(48 * MiB) },
+      { name: 'last', content: 'the member at the end' },
+    ]);
+    const file = join(temp.path, 'archive.tar.gz');
+    writeFileSync(file, gzipSync(tar, { level: 0 }));
+    const files = await CompressedTarFiles.open(file, file);
+    try {
+      bytesRead.clear();
+      const stream = await files.open('last');
+      stream.resume();
+      await new Promise((resolve) => setImmediate(resolve));
+      // As LocalBlobs.requirePresent does, and as an aborted layer read ends.
+      stream.destroy();
+      await once(stream, 'close');
+      expect(bytesRead.get(file) ?? 0).toBeLessThan(24 * MiB);
+    } finally {
+      await files.close();
+    }
+  });
+});
