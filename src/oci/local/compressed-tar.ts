@@ -1,6 +1,7 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { addAbortSignal, Readable } from 'node:stream';
 import { decodeLayer } from '../../analysis/compression.js';
+import { ZstdWindowError } from '../../analysis/zstd-worker.js';
 import { ImgscopeError } from '../../errors.js';
 import { MAX_MANIFEST_BYTES } from '../manifest.js';
 import type { StoredBlob } from '../source.js';
@@ -13,7 +14,7 @@ import {
   readAt,
   tooLarge,
 } from './files.js';
-import { detectCompression } from './magic.js';
+import { decompressCommand, detectCompression } from './magic.js';
 import {
   type HeaderSource,
   indexEntries,
@@ -63,6 +64,7 @@ class Cursor {
   private constructor(
     private readonly file: ReadStream,
     private readonly tar: Readable,
+    private readonly path: string,
     private readonly location: string,
   ) {
     this.chunks = tar[Symbol.asyncIterator]();
@@ -71,7 +73,7 @@ class Cursor {
   static async start(path: string, location: string): Promise<Cursor> {
     const file = createReadStream(path, { highWaterMark: BLOB_READ_CHUNK });
     const { tar } = await decodeLayer(file, location, REMEDY);
-    return new Cursor(file, tar, location);
+    return new Cursor(file, tar, path, location);
   }
 
   /**
@@ -115,12 +117,23 @@ class Cursor {
       return done ? undefined : (value as Buffer);
     } catch (error) {
       if (error instanceof ImgscopeError) throw error;
-      throw new ImgscopeError(
-        'MALFORMED',
-        `${this.location}: cannot decompress the archive (${(error as Error).message})`,
-        { hint: 'the archive is damaged or cut short; save the image again', cause: error },
-      );
+      throw this.cannotDecompress(error);
     }
+  }
+
+  /** A window too large is not damage: the archive is fine, and saving it again would not help. */
+  private cannotDecompress(error: unknown): ImgscopeError {
+    const message = `${this.location}: cannot decompress the archive (${(error as Error).message})`;
+    if (error instanceof ZstdWindowError) {
+      return new ImgscopeError('UNSUPPORTED', message, {
+        hint: `decompress it first: ${decompressCommand('zstd', this.path, '--long=31')}, or compress it with zstd --long=27 at most`,
+        cause: error,
+      });
+    }
+    return new ImgscopeError('MALFORMED', message, {
+      hint: 'the archive is damaged or cut short; save the image again',
+      cause: error,
+    });
   }
 }
 

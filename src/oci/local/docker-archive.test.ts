@@ -399,6 +399,25 @@ describe('inputs that are not images', () => {
     expect(error.message).toBe(`${cut}: cannot decompress the archive (unexpected end of file)`);
   });
 
+  it('says a zstd archive with a window over 128 MiB needs decompressing, not that it is damaged', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, ['app:1'], 'one');
+    files.add('manifest.json', [{ Config: image.Config, RepoTags: image.RepoTags, Layers: image.Layers }]);
+    const tar = readFileSync(await files.writeTar(tempPath('whole.tar')));
+    // `docker save app | zstd --long=30`: a stream of unknown size keeps its whole 1 GiB window.
+    const long = tempPath('long.tar.zst');
+    writeFileSync(long, execFileSync('zstd', ['-q', '--long=30', '-c'], { input: tar }));
+    const error = await failure(openLocalImage(long));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe(
+      `${long}: cannot decompress the archive (the zstd frame at byte 0 needs a 1024 MiB window; imgscope decodes windows up to 128 MiB)`,
+    );
+    expect(error.hint).toBe(
+      `decompress it first: unzstd --long=31 -k ${long}, or compress it with zstd --long=27 at most`,
+    );
+  });
+
   it('names a pre-1.10 docker save (repositories, no manifest.json) and how to convert it', async () => {
     const files = new ImageFiles();
     const image = await addLegacyImage(files, ['app:1'], 'one');

@@ -32,9 +32,9 @@ export function shellQuoted(path: string): string {
   return /^[\w./@%+=:,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The shell command that undoes a compression of `file`, for hints. */
-export function decompressCommand(compression: Compression, file: string): string {
-  const command = DECOMPRESS_COMMAND[compression];
+/** The shell command that undoes a compression of `file`, for hints; `flags` go before the file. */
+export function decompressCommand(compression: Compression, file: string, flags = ''): string {
+  const command = flags ? `${DECOMPRESS_COMMAND[compression]} ${flags}` : DECOMPRESS_COMMAND[compression];
   if (KNOWN_SUFFIX[compression].test(file)) return `${command} -k ${shellQuoted(file)}`;
   // `docker save | gzip > image.tar`: the command cannot derive an output name, so give it one.
   const output = /\.tar$/i.test(file) ? `${file.slice(0, -4)}.decompressed.tar` : `${file}.tar`;
