@@ -1,5 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { makeTempDir } from '../../test/helpers/image-files.js';
+import { CompressedTarFiles } from '../oci/local/compressed-tar.js';
 import { analyzeImage } from './analyze.js';
 import type * as Hasher from './diff-id-hasher.js';
 import { fakeImage, gzip, tarOf, zstd } from './testing.js';
@@ -58,5 +62,20 @@ describe('a helper thread dying', () => {
       ),
       hint: 'the image is not at fault; free some memory or lower --concurrency, and run again',
     });
+  });
+
+  it('says a zstd archive could not be read because its decoding thread stopped, not that it is damaged', async () => {
+    const temp = await makeTempDir('thread-death');
+    try {
+      const file = join(temp.path, 'app.tar.zst');
+      writeFileSync(file, zstd(await tarOf(['manifest.json:100'])));
+      await expect(CompressedTarFiles.open(file, file)).rejects.toMatchObject({
+        code: 'LIMIT',
+        message: `${file}: cannot decompress the archive (the thread decoding its zstd content stopped (${OUT_OF_MEMORY}))`,
+        hint: 'the image is not at fault; free some memory or lower --concurrency, and run again',
+      });
+    } finally {
+      await temp.remove();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { addAbortSignal, Readable } from 'node:stream';
 import { decodeLayer } from '../../analysis/compression.js';
+import { ThreadDiedError } from '../../analysis/thread-died.js';
 import { ZstdWindowError } from '../../analysis/zstd-worker.js';
 import { ImgscopeError } from '../../errors.js';
 import { MAX_MANIFEST_BYTES } from '../manifest.js';
@@ -121,12 +122,18 @@ class Cursor {
     }
   }
 
-  /** A window too large is not damage: the archive is fine, and saving it again would not help. */
+  /** A window too large or a dead decoding thread is not damage: the archive is fine, and saving it again would not help. */
   private cannotDecompress(error: unknown): ImgscopeError {
     const message = `${this.location}: cannot decompress the archive (${(error as Error).message})`;
     if (error instanceof ZstdWindowError) {
       return new ImgscopeError('UNSUPPORTED', message, {
         hint: `decompress it first: ${decompressCommand('zstd', this.path, '--long=31')}, or compress it with zstd --long=27 at most`,
+        cause: error,
+      });
+    }
+    if (error instanceof ThreadDiedError) {
+      return new ImgscopeError('LIMIT', message, {
+        hint: 'the image is not at fault; free some memory or lower --concurrency, and run again',
         cause: error,
       });
     }
