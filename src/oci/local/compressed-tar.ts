@@ -171,7 +171,7 @@ export class CompressedTarFiles implements LocalFiles {
       async header(position) {
         if (!(await cursor.skipTo(position))) throw truncated(location);
         const block = await cursor.read(position, BLOCK);
-        if (position === 0) requireTarStart(block, location);
+        if (position === 0) requireTarStart(block, location, true);
         return block;
       },
       bytesAt: (position, length) => cursor.read(position, length),

@@ -399,6 +399,21 @@ describe('inputs that are not images', () => {
     expect(error.message).toBe(`${cut}: cannot decompress the archive (unexpected end of file)`);
   });
 
+  it('says what a compressed file that holds no tar decompresses to, not that the file is empty', async () => {
+    const empty = tempPath('empty.tar.gz');
+    writeFileSync(empty, gzipSync(Buffer.alloc(0)));
+    expect((await failure(openLocalImage(empty))).message).toContain(
+      `${empty} is not an image (it decompresses to nothing);`,
+    );
+    const text = tempPath('notes.tar.gz');
+    writeFileSync(text, gzipSync('hello\n'));
+    const notTar = await failure(openLocalImage(text));
+    expect(notTar.code).toBe('BAD_INPUT');
+    expect(notTar.message).toContain(
+      `${text} is not an image (it decompresses to something other than a tar archive);`,
+    );
+  });
+
   it('says a zstd archive with a window over 128 MiB needs decompressing, not that it is damaged', async () => {
     const files = new ImageFiles();
     const image = await addLegacyImage(files, ['app:1'], 'one');

@@ -150,13 +150,22 @@ export async function indexTar(file: string, location: string): Promise<TarIndex
   }
 }
 
-/** The first block of an archive: a save cut short before its first byte, or `tar cf x.tar` of nothing, said as such. */
-export function requireTarStart(first: Buffer, location: string): void {
-  if (first.length === 0) throw notAnImage(location, 'the file is empty');
+/**
+ * The first block of an archive: a save cut short before its first byte, or `tar cf x.tar` of nothing, said
+ * as such; of a compressed archive (`decompressed`), what it decompresses to, since the file itself is not empty.
+ */
+export function requireTarStart(first: Buffer, location: string, decompressed = false): void {
+  if (first.length === 0)
+    throw notAnImage(location, decompressed ? 'it decompresses to nothing' : 'the file is empty');
   if (first.length === BLOCK && first.every((byte) => byte === 0)) {
     throw notAnImage(location, 'an empty tar archive: no oci-layout or manifest.json inside');
   }
-  if (first.length < BLOCK || !checksumMatches(first)) throw notAnImage(location, 'not a tar archive');
+  if (first.length < BLOCK || !checksumMatches(first)) {
+    throw notAnImage(
+      location,
+      decompressed ? 'it decompresses to something other than a tar archive' : 'not a tar archive',
+    );
+  }
 }
 
 /**
