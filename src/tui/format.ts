@@ -1,6 +1,6 @@
 import stringWidth from 'string-width';
 import type { EntryType } from '../analysis/types.js';
-import { charactersOf, wrapToWidth } from '../report/fit-table.js';
+import { charactersOf, truncateEnd, wrapToWidth } from '../report/fit-table.js';
 import { printable } from '../report/format.js';
 
 const TYPE_CHAR: Record<EntryType, string> = {
@@ -32,11 +32,15 @@ export function formatMode(type: EntryType, mode: number): string {
   );
 }
 
-/** Cuts `text` to `width` columns (ending in `…` when cut) or pads it with spaces to exactly `width`. */
+/**
+ * Cuts `text` to `width` display columns (ending in `…` when cut) or pads it with spaces to exactly
+ * `width`: a wide or emoji character counts its columns, not its UTF-16 units.
+ */
 export function fitLeft(text: string, width: number): string {
   if (width <= 0) return '';
-  if (text.length > width) return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
-  return text.padEnd(width);
+  const columns = /^[\x20-\x7e]*$/.test(text) ? text.length : stringWidth(text);
+  if (columns > width) return truncateEnd(text, width);
+  return text + ' '.repeat(width - columns);
 }
 
 /** Like `fitLeft`, but right-aligned. */

@@ -155,6 +155,25 @@ describe('the Files pane', () => {
     await press(KEYS.escape, (f) => filesPane(f).includes('passwd'), 'with the filter cleared');
   });
 
+  it.each([
+    ['CJK', '日本語'],
+    ['emoji ZWJ sequences', '👨‍👩‍👧‍👦'.repeat(5)],
+  ])('fits a Files title whose filter is %s to the pane by columns, its count kept', async (_, filter) => {
+    const { finish, until, press } = mount();
+    finish();
+    await until((f) => f.includes('cert.pem'), 'with the tree');
+    await press(
+      ['/', ...filter, KEYS.enter],
+      (f) => f.includes('matching') && !f.includes('█'),
+      'with the filter',
+    );
+    const title = filesPane(await until((f) => f.includes('matching'), 'with the title'))
+      .split('\n')[0]!
+      .trimEnd();
+    expect(title).toMatch(/ \(0 rows\)$/);
+    expect(title).toContain(filter);
+  });
+
   it('hides and shows change kinds, and says which are on', async () => {
     const { finish, until, press } = mount();
     finish();

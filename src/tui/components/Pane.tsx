@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import { printable } from '../../report/format.js';
+import { fitLeft } from '../format.js';
 import type { Theme } from '../theme.js';
 import type { Line } from '../view-model/lines.js';
 import { LineView } from './LineView.js';
@@ -19,7 +20,9 @@ interface PaneProps {
  * without colour.
  */
 export function Pane({ title, focused, width, height, lines, theme }: PaneProps) {
-  const heading = `${focused ? '▶' : ' '} ${printable(title)}`.slice(0, width).padEnd(width);
+  // Fitted by columns: cut by UTF-16 units, a CJK or emoji title overflowed (Ink cut its count) or split
+  // an emoji.
+  const heading = fitLeft(`${focused ? '▶' : ' '} ${printable(title)}`, width);
   return (
     <Box flexDirection="column" width={width} height={height + 1}>
       <Text wrap="truncate" inverse={focused} bold underline={!focused}>
