@@ -220,10 +220,13 @@ class ImageAnalysis {
       return model.applyLayer(parsed.items, parsed.fileCount);
     } catch (error) {
       if (!(error instanceof HardlinkTargetMissing)) throw error;
-      throw new ImgscopeError('UNSUPPORTED', `${this.layerLabel(index)}: ${error.message}`, {
+      const failure = new ImgscopeError('UNSUPPORTED', `${this.layerLabel(index)}: ${error.message}`, {
         hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',
         cause: error,
       });
+      // Read whole, the layer fails only as it is stacked on the others: it is still the one that failed.
+      markFailedLayer(failure, index);
+      throw failure;
     }
   }
 
