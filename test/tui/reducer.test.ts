@@ -302,6 +302,18 @@ describe('filters and views', () => {
     expect(rowPaths(state)).toHaveLength(5);
   });
 
+  it('erases the last character as it shows on screen: an emoji, a flag or an accented letter whole', () => {
+    for (const last of ['🎉', '🇯🇵', '👨‍👩‍👧‍👦', 'e\u0301']) {
+      const state = run(
+        finished(),
+        { type: 'filter-opened' },
+        { type: 'filter-typed', text: `sh${last}` },
+        { type: 'filter-erased' },
+      );
+      expect(state.files.filterText).toBe('sh');
+    }
+  });
+
   it('keeps the filter on Enter', () => {
     const state = run(
       finished(),

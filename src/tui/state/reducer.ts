@@ -1,4 +1,5 @@
 import type { FileModel, FileTree } from '../../analysis/types.js';
+import { charactersOf } from '../../report/fit-table.js';
 import { helpLines } from '../view-model/chrome.js';
 import { detailLineCount } from '../view-model/details.js';
 import {
@@ -263,7 +264,9 @@ export function reduce(state: TuiState, action: Action): TuiState {
     }
     case 'filter-erased': {
       if (state.files.filterText === '') return state;
-      const erased = withFiles(state, { filterText: state.files.filterText.slice(0, -1) });
+      // A character as the screen shows it: one UTF-16 unit off an emoji left half of it (shown as �).
+      const filterText = charactersOf(state.files.filterText).slice(0, -1).join('');
+      const erased = withFiles(state, { filterText });
       return action.deferred ? erased : rebuildFiles(erased, false);
     }
     case 'filter-applied':
