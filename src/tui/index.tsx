@@ -18,7 +18,7 @@ import { loadInk } from './ink-loader.js';
 import { reduce } from './state/reducer.js';
 import { type Action, initialState, type TuiState } from './state/state.js';
 import { createStore, type Store } from './store.js';
-import { inForeground, stopLikeCtrlZ, stopLikeSigtstp, takeScreen } from './terminal.js';
+import { inForeground, refreshSize, stopLikeCtrlZ, stopLikeSigtstp, takeScreen } from './terminal.js';
 import { themeFor } from './theme.js';
 
 export interface TuiInput {
@@ -153,6 +153,10 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
     for (const name of QUIT_SIGNALS) process.on(name, onSignal);
     listenToJobControl(true);
     for (;;) {
+      // Stopped during the load or by Ctrl+Z, the process heard of no resize meanwhile (SIGWINCH goes to
+      // the terminal's foreground group): the size is read again, or the frame is drawn at the old one.
+      refreshSize(io.stdout);
+      onResize();
       screen = takeScreen(io.stdout);
       pause = undefined;
       const instance = render(
@@ -191,7 +195,6 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       // terminal back with no signal when the job runs, so it is watched for; layers stream meanwhile.
       while (!signal && !inForeground()) await sleep(FOREGROUND_POLL_MS);
       if (signal) break;
-      onResize();
     }
   } finally {
     for (const name of QUIT_SIGNALS) process.off(name, onSignal);

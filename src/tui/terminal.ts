@@ -65,3 +65,14 @@ export function inForeground(): boolean {
     return true;
   }
 }
+
+/**
+ * Reads the terminal's size again. A stopped or background job is sent no SIGWINCH (the terminal sends it
+ * to its foreground group), so Node still holds the size from before the stop: a terminal resized
+ * meanwhile was drawn at its old size after `fg`. vim and less ask again when continued, too. Node's own
+ * SIGWINCH handler calls the same method; a stream that is not a terminal has none.
+ */
+export function refreshSize(stdout: NodeJS.WriteStream): void {
+  const refresh = (stdout as { _refreshSize?: () => void })._refreshSize;
+  if (typeof refresh === 'function') refresh.call(stdout);
+}

@@ -415,6 +415,32 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     }
   });
 
+  it('draws at the new size after fg when the terminal was resized while it was stopped', async () => {
+    const resumed = /\[resumed imgscope exited with (\d+)\]/;
+    const term = new Terminal(
+      [DEMO],
+      {},
+      { jobControl: true, after: `read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; ` },
+    );
+    try {
+      await term.waitFor(finished, 'the final verdict');
+      term.keys('C-z');
+      await term.waitFor((s) => s.includes('[imgscope exited with 148]'), 'the shell running after the stop');
+      // The shell has the terminal: the resize's SIGWINCH goes to it, not to the stopped explorer.
+      tmux('resize-window', '-t', term.name, '-x', '80', '-y', '24');
+      term.keys('Enter');
+      const screen = await term.waitFor(
+        (s) => term.flag('alternate_on') === '1' && /^Tab pane.*q quit/.test(s.split('\n')[21] ?? ''),
+        'the explorer drawn again at 80×24',
+      );
+      expect(screen.split('\n').every((line) => [...line].length <= 80)).toBe(true);
+      expect(screen.split('\n')[0]).toMatch(/verdict PASS\s*$/);
+      await expectKeyboardBackThenQuit(term, resumed);
+    } finally {
+      term.close();
+    }
+  });
+
   it('draws the whole screen again and takes the keyboard back when continued after a SIGSTOP', async () => {
     // SIGSTOP cannot be caught: the shell prints on the explorer's screen and takes the terminal as it is;
     // `stty sane` gives it the cooked modes an interactive shell restores, which imgscope must undo.
@@ -642,6 +668,36 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         expect(resumed.exec(after)![1]).toBe('0');
         expect(after).toContain('[imgscope exited with 148]');
         expect(ECHO_LINE.exec(after)![1]).toMatch(/(^| )icanon( |$)/);
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
+
+    it('draws at the new size when the terminal was resized while a slow manifest load was stopped', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'delay', ms: 2000 }, times: 2 });
+      const term = new Terminal(
+        [`${proxy.host}/fixtures/demo:1.0`],
+        {},
+        { jobControl: true, after: 'read -r; fg; ' },
+      );
+      try {
+        await term.waitFor(() => proxy.requests.some((r) => r.fault === 'delay'), 'the manifest requested');
+        term.keys('C-z');
+        await term.waitFor(
+          (s) => s.includes('[imgscope exited with 148]'),
+          'the shell running after the stop',
+        );
+        tmux('resize-window', '-t', term.name, '-x', '80', '-y', '24');
+        term.keys('Enter');
+        const screen = await term.waitFor(
+          (s) => finished(s) && /^Tab pane.*q quit/.test(s.split('\n')[21] ?? ''),
+          'the explorer drawn at 80×24',
+        );
+        expect(screen.split('\n').every((line) => [...line].length <= 80)).toBe(true);
+        term.keys('q');
+        await term.waitFor((s) => !s.includes('Layers (8)'), 'imgscope ending');
       } finally {
         term.close();
         await proxy.stop();
