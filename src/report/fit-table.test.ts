@@ -1,6 +1,6 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
-import { wrapToWidth } from './fit-table.js';
+import { charactersOf, truncateEnd, truncateMiddle, wrapToWidth } from './fit-table.js';
 
 describe('wrapToWidth', () => {
   it('breaks at spaces, and inside a word only when the word alone is too wide', () => {
@@ -22,6 +22,25 @@ describe('wrapToWidth', () => {
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(lines.join('')).toBe(path);
     expect(lines).toHaveLength(Math.ceil(path.length / 90));
+  });
+
+  it('wraps and cuts a megabyte of CJK in one pass too', () => {
+    // A command from a hostile image's config: Node's segmenter took 19 s for 128,000 such characters.
+    const command = '中文字符'.repeat(250_000);
+    const started = performance.now();
+    const lines = wrapToWidth(command, 90);
+    expect(truncateEnd(command, 40)).toBe(`${command.slice(0, 19)}…`);
+    expect(truncateMiddle(command, 41)).toBe(`${command.slice(0, 8)}…${command.slice(-12)}`);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(lines.join('')).toBe(command);
+  });
+
+  it('splits long text into the same characters as short text, across its pieces', () => {
+    const unit = 'a👨‍👩‍👧‍👦🇯🇵e\u0301中';
+    const text = unit.repeat(300);
+    const characters = charactersOf(text);
+    expect(characters.join('')).toBe(text);
+    expect(characters).toEqual(Array.from({ length: 300 }, () => charactersOf(unit)).flat());
   });
 
   it('gives a character wider than the line a line of its own instead of looping', () => {
