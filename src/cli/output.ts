@@ -76,8 +76,10 @@ function dropOutputAfterReaderLeaves(stream: NodeJS.WritableStream): void {
  * EIO from a terminal: it hung up (its window was closed), and there is nothing left to restore or to
  * report to. The process ends as the hangup's SIGHUP ends a program that does not handle it (129), not
  * by exiting: on exit Node 20 resets the terminal's modes and aborts when it cannot (nodejs/node#51519).
+ * Unfinished cache files go first, as for every other signal that ends imgscope.
  */
 function endAsHangUp(): void {
+  removeUnfinishedWritesSync();
   process.removeAllListeners('SIGHUP');
   process.kill(process.pid, 'SIGHUP');
 }
