@@ -18,7 +18,14 @@ import { loadInk } from './ink-loader.js';
 import { reduce } from './state/reducer.js';
 import { type Action, initialState, type TuiState } from './state/state.js';
 import { createStore, type Store } from './store.js';
-import { inForeground, refreshSize, stopLikeCtrlZ, stopLikeSigtstp, takeScreen } from './terminal.js';
+import {
+  inForeground,
+  refreshSize,
+  stopLikeCtrlZ,
+  stopLikeSigtstp,
+  stopReadingKeyboard,
+  takeScreen,
+} from './terminal.js';
 import { themeFor } from './theme.js';
 
 export interface TuiInput {
@@ -127,6 +134,7 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   let signal: NodeJS.Signals | undefined;
   let pause: Pause | undefined;
   let unmount = () => {};
+  let startReadingKeyboard = () => {};
   const onSignal = (received: NodeJS.Signals) => {
     signal ??= received;
     unmount();
@@ -158,6 +166,7 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       refreshSize(io.stdout);
       onResize();
       screen = takeScreen(io.stdout);
+      startReadingKeyboard();
       pause = undefined;
       const instance = render(
         createElement(App, {
@@ -183,6 +192,7 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       // Ink has given the keyboard back (cooked mode); the shell gets its screen. Once continued, a new Ink
       // instance draws the whole frame from the store: the first one would redraw only what changed.
       screen.restore();
+      startReadingKeyboard = stopReadingKeyboard(io.stdin);
       if (pause !== 'sigcont') {
         // Unheard, the stop takes effect, and the SIGCONT that ends it is not taken for another stop.
         listenToJobControl(false);

@@ -49,6 +49,29 @@ export function stopLikeSigtstp(): void {
 }
 
 /**
+ * Stops reading the keyboard, and returns how to start again. Ink gives the keyboard back by dropping its
+ * listener, but a TTY's handle goes on reading up to its buffer: continued in the background (`bg`), the
+ * job was stopped by the first line typed at the shell ("Stopped (tty input)", SIGTTIN). Node has no public
+ * call for this: `pause()` stops a socket's reads only when it was opened with its own read buffer, which
+ * stdin is not. The stream still believes a read is under way, so it would not start one itself.
+ */
+export function stopReadingKeyboard(stdin: NodeJS.ReadStream): () => void {
+  type TtyHandle = { reading?: boolean; readStop?: () => number; readStart?: () => number };
+  const handle = (stdin as { _handle?: TtyHandle })._handle;
+  if (!handle?.reading || typeof handle.readStop !== 'function' || typeof handle.readStart !== 'function') {
+    return () => {};
+  }
+  // The flag is Node's own, kept as its pause and resume keep it.
+  handle.reading = false;
+  handle.readStop();
+  return () => {
+    if (handle.reading) return;
+    handle.reading = true;
+    handle.readStart?.();
+  };
+}
+
+/**
  * Whether this process's group is the terminal's foreground group, as the shell's `fg` makes it and `bg`
  * does not: read from /proc/self/stat (pgrp, then tpgid, the terminal's foreground group). Where that
  * cannot be read (not Linux), assumed so.

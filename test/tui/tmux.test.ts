@@ -389,7 +389,9 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       {},
       {
         jobControl: true,
-        after: `read -r; bg >/dev/null; echo "[in the background]"; read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+        // The shell sleeps before it reads: the line typed meanwhile waits in the terminal, where a job
+        // still reading the keyboard in the background is stopped by it (SIGTTIN).
+        after: `read -r; bg >/dev/null; echo "[in the background]"; sleep 1; read -r; echo "[the shell read a line]"; read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
       },
     );
     try {
@@ -398,8 +400,10 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       await term.waitFor((s) => s.includes('[imgscope exited with 148]'), 'the shell running after the stop');
       term.keys('Enter');
       await term.waitFor((s) => s.includes('[in the background]'), 'the shell after bg');
-      // Running, not stopped by SIGTTOU, and the shell's screen left alone.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      term.keys('Enter');
+      await term.waitFor((s) => s.includes('[the shell read a line]'), 'the shell reading the line typed');
+      // Running, not stopped by SIGTTOU or SIGTTIN, and the shell's screen left alone.
+      await new Promise((resolve) => setTimeout(resolve, 500));
       expect(processState(term.pid())).toMatch(/^S/);
       expect(term.flag('alternate_on')).toBe('0');
       expect(term.screen()).not.toContain('Layers (8)');
