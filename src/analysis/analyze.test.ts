@@ -267,6 +267,20 @@ describe('analyzeImage', () => {
     });
   });
 
+  it('charges the paths a layer shadows within itself to the name budget, naming the layer', async () => {
+    // 100 paths 200 folders deep, each listed twice: a few hundred name bytes interned, 40 kB of paths.
+    const deep = 'a/'.repeat(200);
+    const names = Array.from({ length: 100 }, (_, i) => `${deep}f${i}`);
+    const layer = gzip(await tarOf([...names, ...names].map((name) => ({ name, content: 'x' }))));
+    await expect(analyzeImage(fakeImage([layer]), { maxNameBytes: 100 * 1024 })).resolves.toBeDefined();
+    await expect(analyzeImage(fakeImage([layer]), { maxNameBytes: 10 * 1024 })).rejects.toMatchObject({
+      code: 'LIMIT',
+      message: expect.stringMatching(
+        /^layer 1 of fake:image \(sha256:[0-9a-f]{64}\): its file names and link targets take more than 10240 bytes of memory, more than any real image$/,
+      ),
+    });
+  });
+
   it('fails a layer with a hardlink to a path a lower layer removed, as docker cannot unpack it', async () => {
     const base = gzip(await tarOf([{ name: 'etc/real', content: 'real' }]));
     const removal = gzip(await tarOf([{ name: 'etc/.wh.real', content: '' }]));

@@ -122,6 +122,7 @@ async function* run(source: ImageSource, options: AnalyzeOptions): AsyncGenerato
 class ImageAnalysis {
   private readonly paths: PathTable;
   private readonly links: StringTable;
+  private readonly nameBudget: NameBudget;
   private readonly concurrency: number;
   private readonly maxUncompressed: number;
   private readonly maxWaitingEntries: number;
@@ -141,9 +142,9 @@ class ImageAnalysis {
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     this.maxUncompressed = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
-    const nameBudget = new NameBudget(options.maxNameBytes, options.maxPaths);
-    this.paths = new PathTable(nameBudget);
-    this.links = new StringTable(nameBudget);
+    this.nameBudget = new NameBudget(options.maxNameBytes, options.maxPaths);
+    this.paths = new PathTable(this.nameBudget);
+    this.links = new StringTable(this.nameBudget);
     this.maxWaitingEntries = options.maxWaitingEntries ?? DEFAULT_MAX_WAITING_ENTRIES;
     this.cache = options.cache;
     this.localBlobs = new LocalBlobs(source, options.fingerprints);
@@ -175,7 +176,7 @@ class ImageAnalysis {
     this.signal.throwIfAborted();
     await this.localBlobs.requirePresent(layers);
     const createdBy = layerCommands(this.source.config, layers.length);
-    const model = new FileModelBuilder(this.paths, this.links);
+    const model = new FileModelBuilder(this.paths, this.links, this.nameBudget);
     const waste = new WasteAccumulator(this.paths);
     const summaries: LayerSummary[] = [];
 
@@ -219,11 +220,14 @@ class ImageAnalysis {
     try {
       return model.applyLayer(parsed.items, parsed.fileCount);
     } catch (error) {
-      if (!(error instanceof HardlinkTargetMissing)) throw error;
-      const failure = new ImgscopeError('UNSUPPORTED', `${this.layerLabel(index)}: ${error.message}`, {
-        hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',
-        cause: error,
-      });
+      let failure: ImgscopeError;
+      if (error instanceof NameBudgetExceeded) failure = nameBudgetError(this.layerLabel(index), error);
+      else if (error instanceof HardlinkTargetMissing) {
+        failure = new ImgscopeError('UNSUPPORTED', `${this.layerLabel(index)}: ${error.message}`, {
+          hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',
+          cause: error,
+        });
+      } else throw error;
       // Read whole, the layer fails only as it is stacked on the others: it is still the one that failed.
       markFailedLayer(failure, index);
       throw failure;

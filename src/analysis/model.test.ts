@@ -227,6 +227,12 @@ describe('FileModelBuilder', () => {
     expect(model.deadBytes(2).shadowed).toEqual([]);
   });
 
+  it('lists a path a layer rewrites many times once, with all the copies it shadowed', () => {
+    const { model, merged } = build([['app/', ...Array.from({ length: 1000 }, () => 'app/log:3')]]);
+    expect(merged[0]!.wastedBytes).toBe(999 * 3);
+    expect(model.deadBytes(0).shadowed).toEqual([{ path: '/app/log', bytes: 999 * 3 }]);
+  });
+
   it('replaces a directory with a file, removing what was in it', () => {
     const { model, merged } = build([['x/', 'x/a:4', 'x/b:5'], ['x:9']]);
     expect(merged[1]).toEqual({ added: 0, modified: 1, removed: 0, wastedBytes: 9 });

@@ -8,6 +8,7 @@ import {
   type StringTable,
   TypeCode,
 } from './layer-items.js';
+import type { NameBudget } from './name-budget.js';
 import { type PathTable, ROOT } from './paths.js';
 import { Change, RecordFlag, RecordStore } from './records.js';
 import { TreeView, type TreeViewSource } from './tree.js';
@@ -73,8 +74,11 @@ export class FileModelBuilder {
   private entryCount = 0;
   private layer = 0;
   private wasted = 0;
-  /** This layer's own copies it replaced: path, bytes, path, bytes… */
-  private shadowed: number[] = [];
+  /**
+   * This layer's own copies it replaced, by path: one entry however often a layer rewrites a path, so a
+   * layer listing one name millions of times holds one number here, not millions of path strings.
+   */
+  private shadowed = new Map<number, number>();
   /**
    * Per path: the bytes this layer's whiteouts and opaque directories freed there (stamped layer + 1).
    * A path the layer then sets again was overwritten, not deleted, as its layer tree shows (modified).
@@ -87,9 +91,11 @@ export class FileModelBuilder {
   /** What each of this layer's whiteouts and opaque directories' children freed: path, bytes, … */
   private removals: number[] = [];
 
+  /** `budget` is charged for the path strings of each layer's dead-byte lists (none in tests and tools). */
   constructor(
     readonly paths: PathTable,
     readonly links: StringTable,
+    private readonly budget?: NameBudget,
   ) {}
 
   get layerCount(): number {
@@ -102,7 +108,7 @@ export class FileModelBuilder {
     const layer = this.layerCount;
     this.layer = layer;
     this.wasted = 0;
-    this.shadowed = [];
+    this.shadowed = new Map();
     this.recreated = 0;
     this.removals = [];
     this.entryCount += fileCount;
@@ -133,8 +139,7 @@ export class FileModelBuilder {
     const end = this.records.count;
     this.layerStarts.push(end);
     const shadowed: PathBytes[] = [];
-    for (let k = 0; k < this.shadowed.length; k += 2)
-      shadowed.push({ path: this.paths.path(this.shadowed[k]!), bytes: this.shadowed[k + 1]! });
+    for (const [path, bytes] of this.shadowed) shadowed.push({ path: this.pathString(path), bytes });
     const removals: PathBytes[] = [];
     for (let k = 0; k < this.removals.length; k += 2)
       removals.push({ path: this.paths.path(this.removals[k]!), bytes: this.removals[k + 1]! });
@@ -195,8 +200,15 @@ export class FileModelBuilder {
       bytes = this.groupSizes[group]!;
       layer = this.groupLayers[group]!;
     }
-    if (layer === this.layer && bytes > 0) this.shadowed.push(path, bytes);
+    if (layer === this.layer && bytes > 0) this.shadowed.set(path, (this.shadowed.get(path) ?? 0) + bytes);
     return bytes;
+  }
+
+  /** A path as a string kept beyond the layer: charged to the name budget, as interned names are. */
+  private pathString(path: number): string {
+    const name = this.paths.path(path);
+    this.budget?.charge(name.length);
+    return name;
   }
 
   /**

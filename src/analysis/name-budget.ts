@@ -2,7 +2,7 @@ import { ImgscopeError } from '../errors.js';
 
 /**
  * What an image's interned names may hold between them: the length of its distinct path segments and
- * link targets. They live on the JavaScript heap, so a layer of long distinct names (each up to PATH_MAX)
+ * link targets, and of the paths each layer's dead-byte lists keep (model.ts). They live on the JavaScript heap, so a layer of long distinct names (each up to PATH_MAX)
  * reaches this well before the heap runs out; real images' distinct names take a few megabytes.
  */
 export const MAX_NAME_BYTES = 512 * 1024 ** 2;
