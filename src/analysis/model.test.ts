@@ -285,11 +285,25 @@ describe('FileModelBuilder', () => {
       /^entry "\/x" is a hardlink to "\/etc", which is a directory \(link\(2\) cannot link one\)/,
     );
     expect(() => build([['x:1'], ['x => x']])).toThrow(refused);
-    // A file of a lower layer, of the layer itself, or one the layer also whites out (the unpack's order
-    // decides, which the merge does not keep): all linked.
-    expect(() =>
-      build([['etc/a:1'], ['x => etc/a', 'etc/b:2', 'y => etc/b', 'etc/.wh.a', 'z => etc/a']]),
-    ).not.toThrow();
+    // A file of a lower layer, of the layer itself, or one the layer whites out after the link: linked.
+    expect(() => build([['etc/a:1'], ['x => etc/a', 'etc/b:2', 'y => etc/b', 'etc/.wh.a']])).not.toThrow();
+  });
+
+  it('judges a hardlink to a file its own layer removes by archive order, as an unpack meets them', () => {
+    const refused = /^entry "\/x" is a hardlink to "\/etc\/a", which is not there when it is unpacked/;
+    const lower = ['etc/', 'etc/a:1'];
+    // The opaque marker or whiteout first: docker and containerd have removed the file when they link.
+    expect(() => build([lower, ['etc/', 'etc/.wh..wh..opq', 'x => etc/a']])).toThrow(refused);
+    expect(() => build([lower, ['etc/.wh.a', 'x => etc/a']])).toThrow(refused);
+    expect(() => build([lower, ['.wh.etc', 'x => etc/a']])).toThrow(refused);
+    // The link first: it keeps the content the marker then removes from the file's own name.
+    const { model } = build([lower, ['x => etc/a', 'etc/', 'etc/.wh..wh..opq']]);
+    expect(listing(model.treeAt(1))).toContain('/x -> /etc/a hardlink 0 added');
+    expect(() => build([lower, ['x => etc/a', 'etc/.wh.a']])).not.toThrow();
+    // A whiteout of a path that was never there removes nothing a link could have reached.
+    expect(() => build([lower, ['x => etc/none', 'etc/.wh.none']])).toThrow(
+      /"\/etc\/none", which is not there/,
+    );
   });
 
   it('links a hardlink whose target’s folders are symlinks, as link(2) follows them (usrmerge)', () => {

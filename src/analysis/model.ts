@@ -86,6 +86,14 @@ export class FileModelBuilder {
   private freed = new Float64Array(1024);
   private freedStamp = new Int32Array(1024);
   private deleting = false;
+  /**
+   * Per path: the item of this layer whose whiteout or opaque marker removed it (stamped layer + 1), so a
+   * hardlink to it is judged by archive order, as an unpack meets them. Cleared when the layer sets it again.
+   */
+  private removedBy = new Int32Array(1024);
+  private removedStamp = new Int32Array(1024);
+  /** The item whose whiteout or opaque marker is being applied. */
+  private removingItem = 0;
   /** Bytes this layer's deletions freed at paths it then set again. */
   private recreated = 0;
   /** What each of this layer's whiteouts and opaque directories' children freed: path, bytes, … */
@@ -118,6 +126,7 @@ export class FileModelBuilder {
     let aufsLinkFiles: Map<string, number> | undefined;
     for (let i = 0; i < items.count; i++) {
       const kind = kinds[i]!;
+      this.removingItem = i;
       if (kind === ItemKind.Whiteout) this.removeByWhiteout(paths[i]!);
       else if (kind === ItemKind.Opaque) this.hideLowerContents(paths[i]!);
       else if (kind === ItemKind.Marker && items.types[i] === TypeCode.file) {
@@ -232,15 +241,18 @@ export class FileModelBuilder {
     return bytes;
   }
 
-  /** A file gets content of its own; a hardlink shares its target's, when the target is present. */
-  private name(path: number, items: LayerItems, i: number): void {
+  /**
+   * A file gets content of its own; a hardlink shares its target's, when the target is present. `item` is
+   * the entry's place in the archive (`i` may be the aufs link file it copies).
+   */
+  private name(path: number, items: LayerItems, i: number, item: number): void {
     const type = items.types[i]!;
     if (type === TypeCode.file) this.group[path] = NONE;
     else if (type === TypeCode.hardlink && items.links[i] !== NO_LINK) {
       const targetPath = this.links.get(items.links[i]!);
       let target = this.paths.find(targetPath);
-      if (!this.canLink(target, path)) target = this.throughSymlinks(targetPath);
-      if (!this.canLink(target, path))
+      if (!this.canLink(target, path, item)) target = this.throughSymlinks(targetPath);
+      if (!this.canLink(target, path, item))
         throw new HardlinkTargetMissing(
           this.paths.path(path),
           targetPath,
@@ -256,16 +268,18 @@ export class FileModelBuilder {
 
   /**
    * Docker and containerd unpack a hardlink with link(2), which fails when its target is missing or a
-   * directory. A target this layer removes by whiteout is let be: the merge applies a layer's whiteouts
-   * first, where an unpack follows the archive's order.
+   * directory. They apply a whiteout or opaque marker where the archive has it: a target this layer
+   * removes that way is still there for a link before the marker, and gone for one after it. The merge
+   * applies a layer's removals first, so it asks which item removed the target.
    */
-  private canLink(target: number, path: number): boolean {
+  private canLink(target: number, path: number, item: number): boolean {
     if (target === NONE || target === path) return false;
     const record = this.last[target]!;
     if (record === NONE) return false;
     const r = this.records;
-    if (!this.isPresent(record)) return r.layers[record] === this.layer;
-    return r.types[record] !== TypeCode.dir;
+    if (r.types[record] === TypeCode.dir) return false;
+    if (this.isPresent(record)) return true;
+    return this.removedStamp[target] === this.layer + 1 && this.removedBy[target]! > item;
   }
 
   /**
@@ -340,9 +354,13 @@ export class FileModelBuilder {
     const r = this.records;
     const bytes = this.release(path);
     this.wasted += bytes;
-    if (this.deleting && bytes > 0) {
-      this.freed[path] = bytes;
-      this.freedStamp[path] = this.layer + 1;
+    if (this.deleting) {
+      this.removedBy[path] = this.removingItem;
+      this.removedStamp[path] = this.layer + 1;
+      if (bytes > 0) {
+        this.freed[path] = bytes;
+        this.freedStamp[path] = this.layer + 1;
+      }
     }
     let below: number = RecordFlag.Below;
     if (r.layers[removed] === this.layer) {
@@ -425,7 +443,8 @@ export class FileModelBuilder {
     const link = source === undefined ? items.links[i]! : NO_LINK;
     const flags = this.classify(path, type, mode, uid, gid);
     this.append(path, type, flags | RecordFlag.Tar, mode, uid, gid, items.sizes[from]!, link);
-    this.name(path, items, from);
+    this.removedStamp[path] = 0;
+    this.name(path, items, from, i);
   }
 
   /** The item of the aufs link file a hardlink names, if it names one. */
@@ -506,6 +525,8 @@ export class FileModelBuilder {
     const group = resize(this.group, capacity);
     this.freed = resize(this.freed, capacity);
     this.freedStamp = resize(this.freedStamp, capacity);
+    this.removedBy = resize(this.removedBy, capacity);
+    this.removedStamp = resize(this.removedStamp, capacity);
     first.fill(NONE, this.first.length);
     last.fill(NONE, this.last.length);
     group.fill(NONE, this.group.length);
