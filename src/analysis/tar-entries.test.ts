@@ -335,7 +335,7 @@ describe('readLayerTar', () => {
     await expect(read(await tarOf([{ name: deep, content: 'x' }]))).rejects.toMatchObject({
       code: 'UNSUPPORTED',
       message: expect.stringMatching(
-        /^layer 1 of test: entry "d\/d\/.*…" has a name of 4202 bytes, longer than Linux's 4096-byte PATH_MAX/,
+        /^layer 1 of test: entry "d\/d\/.*…" has a name of 4202 bytes from the root, and Linux takes paths of at most 4095 \(its 4096-byte PATH_MAX counts the NUL\)/,
       ),
       hint: expect.stringContaining('cannot be pulled'),
     });
@@ -355,11 +355,34 @@ describe('readLayerTar', () => {
     });
   });
 
-  it('reads a long name that normalises within PATH_MAX, and one of PATH_MAX itself', async () => {
-    const longest = `/${'n'.repeat(255)}`.repeat(17).slice(0, 4096);
+  it('reads a long name that normalises within PATH_MAX, and the longest one Linux takes', async () => {
+    const longest = `/${'n'.repeat(255)}`.repeat(17).slice(0, 4095);
     const roundabout = `${'x/../'.repeat(1000)}a`;
     const { items } = await read(await tarOf([{ name: longest }, { name: roundabout, content: 'a' }]));
     expect(items.map((item) => item.path)).toEqual([longest, '/a']);
+  });
+
+  it('counts a name from the root, however it is spelled: 4095 bytes and the NUL fill PATH_MAX', async () => {
+    const name = 'n'.repeat(4095); // unpacked as `/n…`: 4096 bytes
+    for (const spelling of [name, `/${name}`, `./${name}`, `x/../${name}`]) {
+      await expect(read(await tarOf([{ name: spelling, content: 'x' }]))).rejects.toMatchObject({
+        message: expect.stringContaining('has a name of 4096 bytes from the root'),
+      });
+    }
+    for (const spelling of [name.slice(1), `x/../${name.slice(1)}`]) {
+      const { items } = await read(await tarOf([{ name: spelling, content: 'x' }]));
+      expect(items.map((item) => item.path)).toEqual([`/${name.slice(1)}`]);
+    }
+    // A hardlink links from the root too; a symlink's target is taken as written.
+    const hardlink = { name: 'l', type: 'link' as const, linkname: name };
+    await expect(read(await tarOf([hardlink]))).rejects.toMatchObject({
+      message: expect.stringContaining('entry "l" has a link target of 4096 bytes'),
+    });
+    const symlink = { name: 's', type: 'symlink' as const, linkname: name };
+    await expect(read(await tarOf([symlink]))).resolves.toBeDefined();
+    await expect(read(await tarOf([{ ...symlink, linkname: `${name}n` }]))).rejects.toMatchObject({
+      message: expect.stringContaining('entry "s" has a link target of 4096 bytes'),
+    });
   });
 
   it('fails a truncated tar', async () => {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import { ImgscopeError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
-import { exceedsPathMax, PATH_MAX, utf8Length } from '../oci/path-max.js';
+import { exceedsPathMax, LONGEST_PATH, PATH_MAX, utf8Length } from '../oci/path-max.js';
 import { beginDiffIdHash, type StreamHash } from './diff-id-hasher.js';
 import { AUFS_LINK_DIR, ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
 import { NameBudgetExceeded, nameBudgetError } from './name-budget.js';
@@ -24,7 +24,7 @@ export class NameTooLong extends Error {
   constructor(what: 'name' | 'link target', name: string, length: number) {
     const shown = name.length > 100 ? `${name.slice(0, 99)}…` : name;
     super(
-      `entry "${shown}" has a ${what} of ${length} bytes, longer than Linux's ${PATH_MAX}-byte PATH_MAX, so Docker and containerd cannot unpack it`,
+      `entry "${shown}" has a ${what} of ${length} bytes${what === 'name' ? ' from the root' : ''}, and Linux takes paths of at most ${LONGEST_PATH} (its ${PATH_MAX}-byte PATH_MAX counts the NUL), so Docker and containerd cannot unpack it`,
     );
     this.name = 'NameTooLong';
   }
@@ -375,7 +375,8 @@ export class NameResolver {
     }
     while (end > start && bytes[end - 1] === SLASH) end--;
     if (start === end) return false;
-    if (end - start > PATH_MAX) return this.resolveOdd(decodeName(bytes, start, end));
+    // Unpacked as `/name`: one byte more than here.
+    if (end - start >= LONGEST_PATH) return this.resolveOdd(decodeName(bytes, start, end));
     let lastSlash = -1;
     let segment = start;
     for (let at = start; at <= end; at++) {

@@ -1,17 +1,25 @@
 /**
- * Linux's PATH_MAX, in bytes. Docker and containerd unpack an entry at its path below the layer's
- * directory, so a longer name or link target fails the pull ("file name too long").
+ * Linux's PATH_MAX, in bytes, the terminating NUL included: a syscall refuses a path of 4096 bytes or more
+ * ("file name too long"). Docker unpacks a layer (and `docker load` an archive) chrooted into its folder,
+ * so an entry `a/b` is created as `/a/b` and a hardlink links from `/` + its target; a symlink's target is
+ * stored as written.
  */
 export const PATH_MAX = 4096;
 
+/** The longest path a syscall takes, in bytes: PATH_MAX less the NUL. */
+export const LONGEST_PATH = PATH_MAX - 1;
+
 /**
- * Whether a name (decoded as paths.ts's decodeName does: each byte that is not UTF-8 is one lone
- * surrogate) takes more than PATH_MAX bytes of UTF-8. Bytes are counted only for names long enough to
- * need it: UTF-8 takes at most three bytes per UTF-16 code unit and at least one.
+ * Whether the kernel refuses `name`, as a syscall is given it: a path from the root (`/a/b`) or a symlink's
+ * target as written; a path without its leading `/` (`a/b`, as archives name members) is counted with it.
+ * `name` is decoded as paths.ts's decodeName does (each byte that is not UTF-8 is one lone surrogate).
+ * Bytes are counted only for names long enough to need it: UTF-8 takes at most three bytes per UTF-16
+ * code unit and at least one.
  */
-export function exceedsPathMax(name: string): boolean {
-  if (name.length > PATH_MAX) return true;
-  return name.length * 3 > PATH_MAX && utf8Length(name) > PATH_MAX;
+export function exceedsPathMax(name: string, from: 'as-given' | 'from-root' = 'as-given'): boolean {
+  const limit = from === 'from-root' ? LONGEST_PATH - 1 : LONGEST_PATH;
+  if (name.length > limit) return true;
+  return name.length * 3 > limit && utf8Length(name) > limit;
 }
 
 /** Bytes of the name's UTF-8, a lone (escaped-byte) surrogate counting as the one byte it stands for. */

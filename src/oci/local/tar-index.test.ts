@@ -36,12 +36,16 @@ describe('TarArchiveFiles', () => {
       { name: 'kept', content: 'k' },
       { name: long, content: 'x' },
       { name: 'link', type: 'symlink', linkname: `kept/${'t'.repeat(5000)}` },
-      { name: `${'d/'.repeat(2047)}f`, content: 'deep' },
+      // Extracted as `/d/d/…`: 4095 bytes fit, 4096 do not, as for a layer's entries.
+      { name: `${'d/'.repeat(2046)}ff`, content: 'deep' },
+      { name: `${'e/'.repeat(2047)}f`, content: 'too deep' },
+      { name: 'hardlink', type: 'link', linkname: `${'d/'.repeat(2046)}ff` },
+      { name: 'too-long-hardlink', type: 'link', linkname: `${'e/'.repeat(2047)}f` },
       // 2,100 UTF-16 code units, 4,200 bytes
       { name: 'é'.repeat(2100), content: 'x' },
     ]);
     const files = await TarArchiveFiles.open(file, 'long-names.tar');
-    expect(files.paths()).toEqual(['kept', `${'d/'.repeat(2047)}f`]);
+    expect(files.paths()).toEqual(['kept', `${'d/'.repeat(2046)}ff`, 'hardlink']);
     expect(await files.size(long)).toBeUndefined();
   });
 

@@ -302,14 +302,18 @@ async function readEntries(
       const target = pending.linkpath ?? cString(block, 157, 100);
       // A name or link target past PATH_MAX names nothing docker load could extract, and kept, megabyte
       // names from PAX headers would make the index as large as the archive: such a member is left out.
-      if (exceedsPathMax(path) || exceedsPathMax(target)) entries.delete(path);
+      const linkTarget = type === '1' ? normalizeMemberPath(target) : target;
+      if (
+        exceedsPathMax(path, 'from-root') ||
+        exceedsPathMax(linkTarget, type === '1' ? 'from-root' : 'as-given')
+      )
+        entries.delete(path);
       else if (type === '0' || type === '7') {
         entries.set(path, { kind: 'file', offset: contentOffset, size });
         await headers.onFile?.(contentOffset, size);
       } else if (type === '1') {
         // `tar -cf x.tar manifest.json *` stores the second copy as a link to itself: the file stays.
-        const linked = normalizeMemberPath(target);
-        if (linked !== path) entries.set(path, { kind: 'hardlink', target: linked });
+        if (linkTarget !== path) entries.set(path, { kind: 'hardlink', target: linkTarget });
       } else if (type === '2') entries.set(path, { kind: 'symlink', target: symlinkTarget(path, target) });
       else if (NOT_A_FILE[type] !== undefined) entries.set(path, { kind: 'other', what: NOT_A_FILE[type] });
       else entries.delete(path);
