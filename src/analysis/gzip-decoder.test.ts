@@ -97,6 +97,24 @@ describe('GzipDecoder', () => {
     expect((await decode(split(padded, 1000))).output.equals(payload)).toBe(true);
   });
 
+  it('fails on data after the zero padding, wherever the chunks split, as Go’s gzip reader fails it', async () => {
+    const one = gzipSync(payload);
+    const half = payload.length / 2;
+    const two = Buffer.concat([gzipSync(payload.subarray(0, half)), gzipSync(payload.subarray(half))]);
+    for (const members of [one, two]) {
+      const padded = Buffer.concat([members, Buffer.alloc(600)]);
+      for (const garbage of [Buffer.from('garbage'), gzipSync(Buffer.from('another member'))]) {
+        const stream = Buffer.concat([padded, garbage]);
+        for (const size of [stream.length, 4096, 1000, members.length, padded.length, 7]) {
+          await expect(decode(split(stream, size)), `${size}-byte chunks`).rejects.toThrow(
+            /^data follows the zero padding after the gzip stream$/,
+          );
+        }
+        expect((await decode(split(padded, 1000))).output.equals(payload)).toBe(true);
+      }
+    }
+  });
+
   it('does not compute the CRC-32 (the digest covers the bytes) but checks the length', async () => {
     const member = gzipSync(payload);
     const wrongCrc = Buffer.from(member);

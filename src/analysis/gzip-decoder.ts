@@ -9,7 +9,9 @@
  * Only the first member is inflated this way. When another follows (estargz writes one per file), the
  * rest of the stream goes to node:zlib's gunzip, which moves from member to member on its own thread;
  * a raw inflater per member would cost a round trip to the main thread each. Zero bytes after the last
- * member are ignored, as gunzip ignores them.
+ * member are ignored, as gunzip ignores them; anything after those zeros fails the layer, as Go's gzip
+ * reader (containerd's, go-containerregistry's, and docker's without unpigz) fails it. node:zlib's gunzip
+ * would decide by where its input chunks happen to split.
  *
  * The input side is `write(chunk, callback)` / `end()`, not a Writable: writes go to the inflater as they
  * come, several queued at once, and each callback fires once the chunk's bytes are no longer needed (so
@@ -64,6 +66,9 @@ export class GzipDecoder extends Readable {
   private inputEnded = false;
   private endedInflater = false;
   private endedRest = false;
+  /** Compressed bytes given to gunzip (the members after the first), and writes it has not called back yet. */
+  private fedRest = 0;
+  private restWrites = 0;
   /** The last bytes of the input, where an eStargz footer would be. */
   private tail = Buffer.alloc(0);
 
@@ -198,19 +203,56 @@ export class GzipDecoder extends Readable {
         this.phase = 'more-members';
         this.rest = createGunzip(this.zlibOptions);
         this.rest.pause();
-        this.rest.on('error', (error) => this.destroy(error));
+        // Past where gunzip stopped, its failure is the data after the padding (written before it stopped).
+        this.rest.on('error', (error) => this.destroy(this.phase === 'zeros' ? dataAfterPadding() : error));
         this.rest.on('end', () => this.settle());
         if (this.inflaterEnded) this.follow(this.rest);
       }
     }
-    if (this.phase === 'more-members') this.rest!.write(chunk.subarray(at), callback);
-    else callback();
+    if (this.phase === 'more-members') this.writeRest(chunk.subarray(at), callback);
+    else {
+      if (this.phase === 'zeros') this.checkZeros(chunk, at);
+      callback();
+    }
     this.settle();
+  }
+
+  /** To gunzip, until it stops at the zero padding after its last member. */
+  private writeRest(chunk: Buffer, callback: Callback): void {
+    const rest = this.rest!;
+    const start = this.fedRest;
+    this.fedRest += chunk.length;
+    this.restWrites++;
+    rest.write(chunk, (error) => {
+      this.restWrites--;
+      if (error) return callback(error);
+      const consumed = rest.bytesWritten;
+      // Written before gunzip was seen to stop: all of it comes after the padding began.
+      if (this.phase === 'zeros') this.checkZeros(chunk, 0);
+      else if (consumed < start + chunk.length) {
+        // gunzip stops at a zero byte after a member and leaves the rest of the input unread.
+        this.phase = 'zeros';
+        this.checkZeros(chunk, Math.max(consumed - start, 0));
+      }
+      callback();
+      this.settle();
+    });
+  }
+
+  /** Past the last member only zero padding may follow. */
+  private checkZeros(chunk: Buffer, from: number): void {
+    for (let at = from; at < chunk.length; at++) {
+      if (chunk[at] !== 0) {
+        this.destroy(dataAfterPadding());
+        return;
+      }
+    }
   }
 
   /** Ends the output, or fails, once the input has ended and every write has been called back. */
   private settle(): void {
-    if (!this.inputEnded || this.inflaterWrites > 0 || this.destroyed) return;
+    // gunzip ends its output at the padding, before the writes after it are called back and checked.
+    if (!this.inputEnded || this.inflaterWrites > 0 || this.restWrites > 0 || this.destroyed) return;
     if (this.phase === 'header') {
       this.destroy(unexpectedEnd());
       return;
@@ -219,7 +261,7 @@ export class GzipDecoder extends Readable {
       this.endedInflater = true;
       this.inflater.end(); // mid-stream, it fails with zlib's own 'unexpected end of file'
     }
-    if (this.phase === 'more-members' && !this.endedRest) {
+    if (this.rest && !this.endedRest) {
       this.endedRest = true;
       this.rest!.end();
     }
@@ -246,6 +288,10 @@ function isStargzFooter(tail: Buffer): boolean {
       start >= 0 && tail[start] === ID1 && tail[start + 1] === ID2 && ((tail[start + 3] ?? 0) & FEXTRA) !== 0
     );
   });
+}
+
+function dataAfterPadding(): Error {
+  return new Error('data follows the zero padding after the gzip stream');
 }
 
 function unexpectedEnd(): Error {
