@@ -281,6 +281,22 @@ describe('analyzeImage', () => {
     });
   });
 
+  it('charges the paths a layer removes to the name budget, so whiting out deep paths again and again is bounded', async () => {
+    // 50 paths 200 folders deep, removed by ten layers and put back between: 200 kB of removed paths.
+    const deep = 'a/'.repeat(200);
+    const names = Array.from({ length: 50 }, (_, i) => `${deep}f${i}`);
+    const add = gzip(await tarOf(names.map((name) => ({ name, content: 'x' }))));
+    const remove = gzip(await tarOf(names.map((name) => ({ name: name.replace(/f(\d+)$/, '.wh.f$1') }))));
+    const layers = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? add : remove));
+    await expect(analyzeImage(fakeImage(layers), { maxNameBytes: 1024 ** 2 })).resolves.toBeDefined();
+    await expect(analyzeImage(fakeImage(layers), { maxNameBytes: 100 * 1024 })).rejects.toMatchObject({
+      code: 'LIMIT',
+      message: expect.stringMatching(
+        /^layer \d+ of fake:image .*: its file names and link targets take more than/,
+      ),
+    });
+  });
+
   it('fails a layer with a hardlink to a path a lower layer removed, as docker cannot unpack it', async () => {
     const base = gzip(await tarOf([{ name: 'etc/real', content: 'real' }]));
     const removal = gzip(await tarOf([{ name: 'etc/.wh.real', content: '' }]));

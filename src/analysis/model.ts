@@ -151,7 +151,7 @@ export class FileModelBuilder {
     for (const [path, bytes] of this.shadowed) shadowed.push({ path: this.pathString(path), bytes });
     const removals: PathBytes[] = [];
     for (let k = 0; k < this.removals.length; k += 2)
-      removals.push({ path: this.paths.path(this.removals[k]!), bytes: this.removals[k + 1]! });
+      removals.push({ path: this.pathString(this.removals[k]!), bytes: this.removals[k + 1]! });
     const deleted = freedByDeletion - this.recreated;
     this.layerDead.push({ deleted, overwritten: this.wasted - deleted, shadowed, removals });
     const counts = [0, 0, 0, 0];
