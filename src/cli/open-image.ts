@@ -5,7 +5,7 @@ import type { ImageSource } from '../oci/source.js';
 import type { Setting } from '../policy/index.js';
 import { checkInsecureEntry } from '../registry/insecure-entry.js';
 import { parseReference } from '../registry/reference.js';
-import type { ParsedOptions } from './args.js';
+import { decompressionLimit, type ParsedOptions } from './args.js';
 import type { Output } from './output.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -29,6 +29,8 @@ export async function openImage(
   // host, or a half of the credentials, that would fail (or be ignored) against the registry.
   for (const host of options['insecure-registry'] ?? []) checkInsecureEntry(host, '--insecure-registry');
   checkCredentialOptions(options);
+  // Refused for a registry image too: inspect of an archive on disk reads it (the compressed one's index pass).
+  decompressionLimit(io.env);
   const wanted = options.platform
     ? { value: parsePlatform(options.platform), origin: '--platform' }
     : configuredPlatform;
@@ -99,7 +101,7 @@ async function openSource(
   const platform = wanted?.value;
   if (isLocalReference(image)) {
     const warn = (message: string) => io.stderr.write(`imgscope: warning: ${message}\n`);
-    return openLocalImage(image, { platform, warn });
+    return openLocalImage(image, { platform, warn, maxUncompressedBytes: decompressionLimit(io.env) });
   }
 
   refuseUnparsable(image);

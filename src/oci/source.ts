@@ -132,6 +132,8 @@ export interface OpenOptions {
   /** Where `platform` was asked for, named in errors: `--platform` (the default) or a config file. */
   platformOrigin?: string;
   signal?: AbortSignal;
+  /** The decompression guard for the pass that indexes a compressed archive on disk (default 64 GiB). */
+  maxUncompressedBytes?: number;
   /** Receives one-line warnings about an image read anyway (an OCI layout without its oci-layout file). */
   warn?: (message: string) => void;
 }

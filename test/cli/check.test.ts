@@ -4,6 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/report.js';
 import { runCli } from '../helpers/cli.js';
@@ -596,6 +597,22 @@ describe('imgscope check on bad input', () => {
       /exceed 10000 bytes \(the decompression guard\) — .*raise IMGSCOPE_DECOMPRESSION_LIMIT only if the image is trusted\n$/,
     );
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('applies the decompression guard to the pass that indexes a compressed archive', async () => {
+    const archive = join(scratch, 'bomb.tar.gz');
+    const tar = await tarBytes([
+      { name: 'manifest.json', content: '[{"Config":"c.json","Layers":["l.tar"]}]' },
+      { name: 'l.tar', content: Buffer.alloc(2 * 1024 * 1024) },
+    ]);
+    writeFileSync(archive, gzipSync(tar));
+    const result = await runCli(['check', '--no-layers', archive], {
+      env: { IMGSCOPE_DECOMPRESSION_LIMIT: '1MiB' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `imgscope: ${archive}: the archive decompresses to more than 1048576 bytes (the decompression guard) — this looks like a decompression bomb; raise IMGSCOPE_DECOMPRESSION_LIMIT only if the image is trusted\n`,
+    );
   });
 
   it('detects a tampered layer blob while streaming (exit 2, digest named)', async () => {

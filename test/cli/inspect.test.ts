@@ -280,3 +280,14 @@ describe('imgscope inspect', () => {
     }
   });
 });
+
+describe('imgscope inspect and the decompression guard', () => {
+  it('refuses one that is not a size, for an image on disk or in a registry alike', async () => {
+    const env = { IMGSCOPE_DECOMPRESSION_LIMIT: 'lots', HTTPS_PROXY: 'http://127.0.0.1:1', NO_PROXY: '' };
+    for (const image of ['fixtures/demo', 'registry.example/app:1']) {
+      const result = await runCli(['inspect', image], { env });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^imgscope: IMGSCOPE_DECOMPRESSION_LIMIT="lots" is not a size — /);
+    }
+  });
+});

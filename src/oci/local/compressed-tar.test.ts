@@ -60,3 +60,25 @@ describe('a member of a compressed archive', () => {
     }
   });
 });
+
+describe('indexing a compressed archive', () => {
+  it('stops at the decompression guard, naming the archive, as a layer read stops', async () => {
+    const tar = await tarBytes([
+      { name: 'manifest.json', content: '[]' },
+      { name: 'bomb', content: Buffer.alloc(4 * MiB) },
+    ]);
+    const file = join(temp.path, 'bomb.tar.gz');
+    writeFileSync(file, gzipSync(tar));
+    await expect(
+      CompressedTarFiles.open(file, `docker-archive:${file}`, { maxUncompressedBytes: MiB }),
+    ).rejects.toMatchObject({
+      code: 'LIMIT',
+      exitCode: 2,
+      message: `docker-archive:${file}: the archive decompresses to more than ${MiB} bytes (the decompression guard)`,
+      hint: expect.stringContaining('raise IMGSCOPE_DECOMPRESSION_LIMIT only if the image is trusted'),
+    });
+    const files = await CompressedTarFiles.open(file, file, { maxUncompressedBytes: 8 * MiB });
+    expect(files.paths()).toEqual(['manifest.json', 'bomb']);
+    await files.close();
+  });
+});

@@ -1,5 +1,6 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { addAbortSignal, Readable } from 'node:stream';
+import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from '../../analysis/analyze.js';
 import { decodeLayer } from '../../analysis/compression.js';
 import { ThreadDiedError } from '../../analysis/thread-died.js';
 import { ZstdWindowError } from '../../analysis/zstd-worker.js';
@@ -44,6 +45,22 @@ function truncated(location: string): ImgscopeError {
   });
 }
 
+/** How a compressed archive is read. */
+export interface CompressedTarOptions {
+  /** The decompression guard: past this many decompressed bytes, reading stops with a LIMIT error. */
+  maxUncompressedBytes?: number;
+}
+
+function limitError(location: string, limit: number): ImgscopeError {
+  return new ImgscopeError(
+    'LIMIT',
+    `${location}: the archive decompresses to more than ${limit} bytes (the decompression guard)`,
+    {
+      hint: 'this looks like a decompression bomb; raise IMGSCOPE_DECOMPRESSION_LIMIT only if the image is trusted',
+    },
+  );
+}
+
 /** Whether the file is a gzip- or zstd-compressed archive, which `CompressedTarFiles` reads. */
 export async function isCompressedArchive(file: string, location: string): Promise<boolean> {
   const handle = await openArchive(file, location);
@@ -59,6 +76,8 @@ export async function isCompressedArchive(file: string, location: string): Promi
 class Cursor {
   /** Offset, in the decompressed archive, of the next byte not yet consumed. */
   position = 0;
+  /** Bytes decompressed so far, `pending` included: what the decompression guard counts. */
+  private decompressed = 0;
   private pending: Buffer | undefined;
   private readonly chunks: AsyncIterator<Buffer>;
 
@@ -67,14 +86,15 @@ class Cursor {
     private readonly tar: Readable,
     private readonly path: string,
     private readonly location: string,
+    private readonly limit: number,
   ) {
     this.chunks = tar[Symbol.asyncIterator]();
   }
 
-  static async start(path: string, location: string): Promise<Cursor> {
+  static async start(path: string, location: string, limit: number): Promise<Cursor> {
     const file = createReadStream(path, { highWaterMark: BLOB_READ_CHUNK });
     const { tar } = await decodeLayer(file, location, REMEDY);
-    return new Cursor(file, tar, path, location);
+    return new Cursor(file, tar, path, location, limit);
   }
 
   /**
@@ -113,13 +133,17 @@ class Cursor {
   }
 
   private async next(): Promise<Buffer | undefined> {
+    let chunk: Buffer | undefined;
     try {
       const { value, done } = await this.chunks.next();
-      return done ? undefined : (value as Buffer);
+      chunk = done ? undefined : (value as Buffer);
     } catch (error) {
       if (error instanceof ImgscopeError) throw error;
       throw this.cannotDecompress(error);
     }
+    this.decompressed += chunk?.length ?? 0;
+    if (this.decompressed > this.limit) throw limitError(this.location, this.limit);
+    return chunk;
   }
 
   /** A window too large or a dead decoding thread is not damage: the archive is fine, and saving it again would not help. */
@@ -161,10 +185,16 @@ export class CompressedTarFiles implements LocalFiles {
     readonly location: string,
     private readonly index: TarIndex,
     private readonly heads: Map<number, Buffer>,
+    private readonly limit: number,
   ) {}
 
-  static async open(file: string, location: string): Promise<CompressedTarFiles> {
-    const cursor = await Cursor.start(file, location);
+  static async open(
+    file: string,
+    location: string,
+    options: CompressedTarOptions = {},
+  ): Promise<CompressedTarFiles> {
+    const limit = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+    const cursor = await Cursor.start(file, location, limit);
     const heads = new Map<number, Buffer>();
     let keptBytes = 0;
     const source: HeaderSource = {
@@ -190,7 +220,8 @@ export class CompressedTarFiles implements LocalFiles {
       },
     };
     try {
-      return new CompressedTarFiles(file, location, await indexEntries(source, Infinity, location), heads);
+      const index = await indexEntries(source, Infinity, location);
+      return new CompressedTarFiles(file, location, index, heads, limit);
     } finally {
       cursor.close();
     }
@@ -279,7 +310,7 @@ export class CompressedTarFiles implements LocalFiles {
       if (cursor.position <= offset && (best === -1 || cursor.position > this.idle[best]!.position)) best = i;
     }
     if (best !== -1) return this.idle.splice(best, 1)[0]!;
-    return Cursor.start(this.file, this.location);
+    return Cursor.start(this.file, this.location, this.limit);
   }
 
   private release(cursor: Cursor): void {

@@ -38,7 +38,7 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   if (named) requireShape(named, isDirectory, given);
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
-    : await requireImageAtTop(await openArchiveFiles(path, given), path);
+    : await requireImageAtTop(await openArchiveFiles(path, given, options), path);
   try {
     return await openFiles(files, { named, path, ref, isDirectory, registryHint }, options);
   } catch (error) {
@@ -80,8 +80,9 @@ async function openFiles(
 }
 
 /** An archive's members: indexed in place when it is plain tar, in a streaming pass when it is compressed. */
-async function openArchiveFiles(path: string, given: string): Promise<ArchiveFiles> {
-  if (await isCompressedArchive(path, given)) return CompressedTarFiles.open(path, given);
+async function openArchiveFiles(path: string, given: string, options: OpenOptions): Promise<ArchiveFiles> {
+  if (await isCompressedArchive(path, given))
+    return CompressedTarFiles.open(path, given, { maxUncompressedBytes: options.maxUncompressedBytes });
   return TarArchiveFiles.open(path, given);
 }
 
