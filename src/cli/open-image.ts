@@ -1,7 +1,7 @@
 import { ImgscopeError, PlatformNotFoundError } from '../errors.js';
 import { isLocalReference, openLocalImage, prefixedForms } from '../oci/local/index.js';
 import { type Platform, parsePlatform, platformMismatch } from '../oci/platform.js';
-import type { ImageSource } from '../oci/source.js';
+import type { ImageSource, OpenOptions } from '../oci/source.js';
 import type { Setting } from '../policy/index.js';
 import { checkInsecureEntry } from '../registry/insecure-entry.js';
 import { parseReference } from '../registry/reference.js';
@@ -14,6 +14,9 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** How a caller follows the opening of an image on disk, and stops it (the indexing of a compressed archive). */
+export type LoadingOptions = Pick<OpenOptions, 'signal' | 'onIndexProgress'>;
+
 /**
  * Opens IMAGE from wherever it lives: a local layout or archive, else a registry. A platform asked for
  * (--platform, or "platform" in a config file) picks from an index, and a single-manifest image must be
@@ -24,6 +27,7 @@ export async function openImage(
   options: ParsedOptions,
   io: Output,
   configuredPlatform?: Setting<Platform>,
+  loading: LoadingOptions = {},
 ): Promise<ImageSource> {
   // Checked for an image on disk too: a CI line tried on a local archive first must not pass with a
   // host, or a half of the credentials, that would fail (or be ignored) against the registry.
@@ -34,7 +38,7 @@ export async function openImage(
   const wanted = options.platform
     ? { value: parsePlatform(options.platform), origin: '--platform' }
     : configuredPlatform;
-  const source = await openSource(image, options, io, wanted);
+  const source = await openSource(image, options, io, wanted, loading);
   const mismatch =
     wanted && !source.index
       ? platformMismatch(image, source.platform, wanted.value, wanted.origin)
@@ -97,11 +101,13 @@ async function openSource(
   options: ParsedOptions,
   io: Output,
   wanted: Setting<Platform> | undefined,
+  { signal, onIndexProgress }: LoadingOptions,
 ): Promise<ImageSource> {
   const platform = wanted?.value;
   if (isLocalReference(image)) {
     const warn = (message: string) => io.stderr.write(`imgscope: warning: ${message}\n`);
-    return openLocalImage(image, { platform, warn, maxUncompressedBytes: decompressionLimit(io.env) });
+    const maxUncompressedBytes = decompressionLimit(io.env);
+    return openLocalImage(image, { platform, warn, maxUncompressedBytes, signal, onIndexProgress });
   }
 
   refuseUnparsable(image);

@@ -18,6 +18,14 @@ function terminal(): { stream: Writable & { isTTY: boolean }; text: () => string
 }
 
 describe('ProgressLine', () => {
+  it('shows how far the indexing of a compressed archive has read, then erases itself', () => {
+    const { stream, text } = terminal();
+    const progress = new ProgressLine(stream);
+    progress.indexing('app.tar.zst', { bytesRead: 1024, totalBytes: 4096, decompressedBytes: 8192 });
+    progress.clear();
+    expect(text()).toBe('\r\x1b[2Kindexing app.tar.zst · 1 KiB of 4 KiB (8 KiB decompressed)\r\x1b[2K');
+  });
+
   it('erases itself before another stderr line, so the line starts at the left margin', async () => {
     const { stream, text } = terminal();
     const progress = new ProgressLine(stream);

@@ -1,4 +1,5 @@
 import type { AnalysisEvent } from '../analysis/types.js';
+import type { IndexProgress } from '../oci/local/compressed-tar.js';
 import { formatSize } from '../policy/sizes.js';
 import type { Output } from './output.js';
 
@@ -39,7 +40,22 @@ export class ProgressLine {
     this.lastDraw = now;
     let bytes = 0;
     for (const value of this.bytesByLayer.values()) bytes += value;
-    const line = `analysing layers ${this.done}/${this.layerCount} · ${formatSize(bytes)} of ${formatSize(this.totalBytes)}`;
+    this.draw(
+      `analysing layers ${this.done}/${this.layerCount} · ${formatSize(bytes)} of ${formatSize(this.totalBytes)}`,
+    );
+  }
+
+  /** The pass that indexes a compressed archive before any layer is read: how much of the file it has read. */
+  indexing(location: string, { bytesRead, totalBytes, decompressedBytes }: IndexProgress): void {
+    const now = Date.now();
+    if (now - this.lastDraw < 80) return;
+    this.lastDraw = now;
+    this.draw(
+      `indexing ${location} · ${formatSize(bytesRead)} of ${formatSize(totalBytes)} (${formatSize(decompressedBytes)} decompressed)`,
+    );
+  }
+
+  private draw(line: string): void {
     this.stream.write(`\r\x1b[2K${fitted(line, (this.stream as { columns?: number }).columns)}`);
     this.drawn = true;
   }

@@ -12,15 +12,27 @@ export interface TypeAhead {
   release(): void;
   /** Stops holding and gives the terminal back as it was (the load failed). Safe after release(). */
   restore(): void;
+  /**
+   * While `listener` is set, a `q` typed, which the explorer would take as quit (not one typed after `/`
+   * or Ctrl+F, in the filter prompt), calls it instead of being held: a long load can stop rather than
+   * finish for nothing. Unset (undefined), a `q` is held as any key.
+   */
+  onQuit(listener: (() => void) | undefined): void;
 }
 
 const CTRL_C = 0x03;
+const CTRL_F = 0x06;
+const SLASH = 0x2f;
+const Q = 0x71;
 const CTRL_Z = 0x1a;
 const CTRL_BACKSLASH = 0x1c;
 
 export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
-  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return { release() {}, restore() {} };
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') {
+    return { release() {}, restore() {}, onQuit() {} };
+  }
   const held: Buffer[] = [];
+  let onQuit: (() => void) | undefined;
   // Read in paused mode, not with 'data': pausing a flowing TTY stops its reads, and Ink's 'readable'
   // listener would then wait for a read nobody starts.
   const onReadable = () => {
@@ -33,7 +45,9 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
         process.kill(0, quit);
         return;
       }
-      if (bytes.includes(CTRL_Z)) {
+      if (onQuit && bytes.includes(Q) && !filterOpenedBefore(held, bytes)) {
+        onQuit();
+      } else if (bytes.includes(CTRL_Z)) {
         held.push(Buffer.from(bytes.filter((byte) => byte !== CTRL_Z)));
         stopCooked(stopLikeCtrlZ);
       } else {
@@ -85,5 +99,14 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
       if (stop() && held.length > 0) stdin.unshift(Buffer.concat(held));
     },
     restore,
+    onQuit(listener) {
+      onQuit = listener;
+    },
   };
+}
+
+/** Whether the keys held, and those of `bytes` before its `q`, open the filter prompt, where a q is text. */
+function filterOpenedBefore(held: Buffer[], bytes: Buffer): boolean {
+  const before = [...held, bytes.subarray(0, bytes.indexOf(Q))];
+  return before.some((keys) => keys.includes(SLASH) || keys.includes(CTRL_F));
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
+import type { IndexProgress } from './local/compressed-tar.js';
 import { isNonDistributableMediaType, type ManifestSchema } from './media-types.js';
 import type { Platform } from './platform.js';
 import type { Descriptor, ImageConfig, ImageManifest, UnusableEntry } from './types.js';
@@ -134,6 +135,8 @@ export interface OpenOptions {
   signal?: AbortSignal;
   /** The decompression guard for the pass that indexes a compressed archive on disk (default 64 GiB). */
   maxUncompressedBytes?: number;
+  /** Told how far that pass has read the archive (bytes of the file, and decompressed); it may take minutes. */
+  onIndexProgress?: (location: string, progress: IndexProgress) => void;
   /** Receives one-line warnings about an image read anyway (an OCI layout without its oci-layout file). */
   warn?: (message: string) => void;
 }

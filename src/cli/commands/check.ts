@@ -190,7 +190,9 @@ export async function decide(
   refuseEmptyCacheDir(options);
   let source: ImageSource;
   try {
-    source = await openImage(image, options, io, policy.platform);
+    source = await openImage(image, options, io, policy.platform, {
+      onIndexProgress: progress && ((...read) => progress.indexing(...read)),
+    });
   } catch (error) {
     // An index without the default platform is a verdict (the platform check fails and lists what the
     // index has); a platform the user asked for by name and did not get stays an error.
@@ -206,6 +208,8 @@ export async function decide(
     if (platformCheck(facts, policy)?.status !== 'fail') throw error;
     const report = withPolicy(reportWithoutImage(facts), facts, undefined, policy, NO_IMAGE.reason);
     return { report, skipped: NO_IMAGE };
+  } finally {
+    progress?.clear();
   }
   try {
     const facts = imageFactsOf(source);

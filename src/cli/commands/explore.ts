@@ -2,7 +2,9 @@ import { openSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { analyze } from '../../analysis/analyze.js';
 import type { Analysis } from '../../analysis/types.js';
-import { imageFactsOf, resolvePolicy } from '../../policy/index.js';
+import type { Platform } from '../../oci/platform.js';
+import type { ImageSource } from '../../oci/source.js';
+import { imageFactsOf, resolvePolicy, type Setting } from '../../policy/index.js';
 import { buildReport } from '../../report/build-report.js';
 import {
   decompressionLimit,
@@ -13,6 +15,7 @@ import {
 } from '../args.js';
 import { openImage, policyReference } from '../open-image.js';
 import type { Output } from '../output.js';
+import { progressLineFor } from '../progress.js';
 import { removingTempFilesOnSignal } from '../quit-signals.js';
 import { holdTypeAhead, type TypeAhead } from '../type-ahead.js';
 import { type AnalysisCaches, analysisCachesOf } from './cache.js';
@@ -78,7 +81,8 @@ async function explore(
     else io.stderr.write(text);
   };
   const quietIo: Output = { ...io, stderr: Object.assign(Object.create(io.stderr), { write }) };
-  const source = await openImage(image, args.options, quietIo, policy.platform);
+  const source = await openLoading(image, args, quietIo, policy.platform, typeAhead);
+  if (!source) return 0;
   try {
     const facts = imageFactsOf(source);
     const evaluate = (analysis: Analysis | undefined) =>
@@ -110,6 +114,41 @@ async function explore(
     }
   } finally {
     await source.close();
+  }
+}
+
+/**
+ * Opens the image before the explorer shows, with the progress line `check` draws while a compressed
+ * archive is indexed (the explorer cannot show until that pass ends). A q typed meanwhile stops it, as
+ * it would quit the explorer: undefined then.
+ */
+async function openLoading(
+  image: string,
+  args: ParsedArgs,
+  io: Output,
+  platform: Setting<Platform> | undefined,
+  typeAhead: TypeAhead,
+): Promise<ImageSource | undefined> {
+  const progress = progressLineFor(io);
+  const stop = new AbortController();
+  const quit = stop.signal;
+  typeAhead.onQuit(() => stop.abort());
+  try {
+    const source = await openImage(image, args.options, progress ? progress.sharing(io) : io, platform, {
+      signal: quit,
+      onIndexProgress: progress && ((...read) => progress.indexing(...read)),
+    });
+    // A registry image is not stopped by `quit`: the q it swallowed still quits.
+    if (!quit.aborted) return source;
+    await source.close();
+    return undefined;
+  } catch (error) {
+    if (quit.aborted) return undefined;
+    throw error;
+  } finally {
+    // From here a q is held for the explorer, which quits on it once it shows.
+    typeAhead.onQuit(undefined);
+    progress?.clear();
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeTempDir, tarBytes } from '../../../test/helpers/image-files.js';
-import { CompressedTarFiles } from './compressed-tar.js';
+import { CompressedTarFiles, type IndexProgress } from './compressed-tar.js';
 
 /** Compressed bytes read from each file, as the archive's decompressors pull them. */
 const bytesRead = new Map<string, number>();
@@ -80,5 +80,38 @@ describe('indexing a compressed archive', () => {
     const files = await CompressedTarFiles.open(file, file, { maxUncompressedBytes: 8 * MiB });
     expect(files.paths()).toEqual(['manifest.json', 'bomb']);
     await files.close();
+  });
+});
+
+describe('the indexing pass', () => {
+  it('reports how far it has read the file, up to its end', async () => {
+    const tar = await tarBytes([{ name: 'member', content: randomBytes(4 * MiB) }]);
+    const file = join(temp.path, 'progress.tar.gz');
+    const gzipped = gzipSync(tar, { level: 0 });
+    writeFileSync(file, gzipped);
+    const reports: IndexProgress[] = [];
+    const files = await CompressedTarFiles.open(file, file, { onProgress: (read) => reports.push(read) });
+    await files.close();
+    expect(reports.length).toBeGreaterThan(1);
+    expect(reports.every((read) => read.totalBytes === gzipped.length)).toBe(true);
+    expect(reports.at(-1)!.bytesRead).toBe(gzipped.length);
+    expect(reports.at(-1)!.decompressedBytes).toBeGreaterThanOrEqual(4 * MiB);
+  });
+
+  it('stops at its next chunk once its signal is aborted, not at the end of the archive', async () => {
+    const tar = await tarBytes([{ name: 'member', content: randomBytes(48 * MiB) }]);
+    const file = join(temp.path, 'aborted.tar.gz');
+    writeFileSync(file, gzipSync(tar, { level: 0 }));
+    const quit = new AbortController();
+    let decompressed = 0;
+    const opening = CompressedTarFiles.open(file, file, {
+      signal: quit.signal,
+      onProgress: (read) => {
+        decompressed = read.decompressedBytes;
+        quit.abort();
+      },
+    });
+    await expect(opening).rejects.toMatchObject({ name: 'AbortError' });
+    expect(decompressed).toBeLessThan(24 * MiB);
   });
 });

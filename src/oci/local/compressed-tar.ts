@@ -1,4 +1,5 @@
 import { createReadStream, type ReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { addAbortSignal, Readable } from 'node:stream';
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from '../../analysis/analyze.js';
 import { decodeLayer } from '../../analysis/compression.js';
@@ -49,6 +50,23 @@ function truncated(location: string): ImgscopeError {
 export interface CompressedTarOptions {
   /** The decompression guard: past this many decompressed bytes, reading stops with a LIMIT error. */
   maxUncompressedBytes?: number;
+  /** Stops the indexing pass (with the signal's reason) at its next chunk. */
+  signal?: AbortSignal;
+  /** Told, per chunk, how many bytes of the file the indexing pass has read, of how many, and what they decompressed to. */
+  onProgress?: (progress: IndexProgress) => void;
+}
+
+export interface IndexProgress {
+  bytesRead: number;
+  totalBytes: number;
+  decompressedBytes: number;
+}
+
+/** What every decompressed chunk is checked against; `onRead` gets the file's bytes read, and decompressed, so far. */
+interface CursorWatch {
+  limit: number;
+  signal?: AbortSignal;
+  onRead?: (bytesRead: number, decompressedBytes: number) => void;
 }
 
 function limitError(location: string, limit: number): ImgscopeError {
@@ -86,15 +104,15 @@ class Cursor {
     private readonly tar: Readable,
     private readonly path: string,
     private readonly location: string,
-    private readonly limit: number,
+    private readonly watch: CursorWatch,
   ) {
     this.chunks = tar[Symbol.asyncIterator]();
   }
 
-  static async start(path: string, location: string, limit: number): Promise<Cursor> {
+  static async start(path: string, location: string, watch: CursorWatch): Promise<Cursor> {
     const file = createReadStream(path, { highWaterMark: BLOB_READ_CHUNK });
     const { tar } = await decodeLayer(file, location, REMEDY);
-    return new Cursor(file, tar, path, location, limit);
+    return new Cursor(file, tar, path, location, watch);
   }
 
   /**
@@ -141,8 +159,11 @@ class Cursor {
       if (error instanceof ImgscopeError) throw error;
       throw this.cannotDecompress(error);
     }
+    const { limit, signal, onRead } = this.watch;
+    signal?.throwIfAborted();
     this.decompressed += chunk?.length ?? 0;
-    if (this.decompressed > this.limit) throw limitError(this.location, this.limit);
+    if (this.decompressed > limit) throw limitError(this.location, limit);
+    onRead?.(this.file.bytesRead, this.decompressed);
     return chunk;
   }
 
@@ -194,7 +215,14 @@ export class CompressedTarFiles implements LocalFiles {
     options: CompressedTarOptions = {},
   ): Promise<CompressedTarFiles> {
     const limit = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
-    const cursor = await Cursor.start(file, location, limit);
+    const { signal, onProgress } = options;
+    signal?.throwIfAborted();
+    const totalBytes = onProgress ? (await stat(file)).size : 0;
+    const onRead =
+      onProgress &&
+      ((bytesRead: number, decompressedBytes: number) =>
+        onProgress({ bytesRead, totalBytes, decompressedBytes }));
+    const cursor = await Cursor.start(file, location, { limit, signal, onRead });
     const heads = new Map<number, Buffer>();
     let keptBytes = 0;
     const source: HeaderSource = {
@@ -310,7 +338,7 @@ export class CompressedTarFiles implements LocalFiles {
       if (cursor.position <= offset && (best === -1 || cursor.position > this.idle[best]!.position)) best = i;
     }
     if (best !== -1) return this.idle.splice(best, 1)[0]!;
-    return Cursor.start(this.file, this.location, this.limit);
+    return Cursor.start(this.file, this.location, { limit: this.limit });
   }
 
   private release(cursor: Cursor): void {

@@ -81,9 +81,13 @@ async function openFiles(
 
 /** An archive's members: indexed in place when it is plain tar, in a streaming pass when it is compressed. */
 async function openArchiveFiles(path: string, given: string, options: OpenOptions): Promise<ArchiveFiles> {
-  if (await isCompressedArchive(path, given))
-    return CompressedTarFiles.open(path, given, { maxUncompressedBytes: options.maxUncompressedBytes });
-  return TarArchiveFiles.open(path, given);
+  if (!(await isCompressedArchive(path, given))) return TarArchiveFiles.open(path, given);
+  const { maxUncompressedBytes, signal, onIndexProgress } = options;
+  return CompressedTarFiles.open(path, given, {
+    maxUncompressedBytes,
+    signal,
+    onProgress: onIndexProgress && ((progress) => onIndexProgress(given, progress)),
+  });
 }
 
 type ArchiveFiles = LocalFiles & { paths(): string[] };

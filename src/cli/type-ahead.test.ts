@@ -1,0 +1,56 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
+import { holdTypeAhead } from './type-ahead.js';
+
+/** A keyboard in raw mode: what is written to it arrives as typed keys. */
+function keyboard(): PassThrough & NodeJS.ReadStream {
+  return Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {}, unref: () => {} }) as never;
+}
+
+/** Resolves once `stdin` has handed its 'readable' chunks to the type-ahead. */
+const typed = (stdin: NodeJS.ReadStream, keys: string) =>
+  new Promise<void>((resolve) => {
+    stdin.once('readable', () => setImmediate(resolve));
+    stdin.push(keys);
+  });
+
+describe('holdTypeAhead', () => {
+  it('calls onQuit for a q typed while loading, and holds other keys for the explorer', async () => {
+    const stdin = keyboard();
+    const onQuit = vi.fn();
+    const typeAhead = holdTypeAhead(stdin);
+    typeAhead.onQuit(onQuit);
+    await typed(stdin, 'j');
+    expect(onQuit).not.toHaveBeenCalled();
+    await typed(stdin, 'q');
+    expect(onQuit).toHaveBeenCalledOnce();
+    typeAhead.release();
+    expect(String(stdin.read())).toBe('j');
+  });
+
+  it('holds a q for the explorer once the listener is unset (the image is open, the explorer not yet shown)', async () => {
+    const stdin = keyboard();
+    const onQuit = vi.fn();
+    const typeAhead = holdTypeAhead(stdin);
+    typeAhead.onQuit(onQuit);
+    typeAhead.onQuit(undefined);
+    await typed(stdin, 'q');
+    expect(onQuit).not.toHaveBeenCalled();
+    typeAhead.release();
+    expect(String(stdin.read())).toBe('q');
+  });
+
+  it('takes a q typed in the filter prompt (after / or Ctrl+F) as text', async () => {
+    for (const opener of ['/', '\x06']) {
+      const stdin = keyboard();
+      const onQuit = vi.fn();
+      const typeAhead = holdTypeAhead(stdin);
+      typeAhead.onQuit(onQuit);
+      await typed(stdin, opener);
+      await typed(stdin, 'sq');
+      expect(onQuit).not.toHaveBeenCalled();
+      typeAhead.release();
+      expect(String(stdin.read())).toBe(`${opener}sq`);
+    }
+  });
+});
