@@ -484,3 +484,26 @@ describe('inputs that are not images', () => {
     expect(absent.message).toMatch(/absent\.tar: no such file or directory$/);
   });
 });
+
+describe('an archive with no image in it', () => {
+  it('is refused alike as docker-archive and oci-archive, naming the archive and how to save it again', async () => {
+    const docker = tempPath('empty-save.tar');
+    await new ImageFiles().add('manifest.json', '[]').writeTar(docker);
+    const oci = tempPath('empty-layout.tar');
+    await new ImageFiles()
+      .add('oci-layout', '{"imageLayoutVersion":"1.0.0"}')
+      .add('index.json', '{"schemaVersion":2,"manifests":[]}')
+      .writeTar(oci);
+    const fromDocker = await failure(openLocalImage(docker));
+    const fromOci = await failure(openLocalImage(oci));
+    expect([fromDocker.message, fromDocker.hint]).toEqual([
+      `${docker} holds no image: its manifest.json lists none`,
+      'save the image into it again: docker save -o image.tar NAME',
+    ]);
+    expect([fromOci.message, fromOci.hint]).toEqual([
+      `${oci} holds no image: its index.json lists none`,
+      'save the image into it again: skopeo copy … oci-archive:image.tar, or docker save -o image.tar NAME',
+    ]);
+    expect([fromDocker.code, fromDocker.exitCode]).toEqual([fromOci.code, fromOci.exitCode]);
+  });
+});

@@ -7,7 +7,7 @@ import { MAX_MANIFEST_BYTES, parseConfig, parseJsonDocument } from '../manifest.
 import { MediaType } from '../media-types.js';
 import type { ImageSource } from '../source.js';
 import type { Descriptor } from '../types.js';
-import { type LocalFiles, missingFile, normalizeMemberPath, notAnImage } from './files.js';
+import { holdsNoImage, type LocalFiles, missingFile, normalizeMemberPath, notAnImage } from './files.js';
 import { detectCompression, shellQuoted } from './magic.js';
 
 export interface DockerArchiveOptions {
@@ -141,8 +141,8 @@ function malformedArchive(location: string, what: string): ImgscopeError {
 
 function parseArchiveManifest(bytes: Buffer, location: string): ArchiveImage[] {
   const doc = parseJsonDocument(bytes, `${location}: manifest.json`);
-  if (!Array.isArray(doc) || doc.length === 0)
-    throw malformedArchive(location, 'manifest.json lists no images');
+  if (Array.isArray(doc) && doc.length === 0) throw holdsNoImage(location, 'docker-archive');
+  if (!Array.isArray(doc)) throw malformedArchive(location, 'manifest.json is not a list of images');
   return doc.map((item: unknown, i): ArchiveImage => {
     const entry = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     const { Config, Layers, RepoTags } = entry;

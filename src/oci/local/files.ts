@@ -198,3 +198,21 @@ export function notAnImage(location: string, why: string): ImgscopeError {
     { hint: 'save the image with `docker save -o image.tar NAME` or `skopeo copy … oci-archive:image.tar`' },
   );
 }
+
+/** How each format is saved again: docker writes docker-archives (and OCI archives since Docker 25), skopeo layouts. */
+const SAVE_AGAIN = {
+  'docker-archive': 'docker save -o image.tar NAME',
+  'oci-archive': 'skopeo copy … oci-archive:image.tar, or docker save -o image.tar NAME',
+  oci: 'skopeo copy … oci:DIR',
+} as const;
+
+/**
+ * An archive or layout whose list of images (`manifest.json` of a docker save, `index.json` of a layout)
+ * is empty: one answer in every format.
+ */
+export function holdsNoImage(location: string, format: keyof typeof SAVE_AGAIN): ImgscopeError {
+  const list = format === 'docker-archive' ? 'manifest.json' : 'index.json';
+  return new ImgscopeError('BAD_INPUT', `${location} holds no image: its ${list} lists none`, {
+    hint: `save the image into it again: ${SAVE_AGAIN[format]}`,
+  });
+}

@@ -20,7 +20,7 @@ import { MediaType } from '../media-types.js';
 import { closestPlatforms, DEFAULT_PLATFORM, formatPlatform, type Platform } from '../platform.js';
 import type { ImageSource, ResolvedIndex } from '../source.js';
 import type { Descriptor, ImageIndex, UnusableEntry } from '../types.js';
-import { type LocalFiles, missingFile, notAnImage } from './files.js';
+import { holdsNoImage, type LocalFiles, missingFile, notAnImage } from './files.js';
 
 export interface LayoutOptions {
   reference: string;
@@ -253,7 +253,8 @@ function chooseEntry(
       { hint: 'write the layout with sha256 digests, the default of docker, buildx, crane and skopeo' },
     );
   }
-  if (entries.length === 0) throw notAnImage(location, 'index.json lists no images');
+  if (entries.length === 0)
+    throw holdsNoImage(location, options.kind === 'oci-archive' ? 'oci-archive' : 'oci');
   const { ref } = options;
   const transport = options.kind === 'oci-archive' ? 'oci-archive' : 'oci';
   const position = ref === undefined ? null : POSITION_REF.exec(ref);
