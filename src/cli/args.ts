@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ImgscopeError } from '../errors.js';
 import type { PolicyFlags } from '../policy/index.js';
@@ -361,7 +362,16 @@ export function imageArgument(args: ParsedArgs): string {
       hint: `put options before or after the image; give one image per run${commands}`,
     });
   }
-  return image;
+  return withoutStraySpaces(image);
+}
+
+/**
+ * IMAGE without the spaces a paste left around it, as the registry reference parser drops them: a path
+ * must not go to a registry as `docker.io/…` for them. A file or folder named with those spaces is kept.
+ */
+function withoutStraySpaces(image: string): string {
+  const trimmed = image.trim();
+  return trimmed === image || existsSync(image) ? image : trimmed;
 }
 
 export function positiveInteger(value: string | undefined, flag: string): number | undefined {

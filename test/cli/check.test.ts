@@ -599,6 +599,21 @@ describe('imgscope check on bad input', () => {
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('reads a path pasted with spaces around it from disk, not from docker.io', async () => {
+    // An unreachable proxy: a registry lookup fails rather than leave this machine.
+    const env = { HTTPS_PROXY: 'http://127.0.0.1:1', NO_PROXY: '' };
+    for (const pasted of [' fixtures/demo', 'fixtures/demo ', ' fixtures/demo:@0 ']) {
+      const result = await runCli(['check', '--no-layers', pasted], { env });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/^Image +oci:fixtures\/demo(:@0)?\n/);
+    }
+    // A folder named with the space is what it names.
+    const spaced = join(scratch, 'spaced ');
+    cpSync(fixture('demo'), spaced, { recursive: true });
+    const kept = await runCli(['check', '--no-layers', spaced], { env });
+    expect(kept.stdout).toContain(`oci:${spaced}\n`);
+  });
+
   it('applies the decompression guard to the pass that indexes a compressed archive', async () => {
     const archive = join(scratch, 'bomb.tar.gz');
     const tar = await tarBytes([
