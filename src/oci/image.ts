@@ -2,7 +2,7 @@ import { pipeline, type Readable, Writable } from 'node:stream';
 import { pipeline as pipelineSettled } from 'node:stream/promises';
 import { ImgscopeError, isImgscopeError } from '../errors.js';
 import { type Digest, sha256Digest, VerifyingStream } from './digest.js';
-import { MAX_MANIFEST_BYTES, parseConfig, parseManifest } from './manifest.js';
+import { MAX_MANIFEST_BYTES, parseConfig, parsedOnDisk, parseManifest } from './manifest.js';
 import { baseMediaType, MediaType, manifestSchemaOf } from './media-types.js';
 import { normalizePlatform, type Platform } from './platform.js';
 import type { ImageSource, ResolvedIndex, StoredBlob } from './source.js';
@@ -136,7 +136,12 @@ export interface ImageParts {
 /** Turns a manifest and a blob reader into an `ImageSource`: parses, reads and verifies the config. */
 export async function assembleImage(parts: ImageParts): Promise<ImageSource> {
   const { reference } = parts;
-  const parsed = parseManifest(parts.rawManifest, `${reference}: manifest`, parts.manifestMediaType);
+  // A document read from disk is fixed by writing the image again there, not by pushing it.
+  const parse = <T>(document: () => T): T =>
+    parts.kind === 'registry' ? document() : parsedOnDisk(remedyFor(parts.kind), document);
+  const parsed = parse(() =>
+    parseManifest(parts.rawManifest, `${reference}: manifest`, parts.manifestMediaType),
+  );
   if (parsed.kind === 'schema1') {
     throw new ImgscopeError(
       'UNSUPPORTED',
@@ -162,7 +167,7 @@ export async function assembleImage(parts: ImageParts): Promise<ImageSource> {
       signal: parts.signal,
     });
   }
-  const config = parseImageConfig(rawConfig, manifest, reference, configNames.label);
+  const config = parse(() => parseImageConfig(rawConfig, manifest, reference, configNames.label));
   return new AssembledImage(parts, parsed.mediaType, manifest, config);
 }
 

@@ -37,10 +37,31 @@ export interface Schema1Manifest {
   history?: { v1Compatibility: string }[];
 }
 
+const MALFORMED_HINT = 'the image metadata is corrupt or not an OCI/Docker image';
+
+/** A manifest, index, config or other image document that does not parse as one. */
+class MalformedDocumentError extends ImgscopeError {
+  constructor(message: string, remedy = 'rebuild or re-push it', cause?: unknown) {
+    super('MALFORMED', message, { hint: `${MALFORMED_HINT}; ${remedy}`, cause });
+  }
+}
+
 function malformed(label: string, what: string): ImgscopeError {
-  return new ImgscopeError('MALFORMED', `${label}: ${what}`, {
-    hint: 'the image metadata is corrupt or not an OCI/Docker image; rebuild or re-push it',
-  });
+  return new MalformedDocumentError(`${label}: ${what}`);
+}
+
+/**
+ * Runs `parse` of a document read from a file on disk (a layout's index.json, an archive's
+ * manifest.json): a document that does not parse is then fixed by writing the image again, as `remedy`
+ * says, not by pushing it again.
+ */
+export function parsedOnDisk<T>(remedy: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof MalformedDocumentError)) throw error;
+    throw new MalformedDocumentError(error.message, remedy, error);
+  }
 }
 
 /** JSON.parse with a size cap and a nesting cap, so hostile documents fail fast and clearly. */

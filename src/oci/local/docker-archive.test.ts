@@ -507,3 +507,15 @@ describe('an archive with no image in it', () => {
     expect([fromDocker.code, fromDocker.exitCode]).toEqual([fromOci.code, fromOci.exitCode]);
   });
 });
+
+describe('a docker save whose manifest.json does not parse', () => {
+  it('says to save the archive again, not to re-push it', async () => {
+    const archive = tempPath('bad-manifest.tar');
+    await new ImageFiles().add('manifest.json', Buffer.from('[{"Config":')).writeTar(archive);
+    const error = await failure(openLocalImage(archive));
+    expect(error.message).toMatch(/^.*: manifest\.json: not valid JSON \(/);
+    expect(error.hint).toBe(
+      'the image metadata is corrupt or not an OCI/Docker image; save the archive again with the tool that made it (docker save)',
+    );
+  });
+});

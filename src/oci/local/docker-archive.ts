@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { ImgscopeError } from '../../errors.js';
 import { type Digest, sha256Digest } from '../digest.js';
 import { assembleImage, type BlobReader, remedyFor, requireDiffIdPerLayer, verifyBytes } from '../image.js';
-import { MAX_MANIFEST_BYTES, parseConfig, parseJsonDocument } from '../manifest.js';
+import { MAX_MANIFEST_BYTES, parseConfig, parsedOnDisk, parseJsonDocument } from '../manifest.js';
 import { MediaType } from '../media-types.js';
 import type { ImageSource } from '../source.js';
 import type { Descriptor } from '../types.js';
@@ -79,7 +79,7 @@ export async function openDockerArchive(
       { label: configLabel, remedy: remedyFor('docker-archive') },
     );
   }
-  const config = parseConfig(rawConfig, configLabel);
+  const config = parsedOnDisk(remedyFor('docker-archive'), () => parseConfig(rawConfig, configLabel));
   const configDescriptor: Descriptor = {
     mediaType: MediaType.DockerConfig,
     size: rawConfig.byteLength,
@@ -140,7 +140,9 @@ function malformedArchive(location: string, what: string): ImgscopeError {
 }
 
 function parseArchiveManifest(bytes: Buffer, location: string): ArchiveImage[] {
-  const doc = parseJsonDocument(bytes, `${location}: manifest.json`);
+  const doc = parsedOnDisk(remedyFor('docker-archive'), () =>
+    parseJsonDocument(bytes, `${location}: manifest.json`),
+  );
   if (Array.isArray(doc) && doc.length === 0) throw holdsNoImage(location, 'docker-archive');
   if (!Array.isArray(doc)) throw malformedArchive(location, 'manifest.json is not a list of images');
   return doc.map((item: unknown, i): ArchiveImage => {

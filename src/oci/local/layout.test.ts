@@ -660,3 +660,31 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     );
   });
 });
+
+describe('a layout whose metadata does not parse', () => {
+  it('says to write the layout or archive again, not to re-push it, for index.json and for a manifest blob', async () => {
+    const layout = new ImageFiles()
+      .add('oci-layout', '{"imageLayoutVersion":"1.0.0"}')
+      .add('index.json', '{"schemaVersion":2}');
+    const dir = await layout.writeDirectory(tempPath('bad-index'));
+    const archive = await layout.writeTar(tempPath('bad-index.tar'));
+    const fromDir = await openLocalImage(`oci:${dir}`).catch((error: ImgscopeError) => error);
+    expect(fromDir).toMatchObject({
+      code: 'MALFORMED',
+      message: `oci:${dir}: index.json: index has no manifests array`,
+      hint: 'the image metadata is corrupt or not an OCI/Docker image; write the layout again with the tool that made it (skopeo copy, docker buildx --output type=oci)',
+    });
+    const fromArchive = await openLocalImage(archive).catch((error: ImgscopeError) => error);
+    expect((fromArchive as ImgscopeError).hint).toMatch(
+      /; export the archive again with the tool that made it/,
+    );
+
+    const files = new ImageFiles().add('oci-layout', '{"imageLayoutVersion":"1.0.0"}');
+    const manifest = files.blob({ schemaVersion: 2, layers: 'none' }, OCI.manifest);
+    const withBadManifest = await setLayoutIndex(files, [manifest]).writeDirectory(tempPath('bad-manifest'));
+    const fromManifest = await openLocalImage(withBadManifest).catch((error: ImgscopeError) => error);
+    expect((fromManifest as ImgscopeError).hint).toMatch(
+      /; write the layout again with the tool that made it/,
+    );
+  });
+});

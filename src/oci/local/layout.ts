@@ -11,6 +11,7 @@ import {
   indexPlatforms,
   MAX_MANIFEST_BYTES,
   matchPlatform,
+  parsedOnDisk,
   parseJsonDocument,
   parseManifest,
   platformlessIndexes,
@@ -89,8 +90,10 @@ export async function isLayout(files: LocalFiles): Promise<boolean> {
  */
 export async function openLayout(files: LocalFiles, options: LayoutOptions): Promise<ImageSource> {
   const { location } = files;
+  const remedy = remedyFor(options.kind);
   if ((await files.size('oci-layout')) !== undefined) {
-    parseJsonDocument(await files.read('oci-layout', MAX_MANIFEST_BYTES), `${location}: oci-layout`);
+    const raw = await files.read('oci-layout', MAX_MANIFEST_BYTES);
+    parsedOnDisk(remedy, () => parseJsonDocument(raw, `${location}: oci-layout`));
   } else if ((await files.size('index.json')) !== undefined) {
     // The spec requires oci-layout, but skopeo and crane read a layout from index.json alone.
     options.warn?.(
@@ -101,7 +104,9 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
   }
   if ((await files.size('index.json')) === undefined) throw missingFile(location, 'index.json');
   const rawIndex = await files.read('index.json', MAX_MANIFEST_BYTES);
-  const parsed = parseManifest(rawIndex, `${location}: index.json`, MediaType.OciIndex);
+  const parsed = parsedOnDisk(remedy, () =>
+    parseManifest(rawIndex, `${location}: index.json`, MediaType.OciIndex),
+  );
   if (parsed.kind !== 'index') throw notAnImage(location, 'index.json is not an image index');
 
   const blobs = layoutBlobs(files);
@@ -129,7 +134,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
         }
         const names = { label: `${location}: manifest ${nested.digest}`, remedy: remedyFor(options.kind) };
         const raw = await readVerifiedDocument(blobs, nested, names, { signal: options.signal });
-        const document = parseManifest(raw, names.label, nested.mediaType);
+        const document = parsedOnDisk(remedy, () => parseManifest(raw, names.label, nested.mediaType));
         if (document.kind === 'index' && (await search(document.index, level + 1))) return nested;
       }
       return undefined;
@@ -147,7 +152,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
     const label = `${location}: manifest ${descriptor.digest}`;
     const names = { label, remedy: remedyFor(options.kind) };
     const raw = await readVerifiedDocument(blobs, descriptor, names, { signal: options.signal });
-    const document = parseManifest(raw, label, descriptor.mediaType);
+    const document = parsedOnDisk(remedy, () => parseManifest(raw, label, descriptor.mediaType));
     if (document.kind !== 'index') {
       return requireDiffIdPerLayer(
         await assembleImage({
