@@ -1,5 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './main.js';
 
 async function run(argv: string[]): Promise<{ code: number; stderr: string }> {
@@ -56,5 +61,33 @@ describe('check on a terminal', () => {
   it('draws its progress line, but not on TERM=dumb (Emacs’s shell), which shows the codes as text', async () => {
     expect(await stderrOf({ TERM: 'xterm-256color' })).toContain('\r\x1b[2Kanalysing layers 8/8');
     expect(await stderrOf({ TERM: 'dumb' })).toBe('');
+  });
+});
+
+describe('a compressed archive opened on a terminal', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'imgscope-main-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('shows its indexing pass in check and inspect, then erases it', async () => {
+    const archive = join(scratch, 'demo.tar.gz');
+    writeFileSync(archive, gzipSync(execFileSync('tar', ['-C', 'fixtures/demo', '-cf', '-', '.'])));
+    for (const command of [['check', '--no-layers'], ['inspect']]) {
+      const stderr = Object.assign(new PassThrough(), { isTTY: true });
+      let text = '';
+      stderr.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      const code = await main([...command, archive], {
+        stdout: new PassThrough(),
+        stderr,
+        stdin: new PassThrough(),
+        env: { TERM: 'xterm-256color' },
+        cwd: process.cwd(),
+      });
+      expect(code).toBe(0);
+      expect(text).toMatch(
+        new RegExp(`^\\r\\x1b\\[2Kindexing ${archive} · .* decompressed\\).*\\r\\x1b\\[2K$`),
+      );
+    }
   });
 });

@@ -11,6 +11,7 @@ import { counted, layerNumber, printable, shortCommand } from '../../report/form
 import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
 import { type Output, terminalWidth } from '../output.js';
+import { progressLineFor } from '../progress.js';
 
 interface IndexInfo {
   digest: string;
@@ -249,8 +250,12 @@ async function inspected(image: string, args: ParsedArgs, io: Output): Promise<I
     args.options.platform ? parsePlatform(args.options.platform) : DEFAULT_PLATFORM,
   );
   let source: ImageSource;
+  // The indexing of a compressed archive may take minutes: shown as check shows it.
+  const progress = progressLineFor(io);
   try {
-    source = await openImage(image, args.options, io);
+    source = await openImage(image, args.options, progress ? progress.sharing(io) : io, undefined, {
+      onIndexProgress: progress && ((...read) => progress.indexing(...read)),
+    });
   } catch (error) {
     if (
       args.options.platform !== undefined ||
@@ -262,6 +267,8 @@ async function inspected(image: string, args: ParsedArgs, io: Output): Promise<I
     }
     const index = { ...error.index, digest: parseDigest(error.index.digest, image) };
     return describeIndexOnly(error.image?.reference ?? image, index, wanted);
+  } finally {
+    progress?.clear();
   }
   try {
     return describeImage(source, wanted);
