@@ -89,7 +89,10 @@ describe('isLocalReference', () => {
     expect(isLocalReference('oci:anything')).toBe(true);
     expect(isLocalReference('oci-archive:x.tar')).toBe(true);
     // A compressed save that is not there yet is still a path: `no such file`, not a registry lookup.
-    for (const name of ['app.tar.gz', 'app.tgz', 'app.tar.zst', 'app.tzst'])
+    for (const name of ['app.tar.gz', 'app.tgz', 'app.tar.zst', 'app.tzst', 'app.tar.zstd'])
+      expect(isLocalReference(name), name).toBe(true);
+    // Refused once read (saying how to decompress them), but paths all the same, not registry images.
+    for (const name of ['app.tar.xz', 'app.txz', 'app.tar.bz2', 'app.tbz2', 'app.tbz'])
       expect(isLocalReference(name), name).toBe(true);
     expect(isLocalReference('docker-archive:x.tar:app:1')).toBe(true);
     expect(isLocalReference(join(temp.path, 'app.tar'))).toBe(true);

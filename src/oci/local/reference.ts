@@ -48,9 +48,15 @@ function looksLikePath(spec: string): boolean {
   return !first.includes(':') && !first.includes('.') && first !== 'localhost' && existsSync(first);
 }
 
-/** A spec that can only be a path: `./x`, `/x`, `~/x`, `x.tar`. */
+/**
+ * A spec that can only be a path: `./x`, `/x`, `~/x`, `x.tar`, and a tar compressed as imgscope reads it
+ * (gzip, zstd) or refuses it saying how to decompress it (bzip2, xz).
+ */
 export function isPlainlyPath(spec: string): boolean {
-  return /^(?:\.{1,2}|~)?\//.test(spec) || /\.(?:tar|tar\.gz|tgz|tar\.zst|tzst)$/.test(spec);
+  return (
+    /^(?:\.{1,2}|~)?\//.test(spec) ||
+    /\.(?:tar|tar\.gz|tgz|tar\.zst|tar\.zstd|tzst|tar\.bz2|tbz2?|tar\.xz|txz)$/.test(spec)
+  );
 }
 
 /**
