@@ -688,3 +688,20 @@ describe('a layout whose metadata does not parse', () => {
     );
   });
 });
+
+describe('an image a layout does not have', () => {
+  it('is answered with a hint naming the input itself, not a PATH placeholder', async () => {
+    const files = new ImageFiles().add('oci-layout', '{"imageLayoutVersion":"1.0.0"}');
+    const image = await addOciImage(files, { os: 'linux', architecture: 'amd64' });
+    const archive = await setLayoutIndex(files, [image]).writeTar(tempPath('one.tar'));
+    const past = await openLocalImage(`${archive}:@3`).catch((error: ImgscopeError) => error);
+    expect(past).toMatchObject({
+      message: `${archive} has no image @3: index.json lists 1 (@0 to @0)`,
+      hint: `name one of them: oci-archive:${archive}:@N`,
+    });
+    const named = await openLocalImage(`oci-archive:${archive}:v2`).catch((error: ImgscopeError) => error);
+    expect((named as ImgscopeError).hint).toBe(
+      `name one of them: oci-archive:${archive}:REF, or oci-archive:${archive}:@N for the Nth (from @0)`,
+    );
+  });
+});

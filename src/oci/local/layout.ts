@@ -261,9 +261,10 @@ function chooseEntry(
   if (entries.length === 0)
     throw holdsNoImage(location, options.kind === 'oci-archive' ? 'oci-archive' : 'oci');
   const { ref } = options;
-  const transport = options.kind === 'oci-archive' ? 'oci-archive' : 'oci';
+  // The input with its transport and without its :REF, as the hints name it (a bare PATH takes no :REF).
+  const base = ref === undefined ? options.reference : options.reference.slice(0, -(ref.length + 1));
   const position = ref === undefined ? null : POSITION_REF.exec(ref);
-  if (position) return entryAt(index, position[0], location, transport);
+  if (position) return entryAt(index, position[0], location, base);
   // Positions count the entries of other digest algorithms too, as @N does.
   const skipped = index.unusable ?? [];
   const listed = entries
@@ -278,7 +279,7 @@ function chooseEntry(
   }
   if (candidates.length === 0) {
     throw new ImgscopeError('NOT_FOUND', `${location} has no image named "${ref}"; it has ${listing}`, {
-      hint: `name one of them: ${transport}:PATH:REF, or ${transport}:PATH:@N for the Nth (from @0)`,
+      hint: `name one of them: ${base}:REF, or ${base}:@N for the Nth (from @0)`,
     });
   }
   const distinct = new Map(candidates.map((entry) => [entry.digest, entry]));
@@ -332,7 +333,7 @@ function flatIndex(index: ImageIndex, digest: Digest, selected: Descriptor): Res
 }
 
 /** The entry at `position` in index.json, counting entries of other digest algorithms as skopeo does. */
-function entryAt(index: ImageIndex, ref: string, location: string, transport: string): Descriptor {
+function entryAt(index: ImageIndex, ref: string, location: string, base: string): Descriptor {
   const all: Array<Descriptor | UnusableEntry> = [...index.manifests];
   for (const entry of [...(index.unusable ?? [])].reverse()) all.splice(entry.position, 0, entry);
   // `ref` is echoed as given: a number past 2^53 would print rounded.
@@ -341,7 +342,7 @@ function entryAt(index: ImageIndex, ref: string, location: string, transport: st
     throw new ImgscopeError(
       'NOT_FOUND',
       `${location} has no image ${ref}: index.json lists ${all.length} (@0 to @${all.length - 1})`,
-      { hint: `name one of them: ${transport}:PATH:@N` },
+      { hint: `name one of them: ${base}:@N` },
     );
   }
   if (!isDigest(entry.digest)) throw unverifiableEntry(location, `image ${ref}`, entry.digest);
