@@ -4,11 +4,25 @@
  * are not echoed; they are kept and handed to the explorer as if typed once it shows. Raw mode also turns
  * Ctrl+C, Ctrl+\ and Ctrl+Z into bytes, so each is made the signal the terminal would have sent: Ctrl+C
  * (SIGINT) and Ctrl+\ (SIGQUIT) still abort the load, and Ctrl+Z still stops it until `fg`.
+ *
+ * In the background (`imgscope IMAGE &`, or continued by `bg`) the terminal is the shell's: raw mode would
+ * stop the job (SIGTTOU), and so would a read once a line is typed at the shell (SIGTTIN). The load goes on
+ * quietly, and the terminal is taken once `fg` has made this process's group the foreground one.
  */
-import { stopLikeCtrlZ, stopLikeSigtstp } from '../tui/terminal.js';
+import {
+  FOREGROUND_POLL_MS,
+  inForeground,
+  startReadingKeyboard,
+  stopLikeCtrlZ,
+  stopLikeSigtstp,
+  stopReadingKeyboard,
+} from '../tui/terminal.js';
 
 export interface TypeAhead {
-  /** Stops holding and gives the keys back to `stdin`, which stays raw for the explorer to read. */
+  /**
+   * Stops holding and gives the keys back to `stdin`, which stays raw for the explorer to read; in the
+   * background, cooked and not read, for the explorer to take once in the foreground.
+   */
   release(): void;
   /** Stops holding and gives the terminal back as it was (the load failed). Safe after release(). */
   restore(): void;
@@ -33,10 +47,16 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   }
   const held: Buffer[] = [];
   let onQuit: (() => void) | undefined;
+  /** Whether raw mode and the keyboard are this hold's: only in the foreground. */
+  let taken = false;
   // Read in paused mode, not with 'data': pausing a flowing TTY stops its reads, and Ink's 'readable'
   // listener would then wait for a read nobody starts.
   const onReadable = () => {
-    for (let chunk = stdin.read() as Buffer | string | null; chunk !== null; chunk = stdin.read()) {
+    // Only while the terminal is ours: a read() with nothing buffered starts the TTY's own read again,
+    // which in the background stops the job (SIGTTIN).
+    while (taken) {
+      const chunk = stdin.read() as Buffer | string | null;
+      if (chunk === null) return;
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       const quit = bytes.includes(CTRL_C) ? 'SIGINT' : bytes.includes(CTRL_BACKSLASH) ? 'SIGQUIT' : undefined;
       if (quit) {
@@ -59,40 +79,71 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   // after a SIGSTOP, which cannot be caught, takes raw mode again from a shell that may have reset it.
   const onStopSignal = () => stopCooked(stopLikeSigtstp);
   const onContinued = () => {
-    // Off first: raw mode set again when Node believes it already is would change nothing.
-    stdin.setRawMode(false);
-    stdin.setRawMode(true);
+    taken = false;
+    stopReadingKeyboard(stdin);
+    takeTerminal();
   };
   const listenToJobControl = (listen: boolean) => {
     process[listen ? 'on' : 'off']('SIGTSTP', onStopSignal);
     process[listen ? 'on' : 'off']('SIGCONT', onContinued);
   };
+  let listening = false;
+  let waitingForForeground: NodeJS.Timeout | undefined;
+  const takeTerminal = () => {
+    clearTimeout(waitingForForeground);
+    waitingForForeground = undefined;
+    if (!inForeground()) {
+      waitingForForeground = setTimeout(takeTerminal, FOREGROUND_POLL_MS);
+      return;
+    }
+    // Off first: raw mode set again when Node believes it already is would change nothing.
+    stdin.setRawMode(false);
+    stdin.setRawMode(true);
+    taken = true;
+    if (listening) {
+      startReadingKeyboard(stdin);
+      // Keys left in the stream's buffer at the stop; reading them also asks for more.
+      onReadable();
+    } else {
+      listening = true;
+      stdin.on('readable', onReadable);
+    }
+  };
+  const cook = () => {
+    taken = false;
+    clearTimeout(waitingForForeground);
+    waitingForForeground = undefined;
+    stopReadingKeyboard(stdin);
+    // Not from the background: the terminal's modes are the shell's there (and changing them, SIGTTOU).
+    if (inForeground()) stdin.setRawMode(false);
+  };
   // Stops with the terminal cooked. Unheard, the stop takes effect, and the SIGCONT that ends it is not
   // taken for another one.
   const stopCooked = (stopProcess: () => void) => {
-    stdin.setRawMode(false);
+    cook();
     listenToJobControl(false);
     stopProcess();
     listenToJobControl(true);
-    stdin.setRawMode(true);
+    takeTerminal();
   };
   let holding = true;
   const stop = () => {
     const was = holding;
     holding = false;
+    clearTimeout(waitingForForeground);
+    waitingForForeground = undefined;
     stdin.off('readable', onReadable);
     listenToJobControl(false);
     return was;
   };
   const restore = () => {
     stop();
-    stdin.setRawMode(false);
+    cook();
     // A paused TTY still reads (up to its buffer): unref it, or a failed load never lets the process exit.
     stdin.pause();
     stdin.unref();
   };
-  stdin.setRawMode(true);
-  stdin.on('readable', onReadable);
+  takeTerminal();
   listenToJobControl(true);
   return {
     release() {

@@ -19,8 +19,10 @@ import { reduce } from './state/reducer.js';
 import { type Action, initialState, type TuiState } from './state/state.js';
 import { createStore, type Store } from './store.js';
 import {
+  FOREGROUND_POLL_MS,
   inForeground,
   refreshSize,
+  startReadingKeyboard,
   stopLikeCtrlZ,
   stopLikeSigtstp,
   stopReadingKeyboard,
@@ -57,9 +59,6 @@ const QUIT_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT'] as const;
  * In each case the terminal is given back and, once continued, taken again and the whole frame drawn.
  */
 type Pause = 'ctrl-z' | 'sigtstp' | 'sigcont';
-
-/** How often a session continued in the background checks whether `fg` has given it the terminal. */
-const FOREGROUND_POLL_MS = 100;
 
 /** Redraws at most this often; the first frame after a quiet spell is drawn at once. */
 const MAX_FPS = 60;
@@ -134,7 +133,6 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   let signal: NodeJS.Signals | undefined;
   let pause: Pause | undefined;
   let unmount = () => {};
-  let startReadingKeyboard = () => {};
   const onSignal = (received: NodeJS.Signals) => {
     signal ??= received;
     unmount();
@@ -160,14 +158,26 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
     io.beforeKeyboard?.();
     for (const name of QUIT_SIGNALS) process.on(name, onSignal);
     listenToJobControl(true);
+    // Unheard, a stop takes effect, and the SIGCONT that ends it is not taken for another stop.
+    const stopUnheard = (stopProcess: () => void) => {
+      listenToJobControl(false);
+      stopProcess();
+      listenToJobControl(true);
+    };
     for (;;) {
+      // Started in the background (`imgscope IMAGE &`), or continued by the shell's `bg`, the terminal is
+      // the shell's: drawing would paint over its prompt, and raw mode would stop the job (SIGTTOU) with
+      // the explorer's screen left behind. `fg` gives the terminal back with no signal when the job runs,
+      // so it is watched for; layers stream meanwhile.
+      while (!signal && !inForeground()) await sleep(FOREGROUND_POLL_MS);
+      pause = undefined;
+      if (signal) break;
       // Stopped during the load or by Ctrl+Z, the process heard of no resize meanwhile (SIGWINCH goes to
       // the terminal's foreground group): the size is read again, or the frame is drawn at the old one.
       refreshSize(io.stdout);
       onResize();
       screen = takeScreen(io.stdout);
-      startReadingKeyboard();
-      pause = undefined;
+      startReadingKeyboard(io.stdin);
       const instance = render(
         createElement(App, {
           store,
@@ -192,19 +202,9 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       // Ink has given the keyboard back (cooked mode); the shell gets its screen. Once continued, a new Ink
       // instance draws the whole frame from the store: the first one would redraw only what changed.
       screen.restore();
-      startReadingKeyboard = stopReadingKeyboard(io.stdin);
-      if (pause !== 'sigcont') {
-        // Unheard, the stop takes effect, and the SIGCONT that ends it is not taken for another stop.
-        listenToJobControl(false);
-        if (pause === 'ctrl-z') stopLikeCtrlZ();
-        else stopLikeSigtstp();
-        listenToJobControl(true);
-      }
-      // Continued by the shell's `bg`, the terminal is the shell's: drawing would paint over its prompt,
-      // and raw mode would stop the job (SIGTTOU) with the explorer's screen left behind. `fg` gives the
-      // terminal back with no signal when the job runs, so it is watched for; layers stream meanwhile.
-      while (!signal && !inForeground()) await sleep(FOREGROUND_POLL_MS);
-      if (signal) break;
+      stopReadingKeyboard(io.stdin);
+      if (pause === 'ctrl-z') stopUnheard(stopLikeCtrlZ);
+      else if (pause === 'sigtstp') stopUnheard(stopLikeSigtstp);
     }
   } finally {
     for (const name of QUIT_SIGNALS) process.off(name, onSignal);

@@ -48,28 +48,39 @@ export function stopLikeSigtstp(): void {
   process.kill(process.pid, 'SIGTSTP');
 }
 
+type TtyHandle = { reading?: boolean; readStop?: () => number; readStart?: () => number };
+
+const ttyHandleOf = (stdin: NodeJS.ReadStream) => (stdin as { _handle?: TtyHandle })._handle;
+
 /**
- * Stops reading the keyboard, and returns how to start again. Ink gives the keyboard back by dropping its
+ * Stops reading the keyboard until startReadingKeyboard. Ink gives the keyboard back by dropping its
  * listener, but a TTY's handle goes on reading up to its buffer: continued in the background (`bg`), the
  * job was stopped by the first line typed at the shell ("Stopped (tty input)", SIGTTIN). Node has no public
  * call for this: `pause()` stops a socket's reads only when it was opened with its own read buffer, which
- * stdin is not. The stream still believes a read is under way, so it would not start one itself.
+ * stdin is not.
  */
-export function stopReadingKeyboard(stdin: NodeJS.ReadStream): () => void {
-  type TtyHandle = { reading?: boolean; readStop?: () => number; readStart?: () => number };
-  const handle = (stdin as { _handle?: TtyHandle })._handle;
-  if (!handle?.reading || typeof handle.readStop !== 'function' || typeof handle.readStart !== 'function') {
-    return () => {};
-  }
+export function stopReadingKeyboard(stdin: NodeJS.ReadStream): void {
+  const handle = ttyHandleOf(stdin);
+  if (!handle?.reading || typeof handle.readStop !== 'function') return;
   // The flag is Node's own, kept as its pause and resume keep it.
   handle.reading = false;
   handle.readStop();
-  return () => {
-    if (handle.reading) return;
-    handle.reading = true;
-    handle.readStart?.();
-  };
 }
+
+/**
+ * Reads the keyboard again after stopReadingKeyboard. The stream still believes its read is under way, so
+ * it would not start one itself: its reader would wait for keys forever.
+ */
+export function startReadingKeyboard(stdin: NodeJS.ReadStream): void {
+  const handle = ttyHandleOf(stdin);
+  const stream = (stdin as { _readableState?: { reading?: boolean } })._readableState;
+  if (!handle || handle.reading || !stream?.reading || typeof handle.readStart !== 'function') return;
+  handle.reading = true;
+  handle.readStart();
+}
+
+/** How often a process in the background checks whether `fg` has given it the terminal. */
+export const FOREGROUND_POLL_MS = 100;
 
 /**
  * Whether this process's group is the terminal's foreground group, as the shell's `fg` makes it and `bg`

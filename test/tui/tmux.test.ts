@@ -60,8 +60,9 @@ class Terminal {
    * `jobControl` runs imgscope as a job of its own (bash's `set -m`, as in an interactive shell), so
    * Ctrl+Z stops it and the shell goes on with `after`; `surviveHangUp` keeps it alive when the terminal
    * closes; `term` is the TERM imgscope runs with (tmux sets its own for the pane, whatever the
-   * environment says); `stdin` is piped into imgscope, a line. `after` reads imgscope's exit status in
-   * `$status`. */
+   * environment says); `stdin` is piped into imgscope, a line; `background` starts imgscope as
+   * `imgscope IMAGE &` (with `jobControl`), and the shell goes on with `after` at once. `after` reads
+   * imgscope's exit status in `$status` (not with `background`). */
   constructor(
     args: string[],
     env: Record<string, string> = {},
@@ -72,6 +73,7 @@ class Terminal {
       jobControl?: boolean;
       term?: string;
       stdin?: string;
+      background?: boolean;
     } = {},
   ) {
     const imgscope = [process.execPath, join(projectRoot, 'bin', 'imgscope'), ...args]
@@ -84,7 +86,10 @@ class Terminal {
       (shell.surviveHangUp ? "trap '' HUP; " : '');
     const term = shell.term ? `TERM='${shell.term}' ` : '';
     const input = shell.stdin === undefined ? '' : `printf '%s\\n' '${shell.stdin}' | `;
-    const script = `${traps}${input}${term}${imgscope}; status=$?; echo "[imgscope exited with $status]"; ${shell.after ?? ''}exec sleep 86400`;
+    const run = shell.background
+      ? `${imgscope} & `
+      : `${imgscope}; status=$?; echo "[imgscope exited with $status]"; `;
+    const script = `${traps}${input}${term}${run}${shell.after ?? ''}exec sleep 86400`;
     const command = shell.jobControl
       ? `exec bash -c '${`set -m; ${script}`.replaceAll("'", `'\\''`)}'`
       : script;
@@ -200,6 +205,21 @@ async function expectKeyboardBackThenQuit(term: Terminal, resumed: RegExp): Prom
   term.keys('q');
   const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
   expect(resumed.exec(after)![1]).toBe('0');
+}
+
+/**
+ * Watches a job running in the background for `ms`: it must neither be stopped (T: SIGTTOU, SIGTTIN) nor
+ * draw on the shell's screen. Being a check that nothing happens, it takes a spell of time; callers first
+ * wait for the state it starts from.
+ */
+async function expectQuietInBackground(term: Terminal, pid: number, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    expect(processState(pid)).not.toMatch(/^T/);
+    expect(term.flag('alternate_on')).toBe('0');
+    expect(term.screen()).not.toContain('Layers (8)');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The final verdict in the header, in a frame drawn down to its footer (a capture can catch one half written). */
@@ -413,6 +433,37 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         'the explorer drawn again after fg',
       );
       expect(screen).toBe(before);
+      await expectKeyboardBackThenQuit(term, resumed);
+    } finally {
+      term.close();
+    }
+  });
+
+  it('started in the background (&), loads without stopping or drawing, and takes the terminal on fg', async () => {
+    const resumed = /\[resumed imgscope exited with (\d+)\]/;
+    const started = /\[imgscope pid (\d+)\]/;
+    const term = new Terminal(
+      [DEMO],
+      {},
+      {
+        jobControl: true,
+        background: true,
+        // The line typed while the shell sleeps waits in the terminal, where a job reading the keyboard in
+        // the background is stopped by it (SIGTTIN).
+        after: `echo "[imgscope pid $!]"; sleep 1; read -r; echo "[the shell read a line]"; read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+      },
+    );
+    try {
+      const pid = Number(started.exec(await term.waitFor((s) => started.test(s), 'the job started'))![1]);
+      term.keys('Enter');
+      await term.waitFor((s) => s.includes('[the shell read a line]'), 'the shell reading the line typed');
+      // The explorer loads meanwhile (Ink's import, the layers): raw mode or a frame would stop it (SIGTTOU).
+      await expectQuietInBackground(term, pid, 4000);
+      term.keys('Enter');
+      await term.waitFor(
+        (s) => finished(s) && term.flag('alternate_on') === '1' && !resumed.test(s),
+        'the explorer drawn after fg',
+      );
       await expectKeyboardBackThenQuit(term, resumed);
     } finally {
       term.close();
@@ -672,6 +723,52 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         expect(resumed.exec(after)![1]).toBe('0');
         expect(after).toContain('[imgscope exited with 148]');
         expect(ECHO_LINE.exec(after)![1]).toMatch(/(^| )icanon( |$)/);
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
+
+    it('goes on loading quietly when a slow load is continued in the background (bg), and draws on fg', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'delay', ms: 2000 }, times: 2 });
+      const resumed = /\[resumed imgscope exited with (\d+)\]/;
+      const term = new Terminal(
+        [`${proxy.host}/fixtures/demo:1.0`],
+        {},
+        {
+          jobControl: true,
+          after: `read -r; bg >/dev/null; echo "[in the background]"; sleep 1; read -r; echo "[the shell read a line]"; read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+        },
+      );
+      try {
+        await term.waitFor(() => proxy.requests.some((r) => r.fault === 'delay'), 'the manifest requested');
+        term.type('w');
+        term.keys('C-z');
+        await term.waitFor(
+          (s) => s.includes('[imgscope exited with 148]'),
+          'the shell running after the stop',
+        );
+        const pid = term.pid();
+        term.keys('Enter');
+        await term.waitFor((s) => s.includes('[in the background]'), 'the shell after bg');
+        term.keys('Enter');
+        await term.waitFor((s) => s.includes('[the shell read a line]'), 'the shell reading the line typed');
+        // The load goes on up to the layers, and the explorer would draw its first frame.
+        await term.waitFor(
+          () => proxy.requests.some((r) => r.path.includes('/blobs/')),
+          'the layers requested',
+        );
+        await expectQuietInBackground(term, pid, 3000);
+        term.keys('Enter');
+        // The key typed before the stop still counts.
+        await term.waitFor(
+          (s) => finished(s) && s.includes('inefficient files') && !resumed.test(s),
+          'the waste view after fg',
+        );
+        term.keys('q');
+        const after = await term.waitFor((s) => resumed.test(s), 'imgscope ending after fg');
+        expect(resumed.exec(after)![1]).toBe('0');
       } finally {
         term.close();
         await proxy.stop();
