@@ -169,8 +169,13 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       // the shell's: drawing would paint over its prompt, and raw mode would stop the job (SIGTTOU) with
       // the explorer's screen left behind. `fg` gives the terminal back with no signal when the job runs,
       // so it is watched for; layers stream meanwhile.
-      while (!signal && !inForeground()) await sleep(FOREGROUND_POLL_MS);
       pause = undefined;
+      while (!signal && !inForeground()) {
+        await sleep(FOREGROUND_POLL_MS);
+        // A SIGTSTP (`kill -TSTP`) meanwhile stops imgscope as it would have with no handler.
+        if (pause === 'sigtstp') stopUnheard(stopLikeSigtstp);
+        pause = undefined;
+      }
       if (signal) break;
       // Stopped during the load or by Ctrl+Z, the process heard of no resize meanwhile (SIGWINCH goes to
       // the terminal's foreground group): the size is read again, or the frame is drawn at the old one.

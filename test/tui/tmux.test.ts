@@ -439,6 +439,37 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     }
   });
 
+  it('stops on a SIGTSTP sent while it runs in the background (bg), and draws the screen on fg', async () => {
+    const resumed = /\[resumed imgscope exited with (\d+)\]/;
+    const term = new Terminal(
+      [DEMO],
+      {},
+      {
+        jobControl: true,
+        after: `read -r; bg >/dev/null; echo "[in the background]"; read -r; fg >/dev/null; echo "[resumed imgscope exited with $?]"; `,
+      },
+    );
+    try {
+      await term.waitFor(finished, 'the final verdict');
+      term.keys('C-z');
+      await term.waitFor((s) => s.includes('[imgscope exited with 148]'), 'the shell running after the stop');
+      const pid = term.pid();
+      term.keys('Enter');
+      await term.waitFor((s) => s.includes('[in the background]'), 'the shell after bg');
+      await term.waitFor(() => /^[SR]/.test(processState(pid)), 'imgscope running in the background');
+      process.kill(pid, 'SIGTSTP');
+      await term.waitFor(() => /^T/.test(processState(pid)), 'imgscope stopped by the SIGTSTP');
+      term.keys('Enter');
+      await term.waitFor(
+        (s) => finished(s) && term.flag('alternate_on') === '1' && !resumed.test(s),
+        'the explorer drawn again after fg',
+      );
+      await expectKeyboardBackThenQuit(term, resumed);
+    } finally {
+      term.close();
+    }
+  });
+
   it('started in the background (&), loads without stopping or drawing, and takes the terminal on fg', async () => {
     const resumed = /\[resumed imgscope exited with (\d+)\]/;
     const started = /\[imgscope pid (\d+)\]/;
