@@ -140,6 +140,7 @@ async function openSource(
     env: io.env,
     debug: options.debug ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined,
     notice: (line: string) => io.stderr.write(`imgscope: ${line}\n`),
+    aroundCredentialHelper: io.aroundCredentialHelper,
   }).catch(pointToDisk(image));
 }
 

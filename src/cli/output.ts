@@ -8,6 +8,8 @@ export interface Output {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Runs a credential helper, which may prompt on the terminal: the explorer's load lends it meanwhile. */
+  aroundCredentialHelper?: <T>(run: () => Promise<T>) => Promise<T>;
 }
 
 export function processOutput(): Output {

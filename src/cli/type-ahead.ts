@@ -32,6 +32,11 @@ export interface TypeAhead {
    * finish for nothing. Unset (undefined), a `q` is held as any key.
    */
   onQuit(listener: (() => void) | undefined): void;
+  /**
+   * Runs `work` with the terminal as it was (cooked, the keyboard not read), then holds it again: a
+   * credential helper may prompt on /dev/tty, and found it raw, its keys taken here.
+   */
+  lend<T>(work: () => Promise<T>): Promise<T>;
 }
 
 const CTRL_C = 0x03;
@@ -43,7 +48,7 @@ const CTRL_BACKSLASH = 0x1c;
 
 export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') {
-    return { release() {}, restore() {}, onQuit() {} };
+    return { release() {}, restore() {}, onQuit() {}, lend: (work) => work() };
   }
   const held: Buffer[] = [];
   let onQuit: (() => void) | undefined;
@@ -143,9 +148,27 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
     stdin.pause();
     stdin.unref();
   };
+  let lent = 0;
+  const lend = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (!holding) return work();
+    // Unheard meanwhile, Ctrl+Z stops imgscope and the helper as it would any job.
+    if (lent++ === 0) {
+      cook();
+      listenToJobControl(false);
+    }
+    try {
+      return await work();
+    } finally {
+      if (--lent === 0 && holding) {
+        listenToJobControl(true);
+        takeTerminal();
+      }
+    }
+  };
   takeTerminal();
   listenToJobControl(true);
   return {
+    lend,
     release() {
       if (stop() && held.length > 0) stdin.unshift(Buffer.concat(held));
     },

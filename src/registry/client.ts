@@ -151,6 +151,9 @@ export class RegistryClient {
             ...(this.options.credentials ? { explicit: this.options.credentials } : {}),
             env: this.options.env,
             ...(this.options.dockerConfigPath ? { dockerConfigPath: this.options.dockerConfigPath } : {}),
+            ...(this.options.aroundCredentialHelper
+              ? { aroundHelper: this.options.aroundCredentialHelper }
+              : {}),
           }),
       }),
     );

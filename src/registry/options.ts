@@ -15,6 +15,11 @@ export interface RegistryOptions {
   debug?: (line: string) => void;
   /** Receives a line when imgscope waits a while on the registry's say-so (a `Retry-After`). */
   notice?: (line: string) => void;
+  /**
+   * Runs each credential helper (`docker-credential-NAME`). A helper may prompt on the terminal (a
+   * keychain's passphrase): the explorer gives the terminal back, cooked, while one runs.
+   */
+  aroundCredentialHelper?: <T>(run: () => Promise<T>) => Promise<T>;
   /** Wins over `IMGSCOPE_TIMEOUT_*_MS` in `env`, which win over the defaults. */
   timeouts?: Partial<Timeouts>;
   retries?: Partial<RetryOptions>;
@@ -37,6 +42,7 @@ export interface ResolvedRegistryOptions {
   credentials: { username: string; password: string } | undefined;
   debug: ((line: string) => void) | undefined;
   notice: ((line: string) => void) | undefined;
+  aroundCredentialHelper: (<T>(run: () => Promise<T>) => Promise<T>) | undefined;
   timeouts: Timeouts;
   retries: RetryOptions;
   dockerConfigPath: string | undefined;
@@ -61,6 +67,7 @@ export function resolveOptions(options: RegistryOptions = {}): ResolvedRegistryO
     credentials: options.credentials,
     debug: options.debug,
     notice: options.notice,
+    aroundCredentialHelper: options.aroundCredentialHelper,
     timeouts: { ...DEFAULT_TIMEOUTS, ...timeoutsFromEnv(env), ...options.timeouts },
     retries: { ...DEFAULT_RETRIES, ...options.retries },
     dockerConfigPath: options.dockerConfigPath,

@@ -4,7 +4,15 @@
  * wait polls the screen against a deadline; no fixed sleeps.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,10 +93,12 @@ class Terminal {
       (shell.surviveQuitKeys ? 'trap : INT QUIT; ulimit -c 0; ' : '') +
       (shell.surviveHangUp ? "trap '' HUP; " : '');
     const term = shell.term ? `TERM='${shell.term}' ` : '';
+    // tmux gives the pane its own PATH, whatever -e says: set on the command line instead.
+    const path = env.PATH ? `PATH='${env.PATH}' ` : '';
     const input = shell.stdin === undefined ? '' : `printf '%s\\n' '${shell.stdin}' | `;
     const run = shell.background
-      ? `${imgscope} & `
-      : `${imgscope}; status=$?; echo "[imgscope exited with $status]"; `;
+      ? `${path}${imgscope} & `
+      : `${path}${imgscope}; status=$?; echo "[imgscope exited with $status]"; `;
     const script = `${traps}${input}${term}${run}${shell.after ?? ''}exec sleep 86400`;
     const command = shell.jobControl
       ? `exec bash -c '${`set -m; ${script}`.replaceAll("'", `'\\''`)}'`
@@ -897,6 +907,54 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         }
       },
     );
+
+    it('gives the terminal, cooked, to a credential helper that prompts on it during the load', async () => {
+      const guarded = await startRegistry({ auth: 'basic', storageDir: registry.storageDir });
+      const dir = mkdtempSync(join(tmpdir(), 'imgscope-helper-'));
+      // A helper asking for its secret on the terminal, as a keychain's passphrase prompt does; it reports
+      // the terminal's modes, and answers with the line typed as the password.
+      const helper = join(dir, 'docker-credential-prompt');
+      writeFileSync(
+        helper,
+        [
+          '#!/bin/sh',
+          'read -r server',
+          `echo "[helper modes: $(stty -a </dev/tty | tr -s '; ' '\\n\\n' | grep -xE -- '-?(echo|icanon)' | tr '\\n' ' ')]" >/dev/tty`,
+          "printf 'helper password: ' >/dev/tty",
+          'IFS= read -r secret </dev/tty',
+          `printf '{"ServerURL":"%s","Username":"${TEST_USER.username}","Secret":"%s"}\\n' "$server" "$secret"`,
+          '',
+        ].join('\n'),
+      );
+      chmodSync(helper, 0o755);
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [guarded.host]: 'prompt' } }));
+      const term = new Terminal(
+        [`${guarded.host}/fixtures/demo:1.0`],
+        { DOCKER_CONFIG: dir, PATH: `${dir}:${process.env.PATH ?? ''}` },
+        { after: ECHO_CHECK },
+      );
+      try {
+        const prompt = /\[helper modes: (.*)\]/;
+        const screen = await term.waitFor(
+          (s) => prompt.test(s) && s.includes('helper password:'),
+          'the prompt',
+        );
+        expect(prompt.exec(screen)![1]).toMatch(/(^| )icanon( |$)/);
+        expect(prompt.exec(screen)![1]).toMatch(/(^| )echo( |$)/);
+        term.type(TEST_USER.password);
+        term.keys('Enter');
+        // The helper read the line, and the explorer took the terminal back once it had answered.
+        await term.waitFor(finished, 'the explorer with the final verdict');
+        term.keys('Tab', 'j');
+        await term.waitFor((s) => cursorIndex(s) === 1, 'the Files cursor moved by j');
+        term.keys('q');
+        expect(await term.exitStatus()).toBe(0);
+      } finally {
+        term.close();
+        await guarded.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
 
     it('reads its keys from the terminal when --password-stdin takes stdin for the password', async () => {
       const guarded = await startRegistry({ auth: 'basic', storageDir: registry.storageDir });

@@ -80,7 +80,11 @@ async function explore(
     if (holding) held.push(text);
     else io.stderr.write(text);
   };
-  const quietIo: Output = { ...io, stderr: Object.assign(Object.create(io.stderr), { write }) };
+  const quietIo: Output = {
+    ...io,
+    stderr: Object.assign(Object.create(io.stderr), { write }),
+    aroundCredentialHelper: typeAhead.lend,
+  };
   const source = await openLoading(image, args, quietIo, policy.platform, typeAhead);
   if (!source) return 0;
   try {

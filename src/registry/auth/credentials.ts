@@ -24,6 +24,8 @@ export interface CredentialOptions {
   dockerConfigPath?: string;
   /** How long a credential helper may take; 10 s unless a test says otherwise. */
   helperTimeoutMs?: number;
+  /** Runs each credential helper; see RegistryOptions.aroundCredentialHelper. */
+  aroundHelper?: <T>(run: () => Promise<T>) => Promise<T>;
 }
 
 /** Docker Hub's key in credential stores, for historical reasons. */
@@ -241,12 +243,8 @@ async function fromHelper(
 ): Promise<{ credential: Credential; source: string } | undefined> {
   const program = `docker-credential-${name}`;
   const serverUrl = registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
-  const result = await runHelper(
-    program,
-    serverUrl,
-    options.env,
-    options.helperTimeoutMs ?? HELPER_TIMEOUT_MS,
-  );
+  const run = () => runHelper(program, serverUrl, options.env, options.helperTimeoutMs ?? HELPER_TIMEOUT_MS);
+  const result = await (options.aroundHelper ? options.aroundHelper(run) : run());
   if (result.why) {
     searched.push(`${program} (${result.why})`);
     return undefined;
