@@ -678,11 +678,13 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
   describe.skipIf(registryUnavailable)('from a registry', () => {
     let registry: TestRegistry;
     let reference: string;
+    let layerDigests: string[];
 
     beforeAll(async () => {
       registry = await startRegistry();
       reference = `${registry.host}/fixtures/demo:1.0`;
       const local = await openLocalImage(`oci:${DEMO}`);
+      layerDigests = local.layers.map((layer) => layer.digest);
       try {
         const blob = (digest: string) =>
           join(DEMO, 'blobs', 'sha256', digestHex(digest as `sha256:${string}`));
@@ -953,6 +955,28 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
         term.close();
         await guarded.stop();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('quits on q at once while a layer waits on the registry (429 with Retry-After)', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({
+        method: 'GET',
+        path: new RegExp(`/blobs/${layerDigests[0]!}$`),
+        fault: { kind: 'status', status: 429, retryAfter: '60' },
+      });
+      const term = new Terminal([`${proxy.host}/fixtures/demo:1.0`]);
+      try {
+        await term.waitFor(
+          (s) => s.includes('Layers (8)') && proxy.requests.some((r) => r.fault === 'status'),
+          'the explorer, with the layer held back',
+        );
+        term.keys('q');
+        // Within the deadline, well before the 60 s the registry asked for.
+        expect(await term.exitStatus()).toBe(0);
+      } finally {
+        term.close();
+        await proxy.stop();
       }
     });
 

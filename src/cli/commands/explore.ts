@@ -92,7 +92,12 @@ async function explore(
     const evaluate = (analysis: Analysis | undefined) =>
       withPolicy(buildReport(source, analysis), facts, analysis, policy, 'layers are still streaming');
     const caches = analysisCachesOf(args.options, io, write);
+    // Quitting stops the analysis. Leaving its events is not enough: a generator's return waits for the
+    // event it is waiting for, which a layer held back (a registry's Retry-After, a stalled download) may
+    // not send for a minute, and the process did not end until then.
+    const analysis = new AbortController();
     const events = analyze(source, {
+      signal: analysis.signal,
       concurrency: positiveInteger(args.options.concurrency, '--concurrency'),
       maxUncompressedBytes: decompressionLimit(io.env),
       cache: caches?.layers,
@@ -112,6 +117,7 @@ async function explore(
         },
       );
     } finally {
+      analysis.abort(new Error('the explorer was closed'));
       await flushCaches(caches);
       holding = false;
       for (const text of held) io.stderr.write(text);
