@@ -139,7 +139,10 @@ async function openSource(
     credentials,
     env: io.env,
     debug: options.debug ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined,
-    notice: (line: string) => io.stderr.write(`imgscope: ${line}\n`),
+    notice: (line, wait) => {
+      io.stderr.write(`imgscope: ${line}\n`);
+      io.onRegistryWait?.(wait);
+    },
     aroundCredentialHelper: io.aroundCredentialHelper,
   }).catch(pointToDisk(image));
 }

@@ -1,5 +1,6 @@
 import { removeUnfinishedWritesSync } from '../analysis/cache/files.js';
 import { ImgscopeError } from '../errors.js';
+import type { RegistryWait } from '../registry/transport/retry.js';
 
 /** Where a command writes: stdout for results, stderr for progress and errors. Injected for tests. */
 export interface Output {
@@ -8,6 +9,8 @@ export interface Output {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Hears of a wait a registry asked for (Retry-After), besides the line on stderr: the explorer shows it. */
+  onRegistryWait?: (wait: RegistryWait) => void;
   /** Runs a credential helper, which may prompt on the terminal: the explorer's load lends it meanwhile. */
   aroundCredentialHelper?: <T>(run: () => Promise<T>) => Promise<T>;
 }

@@ -4,7 +4,7 @@ import { isLoopbackHost } from './reference.js';
 import { TIMEOUT_VARIABLES } from './timeout-variables.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './transport/http.js';
 import { type ProxySettings, proxySettingsFromEnv } from './transport/proxy.js';
-import { DEFAULT_RETRIES, type RetryOptions } from './transport/retry.js';
+import { DEFAULT_RETRIES, type RetryOptions, type WaitNotice } from './transport/retry.js';
 
 export interface RegistryOptions {
   /** Hosts (`host` or `host:port`) reached over plain HTTP; loopback hosts always are. */
@@ -14,7 +14,7 @@ export interface RegistryOptions {
   /** Receives one line per HTTP exchange (`--debug`), credentials and tokens redacted. */
   debug?: (line: string) => void;
   /** Receives a line when imgscope waits a while on the registry's say-so (a `Retry-After`). */
-  notice?: (line: string) => void;
+  notice?: WaitNotice;
   /**
    * Runs each credential helper (`docker-credential-NAME`). A helper may prompt on the terminal (a
    * keychain's passphrase): the explorer gives the terminal back, cooked, while one runs.
@@ -41,7 +41,7 @@ export interface ResolvedRegistryOptions {
   insecureRegistries: string[];
   credentials: { username: string; password: string } | undefined;
   debug: ((line: string) => void) | undefined;
-  notice: ((line: string) => void) | undefined;
+  notice: WaitNotice | undefined;
   aroundCredentialHelper: (<T>(run: () => Promise<T>) => Promise<T>) | undefined;
   timeouts: Timeouts;
   retries: RetryOptions;

@@ -11,6 +11,7 @@ import { removingTempFilesOnSignal } from '../cli/quit-signals.js';
 import { ImgscopeError } from '../errors.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
+import type { RegistryWait } from '../registry/transport/retry.js';
 import { buildReport, layerCommands } from '../report/build-report.js';
 import type { Report } from '../report/report.js';
 import { pumpEvents } from './events.js';
@@ -35,6 +36,8 @@ export interface TuiInput {
   events: AsyncIterable<AnalysisEvent>;
   /** The policy's report for what is known so far (undefined: the manifest only). */
   evaluate?: (analysis: Analysis | undefined) => Report;
+  /** Called with how to show a wait the registry asks for (Retry-After) while the session runs. */
+  onRegistryWait?: (show: (wait: RegistryWait) => void) => void;
 }
 
 export interface TuiIO {
@@ -113,6 +116,14 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   let failure: unknown;
   const iterator = input.events[Symbol.asyncIterator]();
   const events = { [Symbol.asyncIterator]: () => iterator };
+  input.onRegistryWait?.((wait) => {
+    const until = Date.now() + wait.ms;
+    store.dispatch({
+      type: 'registry-waiting',
+      wait: { status: wait.status, seconds: Math.ceil(wait.ms / 1000), until },
+    });
+    setTimeout(() => store.dispatch({ type: 'registry-wait-over', until }), wait.ms).unref();
+  });
   // Layers start streaming into the store while React and Ink load (~1 s on a cold start); the first
   // frame then shows whatever has arrived.
   pumpEvents(events, {

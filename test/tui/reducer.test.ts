@@ -202,6 +202,27 @@ describe('the header', () => {
   });
 });
 
+describe('a wait the registry asks for', () => {
+  const wait = { status: 429, seconds: 30, until: 1_000 };
+
+  it('is shown in the header while layers stream, and goes once over', () => {
+    const waiting = run(start(), { type: 'registry-waiting', wait });
+    expect(lineText(headerLine(waiting, 100))).toMatch(/reading layers 0\/2 · registry 429: waiting 30 s/);
+    // A later wait replaced it: the first one's end leaves it.
+    const later = run(waiting, { type: 'registry-waiting', wait: { ...wait, until: 2_000 } });
+    expect(run(later, { type: 'registry-wait-over', until: 1_000 }).registryWait).toBeDefined();
+    const over = run(waiting, { type: 'registry-wait-over', until: 1_000 });
+    expect(lineText(headerLine(over, 100))).not.toContain('waiting');
+  });
+
+  it('gives way in a narrow header, which keeps its width', () => {
+    const waiting = run(start({ columns: 60, rows: 24 }), { type: 'registry-waiting', wait });
+    const header = lineText(headerLine(waiting, 60));
+    expect(header).not.toContain('waiting');
+    expect(stringWidth(header)).toBe(60);
+  });
+});
+
 describe('navigating', () => {
   it('selecting another layer shows that layer’s changes', () => {
     const state = run(finished(), { type: 'cursor-moved', delta: 1 });

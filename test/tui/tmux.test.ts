@@ -980,6 +980,28 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       }
     });
 
+    it('shows a wait the registry asks for (429 with Retry-After) while a layer is held back', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      const layer = layerDigests[0]!;
+      proxy.inject({
+        method: 'GET',
+        path: new RegExp(`/blobs/${layer}$`),
+        fault: { kind: 'status', status: 429, retryAfter: '30' },
+      });
+      const term = new Terminal([`${proxy.host}/fixtures/demo:1.0`]);
+      try {
+        // Longer than the test waits for anything: the wait is still on when the explorer shows.
+        await term.waitFor((s) => /reading layers \d\/8 · registry 429: waiting 30 s/.test(s), 'the wait');
+        term.keys('q');
+        expect(await term.exitStatus()).toBe(0);
+        // The notice stays on stderr too, printed once the screen is given back.
+        expect(term.screen()).toContain('answered 429 (rate limit): waiting 30 s');
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
+
     it('reads its keys from the terminal when --password-stdin takes stdin for the password', async () => {
       const guarded = await startRegistry({ auth: 'basic', storageDir: registry.storageDir });
       const image = `${guarded.host}/fixtures/demo:1.0`;

@@ -5,6 +5,7 @@ import type { Analysis } from '../../analysis/types.js';
 import type { Platform } from '../../oci/platform.js';
 import type { ImageSource } from '../../oci/source.js';
 import { imageFactsOf, resolvePolicy, type Setting } from '../../policy/index.js';
+import type { RegistryWait } from '../../registry/transport/retry.js';
 import { buildReport } from '../../report/build-report.js';
 import {
   decompressionLimit,
@@ -75,6 +76,8 @@ async function explore(
   // Registry --debug lines and cache messages written while the TUI owns the screen would tear it:
   // they are held and printed once it has been released.
   const held: string[] = [];
+  // Waits asked for while the session runs are shown on its screen; before, the notice on stderr shows.
+  let showRegistryWait: ((wait: RegistryWait) => void) | undefined;
   let holding = false;
   const write = (text: string) => {
     if (holding) held.push(text);
@@ -84,6 +87,7 @@ async function explore(
     ...io,
     stderr: Object.assign(Object.create(io.stderr), { write }),
     aroundCredentialHelper: typeAhead.lend,
+    onRegistryWait: (wait) => showRegistryWait?.(wait),
   };
   const source = await openLoading(image, args, quietIo, policy.platform, typeAhead);
   if (!source) return 0;
@@ -107,7 +111,14 @@ async function explore(
     holding = true;
     try {
       return await runTui(
-        { source, events, evaluate },
+        {
+          source,
+          events,
+          evaluate,
+          onRegistryWait: (show) => {
+            showRegistryWait = show;
+          },
+        },
         {
           stdin: keyboard,
           stdout: io.stdout as NodeJS.WriteStream,

@@ -23,6 +23,15 @@ export const DEFAULT_RETRIES: RetryOptions = {
   maxRetryAfterMs: 60_000,
 };
 
+/** A wait a registry asked for: its answer's status, and how long. */
+export interface RegistryWait {
+  status: number;
+  ms: number;
+}
+
+/** Hears of the long waits: one line to print, and the wait itself for a screen to show. */
+export type WaitNotice = (line: string, wait: RegistryWait) => void;
+
 /** A `Retry-After` wait this long or longer is announced (`notice`), never slept through silently. */
 const ANNOUNCED_WAIT_MS = 1000;
 
@@ -50,7 +59,7 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
  * request to the same host. Requests with a streamed body go through once. A request waits for
  * `Retry-After` at most `maxRetryAfterMs` in all, and says so through `notice` when a wait is long.
  */
-export function retrying(options: RetryOptions, notice?: (line: string) => void): Layer {
+export function retrying(options: RetryOptions, notice?: WaitNotice): Layer {
   const notBefore = new Map<string, number>();
   return (next) => async (request) => {
     const origin = request.url.origin;
@@ -84,6 +93,7 @@ export function retrying(options: RetryOptions, notice?: (line: string) => void)
         if (retryAfter >= ANNOUNCED_WAIT_MS) {
           notice?.(
             `${request.url.host} answered ${response.status}${response.status === 429 ? ' (rate limit)' : ''}: waiting ${Math.ceil(retryAfter / 1000)} s, as its Retry-After asks, before trying again`,
+            { status: response.status, ms: retryAfter },
           );
         }
       }

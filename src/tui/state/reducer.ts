@@ -209,6 +209,12 @@ export function reduce(state: TuiState, action: Action): TuiState {
       return { ...state, failure: { message: action.message, hint: action.hint, layer: action.layer } };
     case 'report-updated':
       return { ...state, report: action.report, reportFinal: action.final };
+    case 'registry-waiting':
+      return action.wait.until > (state.registryWait?.until ?? 0)
+        ? { ...state, registryWait: action.wait }
+        : state;
+    case 'registry-wait-over':
+      return state.registryWait?.until === action.until ? { ...state, registryWait: undefined } : state;
     case 'resized':
       return clampAll({ ...state, viewport: action.viewport });
     case 'focus-cycled': {

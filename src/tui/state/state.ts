@@ -56,6 +56,12 @@ export interface AnalysisFailure {
   readonly layer: number | undefined;
 }
 
+export interface RegistryWaitState {
+  readonly status: number;
+  readonly seconds: number;
+  readonly until: number;
+}
+
 export interface TuiState {
   readonly image: ImageFacts;
   readonly layers: readonly LayerState[];
@@ -64,6 +70,8 @@ export interface TuiState {
   /** The report reflects the finished analysis (not only the manifest-level checks). */
   readonly reportFinal: boolean;
   readonly failure: AnalysisFailure | undefined;
+  /** A wait the registry asked for (429 or 503 with Retry-After), until `until` (epoch ms). */
+  readonly registryWait: RegistryWaitState | undefined;
   readonly focus: PaneId;
   readonly layerCursor: ListCursor;
   readonly detailsScroll: number;
@@ -97,6 +105,7 @@ export function initialState(facts: InitialFacts): TuiState {
     report: facts.report,
     reportFinal: false,
     failure: undefined,
+    registryWait: undefined,
     focus: 'layers',
     layerCursor: TOP,
     detailsScroll: 0,
@@ -127,6 +136,9 @@ export type Action =
   | { type: 'analysis-finished'; analysis: Analysis }
   | { type: 'analysis-failed'; message: string; hint: string | undefined; layer?: number }
   | { type: 'report-updated'; report: Report; final: boolean }
+  // From the registry: a Retry-After wait begins, then is over (unless a later one replaced it)
+  | { type: 'registry-waiting'; wait: RegistryWaitState }
+  | { type: 'registry-wait-over'; until: number }
   // From the terminal
   | { type: 'resized'; viewport: Viewport }
   // From the keyboard

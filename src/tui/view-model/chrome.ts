@@ -7,21 +7,29 @@ import { CHANGE_MARKS, type ChangeMark } from './file-rows.js';
 import { CHANGE_SYMBOL } from './files.js';
 import { columnsOf, type Line, line, type Role, type Segment, seg } from './lines.js';
 
-function verdictSegments(state: TuiState): Segment[] {
+/** Room the header keeps for the image's reference before a registry's wait gives way. */
+const REFERENCE_ROOM = 30;
+
+function verdictSegments(state: TuiState, width: number): Segment[] {
   if (state.failure) return [seg('analysis failed', 'error')];
   const verdict = state.report?.verdict;
   const done = state.layers.filter((layer) => layer.status === 'done').length;
-  const streaming = !state.analysis
-    ? [seg(`reading layers ${done}/${state.layers.length}  `, 'progress')]
-    : [];
-  if (!verdict) return streaming;
-  const label = state.reportFinal ? verdict.toUpperCase() : `${verdict.toUpperCase()} so far`;
-  return [...streaming, seg('verdict ', 'dim'), seg(label, verdict)];
+  const reading = `reading layers ${done}/${state.layers.length}`;
+  const label = verdict && (state.reportFinal ? verdict.toUpperCase() : `${verdict.toUpperCase()} so far`);
+  const verdictSegs = verdict && label ? [seg('verdict ', 'dim'), seg(label, verdict)] : [];
+  const rest = verdictSegs.reduce((sum, s) => sum + s.text.length, 0) + REFERENCE_ROOM;
+  // Layers held back by the registry's Retry-After would look stalled: the wait is said, as the notice on
+  // stderr says it, unless the reference would be cut short for it.
+  const wait = state.registryWait;
+  const waiting = wait ? ` · registry ${wait.status}: waiting ${wait.seconds} s` : '';
+  const progress = reading.length + waiting.length + 2 + rest <= width ? reading + waiting : reading;
+  const streaming = !state.analysis ? [seg(`${progress}  `, 'progress')] : [];
+  return [...streaming, ...verdictSegs];
 }
 
 /** Top line: what image this is and how it stands. */
 export function headerLine(state: TuiState, width: number): Line {
-  const right = verdictSegments(state);
+  const right = verdictSegments(state, width);
   const rightWidth = right.reduce((sum, s) => sum + s.text.length, 0);
   const left = printable(` imgscope  ${state.image.reference}  ${state.image.platform}`);
   const room = Math.max(0, width - rightWidth - 1);
