@@ -141,6 +141,18 @@ describe('state while layers stream', () => {
       .replace(/\s+/g, ' ');
     expect(narrow).toContain('1000 B compressed, not read: the analysis stopped');
   });
+
+  it('keeps FAILED in a narrow Layers pane, and cuts the reason after a word or leaves it out', () => {
+    const state = start();
+    const reason = `content is sha256:${'5'.repeat(64)}, expected sha256:${'6'.repeat(64)}`;
+    const failed = run(state, { type: 'analysis-failed', message: reason, hint: undefined, layer: 1 });
+    const row = (width: number) => lineText(fitLine(layerLines(failed, 10, width)[1]!, width)).trimEnd();
+    // The narrowest pane: a few letters of the reason said nothing; FAILED stays, uncut.
+    expect(row(30)).toMatch(/ FAILED$/);
+    expect(row(45)).toMatch(/ FAILED content is…$/);
+    expect(row(300)).toMatch(new RegExp(`FAILED ${reason}$`));
+    for (const width of [30, 36, 45, 60]) expect(stringWidth(row(width))).toBeLessThanOrEqual(width);
+  });
 });
 
 describe('the Layers pane', () => {

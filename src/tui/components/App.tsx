@@ -84,7 +84,7 @@ export function App({
               focused={state.focus === 'layers'}
               width={leftWidth}
               height={layout.layersHeight}
-              lines={layerLines(state, layout.layersHeight)}
+              lines={layerLines(state, layout.layersHeight, leftWidth)}
               theme={theme}
             />
             <Pane

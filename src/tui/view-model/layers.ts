@@ -1,11 +1,25 @@
 import { formatSize } from '../../policy/sizes.js';
-import { layerNumber, shortCommand } from '../../report/format.js';
+import { truncateEnd } from '../../report/fit-table.js';
+import { layerNumber, printable, shortCommand } from '../../report/format.js';
 import { fitRight, progressBar } from '../format.js';
 import type { LayerState, TuiState } from '../state/state.js';
-import { type Line, line, listRow, type Segment, seg } from './lines.js';
+import { columnsOf, type Line, line, lineText, listRow, type Segment, seg } from './lines.js';
 import { windowOf } from './list-cursor.js';
 
 const SIZE_WIDTH = 9;
+/** A reason cut shorter than this says nothing: the row keeps FAILED alone, and Details says why. */
+const MIN_REASON_COLUMNS = 12;
+
+/** Why a layer failed, in `room` columns: whole, cut after a word, or nothing when no word would fit. */
+function fittedReason(reason: string, room: number): string {
+  const text = printable(reason);
+  if (columnsOf(text) <= room) return text;
+  if (room < MIN_REASON_COLUMNS) return '';
+  const cut = truncateEnd(text, room);
+  // After a word when that keeps most of the room; a long first word (a digest) is cut where it must be.
+  const space = cut.lastIndexOf(' ');
+  return space >= room / 2 ? `${cut.slice(0, space)}…` : cut;
+}
 
 /**
  * Why `layer` failed, as `check` says it: the failure's message without the layer's name in front
@@ -50,18 +64,23 @@ export function layerTitle(state: TuiState, width: number): string {
  * One line per visible layer: number, compressed size, uncompressed size (or progress), command; the
  * layer that failed gives why in place of its command (Details still shows the command).
  */
-export function layerLines(state: TuiState, height: number): Line[] {
+export function layerLines(state: TuiState, height: number, width = Number.POSITIVE_INFINITY): Line[] {
   const numberWidth = Math.max(2, String(state.layers.length).length);
   return windowOf(state.layers, state.layerCursor, height).map((layer) => {
     const command = shortCommand(layer.command, Number.POSITIVE_INFINITY) || '—';
     const failure = layerFailure(state, layer);
-    const l: Line = line(
-      `${String(layerNumber(layer.index)).padStart(numberWidth)} `,
-      fitRight(formatSize(layer.compressedSize), SIZE_WIDTH),
-      seg(' → ', 'dim'),
-      sizeOrProgress(layer, state.failure !== undefined, failure !== undefined),
-      failure === undefined ? ` ${command}` : seg(` ${failure}`, 'error'),
+    const row = listRow(
+      line(
+        `${String(layerNumber(layer.index)).padStart(numberWidth)} `,
+        fitRight(formatSize(layer.compressedSize), SIZE_WIDTH),
+        seg(' → ', 'dim'),
+        sizeOrProgress(layer, state.failure !== undefined, failure !== undefined),
+      ),
+      layer.index === state.layerCursor.index,
     );
-    return listRow(l, layer.index === state.layerCursor.index);
+    if (failure === undefined) return { ...row, segments: [...row.segments, { text: ` ${command}` }] };
+    // Cut here rather than at the pane's edge, which left a few letters of the reason.
+    const reason = fittedReason(failure, width - columnsOf(lineText(row)) - 1);
+    return reason ? { ...row, segments: [...row.segments, seg(` ${reason}`, 'error')] } : row;
   });
 }
