@@ -44,14 +44,51 @@ export function backoffDelay(attempt: number, options: RetryOptions, random = Ma
   return Math.round(ceiling * (0.5 + random() / 2));
 }
 
-/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTH = `(?<month>${MONTHS.join('|')})`;
+const TIME = '(?<h>\\d\\d):(?<m>\\d\\d):(?<s>\\d\\d)';
+/** RFC 9110's three HTTP-date forms, the ones Go's http.ParseTime reads. */
+const HTTP_DATES = [
+  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+  new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (?<day>\\d\\d) ${MONTH} (?<year>\\d{4}) ${TIME} GMT$`),
+  // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
+  new RegExp(
+    `^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (?<day>\\d\\d)-${MONTH}-(?<year>\\d\\d) ${TIME} GMT$`,
+  ),
+  // asctime: Sun Nov  6 08:49:37 1994
+  new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} (?<day>[ \\d]\\d) ${TIME} (?<year>\\d{4})$`),
+];
+
+/** An HTTP-date in epoch milliseconds; anything else (`in 5`, `May 2`, 31 Feb) is not one. */
+function parseHttpDate(value: string): number | undefined {
+  const parts = HTTP_DATES.map((pattern) => pattern.exec(value)?.groups).find(Boolean);
+  if (!parts) return undefined;
+  const [day, h, m, s] = [parts.day, parts.h, parts.m, parts.s].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  let year = Number(parts.year);
+  // RFC 850's two-digit year, read as Go reads it: 69–99 are 19xx, 00–68 are 20xx.
+  if (parts.year?.length === 2) year += year >= 69 ? 1900 : 2000;
+  const month = MONTHS.indexOf(parts.month ?? '');
+  const time = Date.UTC(year, month, day, h, m, s);
+  // Date.UTC would roll 31 Feb over into March, and 25:00 into the next day.
+  const valid = new Date(time).getUTCDate() === day && h < 24 && m < 60 && s < 60;
+  return valid ? time : undefined;
+}
+
+/**
+ * `Retry-After` as delay-seconds or an HTTP-date, in milliseconds. Anything else is no `Retry-After`
+ * (RFC 9110 §10.2.3): Date.parse alone would read `in 5` as a date in 2001 and retry at once.
+ */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  // An HTTP date names its day and month; Date.parse alone would read `-5` or `1.5` as a year.
-  if (!/[a-z]/i.test(value)) return undefined;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = parseHttpDate(trimmed);
+  return date === undefined ? undefined : Math.max(0, date - now);
 }
 
 /**

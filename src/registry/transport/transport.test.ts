@@ -18,6 +18,24 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('1.5')).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
   });
+
+  it('reads the three HTTP-date forms of RFC 9110 and takes nothing else for a date', () => {
+    const now = Date.parse('1994-11-06T08:49:30Z');
+    expect(parseRetryAfter('Sun, 06 Nov 1994 08:49:37 GMT', now)).toBe(7000);
+    expect(parseRetryAfter('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(7000);
+    expect(parseRetryAfter('Sun Nov  6 08:49:37 1994', now)).toBe(7000);
+    // Date.parse reads these as dates in 2001 (or the date's rollover), which would mean "retry at once".
+    for (const junk of [
+      'in 5',
+      'May 2',
+      'tomorrow 1',
+      'Mon, 31 Feb 2024 00:00:00 GMT',
+      '5s',
+      'Sun, 06 Nov 1994',
+    ]) {
+      expect(parseRetryAfter(junk, now)).toBeUndefined();
+    }
+  });
 });
 
 describe('backoffDelay', () => {
