@@ -98,6 +98,8 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
  */
 export function retrying(options: RetryOptions, notice?: WaitNotice): Layer {
   const notBefore = new Map<string, number>();
+  /** Per origin, when the wait last announced ends: requests throttled together share one notice. */
+  const announcedUntil = new Map<string, number>();
   return (next) => async (request) => {
     const origin = request.url.origin;
     let retryAfterWaited = 0;
@@ -126,8 +128,13 @@ export function retrying(options: RetryOptions, notice?: WaitNotice): Layer {
       const delay = retryAfter ?? backoffDelay(attempt, options);
       if (retryAfter !== undefined) {
         retryAfterWaited += retryAfter;
-        notBefore.set(origin, Date.now() + retryAfter);
-        if (retryAfter >= ANNOUNCED_WAIT_MS) {
+        const until = Date.now() + retryAfter;
+        notBefore.set(origin, Math.max(until, notBefore.get(origin) ?? 0));
+        // Several layers throttled at once get the same wait: announce it once, and again only when a
+        // later answer moves the end of the wait by as much as an announced wait.
+        const announced = announcedUntil.get(origin) ?? 0;
+        if (retryAfter >= ANNOUNCED_WAIT_MS && until - announced >= ANNOUNCED_WAIT_MS) {
+          announcedUntil.set(origin, until);
           notice?.(
             `${request.url.host} answered ${response.status}${response.status === 429 ? ' (rate limit)' : ''}: waiting ${Math.ceil(retryAfter / 1000)} s, as its Retry-After asks, before trying again`,
             { status: response.status, ms: retryAfter },

@@ -213,4 +213,27 @@ describe('retrying with Retry-After', () => {
     expect(Date.now() - started).toBeLessThan(1400);
     expect((await first).status).toBe(200);
   });
+
+  it('announces one wait when several requests to a host are throttled at once', async () => {
+    const throttled = new Set<string>();
+    const rateLimited: Exchange = async (request) => {
+      const first = !throttled.has(request.url.pathname);
+      throttled.add(request.url.pathname);
+      return {
+        status: first ? 429 : 200,
+        headers: { 'retry-after': '1' },
+        body: Readable.from([]),
+        url: request.url,
+      };
+    };
+    const notices: string[] = [];
+    const exchange = retrying(DEFAULT_RETRIES, (line) => notices.push(line))(rateLimited);
+    const layers = ['/a', '/b', '/c', '/d'].map((path) =>
+      exchange({ method: 'GET', url: new URL(path, 'https://r.example'), headers: {} }),
+    );
+    expect((await Promise.all(layers)).map((response) => response.status)).toEqual([200, 200, 200, 200]);
+    expect(notices).toEqual([
+      'r.example answered 429 (rate limit): waiting 1 s, as its Retry-After asks, before trying again',
+    ]);
+  });
 });
