@@ -317,6 +317,57 @@ describe('a registry whose /v2/ asks for no credentials while its repositories d
   });
 });
 
+describe('a token service that rate-limits', () => {
+  let registry: HostileRegistry;
+  let image: BuiltImage;
+  beforeAll(async () => {
+    registry = await new HostileRegistry().start();
+    image = await buildImage({ label: 'token-429' });
+  });
+  afterAll(() => registry?.stop());
+
+  /** A registry whose token service answers 429 with this Retry-After, `times` times, then a token. */
+  function limitedTokens(retryAfter: string, times: number): Route {
+    let limited = 0;
+    return (req, res, url) => {
+      if (url.pathname === '/token') {
+        if (limited++ < times) {
+          json(res, 429, { details: 'too many requests' }, { 'retry-after': retryAfter });
+        } else {
+          json(res, 200, { token: 'the-token', expires_in: 300 });
+        }
+        return true;
+      }
+      if (req.headers.authorization === 'Bearer the-token') return false;
+      json(res, 401, {}, { 'www-authenticate': `Bearer realm="http://${registry.host}/token",service="h"` });
+      return true;
+    };
+  }
+
+  it('waits the Retry-After of its 429, saying so once, then gets the token', async () => {
+    registry.serve(limitedTokens('1', 1), ...imageRoutes('app', image));
+    const notices: string[] = [];
+    const source = await openRegistryImage(`${registry.host}/app:v1`, {
+      ...options,
+      notice: (line) => notices.push(line),
+    });
+    await source.close();
+    expect(source.digest).toBe(image.digest);
+    expect(notices).toEqual([
+      `${registry.host} answered 429 (rate limit): waiting 1 s, as its Retry-After asks, before trying again`,
+    ]);
+  });
+
+  it('says how long it asks to wait when that is too long to wait for', async () => {
+    registry.serve(limitedTokens('3600', 10), ...imageRoutes('app', image));
+    const error = await failure(openRegistryImage(`${registry.host}/app:v1`, options));
+    expect(error.code).toBe('REGISTRY');
+    expect(error.message).toBe(
+      `token service http://${registry.host}/token of registry ${registry.host} (repository app) rate-limited the request (HTTP 429); it asks to wait 3600 s`,
+    );
+  });
+});
+
 describe('an index that misstates a manifest', () => {
   let registry: HostileRegistry;
   let image: BuiltImage;

@@ -2,7 +2,8 @@ import { ImgscopeError } from '../../errors.js';
 import { isLoopbackHost } from '../reference.js';
 import { readSmallBody } from '../transport/body.js';
 import { redactUrl } from '../transport/redact.js';
-import type { Exchange, HttpRequest } from '../transport/types.js';
+import { parseRetryAfter } from '../transport/retry.js';
+import { type Exchange, type HttpRequest, headerValue } from '../transport/types.js';
 import type { Challenge } from './challenge.js';
 import type { Credential } from './credentials.js';
 
@@ -140,7 +141,9 @@ export async function fetchToken(
     );
   }
   if (response.status === 429) {
-    throw new ImgscopeError('REGISTRY', `${where} rate-limited the request (HTTP 429)`, {
+    const retryAfter = parseRetryAfter(headerValue(response, 'retry-after'));
+    const wait = retryAfter ? `; it asks to wait ${Math.ceil(retryAfter / 1000)} s` : '';
+    throw new ImgscopeError('REGISTRY', `${where} rate-limited the request (HTTP 429)${wait}`, {
       hint: `wait and try again; pulling anonymously has the lowest limit: log in with \`docker login ${context.registry}\``,
     });
   }
