@@ -3,13 +3,20 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { ImgscopeError } from '../errors.js';
+import { homeDirectory } from '../home.js';
+
+const SYSTEM_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
 
 /**
  * Where per-registry trust is looked for, as podman and skopeo look (containers/image), docker reading
- * the second: the first `BASE/HOST[:PORT]` folder that exists wins.
+ * the last: the first `BASE/HOST[:PORT]` folder that exists wins. The user's own folder is under
+ * `$HOME/.config`, not `$XDG_CONFIG_HOME`, as containers/image puts it. `IMGSCOPE_CERTS_DIR` replaces them.
  */
-export const DOCKER_CERTS_DIR = '/etc/docker/certs.d';
-export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', DOCKER_CERTS_DIR];
+function certsBases(env: NodeJS.ProcessEnv): string[] {
+  if (env.IMGSCOPE_CERTS_DIR) return [env.IMGSCOPE_CERTS_DIR];
+  const home = homeDirectory(env);
+  return [...(home ? [join(home, '.config', 'containers', 'certs.d')] : []), ...SYSTEM_CERTS_DIRS];
+}
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -25,11 +32,10 @@ export interface RegistryTls {
  * certificates trusted beside the system's, every `*.cert` with the `*.key` of the same name is a client
  * certificate presented to servers that ask for one. A `.cert` without its `.key`, or a `.key` without its
  * `.cert`, is an error, as in docker. Undefined when there is no such folder or it holds none of these.
- * `IMGSCOPE_CERTS_DIR` (a folder of `HOST[:PORT]` folders) replaces the default places.
+ * `IMGSCOPE_CERTS_DIR` (a folder of `HOST[:PORT]` folders) replaces the default places (certsBases).
  */
 export function readCertsDirectory(registry: string, env: NodeJS.ProcessEnv): RegistryTls | undefined {
-  const bases = env.IMGSCOPE_CERTS_DIR ? [env.IMGSCOPE_CERTS_DIR] : DEFAULT_CERTS_DIRS;
-  for (const base of bases) {
+  for (const base of certsBases(env)) {
     const dir = join(base, registry);
     let names: string[];
     try {
@@ -53,9 +59,7 @@ export function readCertsDirectory(registry: string, env: NodeJS.ProcessEnv): Re
  * (or IMGSCOPE_CERTS_DIR's). For Docker Hub it is `docker.io`, as podman and skopeo name it.
  */
 export function certsFolderFor(registry: string, env: NodeJS.ProcessEnv): string {
-  const folders = (env.IMGSCOPE_CERTS_DIR ? [env.IMGSCOPE_CERTS_DIR] : DEFAULT_CERTS_DIRS).map((base) =>
-    join(base, registry),
-  );
+  const folders = certsBases(env).map((base) => join(base, registry));
   return folders.find((folder) => existsSync(folder)) ?? folders.at(-1)!;
 }
 

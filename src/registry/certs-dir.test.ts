@@ -1,0 +1,49 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certsFolderFor, readCertsDirectory } from './certs-dir.js';
+
+const REGISTRY = 'certs-dir-test.example:5000';
+
+describe('the certs.d folders read for a registry', () => {
+  let home: string;
+  beforeAll(() => {
+    home = mkdtempSync(join(tmpdir(), 'imgscope-certs-home-'));
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  /** A folder for REGISTRY under `base` holding one CA certificate. */
+  function folderWithCa(base: string): string {
+    const dir = join(base, REGISTRY);
+    mkdirSync(dir, { recursive: true });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=certs-dir test CA',
+      ].concat(['-keyout', join(home, 'ca.key'), '-out', join(dir, 'ca.crt')]),
+      { stdio: 'pipe' },
+    );
+    return dir;
+  }
+
+  it("reads the user's ~/.config/containers/certs.d first, as podman and skopeo do", () => {
+    const dir = folderWithCa(join(home, '.config', 'containers', 'certs.d'));
+    const env = { HOME: home, XDG_CONFIG_HOME: join(home, 'elsewhere') };
+    expect(readCertsDirectory(REGISTRY, env)?.description).toBe(`1 CA certificate from ${dir}`);
+    expect(certsFolderFor(REGISTRY, env)).toBe(dir);
+    // IMGSCOPE_CERTS_DIR replaces every default place, the user's own included.
+    const named = join(home, 'named');
+    mkdirSync(named);
+    expect(readCertsDirectory(REGISTRY, { ...env, IMGSCOPE_CERTS_DIR: named })).toBeUndefined();
+  });
+});
