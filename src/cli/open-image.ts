@@ -141,7 +141,7 @@ async function openSource(
     debug: options.debug ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined,
     notice: (line, wait) => {
       io.stderr.write(`imgscope: ${line}\n`);
-      io.onRegistryWait?.(wait);
+      if (wait) io.onRegistryWait?.(wait);
     },
     aroundCredentialHelper: io.aroundCredentialHelper,
   }).catch(pointToDisk(image));

@@ -2,8 +2,21 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { certsFolderFor, readCertsDirectory } from './certs-dir.js';
+
+/** Folders readdirSync refuses with EACCES: the tests run as root, whom chmod cannot keep out. */
+const denied = new Set<string>();
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const readdirSync = ((path: string, ...rest: unknown[]) => {
+    if (denied.has(String(path))) {
+      throw Object.assign(new Error(`EACCES: permission denied, scandir '${path}'`), { code: 'EACCES' });
+    }
+    return (fs.readdirSync as (...args: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.readdirSync;
+  return { ...fs, readdirSync, default: { ...fs, readdirSync } };
+});
 
 const REGISTRY = 'certs-dir-test.example:5000';
 
@@ -45,5 +58,19 @@ describe('the certs.d folders read for a registry', () => {
     const named = join(home, 'named');
     mkdirSync(named);
     expect(readCertsDirectory(REGISTRY, { ...env, IMGSCOPE_CERTS_DIR: named })).toBeUndefined();
+  });
+
+  it('passes over a folder this user may not read with one warning naming it, as podman skips it', () => {
+    const ownDir = join(home, 'unreadable-home', '.config', 'containers', 'certs.d', REGISTRY);
+    mkdirSync(ownDir, { recursive: true });
+    denied.add(ownDir);
+    const warnings: string[] = [];
+    const env = { HOME: join(home, 'unreadable-home') };
+    try {
+      expect(readCertsDirectory(REGISTRY, env, (line) => warnings.push(line))).toBeUndefined();
+    } finally {
+      denied.clear();
+    }
+    expect(warnings).toEqual([`${ownDir}: cannot read it (EACCES); its certificates are not used`]);
   });
 });

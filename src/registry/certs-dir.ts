@@ -32,9 +32,14 @@ export interface RegistryTls {
  * certificates trusted beside the system's, every `*.cert` with the `*.key` of the same name is a client
  * certificate presented to servers that ask for one. A `.cert` without its `.key`, or a `.key` without its
  * `.cert`, is an error, as in docker. Undefined when there is no such folder or it holds none of these.
+ * A folder this user may not read is passed over with a line to `warn`.
  * `IMGSCOPE_CERTS_DIR` (a folder of `HOST[:PORT]` folders) replaces the default places (certsBases).
  */
-export function readCertsDirectory(registry: string, env: NodeJS.ProcessEnv): RegistryTls | undefined {
+export function readCertsDirectory(
+  registry: string,
+  env: NodeJS.ProcessEnv,
+  warn?: (line: string) => void,
+): RegistryTls | undefined {
   for (const base of certsBases(env)) {
     const dir = join(base, registry);
     let names: string[];
@@ -43,6 +48,11 @@ export function readCertsDirectory(registry: string, env: NodeJS.ProcessEnv): Re
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue;
+      // Another user's folder (root's 0700 one, for a rootless user) is skipped, as podman skips it.
+      if (code === 'EACCES' || code === 'EPERM') {
+        warn?.(`${dir}: cannot read it (${code}); its certificates are not used`);
+        continue;
+      }
       throw unreadable(
         dir,
         error,

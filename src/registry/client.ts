@@ -113,7 +113,9 @@ export class RegistryClient {
     if (!insecure) this.protocol = Promise.resolve();
     const { debug } = this.options;
     // As docker: an insecure registry's folder is not read (a broken one cannot stop a local registry).
-    const trust = insecure ? undefined : readCertsDirectory(reference.registry, this.options.env);
+    const trust = insecure
+      ? undefined
+      : readCertsDirectory(reference.registry, this.options.env, this.options.notice);
     if (trust) debug?.(`TLS for ${reference.registry}: ${trust.description}`);
     this.pools = new ConnectionPools(
       this.options.timeouts,

@@ -4,7 +4,7 @@ import { isLoopbackHost } from './reference.js';
 import { TIMEOUT_VARIABLES } from './timeout-variables.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './transport/http.js';
 import { type ProxySettings, proxySettingsFromEnv } from './transport/proxy.js';
-import { DEFAULT_RETRIES, type RetryOptions, type WaitNotice } from './transport/retry.js';
+import { DEFAULT_RETRIES, type RegistryWait, type RetryOptions } from './transport/retry.js';
 
 export interface RegistryOptions {
   /** Hosts (`host` or `host:port`) reached over plain HTTP; loopback hosts always are. */
@@ -13,8 +13,11 @@ export interface RegistryOptions {
   credentials?: { username: string; password: string };
   /** Receives one line per HTTP exchange (`--debug`), credentials and tokens redacted. */
   debug?: (line: string) => void;
-  /** Receives a line when imgscope waits a while on the registry's say-so (a `Retry-After`). */
-  notice?: WaitNotice;
+  /**
+   * Receives what the user should know but is no error: a long `Retry-After` wait (with the wait itself,
+   * for a screen to show), an unreadable certs.d folder.
+   */
+  notice?: (line: string, wait?: RegistryWait) => void;
   /**
    * Runs each credential helper (`docker-credential-NAME`). A helper may prompt on the terminal (a
    * keychain's passphrase): the explorer gives the terminal back, cooked, while one runs.
@@ -41,7 +44,7 @@ export interface ResolvedRegistryOptions {
   insecureRegistries: string[];
   credentials: { username: string; password: string } | undefined;
   debug: ((line: string) => void) | undefined;
-  notice: WaitNotice | undefined;
+  notice: ((line: string, wait?: RegistryWait) => void) | undefined;
   aroundCredentialHelper: (<T>(run: () => Promise<T>) => Promise<T>) | undefined;
   timeouts: Timeouts;
   retries: RetryOptions;
