@@ -1,3 +1,4 @@
+import type { Platform } from './oci/platform.js';
 import type { Descriptor, UnusableEntry } from './oci/types.js';
 
 /**
@@ -49,6 +50,8 @@ export class PlatformNotFoundError extends ImgscopeError {
     manifests: Descriptor[];
     unusable?: UnusableEntry[];
     annotations?: Record<string, string>;
+    /** Every platform the search found, those of nested indexes included (ResolvedIndex.platforms). */
+    platforms?: Platform[];
   };
   /** The image as its source names it (normalised, as a report shows it), once the source has said. */
   image:

@@ -350,6 +350,7 @@ export function platformNotFound(
       manifests: index.manifests,
       ...(index.unusable ? { unusable: index.unusable } : {}),
       ...(index.annotations ? { annotations: index.annotations } : {}),
+      platforms,
     },
   );
 }

@@ -15,6 +15,11 @@ export interface ResolvedIndex {
   annotations?: Record<string, string>;
   /** The entry of `manifests` picked for the platform: the image, or the index nested in this one that holds it. */
   selected?: Descriptor;
+  /**
+   * The platforms the search for the wanted one found, those of the indexes without a platform it looked in
+   * included (attestations left out); absent, those `manifests` name.
+   */
+  platforms?: Platform[];
 }
 
 /**

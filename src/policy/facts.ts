@@ -50,9 +50,12 @@ function isRegistryTag(kind: ImageSource['kind'], reference: string): boolean {
   return kind === 'registry' && !DIGEST_SUFFIX.test(reference);
 }
 
-/** Platforms an index offers, attestation manifests (`unknown/unknown`) left out. */
-export function indexPlatformsOf(index: Pick<ResolvedIndex, 'manifests'>): Platform[] {
-  return index.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [m.platform] : []));
+/** Platforms an index offers (its nested indexes' included), attestation manifests (`unknown/unknown`) left out. */
+export function indexPlatformsOf(index: Pick<ResolvedIndex, 'manifests' | 'platforms'>): Platform[] {
+  return (
+    index.platforms ??
+    index.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [m.platform] : []))
+  );
 }
 
 /** Docker 25+ saves its layers as `application/vnd.oci.image.layer.v1.tar` in the OCI layout it writes. */

@@ -28,7 +28,7 @@ const MAX_INDEXES_SEARCHED = 16;
 interface IndexSearch {
   /** Digests of the indexes and manifests already fetched. */
   seen: Set<Digest>;
-  /** Every platform the indexes searched name, for the error when none is the one wanted. */
+  /** Every platform the indexes searched name, for the report and for the error when none is the one wanted. */
   platforms: Platform[];
   fetches: number;
 }
@@ -91,6 +91,7 @@ async function resolve(
       ...(outer.unusable ? { unusable: outer.unusable } : {}),
       ...(outer.annotations ? { annotations: outer.annotations } : {}),
       selected: found.selected,
+      platforms: search.platforms,
     };
     ({ fetched, parsed } = found);
   }

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImgscopeError, type PlatformNotFoundError } from '../../src/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
+import { formatPlatform } from '../../src/oci/platform.js';
+import { indexPlatformsOf } from '../../src/policy/facts.js';
 import { openRegistryImage, RegistryClient, type RegistryOptions } from '../../src/registry/index.js';
 import { bytesAt, HostileRegistry, json, type Route, tricklingAt } from './hostile-registry.js';
 import { type BuiltImage, buildImage, readAll } from './images.js';
@@ -487,6 +489,12 @@ describe('an index holding another index without a platform', () => {
     });
     await source.close();
     expect(source.digest).toBe(arm64.digest);
+    // The report lists the platforms found, not only those the outer index names.
+    expect(indexPlatformsOf(source.index!).map(formatPlatform)).toEqual([
+      'linux/amd64',
+      'linux/s390x',
+      'linux/arm64',
+    ]);
   });
 
   it('names the outer index and every platform it holds when none is the one asked for', async () => {
@@ -513,6 +521,10 @@ describe('an index holding another index without a platform', () => {
       `${registry.host}/app:multi: no linux/arm64 image; the index has linux/amd64, linux/s390x`,
     );
     expect((error as PlatformNotFoundError).index.digest).toBe(outerDigest);
+    expect(indexPlatformsOf((error as PlatformNotFoundError).index).map(formatPlatform)).toEqual([
+      'linux/amd64',
+      'linux/s390x',
+    ]);
   });
 });
 

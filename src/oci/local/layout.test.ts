@@ -23,7 +23,9 @@ import {
   writeTar,
 } from '../../../test/helpers/image-files.js';
 import { ImgscopeError, type PlatformNotFoundError } from '../../errors.js';
+import { indexPlatformsOf } from '../../policy/facts.js';
 import { sha256Digest } from '../digest.js';
+import { formatPlatform } from '../platform.js';
 import type { ImageSource } from '../source.js';
 import { openLocalImage } from './index.js';
 
@@ -255,12 +257,16 @@ describe('OCI layout directories (oci:DIR)', () => {
     const source = await openLocalImage(dir, { platform: { os: 'linux', architecture: 'arm64' } });
     expect(source.digest).toBe(armImage.digest);
     expect(source.index?.digest).toBe(outer.digest);
+    // The report lists the platforms found, not only those the outer index names.
+    const all = ['linux/amd64', 'linux/s390x', 'linux/arm64'];
+    expect(indexPlatformsOf(source.index!).map(formatPlatform)).toEqual(all);
 
     const error = await failure(openLocalImage(dir, { platform: { os: 'linux', architecture: 'ppc64le' } }));
     expect(error.message).toBe(
       `${dir}: index ${outer.digest}: no linux/ppc64le image; the index has linux/amd64, linux/s390x, linux/arm64`,
     );
     expect((error as PlatformNotFoundError).index.digest).toBe(outer.digest);
+    expect(indexPlatformsOf((error as PlatformNotFoundError).index).map(formatPlatform)).toEqual(all);
   });
 
   it('accepts indexes nested four deep and refuses a fifth level', async () => {

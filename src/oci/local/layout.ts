@@ -118,9 +118,13 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
   let index = options.ref === undefined ? flatIndex(parsed.index, indexDigest, entry) : undefined;
   /**
    * The entry of `nestedIndex` for the wanted platform: the one naming it, else the first index without a
-   * platform that holds it (as containerd searches them), else an error listing every platform seen.
+   * platform that holds it (as containerd searches them), with every platform seen; else an error listing them.
    */
-  async function entryFor(nestedIndex: ImageIndex, digest: Digest, depth: number): Promise<Descriptor> {
+  async function entryFor(
+    nestedIndex: ImageIndex,
+    digest: Digest,
+    depth: number,
+  ): Promise<{ entry: Descriptor; platforms: Platform[] }> {
     const label = `${location}: index ${digest}`;
     const platforms: Platform[] = [];
     let searched = 0;
@@ -140,7 +144,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
       return undefined;
     };
     const found = await search(nestedIndex, depth);
-    if (found) return found;
+    if (found) return { entry: found, platforms };
     throw platformNotFound(nestedIndex, wanted, label, digest, platforms);
   }
 
@@ -171,8 +175,9 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
       throw malformedLayout(location, `indexes nest deeper than ${MAX_INDEX_DEPTH} levels`);
     }
     const nestedDigest = descriptor.digest;
+    let platforms: Platform[] = [];
     try {
-      descriptor = await entryFor(document.index, nestedDigest, depth);
+      ({ entry: descriptor, platforms } = await entryFor(document.index, nestedDigest, depth));
     } catch (error) {
       namingImage({ reference: options.reference, kind: options.kind })(error);
     }
@@ -185,6 +190,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
       ...(document.index.unusable ? { unusable: document.index.unusable } : {}),
       ...(document.index.annotations ? { annotations: document.index.annotations } : {}),
       selected: descriptor,
+      platforms,
     };
     await requirePresent(files, document.index, descriptor, wanted);
   }
