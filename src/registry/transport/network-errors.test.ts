@@ -115,6 +115,26 @@ describe('networkFailure', () => {
     }
   });
 
+  it('says a storage host that wants a client certificate wants one, not to check the connection', () => {
+    const redirected = {
+      method: 'GET' as const,
+      url: new URL('https://storage.example.net/blob?sig=x'),
+      redirectedFrom: new URL('https://registry.example.com:5000/v2/a/blobs/sha256:1'),
+    };
+    const alert = coded('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    // The registry's folder: its client certificate is presented to the storage it redirects to too.
+    const folder = '/etc/containers/certs.d/registry.example.com:5000';
+    expect(networkFailure(redirected, alert, 1, folder)).toMatchObject({
+      message:
+        'GET https://registry.example.com:5000/v2/a/blobs/sha256:1, redirected to storage.example.net: the server wants a client certificate',
+      hint: `put a client certificate storage.example.net accepts in ${folder}/ as NAME.cert, its key as NAME.key`,
+    });
+    // An insecure registry: what to reach by another name is the registry, not its storage.
+    expect(networkFailure(redirected, alert).hint).toBe(
+      "reach registry.example.com:5000 by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry",
+    );
+  });
+
   it('names the proxy and its variable, and says where a proxy login goes', () => {
     const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
     const refused = networkFailure(

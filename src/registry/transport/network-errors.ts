@@ -98,24 +98,28 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 /**
- * Hints for a server refusing the client certificate (mutual TLS), by error code; `folder` is the
+ * Hints for a server refusing the client certificate (mutual TLS), by error code: `host` refused it, for
+ * the registry `registry` (the same host, or the one that redirected to its storage); `folder` is the
  * registry's certs.d folder, which holds the client certificate for all its hosts, unset when it is not read.
  */
-const CLIENT_CERTIFICATE_HINTS: Record<string, (host: string, folder: string | undefined) => string> = {
-  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: (host, folder) => clientCertificateHint(host, folder),
-  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: (host, folder) => clientCertificateHint(host, folder),
-  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: (host, folder) => clientCertificateHint(host, folder),
+type ClientCertificateHint = (host: string, folder: string | undefined, registry: string) => string;
+const CLIENT_CERTIFICATE_HINTS: Record<string, ClientCertificateHint> = {
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: (host, folder, registry) =>
+    clientCertificateHint(host, folder, registry),
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: (host, folder, registry) =>
+    clientCertificateHint(host, folder, registry),
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: (host, folder, registry) => clientCertificateHint(host, folder, registry),
   // TLS 1.2 servers may refuse a missing client certificate with a bare handshake failure.
-  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host, folder) =>
-    `if ${host} wants a client certificate, ${clientCertificateHint(host, folder)}`,
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host, folder, registry) =>
+    `if ${host} wants a client certificate, ${clientCertificateHint(host, folder, registry)}`,
   ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (_host, folder) =>
     `renew the client certificate${folder ? ` in ${folder}/` : ''}`,
 };
 
-const clientCertificateHint = (host: string, folder: string | undefined) =>
+const clientCertificateHint: ClientCertificateHint = (host, folder, registry) =>
   folder
     ? `put a client certificate ${host} accepts in ${folder}/ as NAME.cert, its key as NAME.key`
-    : `reach ${host} by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry`;
+    : `reach ${registry} by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry`;
 
 /** The first code in the cause chain that `known` has a key for. */
 function codeIn(error: unknown, known: Record<string, unknown>): string | undefined {
@@ -297,8 +301,12 @@ function networkHint(
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
   if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname, certsFolder);
-  const clientCertificate = !request.redirectedFrom && codeIn(error, CLIENT_CERTIFICATE_HINTS);
-  if (clientCertificate) return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host, certsFolder);
+  // The registry's client certificate is presented to the storage it redirects to too: the same fix.
+  const clientCertificate = codeIn(error, CLIENT_CERTIFICATE_HINTS);
+  if (clientCertificate) {
+    const registry = request.redirectedFrom?.host ?? host;
+    return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host, certsFolder, registry);
+  }
   const refusal = proxy && proxyRefusal(error);
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
