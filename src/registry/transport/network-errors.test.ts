@@ -135,6 +135,17 @@ describe('networkFailure', () => {
     );
   });
 
+  it('reads a TLS alert a socket write reported as EPROTO (a blob on its own connection) as the alert', () => {
+    const eproto = coded(
+      'write EPROTO 808C4AA53D7F0000:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 40\n',
+      'EPROTO',
+    );
+    expect(networkFailure(request, eproto)).toMatchObject({
+      message: 'GET https://registry.example.com/v2/: the server refused the TLS handshake',
+      hint: expect.stringMatching(/^if registry\.example\.com wants a client certificate, /),
+    });
+  });
+
   it('names the proxy and its variable, and says where a proxy login goes', () => {
     const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
     const refused = networkFailure(

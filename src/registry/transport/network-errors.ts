@@ -35,6 +35,12 @@ function* causeChain(error: unknown): Generator<Error> {
 
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'EPROTO') {
+    // A TLS alert met by a socket write (a bulk GET writes its request at once) comes as EPROTO with
+    // OpenSSL's reason in the message: the code Node.js gives the same alert elsewhere, as OpenSSL names it.
+    const alert = /:((?:sslv3|tlsv1|tlsv13) alert [a-z ]+):/.exec((error as Error).message ?? '');
+    if (alert) return `ERR_SSL_${alert[1]!.toUpperCase().replaceAll(' ', '_')}`;
+  }
   return typeof code === 'string' ? code : undefined;
 }
 
