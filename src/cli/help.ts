@@ -58,7 +58,8 @@ Environment
                                  proxies, read as docker and skopeo do (loopback is always direct)
   NODE_EXTRA_CA_CERTS            a PEM file of CAs to trust beside Node.js's (a company CA)
   IMGSCOPE_CERTS_DIR             per-registry CAs and client certificates in DIR/HOST[:PORT]/
-                                 (else /etc/containers/certs.d, /etc/docker/certs.d)
+                                 (else ~/.config/containers/certs.d, /etc/containers/certs.d,
+                                 /etc/docker/certs.d)
   IMGSCOPE_TIMEOUT_CONNECT_MS, IMGSCOPE_TIMEOUT_HEADERS_MS, IMGSCOPE_TIMEOUT_IDLE_MS
                                  registry timeouts in ms (15000, 30000, 30000; idle = silence mid-body)
   IMGSCOPE_DECOMPRESSION_LIMIT   stop with an error past this many uncompressed bytes (64GiB)
