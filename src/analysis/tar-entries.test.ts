@@ -191,14 +191,20 @@ describe('readLayerTar', () => {
   });
 
   it('classifies whiteouts, opaque markers and other aufs metadata', async () => {
-    const tar = await tarOf(['etc/.wh.motd', 'var/cache/.wh..wh..opq', '.wh.tmp', '.wh..wh.plnk/', 'x/.wh.']);
+    const tar = await tarOf([
+      'etc/.wh.motd',
+      'var/cache/.wh..wh..opq',
+      '.wh.tmp',
+      '.wh..wh.plnk/',
+      '.wh..wh.plnk/.wh.',
+    ]);
     const { items } = await read(tar);
     expect(items.map((item) => [item.kind, item.path])).toEqual([
       ['Whiteout', '/etc/motd'],
       ['Opaque', '/var/cache'],
       ['Whiteout', '/tmp'],
       ['Marker', '/.wh..wh.plnk'],
-      ['Marker', '/x/.wh.'],
+      ['Marker', '/.wh..wh.plnk/.wh.'],
     ]);
   });
 
@@ -238,6 +244,23 @@ describe('readLayerTar', () => {
         'entry "usr/bin/tool" is a hardlink to "/.wh..wh.plnk/1.2", an aufs link file',
       ),
     });
+  });
+
+  it('fails a whiteout of a folder itself or its parent (`.wh.`, `.wh..`, `.wh...`), as containerd refuses it', async () => {
+    for (const name of ['.wh.', '.wh..', '.wh...', 'etc/.wh.', 'etc/.wh..', './etc/.wh...']) {
+      await expect(read(await tarOf(['etc/', 'etc/a:1', name])), name).rejects.toMatchObject({
+        code: 'UNSUPPORTED',
+        message: expect.stringContaining(`entry "${name}" is a whiteout of its own folder or the one above`),
+        hint: expect.stringContaining('cannot be pulled'),
+      });
+    }
+    // Names that only start like them are whiteouts of files.
+    const { items } = await read(await tarOf(['etc/.wh..a', 'etc/.wh....', 'etc/.wh..wh.']));
+    expect(items.map((item) => [item.kind, item.path])).toEqual([
+      ['Whiteout', '/etc/.a'],
+      ['Whiteout', '/etc/...'],
+      ['Whiteout', '/etc/.wh.'],
+    ]);
   });
 
   it('reads `.wh..wh.` names below the root as docker does: a whiteout of `.wh.NAME`, files in it', async () => {

@@ -31,6 +31,16 @@ export class NameTooLong extends Error {
 }
 
 /** A hardlink into aufs's link folder whose file the layer does not hold (before it): docker refuses it. */
+/** A whiteout that names no file of its folder (`.wh.`, `.wh..`, `.wh...`): it would remove the folder itself or its parent. */
+export class InvalidWhiteout extends Error {
+  constructor(name: string) {
+    super(
+      `entry "${name}" is a whiteout of its own folder or the one above, which containerd refuses ("invalid whiteout name") and Docker cannot unpack`,
+    );
+    this.name = 'InvalidWhiteout';
+  }
+}
+
 export class InvalidAufsHardlink extends Error {
   constructor(name: string, target: string) {
     super(
@@ -226,12 +236,11 @@ export class LayerItemsWriter {
     if (startsWith(base, baseStart, baseEnd, WHITEOUT_PREFIX)) {
       if (equals(base, baseStart, baseEnd, OPAQUE_MARKER))
         items.push(ItemKind.Opaque, dir, TypeCode.dir, mode, uid, gid, size, NO_LINK);
-      else if (
-        (dir === ROOT && startsWith(base, baseStart, baseEnd, META_PREFIX)) ||
-        baseEnd - baseStart === WHITEOUT_PREFIX.length
-      ) {
+      else if (dir === ROOT && startsWith(base, baseStart, baseEnd, META_PREFIX)) {
         const path = paths.childId(dir, paths.internNameBytes(base, baseStart, baseEnd));
         items.push(ItemKind.Marker, path, type, mode, uid, gid, size, NO_LINK);
+      } else if (namesNoFile(base, baseStart + WHITEOUT_PREFIX.length, baseEnd)) {
+        throw new InvalidWhiteout(decodeName(entry.name, entry.nameStart, entry.nameEnd));
       } else {
         const target = paths.childId(
           dir,
@@ -299,6 +308,12 @@ function startsWith(bytes: Buffer, start: number, end: number, prefix: Buffer): 
   return true;
 }
 
+/** An empty name, `.` or `..`: what a whiteout would name instead of a file (its folder, or the one above). */
+function namesNoFile(bytes: Buffer, start: number, end: number): boolean {
+  const length = end - start;
+  return length === 0 || (length <= 2 && bytes[start] === DOT && bytes[end - 1] === DOT);
+}
+
 function equals(bytes: Buffer, start: number, end: number, other: Buffer): boolean {
   return end - start === other.length && startsWith(bytes, start, end, other);
 }
@@ -309,7 +324,8 @@ function malformedTar({ label, remedy }: TarReadOptions, error: Error): Error {
   if (
     error instanceof UnsupportedEntryType ||
     error instanceof NameTooLong ||
-    error instanceof InvalidAufsHardlink
+    error instanceof InvalidAufsHardlink ||
+    error instanceof InvalidWhiteout
   ) {
     return new ImgscopeError('UNSUPPORTED', `${label}: ${error.message}`, {
       hint: 'the image cannot be pulled as it is; rebuild the layer with docker build, buildx or kaniko',

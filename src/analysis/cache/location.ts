@@ -9,7 +9,7 @@ import { VERSION } from '../../version.js';
  * and two builds of one version sharing a cache do not keep discarding each other's entries. The package
  * version is part of the key too, so a release never trusts another release's entries.
  */
-export const ANALYSER_REVISION = 11;
+export const ANALYSER_REVISION = 12;
 
 /** What an entry's header must name to be used. */
 export const ANALYSER_VERSION = `${VERSION}-r${ANALYSER_REVISION}`;
