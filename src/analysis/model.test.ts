@@ -300,6 +300,12 @@ describe('FileModelBuilder', () => {
     const { model } = build([lower, ['x => etc/a', 'etc/', 'etc/.wh..wh..opq']]);
     expect(listing(model.treeAt(1))).toContain('/x -> /etc/a hardlink 0 added');
     expect(() => build([lower, ['x => etc/a', 'etc/.wh.a']])).not.toThrow();
+    // So is a link through a symlinked folder: it reaches the file while the folders are still there.
+    const usrmerge = ['usr/', 'usr/lib/', 'usr/lib/a:1', 'lib -> usr/lib'];
+    expect(() => build([usrmerge, ['x => lib/a', 'usr/.wh.lib']])).not.toThrow();
+    expect(() => build([usrmerge, ['x => lib/a', '.wh.lib']])).not.toThrow();
+    expect(() => build([usrmerge, ['usr/.wh.lib', 'x => lib/a']])).toThrow(/"\/lib\/a", which is not there/);
+    expect(() => build([usrmerge, ['.wh.lib', 'x => lib/a']])).toThrow(/"\/lib\/a", which is not there/);
     // A whiteout of a path that was never there removes nothing a link could have reached.
     expect(() => build([lower, ['x => etc/none', 'etc/.wh.none']])).toThrow(
       /"\/etc\/none", which is not there/,

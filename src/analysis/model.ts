@@ -251,7 +251,7 @@ export class FileModelBuilder {
     else if (type === TypeCode.hardlink && items.links[i] !== NO_LINK) {
       const targetPath = this.links.get(items.links[i]!);
       let target = this.paths.find(targetPath);
-      if (!this.canLink(target, path, item)) target = this.throughSymlinks(targetPath);
+      if (!this.canLink(target, path, item)) target = this.throughSymlinks(targetPath, item);
       if (!this.canLink(target, path, item))
         throw new HardlinkTargetMissing(
           this.paths.path(path),
@@ -276,18 +276,23 @@ export class FileModelBuilder {
     if (target === NONE || target === path) return false;
     const record = this.last[target]!;
     if (record === NONE) return false;
-    const r = this.records;
-    if (r.types[record] === TypeCode.dir) return false;
+    if (this.records.types[record] === TypeCode.dir) return false;
+    return this.isThereFor(target, record, item);
+  }
+
+  /** Whether `path` (its last record `record`) is there for the layer's item `item`, in archive order. */
+  private isThereFor(path: number, record: number, item: number): boolean {
     if (this.isPresent(record)) return true;
-    return this.removedStamp[target] === this.layer + 1 && this.removedBy[target]! > item;
+    return record !== NONE && this.removedStamp[path] === this.layer + 1 && this.removedBy[path]! > item;
   }
 
   /**
    * The path link(2) reaches for `target`: symlinks among its folders are followed (its last name is not),
    * as the kernel follows them, inside the image's root as docker's chroot and containerd keep them;
-   * NONE when a name on the way is not there. Only for targets not found as named: never per entry.
+   * NONE when a name on the way is not there for the link at `item` (a folder the layer removes after the
+   * link still is). Only for targets not found as named: never per entry.
    */
-  private throughSymlinks(target: string): number {
+  private throughSymlinks(target: string, item: number): number {
     const pending = segmentsOf(target).reverse();
     const resolved = [ROOT];
     let followed = 0;
@@ -299,7 +304,7 @@ export class FileModelBuilder {
       }
       const id = this.paths.lookup(resolved[resolved.length - 1]!, name);
       const record = id === NONE ? NONE : this.last[id]!;
-      if (!this.isPresent(record)) return NONE;
+      if (!this.isThereFor(id, record, item)) return NONE;
       const link = this.records.links[record]!;
       if (pending.length > 0 && this.records.types[record] === TypeCode.symlink && link !== NO_LINK) {
         // Linux gives up after 40 symlinks (ELOOP).
