@@ -115,6 +115,43 @@ describe('GzipDecoder', () => {
     }
   });
 
+  it('tells zero padding from data after it at every split of small streams, the trailer cut anywhere', async () => {
+    const data = Buffer.from('hello hello hello world');
+    const members = [
+      gzipSync(data),
+      Buffer.concat([gzipSync(data.subarray(0, 5)), gzipSync(data.subarray(5))]),
+    ];
+    const zeros = (n: number) => Buffer.alloc(n);
+    const tails: [Buffer, boolean][] = [
+      [zeros(0), true],
+      [zeros(1), true],
+      [zeros(12), true],
+      [Buffer.from('x'), false],
+      [Buffer.concat([zeros(3), Buffer.from('x')]), false],
+      [Buffer.concat([zeros(1), gzipSync(Buffer.from('more'))]), false],
+      [Buffer.from([0, 0x1f, 0]), false],
+    ];
+    const wrong: string[] = [];
+    for (const [m, head] of members.entries()) {
+      for (const [t, [tail, valid]] of tails.entries()) {
+        const stream = Buffer.concat([head, tail]);
+        for (let cut = 0; cut <= stream.length; cut++) {
+          for (const ahead of [1, 3]) {
+            const chunks = [stream.subarray(0, cut), stream.subarray(cut)].filter(
+              (chunk) => chunk.length > 0,
+            );
+            const outcome = await decode(chunks, ahead).then(
+              ({ output }) => output.equals(data),
+              () => false,
+            );
+            if (outcome !== valid) wrong.push(`members ${m} tail ${t} cut ${cut} ahead ${ahead}`);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('does not compute the CRC-32 (the digest covers the bytes) but checks the length', async () => {
     const member = gzipSync(payload);
     const wrongCrc = Buffer.from(member);
