@@ -399,12 +399,12 @@ describe('readLayerTar', () => {
     // A hardlink links from the root too; a symlink's target is taken as written.
     const hardlink = { name: 'l', type: 'link' as const, linkname: name };
     await expect(read(await tarOf([hardlink]))).rejects.toMatchObject({
-      message: expect.stringContaining('entry "l" has a link target of 4096 bytes'),
+      message: expect.stringContaining('entry "l" has a link target of 4096 bytes from the root, and'),
     });
     const symlink = { name: 's', type: 'symlink' as const, linkname: name };
     await expect(read(await tarOf([symlink]))).resolves.toBeDefined();
     await expect(read(await tarOf([{ ...symlink, linkname: `${name}n` }]))).rejects.toMatchObject({
-      message: expect.stringContaining('entry "s" has a link target of 4096 bytes'),
+      message: expect.stringContaining('entry "s" has a link target of 4096 bytes, and'),
     });
   });
 

@@ -21,10 +21,11 @@ const ESTARGZ_METADATA = ['stargz.index.json', '.prefetch.landmark', '.no.prefet
 
 /** An entry whose name or link target Linux cannot hold: the layer cannot be unpacked. */
 export class NameTooLong extends Error {
-  constructor(what: 'name' | 'link target', name: string, length: number) {
+  /** `fromRoot`: `length` counts the `/` an unpack puts before a name or a hardlink's target. */
+  constructor(what: 'name' | 'link target', name: string, length: number, fromRoot = what === 'name') {
     const shown = name.length > 100 ? `${name.slice(0, 99)}…` : name;
     super(
-      `entry "${shown}" has a ${what} of ${length} bytes${what === 'name' ? ' from the root' : ''}, and Linux takes paths of at most ${LONGEST_PATH} (its ${PATH_MAX}-byte PATH_MAX counts the NUL), so Docker and containerd cannot unpack it`,
+      `entry "${shown}" has a ${what} of ${length} bytes${fromRoot ? ' from the root' : ''}, and Linux takes paths of at most ${LONGEST_PATH} (its ${PATH_MAX}-byte PATH_MAX counts the NUL), so Docker and containerd cannot unpack it`,
     );
     this.name = 'NameTooLong';
   }
@@ -266,6 +267,7 @@ export class LayerItemsWriter {
           'link target',
           decodeName(entry.name, entry.nameStart, entry.nameEnd),
           utf8Length(stored),
+          type === TypeCode.hardlink,
         );
       }
       link = this.links.intern(stored);
