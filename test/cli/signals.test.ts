@@ -1,10 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, watch } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LAYERS_FOLDER, TEMP_PREFIX } from '../../src/analysis/cache/location.js';
-import { blobOf, ImageFiles, makeTempDir, OCI, setLayoutIndex } from '../helpers/image-files.js';
+import { blobOf, ImageFiles, makeTempDir, OCI, setLayoutIndex, tarBytes } from '../helpers/image-files.js';
 import { projectRoot } from '../helpers/shared.js';
 
 /** An uncompressed layer of `count` empty files: its cache entry takes a while to write. */
@@ -208,4 +210,72 @@ describe('a second signal while the explorer flushes its cache', () => {
       expect(tempFiles(cache)).toEqual([]);
     },
   );
+});
+
+/**
+ * Runs imgscope in a child whose stderr (and, for the explorer, stdout and keyboard) claim to be a
+ * terminal, and has the child send itself `signal` as it draws its first indexing line: the indexing pass
+ * of a large archive is then still running, many chunks from its end.
+ */
+function interruptedIndexing(
+  argv: string[],
+  signal: NodeJS.Signals,
+): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+  const child = `
+    import { PassThrough, Writable } from 'node:stream';
+    const { main } = await import(${JSON.stringify(join(projectRoot, 'dist', 'bundle', 'main.js'))});
+    let sent = false;
+    const stderr = Object.assign(
+      new Writable({
+        write(chunk, _encoding, done) {
+          process.stderr.write(chunk);
+          if (!sent && String(chunk).includes('indexing')) {
+            sent = true;
+            process.kill(process.pid, ${JSON.stringify(signal)});
+          }
+          done();
+        },
+      }),
+      { isTTY: true, columns: 200 },
+    );
+    const terminal = () =>
+      Object.assign(new PassThrough(), { isTTY: true, columns: 200, rows: 40, setRawMode() {}, unref() {}, ref() {} });
+    const code = await main(${JSON.stringify(argv)}, {
+      stdout: terminal(),
+      stderr,
+      stdin: terminal(),
+      env: { TERM: 'xterm-256color', IMGSCOPE_NO_CACHE: '1' },
+      cwd: process.cwd(),
+    });
+    process.exitCode = code;
+  `;
+  return new Promise((resolve, reject) => {
+    const spawned = spawn(process.execPath, ['--input-type=module', '-e', child], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    spawned.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    spawned.on('error', reject);
+    spawned.on('close', (_code, received) => resolve({ signal: received, stderr }));
+  });
+}
+
+describe('a signal while a compressed archive is indexed on a terminal', () => {
+  let archive: string;
+  beforeAll(async () => {
+    archive = join(dir.path, 'large.tar.gz');
+    const tar = await tarBytes([{ name: 'member', content: randomBytes(32 * 1024 * 1024) }]);
+    writeFileSync(archive, gzipSync(tar, { level: 0 }));
+  });
+
+  it.each([
+    { name: 'inspect', command: ['inspect'] },
+    { name: 'the explorer', command: [] },
+  ])('ends $name by that signal with the indexing line erased', async ({ command }) => {
+    const result = await interruptedIndexing([...command, archive], 'SIGTERM');
+    expect(result.signal).toBe('SIGTERM');
+    expect(result.stderr).toMatch(/^\r\x1b\[2Kindexing .*\r\x1b\[2K$/s);
+  });
 });

@@ -155,10 +155,15 @@ async function openLoading(
   const quit = stop.signal;
   typeAhead.onQuit(() => stop.abort());
   try {
-    const source = await openImage(image, args.options, progress ? progress.sharing(io) : io, platform, {
-      signal: quit,
-      onIndexProgress: progress && ((...read) => progress.indexing(...read)),
-    });
+    // Interrupted (Ctrl+C is taken as SIGINT meanwhile), the progress line is erased, as check erases it.
+    const source = await removingTempFilesOnSignal(
+      () =>
+        openImage(image, args.options, progress ? progress.sharing(io) : io, platform, {
+          signal: quit,
+          onIndexProgress: progress && ((...read) => progress.indexing(...read)),
+        }),
+      () => progress?.clear(),
+    );
     // A registry image is not stopped by `quit`: the q it swallowed still quits.
     if (!quit.aborted) return source;
     await source.close();

@@ -12,6 +12,7 @@ import { imageArgument, type ParsedArgs } from '../args.js';
 import { openImage } from '../open-image.js';
 import { type Output, terminalWidth } from '../output.js';
 import { progressLineFor } from '../progress.js';
+import { removingTempFilesOnSignal } from '../quit-signals.js';
 
 interface IndexInfo {
   digest: string;
@@ -253,9 +254,14 @@ async function inspected(image: string, args: ParsedArgs, io: Output): Promise<I
   // The indexing of a compressed archive may take minutes: shown as check shows it.
   const progress = progressLineFor(io);
   try {
-    source = await openImage(image, args.options, progress ? progress.sharing(io) : io, undefined, {
-      onIndexProgress: progress && ((...read) => progress.indexing(...read)),
-    });
+    // Interrupted, the progress line is erased, as check erases it: the shell's prompt would follow it.
+    source = await removingTempFilesOnSignal(
+      () =>
+        openImage(image, args.options, progress ? progress.sharing(io) : io, undefined, {
+          onIndexProgress: progress && ((...read) => progress.indexing(...read)),
+        }),
+      () => progress?.clear(),
+    );
   } catch (error) {
     if (
       args.options.platform !== undefined ||
