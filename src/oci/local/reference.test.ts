@@ -100,6 +100,14 @@ describe('isLocalReference', () => {
   });
 
   it('is false for registry references, even ones whose path does not exist', () => {
+    // docker:// names the registry, whatever the name ends in: app.tar is a valid repository, 1.0.tgz a tag.
+    for (const name of [
+      'docker://app.tar',
+      'docker://reg.example/app:1.0.tgz',
+      'docker://app:v1.tar.xz',
+      'docker://app.tar:@0',
+    ])
+      expect(isLocalReference(name), name).toBe(false);
     expect(isLocalReference('alpine:3.20')).toBe(false);
     expect(isLocalReference('library/alpine')).toBe(false);
     expect(isLocalReference('localhost:5000/app:1')).toBe(false);

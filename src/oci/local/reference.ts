@@ -29,7 +29,8 @@ const POSITION_SUFFIX = /^(.+):(@-?\d+)$/;
  */
 export function isLocalReference(spec: string): boolean {
   if (transportOf(spec) !== undefined) return true;
-  if (spec === '') return false;
+  // The registry's own prefix: `docker://app.tar` is the repository app.tar, even though `app.tar` is a path.
+  if (spec === '' || spec.startsWith('docker://')) return false;
   if (existsSync(spec) || looksLikePath(spec)) return true;
   const path = POSITION_SUFFIX.exec(spec)?.[1];
   return path !== undefined && (existsSync(path) || looksLikePath(path));
