@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { decompressionLimit, imageArgument, parseCommandLine, positiveInteger } from './args.js';
 
 describe('parseCommandLine', () => {
@@ -185,6 +188,28 @@ describe('imageArgument', () => {
         hint: 'put options before or after the image; give one image per run; "pull" was read as the image: imgscope\'s commands are check, inspect and cache',
       }),
     );
+  });
+});
+
+describe('imageArgument and spaces around IMAGE', () => {
+  it('keeps them when a folder is named with them, behind a transport prefix or before :@N too', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'imgscope-args-'));
+    onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
+    const trailing = join(scratch, 'layout ');
+    const leading = join(scratch, ' layout');
+    mkdirSync(trailing);
+    mkdirSync(leading);
+    const image = (given: string) => imageArgument(parseCommandLine(['check', given]));
+    for (const given of [
+      trailing,
+      `oci:${trailing}`,
+      `${leading}:@0`,
+      `oci:${leading}:@0`,
+      `oci:${trailing}:v1`,
+    ])
+      expect(image(given), given).toBe(given);
+    expect(image(' oci:fixtures/demo ')).toBe('oci:fixtures/demo');
+    expect(image(' fixtures/demo:@0 ')).toBe('fixtures/demo:@0');
   });
 });
 

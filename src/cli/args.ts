@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ImgscopeError } from '../errors.js';
+import { parseLocalReference } from '../oci/local/reference.js';
 import type { PolicyFlags } from '../policy/index.js';
 import { parseSize, SIZE_SYNTAX, whyNotASize } from '../policy/sizes.js';
 
@@ -371,7 +372,8 @@ export function imageArgument(args: ParsedArgs): string {
  */
 function withoutStraySpaces(image: string): string {
   const trimmed = image.trim();
-  return trimmed === image || existsSync(image) ? image : trimmed;
+  // The path without its oci:/oci-archive:/docker-archive: prefix or its :@N (or :REF) is what is named so.
+  return trimmed === image || existsSync(parseLocalReference(image).path) ? image : trimmed;
 }
 
 export function positiveInteger(value: string | undefined, flag: string): number | undefined {
