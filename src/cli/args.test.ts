@@ -211,6 +211,13 @@ describe('imageArgument and spaces around IMAGE', () => {
     expect(image(' oci:fixtures/demo ')).toBe('oci:fixtures/demo');
     expect(image(' fixtures/demo:@0 ')).toBe('fixtures/demo:@0');
   });
+
+  it('refuses a blank IMAGE as a missing one, not as an empty registry reference', () => {
+    for (const argv of [['check', ' '], ['inspect', '\t'], ['  ']])
+      expect(() => imageArgument(parseCommandLine(argv)), JSON.stringify(argv)).toThrow(
+        expect.objectContaining({ message: expect.stringMatching(/needs an IMAGE$/) }),
+      );
+  });
 });
 
 describe('positiveInteger', () => {

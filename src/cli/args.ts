@@ -333,7 +333,9 @@ function editDistance(a: string, b: string): number {
 
 /** The single IMAGE argument of check/inspect/tui, or a clear error. */
 export function imageArgument(args: ParsedArgs): string {
-  const [image, ...extra] = args.positionals;
+  const [given, ...extra] = args.positionals;
+  const image = given === undefined ? undefined : withoutStraySpaces(given);
+  // Blank as well as missing: an unset variable inside quotes (" $IMAGE") is no reference to look up.
   if (!image) {
     throw new ImgscopeError(
       'BAD_INPUT',
@@ -363,7 +365,7 @@ export function imageArgument(args: ParsedArgs): string {
       hint: `put options before or after the image; give one image per run${commands}`,
     });
   }
-  return withoutStraySpaces(image);
+  return image;
 }
 
 /**
