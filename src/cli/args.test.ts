@@ -243,4 +243,16 @@ describe('decompressionLimit', () => {
       'IMGSCOPE_DECOMPRESSION_LIMIT="1.5" is not a size',
     );
   });
+
+  it('says 0 does not turn the guard off, rather than that 0 is no size', () => {
+    for (const value of ['0', ' 0MiB '])
+      expect(() => decompressionLimit({ IMGSCOPE_DECOMPRESSION_LIMIT: value }), value).toThrow(
+        expect.objectContaining({
+          message: expect.stringMatching(
+            /^IMGSCOPE_DECOMPRESSION_LIMIT="0(MiB)?" is 0 bytes — 0 does not turn the guard off$/,
+          ),
+          hint: expect.stringContaining('or unset it for the default (64GiB)'),
+        }),
+      );
+  });
 });

@@ -403,6 +403,14 @@ export function decompressionLimit(env: NodeJS.ProcessEnv): number | undefined {
   const value = env.IMGSCOPE_DECOMPRESSION_LIMIT?.trim();
   if (!value) return undefined;
   const bytes = parseSize(value);
+  if (bytes === 0) {
+    // 0 turns many tools' limits off; here it would stop every image at its first byte.
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      `IMGSCOPE_DECOMPRESSION_LIMIT="${value.slice(0, 40)}" is 0 bytes — 0 does not turn the guard off`,
+      { hint: `set it to ${SIZE_SYNTAX}, or unset it for the default (64GiB)` },
+    );
+  }
   if (bytes === undefined || bytes < 1) {
     throw new ImgscopeError(
       'BAD_INPUT',
