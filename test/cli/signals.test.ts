@@ -215,12 +215,14 @@ describe('a second signal while the explorer flushes its cache', () => {
 /**
  * Runs imgscope in a child whose stderr (and, for the explorer, stdout and keyboard) claim to be a
  * terminal, and has the child send itself `signal` as it draws its first indexing line: the indexing pass
- * of a large archive is then still running, many chunks from its end.
+ * of a large archive is then still running, many chunks from its end. The keyboard's raw-mode switches
+ * are returned in order. The child has a session of its own, without a controlling terminal: it is in
+ * the foreground as far as the explorer can tell, wherever the tests run.
  */
 function interruptedIndexing(
   argv: string[],
   signal: NodeJS.Signals,
-): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+): Promise<{ signal: NodeJS.Signals | null; stderr: string; rawModes: string[] }> {
   const child = `
     import { PassThrough, Writable } from 'node:stream';
     const { main } = await import(${JSON.stringify(join(projectRoot, 'dist', 'bundle', 'main.js'))});
@@ -239,11 +241,16 @@ function interruptedIndexing(
       { isTTY: true, columns: 200 },
     );
     const terminal = () =>
-      Object.assign(new PassThrough(), { isTTY: true, columns: 200, rows: 40, setRawMode() {}, unref() {}, ref() {} });
+      Object.assign(new PassThrough(), { isTTY: true, columns: 200, rows: 40, unref() {}, ref() {} });
+    const keyboard = Object.assign(terminal(), {
+      setRawMode(mode) {
+        process.stdout.write(\`\${mode}\\n\`);
+      },
+    });
     const code = await main(${JSON.stringify(argv)}, {
       stdout: terminal(),
       stderr,
-      stdin: terminal(),
+      stdin: keyboard,
       env: { TERM: 'xterm-256color', IMGSCOPE_NO_CACHE: '1' },
       cwd: process.cwd(),
     });
@@ -251,14 +258,21 @@ function interruptedIndexing(
   `;
   return new Promise((resolve, reject) => {
     const spawned = spawn(process.execPath, ['--input-type=module', '-e', child], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let stderr = '';
+    let stdout = '';
     spawned.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
+    spawned.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     spawned.on('error', reject);
-    spawned.on('close', (_code, received) => resolve({ signal: received, stderr }));
+    spawned.on('close', (_code, received) =>
+      resolve({ signal: received, stderr, rawModes: stdout.split('\n').filter(Boolean) }),
+    );
   });
 }
 
@@ -277,5 +291,12 @@ describe('a signal while a compressed archive is indexed on a terminal', () => {
     const result = await interruptedIndexing([...command, archive], 'SIGTERM');
     expect(result.signal).toBe('SIGTERM');
     expect(result.stderr).toMatch(/^\r\x1b\[2Kindexing .*\r\x1b\[2K$/s);
+  });
+
+  it('ends the explorer by that signal with the keyboard out of raw mode, the shell given it back as it was', async () => {
+    const result = await interruptedIndexing([archive], 'SIGTERM');
+    expect(result.signal).toBe('SIGTERM');
+    expect(result.rawModes).toContain('true');
+    expect(result.rawModes.at(-1)).toBe('false');
   });
 });

@@ -162,7 +162,11 @@ async function openLoading(
           signal: quit,
           onIndexProgress: progress && ((...read) => progress.indexing(...read)),
         }),
-      () => progress?.clear(),
+      () => {
+        progress?.clear();
+        // The keyboard is raw while keys are held: the shell would get it so, without echo.
+        typeAhead.restore();
+      },
     );
     // A registry image is not stopped by `quit`: the q it swallowed still quits.
     if (!quit.aborted) return source;
