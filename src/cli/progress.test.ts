@@ -26,6 +26,22 @@ describe('ProgressLine', () => {
     expect(text()).toBe('\r\x1b[2Kindexing app.tar.zst · 1 KiB of 4 KiB (8 KiB decompressed)\r\x1b[2K');
   });
 
+  it('draws and erases nothing while off the screen (a job in the background), where the shell prompts', () => {
+    const { stream, text } = terminal();
+    let onScreen = false;
+    const progress = new ProgressLine(stream, () => onScreen);
+    progress.indexing('app.tar.zst', { bytesRead: 1024, totalBytes: 4096, decompressedBytes: 8192 });
+    progress.clear();
+    expect(text()).toBe('');
+    // Drawn in the foreground, then sent to the background (Ctrl+Z, bg): the prompt is below it now.
+    const drawnBefore = new ProgressLine(stream, () => onScreen);
+    onScreen = true;
+    drawnBefore.indexing('app.tar.zst', { bytesRead: 1024, totalBytes: 4096, decompressedBytes: 8192 });
+    onScreen = false;
+    drawnBefore.clear();
+    expect(text()).toBe('\r\x1b[2Kindexing app.tar.zst · 1 KiB of 4 KiB (8 KiB decompressed)');
+  });
+
   it('erases itself before another stderr line, so the line starts at the left margin', async () => {
     const { stream, text } = terminal();
     const progress = new ProgressLine(stream);

@@ -15,9 +15,15 @@ export class ProgressLine {
   private done = 0;
   private lastDraw = 0;
   private drawn = false;
+  private readonly onScreen: () => boolean;
 
-  constructor(stream: NodeJS.WritableStream) {
+  /**
+   * `onScreen` says whether the line may be drawn: a job in the background shares the terminal with the
+   * shell, where \r\x1b[2K would erase the line being typed at its prompt.
+   */
+  constructor(stream: NodeJS.WritableStream, onScreen: () => boolean = () => true) {
     this.stream = stream;
+    this.onScreen = onScreen;
   }
 
   /** Counts the layers of one image from here on. */
@@ -56,12 +62,14 @@ export class ProgressLine {
   }
 
   private draw(line: string): void {
+    if (!this.onScreen()) return;
     this.stream.write(`\r\x1b[2K${fitted(line, (this.stream as { columns?: number }).columns)}`);
     this.drawn = true;
   }
 
   clear(): void {
-    if (this.drawn) this.stream.write('\r\x1b[2K');
+    // Drawn, then sent to the background: the shell has printed its prompt below since.
+    if (this.drawn && this.onScreen()) this.stream.write('\r\x1b[2K');
     this.drawn = false;
   }
 
@@ -92,6 +100,6 @@ function fitted(line: string, columns: number | undefined): string {
  * The progress line for a command, or none: off a terminal, logs and CI output would fill with carriage
  * returns, and a TERM=dumb terminal (Emacs's shell) shows the erase-line code as text.
  */
-export function progressLineFor(io: Output): ProgressLine | undefined {
-  return io.stderr.isTTY && io.env.TERM !== 'dumb' ? new ProgressLine(io.stderr) : undefined;
+export function progressLineFor(io: Output, onScreen?: () => boolean): ProgressLine | undefined {
+  return io.stderr.isTTY && io.env.TERM !== 'dumb' ? new ProgressLine(io.stderr, onScreen) : undefined;
 }
