@@ -7,7 +7,6 @@ import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedLayerOf } from '../analysis/analyze.js';
 import type { Analysis, AnalysisEvent } from '../analysis/types.js';
-import { removingTempFilesOnSignal } from '../cli/quit-signals.js';
 import { ImgscopeError } from '../errors.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
@@ -164,10 +163,12 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
     // Listened to before Ink loads: a terminal resized meanwhile was drawn at its old size, wrapped.
     io.stdout.on('resize', onResize);
     // Layers are already streaming into the cache: a signal before the session listens ends the process
-    // by default, which would leave their half-written temp files behind.
-    const { createElement, render, App } = await removingTempFilesOnSignal(loadInk);
-    io.beforeKeyboard?.();
+    // by default, which would leave their half-written temp files behind. Listened to from here on, not
+    // handed over from another listener once Ink has loaded: a signal that came as the first listener went
+    // (Ctrl+C in the type-ahead, just as Ink's import ended) was dropped with it, and the explorer showed.
     for (const name of QUIT_SIGNALS) process.on(name, onSignal);
+    const { createElement, render, App } = await loadInk();
+    io.beforeKeyboard?.();
     listenToJobControl(true);
     // Unheard, a stop takes effect, and the SIGCONT that ends it is not taken for another stop.
     const stopUnheard = (stopProcess: () => void) => {
