@@ -53,4 +53,21 @@ describe('holdTypeAhead', () => {
       expect(String(stdin.read())).toBe(`${opener}sq`);
     }
   });
+
+  it('calls onInterrupt before a Ctrl+C typed ends the load, so a progress line can be erased first', async () => {
+    const stdin = keyboard();
+    const order: string[] = [];
+    const kill = vi.spyOn(process, 'kill').mockImplementation((_pid, signal) => {
+      order.push(String(signal));
+      return true;
+    });
+    try {
+      const typeAhead = holdTypeAhead(stdin);
+      typeAhead.onInterrupt(() => order.push('erase'));
+      await typed(stdin, '\x03');
+      expect(order).toEqual(['erase', 'SIGINT']);
+    } finally {
+      kill.mockRestore();
+    }
+  });
 });

@@ -33,6 +33,11 @@ export interface TypeAhead {
    */
   onQuit(listener: (() => void) | undefined): void;
   /**
+   * While `listener` is set, it is called just before a Ctrl+C or Ctrl+\ typed is made the signal that
+   * ends the process: a progress line the load drew can be erased, or the shell's prompt follows it.
+   */
+  onInterrupt(listener: (() => void) | undefined): void;
+  /**
    * Runs `work` with the terminal as it was (cooked, the keyboard not read), then holds it again: a
    * credential helper may prompt on /dev/tty, and found it raw, its keys taken here.
    */
@@ -48,10 +53,11 @@ const CTRL_BACKSLASH = 0x1c;
 
 export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') {
-    return { release() {}, restore() {}, onQuit() {}, lend: (work) => work() };
+    return { release() {}, restore() {}, onQuit() {}, onInterrupt() {}, lend: (work) => work() };
   }
   const held: Buffer[] = [];
   let onQuit: (() => void) | undefined;
+  let onInterrupt: (() => void) | undefined;
   /** Whether raw mode and the keyboard are this hold's: only in the foreground. */
   let taken = false;
   // Read in paused mode, not with 'data': pausing a flowing TTY stops its reads, and Ink's 'readable'
@@ -66,6 +72,7 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
       const quit = bytes.includes(CTRL_C) ? 'SIGINT' : bytes.includes(CTRL_BACKSLASH) ? 'SIGQUIT' : undefined;
       if (quit) {
         restore();
+        onInterrupt?.();
         // To the foreground process group, as the terminal sends it: a script running imgscope stops too.
         process.kill(0, quit);
         return;
@@ -175,6 +182,9 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
     restore,
     onQuit(listener) {
       onQuit = listener;
+    },
+    onInterrupt(listener) {
+      onInterrupt = listener;
     },
   };
 }

@@ -156,6 +156,7 @@ async function openLoading(
   const stop = new AbortController();
   const quit = stop.signal;
   typeAhead.onQuit(() => stop.abort());
+  typeAhead.onInterrupt(() => progress?.clear());
   try {
     // Interrupted (Ctrl+C is taken as SIGINT meanwhile), the progress line is erased, as check erases it.
     const source = await removingTempFilesOnSignal(
@@ -180,6 +181,7 @@ async function openLoading(
   } finally {
     // From here a q is held for the explorer, which quits on it once it shows.
     typeAhead.onQuit(undefined);
+    typeAhead.onInterrupt(undefined);
     progress?.clear();
   }
 }
