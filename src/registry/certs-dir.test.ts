@@ -71,6 +71,6 @@ describe('the certs.d folders read for a registry', () => {
     } finally {
       denied.clear();
     }
-    expect(warnings).toEqual([`${ownDir}: cannot read it (EACCES); its certificates are not used`]);
+    expect(warnings).toEqual([`warning: ${ownDir}: cannot read it (EACCES); its certificates are not used`]);
   });
 });

@@ -48,9 +48,10 @@ export function readCertsDirectory(
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue;
-      // Another user's folder (root's 0700 one, for a rootless user) is skipped, as podman skips it.
+      // Another user's folder (root's 0700 one, for a rootless user) is skipped, as podman skips it. Marked
+      // a warning: unmarked, the line reads as the error an unreadable file inside the folder stops with.
       if (code === 'EACCES' || code === 'EPERM') {
-        warn?.(`${dir}: cannot read it (${code}); its certificates are not used`);
+        warn?.(`warning: ${dir}: cannot read it (${code}); its certificates are not used`);
         continue;
       }
       throw unreadable(
