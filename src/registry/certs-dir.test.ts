@@ -68,6 +68,8 @@ describe('the certs.d folders read for a registry', () => {
     const env = { HOME: join(home, 'unreadable-home') };
     try {
       expect(readCertsDirectory(REGISTRY, env, (line) => warnings.push(line))).toBeUndefined();
+      // A hint sends the user to a folder imgscope reads, not to the one it passed over.
+      expect(certsFolderFor(REGISTRY, env)).toBe(join('/etc/docker/certs.d', REGISTRY));
     } finally {
       denied.clear();
     }

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { ImgscopeError } from '../errors.js';
@@ -40,11 +40,32 @@ export function readCertsDirectory(
   env: NodeJS.ProcessEnv,
   warn?: (line: string) => void,
 ): RegistryTls | undefined {
+  const folder = readableFolder(registry, env, warn);
+  return folder && trustFrom(folder.dir, folder.names);
+}
+
+/**
+ * The certs.d folder to send a user to for `registry`'s trust: the one read when there is one, else
+ * docker's (or IMGSCOPE_CERTS_DIR's), never one passed over as unreadable. For Docker Hub it is
+ * `docker.io`, as podman and skopeo name it.
+ */
+export function certsFolderFor(registry: string, env: NodeJS.ProcessEnv): string {
+  return readableFolder(registry, env)?.dir ?? join(certsBases(env).at(-1)!, registry);
+}
+
+/**
+ * The first `BASE/REGISTRY` folder that exists and this user may read, with the names in it, sorted. A
+ * folder this user may not read is passed over with a line to `warn`.
+ */
+function readableFolder(
+  registry: string,
+  env: NodeJS.ProcessEnv,
+  warn?: (line: string) => void,
+): { dir: string; names: string[] } | undefined {
   for (const base of certsBases(env)) {
     const dir = join(base, registry);
-    let names: string[];
     try {
-      names = readdirSync(dir).sort();
+      return { dir, names: readdirSync(dir).sort() };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue;
@@ -60,18 +81,8 @@ export function readCertsDirectory(
         code === 'ENOTDIR' ? 'make it a folder of .crt, .cert and .key files' : undefined,
       );
     }
-    return trustFrom(dir, names);
   }
   return undefined;
-}
-
-/**
- * The certs.d folder to send a user to for `registry`'s trust: the one read when it exists, else docker's
- * (or IMGSCOPE_CERTS_DIR's). For Docker Hub it is `docker.io`, as podman and skopeo name it.
- */
-export function certsFolderFor(registry: string, env: NodeJS.ProcessEnv): string {
-  const folders = certsBases(env).map((base) => join(base, registry));
-  return folders.find((folder) => existsSync(folder)) ?? folders.at(-1)!;
 }
 
 function trustFrom(dir: string, names: string[]): RegistryTls | undefined {
