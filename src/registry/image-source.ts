@@ -31,6 +31,8 @@ interface IndexSearch {
   /** Every platform the indexes searched name, for the report and for the error when none is the one wanted. */
   platforms: Platform[];
   fetches: number;
+  /** The nested indexes fetched, by digest. */
+  indexes: Map<Digest, ImageIndex>;
 }
 
 /**
@@ -81,9 +83,15 @@ async function resolve(
   let index: ResolvedIndex | undefined;
   if (parsed.kind === 'index') {
     const outer = parsed.index;
-    const search: IndexSearch = { seen: new Set([fetched.digest]), platforms: [], fetches: 0 };
+    const search: IndexSearch = {
+      seen: new Set([fetched.digest]),
+      platforms: [],
+      fetches: 0,
+      indexes: new Map(),
+    };
     const found = await imageUnder(outer, 0, search);
     if (!found) throw platformNotFound(outer, wanted, label, fetched.digest, search.platforms);
+    await listUnsearched(outer, 0, search, new Set());
     index = {
       digest: fetched.digest,
       mediaType: parsed.mediaType,
@@ -130,10 +138,46 @@ async function resolve(
       }
       const image = await manifestOf(chosen);
       if (image.parsed.kind !== 'index') return { ...image, selected: chosen };
+      search.indexes.set(chosen.digest, image.parsed.index);
       const found = await imageUnder(image.parsed.index, depth + 1, search);
       if (found) return { ...found, selected: chosen };
     }
     return undefined;
+  }
+
+  /**
+   * Once the image is found, adds the platforms of the indexes without a platform the search did not reach:
+   * the report and the platform check list every platform the index has, not those met before the match
+   * (the index would seem to lack the profile's platform). Best effort: a failure, or the fetch limit, ends it.
+   */
+  async function listUnsearched(
+    nested: ImageIndex,
+    depth: number,
+    search: IndexSearch,
+    listed: Set<Digest>,
+  ): Promise<boolean> {
+    if (depth >= MAX_INDEX_DEPTH) return true;
+    for (const entry of platformlessIndexes(nested)) {
+      if (listed.has(entry.digest)) continue;
+      listed.add(entry.digest);
+      let index = search.indexes.get(entry.digest);
+      if (!index) {
+        // Fetched already and not an index, or else one fetch more, within the search's limit.
+        if (search.seen.has(entry.digest)) continue;
+        if (++search.fetches > MAX_INDEXES_SEARCHED) return false;
+        search.seen.add(entry.digest);
+        const document = await manifestOf(entry).catch((error: unknown) => {
+          if (signal?.aborted) throw error;
+          return undefined;
+        });
+        if (!document) return false;
+        if (document.parsed.kind !== 'index') continue;
+        index = document.parsed.index;
+        search.platforms.push(...indexPlatforms(index));
+      }
+      if (!(await listUnsearched(index, depth + 1, search, listed))) return false;
+    }
+    return true;
   }
 
   /** The manifest (or index) an index entry names, checked against the entry. */

@@ -497,6 +497,38 @@ describe('an index holding another index without a platform', () => {
     ]);
   });
 
+  it('lists the platforms of the indexes it did not need to search, once the image is found', async () => {
+    const amd64 = await buildImage({ label: 'amd64' });
+    const s390x = await buildImage({ label: 's390x', platform: { os: 'linux', architecture: 's390x' } });
+    const arm64 = await buildImage({ label: 'arm64', platform: { os: 'linux', architecture: 'arm64' } });
+    const first = indexDocument([platformed(s390x, 's390x')]);
+    const second = indexDocument([platformed(amd64, 'amd64')]);
+    // The wanted arm64 image is named by the outer index, amd64 only in the second nested one: the
+    // platform check must not say the index has no linux/amd64 image.
+    const outer = indexDocument([platformed(arm64, 'arm64'), unplatformed(first), unplatformed(second)]);
+    const indexType = { 'content-type': MediaType.OciIndex };
+    registry.serve(
+      bytesAt('/v2/app/manifests/listed', outer, indexType),
+      bytesAt(`/v2/app/manifests/${unplatformed(first).digest}`, first, indexType),
+      bytesAt(`/v2/app/manifests/${unplatformed(second).digest}`, second, indexType),
+      ...imageRoutes('app', amd64),
+      ...imageRoutes('app', s390x),
+      ...imageRoutes('app', arm64),
+    );
+    for (const architecture of ['arm64', 's390x']) {
+      const source = await openRegistryImage(`${registry.host}/app:listed`, {
+        ...options,
+        platform: { os: 'linux', architecture },
+      });
+      await source.close();
+      expect(indexPlatformsOf(source.index!).map(formatPlatform)).toEqual([
+        'linux/arm64',
+        'linux/s390x',
+        'linux/amd64',
+      ]);
+    }
+  });
+
   it('names the outer index and every platform it holds when none is the one asked for', async () => {
     const amd64 = await buildImage({ label: 'amd64' });
     const s390x = await buildImage({ label: 's390x', platform: { os: 'linux', architecture: 's390x' } });
