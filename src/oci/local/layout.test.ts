@@ -260,6 +260,11 @@ describe('OCI layout directories (oci:DIR)', () => {
     // The report lists the platforms found, not only those the outer index names.
     const all = ['linux/amd64', 'linux/s390x', 'linux/arm64'];
     expect(indexPlatformsOf(source.index!).map(formatPlatform)).toEqual(all);
+    // Found before the search reached every nested index: those it did not need are listed too.
+    for (const platform of [amd64, s390x]) {
+      const found = await openLocalImage(dir, { platform });
+      expect(indexPlatformsOf(found.index!).map(formatPlatform)).toEqual(all);
+    }
 
     const error = await failure(openLocalImage(dir, { platform: { os: 'linux', architecture: 'ppc64le' } }));
     expect(error.message).toBe(

@@ -127,25 +127,63 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
   ): Promise<{ entry: Descriptor; platforms: Platform[] }> {
     const label = `${location}: index ${digest}`;
     const platforms: Platform[] = [];
+    /** The nested indexes read, by digest (undefined: not an index). */
+    const read = new Map<Digest, ImageIndex | undefined>();
     let searched = 0;
+    const nestedIndexOf = async (nested: Descriptor): Promise<ImageIndex | undefined> => {
+      const names = { label: `${location}: manifest ${nested.digest}`, remedy: remedyFor(options.kind) };
+      const raw = await readVerifiedDocument(blobs, nested, names, { signal: options.signal });
+      const document = parsedOnDisk(remedy, () => parseManifest(raw, names.label, nested.mediaType));
+      const index = document.kind === 'index' ? document.index : undefined;
+      read.set(nested.digest, index);
+      if (index) platforms.push(...indexPlatforms(index));
+      return index;
+    };
     const search = async (index: ImageIndex, level: number): Promise<Descriptor | undefined> => {
-      platforms.push(...indexPlatforms(index));
       const match = matchPlatform(index, wanted, label);
       if (match || level >= MAX_INDEX_DEPTH) return match;
       for (const nested of platformlessIndexes(index)) {
         if (++searched > MAX_INDEXES_SEARCHED) {
           throw malformedLayout(location, `more than ${MAX_INDEXES_SEARCHED} nested indexes to search`);
         }
-        const names = { label: `${location}: manifest ${nested.digest}`, remedy: remedyFor(options.kind) };
-        const raw = await readVerifiedDocument(blobs, nested, names, { signal: options.signal });
-        const document = parsedOnDisk(remedy, () => parseManifest(raw, names.label, nested.mediaType));
-        if (document.kind === 'index' && (await search(document.index, level + 1))) return nested;
+        const document = await nestedIndexOf(nested);
+        if (document && (await search(document, level + 1))) return nested;
       }
       return undefined;
     };
+    /**
+     * Once the image is found, the platforms of the indexes without a platform the search did not reach:
+     * the report lists every platform the index has, not those met before the match. Best effort: a
+     * missing or broken document, or the search's limit, ends it.
+     */
+    const listUnsearched = async (
+      index: ImageIndex,
+      level: number,
+      listed: Set<Digest>,
+    ): Promise<boolean> => {
+      if (level >= MAX_INDEX_DEPTH) return true;
+      for (const nested of platformlessIndexes(index)) {
+        if (listed.has(nested.digest)) continue;
+        listed.add(nested.digest);
+        let document = read.get(nested.digest);
+        if (!read.has(nested.digest)) {
+          if (++searched > MAX_INDEXES_SEARCHED) return false;
+          try {
+            document = await nestedIndexOf(nested);
+          } catch (error) {
+            if (options.signal?.aborted) throw error;
+            return false;
+          }
+        }
+        if (document && !(await listUnsearched(document, level + 1, listed))) return false;
+      }
+      return true;
+    };
+    platforms.push(...indexPlatforms(nestedIndex));
     const found = await search(nestedIndex, depth);
-    if (found) return { entry: found, platforms };
-    throw platformNotFound(nestedIndex, wanted, label, digest, platforms);
+    if (!found) throw platformNotFound(nestedIndex, wanted, label, digest, platforms);
+    await listUnsearched(nestedIndex, depth, new Set());
+    return { entry: found, platforms };
   }
 
   for (let depth = 1; ; depth++) {
