@@ -56,7 +56,7 @@ export class NameBudget {
 /** The one-line error for a layer whose names outgrew the budget. */
 export function nameBudgetError(label: string, error: NameBudgetExceeded): ImgscopeError {
   return new ImgscopeError('LIMIT', `${label}: ${error.message}, more than any real image`, {
-    hint: 'the layer holds millions of distinct or very long names; it is broken or hostile, so rebuild it',
+    hint: 'the layer holds, removes or repeats millions of names, or very long ones; it is broken or hostile, so rebuild it',
     cause: error,
   });
 }
