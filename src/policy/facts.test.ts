@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../oci/digest.js';
 import type { ImageSource } from '../oci/source.js';
-import { imageFactsOf, indexOnlyFacts, pinnedReferenceFor } from './facts.js';
+import { imageFactsOf, indexOnlyFacts, indexPlatformsOf, pinnedReferenceFor } from './facts.js';
 
 const digest = (c: string): Digest => `sha256:${c.repeat(64)}`;
 
@@ -155,5 +155,23 @@ describe('pinnedReferenceFor', () => {
     expect(pinnedReferenceFor(`docker.io/library/alpine@${digest('b')}`, digest('a'))).toBe(
       `docker.io/library/alpine@${digest('a')}`,
     );
+  });
+});
+
+describe('indexPlatformsOf', () => {
+  it('names each platform once, in the order first met, when nested indexes offer the same one', () => {
+    const platforms = indexPlatformsOf({
+      manifests: [],
+      platforms: [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64', variant: 'v8' },
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+    });
+    expect(platforms).toEqual([
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    ]);
   });
 });

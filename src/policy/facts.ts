@@ -1,5 +1,5 @@
 import { baseMediaType, type ManifestSchema, MediaType } from '../oci/media-types.js';
-import { type Platform, platformMatches } from '../oci/platform.js';
+import { formatPlatform, type Platform, platformMatches } from '../oci/platform.js';
 import { type ImageSource, type ResolvedIndex, storedSize } from '../oci/source.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
 
@@ -50,12 +50,21 @@ function isRegistryTag(kind: ImageSource['kind'], reference: string): boolean {
   return kind === 'registry' && !DIGEST_SUFFIX.test(reference);
 }
 
-/** Platforms an index offers (its nested indexes' included), attestation manifests (`unknown/unknown`) left out. */
+/**
+ * Platforms an index offers (its nested indexes' included), each once in the order first met, attestation
+ * manifests (`unknown/unknown`) left out.
+ */
 export function indexPlatformsOf(index: Pick<ResolvedIndex, 'manifests' | 'platforms'>): Platform[] {
-  return (
+  const offered =
     index.platforms ??
-    index.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [m.platform] : []))
-  );
+    index.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [m.platform] : []));
+  const seen = new Set<string>();
+  return offered.filter((platform) => {
+    const name = formatPlatform(platform);
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return true;
+  });
 }
 
 /** Docker 25+ saves its layers as `application/vnd.oci.image.layer.v1.tar` in the OCI layout it writes. */
