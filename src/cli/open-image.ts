@@ -14,7 +14,10 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** How a caller follows the opening of an image on disk, and stops it (the indexing of a compressed archive). */
+/**
+ * How a caller follows the opening of an image on disk (the indexing of a compressed archive), and stops
+ * the opening of any image: that pass, or a registry's manifest and config requests.
+ */
 export type LoadingOptions = Pick<OpenOptions, 'signal' | 'onIndexProgress'>;
 
 /**
@@ -144,6 +147,7 @@ async function openSource(
       if (wait) io.onRegistryWait?.(wait);
     },
     aroundCredentialHelper: io.aroundCredentialHelper,
+    signal,
   }).catch(pointToDisk(image));
 }
 

@@ -919,6 +919,27 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       },
     );
 
+    it('stops a slow manifest load on q (exit 0), as it stops the indexing of an archive', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'hang' }, times: 2 });
+      const term = new Terminal([`${proxy.host}/fixtures/demo:1.0`], {}, { after: ECHO_CHECK });
+      try {
+        await term.waitFor(() => proxy.requests.some((r) => r.fault === 'hang'), 'the manifest requested');
+        const pressed = Date.now();
+        term.keys('q');
+        expect(await term.exitStatus()).toBe(0);
+        // Well before the manifest deadline (30 s), which ended the load before.
+        expect(Date.now() - pressed).toBeLessThan(5000);
+        const screen = await term.waitFor((s) => ECHO_LINE.test(s), 'the terminal modes');
+        expect(screen).not.toContain('Layers (8)');
+        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )echo( |$)/);
+        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )icanon( |$)/);
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
+
     it('gives the terminal, cooked, to a credential helper that prompts on it during the load', async () => {
       const guarded = await startRegistry({ auth: 'basic', storageDir: registry.storageDir });
       const dir = mkdtempSync(join(tmpdir(), 'imgscope-helper-'));

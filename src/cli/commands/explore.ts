@@ -141,8 +141,8 @@ async function explore(
 
 /**
  * Opens the image before the explorer shows, with the progress line `check` draws while a compressed
- * archive is indexed (the explorer cannot show until that pass ends). A q typed meanwhile stops it, as
- * it would quit the explorer: undefined then.
+ * archive is indexed (the explorer cannot show until that pass ends). A q typed meanwhile stops the
+ * indexing, or the registry's requests, as it would quit the explorer: undefined then.
  */
 async function openLoading(
   image: string,
@@ -171,8 +171,8 @@ async function openLoading(
         typeAhead.restore();
       },
     );
-    // A registry image is not stopped by `quit`: the q it swallowed still quits.
     if (!quit.aborted) return source;
+    // The q came as the last request ended: it still quits.
     await source.close();
     return undefined;
   } catch (error) {
