@@ -15,6 +15,7 @@ import { buildReport, layerCommands } from '../report/build-report.js';
 import type { Report } from '../report/report.js';
 import { pumpEvents } from './events.js';
 import { loadInk } from './ink-loader.js';
+import { registryWaitCountdown } from './registry-wait.js';
 import { reduce } from './state/reducer.js';
 import { type Action, initialState, type TuiState } from './state/state.js';
 import { createStore, type Store } from './store.js';
@@ -115,14 +116,8 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
   let failure: unknown;
   const iterator = input.events[Symbol.asyncIterator]();
   const events = { [Symbol.asyncIterator]: () => iterator };
-  input.onRegistryWait?.((wait) => {
-    const until = Date.now() + wait.ms;
-    store.dispatch({
-      type: 'registry-waiting',
-      wait: { status: wait.status, seconds: Math.ceil(wait.ms / 1000), until },
-    });
-    setTimeout(() => store.dispatch({ type: 'registry-wait-over', until }), wait.ms).unref();
-  });
+  const registryWait = registryWaitCountdown(store.dispatch);
+  input.onRegistryWait?.(registryWait.show);
   // Layers start streaming into the store while React and Ink load (~1 s on a cold start); the first
   // frame then shows whatever has arrived.
   pumpEvents(events, {
@@ -224,6 +219,7 @@ export async function runTui(input: TuiInput, io: TuiIO): Promise<number> {
       else if (pause === 'sigtstp') stopUnheard(stopLikeSigtstp);
     }
   } finally {
+    registryWait.stop();
     for (const name of QUIT_SIGNALS) process.off(name, onSignal);
     listenToJobControl(false);
     io.stdout.off('resize', onResize);

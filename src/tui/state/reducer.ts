@@ -213,6 +213,10 @@ export function reduce(state: TuiState, action: Action): TuiState {
       return action.wait.until > (state.registryWait?.until ?? 0)
         ? { ...state, registryWait: action.wait }
         : state;
+    case 'registry-wait-ticked':
+      return state.registryWait?.until === action.until && state.registryWait.seconds !== action.seconds
+        ? { ...state, registryWait: { ...state.registryWait, seconds: action.seconds } }
+        : state;
     case 'registry-wait-over':
       return state.registryWait?.until === action.until ? { ...state, registryWait: undefined } : state;
     case 'resized':

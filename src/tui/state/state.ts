@@ -58,6 +58,7 @@ export interface AnalysisFailure {
 
 export interface RegistryWaitState {
   readonly status: number;
+  /** The whole seconds left, counted down as they pass. */
   readonly seconds: number;
   readonly until: number;
 }
@@ -138,6 +139,7 @@ export type Action =
   | { type: 'report-updated'; report: Report; final: boolean }
   // From the registry: a Retry-After wait begins, then is over (unless a later one replaced it)
   | { type: 'registry-waiting'; wait: RegistryWaitState }
+  | { type: 'registry-wait-ticked'; until: number; seconds: number }
   | { type: 'registry-wait-over'; until: number }
   // From the terminal
   | { type: 'resized'; viewport: Viewport }
