@@ -54,6 +54,42 @@ describe('holdTypeAhead', () => {
     }
   });
 
+  it('takes a q as quit once the filter prompt was closed (Enter, Tab or Esc), as the explorer would', async () => {
+    for (const keys of [
+      ['/', 'ab', '\r'],
+      ['\x06', 'a\t'],
+      ['/', 'ab', '\x1b'],
+      ['?', '/'],
+    ]) {
+      const stdin = keyboard();
+      const onQuit = vi.fn();
+      const typeAhead = holdTypeAhead(stdin);
+      typeAhead.onQuit(onQuit);
+      for (const key of keys) await typed(stdin, key);
+      expect(onQuit).not.toHaveBeenCalled();
+      await typed(stdin, 'q');
+      expect(onQuit).toHaveBeenCalledOnce();
+      typeAhead.release();
+      expect(String(stdin.read())).toBe(keys.join(''));
+    }
+  });
+
+  it('keeps a q as text while the prompt stays open: arrows and Alt+keys do not close it', async () => {
+    for (const keys of [
+      ['/', 'a\x1b[A'],
+      ['/', '\x1bOB'],
+      ['/', '\x1bx'],
+    ]) {
+      const stdin = keyboard();
+      const onQuit = vi.fn();
+      const typeAhead = holdTypeAhead(stdin);
+      typeAhead.onQuit(onQuit);
+      for (const key of keys) await typed(stdin, key);
+      await typed(stdin, 'q');
+      expect(onQuit).not.toHaveBeenCalled();
+    }
+  });
+
   it('calls onInterrupt before a Ctrl+C typed ends the load, so a progress line can be erased first', async () => {
     const stdin = keyboard();
     const order: string[] = [];

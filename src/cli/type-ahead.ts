@@ -17,6 +17,7 @@ import {
   stopLikeSigtstp,
   stopReadingKeyboard,
 } from '../tui/terminal.js';
+import { quitKeyTyped } from './quit-key.js';
 
 export interface TypeAhead {
   /**
@@ -27,9 +28,9 @@ export interface TypeAhead {
   /** Stops holding and gives the terminal back as it was (the load failed). Safe after release(). */
   restore(): void;
   /**
-   * While `listener` is set, a `q` typed, which the explorer would take as quit (not one typed after `/`
-   * or Ctrl+F, in the filter prompt), calls it instead of being held: a long load can stop rather than
-   * finish for nothing. Unset (undefined), a `q` is held as any key.
+   * While `listener` is set, a `q` typed, which the explorer would take as quit (not one typed in the
+   * filter prompt, opened by `/` or Ctrl+F and not yet closed), calls it instead of being held: a long
+   * load can stop rather than finish for nothing. Unset (undefined), a `q` is held as any key.
    */
   onQuit(listener: (() => void) | undefined): void;
   /**
@@ -45,9 +46,6 @@ export interface TypeAhead {
 }
 
 const CTRL_C = 0x03;
-const CTRL_F = 0x06;
-const SLASH = 0x2f;
-const Q = 0x71;
 const CTRL_Z = 0x1a;
 const CTRL_BACKSLASH = 0x1c;
 
@@ -77,7 +75,7 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
         process.kill(0, quit);
         return;
       }
-      if (onQuit && bytes.includes(Q) && !filterOpenedBefore(held, bytes)) {
+      if (onQuit && quitKeyTyped([...held, bytes])) {
         onQuit();
       } else if (bytes.includes(CTRL_Z)) {
         held.push(Buffer.from(bytes.filter((byte) => byte !== CTRL_Z)));
@@ -187,10 +185,4 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
       onInterrupt = listener;
     },
   };
-}
-
-/** Whether the keys held, and those of `bytes` before its `q`, open the filter prompt, where a q is text. */
-function filterOpenedBefore(held: Buffer[], bytes: Buffer): boolean {
-  const before = [...held, bytes.subarray(0, bytes.indexOf(Q))];
-  return before.some((keys) => keys.includes(SLASH) || keys.includes(CTRL_F));
 }
