@@ -18,7 +18,7 @@ import {
 import { openImage, policyReference } from '../open-image.js';
 import type { Output } from '../output.js';
 import { progressLineFor } from '../progress.js';
-import { removingTempFilesOnSignal } from '../quit-signals.js';
+import { guardingQuitSignals, type QuitSignalGuard, removingTempFilesOnSignal } from '../quit-signals.js';
 import { holdTypeAhead, type TypeAhead } from '../type-ahead.js';
 import { type AnalysisCaches, analysisCachesOf } from './cache.js';
 import { runCheck, withPolicy } from './check.js';
@@ -31,13 +31,22 @@ export async function runExplore(args: ParsedArgs, io: Output): Promise<number> 
   if (!io.stdout.isTTY || cannotMoveCursor(io.env)) return runCheck(args, io);
   const keyboard = io.stdin.isTTY ? (io.stdin as NodeJS.ReadStream) : terminalKeyboard(args);
   if (!keyboard) return runCheck(args, io);
-  const typeAhead = holdTypeAhead(keyboard);
-  try {
-    return await explore(args, io, keyboard, typeAhead);
-  } finally {
-    typeAhead.restore();
-    if (keyboard !== io.stdin) keyboard.destroy();
-  }
+  let typeAhead: TypeAhead | undefined;
+  // From before the keyboard is raw to the end: a signal while the policy is resolved, the TUI's modules
+  // load, or the session ends and the cache writes start, gives the terminal back as it was and leaves no
+  // temp file, instead of ending the process by default.
+  return guardingQuitSignals(
+    async (guard) => {
+      typeAhead = holdTypeAhead(keyboard);
+      try {
+        return await explore(args, io, keyboard, typeAhead, guard);
+      } finally {
+        typeAhead.restore();
+        if (keyboard !== io.stdin) keyboard.destroy();
+      }
+    },
+    () => typeAhead?.restore(),
+  );
 }
 
 /**
@@ -67,6 +76,7 @@ async function explore(
   io: Output,
   keyboard: NodeJS.ReadStream,
   typeAhead: TypeAhead,
+  signals: QuitSignalGuard,
 ): Promise<number> {
   const image = imageArgument(args);
   const policy = await resolvePolicy({
@@ -111,22 +121,25 @@ async function explore(
     const { runTui } = await import('../../tui/index.js');
     holding = true;
     try {
-      return await runTui(
-        {
-          source,
-          events,
-          evaluate,
-          onRegistryWait: (show) => {
-            showRegistryWait = show;
+      // The session ends on a signal itself: the screen restored, then 128 + N returned.
+      return await signals.handOver(() =>
+        runTui(
+          {
+            source,
+            events,
+            evaluate,
+            onRegistryWait: (show) => {
+              showRegistryWait = show;
+            },
           },
-        },
-        {
-          stdin: keyboard,
-          stdout: io.stdout as NodeJS.WriteStream,
-          stderr: io.stderr as NodeJS.WriteStream,
-          env: io.env,
-          beforeKeyboard: typeAhead.release,
-        },
+          {
+            stdin: keyboard,
+            stdout: io.stdout as NodeJS.WriteStream,
+            stderr: io.stderr as NodeJS.WriteStream,
+            env: io.env,
+            beforeKeyboard: typeAhead.release,
+          },
+        ),
       );
     } finally {
       analysis.abort(new Error('the explorer was closed'));
