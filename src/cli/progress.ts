@@ -1,6 +1,7 @@
 import type { AnalysisEvent } from '../analysis/types.js';
 import type { IndexProgress } from '../oci/local/compressed-tar.js';
 import { formatSize } from '../policy/sizes.js';
+import { inForeground } from '../tui/terminal.js';
 import type { Output } from './output.js';
 
 /**
@@ -98,8 +99,9 @@ function fitted(line: string, columns: number | undefined): string {
 
 /**
  * The progress line for a command, or none: off a terminal, logs and CI output would fill with carriage
- * returns, and a TERM=dumb terminal (Emacs's shell) shows the erase-line code as text.
+ * returns, and a TERM=dumb terminal (Emacs's shell) shows the erase-line code as text. Started with `&` or
+ * continued by `bg`, it stays off the screen (the shell's prompt is there) and is drawn again after `fg`.
  */
-export function progressLineFor(io: Output, onScreen?: () => boolean): ProgressLine | undefined {
+export function progressLineFor(io: Output, onScreen = inForeground): ProgressLine | undefined {
   return io.stderr.isTTY && io.env.TERM !== 'dumb' ? new ProgressLine(io.stderr, onScreen) : undefined;
 }

@@ -7,7 +7,6 @@ import type { ImageSource } from '../../oci/source.js';
 import { imageFactsOf, resolvePolicy, type Setting } from '../../policy/index.js';
 import type { RegistryWait } from '../../registry/transport/retry.js';
 import { buildReport } from '../../report/build-report.js';
-import { inForeground } from '../../tui/terminal.js';
 import {
   decompressionLimit,
   imageArgument,
@@ -165,7 +164,7 @@ async function openLoading(
   typeAhead: TypeAhead,
 ): Promise<ImageSource | undefined> {
   // Started with `&` or continued by `bg`, the load goes on off the screen: the shell's prompt is there.
-  const progress = progressLineFor(io, inForeground);
+  const progress = progressLineFor(io);
   const stop = new AbortController();
   const quit = stop.signal;
   typeAhead.onQuit(() => stop.abort());
