@@ -105,14 +105,16 @@ class Cursor {
     private readonly path: string,
     private readonly location: string,
     private readonly watch: CursorWatch,
+    readonly compression: 'gzip' | 'zstd',
   ) {
     this.chunks = tar[Symbol.asyncIterator]();
   }
 
   static async start(path: string, location: string, watch: CursorWatch): Promise<Cursor> {
     const file = createReadStream(path, { highWaterMark: BLOB_READ_CHUNK });
-    const { tar } = await decodeLayer(file, location, REMEDY);
-    return new Cursor(file, tar, path, location, watch);
+    const { tar, compression } = await decodeLayer(file, location, REMEDY);
+    // Only compressed archives get a cursor: `isCompressedArchive` chose this reader.
+    return new Cursor(file, tar, path, location, watch, compression === 'zstd' ? 'zstd' : 'gzip');
   }
 
   /**
@@ -202,8 +204,9 @@ export class CompressedTarFiles implements LocalFiles {
   private closed = false;
 
   private constructor(
-    private readonly file: string,
+    readonly path: string,
     readonly location: string,
+    readonly compression: 'gzip' | 'zstd',
     private readonly index: TarIndex,
     private readonly heads: Map<number, Buffer>,
     private readonly limit: number,
@@ -249,7 +252,7 @@ export class CompressedTarFiles implements LocalFiles {
     };
     try {
       const index = await indexEntries(source, Infinity, location);
-      return new CompressedTarFiles(file, location, index, heads, limit);
+      return new CompressedTarFiles(file, location, cursor.compression, index, heads, limit);
     } finally {
       cursor.close();
     }
@@ -338,7 +341,7 @@ export class CompressedTarFiles implements LocalFiles {
       if (cursor.position <= offset && (best === -1 || cursor.position > this.idle[best]!.position)) best = i;
     }
     if (best !== -1) return this.idle.splice(best, 1)[0]!;
-    return Cursor.start(this.file, this.location, { limit: this.limit });
+    return Cursor.start(this.path, this.location, { limit: this.limit });
   }
 
   private release(cursor: Cursor): void {

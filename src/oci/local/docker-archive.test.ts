@@ -490,21 +490,33 @@ describe('an archive with no image in it', () => {
     const docker = tempPath('empty-save.tar');
     await new ImageFiles().add('manifest.json', '[]').writeTar(docker);
     const oci = tempPath('empty-layout.tar');
-    await new ImageFiles()
+    const layout = new ImageFiles()
       .add('oci-layout', '{"imageLayoutVersion":"1.0.0"}')
-      .add('index.json', '{"schemaVersion":2,"manifests":[]}')
-      .writeTar(oci);
+      .add('index.json', '{"schemaVersion":2,"manifests":[]}');
+    await layout.writeTar(oci);
     const fromDocker = await failure(openLocalImage(docker));
-    const fromOci = await failure(openLocalImage(oci));
+    const fromOci = await failure(openLocalImage(`oci-archive:${oci}`));
     expect([fromDocker.message, fromDocker.hint]).toEqual([
       `${docker} holds no image: its manifest.json lists none`,
-      'save the image into it again: docker save -o image.tar NAME',
+      `save the image into it again: docker save -o ${docker} NAME`,
     ]);
     expect([fromOci.message, fromOci.hint]).toEqual([
-      `${oci} holds no image: its index.json lists none`,
-      'save the image into it again: skopeo copy … oci-archive:image.tar, or docker save -o image.tar NAME',
+      `oci-archive:${oci} holds no image: its index.json lists none`,
+      `save the image into it again: skopeo copy … oci-archive:${oci}, or docker save -o ${oci} NAME`,
     ]);
     expect([fromDocker.code, fromDocker.exitCode]).toEqual([fromOci.code, fromOci.exitCode]);
+
+    // The hint names the input as given, quoted for the shell, so it can be pasted.
+    const directory = await layout.writeDirectory(tempPath('empty layout'));
+    expect((await failure(openLocalImage(`oci:${directory}`))).hint).toBe(
+      `save the image into it again: skopeo copy … 'oci:${directory}'`,
+    );
+    // No saving tool compresses: docker's output is piped through the archive's compressor.
+    const compressed = tempPath('empty-save.tar.gz');
+    writeFileSync(compressed, gzipSync(readFileSync(docker)));
+    expect((await failure(openLocalImage(compressed))).hint).toBe(
+      `save the image into it again: docker save NAME | gzip > ${compressed}`,
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import { posix, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ImgscopeError } from '../../errors.js';
 import type { FileStamp, StoredBlob } from '../source.js';
+import { shellQuoted } from './magic.js';
 
 /**
  * Blobs are read in 1 MiB chunks rather than the default 64 KiB: every stage after the read (the verifier,
@@ -19,6 +20,10 @@ export const BLOB_READ_CHUNK = 1024 * 1024;
 export interface LocalFiles {
   /** What the user named (`oci-archive:image.tar`), for messages. */
   readonly location: string;
+  /** The file or folder as the user named it (`image.tar`), for the commands hints give. */
+  readonly path: string;
+  /** How the archive is compressed, when it is. */
+  readonly compression?: 'gzip' | 'zstd';
   /** Size in bytes of a regular file, or undefined when there is none at `path`. */
   size(path: string): Promise<number | undefined>;
   /** Up to `length` bytes from the start of a file (for magic-byte sniffing). */
@@ -90,11 +95,13 @@ export async function readAt(handle: FileHandle, position: number, length: numbe
 /** The files of an image directory (an OCI layout, or an extracted `docker save`). */
 export class DirectoryFiles implements LocalFiles {
   readonly location: string;
+  readonly path: string;
   private readonly root: string;
 
   constructor(root: string, location: string) {
     this.root = resolve(root);
     this.location = location;
+    this.path = root;
   }
 
   async size(path: string): Promise<number | undefined> {
@@ -199,20 +206,28 @@ export function notAnImage(location: string, why: string): ImgscopeError {
   );
 }
 
-/** How each format is saved again: docker writes docker-archives (and OCI archives since Docker 25), skopeo layouts. */
-const SAVE_AGAIN = {
-  'docker-archive': 'docker save -o image.tar NAME',
-  'oci-archive': 'skopeo copy … oci-archive:image.tar, or docker save -o image.tar NAME',
-  oci: 'skopeo copy … oci:DIR',
-} as const;
+type SavedFormat = 'docker-archive' | 'oci-archive' | 'oci';
+
+/**
+ * How `files` is saved again, naming it as the user did so the command can be pasted: docker writes
+ * docker-archives (and OCI archives since Docker 25), skopeo layouts; a compressed archive is docker's
+ * output piped through its compressor, as no saving tool compresses.
+ */
+function saveAgain({ path, compression }: LocalFiles, format: SavedFormat): string {
+  if (compression) return `docker save NAME | ${compression} > ${shellQuoted(path)}`;
+  const save = `docker save -o ${shellQuoted(path)} NAME`;
+  if (format === 'docker-archive') return save;
+  if (format === 'oci-archive') return `skopeo copy … ${shellQuoted(`oci-archive:${path}`)}, or ${save}`;
+  return `skopeo copy … ${shellQuoted(`oci:${path}`)}`;
+}
 
 /**
  * An archive or layout whose list of images (`manifest.json` of a docker save, `index.json` of a layout)
  * is empty: one answer in every format.
  */
-export function holdsNoImage(location: string, format: keyof typeof SAVE_AGAIN): ImgscopeError {
+export function holdsNoImage(files: LocalFiles, format: SavedFormat): ImgscopeError {
   const list = format === 'docker-archive' ? 'manifest.json' : 'index.json';
-  return new ImgscopeError('BAD_INPUT', `${location} holds no image: its ${list} lists none`, {
-    hint: `save the image into it again: ${SAVE_AGAIN[format]}`,
+  return new ImgscopeError('BAD_INPUT', `${files.location} holds no image: its ${list} lists none`, {
+    hint: `save the image into it again: ${saveAgain(files, format)}`,
   });
 }

@@ -111,7 +111,7 @@ export async function openLayout(files: LocalFiles, options: LayoutOptions): Pro
 
   const blobs = layoutBlobs(files);
   const indexDigest = sha256Digest(rawIndex);
-  const entry = chooseEntry(parsed.index, indexDigest, options, location);
+  const entry = chooseEntry(parsed.index, indexDigest, options, files);
   const wanted = options.platform ?? DEFAULT_PLATFORM;
   const seen = new Set<Digest>();
   let descriptor = entry;
@@ -291,8 +291,9 @@ function chooseEntry(
   index: ImageIndex,
   indexDigest: Digest,
   options: LayoutOptions,
-  location: string,
+  files: LocalFiles,
 ): Descriptor {
+  const { location } = files;
   const entries = index.manifests;
   const other = index.unusable?.[0];
   if (entries.length === 0 && other) {
@@ -302,8 +303,7 @@ function chooseEntry(
       { hint: 'write the layout with sha256 digests, the default of docker, buildx, crane and skopeo' },
     );
   }
-  if (entries.length === 0)
-    throw holdsNoImage(location, options.kind === 'oci-archive' ? 'oci-archive' : 'oci');
+  if (entries.length === 0) throw holdsNoImage(files, options.kind === 'oci-archive' ? 'oci-archive' : 'oci');
   const { ref } = options;
   // The input with its transport and without its :REF, as the hints name it (a bare PATH takes no :REF).
   const base = ref === undefined ? options.reference : options.reference.slice(0, -(ref.length + 1));

@@ -345,12 +345,14 @@ function resolveLinks(entries: Map<string, IndexedEntry>): TarIndex {
 /** Random access to the members of an uncompressed tar file, indexed once, never extracted. */
 export class TarArchiveFiles implements LocalFiles {
   readonly location: string;
+  readonly path: string;
   private readonly file: string;
   private readonly members: Map<string, TarMember>;
   private readonly notFiles: Map<string, string>;
 
   private constructor(file: string, location: string, { members, notFiles }: TarIndex) {
     this.file = file;
+    this.path = file;
     this.location = location;
     this.members = members;
     this.notFiles = notFiles;
