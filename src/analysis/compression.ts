@@ -56,6 +56,7 @@ export async function decodeLayer(
   blob: Readable,
   label: string,
   remedy: string = DEFAULT_LAYER_REMEDY,
+  { checkCrc = false }: { checkCrc?: boolean } = {},
 ): Promise<DecodedLayer> {
   // Small blobs can end, and fail verification, while their first bytes are being read: keep the error.
   let failure: Error | undefined;
@@ -75,7 +76,7 @@ export async function decodeLayer(
   if (!ended && head.length > 0) blob.unshift(head);
   if (detected === 'none')
     return { compression: 'none', tar: source, isEstargz: () => false, expansion: () => 1 };
-  const gzip = detected === 'gzip' ? new GzipDecoder(GUNZIP_OPTIONS) : undefined;
+  const gzip = detected === 'gzip' ? new GzipDecoder(GUNZIP_OPTIONS, { checkCrc }) : undefined;
   const decoder = gzip ?? new ZstdWorkerDecoder();
   const feed = new DecoderFeed(decoder);
   source.on('error', (error) => decoder.destroy(error));

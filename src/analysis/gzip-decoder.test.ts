@@ -17,8 +17,12 @@ function split(bytes: Buffer, size: number): Buffer[] {
  * Writes every chunk up to `ahead` at a time, as DecoderFeed does, and reads the output; resolves with
  * the output and how many writes were called back, or rejects with the decoder's error.
  */
-async function decode(chunks: Buffer[], ahead = 3): Promise<{ output: Buffer; calledBack: number }> {
-  const decoder = new GzipDecoder(OPTIONS);
+async function decode(
+  chunks: Buffer[],
+  ahead = 3,
+  checkCrc = false,
+): Promise<{ output: Buffer; calledBack: number }> {
+  const decoder = new GzipDecoder(OPTIONS, { checkCrc });
   const output: Buffer[] = [];
   const reading = (async () => {
     for await (const chunk of decoder) output.push(chunk as Buffer);
@@ -161,6 +165,24 @@ describe('GzipDecoder', () => {
     const wrongLength = Buffer.from(member);
     wrongLength.writeUInt32LE(payload.length + 1, member.length - 4);
     await expect(decode(split(wrongLength, 4096))).rejects.toThrow(/length does not match/);
+  });
+
+  it('checks the CRC-32 when asked (a compressed archive, which no digest covers), however the chunks split', async () => {
+    const member = gzipSync(payload);
+    const wrongCrc = Buffer.from(member);
+    wrongCrc.writeUInt32LE(~wrongCrc.readUInt32LE(member.length - 8) >>> 0, member.length - 8);
+    for (const size of [1000, 4096, member.length]) {
+      await expect(decode(split(wrongCrc, size), 3, true), `${size}-byte chunks`).rejects.toThrow(
+        'gzip trailer CRC-32 does not match the inflated data',
+      );
+      expect((await decode(split(member, size), 3, true)).output.equals(payload)).toBe(true);
+    }
+    // Members after the first: gunzip checks theirs.
+    const both = Buffer.concat([member, wrongCrc]);
+    await expect(decode(split(both, 4096), 3, true)).rejects.toThrow(/check/i);
+    expect((await decode(split(Buffer.concat([member, member]), 4096), 3, true)).output.length).toBe(
+      2 * payload.length,
+    );
   });
 
   it('fails on a stream cut short in the header, the deflate data or the trailer', async () => {

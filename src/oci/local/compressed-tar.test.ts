@@ -84,6 +84,20 @@ describe('indexing a compressed archive', () => {
 });
 
 describe('the indexing pass', () => {
+  it('fails on a wrong CRC-32 in the gzip trailer, naming the archive: no digest covers manifest.json', async () => {
+    const tar = await tarBytes([{ name: 'manifest.json', content: '[]' }]);
+    const file = join(temp.path, 'wrong-crc.tar.gz');
+    const gzipped = gzipSync(tar);
+    gzipped.writeUInt32LE(~gzipped.readUInt32LE(gzipped.length - 8) >>> 0, gzipped.length - 8);
+    writeFileSync(file, gzipped);
+    await expect(CompressedTarFiles.open(file, file)).rejects.toMatchObject({
+      code: 'MALFORMED',
+      exitCode: 2,
+      message: `${file}: cannot decompress the archive (gzip trailer CRC-32 does not match the inflated data)`,
+      hint: 'the archive is damaged or cut short; save the image again',
+    });
+  });
+
   it('reports how far it has read the file, up to its end', async () => {
     const tar = await tarBytes([{ name: 'member', content: randomBytes(4 * MiB) }]);
     const file = join(temp.path, 'progress.tar.gz');

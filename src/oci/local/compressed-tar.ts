@@ -65,6 +65,11 @@ export interface IndexProgress {
 /** What every decompressed chunk is checked against; `onRead` gets the file's bytes read, and decompressed, so far. */
 interface CursorWatch {
   limit: number;
+  /**
+   * Whether a gzip trailer's CRC-32 is checked: in the pass that indexes the archive, which reads it to
+   * its end. No digest covers a docker save's manifest.json; the later passes read what the index found.
+   */
+  checkCrc?: boolean;
   signal?: AbortSignal;
   onRead?: (bytesRead: number, decompressedBytes: number) => void;
 }
@@ -112,7 +117,7 @@ class Cursor {
 
   static async start(path: string, location: string, watch: CursorWatch): Promise<Cursor> {
     const file = createReadStream(path, { highWaterMark: BLOB_READ_CHUNK });
-    const { tar, compression } = await decodeLayer(file, location, REMEDY);
+    const { tar, compression } = await decodeLayer(file, location, REMEDY, { checkCrc: watch.checkCrc });
     // Only compressed archives get a cursor: `isCompressedArchive` chose this reader.
     return new Cursor(file, tar, path, location, watch, compression === 'zstd' ? 'zstd' : 'gzip');
   }
@@ -225,7 +230,7 @@ export class CompressedTarFiles implements LocalFiles {
       onProgress &&
       ((bytesRead: number, decompressedBytes: number) =>
         onProgress({ bytesRead, totalBytes, decompressedBytes }));
-    const cursor = await Cursor.start(file, location, { limit, signal, onRead });
+    const cursor = await Cursor.start(file, location, { limit, signal, onRead, checkCrc: true });
     const heads = new Map<number, Buffer>();
     let keptBytes = 0;
     const source: HeaderSource = {
