@@ -347,6 +347,11 @@ describe('docker-archive: modern docker save (manifest.json over an OCI layout)'
       `docker-archive:${dir} is an OCI layout (oci-layout, index.json), not a docker save archive`,
     );
     expect(asDocker.hint).toBe(`read it as oci:${dir}, or give the bare path: the format is detected`);
+    // Quoted where the shell would split it, so it can be pasted.
+    const spaced = await layout.writeDirectory(tempPath('my layout'));
+    expect((await failure(openLocalImage(`docker-archive:${spaced}`))).hint).toBe(
+      `read it as 'oci:${spaced}', or give the bare path: the format is detected`,
+    );
   });
 });
 

@@ -207,7 +207,9 @@ async function requireFormat(
     throw new ImgscopeError(
       'BAD_INPUT',
       `${files.location} is a docker save archive (manifest.json), not an OCI layout`,
-      { hint: `read it as docker-archive:${path}, or give the bare path: the format is detected` },
+      {
+        hint: `read it as ${shellQuoted(`docker-archive:${path}`)}, or give the bare path: the format is detected`,
+      },
     );
   }
   if (!wantsLayout && !(await isDockerArchive(files)) && (await isLayout(files))) {
@@ -215,7 +217,7 @@ async function requireFormat(
       'BAD_INPUT',
       `${files.location} is an OCI layout (oci-layout, index.json), not a docker save archive`,
       {
-        hint: `read it as ${isDirectory ? 'oci' : 'oci-archive'}:${path}, or give the bare path: the format is detected`,
+        hint: `read it as ${shellQuoted(`${isDirectory ? 'oci' : 'oci-archive'}:${path}`)}, or give the bare path: the format is detected`,
       },
     );
   }

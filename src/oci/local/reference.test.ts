@@ -142,6 +142,13 @@ describe('prefixedForms', () => {
     expect(prefixedForms(`${dir}/lay:`)).toBe(`oci:${dir}/lay:REF`);
   });
 
+  it('quotes a form the shell would split, so it can be pasted', () => {
+    writeFileSync(join(temp.path, 'my app.tar'), '');
+    expect(prefixedForms(`${temp.path}/my app.tar:v1`)).toBe(
+      `'docker-archive:${temp.path}/my app.tar:v1' or 'oci-archive:${temp.path}/my app.tar:v1'`,
+    );
+  });
+
   it('names docker-archive for a folder of an extracted docker save, which oci: would refuse', () => {
     const saved = join(temp.path, 'saved');
     mkdirSync(saved);

@@ -1,5 +1,6 @@
 import { existsSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { shellQuoted } from './magic.js';
 
 export type LocalTransport = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -102,8 +103,10 @@ export function prefixedForms(spec: string, { imagesOnly = false } = {}): string
     if (imagesOnly && !(info.isDirectory() && IMAGE_FILES.some((file) => existsSync(join(path, file))))) {
       return undefined;
     }
-    if (!info.isDirectory()) return `docker-archive:${path}:${ref} or oci-archive:${path}:${ref}`;
-    return `${isExtractedSave(path) ? 'docker-archive' : 'oci'}:${path}:${ref}`;
+    // Quoted for the shell where needed, so a form can be pasted.
+    if (!info.isDirectory())
+      return `${shellQuoted(`docker-archive:${path}:${ref}`)} or ${shellQuoted(`oci-archive:${path}:${ref}`)}`;
+    return shellQuoted(`${isExtractedSave(path) ? 'docker-archive' : 'oci'}:${path}:${ref}`);
   }
   return undefined;
 }
