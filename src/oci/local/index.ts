@@ -35,7 +35,7 @@ export async function openLocalImage(spec: string, options: OpenOptions = {}): P
   const isDirectory = await statKind(path, given)
     .catch(bare ? toPrefixedForms(path) : rethrow)
     .catch(registryHint);
-  if (named) requireShape(named, isDirectory, given);
+  if (named) requireShape(named, isDirectory, given, ref === undefined ? path : `${path}:${ref}`);
   const files: LocalFiles = isDirectory
     ? new DirectoryFiles(path, given)
     : await requireImageAtTop(await openArchiveFiles(path, given, options), path);
@@ -223,15 +223,16 @@ async function requireFormat(
   }
 }
 
-function requireShape(transport: LocalTransport, isDirectory: boolean, given: string): void {
-  if (transport === 'oci' && !isDirectory) {
+/** `named` given a folder where it reads a file, or the reverse; `spec` is the input after its prefix, ref and all. */
+function requireShape(named: LocalTransport, isDirectory: boolean, given: string, spec: string): void {
+  if (named === 'oci' && !isDirectory) {
     throw new ImgscopeError('BAD_INPUT', `${given} is a file, but oci: names a layout directory`, {
-      hint: 'for a tar file of an OCI layout use oci-archive:FILE',
+      hint: `for a tar file of an OCI layout use ${shellQuoted(`oci-archive:${spec}`)}`,
     });
   }
-  if (transport === 'oci-archive' && isDirectory) {
+  if (named === 'oci-archive' && isDirectory) {
     throw new ImgscopeError('BAD_INPUT', `${given} is a directory, but oci-archive: names a tar file`, {
-      hint: 'for an OCI layout directory use oci:DIR',
+      hint: `for an OCI layout directory use ${shellQuoted(`oci:${spec}`)}`,
     });
   }
 }

@@ -644,8 +644,13 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     setLayoutIndex(files, [await addOciImage(files, amd64)]);
     const dir = await files.writeDirectory(tempPath('dir'));
     const file = await files.writeTar(tempPath('file.tar'));
-    expect((await failure(openLocalImage(`oci-archive:${dir}`))).hint).toContain('oci:DIR');
-    expect((await failure(openLocalImage(`oci:${file}`))).hint).toContain('oci-archive:FILE');
+    // The hint names the input, its ref kept, so it can be pasted.
+    expect((await failure(openLocalImage(`oci-archive:${dir}`))).hint).toBe(
+      `for an OCI layout directory use oci:${dir}`,
+    );
+    expect((await failure(openLocalImage(`oci:${file}:v1`))).hint).toBe(
+      `for a tar file of an OCI layout use oci-archive:${file}:v1`,
+    );
   });
 
   it('says where the image is when the archive holds its folder (tar -cf image.tar out) rather than its contents', async () => {
