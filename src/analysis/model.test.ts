@@ -312,6 +312,37 @@ describe('FileModelBuilder', () => {
     );
   });
 
+  it('keeps the content a hardlink links before its own layer removes the target: nothing dead', () => {
+    const lower = ['etc/', 'etc/a:100'];
+    // The unpack links x first, then removes the file's other name: x keeps the 100 bytes.
+    const linked = build([lower, ['x => etc/a', 'etc/.wh.a'], ['.wh.x']]);
+    expect(linked.merged.map((layer) => layer.wastedBytes)).toEqual([0, 0, 100]);
+    expect(linked.model.deadBytes(1)).toMatchObject({ deleted: 0, removals: [{ path: '/etc/a', bytes: 0 }] });
+    expect(linked.model.deadBytes(2)).toMatchObject({ deleted: 100 });
+    // The same through an opaque folder, a removed parent re-created, or a symlinked folder.
+    expect(build([lower, ['x => etc/a', 'etc/', 'etc/.wh..wh..opq']]).merged[1]!.wastedBytes).toBe(0);
+    expect(build([lower, ['x => etc/a', '.wh.etc', 'etc/a:5']]).merged[1]!.wastedBytes).toBe(0);
+    const usrmerge = ['usr/', 'usr/lib/', 'usr/lib/a:100', 'usr/lib/b:7', 'lib -> usr/lib'];
+    expect(build([usrmerge, ['x => lib/a', 'usr/.wh.lib']]).merged[1]!.wastedBytes).toBe(7);
+    // Two links share it; a file hardlinked below whose every other name the layer removes too.
+    const twice = build([lower, ['x => etc/a', 'y => etc/a', 'etc/.wh.a'], ['.wh.x'], ['.wh.y']]);
+    expect(twice.merged.map((layer) => layer.wastedBytes)).toEqual([0, 0, 0, 100]);
+    const group = build([[...lower, 'y => etc/a'], ['x => etc/a', 'etc/.wh.a', '.wh.y'], ['.wh.x']]);
+    expect(group.merged.map((layer) => layer.wastedBytes)).toEqual([0, 0, 100]);
+    // …whichever comes first, the link or a new file at the name that last held the content.
+    const renamed = build([
+      [...lower, 'y => etc/a'],
+      ['y:5', 'x => etc/a', 'etc/.wh.a', '.wh.y'],
+    ]);
+    expect(renamed.model.deadBytes(1)).toMatchObject({ deleted: 0, overwritten: 0 });
+    // A removed folder: the linked file is kept, the rest of the folder is freed.
+    const folder = build([
+      [...lower, 'etc/b:3'],
+      ['x => etc/a', '.wh.etc'],
+    ]);
+    expect(folder.model.deadBytes(1)).toMatchObject({ deleted: 3, removals: [{ path: '/etc', bytes: 3 }] });
+  });
+
   it('links a hardlink whose target’s folders are symlinks, as link(2) follows them (usrmerge)', () => {
     const refused = /^entry "\/y" is a hardlink to "\/[a-z/]+", which is not there when it is unpacked/;
     for (const lib of ['lib -> usr/lib', 'lib -> /usr/lib', 'lib -> ./usr/./lib/']) {

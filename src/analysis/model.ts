@@ -81,7 +81,8 @@ export class FileModelBuilder {
   private shadowed = new Map<number, number>();
   /**
    * Per path: the bytes this layer's whiteouts and opaque directories freed there (stamped layer + 1).
-   * A path the layer then sets again was overwritten, not deleted, as its layer tree shows (modified).
+   * A path the layer then sets again was overwritten, not deleted, as its layer tree shows (modified): its
+   * stamp is then negated, as a link may still keep those bytes (`unfree`).
    */
   private freed = new Float64Array(1024);
   private freedStamp = new Int32Array(1024);
@@ -94,6 +95,13 @@ export class FileModelBuilder {
   private removedStamp = new Int32Array(1024);
   /** The item whose whiteout or opaque marker is being applied. */
   private removingItem = 0;
+  /**
+   * The content groups of hardlinked names this layer's whiteouts and opaque markers removed, by path,
+   * and the groups made for a removed file that a link before its marker keeps: links find them here.
+   */
+  private removedGroups = new Map<number, number>();
+  /** Where this layer's deletions freed each of those groups: the path that took its last name. */
+  private groupFreedAt = new Map<number, number>();
   /** Bytes this layer's deletions freed at paths it then set again. */
   private recreated = 0;
   /** What each of this layer's whiteouts and opaque directories' children freed: path, bytes, … */
@@ -119,6 +127,10 @@ export class FileModelBuilder {
     this.shadowed = new Map();
     this.recreated = 0;
     this.removals = [];
+    if (this.removedGroups.size > 0) {
+      this.removedGroups = new Map();
+      this.groupFreedAt = new Map();
+    }
     this.entryCount += fileCount;
     const { kinds, paths } = items;
 
@@ -205,7 +217,9 @@ export class FileModelBuilder {
       layer = r.layers[record]!;
     } else {
       this.group[path] = NONE;
+      if (this.deleting) this.removedGroups.set(path, group);
       if (--this.groupNames[group]! > 0) return 0;
+      if (this.deleting) this.groupFreedAt.set(group, path);
       bytes = this.groupSizes[group]!;
       layer = this.groupLayers[group]!;
     }
@@ -232,7 +246,7 @@ export class FileModelBuilder {
       const at = pending.pop()!;
       if (this.freedStamp[at] === stamp) {
         bytes += this.freed[at]!;
-        this.freedStamp[at] = 0;
+        this.freedStamp[at] = -stamp;
       }
       if (!withContents) continue;
       for (let child = this.paths.firstChild(at); child !== NONE; child = this.paths.nextSibling(child))
@@ -258,7 +272,11 @@ export class FileModelBuilder {
           targetPath,
           target !== NONE && this.isPresentDir(target),
         );
-      const group = this.group[target] !== NONE ? this.group[target]! : this.shareContent(target);
+      const group = !this.isPresent(this.last[target]!)
+        ? this.keepRemovedContent(target)
+        : this.group[target] !== NONE
+          ? this.group[target]!
+          : this.shareContent(target);
       if (group !== NONE) {
         this.group[path] = group;
         this.groupNames[group]!++;
@@ -330,6 +348,57 @@ export class FileModelBuilder {
     this.groupLayers.push(r.layers[record]!);
     this.group[target] = group;
     return group;
+  }
+
+  /**
+   * The content of `target`, which a whiteout or opaque marker of this layer removes after the link
+   * being set: the unpack links first, so the link keeps that content, and what the removal counted as
+   * freed there is not dead. NONE when the target was not a file.
+   */
+  private keepRemovedContent(target: number): number {
+    let group = this.removedGroups.get(target);
+    if (group === undefined) {
+      const r = this.records;
+      const removal = this.last[target]!;
+      if (r.types[removal] !== TypeCode.file) return NONE;
+      let removed = this.first[target]!;
+      while (r.next[removed] !== removal) removed = r.next[removed]!;
+      group = this.groupSizes.length;
+      this.groupSizes.push(r.sizes[removal]!);
+      this.groupNames.push(0);
+      this.groupLayers.push(r.layers[removed]!);
+      this.removedGroups.set(target, group);
+      this.groupFreedAt.set(group, target);
+    }
+    const freedAt = this.groupFreedAt.get(group);
+    if (freedAt !== undefined) {
+      this.groupFreedAt.delete(group);
+      this.unfree(freedAt);
+    }
+    return group;
+  }
+
+  /**
+   * Takes back what this layer's deletions freed at `path`: its content is kept after all. Those bytes
+   * were deleted, or overwritten when the layer has set the path again already.
+   */
+  private unfree(path: number): void {
+    const stamp = this.layer + 1;
+    const taken = this.freedStamp[path];
+    if (taken !== stamp && taken !== -stamp) return;
+    this.freedStamp[path] = 0;
+    const bytes = this.freed[path]!;
+    this.wasted -= bytes;
+    if (taken === stamp) this.recreated += bytes;
+    const removals = this.removals;
+    for (let at = path; ; at = this.paths.parent(at)) {
+      for (let k = 0; k < removals.length; k += 2) {
+        if (removals[k] !== at) continue;
+        removals[k + 1]! -= bytes;
+        return;
+      }
+      if (at === ROOT) return;
+    }
   }
 
   private append(

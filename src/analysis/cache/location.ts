@@ -21,7 +21,7 @@ export const LAYERS_FOLDER = `layers-${ANALYSER_VERSION}`;
  * Bump when the summary of the same image changes (another waste figure, new hint findings, a changed
  * field): image summaries of older revisions are then never read again. Layer analyses stay valid.
  */
-export const SUMMARY_REVISION = 14;
+export const SUMMARY_REVISION = 15;
 
 /** What an image summary's header must name to be used: the analyser and the summary's revision. */
 export const SUMMARY_VERSION = `${ANALYSER_VERSION}-s${SUMMARY_REVISION}`;
