@@ -49,6 +49,15 @@ export function normalizeMemberPath(path: string): string {
   return normalized === '.' ? '' : normalized.replace(/\/+$/, '');
 }
 
+/**
+ * An archive member's name (or a link's target) as `docker load` extracts it, chrooted into its folder:
+ * `..` cannot climb above the root, so `../x` is `x`, as `/x` is. What refers to members (a manifest's
+ * paths) keeps its `..` (`normalizeMemberPath`): docker load refuses a path that leaves its folder.
+ */
+export function extractedMemberPath(name: string): string {
+  return normalizeMemberPath(posix.normalize(`/${name}`));
+}
+
 export function missingFile(location: string, path: string): ImgscopeError {
   return new ImgscopeError('NOT_FOUND', `${location}: "${path}" is missing`, {
     hint: 'the image is incomplete; save or copy it again',

@@ -49,6 +49,27 @@ describe('TarArchiveFiles', () => {
     expect(await files.size(long)).toBeUndefined();
   });
 
+  it('names members as docker load extracts them: `..` stops at the root, and PATH_MAX counts from there', async () => {
+    const file = join(temp.path, 'dot-dot-names.tar');
+    const deep = `${'d/'.repeat(2046)}ff`;
+    await writeTar(file, [
+      // Extracted as `/d/d/…/ff`, 4095 bytes: it fits, as it does without the `../`.
+      { name: `../${deep}`, content: 'deep' },
+      { name: '../../kept', content: 'k' },
+      { name: 'dir/../../up', content: 'u' },
+      { name: 'hardlink', type: 'link', linkname: '../kept' },
+      { name: 'dir/symlink', type: 'symlink', linkname: '../../../up' },
+      { name: `../${'e/'.repeat(2047)}f`, content: 'too deep' },
+    ]);
+    const files = await TarArchiveFiles.open(file, 'dot-dot-names.tar');
+    expect(files.paths()).toEqual([deep, 'kept', 'up', 'hardlink', 'dir/symlink']);
+    expect(await read(files, deep)).toBe('deep');
+    expect(await read(files, 'hardlink')).toBe('k');
+    expect(await read(files, 'dir/symlink')).toBe('u');
+    // A path that refers to a member keeps its `..`: docker load refuses one that leaves its folder.
+    expect(await files.size('../kept')).toBeUndefined();
+  });
+
   it('serves members by normalised path without extracting, skipping content it does not read', async () => {
     const file = join(temp.path, 'plain.tar');
     const big = Buffer.alloc(70_000, 7);

@@ -7,6 +7,7 @@ import { exceedsPathMax } from '../path-max.js';
 import type { StoredBlob } from '../source.js';
 import {
   BLOB_READ_CHUNK,
+  extractedMemberPath,
   fileStampOf,
   type LocalFiles,
   missingFile,
@@ -298,11 +299,11 @@ async function readEntries(
     } else if (type === 'K') {
       pending.linkpath = cString(await readMetadata(), 0, size);
     } else if (type !== 'g') {
-      const path = normalizeMemberPath(pending.path ?? headerPath(block));
+      const path = extractedMemberPath(pending.path ?? headerPath(block));
       const target = pending.linkpath ?? cString(block, 157, 100);
       // A name or link target past PATH_MAX names nothing docker load could extract, and kept, megabyte
       // names from PAX headers would make the index as large as the archive: such a member is left out.
-      const linkTarget = type === '1' ? normalizeMemberPath(target) : target;
+      const linkTarget = type === '1' ? extractedMemberPath(target) : target;
       if (
         exceedsPathMax(path, 'from-root') ||
         exceedsPathMax(linkTarget, type === '1' ? 'from-root' : 'as-given')
@@ -325,7 +326,7 @@ async function readEntries(
 }
 
 function symlinkTarget(path: string, target: string): string {
-  return normalizeMemberPath(target.startsWith('/') ? target : posix.join(posix.dirname(path), target));
+  return extractedMemberPath(target.startsWith('/') ? target : posix.join(posix.dirname(path), target));
 }
 
 function resolveLinks(entries: Map<string, IndexedEntry>): TarIndex {
