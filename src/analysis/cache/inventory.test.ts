@@ -126,6 +126,35 @@ describe('cache inventory with image summaries', () => {
     ]);
   });
 
+  it('counts a twin pointer with the summary it names, and one naming no summary as stale', async () => {
+    const root = cacheWith([{ n: 1, size: 1000, usedAt: 1 }], [{ n: 90, layers: [1], usedAt: 2 }]);
+    const summaryFile = join(root, IMAGES_FOLDER, entryFileName(digest(90)));
+    const summarySize = statSync(summaryFile).size;
+    const pointerText = `${digest(90)}\n`;
+    writeFileSync(join(root, IMAGES_FOLDER, `${TWIN_PREFIX}${'a'.repeat(64)}`), pointerText);
+    writeFileSync(join(root, IMAGES_FOLDER, `${TWIN_PREFIX}${'b'.repeat(64)}`), `${digest(91)}\n`);
+    const inventory = await listCache(root);
+    expect(inventory.images.entries[0]!.size).toBe(summarySize + pointerText.length);
+    expect(inventory.images.totalSize).toBe(summarySize + pointerText.length);
+    expect(inventory.stale).toEqual({ files: 1, size: pointerText.length });
+    // A budget one byte short of the layer, the summary and its pointer drops the summary (the oldest
+    // goes with its layer) and both pointers; the dangling one is reported as stale.
+    const result = await pruneCache(root, 1000 + summarySize + pointerText.length - 1);
+    expect(digestsOf(result.removed)).toEqual([digest(1)]);
+    expect(result.images.removedSize).toBe(summarySize + pointerText.length);
+    expect(result.stale).toMatchObject({ files: 1, size: pointerText.length });
+    expect(existsSync(join(root, IMAGES_FOLDER))).toBe(false);
+    // Exactly the budget: everything stays.
+    const fits = cacheWith([{ n: 1, size: 1000, usedAt: 1 }], [{ n: 90, layers: [1], usedAt: 2 }]);
+    writeFileSync(join(fits, IMAGES_FOLDER, `${TWIN_PREFIX}${'a'.repeat(64)}`), pointerText);
+    const kept = await pruneCache(fits, 1000 + summarySize + pointerText.length);
+    expect([kept.removed.length, kept.images.removed.length, kept.images.keptSize]).toEqual([
+      0,
+      0,
+      summarySize + pointerText.length,
+    ]);
+  });
+
   it('removes a summary it cannot read, whatever the budget', async () => {
     const root = cacheWith([{ n: 1, size: 10, usedAt: 1 }], [{ n: 90, layers: [1], usedAt: 2 }]);
     writeFileSync(join(root, IMAGES_FOLDER, entryFileName(digest(91))), 'not a summary');

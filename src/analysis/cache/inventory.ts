@@ -22,7 +22,7 @@ export const ABANDONED_TEMP_MS = 10 * 60 * 1000;
 export interface CacheEntryInfo {
   /** The layer's digest, or for an image summary the manifest's. */
   digest: Digest;
-  /** Bytes on disk. */
+  /** Bytes on disk: an image summary's twin pointer (see DiskSummaryCache) included. */
   size: number;
   /** The last time an analysis read or wrote it (the file's mtime). */
   lastUsed: Date;
@@ -42,7 +42,7 @@ export interface CacheInventory extends CacheFolder {
   images: CacheFolder;
   /** Fingerprints of verified local blobs: a few hundred bytes each, so counted, not listed. */
   fingerprints: { directory: string; count: number; totalSize: number };
-  /** Files no analysis will read: other versions' entries and abandoned temp files. */
+  /** Files no analysis will read: other versions' entries, abandoned temp files, twin pointers to no summary. */
   stale: { files: number; size: number };
 }
 
@@ -74,6 +74,7 @@ export async function listCache(root: string, now = Date.now()): Promise<CacheIn
   const stale = { files: 0, size: 0 };
   const layers = await listFolder(join(root, LAYERS_FOLDER), now, stale);
   const images = await listFolder(join(root, IMAGES_FOLDER), now, stale);
+  await countTwinPointers(images, stale);
   const fingerprints = await listFingerprints(join(root, FINGERPRINTS_FOLDER), now, stale);
   for (const file of await otherVersionsFiles(root, now)) {
     stale.files++;
@@ -150,7 +151,9 @@ export async function pruneCache(root: string, maxSize?: number, now = Date.now(
     for (const [image, layers] of layersOfImage) if (layers.has(entry.digest)) await removeImage(image);
   }
 
-  await removeDanglingTwinPointers(images.directory);
+  const dangling = await removeDanglingTwinPointers(images);
+  removedStale.files += dangling.files;
+  removedStale.size += dangling.size;
   const fingerprints = await pruneFingerprints(inventory.fingerprints.directory, maxSize === undefined);
   const { directory: fingerprintsDirectory } = inventory.fingerprints;
   for (const folder of [inventory.directory, images.directory, fingerprintsDirectory]) {
@@ -255,20 +258,59 @@ async function fingerprintStillMatches(recordFile: string): Promise<boolean> {
   }
 }
 
-/** Twin pointers (see DiskSummaryCache) whose summary is gone, or that name none. */
-async function removeDanglingTwinPointers(directory: string): Promise<void> {
+/**
+ * Adds each twin pointer's length to the summary it names, which it lives and goes with; one naming no
+ * listed summary is stale.
+ */
+async function countTwinPointers(images: CacheFolder, stale: { files: number; size: number }): Promise<void> {
+  const summaries = new Map(images.entries.map((entry) => [entry.digest, entry]));
+  for (const name of await namesIn(images.directory)) {
+    if (!name.startsWith(TWIN_PREFIX)) continue;
+    const pointer = join(images.directory, name);
+    const info = await statOrUndefined(pointer);
+    if (!info?.isFile()) continue;
+    const target = await twinPointerTarget(pointer);
+    const summary = target && summaries.get(target);
+    if (summary) {
+      summary.size += info.size;
+      images.totalSize += info.size;
+    } else {
+      stale.files++;
+      stale.size += info.size;
+    }
+  }
+}
+
+/**
+ * Removes the twin pointers (see DiskSummaryCache) whose summary is gone, or that name none; returns those
+ * that named no summary `images` listed (the others were counted with their summary).
+ */
+async function removeDanglingTwinPointers(images: CacheFolder): Promise<{ files: number; size: number }> {
+  const { directory } = images;
+  const listed = new Set<string>(images.entries.map((entry) => entry.digest));
+  const stale = { files: 0, size: 0 };
   for (const name of await namesIn(directory)) {
     if (!name.startsWith(TWIN_PREFIX)) continue;
     const pointer = join(directory, name);
-    const digest = await readCacheFile(pointer).then(
-      (bytes) => bytes.toString('utf8').trim(),
-      () => undefined,
-    );
-    const target = isDigest(digest)
-      ? await statOrUndefined(join(directory, entryFileName(digest)))
-      : undefined;
-    if (!target?.isFile()) await removeFile(pointer);
+    const info = await statOrUndefined(pointer);
+    const digest = await twinPointerTarget(pointer);
+    const target = digest ? await statOrUndefined(join(directory, entryFileName(digest))) : undefined;
+    if (target?.isFile() || !(await removeFile(pointer))) continue;
+    if (info?.isFile() && !(digest && listed.has(digest))) {
+      stale.files++;
+      stale.size += info.size;
+    }
   }
+  return stale;
+}
+
+/** The manifest digest a twin pointer names, if it can be read and names one. */
+async function twinPointerTarget(pointer: string): Promise<Digest | undefined> {
+  const text = await readCacheFile(pointer).then(
+    (bytes) => bytes.toString('utf8').trim(),
+    () => undefined,
+  );
+  return isDigest(text) ? text : undefined;
 }
 
 /** The layer digests each readable summary names. */

@@ -266,7 +266,7 @@ function listing(inventory: CacheInventory): string {
   if (inventory.stale.files > 0) {
     lines.push(
       `and ${counted(inventory.stale.files, 'stale file', 'stale files')} ` +
-        `(${formatSize(inventory.stale.size)}) from other imgscope versions or killed writes: ` +
+        `(${formatSize(inventory.stale.size)}) from other imgscope versions, killed writes or discarded summaries: ` +
         'imgscope cache prune removes them',
     );
   }
