@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, lstatSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { TEMP_PREFIX } from './location.js';
@@ -17,10 +17,13 @@ export async function writeAtomically(
   beforeRename?: Promise<void>,
 ): Promise<number> {
   const temp = join(directory, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  // Listed before it exists: the file is there as soon as open's system call ran, before it resolves.
   unfinished.add(temp);
   try {
-    const handle = await open(temp, 'wx', 0o644);
+    // Made on this thread: a quit signal's handler, which runs between this thread's tasks, finds it there
+    // or never made. An open on the thread pool could make it just after the handler looked, and the
+    // process, ended by the signal, would leave it.
+    closeSync(openSync(temp, 'wx', 0o644));
+    const handle = await open(temp, 'r+');
     let bytes = 0;
     try {
       bytes = await writeAll(handle, chunks);
