@@ -21,9 +21,9 @@
  */
 import { Readable, type TransformOptions } from 'node:stream';
 import {
+  crc32,
   createGunzip,
   createInflateRaw,
-  crc32,
   type Gunzip,
   type InflateRaw,
   type ZlibOptions,
