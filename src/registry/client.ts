@@ -203,21 +203,24 @@ export class RegistryClient {
    * leaves HTTPS on 443.
    */
   private async probe(signal: AbortSignal | undefined): Promise<void> {
-    const ping = (origin: string) =>
+    const ping = (origin: string, isAnswer?: (error: unknown) => boolean) =>
       this.unauthenticated({
         method: 'GET',
         url: new URL('/v2/', origin),
         headers: {},
         ...(signal ? { signal } : {}),
+        ...(isAnswer ? { isAnswer } : {}),
       });
     // An origin drops a default port (`https://host:443` is `https://host`): connections are keyed by it.
     const secureOrigin = new URL(this.currentOrigin.replace(/^http:/, 'https:')).origin;
     this.pools.skipCertificateCheck(secureOrigin);
     const portless = new URL(this.currentOrigin).port === '';
+    const httpsMayAnswer = (error: unknown) =>
+      mayBeRefusedTls(error) || (portless && isTransientNetworkError(error));
     let plain: HttpResponse | undefined;
-    let failure: unknown;
     try {
-      plain = await ping(this.currentOrigin);
+      // Not retried when HTTPS may answer: a TLS port drops every plain-HTTP attempt alike.
+      plain = await ping(this.currentOrigin, httpsMayAnswer);
       if (plain.status !== 400) {
         // Redirected to HTTPS: stay there, where the registry's requests keep their Authorization.
         if (plain.url.origin === secureOrigin) this.currentOrigin = secureOrigin;
@@ -225,9 +228,7 @@ export class RegistryClient {
         return;
       }
     } catch (error) {
-      const httpsMayAnswer = mayBeRefusedTls(error) || (portless && isTransientNetworkError(error));
-      if (signal?.aborted || !httpsMayAnswer) throw error;
-      failure = error;
+      if (signal?.aborted || !httpsMayAnswer(error)) throw error;
     }
     try {
       this.probedPing = await ping(secureOrigin);
@@ -236,8 +237,12 @@ export class RegistryClient {
     } catch (error) {
       // A TLS alert (a client certificate wanted) is the registry's answer, not a port that is not HTTPS.
       if (signal?.aborted || isTlsRefusal(error)) throw error;
-      if (!plain) throw failure;
-      this.probedPing = plain; // neither speaks to us: the plain-HTTP answer stands, as before
+      if (plain) {
+        this.probedPing = plain; // neither speaks to us: the plain-HTTP answer stands, as before
+        return;
+      }
+      // Neither answered: the plain-HTTP failure may be a fault of the moment after all, so it is retried.
+      this.probedPing = await ping(this.currentOrigin);
     }
   }
 

@@ -78,6 +78,81 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
     }
   });
 
+  describe('a loopback TLS port that drops plain HTTP (no 400)', () => {
+    /**
+     * A Node.js HTTPS front over the plain registry, self-signed, on loopback: its TLS server drops a
+     * plain-HTTP request without a word. `clientCertificate`: it asks for one and, as a server checking it
+     * after a TLS 1.3 handshake may, closes a connection without one, sending no alert.
+     */
+    async function startTlsFront(clientCertificate = false) {
+      const dir = mkdtempSync(join(tmpdir(), 'imgscope-drop-'));
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1'].concat([
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ]),
+        { stdio: 'pipe' },
+      );
+      const cert = readFileSync(join(dir, 'cert.pem'));
+      const front = createHttpsServer(
+        {
+          key: readFileSync(join(dir, 'key.pem')),
+          cert,
+          ...(clientCertificate ? { requestCert: true, rejectUnauthorized: false, ca: cert } : {}),
+        },
+        (request, response) => {
+          const upstream = httpRequest(
+            `${plain.url}${request.url ?? '/'}`,
+            { method: request.method, headers: { ...request.headers, host: plain.host } },
+            (answer) => {
+              response.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(response);
+            },
+          );
+          upstream.on('error', () => response.destroy());
+          request.pipe(upstream);
+        },
+      );
+      if (clientCertificate) {
+        front.prependListener('secureConnection', (socket) => {
+          if (!socket.authorized) socket.destroy();
+        });
+      }
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+      return {
+        host: `127.0.0.1:${(front.address() as AddressInfo).port}`,
+        stop: async () => {
+          front.closeAllConnections();
+          await new Promise((resolve) => front.close(resolve));
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+
+    it('moves to HTTPS at once, the dropped plain-HTTP ping not retried', async () => {
+      const front = await startTlsFront();
+      try {
+        const result = await check(`${front.host}/tls/app:v1`);
+        expect(result.stderr).not.toMatch(/^imgscope:/m);
+        expect(result.code).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ digest: image.digest, layersAnalyzed: true });
+        expect(pings(result.stderr)).toEqual([
+          expect.stringMatching(
+            `^debug: GET http://${front.host}/v2/ failed after \\d+ ms: .*(closed early|connection reset)$`,
+          ),
+          expect.stringMatching(`^debug: GET https://${front.host}/v2/ → 200`),
+        ]);
+      } finally {
+        await front.stop();
+      }
+    });
+  });
+
   describe.skipIf(!target)('off this machine', () => {
     it('checks the certificate unless the registry is marked insecure, as docker does', async () => {
       const { name, address } = target!;

@@ -115,7 +115,12 @@ export function retrying(options: RetryOptions, notice?: WaitNotice): Layer {
       try {
         response = await next({ ...request, attempt });
       } catch (error) {
-        if (!canRetry || isAbortError(error) || !isTransientNetworkError(error)) {
+        if (
+          !canRetry ||
+          isAbortError(error) ||
+          !isTransientNetworkError(error) ||
+          request.isAnswer?.(error)
+        ) {
           throw attempt > 1 ? networkFailure(request, underlyingFailure(error), attempt) : error;
         }
         await sleep(backoffDelay(attempt, options), undefined, { signal: request.signal });

@@ -26,6 +26,11 @@ export interface HttpRequest {
    * began as. Failures then name the host that failed, never the signed URL redirected to.
    */
   redirectedFrom?: URL;
+  /**
+   * Failures that are this request's answer rather than a fault of the moment, never retried: a probe's
+   * connection a TLS port drops is how that port refuses plain HTTP.
+   */
+  isAnswer?: (error: unknown) => boolean;
 }
 
 export interface HttpResponse {
