@@ -23,10 +23,13 @@ import { type BodyDeadline, drain, readSmallBody, withDeadline } from './transpo
 import { ConnectionPools, documentDeadlineMs } from './transport/http.js';
 import { logging } from './transport/logging.js';
 import {
+  closedAfterTlsHandshake,
   isTlsRefusal,
   isTransientNetworkError,
   mayBeRefusedTls,
   networkFailure,
+  tlsServerClosed,
+  underlyingFailure,
 } from './transport/network-errors.js';
 import { redactUrl } from './transport/redact.js';
 import { followingRedirects } from './transport/redirect.js';
@@ -217,6 +220,7 @@ export class RegistryClient {
     const portless = new URL(this.currentOrigin).port === '';
     const httpsMayAnswer = (error: unknown) =>
       mayBeRefusedTls(error) || (portless && isTransientNetworkError(error));
+    const secureUrl = new URL('/v2/', secureOrigin);
     let plain: HttpResponse | undefined;
     try {
       // Not retried when HTTPS may answer: a TLS port drops every plain-HTTP attempt alike.
@@ -231,12 +235,15 @@ export class RegistryClient {
       if (signal?.aborted || !httpsMayAnswer(error)) throw error;
     }
     try {
-      this.probedPing = await ping(secureOrigin);
+      this.probedPing = await ping(secureOrigin, (error) => closedAfterTlsHandshake(error, secureUrl));
       this.currentOrigin = secureOrigin;
       if (plain) discard(plain);
     } catch (error) {
       // A TLS alert (a client certificate wanted) is the registry's answer, not a port that is not HTTPS.
       if (signal?.aborted || isTlsRefusal(error)) throw error;
+      if (closedAfterTlsHandshake(error, secureUrl)) {
+        throw networkFailure({ method: 'GET', url: secureUrl }, tlsServerClosed(underlyingFailure(error)));
+      }
       if (plain) {
         this.probedPing = plain; // neither speaks to us: the plain-HTTP answer stands, as before
         return;

@@ -151,6 +151,21 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
         await front.stop();
       }
     });
+    it('says a client certificate may be wanted when the TLS server closes the connection after its handshake', async () => {
+      const front = await startTlsFront(true);
+      try {
+        const result = await check(`${front.host}/tls/app:v1`);
+        expect(result.code).toBe(2);
+        const message = result.stderr.split('\n').filter((line) => line.startsWith('imgscope:'));
+        expect(message).toEqual([
+          `imgscope: GET https://${front.host}/v2/: the server completed the TLS handshake, then closed the connection without answering — if ${front.host} wants a client certificate, reach ${front.host} by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry`,
+        ]);
+        // Its refusal is an answer, asked for once.
+        expect(pings(result.stderr)).toHaveLength(2);
+      } finally {
+        await front.stop();
+      }
+    });
   });
 
   describe.skipIf(!target)('off this machine', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { networkFailure, ProxiedFailure } from './network-errors.js';
+import { closedAfterTlsHandshake, networkFailure, ProxiedFailure } from './network-errors.js';
 import { proxySettingsFromEnv } from './proxy.js';
 
 const request = { method: 'GET' as const, url: new URL('https://registry.example.com/v2/') };
@@ -203,5 +203,24 @@ describe('networkFailure', () => {
         'the proxy answered but would not or could not connect to registry.example.com: ask its operator to allow registry.example.com, or add registry.example.com to NO_PROXY if this machine reaches it directly',
       );
     }
+  });
+});
+
+describe('closedAfterTlsHandshake', () => {
+  const https = new URL('https://127.0.0.1:5000/v2/');
+  it('tells a close after the handshake from a drop during it', () => {
+    expect(closedAfterTlsHandshake(coded('other side closed', 'UND_ERR_SOCKET'), https)).toBe(true);
+    expect(closedAfterTlsHandshake(coded('read ECONNRESET', 'ECONNRESET'), https)).toBe(true);
+    const during = coded(
+      'Client network socket disconnected before secure TLS connection was established',
+      'ECONNRESET',
+    );
+    expect(closedAfterTlsHandshake(during, https)).toBe(false);
+    expect(
+      closedAfterTlsHandshake(
+        coded('other side closed', 'UND_ERR_SOCKET'),
+        new URL('http://127.0.0.1:5000/'),
+      ),
+    ).toBe(false);
   });
 });

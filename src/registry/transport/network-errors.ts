@@ -65,6 +65,31 @@ export function mayBeRefusedTls(error: unknown): boolean {
   return false;
 }
 
+/**
+ * A connection that closed after its TLS handshake, before any answer: undici sends a request only once
+ * the handshake is done (a drop during it is Node.js's "disconnected before secure TLS connection was
+ * established"), so the server speaks TLS and refused us.
+ */
+export function closedAfterTlsHandshake(error: unknown, url: URL): boolean {
+  if (url.protocol !== 'https:') return false;
+  for (const e of causeChain(error)) {
+    const code = codeOf(e);
+    if (code === 'UND_ERR_SOCKET') return true;
+    if (code === 'ECONNRESET' && !/before secure TLS connection/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** Such a close, told apart: its message and hint are a TLS server's refusal (a client certificate wanted). */
+export function tlsServerClosed(error: unknown): Error {
+  return Object.assign(
+    new Error('the TLS server closed the connection without answering', { cause: error }),
+    {
+      code: 'TLS_CLOSED_UNANSWERED',
+    },
+  );
+}
+
 /** An alert the TLS server sent: it refused the connection, for a reason it names (`ERR_SSL_…_ALERT_…`). */
 export function isTlsAlert(error: Error): boolean {
   return /^ERR_SSL_.*_ALERT_/.test(codeOf(error) ?? '');
@@ -95,6 +120,8 @@ const DESCRIPTIONS: Record<string, string> = {
   BODY_TIMEOUT: 'the response body stalled',
   CLOSED_EARLY: 'the connection closed early',
   ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak HTTPS',
+  TLS_CLOSED_UNANSWERED:
+    'the server completed the TLS handshake, then closed the connection without answering',
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'the server wants a client certificate',
   ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'the server refused the TLS handshake',
   // Go's TLS servers (Distribution, Harbor) send this for a missing client certificate too.
@@ -117,6 +144,9 @@ const CLIENT_CERTIFICATE_HINTS: Record<string, ClientCertificateHint> = {
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: (host, folder, registry) => clientCertificateHint(host, folder, registry),
   // TLS 1.2 servers may refuse a missing client certificate with a bare handshake failure.
   ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host, folder, registry) =>
+    `if ${host} wants a client certificate, ${clientCertificateHint(host, folder, registry)}`,
+  // A server that checks the client certificate after a TLS 1.3 handshake may close without an alert.
+  TLS_CLOSED_UNANSWERED: (host, folder, registry) =>
     `if ${host} wants a client certificate, ${clientCertificateHint(host, folder, registry)}`,
   ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: (_host, folder) =>
     `renew the client certificate${folder ? ` in ${folder}/` : ''}`,
