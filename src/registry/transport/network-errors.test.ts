@@ -146,6 +146,42 @@ describe('networkFailure', () => {
     });
   });
 
+  it("names any other TLS alert, with a hint, never in OpenSSL's own text", () => {
+    const unrecognized = coded(
+      '809C63F3117F0000:error:0A000458:SSL routines:ssl3_read_bytes:tlsv1 unrecognized name:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 112',
+      'ERR_SSL_TLSV1_UNRECOGNIZED_NAME',
+    );
+    expect(networkFailure(request, unrecognized)).toMatchObject({
+      message:
+        'GET https://registry.example.com/v2/: the server refused the TLS connection (TLS alert: unrecognized name)',
+      hint: 'the TLS server does not know the name registry.example.com (SNI): reach the registry by the name its TLS server is set up for, as its certificate gives it',
+    });
+    // An OpenSSL without the file and alert number in its messages: the reason names the alert.
+    const bare = coded('write EPROTO 80:error:0A00042F:SSL routines::tlsv1 alert protocol version', 'EPROTO');
+    expect(networkFailure(request, bare)).toMatchObject({
+      message:
+        'GET https://registry.example.com/v2/: the server refused the TLS connection (TLS alert: protocol version)',
+      hint: expect.stringMatching(/^registry\.example\.com wants a TLS version Node\.js does not offer/),
+    });
+    const handshake = coded(
+      'write EPROTO 80:error:0A000410:SSL routines::sslv3 alert handshake failure',
+      'EPROTO',
+    );
+    expect(networkFailure(request, handshake).message).toBe(
+      'GET https://registry.example.com/v2/: the server refused the TLS handshake',
+    );
+    // An alert with no hint of its own: the host, and where to look.
+    const other = coded(
+      'error:0A00042F:SSL routines:ssl3_read_bytes:tlsv1 alert decode error:ssl/record/rec_layer_s3.c:1605:SSL alert number 50',
+      'ERR_SSL_TLSV1_ALERT_DECODE_ERROR',
+    );
+    expect(networkFailure(request, other)).toMatchObject({
+      message:
+        'GET https://registry.example.com/v2/: the server refused the TLS connection (TLS alert: decode error)',
+      hint: "registry.example.com's TLS server refused the connection: check that registry.example.com is the registry's name and port; if it is, ask the registry's operator what its TLS setup expects",
+    });
+  });
+
   it('names the proxy and its variable, and says where a proxy login goes', () => {
     const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
     const refused = networkFailure(

@@ -38,7 +38,7 @@ function codeOf(error: unknown): string | undefined {
   if (code === 'EPROTO') {
     // A TLS alert met by a socket write (a bulk GET writes its request at once) comes as EPROTO with
     // OpenSSL's reason in the message: the code Node.js gives the same alert elsewhere, as OpenSSL names it.
-    const alert = /:((?:sslv3|tlsv1|tlsv13) alert [a-z ]+):/.exec((error as Error).message ?? '');
+    const alert = /:((?:sslv3|tlsv1|tlsv13) alert [a-z ]+)(?::|\s*$)/.exec((error as Error).message ?? '');
     if (alert) return `ERR_SSL_${alert[1]!.toUpperCase().replaceAll(' ', '_')}`;
   }
   return typeof code === 'string' ? code : undefined;
@@ -90,9 +90,57 @@ export function tlsServerClosed(error: unknown): Error {
   );
 }
 
+/** The TLS alerts (RFC 8446 §6.2, RFC 5246 §7.2) a server refuses a connection with, by number. */
+const TLS_ALERTS: Record<number, string> = {
+  10: 'unexpected message',
+  20: 'bad record mac',
+  22: 'record overflow',
+  40: 'handshake failure',
+  42: 'bad certificate',
+  43: 'unsupported certificate',
+  44: 'certificate revoked',
+  45: 'certificate expired',
+  46: 'certificate unknown',
+  47: 'illegal parameter',
+  48: 'unknown ca',
+  49: 'access denied',
+  50: 'decode error',
+  51: 'decrypt error',
+  70: 'protocol version',
+  71: 'insufficient security',
+  80: 'internal error',
+  86: 'inappropriate fallback',
+  90: 'user canceled',
+  109: 'missing extension',
+  110: 'unsupported extension',
+  112: 'unrecognized name',
+  113: 'bad certificate status response',
+  115: 'unknown psk identity',
+  116: 'certificate required',
+  120: 'no application protocol',
+};
+
+/**
+ * The alert a TLS server sent, as OpenSSL's message numbers it (`…:SSL alert number 112`), or, in an
+ * OpenSSL built without that detail, as its reason names it (`…:SSL routines::tlsv1 unrecognized name`).
+ */
+function tlsAlertOf(error: unknown): { number: number; name: string } | undefined {
+  for (const e of causeChain(error)) {
+    const numbered = /SSL alert number (\d+)/.exec(e.message);
+    if (numbered) {
+      const number = Number(numbered[1]);
+      return { number, name: TLS_ALERTS[number] ?? `alert ${number}` };
+    }
+    const named = /:(?:sslv3|tlsv1|tlsv13) (?:alert )?([a-z ]+?)(?::|\s*$)/.exec(e.message);
+    const number = named && Object.entries(TLS_ALERTS).find(([, name]) => name === named[1]);
+    if (number) return { number: Number(number[0]), name: number[1] };
+  }
+  return undefined;
+}
+
 /** An alert the TLS server sent: it refused the connection, for a reason it names (`ERR_SSL_…_ALERT_…`). */
 export function isTlsAlert(error: Error): boolean {
-  return /^ERR_SSL_.*_ALERT_/.test(codeOf(error) ?? '');
+  return /^ERR_SSL_.*_ALERT_/.test(codeOf(error) ?? '') || tlsAlertOf(error) !== undefined;
 }
 
 /** A failure because a TLS server refused the connection: it speaks TLS, and said why. */
@@ -198,6 +246,9 @@ const CERTIFICATE_HINTS: Record<string, (hostname: string, folder: string | unde
 export function describeNetworkError(error: unknown): string {
   const code = describedCode(error);
   if (code) return DESCRIPTIONS[code]!;
+  // Any other alert: named, never OpenSSL's own text (`…:error:0A000458:SSL routines:…`).
+  const alert = tlsAlertOf(error);
+  if (alert) return `the server refused the TLS connection (TLS alert: ${alert.name})`;
   const refusal = proxyRefusal(error);
   if (refusal) return `the proxy refused the ${refusal.of} (HTTP ${refusal.status})`;
   return error instanceof Error ? error.message : String(error);
@@ -291,6 +342,33 @@ const REACHABILITY_HINTS: Record<string, (host: string, hostname: string) => str
   ),
 };
 
+/** What to do about a TLS alert with no hint of its own: it is the server's setup, or this machine's. */
+const TLS_REFUSED = (host: string) =>
+  `${host}'s TLS server refused the connection: check that ${host} is the registry's name and port; if it is, ask the registry's operator what its TLS setup expects`;
+
+/** Hints for the other alerts a TLS server refuses a connection with, by alert number. */
+const TLS_ALERT_HINTS: Record<
+  number,
+  (host: string, hostname: string, folder: string | undefined) => string
+> = {
+  // The client certificate, refused as it is: another one is the fix.
+  43: (host, _hostname, folder) =>
+    `the server refused the client certificate: ${clientCertificateHint(host, folder, host)}`,
+  44: (host, _hostname, folder) =>
+    `the client certificate was revoked: ${clientCertificateHint(host, folder, host)}`,
+  46: (host, _hostname, folder) =>
+    `the server refused the client certificate: ${clientCertificateHint(host, folder, host)}`,
+  49: (host, _hostname, folder) =>
+    `${host} refuses this client: if it wants a client certificate, ${clientCertificateHint(host, folder, host)}; else ask its operator to allow this machine`,
+  70: (host) =>
+    `${host} wants a TLS version Node.js does not offer (it offers TLS 1.2 and 1.3): ask the registry's operator to enable TLS 1.2 or later`,
+  71: (host) =>
+    `${host} wants stronger TLS ciphers than Node.js offered: ask the registry's operator which it requires`,
+  80: (host) => `${host}'s TLS server failed on its side: try again later, or tell the registry's operator`,
+  112: (_host, hostname) =>
+    `the TLS server does not know the name ${hostname} (SNI): reach the registry by the name its TLS server is set up for, as its certificate gives it`,
+};
+
 /** For a host a redirect sent a blob download to: the registry's name and port are not the problem. */
 function storageHint(host: string, error: unknown): string {
   const where = `${host}, where the registry sends blob downloads (its storage or CDN)`;
@@ -343,6 +421,8 @@ function networkHint(
     const registry = request.redirectedFrom?.host ?? host;
     return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host, certsFolder, registry);
   }
+  const alert = tlsAlertOf(error);
+  if (alert) return (TLS_ALERT_HINTS[alert.number] ?? TLS_REFUSED)(host, hostname, certsFolder);
   const refusal = proxy && proxyRefusal(error);
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
