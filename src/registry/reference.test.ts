@@ -101,6 +101,24 @@ describe('parseReference', () => {
     expect(suggestion(`localhost:5000/Team/app@${digest}`)).toBe(`use "localhost:5000/team/app@${digest}"`);
   });
 
+  it('says how to write a reference given as a URL, and how plain HTTP is asked for', () => {
+    const hint = (text: string) => {
+      try {
+        parseReference(text);
+      } catch (error) {
+        return (error as { hint?: string }).hint;
+      }
+      throw new Error(`${text} was accepted`);
+    };
+    expect(hint('https://ghcr.io/org/app:v1')).toBe('write it as "ghcr.io/org/app:v1"');
+    expect(hint('http://registry.lan:5000/app:v1')).toBe(
+      'write it as "registry.lan:5000/app:v1"; for plain HTTP, add --insecure-registry registry.lan:5000',
+    );
+    expect(hint('http://localhost:5000/app')).toBe(
+      'write it as "localhost:5000/app"; a loopback registry is reached in plain HTTP as it is',
+    );
+  });
+
   it('rejects malformed references with a message naming the input', () => {
     expect(rejection('')).toMatch(/is empty/);
     expect(rejection('https://ghcr.io/app')).toMatch(/https:\/\/ scheme/);

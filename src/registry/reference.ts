@@ -40,6 +40,20 @@ function invalid(
   return new ImgscopeError('BAD_INPUT', `image reference "${text}": ${why}`, { hint });
 }
 
+/** A URL's scheme before a reference: a URL pasted as it is, or `http://` meant as plain HTTP. */
+function schemeError(text: string, scheme: string, bare: string): ImgscopeError {
+  const why = `the ${scheme}:// scheme is not part of an image reference`;
+  if (!/^https?$/i.test(scheme) || bare === '') return invalid(text, why);
+  const host = bare.split('/')[0]!;
+  const plain =
+    scheme.toLowerCase() !== 'http'
+      ? ''
+      : isLoopbackHost(host)
+        ? '; a loopback registry is reached in plain HTTP as it is'
+        : `; for plain HTTP, add --insecure-registry ${host}`;
+  return invalid(text, why, `write it as "${bare}"${plain}`);
+}
+
 /**
  * `***@host/app`: credentials, unless what follows the `@` is one word that is no host, or a digest of
  * another algorithm (`md5:…`, not `host:5000`) — a mistyped digest.
@@ -88,7 +102,7 @@ export function parseReference(text: string): ImageReference {
   const shown = maskUserinfo(rest);
   if (shown !== rest) throw userinfoError(shown);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest);
-  if (scheme) throw invalid(text, `the ${scheme[1]}:// scheme is not part of an image reference`);
+  if (scheme) throw schemeError(text, scheme[1]!, rest.slice(scheme[0].length));
   if (/\s/.test(rest)) throw invalid(text, 'contains whitespace');
 
   let digest: Digest | undefined;
