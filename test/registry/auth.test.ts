@@ -252,7 +252,7 @@ describe.skipIf(registryUnavailable)('token (Bearer) registry', () => {
     });
     expect(error.code).toBe('AUTH');
     expect(error.message).toMatch(
-      /token service http:\/\/127\.0\.0\.1:\d+\/token .* rejected the credentials from --username \(401\)/,
+      /token service http:\/\/127\.0\.0\.1:\d+\/token .* rejected the credentials from --username \(401: incorrect username or password\)/,
     );
     expect(`${error.message} ${error.hint}`).not.toContain('bad-secret');
   });

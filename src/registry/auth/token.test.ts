@@ -78,7 +78,9 @@ describe('fetchToken', () => {
     );
     await expect(refused).rejects.toMatchObject({
       code: 'AUTH',
-      message: expect.stringContaining('rejected the credentials from /home/me/.docker/config.json (400)'),
+      message: expect.stringContaining(
+        'rejected the credentials from /home/me/.docker/config.json (400: refresh token expired)',
+      ),
       hint: expect.stringContaining('log in again with `docker login r.example`'),
     });
     await expect(refused).rejects.not.toThrow(/REFRESH-SECRET/);
@@ -88,6 +90,35 @@ describe('fetchToken', () => {
     await expect(
       fetchToken(answering(400, { error: 'unsupported_grant_type' }), bearer, [], context(undefined)),
     ).rejects.toThrow(/answered HTTP 400/);
+  });
+
+  it("quotes the token service's words, never the credentials it echoes, and blames no outage for a 4xx", async () => {
+    const basic: Credential = { kind: 'basic', username: 'me', password: 'hunter2-secret' };
+    await expect(
+      fetchToken(answering(401, { details: 'incorrect username or password' }), bearer, [], context(basic)),
+    ).rejects.toThrow(
+      'token service https://auth.example/token of registry r.example rejected the credentials from /home/me/.docker/config.json (401: incorrect username or password)',
+    );
+    const invalid = fetchToken(
+      answering(400, { errors: [{ code: 'DENIED', message: 'invalid scope for me:hunter2-secret' }] }),
+      bearer,
+      ['repository:team/app:pull'],
+      context(basic),
+    );
+    await expect(invalid).rejects.toMatchObject({
+      message:
+        'token service https://auth.example/token of registry r.example (repository team/app) answered HTTP 400: invalid scope for ***',
+      hint: expect.stringMatching(
+        /^the token service refused imgscope's request: .*report it to the registry operator$/,
+      ),
+    });
+    await expect(
+      fetchToken(answering(503, { message: 'maintenance' }), bearer, [], context(undefined)),
+    ).rejects.toMatchObject({
+      message:
+        'token service https://auth.example/token of registry r.example answered HTTP 503: maintenance',
+      hint: 'the token service is failing; try again later',
+    });
   });
 });
 

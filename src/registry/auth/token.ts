@@ -130,9 +130,11 @@ export async function fetchToken(
     where,
     context.deadlineMs ? { ms: context.deadlineMs } : undefined,
   );
+  const words = serviceWords(body, credential);
+  const answered = `${response.status}${words ? `: ${words}` : ''}`;
   if (response.status === 401 || response.status === 403 || refusedGrant(request, response.status, body)) {
     throw authError(
-      `${where} rejected ${context.credentialSource ? `the credentials from ${context.credentialSource}` : 'anonymous access'} (${response.status})`,
+      `${where} rejected ${context.credentialSource ? `the credentials from ${context.credentialSource}` : 'anonymous access'} (${answered})`,
       credential?.kind === 'identity-token'
         ? `the identity token has expired or was revoked: log in again with \`docker login ${context.registry}\``
         : context.credentialSource
@@ -149,8 +151,10 @@ export async function fetchToken(
   }
   if (response.status !== 200) {
     throw authError(
-      `${where} answered HTTP ${response.status}`,
-      'the token service is failing; try again later',
+      `${where} answered HTTP ${answered}`,
+      response.status >= 500
+        ? 'the token service is failing; try again later'
+        : "the token service refused imgscope's request: the registry or its token service is misconfigured; report it to the registry operator",
     );
   }
   let reply: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
@@ -185,6 +189,41 @@ export async function fetchToken(
   // Expired on arrival means the token service's clock is behind this one's: trusting `issued_at` would
   // fetch a token for every request. The registry judges the token; a 401 renews it.
   return { value, expiresAt: fromIssue > now ? fromIssue : now + lifetimeS * 1000 - margin };
+}
+
+/**
+ * The words of a token service's refusal, as the services word it: distribution's `errors`, Docker Hub's
+ * `details`, OAuth2's `error_description` or `error`. One line, bounded, without the credential sent,
+ * which a service may quote back.
+ */
+function serviceWords(body: Buffer, credential: Credential | undefined): string {
+  let doc: Record<string, unknown> | null;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch {
+    return '';
+  }
+  const first = Array.isArray(doc?.errors)
+    ? (doc.errors[0] as Record<string, unknown> | undefined)
+    : undefined;
+  const found = [
+    first?.message,
+    first?.code,
+    doc?.details,
+    doc?.error_description,
+    doc?.error,
+    doc?.message,
+  ].find((value): value is string => typeof value === 'string' && value.trim() !== '');
+  if (!found) return '';
+  const secrets =
+    credential?.kind === 'identity-token'
+      ? [credential.token.trim()]
+      : credential
+        ? [`${credential.username}:${credential.password}`, credential.password]
+        : [];
+  let words = found;
+  for (const secret of secrets.filter(Boolean)) words = words.replaceAll(secret, '***');
+  return words.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 /**
