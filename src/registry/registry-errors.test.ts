@@ -18,4 +18,29 @@ describe('registryFailure', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect((await failure).message).toBe('r.example/app:v1: no such tag or digest in r.example/app (404)');
   }, 2000);
+
+  it('quotes the XML error of the storage a blob was redirected to (S3, GCS, Azure)', async () => {
+    const body = Readable.from([
+      Buffer.from(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired &amp; was refused</Message><Expires>2026-01-01T00:00:00Z</Expires></Error>',
+      ),
+    ]);
+    const failure = await registryFailure(
+      {
+        status: 403,
+        headers: {},
+        body,
+        url: new URL('https://bucket.s3.example/blobs/x?X-Amz-Signature=secret'),
+      },
+      {
+        subject: 'layer sha256:1 of r.example/app',
+        repositoryName: 'r.example/app',
+        what: 'blob',
+        origin: 'https://r.example',
+      },
+    );
+    expect(failure.message).toBe(
+      'layer sha256:1 of r.example/app: the storage the registry redirected to, https://bucket.s3.example/blobs/x?X-Amz-Signature=***, answered 403 AccessDenied: Request has expired & was refused',
+    );
+  });
 });

@@ -26,19 +26,32 @@ export async function readRegistryError(response: HttpResponse): Promise<Registr
   } catch {
     return undefined;
   }
+  // Messages are the registry's words, shown to the user: one line, bounded, and without the
+  // credentials of the request, which some registries quote back.
+  const shown = (text: string, length: number) =>
+    masked(text, response.sentSecrets).replace(/\s+/g, ' ').slice(0, length);
   try {
     const doc = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] };
     const first = doc.errors?.[0];
     if (first && typeof first.code === 'string') {
-      // Messages are the registry's words, shown to the user: one line, bounded, and without the
-      // credentials of the request, which some registries quote back.
-      const shown = (text: string, length: number) =>
-        masked(text, response.sentSecrets).replace(/\s+/g, ' ').slice(0, length);
       const message = typeof first.message === 'string' ? shown(first.message, 200) : '';
       return { code: shown(first.code, 64), message };
     }
   } catch {}
+  // The storage a registry redirects blobs to (S3, GCS, Azure) words its refusals in XML:
+  // `<Error><Code>AccessDenied</Code><Message>Request has expired</Message>…</Error>`.
+  const code = /<Error>[\s\S]*?<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+  if (code) {
+    const message = /<Error>[\s\S]*?<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '';
+    return { code: shown(xmlText(code), 64), message: shown(xmlText(message), 200) };
+  }
   return undefined;
+}
+
+/** XML character data with its five predefined entities read. */
+function xmlText(text: string): string {
+  const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+  return text.replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => entities[name]!);
 }
 
 /**
