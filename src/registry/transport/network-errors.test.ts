@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { closedAfterTlsHandshake, networkFailure, ProxiedFailure } from './network-errors.js';
 import { proxySettingsFromEnv } from './proxy.js';
+import { DEFAULT_RETRIES, retrying } from './retry.js';
+import type { Exchange } from './types.js';
 
 const request = { method: 'GET' as const, url: new URL('https://registry.example.com/v2/') };
 const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
@@ -258,5 +260,29 @@ describe('closedAfterTlsHandshake', () => {
         new URL('http://127.0.0.1:5000/'),
       ),
     ).toBe(false);
+  });
+});
+
+describe('a secure registry closing the connection after the TLS handshake', () => {
+  it('names a client certificate and the certs.d folder, after the retries too', async () => {
+    const folder = '/etc/docker/certs.d/registry.example.com';
+    const closed = coded('other side closed', 'UND_ERR_SOCKET');
+    const first = networkFailure(request, closed, 1, folder);
+    const expected =
+      'if registry.example.com wants a client certificate, put a client certificate registry.example.com accepts in /etc/docker/certs.d/registry.example.com/ as NAME.cert, its key as NAME.key; else check that the registry at registry.example.com is up';
+    expect(first.hint).toBe(expected);
+    const failing: Exchange = async () => {
+      throw networkFailure(request, closed, 1, folder);
+    };
+    const retried = retrying({ ...DEFAULT_RETRIES, baseDelayMs: 1 })(failing)({ ...request, headers: {} });
+    await expect(retried).rejects.toMatchObject({
+      message: 'GET https://registry.example.com/v2/: the connection closed early (after 4 attempts)',
+      hint: expected,
+    });
+    // A blob's connection closing is no sign of a client certificate wanted.
+    const blob = { ...request, url: new URL('https://registry.example.com/v2/app/blobs/sha256:1') };
+    expect(networkFailure(blob, closed, 1, folder).hint).toBe(
+      'check that the registry at registry.example.com is reachable',
+    );
   });
 });

@@ -314,6 +314,21 @@ export function networkFailure(
   );
 }
 
+/**
+ * The failure of a request's last attempt, counting them. Its hint stands as the transport made it, which
+ * knew the registry's certs.d folder.
+ */
+export function retriedFailure(
+  request: Pick<HttpRequest, 'method' | 'url' | 'redirectedFrom'>,
+  error: unknown,
+  attempts: number,
+): ImgscopeError {
+  const failure = networkFailure(request, underlyingFailure(error), attempts);
+  const hint = error instanceof ImgscopeError && error.code === 'NETWORK' ? error.hint : undefined;
+  if (!hint || hint === failure.hint) return failure;
+  return new ImgscopeError('NETWORK', failure.message, { hint, cause: failure.cause });
+}
+
 /** The timeout each timeout error code means. */
 const TIMEOUT_OF_CODE: Record<string, keyof typeof TIMEOUT_VARIABLES> = {
   ETIMEDOUT: 'connectMs',
@@ -427,6 +442,10 @@ function networkHint(
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
   if (request.redirectedFrom) return storageHint(host, error);
+  // The registry's first request: a server that wants a client certificate may close without an alert.
+  if (request.url.pathname === '/v2/' && closedAfterTlsHandshake(error, request.url)) {
+    return `if ${host} wants a client certificate, ${clientCertificateHint(host, certsFolder, host)}; else check that the registry at ${host} is up`;
+  }
   const code = codeIn(error, REACHABILITY_HINTS);
   if (code) return REACHABILITY_HINTS[code]!(host, hostname);
   return `check that the registry at ${host} is reachable`;

@@ -1,10 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  isAbortError,
-  isTransientNetworkError,
-  networkFailure,
-  underlyingFailure,
-} from './network-errors.js';
+import { isAbortError, isTransientNetworkError, retriedFailure } from './network-errors.js';
 import { discard, type HttpResponse, headerValue, isReplayable, type Layer } from './types.js';
 
 export interface RetryOptions {
@@ -121,7 +116,7 @@ export function retrying(options: RetryOptions, notice?: WaitNotice): Layer {
           !isTransientNetworkError(error) ||
           request.isAnswer?.(error)
         ) {
-          throw attempt > 1 ? networkFailure(request, underlyingFailure(error), attempt) : error;
+          throw attempt > 1 ? retriedFailure(request, error, attempt) : error;
         }
         await sleep(backoffDelay(attempt, options), undefined, { signal: request.signal });
         continue;
