@@ -158,7 +158,7 @@ export function authenticating(context: AuthContext): Layer {
       response = { ...response, sentSecrets: secretsOf(sentValue) };
     }
     if ((response.status === 401 || response.status === 403) && response.url.origin === context.origin) {
-      throw await accessDenied(response, request, context, await credentials(), sent);
+      throw await accessDenied(response, request, context, await credentials(), sent, sentValue);
     }
     return response;
   };
@@ -191,6 +191,7 @@ async function accessDenied(
   context: AuthContext,
   lookup: CredentialLookup,
   sent: boolean,
+  sentValue: string | undefined,
 ): Promise<ImgscopeError> {
   const error = await readRegistryError(response);
   const detail = summarize(error);
@@ -203,8 +204,11 @@ async function accessDenied(
     forwardingProxyHint(response, error) ??
     (!sent && lookup.credential?.kind === 'identity-token'
       ? `the identity token from ${lookup.source} works only with a token service, and this registry asks for a username and password: log in again with \`docker login ${context.registry}\`, or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`
-      : lookup.source
-        ? `the credentials from ${lookup.source} were refused; check them, their permissions on ${repository ?? 'the repository'}, or log in again`
-        : `the repository may not exist, or it needs credentials and none were found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`);
+      : lookup.source && sentValue?.startsWith('Bearer ')
+        ? // The token service took the credentials: the refusal is the repository's, as for a missing one.
+          `the token service accepted the credentials from ${lookup.source}, but the registry refused them ${repository ? `for ${repository}` : 'this access'}: check that the repository exists (a missing one is refused the same way), and their permissions on it`
+        : lookup.source
+          ? `the credentials from ${lookup.source} were refused; check them, their permissions on ${repository ?? 'the repository'}, or log in again`
+          : `the repository may not exist, or it needs credentials and none were found (looked in: ${lookup.searched.join('; ')}); run \`docker login ${context.registry}\` or set IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD`);
   return new ImgscopeError('AUTH', message, { hint });
 }
