@@ -43,4 +43,24 @@ describe('registryFailure', () => {
       'layer sha256:1 of r.example/app: the storage the registry redirected to, https://bucket.s3.example/blobs/x?X-Amz-Signature=***, answered 403 AccessDenied: Request has expired & was refused',
     );
   });
+
+  it('asks to check the host and port too when a 404 carries no registry error', async () => {
+    const failure = (body: string) =>
+      registryFailure(
+        {
+          status: 404,
+          headers: {},
+          body: Readable.from([Buffer.from(body)]),
+          url: new URL('http://127.0.0.1:8080/v2/app/manifests/v1'),
+        },
+        { subject: '127.0.0.1:8080/app:v1', repositoryName: '127.0.0.1:8080/app', what: 'manifest' },
+      );
+    expect((await failure('404 page not found\n')).hint).toBe(
+      "check the tag; list the tags that exist with `skopeo list-tags docker://REPOSITORY`; the answer carries no registry error, so check too that 127.0.0.1:8080 is the registry's host and port",
+    );
+    const unknown = await failure('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+    expect(unknown.hint).toBe(
+      'check the tag; list the tags that exist with `skopeo list-tags docker://REPOSITORY`',
+    );
+  });
 });

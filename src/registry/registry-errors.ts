@@ -135,11 +135,16 @@ export async function registryFailure(
     );
   }
   if (code === 'MANIFEST_UNKNOWN' || (response.status === 404 && context.what === 'manifest')) {
+    // A registry says which: MANIFEST_UNKNOWN, NAME_UNKNOWN. A bare 404 ("404 page not found") is as
+    // likely a server that is no registry, at a wrong host or port.
+    const tag = 'check the tag; list the tags that exist with `skopeo list-tags docker://REPOSITORY`';
     return new ImgscopeError(
       'NOT_FOUND',
       `${context.subject}: no such tag or digest in ${context.repositoryName} (${detail})`,
       {
-        hint: 'check the tag; list the tags that exist with `skopeo list-tags docker://REPOSITORY`',
+        hint: body
+          ? tag
+          : `${tag}; the answer carries no registry error, so check too that ${response.url.host} is the registry's host and port`,
       },
     );
   }
