@@ -1,7 +1,7 @@
 import type { AnalysisEvent } from '../analysis/types.js';
+import { inForeground } from '../foreground.js';
 import type { IndexProgress } from '../oci/local/compressed-tar.js';
 import { formatSize } from '../policy/sizes.js';
-import { inForeground } from '../tui/terminal.js';
 import type { Output } from './output.js';
 
 /**

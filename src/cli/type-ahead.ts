@@ -9,9 +9,8 @@
  * stop the job (SIGTTOU), and so would a read once a line is typed at the shell (SIGTTIN). The load goes on
  * quietly, and the terminal is taken once `fg` has made this process's group the foreground one.
  */
+import { FOREGROUND_POLL_MS, inForeground } from '../foreground.js';
 import {
-  FOREGROUND_POLL_MS,
-  inForeground,
   startReadingKeyboard,
   stopLikeCtrlZ,
   stopLikeSigtstp,

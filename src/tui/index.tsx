@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { failedLayerOf } from '../analysis/analyze.js';
 import type { Analysis, AnalysisEvent } from '../analysis/types.js';
 import { ImgscopeError } from '../errors.js';
+import { FOREGROUND_POLL_MS, inForeground } from '../foreground.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { ImageSource } from '../oci/source.js';
 import type { RegistryWait } from '../registry/transport/retry.js';
@@ -20,8 +21,6 @@ import { reduce } from './state/reducer.js';
 import { type Action, initialState, type TuiState } from './state/state.js';
 import { createStore, type Store } from './store.js';
 import {
-  FOREGROUND_POLL_MS,
-  inForeground,
   refreshSize,
   startReadingKeyboard,
   stopLikeCtrlZ,

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 /** The alternate screen: the TUI draws on its own page and the shell's scrollback comes back intact. */
 const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[H';
 const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
@@ -77,27 +75,6 @@ export function startReadingKeyboard(stdin: NodeJS.ReadStream): void {
   if (!handle || handle.reading || !stream?.reading || typeof handle.readStart !== 'function') return;
   handle.reading = true;
   handle.readStart();
-}
-
-/** How often a process in the background checks whether `fg` has given it the terminal. */
-export const FOREGROUND_POLL_MS = 100;
-
-/**
- * Whether this process's group is the terminal's foreground group, as the shell's `fg` makes it and `bg`
- * does not: read from /proc/self/stat (pgrp, then tpgid, the terminal's foreground group). Where that
- * cannot be read (not Linux), assumed so.
- */
-export function inForeground(): boolean {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    // After the command name in parentheses: state ppid pgrp session tty_nr tpgid …
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const group = Number(fields[2]);
-    const foreground = Number(fields[5]);
-    return !(foreground > 0) || foreground === group;
-  } catch {
-    return true;
-  }
 }
 
 /**
