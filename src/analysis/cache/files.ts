@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, lstatSync, openSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import {
+  close,
+  constants,
+  fsync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  statSync,
+  unlinkSync,
+  write,
+} from 'node:fs';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
 import { TEMP_PREFIX } from './location.js';
 
 /**
@@ -21,19 +32,19 @@ export async function writeAtomically(
   try {
     // Made on this thread: a quit signal's handler, which runs between this thread's tasks, finds it there
     // or never made. An open on the thread pool could make it just after the handler looked, and the
-    // process, ended by the signal, would leave it.
-    closeSync(openSync(temp, 'wx', 0o644));
-    const handle = await open(temp, 'r+');
+    // process, ended by the signal, would leave it. Its descriptor is kept: opening it again could fail
+    // (a file made read-only by the umask) and leave it, or open what replaced it since.
+    const fd = openSync(temp, 'wx', 0o644);
     let bytes = 0;
     try {
-      bytes = await writeAll(handle, chunks);
-      await handle.sync();
+      bytes = await writeAll(fd, chunks);
+      await fsyncAsync(fd);
     } catch (error) {
-      await handle.close().catch(() => {});
+      await closeAsync(fd).catch(() => {});
       await unlink(temp).catch(() => {});
       throw error;
     }
-    await handle.close();
+    await closeAsync(fd);
     await beforeRename;
     try {
       await renameOver(temp, join(directory, name));
@@ -96,11 +107,15 @@ export function removeUnfinishedWritesSync(): void {
   unfinished.clear();
 }
 
-async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<number> {
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
+const closeAsync = promisify(close);
+
+async function writeAll(fd: number, chunks: readonly Uint8Array[]): Promise<number> {
   let position = 0;
   for (const chunk of chunks) {
     for (let offset = 0; offset < chunk.length; ) {
-      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position);
+      const { bytesWritten } = await writeAsync(fd, chunk, offset, chunk.length - offset, position);
       offset += bytesWritten;
       position += bytesWritten;
     }
