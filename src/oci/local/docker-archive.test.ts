@@ -516,6 +516,13 @@ describe('an archive with no image in it', () => {
     expect((await failure(openLocalImage(`oci:${directory}`))).hint).toBe(
       `save the image into it again: skopeo copy … 'oci:${directory}'`,
     );
+    // An extracted save is a folder: docker's output is extracted into it.
+    const extracted = tempPath('empty save');
+    mkdirSync(extracted);
+    writeFileSync(join(extracted, 'manifest.json'), '[]');
+    expect((await failure(openLocalImage(extracted))).hint).toBe(
+      `save the image into it again: docker save NAME | tar -x -C '${extracted}'`,
+    );
     // No saving tool compresses: docker's output is piped through the archive's compressor.
     const compressed = tempPath('empty-save.tar.gz');
     writeFileSync(compressed, gzipSync(readFileSync(docker)));

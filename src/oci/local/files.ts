@@ -222,8 +222,12 @@ type SavedFormat = 'docker-archive' | 'oci-archive' | 'oci';
  * docker-archives (and OCI archives since Docker 25), skopeo layouts; a compressed archive is docker's
  * output piped through its compressor, as no saving tool compresses.
  */
-function saveAgain({ path, compression }: LocalFiles, format: SavedFormat): string {
+function saveAgain(files: LocalFiles, format: SavedFormat): string {
+  const { path, compression } = files;
   if (compression) return `docker save NAME | ${compression} > ${shellQuoted(path)}`;
+  // An extracted save: `docker save -o` would write a file where the folder is.
+  if (format === 'docker-archive' && files instanceof DirectoryFiles)
+    return `docker save NAME | tar -x -C ${shellQuoted(path)}`;
   const save = `docker save -o ${shellQuoted(path)} NAME`;
   if (format === 'docker-archive') return save;
   if (format === 'oci-archive') return `skopeo copy … ${shellQuoted(`oci-archive:${path}`)}, or ${save}`;
