@@ -33,7 +33,9 @@ export function shellQuoted(path: string): string {
 }
 
 /** The shell command that undoes a compression of `file`, for hints; `flags` go before the file. */
-export function decompressCommand(compression: Compression, file: string, flags = ''): string {
+export function decompressCommand(compression: Compression, given: string, flags = ''): string {
+  // A name starting with `-` would be read as options: `./-app.tar.gz` is the same file.
+  const file = given.startsWith('-') ? `./${given}` : given;
   const command = flags ? `${DECOMPRESS_COMMAND[compression]} ${flags}` : DECOMPRESS_COMMAND[compression];
   if (KNOWN_SUFFIX[compression].test(file)) return `${command} -k ${shellQuoted(file)}`;
   // `docker save | gzip > image.tar`: the command cannot derive an output name, so give it one.
