@@ -1,4 +1,5 @@
 import { ImgscopeError } from '../errors.js';
+import { masked } from './auth/secrets.js';
 import { readSmallBody } from './transport/body.js';
 import { isProxyLoginStatus, proxyLoginHint } from './transport/network-errors.js';
 import { redactUrl } from './transport/redact.js';
@@ -67,14 +68,6 @@ export function forwardingProxyHint(
   const through = `the answer came through the proxy ${proxy.url.host} (${proxy.variable}) and is no registry error`;
   if (isProxyLoginStatus(response.status)) return `${through}: ${proxyLoginHint(proxy)}`;
   return `${through}: the proxy may refuse ${response.url.host}; ask its administrator, or add ${response.url.hostname} to NO_PROXY`;
-}
-
-function masked(text: string, secrets: readonly string[] = []): string {
-  let result = text;
-  // Longest first, so that a password inside its own `user:password` leaves no part of either.
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length))
-    result = result.replaceAll(secret, '***');
-  return result;
 }
 
 export function summarize(error: RegistryErrorBody | undefined): string {

@@ -10,6 +10,7 @@ import {
 } from '../transport/types.js';
 import { type Challenge, findChallenge, parseChallenges } from './challenge.js';
 import type { CredentialLookup } from './credentials.js';
+import { basicAuthorization, secretsOf } from './secrets.js';
 import { type BearerToken, fetchToken } from './token.js';
 
 export interface AuthContext {
@@ -106,7 +107,7 @@ export function authenticating(context: AuthContext): Layer {
     if (findChallenge(challenges, 'basic')) {
       const { credential } = await credentials();
       if (credential?.kind === 'basic') {
-        return `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+        return basicAuthorization(credential.username, credential.password);
       }
     }
     return undefined;
@@ -162,14 +163,6 @@ export function authenticating(context: AuthContext): Layer {
     }
     return response;
   };
-}
-
-/** What an Authorization value gives away if echoed: its credential, and a Basic one's password. */
-function secretsOf(authorizationValue: string): string[] {
-  const credential = authorizationValue.slice(authorizationValue.indexOf(' ') + 1);
-  if (!/^basic /i.test(authorizationValue)) return [credential];
-  const decoded = Buffer.from(credential, 'base64').toString('utf8');
-  return [credential, decoded, decoded.slice(decoded.indexOf(':') + 1)].filter((secret) => secret !== '');
 }
 
 /**

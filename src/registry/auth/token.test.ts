@@ -120,6 +120,26 @@ describe('fetchToken', () => {
       hint: 'the token service is failing; try again later',
     });
   });
+
+  it('never quotes a credential echoed base64-encoded, or a refresh token echoed as its form sent it', async () => {
+    const basic: Credential = { kind: 'basic', username: 'me', password: 'hunter2-secret' };
+    const header = Buffer.from('me:hunter2-secret').toString('base64');
+    await expect(
+      fetchToken(answering(400, { error: `bad header "Basic ${header}"` }), bearer, [], context(basic)),
+    ).rejects.toThrow(/answered HTTP 400: bad header "Basic \*\*\*"$/);
+    const identity: Credential = { kind: 'identity-token', token: 'r3fresh/t0ken+x=' };
+    await expect(
+      fetchToken(
+        answering(400, {
+          error: 'invalid_request',
+          error_description: 'bad refresh_token=r3fresh%2Ft0ken%2Bx%3D',
+        }),
+        bearer,
+        [],
+        context(identity),
+      ),
+    ).rejects.toThrow(/answered HTTP 400: bad refresh_token=\*\*\*$/);
+  });
 });
 
 describe('fetchToken failures name the registry and the repository', () => {

@@ -6,6 +6,7 @@ import { parseRetryAfter } from '../transport/retry.js';
 import { type Exchange, type HttpRequest, headerValue } from '../transport/types.js';
 import type { Challenge } from './challenge.js';
 import type { Credential } from './credentials.js';
+import { basicAuthorization, credentialSecrets, masked } from './secrets.js';
 
 export interface BearerToken {
   value: string;
@@ -103,7 +104,7 @@ export async function fetchToken(
     for (const scope of scopes) url.searchParams.append('scope', scope);
     const headers: Record<string, string> = {};
     if (credential) {
-      headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+      headers.authorization = basicAuthorization(credential.username, credential.password);
     }
     request = { method: 'GET', url, headers };
   }
@@ -215,14 +216,7 @@ function serviceWords(body: Buffer, credential: Credential | undefined): string 
     doc?.message,
   ].find((value): value is string => typeof value === 'string' && value.trim() !== '');
   if (!found) return '';
-  const secrets =
-    credential?.kind === 'identity-token'
-      ? [credential.token.trim()]
-      : credential
-        ? [`${credential.username}:${credential.password}`, credential.password]
-        : [];
-  let words = found;
-  for (const secret of secrets.filter(Boolean)) words = words.replaceAll(secret, '***');
+  const words = masked(found, credentialSecrets(credential));
   return words.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
