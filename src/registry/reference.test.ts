@@ -117,6 +117,21 @@ describe('parseReference', () => {
     expect(hint('http://localhost:5000/app')).toBe(
       'write it as "localhost:5000/app"; a loopback registry is reached in plain HTTP as it is',
     );
+    // Never a suggestion that is itself refused, or that names another registry.
+    const digest = `sha256:${'b'.repeat(64)}`;
+    expect(hint('https://ghcr.io/org/app/')).toBe('write it as "ghcr.io/org/app"');
+    expect(hint(`https://ghcr.io/v2/org/app/manifests/${digest}`)).toBe(
+      `write it as "ghcr.io/org/app@${digest}"`,
+    );
+    expect(hint('https://ghcr.io/v2/org/app/manifests/v1')).toBe('write it as "ghcr.io/org/app:v1"');
+    const grammar = 'write it as [registry[:port]/]repository[:tag][@sha256:digest]';
+    expect(hint('https://ghcr.io/')).toBe(grammar);
+    expect(hint('https://ghcr.io/org/app?tab=tags')).toBe(grammar);
+    expect(hint('https://ghcr.io/Org/App:v1')).toBe(grammar);
+    expect(hint('http://registry:5000')).toBe(
+      `${grammar}; for plain HTTP, add --insecure-registry registry:5000`,
+    );
+    expect(hint('https://registry/app')).toBe(grammar);
   });
 
   it('rejects malformed references with a message naming the input', () => {

@@ -43,15 +43,38 @@ function invalid(
 /** A URL's scheme before a reference: a URL pasted as it is, or `http://` meant as plain HTTP. */
 function schemeError(text: string, scheme: string, bare: string): ImgscopeError {
   const why = `the ${scheme}:// scheme is not part of an image reference`;
-  if (!/^https?$/i.test(scheme) || bare === '') return invalid(text, why);
   const host = bare.split('/')[0]!;
+  if (!/^https?$/i.test(scheme) || host === '') return invalid(text, why);
   const plain =
     scheme.toLowerCase() !== 'http'
       ? ''
       : isLoopbackHost(host)
         ? '; a loopback registry is reached in plain HTTP as it is'
         : `; for plain HTTP, add --insecure-registry ${host}`;
-  return invalid(text, why, `write it as "${bare}"${plain}`);
+  const suggested = referenceOfUrl(host, bare);
+  return invalid(
+    text,
+    why,
+    `write it as ${suggested ? `"${suggested}"` : '[registry[:port]/]repository[:tag][@sha256:digest]'}${plain}`,
+  );
+}
+
+/**
+ * The reference a URL without its scheme names: a trailing `/` dropped, an API URL
+ * (`HOST/v2/NAME/manifests/REF`) read back. None unless it parses with the URL's host as its registry.
+ */
+function referenceOfUrl(host: string, bare: string): string | undefined {
+  const path = bare.replace(/\/+$/, '');
+  const api = /^([^/]+)\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
+  const candidate = api ? `${api[1]}/${api[2]}${api[3]!.includes(':') ? '@' : ':'}${api[3]}` : path;
+  try {
+    const registry = parseReference(candidate).registry;
+    return registry === (DOCKER_HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB : host)
+      ? candidate
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
