@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -344,5 +344,30 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
         await secure.stop();
       }
     });
+  });
+});
+
+describe('a plain-HTTP server that resets a TLS handshake', () => {
+  it('is not said to have completed a TLS handshake: its plain-HTTP answer stands', async () => {
+    // No registry: /v2/ answers 400 in plain HTTP, and a TLS ClientHello is reset unread.
+    const server = createNetServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', (data) => {
+        if (data[0] === 0x16) socket.resetAndDestroy();
+        else socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\nconnection: close\r\n\r\nbad');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const result = await runCli(['check', '--no-cache', `${host}/app:v1`], {
+        env: { ...CLEAN_CLI_ENV, NODE_EXTRA_CA_CERTS: '' },
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).not.toContain('TLS handshake');
+      expect(result.stderr).toContain(`http://${host}/v2/app/manifests/v1 answered 400`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { BulkConnections, type BulkTls } from './bulk-connections.js';
 import { type BulkResponse, bulkGet } from './bulk-get.js';
-import { isTlsAlert, networkFailure, ProxiedFailure } from './network-errors.js';
+import { failedConnecting, isTlsAlert, networkFailure, ProxiedFailure } from './network-errors.js';
 import { NO_PROXIES, type ProxyServer, type ProxySettings, proxyFor } from './proxy.js';
 import type { Exchange, HttpRequest, HttpResponse } from './types.js';
 import {
@@ -220,7 +220,7 @@ export class ConnectionPools {
   private notingTlsAlerts(origin: string, connect: Connector): Connector {
     return (options, callback) =>
       connect(options, (error, socket) => {
-        if (error) return callback(error, null);
+        if (error) return callback(failedConnecting(error), null);
         socket.on('error', (socketError) => {
           if (isTlsAlert(socketError)) this.tlsAlerts.set(origin, socketError);
         });

@@ -65,14 +65,24 @@ export function mayBeRefusedTls(error: unknown): boolean {
   return false;
 }
 
+/** Errors a connection failed with before it was up (its TLS handshake done), as its connector saw them. */
+const connectFailures = new WeakSet<object>();
+
+/** Marks `error` as a connection's failure before it was up: a reset then is no TLS server's refusal. */
+export function failedConnecting<T>(error: T): T {
+  if (typeof error === 'object' && error !== null) connectFailures.add(error);
+  return error;
+}
+
 /**
  * A connection that closed after its TLS handshake, before any answer: undici sends a request only once
  * the handshake is done (a drop during it is Node.js's "disconnected before secure TLS connection was
- * established"), so the server speaks TLS and refused us.
+ * established", a reset during it a failure its connector marked), so the server speaks TLS and refused us.
  */
 export function closedAfterTlsHandshake(error: unknown, url: URL): boolean {
   if (url.protocol !== 'https:') return false;
   for (const e of causeChain(error)) {
+    if (connectFailures.has(e)) return false;
     const code = codeOf(e);
     if (code === 'UND_ERR_SOCKET') return true;
     if (code === 'ECONNRESET' && !/before secure TLS connection/.test(e.message)) return true;
