@@ -371,20 +371,23 @@ const REACHABILITY_HINTS: Record<string, (host: string, hostname: string) => str
 const TLS_REFUSED = (host: string) =>
   `${host}'s TLS server refused the connection: check that ${host} is the registry's name and port; if it is, ask the registry's operator what its TLS setup expects`;
 
+/** The alerts whose hints name the client certificate (refused, revoked, or maybe wanted). */
+const CLIENT_CERTIFICATE_ALERTS = new Set([43, 44, 46, 49]);
+
 /** Hints for the other alerts a TLS server refuses a connection with, by alert number. */
 const TLS_ALERT_HINTS: Record<
   number,
-  (host: string, hostname: string, folder: string | undefined) => string
+  (host: string, hostname: string, folder: string | undefined, registry: string) => string
 > = {
   // The client certificate, refused as it is: another one is the fix.
-  43: (host, _hostname, folder) =>
-    `the server refused the client certificate: ${clientCertificateHint(host, folder, host)}`,
-  44: (host, _hostname, folder) =>
-    `the client certificate was revoked: ${clientCertificateHint(host, folder, host)}`,
-  46: (host, _hostname, folder) =>
-    `the server refused the client certificate: ${clientCertificateHint(host, folder, host)}`,
-  49: (host, _hostname, folder) =>
-    `${host} refuses this client: if it wants a client certificate, ${clientCertificateHint(host, folder, host)}; else ask its operator to allow this machine`,
+  43: (host, _hostname, folder, registry) =>
+    `the server refused the client certificate: ${clientCertificateHint(host, folder, registry)}`,
+  44: (host, _hostname, folder, registry) =>
+    `the client certificate was revoked: ${clientCertificateHint(host, folder, registry)}`,
+  46: (host, _hostname, folder, registry) =>
+    `the server refused the client certificate: ${clientCertificateHint(host, folder, registry)}`,
+  49: (host, _hostname, folder, registry) =>
+    `${host} refuses this client: if it wants a client certificate, ${clientCertificateHint(host, folder, registry)}; else ask its operator to allow this machine`,
   70: (host) =>
     `${host} wants a TLS version Node.js does not offer (it offers TLS 1.2 and 1.3): ask the registry's operator to enable TLS 1.2 or later`,
   71: (host) =>
@@ -447,7 +450,14 @@ function networkHint(
     return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host, certsFolder, registry);
   }
   const alert = tlsAlertOf(error);
-  if (alert) return (TLS_ALERT_HINTS[alert.number] ?? TLS_REFUSED)(host, hostname, certsFolder);
+  if (alert) {
+    // The storage's name and TLS setup are the registry's choice: only a client certificate is the user's.
+    if (request.redirectedFrom && !CLIENT_CERTIFICATE_ALERTS.has(alert.number)) {
+      return `${host}, where the registry sends blob downloads (its storage or CDN), refused the TLS connection: tell the registry's operator`;
+    }
+    const registry = request.redirectedFrom?.host ?? host;
+    return (TLS_ALERT_HINTS[alert.number] ?? TLS_REFUSED)(host, hostname, certsFolder, registry);
+  }
   const refusal = proxy && proxyRefusal(error);
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
