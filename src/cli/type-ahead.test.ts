@@ -28,6 +28,28 @@ describe('holdTypeAhead', () => {
     expect(String(stdin.read())).toBe('j');
   });
 
+  it('calls onQuit at once for a q typed before it was set (typed ahead at the shell, or as the policy was read)', async () => {
+    const stdin = keyboard();
+    const onQuit = vi.fn();
+    const typeAhead = holdTypeAhead(stdin);
+    await typed(stdin, 'j');
+    await typed(stdin, 'q');
+    typeAhead.onQuit(onQuit);
+    expect(onQuit).toHaveBeenCalledOnce();
+  });
+
+  it('does not call onQuit when set for a q typed before it in the filter prompt', async () => {
+    const stdin = keyboard();
+    const onQuit = vi.fn();
+    const typeAhead = holdTypeAhead(stdin);
+    await typed(stdin, '/');
+    await typed(stdin, 'q');
+    typeAhead.onQuit(onQuit);
+    expect(onQuit).not.toHaveBeenCalled();
+    typeAhead.release();
+    expect(String(stdin.read())).toBe('/q');
+  });
+
   it('holds a q for the explorer once the listener is unset (the image is open, the explorer not yet shown)', async () => {
     const stdin = keyboard();
     const onQuit = vi.fn();

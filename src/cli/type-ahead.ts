@@ -29,7 +29,8 @@ export interface TypeAhead {
   /**
    * While `listener` is set, a `q` typed, which the explorer would take as quit (not one typed in the
    * filter prompt, opened by `/` or Ctrl+F and not yet closed), calls it instead of being held: a long
-   * load can stop rather than finish for nothing. Unset (undefined), a `q` is held as any key.
+   * load can stop rather than finish for nothing; one already held when it is set calls it at once.
+   * Unset (undefined), a `q` is held as any key.
    */
   onQuit(listener: (() => void) | undefined): void;
   /**
@@ -179,6 +180,8 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
     restore,
     onQuit(listener) {
       onQuit = listener;
+      // A q held before (typed ahead at the shell, read as the policy was resolved) stops the load too.
+      if (listener && quitKeyTyped(held)) listener();
     },
     onInterrupt(listener) {
       onInterrupt = listener;

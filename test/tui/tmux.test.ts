@@ -940,6 +940,24 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       }
     });
 
+    it('stops a slow manifest load on a q typed ahead, before imgscope listened for it', async () => {
+      const proxy = await startFaultProxy(registry.url);
+      proxy.inject({ method: 'GET', path: /\/manifests\//, fault: { kind: 'hang' }, times: 2 });
+      const term = new Terminal([`${proxy.host}/fixtures/demo:1.0`], {}, { after: ECHO_CHECK });
+      try {
+        // Typed as the shell starts imgscope: waiting in the terminal when the keyboard is first read.
+        term.keys('q');
+        // Not the manifest's deadline (30 s), after which the load failed with 2.
+        expect(await term.exitStatus()).toBe(0);
+        const screen = await term.waitFor((s) => ECHO_LINE.test(s), 'the terminal modes');
+        expect(screen).not.toContain('Layers (8)');
+        expect(ECHO_LINE.exec(screen)![1]).toMatch(/(^| )icanon( |$)/);
+      } finally {
+        term.close();
+        await proxy.stop();
+      }
+    });
+
     it('gives the terminal, cooked, to a credential helper that prompts on it during the load', async () => {
       const guarded = await startRegistry({ auth: 'basic', storageDir: registry.storageDir });
       const dir = mkdtempSync(join(tmpdir(), 'imgscope-helper-'));
