@@ -15,7 +15,7 @@ export function basicAuthorization(username: string, password: string): string {
 
 /**
  * What a token service may echo of a credential sent to it: a Basic header, decoded or not, or a refresh
- * token as sent in a form, percent-encoded.
+ * token as sent in a form, percent-encoded, or in a Basic header (the GET a service without OAuth2 gets).
  */
 export function credentialSecrets(credential: Credential | undefined): string[] {
   if (!credential) return [];
@@ -24,7 +24,10 @@ export function credentialSecrets(credential: Credential | undefined): string[] 
   }
   const token = credential.token.trim();
   const formEncoded = new URLSearchParams({ t: token }).toString().slice('t='.length);
-  return [...new Set([token, formEncoded, encodeURIComponent(token)])].filter((secret) => secret !== '');
+  const basic = secretsOf(basicAuthorization(credential.username ?? '', token));
+  return [...new Set([token, formEncoded, encodeURIComponent(token), ...basic])].filter(
+    (secret) => secret !== '',
+  );
 }
 
 /** `text` without any of `secrets`; longest first, so that a password inside its own `user:password` leaves no part of either. */

@@ -286,3 +286,51 @@ describe('fetchToken whitespace', () => {
     expect(new URLSearchParams(seen[0]).get('refresh_token')).toBe('REFRESH');
   });
 });
+
+describe('fetchToken for a token service without OAuth2', () => {
+  it('asks again by GET with the identity token as Basic password when the POST is answered 404 or 405', async () => {
+    for (const status of [404, 405]) {
+      const seen: string[] = [];
+      const exchange: Exchange = async (request) => {
+        seen.push(`${request.method} ${request.url.search} ${request.headers.authorization ?? ''}`);
+        const ok = request.method === 'GET';
+        return {
+          status: ok ? 200 : status,
+          headers: {},
+          body: Readable.from([Buffer.from(JSON.stringify(ok ? { token: 'T' } : {}))]),
+          url: request.url,
+        };
+      };
+      const token = await fetchToken(exchange, bearer, ['repository:team/app:pull'], {
+        ...anonymous,
+        credential: { kind: 'identity-token', username: 'me', token: 'REFRESH\n' },
+        credentialSource: 'config.json',
+      });
+      expect(token.value, String(status)).toBe('T');
+      expect(seen, String(status)).toEqual([
+        'POST  ',
+        `GET ?service=s&scope=repository%3Ateam%2Fapp%3Apull Basic ${Buffer.from('me:REFRESH').toString('base64')}`,
+      ]);
+    }
+  });
+
+  it('reports the GET refused as the identity token refused, never quoting its Basic header', async () => {
+    const header = Buffer.from(':REFRESH').toString('base64');
+    const exchange: Exchange = async (request) => ({
+      status: request.method === 'POST' ? 404 : 401,
+      headers: {},
+      body: Readable.from([Buffer.from(JSON.stringify({ details: `bad Basic ${header}` }))]),
+      url: request.url,
+    });
+    const refused = fetchToken(exchange, bearer, [], {
+      ...anonymous,
+      credential: { kind: 'identity-token', token: 'REFRESH' },
+      credentialSource: 'config.json',
+    });
+    await expect(refused).rejects.toMatchObject({
+      message:
+        'token service https://auth.example/token of registry r.example rejected the credentials from config.json (401: bad Basic ***)',
+      hint: expect.stringContaining('the identity token has expired or was revoked'),
+    });
+  });
+});

@@ -3,7 +3,7 @@ import { isLoopbackHost } from '../reference.js';
 import { readSmallBody } from '../transport/body.js';
 import { redactUrl } from '../transport/redact.js';
 import { parseRetryAfter } from '../transport/retry.js';
-import { type Exchange, type HttpRequest, headerValue } from '../transport/types.js';
+import { type Exchange, type HttpRequest, type HttpResponse, headerValue } from '../transport/types.js';
 import type { Challenge } from './challenge.js';
 import type { Credential } from './credentials.js';
 import { basicAuthorization, credentialSecrets, masked } from './secrets.js';
@@ -70,7 +70,8 @@ export function tokenRealm(
 
 /**
  * Gets a bearer token from the realm of a challenge: GET with Basic credentials (or anonymously), or
- * the OAuth2 refresh-token POST for identity tokens. Accepts `token` or `access_token`.
+ * the OAuth2 refresh-token POST for identity tokens (a GET where OAuth2 is missing). Accepts `token` or
+ * `access_token`.
  */
 export async function fetchToken(
   exchange: Exchange,
@@ -80,57 +81,20 @@ export async function fetchToken(
 ): Promise<BearerToken> {
   const repository = scopes.map((scope) => /^repository:(.+):[^:]+$/.exec(scope)?.[1]).find(Boolean);
   const realm = tokenRealm(challenge, context, repository);
-  const service = challenge.params.service;
   const { credential } = context;
-  let request: HttpRequest;
-  if (credential?.kind === 'identity-token') {
-    const form = new URLSearchParams({
-      grant_type: 'refresh_token',
-      // Stored with the newline of the file or `echo` it came from, it would be refused as expired.
-      refresh_token: credential.token.trim(),
-      client_id: 'imgscope',
-    });
-    if (service) form.set('service', service);
-    if (scopes.length) form.set('scope', scopes.join(' '));
-    request = {
-      method: 'POST',
-      url: realm,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: Buffer.from(form.toString()),
-    };
-  } else {
-    const url = new URL(realm.href);
-    if (service) url.searchParams.set('service', service);
-    for (const scope of scopes) url.searchParams.append('scope', scope);
-    const headers: Record<string, string> = {};
-    if (credential) {
-      headers.authorization = basicAuthorization(credential.username, credential.password);
-    }
-    request = { method: 'GET', url, headers };
-  }
-  if (context.signal) request.signal = context.signal;
-
   const forWhat = `registry ${context.registry}${repository ? ` (repository ${repository})` : ''}`;
   const where = `token service ${redactUrl(realm)} of ${forWhat}`;
-  let response: Awaited<ReturnType<Exchange>>;
-  try {
-    response = await exchange(request);
-  } catch (error) {
-    // The transport's message names only the token service's URL, which users do not recognise.
-    if (error instanceof ImgscopeError && error.code === 'NETWORK') {
-      throw new ImgscopeError('NETWORK', `${forWhat}: token service unreachable: ${error.message}`, {
-        ...(error.hint ? { hint: error.hint } : {}),
-        cause: error,
-      });
-    }
-    throw error;
+  let request =
+    credential?.kind === 'identity-token'
+      ? refreshTokenRequest(realm, challenge, scopes, credential.token)
+      : tokenGet(realm, challenge, scopes, credential);
+  let { response, body } = await ask(exchange, request, forWhat, where, context);
+  // A token service without OAuth2 answers the POST 404 or 405; as containerd does, ask it by GET, the
+  // identity token as the Basic password.
+  if (request.method === 'POST' && (response.status === 404 || response.status === 405)) {
+    request = tokenGet(realm, challenge, scopes, credential);
+    ({ response, body } = await ask(exchange, request, forWhat, where, context));
   }
-  const body = await readSmallBody(
-    response.body,
-    MAX_TOKEN_RESPONSE,
-    where,
-    context.deadlineMs ? { ms: context.deadlineMs } : undefined,
-  );
   const words = serviceWords(body, credential);
   const answered = `${response.status}${words ? `: ${words}` : ''}`;
   if (response.status === 401 || response.status === 403 || refusedGrant(request, response.status, body)) {
@@ -190,6 +154,74 @@ export async function fetchToken(
   // Expired on arrival means the token service's clock is behind this one's: trusting `issued_at` would
   // fetch a token for every request. The registry judges the token; a 401 renews it.
   return { value, expiresAt: fromIssue > now ? fromIssue : now + lifetimeS * 1000 - margin };
+}
+
+/** The OAuth2 refresh-token POST of an identity token. */
+function refreshTokenRequest(realm: URL, challenge: Challenge, scopes: string[], token: string): HttpRequest {
+  const form = new URLSearchParams({
+    grant_type: 'refresh_token',
+    // Stored with the newline of the file or `echo` it came from, it would be refused as expired.
+    refresh_token: token.trim(),
+    client_id: 'imgscope',
+  });
+  if (challenge.params.service) form.set('service', challenge.params.service);
+  if (scopes.length) form.set('scope', scopes.join(' '));
+  return {
+    method: 'POST',
+    url: realm,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: Buffer.from(form.toString()),
+  };
+}
+
+/** The token spec's GET, with Basic credentials (an identity token as the password) or anonymous. */
+function tokenGet(
+  realm: URL,
+  challenge: Challenge,
+  scopes: string[],
+  credential: Credential | undefined,
+): HttpRequest {
+  const url = new URL(realm.href);
+  if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+  for (const scope of scopes) url.searchParams.append('scope', scope);
+  const headers: Record<string, string> = {};
+  if (credential?.kind === 'basic') {
+    headers.authorization = basicAuthorization(credential.username, credential.password);
+  } else if (credential) {
+    headers.authorization = basicAuthorization(credential.username ?? '', credential.token.trim());
+  }
+  return { method: 'GET', url, headers };
+}
+
+/** Sends one token request and reads its small answer whole. */
+async function ask(
+  exchange: Exchange,
+  request: HttpRequest,
+  forWhat: string,
+  where: string,
+  context: TokenContext,
+): Promise<{ response: HttpResponse; body: Buffer }> {
+  if (context.signal) request.signal = context.signal;
+  let response: HttpResponse;
+  try {
+    response = await exchange(request);
+  } catch (error) {
+    // The transport's message names only the token service's URL, which users do not recognise.
+    if (error instanceof ImgscopeError && error.code === 'NETWORK') {
+      throw new ImgscopeError('NETWORK', `${forWhat}: token service unreachable: ${error.message}`, {
+        ...(error.hint ? { hint: error.hint } : {}),
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const body = await readSmallBody(
+    response.body,
+    MAX_TOKEN_RESPONSE,
+    where,
+    context.deadlineMs ? { ms: context.deadlineMs } : undefined,
+  );
+  return { response, body };
 }
 
 /**
