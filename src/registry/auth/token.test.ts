@@ -180,6 +180,28 @@ describe('fetchToken failures name the registry and the repository', () => {
   });
 });
 
+describe('fetchToken requests', () => {
+  it('say which registry named the token service, for the hints of their network failures', async () => {
+    const seen: (string | undefined)[] = [];
+    const exchange: Exchange = async (request) => {
+      seen.push(request.tokenServiceOf);
+      return {
+        status: 200,
+        headers: {},
+        body: Readable.from([Buffer.from('{"token":"t"}')]),
+        url: request.url,
+      };
+    };
+    await fetchToken(exchange, bearer, [], anonymous);
+    await fetchToken(exchange, bearer, [], {
+      ...anonymous,
+      credential: { kind: 'identity-token', token: 'R' },
+      credentialSource: 'config.json',
+    });
+    expect(seen).toEqual(['r.example', 'r.example']);
+  });
+});
+
 describe('fetchToken lifetime', () => {
   const issuing =
     (reply: Record<string, unknown>): Exchange =>

@@ -201,6 +201,7 @@ async function ask(
   where: string,
   context: TokenContext,
 ): Promise<{ response: HttpResponse; body: Buffer }> {
+  request.tokenServiceOf = context.registry;
   if (context.signal) request.signal = context.signal;
   let response: HttpResponse;
   try {

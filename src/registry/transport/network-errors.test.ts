@@ -205,6 +205,27 @@ describe('networkFailure', () => {
     );
   });
 
+  it("blames no name of the user's for a TLS alert from the token service the registry named", () => {
+    const token = {
+      ...request,
+      url: new URL('https://auth.example.net/token?service=x'),
+      tokenServiceOf: 'registry.example.com:5000',
+    };
+    const alert = (number: number) =>
+      coded(
+        `error:0A000458:SSL routines:ssl3_read_bytes:x:ssl/rec.c:1605:SSL alert number ${number}`,
+        'EPROTO',
+      );
+    const operator =
+      "auth.example.net, the token service registry registry.example.com:5000 sends imgscope to (the realm it names), refused the TLS connection: tell the registry's operator";
+    expect(networkFailure(token, alert(112)).hint).toBe(operator);
+    expect(networkFailure(token, alert(50)).hint).toBe(operator);
+    // A refused client certificate is the registry's, in the registry's certs.d folder.
+    expect(networkFailure(token, alert(46)).hint).toBe(
+      "the server refused the client certificate: reach registry.example.com:5000 by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry",
+    );
+  });
+
   it('names the proxy and its variable, and says where a proxy login goes', () => {
     const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
     const refused = networkFailure(

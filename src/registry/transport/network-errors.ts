@@ -304,7 +304,7 @@ export function underlyingFailure(error: unknown): unknown {
  * folder of the registry the request was made for, when it is read.
  */
 export function networkFailure(
-  request: Pick<HttpRequest, 'method' | 'url' | 'redirectedFrom'>,
+  request: Pick<HttpRequest, 'method' | 'url' | 'redirectedFrom' | 'tokenServiceOf'>,
   error: unknown,
   attempts = 1,
   certsFolder?: string,
@@ -329,7 +329,7 @@ export function networkFailure(
  * knew the registry's certs.d folder.
  */
 export function retriedFailure(
-  request: Pick<HttpRequest, 'method' | 'url' | 'redirectedFrom'>,
+  request: Pick<HttpRequest, 'method' | 'url' | 'redirectedFrom' | 'tokenServiceOf'>,
   error: unknown,
   attempts: number,
 ): ImgscopeError {
@@ -432,7 +432,7 @@ function tunnelHint(proxy: ProxyServer, status: number, url: URL): string {
 }
 
 function networkHint(
-  request: Pick<HttpRequest, 'url' | 'redirectedFrom'>,
+  request: Pick<HttpRequest, 'url' | 'redirectedFrom' | 'tokenServiceOf'>,
   error: unknown,
   proxy: ProxyServer | undefined,
   certsFolder: string | undefined,
@@ -446,16 +446,20 @@ function networkHint(
   // The registry's client certificate is presented to the storage it redirects to too: the same fix.
   const clientCertificate = codeIn(error, CLIENT_CERTIFICATE_HINTS);
   if (clientCertificate) {
-    const registry = request.redirectedFrom?.host ?? host;
+    const registry = request.redirectedFrom?.host ?? request.tokenServiceOf ?? host;
     return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host, certsFolder, registry);
   }
   const alert = tlsAlertOf(error);
   if (alert) {
-    // The storage's name and TLS setup are the registry's choice: only a client certificate is the user's.
+    // The storage's and token service's names and TLS setup are the registry's choice: only a client
+    // certificate is the user's.
     if (request.redirectedFrom && !CLIENT_CERTIFICATE_ALERTS.has(alert.number)) {
       return `${host}, where the registry sends blob downloads (its storage or CDN), refused the TLS connection: tell the registry's operator`;
     }
-    const registry = request.redirectedFrom?.host ?? host;
+    if (request.tokenServiceOf && !CLIENT_CERTIFICATE_ALERTS.has(alert.number)) {
+      return `${host}, the token service registry ${request.tokenServiceOf} sends imgscope to (the realm it names), refused the TLS connection: tell the registry's operator`;
+    }
+    const registry = request.redirectedFrom?.host ?? request.tokenServiceOf ?? host;
     return (TLS_ALERT_HINTS[alert.number] ?? TLS_REFUSED)(host, hostname, certsFolder, registry);
   }
   const refusal = proxy && proxyRefusal(error);

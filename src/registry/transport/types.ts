@@ -27,6 +27,11 @@ export interface HttpRequest {
    */
   redirectedFrom?: URL;
   /**
+   * Set on a request to the token service a registry's challenge named (its realm): the registry's host.
+   * The realm is the registry's setting, so failures never ask the user to fix its name.
+   */
+  tokenServiceOf?: string;
+  /**
    * Failures that are this request's answer rather than a fault of the moment, never retried: a probe's
    * connection a TLS port drops is how that port refuses plain HTTP.
    */
