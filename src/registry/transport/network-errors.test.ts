@@ -226,6 +226,18 @@ describe('networkFailure', () => {
     );
   });
 
+  it("says a token service realm on https:// that speaks plain HTTP is the registry's to fix, not --insecure-registry", () => {
+    const token = {
+      ...request,
+      url: new URL('https://auth.example.net:8080/token?service=x'),
+      tokenServiceOf: 'registry.example.com:5000',
+    };
+    const plain = coded('error:0A00010B:SSL routines::wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER');
+    expect(networkFailure(token, plain).hint).toBe(
+      "registry registry.example.com:5000 names its token service by an https:// realm, but auth.example.net:8080 speaks plain HTTP: tell the registry's operator (imgscope takes the realm as the registry gives it)",
+    );
+  });
+
   it('names the proxy and its variable, and says where a proxy login goes', () => {
     const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
     const refused = networkFailure(

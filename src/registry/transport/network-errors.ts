@@ -438,6 +438,10 @@ function networkHint(
   certsFolder: string | undefined,
 ): string {
   const { host, hostname } = request.url;
+  if (describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER' && request.tokenServiceOf) {
+    // --insecure-registry changes the registry's own scheme, never the realm's: that is the registry's.
+    return `registry ${request.tokenServiceOf} names its token service by an https:// realm, but ${host} speaks plain HTTP: tell the registry's operator (imgscope takes the realm as the registry gives it)`;
+  }
   if (describedCode(error) === 'ERR_SSL_WRONG_VERSION_NUMBER' && !request.redirectedFrom) {
     return `if ${host} is a plain-HTTP registry you trust, add --insecure-registry ${host}`;
   }
