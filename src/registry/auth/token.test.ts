@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ImgscopeError } from '../../errors.js';
+import { proxySettingsFromEnv } from '../transport/proxy.js';
 import type { Exchange } from '../transport/types.js';
 import type { Credential } from './credentials.js';
 import { fetchToken, type TokenContext, tokenRealm } from './token.js';
@@ -354,5 +355,34 @@ describe('fetchToken for a token service without OAuth2', () => {
         'token service https://auth.example/token of registry r.example rejected the credentials from config.json (401: bad Basic ***)',
       hint: expect.stringContaining('the identity token has expired or was revoked'),
     });
+  });
+});
+
+describe('fetchToken through a forwarding proxy', () => {
+  it("blames the proxy, not the credentials, for a refusal that is the proxy's own", async () => {
+    const proxy = proxySettingsFromEnv({ HTTP_PROXY: 'http://me:proxy-secret@proxy.corp:3128' }).http!;
+    const forwarded =
+      (status: number): Exchange =>
+      async (request) => ({
+        status,
+        headers: { 'content-type': 'text/html' },
+        body: Readable.from([Buffer.from('<html><h1>Unauthorized</h1></html>')]),
+        url: request.url,
+        forwardedBy: proxy,
+      });
+    const realm = challenge('http://auth.example/token');
+    for (const status of [407, 401]) {
+      const refused = fetchToken(forwarded(status), realm, [], {
+        ...anonymous,
+        insecure: true,
+        credential: { kind: 'identity-token', token: 'REFRESH' },
+        credentialSource: 'config.json',
+      });
+      await expect(refused, String(status)).rejects.toMatchObject({
+        message: `token service http://auth.example/token of registry r.example answered HTTP ${status}`,
+        hint: 'the answer came through the proxy proxy.corp:3128 (HTTP_PROXY) and is no registry error: the proxy refused the login in HTTP_PROXY: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)',
+      });
+      await expect(refused).rejects.not.toThrow(/proxy-secret/);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { ImgscopeError } from '../../errors.js';
 import { isLoopbackHost } from '../reference.js';
+import { forwardingProxyHint } from '../registry-errors.js';
 import { readSmallBody } from '../transport/body.js';
 import { redactUrl } from '../transport/redact.js';
 import { parseRetryAfter } from '../transport/retry.js';
@@ -97,6 +98,10 @@ export async function fetchToken(
   }
   const words = serviceWords(body, credential);
   const answered = `${response.status}${words ? `: ${words}` : ''}`;
+  // A refusal without the service's words that a proxy forwarded is likely the proxy's own (its login).
+  const proxyHint = response.status !== 200 && !words ? forwardingProxyHint(response, undefined) : undefined;
+  if (proxyHint)
+    throw new ImgscopeError('REGISTRY', `${where} answered HTTP ${answered}`, { hint: proxyHint });
   if (response.status === 401 || response.status === 403 || refusedGrant(request, response.status, body)) {
     throw authError(
       `${where} rejected ${context.credentialSource ? `the credentials from ${context.credentialSource}` : 'anonymous access'} (${answered})`,
