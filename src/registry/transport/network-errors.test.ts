@@ -144,8 +144,15 @@ describe('networkFailure', () => {
     );
     expect(networkFailure(request, eproto)).toMatchObject({
       message: 'GET https://registry.example.com/v2/: the server refused the TLS handshake',
-      hint: expect.stringMatching(/^if registry\.example\.com wants a client certificate, /),
+      hint: expect.stringMatching(/^registry\.example\.com wants either a client certificate \(/),
     });
+  });
+
+  it('says a handshake failure may be a client certificate wanted or a TLS version or cipher not shared', () => {
+    const failure = coded('alert', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE');
+    expect(networkFailure(request, failure, 1, '/etc/docker/certs.d/registry.example.com').hint).toBe(
+      "registry.example.com wants either a client certificate (put a client certificate registry.example.com accepts in /etc/docker/certs.d/registry.example.com/ as NAME.cert, its key as NAME.key), or a TLS version or cipher Node.js does not offer (it offers TLS 1.2 and 1.3): if not the first, ask the registry's operator what its TLS setup expects",
+    );
   });
 
   it("names any other TLS alert, with a hint, never in OpenSSL's own text", () => {

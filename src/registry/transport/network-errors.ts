@@ -200,9 +200,10 @@ const CLIENT_CERTIFICATE_HINTS: Record<string, ClientCertificateHint> = {
   ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: (host, folder, registry) =>
     clientCertificateHint(host, folder, registry),
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: (host, folder, registry) => clientCertificateHint(host, folder, registry),
-  // TLS 1.2 servers may refuse a missing client certificate with a bare handshake failure.
+  // A bare handshake failure is how TLS 1.2 servers refuse a missing client certificate, and how any
+  // refuses a client that shares no TLS version or cipher with it: the alert does not tell which.
   ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: (host, folder, registry) =>
-    `if ${host} wants a client certificate, ${clientCertificateHint(host, folder, registry)}`,
+    `${host} wants either a client certificate (${clientCertificateHint(host, folder, registry)}), or a TLS version or cipher Node.js does not offer (it offers TLS 1.2 and 1.3): if not the first, ask the registry's operator what its TLS setup expects`,
   // A server that checks the client certificate after a TLS 1.3 handshake may close without an alert.
   TLS_CLOSED_UNANSWERED: (host, folder, registry) =>
     `if ${host} wants a client certificate, ${clientCertificateHint(host, folder, registry)}`,
