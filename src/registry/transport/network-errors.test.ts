@@ -245,6 +245,21 @@ describe('networkFailure', () => {
     );
   });
 
+  it("names the token service as the registry's when it cannot be reached, never the registry's name to check", () => {
+    const token = {
+      ...request,
+      url: new URL('https://auth.example.net/token?service=x'),
+      tokenServiceOf: 'registry.example.com:5000',
+    };
+    const where = 'auth.example.net, the token service registry registry.example.com:5000 sends imgscope to';
+    expect(networkFailure(token, coded('connect ECONNREFUSED', 'ECONNREFUSED')).hint).toBe(
+      `nothing accepts connections at ${where}: check that this machine may connect to it, or tell the registry's operator`,
+    );
+    expect(networkFailure(token, coded('getaddrinfo ENOTFOUND', 'ENOTFOUND')).hint).toBe(
+      `${where} could not be looked up: check this machine's DNS, or tell the registry's operator`,
+    );
+  });
+
   it('names the proxy and its variable, and says where a proxy login goes', () => {
     const proxy = proxySettingsFromEnv({ HTTPS_PROXY: 'http://proxy.corp:3128' }).https!;
     const refused = networkFailure(

@@ -398,9 +398,11 @@ const TLS_ALERT_HINTS: Record<
     `the TLS server does not know the name ${hostname} (SNI): reach the registry by the name its TLS server is set up for, as its certificate gives it`,
 };
 
-/** For a host a redirect sent a blob download to: the registry's name and port are not the problem. */
-function storageHint(host: string, error: unknown): string {
-  const where = `${host}, where the registry sends blob downloads (its storage or CDN)`;
+/**
+ * For a host the registry sent imgscope to (`where` names it and why): its storage, or its token service.
+ * The registry's name and port are not the problem, and the host's are the registry's choice.
+ */
+function registryChosenHostHint(where: string, error: unknown): string {
   const code = codeIn(error, REACHABILITY_HINTS);
   if (code === 'ECONNREFUSED') {
     return `nothing accepts connections at ${where}: check that this machine may connect to it, or tell the registry's operator`;
@@ -470,7 +472,18 @@ function networkHint(
   const refusal = proxy && proxyRefusal(error);
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
-  if (request.redirectedFrom) return storageHint(host, error);
+  if (request.redirectedFrom) {
+    return registryChosenHostHint(
+      `${host}, where the registry sends blob downloads (its storage or CDN)`,
+      error,
+    );
+  }
+  if (request.tokenServiceOf) {
+    return registryChosenHostHint(
+      `${host}, the token service registry ${request.tokenServiceOf} sends imgscope to`,
+      error,
+    );
+  }
   // The registry's first request: a server that wants a client certificate may close without an alert.
   if (request.url.pathname === '/v2/' && closedAfterTlsHandshake(error, request.url)) {
     return `if ${host} wants a client certificate, ${clientCertificateHint(host, certsFolder, host)}; else check that the registry at ${host} is up`;
