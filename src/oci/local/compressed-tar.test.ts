@@ -98,6 +98,26 @@ describe('the indexing pass', () => {
     });
   });
 
+  it('checks the CRC-32 after megabytes of data past the tar end (cat a.tar b.tar | gzip), without parsing them', async () => {
+    const tar = await tarBytes([{ name: 'manifest.json', content: '[]' }]);
+    const file = join(temp.path, 'wrong-crc-after-padding.tar.gz');
+    const gzipped = gzipSync(Buffer.concat([tar, randomBytes(8 * MiB)]), { level: 1 });
+    writeFileSync(file, gzipped);
+    const files = await CompressedTarFiles.open(file, file);
+    expect(files.paths()).toEqual(['manifest.json']);
+    await files.close();
+    gzipped.writeUInt32LE(~gzipped.readUInt32LE(gzipped.length - 8) >>> 0, gzipped.length - 8);
+    writeFileSync(file, gzipped);
+    await expect(CompressedTarFiles.open(file, file)).rejects.toMatchObject({
+      code: 'MALFORMED',
+      message: `${file}: cannot decompress the archive (gzip trailer CRC-32 does not match the inflated data)`,
+    });
+    // The data past the tar's end counts towards the decompression guard like the rest.
+    await expect(
+      CompressedTarFiles.open(file, file, { maxUncompressedBytes: 4 * MiB }),
+    ).rejects.toMatchObject({ code: 'LIMIT' });
+  });
+
   it('reports how far it has read the file, up to its end', async () => {
     const tar = await tarBytes([{ name: 'member', content: randomBytes(4 * MiB) }]);
     const file = join(temp.path, 'progress.tar.gz');

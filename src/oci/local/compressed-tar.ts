@@ -152,6 +152,15 @@ class Cursor {
     return Buffer.concat(parts);
   }
 
+  /**
+   * Decompresses what is left, unparsed, under the same guard: data after the tar's end-of-archive
+   * blocks (`cat a.tar b.tar | gzip`) would otherwise stop the read before the gzip trailer is checked.
+   */
+  async drain(): Promise<void> {
+    this.pending = undefined;
+    while ((await this.next()) !== undefined);
+  }
+
   close(): void {
     this.tar.destroy();
     this.file.destroy();
@@ -257,6 +266,7 @@ export class CompressedTarFiles implements LocalFiles {
     };
     try {
       const index = await indexEntries(source, Infinity, location);
+      await cursor.drain();
       return new CompressedTarFiles(file, location, cursor.compression, index, heads, limit);
     } finally {
       cursor.close();
