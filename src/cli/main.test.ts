@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -89,5 +89,44 @@ describe('a compressed archive opened on a terminal', () => {
         new RegExp(`^\\r\\x1b\\[2Kindexing ${archive} · .* decompressed\\).*\\r\\x1b\\[2K$`),
       );
     }
+  });
+});
+
+describe('a path with control characters', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'imgscope-main-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const name = 'app\x1b]0;retitled\x07\n\x1b[31mred';
+
+  /** stderr on a terminal, less the progress line's own erase codes: what the path could have added. */
+  async function stderrOf(argv: string[]): Promise<string> {
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    let text = '';
+    stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const code = await main(argv, {
+      stdout: new PassThrough(),
+      stderr,
+      stdin: new PassThrough(),
+      env: { TERM: 'xterm-256color' },
+      cwd: process.cwd(),
+    });
+    expect(code).toBe(0);
+    return text.replaceAll('\r\x1b[2K', '');
+  }
+
+  it('is printed escaped in the warning before the image is read, and in the indexing progress line', async () => {
+    const layout = join(scratch, name);
+    cpSync('fixtures/demo', layout, { recursive: true });
+    rmSync(join(layout, 'oci-layout'));
+    const warning = await stderrOf(['inspect', layout]);
+    expect(warning).toContain('app\\x1b]0;retitled\\x07 \\x1b[31mred has no oci-layout file');
+    expect(warning.slice(0, -1)).not.toMatch(/[\x00-\x1f]/);
+    const archive = join(scratch, `${name}.tar.gz`);
+    writeFileSync(archive, gzipSync(execFileSync('tar', ['-C', 'fixtures/demo', '-cf', '-', '.'])));
+    const progress = await stderrOf(['inspect', archive]);
+    expect(progress).toContain('indexing ');
+    expect(progress).toContain('app\\x1b]0;retitled\\x07 \\x1b[31mred.tar.gz');
+    expect(progress).not.toMatch(/[\x00-\x1f]/);
   });
 });

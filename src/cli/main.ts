@@ -1,5 +1,5 @@
 import { isImgscopeError } from '../errors.js';
-import { printable } from '../report/format.js';
+import { printableLine } from '../report/format.js';
 import { VERSION } from '../version.js';
 import { debugRequested, type ParsedArgs, parseCommandLine } from './args.js';
 import { helpFor } from './help.js';
@@ -27,25 +27,18 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
   }
 }
 
-/**
- * Messages quote what they were given — a JSON parser's excerpt of a config, a registry's error text — so
- * line breaks become spaces and other control characters visible escapes: the error stays one line and
- * nothing reaches the terminal as an escape sequence.
- */
-function inert(text: string): string {
-  return printable(text.replace(/[\r\n\t]+/g, ' '));
-}
-
 /** Renders any failure as one line (plus a hint); stack traces only with --debug. */
 function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): number {
   if (isImgscopeError(error)) {
-    stderr.write(`imgscope: ${inert(error.message)}${error.hint ? ` — ${inert(error.hint)}` : ''}\n`);
+    stderr.write(
+      `imgscope: ${printableLine(error.message)}${error.hint ? ` — ${printableLine(error.hint)}` : ''}\n`,
+    );
     if (debug && error.stack) stderr.write(`${error.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
   const hint = debug ? '' : ' — run again with --debug for details, and report it if it persists';
-  stderr.write(`imgscope: unexpected error: ${inert(message.split('\n')[0] ?? '')}${hint}\n`);
+  stderr.write(`imgscope: unexpected error: ${printableLine(message.split('\n')[0] ?? '')}${hint}\n`);
   if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
   return 2;
 }

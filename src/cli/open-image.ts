@@ -5,6 +5,7 @@ import type { ImageSource, OpenOptions } from '../oci/source.js';
 import type { Setting } from '../policy/index.js';
 import { checkInsecureEntry } from '../registry/insecure-entry.js';
 import { parseReference } from '../registry/reference.js';
+import { printableLine } from '../report/format.js';
 import { decompressionLimit, type ParsedOptions } from './args.js';
 import type { Output } from './output.js';
 
@@ -108,7 +109,7 @@ async function openSource(
 ): Promise<ImageSource> {
   const platform = wanted?.value;
   if (isLocalReference(image)) {
-    const warn = (message: string) => io.stderr.write(`imgscope: warning: ${message}\n`);
+    const warn = (message: string) => io.stderr.write(`imgscope: warning: ${printableLine(message)}\n`);
     const maxUncompressedBytes = decompressionLimit(io.env);
     return openLocalImage(image, { platform, warn, maxUncompressedBytes, signal, onIndexProgress });
   }

@@ -2,6 +2,7 @@ import type { AnalysisEvent } from '../analysis/types.js';
 import { inForeground } from '../foreground.js';
 import type { IndexProgress } from '../oci/local/compressed-tar.js';
 import { formatSize } from '../policy/sizes.js';
+import { printableLine } from '../report/format.js';
 import type { Output } from './output.js';
 
 /**
@@ -58,7 +59,7 @@ export class ProgressLine {
     if (now - this.lastDraw < 80) return;
     this.lastDraw = now;
     this.draw(
-      `indexing ${location} · ${formatSize(bytesRead)} of ${formatSize(totalBytes)} (${formatSize(decompressedBytes)} decompressed)`,
+      `indexing ${printableLine(location)} · ${formatSize(bytesRead)} of ${formatSize(totalBytes)} (${formatSize(decompressedBytes)} decompressed)`,
     );
   }
 

@@ -116,3 +116,12 @@ export function printable(text: string): string {
     },
   );
 }
+
+/**
+ * A message as one printed line: line breaks become spaces and other control characters visible escapes,
+ * so what it quotes (a path, a config excerpt, a registry's text) neither splits it nor reaches the
+ * terminal as an escape sequence.
+ */
+export function printableLine(text: string): string {
+  return printable(text.replace(/[\r\n\t]+/g, ' '));
+}
