@@ -530,6 +530,29 @@ describe('an archive with no image in it', () => {
       `save the image into it again: docker save NAME | gzip > ${compressed}`,
     );
   });
+
+  it('keeps the :REF the user typed in the command that saves it again (not a position @N)', async () => {
+    const layout = new ImageFiles()
+      .add('oci-layout', '{"imageLayoutVersion":"1.0.0"}')
+      .add('index.json', '{"schemaVersion":2,"manifests":[]}');
+    const directory = await layout.writeDirectory(tempPath('empty-tagged-layout'));
+    expect((await failure(openLocalImage(`oci:${directory}:v1`))).hint).toBe(
+      `save the image into it again: skopeo copy … oci:${directory}:v1`,
+    );
+    expect((await failure(openLocalImage(`oci:${directory}:@0`))).hint).toBe(
+      `save the image into it again: skopeo copy … oci:${directory}`,
+    );
+    const oci = tempPath('empty-tagged-layout.tar');
+    await layout.writeTar(oci);
+    expect((await failure(openLocalImage(`oci-archive:${oci}:v1`))).hint).toBe(
+      `save the image into it again: skopeo copy … oci-archive:${oci}:v1, or docker save -o ${oci} NAME`,
+    );
+    const docker = tempPath('empty-tagged-save.tar');
+    await new ImageFiles().add('manifest.json', '[]').writeTar(docker);
+    expect((await failure(openLocalImage(`docker-archive:${docker}:app:v1`))).hint).toBe(
+      `save the image into it again: docker save -o ${docker} app:v1`,
+    );
+  });
 });
 
 describe('a docker save whose manifest.json does not parse', () => {

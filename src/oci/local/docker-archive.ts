@@ -65,7 +65,11 @@ export async function openDockerArchive(
 ): Promise<ImageSource> {
   const { location } = files;
   if (!(await isDockerArchive(files))) throw notAnImage(location, 'no manifest.json');
-  const images = parseArchiveManifest(await files.read('manifest.json', MAX_MANIFEST_BYTES), files);
+  const images = parseArchiveManifest(
+    await files.read('manifest.json', MAX_MANIFEST_BYTES),
+    files,
+    options.ref,
+  );
   const image = chooseImage(images, options, location);
 
   const configPath = normalizeMemberPath(image.config);
@@ -139,12 +143,12 @@ function malformedArchive(location: string, what: string): ImgscopeError {
   });
 }
 
-function parseArchiveManifest(bytes: Buffer, files: LocalFiles): ArchiveImage[] {
+function parseArchiveManifest(bytes: Buffer, files: LocalFiles, ref: string | undefined): ArchiveImage[] {
   const { location } = files;
   const doc = parsedOnDisk(remedyFor('docker-archive'), () =>
     parseJsonDocument(bytes, `${location}: manifest.json`),
   );
-  if (Array.isArray(doc) && doc.length === 0) throw holdsNoImage(files, 'docker-archive');
+  if (Array.isArray(doc) && doc.length === 0) throw holdsNoImage(files, 'docker-archive', ref);
   if (!Array.isArray(doc)) throw malformedArchive(location, 'manifest.json is not a list of images');
   return doc.map((item: unknown, i): ArchiveImage => {
     const entry = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;

@@ -220,27 +220,31 @@ type SavedFormat = 'docker-archive' | 'oci-archive' | 'oci';
 /**
  * How `files` is saved again, naming it as the user did so the command can be pasted: docker writes
  * docker-archives (and OCI archives since Docker 25), skopeo layouts; a compressed archive is docker's
- * output piped through its compressor, as no saving tool compresses.
+ * output piped through its compressor, as no saving tool compresses. The `:REF` typed (not a position
+ * `@N`, which no tool writes at) stays: the image name for docker, the layout's ref name for skopeo.
  */
-function saveAgain(files: LocalFiles, format: SavedFormat): string {
+function saveAgain(files: LocalFiles, format: SavedFormat, ref: string | undefined): string {
   const { path, compression } = files;
-  if (compression) return `docker save NAME | ${compression} > ${shellQuoted(path)}`;
+  const named = ref !== undefined && !ref.startsWith('@');
+  const image = named && format === 'docker-archive' ? shellQuoted(ref) : 'NAME';
+  if (compression) return `docker save ${image} | ${compression} > ${shellQuoted(path)}`;
   // An extracted save: `docker save -o` would write a file where the folder is.
   if (format === 'docker-archive' && files instanceof DirectoryFiles)
-    return `docker save NAME | tar -x -C ${shellQuoted(path)}`;
-  const save = `docker save -o ${shellQuoted(path)} NAME`;
+    return `docker save ${image} | tar -x -C ${shellQuoted(path)}`;
+  const save = `docker save -o ${shellQuoted(path)} ${image}`;
   if (format === 'docker-archive') return save;
-  if (format === 'oci-archive') return `skopeo copy … ${shellQuoted(`oci-archive:${path}`)}, or ${save}`;
-  return `skopeo copy … ${shellQuoted(`oci:${path}`)}`;
+  const target = `${format}:${path}${named ? `:${ref}` : ''}`;
+  if (format === 'oci-archive') return `skopeo copy … ${shellQuoted(target)}, or ${save}`;
+  return `skopeo copy … ${shellQuoted(target)}`;
 }
 
 /**
  * An archive or layout whose list of images (`manifest.json` of a docker save, `index.json` of a layout)
  * is empty: one answer in every format.
  */
-export function holdsNoImage(files: LocalFiles, format: SavedFormat): ImgscopeError {
+export function holdsNoImage(files: LocalFiles, format: SavedFormat, ref: string | undefined): ImgscopeError {
   const list = format === 'docker-archive' ? 'manifest.json' : 'index.json';
   return new ImgscopeError('BAD_INPUT', `${files.location} holds no image: its ${list} lists none`, {
-    hint: `save the image into it again: ${saveAgain(files, format)}`,
+    hint: `save the image into it again: ${saveAgain(files, format, ref)}`,
   });
 }

@@ -303,7 +303,8 @@ function chooseEntry(
       { hint: 'write the layout with sha256 digests, the default of docker, buildx, crane and skopeo' },
     );
   }
-  if (entries.length === 0) throw holdsNoImage(files, options.kind === 'oci-archive' ? 'oci-archive' : 'oci');
+  if (entries.length === 0)
+    throw holdsNoImage(files, options.kind === 'oci-archive' ? 'oci-archive' : 'oci', options.ref);
   const { ref } = options;
   // The input with its transport and without its :REF, as the hints name it (a bare PATH takes no :REF).
   const base = ref === undefined ? options.reference : options.reference.slice(0, -(ref.length + 1));
