@@ -38,6 +38,14 @@ describe('main', () => {
     expect(result.stderr).toMatch(/^imgscope: unknown option --no-such-option/);
     expect(result.stderr).toMatch(/\n\s+at /);
   });
+
+  it('prints the stack trace with --debug with the control characters of what it quotes escaped', async () => {
+    const result = await run(['inspect', '--debug', '/nonexistent/app\x1b]0;retitled\x07.tar']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/\n\s+at /);
+    expect(result.stderr).toContain('ImgscopeError: /nonexistent/app\\x1b]0;retitled\\x07.tar: no such file');
+    expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
+  });
 });
 
 describe('check on a terminal', () => {

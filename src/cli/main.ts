@@ -1,5 +1,5 @@
 import { isImgscopeError } from '../errors.js';
-import { printableLine } from '../report/format.js';
+import { printable, printableLine } from '../report/format.js';
 import { VERSION } from '../version.js';
 import { debugRequested, type ParsedArgs, parseCommandLine } from './args.js';
 import { helpFor } from './help.js';
@@ -27,19 +27,24 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
   }
 }
 
+/** A stack trace keeps its lines; the message at its top quotes paths and names as the one-line error does. */
+function printableStack(stack: string): string {
+  return stack.split('\n').map(printable).join('\n');
+}
+
 /** Renders any failure as one line (plus a hint); stack traces only with --debug. */
 function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): number {
   if (isImgscopeError(error)) {
     stderr.write(
       `imgscope: ${printableLine(error.message)}${error.hint ? ` — ${printableLine(error.hint)}` : ''}\n`,
     );
-    if (debug && error.stack) stderr.write(`${error.stack}\n`);
+    if (debug && error.stack) stderr.write(`${printableStack(error.stack)}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
   const hint = debug ? '' : ' — run again with --debug for details, and report it if it persists';
   stderr.write(`imgscope: unexpected error: ${printableLine(message.split('\n')[0] ?? '')}${hint}\n`);
-  if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+  if (debug && error instanceof Error && error.stack) stderr.write(`${printableStack(error.stack)}\n`);
   return 2;
 }
 
