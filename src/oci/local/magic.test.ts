@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decompressCommand } from './magic.js';
+import { printable } from '../../report/format.js';
+import { decompressCommand, shellQuoted } from './magic.js';
 
 describe('decompressCommand', () => {
   it('names a file as the shell and the command read it back', () => {
@@ -13,5 +14,14 @@ describe('decompressCommand', () => {
     expect(decompressCommand('zstd', '-app.tar', '--long=31')).toBe(
       'unzstd --long=31 -c ./-app.tar > ./-app.decompressed.tar',
     );
+  });
+});
+
+describe('shellQuoted', () => {
+  it('writes a name with control or bidirectional characters in ANSI-C quotes, which print as they read back', () => {
+    expect(shellQuoted("it's\x1b]0;x\x07\n.tar")).toBe("$'it\\'s\\x1b]0;x\\x07\\x0a.tar'");
+    expect(shellQuoted('a\\b\u202etar.exe')).toBe("$'a\\\\b\\u202etar.exe'");
+    expect(printable(shellQuoted('a\x1b\u0085b'))).toBe(shellQuoted('a\x1b\u0085b'));
+    expect(shellQuoted("it's app.tar")).toBe("'it'\\''s app.tar'");
   });
 });

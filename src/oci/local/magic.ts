@@ -27,9 +27,24 @@ const KNOWN_SUFFIX: Record<Compression, RegExp> = {
   xz: /\.(?:xz|txz)$/i,
 };
 
-/** A path as a POSIX shell reads it back: as is when it is plain, else in single quotes. */
+/** What `printable` escapes when a hint is printed: inside single quotes, its escape would not read back. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028-\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * A path as a shell reads it back: as is when it is plain, else in single quotes; one with control
+ * characters or bidirectional controls in ANSI-C quotes (`$'app\x1b.tar'`, bash and zsh), which print
+ * as they read back.
+ */
 export function shellQuoted(path: string): string {
-  return /^[\w./@%+=:,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+  if (/^[\w./@%+=:,-]+$/.test(path)) return path;
+  if (!UNPRINTABLE.test(path)) return `'${path.replaceAll("'", `'\\''`)}'`;
+  const escaped = path.replace(new RegExp(`[\\\\']|${UNPRINTABLE.source}`, 'g'), (c) => {
+    if (c === '\\' || c === "'") return `\\${c}`;
+    const code = c.charCodeAt(0);
+    if (code < 0x80) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return `$'${escaped}'`;
 }
 
 /** The shell command that undoes a compression of `file`, for hints; `flags` go before the file. */
