@@ -142,9 +142,9 @@ async function openSource(
     insecureRegistries: options['insecure-registry'] ?? [],
     credentials,
     env: io.env,
-    debug: options.debug ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined,
+    debug: options.debug ? (line: string) => io.stderr.write(`debug: ${printableLine(line)}\n`) : undefined,
     notice: (line, wait) => {
-      io.stderr.write(`imgscope: ${line}\n`);
+      io.stderr.write(`imgscope: ${printableLine(line)}\n`);
       if (wait) io.onRegistryWait?.(wait);
     },
     aroundCredentialHelper: io.aroundCredentialHelper,

@@ -169,6 +169,16 @@ describe('imgscope check with the layer cache', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ layerCount: 8, layersAnalyzed: true });
   });
 
+  it('escapes control characters of the cache folder it cannot write in its warning', async () => {
+    const blocker = newDir('block\u001b[31mred\nline');
+    writeFileSync(blocker, 'a file where the cache folder should be');
+    const result = await runCli(['check', '--json', '--cache-dir', join(blocker, 'cache'), 'fixtures/demo']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('\u001b');
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('block\\x1b[31mred line');
+  });
+
   it.skipIf(!tinyDiskPossible())(
     'prune on a read-only mount says so (exit 2), rather than to check permissions',
     async () => {

@@ -19,7 +19,7 @@ import {
 import { DiskSummaryCache } from '../../analysis/cache/summary-cache.js';
 import { ImgscopeError } from '../../errors.js';
 import { formatSize, parseSize, SIZE_SYNTAX, whyNotASize } from '../../policy/sizes.js';
-import { counted } from '../../report/format.js';
+import { counted, printableLine } from '../../report/format.js';
 import type { ParsedArgs, ParsedOptions } from '../args.js';
 import type { Output } from '../output.js';
 
@@ -55,8 +55,10 @@ function cacheSettingsOf(
   }
   return {
     root,
-    writeFailure: new CacheWriteFailure(root, (message) => write(`imgscope: warning: ${message}\n`)),
-    debug: options.debug ? (line) => write(`debug: ${line}\n`) : undefined,
+    writeFailure: new CacheWriteFailure(root, (message) =>
+      write(`imgscope: warning: ${printableLine(message)}\n`),
+    ),
+    debug: options.debug ? (line) => write(`debug: ${printableLine(line)}\n`) : undefined,
   };
 }
 
