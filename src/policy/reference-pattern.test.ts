@@ -65,6 +65,20 @@ describe('referenceMatches', () => {
     expect(referenceMatches('build/app.tar', 'docker-archive:other.tar:build/app.tar:1')).toBe(false);
   });
 
+  it('matches a local folder given or named with a trailing or doubled slash as the folder', () => {
+    for (const given of [
+      'fixtures/demo/',
+      'oci:fixtures/demo/',
+      'fixtures//demo',
+      'oci:fixtures/demo/:demo',
+      'fixtures/demo/:@0',
+    ]) {
+      expect(referenceMatches('fixtures/demo', given)).toBe(true);
+    }
+    expect(referenceMatches('fixtures/demo/', 'fixtures/demo')).toBe(true);
+    expect(referenceMatches('/', '/')).toBe(true);
+  });
+
   it('treats regex characters literally', () => {
     expect(referenceMatches('team/a.p', 'team/app')).toBe(false);
     expect(referenceMatches('team/a+p', 'team/a+p')).toBe(true);

@@ -10,7 +10,7 @@ const LOCAL_TRANSPORT = /^(?:oci|oci-archive|docker-archive):/;
  * `registry:5000/team/app:1.2`.
  */
 export function referenceMatches(pattern: string, reference: string): boolean {
-  const regexp = globToRegExp(pattern);
+  const regexp = globToRegExp(folderPath(pattern));
   // A local image given as `oci:fixtures/demo` is `fixtures/demo` too, as given without its transport.
   const path = reference.replace(LOCAL_TRANSPORT, '');
   // Its file or folder alone too: the tag rule below drops an `oci:DIR:REF`'s REF, but of a
@@ -24,13 +24,21 @@ export function referenceMatches(pattern: string, reference: string): boolean {
       .add(tagged)
       .add(tagged.replace(/:[^:/]+$/, ''));
   }
-  for (const candidate of candidates) {
+  for (const candidate of [...candidates].flatMap((c) => [c, folderPath(c)])) {
     if (regexp.test(candidate)) return true;
     for (let slash = candidate.indexOf('/'); slash !== -1; slash = candidate.indexOf('/', slash + 1)) {
       if (regexp.test(candidate.slice(slash + 1))) return true;
     }
   }
   return false;
+}
+
+/**
+ * A path as the folder it names: `fixtures/demo/` (as a shell completes it) and `fixtures//demo` are
+ * `fixtures/demo`, given or in a pattern, so an override still applies. Registry references hold neither.
+ */
+function folderPath(path: string): string {
+  return path.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
 }
 
 function globToRegExp(pattern: string): RegExp {
