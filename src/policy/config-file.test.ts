@@ -114,6 +114,14 @@ describe('parseConfigFile', () => {
     );
   });
 
+  it('names the line and column of a JSON syntax error, not only its position', () => {
+    const text = '{\n  "profile": "scf",\n  "budgets": { "maxCompressed": 300MB }\n}\n';
+    expect(errorOf(() => parseConfigFile(text, FILE))).toMatch(
+      /^\/repo\/imgscope\.config\.json:3:36: not valid JSON/,
+    );
+    expect(errorOf(() => parseConfigFile(`\uFEFF${text}`, FILE))).toMatch(/json:3:36: not valid JSON/);
+  });
+
   it.each([
     ['{ "budgets": { "maxCompressed": "300MB" }, "budgets": { "maxLayers": 20 } }', 'budgets'],
     ['{ "budgets": { "maxLayers": 20, "maxLayers": 30 } }', 'budgets.maxLayers'],

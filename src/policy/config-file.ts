@@ -190,14 +190,32 @@ export function repeatedKey(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `:LINE:COLUMN` of the character a JSON.parse error names "at position N" (empty when it names none):
+ * a position alone leaves the reader counting characters through the file.
+ */
+function lineAndColumn(json: string, message: string): string {
+  const position = /at position (\d+)/.exec(message);
+  if (!position) return '';
+  const before = json.slice(0, Number(position[1]));
+  const line = before.split('\n').length;
+  return `:${line}:${before.length - before.lastIndexOf('\n')}`;
+}
+
 /** Parses and validates the text of an imgscope.config.json read from `file`. */
 export function parseConfigFile(text: string, file: string): ConfigFile {
   let doc: unknown;
+  // Editors on Windows may save a byte order mark, which JSON.parse refuses as an invisible token.
+  const json = text.replace(/^\uFEFF/, '');
   try {
-    // Editors on Windows may save a byte order mark, which JSON.parse refuses as an invisible token.
-    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
+    doc = JSON.parse(json);
   } catch (error) {
-    throw badFile(file, `not valid JSON (${(error as Error).message})`, 'fix the JSON syntax');
+    const message = (error as Error).message;
+    throw badFile(
+      `${file}${lineAndColumn(json, message)}`,
+      `not valid JSON (${message})`,
+      'fix the JSON syntax',
+    );
   }
   if (!isObject(doc)) throw badFile(file, 'must hold a JSON object', 'write { "profile": "scf", … }');
   const repeated = repeatedKey(text);
