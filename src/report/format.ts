@@ -1,3 +1,5 @@
+import type { Report } from './report.js';
+
 /** `1 layer`, `8 layers`: a count with its noun in the right number. */
 export function counted(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
@@ -62,6 +64,14 @@ export function shortCommand(createdBy: string, width = 60): string {
 
 export function truncate(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
+}
+
+/**
+ * How a registry image's `name@sha256:…` is offered: as the line to deploy with, unless the verdict fails,
+ * since the platform would reject that digest.
+ */
+export function pinnedLabel(report: Pick<Report, 'verdict'>): 'deploy' | 'pinned' {
+  return report.verdict === 'fail' ? 'pinned' : 'deploy';
 }
 
 export function shortDigest(digest: string): string {

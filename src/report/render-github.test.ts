@@ -38,8 +38,18 @@ describe('renderGithub', () => {
     ]);
     expect(lines[1]).toContain('smaller than 1 GiB (before decompression)%0AFix: shrink the image');
     expect(lines[5]).toBe(
-      `::notice title=imgscope verdict%3A fail::localhost:5000/team/app:1.0: fail (2 failed, 3 passed, 3 skipped)%0A1.37 GiB compressed, 2 layers, linux/arm64%0Adeploy localhost:5000/team/app@sha256:${'a'.repeat(64)}`,
+      `::notice title=imgscope verdict%3A fail::localhost:5000/team/app:1.0: fail (2 failed, 3 passed, 3 skipped)%0A1.37 GiB compressed, 2 layers, linux/arm64%0Apinned localhost:5000/team/app@sha256:${'a'.repeat(64)}`,
     );
+  });
+
+  it('offers the pinned reference to deploy only when the verdict does not fail', () => {
+    const passing = renderGithub({ ...failingReport(), verdict: 'pass' })
+      .trimEnd()
+      .split('\n')
+      .at(-1)!;
+    expect(passing).toMatch(new RegExp(`%0Adeploy localhost:5000/team/app@sha256:${'a'.repeat(64)}$`));
+    const failing = renderGithub(failingReport()).trimEnd().split('\n').at(-1)!;
+    expect(failing).not.toContain('deploy');
   });
 
   it('offers no digest to deploy for an image on disk, only its digest', () => {

@@ -1,6 +1,6 @@
 import type { FailOn } from '../policy/policy.js';
 import { formatSize } from '../policy/sizes.js';
-import { counted, printable } from './format.js';
+import { counted, pinnedLabel, printable } from './format.js';
 import { imageSelected, indexPlatforms } from './no-image.js';
 import type { CheckResult, CheckStatus, Report } from './report.js';
 
@@ -94,7 +94,9 @@ export function renderGithub(report: Report, options: GithubOptions = {}): strin
     ? [
         head,
         `${formatSize(report.compressedSize)} compressed, ${counted(report.layerCount, 'layer', 'layers')}, ${report.platform}`,
-        report.pinnedReference ? `deploy ${report.pinnedReference}` : `digest ${report.digest}`,
+        report.pinnedReference
+          ? `${pinnedLabel(report)} ${report.pinnedReference}`
+          : `digest ${report.digest}`,
       ]
     : [head, `no image for the platform in index ${report.digest} (it has ${indexPlatforms(report)})`];
   lines.push(workflowCommand('notice', { title: `imgscope verdict: ${verdict}` }, summary));

@@ -40,10 +40,11 @@ describe('renderMarkdown', () => {
     expect(markdown).not.toContain('| Size |');
   });
 
-  it("offers a registry image's pinned reference to deploy, and only a digest for an image on disk", () => {
-    expect(renderMarkdown(failingReport())).toContain(
-      `| Deploy | \`localhost:5000/team/app@sha256:${'a'.repeat(64)}\` |`,
-    );
+  it("offers a registry image's pinned reference to deploy unless it fails, and only a digest for an image on disk", () => {
+    const pinned = `\`localhost:5000/team/app@sha256:${'a'.repeat(64)}\``;
+    expect(renderMarkdown({ ...failingReport(), verdict: 'pass' })).toContain(`| Deploy | ${pinned} |`);
+    expect(renderMarkdown(failingReport())).toContain(`| Pinned | ${pinned} |`);
+    expect(renderMarkdown(failingReport())).not.toContain('| Deploy |');
     const local = renderMarkdown(passingReport());
     expect(local).not.toContain('| Deploy |');
     expect(local).toContain(`| Digest | \`${passingReport().digest}\` |`);

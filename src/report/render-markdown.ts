@@ -4,6 +4,7 @@ import {
   counted,
   formatPercent,
   layerNumber,
+  pinnedLabel,
   printable,
   shortCommand,
   shortDigest,
@@ -101,7 +102,9 @@ function summaryRows(report: Report): string[][] {
   // An image on disk has no reference to deploy: its digest (for a docker-archive, of a manifest
   // imgscope wrote) need not be the one a push gives.
   rows.push(
-    report.pinnedReference ? ['Deploy', code(report.pinnedReference)] : ['Digest', code(report.digest)],
+    report.pinnedReference
+      ? [pinnedLabel(report) === 'deploy' ? 'Deploy' : 'Pinned', code(report.pinnedReference)]
+      : ['Digest', code(report.digest)],
   );
   const index = report.index ? ` (from an index of ${text(indexPlatforms(report))})` : '';
   rows.push(['Platform', `${text(report.platform)}${index} · ${text(report.schema)}`]);

@@ -13,6 +13,16 @@ describe('renderTable', () => {
     expect(lines.some((line) => /^(Digest|Size) /.test(line) || line.includes('┌'))).toBe(false);
   });
 
+  it('offers the pinned reference to deploy on its verdict line only when the verdict does not fail', () => {
+    const pinned = `localhost:5000/team/app@sha256:${'a'.repeat(64)}`;
+    const verdictLine = (report: Report) =>
+      renderTable(report, { color: false })
+        .split('\n')
+        .find((line) => line.startsWith('Verdict:'));
+    expect(verdictLine({ ...failingReport(), verdict: 'pass' })).toBe(`Verdict: PASS · deploy ${pinned}`);
+    expect(verdictLine(failingReport())).toBe(`Verdict: FAIL · pinned ${pinned}`);
+  });
+
   it('shows control characters from the image as escapes, in tables and in messages', () => {
     const base = warningReport();
     const evil = '/bin/sh -c echo \u001b]0;owned\u0007 \u001b[31mred';

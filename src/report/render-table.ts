@@ -1,6 +1,14 @@
 import { formatSize } from '../policy/sizes.js';
 import { fittedTable, type TableColumn, truncateEnd, truncateMiddle, wrapToWidth } from './fit-table.js';
-import { counted, formatPercent, layerNumber, printable, shortCommand, shortDigest } from './format.js';
+import {
+  counted,
+  formatPercent,
+  layerNumber,
+  pinnedLabel,
+  printable,
+  shortCommand,
+  shortDigest,
+} from './format.js';
 import { imageSelected, indexPlatforms } from './no-image.js';
 import type { Report } from './report.js';
 import { verdictNote } from './verdict.js';
@@ -149,8 +157,8 @@ export function renderTable(report: Report, options: TableOptions = {}): string 
   }
   if (report.verdict) {
     lines.push('');
-    const deploy = report.pinnedReference ? ` · deploy ${report.pinnedReference}` : '';
-    lines.push(printable(`Verdict: ${report.verdict.toUpperCase()}${verdictNote(report)}${deploy}`));
+    const pinned = report.pinnedReference ? ` · ${pinnedLabel(report)} ${report.pinnedReference}` : '';
+    lines.push(printable(`Verdict: ${report.verdict.toUpperCase()}${verdictNote(report)}${pinned}`));
   }
   return `${lines.join('\n')}\n`;
 }
