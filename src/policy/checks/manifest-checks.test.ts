@@ -131,6 +131,9 @@ describe('platform', () => {
     expect(result).toMatchObject({ status: 'fail', actual: 'windows/amd64', limit: 'linux/amd64' });
     expect(result?.message).toBe('windows/amd64 image: Tencent SCF image functions run linux/amd64 only');
     expect(result?.hint).not.toContain('CPU level');
+    expect(result?.hint).not.toContain('Apple silicon');
+    const arm = platformCheck(fakeFacts({ platform: { os: 'linux', architecture: 'arm64' } }), scf);
+    expect(arm?.hint).toContain('Apple silicon and other ARM hosts build arm64 by default');
   });
 
   it('points at the amd64 image when the index has one but another was selected', () => {

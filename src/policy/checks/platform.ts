@@ -53,8 +53,12 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   // At most 20, each once: an index may list thousands (`actual` keeps them all).
   const offeredText = imageText(platformsText(facts.indexPlatforms ?? []));
   const offersFit = facts.indexPlatforms ? indexFits(profile, facts.indexPlatforms) : false;
+  // The usual way to an arm64 image is building on an ARM host; a windows/amd64 image got there otherwise.
+  const builtForArm = [facts.platform, ...(facts.indexPlatforms ?? [])].some(
+    (platform) => platform !== undefined && normalizePlatform(platform).architecture.startsWith('arm'),
+  );
   const buildHint = profile.architecture
-    ? `build for ${wanted}: \`docker buildx build --platform ${wanted} …\` (Apple silicon and other ARM hosts build arm64 by default)`
+    ? `build for ${wanted}: \`docker buildx build --platform ${wanted} …\`${builtForArm ? ' (Apple silicon and other ARM hosts build arm64 by default)' : ''}`
     : `build a ${wanted} image`;
 
   if (!facts.platform) {
