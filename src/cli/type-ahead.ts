@@ -48,6 +48,7 @@ export interface TypeAhead {
 const CTRL_C = 0x03;
 const CTRL_Z = 0x1a;
 const CTRL_BACKSLASH = 0x1c;
+const ESC = 0x1b;
 
 export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') {
@@ -146,8 +147,10 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
     listenToJobControl(false);
     return was;
   };
+  let stopReplaying = () => {};
   const restore = () => {
     stop();
+    stopReplaying();
     cook();
     // A paused TTY still reads (up to its buffer): unref it, or a failed load never lets the process exit.
     stdin.pause();
@@ -175,7 +178,7 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
   return {
     lend,
     release() {
-      if (stop() && held.length > 0) stdin.unshift(Buffer.concat(held));
+      if (stop() && held.length > 0) stopReplaying = replayKeys(stdin, held);
     },
     restore,
     onQuit(listener) {
@@ -187,4 +190,63 @@ export function holdTypeAhead(stdin: NodeJS.ReadStream): TypeAhead {
       onInterrupt = listener;
     },
   };
+}
+
+/**
+ * Gives the keys held back to `stdin` for its next reader (the explorer's Ink) as they were read, not
+ * joined: Ink takes an Esc followed by a key in the same read as Alt+key, so an Esc typed alone (closing
+ * the filter prompt) and the key typed after it must come in reads of their own. Reads are joined where
+ * that cannot happen (one that does not end with Esc and the next), so a long type-ahead is still one
+ * read. Each part is given once the reader has taken the one before and Ink has settled a trailing Esc
+ * (on the turn after its read). Returns a way to stop (the keyboard given back before they were all read).
+ */
+function replayKeys(stdin: NodeJS.ReadStream, reads: readonly Buffer[]): () => void {
+  const parts = partsEndingWithEsc(reads);
+  let next = 0;
+  let stopped = false;
+  const give = () => {
+    const part = parts[next++]!;
+    // Ink reads text (setEncoding): a Buffer unshifted then would sit among its strings.
+    stdin.unshift(stdin.readableEncoding ? part.toString(stdin.readableEncoding) : part);
+  };
+  // Heard before the listener is added.
+  const onNewListener = () => setImmediate(waitForReader);
+  const waitForReader = () => {
+    if (stopped || next === parts.length) return;
+    // No reader yet (Ink still loading, or in the background until `fg`): woken by its listener, not polled.
+    if (stdin.listenerCount('readable') === 0) {
+      stdin.once('newListener', onNewListener);
+      return;
+    }
+    if (stdin.readableLength > 0) {
+      setImmediate(waitForReader);
+      return;
+    }
+    // Taken: Ink's settling of a trailing Esc was queued as it read, so it comes before this.
+    setImmediate(() => {
+      if (stopped || stdin.readableLength > 0 || stdin.listenerCount('readable') === 0)
+        return waitForReader();
+      give();
+      waitForReader();
+    });
+  };
+  give();
+  waitForReader();
+  return () => {
+    stopped = true;
+    stdin.off('newListener', onNewListener);
+  };
+}
+
+/** `reads` joined into parts that end with an Esc read (or with the last read). */
+function partsEndingWithEsc(reads: readonly Buffer[]): Buffer[] {
+  const parts: Buffer[] = [];
+  let from = 0;
+  reads.forEach((read, at) => {
+    if (at === reads.length - 1 || read.at(-1) === ESC) {
+      parts.push(Buffer.concat(reads.slice(from, at + 1)));
+      from = at + 1;
+    }
+  });
+  return parts;
 }

@@ -1,6 +1,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { AnalysisEvent } from '../../src/analysis/types.js';
+import { holdTypeAhead } from '../../src/cli/type-ahead.js';
 import { ImgscopeError } from '../../src/errors.js';
 import { pumpEvents } from '../../src/tui/events.js';
 import { runTui, type TuiIO } from '../../src/tui/index.js';
@@ -134,6 +135,27 @@ describe('runTui', () => {
     terminal.type('q');
     await expect(run).rejects.toBe(failure);
     expect(terminal.written()).toContain(LEAVE_ALTERNATE_SCREEN);
+  });
+
+  it('takes keys held while the image loaded as typed: an Esc held alone is Esc, not Alt with the next key', async () => {
+    const terminal = fakeTerminal();
+    const source = fakeSource(['FROM base']);
+    const stdin = terminal.io.stdin;
+    const typeAhead = holdTypeAhead(stdin);
+    // Each is a read of its own, as a person types them: filter, close the prompt, waste view.
+    for (const keys of ['/ab', '\x1b', 'w']) {
+      await new Promise<void>((resolve) => {
+        stdin.once('readable', () => setImmediate(resolve));
+        stdin.push(keys);
+      });
+    }
+    const run = runTui(
+      { source, events: heldEvents([]).events },
+      { ...terminal.io, beforeKeyboard: typeAhead.release },
+    );
+    await terminal.until(() => terminal.text().includes(':waste'), 'the waste view the held w asked for');
+    terminal.type('q');
+    await expect(run).resolves.toBe(0);
   });
 
   it('fills in the tree and the final report when the analysis is done', async () => {
