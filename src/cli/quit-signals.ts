@@ -1,10 +1,12 @@
 import { removeUnfinishedWritesSync } from '../analysis/cache/files.js';
+import { signalRunningHelpers } from '../registry/auth/running-helpers.js';
 
 const QUIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 /**
  * Runs `work`; a SIGINT, SIGTERM, SIGHUP or SIGQUIT (Ctrl+\, which the explorer takes as a quit)
- * meanwhile removes the cache's half-written temp files, then runs `beforeExit` (synchronous: erase a
+ * meanwhile removes the cache's half-written temp files and passes the signal on to the credential helpers
+ * running, then runs `beforeExit` (synchronous: erase a
  * progress line) and ends the process by that same signal, as it would have ended without the handler
  * (a shell reports 128 + N).
  */
@@ -71,6 +73,7 @@ async function endingOnSignal<T>(
   const onSignal = (signal: NodeJS.Signals) => {
     if (!heard()) return;
     removeUnfinishedWritesSync();
+    signalRunningHelpers(signal);
     beforeExit?.();
     stopListening();
     process.kill(process.pid, signal);

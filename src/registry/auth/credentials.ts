@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homeDirectory, xdgDirectory } from '../../home.js';
 import { DOCKER_HUB } from '../reference.js';
+import { trackHelper } from './running-helpers.js';
 
 export type Credential =
   | { kind: 'basic'; username: string; password: string }
@@ -275,6 +276,7 @@ function runHelper(
   const failed = { why: 'no credentials or it failed' };
   return new Promise((resolve) => {
     const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    trackHelper(child);
     let stdout = '';
     let exited = false;
     const settle = (result: { reply?: unknown; why?: string }) => {
