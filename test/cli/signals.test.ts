@@ -183,7 +183,7 @@ describe('SIGUSR1 sent to imgscope', () => {
 describe('a second signal while the explorer flushes its cache', () => {
   // SIGQUIT too: the explorer quits on Ctrl+\, and once its session ended the terminal sends one.
   it.each(['SIGINT', 'SIGQUIT'] as const)(
-    '%s ends it by that signal and leaves no half-written cache file',
+    '%s ends it by that signal, leaving no half-written cache file, once what was held is printed',
     async (sent) => {
       const cache = join(dir.path, `cache-explorer-flush-${sent}`);
       mkdirSync(cache, { recursive: true });
@@ -197,10 +197,15 @@ describe('a second signal while the explorer flushes its cache', () => {
       const slow = { flush: () => write };
       setInterval(() => {}, 1000);
       setTimeout(() => console.log('flushing'), 100);
-      await flushCaches({ layers: slow, fingerprints: slow });
+      // What the session held back from stderr (a registry's wait notice) is printed before it ends.
+      await flushCaches({ layers: slow, fingerprints: slow }, () => process.stderr.write('held line\\n'));
     `;
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
       });
       child.stdout.once('data', () => child.kill(sent));
       const signal = await new Promise((resolve) =>
@@ -208,6 +213,7 @@ describe('a second signal while the explorer flushes its cache', () => {
       );
       expect(signal).toBe(sent);
       expect(tempFiles(cache)).toEqual([]);
+      expect(stderr).toBe('held line\n');
     },
   );
 });

@@ -93,6 +93,10 @@ async function explore(
     if (holding) held.push(text);
     else io.stderr.write(text);
   };
+  const printHeld = () => {
+    holding = false;
+    for (const text of held.splice(0)) io.stderr.write(text);
+  };
   const quietIo: Output = {
     ...io,
     stderr: Object.assign(Object.create(io.stderr), { write }),
@@ -142,9 +146,9 @@ async function explore(
       );
     } finally {
       analysis.abort(new Error('the explorer was closed'));
-      await flushCaches(caches);
-      holding = false;
-      for (const text of held) io.stderr.write(text);
+      // A second signal meanwhile ends the process: what was held is printed first.
+      await flushCaches(caches, printHeld);
+      printHeld();
     }
   } finally {
     await source.close();
@@ -201,11 +205,11 @@ async function openLoading(
 /**
  * Waits for the cache writes still running once the session has ended. The session no longer listens to
  * signals by then: a second Ctrl+C (or a SIGTERM) while a large entry is written would end the process by
- * default, its temp files left in the cache folder.
+ * default, its temp files left in the cache folder. `beforeExit` runs (synchronously) before it ends so.
  */
-export function flushCaches(caches: AnalysisCaches | undefined): Promise<void> {
+export function flushCaches(caches: AnalysisCaches | undefined, beforeExit?: () => void): Promise<void> {
   return removingTempFilesOnSignal(async () => {
     await caches?.layers.flush();
     await caches?.fingerprints.flush();
-  });
+  }, beforeExit);
 }
