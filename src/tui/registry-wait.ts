@@ -37,7 +37,7 @@ export function registryWaitCountdown(dispatch: (action: Action) => void): Regis
       clearTimeout(shown?.timer);
       dispatch({
         type: 'registry-waiting',
-        wait: { status: wait.status, seconds: Math.ceil(wait.ms / 1000), until },
+        wait: { host: wait.host, status: wait.status, seconds: Math.ceil(wait.ms / 1000), until },
       });
       schedule(until, wait.ms);
     },

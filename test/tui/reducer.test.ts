@@ -215,7 +215,7 @@ describe('the header', () => {
 });
 
 describe('a wait the registry asks for', () => {
-  const wait = { status: 429, seconds: 30, until: 1_000 };
+  const wait = { host: 'registry.test', status: 429, seconds: 30, until: 1_000 };
 
   it('is shown in the header while layers stream, and goes once over', () => {
     const waiting = run(start(), { type: 'registry-waiting', wait });

@@ -28,7 +28,7 @@ describe('a wait the registry asks for (Retry-After), in the header', () => {
 
   it('counts down once a second, and goes once over', () => {
     const { countdown, header, changes } = setUp();
-    countdown.show({ status: 429, ms: 2500 });
+    countdown.show({ host: 'registry.test', status: 429, ms: 2500 });
     expect(header()).toContain('registry 429: waiting 3 s');
     vi.advanceTimersByTime(499);
     expect(header()).toContain('waiting 3 s');
@@ -46,18 +46,26 @@ describe('a wait the registry asks for (Retry-After), in the header', () => {
 
   it('keeps counting the longer wait when a shorter one is asked for meanwhile', () => {
     const { countdown, header } = setUp();
-    countdown.show({ status: 429, ms: 5000 });
+    countdown.show({ host: 'registry.test', status: 429, ms: 5000 });
     vi.advanceTimersByTime(1000);
-    countdown.show({ status: 503, ms: 1000 });
+    countdown.show({ host: 'registry.test', status: 503, ms: 1000 });
     expect(header()).toContain('registry 429: waiting 4 s');
     vi.advanceTimersByTime(1000);
     expect(header()).toContain('registry 429: waiting 3 s');
-    countdown.show({ status: 503, ms: 10_000 });
+    countdown.show({ host: 'registry.test', status: 503, ms: 10_000 });
     expect(header()).toContain('registry 503: waiting 10 s');
     vi.advanceTimersByTime(9000);
     expect(header()).toContain('registry 503: waiting 1 s');
     countdown.stop();
     vi.advanceTimersByTime(5000);
     expect(header()).toContain('registry 503: waiting 1 s');
+  });
+
+  it('names the host that asked when it is not the registry (the blob storage a download was sent to)', () => {
+    const { countdown, header } = setUp();
+    countdown.show({ host: 'blobs.storage.test', status: 503, ms: 2000 });
+    expect(header()).toContain('blobs.storage.test 503: waiting 2 s');
+    expect(header()).not.toContain('registry 503');
+    countdown.stop();
   });
 });

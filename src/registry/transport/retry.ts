@@ -20,6 +20,8 @@ export const DEFAULT_RETRIES: RetryOptions = {
 
 /** A wait a registry asked for: its answer's status, and how long. */
 export interface RegistryWait {
+  /** The host that asked to wait: the registry's, or its blob storage's (a redirect's target). */
+  host: string;
   status: number;
   ms: number;
 }
@@ -137,7 +139,7 @@ export function retrying(options: RetryOptions, notice?: WaitNotice): Layer {
           announcedUntil.set(origin, until);
           notice?.(
             `${request.url.host} answered ${response.status}${response.status === 429 ? ' (rate limit)' : ''}: waiting ${Math.ceil(retryAfter / 1000)} s, as its Retry-After asks, before trying again`,
-            { status: response.status, ms: retryAfter },
+            { host: request.url.host, status: response.status, ms: retryAfter },
           );
         }
       }

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from './redact.js';
 import { followingRedirects } from './redirect.js';
-import { backoffDelay, DEFAULT_RETRIES, parseRetryAfter, retrying } from './retry.js';
+import { backoffDelay, DEFAULT_RETRIES, parseRetryAfter, type RegistryWait, retrying } from './retry.js';
 import type { Exchange } from './types.js';
 
 describe('parseRetryAfter', () => {
@@ -227,7 +227,11 @@ describe('retrying with Retry-After', () => {
       };
     };
     const notices: string[] = [];
-    const exchange = retrying(DEFAULT_RETRIES, (line) => notices.push(line))(rateLimited);
+    const waits: RegistryWait[] = [];
+    const exchange = retrying(DEFAULT_RETRIES, (line, wait) => {
+      notices.push(line);
+      waits.push(wait);
+    })(rateLimited);
     const layers = ['/a', '/b', '/c', '/d'].map((path) =>
       exchange({ method: 'GET', url: new URL(path, 'https://r.example'), headers: {} }),
     );
@@ -235,5 +239,7 @@ describe('retrying with Retry-After', () => {
     expect(notices).toEqual([
       'r.example answered 429 (rate limit): waiting 1 s, as its Retry-After asks, before trying again',
     ]);
+    // The host that asked, for the explorer's header: a redirect's target (blob storage) is not the registry.
+    expect(waits).toEqual([{ host: 'r.example', status: 429, ms: 1000 }]);
   });
 });

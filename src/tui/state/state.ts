@@ -57,6 +57,8 @@ export interface AnalysisFailure {
 }
 
 export interface RegistryWaitState {
+  /** Who asked to wait: the registry, or the blob storage it redirects to. */
+  readonly host: string;
   readonly status: number;
   /** The whole seconds left, counted down as they pass. */
   readonly seconds: number;

@@ -21,10 +21,18 @@ function verdictSegments(state: TuiState, width: number): Segment[] {
   // Layers held back by the registry's Retry-After would look stalled: the wait is said, as the notice on
   // stderr says it, unless the reference would be cut short for it.
   const wait = state.registryWait;
-  const waiting = wait ? ` · registry ${wait.status}: waiting ${wait.seconds} s` : '';
+  const waiting = wait ? ` · ${waiterOf(state, wait.host)} ${wait.status}: waiting ${wait.seconds} s` : '';
   const progress = reading.length + waiting.length + 2 + rest <= width ? reading + waiting : reading;
   const streaming = !state.analysis ? [seg(`${progress}  `, 'progress')] : [];
   return [...streaming, ...verdictSegs];
+}
+
+/**
+ * Who asked to wait: "registry" when it is the image's (its host begins the reference, on the same line),
+ * else the host, such as the blob storage a layer's download was redirected to.
+ */
+function waiterOf(state: TuiState, host: string): string {
+  return state.image.reference.startsWith(`${host}/`) ? 'registry' : printable(host);
 }
 
 /** Top line: what image this is and how it stands. */
