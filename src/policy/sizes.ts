@@ -136,7 +136,6 @@ export function formatSizeBeside(actual: number, limit: number): string {
   return formatSizePair(actual, limit).actual;
 }
 
-/** Function memory as SCF configures it, in MiB: `512`, `512MiB`, `1GiB`, `1024MB` (see profiles.ts). */
 /**
  * What a compressed size leaves out of the manifest's listing, said beside it (empty when nothing): the
  * size is what the registry stores, as the platform measures it (see `storedSize`).
@@ -150,6 +149,7 @@ export function uncountedNote(uncounted: { foreign: number; repeated: number } |
   return parts.length > 0 ? `; not counted: ${parts.join(', ')}` : '';
 }
 
+/** Function memory as SCF configures it, in MiB: `512`, `512MiB`, `1GiB`, `1024MB` (see profiles.ts). */
 export function parseMemoryMiB(text: string): number | undefined {
   const trimmed = text.trim();
   if (/^[0-9]+$/.test(trimmed)) {

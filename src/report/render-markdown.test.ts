@@ -38,6 +38,7 @@ describe('renderMarkdown', () => {
       `| Platform | none selected: index \`sha256:${'9'.repeat(64)}\` has linux/arm64 · oci-v1 |`,
     );
     expect(markdown).not.toContain('| Size |');
+    expect(markdown).not.toContain('Layers (');
   });
 
   it("offers a registry image's pinned reference to deploy unless it fails, and only a digest for an image on disk", () => {

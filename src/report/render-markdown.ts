@@ -160,6 +160,8 @@ function checksSection(checks: readonly CheckResult[], topDetails: number): stri
 }
 
 function layersSection(report: Report): string[] {
+  // An index with no image for the platform has no layers: a header-only table says nothing.
+  if (report.layers.length === 0) return [];
   const rows = report.layers.map((layer) =>
     report.layersAnalyzed
       ? [
