@@ -2,6 +2,7 @@ import { ImgscopeError } from '../errors.js';
 import { masked } from './auth/secrets.js';
 import { readSmallBody } from './transport/body.js';
 import { isProxyLoginStatus, proxyLoginHint } from './transport/network-errors.js';
+import type { ProxyServer } from './transport/proxy.js';
 import { redactUrl } from './transport/redact.js';
 import { parseRetryAfter } from './transport/retry.js';
 import { type HttpResponse, headerValue } from './transport/types.js';
@@ -65,9 +66,20 @@ export function forwardingProxyHint(
 ): string | undefined {
   const proxy = response.forwardedBy;
   if (!proxy || error) return undefined;
+  if (response.status === 401 && !isProxysOwn401(response, proxy)) return undefined;
   const through = `the answer came through the proxy ${proxy.url.host} (${proxy.variable}) and is no registry error`;
   if (isProxyLoginStatus(response.status)) return `${through}: ${proxyLoginHint(proxy)}`;
   return `${through}: the proxy may refuse ${response.url.host}; ask its administrator, or add ${response.url.hostname} to NO_PROXY`;
+}
+
+/**
+ * A proxy asks for a login by 407; tinyproxy refuses a wrong one by 401, with no `Via`. A 401 the proxy
+ * forwarded carries its `Via` (RFC 9110 §7.6.3), and one through a proxy given no login cannot be its
+ * refusal of that login: both are the server's (a token service's `Auth failed.`, nginx's basic-auth page).
+ */
+function isProxysOwn401(response: HttpResponse, proxy: ProxyServer): boolean {
+  const loginGiven = proxy.url.username !== '' || proxy.url.password !== '';
+  return loginGiven && headerValue(response, 'via') === undefined;
 }
 
 export function summarize(error: RegistryErrorBody | undefined): string {

@@ -1,4 +1,6 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,6 +221,50 @@ describe.skipIf(unavailable)('imgscope behind an HTTP proxy', () => {
         `imgscope: registry ${registryName} refused pull access to repository proxied/app (401) — the answer came through the proxy ${guarded.host} (http_proxy) and is no registry error: the proxy refused the login in http_proxy: check its USER and PASSWORD (a password holding /, ?, # or % percent-encoded)`,
       ]);
       expect(result.stderr).not.toContain('not-the-password');
+    });
+
+    it("takes a token service's plain-text 401 that the proxy forwarded as the credentials' refusal, not the proxy's", async () => {
+      const { username, password } = PROXY_LOGIN;
+      // A registry whose token service (cesanta/docker_auth) refuses a wrong password with text, no JSON.
+      const server = createServer((request, response) => {
+        if (request.url?.startsWith('/auth')) {
+          response.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' }).end('Auth failed.\n');
+          return;
+        }
+        const realm = `http://${name}:${(server.address() as AddressInfo).port}/auth`;
+        response
+          .writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="reg"` })
+          .end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+      });
+      await new Promise<void>((resolve) => server.listen(0, address, resolve));
+      try {
+        const host = `${name}:${(server.address() as AddressInfo).port}`;
+        const result = await runCli(
+          [
+            'check',
+            '--no-cache',
+            '--insecure-registry',
+            host,
+            '-u',
+            'alice',
+            '--password-stdin',
+            `${host}/app:v1`,
+          ],
+          {
+            env: { ...baseEnv, HTTP_PROXY: `http://${username}:${password}@${guarded.host}` },
+            input: 'wrong-registry-password\n',
+          },
+        );
+        expect(result.code).toBe(2);
+        expect(result.stderr.split('\n').filter((line) => line.startsWith('imgscope:'))).toEqual([
+          `imgscope: token service http://${host}/auth of registry ${host} (repository app) rejected the credentials from --username (401) — check the username and password, or log in again`,
+        ]);
+        expect(guarded.requests()).toContain(
+          `GET http://${host}/auth?service=reg&scope=repository%3Aapp%3Apull HTTP/1.1`,
+        );
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
 
     it('logs in with the user and password in the proxy URL, and prints neither', async () => {

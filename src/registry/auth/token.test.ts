@@ -385,4 +385,37 @@ describe('fetchToken through a forwarding proxy', () => {
       await expect(refused).rejects.not.toThrow(/proxy-secret/);
     }
   });
+
+  it("takes a 401 the proxy forwarded (its Via), or one through a proxy given no login, as the token service's", async () => {
+    const refusing =
+      (proxyUrl: string, headers: Record<string, string>): Exchange =>
+      async (request) => ({
+        status: 401,
+        headers: { 'content-type': 'text/plain', ...headers },
+        // cesanta/docker_auth's refusal of a wrong password: no JSON, so none of the service's words.
+        body: Readable.from([Buffer.from('Auth failed.\n')]),
+        url: request.url,
+        forwardedBy: proxySettingsFromEnv({ HTTP_PROXY: proxyUrl }).http!,
+      });
+    const cases = [
+      ['http://me:proxy-secret@proxy.corp:3128', { via: '1.1 proxy.corp (tinyproxy/1.11.1)' }],
+      ['http://proxy.corp:3128', {}],
+    ] as const;
+    for (const [proxyUrl, headers] of cases) {
+      await expect(
+        fetchToken(refusing(proxyUrl, headers), challenge('http://auth.example/token'), [], {
+          ...anonymous,
+          insecure: true,
+          credential: { kind: 'basic', username: 'alice', password: 'wrong' },
+          credentialSource: '--username',
+        }),
+        proxyUrl,
+      ).rejects.toMatchObject({
+        code: 'AUTH',
+        message:
+          'token service http://auth.example/token of registry r.example rejected the credentials from --username (401)',
+        hint: 'check the username and password, or log in again',
+      });
+    }
+  });
 });
