@@ -233,6 +233,29 @@ describe('networkFailure', () => {
     );
   });
 
+  it("tells the registry's operator, not the user, of a token service's or storage's certificate for another name", () => {
+    const mismatch = coded(
+      "Hostname/IP does not match certificate's altnames",
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+    );
+    const token = {
+      ...request,
+      url: new URL('https://auth.example.net/token?service=x'),
+      tokenServiceOf: 'registry.example.com:5000',
+    };
+    expect(networkFailure(token, mismatch).hint).toBe(
+      "auth.example.net, the token service registry registry.example.com:5000 sends imgscope to, has a certificate for another name: tell the registry's operator",
+    );
+    const storage = {
+      ...request,
+      url: new URL('https://storage.example.net/blob?sig=x'),
+      redirectedFrom: new URL('https://registry.example.com:5000/v2/a/blobs/sha256:1'),
+    };
+    expect(networkFailure(storage, mismatch).hint).toBe(
+      "storage.example.net, where the registry sends blob downloads (its storage or CDN), has a certificate for another name: tell the registry's operator",
+    );
+  });
+
   it("says a token service realm on https:// that speaks plain HTTP is the registry's to fix, not --insecure-registry", () => {
     const token = {
       ...request,

@@ -398,6 +398,17 @@ const TLS_ALERT_HINTS: Record<
     `the TLS server does not know the name ${hostname} (SNI): reach the registry by the name its TLS server is set up for, as its certificate gives it`,
 };
 
+/** A host the registry sent imgscope to, named with why: its storage (a redirect), or its token service. */
+function registryChosenHost(
+  request: Pick<HttpRequest, 'url' | 'redirectedFrom' | 'tokenServiceOf'>,
+): string | undefined {
+  const { host } = request.url;
+  if (request.redirectedFrom) return `${host}, where the registry sends blob downloads (its storage or CDN)`;
+  if (request.tokenServiceOf)
+    return `${host}, the token service registry ${request.tokenServiceOf} sends imgscope to`;
+  return undefined;
+}
+
 /**
  * For a host the registry sent imgscope to (`where` names it and why): its storage, or its token service.
  * The registry's name and port are not the problem, and the host's are the registry's choice.
@@ -449,6 +460,11 @@ function networkHint(
     return `if ${host} is a plain-HTTP registry you trust, add --insecure-registry ${host}`;
   }
   const certificate = codeIn(error, CERTIFICATE_HINTS);
+  const chosen = registryChosenHost(request);
+  if (certificate === 'ERR_TLS_CERT_ALTNAME_INVALID' && chosen) {
+    // The storage's and token service's names are the registry's choice, not a name the user can change.
+    return `${chosen}, has a certificate for another name: tell the registry's operator`;
+  }
   if (certificate) return CERTIFICATE_HINTS[certificate]!(hostname, certsFolder);
   // The registry's client certificate is presented to the storage it redirects to too: the same fix.
   const clientCertificate = codeIn(error, CLIENT_CERTIFICATE_HINTS);
@@ -472,18 +488,7 @@ function networkHint(
   const refusal = proxy && proxyRefusal(error);
   if (proxy && refusal) return tunnelHint(proxy, refusal.status, request.url);
   if (proxy) return `check that the proxy in ${proxy.variable} is reachable, or add ${hostname} to NO_PROXY`;
-  if (request.redirectedFrom) {
-    return registryChosenHostHint(
-      `${host}, where the registry sends blob downloads (its storage or CDN)`,
-      error,
-    );
-  }
-  if (request.tokenServiceOf) {
-    return registryChosenHostHint(
-      `${host}, the token service registry ${request.tokenServiceOf} sends imgscope to`,
-      error,
-    );
-  }
+  if (chosen) return registryChosenHostHint(chosen, error);
   // The registry's first request: a server that wants a client certificate may close without an alert.
   if (request.url.pathname === '/v2/' && closedAfterTlsHandshake(error, request.url)) {
     return `if ${host} wants a client certificate, ${clientCertificateHint(host, certsFolder, host)}; else check that the registry at ${host} is up`;
