@@ -256,6 +256,29 @@ describe('networkFailure', () => {
     );
   });
 
+  it('names a token service that redirected as the token service, not as blob storage', () => {
+    const token = {
+      ...request,
+      url: new URL('https://sso.example.net/token'),
+      redirectedFrom: new URL('https://auth.example.net/token?service=x'),
+      tokenServiceOf: 'registry.example.com:5000',
+    };
+    expect(networkFailure(token, coded('connect ECONNREFUSED', 'ECONNREFUSED')).hint).toBe(
+      "nothing accepts connections at sso.example.net, the token service registry registry.example.com:5000 sends imgscope to: check that this machine may connect to it, or tell the registry's operator",
+    );
+    const alert = coded(
+      'error:0A000458:SSL routines:ssl3_read_bytes:x:ssl/rec.c:1605:SSL alert number 112',
+      'EPROTO',
+    );
+    expect(networkFailure(token, alert).hint).toBe(
+      "sso.example.net, the token service registry registry.example.com:5000 sends imgscope to (the realm it names), refused the TLS connection: tell the registry's operator",
+    );
+    // The client certificate is the registry's, in the registry's certs.d folder, not the realm's.
+    expect(networkFailure(token, coded('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED')).hint).toMatch(
+      /^reach registry\.example\.com:5000 by a name/,
+    );
+  });
+
   it("says a token service realm on https:// that speaks plain HTTP is the registry's to fix, not --insecure-registry", () => {
     const token = {
       ...request,

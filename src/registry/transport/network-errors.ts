@@ -403,9 +403,10 @@ function registryChosenHost(
   request: Pick<HttpRequest, 'url' | 'redirectedFrom' | 'tokenServiceOf'>,
 ): string | undefined {
   const { host } = request.url;
-  if (request.redirectedFrom) return `${host}, where the registry sends blob downloads (its storage or CDN)`;
+  // A token service may redirect too: it stays the token service.
   if (request.tokenServiceOf)
     return `${host}, the token service registry ${request.tokenServiceOf} sends imgscope to`;
+  if (request.redirectedFrom) return `${host}, where the registry sends blob downloads (its storage or CDN)`;
   return undefined;
 }
 
@@ -469,20 +470,20 @@ function networkHint(
   // The registry's client certificate is presented to the storage it redirects to too: the same fix.
   const clientCertificate = codeIn(error, CLIENT_CERTIFICATE_HINTS);
   if (clientCertificate) {
-    const registry = request.redirectedFrom?.host ?? request.tokenServiceOf ?? host;
+    const registry = request.tokenServiceOf ?? request.redirectedFrom?.host ?? host;
     return CLIENT_CERTIFICATE_HINTS[clientCertificate]!(host, certsFolder, registry);
   }
   const alert = tlsAlertOf(error);
   if (alert) {
     // The storage's and token service's names and TLS setup are the registry's choice: only a client
     // certificate is the user's.
-    if (request.redirectedFrom && !CLIENT_CERTIFICATE_ALERTS.has(alert.number)) {
-      return `${host}, where the registry sends blob downloads (its storage or CDN), refused the TLS connection: tell the registry's operator`;
-    }
     if (request.tokenServiceOf && !CLIENT_CERTIFICATE_ALERTS.has(alert.number)) {
       return `${host}, the token service registry ${request.tokenServiceOf} sends imgscope to (the realm it names), refused the TLS connection: tell the registry's operator`;
     }
-    const registry = request.redirectedFrom?.host ?? request.tokenServiceOf ?? host;
+    if (request.redirectedFrom && !CLIENT_CERTIFICATE_ALERTS.has(alert.number)) {
+      return `${host}, where the registry sends blob downloads (its storage or CDN), refused the TLS connection: tell the registry's operator`;
+    }
+    const registry = request.tokenServiceOf ?? request.redirectedFrom?.host ?? host;
     return (TLS_ALERT_HINTS[alert.number] ?? TLS_REFUSED)(host, hostname, certsFolder, registry);
   }
   const refusal = proxy && proxyRefusal(error);
