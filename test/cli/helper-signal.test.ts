@@ -37,11 +37,12 @@ describe.skipIf(process.platform !== 'linux')('a quit signal while a credential 
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // A helper that does not answer (a keychain waiting to be unlocked), and says who it is.
+    // A helper that does not answer (a keychain waiting to be unlocked), and says who it is; with
+    // IGNORE_SIGNALS set, it ignores the quit signals (as sleep inherits).
     const helper = join(dir, 'docker-credential-stuck');
     writeFileSync(
       helper,
-      `#!/bin/sh\necho $$ > "${join(dir, 'helper.pid')}.tmp"\nmv "${join(dir, 'helper.pid')}.tmp" "${join(dir, 'helper.pid')}"\nexec sleep 120\n`,
+      `#!/bin/sh\n[ -n "$IGNORE_SIGNALS" ] && trap '' TERM HUP\necho $$ > "${join(dir, 'helper.pid')}.tmp"\nmv "${join(dir, 'helper.pid')}.tmp" "${join(dir, 'helper.pid')}"\nexec sleep 120\n`,
     );
     chmodSync(helper, 0o755);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [host]: 'stuck' } }));
@@ -52,34 +53,40 @@ describe.skipIf(process.platform !== 'linux')('a quit signal while a credential 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['SIGTERM', 'SIGHUP'] as const)(
-    '(%s sent to imgscope alone) ends the helper too',
-    async (signal) => {
-      const pidFile = join(dir, 'helper.pid');
-      rmSync(pidFile, { force: true });
-      const host = readFileSync(join(dir, 'host'), 'utf8');
-      const child = spawn(
-        process.execPath,
-        [join(projectRoot, 'bin', 'imgscope'), 'check', `${host}/demo/app:1`],
-        {
-          stdio: 'ignore',
-          env: { ...process.env, DOCKER_CONFIG: dir, PATH: `${dir}:${process.env.PATH ?? ''}` },
+  it.each([
+    ['SIGTERM', ''],
+    ['SIGHUP', ''],
+    ['SIGTERM', 'a helper that ignores it'],
+  ] as const)('(%s sent to imgscope alone) ends the helper too %s', async (signal, ignoring) => {
+    const pidFile = join(dir, 'helper.pid');
+    rmSync(pidFile, { force: true });
+    const host = readFileSync(join(dir, 'host'), 'utf8');
+    const child = spawn(
+      process.execPath,
+      [join(projectRoot, 'bin', 'imgscope'), 'check', `${host}/demo/app:1`],
+      {
+        stdio: 'ignore',
+        env: {
+          ...process.env,
+          DOCKER_CONFIG: dir,
+          PATH: `${dir}:${process.env.PATH ?? ''}`,
+          IGNORE_SIGNALS: ignoring ? '1' : '',
         },
-      );
-      const closed = new Promise<NodeJS.Signals | null>((resolve) =>
-        child.on('close', (_code, received) => resolve(received)),
-      );
-      let helper: number | undefined;
-      try {
-        await until(() => existsSync(pidFile), 'the helper started');
-        helper = Number(readFileSync(pidFile, 'utf8'));
-        child.kill(signal);
-        expect(await closed).toBe(signal);
-        await until(() => ended(helper!), 'the helper ended');
-      } finally {
-        child.kill('SIGKILL');
-        if (helper !== undefined && !ended(helper)) process.kill(helper, 'SIGKILL');
-      }
-    },
-  );
+      },
+    );
+    const closed = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('close', (_code, received) => resolve(received)),
+    );
+    let helper: number | undefined;
+    try {
+      await until(() => existsSync(pidFile), 'the helper started');
+      helper = Number(readFileSync(pidFile, 'utf8'));
+      child.kill(signal);
+      expect(await closed).toBe(signal);
+      await until(() => ended(helper!), 'the helper ended');
+    } finally {
+      child.kill('SIGKILL');
+      if (helper !== undefined && !ended(helper)) process.kill(helper, 'SIGKILL');
+    }
+  });
 });
