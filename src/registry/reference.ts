@@ -59,6 +59,11 @@ function schemeError(text: string, scheme: string, bare: string): ImgscopeError 
   );
 }
 
+/** The registry name (as a reference spells it) of an API host: Docker Hub's hosts are `docker.io`. */
+export function registryOfHost(host: string): string {
+  return DOCKER_HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB : host;
+}
+
 /**
  * The reference a URL without its scheme names: a trailing `/` dropped, an API URL
  * (`HOST/v2/NAME/manifests/REF`) read back. None unless it parses with the URL's host as its registry.
@@ -69,9 +74,7 @@ function referenceOfUrl(host: string, bare: string): string | undefined {
   const candidate = api ? `${api[1]}/${api[2]}${api[3]!.includes(':') ? '@' : ':'}${api[3]}` : path;
   try {
     const registry = parseReference(candidate).registry;
-    return registry === (DOCKER_HUB_ALIASES.has(host.toLowerCase()) ? DOCKER_HUB : host)
-      ? candidate
-      : undefined;
+    return registry === registryOfHost(host) ? candidate : undefined;
   } catch {
     return undefined;
   }

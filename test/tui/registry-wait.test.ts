@@ -6,8 +6,8 @@ import { headerLine } from '../../src/tui/view-model/chrome.js';
 import { lineText } from '../../src/tui/view-model/lines.js';
 import { fakeSource } from './fake-source.js';
 
-function setUp() {
-  const source = fakeSource(['FROM base', 'RUN edit']);
+function setUp(reference?: string) {
+  const source = fakeSource(['FROM base', 'RUN edit'], reference);
   const store = createTuiStore(source, (analysis) => buildReport(source, analysis), {
     columns: 100,
     rows: 30,
@@ -66,6 +66,13 @@ describe('a wait the registry asks for (Retry-After), in the header', () => {
     countdown.show({ host: 'blobs.storage.test', status: 503, ms: 2000 });
     expect(header()).toContain('blobs.storage.test 503: waiting 2 s');
     expect(header()).not.toContain('registry 503');
+    countdown.stop();
+  });
+
+  it("calls Docker Hub's API host the registry: the reference names it docker.io", () => {
+    const { countdown, header } = setUp('docker.io/library/alpine:3.20');
+    countdown.show({ host: 'registry-1.docker.io', status: 429, ms: 2000 });
+    expect(header()).toContain('registry 429: waiting 2 s');
     countdown.stop();
   });
 });

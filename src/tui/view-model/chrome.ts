@@ -1,3 +1,4 @@
+import { registryOfHost } from '../../registry/reference.js';
 import { truncateEnd } from '../../report/fit-table.js';
 import { printable } from '../../report/format.js';
 import { keepEnd, wrapText } from '../format.js';
@@ -28,11 +29,12 @@ function verdictSegments(state: TuiState, width: number): Segment[] {
 }
 
 /**
- * Who asked to wait: "registry" when it is the image's (its host begins the reference, on the same line),
- * else the host, such as the blob storage a layer's download was redirected to.
+ * Who asked to wait: "registry" when it is the image's (its host begins the reference, on the same line;
+ * Docker Hub's API host, registry-1.docker.io, is docker.io there), else the host, such as the blob
+ * storage a layer's download was redirected to.
  */
 function waiterOf(state: TuiState, host: string): string {
-  return state.image.reference.startsWith(`${host}/`) ? 'registry' : printable(host);
+  return state.image.reference.startsWith(`${registryOfHost(host)}/`) ? 'registry' : printable(host);
 }
 
 /** Top line: what image this is and how it stands. */
