@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { printable } from '../../report/format.js';
 import { decompressCommand, shellQuoted } from './magic.js';
@@ -20,8 +21,18 @@ describe('decompressCommand', () => {
 describe('shellQuoted', () => {
   it('writes a name with control or bidirectional characters in ANSI-C quotes, which print as they read back', () => {
     expect(shellQuoted("it's\x1b]0;x\x07\n.tar")).toBe("$'it\\'s\\x1b]0;x\\x07\\x0a.tar'");
-    expect(shellQuoted('a\\b\u202etar.exe')).toBe("$'a\\\\b\\u202etar.exe'");
+    expect(shellQuoted('a\\b\u202etar.exe')).toBe("$'a\\\\b\\xe2\\x80\\xaetar.exe'");
     expect(printable(shellQuoted('a\x1b\u0085b'))).toBe(shellQuoted('a\x1b\u0085b'));
     expect(shellQuoted("it's app.tar")).toBe("'it'\\''s app.tar'");
+  });
+
+  it('reads back to the same bytes in bash, in the C locale as in a UTF-8 one', () => {
+    const path = "it's\x1b\n\u0085\u202eé.tar";
+    for (const locale of ['C', 'C.UTF-8']) {
+      const read = execFileSync('bash', ['-c', `printf %s ${shellQuoted(path)}`], {
+        env: { ...process.env, LC_ALL: locale },
+      });
+      expect(read.toString('utf8')).toBe(path);
+    }
   });
 });

@@ -33,16 +33,15 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028-\u2029\u202a-\u202e\u2066
 /**
  * A path as a shell reads it back: as is when it is plain, else in single quotes; one with control
  * characters or bidirectional controls in ANSI-C quotes (`$'app\x1b.tar'`, bash and zsh), which print
- * as they read back.
+ * as they read back, in any locale.
  */
 export function shellQuoted(path: string): string {
   if (/^[\w./@%+=:,-]+$/.test(path)) return path;
   if (!UNPRINTABLE.test(path)) return `'${path.replaceAll("'", `'\\''`)}'`;
   const escaped = path.replace(new RegExp(`[\\\\']|${UNPRINTABLE.source}`, 'g'), (c) => {
     if (c === '\\' || c === "'") return `\\${c}`;
-    const code = c.charCodeAt(0);
-    if (code < 0x80) return `\\x${code.toString(16).padStart(2, '0')}`;
-    return `\\u${code.toString(16).padStart(4, '0')}`;
+    // Its UTF-8 bytes, not `\u0085`: bash reads `\u` as a character only in a UTF-8 locale (not in C).
+    return [...Buffer.from(c)].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join('');
   });
   return `$'${escaped}'`;
 }
