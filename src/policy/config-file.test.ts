@@ -110,7 +110,7 @@ describe('parseConfigFile', () => {
 
   it('refuses invalid JSON naming the file', () => {
     expect(errorOf(() => parseConfigFile('{ "profile": ', FILE))).toMatch(
-      /^\/repo\/imgscope\.config\.json: not valid JSON/,
+      /^\/repo\/imgscope\.config\.json:1:14: not valid JSON \(Unexpected end of JSON input\)/,
     );
   });
 
@@ -120,6 +120,15 @@ describe('parseConfigFile', () => {
       /^\/repo\/imgscope\.config\.json:3:36: not valid JSON/,
     );
     expect(errorOf(() => parseConfigFile(`\uFEFF${text}`, FILE))).toMatch(/json:3:36: not valid JSON/);
+  });
+
+  it('names the line and column of an unexpected token, which JSON.parse gives no position for', () => {
+    expect(errorOf(() => parseConfigFile('{\r\n  "profile": \'scf\'\r\n}\r\n', FILE))).toMatch(
+      /^\/repo\/imgscope\.config\.json:2:14: not valid JSON \(Unexpected token/,
+    );
+    expect(errorOf(() => parseConfigFile('{\n  "memory": 512,\n  "platform": linux\n}', FILE))).toMatch(
+      /json:3:15: not valid JSON/,
+    );
   });
 
   it.each([

@@ -2,6 +2,7 @@ import { access, constants, lstat, open, readlink, stat } from 'node:fs/promises
 import { basename, dirname, join, resolve } from 'node:path';
 import { ImgscopeError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
+import { jsonErrorOffset } from './json-error-offset.js';
 import type { FailOn, RuleSetting, Setting } from './policy.js';
 import type { ProfileName } from './profiles.js';
 import {
@@ -191,13 +192,14 @@ export function repeatedKey(text: string): string | undefined {
 }
 
 /**
- * `:LINE:COLUMN` of the character a JSON.parse error names "at position N" (empty when it names none):
- * a position alone leaves the reader counting characters through the file.
+ * `:LINE:COLUMN` of the character a JSON.parse error names "at position N", else of where a scan stops
+ * (empty when neither finds one): a position alone leaves the reader counting characters through the file.
  */
 function lineAndColumn(json: string, message: string): string {
-  const position = /at position (\d+)/.exec(message);
-  if (!position) return '';
-  const before = json.slice(0, Number(position[1]));
+  const named = /at position (\d+)/.exec(message);
+  const position = named ? Number(named[1]) : jsonErrorOffset(json);
+  if (position === undefined) return '';
+  const before = json.slice(0, position);
   const line = before.split('\n').length;
   return `:${line}:${before.length - before.lastIndexOf('\n')}`;
 }
