@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import type { Output } from './output.js';
 import { ProgressLine } from './progress.js';
@@ -64,5 +65,18 @@ describe('ProgressLine', () => {
     progress.start(130, 2048);
     progress.update({ type: 'layer-progress', layer: 0, compressedBytes: 1024, compressedSize: 1024 });
     expect(text()).toBe('\r\x1b[2Kanalysing layers 0/130 · 1 Ki');
+  });
+
+  it('fits a narrow terminal by display columns: a path of wide characters takes two each', () => {
+    const { stream, text } = terminal();
+    Object.assign(stream, { columns: 30 });
+    const progress = new ProgressLine(stream);
+    progress.indexing('/下载/镜像/应用.tar.gz', {
+      bytesRead: 1024,
+      totalBytes: 2048,
+      decompressedBytes: 4096,
+    });
+    expect(text()).toBe('\r\x1b[2Kindexing /下载/镜像/应用.tar.');
+    expect(stringWidth(text().slice(5))).toBe(29);
   });
 });

@@ -1,7 +1,9 @@
+import stringWidth from 'string-width';
 import type { AnalysisEvent } from '../analysis/types.js';
 import { inForeground } from '../foreground.js';
 import type { IndexProgress } from '../oci/local/compressed-tar.js';
 import { formatSize } from '../policy/sizes.js';
+import { charactersOf } from '../report/fit-table.js';
 import { printableLine } from '../report/format.js';
 import type { Output } from './output.js';
 
@@ -91,11 +93,20 @@ export class ProgressLine {
 }
 
 /**
- * `line` cut to fit a terminal `columns` wide. A line that reaches the last column wraps (or leaves the
- * cursor past the margin), and the next \r\x1b[2K would then erase only its last row.
+ * `line` cut to fit a terminal `columns` wide, by display columns (a CJK character takes two). A line
+ * that reaches the last column wraps (or leaves the cursor past the margin), and the next \r\x1b[2K
+ * would then erase only its last row.
  */
 function fitted(line: string, columns: number | undefined): string {
-  return columns && line.length >= columns ? line.slice(0, Math.max(0, columns - 1)) : line;
+  if (!columns || stringWidth(line) < columns) return line;
+  let cut = '';
+  let width = 0;
+  for (const char of charactersOf(line)) {
+    width += stringWidth(char);
+    if (width > columns - 1) break;
+    cut += char;
+  }
+  return cut;
 }
 
 /**
