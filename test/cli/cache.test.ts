@@ -287,6 +287,16 @@ describe('imgscope cache ls and prune', () => {
     },
   );
 
+  it('ls prints a cache folder named with control characters escaped, as the warnings do', async () => {
+    const cache = newDir('cache\u001b[31mred');
+    const result = await runCli(['cache', 'ls', '--cache-dir', cache]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('\u001b');
+    expect(result.stdout.split('\n')[0]).toBe(
+      `Cache ${join(cache, LAYERS_FOLDER).replace('\u001b', '\\x1b')}`,
+    );
+  });
+
   it('ls lists digest, size and last use, most recent first, with the total', async () => {
     const { cache, byAge } = await agedCache();
     const table = await runCli(['cache', 'ls', '--cache-dir', cache]);

@@ -19,7 +19,7 @@ import {
 import { DiskSummaryCache } from '../../analysis/cache/summary-cache.js';
 import { ImgscopeError } from '../../errors.js';
 import { formatSize, parseSize, SIZE_SYNTAX, whyNotASize } from '../../policy/sizes.js';
-import { counted, printableLine } from '../../report/format.js';
+import { counted, printable, printableLine } from '../../report/format.js';
 import type { ParsedArgs, ParsedOptions } from '../args.js';
 import type { Output } from '../output.js';
 
@@ -256,13 +256,13 @@ function table(entries: readonly CacheEntryInfo[]): string[] {
 function listing(inventory: CacheInventory): string {
   const { images } = inventory;
   const lines = [
-    `Cache ${inventory.directory}`,
+    `Cache ${printable(inventory.directory)}`,
     ...table(inventory.entries),
     `${layers(inventory.entries.length)}, ${formatSize(inventory.totalSize)}`,
-    `Image summaries ${images.directory}`,
+    `Image summaries ${printable(images.directory)}`,
     ...table(images.entries),
     `${summaries(images.entries.length)}, ${formatSize(images.totalSize)}`,
-    `Local blob fingerprints ${inventory.fingerprints.directory}`,
+    `Local blob fingerprints ${printable(inventory.fingerprints.directory)}`,
     `${fingerprints(inventory.fingerprints.count)}, ${formatSize(inventory.fingerprints.totalSize)}`,
   ];
   if (inventory.stale.files > 0) {
