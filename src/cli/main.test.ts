@@ -4,8 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from './main.js';
+
+// The progress line is drawn only in the terminal's foreground job: run as a background job (`scripts/test &`,
+// or Ctrl-Z then bg), vitest would see none drawn. These tests are about what is drawn, wherever they run.
+vi.mock('../foreground.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../foreground.js')>()),
+  inForeground: () => true,
+}));
 
 async function run(argv: string[]): Promise<{ code: number; stderr: string }> {
   const stderr = new PassThrough();
