@@ -53,6 +53,16 @@ describe('main', () => {
     expect(result.stderr).toContain('ImgscopeError: /nonexistent/app\\x1b]0;retitled\\x07.tar: no such file');
     expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
   });
+
+  it('prints the message atop the --debug stack trace on one line, so a path cannot add a frame', async () => {
+    const result = await run(['inspect', '--debug', '/nonexistent/app\n    at forged (src/evil.ts:1:1).tar']);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.split('\n');
+    expect(lines[1]).toBe(
+      'ImgscopeError: /nonexistent/app     at forged (src/evil.ts:1:1).tar: no such file or directory',
+    );
+    expect(lines.filter((line) => line.includes('forged'))).toHaveLength(2);
+  });
 });
 
 describe('check on a terminal', () => {

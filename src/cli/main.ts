@@ -27,9 +27,15 @@ async function dispatch(args: ParsedArgs, io: Output): Promise<number> {
   }
 }
 
-/** A stack trace keeps its lines; the message at its top quotes paths and names as the one-line error does. */
-function printableStack(stack: string): string {
-  return stack.split('\n').map(printable).join('\n');
+/**
+ * A stack trace keeps its lines; the message at its top quotes paths and names as the one-line error does,
+ * on one line: a line break in a path would otherwise print the rest of it as a frame of its own.
+ */
+function printableStack(error: Error): string {
+  const stack = error.stack ?? '';
+  const head = `${error.name}: ${error.message}`;
+  const [top, frames] = stack.startsWith(head) ? [head, stack.slice(head.length)] : ['', stack];
+  return printableLine(top) + frames.split('\n').map(printable).join('\n');
 }
 
 /** Renders any failure as one line (plus a hint); stack traces only with --debug. */
@@ -38,13 +44,13 @@ function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boole
     stderr.write(
       `imgscope: ${printableLine(error.message)}${error.hint ? ` — ${printableLine(error.hint)}` : ''}\n`,
     );
-    if (debug && error.stack) stderr.write(`${printableStack(error.stack)}\n`);
+    if (debug && error.stack) stderr.write(`${printableStack(error)}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
   const hint = debug ? '' : ' — run again with --debug for details, and report it if it persists';
   stderr.write(`imgscope: unexpected error: ${printableLine(message.split('\n')[0] ?? '')}${hint}\n`);
-  if (debug && error instanceof Error && error.stack) stderr.write(`${printableStack(error.stack)}\n`);
+  if (debug && error instanceof Error && error.stack) stderr.write(`${printableStack(error)}\n`);
   return 2;
 }
 
