@@ -14,8 +14,9 @@ vi.mock('../foreground.js', async (importOriginal) => ({
   inForeground: () => true,
 }));
 
-async function run(argv: string[]): Promise<{ code: number; stderr: string }> {
-  const stderr = new PassThrough();
+/** Runs the CLI in process; with `terminal`, stderr is a terminal of that environment (TERM). */
+async function run(argv: string[], terminal?: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
+  const stderr = terminal ? Object.assign(new PassThrough(), { isTTY: true }) : new PassThrough();
   let text = '';
   stderr.on('data', (chunk: Buffer) => {
     text += chunk.toString();
@@ -24,7 +25,7 @@ async function run(argv: string[]): Promise<{ code: number; stderr: string }> {
     stdout: new PassThrough(),
     stderr,
     stdin: new PassThrough(),
-    env: {},
+    env: terminal ?? {},
     cwd: process.cwd(),
   });
   return { code, stderr: text };
@@ -67,20 +68,9 @@ describe('main', () => {
 
 describe('check on a terminal', () => {
   async function stderrOf(env: NodeJS.ProcessEnv): Promise<string> {
-    const stderr = Object.assign(new PassThrough(), { isTTY: true });
-    let text = '';
-    stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    const code = await main(['check', '--no-cache', 'fixtures/demo'], {
-      stdout: new PassThrough(),
-      stderr,
-      stdin: new PassThrough(),
-      env,
-      cwd: process.cwd(),
-    });
+    const { code, stderr } = await run(['check', '--no-cache', 'fixtures/demo'], env);
     expect(code).toBe(0);
-    return text;
+    return stderr;
   }
 
   it('draws its progress line, but not on TERM=dumb (Emacs’s shell), which shows the codes as text', async () => {
@@ -97,18 +87,7 @@ describe('a compressed archive opened on a terminal', () => {
     const archive = join(scratch, 'demo.tar.gz');
     writeFileSync(archive, gzipSync(execFileSync('tar', ['-C', 'fixtures/demo', '-cf', '-', '.'])));
     for (const command of [['check', '--no-layers'], ['inspect']]) {
-      const stderr = Object.assign(new PassThrough(), { isTTY: true });
-      let text = '';
-      stderr.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-      });
-      const code = await main([...command, archive], {
-        stdout: new PassThrough(),
-        stderr,
-        stdin: new PassThrough(),
-        env: { TERM: 'xterm-256color' },
-        cwd: process.cwd(),
-      });
+      const { code, stderr: text } = await run([...command, archive], { TERM: 'xterm-256color' });
       expect(code).toBe(0);
       expect(text).toMatch(
         new RegExp(`^\\r\\x1b\\[2Kindexing ${archive} · .* decompressed\\).*\\r\\x1b\\[2K$`),
@@ -124,20 +103,9 @@ describe('a path with control characters', () => {
 
   /** stderr on a terminal, less the progress line's own erase codes: what the path could have added. */
   async function stderrOf(argv: string[]): Promise<string> {
-    const stderr = Object.assign(new PassThrough(), { isTTY: true });
-    let text = '';
-    stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    const code = await main(argv, {
-      stdout: new PassThrough(),
-      stderr,
-      stdin: new PassThrough(),
-      env: { TERM: 'xterm-256color' },
-      cwd: process.cwd(),
-    });
+    const { code, stderr } = await run(argv, { TERM: 'xterm-256color' });
     expect(code).toBe(0);
-    return text.replaceAll('\r\x1b[2K', '');
+    return stderr.replaceAll('\r\x1b[2K', '');
   }
 
   it('is printed escaped in the warning before the image is read, and in the indexing progress line', async () => {

@@ -6,6 +6,11 @@ import type { Exchange } from './types.js';
 
 const request = { method: 'GET' as const, url: new URL('https://registry.example.com/v2/') };
 const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+/** A TLS alert as OpenSSL reports it, by its number. */
+const alert = (number: number) =>
+  coded(`error:0A000458:SSL routines:ssl3_read_bytes:x:ssl/rec.c:1605:SSL alert number ${number}`, 'EPROTO');
+const REGISTRY_CLIENT_CERTIFICATE =
+  "the server refused the client certificate: reach registry.example.com:5000 by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry";
 
 describe('networkFailure', () => {
   it('turns certificate failures into a hint about the CA, the name or the expiry', () => {
@@ -123,16 +128,16 @@ describe('networkFailure', () => {
       url: new URL('https://storage.example.net/blob?sig=x'),
       redirectedFrom: new URL('https://registry.example.com:5000/v2/a/blobs/sha256:1'),
     };
-    const alert = coded('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    const certificateRequired = coded('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
     // The registry's folder: its client certificate is presented to the storage it redirects to too.
     const folder = '/etc/containers/certs.d/registry.example.com:5000';
-    expect(networkFailure(redirected, alert, 1, folder)).toMatchObject({
+    expect(networkFailure(redirected, certificateRequired, 1, folder)).toMatchObject({
       message:
         'GET https://registry.example.com:5000/v2/a/blobs/sha256:1, redirected to storage.example.net: the server wants a client certificate',
       hint: `put a client certificate storage.example.net accepts in ${folder}/ as NAME.cert, its key as NAME.key`,
     });
     // An insecure registry: what to reach by another name is the registry, not its storage.
-    expect(networkFailure(redirected, alert).hint).toBe(
+    expect(networkFailure(redirected, certificateRequired).hint).toBe(
       "reach registry.example.com:5000 by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry",
     );
   });
@@ -197,19 +202,12 @@ describe('networkFailure', () => {
       url: new URL('https://cdn.example.net/blob?sig=x'),
       redirectedFrom: new URL('https://registry.example.com:5000/v2/a/blobs/sha256:1'),
     };
-    const alert = (number: number) =>
-      coded(
-        `error:0A000458:SSL routines:ssl3_read_bytes:x:ssl/rec.c:1605:SSL alert number ${number}`,
-        'EPROTO',
-      );
     const operator =
       "cdn.example.net, where the registry sends blob downloads (its storage or CDN), refused the TLS connection: tell the registry's operator";
     expect(networkFailure(storage, alert(112)).hint).toBe(operator);
     expect(networkFailure(storage, alert(50)).hint).toBe(operator);
     // A refused client certificate is the registry's, in the registry's certs.d folder.
-    expect(networkFailure(storage, alert(46)).hint).toBe(
-      "the server refused the client certificate: reach registry.example.com:5000 by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry",
-    );
+    expect(networkFailure(storage, alert(46)).hint).toBe(REGISTRY_CLIENT_CERTIFICATE);
   });
 
   it("blames no name of the user's for a TLS alert from the token service the registry named", () => {
@@ -218,19 +216,12 @@ describe('networkFailure', () => {
       url: new URL('https://auth.example.net/token?service=x'),
       tokenServiceOf: 'registry.example.com:5000',
     };
-    const alert = (number: number) =>
-      coded(
-        `error:0A000458:SSL routines:ssl3_read_bytes:x:ssl/rec.c:1605:SSL alert number ${number}`,
-        'EPROTO',
-      );
     const operator =
       "auth.example.net, the token service registry registry.example.com:5000 sends imgscope to (the realm it names), refused the TLS connection: tell the registry's operator";
     expect(networkFailure(token, alert(112)).hint).toBe(operator);
     expect(networkFailure(token, alert(50)).hint).toBe(operator);
     // A refused client certificate is the registry's, in the registry's certs.d folder.
-    expect(networkFailure(token, alert(46)).hint).toBe(
-      "the server refused the client certificate: reach registry.example.com:5000 by a name neither loopback nor marked insecure, its client certificate in that name's certs.d folder: as docker, imgscope reads none for an insecure registry",
-    );
+    expect(networkFailure(token, alert(46)).hint).toBe(REGISTRY_CLIENT_CERTIFICATE);
   });
 
   it("tells the registry's operator, not the user, of a token service's or storage's certificate for another name", () => {
@@ -266,11 +257,7 @@ describe('networkFailure', () => {
     expect(networkFailure(token, coded('connect ECONNREFUSED', 'ECONNREFUSED')).hint).toBe(
       "nothing accepts connections at sso.example.net, the token service registry registry.example.com:5000 sends imgscope to: check that this machine may connect to it, or tell the registry's operator",
     );
-    const alert = coded(
-      'error:0A000458:SSL routines:ssl3_read_bytes:x:ssl/rec.c:1605:SSL alert number 112',
-      'EPROTO',
-    );
-    expect(networkFailure(token, alert).hint).toBe(
+    expect(networkFailure(token, alert(112)).hint).toBe(
       "sso.example.net, the token service registry registry.example.com:5000 sends imgscope to (the realm it names), refused the TLS connection: tell the registry's operator",
     );
     // The client certificate is the registry's, in the registry's certs.d folder, not the realm's.
