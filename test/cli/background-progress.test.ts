@@ -1,11 +1,4 @@
-/**
- * `imgscope check IMAGE &` in a real terminal (tmux, with a private server): the progress line stays off
- * the screen while the job is in the background, where the shell's prompt is, and is drawn after `fg`.
- * The layer downloads go through a proxy that holds them, so every step waits for a state (a request
- * held, a line on the screen, the process in the foreground), never for a time.
- */
-import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,27 +7,16 @@ import { digestHex } from '../../src/oci/digest.js';
 import { openLocalImage } from '../../src/oci/local/index.js';
 import { pushImage } from '../../src/registry/index.js';
 import { fixture, projectRoot } from '../helpers/shared.js';
+import { tmuxServer, tmuxTestsMissing } from '../helpers/tmux.js';
 import { registryUnavailable, startRegistry, type TestRegistry } from '../registry/harness.js';
 
-const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((path) => existsSync(path));
 const DEMO = fixture('demo');
-const missing = !TMUX
-  ? 'tmux is not installed (apt-get install tmux)'
-  : !existsSync(join(DEMO, 'index.json'))
-    ? 'fixtures/demo is missing (npm run fixtures)'
-    : registryUnavailable;
+const missing = tmuxTestsMissing(registryUnavailable);
 if (missing) console.warn(`skipping the background progress test: ${missing}`);
 
-/** Its own tmux server: no session name can clash with another test file's. */
-const SOCKET = `imgscope-check-background-${process.pid}`;
 const DEADLINE_MS = 20_000;
-const USER_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => !/^(NODE_ENV|VITEST.*|TEST)$/.test(name)),
-);
-
-function tmux(...args: string[]): string {
-  return execFileSync(TMUX!, ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8', env: USER_ENV });
-}
+const SOCKET = `imgscope-check-background-${process.pid}`;
+const tmux = tmuxServer(SOCKET);
 
 /** Polls `probe` until it returns something truthy; fails with `last()` (the screen) past the deadline. */
 async function until<T>(

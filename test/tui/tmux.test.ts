@@ -20,20 +20,17 @@ import { digestHex } from '../../src/oci/digest.js';
 import { openLocalImage } from '../../src/oci/local/index.js';
 import { pushImage } from '../../src/registry/index.js';
 import { fixture, projectRoot } from '../helpers/shared.js';
+import { tmuxServer, tmuxTestsMissing } from '../helpers/tmux.js';
 import { startFaultProxy } from '../registry/fault-proxy.js';
 import { registryUnavailable, startRegistry, TEST_USER, type TestRegistry } from '../registry/harness.js';
 
-const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((path) => existsSync(path));
 const DEMO = fixture('demo');
-const missing = !TMUX
-  ? 'tmux is not installed (apt-get install tmux)'
-  : !existsSync(join(DEMO, 'index.json'))
-    ? 'fixtures/demo is missing (npm run fixtures)'
-    : undefined;
+const missing = tmuxTestsMissing();
 if (missing) console.warn(`skipping the TUI terminal tests: ${missing}`);
 
 /** A private tmux server, so the tests neither see nor disturb anyone's sessions. */
 const SOCKET = `imgscope-tui-test-${process.pid}`;
+const tmux = tmuxServer(SOCKET);
 const COLUMNS = 100;
 const ROWS = 30;
 const DEADLINE_MS = 20_000;
@@ -44,18 +41,6 @@ const LEFTOVER_LINE = /\[shell read: (.*)\]/;
 /** Run after imgscope: the terminal's local modes (echo, icanon… or -echo, -icanon when left raw). */
 const ECHO_CHECK = `echo "[modes: $(stty -a | tr -s '; ' '\\n\\n' | grep -xE -- '-?(echo|icanon)' | tr '\\n' ' ')]"; `;
 const ECHO_LINE = /\[modes: (.*)\]/;
-
-/**
- * The environment a person's shell would give imgscope: the test runner's own markers (NODE_ENV=test,
- * VITEST…) removed. The tmux server, started by the first call, passes it to every session.
- */
-const USER_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => !/^(NODE_ENV|VITEST.*|TEST)$/.test(name)),
-);
-
-function tmux(...args: string[]): string {
-  return execFileSync(TMUX!, ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8', env: USER_ENV });
-}
 
 let sessions = 0;
 
