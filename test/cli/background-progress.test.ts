@@ -1,11 +1,9 @@
-import { createReadStream, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestHex } from '../../src/oci/digest.js';
-import { openLocalImage } from '../../src/oci/local/index.js';
-import { pushImage } from '../../src/registry/index.js';
+import { pushLayout } from '../helpers/push-layout.js';
 import { fixture, projectRoot } from '../helpers/shared.js';
 import { tmuxServer, tmuxTestsMissing } from '../helpers/tmux.js';
 import { registryUnavailable, startRegistry, type TestRegistry } from '../registry/harness.js';
@@ -99,22 +97,7 @@ describe.skipIf(missing)('imgscope check IMAGE & in a real terminal (tmux)', () 
   beforeAll(async () => {
     registry = await startRegistry();
     reference = 'fixtures/demo:1.0';
-    const local = await openLocalImage(`oci:${DEMO}`);
-    layers = local.layers.map((layer) => layer.digest);
-    try {
-      const blob = (digest: string) => join(DEMO, 'blobs', 'sha256', digestHex(digest as `sha256:${string}`));
-      await pushImage(
-        `${registry.host}/${reference}`,
-        {
-          manifest: local.rawManifest,
-          config: readFileSync(blob(local.configDescriptor.digest)),
-          blobs: (descriptor) => createReadStream(blob(descriptor.digest)),
-        },
-        { env: {} },
-      );
-    } finally {
-      await local.close();
-    }
+    layers = await pushLayout(DEMO, `${registry.host}/${reference}`);
     // An idle session, so the server outlives the test's own.
     tmux('new-session', '-d', '-s', 'keep-alive', 'exec sleep 86400');
   });

@@ -4,21 +4,11 @@
  * wait polls the screen against a deadline; no fixed sleeps.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  createReadStream,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestHex } from '../../src/oci/digest.js';
-import { openLocalImage } from '../../src/oci/local/index.js';
-import { pushImage } from '../../src/registry/index.js';
+import { pushLayout } from '../helpers/push-layout.js';
 import { fixture, projectRoot } from '../helpers/shared.js';
 import { tmuxServer, tmuxTestsMissing } from '../helpers/tmux.js';
 import { startFaultProxy } from '../registry/fault-proxy.js';
@@ -672,23 +662,7 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
     beforeAll(async () => {
       registry = await startRegistry();
       reference = `${registry.host}/fixtures/demo:1.0`;
-      const local = await openLocalImage(`oci:${DEMO}`);
-      layerDigests = local.layers.map((layer) => layer.digest);
-      try {
-        const blob = (digest: string) =>
-          join(DEMO, 'blobs', 'sha256', digestHex(digest as `sha256:${string}`));
-        await pushImage(
-          reference,
-          {
-            manifest: local.rawManifest,
-            config: readFileSync(blob(local.configDescriptor.digest)),
-            blobs: (descriptor) => createReadStream(blob(descriptor.digest)),
-          },
-          { env: {} },
-        );
-      } finally {
-        await local.close();
-      }
+      layerDigests = await pushLayout(DEMO, reference);
     });
     afterAll(() => registry?.stop());
 
