@@ -136,6 +136,26 @@ describe('platform', () => {
     expect(arm?.hint).toContain('Apple silicon and other ARM hosts build arm64 by default');
   });
 
+  it('names an arm/v7 image as 32-bit ARM in the build hint, not as the arm64 an ARM host builds', () => {
+    const armv7 = { os: 'linux', architecture: 'arm', variant: 'v7' };
+    const result = platformCheck(fakeFacts({ platform: armv7 }), scf);
+    expect(result).toMatchObject({ status: 'fail', actual: 'linux/arm/v7', limit: 'linux/amd64' });
+    expect(result?.hint).toBe(
+      'build for linux/amd64: `docker buildx build --platform linux/amd64 …` (the image is linux/arm/v7; Tencent SCF image functions need linux/amd64)',
+    );
+    const arm64 = platformCheck(fakeFacts({ platform: { os: 'linux', architecture: 'arm64' } }), scf);
+    expect(arm64?.hint).toBe(
+      'build for linux/amd64: `docker buildx build --platform linux/amd64 …` (the image is linux/arm64; Tencent SCF image functions need linux/amd64; Apple silicon and other ARM hosts build arm64 by default)',
+    );
+    const index = platformCheck(
+      fakeFacts({ platform: undefined, config: undefined, indexPlatforms: [armv7] }),
+      scf,
+    );
+    expect(index?.hint).toBe(
+      'build for linux/amd64: `docker buildx build --platform linux/amd64 …` and push it into the index',
+    );
+  });
+
   it('points at the amd64 image when the index has one but another was selected', () => {
     const result = platformCheck(
       fakeFacts({

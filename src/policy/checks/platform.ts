@@ -41,6 +41,21 @@ function wantedOf(profile: Profile): string {
 }
 
 /**
+ * Why the image is not what the profile needs: the image's own platform (arm/v7 is 32-bit ARM, not the
+ * arm64 an ARM host builds by default) and the one the profile needs; for an index, whether it has arm64.
+ */
+function builtOn(found: Platform | Platform[] | undefined, profile: Profile, wanted: string): string {
+  if (found === undefined) return '';
+  const platforms = Array.isArray(found) ? found : [found];
+  // The usual way to an arm64 image is building on an ARM host; a windows/amd64 image got there otherwise.
+  const arm64 = platforms.some((platform) => normalizePlatform(platform).architecture === 'arm64');
+  const armHost = arm64 ? 'Apple silicon and other ARM hosts build arm64 by default' : '';
+  if (Array.isArray(found)) return armHost ? ` (${armHost})` : '';
+  const image = imageText(formatPlatform(found));
+  return ` (the image is ${image}; ${profile.title} need ${wanted}${armHost ? `; ${armHost}` : ''})`;
+}
+
+/**
  * The platform the profile runs (scf: linux/amd64, platform-limits.md "architecture"; cloudbase: any
  * Linux, "operating system"). Looks at the selected image and, when the reference named an index, at
  * every platform the index offers, so the fix can say whether the right image is already there.
@@ -53,12 +68,8 @@ export const platformCheck: ManifestCheck = (facts, policy) => {
   // At most 20, each once: an index may list thousands (`actual` keeps them all).
   const offeredText = imageText(platformsText(facts.indexPlatforms ?? []));
   const offersFit = facts.indexPlatforms ? indexFits(profile, facts.indexPlatforms) : false;
-  // The usual way to an arm64 image is building on an ARM host; a windows/amd64 image got there otherwise.
-  const builtForArm = [facts.platform, ...(facts.indexPlatforms ?? [])].some(
-    (platform) => platform !== undefined && normalizePlatform(platform).architecture.startsWith('arm'),
-  );
   const buildHint = profile.architecture
-    ? `build for ${wanted}: \`docker buildx build --platform ${wanted} …\`${builtForArm ? ' (Apple silicon and other ARM hosts build arm64 by default)' : ''}`
+    ? `build for ${wanted}: \`docker buildx build --platform ${wanted} …\`${builtOn(facts.platform ?? facts.indexPlatforms, profile, wanted)}`
     : `build a ${wanted} image`;
 
   if (!facts.platform) {
