@@ -362,3 +362,25 @@ fi
     expect(issued().map((r) => r.scopes)).toEqual([['repository:team/new:pull,push']]);
   });
 });
+
+describe.skipIf(registryUnavailable)('a token service whose certificate is not trusted', () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: 'token', issuer: { https: true } });
+  });
+  afterAll(() => registry?.stop());
+
+  it('says the token service certificate was refused, naming its host, why and the fix, not that it is unreachable', async () => {
+    const failure = await authFailure(`${registry.host}/open/app:v1`, { env: emptyEnv() });
+    const tokenService = registry.issuer!.url;
+    expect(failure.code).toBe('NETWORK');
+    expect(failure.message).toMatch(
+      new RegExp(
+        `^registry ${registry.host} \\(repository open/app\\): the token service's certificate was refused: GET ${tokenService}\\?\\S+: self-signed certificate$`,
+      ),
+    );
+    expect(failure.hint).toBe(
+      "127.0.0.1's certificate is not signed by a CA Node.js trusts; if it comes from your own CA, set NODE_EXTRA_CA_CERTS to the CA's PEM file",
+    );
+  });
+});

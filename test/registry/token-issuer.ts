@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createPrivateKey, type KeyObject, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
@@ -24,6 +25,8 @@ export interface TokenIssuerOptions {
   expiresIn?: number;
   /** Which field carries the token in responses. */
   tokenField?: 'token' | 'access_token' | 'both';
+  /** Serve HTTPS with a self-signed certificate for 127.0.0.1 (its file: `httpsCertPath`). */
+  https?: boolean;
 }
 
 export interface TokenRequestRecord {
@@ -59,6 +62,25 @@ export function makeSigningCertificate(dir: string): { keyPath: string; certPath
   return { keyPath, certPath };
 }
 
+/** A self-signed server certificate for 127.0.0.1, made with openssl. */
+function makeLoopbackCertificate(dir: string): { keyPath: string; certPath: string } {
+  const keyPath = join(dir, 'token-service.key');
+  const certPath = join(dir, 'token-service.crt');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1'].concat([
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ]),
+    { stdio: 'pipe' },
+  );
+  return { keyPath, certPath };
+}
+
 export class TokenIssuer {
   readonly requests: TokenRequestRecord[] = [];
   /** Make the next N responses fail: an HTTP status, or a 200 whose body is not JSON. */
@@ -67,6 +89,8 @@ export class TokenIssuer {
   private readonly key: KeyObject;
   private readonly x5c: string;
   readonly certPath: string;
+  /** With `https`: the self-signed certificate the token service presents. */
+  httpsCertPath: string | undefined;
   url = '';
 
   /** Tests may change the response style (`tokenField`, `expiresIn`) between requests. */
@@ -80,13 +104,21 @@ export class TokenIssuer {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((error: Error) => {
         res.writeHead(500).end(error.message);
       });
-    });
+    };
+    if (this.options.https) {
+      const { keyPath, certPath } = makeLoopbackCertificate(this.options.dir);
+      this.httpsCertPath = certPath;
+      this.server = createHttpsServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, handler);
+    } else {
+      this.server = createServer(handler);
+    }
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/token`;
+    const scheme = this.options.https ? 'https' : 'http';
+    this.url = `${scheme}://127.0.0.1:${(this.server.address() as AddressInfo).port}/token`;
     return this.url;
   }
 

@@ -181,6 +181,42 @@ describe('fetchToken failures name the registry and the repository', () => {
   });
 });
 
+describe('fetchToken, when the token service speaks TLS but the connection fails', () => {
+  const failingWith =
+    (cause: Error): Exchange =>
+    async () => {
+      throw new ImgscopeError('NETWORK', `GET https://auth.example/token: ${cause.message}`, {
+        hint: 'the hint of the transport',
+        cause,
+      });
+    };
+
+  it('says its certificate was refused, not that it is unreachable', async () => {
+    const untrusted = Object.assign(new Error('self-signed certificate'), {
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+    await expect(
+      fetchToken(failingWith(untrusted), bearer, ['repository:team/app:pull'], anonymous),
+    ).rejects.toMatchObject({
+      message:
+        "registry r.example (repository team/app): the token service's certificate was refused: GET https://auth.example/token: self-signed certificate",
+      hint: 'the hint of the transport',
+    });
+  });
+
+  it('says it refused the TLS handshake, not that it is unreachable', async () => {
+    const alert = Object.assign(new Error('the server refused the TLS handshake'), {
+      code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+    });
+    await expect(
+      fetchToken(failingWith(alert), bearer, ['repository:team/app:pull'], anonymous),
+    ).rejects.toMatchObject({
+      message:
+        'registry r.example (repository team/app): token service: GET https://auth.example/token: the server refused the TLS handshake',
+    });
+  });
+});
+
 describe('fetchToken requests', () => {
   it('say which registry named the token service, for the hints of their network failures', async () => {
     const seen: (string | undefined)[] = [];

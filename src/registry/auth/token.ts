@@ -2,6 +2,7 @@ import { ImgscopeError } from '../../errors.js';
 import { isLoopbackHost } from '../reference.js';
 import { forwardingProxyHint } from '../registry-errors.js';
 import { readSmallBody } from '../transport/body.js';
+import { isCertificateRefusal, isTlsRefusal } from '../transport/network-errors.js';
 import { redactUrl } from '../transport/redact.js';
 import { parseRetryAfter } from '../transport/retry.js';
 import { type Exchange, type HttpRequest, type HttpResponse, headerValue } from '../transport/types.js';
@@ -212,9 +213,15 @@ async function ask(
   try {
     response = await exchange(request);
   } catch (error) {
-    // The transport's message names only the token service's URL, which users do not recognise.
+    // The transport's message names only the token service's URL, which users do not recognise. A
+    // certificate refused or a TLS refusal (which the transport's message words) is no outage.
     if (error instanceof ImgscopeError && error.code === 'NETWORK') {
-      throw new ImgscopeError('NETWORK', `${forWhat}: token service unreachable: ${error.message}`, {
+      const what = isCertificateRefusal(error)
+        ? "the token service's certificate was refused"
+        : isTlsRefusal(error)
+          ? 'token service'
+          : 'token service unreachable';
+      throw new ImgscopeError('NETWORK', `${forWhat}: ${what}: ${error.message}`, {
         ...(error.hint ? { hint: error.hint } : {}),
         cause: error,
       });

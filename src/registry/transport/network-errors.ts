@@ -254,6 +254,11 @@ const CERTIFICATE_HINTS: Record<string, (hostname: string, folder: string | unde
     `the certificate is not for ${hostname}; use the registry's name as its certificate gives it`,
 };
 
+/** A failure because this machine refused the server's certificate (untrusted, expired, for another name). */
+export function isCertificateRefusal(error: unknown): boolean {
+  return codeIn(error, CERTIFICATE_HINTS) !== undefined;
+}
+
 export function describeNetworkError(error: unknown): string {
   const code = describedCode(error);
   if (code) return DESCRIPTIONS[code]!;
