@@ -97,6 +97,16 @@ export interface FailureContext {
   origin?: string;
 }
 
+/**
+ * What to do about a rate limit: anonymous pulls have the lowest, so log in; with credentials sent, the
+ * limit is their account's, and logging in again changes nothing.
+ */
+export function rateLimitHint(registry: string, credentialsFrom: string | undefined): string {
+  return credentialsFrom
+    ? `wait and try again; the limit is that of the account whose credentials were sent (from ${credentialsFrom})`
+    : `wait and try again; pulling anonymously has the lowest limit: log in with \`docker login ${registry}\``;
+}
+
 /** Turns a registry's refusal into one readable line (exit 2). Consumes the response body. */
 export async function registryFailure(
   response: HttpResponse,
@@ -171,7 +181,7 @@ export async function registryFailure(
       'REGISTRY',
       `${context.subject}: rate-limited by the registry (${detail})${wait}`,
       {
-        hint: `wait and try again; pulling anonymously has the lowest limit: log in with \`docker login ${registry}\``,
+        hint: rateLimitHint(registry, response.sentCredentialsFrom),
       },
     );
   }

@@ -96,6 +96,28 @@ describe.skipIf(registryUnavailable)('htpasswd (Basic) registry', () => {
     expect(source.digest).toBe(image.digest);
   });
 
+  it('does not ask a user whose credentials were sent to log in when the registry rate-limits them', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      const limited = () =>
+        proxy.inject({
+          path: /\/manifests\/v1$/,
+          fault: { kind: 'status', status: 429, retryAfter: '3600' },
+        });
+      limited();
+      const loggedIn = await authFailure(`${proxy.host}/team/app:v1`, {
+        credentials: { ...TEST_USER },
+        env: emptyEnv(),
+      });
+      expect(loggedIn.message).toMatch(/rate-limited by the registry \(429 TOOMANYREQUESTS: injected\)/);
+      expect(loggedIn.hint).toBe(
+        'wait and try again; the limit is that of the account whose credentials were sent (from --username)',
+      );
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('uses IMGSCOPE_USERNAME and IMGSCOPE_PASSWORD', async () => {
     const env = emptyEnv({ IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: TEST_USER.password });
     expect((await openAndRead(ref, { env })).digest).toBe(image.digest);

@@ -156,7 +156,13 @@ export function authenticating(context: AuthContext): Layer {
       }
     }
     if (response.status >= 400 && sentValue !== undefined) {
-      response = { ...response, sentSecrets: secretsOf(sentValue) };
+      // A value was sent, so the lookup ran (for the token or the Basic header): this waits for nothing.
+      const { source } = await credentials();
+      response = {
+        ...response,
+        sentSecrets: secretsOf(sentValue),
+        ...(source ? { sentCredentialsFrom: source } : {}),
+      };
     }
     if ((response.status === 401 || response.status === 403) && response.url.origin === context.origin) {
       throw await accessDenied(response, request, context, await credentials(), sent, sentValue);

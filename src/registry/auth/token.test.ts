@@ -87,6 +87,16 @@ describe('fetchToken', () => {
     await expect(refused).rejects.not.toThrow(/REFRESH-SECRET/);
   });
 
+  it('asks to log in on a rate limit only when no credentials were sent', async () => {
+    const basic: Credential = { kind: 'basic', username: 'me', password: 'hunter2-secret' };
+    await expect(fetchToken(answering(429, {}), bearer, [], context(basic))).rejects.toMatchObject({
+      hint: 'wait and try again; the limit is that of the account whose credentials were sent (from /home/me/.docker/config.json)',
+    });
+    await expect(fetchToken(answering(429, {}), bearer, [], anonymous)).rejects.toMatchObject({
+      hint: 'wait and try again; pulling anonymously has the lowest limit: log in with `docker login r.example`',
+    });
+  });
+
   it('still calls another 400 from the token service a failure of the service', async () => {
     await expect(
       fetchToken(answering(400, { error: 'unsupported_grant_type' }), bearer, [], context(undefined)),

@@ -1,6 +1,6 @@
 import { ImgscopeError } from '../../errors.js';
 import { isLoopbackHost } from '../reference.js';
-import { forwardingProxyHint } from '../registry-errors.js';
+import { forwardingProxyHint, rateLimitHint } from '../registry-errors.js';
 import { readSmallBody } from '../transport/body.js';
 import { isCertificateRefusal, isTlsRefusal } from '../transport/network-errors.js';
 import { redactUrl } from '../transport/redact.js';
@@ -117,7 +117,7 @@ export async function fetchToken(
     const retryAfter = parseRetryAfter(headerValue(response, 'retry-after'));
     const wait = retryAfter ? `; it asks to wait ${Math.ceil(retryAfter / 1000)} s` : '';
     throw new ImgscopeError('REGISTRY', `${where} rate-limited the request (HTTP 429)${wait}`, {
-      hint: `wait and try again; pulling anonymously has the lowest limit: log in with \`docker login ${context.registry}\``,
+      hint: rateLimitHint(context.registry, context.credentialSource),
     });
   }
   if (response.status !== 200) {

@@ -60,6 +60,11 @@ export interface HttpResponse {
    * error answer: some registries echo that header in their error text, which is masked of them.
    */
   sentSecrets?: string[];
+  /**
+   * Where the credentials the request was sent with came from (`--username`, a config file, a helper),
+   * set on an error answer: a rate limit is then the account's, not the lower anonymous one.
+   */
+  sentCredentialsFrom?: string;
 }
 
 /** One HTTP exchange. The transport is a stack of layers, each wrapping the next with one job. */
