@@ -118,6 +118,14 @@ describe('imgscope check', () => {
     expect(report.checks?.find((c) => c.id === 'hints')?.status).toBe('skip');
   });
 
+  it('holds real reports to the schema: analysis fields all there when layers were analysed, none when not', async () => {
+    const analysed = await checkJson('fixtures/demo');
+    const unanalysed = await checkJson('--no-layers', 'fixtures/demo');
+    const { efficiency, ...withoutEfficiency } = analysed;
+    expect(schemaErrorsOf(withoutEfficiency)).toContain(" must have required property 'efficiency'");
+    expect(schemaErrorsOf({ ...unanalysed, efficiency })).toContain('/efficiency boolean schema is false');
+  });
+
   it('fails the platform check for an arm64 image under the scf profile (exit 1)', async () => {
     const result = await runCli(['check', 'fixtures/arm64']);
     expect(result.code).toBe(1);
