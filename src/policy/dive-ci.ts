@@ -2,6 +2,18 @@ import { ImgscopeError } from '../errors.js';
 import { truncate } from '../report/format.js';
 import { DIVE_RULE_KEYS, type DiveRuleKey } from './values.js';
 
+/** A rule's value as dive would read it, with the line it is on, for errors about the value. */
+export interface DiveCiValue {
+  text: string;
+  line: number;
+}
+
+/** The rules of a `.dive-ci` as strings (see parseDiveCiLines). */
+export function parseDiveCi(text: string, file: string): Partial<Record<DiveRuleKey, string>> {
+  const rules = parseDiveCiLines(text, file);
+  return Object.fromEntries(Object.entries(rules).map(([key, value]) => [key, value.text]));
+}
+
 /**
  * dive's `.dive-ci`: YAML whose `rules:` mapping holds `lowestEfficiency`, `highestWastedBytes` and
  * `highestUserWastedPercent`. This reads the subset such files use — block mappings, a one-line flow
@@ -12,8 +24,8 @@ import { DIVE_RULE_KEYS, type DiveRuleKey } from './values.js';
  *
  * Values come back as the strings dive would read (viper's GetString); readRule validates them.
  */
-export function parseDiveCi(text: string, file: string): Partial<Record<DiveRuleKey, string>> {
-  const rules: Partial<Record<DiveRuleKey, string>> = {};
+export function parseDiveCiLines(text: string, file: string): Partial<Record<DiveRuleKey, DiveCiValue>> {
+  const rules: Partial<Record<DiveRuleKey, DiveCiValue>> = {};
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let section: 'top' | 'rules' | 'other' = 'top';
   let rulesIndent: number | undefined;
@@ -90,9 +102,10 @@ export function parseDiveCi(text: string, file: string): Partial<Record<DiveRule
     if (!key) return false;
     if (entry.value === '') throw fail(lineNo, `${key} has no value (use a threshold or "disabled")`);
     if (key in rules) throw fail(lineNo, `${key} is set twice`);
-    rules[key] = scalar(entry.value, () =>
+    const value = scalar(entry.value, () =>
       fail(lineNo, `${key}: unsupported YAML value ${shown(entry.value)}`),
     );
+    rules[key] = { text: value, line: lineNo };
     return true;
   }
 }

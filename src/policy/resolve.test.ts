@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolvePolicy } from './resolve.js';
+import { SIZE_SYNTAX } from './sizes.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -129,11 +130,23 @@ describe('resolvePolicy', () => {
     });
   });
 
-  it("names the file and key in .dive-ci errors, with dive's validation", async () => {
-    await write('.dive-ci', 'rules:\n  lowestEfficiency: 95\n');
+  it("names the file, line and key in .dive-ci errors, with dive's validation and the fix", async () => {
+    await write(
+      '.dive-ci',
+      'rules:\n  # efficiency\n  lowestEfficiency: 0.9\n\n  HighestWastedBytes: 20 megs\n',
+    );
     await expect(resolvePolicy({ cwd: dir })).rejects.toMatchObject({
       code: 'BAD_INPUT',
-      message: `${join(dir, '.dive-ci')}: "rules.lowestEfficiency": "95" is not a ratio from 0 to 1 or "disabled"`,
+      message: `${join(dir, '.dive-ci')}:5: "rules.highestWastedBytes": "20 megs" is not ${SIZE_SYNTAX}, or "disabled"`,
+      hint: 'write for example 20MB, as in dive',
+    });
+    await write(
+      '.dive-ci',
+      'plugins:\n  - x\nrules: {lowestEfficiency: 0.9, highestUserWastedPercent: 20}\n',
+    );
+    await expect(resolvePolicy({ cwd: dir })).rejects.toMatchObject({
+      message: `${join(dir, '.dive-ci')}:3: "rules.highestUserWastedPercent": "20" is not a ratio from 0 to 1 or "disabled"`,
+      hint: 'highestUserWastedPercent is a ratio as in dive, for example 0.9',
     });
   });
 

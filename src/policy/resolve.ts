@@ -8,7 +8,7 @@ import {
   readNamedFile,
   readOptionalFile,
 } from './config-file.js';
-import { parseDiveCi } from './dive-ci.js';
+import { parseDiveCiLines } from './dive-ci.js';
 import type { Policy, Setting } from './policy.js';
 import { DEFAULT_PROFILE, profileNamed } from './profiles.js';
 import { referenceMatches } from './reference-pattern.js';
@@ -106,7 +106,7 @@ function flagSettings(flags: PolicyFlags): PolicySettings {
 
 /** dive's rules from a `.dive-ci`, dive's defaults filling the rules it leaves out. */
 export function diveCiSettings(text: string, file: string): PolicySettings {
-  const raw = parseDiveCi(text, file);
+  const raw = parseDiveCiLines(text, file);
   const name = basename(file);
   const settings: PolicySettings = {};
   for (const key of DIVE_RULE_KEYS) {
@@ -114,7 +114,7 @@ export function diveCiSettings(text: string, file: string): PolicySettings {
     settings[key] =
       value === undefined
         ? { value: DIVE_DEFAULTS[key], origin: `dive's default, as ${name} does not set it` }
-        : { value: readRule(key, value, `${file}: "rules.${key}"`), origin: name };
+        : { value: readRule(key, value.text, `${file}:${value.line}: "rules.${key}"`), origin: name };
   }
   return settings;
 }
