@@ -252,11 +252,25 @@ describe('memory-tier', () => {
     expect(result?.hint).toContain('more than 1024 MiB');
   });
 
-  it('offers shrinking into a lower tier only where there is one', () => {
+  it('offers shrinking the image only into a lower tier the memory suits, naming it', () => {
     const tier1 = memoryTier(fakeFacts({ compressedSize: 100 * MiB }), withMemory(256));
     expect(tier1).toMatchObject({ status: 'fail', hint: 'give the function more than 256 MiB' });
+    // 256 MiB is too low for tier 1 as well: shrinking would not help.
     const tier2 = memoryTier(fakeFacts({ compressedSize: 300 * MiB }), withMemory(256));
-    expect(tier2?.hint).toBe('give the function more than 512 MiB, or shrink the image into a lower tier');
+    expect(tier2?.hint).toBe('give the function more than 512 MiB');
+    const tier2Fits = memoryTier(fakeFacts({ compressedSize: 300 * MiB }), withMemory(384));
+    expect(tier2Fits?.hint).toBe(
+      'give the function more than 512 MiB, or shrink the image below 256 MiB, into tier 1',
+    );
+    // 512 MiB is too low for tier 2 too, but suits tier 1 (above its range): the hint names tier 1.
+    const tier3 = memoryTier(fakeFacts({ compressedSize: 600 * MiB }), withMemory(512));
+    expect(tier3?.hint).toBe(
+      'give the function more than 1024 MiB, or shrink the image below 256 MiB, into tier 1',
+    );
+    const tier3Fits = memoryTier(fakeFacts({ compressedSize: 600 * MiB }), withMemory(768));
+    expect(tier3Fits?.hint).toBe(
+      'give the function more than 1024 MiB, or shrink the image below 512 MiB, into tier 2',
+    );
   });
 
   it('has no tier outside scf', () => {

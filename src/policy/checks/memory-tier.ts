@@ -68,10 +68,10 @@ export const memoryTier: ManifestCheck = (facts, policy) => {
   }
   const configured = `memory ${memory.value} MiB${fromOrigin(memory.origin)}`;
   const standing = memoryAgainstTier(tier, memory.value);
-  // Pushed, the image may fall in a lower tier — one that this memory would suit.
-  const lowerTierFits = tiers.some(
-    (t) => t.level < tier.level && memoryAgainstTier(t, memory.value) !== 'below',
-  );
+  // The largest lower tier this memory suits: pushed, or shrunk, the image may fall in it.
+  const lowerTierFits = tiers
+    .filter((t) => t.level < tier.level && memoryAgainstTier(t, memory.value) !== 'below')
+    .at(-1);
   if (standing === 'below' && facts.storedUncompressed && lowerTierFits) {
     return checkResult(
       'memory-tier',
@@ -84,8 +84,8 @@ export const memoryTier: ManifestCheck = (facts, policy) => {
     return checkResult('memory-tier', 'fail', `${recommendation}; ${configured} is too low`, {
       actual,
       limit: tier.recommended,
-      // The smallest tier has none below it to shrink into.
-      hint: `give the function more than ${tier.memoryAboveMiB} MiB${tier.level > 1 ? ', or shrink the image into a lower tier' : ''}`,
+      // Shrinking helps only into a tier this memory suits: 256 MiB suits none.
+      hint: `give the function more than ${tier.memoryAboveMiB} MiB${lowerTierFits ? `, or shrink the image below ${formatSize(lowerTierFits.maxImageBytes)}, into tier ${lowerTierFits.level}` : ''}`,
     });
   }
   const note = standing === 'above' ? ' is above the range (allowed; it costs more)' : ' fits';
