@@ -146,8 +146,25 @@ describe('resolvePolicy', () => {
     );
     await expect(resolvePolicy({ cwd: dir })).rejects.toMatchObject({
       message: `${join(dir, '.dive-ci')}:3: "rules.highestUserWastedPercent": "20" is not a ratio from 0 to 1 or "disabled"`,
-      hint: 'highestUserWastedPercent is a ratio as in dive, for example 0.9',
+      hint: 'highestUserWastedPercent is a ratio as in dive: write 0.2 for 20 %',
     });
+  });
+
+  it('names the ratio a percentage meant, and gives each rule an example that reads as it means', async () => {
+    const hintFor = (flags: Parameters<typeof resolvePolicy>[0]['flags']) =>
+      resolvePolicy({ cwd: dir, flags }).then(
+        () => undefined,
+        (error: { hint?: string }) => error.hint,
+      );
+    expect(await hintFor({ lowestEfficiency: '95' })).toBe(
+      'lowestEfficiency is a ratio as in dive: write 0.95 for 95 %',
+    );
+    expect(await hintFor({ highestUserWastedPercent: '-1' })).toBe(
+      'highestUserWastedPercent is a ratio as in dive: for example 0.1',
+    );
+    expect(await hintFor({ lowestEfficiency: 'high' })).toBe(
+      'lowestEfficiency is a ratio as in dive: for example 0.9',
+    );
   });
 
   it('fails with NOT_FOUND for a --ci-config file that does not exist', async () => {

@@ -112,7 +112,15 @@ export const DIVE_RULE_KEYS: readonly DiveRuleKey[] = [
 /** A decimal number as Go's strconv.ParseFloat reads one (no hex, no Inf/NaN: they make no threshold). */
 const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 
-function readRatio(value: unknown, where: string, key: DiveRuleKey): number {
+type RatioRuleKey = Exclude<DiveRuleKey, 'highestWastedBytes'>;
+
+/** dive's defaults: an example that reads as what the rule means (0.9 would let 90 % waste pass). */
+const RATIO_EXAMPLES: Readonly<Record<RatioRuleKey, string>> = {
+  lowestEfficiency: '0.9',
+  highestUserWastedPercent: '0.1',
+};
+
+function readRatio(value: unknown, where: string, key: RatioRuleKey): number {
   const ratio =
     typeof value === 'number'
       ? value
@@ -121,12 +129,12 @@ function readRatio(value: unknown, where: string, key: DiveRuleKey): number {
         : NaN;
   // dive's validators: both ratios must lie in 0–1 (highestUserWastedPercent too, despite its name).
   if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
-    throw bad(
-      where,
-      value,
-      `a ratio from 0 to 1 or "disabled"`,
-      `${key} is a ratio as in dive, for example 0.9`,
-    );
+    // A percentage written as one (20 for 20 %) is the likely slip: name the ratio it meant.
+    const fix =
+      ratio > 1 && ratio <= 100
+        ? `write ${Number((ratio / 100).toFixed(4))} for ${ratio} %`
+        : `for example ${RATIO_EXAMPLES[key]}`;
+    throw bad(where, value, `a ratio from 0 to 1 or "disabled"`, `${key} is a ratio as in dive: ${fix}`);
   }
   return ratio;
 }
