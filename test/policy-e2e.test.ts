@@ -326,7 +326,7 @@ describe.skipIf(registryUnavailable)('imgscope check against a real registry', (
     );
     // The manifest-level budget already failed: layers were not read, so dive's rules could not run.
     expect(checkOf(fromFiles.report, 'lowestEfficiency')?.message).toBe(
-      'not evaluated: the manifest-level checks already failed the verdict (use --full)',
+      'not evaluated: the manifest-level checks already failed the verdict (use --full); threshold 0.99 (from .dive-ci)',
     );
     const flagged = await checkJson(['--max-layers', '5', ref('policy/good:1')], dir);
     expect([flagged.code, checkOf(flagged.report, 'max-layers')?.status]).toEqual([0, 'pass']);

@@ -87,7 +87,7 @@ describe('highestUserWastedPercent', () => {
 });
 
 describe('evaluate without layers', () => {
-  it('reports every configured layer check as skipped with the reason, and keeps disabled rules disabled', () => {
+  it('reports every configured layer check as skipped with the reason and where it was set, and keeps disabled rules disabled', () => {
     const policy: Policy = {
       ...profilePolicy('scf'),
       budgets: { maxUncompressed: { value: GiB, origin: '--max-uncompressed' } },
@@ -99,9 +99,9 @@ describe('evaluate without layers', () => {
     const { checks, verdict } = evaluate(fakeFacts(), undefined, policy, '--no-layers');
     const layerChecks = checks.slice(6);
     expect(layerChecks.map((c) => [c.id, c.status, c.message])).toEqual([
-      ['max-uncompressed', 'skip', 'not evaluated: --no-layers'],
-      ['lowestEfficiency', 'skip', 'not evaluated: --no-layers'],
-      ['highestWastedBytes', 'skip', 'rule disabled'],
+      ['max-uncompressed', 'skip', 'not evaluated: --no-layers; budget 1 GiB (from --max-uncompressed)'],
+      ['lowestEfficiency', 'skip', 'not evaluated: --no-layers; threshold 0.9 (from .dive-ci)'],
+      ['highestWastedBytes', 'skip', 'rule disabled (from .dive-ci)'],
       ['hints', 'skip', 'not evaluated: --no-layers'],
     ]);
     expect(verdict).toBe('pass');

@@ -1,7 +1,7 @@
 import type { AnalysisSummary } from '../analysis/summary.js';
 import type { CheckResult, Report } from '../report/report.js';
 import type { AnalysisCheck, ManifestCheck } from './checks/check.js';
-import { checkResult } from './checks/check.js';
+import { checkResult, fromOrigin } from './checks/check.js';
 import { compressedSize } from './checks/compressed-size.js';
 import { highestUserWastedPercent } from './checks/highest-user-wasted-percent.js';
 import { highestWastedBytes } from './checks/highest-wasted-bytes.js';
@@ -17,6 +17,7 @@ import { platformCheck } from './checks/platform.js';
 import { startup } from './checks/startup.js';
 import type { ImageFacts } from './facts.js';
 import type { FailOn, Policy } from './policy.js';
+import { formatSize } from './sizes.js';
 
 /** In report order: what the platform accepts first, then the user's budgets. */
 const MANIFEST_CHECKS: readonly ManifestCheck[] = [
@@ -65,17 +66,28 @@ export function evaluateAnalysis(
  */
 export function skippedAnalysisChecks(policy: Policy, reason: string): CheckResult[] {
   const skipped: CheckResult[] = [];
-  const skip = (id: string, limit: string | number | undefined) =>
-    skipped.push(checkResult(id, 'skip', `not evaluated: ${reason}`, { limit }));
-  if (policy.budgets.maxUncompressed) skip('max-uncompressed', policy.budgets.maxUncompressed.value);
+  // The setting and its origin, as when evaluated: a skipped rule must still say which file set it.
+  const skip = (id: string, limit?: number, setting?: string) =>
+    skipped.push(
+      checkResult(id, 'skip', `not evaluated: ${reason}${setting ? `; ${setting}` : ''}`, { limit }),
+    );
+  const maxUncompressed = policy.budgets.maxUncompressed;
+  if (maxUncompressed) {
+    const budget = `budget ${formatSize(maxUncompressed.value)}${fromOrigin(maxUncompressed.origin)}`;
+    skip('max-uncompressed', maxUncompressed.value, budget);
+  }
   for (const id of ['lowestEfficiency', 'highestWastedBytes', 'highestUserWastedPercent'] as const) {
     const rule = policy.rules[id];
     if (!rule) continue;
+    const from = fromOrigin(rule.origin);
     if (rule.value === 'disabled')
-      skipped.push(checkResult(id, 'skip', 'rule disabled', { limit: 'disabled' }));
-    else skip(id, rule.value);
+      skipped.push(checkResult(id, 'skip', `rule disabled${from}`, { limit: 'disabled' }));
+    else {
+      const threshold = id === 'highestWastedBytes' ? formatSize(rule.value) : String(rule.value);
+      skip(id, rule.value, `threshold ${threshold}${from}`);
+    }
   }
-  skip('hints', undefined);
+  skip('hints');
   return skipped;
 }
 
