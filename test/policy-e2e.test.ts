@@ -370,7 +370,9 @@ describe.skipIf(registryUnavailable)('imgscope check against a real registry', (
     writeFileSync(join(dir, 'imgscope.config.json'), JSON.stringify({ budgets: { maxLayer: 3 } }));
     const config = await check([ref('policy/good:1')], dir);
     expect(config.code).toBe(2);
-    expect(config.stderr).toContain(`${join(dir, 'imgscope.config.json')}: unknown key "budgets.maxLayer"`);
+    expect(config.stderr).toContain(
+      `${join(dir, 'imgscope.config.json')}:1:13: unknown key "budgets.maxLayer"`,
+    );
     const missing = await check([ref('policy/missing:1')]);
     expect(missing.code).toBe(2);
   });

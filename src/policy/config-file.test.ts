@@ -69,43 +69,69 @@ describe('parseConfigFile', () => {
   });
 
   it.each([
-    [{ profil: 'scf' }, `${FILE}: unknown key "profil"`],
-    [{ budgets: { maxCompresed: 1 } }, `${FILE}: unknown key "budgets.maxCompresed"`],
+    [{ profil: 'scf' }, `${FILE}:1:2: unknown key "profil"`],
+    [{ budgets: { maxCompresed: 1 } }, `${FILE}:1:13: unknown key "budgets.maxCompresed"`],
     [
       { budgets: { maxCompressed: 'lots' } },
-      `${FILE}: "budgets.maxCompressed": "lots" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes`,
+      `${FILE}:1:13: "budgets.maxCompressed": "lots" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes`,
     ],
-    [{ budgets: { maxLayers: 2.5 } }, `${FILE}: "budgets.maxLayers": 2.5 is not a whole number, 0 or more`],
-    [{ budgets: 3 }, `${FILE}: "budgets" must be an object`],
-    [{ profile: 'aws' }, `${FILE}: "profile": "aws" is not a profile`],
-    [{ failOn: 'error' }, `${FILE}: "failOn": "error" is not "fail" or "warn"`],
-    [{ platform: 'amd64' }, `${FILE}: "platform": "amd64" is not os/arch[/variant]`],
-    [{ platform: 'linux/amd 64' }, `${FILE}: "platform": "linux/amd 64" is not os/arch[/variant]`],
-    [{ memory: 0 }, `${FILE}: "memory": 0 is not a memory size in MiB`],
+    [
+      { budgets: { maxLayers: 2.5 } },
+      `${FILE}:1:13: "budgets.maxLayers": 2.5 is not a whole number, 0 or more`,
+    ],
+    [{ budgets: 3 }, `${FILE}:1:2: "budgets" must be an object`],
+    [{ profile: 'aws' }, `${FILE}:1:2: "profile": "aws" is not a profile`],
+    [{ failOn: 'error' }, `${FILE}:1:2: "failOn": "error" is not "fail" or "warn"`],
+    [{ platform: 'amd64' }, `${FILE}:1:2: "platform": "amd64" is not os/arch[/variant]`],
+    [{ platform: 'linux/amd 64' }, `${FILE}:1:2: "platform": "linux/amd 64" is not os/arch[/variant]`],
+    [{ memory: 0 }, `${FILE}:1:2: "memory": 0 is not a memory size in MiB`],
     [
       { rules: { lowestEfficiency: 1.5 } },
-      `${FILE}: "rules.lowestEfficiency": 1.5 is not a ratio from 0 to 1 or "disabled"`,
+      `${FILE}:1:11: "rules.lowestEfficiency": 1.5 is not a ratio from 0 to 1 or "disabled"`,
     ],
     [
       { rules: { highestWastedBytes: 'much' } },
-      `${FILE}: "rules.highestWastedBytes": "much" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes, or "disabled"`,
+      `${FILE}:1:11: "rules.highestWastedBytes": "much" is not a size such as 300MB, 300MiB, 1.5GB, 1GiB or a whole number of bytes, or "disabled"`,
     ],
-    [{ rules: { lowestEfficency: 0.9 } }, `${FILE}: unknown key "rules.lowestEfficency"`],
-    [{ overrides: {} }, `${FILE}: "overrides" must be an array`],
+    [{ rules: { lowestEfficency: 0.9 } }, `${FILE}:1:11: unknown key "rules.lowestEfficency"`],
+    [{ overrides: {} }, `${FILE}:1:2: "overrides" must be an array`],
     [
       { overrides: [{ memory: 512 }] },
-      `${FILE}: "overrides[0].match" must be a reference pattern or a list of them`,
+      `${FILE}:1:2: "overrides[0].match" must be a reference pattern or a list of them`,
     ],
-    [{ overrides: [{ match: 'x', overrides: [] }] }, `${FILE}: unknown key "overrides[0].overrides"`],
+    [{ overrides: [{ match: 'x', overrides: [] }] }, `${FILE}:1:28: unknown key "overrides[0].overrides"`],
     [
       { overrides: [{ match: 'x', budgets: { maxLayers: -1 } }] },
-      `${FILE}: "overrides[0].budgets.maxLayers": -1 is not a whole number, 0 or more`,
+      `${FILE}:1:39: "overrides[0].budgets.maxLayers": -1 is not a whole number, 0 or more`,
     ],
     [[], `${FILE}: must hold a JSON object`],
-  ])('refuses %j with a one-line error naming the file and key', (doc, message) => {
-    const error = errorOf(() => parse(doc));
-    expect(error).toBe(message);
-    expect(error).not.toContain('\n');
+  ])(
+    'refuses %j with a one-line error naming the file, the line and column of the key, and the key',
+    (doc, message) => {
+      const error = errorOf(() => parse(doc));
+      expect(error).toBe(message);
+      expect(error).not.toContain('\n');
+    },
+  );
+
+  it('names the line and column of the key whose value is refused, in an override too', () => {
+    const text = [
+      '{',
+      '  "profile": "scf",',
+      '  "budgets": {',
+      '    "maxCompressed": "300MB",',
+      '    "maxLayers": "twenty"',
+      '  }',
+      '}',
+    ].join('\n');
+    expect(errorOf(() => parseConfigFile(text, FILE))).toBe(
+      `${FILE}:5:5: "budgets.maxLayers": "twenty" is not a whole number, 0 or more`,
+    );
+    const override =
+      '{\n  "overrides": [\n    { "match": "a/*" },\n    { "match": "b/*", "memory": 0 }\n  ]\n}';
+    expect(errorOf(() => parseConfigFile(override, FILE))).toBe(
+      `${FILE}:4:23: "overrides[1].memory": 0 is not a memory size in MiB`,
+    );
   });
 
   it('refuses invalid JSON naming the file', () => {

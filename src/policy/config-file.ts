@@ -70,12 +70,15 @@ function badFile(file: string, message: string, hint: string): ImgscopeError {
   return new ImgscopeError('BAD_INPUT', `${file}: ${message}`, { hint });
 }
 
-function checkKeys(object: Json, allowed: readonly string[], file: string, prefix: string): void {
+/** The file and `:LINE:COLUMN` of the key at a path (`budgets.maxLayers`), for an error about it. */
+type Place = (path: string) => string;
+
+function checkKeys(object: Json, allowed: readonly string[], place: Place, prefix: string): void {
   for (const key of Object.keys(object)) {
     if (!allowed.includes(key)) {
       const shownKey = prefix ? `${prefix}.${key}` : key;
       throw badFile(
-        file,
+        place(shownKey),
         `unknown key "${shownKey}"`,
         `allowed here: ${allowed.filter((k) => k !== '$schema').join(', ')}`,
       );
@@ -83,15 +86,15 @@ function checkKeys(object: Json, allowed: readonly string[], file: string, prefi
   }
 }
 
-function objectAt(value: unknown, file: string, key: string): Json {
-  if (!isObject(value)) throw badFile(file, `"${key}" must be an object`, `write "${key}": { … }`);
+function objectAt(value: unknown, place: Place, key: string): Json {
+  if (!isObject(value)) throw badFile(place(key), `"${key}" must be an object`, `write "${key}": { … }`);
   return value;
 }
 
 /** Reads the settings keys of the file's top level or of one override; `prefix` names where (`overrides[0]`). */
-function readSettings(object: Json, file: string, prefix: string): PolicySettings {
+function readSettings(object: Json, file: string, place: Place, prefix: string): PolicySettings {
   const at = (key: string) => (prefix ? `${prefix}.${key}` : key);
-  const where = (key: string) => `${file}: "${at(key)}"`;
+  const where = (key: string) => `${place(at(key))}: "${at(key)}"`;
   const origin = prefix ? `${basename(file)} ${prefix}` : basename(file);
   const settings: PolicySettings = {};
   const set = <T>(value: T): Setting<T> => ({ value, origin });
@@ -102,8 +105,8 @@ function readSettings(object: Json, file: string, prefix: string): PolicySetting
     settings.platform = set(readPlatform(object.platform, where('platform')));
   if (object.memory !== undefined) settings.memoryMiB = set(readMemory(object.memory, where('memory')));
   if (object.budgets !== undefined) {
-    const budgets = objectAt(object.budgets, file, at('budgets'));
-    checkKeys(budgets, BUDGET_KEYS, file, at('budgets'));
+    const budgets = objectAt(object.budgets, place, at('budgets'));
+    checkKeys(budgets, BUDGET_KEYS, place, at('budgets'));
     if (budgets.maxCompressed !== undefined) {
       settings.maxCompressed = set(readSize(budgets.maxCompressed, where('budgets.maxCompressed')));
     }
@@ -114,8 +117,8 @@ function readSettings(object: Json, file: string, prefix: string): PolicySetting
       settings.maxLayers = set(readCount(budgets.maxLayers, where('budgets.maxLayers')));
   }
   if (object.rules !== undefined) {
-    const rules = objectAt(object.rules, file, at('rules'));
-    checkKeys(rules, DIVE_RULE_KEYS, file, at('rules'));
+    const rules = objectAt(object.rules, place, at('rules'));
+    checkKeys(rules, DIVE_RULE_KEYS, place, at('rules'));
     for (const key of DIVE_RULE_KEYS) {
       if (rules[key] !== undefined) settings[key] = set(readRule(key, rules[key], where(`rules.${key}`)));
     }
@@ -123,18 +126,18 @@ function readSettings(object: Json, file: string, prefix: string): PolicySetting
   return settings;
 }
 
-function readOverrides(value: unknown, file: string): ImageOverride[] {
+function readOverrides(value: unknown, file: string, place: Place): ImageOverride[] {
   if (!Array.isArray(value)) {
     throw badFile(
-      file,
+      place('overrides'),
       '"overrides" must be an array',
       'write "overrides": [{ "match": "registry/team/*", … }]',
     );
   }
   return value.map((item, i) => {
     const prefix = `overrides[${i}]`;
-    const object = objectAt(item, file, prefix);
-    checkKeys(object, OVERRIDE_KEYS, file, prefix);
+    const object = objectAt(item, place, prefix);
+    checkKeys(object, OVERRIDE_KEYS, place, prefix);
     const match = object.match;
     const patterns = typeof match === 'string' ? [match] : match;
     if (
@@ -143,12 +146,12 @@ function readOverrides(value: unknown, file: string): ImageOverride[] {
       !patterns.every((p) => typeof p === 'string' && p !== '')
     ) {
       throw badFile(
-        file,
+        place(`${prefix}.match`),
         `"${prefix}.match" must be a reference pattern or a list of them`,
         'write for example "match": "registry.example.com/team/*"',
       );
     }
-    return { patterns: patterns as string[], settings: readSettings(object, file, prefix) };
+    return { patterns: patterns as string[], settings: readSettings(object, file, place, prefix) };
   });
 }
 
@@ -157,6 +160,12 @@ function readOverrides(value: unknown, file: string): ImageOverride[] {
  * undefined when none. JSON.parse keeps the last of them, which would drop the first's budgets unseen.
  */
 export function repeatedKey(text: string): string | undefined {
+  for (const key of keysOf(text)) if (key.repeated) return key.path;
+  return undefined;
+}
+
+/** Every key of valid JSON `text`, in order: its path (`overrides[1].memory`) and the offset of its quote. */
+function* keysOf(text: string): Generator<{ path: string; offset: number; repeated: boolean }> {
   type Frame = { keys?: Set<string>; key?: string; index: number; wantsKey: boolean };
   const stack: Frame[] = [];
   const pathTo = (last: string) =>
@@ -180,7 +189,7 @@ export function repeatedKey(text: string): string | undefined {
       while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
       if (top?.keys && top.wantsKey) {
         const key = JSON.parse(text.slice(i, end + 1)) as string;
-        if (top.keys.has(key)) return pathTo(key);
+        yield { path: pathTo(key), offset: i, repeated: top.keys.has(key) };
         top.keys.add(key);
         top.key = key;
         top.wantsKey = false;
@@ -188,7 +197,26 @@ export function repeatedKey(text: string): string | undefined {
       i = end;
     }
   }
-  return undefined;
+}
+
+/**
+ * `:LINE:COLUMN` of the key at `path` in valid JSON `text` (of the nearest key above it, for a list item
+ * such as `overrides[0]`); empty when there is none. A value error then points the editor at its line.
+ */
+function keyLocation(text: string, path: string): string {
+  const offsets = new Map<string, number>();
+  for (const key of keysOf(text)) if (!offsets.has(key.path)) offsets.set(key.path, key.offset);
+  for (let at: string | undefined = path; at; at = /^(.*)(?:\.[^.[\]]*|\[\d+\])$/.exec(at)?.[1]) {
+    const offset = offsets.get(at);
+    if (offset !== undefined) return locationOf(text, offset);
+  }
+  return '';
+}
+
+/** `:LINE:COLUMN` of `offset` in `text`, both from 1. */
+function locationOf(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  return `:${before.split('\n').length}:${before.length - before.lastIndexOf('\n')}`;
 }
 
 /**
@@ -198,10 +226,7 @@ export function repeatedKey(text: string): string | undefined {
 function lineAndColumn(json: string, message: string): string {
   const named = /at position (\d+)/.exec(message);
   const position = named ? Number(named[1]) : jsonErrorOffset(json);
-  if (position === undefined) return '';
-  const before = json.slice(0, position);
-  const line = before.split('\n').length;
-  return `:${line}:${before.length - before.lastIndexOf('\n')}`;
+  return position === undefined ? '' : locationOf(json, position);
 }
 
 /** Parses and validates the text of an imgscope.config.json read from `file`. */
@@ -224,11 +249,12 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   if (repeated !== undefined) {
     throw badFile(file, `"${repeated}" is given twice`, 'merge the two into one: JSON keeps only the last');
   }
-  checkKeys(doc, TOP_KEYS, file, '');
+  const place: Place = (path) => `${file}${keyLocation(json, path)}`;
+  checkKeys(doc, TOP_KEYS, place, '');
   return {
     path: file,
-    settings: readSettings(doc, file, ''),
-    overrides: doc.overrides === undefined ? [] : readOverrides(doc.overrides, file),
+    settings: readSettings(doc, file, place, ''),
+    overrides: doc.overrides === undefined ? [] : readOverrides(doc.overrides, file, place),
   };
 }
 

@@ -6,7 +6,7 @@ import { isSizeTooLarge, parseMemoryMiB, parseSize, SIZE_SYNTAX, whyNotASize } f
 
 /**
  * Readers for one configured value, shared by flags, `imgscope.config.json` and `.dive-ci`. Each takes
- * the raw value and `where` it came from (`--max-layers`, `imgscope.config.json: "budgets.maxLayers"`)
+ * the raw value and `where` it came from (`--max-layers`, `imgscope.config.json:5:5: "budgets.maxLayers"`)
  * and returns the value or throws a one-line BAD_INPUT error naming both.
  */
 
