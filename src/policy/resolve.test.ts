@@ -167,6 +167,24 @@ describe('resolvePolicy', () => {
     );
   });
 
+  it('names the exact ratio of a percentage with more decimals, not a rounded one', async () => {
+    const hintFor = (flags: Parameters<typeof resolvePolicy>[0]['flags']) =>
+      resolvePolicy({ cwd: dir, flags }).then(
+        () => undefined,
+        (error: { hint?: string }) => error.hint,
+      );
+    // Rounded to 4 places, 99.999 % read as 1: a threshold no image with any waste passes.
+    expect(await hintFor({ lowestEfficiency: '99.999' })).toBe(
+      'lowestEfficiency is a ratio as in dive: write 0.99999 for 99.999 %',
+    );
+    expect(await hintFor({ highestUserWastedPercent: '33.3' })).toBe(
+      'highestUserWastedPercent is a ratio as in dive: write 0.333 for 33.3 %',
+    );
+    expect(await hintFor({ highestUserWastedPercent: '12.34567' })).toBe(
+      'highestUserWastedPercent is a ratio as in dive: write 0.1234567 for 12.34567 %',
+    );
+  });
+
   it('fails with NOT_FOUND for a --ci-config file that does not exist', async () => {
     await expect(resolvePolicy({ cwd: dir, flags: { ciConfig: 'nope.yaml' } })).rejects.toMatchObject({
       code: 'NOT_FOUND',

@@ -129,10 +129,11 @@ function readRatio(value: unknown, where: string, key: RatioRuleKey): number {
         : NaN;
   // dive's validators: both ratios must lie in 0–1 (highestUserWastedPercent too, despite its name).
   if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
-    // A percentage written as one (20 for 20 %) is the likely slip: name the ratio it meant.
+    // A percentage written as one (20 for 20 %) is the likely slip: name the ratio it meant, exactly
+    // (the decimal point moved, not ratio / 100 rounded: 99.999 % is no 1). Below 100, String() has no exponent.
     const fix =
       ratio > 1 && ratio <= 100
-        ? `write ${Number((ratio / 100).toFixed(4))} for ${ratio} %`
+        ? `write ${Number(`${ratio}e-2`)} for ${ratio} %`
         : `for example ${RATIO_EXAMPLES[key]}`;
     throw bad(where, value, `a ratio from 0 to 1 or "disabled"`, `${key} is a ratio as in dive: ${fix}`);
   }
