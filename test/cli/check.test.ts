@@ -596,6 +596,27 @@ describe('imgscope check on bad input', () => {
     expect(file.stderr).not.toContain('for the image on disk');
   });
 
+  it('reads a bare ARCHIVE.tar:TAG of an archive on disk from disk, naming its prefixed forms, not from docker.io', async () => {
+    const cwd = join(scratch, 'archive-tags');
+    cpSync(fixture('demo.docker.tar'), join(cwd, 'image.tar'));
+    cpSync(fixture('demo.oci.tar'), join(cwd, 'image.oci.tar.gz'));
+    // An unreachable proxy: a registry lookup would fail with the proxy's error, not name the archive.
+    const env = { HTTPS_PROXY: 'http://127.0.0.1:1', NO_PROXY: '' };
+    for (const [image, forms] of [
+      ['image.tar:1.0', 'docker-archive:image.tar:1.0 or oci-archive:image.tar:1.0'],
+      ['image.oci.tar.gz:demo', 'docker-archive:image.oci.tar.gz:demo or oci-archive:image.oci.tar.gz:demo'],
+    ] as const) {
+      const result = await runCli(['inspect', image], { cwd, env });
+      expect(result.code, image).toBe(2);
+      expect(result.stderr, image).toBe(
+        `imgscope: ${image}: no such file or directory — for the registry image of that name write docker://${image}; for a local image name it with its prefix, ${forms}\n`,
+      );
+    }
+    // No such archive: still a registry reference (a repository may be named app.tar).
+    const absent = await runCli(['inspect', 'absent.tar:1.0'], { cwd, env });
+    expect(absent.stderr).toMatch(/^imgscope: GET https:\/\/registry-1\.docker\.io\/v2\/ /);
+  });
+
   it('names the setting that raises the decompression guard when it trips', async () => {
     const result = await runCli(['check', 'fixtures/demo'], {
       env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' },

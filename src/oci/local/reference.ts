@@ -34,8 +34,15 @@ export function isLocalReference(spec: string): boolean {
   if (spec === '' || spec.startsWith('docker://')) return false;
   if (existsSync(spec) || looksLikePath(spec)) return true;
   const path = POSITION_SUFFIX.exec(spec)?.[1];
-  return path !== undefined && (existsSync(path) || looksLikePath(path));
+  if (path !== undefined) return existsSync(path) || looksLikePath(path);
+  // `app.tar:v1` where app.tar is on disk: the archive, with a :TAG only the prefixed forms take, not a
+  // registry repository named app.tar (reached with docker://app.tar:v1).
+  const archive = TAG_SUFFIX.exec(spec)?.[1];
+  return archive !== undefined && isPlainlyPath(archive) && existsSync(archive);
 }
+
+/** A trailing `:TAG` as a registry tag is written (`[\w][\w.-]*`). */
+const TAG_SUFFIX = /^(.+):\w[\w.-]*$/;
 
 /**
  * A spec no registry reference can be (`./x`, `/x`, `~/x`, `x.tar`), or whose first segment is a local
