@@ -128,6 +128,26 @@ describe('OCI layout directories (oci:DIR)', () => {
     expect(error.message).toContain('present: linux/arm64');
   });
 
+  it('leaves an attestation out of the platforms present, as --platform cannot pick it', async () => {
+    const files = new ImageFiles();
+    const amdImage = await addOciImage(files, amd64);
+    const armImage = await addOciImage(files, arm64);
+    // buildx's attestation of the amd64 image: its own blobs, platform unknown/unknown.
+    const attestation = await addOciImage(files, { os: 'unknown', architecture: 'unknown' });
+    const manifests = [amdImage, armImage, attestation].map(({ mediaType, digest, size, platform }) => ({
+      mediaType,
+      digest,
+      size,
+      platform,
+    }));
+    const index = files.blob({ schemaVersion: 2, mediaType: OCI.index, manifests }, OCI.index);
+    setLayoutIndex(files, [index]);
+    const dir = await files.writeDirectory(tempPath('attested'));
+    rmSync(join(dir, 'blobs/sha256', hexOf(armImage.digest)));
+    const error = await failure(openLocalImage(dir, { platform: { os: 'linux', architecture: 'arm64' } }));
+    expect(error.message).toMatch(/is listed but its blobs are missing; present: linux\/amd64$/);
+  });
+
   it('takes the single image of a layout whatever its platform; platform checks are policy', async () => {
     const files = new ImageFiles();
     setLayoutIndex(files, [await addOciImage(files, { os: 'linux', architecture: 'riscv64' })]);

@@ -416,8 +416,10 @@ async function requirePresent(
   if ((await files.size(blobPath(chosen.digest))) !== undefined) return;
   const present: string[] = [];
   for (const entry of index.manifests) {
-    if (entry.platform && (await files.size(blobPath(entry.digest))) !== undefined) {
-      present.push(formatPlatform(entry.platform));
+    // An attestation (unknown/unknown) is no platform --platform can pick.
+    const pickable = entry.platform && entry.platform.os !== 'unknown';
+    if (pickable && (await files.size(blobPath(entry.digest))) !== undefined) {
+      present.push(formatPlatform(entry.platform!));
     }
   }
   throw new ImgscopeError(
