@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ImgscopeError } from '../../errors.js';
 import type { ImageSource, OpenOptions } from '../source.js';
@@ -113,11 +114,13 @@ async function requireImageAtTop(files: ArchiveFiles, path: string): Promise<Arc
   // The shallowest: `tar -cf image.tar /abs/out` stores `abs/out/oci-layout`.
   const folder = folders.sort((a, b) => a.split('/').length - b.split('/').length)[0];
   if (folder === undefined) return files;
+  // tar strips the leading / of `tar -cf image.tar /abs/out`: the folder is /abs/out, not ./abs/out.
+  const onDisk = !existsSync(folder) && existsSync(`/${folder}`) ? `/${folder}` : folder;
   throw new ImgscopeError(
     'BAD_INPUT',
     `${files.location} holds an image in its folder ${folder}/, not at the top of the archive`,
     {
-      hint: `archive the folder's contents instead (tar -C ${shellQuoted(folder)} -cf ${shellQuoted(path)} .), or extract the archive and name the folder`,
+      hint: `archive the folder's contents instead (tar -C ${shellQuoted(onDisk)} -cf ${shellQuoted(path)} .), or extract the archive and name the folder`,
     },
   );
 }

@@ -687,6 +687,14 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
         `archive the folder's contents instead (tar -C out -cf ${file} .), or extract the archive and name the folder`,
       );
     }
+    // `tar -cf image.tar /abs/out` stores abs/out/…: the folder to archive is /abs/out.
+    const absolute = await files.writeDirectory(tempPath('absolute-out'));
+    const stripped = new ImageFiles();
+    for (const [path, content] of files.files) stripped.files.set(`${absolute.slice(1)}/${path}`, content);
+    const fromRoot = await stripped.writeTar(tempPath('absolute.tar'));
+    expect((await failure(openLocalImage(fromRoot))).hint).toBe(
+      `archive the folder's contents instead (tar -C ${absolute} -cf ${fromRoot} .), or extract the archive and name the folder`,
+    );
     // A web app's manifest.json in a folder is no image: the archive is simply not one.
     const web = await new ImageFiles()
       .add('site/public/manifest.json', { name: 'app' })
