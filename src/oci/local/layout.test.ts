@@ -473,7 +473,7 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     const ambiguous = await failure(openLocalImage(file));
     expect(ambiguous.code).toBe('PLATFORM');
     expect(ambiguous.message).toContain(
-      'holds 2 images and none for linux/amd64: v1 (no platform), v2 (linux/arm64)',
+      'holds 2 images and none for linux/amd64: v1 (no platform), v2 (docker.io/library/app:v2, linux/arm64)',
     );
     expect(ambiguous.hint).toBe(
       `name one with oci-archive:${file}:REF, or choose with --platform os/arch[/variant]`,
@@ -481,7 +481,7 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     const unknown = await failure(openLocalImage(`oci-archive:${file}:v3`));
     expect(unknown.code).toBe('NOT_FOUND');
     expect(unknown.message).toBe(
-      `oci-archive:${file} has no image named "v3"; it has v1 (no platform), v2 (linux/arm64)`,
+      `oci-archive:${file} has no image named "v3"; it has v1 (no platform), v2 (docker.io/library/app:v2, linux/arm64)`,
     );
   });
 
@@ -575,6 +575,27 @@ describe('OCI archives (oci-archive:FILE[:REF])', () => {
     expect(byTag.message).toBe(`oci-archive:${file} holds 2 images named "latest": ${listing}`);
     const chosen = await openLocalImage(`oci-archive:${file}:docker.io/library/busybox:latest`);
     expect(chosen.digest).toBe(busybox.digest);
+  });
+
+  it('lists the images of a Docker 25+ save (docker save app:1 other:2) with the image each tag is of', async () => {
+    const files = new ImageFiles();
+    const app = await addOciImage(files, amd64);
+    const other = await addOciImage(files, arm64);
+    const saved = ({ mediaType, digest, size }: Descriptor, name: string, tag: string) => ({
+      mediaType,
+      digest,
+      size,
+      annotations: {
+        'io.containerd.image.name': `docker.io/library/${name}:${tag}`,
+        'org.opencontainers.image.ref.name': tag,
+      },
+    });
+    setLayoutIndex(files, [saved(app, 'app', '1'), saved(other, 'other', '2')]);
+    const file = await files.writeTar(tempPath('docker-save-tags.tar'));
+    expect((await failure(openLocalImage(file))).message).toBe(
+      `${file} holds 2 images: 1 (docker.io/library/app:1, no platform), 2 (docker.io/library/other:2, no platform)`,
+    );
+    expect((await openLocalImage(`oci-archive:${file}:2`)).digest).toBe(other.digest);
   });
 
   it('picks among several images by platform when their index entries carry one', async () => {

@@ -275,7 +275,10 @@ function describeEntry(descriptor: Descriptor, entries: readonly Descriptor[], p
   const refName = descriptor.annotations?.[REF_NAME];
   const unnamed = refName === undefined ? descriptor.digest.slice(0, 19) : refName;
   const platform = descriptor.platform ? formatPlatform(descriptor.platform) : 'no platform';
-  return `${name ?? `@${position} ${unnamed}`} (${platform})`;
+  // Docker 25+ saves `app:1 other:2` as ref names `1` and `2`: the image name says which is which.
+  const containerdName = descriptor.annotations?.[CONTAINERD_NAME];
+  const image = containerdName !== undefined && containerdName !== name ? `${containerdName}, ` : '';
+  return `${name ?? `@${position} ${unnamed}`} (${image}${platform})`;
 }
 
 /**
