@@ -133,6 +133,28 @@ describe('docker-archive: legacy docker save', () => {
     expect(unknown.message).toContain('no image tagged "app:3"; it has @0 (app:1); @1 (app:2, other:latest)');
   });
 
+  it('lists at most 20 images of a save of hundreds (docker save $(docker images -q)), saying how many more', async () => {
+    const files = new ImageFiles();
+    const image = await addLegacyImage(files, [], 'one');
+    const entries = Array.from({ length: 200 }, (_, i) => ({
+      Config: image.Config,
+      RepoTags: [`app:${i}`],
+      Layers: image.Layers,
+    }));
+    files.add('manifest.json', entries);
+    const file = await files.writeTar(tempPath('hundreds.tar'));
+    const listed = Array.from({ length: 20 }, (_, i) => `@${i} (app:${i})`).join('; ');
+    expect((await failure(openLocalImage(file))).message).toBe(
+      `${file} holds 200 images: ${listed}; and 180 more`,
+    );
+    expect((await failure(openLocalImage(`${file}:@200`))).message).toBe(
+      `${file} has no image @200; it has ${listed}; and 180 more`,
+    );
+    expect((await openLocalImage(`docker-archive:${file}:app:199`)).configDescriptor.digest).toBe(
+      image.config.digest,
+    );
+  });
+
   it('names untagged images by position and reads one with @N, as skopeo does', async () => {
     const files = new ImageFiles();
     const first = await addLegacyImage(files, [], 'one');

@@ -171,6 +171,9 @@ function shortDockerName(name: string): string {
   return short;
 }
 
+/** Images a message names at most: `docker save $(docker images -q)` may hold hundreds, and an error stays short. */
+const LISTED_IMAGES = 20;
+
 /** `@N` selects the Nth image of manifest.json (from 0), as skopeo's `docker-archive:FILE:@N` does; `@-1` is none. */
 const POSITION_REF = /^@(-?\d+)$/;
 
@@ -181,11 +184,14 @@ function chooseImage(
 ): ArchiveImage {
   // An untagged image is named by its position: without it, several untagged images could not be read.
   // Each image by its position and its tags: one image's tags must not read as separate images.
-  const names = images.map(
-    (image, position) =>
-      `@${position} (${image.repoTags.length > 0 ? image.repoTags.join(', ') : 'untagged'})`,
-  );
-  const listing = names.join('; ');
+  const names = images
+    .slice(0, LISTED_IMAGES)
+    .map(
+      (image, position) =>
+        `@${position} (${image.repoTags.length > 0 ? image.repoTags.join(', ') : 'untagged'})`,
+    );
+  const unlisted = images.length - names.length;
+  const listing = `${names.join('; ')}${unlisted > 0 ? `; and ${unlisted} more` : ''}`;
   const base = ref === undefined ? reference : reference.slice(0, -(ref.length + 1));
   const choose = `name one: ${base}:NAME:TAG, or ${base}:@N for the Nth image (from @0)`;
   if (ref !== undefined) {
