@@ -108,6 +108,16 @@ async function openSource(
   { signal, onIndexProgress }: LoadingOptions,
 ): Promise<ImageSource> {
   const platform = wanted?.value;
+  if (image === '-') {
+    // `docker save app | imgscope check -`: an archive is indexed and read at offsets, which a pipe cannot do.
+    throw new ImgscopeError(
+      'BAD_INPUT',
+      'IMAGE "-" names standard input; imgscope reads image archives from files',
+      {
+        hint: 'save the image to a file first: docker save -o image.tar NAME, then imgscope … image.tar',
+      },
+    );
+  }
   if (isLocalReference(image)) {
     const warn = (message: string) => io.stderr.write(`imgscope: warning: ${printableLine(message)}\n`);
     const maxUncompressedBytes = decompressionLimit(io.env);

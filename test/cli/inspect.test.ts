@@ -266,6 +266,14 @@ describe('imgscope inspect', () => {
     expect(result.stdout).toMatch(/^Env {9}1 variable$/m);
   });
 
+  it('refuses IMAGE "-" (docker save app | imgscope inspect -) as standard input, not as a repository name', async () => {
+    const result = await runCli(['inspect', '-'], { input: 'not read' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'imgscope: IMAGE "-" names standard input; imgscope reads image archives from files — save the image to a file first: docker save -o image.tar NAME, then imgscope … image.tar\n',
+    );
+  });
+
   it('refuses an empty --password-stdin in one line (exit 2) before reaching any registry', async () => {
     for (const input of ['', '\n']) {
       const result = await runCli(
