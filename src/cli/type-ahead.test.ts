@@ -2,6 +2,13 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { holdTypeAhead } from './type-ahead.js';
 
+// The type-ahead reads keys only in the terminal's foreground job: run as a background job (`npm test &`,
+// or Ctrl-Z then bg), vitest would read none of the keys typed here. These fake keyboards are in front.
+vi.mock('../foreground.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../foreground.js')>()),
+  inForeground: () => true,
+}));
+
 /** A keyboard in raw mode: what is written to it arrives as typed keys. */
 function keyboard(): PassThrough & NodeJS.ReadStream {
   return Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {}, unref: () => {} }) as never;

@@ -1,5 +1,5 @@
 import { PassThrough, Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AnalysisEvent } from '../../src/analysis/types.js';
 import { holdTypeAhead } from '../../src/cli/type-ahead.js';
 import { ImgscopeError } from '../../src/errors.js';
@@ -8,6 +8,14 @@ import { runTui, type TuiIO } from '../../src/tui/index.js';
 import type { Action } from '../../src/tui/state/state.js';
 import { fakeSource } from './fake-source.js';
 import { fakeAnalysis, fakeSummary } from './fake-tree.js';
+
+// The explorer draws and reads keys only in the terminal's foreground job: run as a background job
+// (`npm test &`, or Ctrl-Z then bg), vitest would wait for an `fg` that never comes. These fake terminals
+// are in front.
+vi.mock('../../src/foreground.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../src/foreground.js')>()),
+  inForeground: () => true,
+}));
 
 const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h';
 const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
