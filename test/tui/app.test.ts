@@ -82,7 +82,7 @@ const filesPane = (frame: string, columns = 100) => {
 
 describe('the screen before and while layers stream', () => {
   it('shows the image, the layers with sizes and commands, and says the tree is coming', () => {
-    const { frame } = mount();
+    const { frame } = mount({ columns: 120, rows: 30 });
     const screen = frame();
     expect(screen).toContain('registry.test/app:1.0');
     expect(screen).toContain('linux/amd64');
@@ -91,8 +91,13 @@ describe('the screen before and while layers stream', () => {
     expect(screen).toContain('Reading layers… 0 of 2 done');
   });
 
+  it('keeps the layers’ commands readable at 80×24, the compressed size giving way', () => {
+    const { frame } = mount({ columns: 80, rows: 24 });
+    expect(rowOf(frame(), 'RUN npm ci')).toMatch(/^ {2}2 +waiting RUN npm ci && cp …│/);
+  });
+
   it('draws a progress bar for a streaming layer and the size once it is read', async () => {
-    const { store, until } = mount();
+    const { store, until } = mount({ columns: 120, rows: 30 });
     store.dispatch({ type: 'layers-progressed', progress: [{ layer: 1, bytesRead: 1000 }] });
     await until(
       (f) => rowOf(f, 'RUN npm ci').includes('████░░░░░') || rowOf(f, 'RUN npm ci').includes('█████░░░░'),

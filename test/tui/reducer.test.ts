@@ -9,7 +9,7 @@ import { createStore } from '../../src/tui/store.js';
 import { footerLines, headerLine } from '../../src/tui/view-model/chrome.js';
 import { detailLines } from '../../src/tui/view-model/details.js';
 import { filesPlaceholder, filesTitle } from '../../src/tui/view-model/files.js';
-import { layerLines } from '../../src/tui/view-model/layers.js';
+import { layerLines, layerTitle } from '../../src/tui/view-model/layers.js';
 import { fitLine, lineText } from '../../src/tui/view-model/lines.js';
 import { fakeSource } from './fake-source.js';
 import { type FakeEntry, fakeAnalysis } from './fake-tree.js';
@@ -45,8 +45,8 @@ function run(state: TuiState, ...actions: Action[]): TuiState {
   return actions.reduce(reduce, state);
 }
 
-const finished = (): TuiState =>
-  run(start(), { type: 'analysis-finished', analysis: fakeAnalysis(LAYERS, WASTE) });
+const finished = (viewport?: { columns: number; rows: number }): TuiState =>
+  run(start(viewport), { type: 'analysis-finished', analysis: fakeAnalysis(LAYERS, WASTE) });
 /** A session whose keys quit and suspend nothing. */
 const NO_SESSION: Session = { quit() {}, suspend() {} };
 const rowPaths = (state: TuiState) => state.files.rows?.rows.map((row) => row.node.path) ?? [];
@@ -147,11 +147,11 @@ describe('state while layers stream', () => {
     const reason = `content is sha256:${'5'.repeat(64)}, expected sha256:${'6'.repeat(64)}`;
     const failed = run(state, { type: 'analysis-failed', message: reason, hint: undefined, layer: 1 });
     const row = (width: number) => lineText(fitLine(layerLines(failed, 10, width)[1]!, width)).trimEnd();
-    // The narrowest pane: a few letters of the reason said nothing; FAILED stays, uncut.
-    expect(row(30)).toMatch(/ FAILED$/);
-    expect(row(45)).toMatch(/ FAILED content is…$/);
+    // A few letters of the reason say nothing: FAILED stays, uncut, alone.
+    expect(row(24)).toMatch(/ FAILED$/);
+    expect(row(30)).toMatch(/ FAILED content is…$/);
     expect(row(300)).toMatch(new RegExp(`FAILED ${reason}$`));
-    for (const width of [30, 36, 45, 60]) expect(stringWidth(row(width))).toBeLessThanOrEqual(width);
+    for (const width of [24, 30, 36, 45, 60]) expect(stringWidth(row(width))).toBeLessThanOrEqual(width);
   });
 });
 
@@ -170,6 +170,17 @@ describe('the Layers pane', () => {
     expect(row).toMatch(/ RUN apt-get update && apt-get install -y curl git *$/);
     // Narrow terminals keep their split: the Files pane's columns need the room.
     expect(layoutOf({ ...state, viewport: { columns: 100, rows: 30 } }).leftWidth).toBe(40);
+  });
+
+  it('gives the command the compressed size’s columns when the pane is narrow, and says which size it shows', () => {
+    const narrow = finished({ columns: 80, rows: 24 });
+    const { leftWidth } = layoutOf(narrow);
+    const rows = layerLines(narrow, 10, leftWidth).map((row) => lineText(fitLine(row, leftWidth)));
+    expect(rows[1]).toMatch(/^ {2}2 +[\d.]+ \S*B RUN edit *$/);
+    expect(layerTitle(narrow, leftWidth)).toBe('Layers (2)  uncompressed');
+    const wide = finished({ columns: 120, rows: 30 });
+    expect(layerLines(wide, 10, layoutOf(wide).leftWidth).map(lineText)[1]).toMatch(/ → .* RUN edit$/);
+    expect(layerTitle(wide, layoutOf(wide).leftWidth)).toBe('Layers (2)  compressed → uncompressed');
   });
 });
 

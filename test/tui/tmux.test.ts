@@ -346,6 +346,9 @@ describe.skipIf(missing)('imgscope IMAGE in a real terminal (tmux)', () => {
       const lines = screen.trimEnd().split('\n');
       expect(lines.length).toBeLessThanOrEqual(24);
       expect(screen).toContain('Layers (8)');
+      // The commands keep room enough to tell the layers apart (the compressed size gives way).
+      expect(screen).toContain('RUN apt-get updat');
+      expect(screen).toContain('COPY package.json');
       expect(screen).toContain('Files: Layer 1 changes');
       term.keys('C-c');
       expect(await term.exitStatus()).toBe(0);

@@ -80,7 +80,7 @@ export function App({
         <Box flexDirection="row" height={layout.bodyHeight}>
           <Box flexDirection="column" width={leftWidth}>
             <Pane
-              title={layerTitle(state, leftWidth - 2)}
+              title={layerTitle(state, leftWidth)}
               focused={state.focus === 'layers'}
               width={leftWidth}
               height={layout.layersHeight}

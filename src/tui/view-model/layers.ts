@@ -7,6 +7,8 @@ import { columnsOf, type Line, line, lineText, listRow, type Segment, seg } from
 import { windowOf } from './list-cursor.js';
 
 const SIZE_WIDTH = 9;
+/** Below this many columns for the command, the compressed size gives way: Details still gives it. */
+const MIN_COMMAND_COLUMNS = 20;
 /** A reason cut shorter than this says nothing: the row keeps FAILED alone, and Details says why. */
 const MIN_REASON_COLUMNS = 12;
 
@@ -50,30 +52,48 @@ function sizeOrProgress(layer: LayerState, failed: boolean, failedHere: boolean)
   return seg(progressBar(layer.bytesRead, layer.compressedSize, SIZE_WIDTH), 'progress');
 }
 
-/** `Layers (13) · read 4/13  compressed → uncompressed`, the explanation dropped when it does not fit. */
+function numberWidth(state: TuiState): number {
+  return Math.max(2, String(state.layers.length).length);
+}
+
+/**
+ * Whether a row of a pane `width` columns wide shows the compressed size as well as the uncompressed one
+ * (or the progress bar). Both take 21 columns: on an 80-column terminal they left a command five, `RUN a…`
+ * on every row, and the command is what tells layers apart.
+ */
+function showsCompressed(state: TuiState, width: number): boolean {
+  const sizes = 2 * SIZE_WIDTH + ' → '.length;
+  return width - 1 - (numberWidth(state) + 1) - sizes - 1 >= MIN_COMMAND_COLUMNS;
+}
+
+/**
+ * `Layers (13) · read 4/13  compressed → uncompressed` for a pane `width` columns wide (its title two
+ * less), the explanation of the sizes dropped when it does not fit.
+ */
 export function layerTitle(state: TuiState, width: number): string {
   const done = state.layers.filter((layer) => layer.status === 'done').length;
   const count = state.layers.length;
   const streaming = done < count && !state.failure ? ` · read ${done}/${count}` : '';
   const title = `Layers (${count})${streaming}`;
-  const columns = '  compressed → uncompressed';
-  return title.length + columns.length <= width ? title + columns : title;
+  const columns = showsCompressed(state, width) ? '  compressed → uncompressed' : '  uncompressed';
+  return title.length + columns.length <= width - 2 ? title + columns : title;
 }
 
 /**
- * One line per visible layer: number, compressed size, uncompressed size (or progress), command; the
- * layer that failed gives why in place of its command (Details still shows the command).
+ * One line per visible layer: number, compressed size (in a pane wide enough), uncompressed size (or
+ * progress), command; the layer that failed gives why in place of its command (Details still shows the
+ * command).
  */
 export function layerLines(state: TuiState, height: number, width = Number.POSITIVE_INFINITY): Line[] {
-  const numberWidth = Math.max(2, String(state.layers.length).length);
+  const number = numberWidth(state);
+  const compressed = showsCompressed(state, width);
   return windowOf(state.layers, state.layerCursor, height).map((layer) => {
     const command = shortCommand(layer.command, Number.POSITIVE_INFINITY) || '—';
     const failure = layerFailure(state, layer);
     const row = listRow(
       line(
-        `${String(layerNumber(layer.index)).padStart(numberWidth)} `,
-        fitRight(formatSize(layer.compressedSize), SIZE_WIDTH),
-        seg(' → ', 'dim'),
+        `${String(layerNumber(layer.index)).padStart(number)} `,
+        ...(compressed ? [fitRight(formatSize(layer.compressedSize), SIZE_WIDTH), seg(' → ', 'dim')] : []),
         sizeOrProgress(layer, state.failure !== undefined, failure !== undefined),
       ),
       layer.index === state.layerCursor.index,
