@@ -311,7 +311,7 @@ describe('long paths', () => {
 });
 
 describe('wide characters', () => {
-  it('measures CJK and emoji in columns: long names end in …, Details wraps without clipping', async () => {
+  it('measures CJK and emoji in columns: long names are cut with …, Details wraps without clipping', async () => {
     const command = `RUN echo ${'中文字符'.repeat(10)} 🎉 END`;
     const source = fakeSource(['ADD base /', command]);
     const store = createTuiStore(source, (analysis) => buildReport(source, analysis), {
@@ -330,7 +330,8 @@ describe('wide characters', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     let lines = (app.lastFrame() ?? '').split('\n');
     const row = lines.find((l) => l.includes('长')) ?? '';
-    expect(row).toMatch(/文…$/);
+    expect(row).toMatch(/ 长文+…文+$/);
+    expect(stringWidth(row)).toBeLessThanOrEqual(100);
     store.dispatch({ type: 'cursor-moved', delta: 1 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     lines = (app.lastFrame() ?? '').split('\n');

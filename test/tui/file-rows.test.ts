@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import type { FileTree, TreeNode } from '../../src/analysis/types.js';
 import {
@@ -310,6 +311,70 @@ describe('a file row', () => {
     const text = lineText(fileLine(row, fileColumns(70)));
     expect(text).toContain(' 65534:65534 ');
     expect(lineText(fileHeading(70))).toMatch(/ UID:GID +Size Name$/);
+  });
+});
+
+describe('a file row that does not fit its pane', () => {
+  const rowsOf = (entries: FakeEntry[]) =>
+    flattenTree(filterTree(fakeTree(entries), NO_FILTER), ALL_EXPANDED);
+  const textOf = (rows: FileRows, path: string, width: number) =>
+    lineText(fileLine(rows.rows.find((r) => r.node.path === path)!, fileColumns(width), width));
+
+  it('cuts a long name in the middle, so names that differ at the end do not look the same', () => {
+    const pack = `/app/.git/objects/pack/pack-2eefe57aa408e3d1c4b8f0e6a7d9b5c3e1f2a4b6`;
+    const rows = rowsOf([
+      { path: `${pack}.idx` },
+      { path: `${pack}.pack` },
+      { path: '/app/dist/bundle.js.map' },
+    ]);
+    const idx = textOf(rows, `${pack}.idx`, 60);
+    const packed = textOf(rows, `${pack}.pack`, 60);
+    expect(idx).toMatch(/ pack\S*…\S*\.idx$/);
+    expect(packed).toMatch(/ pack\S*…\S*\.pack$/);
+    for (const text of [idx, packed]) expect(stringWidth(text)).toBe(60);
+    expect(textOf(rows, '/app/dist/bundle.js.map', 24)).toMatch(/└─ bu\S*…\S*\.map$/);
+  });
+
+  it('keeps a link’s name and cuts its target at the end', () => {
+    const rows = rowsOf([
+      { path: '/etc/localtime', type: 'symlink', linkTarget: '/usr/share/zoneinfo/Etc/UTC' },
+    ]);
+    expect(textOf(rows, '/etc/localtime', 50)).toMatch(/└─ localtime → \/usr\/sh[^ ]*…$/);
+  });
+
+  it('shows the name of a row nested deeper than its guides leave room for, after a … for the guides cut', () => {
+    const deep = `/${'abcdefghijklmnopqrstuvwxyz'.split('').join('/')}/bottom.txt`;
+    const rows = rowsOf([{ path: deep }, { path: '/z' }]);
+    const text = textOf(rows, deep, 70);
+    expect(text).toMatch(/ B …( {3}|│ {2})+└─ bottom\.txt$/);
+    expect(stringWidth(text)).toBeLessThanOrEqual(70);
+    // Where the name fits with every guide, nothing is cut.
+    expect(textOf(rows, '/a/b/c', 70)).toMatch(/ B │ {5}└─ c\/$/);
+  });
+});
+
+describe('rows whose guides give way', () => {
+  it('never draw a row nested deeper less indented than its parent, whatever the names’ lengths', () => {
+    const entries: FakeEntry[] = [
+      { path: '/var/log/apt/history.log' },
+      { path: '/var/log/apt/a-much-longer-name-of-a-log-file.log' },
+      { path: '/var/log/dpkg.log' },
+      { path: '/var/log/a-long-name-beside-dpkg.log' },
+      { path: '/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt' },
+    ];
+    const rows = flattenTree(filterTree(fakeTree(entries), NO_FILTER), ALL_EXPANDED).rows;
+    for (const width of [30, 40, 50, 70]) {
+      const indent = new Map(
+        rows.map((row) => [row.node.path, lineText(fileLine(row, fileColumns(width), width)).indexOf('─ ')]),
+      );
+      for (const row of rows) {
+        const parent = row.node.path.slice(0, row.node.path.lastIndexOf('/'));
+        if (indent.has(parent)) expect(indent.get(row.node.path)).toBeGreaterThanOrEqual(indent.get(parent)!);
+      }
+      // Siblings line up.
+      expect(indent.get('/var/log/dpkg.log')).toBe(indent.get('/var/log/a-long-name-beside-dpkg.log'));
+      expect(indent.get('/var/log/dpkg.log')).toBeLessThanOrEqual(indent.get('/var/log/apt/history.log')!);
+    }
   });
 });
 

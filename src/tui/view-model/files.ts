@@ -1,6 +1,6 @@
 import type { InefficientFile, TreeNode } from '../../analysis/types.js';
 import { formatSize } from '../../policy/sizes.js';
-import { truncateMiddle } from '../../report/fit-table.js';
+import { truncateEnd, truncateMiddle } from '../../report/fit-table.js';
 import { counted, layerNumber, printable } from '../../report/format.js';
 import { fitRight, formatMode } from '../format.js';
 import type { FilesState, TuiState } from '../state/state.js';
@@ -50,27 +50,62 @@ export function fileHeading(width: number): Line {
   );
 }
 
-function nodeName(node: TreeNode, row: FileRow): string {
-  const { entry } = node;
-  const marker = row.collapsed ? '▸ ' : '';
-  if (entry.type === 'dir') return `${marker}${node.name}/`;
-  if (entry.type === 'symlink' && entry.linkTarget) return `${node.name} → ${entry.linkTarget}`;
-  if (entry.type === 'hardlink' && entry.linkTarget) return `${node.name} ⇒ ${entry.linkTarget}`;
-  return node.name;
+/** The row's own name: `▸ ` on a folded directory, `/` after any directory. */
+function ownName(node: TreeNode, row: FileRow): string {
+  if (node.entry.type !== 'dir') return printable(node.name);
+  return `${row.collapsed ? '▸ ' : ''}${printable(node.name)}/`;
 }
 
-export function fileLine(row: FileRow, columns: FileColumns): Line {
+function linkArrow(node: TreeNode): string {
+  const { entry } = node;
+  if (!entry.linkTarget) return '';
+  if (entry.type === 'symlink') return ` → ${printable(entry.linkTarget)}`;
+  return entry.type === 'hardlink' ? ` ⇒ ${printable(entry.linkTarget)}` : '';
+}
+
+/**
+ * The name in `room` columns. A link whose own name fits keeps it and cuts its target at the end; any other
+ * name that does not fit is cut in the middle, keeping its end: cut at the end, `bundle.js` and
+ * `bundle.js.map`, or two git packs, showed as the same row.
+ */
+function fittedName(node: TreeNode, row: FileRow, room: number): string {
+  const own = ownName(node, row);
+  const whole = own + linkArrow(node);
+  if (columnsOf(whole) <= room) return whole;
+  if (whole !== own && columnsOf(own) + 3 < room) return truncateEnd(whole, room);
+  return truncateMiddle(own, Math.max(1, room));
+}
+
+/** Columns a name keeps before the tree guides in front of it give way (half the room, if less). */
+const MIN_NAME = 16;
+/** One level of the tree guides: `│  `, `├─ `. */
+const GUIDE_LEVEL = 3;
+
+/**
+ * The guides in `room` columns: deep in a tree they took the whole row, and a row showed `…` alone in
+ * place of its name. Past a depth that leaves the name MIN_NAME columns, what does not fit gives way from
+ * the left, after a `…`; the last level, the row's own branch, always stays. The room depends on the pane
+ * alone, not on the name, so that rows nested deeper are never drawn less indented.
+ */
+function fittedGuide(guide: string, room: number): string {
+  const guideRoom = room - Math.min(MIN_NAME, Math.floor(room / 2));
+  // Levels kept after the `…`; a guide of no more levels is drawn whole, and so less indented.
+  const levels = Math.max(1, Math.floor((guideRoom - 1) / GUIDE_LEVEL));
+  if (guide.length <= levels * GUIDE_LEVEL) return guide;
+  return `…${guide.slice(-levels * GUIDE_LEVEL)}`;
+}
+
+export function fileLine(row: FileRow, columns: FileColumns, width = Number.POSITIVE_INFINITY): Line {
   const { node } = row;
   const { entry } = node;
   const role = CHANGE_ROLE[node.change];
   const mode = columns.mode ? `${formatMode(entry.type, entry.mode)} ` : '';
   const owner = columns.owner ? `${fitRight(`${entry.uid}:${entry.gid}`, OWNER_WIDTH)} ` : '';
   const size = entry.type === 'dir' ? node.totalSize : entry.size;
-  return line(
-    seg(`${CHANGE_SYMBOL[node.change]} ${mode}${owner}${fitRight(formatSize(size), SIZE_WIDTH)} `, role),
-    seg(row.guide, 'dim'),
-    seg(nodeName(node, row), role),
-  );
+  const head = `${CHANGE_SYMBOL[node.change]} ${mode}${owner}${fitRight(formatSize(size), SIZE_WIDTH)} `;
+  const room = width - head.length;
+  const guide = fittedGuide(row.guide, room);
+  return line(seg(head, role), seg(guide, 'dim'), seg(fittedName(node, row, room - guide.length), role));
 }
 
 export function fileLines(files: FilesState, width: number, height: number): Line[] {
@@ -78,7 +113,8 @@ export function fileLines(files: FilesState, width: number, height: number): Lin
   if (!rows) return [];
   const columns = fileColumns(width);
   return windowOf(rows.rows, files.cursor, height).map((row, i) => {
-    return listRow(fileLine(row, columns), files.cursor.offset + i === files.cursor.index);
+    // One column less: the cursor's gutter.
+    return listRow(fileLine(row, columns, width - 1), files.cursor.offset + i === files.cursor.index);
   });
 }
 
