@@ -189,9 +189,22 @@ describe('the Files title', () => {
     const typed = `/usr/lib/${'node_modules/npm/'.repeat(4)}lib/utils/`;
     const state = run(finished(), { type: 'filter-typed', text: typed });
     const title = filesTitle(state, 50);
-    expect(title).toMatch(/^Files: Layer 1 changes matching "\/u[^"]*…[^"]*s\/" \(0 rows\)$/);
+    expect(title).toMatch(/^Layer 1 changes matching "\/u[^"]*…[^"]*s\/" \(0 rows\)$/);
     expect(stringWidth(title)).toBe(50);
     expect(filesTitle(state)).toBe(`Files: Layer 1 changes matching "${typed}" (0 rows)`);
+  });
+
+  it('keeps a short filter whole on 80- and 60-column terminals, its words giving way first', () => {
+    const kept = run(run(finished(), { type: 'filter-typed', text: 'bundle' }), { type: 'filter-applied' });
+    // The title's room in the Files pane of an 80-column and of a 60-column terminal.
+    expect(filesTitle(kept, 45)).toBe('Layer 1 changes matching "bundle" (0 rows)');
+    expect(filesTitle(kept, 27)).toBe('Layer 1 "bundle" (0 rows)');
+    const image = run(kept, { type: 'tree-mode-toggled' });
+    expect(filesTitle(image, 45)).toBe('Image up to 1 matching "bundle" (0 rows)');
+    expect(filesTitle(image, 27)).toBe('Image up to 1 "bundle" (0)');
+    const waste = run(kept, { type: 'waste-view-toggled' });
+    expect(filesTitle(waste, 27)).toBe('Waste: 0 matching "bundle"');
+    expect(filesTitle(finished(), 27)).toBe('Layer 1 changes (5 rows)');
   });
 });
 

@@ -175,28 +175,60 @@ export function wasteLines(files: FilesState, width: number, height: number): Li
   });
 }
 
-/** The Files pane title: which tree, which layer, what is filtered. */
+/** Below this many columns, a filter cut in the middle says too little: a shorter title is tried first. */
+const MIN_FILTER_COLUMNS = 12;
+
 /**
- * The Files pane's title in `width` columns. A long filter is cut in the middle so the count after it
- * (and its closing quote) stays in sight.
+ * A title in `width` columns from `heads`, longest first, then the filter (when one is applied) and the
+ * count, `tails` longest first: the first that shows the whole filter, else the first that leaves the filter
+ * (cut in the middle) MIN_FILTER_COLUMNS, else the shortest. Cut at the pane's edge instead, an 80-column
+ * terminal showed a kept filter as `"…e"`, and a 60-column one not at all: nothing else on the screen says
+ * a filter is on.
+ */
+function fitTitle(
+  heads: readonly string[],
+  filterText: string,
+  tails: readonly string[],
+  width: number,
+): string {
+  const last = heads.at(-1)!;
+  if (!filterText) {
+    const forms = [...heads.map((head) => head + tails[0]), ...tails.slice(1).map((tail) => last + tail)];
+    return forms.find((form) => columnsOf(form) <= width) ?? forms.at(-1)!;
+  }
+  const filter = printable(filterText);
+  const forms: [string, string][] = [
+    ...heads.map((head): [string, string] => [`${head} matching "`, `"${tails[0]}`]),
+    ...tails.map((tail): [string, string] => [`${last} "`, `"${tail}`]),
+  ];
+  const room = ([head, tail]: [string, string]) => width - columnsOf(head + tail);
+  const whole = forms.find((form) => columnsOf(filter) <= room(form));
+  if (whole) return whole[0] + filter + whole[1];
+  const form = forms.find((f) => room(f) >= MIN_FILTER_COLUMNS) ?? forms.at(-1)!;
+  return form[0] + truncateMiddle(filter, Math.max(1, room(form))) + form[1];
+}
+
+/**
+ * The Files pane's title in `width` columns: which tree, which layer, what is filtered, how many rows. The
+ * words give way before the filter and the count do: `Files: Layer 3 changes`, `Layer 3 changes`, `Layer 3`.
  */
 export function filesTitle(state: TuiState, width = Number.POSITIVE_INFINITY): string {
   const { files } = state;
   const layer = layerNumber(state.layerCursor.index);
-  const titled = (head: string, tail: string) => {
-    if (!files.appliedFilterText) return head + tail;
-    const filter = printable(files.appliedFilterText);
-    const room = width - columnsOf(`${head} matching ""${tail}`);
-    return `${head} matching "${truncateMiddle(filter, Math.max(1, room))}"${tail}`;
-  };
+  const filter = files.appliedFilterText;
   if (files.wasteView) {
     if (!state.analysis) return 'Waste: counted once every layer is read';
-    return titled(`Waste: ${counted(files.waste.length, 'inefficient file', 'inefficient files')}`, '');
+    const count = counted(files.waste.length, 'inefficient file', 'inefficient files');
+    return fitTitle([`Waste: ${count}`, `Waste: ${files.waste.length}`], filter, [''], width);
   }
   if (state.layers.length === 0) return 'Files: the image has no layers';
-  const what = files.mode === 'layer' ? `Layer ${layer} changes` : `Image up to layer ${layer}`;
-  const count = files.rows ? ` (${counted(files.rows.rows.length, 'row', 'rows')})` : '';
-  return titled(`Files: ${what}`, count);
+  const heads =
+    files.mode === 'layer'
+      ? [`Files: Layer ${layer} changes`, `Layer ${layer} changes`, `Layer ${layer}`]
+      : [`Files: Image up to layer ${layer}`, `Image up to layer ${layer}`, `Image up to ${layer}`];
+  const rows = files.rows?.rows.length;
+  const tails = rows === undefined ? [''] : [` (${counted(rows, 'row', 'rows')})`, ` (${rows})`];
+  return fitTitle(heads, filter, tails, width);
 }
 
 /** What the Files pane says while it has nothing to show. */
