@@ -184,6 +184,19 @@ describe('the Layers pane', () => {
   });
 });
 
+describe('the Details pane', () => {
+  it('puts the layer’s file count on a line of its own where it would be cut (a 60-column terminal)', () => {
+    const state = finished({ columns: 60, rows: 24 });
+    const { leftWidth } = layoutOf(state);
+    const lines = detailLines(state, leftWidth).map(lineText);
+    const size = lines.findIndex((l) => l.startsWith('  size '));
+    for (const l of lines.slice(size, size + 3)) expect(stringWidth(l)).toBeLessThanOrEqual(leftWidth);
+    expect(lines.slice(size, size + 2).join('|')).toMatch(/^ {2}size \S+ \S*B → \S+ \S*B(\|| )\s*files 3$/);
+    const wide = detailLines(state, 60).map(lineText);
+    expect(wide).toContainEqual(expect.stringMatching(/^ {2}size .* files 3$/));
+  });
+});
+
 describe('the Files title', () => {
   it('cuts a long filter in the middle, keeping the row count and the closing quote in sight', () => {
     const typed = `/usr/lib/${'node_modules/npm/'.repeat(4)}lib/utils/`;

@@ -5,7 +5,7 @@ import type { CheckResult, CheckStatus, Report } from '../../report/report.js';
 import { wrapText } from '../format.js';
 import type { TuiState } from '../state/state.js';
 import { layerFailure } from './layers.js';
-import { type Line, line, type Role, seg } from './lines.js';
+import { columnsOf, type Line, line, lineText, type Role, type Segment, seg } from './lines.js';
 
 export const STATUS_ROLE: Record<CheckStatus, Role> = {
   pass: 'pass',
@@ -23,6 +23,15 @@ function field(label: string, value: string, width: number): Line[] {
   const head = `  ${label} `;
   if (head.length + value.length <= width) return [line(seg(head, 'dim'), value)];
   return [line(seg(head, 'dim')), ...wrapped(value, width, '    ')];
+}
+
+/**
+ * Two figures on one line, or the second on a line of its own when both do not fit: cut at the pane's
+ * edge, an 80-column terminal lost the layer's file count (`files 37` became `file…`).
+ */
+function pair(first: (Segment | string)[], second: (Segment | string)[], width: number): Line[] {
+  const both = line(...first, ...second);
+  return columnsOf(lineText(both)) <= width ? [both] : [line(...first), line(' ', ...second)];
 }
 
 function layerSection(state: TuiState, width: number): Line[] {
@@ -53,22 +62,20 @@ function layerSection(state: TuiState, width: number): Line[] {
     lines.push(...wrapped(`${formatSize(layer.compressedSize)} compressed, ${status}`, width, '  ', 'dim'));
     return lines;
   }
+  const size = `${formatSize(summary.compressedSize)} → ${formatSize(summary.uncompressedSize)}`;
   lines.push(
-    line(
-      seg('  size ', 'dim'),
-      `${formatSize(summary.compressedSize)} → ${formatSize(summary.uncompressedSize)}`,
-      seg(' files ', 'dim'),
-      String(summary.fileCount),
-    ),
-    line(
-      '  ',
-      seg(`+${summary.added}`, 'added'),
-      ' ',
-      seg(`~${summary.modified}`, 'modified'),
-      ' ',
-      seg(`-${summary.removed}`, 'removed'),
-      seg(' made dead ', 'dim'),
-      formatSize(summary.wastedBytes),
+    ...pair([seg('  size ', 'dim'), size], [seg(' files ', 'dim'), String(summary.fileCount)], width),
+    ...pair(
+      [
+        '  ',
+        seg(`+${summary.added}`, 'added'),
+        ' ',
+        seg(`~${summary.modified}`, 'modified'),
+        ' ',
+        seg(`-${summary.removed}`, 'removed'),
+      ],
+      [seg(' made dead ', 'dim'), formatSize(summary.wastedBytes)],
+      width,
     ),
   );
   return lines;
