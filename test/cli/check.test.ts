@@ -617,6 +617,23 @@ describe('imgscope check on bad input', () => {
     expect(absent.stderr).toMatch(/^imgscope: GET https:\/\/registry-1\.docker\.io\/v2\/ /);
   });
 
+  it('names no docker:// form for a path on disk no registry image can be named (uppercase)', async () => {
+    const cwd = join(scratch, 'uppercase');
+    mkdirSync(join(cwd, 'MyApp'), { recursive: true });
+    cpSync(fixture('demo.docker.tar'), join(cwd, 'App.tar'));
+    const archive = await runCli(['inspect', 'App.tar:1.0'], { cwd });
+    expect(archive.code).toBe(2);
+    expect(archive.stderr).toBe(
+      'imgscope: App.tar:1.0: no such file or directory — name it with its prefix, docker-archive:App.tar:1.0 or oci-archive:App.tar:1.0\n',
+    );
+    const folder = await runCli(['inspect', 'MyApp'], { cwd });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(
+      /^imgscope: MyApp is not an image \(no oci-layout or manifest\.json in it\)/,
+    );
+    expect(folder.stderr).not.toContain('docker://');
+  });
+
   it('names the setting that raises the decompression guard when it trips', async () => {
     const result = await runCli(['check', 'fixtures/demo'], {
       env: { IMGSCOPE_DECOMPRESSION_LIMIT: '10KB' },

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ImgscopeError } from '../../errors.js';
+import { parseReference } from '../../registry/reference.js';
 import type { ImageSource, OpenOptions } from '../source.js';
 import { CompressedTarFiles, isCompressedArchive } from './compressed-tar.js';
 import {
@@ -165,6 +166,15 @@ async function detectTransport(files: LocalFiles, isDirectory: boolean): Promise
   );
 }
 
+function isRegistryReference(spec: string): boolean {
+  try {
+    parseReference(spec);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const rethrow = (error: unknown): never => {
   throw error;
 };
@@ -191,6 +201,8 @@ function pointToRegistry(spec: string): (error: unknown) => never {
   return (error) => {
     if (!(error instanceof ImgscopeError) || isPlainlyPath(spec)) throw error;
     if (error.code !== 'NOT_FOUND' && error.code !== 'BAD_INPUT') throw error;
+    // `App.tar:1`, `MyApp`: no registry image can have that name (repositories are lowercase).
+    if (!isRegistryReference(spec)) throw error;
     throw new ImgscopeError(error.code, error.message, {
       hint: `for the registry image of that name write docker://${spec}; for a local image ${error.hint}`,
       cause: error,
