@@ -342,6 +342,21 @@ describe('a file row that does not fit its pane', () => {
     expect(textOf(rows, '/etc/localtime', 50)).toMatch(/└─ localtime → \/usr\/sh[^ ]*…$/);
   });
 
+  it('keeps a link’s arrow where no part of its target fits (a 60-column terminal)', () => {
+    const rows = rowsOf([
+      { path: '/etc/localtime', type: 'symlink', linkTarget: '/usr/share/zoneinfo/Etc/UTC' },
+      { path: '/etc/a-really-quite-long-symlink-name', type: 'symlink', linkTarget: '/usr/lib/os-release' },
+      { path: '/etc/a-hardlinked-file-with-a-long-name', type: 'hardlink', linkTarget: '/usr/bin/perl' },
+    ]);
+    // The Files pane's rows on a 60-column terminal: 28 columns, the name 10 after its guides.
+    expect(textOf(rows, '/etc/localtime', 28)).toMatch(/└─ lo…ltime →$/);
+    expect(textOf(rows, '/etc/a-really-quite-long-symlink-name', 28)).toMatch(/├─ a-\S*…\S* →$/);
+    expect(textOf(rows, '/etc/a-hardlinked-file-with-a-long-name', 28)).toMatch(/├─ a-\S*…\S* ⇒$/);
+    for (const path of ['/etc/localtime', '/etc/a-really-quite-long-symlink-name']) {
+      expect(stringWidth(textOf(rows, path, 28))).toBeLessThanOrEqual(28);
+    }
+  });
+
   it('shows the name of a row nested deeper than its guides leave room for, after a … for the guides cut', () => {
     const deep = `/${'abcdefghijklmnopqrstuvwxyz'.split('').join('/')}/bottom.txt`;
     const rows = rowsOf([{ path: deep }, { path: '/z' }]);

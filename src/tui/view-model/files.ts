@@ -66,14 +66,17 @@ function linkArrow(node: TreeNode): string {
 /**
  * The name in `room` columns. A link whose own name fits keeps it and cuts its target at the end; any other
  * name that does not fit is cut in the middle, keeping its end: cut at the end, `bundle.js` and
- * `bundle.js.map`, or two git packs, showed as the same row.
+ * `bundle.js.map`, or two git packs, showed as the same row. A link always keeps its arrow.
  */
 function fittedName(node: TreeNode, row: FileRow, room: number): string {
   const own = ownName(node, row);
-  const whole = own + linkArrow(node);
+  const arrow = linkArrow(node);
+  const whole = own + arrow;
   if (columnsOf(whole) <= room) return whole;
-  if (whole !== own && columnsOf(own) + 3 < room) return truncateEnd(whole, room);
-  return truncateMiddle(own, Math.max(1, room));
+  if (!arrow) return truncateMiddle(own, Math.max(1, room));
+  if (columnsOf(own) + 3 < room) return truncateEnd(whole, room);
+  // No room for any of the target: the arrow stays, or a link showed as a plain file (`localtime`).
+  return `${truncateMiddle(own, Math.max(1, room - 2))}${arrow.slice(0, 2)}`;
 }
 
 /** Columns a name keeps before the tree guides in front of it give way (half the room, if less). */
