@@ -63,7 +63,12 @@ export function shortCommand(createdBy: string, width = 60): string {
 }
 
 export function truncate(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
+  if (text.length <= width) return text;
+  let end = Math.max(0, width - 1);
+  // A cut between the halves of a surrogate pair (an emoji, a rare CJK character) would leave half a
+  // character, which every output shows as U+FFFD and JSON as a lone `\ud83d`.
+  if (end > 0 && /[\ud800-\udbff]/.test(text[end - 1]!) && /[\udc00-\udfff]/.test(text[end]!)) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 /**

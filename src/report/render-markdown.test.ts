@@ -175,6 +175,15 @@ describe('renderMarkdown', () => {
     expect(markdown).not.toContain('nl line');
   });
 
+  it('shortens a command in the layers table without cutting an emoji in half', () => {
+    const report = warningReport();
+    // `RUN ` and 66 letters: the cut at 71 UTF-16 units falls between the halves of 😀.
+    report.layers = [{ ...report.layers[0]!, createdBy: `/bin/sh -c ${'a'.repeat(66)}😀 tail` }];
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain(`| \`RUN ${'a'.repeat(66)}…\` |`);
+    expect(Buffer.from(markdown).toString()).not.toContain('\ufffd');
+  });
+
   it('fences code spans that contain backticks', () => {
     const report: Report = { ...warningReport(), reference: 'a`b' };
     expect(renderMarkdown(report).split('\n')[0]).toContain('``a`b``');

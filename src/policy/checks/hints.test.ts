@@ -335,6 +335,13 @@ describe('commandLine', () => {
     expect(commandLine('x'.repeat(100), 10)).toBe(`${'x'.repeat(9)}…`);
   });
 
+  it('never cuts an emoji in half where it shortens a command (no U+FFFD, no lone \\ud83d in JSON)', () => {
+    // `RUN ` and 74 letters: the cut at 79 UTF-16 units falls between the halves of 😀.
+    const line = commandLine(`/bin/sh -c ${'b'.repeat(74)}😀 tail`);
+    expect(line).toBe(`RUN ${'b'.repeat(74)}…`);
+    expect(JSON.stringify(line)).not.toMatch(/\\ud83d/);
+  });
+
   it('drops the build arguments and the SHELL a RUN recorded, as docker, BuildKit and kaniko write them', () => {
     const install = 'apt-get update && apt-get install -y curl';
     expect(commandLine(`RUN |2 DEBIAN_FRONTEND=noninteractive V=1.2 /bin/sh -c ${install} # buildkit`)).toBe(
