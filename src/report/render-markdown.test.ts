@@ -51,6 +51,11 @@ describe('renderMarkdown', () => {
     expect(local).toContain(`| Digest | \`${passingReport().digest}\` |`);
   });
 
+  it('keeps dollar signs from the image from opening GitHub math (Outer$Inner.class)', () => {
+    const markdown = renderMarkdown(withFinding('/app/A$B.class (1 MiB), /app/C$D.class (1 MiB)'));
+    expect(markdown).toContain('- /app/A&#36;B.class \\(1 MiB\\), /app/C&#36;D.class \\(1 MiB\\)');
+  });
+
   it('mentions no one and links no issue from text in the image (/home/@admin, #12)', () => {
     const markdown = renderMarkdown(withFinding('/home/@admin/.cache and /srv/@org/team-x: see #12'));
     expect(markdown).toContain('/home/@&#8203;admin/.cache and /srv/@&#8203;org/team-x: see \\#&#8203;12');

@@ -39,6 +39,9 @@ function text(value: string): string {
       // that issue; a zero-width space after the @ or # keeps the text as it reads and does neither
       // (as Renovate's comments do).
       .replace(/@|#(?=\d)/g, '$&&#8203;')
+      // GitHub reads the text between two dollar signs (Java's Outer$Inner.class names) as LaTeX math, and
+      // its docs do not promise that `\$` stops it; a character reference is no delimiter to any parser.
+      .replace(/\$/g, '&#36;')
   );
 }
 
