@@ -2,10 +2,11 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, isIP } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { makeServerCertificate } from './certificates.js';
 import { TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
 
 /**
@@ -202,26 +203,6 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
     tempDirs.delete(dir);
     throw error;
   }
-}
-
-/** A self-signed server certificate for `names` (DNS names and IP addresses), made with openssl. */
-function makeServerCertificate(dir: string, names: string[]): { keyPath: string; certPath: string } {
-  const keyPath = join(dir, 'server.key');
-  const certPath = join(dir, 'server.crt');
-  const altNames = names.map((name) => (isIP(name) ? `IP:${name}` : `DNS:${name}`)).join(',');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${names[0]}`].concat([
-      '-addext',
-      `subjectAltName=${altNames}`,
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ]),
-    { stdio: 'pipe' },
-  );
-  return { keyPath, certPath };
 }
 
 /** A CA, and a client certificate it signed: a registry given the CA as `clientcas` asks for it. */

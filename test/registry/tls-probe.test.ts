@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -8,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../../src/registry/index.js';
 import { runCli } from '../helpers/cli.js';
+import { makeServerCertificate } from './certificates.js';
 import {
   CLEAN_CLI_ENV,
   nonLoopbackTarget,
@@ -86,22 +86,11 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
      */
     async function startTlsFront(clientCertificate = false) {
       const dir = mkdtempSync(join(tmpdir(), 'imgscope-drop-'));
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1'].concat([
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-        ]),
-        { stdio: 'pipe' },
-      );
-      const cert = readFileSync(join(dir, 'cert.pem'));
+      const { keyPath, certPath } = makeServerCertificate(dir, ['127.0.0.1']);
+      const cert = readFileSync(certPath);
       const front = createHttpsServer(
         {
-          key: readFileSync(join(dir, 'key.pem')),
+          key: readFileSync(keyPath),
           cert,
           ...(clientCertificate ? { requestCert: true, rejectUnauthorized: false, ca: cert } : {}),
         },
@@ -204,21 +193,10 @@ describe.skipIf(unavailable)('a plain-HTTP registry that speaks TLS', () => {
     async function startRedirectingFront(): Promise<{ host: string; stop: () => Promise<void> }> {
       const { name, address } = target!;
       const dir = mkdtempSync(join(tmpdir(), 'imgscope-front-'));
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`].concat([
-          '-addext',
-          `subjectAltName=DNS:${name},IP:${address},IP:127.0.0.1`,
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-        ]),
-        { stdio: 'pipe' },
-      );
+      const { keyPath, certPath } = makeServerCertificate(dir, [name, address, '127.0.0.1']);
       const credentials = {
-        key: readFileSync(join(dir, 'key.pem')),
-        cert: readFileSync(join(dir, 'cert.pem')),
+        key: readFileSync(keyPath),
+        cert: readFileSync(certPath),
       };
       let storeOrigin = '';
       const forward = (path: string, request: IncomingMessage, response: ServerResponse) => {

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { makeServerCertificate } from './certificates.js';
 
 /**
  * The project's own token service for Distribution's `auth.token` mode: RS256 JWTs whose `x5c` header
@@ -62,25 +63,6 @@ export function makeSigningCertificate(dir: string): { keyPath: string; certPath
   return { keyPath, certPath };
 }
 
-/** A self-signed server certificate for 127.0.0.1, made with openssl. */
-function makeLoopbackCertificate(dir: string): { keyPath: string; certPath: string } {
-  const keyPath = join(dir, 'token-service.key');
-  const certPath = join(dir, 'token-service.crt');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1'].concat([
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ]),
-    { stdio: 'pipe' },
-  );
-  return { keyPath, certPath };
-}
-
 export class TokenIssuer {
   readonly requests: TokenRequestRecord[] = [];
   /** Make the next N responses fail: an HTTP status, or a 200 whose body is not JSON. */
@@ -110,7 +92,7 @@ export class TokenIssuer {
       });
     };
     if (this.options.https) {
-      const { keyPath, certPath } = makeLoopbackCertificate(this.options.dir);
+      const { keyPath, certPath } = makeServerCertificate(this.options.dir, ['127.0.0.1'], 'token-service');
       this.httpsCertPath = certPath;
       this.server = createHttpsServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, handler);
     } else {
