@@ -129,19 +129,7 @@ describe('OCI layout directories (oci:DIR)', () => {
   });
 
   it('leaves an attestation out of the platforms present, as --platform cannot pick it', async () => {
-    const files = new ImageFiles();
-    const amdImage = await addOciImage(files, amd64);
-    const armImage = await addOciImage(files, arm64);
-    // buildx's attestation of the amd64 image: its own blobs, platform unknown/unknown.
-    const attestation = await addOciImage(files, { os: 'unknown', architecture: 'unknown' });
-    const manifests = [amdImage, armImage, attestation].map(({ mediaType, digest, size, platform }) => ({
-      mediaType,
-      digest,
-      size,
-      platform,
-    }));
-    const index = files.blob({ schemaVersion: 2, mediaType: OCI.index, manifests }, OCI.index);
-    setLayoutIndex(files, [index]);
+    const { files, armImage } = await multiPlatformLayout();
     const dir = await files.writeDirectory(tempPath('attested'));
     rmSync(join(dir, 'blobs/sha256', hexOf(armImage.digest)));
     const error = await failure(openLocalImage(dir, { platform: { os: 'linux', architecture: 'arm64' } }));
