@@ -102,6 +102,36 @@ describe('findCredentials', () => {
     expect(found.searched).toContain(`${path} (not valid JSON, ignored)`);
   });
 
+  it('ignores a config file with a value of the wrong type, naming it, rather than crashing', async () => {
+    const cases: [unknown, string][] = [
+      [{ auths: { 'r.io': { auth: 5 } } }, '"auths"."r.io"."auth" is not a string'],
+      [{ auths: { 'r.io': { identitytoken: true } } }, '"auths"."r.io"."identitytoken" is not a string'],
+      [{ auths: { 'r.io': { username: 'u', password: 7 } } }, '"auths"."r.io"."password" is not a string'],
+      [{ auths: { 'r.io': 'dXNlcjpwdw==' } }, '"auths"."r.io" is not an object'],
+      [{ auths: [] }, '"auths" is not an object'],
+      [{ credHelpers: { 'r.io': 1 } }, '"credHelpers"."r.io" is not a string'],
+      [{ credsStore: {} }, '"credsStore" is not a string'],
+    ];
+    for (const [index, [value, misfit]] of cases.entries()) {
+      const path = dockerConfig(`misfit-${index}`, value);
+      const found = await findCredentials('r.io', 'a', { env: env(), dockerConfigPath: path });
+      expect(found.credential).toBeUndefined();
+      expect(found.searched).toContain(
+        `${path} (ignored: ${misfit}; fix it, or log in again after removing it)`,
+      );
+      const authFile = await findCredentials('r.io', 'a', { env: { ...env(), REGISTRY_AUTH_FILE: path } });
+      expect(authFile.searched).toContain(
+        `${path} (ignored: ${misfit}; fix it, or log in again after removing it)`,
+      );
+    }
+  });
+
+  it('takes a null entry of an auth file as no credentials', async () => {
+    const path = dockerConfig('null-entry', { auths: { 'r.io/a': null, 'r.io': { auth: auth('u', 'p') } } });
+    const found = await findCredentials('r.io', 'a', { env: { ...env(), REGISTRY_AUTH_FILE: path } });
+    expect(found.credential).toEqual({ kind: 'basic', username: 'u', password: 'p' });
+  });
+
   it('takes IMGSCOPE_USERNAME/IMGSCOPE_PASSWORD only for the registry IMGSCOPE_REGISTRY names, when it is set', async () => {
     const vars = { IMGSCOPE_USERNAME: 'ci', IMGSCOPE_PASSWORD: 'for-private' };
     const lookup = (registry: string, meantFor?: string) =>

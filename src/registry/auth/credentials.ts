@@ -113,7 +113,8 @@ interface AuthEntry {
 }
 
 interface DockerConfigFile {
-  auths?: Record<string, AuthEntry>;
+  /** An entry may be null, as Go reads it: no credentials. */
+  auths?: Record<string, AuthEntry | null>;
   credHelpers?: Record<string, string>;
   credsStore?: string;
 }
@@ -130,12 +131,52 @@ async function readJsonFile(path: string, searched: string[]): Promise<Record<st
     );
     return undefined;
   }
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      return value as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch {}
-  searched.push(`${path} (not valid JSON, ignored)`);
+  if (!isObject(value)) {
+    searched.push(`${path} (not valid JSON, ignored)`);
+    return undefined;
+  }
+  // As docker and podman refuse such a file whole: a value of the wrong type is a file written by hand.
+  const misfit = misfitField(value);
+  if (misfit) {
+    searched.push(`${path} (ignored: ${misfit}; fix it, or log in again after removing it)`);
+    return undefined;
+  }
+  return value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const ENTRY_STRINGS = ['auth', 'username', 'password', 'identitytoken'] as const;
+
+/** The first field read for credentials whose value has the wrong type, named as in the file. */
+function misfitField(file: Record<string, unknown>): string | undefined {
+  const { auths, credHelpers, credsStore } = file;
+  if (auths !== undefined && auths !== null) {
+    if (!isObject(auths)) return '"auths" is not an object';
+    for (const [key, entry] of Object.entries(auths)) {
+      if (entry === null) continue;
+      if (!isObject(entry)) return `"auths"."${key}" is not an object`;
+      for (const field of ENTRY_STRINGS) {
+        const fieldValue = entry[field];
+        if (fieldValue !== undefined && fieldValue !== null && typeof fieldValue !== 'string')
+          return `"auths"."${key}"."${field}" is not a string`;
+      }
+    }
+  }
+  if (credHelpers !== undefined && credHelpers !== null) {
+    if (!isObject(credHelpers)) return '"credHelpers" is not an object';
+    for (const [key, helper] of Object.entries(credHelpers)) {
+      if (typeof helper !== 'string') return `"credHelpers"."${key}" is not a string`;
+    }
+  }
+  if (credsStore !== undefined && credsStore !== null && typeof credsStore !== 'string')
+    return '"credsStore" is not a string';
   return undefined;
 }
 
@@ -219,7 +260,7 @@ async function fromAuthFile(
   if (!file) return undefined;
   const name = `${registry}/${repository}`;
   const matches = Object.entries(file.auths ?? {})
-    .map(([key, entry]) => ({ scope: authFileScope(key), entry }))
+    .flatMap(([key, entry]) => (entry ? [{ scope: authFileScope(key), entry }] : []))
     .filter(({ scope }) => name === scope || name.startsWith(`${scope}/`))
     .sort((a, b) => b.scope.length - a.scope.length);
   for (const { entry } of matches) {
