@@ -222,6 +222,18 @@ describe.skipIf(registryUnavailable)('token (Bearer) registry', () => {
     ]);
   });
 
+  it('pulls a public repository anonymously when IMGSCOPE_PASSWORD is empty, as CI leaves a withheld secret', async () => {
+    issued();
+    const env = emptyEnv({ IMGSCOPE_USERNAME: TEST_USER.username, IMGSCOPE_PASSWORD: '' });
+    const source = await openAndRead(publicRef, { env });
+    expect(source.digest).toBe(publicImage.digest);
+    expect(issued()).toEqual([
+      { method: 'GET', scopes: ['repository:library/app:pull'], principal: 'anonymous' },
+    ]);
+    const error = await authFailure(privateRef, { env });
+    expect(error.hint).toContain('IMGSCOPE_USERNAME (IMGSCOPE_PASSWORD empty)');
+  });
+
   it('gets a token with explicit credentials for a private repository', async () => {
     issued();
     const source = await openAndRead(privateRef, { credentials: { ...TEST_USER }, env: emptyEnv() });

@@ -61,10 +61,14 @@ export async function findCredentials(
   if (username && meantFor && registryOfKey(meantFor) !== registry) {
     // Not named: the variable is the user's, and may hold more than a host.
     searched.push('IMGSCOPE_USERNAME (IMGSCOPE_REGISTRY names another registry)');
-  } else if (username && password !== undefined) {
+  } else if (username && password) {
     return found({ kind: 'basic', username, password }, 'IMGSCOPE_USERNAME/IMGSCOPE_PASSWORD');
+  } else if (username) {
+    // Empty is how CI passes a secret it withholds (a pull request from a fork): pull as if not logged in,
+    // as --password-stdin refuses an empty password rather than send it.
+    searched.push(`IMGSCOPE_USERNAME (IMGSCOPE_PASSWORD ${password === undefined ? 'unset' : 'empty'})`);
   } else {
-    searched.push(username ? 'IMGSCOPE_USERNAME (IMGSCOPE_PASSWORD unset)' : 'IMGSCOPE_USERNAME (unset)');
+    searched.push('IMGSCOPE_USERNAME (unset)');
   }
 
   // Podman and skopeo take REGISTRY_AUTH_FILE as the override of the stores they would read.
