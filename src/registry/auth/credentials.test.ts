@@ -174,6 +174,34 @@ describe('findCredentials', () => {
     expect(other.searched.filter((place) => place.startsWith(authFile))).toHaveLength(1);
   });
 
+  it('reads an auth file key written as a URL as its whole registry, whatever its path, as podman does', async () => {
+    const authFile = dockerConfig('url-keys', {
+      auths: {
+        'https://r.io/v2/': { auth: auth('url', 'y') },
+        'http://q.io:5000/v1/': { auth: auth('port', 'z') },
+        'p.io/team': { auth: auth('team', 'w') },
+      },
+    });
+    const lookup = (registry: string, repository: string) =>
+      findCredentials(registry, repository, { env: { ...env(), REGISTRY_AUTH_FILE: authFile } });
+    expect((await lookup('r.io', 'team/app')).credential).toEqual({
+      kind: 'basic',
+      username: 'url',
+      password: 'y',
+    });
+    expect((await lookup('q.io:5000', 'app')).credential).toEqual({
+      kind: 'basic',
+      username: 'port',
+      password: 'z',
+    });
+    expect((await lookup('p.io', 'team/app')).credential).toEqual({
+      kind: 'basic',
+      username: 'team',
+      password: 'w',
+    });
+    expect((await lookup('p.io', 'other/app')).credential).toBeUndefined();
+  });
+
   describe('credential helpers', () => {
     const withHelper = (name: string, script: string, helperTimeoutMs = 300) => {
       const bin = join(dir, `bin-${name}`);

@@ -244,13 +244,15 @@ function credentialOfEntry(entry: AuthEntry): Credential | undefined {
   return undefined;
 }
 
+/**
+ * As containers/image reads a key: one written as a URL (`https://registry.example.com/v2/`, as docker
+ * login once wrote them) names its whole registry, whatever its path; a bare `host/namespace` names
+ * that namespace.
+ */
 function authFileScope(key: string): string {
-  const [host = '', ...path] = key
-    .replace(/^[a-z]+:\/\//i, '')
-    .replace(/\/+$/, '')
-    .split('/');
-  const registry = registryOfKey(host);
-  return registry === DOCKER_HUB && path.join('/') === 'v1' ? registry : [registry, ...path].join('/');
+  if (/^[a-z]+:\/\//i.test(key)) return registryOfKey(key);
+  const [host = '', ...path] = key.replace(/\/+$/, '').split('/');
+  return [registryOfKey(host), ...path].join('/');
 }
 
 /** Podman's auth.json may key entries by `registry/namespace/repo`: the longest matching key wins. */
