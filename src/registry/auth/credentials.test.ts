@@ -94,12 +94,29 @@ describe('findCredentials', () => {
     expect(lone.searched).toContain('IMGSCOPE_USERNAME (IMGSCOPE_PASSWORD unset)');
   });
 
-  it('notes a config file that is not JSON and goes on', async () => {
-    const path = join(dir, 'broken.json');
-    writeFileSync(path, '{ nope');
-    const found = await findCredentials('r.io', 'a', { env: env(), dockerConfigPath: path });
-    expect(found.credential).toBeUndefined();
-    expect(found.searched).toContain(`${path} (not valid JSON, ignored)`);
+  it('notes a config file that is not JSON with where it breaks and the fix, never its text, and goes on', async () => {
+    const note = async (text: string) => {
+      const path = join(dir, 'broken.json');
+      writeFileSync(path, text);
+      const found = await findCredentials('r.io', 'a', { env: env(), dockerConfigPath: path });
+      expect(found.credential).toBeUndefined();
+      const [entry] = found.searched.filter((place) => place.startsWith(path));
+      return entry?.slice(path.length + 1);
+    };
+    const fix = 'ignored: fix it there, or remove the file and log in again';
+    expect(await note('{ nope')).toBe(`(not valid JSON at line 1, column 3, ${fix})`);
+    expect(await note('{\n  "auths": {\n    "r.io": { "auth": "c2VjcmV0" },\n  }\n}')).toBe(
+      `(not valid JSON at line 4, column 3, ${fix})`,
+    );
+    expect(await note('{"auths":')).toBe(`(not valid JSON at its end, ${fix})`);
+    expect(await note('{"auths": {}} x-c2VjcmV0')).not.toContain('c2VjcmV0');
+    expect(await note('\ufeff{"auths": {"r.io": {"auth": "c2VjcmV0"}}}')).toBe(
+      `(not valid JSON at line 1, column 1, ${fix})`,
+    );
+    expect(await note('[]')).toBe(
+      '(ignored: not a JSON object; fix it, or remove the file and log in again)',
+    );
+    expect(await note(' \n')).toBe('(empty)');
   });
 
   it('ignores a config file with a value of the wrong type, naming it, rather than crashing', async () => {

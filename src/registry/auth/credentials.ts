@@ -135,12 +135,23 @@ async function readJsonFile(path: string, searched: string[]): Promise<Record<st
     );
     return undefined;
   }
+  // As docker reads it: an empty file is an empty configuration.
+  if (text.trim() === '') {
+    searched.push(`${path} (empty)`);
+    return undefined;
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {}
+  } catch (error) {
+    // Never the parser's message: it quotes the text around the fault, which may be a password.
+    searched.push(
+      `${path} (not valid JSON ${faultPlace(text, error)}, ignored: fix it there, or remove the file and log in again)`,
+    );
+    return undefined;
+  }
   if (!isObject(value)) {
-    searched.push(`${path} (not valid JSON, ignored)`);
+    searched.push(`${path} (ignored: not a JSON object; fix it, or remove the file and log in again)`);
     return undefined;
   }
   // As docker and podman refuse such a file whole: a value of the wrong type is a file written by hand.
@@ -150,6 +161,16 @@ async function readJsonFile(path: string, searched: string[]): Promise<Record<st
     return undefined;
   }
   return value;
+}
+
+/** `at line 3, column 7` (from the parser's `at position N`), or `at its end` for a cut-off file. */
+function faultPlace(text: string, error: unknown): string {
+  const position = /at position (\d+)/.exec(String((error as Error)?.message))?.[1];
+  if (position === undefined) {
+    return /end of JSON input/.test(String((error as Error)?.message)) ? 'at its end' : 'at line 1, column 1';
+  }
+  const before = text.slice(0, Number(position)).split('\n');
+  return `at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
