@@ -234,6 +234,30 @@ describe('findCredentials', () => {
       }).then((found) => ({ found, ms: Date.now() - started }));
     };
 
+    it("asks the credHelpers of REGISTRY_AUTH_FILE or Podman's auth.json, as podman does, then its auths", async () => {
+      const bin = join(dir, 'bin-authfile');
+      mkdirSync(bin, { recursive: true });
+      const script = `#!/bin/sh\nread url\n[ "$url" = r.io ] && echo '{"Username":"ecr","Secret":"from-helper"}' || exit 1\n`;
+      writeFileSync(join(bin, 'docker-credential-fake'), script);
+      chmodSync(join(bin, 'docker-credential-fake'), 0o755);
+      const authFile = dockerConfig('authfile-helpers', {
+        credHelpers: { 'r.io': 'fake', 'q.io': 'fake' },
+        auths: { 'q.io': { auth: auth('entry', 'z') } },
+      });
+      const lookup = (registry: string, file: NodeJS.ProcessEnv) =>
+        findCredentials(registry, 'a', { env: { ...env(), PATH: `${bin}:${process.env.PATH}`, ...file } });
+      const viaVariable = await lookup('r.io', { REGISTRY_AUTH_FILE: authFile });
+      expect(viaVariable.credential).toEqual({ kind: 'basic', username: 'ecr', password: 'from-helper' });
+      expect(viaVariable.source).toBe('docker-credential-fake');
+      const runtime = join(dir, 'runtime-helpers');
+      mkdirSync(join(runtime, 'containers'), { recursive: true });
+      writeFileSync(join(runtime, 'containers', 'auth.json'), readFileSync(authFile));
+      expect((await lookup('r.io', { XDG_RUNTIME_DIR: runtime })).source).toBe('docker-credential-fake');
+      const fallback = await lookup('q.io', { REGISTRY_AUTH_FILE: authFile });
+      expect(fallback.credential).toEqual({ kind: 'basic', username: 'entry', password: 'z' });
+      expect(fallback.searched).toContain('docker-credential-fake (no credentials or it failed)');
+    });
+
     it('gives up at the timeout on a helper that ignores SIGTERM, and kills it', async () => {
       const pidFile = join(dir, 'trap.pid');
       const { found, ms } = await withHelper('trap', `echo $$ > ${pidFile}; trap '' TERM; sleep 4; sleep 4`);

@@ -74,8 +74,8 @@ export async function findCredentials(
   // Podman and skopeo take REGISTRY_AUTH_FILE as the override of the stores they would read.
   const authFile = options.env.REGISTRY_AUTH_FILE;
   if (authFile) {
-    const credential = await fromAuthFile(authFile, registry, repository, searched);
-    if (credential) return found(credential, authFile);
+    const fromFile = await fromAuthFile(authFile, registry, repository, options, searched);
+    if (fromFile) return found(fromFile.credential, fromFile.source);
   }
 
   const dockerConfig = dockerConfigPath(options);
@@ -84,8 +84,8 @@ export async function findCredentials(
   if (fromDocker) return found(fromDocker.credential, fromDocker.source);
 
   for (const path of podmanAuthPaths(options.env).filter((path) => path !== authFile)) {
-    const credential = await fromAuthFile(path, registry, repository, searched);
-    if (credential) return found(credential, path);
+    const fromFile = await fromAuthFile(path, registry, repository, options, searched);
+    if (fromFile) return found(fromFile.credential, fromFile.source);
   }
   return { searched };
 }
@@ -276,15 +276,23 @@ function authFileScope(key: string): string {
   return [registryOfKey(host), ...path].join('/');
 }
 
-/** Podman's auth.json may key entries by `registry/namespace/repo`: the longest matching key wins. */
+/**
+ * Podman's auth.json may key entries by `registry/namespace/repo`: the longest matching key wins. Its
+ * `credHelpers` are asked first, as containers/image asks them (containers-auth.json(5)); a helper
+ * with nothing to give leaves the file's entries to answer.
+ */
 async function fromAuthFile(
   path: string,
   registry: string,
   repository: string,
+  options: CredentialOptions,
   searched: string[],
-): Promise<Credential | undefined> {
+): Promise<{ credential: Credential; source: string } | undefined> {
   const file = (await readJsonFile(path, searched)) as DockerConfigFile | undefined;
   if (!file) return undefined;
+  const helper = Object.entries(file.credHelpers ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1];
+  const fromItsHelper = helper && (await fromHelper(helper, registry, options, searched));
+  if (fromItsHelper) return fromItsHelper;
   const name = `${registry}/${repository}`;
   const matches = Object.entries(file.auths ?? {})
     .flatMap(([key, entry]) => (entry ? [{ scope: authFileScope(key), entry }] : []))
@@ -292,7 +300,7 @@ async function fromAuthFile(
     .sort((a, b) => b.scope.length - a.scope.length);
   for (const { entry } of matches) {
     const credential = credentialOfEntry(entry);
-    if (credential) return credential;
+    if (credential) return { credential, source: path };
   }
   const [closest] = matches;
   searched.push(`${path} (${closest ? unusableEntry(closest.entry, registry) : `no entry for ${registry}`})`);
