@@ -1,8 +1,8 @@
 import { access, constants, lstat, open, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ImgscopeError } from '../errors.js';
+import { jsonErrorPosition } from '../json-error-offset.js';
 import type { Platform } from '../oci/platform.js';
-import { jsonErrorOffset } from './json-error-offset.js';
 import type { FailOn, RuleSetting, Setting } from './policy.js';
 import type { ProfileName } from './profiles.js';
 import {
@@ -224,8 +224,7 @@ function locationOf(text: string, offset: number): string {
  * (empty when neither finds one): a position alone leaves the reader counting characters through the file.
  */
 function lineAndColumn(json: string, message: string): string {
-  const named = /at position (\d+)/.exec(message);
-  const position = named ? Number(named[1]) : jsonErrorOffset(json);
+  const position = jsonErrorPosition(json, message);
   return position === undefined ? '' : locationOf(json, position);
 }
 

@@ -109,6 +109,8 @@ describe('findCredentials', () => {
       `(not valid JSON at line 4, column 3, ${fix})`,
     );
     expect(await note('{"auths":')).toBe(`(not valid JSON at its end, ${fix})`);
+    // V8 names no position for an unexpected token: the place is found by scanning.
+    expect(await note('{\n  "auths": }')).toBe(`(not valid JSON at line 2, column 12, ${fix})`);
     expect(await note('{"auths": {}} x-c2VjcmV0')).not.toContain('c2VjcmV0');
     expect(await note('\ufeff{"auths": {"r.io": {"auth": "c2VjcmV0"}}}')).toBe(
       `(not valid JSON at line 1, column 1, ${fix})`,

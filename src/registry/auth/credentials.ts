@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homeDirectory, xdgDirectory } from '../../home.js';
+import { jsonErrorPosition } from '../../json-error-offset.js';
 import { DOCKER_HUB } from '../reference.js';
 import { trackHelper } from './running-helpers.js';
 
@@ -146,7 +147,7 @@ async function readJsonFile(path: string, searched: string[]): Promise<Record<st
   } catch (error) {
     // Never the parser's message: it quotes the text around the fault, which may be a password.
     searched.push(
-      `${path} (not valid JSON ${faultPlace(text, error)}, ignored: fix it there, or remove the file and log in again)`,
+      `${path} (not valid JSON${faultPlace(text, error)}, ignored: fix it there, or remove the file and log in again)`,
     );
     return undefined;
   }
@@ -163,14 +164,13 @@ async function readJsonFile(path: string, searched: string[]): Promise<Record<st
   return value;
 }
 
-/** `at line 3, column 7` (from the parser's `at position N`), or `at its end` for a cut-off file. */
+/** ` at line 3, column 7`, or ` at its end` for a cut-off file; empty when no scan finds the place. */
 function faultPlace(text: string, error: unknown): string {
-  const position = /at position (\d+)/.exec(String((error as Error)?.message))?.[1];
-  if (position === undefined) {
-    return /end of JSON input/.test(String((error as Error)?.message)) ? 'at its end' : 'at line 1, column 1';
-  }
-  const before = text.slice(0, Number(position)).split('\n');
-  return `at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+  const position = jsonErrorPosition(text, String((error as Error)?.message));
+  if (position === undefined) return '';
+  if (position >= text.length) return ' at its end';
+  const before = text.slice(0, position).split('\n');
+  return ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

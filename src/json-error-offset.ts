@@ -66,3 +66,9 @@ export function jsonErrorOffset(json: string): number | undefined {
     return typeof stopped === 'number' ? stopped : undefined;
   }
 }
+
+/** Where a JSON.parse error of `json` is: the position its message names, else where a scan stops. */
+export function jsonErrorPosition(json: string, message: string): number | undefined {
+  const named = /at position (\d+)/.exec(message);
+  return named ? Number(named[1]) : jsonErrorOffset(json);
+}
