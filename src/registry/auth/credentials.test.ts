@@ -260,6 +260,35 @@ describe('findCredentials', () => {
       expect(fallback.searched).toContain('docker-credential-fake (no credentials or it failed)');
     });
 
+    it('asks a helper once when REGISTRY_AUTH_FILE is the config.json docker reads, or auth.json names it too', async () => {
+      const bin = join(dir, 'bin-once');
+      const calls = join(dir, 'once-calls');
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(bin, 'docker-credential-once'), `#!/bin/sh\necho asked >> ${calls}\nexit 1\n`);
+      chmodSync(join(bin, 'docker-credential-once'), 0o755);
+      const dockerDir = join(dir, 'docker-once');
+      const runtime = join(dir, 'runtime-once');
+      mkdirSync(dockerDir, { recursive: true });
+      mkdirSync(join(runtime, 'containers'), { recursive: true });
+      const config = JSON.stringify({ credHelpers: { 'r.io': 'once' } });
+      writeFileSync(join(dockerDir, 'config.json'), config);
+      writeFileSync(join(runtime, 'containers', 'auth.json'), config);
+      const found = await findCredentials('r.io', 'a', {
+        env: {
+          ...env(),
+          PATH: `${bin}:${process.env.PATH}`,
+          DOCKER_CONFIG: dockerDir,
+          REGISTRY_AUTH_FILE: join(dockerDir, 'config.json'),
+          XDG_RUNTIME_DIR: runtime,
+        },
+      });
+      expect(found.credential).toBeUndefined();
+      expect(readFileSync(calls, 'utf8')).toBe('asked\n');
+      expect(found.searched.filter((place) => place.startsWith('docker-credential-once'))).toEqual([
+        'docker-credential-once (no credentials or it failed)',
+      ]);
+    });
+
     it('gives up at the timeout on a helper that ignores SIGTERM, and kills it', async () => {
       const pidFile = join(dir, 'trap.pid');
       const { found, ms } = await withHelper('trap', `echo $$ > ${pidFile}; trap '' TERM; sleep 4; sleep 4`);

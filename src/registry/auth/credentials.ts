@@ -30,6 +30,9 @@ export interface CredentialOptions {
   aroundHelper?: <T>(run: () => Promise<T>) => Promise<T>;
 }
 
+/** The options of one lookup, with the helpers it has asked: each is asked once, whichever files name it. */
+type Lookup = CredentialOptions & { asked: Set<string> };
+
 /** Docker Hub's key in credential stores, for historical reasons. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 const HELPER_TIMEOUT_MS = 10_000;
@@ -54,6 +57,9 @@ export async function findCredentials(
     searched,
   });
 
+  // REGISTRY_AUTH_FILE is often docker's own config.json, and auth.json may name the same helper: a helper
+  // with nothing to give (or one that times out, or prompts) is not asked again.
+  const lookup: Lookup = { ...options, asked: new Set() };
   if (options.explicit) return found({ kind: 'basic', ...options.explicit }, '--username');
   searched.push('--username (not given)');
 
@@ -75,17 +81,17 @@ export async function findCredentials(
   // Podman and skopeo take REGISTRY_AUTH_FILE as the override of the stores they would read.
   const authFile = options.env.REGISTRY_AUTH_FILE;
   if (authFile) {
-    const fromFile = await fromAuthFile(authFile, registry, repository, options, searched);
+    const fromFile = await fromAuthFile(authFile, registry, repository, lookup, searched);
     if (fromFile) return found(fromFile.credential, fromFile.source);
   }
 
   const dockerConfig = dockerConfigPath(options);
   if (dockerConfig === undefined) searched.push('~/.docker/config.json (HOME unset, and no home folder)');
-  const fromDocker = dockerConfig && (await fromDockerConfig(dockerConfig, registry, options, searched));
+  const fromDocker = dockerConfig && (await fromDockerConfig(dockerConfig, registry, lookup, searched));
   if (fromDocker) return found(fromDocker.credential, fromDocker.source);
 
   for (const path of podmanAuthPaths(options.env).filter((path) => path !== authFile)) {
-    const fromFile = await fromAuthFile(path, registry, repository, options, searched);
+    const fromFile = await fromAuthFile(path, registry, repository, lookup, searched);
     if (fromFile) return found(fromFile.credential, fromFile.source);
   }
   return { searched };
@@ -214,7 +220,7 @@ function registryOfKey(key: string): string {
 async function fromDockerConfig(
   path: string,
   registry: string,
-  options: CredentialOptions,
+  options: Lookup,
   searched: string[],
 ): Promise<{ credential: Credential; source: string } | undefined> {
   const config = (await readJsonFile(path, searched)) as DockerConfigFile | undefined;
@@ -285,7 +291,7 @@ async function fromAuthFile(
   path: string,
   registry: string,
   repository: string,
-  options: CredentialOptions,
+  options: Lookup,
   searched: string[],
 ): Promise<{ credential: Credential; source: string } | undefined> {
   const file = (await readJsonFile(path, searched)) as DockerConfigFile | undefined;
@@ -315,10 +321,12 @@ async function fromAuthFile(
 async function fromHelper(
   name: string,
   registry: string,
-  options: CredentialOptions,
+  options: Lookup,
   searched: string[],
 ): Promise<{ credential: Credential; source: string } | undefined> {
   const program = `docker-credential-${name}`;
+  if (options.asked.has(name)) return undefined;
+  options.asked.add(name);
   const serverUrl = registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
   const run = () => runHelper(program, serverUrl, options.env, options.helperTimeoutMs ?? HELPER_TIMEOUT_MS);
   const result = await (options.aroundHelper ? options.aroundHelper(run) : run());
