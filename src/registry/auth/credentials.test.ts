@@ -221,6 +221,23 @@ describe('findCredentials', () => {
     expect((await lookup('p.io', 'other/app')).credential).toBeUndefined();
   });
 
+  it('takes the key naming the registry exactly over one written as a URL, as docker and podman do', async () => {
+    // Go writes keys sorted, so an old URL key comes first: it must not shadow the key a later login wrote.
+    const keys = {
+      auths: {
+        'http://q.io/v1/': { auth: auth('stale', 'x') },
+        'https://q.io': { auth: auth('stale', 'x') },
+        'q.io': { auth: auth('fresh', 'y') },
+      },
+    };
+    const fresh = { kind: 'basic', username: 'fresh', password: 'y' };
+    const path = dockerConfig('exact-first', keys);
+    const viaDocker = await findCredentials('q.io', 'a', { env: env(), dockerConfigPath: path });
+    expect(viaDocker.credential).toEqual(fresh);
+    const viaAuthFile = await findCredentials('q.io', 'a', { env: { ...env(), REGISTRY_AUTH_FILE: path } });
+    expect(viaAuthFile.credential).toEqual(fresh);
+  });
+
   describe('credential helpers', () => {
     const withHelper = (name: string, script: string, helperTimeoutMs = 300) => {
       const bin = join(dir, `bin-${name}`);

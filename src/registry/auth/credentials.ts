@@ -237,11 +237,21 @@ async function fromDockerConfig(
     const stored = await fromHelper(config.credsStore, registry, options, searched);
     if (stored) return stored;
   }
-  const entry = Object.entries(config.auths ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1];
+  const keys = Object.keys(config.auths ?? {}).filter((key) => registryOfKey(key) === registry);
+  const key = keys.find((key) => namesExactly(key, registry)) ?? keys[0];
+  const entry = key === undefined ? undefined : config.auths?.[key];
   const credential = entry && credentialOfEntry(entry);
   if (credential) return { credential, source: path };
   searched.push(`${path} (${entry ? unusableEntry(entry, registry) : `no entry for ${registry}`})`);
   return undefined;
+}
+
+/**
+ * The key docker writes for the registry today: as docker and containers/image do, it is read before a
+ * key that only normalizes to the registry (`https://r.io/v1/`, from an old login, which may be stale).
+ */
+function namesExactly(key: string, registry: string): boolean {
+  return key === registry || (registry === DOCKER_HUB && key === DOCKER_HUB_KEY);
 }
 
 /** Why an entry that is there gave no credential: a mangled `auth` is not a missing login. */
@@ -301,9 +311,13 @@ async function fromAuthFile(
   if (fromItsHelper) return fromItsHelper;
   const name = `${registry}/${repository}`;
   const matches = Object.entries(file.auths ?? {})
-    .flatMap(([key, entry]) => (entry ? [{ scope: authFileScope(key), entry }] : []))
+    .flatMap(([key, entry]) => (entry ? [{ key, scope: authFileScope(key), entry }] : []))
     .filter(({ scope }) => name === scope || name.startsWith(`${scope}/`))
-    .sort((a, b) => b.scope.length - a.scope.length);
+    .sort(
+      (a, b) =>
+        b.scope.length - a.scope.length ||
+        Number(namesExactly(b.key, registry)) - Number(namesExactly(a.key, registry)),
+    );
   for (const { entry } of matches) {
     const credential = credentialOfEntry(entry);
     if (credential) return { credential, source: path };
