@@ -62,12 +62,23 @@ export function shortCommand(createdBy: string, width = 60): string {
   return truncate(text.replace(/\s+/g, ' ').trim(), width);
 }
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Cuts `text` to at most `width` UTF-16 units, ending in `…` when cut. The cut falls between characters as
+ * a reader sees them: half a surrogate pair shows as U+FFFD (and a lone `\ud83d` in JSON), half a flag
+ * as a letter, a letter without its combining accent as another letter.
+ */
 export function truncate(text: string, width: number): string {
   if (text.length <= width) return text;
-  let end = Math.max(0, width - 1);
-  // A cut between the halves of a surrogate pair (an emoji, a rare CJK character) would leave half a
-  // character, which every output shows as U+FFFD and JSON as a lone `\ud83d`.
-  if (end > 0 && /[\ud800-\udbff]/.test(text[end - 1]!) && /[\udc00-\udfff]/.test(text[end]!)) end--;
+  const room = Math.max(0, width - 1);
+  // A boundary at `room` depends on the code point after it only: the segmenter needs no more text
+  // than that, however long a command from the image is.
+  let end = 0;
+  for (const { index, segment } of graphemes.segment(text.slice(0, room + 2))) {
+    if (index + segment.length > room) break;
+    end = index + segment.length;
+  }
   return `${text.slice(0, end)}…`;
 }
 
