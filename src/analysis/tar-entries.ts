@@ -3,6 +3,7 @@ import type { Header } from 'tar-stream';
 import { ImgscopeError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { exceedsPathMax, LONGEST_PATH, PATH_MAX, utf8Length } from '../oci/path-max.js';
+import { truncate } from '../report/format.js';
 import { beginDiffIdHash, type StreamHash } from './diff-id-hasher.js';
 import { AUFS_LINK_DIR, ItemKind, LayerItems, NO_LINK, type StringTable, TypeCode } from './layer-items.js';
 import { NameBudgetExceeded, nameBudgetError } from './name-budget.js';
@@ -23,7 +24,7 @@ const ESTARGZ_METADATA = ['stargz.index.json', '.prefetch.landmark', '.no.prefet
 export class NameTooLong extends Error {
   /** `fromRoot`: `length` counts the `/` an unpack puts before a name or a hardlink's target. */
   constructor(what: 'name' | 'link target', name: string, length: number, fromRoot = what === 'name') {
-    const shown = name.length > 100 ? `${name.slice(0, 99)}…` : name;
+    const shown = truncate(name, 100);
     super(
       `entry "${shown}" has a ${what} of ${length} bytes${fromRoot ? ' from the root' : ''}, and Linux takes paths of at most ${LONGEST_PATH} (its ${PATH_MAX}-byte PATH_MAX counts the NUL), so Docker and containerd cannot unpack it`,
     );

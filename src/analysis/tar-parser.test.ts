@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY_TYPES } from './layer-items.js';
+import { NameTooLong } from './tar-entries.js';
 import { parseNumber, type TarEntry, TarParser, UnsupportedEntryType } from './tar-parser.js';
 
 interface Parsed {
@@ -392,5 +393,16 @@ describe('TarParser', () => {
     expect(() => parse(Buffer.concat([withContent(header('PaxHeader', 'x', bad.length), bad), END]))).toThrow(
       /PAX/,
     );
+  });
+});
+
+describe('the errors that quote a long entry name', () => {
+  it('never cut an emoji of the name in half (no U+FFFD, no lone \\ud83d in JSON)', () => {
+    // The cut at 199 and 99 UTF-16 units falls between the halves of 😀.
+    const unsupported = new UnsupportedEntryType(0x53, `/${'a'.repeat(197)}😀${'b'.repeat(300)}`).message;
+    expect(unsupported).toContain(`entry "/${'a'.repeat(197)}…"`);
+    const tooLong = new NameTooLong('name', `/${'a'.repeat(97)}😀${'b'.repeat(5000)}`, 5100).message;
+    expect(tooLong).toContain(`entry "/${'a'.repeat(97)}…"`);
+    expect(JSON.stringify([unsupported, tooLong])).not.toMatch(/\\ud83d/);
   });
 });

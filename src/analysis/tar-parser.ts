@@ -12,6 +12,8 @@
  * are byte ranges that stay valid only during the call: nothing is allocated per entry unless it has
  * extended headers.
  */
+
+import { truncate } from '../report/format.js';
 import { TypeCode } from './layer-items.js';
 
 const BLOCK = 512;
@@ -464,7 +466,7 @@ export class UnsupportedEntryType extends Error {
     readonly path: string,
   ) {
     const shown = flag >= 0x20 && flag < 0x7f ? `'${String.fromCharCode(flag)}'` : `0x${flag.toString(16)}`;
-    const name = path.length > 200 ? `${path.slice(0, 199)}…` : path;
+    const name = truncate(path, 200);
     super(`entry "${name}" has tar type ${shown}, which Docker and containerd refuse to unpack`);
     this.name = 'UnsupportedEntryType';
   }
