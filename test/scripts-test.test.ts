@@ -40,8 +40,9 @@ function machineWithoutAptGet(): { bin: string; calls: string } {
     chmodSync(join(bin, name), 0o755);
   };
   script('id', 'echo 1000');
-  script('sudo', `echo "sudo $*" >> ${calls}; exit 1`);
-  script('npm', `echo "npm $*" >> ${calls}`);
+  // Quoted: a TMPDIR with a space would otherwise send the records to a file beside it.
+  script('sudo', `echo "sudo $*" >> "${calls}"; exit 1`);
+  script('npm', `echo "npm $*" >> "${calls}"`);
   return { bin, calls };
 }
 
