@@ -238,6 +238,20 @@ describe('findCredentials', () => {
     expect(viaAuthFile.credential).toEqual(fresh);
   });
 
+  it("reads Docker Hub's https://index.docker.io/v1/ key in config.json before a docker.io key, as docker does", async () => {
+    // docker login writes the URL key; a docker.io key (skopeo or podman login with docker's file as the
+    // auth file) sorts first but is never read by docker, and may be stale.
+    const keys = {
+      auths: {
+        'docker.io': { auth: auth('stale', 'x') },
+        'https://index.docker.io/v1/': { auth: auth('fresh', 'y') },
+      },
+    };
+    const path = dockerConfig('hub-exact', keys);
+    const found = await findCredentials('docker.io', 'library/a', { env: env(), dockerConfigPath: path });
+    expect(found.credential).toEqual({ kind: 'basic', username: 'fresh', password: 'y' });
+  });
+
   describe('credential helpers', () => {
     const withHelper = (name: string, script: string, helperTimeoutMs = 300) => {
       const bin = join(dir, `bin-${name}`);

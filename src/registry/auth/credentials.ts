@@ -238,7 +238,10 @@ async function fromDockerConfig(
     if (stored) return stored;
   }
   const keys = Object.keys(config.auths ?? {}).filter((key) => registryOfKey(key) === registry);
-  const key = keys.find((key) => namesExactly(key, registry)) ?? keys[0];
+  // Docker reads Docker Hub under its URL key only: a `docker.io` key (skopeo's login into this file)
+  // sorts before it, and is a fallback here.
+  const dockersKey = registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
+  const key = keys.find((key) => key === dockersKey) ?? keys[0];
   const entry = key === undefined ? undefined : config.auths?.[key];
   const credential = entry && credentialOfEntry(entry);
   if (credential) return { credential, source: path };
