@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { truncate } from './format.js';
 
 describe('truncate', () => {
@@ -16,5 +16,29 @@ describe('truncate', () => {
 
   it('keeps a character that ends exactly at the cut', () => {
     expect(truncate('abc😀xyz', 6)).toBe('abc😀…');
+  });
+
+  it('builds its grapheme segmenter only for a cut: ICU sets it up in ~10 ms, on every run if built at load', async () => {
+    const Original = Intl.Segmenter;
+    let built = 0;
+    class Counting extends Original {
+      constructor(...args: ConstructorParameters<typeof Original>) {
+        super(...args);
+        built++;
+      }
+    }
+    Object.defineProperty(Intl, 'Segmenter', { value: Counting, configurable: true, writable: true });
+    try {
+      vi.resetModules();
+      const fresh = await import('./format.js');
+      expect(fresh.truncate('abcdef', 6)).toBe('abcdef');
+      expect(fresh.shortCommand('/bin/sh -c apt-get update')).toBe('RUN apt-get update');
+      expect(built).toBe(0);
+      expect(fresh.truncate('abc🇩🇪xyz', 6)).toBe('abc…');
+      expect(fresh.truncate('abcdefgh', 6)).toBe('abcde…');
+      expect(built).toBe(1);
+    } finally {
+      Object.defineProperty(Intl, 'Segmenter', { value: Original, configurable: true, writable: true });
+    }
   });
 });

@@ -62,7 +62,8 @@ export function shortCommand(createdBy: string, width = 60): string {
   return truncate(text.replace(/\s+/g, ' ').trim(), width);
 }
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Built at the first cut: ICU sets a segmenter up in ~10 ms, which every run would pay at load. */
+let graphemes: Intl.Segmenter | undefined;
 
 /**
  * Cuts `text` to at most `width` UTF-16 units, ending in `…` when cut. The cut falls between characters as
@@ -74,6 +75,7 @@ export function truncate(text: string, width: number): string {
   const room = Math.max(0, width - 1);
   // A boundary at `room` depends on the code point after it only: the segmenter needs no more text
   // than that, however long a command from the image is.
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   let end = 0;
   for (const { index, segment } of graphemes.segment(text.slice(0, room + 2))) {
     if (index + segment.length > room) break;
